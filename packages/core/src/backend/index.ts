@@ -1,0 +1,10 @@
+export { BACKENDS, BACKEND_ORDER, isBackendId, type BackendId } from './backend-ids';
+export {
+  selectBackend,
+  type BackendAttempt,
+  type BackendSelection,
+  type SelectBackendOptions,
+} from './select-backend';
+export { installKernelPatches, type InstalledPatch } from './kernels/install-patches';
+export { WASM_TRAINING_KERNELS } from './kernels/wasm-training-kernels';
+export type { KernelPatch } from './kernels/kernel-patch';

@@ -1,0 +1,188 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../select-backend';
+import { WASM_TRAINING_KERNELS } from './wasm-training-kernels';
+
+/**
+ * The kernel conformance suite: every kernel Transplant registers on wasm, and the gradients
+ * of a small conv net, against the stock `cpu` back end.
+ */
+const TOLERANCE = 1e-4;
+
+function seeded(seed: number, n: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+function relativeError(actual: Float32Array, expected: Float32Array): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs((actual[i] ?? NaN) - (expected[i] ?? NaN)));
+    scale = Math.max(scale, Math.abs(expected[i] ?? 0));
+  }
+  return actual.length === expected.length ? diff / Math.max(scale, 1e-6) : Infinity;
+}
+
+interface Input {
+  readonly shape: number[];
+  readonly seed: number;
+}
+
+/** Runs one kernel on a back end from plain arrays and returns its output as plain data. */
+async function runOn(
+  backend: 'wasm' | 'cpu',
+  kernelName: string,
+  inputs: Record<string, Input>,
+  attrs: Record<string, unknown>,
+): Promise<{ shape: number[]; data: Float32Array; leaked: number }> {
+  await tf.setBackend(backend);
+  const before = tf.memory().numTensors;
+  const tensors = Object.fromEntries(
+    Object.entries(inputs).map(([name, i]) => [name, tf.tensor(seeded(i.seed, i.shape.reduce((a, b) => a * b, 1)), i.shape)]),
+  );
+  const out = tf.engine().runKernel(kernelName, tensors, attrs as tf.NamedAttrMap) as tf.Tensor;
+  const data = (await out.data()) as Float32Array;
+  const shape = out.shape;
+  tf.dispose([out, ...Object.values(tensors)]);
+  return { shape, data, leaked: tf.memory().numTensors - before };
+}
+
+type PadCase = 'same' | 'valid' | 'explicit';
+const STRIDES = [1, 2, 3];
+const PADS: PadCase[] = ['same', 'valid', 'explicit'];
+const KERNELS = [1, 2, 3, 4, 5];
+const GRID = STRIDES.flatMap((s) => PADS.flatMap((p) => KERNELS.map((k) => ({ s, p, k }))));
+
+function padAttr(p: PadCase, k: number): unknown {
+  if (p !== 'explicit') return p;
+  return [
+    [0, 0],
+    [Math.min(1, k - 1), k - 1],
+    [k - 1, 0],
+    [0, 0],
+  ];
+}
+
+function geometry(s: number, p: PadCase, k: number) {
+  const [n, h, w, ci, co] = [2, 9, 8, 3, 4];
+  const pad = padAttr(p, k);
+  const info = tf.backend_util.computeConv2DInfo([n, h, w, ci], [k, k, ci, co], s, 1, pad as 'same', undefined, false);
+  return { n, h, w, ci, co, pad, outShape: info.outShape };
+}
+
+describe('wasm training kernels conform to the cpu back end', () => {
+  beforeAll(async () => {
+    const selection = await selectBackend({ requested: 'wasm', env: {} });
+    expect(selection.kernelPatches.map((p) => p.kernelName)).toEqual(WASM_TRAINING_KERNELS.map((p) => p.kernelName));
+  });
+
+  it.each(GRID)('Conv2DBackpropFilter stride $s pad $p kernel $k', async ({ s, p, k }) => {
+    const g = geometry(s, p, k);
+    const inputs = { x: { shape: [g.n, g.h, g.w, g.ci], seed: 1 }, dy: { shape: g.outShape, seed: 2 } };
+    const attrs = { strides: [s, s], pad: g.pad, dataFormat: 'NHWC', filterShape: [k, k, g.ci, g.co] };
+    const ours = await runOn('wasm', 'Conv2DBackpropFilter', inputs, attrs);
+    const ref = await runOn('cpu', 'Conv2DBackpropFilter', inputs, attrs);
+    expect(ours.shape).toEqual([k, k, g.ci, g.co]);
+    expect(relativeError(ours.data, ref.data)).toBeLessThanOrEqual(TOLERANCE);
+    expect(ours.leaked).toBe(0);
+  });
+
+  it.each(GRID)('Conv2DBackpropInput stride $s pad $p kernel $k', async ({ s, p, k }) => {
+    const g = geometry(s, p, k);
+    const inputs = { dy: { shape: g.outShape, seed: 3 }, filter: { shape: [k, k, g.ci, g.co], seed: 4 } };
+    const attrs = { strides: [s, s], pad: g.pad, dataFormat: 'NHWC', inputShape: [g.n, g.h, g.w, g.ci] };
+    const ours = await runOn('wasm', 'Conv2DBackpropInput', inputs, attrs);
+    const ref = await runOn('cpu', 'Conv2DBackpropInput', inputs, attrs);
+    expect(ours.shape).toEqual([g.n, g.h, g.w, g.ci]);
+    expect(relativeError(ours.data, ref.data)).toBeLessThanOrEqual(TOLERANCE);
+    expect(ours.leaked).toBe(0);
+  });
+
+  const DEPTHWISE = STRIDES.flatMap((s) => (['same', 'valid'] as const).flatMap((p) => [1, 3, 5].map((k) => ({ s, p, k }))));
+
+  it.each(DEPTHWISE)('depthwise gradients stride $s pad $p kernel $k', async ({ s, p, k }) => {
+    const [n, h, w, c, m] = [2, 9, 8, 3, 2];
+    const info = tf.backend_util.computeConv2DInfo([n, h, w, c], [k, k, c, m], s, 1, p, undefined, true);
+    const base = { strides: [s, s], pad: p, dilations: [1, 1], dimRoundingMode: undefined };
+    const filterCase = {
+      inputs: { x: { shape: [n, h, w, c], seed: 5 }, dy: { shape: info.outShape, seed: 6 } },
+      attrs: { ...base, filterShape: [k, k, c, m] },
+    };
+    const inputCase = {
+      inputs: { dy: { shape: info.outShape, seed: 7 }, filter: { shape: [k, k, c, m], seed: 8 } },
+      attrs: { ...base, inputShape: [n, h, w, c] },
+    };
+    for (const [kernel, c0] of [
+      ['DepthwiseConv2dNativeBackpropFilter', filterCase],
+      ['DepthwiseConv2dNativeBackpropInput', inputCase],
+    ] as const) {
+      const ours = await runOn('wasm', kernel, c0.inputs, c0.attrs);
+      const ref = await runOn('cpu', kernel, c0.inputs, c0.attrs);
+      expect(ours.shape).toEqual(ref.shape);
+      expect(relativeError(ours.data, ref.data)).toBeLessThanOrEqual(TOLERANCE);
+      expect(ours.leaked).toBe(0);
+    }
+  });
+
+  it('UnsortedSegmentSum and Einsum fall back to the cpu kernels', async () => {
+    const sums: Float32Array[] = [];
+    const products: Float32Array[] = [];
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await tf.setBackend(backend);
+      const before = tf.memory().numTensors;
+      const x = tf.tensor2d(seeded(9, 24), [6, 4]);
+      const ids = tf.tensor1d([0, 2, 1, 0, 2, 2], 'int32');
+      const s = tf.unsortedSegmentSum(x, ids, 3);
+      const e = tf.einsum('ij,kj->ik', x, x);
+      sums.push((await s.data()) as Float32Array);
+      products.push((await e.data()) as Float32Array);
+      tf.dispose([x, ids, s, e]);
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    expect(relativeError(sums[0]!, sums[1]!)).toBeLessThanOrEqual(TOLERANCE);
+    expect(relativeError(products[0]!, products[1]!)).toBeLessThanOrEqual(TOLERANCE);
+  });
+
+  it('a small conv net has the same gradients on wasm as on cpu, and training steps leak nothing', async () => {
+    const grads: Float32Array[][] = [];
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await tf.setBackend(backend);
+      const params = {
+        w1: tf.variable(tf.tensor(seeded(11, 3 * 3 * 3 * 8).map((v) => v * 0.3), [3, 3, 3, 8])),
+        w2: tf.variable(tf.tensor(seeded(12, 5 * 5 * 8 * 8).map((v) => v * 0.1), [5, 5, 8, 8])),
+        wd: tf.variable(tf.tensor(seeded(13, 3 * 3 * 8 * 1).map((v) => v * 0.3), [3, 3, 8, 1])),
+        wf: tf.variable(tf.tensor(seeded(14, 72 * 5).map((v) => v * 0.1), [72, 5])),
+      };
+      const x = tf.tensor4d(seeded(15, 4 * 16 * 16 * 3), [4, 16, 16, 3]);
+      const labels = tf.oneHot(tf.tensor1d([0, 1, 4, 2], 'int32'), 5);
+      const loss = () =>
+        tf.tidy(() => {
+          let h = tf.relu(tf.conv2d(x, params.w1, 1, 'same'));
+          h = tf.relu(tf.conv2d(h, params.w2, 2, 'valid'));
+          h = tf.relu(tf.depthwiseConv2d(h, params.wd, 1, 'same'));
+          h = tf.maxPool(h, 2, 2, 'valid');
+          const logits = tf.matMul(tf.reshape(h, [4, -1]), params.wf);
+          return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+        });
+      const before = tf.memory().numTensors;
+      const step = () => {
+        const { value, grads: g } = tf.variableGrads(loss, Object.values(params));
+        const data = Object.values(params).map((v) => g[v.name]!.dataSync() as Float32Array);
+        tf.dispose([value, ...Object.values(g)]);
+        return data;
+      };
+      const first = step();
+      step();
+      expect(tf.memory().numTensors).toBe(before);
+      grads.push(first);
+      tf.dispose([x, labels, ...Object.values(params)]);
+    }
+    grads[0]!.forEach((g, i) => expect(relativeError(g, grads[1]![i]!)).toBeLessThanOrEqual(TOLERANCE));
+  });
+});

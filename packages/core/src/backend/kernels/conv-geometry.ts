@@ -1,0 +1,38 @@
+import { backend_util } from '@tensorflow/tfjs';
+
+type Pad = 'same' | 'valid' | number | backend_util.ExplicitPadding;
+
+export interface ConvAttrs {
+  readonly strides: [number, number] | number;
+  readonly pad: Pad;
+  readonly dataFormat: 'NHWC' | 'NCHW';
+  readonly dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** The forward convolution's geometry, as the stock kernels compute it (dilation 1). */
+export function forwardGeometry(
+  inShape: readonly number[],
+  filterShape: readonly number[],
+  attrs: ConvAttrs,
+): backend_util.Conv2DInfo {
+  return backend_util.computeConv2DInfo(
+    inShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    backend_util.convertConv2DDataFormat(attrs.dataFormat),
+  );
+}
+
+/** An explicit NHWC padding, the form every back end's Conv2D accepts without re-deriving it. */
+export function explicitPad(top: number, bottom: number, left: number, right: number): backend_util.ExplicitPadding {
+  return [
+    [0, 0],
+    [top, bottom],
+    [left, right],
+    [0, 0],
+  ];
+}

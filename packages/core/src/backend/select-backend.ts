@@ -1,0 +1,121 @@
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { TransplantError } from '../errors';
+import { BACKEND_ORDER, BACKENDS, isBackendId, type BackendId } from './backend-ids';
+import { installKernelPatches, type InstalledPatch } from './kernels/install-patches';
+import { WASM_TRAINING_KERNELS } from './kernels/wasm-training-kernels';
+
+export interface BackendAttempt {
+  readonly id: BackendId;
+  readonly ok: boolean;
+  /** The npm package that provided the back end, or the reason it could not. */
+  readonly detail: string;
+}
+
+export interface BackendSelection {
+  readonly id: BackendId;
+  /** The package that provides the kernels in use, e.g. `@tensorflow/tfjs-node-gpu`. */
+  readonly provider: string;
+  readonly forced: boolean;
+  readonly attempts: readonly BackendAttempt[];
+  /** Kernels Transplant registered on this back end. */
+  readonly kernelPatches: readonly InstalledPatch[];
+}
+
+export interface SelectBackendOptions {
+  /** `--backend`; wins over `TRANSPLANT_BACKEND`. */
+  readonly requested?: string | undefined;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Loads an optional package; injectable so tests can simulate present or broken ones. */
+  readonly load?: (pkg: string) => unknown;
+}
+
+const defaultLoad = createRequire(import.meta.url);
+
+/**
+ * Transplant names the back end in use itself (doctor, every report); tfjs's own advice to
+ * install tfjs-node, printed on the cpu back end's first write, is noise here. PROD silences it.
+ */
+function quietTfjs(): void {
+  tf.env().set('PROD', true);
+}
+
+function describe(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n')[0] ?? text;
+}
+
+interface Prepared {
+  readonly provider: string;
+  readonly kernelPatches: readonly InstalledPatch[];
+}
+
+/** Makes a back end's kernels available; returns why not, as a string, when it cannot. */
+async function prepare(id: BackendId, load: (pkg: string) => unknown): Promise<Prepared | string> {
+  switch (id) {
+    case 'tensorflow': {
+      const reasons: string[] = [];
+      for (const pkg of BACKENDS.tensorflow.packages) {
+        try {
+          // A package whose install script was skipped throws a plain Error: catch them all.
+          load(pkg);
+        } catch (error) {
+          reasons.push(`${pkg}: ${describe(error)}`);
+          continue;
+        }
+        if (tf.findBackendFactory('tensorflow') && (await tf.setBackend('tensorflow'))) {
+          return { provider: pkg, kernelPatches: [] };
+        }
+        reasons.push(`${pkg}: loaded but the tensorflow back end did not initialise`);
+      }
+      return reasons.join('; ');
+    }
+    case 'wasm': {
+      const kernelPatches = installKernelPatches(WASM_TRAINING_KERNELS);
+      if (await tf.setBackend('wasm')) return { provider: '@tensorflow/tfjs-backend-wasm', kernelPatches };
+      return '@tensorflow/tfjs-backend-wasm: the WebAssembly module did not initialise';
+    }
+    case 'cpu':
+      if (await tf.setBackend('cpu')) return { provider: '@tensorflow/tfjs-backend-cpu', kernelPatches: [] };
+      return '@tensorflow/tfjs-backend-cpu did not initialise';
+    default: {
+      const unreachable: never = id;
+      return unreachable;
+    }
+  }
+}
+
+/**
+ * Chooses and activates the tensor back end: `--backend`, else `TRANSPLANT_BACKEND`, else the
+ * first that works of tensorflow (tfjs-node-gpu, then tfjs-node), wasm, cpu. A forced back end
+ * that cannot be used is an error naming what is missing, never a silent fallback.
+ */
+export async function selectBackend(options: SelectBackendOptions = {}): Promise<BackendSelection> {
+  quietTfjs();
+  const env = options.env ?? process.env;
+  const requested = options.requested ?? (env['TRANSPLANT_BACKEND'] || undefined);
+  if (requested !== undefined && !isBackendId(requested)) {
+    throw new TransplantError('E_BACKEND_UNKNOWN', `"${requested}" is not a back end`, {
+      operation: 'selectBackend',
+    });
+  }
+  const candidates = requested !== undefined ? [requested] : BACKEND_ORDER;
+  const attempts: BackendAttempt[] = [];
+  for (const id of candidates) {
+    const prepared = await prepare(id, options.load ?? defaultLoad);
+    if (typeof prepared === 'string') {
+      attempts.push({ id, ok: false, detail: prepared });
+      continue;
+    }
+    attempts.push({ id, ok: true, detail: prepared.provider });
+    return { id, forced: requested !== undefined, attempts, ...prepared };
+  }
+  const missing = attempts.map((a) => `${a.id} (${a.detail})`).join('; ');
+  throw new TransplantError('E_BACKEND_UNAVAILABLE', missing, {
+    module: requested ?? 'any',
+    operation: 'selectBackend',
+    details: attempts,
+  });
+}

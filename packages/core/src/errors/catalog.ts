@@ -1,0 +1,55 @@
+/**
+ * The one catalog of coded errors. Every error the platform raises on purpose has a code
+ * from this table; its `hint` says what the user should do next. Codes are never reused
+ * for another meaning.
+ */
+export const ERROR_CATALOG = {
+  E_BACKEND_UNAVAILABLE: {
+    title: 'the requested tensor back end cannot be used',
+    hint: 'install the package it needs, or choose another with --backend / TRANSPLANT_BACKEND (tensorflow | wasm | cpu)',
+  },
+  E_BACKEND_UNKNOWN: {
+    title: 'unknown tensor back end',
+    hint: 'use one of: tensorflow, wasm, cpu',
+  },
+  E_KERNEL_REGISTRATION: {
+    title: 'a training kernel could not be registered on the back end',
+    hint: 'check that @tensorflow/tfjs-core and its back ends are the same version (npm ls @tensorflow/tfjs-core)',
+  },
+  E_MANIFEST_INVALID: {
+    title: 'the module manifest is not valid',
+    hint: 'fix every listed field; unknown fields are refused so that typos are not silently ignored',
+  },
+  E_MODULE_REF_INVALID: {
+    title: 'not a valid module reference',
+    hint: 'write NAME or NAME@RANGE, e.g. cat-cls, cat-cls@^1.2, cat-cls@1.0.0, cat-cls@latest; names are lower-case letters, digits and single dashes',
+  },
+  E_ARTIFACT_CORRUPT: {
+    title: 'the weights blob is truncated or corrupt',
+    hint: 'fetch the module again; if it persists, run `transplant registry verify` and republish the module under a new version',
+  },
+  E_ARTIFACT_FOREIGN: {
+    title: 'the blob is not a Transplant weights artifact',
+    hint: 'only blobs written by Transplant can be decoded here; check the path or digest you passed',
+  },
+  E_ARTIFACT_VERSION: {
+    title: 'the weights artifact was written by a newer format version',
+    hint: 'upgrade Transplant to read it',
+  },
+  E_ARTIFACT_INVALID_TENSOR: {
+    title: 'a tensor cannot be stored in a weights artifact',
+    hint: 'use float32, int32 or bool tensors with unique, non-empty names and finite integer shapes',
+  },
+  E_DIGEST_MISMATCH: {
+    title: 'the content does not match its sha256 digest',
+    hint: 'the blob was changed or damaged after publishing; fetch it again or run `transplant registry verify`',
+  },
+  E_USAGE: {
+    title: 'the command was called wrongly',
+    hint: 'run the command with --help to see its options',
+  },
+} as const satisfies Record<string, { readonly title: string; readonly hint: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+export const ERROR_CODES = Object.keys(ERROR_CATALOG) as ErrorCode[];
