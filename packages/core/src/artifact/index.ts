@@ -1,0 +1,13 @@
+export { assertDigest, sha256Digest, type Digest } from './digest';
+export {
+  WEIGHTS_FORMAT,
+  WEIGHTS_FORMAT_VERSION,
+  WEIGHT_DTYPES,
+  decodeWeights,
+  encodeWeights,
+  type NamedWeight,
+  type WeightDtype,
+  type WeightValues,
+  type WeightsArtifact,
+} from './weights-codec';
+export { tensorsToWeights, weightsToTensors } from './tensors';

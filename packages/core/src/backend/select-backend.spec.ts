@@ -1,0 +1,77 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { isTransplantError } from '../errors';
+import { selectBackend } from './select-backend';
+
+/** A loader for which no optional package is installed, or one whose install script never ran. */
+const missing = (pkg: string) => {
+  throw Object.assign(new Error(`Cannot find module '${pkg}'`), { code: 'MODULE_NOT_FOUND' });
+};
+const brokenBinary = () => {
+  // What a package whose install script was skipped throws: a plain Error, no code.
+  throw new Error('The specified module could not be found: tfjs_binding.node');
+};
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'no error';
+  } catch (error) {
+    return isTransplantError(error) ? error.code : `uncoded: ${String(error)}`;
+  }
+}
+
+describe('selectBackend', () => {
+  it('falls from tensorflow to wasm when tfjs-node-gpu and tfjs-node cannot load, saying why', async () => {
+    const selection = await selectBackend({ env: {}, load: brokenBinary });
+    expect(selection.id).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(selection.forced).toBe(false);
+    expect(selection.attempts[0]).toMatchObject({ id: 'tensorflow', ok: false });
+    expect(selection.attempts[0]!.detail).toContain('@tensorflow/tfjs-node-gpu: The specified module');
+    expect(selection.attempts[0]!.detail).toContain('@tensorflow/tfjs-node: The specified module');
+    expect(selection.kernelPatches.map((k) => k.kernelName)).toContain('Conv2DBackpropFilter');
+  });
+
+  it('treats a package that loads without registering a back end as unavailable', async () => {
+    const selection = await selectBackend({ env: {}, load: () => ({}) });
+    expect(selection.id).toBe('wasm');
+    expect(selection.attempts[0]!.detail).toContain('did not initialise');
+  });
+
+  it('honours --backend over TRANSPLANT_BACKEND, and the variable alone', async () => {
+    expect((await selectBackend({ requested: 'cpu', env: { TRANSPLANT_BACKEND: 'wasm' }, load: missing })).id).toBe('cpu');
+    expect(tf.getBackend()).toBe('cpu');
+    const fromEnv = await selectBackend({ env: { TRANSPLANT_BACKEND: 'wasm' }, load: missing });
+    expect(fromEnv).toMatchObject({ id: 'wasm', forced: true });
+    expect(fromEnv.attempts).toHaveLength(1);
+  });
+
+  it('fails with a coded error naming the missing packages when a forced back end is unavailable', async () => {
+    try {
+      await selectBackend({ requested: 'tensorflow', env: {}, load: missing });
+      expect.unreachable();
+    } catch (error) {
+      expect(isTransplantError(error, 'E_BACKEND_UNAVAILABLE')).toBe(true);
+      expect(String(error)).toContain('@tensorflow/tfjs-node-gpu');
+      expect(String(error)).toContain('@tensorflow/tfjs-node:');
+      expect(String(error)).toContain('--backend');
+    }
+  });
+
+  it('refuses unknown back end names', async () => {
+    expect(await codeOf(selectBackend({ requested: 'webgpu', env: {} }))).toBe('E_BACKEND_UNKNOWN');
+    expect(await codeOf(selectBackend({ env: { TRANSPLANT_BACKEND: 'gpu' } }))).toBe('E_BACKEND_UNKNOWN');
+  });
+
+  it('installs the wasm kernels once however often it is called', async () => {
+    const first = await selectBackend({ requested: 'wasm', env: {} });
+    const second = await selectBackend({ requested: 'wasm', env: {} });
+    expect(second.kernelPatches.map((k) => k.kernelName)).toEqual(first.kernelPatches.map((k) => k.kernelName));
+    const x = tf.ones([1, 4, 4, 1]);
+    const w = tf.ones([3, 3, 1, 1]);
+    const g = tf.grad((k: tf.Tensor4D) => tf.sum(tf.conv2d(x as tf.Tensor4D, k, 1, 'same')))(w as tf.Tensor4D);
+    expect(Array.from(g.dataSync())).toEqual([9, 12, 9, 12, 16, 12, 9, 12, 9]);
+    tf.dispose([x, w, g]);
+  });
+});

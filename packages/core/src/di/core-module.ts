@@ -1,0 +1,18 @@
+import { ContainerModule } from 'inversify';
+import { selectBackend } from '../backend';
+import { CORE_TOKENS, type BackendSelector, type Environment } from './tokens';
+
+export interface CoreModuleOptions {
+  readonly env: Environment;
+  /** The running tool's `name/version`, e.g. `transplant/0.1.0`. */
+  readonly generatedBy: string;
+}
+
+/** Bindings of @transplant/core, loaded by composition roots (the CLI, nx executors). */
+export function coreContainerModule(options: CoreModuleOptions): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    bind<Environment>(CORE_TOKENS.Environment).toConstantValue(options.env);
+    bind<string>(CORE_TOKENS.GeneratedBy).toConstantValue(options.generatedBy);
+    bind<BackendSelector>(CORE_TOKENS.BackendSelector).toConstantValue({ select: selectBackend });
+  });
+}

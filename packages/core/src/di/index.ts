@@ -1,0 +1,2 @@
+export { CORE_TOKENS, type BackendSelector, type Environment } from './tokens';
+export { coreContainerModule, type CoreModuleOptions } from './core-module';

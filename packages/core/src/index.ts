@@ -1,0 +1,10 @@
+/**
+ * @transplant/core — the contracts every other package speaks: coded errors, module kinds and
+ * ports, manifests, module references, the weights artifact codec, tensor back-end selection
+ * and DI tokens.
+ */
+export * from './errors';
+export * from './contracts';
+export * from './artifact';
+export * from './backend';
+export * from './di';
