@@ -70,7 +70,7 @@ describe('selectBackend', () => {
     expect(second.kernelPatches.map((k) => k.kernelName)).toEqual(first.kernelPatches.map((k) => k.kernelName));
     const x = tf.ones([1, 4, 4, 1]);
     const w = tf.ones([3, 3, 1, 1]);
-    const g = tf.grad((k: tf.Tensor4D) => tf.sum(tf.conv2d(x as tf.Tensor4D, k, 1, 'same')))(w as tf.Tensor4D);
+    const g = tf.grad((k) => tf.sum(tf.conv2d(x as tf.Tensor4D, k as tf.Tensor4D, 1, 'same')))(w);
     expect(Array.from(g.dataSync())).toEqual([9, 12, 9, 12, 16, 12, 9, 12, 9]);
     tf.dispose([x, w, g]);
   });

@@ -154,10 +154,10 @@ describe('wasm training kernels conform to the cpu back end', () => {
     for (const backend of ['wasm', 'cpu'] as const) {
       await tf.setBackend(backend);
       const params = {
-        w1: tf.variable(tf.tensor(seeded(11, 3 * 3 * 3 * 8).map((v) => v * 0.3), [3, 3, 3, 8])),
-        w2: tf.variable(tf.tensor(seeded(12, 5 * 5 * 8 * 8).map((v) => v * 0.1), [5, 5, 8, 8])),
-        wd: tf.variable(tf.tensor(seeded(13, 3 * 3 * 8 * 1).map((v) => v * 0.3), [3, 3, 8, 1])),
-        wf: tf.variable(tf.tensor(seeded(14, 72 * 5).map((v) => v * 0.1), [72, 5])),
+        w1: tf.variable(tf.tensor4d(seeded(11, 3 * 3 * 3 * 8).map((v) => v * 0.3), [3, 3, 3, 8])),
+        w2: tf.variable(tf.tensor4d(seeded(12, 5 * 5 * 8 * 8).map((v) => v * 0.1), [5, 5, 8, 8])),
+        wd: tf.variable(tf.tensor4d(seeded(13, 3 * 3 * 8 * 1).map((v) => v * 0.3), [3, 3, 8, 1])),
+        wf: tf.variable(tf.tensor2d(seeded(14, 72 * 5).map((v) => v * 0.1), [72, 5])),
       };
       const x = tf.tensor4d(seeded(15, 4 * 16 * 16 * 3), [4, 16, 16, 3]);
       const labels = tf.oneHot(tf.tensor1d([0, 1, 4, 2], 'int32'), 5);

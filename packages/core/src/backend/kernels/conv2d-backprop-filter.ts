@@ -15,7 +15,7 @@ const KERNEL = 'Conv2DBackpropFilter';
 function conv2DBackpropFilterWasm(backendName: string): KernelConfig['kernelFunc'] {
   const fallback = cpuFallbackKernelFunc(KERNEL);
   return (args) => {
-    const { inputs, backend, attrs } = args as {
+    const { inputs, backend, attrs } = args as unknown as {
       inputs: { x: TensorInfo; dy: TensorInfo };
       backend: KernelBackend;
       attrs: ConvAttrs & { filterShape: [number, number, number, number] };

@@ -13,7 +13,7 @@ const KERNEL = 'Conv2DBackpropInput';
 function conv2DBackpropInputWasm(backendName: string, previous: KernelConfig | undefined): KernelConfig['kernelFunc'] {
   const fallback = previous?.kernelFunc ?? cpuFallbackKernelFunc(KERNEL);
   return (args) => {
-    const { inputs, backend, attrs } = args as {
+    const { inputs, backend, attrs } = args as unknown as {
       inputs: { dy: TensorInfo; filter: TensorInfo };
       backend: KernelBackend;
       attrs: ConvAttrs & { inputShape: [number, number, number, number] };

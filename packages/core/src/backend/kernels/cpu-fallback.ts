@@ -1,4 +1,11 @@
-import { engine, getKernel, type KernelBackend, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs';
+import {
+  engine,
+  getKernel,
+  type KernelBackend,
+  type KernelConfig,
+  type NamedTensorInfoMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import { TransplantError } from '../../errors';
 import type { KernelPatch } from './kernel-patch';
@@ -38,7 +45,7 @@ export function cpuFallbackKernelFunc(kernelName: string): KernelConfig['kernelF
       : Object.fromEntries(
           Object.entries(inputs).flatMap(([name, info]) => (info === undefined ? [] : [[name, copy(info)]])),
         );
-    const result = cpuKernel.kernelFunc({ inputs: copies, backend: cpu, attrs });
+    const result = cpuKernel.kernelFunc({ inputs: copies as NamedTensorInfoMap, backend: cpu, attrs });
     const outs = Array.isArray(result) ? result : [result];
     const moved = outs.map((o) => writeOn(host, o.shape, o.dtype, cpu.readSync(o.dataId)));
     for (const info of [...(Object.values(copies) as TensorInfo[]), ...outs]) cpu.disposeData(info.dataId);

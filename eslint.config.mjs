@@ -1,0 +1,49 @@
+import nx from '@nx/eslint-plugin';
+
+/**
+ * Module boundaries (DESIGN.md §2): a package depends only on packages below it —
+ * core ← data, registry ← composer ← distill ← cli, with the explanation packages beside
+ * distill — and plugins import only @transplant/core and TensorFlow.js.
+ */
+const LAYERS = {
+  'layer:core': ['layer:core'],
+  'layer:data': ['layer:core'],
+  'layer:registry': ['layer:core'],
+  'layer:composer': ['layer:core', 'layer:data', 'layer:registry'],
+  'layer:distill': ['layer:core', 'layer:data', 'layer:registry', 'layer:composer'],
+  'layer:explain': ['layer:core', 'layer:data', 'layer:registry', 'layer:composer'],
+  'layer:plugin': ['layer:core'],
+  'layer:cli': ['layer:core', 'layer:data', 'layer:registry', 'layer:composer', 'layer:distill', 'layer:explain', 'layer:plugin'],
+  'layer:tools': ['*'],
+  'layer:e2e': ['*'],
+};
+
+export default [
+  { ignores: ['**/node_modules/**', '**/dist/**', '.nx/**', 'registry/**', 'tools/bench/results/**'] },
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  ...nx.configs['flat/javascript'],
+  {
+    files: ['**/*.ts', '**/*.js', '**/*.mjs'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          banTransitiveDependencies: true,
+          checkDynamicDependenciesExceptions: [],
+          depConstraints: [
+            ...Object.entries(LAYERS).map(([sourceTag, allowed]) => ({ sourceTag, onlyDependOnLibsWithTags: allowed })),
+            { sourceTag: 'layer:plugin', allowedExternalImports: ['@tensorflow/*'] },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // With noUncheckedIndexedAccess, tests index fixtures they just built: `!` says so.
+    files: ['**/*.spec.ts'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+];
