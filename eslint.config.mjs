@@ -1,4 +1,9 @@
+import { createProjectGraphAsync } from '@nx/devkit';
 import nx from '@nx/eslint-plugin';
+
+// The boundary rule reads nx's cached project graph and, without one (a fresh clone, CI), skips
+// itself with only a warning. Build the graph first so the rule always runs.
+await createProjectGraphAsync({ exitOnError: true });
 
 /**
  * Module boundaries (DESIGN.md §2): a package depends only on packages below it —
