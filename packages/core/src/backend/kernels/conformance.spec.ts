@@ -30,7 +30,7 @@ function relativeError(actual: Float32Array, expected: Float32Array): number {
 }
 
 interface Input {
-  readonly shape: number[];
+  readonly shape: readonly number[];
   readonly seed: number;
 }
 
@@ -44,7 +44,7 @@ async function runOn(
   await tf.setBackend(backend);
   const before = tf.memory().numTensors;
   const tensors = Object.fromEntries(
-    Object.entries(inputs).map(([name, i]) => [name, tf.tensor(seeded(i.seed, i.shape.reduce((a, b) => a * b, 1)), i.shape)]),
+    Object.entries(inputs).map(([name, i]) => [name, tf.tensor(seeded(i.seed, i.shape.reduce((a, b) => a * b, 1)), [...i.shape])]),
   );
   const out = tf.engine().runKernel(kernelName, tensors, attrs as tf.NamedAttrMap) as tf.Tensor;
   const data = (await out.data()) as Float32Array;
@@ -58,6 +58,14 @@ const STRIDES = [1, 2, 3];
 const PADS: PadCase[] = ['same', 'valid', 'explicit'];
 const KERNELS = [1, 2, 3, 4, 5];
 const GRID = STRIDES.flatMap((s) => PADS.flatMap((p) => KERNELS.map((k) => ({ s, p, k }))));
+
+/** Non-square strides and kernels, odd sizes and batch 1: [strideH, strideW], [kh, kw], [n, h, w]. */
+const ODD_SHAPES = [
+  { s: [1, 2], k: [3, 2], nhw: [1, 7, 10], p: 'same' },
+  { s: [2, 1], k: [1, 4], nhw: [3, 11, 5], p: 'valid' },
+  { s: [3, 2], k: [5, 3], nhw: [2, 13, 9], p: 'same' },
+  { s: [1, 1], k: [2, 5], nhw: [1, 6, 12], p: 'valid' },
+] as const;
 
 function padAttr(p: PadCase, k: number): unknown {
   if (p !== 'explicit') return p;
@@ -102,6 +110,25 @@ describe('wasm training kernels conform to the cpu back end', () => {
     expect(ours.shape).toEqual([g.n, g.h, g.w, g.ci]);
     expect(relativeError(ours.data, ref.data)).toBeLessThanOrEqual(TOLERANCE);
     expect(ours.leaked).toBe(0);
+  });
+
+  it.each(ODD_SHAPES)('both conv gradients, stride $s kernel $k input $nhw pad $p', async ({ s, k, nhw, p }) => {
+    const [n, h, w] = nhw;
+    const [ci, co] = [2, 3];
+    const filterShape = [k[0], k[1], ci, co];
+    const info = tf.backend_util.computeConv2DInfo([n, h, w, ci], filterShape as [number, number, number, number], [...s] as [number, number], 1, p);
+    const common = { strides: [...s], pad: p, dataFormat: 'NHWC' };
+    const cases = [
+      ['Conv2DBackpropFilter', { x: { shape: [n, h, w, ci], seed: 21 }, dy: { shape: info.outShape, seed: 22 } }, { ...common, filterShape }],
+      ['Conv2DBackpropInput', { dy: { shape: info.outShape, seed: 23 }, filter: { shape: filterShape, seed: 24 } }, { ...common, inputShape: [n, h, w, ci] }],
+    ] as const;
+    for (const [kernel, inputs, attrs] of cases) {
+      const ours = await runOn('wasm', kernel, inputs, attrs);
+      const ref = await runOn('cpu', kernel, inputs, attrs);
+      expect(ours.shape).toEqual(ref.shape);
+      expect(relativeError(ours.data, ref.data)).toBeLessThanOrEqual(TOLERANCE);
+      expect(ours.leaked).toBe(0);
+    }
   });
 
   const DEPTHWISE = STRIDES.flatMap((s) => (['same', 'valid'] as const).flatMap((p) => [1, 3, 5].map((k) => ({ s, p, k }))));
