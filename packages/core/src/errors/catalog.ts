@@ -44,6 +44,22 @@ export const ERROR_CATALOG = {
     title: 'the content does not match its sha256 digest',
     hint: 'the blob was changed or damaged after publishing; fetch it again or run `transplant registry verify`',
   },
+  E_DATA_MISSING_FILE: {
+    title: 'a file of the data set is missing',
+    hint: 'check the data set path; a CUB-200-2011 folder holds images.txt, classes.txt, image_class_labels.txt, bounding_boxes.txt, train_test_split.txt, parts/parts.txt, parts/part_locs.txt and images/',
+  },
+  E_DATA_MALFORMED: {
+    title: 'a line of the data set cannot be read',
+    hint: 'fix or remove the named line; each file of the CUB layout has whitespace-separated fields with numeric ids',
+  },
+  E_DATA_ID_MISMATCH: {
+    title: 'the data set files disagree about ids',
+    hint: 'every image id must appear once in images.txt, image_class_labels.txt, bounding_boxes.txt and train_test_split.txt, and every class and part id must be declared',
+  },
+  E_IMAGE_UNREADABLE: {
+    title: 'an image cannot be decoded',
+    hint: 'replace the file with a readable JPEG or PNG, or remove it from images.txt',
+  },
   E_USAGE: {
     title: 'the command was called wrongly',
     hint: 'run the command with --help to see its options',

@@ -1,0 +1,69 @@
+import sharp from 'sharp';
+import { TransplantError } from '@transplant/core';
+
+/** An 8-bit RGB image, row-major. */
+export interface RgbImage {
+  readonly width: number;
+  readonly height: number;
+  readonly rgb: Uint8Array;
+}
+
+/** A crop window in pixels: left, top, width, height (integers inside the image). */
+export interface CropWindow {
+  readonly left: number;
+  readonly top: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+export function encodePng(image: RgbImage): Promise<Buffer> {
+  return sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } }).png().toBuffer();
+}
+
+/** A single-channel PNG (masks: 0 or 255). */
+export function encodeGreyPng(values: Uint8Array, width: number, height: number): Promise<Buffer> {
+  return sharp(values, { raw: { width, height, channels: 1 } }).png().toBuffer();
+}
+
+/** Decodes JPEG, PNG (or anything sharp reads) from a path or bytes into RGB. */
+export async function decodeImage(source: string | Buffer, name = typeof source === 'string' ? source : 'image'): Promise<RgbImage> {
+  try {
+    const { data, info } = await sharp(source).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`${info.channels} channels after conversion`);
+    return { width: info.width, height: info.height, rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  } catch (cause) {
+    if (cause instanceof TransplantError) throw cause;
+    throw new TransplantError('E_IMAGE_UNREADABLE', `${name}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      module: name,
+      operation: 'decodeImage',
+      cause,
+    });
+  }
+}
+
+/**
+ * The integer window that covers a box [x, y, w, h] (clamped to the image), as the papers crop
+ * the ground-truth object box before resizing.
+ */
+export function cropWindow(box: readonly [number, number, number, number], width: number, height: number): CropWindow {
+  const left = Math.max(0, Math.min(width - 1, Math.floor(box[0])));
+  const top = Math.max(0, Math.min(height - 1, Math.floor(box[1])));
+  const right = Math.max(left + 1, Math.min(width, Math.ceil(box[0] + box[2])));
+  const bottom = Math.max(top + 1, Math.min(height, Math.ceil(box[1] + box[3])));
+  return { left, top, width: right - left, height: bottom - top };
+}
+
+/** Crops a window and resizes it anisotropically (bilinear) to size × size. */
+export async function cropResize(image: RgbImage, window: CropWindow, size: number): Promise<RgbImage> {
+  const data = await sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .extract(window)
+    .resize(size, size, { fit: 'fill', kernel: 'linear' })
+    .raw()
+    .toBuffer();
+  return { width: size, height: size, rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+/** A point in image pixels mapped into the resized crop's pixels. */
+export function toCrop(point: readonly [number, number], window: CropWindow, size: number): [number, number] {
+  return [((point[0] - window.left) / window.width) * size, ((point[1] - window.top) / window.height) * size];
+}

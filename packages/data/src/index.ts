@@ -1,0 +1,15 @@
+/**
+ * @transplant/data — the synthetic part-annotated image set, tensor batches over it, the
+ * CUB-200-2011 layout writer and loader, image I/O and contact sheets.
+ */
+export { CATEGORIES, CATEGORY_IDS, isCategoryId, type AnimalSpec, type CategoryId } from './categories';
+export { PART_NAMES, partLabel, type PartName } from './parts';
+export type { Annotation, PartAnnotation, SampleCategory } from './annotation';
+export { SampleRenderer, type RenderedSample } from './render/render-sample';
+export { Rng } from './render/rng';
+export { SPLITS, SYNTHETIC_SET_VERSION, SyntheticSet, type ItemRef, type Split, type SplitCounts, type SyntheticSetOptions } from './synthetic-set';
+export { batches, disposeBatch, type Batch, type BatchMode, type BatchOptions } from './batches';
+export { cropResize, cropWindow, decodeImage, encodeGreyPng, encodePng, toCrop, type CropWindow, type RgbImage } from './image-io';
+export { writeCub, type WriteCubOptions } from './cub/write-cub';
+export { loadCub, readCubCrop, type CubCrop, type CubDataset, type CubImage, type CubPart } from './cub/load-cub';
+export { partColour, renderContactSheet, type SheetTile } from './preview';

@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '@transplant/core';
+import { batches, disposeBatch } from './batches';
+import { PART_NAMES } from './parts';
+import { SyntheticSet } from './synthetic-set';
+
+const set = new SyntheticSet({ seed: 7, size: 32, categories: ['cat', 'dog', 'bird'], perCategory: { train: 4, val: 2, test: 3 }, negatives: { train: 3, val: 1, test: 2 } });
+
+describe('SyntheticSet', () => {
+  it('lays out each split as categories then backgrounds, each item with its own seed', () => {
+    expect(set.length('train')).toBe(15);
+    expect(set.items('train').map((r) => r.category)).toEqual([...Array(4).fill('cat'), ...Array(4).fill('dog'), ...Array(4).fill('bird'), ...Array(3).fill('background')]);
+    const seeds = new Set(['train', 'val', 'test'].flatMap((s) => set.items(s as 'train').map((r) => r.seed)));
+    expect(seeds.size).toBe(15 + 7 + 11);
+    expect(() => set.item('val', 7)).toThrow(RangeError);
+    expect(() => new SyntheticSet({ seed: 1, categories: ['unicorn' as 'cat'] })).toThrow(/unknown categories unicorn/);
+  });
+});
+
+describe('batches', () => {
+  beforeAll(async () => {
+    await selectBackend({ requested: 'cpu', env: {} });
+  });
+
+  it('yields binary batches with tensors of the documented shapes and frees them', () => {
+    const before = tf.memory().numTensors;
+    const seen: number[] = [];
+    for (const b of batches(set, { split: 'train', mode: { kind: 'binary', category: 'dog' }, batchSize: 4 })) {
+      expect(b.images.shape).toEqual([b.refs.length, 32, 32, 3]);
+      expect(b.masks.shape).toEqual([b.refs.length, 32, 32, 1]);
+      expect(b.parts.shape).toEqual([b.refs.length, PART_NAMES.length, 3]);
+      const max = tf.max(b.images);
+      expect(max.dataSync()[0]).toBeLessThanOrEqual(1);
+      max.dispose();
+      seen.push(...(b.labels.dataSync() as Float32Array));
+      disposeBatch(b);
+    }
+    expect(seen).toEqual(set.items('train').map((r) => (r.category === 'dog' ? 1 : 0)));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('labels multiclass batches by category index, backgrounds last, and shuffles deterministically', () => {
+    const run = () => {
+      const labels: number[] = [];
+      for (const b of batches(set, { split: 'test', mode: { kind: 'multiclass' }, batchSize: 5, shuffle: 3 })) {
+        expect(b.labels.dtype).toBe('int32');
+        labels.push(...b.labels.dataSync());
+        disposeBatch(b);
+      }
+      return labels;
+    };
+    const labels = run();
+    expect(labels).toEqual(run());
+    expect([...labels].sort()).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3]);
+    expect(labels).not.toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3]);
+  });
+
+  it('gives per-category segmentation masks that match the annotations', () => {
+    let count = 0;
+    for (const b of batches(set, { split: 'val', mode: { kind: 'segmentation', category: 'bird' }, batchSize: 8 })) {
+      expect(b.refs.every((r) => r.category === 'bird')).toBe(true);
+      const sums = tf.sum(b.masks, [1, 2, 3]);
+      const areas = b.annotations.map((a) => Object.values(a.parts).reduce((n, p) => n + p.area, 0));
+      expect(Array.from(sums.dataSync())).toEqual(areas);
+      sums.dispose();
+      count += b.refs.length;
+      disposeBatch(b);
+    }
+    expect(count).toBe(2);
+  });
+});
