@@ -39,3 +39,45 @@ describe('transplant CLI', () => {
     expect((await run(['doctor', '--no-such-flag'])).code).toBe(2);
   });
 });
+
+describe('transplant data', () => {
+  it('preview writes a contact sheet PNG of the requested size', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const sharp = (await import('sharp')).default;
+    const dir = await mkdtemp(join(tmpdir(), 'transplant-preview-'));
+    const out = join(dir, 'sheet.png');
+    const r = await run(['data', 'preview', '--category', 'horse', '--n', '4', '--size', '32', '--out', out]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`wrote 4 images to ${out}`);
+    const meta = await sharp(out).metadata();
+    expect([meta.width, meta.height]).toEqual([2 * 32 * 6, 2 * (32 * 6 + 12) + 18]);
+    await rm(dir, { recursive: true });
+  });
+
+  it('preview refuses unknown categories and counts with a usage error', async () => {
+    expect((await run(['data', 'preview', '--category', 'unicorn'])).code).toBe(2);
+    expect((await run(['data', 'preview', '--category', 'cat', '--n', '0'])).stderr).toContain('E_USAGE');
+  });
+
+  it('inspect counts a CUB folder and reports its parts', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { SyntheticSet, writeCub } = await import('@transplant/data');
+    const dir = await mkdtemp(join(tmpdir(), 'transplant-inspect-'));
+    const set = new SyntheticSet({ seed: 2, size: 48, categories: ['cow', 'sheep'], perCategory: { train: 2, val: 0, test: 1 } });
+    await writeCub(set, join(dir, 'cub'));
+    const r = await run(['--json', 'data', 'inspect', '--cub', join(dir, 'cub'), '--out', join(dir, 'sheet.png'), '--n', '4']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ images: 6, classes: 2, train: 4, test: 2 });
+    expect(Object.keys(report.visibleParts)).toContain('horns');
+    expect(report.visibleParts.torso).toBe(6);
+    const missing = await run(['data', 'inspect', '--cub', join(dir, 'nothing-here')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('E_DATA_MISSING_FILE');
+    await rm(dir, { recursive: true });
+  });
+});

@@ -1,6 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { isTransplantError, type Environment } from '@transplant/core';
 import { CLI_TOKENS } from './cli-module';
+import { CATEGORY_IDS } from '@transplant/data';
+import { dataInspect, formatInspectReport } from './commands/data-inspect';
+import { dataPreview } from './commands/data-preview';
 import { collectDoctorReport, formatDoctorReport, type DoctorDeps } from './commands/doctor';
 import { buildContainer } from './container';
 import { TRANSPLANT_VERSION } from './version';
@@ -36,7 +39,36 @@ function buildProgram(io: CliIo): Command {
       const report = await collectDoctorReport(container.get<DoctorDeps>(CLI_TOKENS.DoctorDeps), options);
       io.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctorReport(report)}\n`);
     });
+  const data = program.command('data').description('the synthetic part-annotated image set and CUB-layout data');
+  data
+    .command('preview')
+    .description('write a PNG contact sheet of synthetic images with part masks and centres')
+    .requiredOption('--category <id>', `a category (${[...CATEGORY_IDS, 'background'].join(', ')})`)
+    .option('--n <count>', 'how many images', '16')
+    .option('--size <pixels>', 'image side', '64')
+    .option('--seed <seed>', 'data set seed', '1')
+    .option('--split <split>', 'train | val | test', 'train')
+    .option('--out <file>', 'PNG to write (default data-preview-<category>.png)')
+    .action(async (o: { category: string; n: string; size: string; seed: string; split: string; out?: string }) => {
+      const result = await dataPreview({ ...o, n: Number(o.n), size: Number(o.size) });
+      print(program, io, result, `wrote ${result.images} images to ${result.path}`);
+    });
+  data
+    .command('inspect')
+    .description('load a CUB-200-2011 layout folder, count images, classes and parts, write a contact sheet')
+    .requiredOption('--cub <path>', 'the folder holding images.txt, classes.txt, parts/, …')
+    .option('--n <count>', 'images on the contact sheet', '16')
+    .option('--size <pixels>', 'crop side on the sheet', '96')
+    .option('--out <file>', 'PNG to write', 'data-inspect.png')
+    .action(async (o: { cub: string; n: string; size: string; out?: string }) => {
+      const report = await dataInspect({ cub: o.cub, n: Number(o.n), size: Number(o.size), out: o.out });
+      print(program, io, report, formatInspectReport(report));
+    });
   return program;
+}
+
+function print(program: Command, io: CliIo, value: unknown, text: string): void {
+  io.stdout(program.opts<GlobalOptions>().json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
 }
 
 /** Runs the CLI on `argv` (without `node` and the script) and returns the exit code. */

@@ -12,12 +12,14 @@ export interface SheetTile {
   readonly caption?: string;
 }
 
-/** One colour per part label, far apart in hue. */
+const PALETTE: readonly (readonly [number, number, number])[] = [
+  [230, 25, 75], [145, 30, 180], [255, 225, 25], [0, 130, 200], [245, 130, 48],
+  [60, 180, 75], [70, 240, 240], [128, 128, 0], [240, 50, 230], [255, 255, 255],
+];
+
+/** One clearly different colour per part label (1-based). */
 export function partColour(label: number): readonly [number, number, number] {
-  const h = ((label * 137.508) % 360) / 60;
-  const x = 1 - Math.abs((h % 2) - 1);
-  const [r, g, b] = h < 1 ? [1, x, 0] : h < 2 ? [x, 1, 0] : h < 3 ? [0, 1, x] : h < 4 ? [0, x, 1] : h < 5 ? [x, 0, 1] : [1, 0, x];
-  return [Math.round(r * 255), Math.round(g * 255), Math.round(b * 255)];
+  return PALETTE[(label - 1 + PALETTE.length) % PALETTE.length]!;
 }
 
 /**

@@ -24,6 +24,8 @@ export interface AnimalSpec {
   readonly description: string;
   /** The parts this category has (a subset of PART_NAMES). */
   readonly parts: readonly PartName[];
+  /** Drawing scale relative to the other categories (a bird's body units are smaller). */
+  readonly relativeSize?: number;
   build(rng: Rng): readonly BodyPart[];
 }
 

@@ -52,5 +52,6 @@ export const bird: AnimalSpec = {
   id: 'bird',
   description: 'a small upright body on two thin legs, a round head with a beak, a folded wing, a fanned tail',
   parts: ['head', 'neck', 'torso', 'hind-legs', 'tail', 'beak', 'wings'],
+  relativeSize: 1.45,
   build: buildBird,
 };

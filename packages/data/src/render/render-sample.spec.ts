@@ -94,4 +94,4 @@ describe('the synthetic renderer', () => {
   });
 });
 
-const PINNED_ANNOTATIONS = 'da4a674eb7025079';
+const PINNED_ANNOTATIONS = '9bc42729e780b9fe';

@@ -34,7 +34,7 @@ function place(rng: Rng, category: Exclude<SampleCategory, 'background'>, size: 
     const local = spec.build(rng.fork('body'));
     const nearEdge = rng.chance(0.2);
     const pose: Pose = {
-      scale: size * rng.uniform(0.34, 0.56),
+      scale: size * rng.uniform(0.34, 0.56) * (spec.relativeSize ?? 1),
       angle: rng.normal(0, 0.1),
       mirror: rng.chance(0.5),
       tx: size * (nearEdge ? rng.uniform(0.08, 0.92) : rng.uniform(0.3, 0.7)),
