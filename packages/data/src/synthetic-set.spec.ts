@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@transplant/core';
@@ -38,6 +39,20 @@ describe('batches', () => {
     }
     expect(seen).toEqual(set.items('train').map((r) => (r.category === 'dog' ? 1 : 0)));
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('renders the same batch bytes from two instances of the same set', () => {
+    const hash = (s: SyntheticSet) => {
+      const h = createHash('sha256');
+      for (const b of batches(s, { split: 'val', mode: { kind: 'multiclass' }, batchSize: 4 })) {
+        h.update(b.images.dataSync() as Float32Array).update(b.masks.dataSync() as Float32Array).update(b.parts.dataSync() as Float32Array);
+        disposeBatch(b);
+      }
+      return h.digest('hex');
+    };
+    const again = new SyntheticSet({ ...set.options });
+    expect(hash(again)).toBe(hash(set));
+    expect(hash(new SyntheticSet({ ...set.options, seed: 8 }))).not.toBe(hash(set));
   });
 
   it('labels multiclass batches by category index, backgrounds last, and shuffles deterministically', () => {

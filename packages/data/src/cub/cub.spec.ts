@@ -104,6 +104,21 @@ describe('CUB-200-2011 layout', () => {
     expect(result.message).toContain(where);
   });
 
+  it('reads JPEG images as well as PNG', async () => {
+    const sharp = (await import('sharp')).default;
+    const copy = await withFile('images.txt', (t) => t.replace(/^(1 \S+)\.png$/m, '$1.jpg'));
+    const cub = await loadCub(copy);
+    const image = cub.images[0]!;
+    const png = join(copy, 'images', image.path.replace(/\.jpg$/, '.png'));
+    await sharp(png).jpeg({ quality: 95 }).toFile(join(copy, 'images', image.path));
+    const fromJpeg = await readCubCrop(cub, image, 32);
+    const fromPng = await readCubCrop({ ...cub, images: [] }, { ...image, path: image.path.replace(/\.jpg$/, '.png') }, 32);
+    const diff = fromJpeg.rgb.reduce((m, v, i) => Math.max(m, Math.abs(v - fromPng.rgb[i]!)), 0);
+    expect(image.path.endsWith('.jpg')).toBe(true);
+    expect(diff).toBeLessThan(60);
+    expect(fromJpeg.parts).toEqual(fromPng.parts);
+  });
+
   it('reports missing and unreadable images by name', async () => {
     const cub = await loadCub(root);
     const gone = { ...cub.images[0]!, path: '001.bird/not-there.png' };

@@ -56,6 +56,21 @@ describe('the synthetic renderer', () => {
     }
   });
 
+  it('renders the same bytes in another process', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const script = [
+      "import { createHash } from 'node:crypto';",
+      "import { SampleRenderer } from './packages/data/src/render/render-sample.ts';",
+      "const s = new SampleRenderer(64).render('cow', 'det-1');",
+      'console.log(createHash("sha256").update(s.rgb).update(s.labels).update(JSON.stringify(s.annotation)).digest("hex"));',
+    ].join('\n');
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: new URL('../../../..', import.meta.url).pathname,
+    });
+    expect(stdout.trim()).toBe(digest(new SampleRenderer(64).render('cow', 'det-1')));
+  });
+
   it('keeps annotations machine-independent: pinned digests of the annotations of fixed seeds', () => {
     // Annotations come from pure 32-bit JavaScript arithmetic (not Skia), so they are pinned.
     const r = new SampleRenderer(64);
