@@ -44,6 +44,46 @@ export const ERROR_CATALOG = {
     title: 'the content does not match its sha256 digest',
     hint: 'the blob was changed or damaged after publishing; fetch it again or run `transplant registry verify`',
   },
+  E_VERSION_EXISTS: {
+    title: 'this module version is already published',
+    hint: 'a published version never changes: bump the version (semver) and publish again',
+  },
+  E_MODULE_NOT_FOUND: {
+    title: 'no such module in the registry',
+    hint: 'check the name with `transplant registry list`, or the registry with --registry / TRANSPLANT_REGISTRY',
+  },
+  E_VERSION_NOT_FOUND: {
+    title: 'no published version matches',
+    hint: 'run `transplant registry info NAME` to see the published versions and dist-tags (yanked versions match only an exact pin)',
+  },
+  E_DEPENDENCY_MISSING: {
+    title: 'modules this one depends on are not in the registry',
+    hint: 'publish the listed modules (with exactly the pinned versions and digests) first',
+  },
+  E_REGISTRY_CORRUPT: {
+    title: 'the registry holds damaged data',
+    hint: 'run `transplant registry verify` to list every problem; damaged versions must be republished under new versions',
+  },
+  E_REGISTRY_UNREACHABLE: {
+    title: 'the registry cannot be reached',
+    hint: 'check the address and that the registry is running; with a lockfile and cached blobs, runs work offline',
+  },
+  E_REGISTRY_PROTOCOL: {
+    title: 'the registry answered something unexpected',
+    hint: 'check that the address is an OCI distribution registry (API v2) and that the namespace exists',
+  },
+  E_AUTH: {
+    title: 'the registry refused the credentials',
+    hint: 'set TRANSPLANT_REGISTRY_USERNAME and TRANSPLANT_REGISTRY_PASSWORD (or the credentials file) for this registry; credentials are never taken from the command line',
+  },
+  E_LOCK_TIMEOUT: {
+    title: 'the registry index stayed locked',
+    hint: 'another publish is running or was killed; retry — a lock left by a killed process expires by itself',
+  },
+  E_LOCKFILE_INVALID: {
+    title: 'transplant.lock.json cannot be used',
+    hint: 'fix or delete transplant.lock.json; it is rewritten by the next command that resolves modules',
+  },
   E_DATA_MISSING_FILE: {
     title: 'a file of the data set is missing',
     hint: 'check the data set path; a CUB-200-2011 folder holds images.txt, classes.txt, image_class_labels.txt, bounding_boxes.txt, train_test_split.txt, parts/parts.txt, parts/part_locs.txt and images/',

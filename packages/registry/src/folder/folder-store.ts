@@ -1,0 +1,192 @@
+import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { TransplantError, isModuleName, sha256Digest } from '@transplant/core';
+import { parseIndex, type ModuleIndex } from '../module-index';
+import type { RegistryStore } from '../store';
+import { createDurably, replaceDurably } from './durable-fs';
+
+const MARKER = 'transplant-registry.json';
+const INDEX_FILE = /^index\.(\d{10})\.json$/;
+const HEX = /^[0-9a-f]{64}$/;
+
+const indexFile = (seq: number) => `index.${String(seq).padStart(10, '0')}.json`;
+
+function isMissing(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+/**
+ * The folder store (the embedded default registry):
+ *
+ *   transplant-registry.json            marker and format version
+ *   blobs/sha256/<hex>                  content-addressed blobs (manifests and weights)
+ *   modules/<name>/index.<seq>.json     revisions of the module's index; the highest is current
+ *   tmp/                                temporary files of writes in progress
+ *
+ * Index updates are optimistic and lock-free: a writer reads revision N, writes N+1 to a
+ * temporary file, fsyncs it and hard-links it into place, which fails if another writer made
+ * N+1 first (then it re-reads and retries). A killed writer leaves at most a temporary file,
+ * never a half-written revision and never a lock that others must wait out.
+ */
+export class FolderStore implements RegistryStore {
+  readonly location: string;
+  private readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    this.location = `folder:${this.root}`;
+  }
+
+  private blobPath(digest: string): string {
+    const hex = digest.slice('sha256:'.length);
+    if (!digest.startsWith('sha256:') || !HEX.test(hex)) {
+      throw new TransplantError('E_REGISTRY_CORRUPT', `"${digest}" is not a sha256 digest`, { operation: 'blobPath' });
+    }
+    return join(this.root, 'blobs', 'sha256', hex);
+  }
+
+  private get tmp(): string {
+    return join(this.root, 'tmp');
+  }
+
+  private async ensureLayout(): Promise<void> {
+    await mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true });
+    await mkdir(join(this.root, 'modules'), { recursive: true });
+    await mkdir(this.tmp, { recursive: true });
+    const marker = new TextEncoder().encode(`${JSON.stringify({ format: 'transplant.registry', formatVersion: 1 }, null, 2)}\n`);
+    await createDurably(this.tmp, join(this.root, MARKER), marker);
+  }
+
+  async putBlob(bytes: Uint8Array, digest: string): Promise<void> {
+    await this.ensureLayout();
+    const path = this.blobPath(digest);
+    const existing = await this.getBlob(digest);
+    if (existing && sha256Digest(existing) === digest) return;
+    await replaceDurably(this.tmp, path, bytes);
+  }
+
+  async getBlob(digest: string): Promise<Uint8Array | undefined> {
+    try {
+      return new Uint8Array(await readFile(this.blobPath(digest)));
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async hasBlob(digest: string): Promise<boolean> {
+    return stat(this.blobPath(digest)).then(
+      () => true,
+      (error: unknown) => (isMissing(error) ? false : Promise.reject(error)),
+    );
+  }
+
+  async listNames(): Promise<string[]> {
+    try {
+      return (await readdir(join(this.root, 'modules'))).filter(isModuleName).sort();
+    } catch (error) {
+      if (isMissing(error)) return [];
+      throw error;
+    }
+  }
+
+  private async revisions(name: string): Promise<number[]> {
+    try {
+      const files = await readdir(join(this.root, 'modules', name));
+      return files.flatMap((f) => {
+        const m = INDEX_FILE.exec(f);
+        return m ? [Number(m[1])] : [];
+      }).sort((a, b) => a - b);
+    } catch (error) {
+      if (isMissing(error)) return [];
+      throw error;
+    }
+  }
+
+  private async readCurrent(name: string): Promise<{ seq: number; index: ModuleIndex | undefined }> {
+    for (let attempt = 0; ; attempt++) {
+      const seqs = await this.revisions(name);
+      const seq = seqs.at(-1) ?? 0;
+      if (seq === 0) return { seq, index: undefined };
+      const file = join(this.root, 'modules', name, indexFile(seq));
+      try {
+        const text = await readFile(file, 'utf8');
+        let raw: unknown;
+        try {
+          raw = JSON.parse(text);
+        } catch {
+          throw new TransplantError('E_REGISTRY_CORRUPT', `${file} is not JSON`, { module: name, operation: 'readIndex' });
+        }
+        return { seq, index: parseIndex(raw, name, file) };
+      } catch (error) {
+        // Compaction may remove an old revision between readdir and read: look again.
+        if (isMissing(error) && attempt < 5) continue;
+        throw error;
+      }
+    }
+  }
+
+  async readIndex(name: string): Promise<ModuleIndex | undefined> {
+    return (await this.readCurrent(name)).index;
+  }
+
+  async updateIndex(name: string, update: (current: ModuleIndex | undefined) => ModuleIndex): Promise<ModuleIndex> {
+    if (!isModuleName(name)) throw new TransplantError('E_MODULE_REF_INVALID', `"${name}" is not a module name`, { operation: 'updateIndex' });
+    await this.ensureLayout();
+    for (let attempt = 0; attempt < 2000; attempt++) {
+      const { seq, index } = await this.readCurrent(name);
+      const next = update(index);
+      const bytes = new TextEncoder().encode(`${JSON.stringify(next, null, 2)}\n`);
+      if (await createDurably(this.tmp, join(this.root, 'modules', name, indexFile(seq + 1)), bytes)) return next;
+      // Another writer committed revision seq + 1 first: back off a little and retry on it.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 + attempt)));
+    }
+    throw new TransplantError('E_LOCK_TIMEOUT', `could not commit an index update of ${name} after 2000 attempts`, { module: name, operation: 'updateIndex' });
+  }
+
+  async listBlobs(): Promise<string[]> {
+    try {
+      return (await readdir(join(this.root, 'blobs', 'sha256'))).filter((f) => HEX.test(f)).map((f) => `sha256:${f}`);
+    } catch (error) {
+      if (isMissing(error)) return [];
+      throw error;
+    }
+  }
+
+  async deleteBlob(digest: string): Promise<void> {
+    await unlink(this.blobPath(digest)).catch((error: unknown) => (isMissing(error) ? undefined : Promise.reject(error)));
+  }
+
+  async blobAgeMs(digest: string): Promise<number | undefined> {
+    const s = await stat(this.blobPath(digest)).catch(() => undefined);
+    return s ? Date.now() - s.mtimeMs : undefined;
+  }
+
+  /**
+   * Removes temporary files and superseded index revisions (all but the last two) older than
+   * `olderThanMs`. The age guard matters: a writer that read revision N creates N+1, so N+1
+   * must not be freed while such a writer could still be running.
+   */
+  async sweep(olderThanMs: number): Promise<number> {
+    let removed = 0;
+    const now = Date.now();
+    for (const f of await readdir(this.tmp).catch(() => [] as string[])) {
+      const path = join(this.tmp, f);
+      const s = await stat(path).catch(() => undefined);
+      if (s && now - s.mtimeMs > olderThanMs) {
+        await unlink(path).catch(() => undefined);
+        removed++;
+      }
+    }
+    for (const name of await this.listNames()) {
+      for (const seq of (await this.revisions(name)).slice(0, -2)) {
+        const path = join(this.root, 'modules', name, indexFile(seq));
+        const s = await stat(path).catch(() => undefined);
+        if (!s || now - s.mtimeMs <= olderThanMs) continue;
+        await unlink(path).catch(() => undefined);
+        removed++;
+      }
+    }
+    return removed;
+  }
+}

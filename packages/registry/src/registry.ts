@@ -1,0 +1,258 @@
+import semver from 'semver';
+import {
+  TransplantError,
+  formatModuleRef,
+  isModuleName,
+  matchVersion,
+  parseModuleRef,
+  sha256Digest,
+  validateManifest,
+  type ModuleManifest,
+  type ModuleRef,
+} from '@transplant/core';
+import { canonicalJson } from './canonical-json';
+import type { Lockfile } from './lockfile';
+import { emptyIndex, withLatest, type ModuleIndex, type VersionEntry } from './module-index';
+import type { RegistryStore } from './store';
+
+export interface Resolved {
+  readonly name: string;
+  readonly version: string;
+  readonly entry: Pick<VersionEntry, 'manifestDigest' | 'weightsDigest'> & Partial<VersionEntry>;
+  /** Set when an exact pin selected a yanked version (allowed, but worth saying). */
+  readonly warning?: string;
+  readonly fromLockfile: boolean;
+}
+
+export interface Fetched {
+  readonly resolved: Resolved;
+  readonly manifest: ModuleManifest;
+  readonly weights: Uint8Array;
+}
+
+export interface VerifyProblem {
+  readonly module?: string;
+  readonly digest: string;
+  readonly problem: 'missing' | 'corrupt';
+}
+
+export interface VerifyReport {
+  readonly modules: number;
+  readonly versions: number;
+  readonly blobs: number;
+  readonly problems: readonly VerifyProblem[];
+}
+
+export interface RegistryOptions {
+  readonly now?: () => Date;
+}
+
+const encoder = new TextEncoder();
+
+function notFound(name: string): TransplantError {
+  return new TransplantError('E_MODULE_NOT_FOUND', `"${name}" is not published here`, { module: name, operation: 'resolve' });
+}
+
+/**
+ * Publish, resolve, fetch (verified), list, info, yank, verify and gc over any store. A
+ * published version is immutable; every read is checked against its digest.
+ */
+export class Registry {
+  constructor(
+    readonly store: RegistryStore,
+    private readonly options: RegistryOptions = {},
+  ) {}
+
+  async publish(input: { manifest: unknown; weights: Uint8Array }): Promise<{ name: string; version: string; manifestDigest: string; weightsDigest: string }> {
+    const manifest = validateManifest(input.manifest);
+    const ref = `${manifest.name}@${manifest.version}`;
+    const weightsDigest = sha256Digest(input.weights);
+    if (weightsDigest !== manifest.weights.digest || input.weights.byteLength !== manifest.weights.size) {
+      throw new TransplantError('E_DIGEST_MISMATCH', `weights are ${weightsDigest} (${input.weights.byteLength} bytes); the manifest says ${manifest.weights.digest} (${manifest.weights.size} bytes)`, {
+        module: ref,
+        operation: 'publish',
+      });
+    }
+    await this.checkDependencies(manifest);
+    const existing = await this.store.readIndex(manifest.name);
+    if (existing?.versions[manifest.version]) throw versionExists(ref);
+    const manifestBytes = encoder.encode(canonicalJson(manifest));
+    const manifestDigest = sha256Digest(manifestBytes);
+    // Blobs first, then the index: a crash in between leaves unreferenced blobs (gc removes
+    // them), never a visible version without its bytes.
+    await this.store.putBlob(input.weights, weightsDigest);
+    await this.store.putBlob(manifestBytes, manifestDigest);
+    const entry: VersionEntry = {
+      kind: manifest.kind,
+      manifestDigest,
+      manifestSize: manifestBytes.byteLength,
+      weightsDigest,
+      weightsSize: input.weights.byteLength,
+      publishedAt: (this.options.now?.() ?? new Date()).toISOString(),
+      yanked: false,
+    };
+    await this.store.updateIndex(manifest.name, (current) => {
+      const index = current ?? emptyIndex(manifest.name);
+      if (index.versions[manifest.version]) throw versionExists(ref);
+      return withLatest({ ...index, versions: { ...index.versions, [manifest.version]: entry } });
+    });
+    return { name: manifest.name, version: manifest.version, manifestDigest, weightsDigest };
+  }
+
+  private async checkDependencies(manifest: ModuleManifest): Promise<void> {
+    const missing: string[] = [];
+    for (const dep of manifest.dependencies) {
+      const index = await this.store.readIndex(dep.name);
+      if (dep.pinned) {
+        const entry = index?.versions[dep.pinned.version];
+        if (!entry || entry.weightsDigest !== dep.pinned.digest || entry.kind !== dep.kind) missing.push(`${dep.name}@${dep.pinned.version} (${dep.kind}, ${dep.pinned.digest})`);
+      } else {
+        const versions = Object.entries(index?.versions ?? {}).filter(([, e]) => !e.yanked && e.kind === dep.kind).map(([v]) => v);
+        if (!semver.maxSatisfying(versions, dep.range)) missing.push(`${dep.name}@${dep.range} (${dep.kind})`);
+      }
+    }
+    if (missing.length > 0) {
+      throw new TransplantError('E_DEPENDENCY_MISSING', missing.join(', '), {
+        module: `${manifest.name}@${manifest.version}`,
+        operation: 'publish',
+        details: missing,
+      });
+    }
+  }
+
+  async index(name: string): Promise<ModuleIndex> {
+    if (!isModuleName(name)) throw new TransplantError('E_MODULE_REF_INVALID', `"${name}" is not a module name`, { operation: 'info' });
+    const index = await this.store.readIndex(name);
+    if (!index) throw notFound(name);
+    return index;
+  }
+
+  /** Name + range/tag/version → one version and its digests; a lockfile entry wins when present. */
+  async resolve(reference: ModuleRef | string, lockfile?: Lockfile): Promise<Resolved> {
+    const ref = typeof reference === 'string' ? parseModuleRef(reference) : reference;
+    const locked = lockfile?.modules[formatModuleRef(ref)];
+    if (locked) return { name: ref.name, version: locked.version, entry: locked, fromLockfile: true };
+    const index = await this.index(ref.name);
+    const live = Object.keys(index.versions).filter((v) => !index.versions[v]!.yanked);
+    let version: string | undefined;
+    switch (ref.selector.type) {
+      case 'version':
+        version = index.versions[ref.selector.version] ? ref.selector.version : undefined;
+        break;
+      case 'range':
+        version = matchVersion(ref, live);
+        break;
+      case 'tag':
+        version = index.distTags[ref.selector.tag];
+        break;
+    }
+    if (version === undefined) {
+      throw new TransplantError('E_VERSION_NOT_FOUND', `${formatModuleRef(ref)}: published ${Object.keys(index.versions).join(', ') || 'nothing'}; tags ${JSON.stringify(index.distTags)}`, {
+        module: ref.name,
+        operation: 'resolve',
+      });
+    }
+    const entry = index.versions[version]!;
+    const warning = entry.yanked ? `${ref.name}@${version} is yanked; it was selected because it is pinned exactly` : undefined;
+    return { name: ref.name, version, entry, fromLockfile: false, ...(warning ? { warning } : {}) };
+  }
+
+  private async blob(digest: string, what: string): Promise<Uint8Array> {
+    const bytes = await this.store.getBlob(digest);
+    if (!bytes) throw new TransplantError('E_REGISTRY_CORRUPT', `${what}: blob ${digest} is missing`, { module: what, operation: 'fetch' });
+    const actual = sha256Digest(bytes);
+    if (actual !== digest) {
+      throw new TransplantError('E_DIGEST_MISMATCH', `${what}: blob ${digest} reads as ${actual}`, { module: what, operation: 'fetch', details: { expected: digest, actual } });
+    }
+    return bytes;
+  }
+
+  /** Resolves and reads a module; both blobs are verified against their digests on every read. */
+  async fetch(reference: ModuleRef | string | Resolved, lockfile?: Lockfile): Promise<Fetched> {
+    const resolved = typeof reference === 'object' && 'entry' in reference ? reference : await this.resolve(reference, lockfile);
+    const what = `${resolved.name}@${resolved.version}`;
+    const manifestBytes = await this.blob(resolved.entry.manifestDigest, what);
+    const manifest = validateManifest(JSON.parse(new TextDecoder().decode(manifestBytes)), what);
+    if (manifest.weights.digest !== resolved.entry.weightsDigest || manifest.name !== resolved.name || manifest.version !== resolved.version) {
+      throw new TransplantError('E_REGISTRY_CORRUPT', `${what}: the manifest does not match the index`, { module: what, operation: 'fetch' });
+    }
+    const weights = await this.blob(resolved.entry.weightsDigest, what);
+    return { resolved, manifest, weights };
+  }
+
+  async list(): Promise<{ name: string; latest: string | undefined; versions: number; kind: string | undefined }[]> {
+    const out = [];
+    for (const name of await this.store.listNames()) {
+      const index = await this.store.readIndex(name);
+      if (!index) continue;
+      const latest = index.distTags['latest'];
+      const any = Object.values(index.versions)[0];
+      out.push({ name, latest, versions: Object.keys(index.versions).length, kind: any?.kind });
+    }
+    return out;
+  }
+
+  async setYanked(name: string, version: string, yanked: boolean): Promise<ModuleIndex> {
+    await this.index(name);
+    return this.store.updateIndex(name, (current) => {
+      const index = current ?? emptyIndex(name);
+      const entry = index.versions[version];
+      if (!entry) throw new TransplantError('E_VERSION_NOT_FOUND', `${name}@${version} is not published`, { module: name, operation: yanked ? 'yank' : 'unyank' });
+      return withLatest({ ...index, versions: { ...index.versions, [version]: { ...entry, yanked } } });
+    });
+  }
+
+  /** Walks every index and blob; reports each missing or corrupt blob, naming the module version. */
+  async verify(): Promise<VerifyReport> {
+    const problems: VerifyProblem[] = [];
+    const referenced = new Map<string, string>();
+    let versions = 0;
+    const names = await this.store.listNames();
+    for (const name of names) {
+      const index = await this.store.readIndex(name);
+      for (const [version, entry] of Object.entries(index?.versions ?? {})) {
+        versions++;
+        for (const digest of [entry.manifestDigest, entry.weightsDigest]) referenced.set(digest, `${name}@${version}`);
+      }
+    }
+    const all = (await this.store.listBlobs()) ?? [...referenced.keys()];
+    const seen = new Set<string>();
+    for (const digest of new Set([...all, ...referenced.keys()])) {
+      const bytes = await this.store.getBlob(digest);
+      const module = referenced.get(digest);
+      seen.add(digest);
+      if (!bytes) problems.push({ ...(module ? { module } : {}), digest, problem: 'missing' });
+      else if (sha256Digest(bytes) !== digest) problems.push({ ...(module ? { module } : {}), digest, problem: 'corrupt' });
+    }
+    return { modules: names.length, versions, blobs: seen.size, problems };
+  }
+
+  /** Deletes blobs no index references, older than the grace period (so in-flight publishes keep theirs). */
+  async gc(options: { graceMs?: number } = {}): Promise<{ deleted: string[]; swept: number }> {
+    const graceMs = options.graceMs ?? 60 * 60 * 1000;
+    const referenced = new Set<string>();
+    for (const name of await this.store.listNames()) {
+      const index = await this.store.readIndex(name);
+      for (const entry of Object.values(index?.versions ?? {})) referenced.add(entry.manifestDigest).add(entry.weightsDigest);
+    }
+    const blobs = await this.store.listBlobs();
+    if (blobs === undefined) throw new TransplantError('E_REGISTRY_PROTOCOL', `${this.store.location} cannot list its blobs; run the registry's own garbage collector`, { operation: 'gc' });
+    const deleted: string[] = [];
+    for (const digest of blobs) {
+      if (referenced.has(digest)) continue;
+      if (graceMs > 0 && !(await this.olderThan(digest, graceMs))) continue;
+      await this.store.deleteBlob(digest);
+      deleted.push(digest);
+    }
+    return { deleted, swept: await this.store.sweep(graceMs) };
+  }
+
+  private async olderThan(digest: string, ms: number): Promise<boolean> {
+    const age = await this.store.blobAgeMs(digest);
+    return age === undefined || age > ms;
+  }
+}
+
+function versionExists(ref: string): TransplantError {
+  return new TransplantError('E_VERSION_EXISTS', `${ref} is already published`, { module: ref, operation: 'publish' });
+}

@@ -1,0 +1,28 @@
+import type { ModuleIndex } from './module-index';
+
+/**
+ * Where a registry keeps its bytes. Blobs are content-addressed (sha256); each module name has
+ * one index. Stores move bytes; the Registry above them validates, verifies and decides.
+ */
+export interface RegistryStore {
+  /** `folder:/abs/path` or `oci://host/namespace`. */
+  readonly location: string;
+  putBlob(bytes: Uint8Array, digest: string): Promise<void>;
+  /** The stored bytes, unverified (the caller checks the digest), or undefined when absent. */
+  getBlob(digest: string): Promise<Uint8Array | undefined>;
+  hasBlob(digest: string): Promise<boolean>;
+  listNames(): Promise<string[]>;
+  readIndex(name: string): Promise<ModuleIndex | undefined>;
+  /**
+   * Atomically replaces a module's index with `update(current)`. `update` may throw (e.g.
+   * E_VERSION_EXISTS) to change nothing; it may run more than once under contention.
+   */
+  updateIndex(name: string, update: (current: ModuleIndex | undefined) => ModuleIndex): Promise<ModuleIndex>;
+  /** Every blob digest the store holds (for verify and gc); undefined when the store cannot list. */
+  listBlobs(): Promise<string[] | undefined>;
+  deleteBlob(digest: string): Promise<void>;
+  /** How long ago a blob was written, when the store knows (gc's grace period needs it). */
+  blobAgeMs(digest: string): Promise<number | undefined>;
+  /** Removes leftovers of interrupted writes older than `olderThanMs`; returns how many. */
+  sweep(olderThanMs: number): Promise<number>;
+}

@@ -1,0 +1,42 @@
+import { encodeWeights, sha256Digest, type ModuleKind } from '@transplant/core';
+
+export interface FixtureOptions {
+  readonly name: string;
+  readonly version: string;
+  readonly kind?: ModuleKind;
+  readonly dependencies?: readonly Record<string, unknown>[];
+  /** Makes the weights differ between fixtures. */
+  readonly seed?: number;
+  readonly values?: number;
+}
+
+const featureMap = { role: 'feature-map', dtype: 'float32', shape: [null, 8, 8, 16], channels: 16, stride: 8, values: 'non-negative' };
+
+/** A small, valid module (manifest + weights blob) for registry tests. */
+export function moduleFixture(o: FixtureOptions): { manifest: Record<string, unknown>; weights: Uint8Array } {
+  const kind = o.kind ?? 'category';
+  const data = new Float32Array(o.values ?? 64).map((_, i) => Math.sin(i + (o.seed ?? 0)));
+  const weights = encodeWeights([{ name: 'conv/kernel', dtype: 'float32', shape: [data.length], data }], { generatedBy: 'transplant/0.1.0' });
+  const ports = {
+    category: { input: { role: 'image', dtype: 'float32', shape: [null, 64, 64, 3], channels: 3, stride: 1, values: 'unit' }, output: featureMap },
+    task: { input: featureMap, output: { role: 'logits', dtype: 'float32', shape: [null, 2], channels: 2, stride: 0, values: 'real' } },
+    adapter: { input: featureMap, output: featureMap },
+  }[kind];
+  const manifest: Record<string, unknown> = {
+    formatVersion: 1,
+    generatedBy: 'transplant/0.1.0',
+    kind,
+    name: o.name,
+    version: o.version,
+    family: { name: kind === 'category' ? 'category-vgg' : kind === 'task' ? 'task-cls' : 'adapter-conv', version: '1.0.0' },
+    options: {},
+    ports,
+    dependencies: o.dependencies ?? [],
+    weights: { digest: sha256Digest(weights), size: weights.byteLength, tensors: 1, parameters: data.length },
+    provenance: { data: 'test', seed: o.seed ?? 0, steps: 0, backend: 'cpu', createdAt: '2026-11-25T00:00:00.000Z' },
+    card: { metrics: [] },
+  };
+  if (kind === 'category') manifest['category'] = 'cat';
+  if (kind === 'task') manifest['task'] = 'cls';
+  return { manifest, weights };
+}
