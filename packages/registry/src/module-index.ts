@@ -1,5 +1,5 @@
 import semver from 'semver';
-import { TransplantError, isModuleName, type ModuleKind } from '@transplant/core';
+import { TransplantError, isExactVersion, isModuleName, type ModuleKind } from '@transplant/core';
 
 /** One published version, as a registry records it. */
 export interface VersionEntry {
@@ -50,7 +50,7 @@ export function parseIndex(raw: unknown, name: string, where: string): ModuleInd
   const distTags = r['distTags'];
   if (typeof versions !== 'object' || versions === null || typeof distTags !== 'object' || distTags === null) throw bad('no versions or dist-tags');
   for (const [v, e] of Object.entries(versions as Record<string, Record<string, unknown>>)) {
-    if (semver.valid(v) !== v) throw bad(`version "${v}" is not semver`);
+    if (!isExactVersion(v)) throw bad(`version "${v}" is not semver`);
     if (!DIGEST.test(String(e['manifestDigest'])) || !DIGEST.test(String(e['weightsDigest']))) throw bad(`${v} has a bad digest`);
     if (typeof e['yanked'] !== 'boolean' || typeof e['publishedAt'] !== 'string') throw bad(`${v} is incomplete`);
   }

@@ -80,8 +80,8 @@ export class Registry {
     const manifestDigest = sha256Digest(manifestBytes);
     // Blobs first, then the index: a crash in between leaves unreferenced blobs (gc removes
     // them), never a visible version without its bytes.
-    await this.store.putBlob(input.weights, weightsDigest);
-    await this.store.putBlob(manifestBytes, manifestDigest);
+    await this.store.putBlob(manifest.name, input.weights, weightsDigest);
+    await this.store.putBlob(manifest.name, manifestBytes, manifestDigest);
     const entry: VersionEntry = {
       kind: manifest.kind,
       manifestDigest,
@@ -157,8 +157,8 @@ export class Registry {
     return { name: ref.name, version, entry, fromLockfile: false, ...(warning ? { warning } : {}) };
   }
 
-  private async blob(digest: string, what: string): Promise<Uint8Array> {
-    const bytes = await this.store.getBlob(digest);
+  private async blob(name: string, digest: string, what: string): Promise<Uint8Array> {
+    const bytes = await this.store.getBlob(name, digest);
     if (!bytes) throw new TransplantError('E_REGISTRY_CORRUPT', `${what}: blob ${digest} is missing`, { module: what, operation: 'fetch' });
     const actual = sha256Digest(bytes);
     if (actual !== digest) {
@@ -171,12 +171,12 @@ export class Registry {
   async fetch(reference: ModuleRef | string | Resolved, lockfile?: Lockfile): Promise<Fetched> {
     const resolved = typeof reference === 'object' && 'entry' in reference ? reference : await this.resolve(reference, lockfile);
     const what = `${resolved.name}@${resolved.version}`;
-    const manifestBytes = await this.blob(resolved.entry.manifestDigest, what);
+    const manifestBytes = await this.blob(resolved.name, resolved.entry.manifestDigest, what);
     const manifest = validateManifest(JSON.parse(new TextDecoder().decode(manifestBytes)), what);
     if (manifest.weights.digest !== resolved.entry.weightsDigest || manifest.name !== resolved.name || manifest.version !== resolved.version) {
       throw new TransplantError('E_REGISTRY_CORRUPT', `${what}: the manifest does not match the index`, { module: what, operation: 'fetch' });
     }
-    const weights = await this.blob(resolved.entry.weightsDigest, what);
+    const weights = await this.blob(resolved.name, resolved.entry.weightsDigest, what);
     return { resolved, manifest, weights };
   }
 
@@ -205,21 +205,22 @@ export class Registry {
   /** Walks every index and blob; reports each missing or corrupt blob, naming the module version. */
   async verify(): Promise<VerifyReport> {
     const problems: VerifyProblem[] = [];
-    const referenced = new Map<string, string>();
+    const referenced = new Map<string, { name: string; module: string }>();
     let versions = 0;
     const names = await this.store.listNames();
     for (const name of names) {
       const index = await this.store.readIndex(name);
       for (const [version, entry] of Object.entries(index?.versions ?? {})) {
         versions++;
-        for (const digest of [entry.manifestDigest, entry.weightsDigest]) referenced.set(digest, `${name}@${version}`);
+        for (const digest of [entry.manifestDigest, entry.weightsDigest]) referenced.set(digest, { name, module: `${name}@${version}` });
       }
     }
     const all = (await this.store.listBlobs()) ?? [...referenced.keys()];
     const seen = new Set<string>();
     for (const digest of new Set([...all, ...referenced.keys()])) {
-      const bytes = await this.store.getBlob(digest);
-      const module = referenced.get(digest);
+      const ref = referenced.get(digest);
+      const bytes = await this.store.getBlob(ref?.name ?? '', digest);
+      const module = ref?.module;
       seen.add(digest);
       if (!bytes) problems.push({ ...(module ? { module } : {}), digest, problem: 'missing' });
       else if (sha256Digest(bytes) !== digest) problems.push({ ...(module ? { module } : {}), digest, problem: 'corrupt' });

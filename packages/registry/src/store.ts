@@ -7,10 +7,11 @@ import type { ModuleIndex } from './module-index';
 export interface RegistryStore {
   /** `folder:/abs/path` or `oci://host/namespace`. */
   readonly location: string;
-  putBlob(bytes: Uint8Array, digest: string): Promise<void>;
+  /** Stores a blob for module `name` (OCI registries keep blobs per repository; folders share them). */
+  putBlob(name: string, bytes: Uint8Array, digest: string): Promise<void>;
   /** The stored bytes, unverified (the caller checks the digest), or undefined when absent. */
-  getBlob(digest: string): Promise<Uint8Array | undefined>;
-  hasBlob(digest: string): Promise<boolean>;
+  getBlob(name: string, digest: string): Promise<Uint8Array | undefined>;
+  hasBlob(name: string, digest: string): Promise<boolean>;
   listNames(): Promise<string[]>;
   readIndex(name: string): Promise<ModuleIndex | undefined>;
   /**

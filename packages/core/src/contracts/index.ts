@@ -25,4 +25,4 @@ export {
   type ModuleManifest,
 } from './manifest.dto';
 export { validateManifest, type Violation } from './validate-manifest';
-export { formatModuleRef, matchVersion, parseModuleRef, type ModuleRef } from './module-ref';
+export { formatModuleRef, isExactVersion, matchVersion, parseModuleRef, type ModuleRef } from './module-ref';

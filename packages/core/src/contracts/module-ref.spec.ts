@@ -9,6 +9,7 @@ describe('module references', () => {
     ['cat-cls@stable', 'cat-cls', { type: 'tag', tag: 'stable' }],
     ['cat-cls@1.2.0', 'cat-cls', { type: 'version', version: '1.2.0' }],
     ['cat-cls@1.2.0-rc.1', 'cat-cls', { type: 'version', version: '1.2.0-rc.1' }],
+    ['cat-cls@1.2.0+build.7', 'cat-cls', { type: 'version', version: '1.2.0+build.7' }],
     ['cat-cls@^1.2', 'cat-cls', { type: 'range', range: '^1.2' }],
     ['cat-cls@>=1 <2', 'cat-cls', { type: 'range', range: '>=1 <2' }],
     ['cat-cls@1.x', 'cat-cls', { type: 'range', range: '1.x' }],

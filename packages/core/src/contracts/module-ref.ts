@@ -20,6 +20,12 @@ export type ModuleRef = {
 
 const TAG_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
 
+/** Whether `text` is exactly one semver version, build metadata included (`semver.valid` drops it). */
+export function isExactVersion(text: string): boolean {
+  const parsed = semver.parse(text);
+  return parsed !== null && `${parsed.version}${parsed.build.length > 0 ? `+${parsed.build.join('.')}` : ''}` === text;
+}
+
 function invalid(raw: string, why: string): TransplantError {
   return new TransplantError('E_MODULE_REF_INVALID', `"${raw}": ${why}`, { operation: 'parseModuleRef' });
 }
@@ -32,7 +38,7 @@ export function parseModuleRef(raw: string): ModuleRef {
   if (!isModuleName(name)) throw invalid(raw, `"${name}" is not a module name`);
   if (rest === '') throw invalid(raw, 'nothing after "@"');
   let selector: ModuleRef['selector'];
-  if (semver.valid(rest) !== null && semver.clean(rest) === rest) {
+  if (isExactVersion(rest)) {
     selector = { type: 'version', version: rest };
   } else if (TAG_PATTERN.test(rest) && semver.validRange(rest) === null) {
     selector = { type: 'tag', tag: rest };

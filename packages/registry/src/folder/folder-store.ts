@@ -57,15 +57,15 @@ export class FolderStore implements RegistryStore {
     await createDurably(this.tmp, join(this.root, MARKER), marker);
   }
 
-  async putBlob(bytes: Uint8Array, digest: string): Promise<void> {
+  async putBlob(_name: string, bytes: Uint8Array, digest: string): Promise<void> {
     await this.ensureLayout();
     const path = this.blobPath(digest);
-    const existing = await this.getBlob(digest);
+    const existing = await this.getBlob(_name, digest);
     if (existing && sha256Digest(existing) === digest) return;
     await replaceDurably(this.tmp, path, bytes);
   }
 
-  async getBlob(digest: string): Promise<Uint8Array | undefined> {
+  async getBlob(_name: string, digest: string): Promise<Uint8Array | undefined> {
     try {
       return new Uint8Array(await readFile(this.blobPath(digest)));
     } catch (error) {
@@ -74,7 +74,7 @@ export class FolderStore implements RegistryStore {
     }
   }
 
-  async hasBlob(digest: string): Promise<boolean> {
+  async hasBlob(_name: string, digest: string): Promise<boolean> {
     return stat(this.blobPath(digest)).then(
       () => true,
       (error: unknown) => (isMissing(error) ? false : Promise.reject(error)),

@@ -1,19 +1,22 @@
 /**
  * A child process for the registry's concurrency and crash tests:
- *   publisher.ts ROOT NAME VERSION…   publishes each version, prints "ok V" or "err CODE V"
- *   publisher.ts ROOT NAME --forever  publishes 1.0.N for N = 0, 1, … until killed
+ *   publisher.ts LOCATION NAME VERSION…   publishes each version, prints "ok V" or "err CODE V"
+ *   publisher.ts LOCATION NAME --forever  publishes 1.0.N for N = 0, 1, … until killed
+ * LOCATION is a folder or oci://…; PUBLISHER_VALUES sets the weights' size (floats).
  */
 import { isTransplantError } from '@transplant/core';
-import { FolderStore } from '../folder/folder-store';
+import { openStore } from '../open-store';
 import { Registry } from '../registry';
 import { moduleFixture } from './module-fixture';
 
 const [root, name, ...rest] = process.argv.slice(2);
-const registry = new Registry(new FolderStore(root!));
+const registry = new Registry(await openStore(root!, process.env));
+const values = Number(process.env['PUBLISHER_VALUES'] ?? 64);
 
 async function publish(version: string): Promise<void> {
   try {
-    await registry.publish(moduleFixture({ name: name!, version, seed: Number(version.replaceAll('.', '')) }));
+    process.stdout.write(`start ${version}\n`);
+    await registry.publish(moduleFixture({ name: name!, version, seed: Number(version.replaceAll('.', '')), values }));
     process.stdout.write(`ok ${version}\n`);
   } catch (error) {
     if (!isTransplantError(error)) throw error;
