@@ -5,6 +5,7 @@ import { CATEGORY_IDS } from '@transplant/data';
 import { dataInspect, formatInspectReport } from './commands/data-inspect';
 import { dataPreview } from './commands/data-preview';
 import { collectDoctorReport, formatDoctorReport, type DoctorDeps } from './commands/doctor';
+import { registryCommand } from './commands/registry';
 import { buildContainer } from './container';
 import { TRANSPLANT_VERSION } from './version';
 
@@ -39,6 +40,16 @@ function buildProgram(io: CliIo): Command {
       const report = await collectDoctorReport(container.get<DoctorDeps>(CLI_TOKENS.DoctorDeps), options);
       io.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctorReport(report)}\n`);
     });
+  program.addCommand(
+    registryCommand({
+      container: () => buildContainer(io.env),
+      globals: () => program.opts<GlobalOptions>(),
+      env: io.env,
+      out: (value, text) => print(program, io, value, text),
+      err: io.stderr,
+    }),
+  );
+
   const data = program.command('data').description('the synthetic part-annotated image set and CUB-layout data');
   data
     .command('preview')

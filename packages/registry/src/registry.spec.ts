@@ -6,6 +6,7 @@ import { FolderStore } from './folder/folder-store';
 import { Registry } from './registry';
 import { moduleFixture } from './testing/module-fixture';
 import { codeOf, folderHarness, operationSuite } from './testing/operation-suite';
+import { copyModule } from './copy-module';
 
 let registry: Registry;
 
@@ -39,5 +40,35 @@ describe('folder-only behaviour', () => {
     const [file] = await readdir(dir);
     await writeFile(join(dir, file!), '{"format": "transplant.module-index", "formatVersion": 1, "name": "dog"}');
     expect(await codeOf(registry.resolve('cat-vgg'))).toBe('E_REGISTRY_CORRUPT');
+  });
+});
+
+describe('copying modules between registries', () => {
+  it('copies a module with its pinned dependencies, digests unchanged, and is idempotent', async () => {
+    const a = await folderHarness();
+    const b = await folderHarness();
+    await a.registry.publish(moduleFixture({ name: 'cat-vgg', version: '1.0.0' }));
+    await a.registry.publish(moduleFixture({ name: 'animal-cls', version: '2.1.0', kind: 'task' }));
+    const cat = await a.registry.resolve('cat-vgg@1.0.0');
+    const task = await a.registry.resolve('animal-cls@2.1.0');
+    await a.registry.publish(
+      moduleFixture({
+        name: 'cat-to-animal',
+        version: '1.0.0',
+        kind: 'adapter',
+        dependencies: [
+          { name: 'cat-vgg', kind: 'category', range: '1.0.0', pinned: { version: '1.0.0', digest: cat.entry.weightsDigest } },
+          { name: 'animal-cls', kind: 'task', range: '^2', pinned: { version: '2.1.0', digest: task.entry.weightsDigest } },
+        ],
+      }),
+    );
+    expect(await copyModule(a.registry, b.registry, 'cat-to-animal')).toEqual({
+      copied: ['cat-vgg@1.0.0', 'animal-cls@2.1.0', 'cat-to-animal@1.0.0'],
+      present: [],
+    });
+    expect((await b.registry.resolve('cat-to-animal')).entry.weightsDigest).toBe((await a.registry.resolve('cat-to-animal')).entry.weightsDigest);
+    expect((await copyModule(a.registry, b.registry, 'cat-to-animal')).copied).toEqual([]);
+    await a.cleanup();
+    await b.cleanup();
   });
 });

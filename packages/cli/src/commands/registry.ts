@@ -1,0 +1,119 @@
+import { resolve } from 'node:path';
+import { Command } from 'commander';
+import { TransplantError, parseModuleRef } from '@transplant/core';
+import { LOCKFILE_NAME, REGISTRY_TOKENS, copyModule, readModuleFolder, recordInLockfile, type Registry, type RegistryOpener } from '@transplant/registry';
+import type { Container } from 'inversify';
+import { resolveRegistryLocation } from '../registry-location';
+import { GENERATED_BY } from '../version';
+
+export interface RegistryCommandContext {
+  readonly container: () => Container;
+  readonly globals: () => { registry?: string; json?: boolean };
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly out: (value: unknown, text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+function splitVersion(ref: string): { name: string; version: string } {
+  const parsed = parseModuleRef(ref);
+  if (parsed.selector.type !== 'version') throw new TransplantError('E_USAGE', `"${ref}" must name an exact version, e.g. cat-vgg@1.2.0`, { operation: 'registry' });
+  return { name: parsed.name, version: parsed.selector.version };
+}
+
+/** `transplant registry …`: publish, resolve, list, info, yank, unyank, verify, gc, push, pull. */
+export function registryCommand(ctx: RegistryCommandContext): Command {
+  const open = (location?: string): Promise<Registry> => {
+    const where = location ?? resolveRegistryLocation(ctx.globals().registry, ctx.env).location;
+    return ctx.container().get<RegistryOpener>(REGISTRY_TOKENS.RegistryOpener)(where);
+  };
+  const cmd = new Command('registry').description('publish, resolve, verify and copy modules (--registry picks the registry)');
+  cmd
+    .command('publish <module-folder>')
+    .description('publish a module folder (manifest.json + weights.bin); a version is immutable once published')
+    .action(async (folder: string) => {
+      const result = await (await open()).publish(await readModuleFolder(resolve(folder)));
+      ctx.out(result, `published ${result.name}@${result.version} (weights ${result.weightsDigest})`);
+    });
+  cmd
+    .command('resolve <refs...>')
+    .description('resolve NAME@RANGE references to versions and digests, and pin them in the lockfile')
+    .option('--lockfile <path>', 'lockfile to write', LOCKFILE_NAME)
+    .action(async (refs: string[], o: { lockfile: string }) => {
+      const registry = await open();
+      const entries = [];
+      for (const ref of refs) entries.push({ ref, resolved: await registry.resolve(ref) });
+      for (const e of entries) if (e.resolved.warning) ctx.err(`warning: ${e.resolved.warning}\n`);
+      const lockfile = await recordInLockfile(resolve(o.lockfile), entries, { generatedBy: GENERATED_BY, registry: registry.store.location });
+      ctx.out(
+        { resolved: entries.map((e) => ({ ref: e.ref, version: e.resolved.version, ...e.resolved.entry })), lockfile: resolve(o.lockfile) },
+        [...entries.map((e) => `${e.ref} → ${e.resolved.version} (${e.resolved.entry.weightsDigest})`), `pinned in ${resolve(o.lockfile)} (${Object.keys(lockfile.modules).length} entries)`].join('\n'),
+      );
+    });
+  cmd
+    .command('list')
+    .description('list the modules in the registry')
+    .action(async () => {
+      const modules = await (await open()).list();
+      ctx.out(modules, modules.length === 0 ? '(no modules)' : modules.map((m) => `${m.name}  ${m.kind ?? ''}  latest ${m.latest ?? '—'}  (${m.versions} versions)`).join('\n'));
+    });
+  cmd
+    .command('info <name>')
+    .description('versions, dist-tags and the module card of the latest version')
+    .action(async (name: string) => {
+      const registry = await open();
+      const index = await registry.index(name);
+      const latest = index.distTags['latest'];
+      const card = latest ? (await registry.fetch(`${name}@${latest}`)).manifest : undefined;
+      const lines = [
+        `${name}: ${Object.keys(index.versions).length} versions; dist-tags ${JSON.stringify(index.distTags)}`,
+        ...Object.entries(index.versions).map(([v, e]) => `  ${v}${e.yanked ? ' (yanked)' : ''}  ${e.kind}  ${e.weightsDigest}  ${e.publishedAt}`),
+        ...(card ? [`card of ${latest}:`, ...card.card.metrics.map((m) => `  ${m.name} = ${m.value} on ${m.on}`)] : []),
+      ];
+      ctx.out({ index, manifest: card }, lines.join('\n'));
+    });
+  for (const [verb, yanked] of [['yank', true], ['unyank', false]] as const) {
+    cmd
+      .command(`${verb} <name@version>`)
+      .description(yanked ? 'hide a version from ranges and tags (an exact pin still gets it, with a warning)' : 'undo a yank')
+      .action(async (ref: string) => {
+        const { name, version } = splitVersion(ref);
+        await (await open()).setYanked(name, version, yanked);
+        ctx.out({ name, version, yanked }, `${name}@${version} ${yanked ? 'yanked' : 'unyanked'}`);
+      });
+  }
+  cmd
+    .command('verify')
+    .description('read every blob and check it against its digest; exits 1 when anything is missing or corrupt')
+    .action(async () => {
+      const report = await (await open()).verify();
+      ctx.out(report, [`${report.modules} modules, ${report.versions} versions, ${report.blobs} blobs checked`, ...report.problems.map((p) => `  ${p.problem}: ${p.digest}${p.module ? ` (${p.module})` : ''}`)].join('\n'));
+      if (report.problems.length > 0) {
+        throw new TransplantError('E_REGISTRY_CORRUPT', `${report.problems.length} problems`, { operation: 'verify', details: report.problems });
+      }
+    });
+  cmd
+    .command('gc')
+    .description('delete blobs no version references (older than the grace period)')
+    .option('--grace-ms <ms>', 'keep unreferenced blobs younger than this (in-flight publishes)', String(3_600_000))
+    .action(async (o: { graceMs: string }) => {
+      const result = await (await open()).gc({ graceMs: Number(o.graceMs) });
+      ctx.out(result, `deleted ${result.deleted.length} blobs, swept ${result.swept} leftovers`);
+    });
+  cmd
+    .command('push <ref>')
+    .description('copy a module (and its dependencies) from --registry to another registry')
+    .requiredOption('--to <location>', 'target: a folder or oci://host/namespace')
+    .action(async (ref: string, o: { to: string }) => {
+      const result = await copyModule(await open(), await open(o.to), ref);
+      ctx.out(result, `copied ${result.copied.join(', ') || 'nothing'}${result.present.length ? `; already there: ${result.present.join(', ')}` : ''}`);
+    });
+  cmd
+    .command('pull <ref>')
+    .description('copy a module (and its dependencies) from another registry into --registry')
+    .requiredOption('--from <location>', 'source: a folder or oci://host/namespace')
+    .action(async (ref: string, o: { from: string }) => {
+      const result = await copyModule(await open(o.from), await open(), ref);
+      ctx.out(result, `copied ${result.copied.join(', ') || 'nothing'}${result.present.length ? `; already there: ${result.present.join(', ')}` : ''}`);
+    });
+  return cmd;
+}

@@ -1,0 +1,38 @@
+import { isTransplantError, type ModuleRef } from '@transplant/core';
+import type { Registry } from './registry';
+
+export interface CopyResult {
+  /** `name@version` of every module copied, dependencies first. */
+  readonly copied: readonly string[];
+  /** Already present in the target with the same digests. */
+  readonly present: readonly string[];
+}
+
+/**
+ * Copies a module version and, first, everything it depends on from one registry to another
+ * (push and pull are this, either way round). Bytes are verified on read and republished
+ * unchanged, so digests are identical in both registries.
+ */
+export async function copyModule(from: Registry, to: Registry, ref: ModuleRef | string): Promise<CopyResult> {
+  const copied: string[] = [];
+  const present: string[] = [];
+  const visit = async (reference: ModuleRef | string): Promise<void> => {
+    const fetched = await from.fetch(reference);
+    const id = `${fetched.resolved.name}@${fetched.resolved.version}`;
+    if (copied.includes(id) || present.includes(id)) return;
+    for (const dep of fetched.manifest.dependencies) {
+      await visit(dep.pinned ? `${dep.name}@${dep.pinned.version}` : `${dep.name}@${dep.range}`);
+    }
+    try {
+      await to.publish({ manifest: fetched.manifest, weights: fetched.weights });
+      copied.push(id);
+    } catch (error) {
+      if (!isTransplantError(error, 'E_VERSION_EXISTS')) throw error;
+      const there = await to.resolve(id);
+      if (there.entry.weightsDigest !== fetched.resolved.entry.weightsDigest) throw error;
+      present.push(id);
+    }
+  };
+  await visit(ref);
+  return { copied, present };
+}
