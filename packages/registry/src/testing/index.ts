@@ -1,0 +1,3 @@
+/** Test helpers of @transplant/registry: fixtures, a local OCI registry, the shared operation suite's harnesses. */
+export { moduleFixture, type FixtureOptions } from './module-fixture';
+export { DISTRIBUTION_BINARY, startLocalRegistry, type LocalRegistry } from './local-oci-registry';
