@@ -49,12 +49,19 @@ export class FolderStore implements RegistryStore {
     return join(this.root, 'tmp');
   }
 
+  private laidOut = false;
+
   private async ensureLayout(): Promise<void> {
+    if (this.laidOut) return;
     await mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true });
     await mkdir(join(this.root, 'modules'), { recursive: true });
     await mkdir(this.tmp, { recursive: true });
-    const marker = new TextEncoder().encode(`${JSON.stringify({ format: 'transplant.registry', formatVersion: 1 }, null, 2)}\n`);
-    await createDurably(this.tmp, join(this.root, MARKER), marker);
+    const markerPath = join(this.root, MARKER);
+    if (!(await stat(markerPath).catch(() => undefined))) {
+      const marker = new TextEncoder().encode(`${JSON.stringify({ format: 'transplant.registry', formatVersion: 1 }, null, 2)}\n`);
+      await createDurably(this.tmp, markerPath, marker);
+    }
+    this.laidOut = true;
   }
 
   async putBlob(_name: string, bytes: Uint8Array, digest: string): Promise<void> {
