@@ -10,8 +10,9 @@ describe('the installed transplant command', () => {
   it('runs doctor as a user would, on wasm with the training kernels', async () => {
     const env = { ...process.env, TRANSPLANT_BACKEND: '', TRANSPLANT_REGISTRY: '' };
     const { stdout } = await run(process.execPath, [bin, 'doctor'], { env });
-    expect(stdout).toMatch(/back end: (wasm|tensorflow) via /);
+    expect(stdout).toMatch(/back end: (wasm\+onednn|wasm|tensorflow) via /);
     if (stdout.includes('back end: wasm')) expect(stdout).toContain('wasm/Conv2DBackpropFilter');
+    if (process.env['TRANSPLANT_EXPECT_ONEDNN'] === '1') expect(stdout).toContain('back end: wasm+onednn');
   });
 
   it('exits non-zero with the error code when the back end cannot be had', async () => {

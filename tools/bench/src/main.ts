@@ -12,7 +12,7 @@ const RESULTS = fileURLToPath(new URL('../results', import.meta.url));
 
 const { values } = parseArgs({
   options: {
-    backends: { type: 'string', default: 'wasm' },
+    backends: { type: 'string', default: 'wasm+onednn,wasm' },
     cases: { type: 'string', default: BENCH_CASES.map((c) => c.id).join(',') },
     warmup: { type: 'string', default: '3' },
     steps: { type: 'string', default: '15' },

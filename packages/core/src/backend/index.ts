@@ -5,6 +5,7 @@ export {
   type BackendSelection,
   type SelectBackendOptions,
 } from './select-backend';
-export { installKernelPatches, type InstalledPatch } from './kernels/install-patches';
+export { installKernelPatches, uninstallKernelPatches, type InstalledPatch } from './kernels/install-patches';
+export { onednnKernelPatches } from './kernels/onednn';
 export { WASM_TRAINING_KERNELS } from './kernels/wasm-training-kernels';
 export type { KernelPatch } from './kernels/kernel-patch';

@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { isTransplantError } from '../errors';
+import { loadOnednn } from '@transplant/native';
 import { selectBackend } from './select-backend';
+
+const noNative = () => ({ ok: false as const, reason: 'the oneDNN addon is not built (test)' });
 
 /** A loader for which no optional package is installed, or one whose install script never ran. */
 const missing = (pkg: string) => {
@@ -23,8 +26,9 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 
 describe('selectBackend', () => {
   it('falls from tensorflow to wasm when tfjs-node-gpu and tfjs-node cannot load, saying why', async () => {
-    const selection = await selectBackend({ env: {}, load: brokenBinary });
+    const selection = await selectBackend({ env: {}, load: brokenBinary, loadNative: noNative });
     expect(selection.id).toBe('wasm');
+    expect(selection.attempts[1]).toEqual({ id: 'wasm+onednn', ok: false, detail: '@transplant/native: the oneDNN addon is not built (test)' });
     expect(tf.getBackend()).toBe('wasm');
     expect(selection.forced).toBe(false);
     expect(selection.attempts[0]).toMatchObject({ id: 'tensorflow', ok: false });
@@ -34,7 +38,7 @@ describe('selectBackend', () => {
   });
 
   it('treats a package that loads without registering a back end as unavailable', async () => {
-    const selection = await selectBackend({ env: {}, load: () => ({}) });
+    const selection = await selectBackend({ env: {}, load: () => ({}), loadNative: noNative });
     expect(selection.id).toBe('wasm');
     expect(selection.attempts[0]!.detail).toContain('did not initialise');
   });
@@ -56,6 +60,33 @@ describe('selectBackend', () => {
       expect(String(error)).toContain('@tensorflow/tfjs-node-gpu');
       expect(String(error)).toContain('@tensorflow/tfjs-node:');
       expect(String(error)).toContain('--backend');
+    }
+  });
+
+  it('prefers wasm+onednn where the addon loads, and plain wasm then drops its kernels again', async () => {
+    const native = loadOnednn();
+    const auto = await selectBackend({ env: {}, load: missing });
+    expect(auto.id).toBe(native.ok ? 'wasm+onednn' : 'wasm');
+    if (native.ok) {
+      expect(auto.provider).toContain('oneDNN');
+      expect(auto.kernelPatches.map((k) => k.kernelName)).toEqual(expect.arrayContaining(['Conv2D', 'MaxPool', 'BatchMatMul']));
+      const oneDnnConv = tf.getKernel('MaxPool', 'wasm');
+      const plain = await selectBackend({ requested: 'wasm', env: {} });
+      expect(plain.kernelPatches.map((k) => k.kernelName)).not.toContain('MaxPool');
+      const stock = tf.getKernel('MaxPool', 'wasm');
+      expect(stock).not.toBe(oneDnnConv);
+      expect((await selectBackend({ requested: 'wasm+onednn', env: {} })).id).toBe('wasm+onednn');
+      expect(tf.getKernel('MaxPool', 'wasm')).not.toBe(stock);
+    }
+  });
+
+  it('refuses a forced wasm+onednn without the addon, naming the package and the fix', async () => {
+    try {
+      await selectBackend({ requested: 'wasm+onednn', env: {}, loadNative: noNative });
+      expect.unreachable();
+    } catch (error) {
+      expect(isTransplantError(error, 'E_BACKEND_UNAVAILABLE')).toBe(true);
+      expect(String(error)).toContain('@transplant/native: the oneDNN addon is not built');
     }
   });
 

@@ -4,7 +4,10 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { TransplantError } from '../errors';
 import { BACKEND_ORDER, BACKENDS, isBackendId, type BackendId } from './backend-ids';
-import { installKernelPatches, type InstalledPatch } from './kernels/install-patches';
+import { loadOnednn, type OnednnAddon } from '@transplant/native';
+import { installKernelPatches, uninstallKernelPatches, type InstalledPatch } from './kernels/install-patches';
+import type { KernelPatch } from './kernels/kernel-patch';
+import { onednnKernelPatches } from './kernels/onednn';
 import { WASM_TRAINING_KERNELS } from './kernels/wasm-training-kernels';
 
 export interface BackendAttempt {
@@ -30,7 +33,20 @@ export interface SelectBackendOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Loads an optional package; injectable so tests can simulate present or broken ones. */
   readonly load?: (pkg: string) => unknown;
+  /** Loads the oneDNN addon; injectable so tests can simulate a machine without it. */
+  readonly loadNative?: () => ReturnType<typeof loadOnednn>;
 }
+
+/** One patch set per addon instance, so installing it again is recognised as the same. */
+const onednnPatchSets = new WeakMap<OnednnAddon, KernelPatch[]>();
+
+function onednnPatchesFor(addon: OnednnAddon): KernelPatch[] {
+  let patches = onednnPatchSets.get(addon);
+  if (!patches) onednnPatchSets.set(addon, (patches = onednnKernelPatches(addon)));
+  return patches;
+}
+
+let activeOnednn: KernelPatch[] | undefined;
 
 const defaultLoad = createRequire(import.meta.url);
 
@@ -53,7 +69,7 @@ interface Prepared {
 }
 
 /** Makes a back end's kernels available; returns why not, as a string, when it cannot. */
-async function prepare(id: BackendId, load: (pkg: string) => unknown): Promise<Prepared | string> {
+async function prepare(id: BackendId, load: (pkg: string) => unknown, loadNative: () => ReturnType<typeof loadOnednn>): Promise<Prepared | string> {
   switch (id) {
     case 'tensorflow': {
       const reasons: string[] = [];
@@ -72,7 +88,21 @@ async function prepare(id: BackendId, load: (pkg: string) => unknown): Promise<P
       }
       return reasons.join('; ');
     }
+    case 'wasm+onednn': {
+      const native = loadNative();
+      if (!native.ok) return `@transplant/native: ${native.reason}`;
+      const patches = onednnPatchesFor(native.addon);
+      const kernelPatches = [...installKernelPatches(WASM_TRAINING_KERNELS), ...installKernelPatches(patches)];
+      activeOnednn = patches;
+      if (await tf.setBackend('wasm')) {
+        return { provider: `@tensorflow/tfjs-backend-wasm + oneDNN ${native.onednn} (${native.threads} threads)`, kernelPatches };
+      }
+      return '@tensorflow/tfjs-backend-wasm: the WebAssembly module did not initialise';
+    }
     case 'wasm': {
+      // Plain wasm means without oneDNN, even after wasm+onednn ran in this process.
+      if (activeOnednn) uninstallKernelPatches(activeOnednn);
+      activeOnednn = undefined;
       const kernelPatches = installKernelPatches(WASM_TRAINING_KERNELS);
       if (await tf.setBackend('wasm')) return { provider: '@tensorflow/tfjs-backend-wasm', kernelPatches };
       return '@tensorflow/tfjs-backend-wasm: the WebAssembly module did not initialise';
@@ -104,7 +134,7 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
   const candidates = requested !== undefined ? [requested] : BACKEND_ORDER;
   const attempts: BackendAttempt[] = [];
   for (const id of candidates) {
-    const prepared = await prepare(id, options.load ?? defaultLoad);
+    const prepared = await prepare(id, options.load ?? defaultLoad, options.loadNative ?? (() => loadOnednn(env)));
     if (typeof prepared === 'string') {
       attempts.push({ id, ok: false, detail: prepared });
       continue;

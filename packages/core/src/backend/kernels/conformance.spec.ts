@@ -1,7 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadOnednn } from '@transplant/native';
 import { selectBackend } from '../select-backend';
 import { WASM_TRAINING_KERNELS } from './wasm-training-kernels';
+
+/** Every kernel set this machine can run: plain wasm always, wasm+onednn where the addon is built. */
+const MODES = ['wasm', ...(loadOnednn().ok ? ['wasm+onednn'] : [])] as const;
 
 /**
  * The kernel conformance suite: every kernel Transplant registers on wasm, and the gradients
@@ -84,10 +88,117 @@ function geometry(s: number, p: PadCase, k: number) {
   return { n, h, w, ci, co, pad, outShape: info.outShape };
 }
 
-describe('wasm training kernels conform to the cpu back end', () => {
+it('has the oneDNN kernels wherever CI expects them', () => {
+  // .ci/run builds the addon and sets this, so CI cannot silently lose the native path.
+  if (process.env['TRANSPLANT_EXPECT_ONEDNN'] === '1') expect(loadOnednn()).toMatchObject({ ok: true });
+  expect(MODES).toContain('wasm');
+});
+
+describe.each(MODES)('%s kernels conform to the cpu back end', (mode) => {
   beforeAll(async () => {
-    const selection = await selectBackend({ requested: 'wasm', env: {} });
-    expect(selection.kernelPatches.map((p) => p.kernelName)).toEqual(WASM_TRAINING_KERNELS.map((p) => p.kernelName));
+    const selection = await selectBackend({ requested: mode, env: {} });
+    expect(selection.id).toBe(mode);
+    expect(selection.kernelPatches.map((p) => p.kernelName)).toEqual(expect.arrayContaining(WASM_TRAINING_KERNELS.map((p) => p.kernelName)));
+  });
+
+  it.each(GRID)('Conv2D and FusedConv2D (bias, relu) stride $s pad $p kernel $k', async ({ s, p, k }) => {
+    const g = geometry(s, p, k);
+    const inputs = { x: { shape: [g.n, g.h, g.w, g.ci], seed: 31 }, filter: { shape: [k, k, g.ci, g.co], seed: 32 } };
+    const attrs = { strides: [s, s], pad: g.pad, dataFormat: 'NHWC', dilations: [1, 1] };
+    for (const [kernel, extraInputs, extraAttrs] of [
+      ['Conv2D', {}, {}],
+      ['FusedConv2D', { bias: { shape: [g.co], seed: 33 } }, { activation: 'relu' }],
+      ['FusedConv2D', { bias: { shape: [g.co], seed: 34 } }, { activation: 'linear' }],
+    ] as const) {
+      const ours = await runOn('wasm', kernel, { ...inputs, ...extraInputs }, { ...attrs, ...extraAttrs });
+      const ref = await runOn('cpu', kernel, { ...inputs, ...extraInputs }, { ...attrs, ...extraAttrs });
+      expect(ours.shape).toEqual(ref.shape);
+      expect(relativeError(ours.data, ref.data)).toBeLessThanOrEqual(TOLERANCE);
+      expect(ours.leaked).toBe(0);
+    }
+  });
+
+  it.each([1, 2, 3])('Conv2D with dilation %i', async (d) => {
+    const inputs = { x: { shape: [2, 11, 10, 3], seed: 35 }, filter: { shape: [3, 3, 3, 4], seed: 36 } };
+    for (const pad of ['same', 'valid'] as const) {
+      const attrs = { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [d, d] };
+      const ours = await runOn('wasm', 'Conv2D', inputs, attrs);
+      const ref = await runOn('cpu', 'Conv2D', inputs, attrs);
+      expect(relativeError(ours.data, ref.data)).toBeLessThanOrEqual(TOLERANCE);
+    }
+  });
+
+  const POOLS = [
+    { k: 2, s: 2, p: 'valid', hw: [8, 8] },
+    { k: 3, s: 2, p: 'same', hw: [9, 7] },
+    { k: 3, s: 1, p: 'same', hw: [5, 6] },
+    { k: 2, s: 3, p: 'valid', hw: [10, 11] },
+  ] as const;
+
+  it.each(POOLS)('MaxPool and MaxPoolGrad kernel $k stride $s pad $p size $hw', async ({ k, s, p, hw }) => {
+    const results: { y: Float32Array; dx: Float32Array; leaked: number }[] = [];
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await tf.setBackend(backend);
+      const before = tf.memory().numTensors;
+      const x = tf.tensor4d(seeded(41, 2 * hw[0] * hw[1] * 3), [2, hw[0], hw[1], 3]);
+      const dy = tf.tensor4d(seeded(42, tf.backend_util.computePool2DInfo([2, hw[0], hw[1], 3], k, s, 1, p).outShape.reduce((a, b) => a * b, 1)), tf.backend_util.computePool2DInfo([2, hw[0], hw[1], 3], k, s, 1, p).outShape as [number, number, number, number]);
+      const y = tf.maxPool(x, k, s, p);
+      // The gradient through the real forward output: MaxPoolGrad receives (dy, input, output).
+      const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, k, s, p), dy)))(x);
+      results.push({ y: y.dataSync() as Float32Array, dx: dx.dataSync() as Float32Array, leaked: 0 });
+      tf.dispose([x, dy, y, dx]);
+      results[results.length - 1]!.leaked = tf.memory().numTensors - before;
+    }
+    expect(relativeError(results[0]!.y, results[1]!.y)).toBeLessThanOrEqual(TOLERANCE);
+    expect(relativeError(results[0]!.dx, results[1]!.dx)).toBeLessThanOrEqual(TOLERANCE);
+    expect(results[0]!.leaked).toBe(0);
+  });
+
+  it('MaxPoolGrad sends each window gradient to exactly one maximum when there are ties', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const values = [1, 1, 1, 1, 2, 2, 0, 2, 3, 3, 3, 3, 0, 0, 0, 0];
+    const x = tf.tensor4d(values, [1, 4, 4, 1]);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid')))(x);
+    const grad = Array.from(g.dataSync());
+    tf.dispose([x, g]);
+    expect(tf.memory().numTensors).toBe(before);
+    // Each 2×2 window sends its 1 to one position holding the window's maximum.
+    for (const [r, c] of [[0, 0], [0, 2], [2, 0], [2, 2]] as const) {
+      const cells = [0, 1, 4, 5].map((o) => r * 4 + c + o);
+      const max = Math.max(...cells.map((i) => values[i]!));
+      expect(cells.map((i) => grad[i]).reduce((a, b) => a! + b!, 0)).toBe(1);
+      expect(cells.filter((i) => grad[i] === 1).every((i) => values[i] === max)).toBe(true);
+    }
+    {
+      // Like the cpu kernel and TensorFlow, the first maximum in scan order receives it.
+      await tf.setBackend('cpu');
+      const xc = tf.tensor4d(values, [1, 4, 4, 1]);
+      const gc = tf.grad((t: tf.Tensor) => tf.sum(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid')))(xc);
+      expect(grad).toEqual(Array.from(gc.dataSync()));
+      tf.dispose([xc, gc]);
+    }
+  });
+
+  it.each([
+    { b: 1, m: 5, k: 7, n: 3, ta: false, tb: false },
+    { b: 3, m: 4, k: 6, n: 5, ta: true, tb: false },
+    { b: 2, m: 8, k: 2, n: 9, ta: false, tb: true },
+    { b: 1, m: 1, k: 33, n: 17, ta: true, tb: true },
+  ])('BatchMatMul and _FusedMatMul $b×$m×$k×$n transposeA $ta transposeB $tb', async ({ b, m, k, n, ta, tb }) => {
+    const a = { shape: ta ? [b, k, m] : [b, m, k], seed: 51 };
+    const bb = { shape: tb ? [b, n, k] : [b, k, n], seed: 52 };
+    for (const [kernel, extraInputs, extraAttrs] of [
+      ['BatchMatMul', {}, {}],
+      ['_FusedMatMul', { bias: { shape: [n], seed: 53 } }, { activation: 'relu' }],
+    ] as const) {
+      const attrs = { transposeA: ta, transposeB: tb, ...extraAttrs };
+      const ours = await runOn('wasm', kernel, { a, b: bb, ...extraInputs }, attrs);
+      const ref = await runOn('cpu', kernel, { a, b: bb, ...extraInputs }, attrs);
+      expect(ours.shape).toEqual([b, m, n]);
+      expect(relativeError(ours.data, ref.data)).toBeLessThanOrEqual(TOLERANCE);
+      expect(ours.leaked).toBe(0);
+    }
   });
 
   it.each(GRID)('Conv2DBackpropFilter stride $s pad $p kernel $k', async ({ s, p, k }) => {

@@ -2,8 +2,8 @@ import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '
 import { TransplantError } from '../../errors';
 import type { KernelPatch } from './kernel-patch';
 
-/** Marks the configs we registered, so that installing twice is a no-op, not a double wrap. */
-const INSTALLED = new WeakSet<KernelConfig>();
+/** For each config we registered: the patch that made it and the kernel it replaced. */
+const INSTALLED = new WeakMap<KernelConfig, { patch: KernelPatch; previous: KernelConfig | undefined }>();
 
 export interface InstalledPatch {
   readonly kernelName: string;
@@ -25,14 +25,14 @@ export function installKernelPatches(patches: readonly KernelPatch[]): Installed
       kernelName: patch.kernelName,
       backendName: patch.backendName,
       purpose: patch.purpose,
-      replaced: previous !== undefined && !INSTALLED.has(previous),
+      replaced: previous !== undefined,
     };
-    if (previous !== undefined && INSTALLED.has(previous)) return record;
+    if (previous !== undefined && INSTALLED.get(previous)?.patch === patch) return record;
     try {
       const config = patch.build(previous);
       if (previous !== undefined) unregisterKernel(patch.kernelName, patch.backendName);
       registerKernel(config);
-      INSTALLED.add(config);
+      INSTALLED.set(config, { patch, previous });
     } catch (cause) {
       throw new TransplantError('E_KERNEL_REGISTRATION', `could not register ${patch.kernelName}`, {
         module: `${patch.backendName}/${patch.kernelName}`,
@@ -42,4 +42,15 @@ export function installKernelPatches(patches: readonly KernelPatch[]): Installed
     }
     return record;
   });
+}
+
+/** Puts back the kernels these patches replaced (newest first); patches not installed are left alone. */
+export function uninstallKernelPatches(patches: readonly KernelPatch[]): void {
+  for (const patch of [...patches].reverse()) {
+    const current = getKernel(patch.kernelName, patch.backendName);
+    const installed = current ? INSTALLED.get(current) : undefined;
+    if (!current || installed?.patch !== patch) continue;
+    unregisterKernel(patch.kernelName, patch.backendName);
+    if (installed.previous) registerKernel(installed.previous);
+  }
 }

@@ -1,0 +1,356 @@
+// oneDNN kernels for TensorFlow.js's wasm back end. Every function works in place on the wasm
+// heap: JavaScript passes the heap's ArrayBuffer and byte offsets of NHWC activations and HWIO
+// filters (tfjs's layouts), so nothing is copied across the boundary. Primitives (and their
+// scratch memory) are created once per shape and cached.
+#include <napi.h>
+#include <omp.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <memory>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+using namespace dnnl;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+namespace {
+
+engine& cpu() {
+  static engine e(engine::kind::cpu, 0);
+  return e;
+}
+
+stream& cpuStream() {
+  static stream s(cpu());
+  return s;
+}
+
+float* at(Napi::ArrayBuffer heap, int64_t offset) {
+  return reinterpret_cast<float*>(static_cast<uint8_t*>(heap.Data()) + offset);
+}
+
+memory::dims dims(const Napi::Value& v) {
+  Napi::Array a = v.As<Napi::Array>();
+  memory::dims out(a.Length());
+  for (uint32_t i = 0; i < a.Length(); i++) out[i] = a.Get(i).As<Napi::Number>().Int64Value();
+  return out;
+}
+
+int64_t num(const Napi::Value& v) { return v.As<Napi::Number>().Int64Value(); }
+
+std::string key(const std::vector<memory::dims>& parts, const std::string& extra) {
+  std::ostringstream s;
+  for (const auto& p : parts) {
+    for (auto d : p) s << d << ',';
+    s << ';';
+  }
+  s << extra;
+  return s.str();
+}
+
+// NHWC tensor [n, h, w, c] as oneDNN's logical {n, c, h, w} in nhwc layout.
+memory::desc nhwc(const memory::dims& s) { return memory::desc({s[0], s[3], s[1], s[2]}, dt::f32, tag::nhwc); }
+// HWIO filter [kh, kw, i, o] as oneDNN's logical {o, i, kh, kw} in hwio layout.
+memory::desc hwio(const memory::dims& s) { return memory::desc({s[3], s[2], s[0], s[1]}, dt::f32, tag::hwio); }
+
+// Convolution geometry shared by the three convolution kernels.
+struct ConvGeometry {
+  memory::dims x, w, y, strides, dilations, padL, padR;
+  std::string str() const { return key({x, w, y, strides, dilations, padL, padR}, ""); }
+};
+
+ConvGeometry readGeometry(const Napi::Object& o) {
+  ConvGeometry g;
+  g.x = dims(o.Get("x"));
+  g.w = dims(o.Get("w"));
+  g.y = dims(o.Get("y"));
+  g.strides = dims(o.Get("strides"));
+  memory::dims d = dims(o.Get("dilations"));
+  g.dilations = {d[0] - 1, d[1] - 1};  // oneDNN counts dilation from 0
+  g.padL = dims(o.Get("padL"));
+  g.padR = dims(o.Get("padR"));
+  return g;
+}
+
+convolution_forward::desc forwardDesc(const ConvGeometry& g, bool bias, prop_kind kind) {
+  memory::desc wAny({g.w[3], g.w[2], g.w[0], g.w[1]}, dt::f32, tag::any);
+  if (bias) {
+    return convolution_forward::desc(kind, algorithm::convolution_direct, nhwc(g.x), wAny, memory::desc({g.w[3]}, dt::f32, tag::x),
+                                     nhwc(g.y), g.strides, g.dilations, g.padL, g.padR);
+  }
+  return convolution_forward::desc(kind, algorithm::convolution_direct, nhwc(g.x), wAny, nhwc(g.y), g.strides, g.dilations, g.padL, g.padR);
+}
+
+// Runs `reorder` from a user layout into a primitive's preferred one when they differ.
+struct Reordered {
+  memory mem;
+  bool copied = false;
+};
+
+Reordered maybeReorder(const memory& user, const memory::desc& wanted, std::unordered_map<std::string, memory>& scratch, const std::string& k) {
+  if (user.get_desc() == wanted) return {user, false};
+  auto it = scratch.find(k);
+  if (it == scratch.end()) it = scratch.emplace(k, memory(wanted, cpu())).first;
+  reorder(user, it->second).execute(cpuStream(), const_cast<memory&>(user), it->second);
+  return {it->second, true};
+}
+
+std::unordered_map<std::string, memory> scratchMemories;
+
+// ---------------------------------------------------------------------------------------------
+struct FwdEntry {
+  convolution_forward::primitive_desc pd;
+  convolution_forward prim;
+};
+std::unordered_map<std::string, std::shared_ptr<FwdEntry>> fwdCache;
+
+// conv2dForward(heap, {x, w, y, strides, dilations, padL, padR, xOff, wOff, biasOff (-1 none), yOff, relu})
+Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  Napi::Object o = info[1].As<Napi::Object>();
+  ConvGeometry g = readGeometry(o);
+  int64_t biasOff = num(o.Get("biasOff"));
+  bool relu = o.Get("relu").As<Napi::Boolean>().Value();
+  std::string k = g.str() + (biasOff >= 0 ? "b" : "") + (relu ? "r" : "");
+  auto it = fwdCache.find(k);
+  if (it == fwdCache.end()) {
+    primitive_attr attr;
+    if (relu) {
+      post_ops po;
+      po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+      attr.set_post_ops(po);
+    }
+    auto pd = convolution_forward::primitive_desc(forwardDesc(g, biasOff >= 0, prop_kind::forward_inference), attr, cpu());
+    it = fwdCache.emplace(k, std::make_shared<FwdEntry>(FwdEntry{pd, convolution_forward(pd)})).first;
+  }
+  auto& e = *it->second;
+  memory x(nhwc(g.x), cpu(), at(heap, num(o.Get("xOff"))));
+  memory wUser(hwio(g.w), cpu(), at(heap, num(o.Get("wOff"))));
+  memory y(nhwc(g.y), cpu(), at(heap, num(o.Get("yOff"))));
+  Reordered w = maybeReorder(wUser, e.pd.weights_desc(), scratchMemories, "fw" + k);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w.mem}, {DNNL_ARG_DST, y}};
+  if (biasOff >= 0) args.emplace(DNNL_ARG_BIAS, memory(memory::desc({g.w[3]}, dt::f32, tag::x), cpu(), at(heap, biasOff)));
+  e.prim.execute(cpuStream(), args);
+  cpuStream().wait();
+  return info.Env().Undefined();
+}
+
+// ---------------------------------------------------------------------------------------------
+struct BwdDataEntry {
+  convolution_backward_data::primitive_desc pd;
+  convolution_backward_data prim;
+};
+std::unordered_map<std::string, std::shared_ptr<BwdDataEntry>> bwdDataCache;
+
+// conv2dBackwardData(heap, {x (dx shape), w, y (dy shape), …, dyOff, wOff, dxOff})
+Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info) {
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  Napi::Object o = info[1].As<Napi::Object>();
+  ConvGeometry g = readGeometry(o);
+  std::string k = g.str();
+  auto it = bwdDataCache.find(k);
+  if (it == bwdDataCache.end()) {
+    auto hint = convolution_forward::primitive_desc(forwardDesc(g, false, prop_kind::forward_training), cpu());
+    memory::desc dxAny({g.x[0], g.x[3], g.x[1], g.x[2]}, dt::f32, tag::any);
+    memory::desc dyAny({g.y[0], g.y[3], g.y[1], g.y[2]}, dt::f32, tag::any);
+    memory::desc wAny({g.w[3], g.w[2], g.w[0], g.w[1]}, dt::f32, tag::any);
+    auto d = convolution_backward_data::desc(algorithm::convolution_direct, dxAny, wAny, dyAny, g.strides, g.dilations, g.padL, g.padR);
+    auto pd = convolution_backward_data::primitive_desc(d, cpu(), hint);
+    it = bwdDataCache.emplace(k, std::make_shared<BwdDataEntry>(BwdDataEntry{pd, convolution_backward_data(pd)})).first;
+  }
+  auto& e = *it->second;
+  memory dyUser(nhwc(g.y), cpu(), at(heap, num(o.Get("dyOff"))));
+  memory wUser(hwio(g.w), cpu(), at(heap, num(o.Get("wOff"))));
+  memory dxUser(nhwc(g.x), cpu(), at(heap, num(o.Get("dxOff"))));
+  Reordered dy = maybeReorder(dyUser, e.pd.diff_dst_desc(), scratchMemories, "bd-dy" + k);
+  Reordered w = maybeReorder(wUser, e.pd.weights_desc(), scratchMemories, "bd-w" + k);
+  bool dxDirect = e.pd.diff_src_desc() == dxUser.get_desc();
+  memory dx = dxDirect ? dxUser : (scratchMemories.count("bd-dx" + k) ? scratchMemories.at("bd-dx" + k) : scratchMemories.emplace("bd-dx" + k, memory(e.pd.diff_src_desc(), cpu())).first->second);
+  e.prim.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, dy.mem}, {DNNL_ARG_WEIGHTS, w.mem}, {DNNL_ARG_DIFF_SRC, dx}});
+  if (!dxDirect) reorder(dx, dxUser).execute(cpuStream(), dx, dxUser);
+  cpuStream().wait();
+  return info.Env().Undefined();
+}
+
+// ---------------------------------------------------------------------------------------------
+struct BwdWeightsEntry {
+  convolution_backward_weights::primitive_desc pd;
+  convolution_backward_weights prim;
+};
+std::unordered_map<std::string, std::shared_ptr<BwdWeightsEntry>> bwdWeightsCache;
+
+// conv2dBackwardWeights(heap, {x, w (dw shape), y (dy shape), …, xOff, dyOff, dwOff})
+Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo& info) {
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  Napi::Object o = info[1].As<Napi::Object>();
+  ConvGeometry g = readGeometry(o);
+  std::string k = g.str();
+  auto it = bwdWeightsCache.find(k);
+  if (it == bwdWeightsCache.end()) {
+    auto hint = convolution_forward::primitive_desc(forwardDesc(g, false, prop_kind::forward_training), cpu());
+    memory::desc xAny({g.x[0], g.x[3], g.x[1], g.x[2]}, dt::f32, tag::any);
+    memory::desc dyAny({g.y[0], g.y[3], g.y[1], g.y[2]}, dt::f32, tag::any);
+    memory::desc dwAny({g.w[3], g.w[2], g.w[0], g.w[1]}, dt::f32, tag::any);
+    auto d = convolution_backward_weights::desc(algorithm::convolution_direct, xAny, dwAny, dyAny, g.strides, g.dilations, g.padL, g.padR);
+    auto pd = convolution_backward_weights::primitive_desc(d, cpu(), hint);
+    it = bwdWeightsCache.emplace(k, std::make_shared<BwdWeightsEntry>(BwdWeightsEntry{pd, convolution_backward_weights(pd)})).first;
+  }
+  auto& e = *it->second;
+  memory xUser(nhwc(g.x), cpu(), at(heap, num(o.Get("xOff"))));
+  memory dyUser(nhwc(g.y), cpu(), at(heap, num(o.Get("dyOff"))));
+  memory dwUser(hwio(g.w), cpu(), at(heap, num(o.Get("dwOff"))));
+  Reordered x = maybeReorder(xUser, e.pd.src_desc(), scratchMemories, "bw-x" + k);
+  Reordered dy = maybeReorder(dyUser, e.pd.diff_dst_desc(), scratchMemories, "bw-dy" + k);
+  bool dwDirect = e.pd.diff_weights_desc() == dwUser.get_desc();
+  memory dw = dwDirect ? dwUser : (scratchMemories.count("bw-dw" + k) ? scratchMemories.at("bw-dw" + k) : scratchMemories.emplace("bw-dw" + k, memory(e.pd.diff_weights_desc(), cpu())).first->second);
+  e.prim.execute(cpuStream(), {{DNNL_ARG_SRC, x.mem}, {DNNL_ARG_DIFF_DST, dy.mem}, {DNNL_ARG_DIFF_WEIGHTS, dw}});
+  if (!dwDirect) reorder(dw, dwUser).execute(cpuStream(), dw, dwUser);
+  cpuStream().wait();
+  return info.Env().Undefined();
+}
+
+// ---------------------------------------------------------------------------------------------
+struct PoolEntry {
+  pooling_forward::primitive_desc fwd;
+  pooling_forward fwdPrim;
+  std::shared_ptr<pooling_backward::primitive_desc> bwd;
+  std::shared_ptr<pooling_backward> bwdPrim;
+  memory workspace;
+};
+std::unordered_map<std::string, std::shared_ptr<PoolEntry>> poolCache;
+
+std::shared_ptr<PoolEntry> poolEntry(const Napi::Object& o, bool training) {
+  memory::dims x = dims(o.Get("x")), y = dims(o.Get("y")), kernel = dims(o.Get("kernel")), strides = dims(o.Get("strides"));
+  memory::dims padL = dims(o.Get("padL")), padR = dims(o.Get("padR"));
+  std::string k = key({x, y, kernel, strides, padL, padR}, training ? "t" : "i");
+  auto it = poolCache.find(k);
+  if (it != poolCache.end()) return it->second;
+  auto d = pooling_forward::desc(training ? prop_kind::forward_training : prop_kind::forward_inference, algorithm::pooling_max, nhwc(x), nhwc(y), strides, kernel, padL, padR);
+  auto pd = pooling_forward::primitive_desc(d, cpu());
+  auto entry = std::make_shared<PoolEntry>(PoolEntry{pd, pooling_forward(pd), nullptr, nullptr, memory()});
+  if (training) {
+    entry->workspace = memory(pd.workspace_desc(), cpu());
+    auto bd = pooling_backward::desc(algorithm::pooling_max, nhwc(x), nhwc(y), strides, kernel, padL, padR);
+    entry->bwd = std::make_shared<pooling_backward::primitive_desc>(bd, cpu(), pd);
+    entry->bwdPrim = std::make_shared<pooling_backward>(*entry->bwd);
+  }
+  poolCache.emplace(k, entry);
+  return entry;
+}
+
+// maxPoolForward(heap, {x, y, kernel, strides, padL, padR, xOff, yOff})
+Napi::Value MaxPoolForward(const Napi::CallbackInfo& info) {
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  Napi::Object o = info[1].As<Napi::Object>();
+  auto e = poolEntry(o, false);
+  memory x(nhwc(dims(o.Get("x"))), cpu(), at(heap, num(o.Get("xOff"))));
+  memory y(nhwc(dims(o.Get("y"))), cpu(), at(heap, num(o.Get("yOff"))));
+  e->fwdPrim.execute(cpuStream(), {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}});
+  cpuStream().wait();
+  return info.Env().Undefined();
+}
+
+// maxPoolBackward(heap, {x, y, kernel, strides, padL, padR, xOff, dyOff, dxOff}): recomputes the
+// forward pass into a scratch output to get the argmax workspace, then scatters dy.
+Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info) {
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  Napi::Object o = info[1].As<Napi::Object>();
+  auto e = poolEntry(o, true);
+  memory::dims xs = dims(o.Get("x")), ys = dims(o.Get("y"));
+  memory x(nhwc(xs), cpu(), at(heap, num(o.Get("xOff"))));
+  std::string sk = "pool-y" + key({xs, ys}, "");
+  if (!scratchMemories.count(sk)) scratchMemories.emplace(sk, memory(nhwc(ys), cpu()));
+  memory& y = scratchMemories.at(sk);
+  e->fwdPrim.execute(cpuStream(), {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}, {DNNL_ARG_WORKSPACE, e->workspace}});
+  memory dy(nhwc(ys), cpu(), at(heap, num(o.Get("dyOff"))));
+  memory dx(nhwc(xs), cpu(), at(heap, num(o.Get("dxOff"))));
+  e->bwdPrim->execute(cpuStream(), {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dx}, {DNNL_ARG_WORKSPACE, e->workspace}});
+  cpuStream().wait();
+  return info.Env().Undefined();
+}
+
+// ---------------------------------------------------------------------------------------------
+struct MatMulEntry {
+  matmul::primitive_desc pd;
+  matmul prim;
+};
+std::unordered_map<std::string, std::shared_ptr<MatMulEntry>> matmulCache;
+
+// matMul(heap, {batch, m, k, n, transposeA, transposeB, aOff, bOff, biasOff (-1), relu, cOff})
+Napi::Value MatMul(const Napi::CallbackInfo& info) {
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  Napi::Object o = info[1].As<Napi::Object>();
+  int64_t B = num(o.Get("batch")), M = num(o.Get("m")), K = num(o.Get("k")), N = num(o.Get("n"));
+  bool ta = o.Get("transposeA").As<Napi::Boolean>().Value(), tb = o.Get("transposeB").As<Napi::Boolean>().Value();
+  int64_t biasOff = num(o.Get("biasOff"));
+  bool relu = o.Get("relu").As<Napi::Boolean>().Value();
+  memory::desc a({B, M, K}, dt::f32, ta ? tag::acb : tag::abc);
+  memory::desc b({B, K, N}, dt::f32, tb ? tag::acb : tag::abc);
+  memory::desc c({B, M, N}, dt::f32, tag::abc);
+  memory::desc bias({1, 1, N}, dt::f32, tag::abc);
+  std::string k = key({{B, M, K, N}}, std::string(ta ? "a" : "") + (tb ? "b" : "") + (biasOff >= 0 ? "+" : "") + (relu ? "r" : ""));
+  auto it = matmulCache.find(k);
+  if (it == matmulCache.end()) {
+    primitive_attr attr;
+    if (relu) {
+      post_ops po;
+      po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+      attr.set_post_ops(po);
+    }
+    auto d = biasOff >= 0 ? matmul::desc(a, b, bias, c) : matmul::desc(a, b, c);
+    auto pd = matmul::primitive_desc(d, attr, cpu());
+    it = matmulCache.emplace(k, std::make_shared<MatMulEntry>(MatMulEntry{pd, matmul(pd)})).first;
+  }
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(a, cpu(), at(heap, num(o.Get("aOff"))))},
+                                       {DNNL_ARG_WEIGHTS, memory(b, cpu(), at(heap, num(o.Get("bOff"))))},
+                                       {DNNL_ARG_DST, memory(c, cpu(), at(heap, num(o.Get("cOff"))))}};
+  if (biasOff >= 0) args.emplace(DNNL_ARG_BIAS, memory(bias, cpu(), at(heap, biasOff)));
+  it->second->prim.execute(cpuStream(), args);
+  cpuStream().wait();
+  return info.Env().Undefined();
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  omp_set_num_threads(static_cast<int>(num(info[0])));
+  return info.Env().Undefined();
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  const dnnl_version_t* v = dnnl_version();
+  o.Set("onednn", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
+  o.Set("threads", omp_get_max_threads());
+  o.Set("cpuRuntime", v->cpu_runtime == DNNL_RUNTIME_OMP ? "omp" : v->cpu_runtime == DNNL_RUNTIME_TBB ? "tbb" : "other");
+  return o;
+}
+
+// Wraps each entry point so that oneDNN's C++ exceptions reach JavaScript as errors.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+Napi::Value guarded(const Napi::CallbackInfo& info) {
+  try {
+    return F(info);
+  } catch (const dnnl::error& e) {
+    Napi::Error::New(info.Env(), std::string("oneDNN: ") + e.what()).ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("conv2dForward", Napi::Function::New(env, guarded<Conv2dForward>));
+  exports.Set("conv2dBackwardData", Napi::Function::New(env, guarded<Conv2dBackwardData>));
+  exports.Set("conv2dBackwardWeights", Napi::Function::New(env, guarded<Conv2dBackwardWeights>));
+  exports.Set("maxPoolForward", Napi::Function::New(env, guarded<MaxPoolForward>));
+  exports.Set("maxPoolBackward", Napi::Function::New(env, guarded<MaxPoolBackward>));
+  exports.Set("matMul", Napi::Function::New(env, guarded<MatMul>));
+  exports.Set("setThreads", Napi::Function::New(env, guarded<SetThreads>));
+  exports.Set("info", Napi::Function::New(env, guarded<Info>));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(transplant_onednn, Init)

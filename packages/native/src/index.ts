@@ -1,0 +1,70 @@
+import { availableParallelism } from 'node:os';
+import { createRequire } from 'node:module';
+
+/** Convolution geometry in tfjs layouts: x/y NHWC, w HWIO; pads [top, left] and [bottom, right]. */
+export interface ConvCall {
+  readonly x: readonly number[];
+  readonly w: readonly number[];
+  readonly y: readonly number[];
+  readonly strides: readonly [number, number];
+  readonly dilations: readonly [number, number];
+  readonly padL: readonly [number, number];
+  readonly padR: readonly [number, number];
+}
+
+export interface PoolCall {
+  readonly x: readonly number[];
+  readonly y: readonly number[];
+  readonly kernel: readonly [number, number];
+  readonly strides: readonly [number, number];
+  readonly padL: readonly [number, number];
+  readonly padR: readonly [number, number];
+}
+
+/** The addon's functions; every offset is a byte offset into `heap` (the wasm back end's memory). */
+export interface OnednnAddon {
+  conv2dForward(heap: ArrayBuffer, call: ConvCall & { xOff: number; wOff: number; biasOff: number; yOff: number; relu: boolean }): void;
+  conv2dBackwardData(heap: ArrayBuffer, call: ConvCall & { dyOff: number; wOff: number; dxOff: number }): void;
+  conv2dBackwardWeights(heap: ArrayBuffer, call: ConvCall & { xOff: number; dyOff: number; dwOff: number }): void;
+  maxPoolForward(heap: ArrayBuffer, call: PoolCall & { xOff: number; yOff: number }): void;
+  maxPoolBackward(heap: ArrayBuffer, call: PoolCall & { xOff: number; dyOff: number; dxOff: number }): void;
+  matMul(
+    heap: ArrayBuffer,
+    call: { batch: number; m: number; k: number; n: number; transposeA: boolean; transposeB: boolean; aOff: number; bOff: number; biasOff: number; relu: boolean; cOff: number },
+  ): void;
+  setThreads(threads: number): void;
+  info(): { onednn: string; threads: number; cpuRuntime: string };
+}
+
+export type OnednnLoad =
+  | { readonly ok: true; readonly addon: OnednnAddon; readonly onednn: string; readonly threads: number }
+  | { readonly ok: false; readonly reason: string };
+
+export const ADDON_PATH = new URL('../addon/build/Release/transplant_onednn.node', import.meta.url).pathname;
+
+let loaded: OnednnLoad | undefined;
+
+/**
+ * Loads the oneDNN addon if it was built (`npm run build:native -w @transplant/native`, needs
+ * Debian's libdnnl-dev). Threads: TRANSPLANT_THREADS, else every core. Never throws: a missing
+ * build or library is a reason, and everything runs without it.
+ */
+export function loadOnednn(env: Readonly<Record<string, string | undefined>> = process.env): OnednnLoad {
+  if (loaded) return loaded;
+  try {
+    const addon = createRequire(import.meta.url)(ADDON_PATH) as OnednnAddon;
+    const threads = Number(env['TRANSPLANT_THREADS'] ?? availableParallelism());
+    addon.setThreads(Number.isInteger(threads) && threads > 0 ? threads : availableParallelism());
+    const info = addon.info();
+    loaded = { ok: true, addon, onednn: info.onednn, threads: info.threads };
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error);
+    loaded = {
+      ok: false,
+      reason: message.includes('Cannot find module')
+        ? 'the oneDNN addon is not built (apt-get install libdnnl-dev && npm run build:native -w @transplant/native)'
+        : `the oneDNN addon does not load: ${message}`,
+    };
+  }
+  return loaded;
+}
