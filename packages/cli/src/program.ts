@@ -25,7 +25,7 @@ function buildProgram(io: CliIo): Command {
   const program = new Command('transplant')
     .description('Compose one generic CNN from small pre-trained modules, and explain what they learned.')
     .version(TRANSPLANT_VERSION)
-    .option('--backend <id>', 'tensor back end: tensorflow | wasm | cpu (default: the first that works; env TRANSPLANT_BACKEND)')
+    .option('--backend <id>', 'tensor back end: tensorflow | wasm+onednn | wasm | cpu (default: the first that works; env TRANSPLANT_BACKEND)')
     .option('--registry <location>', 'module registry: a folder or oci://host/namespace (env TRANSPLANT_REGISTRY)')
     .option('--json', 'print machine-readable JSON instead of text')
     .exitOverride()

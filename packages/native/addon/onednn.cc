@@ -242,18 +242,6 @@ std::shared_ptr<PoolEntry> poolEntry(const Napi::Object& o, bool training) {
   return entry;
 }
 
-// maxPoolForward(heap, {x, y, kernel, strides, padL, padR, xOff, yOff})
-Napi::Value MaxPoolForward(const Napi::CallbackInfo& info) {
-  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
-  Napi::Object o = info[1].As<Napi::Object>();
-  auto e = poolEntry(o, false);
-  memory x(nhwc(dims(o.Get("x"))), cpu(), at(heap, num(o.Get("xOff"))));
-  memory y(nhwc(dims(o.Get("y"))), cpu(), at(heap, num(o.Get("yOff"))));
-  e->fwdPrim.execute(cpuStream(), {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}});
-  cpuStream().wait();
-  return info.Env().Undefined();
-}
-
 // maxPoolBackward(heap, {x, y, kernel, strides, padL, padR, xOff, dyOff, dxOff}): recomputes the
 // forward pass into a scratch output to get the argmax workspace, then scatters dy.
 Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info) {
@@ -343,7 +331,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dForward", Napi::Function::New(env, guarded<Conv2dForward>));
   exports.Set("conv2dBackwardData", Napi::Function::New(env, guarded<Conv2dBackwardData>));
   exports.Set("conv2dBackwardWeights", Napi::Function::New(env, guarded<Conv2dBackwardWeights>));
-  exports.Set("maxPoolForward", Napi::Function::New(env, guarded<MaxPoolForward>));
   exports.Set("maxPoolBackward", Napi::Function::New(env, guarded<MaxPoolBackward>));
   exports.Set("matMul", Napi::Function::New(env, guarded<MatMul>));
   exports.Set("setThreads", Napi::Function::New(env, guarded<SetThreads>));

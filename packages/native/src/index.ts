@@ -26,7 +26,6 @@ export interface OnednnAddon {
   conv2dForward(heap: ArrayBuffer, call: ConvCall & { xOff: number; wOff: number; biasOff: number; yOff: number; relu: boolean }): void;
   conv2dBackwardData(heap: ArrayBuffer, call: ConvCall & { dyOff: number; wOff: number; dxOff: number }): void;
   conv2dBackwardWeights(heap: ArrayBuffer, call: ConvCall & { xOff: number; dyOff: number; dwOff: number }): void;
-  maxPoolForward(heap: ArrayBuffer, call: PoolCall & { xOff: number; yOff: number }): void;
   maxPoolBackward(heap: ArrayBuffer, call: PoolCall & { xOff: number; dyOff: number; dxOff: number }): void;
   matMul(
     heap: ArrayBuffer,

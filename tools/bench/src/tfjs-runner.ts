@@ -32,7 +32,8 @@ function build(c: BenchCase): Built {
         const k = variable(() => seededNormal([layer.kernel, layer.kernel, ch, layer.filters], i, Math.sqrt(2 / (layer.kernel * layer.kernel * ch))));
         const b = variable(() => tf.zeros([layer.filters]));
         params.push(k, b);
-        ops.push((x) => tf.relu(tf.add(tf.conv2d(x as tf.Tensor4D, k as tf.Tensor4D, 1, 'same'), b)));
+        // The fused op, as tfjs-layers' Conv2D uses it: one kernel for conv + bias + relu.
+        ops.push((x) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: k as tf.Tensor4D, strides: 1, pad: 'same', bias: b, activation: 'relu' }));
         ch = layer.filters;
         break;
       }

@@ -6,11 +6,11 @@
 export const ERROR_CATALOG = {
   E_BACKEND_UNAVAILABLE: {
     title: 'the requested tensor back end cannot be used',
-    hint: 'install the package it needs, or choose another with --backend / TRANSPLANT_BACKEND (tensorflow | wasm | cpu)',
+    hint: 'install the package it needs, or choose another with --backend / TRANSPLANT_BACKEND (tensorflow | wasm+onednn | wasm | cpu)',
   },
   E_BACKEND_UNKNOWN: {
     title: 'unknown tensor back end',
-    hint: 'use one of: tensorflow, wasm, cpu',
+    hint: 'use one of: tensorflow, wasm+onednn, wasm, cpu',
   },
   E_KERNEL_REGISTRATION: {
     title: 'a training kernel could not be registered on the back end',
