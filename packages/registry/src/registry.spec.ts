@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FolderStore } from './folder/folder-store';
 import { Registry } from './registry';
-import { moduleFixture } from './testing/module-fixture';
+import { adapterFixture, moduleFixture } from './testing/module-fixture';
 import { codeOf, folderHarness, operationSuite } from './testing/operation-suite';
 import { copyModule } from './copy-module';
 
@@ -52,15 +52,7 @@ describe('copying modules between registries', () => {
     const cat = await a.registry.resolve('cat-vgg@1.0.0');
     const task = await a.registry.resolve('animal-cls@2.1.0');
     await a.registry.publish(
-      moduleFixture({
-        name: 'cat-to-animal',
-        version: '1.0.0',
-        kind: 'adapter',
-        dependencies: [
-          { name: 'cat-vgg', kind: 'category', range: '1.0.0', pinned: { version: '1.0.0', digest: cat.entry.weightsDigest } },
-          { name: 'animal-cls', kind: 'task', range: '^2', pinned: { version: '2.1.0', digest: task.entry.weightsDigest } },
-        ],
-      }),
+      adapterFixture({ category: { version: '1.0.0', digest: cat.entry.weightsDigest }, task: { version: '2.1.0', digest: task.entry.weightsDigest } }),
     );
     expect(await copyModule(a.registry, b.registry, 'cat-to-animal')).toEqual({
       copied: ['cat-vgg@1.0.0', 'animal-cls@2.1.0', 'cat-to-animal@1.0.0'],

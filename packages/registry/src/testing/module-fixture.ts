@@ -40,3 +40,20 @@ export function moduleFixture(o: FixtureOptions): { manifest: Record<string, unk
   if (kind === 'task') manifest['task'] = 'cls';
   return { manifest, weights };
 }
+
+/** An adapter pinned between the category module `cat-vgg` and the task module `animal-cls`. */
+export function adapterFixture(pins: { category: { version: string; digest: string }; task: { version: string; digest: string } }) {
+  return moduleFixture({
+    name: 'cat-to-animal',
+    version: '1.0.0',
+    kind: 'adapter',
+    dependencies: [
+      { name: 'cat-vgg', kind: 'category', range: pins.category.version, pinned: pins.category },
+      { name: 'animal-cls', kind: 'task', range: `^${pins.task.version.split('.')[0]}`, pinned: pins.task },
+    ],
+  });
+}
+
+/** An adapter pinned to modules no registry in the tests holds. */
+export const orphanAdapterFixture = () =>
+  adapterFixture({ category: { version: '1.0.0', digest: `sha256:${'0'.repeat(64)}` }, task: { version: '3.0.0', digest: `sha256:${'1'.repeat(64)}` } });

@@ -10,7 +10,7 @@ import { isTransplantError } from '@transplant/core';
 import { FolderStore } from '../folder/folder-store';
 import { readLockfile, recordInLockfile } from '../lockfile';
 import { Registry } from '../registry';
-import { moduleFixture } from './module-fixture';
+import { adapterFixture, moduleFixture, orphanAdapterFixture } from './module-fixture';
 
 /** One store under test: the same operation suite runs on the folder store and on a real OCI registry. */
 export interface Harness {
@@ -145,16 +145,7 @@ describe('bad input changes nothing', () => {
     ['a republished version', () => moduleFixture({ name: 'cat-vgg', version: '1.0.0', seed: 1 }), 'E_VERSION_EXISTS'],
     [
       'an adapter whose pinned modules are missing',
-      () =>
-        moduleFixture({
-          name: 'cat-to-animal',
-          version: '1.0.0',
-          kind: 'adapter',
-          dependencies: [
-            { name: 'cat-vgg', kind: 'category', range: '1.0.0', pinned: { version: '1.0.0', digest: `sha256:${'0'.repeat(64)}` } },
-            { name: 'animal-cls', kind: 'task', range: '^3', pinned: { version: '3.0.0', digest: `sha256:${'1'.repeat(64)}` } },
-          ],
-        }),
+      orphanAdapterFixture,
       'E_DEPENDENCY_MISSING',
     ],
   ];
@@ -166,15 +157,7 @@ describe('bad input changes nothing', () => {
   });
 
   it('lists every missing dependency', async () => {
-    const adapter = moduleFixture({
-      name: 'cat-to-animal',
-      version: '1.0.0',
-      kind: 'adapter',
-      dependencies: [
-        { name: 'cat-vgg', kind: 'category', range: '1.0.0', pinned: { version: '1.0.0', digest: `sha256:${'0'.repeat(64)}` } },
-        { name: 'animal-cls', kind: 'task', range: '^3', pinned: { version: '3.0.0', digest: `sha256:${'1'.repeat(64)}` } },
-      ],
-    });
+    const adapter = orphanAdapterFixture();
     try {
       await registry.publish(adapter);
       expect.unreachable();
@@ -187,14 +170,9 @@ describe('bad input changes nothing', () => {
   it('accepts an adapter whose pinned modules are present', async () => {
     const cat = await registry.resolve('cat-vgg@1.0.0');
     const task = await registry.resolve('animal-cls@2.1.0');
-    const adapter = moduleFixture({
-      name: 'cat-to-animal',
-      version: '1.0.0',
-      kind: 'adapter',
-      dependencies: [
-        { name: 'cat-vgg', kind: 'category', range: '1.0.0', pinned: { version: '1.0.0', digest: cat.entry.weightsDigest } },
-        { name: 'animal-cls', kind: 'task', range: '^2', pinned: { version: '2.1.0', digest: task.entry.weightsDigest } },
-      ],
+    const adapter = adapterFixture({
+      category: { version: '1.0.0', digest: cat.entry.weightsDigest },
+      task: { version: '2.1.0', digest: task.entry.weightsDigest },
     });
     expect((await registry.publish(adapter)).version).toBe('1.0.0');
   });
