@@ -4,7 +4,7 @@ import type { Environment } from '@transplant/core';
 import { CachedStore } from './cache/cached-store';
 import { FolderStore } from './folder/folder-store';
 import { resolveCredentials } from './oci/credentials';
-import { OciStore } from './oci/oci-store';
+import { OciStore, parseOciLocation } from './oci/oci-store';
 import type { RegistryStore } from './store';
 
 /** The blob cache of remote registries: TRANSPLANT_CACHE, else ~/.cache/transplant. */
@@ -15,7 +15,7 @@ export function cacheDir(env: Environment): string {
 /** A folder path → the folder store; `oci://host/namespace` → the OCI store behind the blob cache. */
 export async function openStore(location: string, env: Environment): Promise<RegistryStore> {
   if (location.startsWith('oci://')) {
-    const host = new URL(location.replace(/^oci:\/\//, 'http://')).host;
+    const { host } = parseOciLocation(location);
     const store = new OciStore(location, await resolveCredentials(host, env));
     return new CachedStore(store, cacheDir(env));
   }

@@ -80,6 +80,19 @@ describe('selectBackend', () => {
     }
   });
 
+  it('keeps one layer of kernels however often the modes are switched', async () => {
+    await selectBackend({ requested: 'wasm', env: {} });
+    const plain = tf.getKernel('BatchMatMul', 'wasm');
+    const conv = tf.getKernel('Conv2DBackpropFilter', 'wasm');
+    if (loadOnednn().ok) {
+      for (let i = 0; i < 3; i++) await selectBackend({ requested: 'wasm+onednn', env: {} });
+      expect(tf.getKernel('BatchMatMul', 'wasm')).not.toBe(plain);
+    }
+    await selectBackend({ requested: 'wasm', env: {} });
+    expect(tf.getKernel('BatchMatMul', 'wasm')).toBe(plain);
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBe(conv);
+  });
+
   it('refuses a forced wasm+onednn without the addon, naming the package and the fix', async () => {
     try {
       await selectBackend({ requested: 'wasm+onednn', env: {}, loadNative: noNative });

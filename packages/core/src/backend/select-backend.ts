@@ -92,6 +92,8 @@ async function prepare(id: BackendId, load: (pkg: string) => unknown, loadNative
       const native = loadNative();
       if (!native.ok) return `@transplant/native: ${native.reason}`;
       const patches = onednnPatchesFor(native.addon);
+      // One layer each: take oneDNN's kernels off before (re)installing the wasm ones under them.
+      if (activeOnednn) uninstallKernelPatches(activeOnednn);
       const kernelPatches = [...installKernelPatches(WASM_TRAINING_KERNELS), ...installKernelPatches(patches)];
       activeOnednn = patches;
       if (await tf.setBackend('wasm')) {

@@ -64,10 +64,10 @@ export class FolderStore implements RegistryStore {
     this.laidOut = true;
   }
 
-  async putBlob(_name: string, bytes: Uint8Array, digest: string): Promise<void> {
+  async putBlob(name: string, bytes: Uint8Array, digest: string): Promise<void> {
     await this.ensureLayout();
     const path = this.blobPath(digest);
-    const existing = await this.getBlob(_name, digest);
+    const existing = await this.getBlob(name, digest);
     if (existing && sha256Digest(existing) === digest) return;
     await replaceDurably(this.tmp, path, bytes);
   }

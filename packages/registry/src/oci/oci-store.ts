@@ -48,8 +48,13 @@ export interface OciLocation {
  * localhost), which registries serve over plain HTTP. Credentials in the URL are refused.
  */
 export function parseOciLocation(location: string): OciLocation {
-  const url = new URL(location.replace(/^oci:\/\//, 'http://'));
-  if (!location.startsWith('oci://')) throw new TransplantError('E_USAGE', `"${location}" is not an oci:// location`, { operation: 'openStore' });
+  let url: URL;
+  try {
+    if (!location.startsWith('oci://')) throw new Error('not oci://');
+    url = new URL(location.replace(/^oci:\/\//, 'http://'));
+  } catch {
+    throw new TransplantError('E_USAGE', `"${location}" is not an oci://host[:port]/namespace location`, { operation: 'openStore' });
+  }
   if (url.username || url.password) {
     throw new TransplantError('E_USAGE', 'credentials are never taken from the registry address; use TRANSPLANT_REGISTRY_USERNAME / TRANSPLANT_REGISTRY_PASSWORD or the credentials file', { operation: 'openStore' });
   }
