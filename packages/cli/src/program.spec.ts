@@ -37,6 +37,10 @@ describe('transplant CLI', () => {
   it('exits 2 on usage errors', async () => {
     expect((await run(['no-such-command'])).code).toBe(2);
     expect((await run(['doctor', '--no-such-flag'])).code).toBe(2);
+    // Nested commands must not exit the process either (runCli is called in-process by executors).
+    expect((await run(['registry', 'no-such-command'])).code).toBe(2);
+    expect((await run(['registry', 'publish'])).code).toBe(2);
+    expect((await run(['data', 'preview'])).code).toBe(2);
   });
 });
 

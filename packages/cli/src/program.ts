@@ -40,15 +40,13 @@ function buildProgram(io: CliIo): Command {
       const report = await collectDoctorReport(container.get<DoctorDeps>(CLI_TOKENS.DoctorDeps), options);
       io.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctorReport(report)}\n`);
     });
-  program.addCommand(
-    registryCommand({
-      container: () => buildContainer(io.env),
-      globals: () => program.opts<GlobalOptions>(),
-      env: io.env,
-      out: (value, text) => print(program, io, value, text),
-      err: io.stderr,
-    }),
-  );
+  registryCommand(program, {
+    container: () => buildContainer(io.env),
+    globals: () => program.opts<GlobalOptions>(),
+    env: io.env,
+    out: (value, text) => print(program, io, value, text),
+    err: io.stderr,
+  });
 
   const data = program.command('data').description('the synthetic part-annotated image set and CUB-layout data');
   data

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { TransplantError, parseModuleRef } from '@transplant/core';
 import { LOCKFILE_NAME, REGISTRY_TOKENS, copyModule, readModuleFolder, recordInLockfile, type Registry, type RegistryOpener } from '@transplant/registry';
 import type { Container } from 'inversify';
@@ -20,13 +20,16 @@ function splitVersion(ref: string): { name: string; version: string } {
   return { name: parsed.name, version: parsed.selector.version };
 }
 
-/** `transplant registry …`: publish, resolve, list, info, yank, unyank, verify, gc, push, pull. */
-export function registryCommand(ctx: RegistryCommandContext): Command {
+/**
+ * `transplant registry …`: publish, resolve, list, info, yank, unyank, verify, gc, push, pull.
+ * Made with `parent.command()` so that it inherits the program's exit and output settings.
+ */
+export function registryCommand(parent: Command, ctx: RegistryCommandContext): Command {
   const open = (location?: string): Promise<Registry> => {
     const where = location ?? resolveRegistryLocation(ctx.globals().registry, ctx.env).location;
     return ctx.container().get<RegistryOpener>(REGISTRY_TOKENS.RegistryOpener)(where);
   };
-  const cmd = new Command('registry').description('publish, resolve, verify and copy modules (--registry picks the registry)');
+  const cmd = parent.command('registry').description('publish, resolve, verify and copy modules (--registry picks the registry)');
   cmd
     .command('publish <module-folder>')
     .description('publish a module folder (manifest.json + weights.bin); a version is immutable once published')
