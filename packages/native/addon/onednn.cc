@@ -7,6 +7,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -214,54 +215,6 @@ Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo& info) {
 }
 
 // ---------------------------------------------------------------------------------------------
-struct PoolEntry {
-  pooling_forward::primitive_desc fwd;
-  pooling_forward fwdPrim;
-  std::shared_ptr<pooling_backward::primitive_desc> bwd;
-  std::shared_ptr<pooling_backward> bwdPrim;
-  memory workspace;
-};
-std::unordered_map<std::string, std::shared_ptr<PoolEntry>> poolCache;
-
-std::shared_ptr<PoolEntry> poolEntry(const Napi::Object& o, bool training) {
-  memory::dims x = dims(o.Get("x")), y = dims(o.Get("y")), kernel = dims(o.Get("kernel")), strides = dims(o.Get("strides"));
-  memory::dims padL = dims(o.Get("padL")), padR = dims(o.Get("padR"));
-  std::string k = key({x, y, kernel, strides, padL, padR}, training ? "t" : "i");
-  auto it = poolCache.find(k);
-  if (it != poolCache.end()) return it->second;
-  auto d = pooling_forward::desc(training ? prop_kind::forward_training : prop_kind::forward_inference, algorithm::pooling_max, nhwc(x), nhwc(y), strides, kernel, padL, padR);
-  auto pd = pooling_forward::primitive_desc(d, cpu());
-  auto entry = std::make_shared<PoolEntry>(PoolEntry{pd, pooling_forward(pd), nullptr, nullptr, memory()});
-  if (training) {
-    entry->workspace = memory(pd.workspace_desc(), cpu());
-    auto bd = pooling_backward::desc(algorithm::pooling_max, nhwc(x), nhwc(y), strides, kernel, padL, padR);
-    entry->bwd = std::make_shared<pooling_backward::primitive_desc>(bd, cpu(), pd);
-    entry->bwdPrim = std::make_shared<pooling_backward>(*entry->bwd);
-  }
-  poolCache.emplace(k, entry);
-  return entry;
-}
-
-// maxPoolBackward(heap, {x, y, kernel, strides, padL, padR, xOff, dyOff, dxOff}): recomputes the
-// forward pass into a scratch output to get the argmax workspace, then scatters dy.
-Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info) {
-  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
-  Napi::Object o = info[1].As<Napi::Object>();
-  auto e = poolEntry(o, true);
-  memory::dims xs = dims(o.Get("x")), ys = dims(o.Get("y"));
-  memory x(nhwc(xs), cpu(), at(heap, num(o.Get("xOff"))));
-  std::string sk = "pool-y" + key({xs, ys}, "");
-  if (!scratchMemories.count(sk)) scratchMemories.emplace(sk, memory(nhwc(ys), cpu()));
-  memory& y = scratchMemories.at(sk);
-  e->fwdPrim.execute(cpuStream(), {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}, {DNNL_ARG_WORKSPACE, e->workspace}});
-  memory dy(nhwc(ys), cpu(), at(heap, num(o.Get("dyOff"))));
-  memory dx(nhwc(xs), cpu(), at(heap, num(o.Get("dxOff"))));
-  e->bwdPrim->execute(cpuStream(), {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dx}, {DNNL_ARG_WORKSPACE, e->workspace}});
-  cpuStream().wait();
-  return info.Env().Undefined();
-}
-
-// ---------------------------------------------------------------------------------------------
 struct MatMulEntry {
   matmul::primitive_desc pd;
   matmul prim;
@@ -302,6 +255,100 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---------------------------------------------------------------------------------------------
+// Plain OpenMP loops for the memory-bound steps around convolutions in training, where a oneDNN
+// primitive's fixed cost (or its unvectorised plain-layout reduction) loses to a simple loop.
+
+// addBias(heap, {rows, channels, xOff, bOff, yOff}): y[r, c] = x[r, c] + b[c]
+Napi::Value AddBias(const Napi::CallbackInfo& info) {
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  Napi::Object o = info[1].As<Napi::Object>();
+  const int64_t rows = num(o.Get("rows")), channels = num(o.Get("channels"));
+  const float* x = at(heap, num(o.Get("xOff")));
+  const float* b = at(heap, num(o.Get("bOff")));
+  float* y = at(heap, num(o.Get("yOff")));
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * channels;
+    float* yr = y + r * channels;
+#pragma omp simd
+    for (int64_t c = 0; c < channels; c++) yr[c] = xr[c] + b[c];
+  }
+  return info.Env().Undefined();
+}
+
+// sumRows(heap, {rows, channels, xOff, yOff}): y[c] = Σ_r x[r, c] (each thread sums a slice of
+// rows into its own accumulator, then the accumulators are added in thread order: deterministic
+// for a fixed thread count).
+Napi::Value SumRows(const Napi::CallbackInfo& info) {
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  Napi::Object o = info[1].As<Napi::Object>();
+  const int64_t rows = num(o.Get("rows")), channels = num(o.Get("channels"));
+  const float* x = at(heap, num(o.Get("xOff")));
+  float* y = at(heap, num(o.Get("yOff")));
+  const int threads = omp_get_max_threads();
+  std::vector<double> partial(static_cast<size_t>(threads) * channels, 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    const int n = omp_get_num_threads();
+    double* acc = partial.data() + static_cast<size_t>(t) * channels;
+    const int64_t begin = rows * t / n, end = rows * (t + 1) / n;
+    for (int64_t r = begin; r < end; r++) {
+      const float* xr = x + r * channels;
+#pragma omp simd
+      for (int64_t c = 0; c < channels; c++) acc[c] += xr[c];
+    }
+  }
+  for (int64_t c = 0; c < channels; c++) {
+    double total = 0;
+    for (int t = 0; t < threads; t++) total += partial[static_cast<size_t>(t) * channels + c];
+    y[c] = static_cast<float>(total);
+  }
+  return info.Env().Undefined();
+}
+
+// maxPoolGradFromOutput(heap, {x, y, kernel, strides, padL, xOff, yOff, dyOff, dxOff}): each
+// window sends dy to the first position (in scan order) whose input equals the window's output,
+// which is the first maximum: the cpu kernel's and TensorFlow's rule, without recomputing.
+Napi::Value MaxPoolGradFromOutput(const Napi::CallbackInfo& info) {
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  Napi::Object o = info[1].As<Napi::Object>();
+  const memory::dims xs = dims(o.Get("x")), ys = dims(o.Get("y")), kernel = dims(o.Get("kernel")), strides = dims(o.Get("strides")), padL = dims(o.Get("padL"));
+  const int64_t N = xs[0], H = xs[1], W = xs[2], C = xs[3], OH = ys[1], OW = ys[2];
+  const float* x = at(heap, num(o.Get("xOff")));
+  const float* y = at(heap, num(o.Get("yOff")));
+  const float* dy = at(heap, num(o.Get("dyOff")));
+  float* dx = at(heap, num(o.Get("dxOff")));
+  std::fill(dx, dx + N * H * W * C, 0.f);
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; n++) {
+    std::vector<uint8_t> done(C);
+    for (int64_t oy = 0; oy < OH; oy++) {
+      for (int64_t ox = 0; ox < OW; ox++) {
+        const int64_t o0 = ((n * OH + oy) * OW + ox) * C;
+        std::fill(done.begin(), done.end(), 0);
+        for (int64_t ky = 0; ky < kernel[0]; ky++) {
+          const int64_t iy = oy * strides[0] - padL[0] + ky;
+          if (iy < 0 || iy >= H) continue;
+          for (int64_t kx = 0; kx < kernel[1]; kx++) {
+            const int64_t ix = ox * strides[1] - padL[1] + kx;
+            if (ix < 0 || ix >= W) continue;
+            const int64_t i0 = ((n * H + iy) * W + ix) * C;
+            for (int64_t c = 0; c < C; c++) {
+              if (!done[c] && x[i0 + c] == y[o0 + c]) {
+                dx[i0 + c] += dy[o0 + c];
+                done[c] = 1;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   omp_set_num_threads(static_cast<int>(num(info[0])));
   return info.Env().Undefined();
@@ -331,8 +378,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dForward", Napi::Function::New(env, guarded<Conv2dForward>));
   exports.Set("conv2dBackwardData", Napi::Function::New(env, guarded<Conv2dBackwardData>));
   exports.Set("conv2dBackwardWeights", Napi::Function::New(env, guarded<Conv2dBackwardWeights>));
-  exports.Set("maxPoolBackward", Napi::Function::New(env, guarded<MaxPoolBackward>));
   exports.Set("matMul", Napi::Function::New(env, guarded<MatMul>));
+  exports.Set("addBias", Napi::Function::New(env, guarded<AddBias>));
+  exports.Set("maxPoolGradFromOutput", Napi::Function::New(env, guarded<MaxPoolGradFromOutput>));
+  exports.Set("sumRows", Napi::Function::New(env, guarded<SumRows>));
   exports.Set("setThreads", Napi::Function::New(env, guarded<SetThreads>));
   exports.Set("info", Napi::Function::New(env, guarded<Info>));
   return exports;

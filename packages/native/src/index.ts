@@ -26,11 +26,16 @@ export interface OnednnAddon {
   conv2dForward(heap: ArrayBuffer, call: ConvCall & { xOff: number; wOff: number; biasOff: number; yOff: number; relu: boolean }): void;
   conv2dBackwardData(heap: ArrayBuffer, call: ConvCall & { dyOff: number; wOff: number; dxOff: number }): void;
   conv2dBackwardWeights(heap: ArrayBuffer, call: ConvCall & { xOff: number; dyOff: number; dwOff: number }): void;
-  maxPoolBackward(heap: ArrayBuffer, call: PoolCall & { xOff: number; dyOff: number; dxOff: number }): void;
   matMul(
     heap: ArrayBuffer,
     call: { batch: number; m: number; k: number; n: number; transposeA: boolean; transposeB: boolean; aOff: number; bOff: number; biasOff: number; relu: boolean; cOff: number },
   ): void;
+  /** y[r, c] = x[r, c] + b[c] over a [rows, channels] view (bias add of an NHWC map). */
+  addBias(heap: ArrayBuffer, call: { rows: number; channels: number; xOff: number; bOff: number; yOff: number }): void;
+  /** y[c] = Σ_r x[r, c] over a [rows, channels] view (bias gradient of an NHWC map). */
+  sumRows(heap: ArrayBuffer, call: { rows: number; channels: number; xOff: number; yOff: number }): void;
+  /** Max-pooling gradient from the forward output: dy goes to the first input equal to its window's maximum. */
+  maxPoolGradFromOutput(heap: ArrayBuffer, call: PoolCall & { xOff: number; yOff: number; dyOff: number; dxOff: number }): void;
   setThreads(threads: number): void;
   info(): { onednn: string; threads: number; cpuRuntime: string };
 }

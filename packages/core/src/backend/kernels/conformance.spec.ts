@@ -154,6 +154,24 @@ describe.each(MODES)('%s kernels conform to the cpu back end', (mode) => {
     expect(results[0]!.leaked).toBe(0);
   });
 
+  it('per-channel bias adds and bias-gradient sums on large maps (both operand orders, keepDims)', async () => {
+    const x = { shape: [4, 32, 32, 16], seed: 61 };
+    const b = { shape: [16], seed: 62 };
+    for (const [kernel, inputs, attrs] of [
+      ['Add', { a: x, b }, {}],
+      ['Add', { a: b, b: x }, {}],
+      ['Sum', { x }, { axis: [0, 1, 2], keepDims: false }],
+      ['Sum', { x }, { axis: [2, 0, 1], keepDims: true }],
+      ['Sum', { x }, { axis: [1, 2], keepDims: false }],
+    ] as const) {
+      const ours = await runOn('wasm', kernel, inputs, attrs);
+      const ref = await runOn('cpu', kernel, inputs, attrs);
+      expect(ours.shape).toEqual(ref.shape);
+      expect(relativeError(ours.data, ref.data)).toBeLessThanOrEqual(TOLERANCE);
+      expect(ours.leaked).toBe(0);
+    }
+  });
+
   it('MaxPoolGrad sends each window gradient to exactly one maximum when there are ties', async () => {
     await tf.setBackend('wasm');
     const before = tf.memory().numTensors;

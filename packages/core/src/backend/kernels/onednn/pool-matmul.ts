@@ -25,23 +25,26 @@ function poolCall(xShape: readonly number[], attrs: PoolAttrs) {
 }
 
 /**
- * MaxPoolGrad on oneDNN. The forward MaxPool stays on XNNPACK: measured in a training step of
- * the small CNN, XNNPACK's max pooling took 1.3 ms against oneDNN's 2.3–3.8 ms.
+ * MaxPoolGrad as a multi-threaded loop of the addon that reads the forward output tfjs already
+ * has (oneDNN's pooling backward needs its own forward pass for the argmax workspace: in the
+ * small-CNN step that path measured 27–32 ms a step against 24–27 ms with the loop). The
+ * forward MaxPool stays on XNNPACK: 1.3 ms there against oneDNN's 2.3–3.8 ms.
  */
 export function maxPoolPatches(addon: OnednnAddon): KernelPatch[] {
   return [
     {
       kernelName: 'MaxPoolGrad',
       backendName: 'wasm',
-      purpose: 'oneDNN max-pooling gradient (forward recomputed for the argmax workspace)',
+      purpose: 'max-pooling gradient from the forward output, multi-threaded in the addon (first maximum wins, as on cpu)',
       build: (previous) =>
         withSetup('MaxPoolGrad', previous, (args) => {
-          const { inputs, attrs } = args as unknown as { inputs: { dy: TensorInfo; input: TensorInfo }; attrs: PoolAttrs };
+          const { inputs, attrs } = args as unknown as { inputs: { dy: TensorInfo; input: TensorInfo; output: TensorInfo }; attrs: PoolAttrs };
           const backend = args.backend as WasmHeapBackend;
           if (isEmpty(inputs.input.shape)) return fallback(previous, args);
           const call = poolCall(inputs.input.shape, attrs);
           const out = backend.makeOutput(call.x, 'float32');
-          addon.maxPoolBackward(heapOf(backend), { ...call, xOff: offsetOf(backend, inputs.input), dyOff: offsetOf(backend, inputs.dy), dxOff: offsetOf(backend, out) });
+          const offsets = { xOff: offsetOf(backend, inputs.input), dyOff: offsetOf(backend, inputs.dy), dxOff: offsetOf(backend, out) };
+          addon.maxPoolGradFromOutput(heapOf(backend), { ...call, ...offsets, yOff: offsetOf(backend, inputs.output) });
           return out;
         }),
     },
