@@ -2,7 +2,7 @@ import { createCanvas, type Canvas } from '@napi-rs/canvas';
 import type { Annotation, PartAnnotation, SampleCategory } from '../annotation';
 import { CATEGORIES, type BodyPart } from '../categories';
 import { PART_NAMES, partLabel, type PartName } from '../parts';
-import { css, paintShapes, type Ctx } from './paint';
+import { paintShapes, type Ctx } from './paint';
 import { Rng } from './rng';
 import { paintBackground, sampleOccluders, type Occluder } from './scene';
 import { leavesImage, rasterize, transformShape, type Pose, type Shape } from './shapes';
@@ -191,4 +191,3 @@ export class SampleRenderer {
   }
 }
 
-export { css };

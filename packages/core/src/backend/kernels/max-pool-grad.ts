@@ -1,6 +1,6 @@
 import { backend_util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs';
 import type { KernelPatch } from './kernel-patch';
-import { offsetOf, type WasmHeapBackend } from './onednn/wasm-heap';
+import { offsetOf, type WasmHeapBackend } from './wasm-heap';
 
 interface PoolAttrs {
   filterSize: [number, number] | number;

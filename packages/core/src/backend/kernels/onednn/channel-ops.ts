@@ -2,7 +2,7 @@ import { util, type TensorInfo } from '@tensorflow/tfjs';
 import type { OnednnAddon } from '@transplant/native';
 import type { KernelPatch } from '../kernel-patch';
 import { fallback, withSetup } from './conv';
-import { heapOf, offsetOf, type WasmHeapBackend } from './wasm-heap';
+import { heapOf, offsetOf, type WasmHeapBackend } from '../wasm-heap';
 
 /**
  * The two memory-bound steps around every convolution of a training step, as multi-threaded

@@ -1,7 +1,7 @@
 import { backend_util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs';
 import type { OnednnAddon } from '@transplant/native';
 import type { KernelPatch } from '../kernel-patch';
-import { heapOf, isEmpty, offsetOf, type WasmHeapBackend } from './wasm-heap';
+import { heapOf, isEmpty, offsetOf, type WasmHeapBackend } from '../wasm-heap';
 
 type Pad = 'same' | 'valid' | number | backend_util.ExplicitPadding;
 interface ConvAttrs {

@@ -2,7 +2,7 @@ import { backend_util, type TensorInfo } from '@tensorflow/tfjs';
 import type { OnednnAddon } from '@transplant/native';
 import type { KernelPatch } from '../kernel-patch';
 import { fallback, withSetup } from './conv';
-import { heapOf, isEmpty, offsetOf, type WasmHeapBackend } from './wasm-heap';
+import { heapOf, isEmpty, offsetOf, type WasmHeapBackend } from '../wasm-heap';
 
 interface PoolAttrs {
   filterSize: [number, number] | number;
