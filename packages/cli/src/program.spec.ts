@@ -24,6 +24,8 @@ describe('transplant CLI', () => {
     expect(report.backend.kernelPatches.map((k: { kernelName: string }) => k.kernelName)).toContain('Conv2DBackpropFilter');
     expect(report.registry.source).toBe('embedded');
     expect(report.tfjs['tfjs-backend-wasm']).toBe('4.22.0');
+    expect(typeof report.native.on).toBe('boolean');
+    expect(report.native.on ? report.native.onednn : report.native.reason).toMatch(/\S/);
   });
 
   it('fails with a coded error and exit 1 for an unknown back end', async () => {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendSelection, BackendSelector, Environment } from '@transplant/core';
+import { loadOnednn } from '@transplant/native';
 import { resolveRegistryLocation, type RegistryLocation } from '../registry-location';
 import { TRANSPLANT_VERSION } from '../version';
 
@@ -12,6 +13,8 @@ export interface DoctorReport {
   readonly tfjs: Readonly<Record<string, string>>;
   readonly backend: BackendSelection & { readonly wasmSimd?: boolean; readonly wasmThreads?: boolean };
   readonly registry: RegistryLocation;
+  /** The optional oneDNN kernels: whether they load here, and why not. */
+  readonly native: { readonly on: true; readonly onednn: string; readonly threads: number } | { readonly on: false; readonly reason: string };
 }
 
 export interface DoctorDeps {
@@ -41,7 +44,13 @@ export async function collectDoctorReport(
     tfjs: { ...(tf.version as Record<string, string>), 'tfjs-backend-wasm': version_wasm },
     backend: { ...selection, ...wasm },
     registry: resolveRegistryLocation(options.registry, deps.env),
+    native: nativeStatus(deps.env),
   };
+}
+
+function nativeStatus(env: Environment): DoctorReport['native'] {
+  const native = loadOnednn(env);
+  return native.ok ? { on: true, onednn: native.onednn, threads: native.threads } : { on: false, reason: native.reason };
 }
 
 export function formatDoctorReport(r: DoctorReport): string {
@@ -54,6 +63,7 @@ export function formatDoctorReport(r: DoctorReport): string {
     lines.push(`  wasm SIMD: ${r.backend.wasmSimd ? 'yes' : 'no'}, threads: ${r.backend.wasmThreads ? 'yes' : 'no (single-threaded in Node)'}`);
   }
   for (const a of r.backend.attempts) lines.push(`  tried ${a.id}: ${a.ok ? 'ok' : 'unavailable'} — ${a.detail}`);
+  lines.push(r.native.on ? `  native oneDNN kernels: available (oneDNN ${r.native.onednn}, ${r.native.threads} threads)` : `  native oneDNN kernels: off — ${r.native.reason}`);
   lines.push(`  kernels registered by transplant: ${r.backend.kernelPatches.length}`);
   for (const k of r.backend.kernelPatches) lines.push(`    ${k.backendName}/${k.kernelName}: ${k.purpose}`);
   lines.push('', 'tensorflow.js:');
