@@ -201,12 +201,13 @@ export class OciStore implements RegistryStore {
   async readIndex(name: string): Promise<ModuleIndex | undefined> {
     const tags = await this.tags(name);
     if (tags === undefined) return undefined;
-    const meta = await this.readMeta(name);
+    // The meta artifact and every version's manifest are independent reads: issue them together.
+    const versionTags = tags.filter((tag) => isExactVersion(tagToVersion(tag)));
+    const [meta, manifests] = await Promise.all([this.readMeta(name), Promise.all(versionTags.map((tag) => this.manifest(name, tag)))]);
     const versions: Record<string, VersionEntry> = {};
-    for (const tag of tags) {
+    for (const [i, tag] of versionTags.entries()) {
       const version = tagToVersion(tag);
-      if (!isExactVersion(version)) continue;
-      const m = await this.manifest(name, tag);
+      const m = manifests[i];
       const layer = m?.manifest.layers[0];
       if (!m || !layer || m.manifest.config.mediaType !== MEDIA_TYPES.moduleManifest) continue;
       versions[version] = {
