@@ -121,7 +121,7 @@ async function prepare(id: BackendId, load: (pkg: string) => unknown, loadNative
 
 /**
  * Chooses and activates the tensor back end: `--backend`, else `TRANSPLANT_BACKEND`, else the
- * first that works of tensorflow (tfjs-node-gpu, then tfjs-node), wasm, cpu. A forced back end
+ * first that works of tensorflow (tfjs-node-gpu, then tfjs-node), wasm+onednn, wasm, cpu. A forced back end
  * that cannot be used is an error naming what is missing, never a silent fallback.
  */
 export async function selectBackend(options: SelectBackendOptions = {}): Promise<BackendSelection> {
