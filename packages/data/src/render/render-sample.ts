@@ -46,8 +46,8 @@ function place(rng: Rng, category: Exclude<SampleCategory, 'background'>, size: 
     for (const p of parts) rasterize(p.shapes, labels, size, size, partLabel(p.part));
     const full = countNonZero(labels);
     const all = parts.flatMap((p) => p.shapes);
-    const truncated = leavesImage(all, size, size) && full < wholeArea(all, size);
-    const total = truncated ? wholeArea(all, size) : full;
+    const total = leavesImage(all, size, size) ? wholeArea(all, size) : full;
+    const truncated = full < total;
     for (const o of occluders) rasterize(o.shapes, labels, size, size, 0);
     const visible = countNonZero(labels);
     const candidate = { pose, parts, occluders, labels, truncated };
