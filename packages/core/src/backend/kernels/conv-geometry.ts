@@ -7,9 +7,11 @@ export interface ConvAttrs {
   readonly pad: Pad;
   readonly dataFormat: 'NHWC' | 'NCHW';
   readonly dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  /** Forward convolutions only; gradient kernels have none (dilation 1). */
+  readonly dilations?: [number, number] | number;
 }
 
-/** The forward convolution's geometry, as the stock kernels compute it (dilation 1). */
+/** The forward convolution's geometry, as the stock kernels compute it. */
 export function forwardGeometry(
   inShape: readonly number[],
   filterShape: readonly number[],
@@ -19,7 +21,7 @@ export function forwardGeometry(
     inShape as [number, number, number, number],
     filterShape as [number, number, number, number],
     attrs.strides,
-    1,
+    attrs.dilations ?? 1,
     attrs.pad,
     attrs.dimRoundingMode,
     false,

@@ -1,7 +1,7 @@
 import type { KernelBackend, KernelConfig, TensorInfo } from '@tensorflow/tfjs';
 import { explicitPad, forwardGeometry, type ConvAttrs } from './conv-geometry';
 import { cpuFallbackKernelFunc } from './cpu-fallback';
-import { release, runKernelOn, type KernelPatch } from './kernel-patch';
+import { release, replacing, runKernelOn, type KernelPatch } from './kernel-patch';
 
 const KERNEL = 'Conv2DBackpropInput';
 
@@ -46,12 +46,5 @@ export const conv2DBackpropInputPatch: KernelPatch = {
   kernelName: KERNEL,
   backendName: 'wasm',
   purpose: 'stock wasm kernel is a scalar loop; stride 1 re-expressed as an XNNPACK Conv2D, other strides keep the stock kernel',
-  build: (previous) => ({
-    kernelName: KERNEL,
-    backendName: 'wasm',
-    kernelFunc: conv2DBackpropInputWasm('wasm', previous),
-    // The stock kernel binds its wasm function in setupFunc; keep that so the fallback works.
-    ...(previous?.setupFunc ? { setupFunc: previous.setupFunc } : {}),
-    ...(previous?.disposeFunc ? { disposeFunc: previous.disposeFunc } : {}),
-  }),
+  build: (previous) => replacing(KERNEL, 'wasm', previous, conv2DBackpropInputWasm('wasm', previous)),
 };

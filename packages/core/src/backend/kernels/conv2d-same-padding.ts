@@ -1,6 +1,6 @@
 import type { KernelConfig, NamedAttrMap } from '@tensorflow/tfjs';
 import { explicitPad, forwardGeometry, type ConvAttrs } from './conv-geometry';
-import type { KernelPatch } from './kernel-patch';
+import { replacing, type KernelPatch } from './kernel-patch';
 
 /**
  * tfjs-backend-wasm 4.22 computes Conv2D/FusedConv2D with 'same' padding wrongly when the
@@ -25,13 +25,7 @@ function explicitSame(kernelName: 'Conv2D' | 'FusedConv2D'): KernelPatch {
         const { top, bottom, left, right } = forwardGeometry(x.shape, filter.shape, attrs).padInfo;
         return previous.kernelFunc({ ...args, attrs: { ...(args.attrs as NamedAttrMap), pad: explicitPad(top, bottom, left, right) } });
       };
-      return {
-        kernelName,
-        backendName: 'wasm',
-        kernelFunc,
-        ...(previous.setupFunc ? { setupFunc: previous.setupFunc } : {}),
-        ...(previous.disposeFunc ? { disposeFunc: previous.disposeFunc } : {}),
-      };
+      return replacing(kernelName, 'wasm', previous, kernelFunc);
     },
   };
 }

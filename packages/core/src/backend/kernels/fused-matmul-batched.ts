@@ -1,6 +1,6 @@
 import type { KernelConfig } from '@tensorflow/tfjs';
 import { cpuFallbackKernelFunc } from './cpu-fallback';
-import type { KernelPatch } from './kernel-patch';
+import { replacing, type KernelPatch } from './kernel-patch';
 
 /**
  * tfjs-backend-wasm 4.22's _FusedMatMul is wrong for batched inputs with a transpose (found by
@@ -19,12 +19,6 @@ export const fusedMatMulBatchedPatch: KernelPatch = {
       const batched = a !== undefined && a.shape.slice(0, -2).reduce((p, d) => p * d, 1) > 1;
       return batched ? cpu(args) : previous.kernelFunc(args);
     };
-    return {
-      kernelName: '_FusedMatMul',
-      backendName: 'wasm',
-      kernelFunc,
-      ...(previous.setupFunc ? { setupFunc: previous.setupFunc } : {}),
-      ...(previous.disposeFunc ? { disposeFunc: previous.disposeFunc } : {}),
-    };
+    return replacing('_FusedMatMul', 'wasm', previous, kernelFunc);
   },
 };

@@ -22,6 +22,25 @@ export interface KernelPatch {
 }
 
 /**
+ * A kernel config that replaces `previous` with `kernelFunc` but keeps its setup and dispose
+ * hooks: stock wasm kernels bind their wasm functions in setupFunc, and patches fall back to them.
+ */
+export function replacing(
+  kernelName: string,
+  backendName: string,
+  previous: KernelConfig | undefined,
+  kernelFunc: KernelConfig['kernelFunc'],
+): KernelConfig {
+  return {
+    kernelName,
+    backendName,
+    kernelFunc,
+    ...(previous?.setupFunc ? { setupFunc: previous.setupFunc } : {}),
+    ...(previous?.disposeFunc ? { disposeFunc: previous.disposeFunc } : {}),
+  };
+}
+
+/**
  * Runs another kernel of the same back end on TensorInfos, the way back ends compose their
  * own kernels. The caller owns the returned TensorInfo and must free it with `release`.
  */

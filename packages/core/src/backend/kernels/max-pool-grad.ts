@@ -1,5 +1,5 @@
 import { backend_util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs';
-import type { KernelPatch } from './kernel-patch';
+import { replacing, type KernelPatch } from './kernel-patch';
 import { offsetOf, type WasmHeapBackend } from './wasm-heap';
 
 interface PoolAttrs {
@@ -58,12 +58,6 @@ export const maxPoolGradPatch: KernelPatch = {
       }
       return out;
     };
-    return {
-      kernelName: 'MaxPoolGrad',
-      backendName: 'wasm',
-      kernelFunc,
-      ...(previous?.setupFunc ? { setupFunc: previous.setupFunc } : {}),
-      ...(previous?.disposeFunc ? { disposeFunc: previous.disposeFunc } : {}),
-    };
+    return replacing('MaxPoolGrad', 'wasm', previous, kernelFunc);
   },
 };

@@ -1,42 +1,24 @@
-import { backend_util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
+import { forwardGeometry, type ConvAttrs as BaseConvAttrs } from '../conv-geometry';
 import type { OnednnAddon } from '@transplant/native';
-import type { KernelPatch } from '../kernel-patch';
+import { replacing, type KernelPatch } from '../kernel-patch';
 import { heapOf, isEmpty, offsetOf, type WasmHeapBackend } from '../wasm-heap';
 
-type Pad = 'same' | 'valid' | number | backend_util.ExplicitPadding;
-interface ConvAttrs {
-  strides: [number, number] | number;
-  pad: Pad;
-  dataFormat: 'NHWC' | 'NCHW';
-  dilations?: [number, number] | number;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  activation?: string;
-}
+type ConvAttrs = BaseConvAttrs & { activation?: string };
 type KernelArgs = Parameters<KernelConfig['kernelFunc']>[0];
 
-function geometry(inShape: readonly number[], filterShape: readonly number[], attrs: ConvAttrs) {
-  const info = backend_util.computeConv2DInfo(
-    inShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides,
-    attrs.dilations ?? 1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+/** The addon's view of a convolution: shapes, strides, dilations and pads from tfjs's own geometry. */
+function convCall(inShape: readonly number[], filterShape: readonly number[], attrs: ConvAttrs) {
+  const info = forwardGeometry(inShape, filterShape, attrs);
   const { top, left, bottom, right } = info.padInfo;
   return {
-    info,
-    call: {
-      x: [...inShape],
-      w: [...filterShape],
-      y: info.outShape,
-      strides: [info.strideHeight, info.strideWidth] as [number, number],
-      dilations: [info.dilationHeight, info.dilationWidth] as [number, number],
-      padL: [top, left] as [number, number],
-      padR: [bottom, right] as [number, number],
-    },
+    x: [...inShape],
+    w: [...filterShape],
+    y: info.outShape,
+    strides: [info.strideHeight, info.strideWidth] as [number, number],
+    dilations: [info.dilationHeight, info.dilationWidth] as [number, number],
+    padL: [top, left] as [number, number],
+    padR: [bottom, right] as [number, number],
   };
 }
 
@@ -45,14 +27,9 @@ function fallback(previous: KernelConfig | undefined, args: KernelArgs): TensorI
   return previous.kernelFunc(args);
 }
 
+/** A wasm kernel config replacing `previous`, keeping its setup hooks. */
 function withSetup(kernelName: string, previous: KernelConfig | undefined, kernelFunc: KernelConfig['kernelFunc']): KernelConfig {
-  return {
-    kernelName,
-    backendName: 'wasm',
-    kernelFunc,
-    ...(previous?.setupFunc ? { setupFunc: previous.setupFunc } : {}),
-    ...(previous?.disposeFunc ? { disposeFunc: previous.disposeFunc } : {}),
-  };
+  return replacing(kernelName, 'wasm', previous, kernelFunc);
 }
 
 /** Conv2D and FusedConv2D (bias + relu as oneDNN post-ops); other activations and NCHW keep the previous kernel. */
@@ -70,7 +47,7 @@ export function conv2DPatches(addon: OnednnAddon): KernelPatch[] {
         const supported =
           x && filter && attrs.dataFormat !== 'NCHW' && !preluActivationWeights && (activation === 'linear' || activation === 'relu') && (!bias || (bias.shape.length === 1 && bias.shape[0] === filter.shape[3]));
         if (!supported || isEmpty(x.shape, filter.shape)) return fallback(previous, args);
-        const { call } = geometry(x.shape, filter.shape, attrs);
+        const call = convCall(x.shape, filter.shape, attrs);
         const out = backend.makeOutput(call.y, 'float32');
         addon.conv2dForward(heapOf(backend), {
           ...call,
@@ -96,7 +73,7 @@ export function conv2DBackpropInputPatch(addon: OnednnAddon): KernelPatch {
         const { inputs, attrs } = args as unknown as { inputs: { dy: TensorInfo; filter: TensorInfo }; attrs: ConvAttrs & { inputShape: number[] } };
         const backend = args.backend as WasmHeapBackend;
         if (attrs.dataFormat === 'NCHW' || isEmpty(inputs.dy.shape, inputs.filter.shape, attrs.inputShape)) return fallback(previous, args);
-        const { call } = geometry(attrs.inputShape, inputs.filter.shape, attrs);
+        const call = convCall(attrs.inputShape, inputs.filter.shape, attrs);
         const out = backend.makeOutput([...attrs.inputShape], 'float32');
         addon.conv2dBackwardData(heapOf(backend), { ...call, dyOff: offsetOf(backend, inputs.dy), wOff: offsetOf(backend, inputs.filter), dxOff: offsetOf(backend, out) });
         return out;
@@ -114,7 +91,7 @@ export function conv2DBackpropFilterPatch(addon: OnednnAddon): KernelPatch {
         const { inputs, attrs } = args as unknown as { inputs: { x: TensorInfo; dy: TensorInfo }; attrs: ConvAttrs & { filterShape: number[] } };
         const backend = args.backend as WasmHeapBackend;
         if (attrs.dataFormat === 'NCHW' || isEmpty(inputs.x.shape, inputs.dy.shape, attrs.filterShape)) return fallback(previous, args);
-        const { call } = geometry(inputs.x.shape, attrs.filterShape, attrs);
+        const call = convCall(inputs.x.shape, attrs.filterShape, attrs);
         const out = backend.makeOutput([...attrs.filterShape], 'float32');
         addon.conv2dBackwardWeights(heapOf(backend), { ...call, xOff: offsetOf(backend, inputs.x), dyOff: offsetOf(backend, inputs.dy), dwOff: offsetOf(backend, out) });
         return out;
