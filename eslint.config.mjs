@@ -39,7 +39,8 @@ export default [
           checkDynamicDependenciesExceptions: [],
           depConstraints: [
             ...Object.entries(LAYERS).map(([sourceTag, allowed]) => ({ sourceTag, onlyDependOnLibsWithTags: allowed })),
-            { sourceTag: 'layer:plugin', allowedExternalImports: ['@tensorflow/*'] },
+            // Plugins: tfjs layers, and class-validator for their options schema (CONVENTIONS.md).
+            { sourceTag: 'layer:plugin', allowedExternalImports: ['@tensorflow/*', 'class-validator'] },
           ],
         },
       ],

@@ -8,3 +8,4 @@ export * from './contracts';
 export * from './artifact';
 export * from './backend';
 export * from './di';
+export * from './plugins';

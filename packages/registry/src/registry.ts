@@ -167,8 +167,11 @@ export class Registry {
     return bytes;
   }
 
-  /** Resolves and reads a module; both blobs are verified against their digests on every read. */
-  async fetch(reference: ModuleRef | string | Resolved, lockfile?: Lockfile): Promise<Fetched> {
+  /**
+   * Resolves and reads a module's manifest only (verified against its digest): enough to
+   * check ports and dependencies before any weights are read.
+   */
+  async manifest(reference: ModuleRef | string | Resolved, lockfile?: Lockfile): Promise<Omit<Fetched, 'weights'>> {
     const resolved = typeof reference === 'object' && 'entry' in reference ? reference : await this.resolve(reference, lockfile);
     const what = `${resolved.name}@${resolved.version}`;
     const manifestBytes = await this.blob(resolved.name, resolved.entry.manifestDigest, what);
@@ -176,7 +179,13 @@ export class Registry {
     if (manifest.weights.digest !== resolved.entry.weightsDigest || manifest.name !== resolved.name || manifest.version !== resolved.version) {
       throw new TransplantError('E_REGISTRY_CORRUPT', `${what}: the manifest does not match the index`, { module: what, operation: 'fetch' });
     }
-    const weights = await this.blob(resolved.name, resolved.entry.weightsDigest, what);
+    return { resolved, manifest };
+  }
+
+  /** Resolves and reads a module; both blobs are verified against their digests on every read. */
+  async fetch(reference: ModuleRef | string | Resolved, lockfile?: Lockfile): Promise<Fetched> {
+    const { resolved, manifest } = await this.manifest(reference, lockfile);
+    const weights = await this.blob(resolved.name, resolved.entry.weightsDigest, `${resolved.name}@${resolved.version}`);
     return { resolved, manifest, weights };
   }
 

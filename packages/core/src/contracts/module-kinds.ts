@@ -1,4 +1,7 @@
-/** The three kinds of module a network is built from (DESIGN.md §3). */
+/**
+ * The three kinds of module a network is built from (DESIGN.md §3), and the network: a
+ * published composition of them (a specific network, or a generic one).
+ */
 export const MODULE_KINDS = {
   category: {
     description: 'lower conv layers trained on one object category (f_c)',
@@ -14,6 +17,11 @@ export const MODULE_KINDS = {
     description: "a small conv net (h) mapping one category module's features into one task module's input space",
     inputRole: 'feature-map',
     outputRole: 'feature-map',
+  },
+  network: {
+    description: 'a composition: category modules, task modules and adapters on enabled links, each pinned by digest (no weights of its own)',
+    inputRole: 'image',
+    outputRole: 'task-output',
   },
 } as const;
 

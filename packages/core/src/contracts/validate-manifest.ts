@@ -28,6 +28,7 @@ const OUTPUT_ROLES: Record<keyof typeof MODULE_KINDS, readonly PortRole[]> = {
   category: ['feature-map'],
   task: ['logits', 'mask-logits'],
   adapter: ['feature-map'],
+  network: ['logits', 'mask-logits'],
 };
 
 /** Rules that tie fields together, which decorators cannot say. */
@@ -44,6 +45,14 @@ function crossFieldViolations(m: ModuleManifestDto): Violation[] {
   if (m.kind === 'task' && m.task === undefined) out.push({ path: 'task', message: 'a task module names its task' });
   if (m.kind === 'category' && m.category === undefined) {
     out.push({ path: 'category', message: 'a category module names its category' });
+  }
+  if (m.kind === 'network' && !m.dependencies.some((d) => d.kind === 'category')) {
+    out.push({ path: 'dependencies', message: 'a network depends on at least one category module' });
+  }
+  if (m.kind === 'network') {
+    m.dependencies.forEach((d, i) => {
+      if (d.pinned === undefined) out.push({ path: `dependencies[${i}].pinned`, message: 'a network pins every module by version and digest' });
+    });
   }
   if (m.kind === 'adapter') {
     for (const kind of ['category', 'task'] as const) {

@@ -100,6 +100,34 @@ export const ERROR_CATALOG = {
     title: 'an image cannot be decoded',
     hint: 'replace the file with a readable JPEG or PNG, or remove it from images.txt',
   },
+  E_OPTIONS_INVALID: {
+    title: "the plugin's options are not valid",
+    hint: 'fix every listed option; `transplant plugins` lists each family with its options and defaults',
+  },
+  E_PLUGIN_UNKNOWN: {
+    title: 'no plugin is registered for this module family',
+    hint: 'use one of the listed families, or register the plugin at the composition root',
+  },
+  E_PLUGIN_DUPLICATE: {
+    title: 'a plugin with this family name is already registered',
+    hint: 'give the plugin its own family name; a family is registered once',
+  },
+  E_PORT_MISMATCH: {
+    title: "one module's output port cannot feed the next module's input port",
+    hint: 'connect modules whose ports agree, or put an adapter between them (e.g. `transplant transplant --from … --to …` learns one)',
+  },
+  E_WEIGHTS_MISMATCH: {
+    title: "the weights blob does not fit the module's layers",
+    hint: "the blob was written for other options or another family version; republish the module from the network that trained it",
+  },
+  E_COMPOSITION_INVALID: {
+    title: 'the network composition is not valid',
+    hint: 'every link names a category and a task module of the network; an adapter goes between ports that differ',
+  },
+  E_IMPORT_SPLIT: {
+    title: 'the model cannot be split at that layer',
+    hint: 'choose a layer whose output is the only tensor crossing from the lower to the upper part (after a residual block, not inside one)',
+  },
   E_USAGE: {
     title: 'the command was called wrongly',
     hint: 'run the command with --help to see its options',

@@ -21,6 +21,7 @@ export function moduleFixture(o: FixtureOptions): { manifest: Record<string, unk
     category: { input: { role: 'image', dtype: 'float32', shape: [null, 64, 64, 3], channels: 3, stride: 1, values: 'unit' }, output: featureMap },
     task: { input: featureMap, output: { role: 'logits', dtype: 'float32', shape: [null, 2], channels: 2, stride: 0, values: 'real' } },
     adapter: { input: featureMap, output: featureMap },
+    network: { input: { role: 'image', dtype: 'float32', shape: [null, 64, 64, 3], channels: 3, stride: 1, values: 'unit' }, output: { role: 'logits', dtype: 'float32', shape: [null, 2], channels: 2, stride: 0, values: 'real' } },
   }[kind];
   const manifest: Record<string, unknown> = {
     formatVersion: 1,
@@ -28,7 +29,7 @@ export function moduleFixture(o: FixtureOptions): { manifest: Record<string, unk
     kind,
     name: o.name,
     version: o.version,
-    family: { name: kind === 'category' ? 'category-vgg' : kind === 'task' ? 'task-cls' : 'adapter-conv', version: '1.0.0' },
+    family: { name: { category: 'category-vgg', task: 'task-cls', adapter: 'adapter-conv', network: 'composition' }[kind], version: '1.0.0' },
     options: {},
     ports,
     dependencies: o.dependencies ?? [],

@@ -1,0 +1,36 @@
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { Network } from './network';
+
+export const EXPORTED_MODEL_FILES = { topology: 'model.json', weights: 'weights.bin' } as const;
+
+/**
+ * Writes one link of a network as a standard TensorFlow.js LayersModel (`model.json` +
+ * `weights.bin`, the layout `tensorflowjs_converter` and tfjs-node write), which stock
+ * `tf.loadLayersModel` loads. `model.json` is written last, by rename, so a reader never
+ * sees a topology without its weights.
+ */
+export async function exportLayersModel(network: Network, link: { category: string; task: string }, directory: string, generatedBy: string): Promise<{ files: string[]; bytes: number }> {
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await network.model(link.category, link.task).save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts!.weightData));
+  const modelJson = {
+    format: 'layers-model',
+    generatedBy,
+    convertedBy: null,
+    modelTopology: artifacts!.modelTopology,
+    weightsManifest: [{ paths: [EXPORTED_MODEL_FILES.weights], weights: artifacts!.weightSpecs }],
+  };
+  await mkdir(directory, { recursive: true });
+  await writeFile(join(directory, EXPORTED_MODEL_FILES.weights), weights);
+  const temporary = join(directory, `.${EXPORTED_MODEL_FILES.topology}.${process.pid}.tmp`);
+  await writeFile(temporary, JSON.stringify(modelJson));
+  await rename(temporary, join(directory, EXPORTED_MODEL_FILES.topology));
+  return { files: [join(directory, EXPORTED_MODEL_FILES.topology), join(directory, EXPORTED_MODEL_FILES.weights)], bytes: weights.byteLength };
+}

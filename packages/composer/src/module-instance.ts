@@ -1,0 +1,109 @@
+import * as tf from '@tensorflow/tfjs';
+import {
+  TransplantError,
+  decodeWeights,
+  encodeWeights,
+  loadModuleWeights,
+  moduleWeights,
+  parsePluginOptions,
+  tensorsToWeights,
+  weightsToTensors,
+  type BuildableKind,
+  type BuiltModule,
+  type ModuleManifest,
+  type ModulePlugin,
+  type Port,
+  type TaskId,
+} from '@transplant/core';
+import type { PluginRegistry } from './plugin-registry';
+
+/** Where a module instance came from in a registry: its exact version and weights digest. */
+export interface PublishedIdentity {
+  readonly version: string;
+  readonly digest: string;
+  readonly manifest: ModuleManifest;
+}
+
+/** One module, built and holding weights: fresh from a plugin, or loaded from a registry. */
+export interface ModuleInstance {
+  /** The module name; also the prefix of its layer names (`<name>__`). */
+  readonly name: string;
+  readonly kind: BuildableKind;
+  readonly plugin: ModulePlugin;
+  readonly options: object;
+  readonly ports: { readonly input: Port; readonly output: Port };
+  readonly built: BuiltModule;
+  readonly prefix: string;
+  readonly category?: string;
+  readonly task?: TaskId;
+  /** Set once the module is published or when it was loaded from a registry. */
+  published?: PublishedIdentity;
+}
+
+export interface CreateModuleOptions {
+  readonly name: string;
+  readonly family: string;
+  readonly options?: unknown;
+  readonly seed?: number;
+  readonly category?: string;
+}
+
+function instantiate(plugin: ModulePlugin, input: { name: string; options: unknown; seed: number; category?: string }): ModuleInstance {
+  const options = parsePluginOptions(plugin, input.options);
+  const prefix = `${input.name}__`;
+  const built = plugin.build(options, { seed: input.seed, prefix });
+  const ports = plugin.ports(options);
+  // Applying the layers once to a free input creates their weights.
+  built.apply(tf.input({ shape: ports.input.shape.slice(1) as number[], name: `${prefix}input` }));
+  return {
+    name: input.name,
+    kind: plugin.kind,
+    plugin,
+    options,
+    ports,
+    built,
+    prefix,
+    ...(input.category !== undefined ? { category: input.category } : {}),
+    ...(plugin.task !== undefined ? { task: plugin.task } : {}),
+  };
+}
+
+/** A new module with seeded initial weights. */
+export function createModule(plugins: PluginRegistry, input: CreateModuleOptions): ModuleInstance {
+  return instantiate(plugins.get(input.family), { name: input.name, options: input.options, seed: input.seed ?? 0, ...(input.category !== undefined ? { category: input.category } : {}) });
+}
+
+/** Rebuilds a published module from its manifest and loads its (already verified) weights. */
+export function moduleFromManifest(plugins: PluginRegistry, manifest: ModuleManifest, weights: Uint8Array): ModuleInstance {
+  if (manifest.kind === 'network') {
+    throw new TransplantError('E_COMPOSITION_INVALID', `${manifest.name} is a network, not a module`, { module: manifest.name, operation: 'load' });
+  }
+  const plugin = plugins.get(manifest.family.name, manifest.family.version);
+  const instance = instantiate(plugin, { name: manifest.name, options: manifest.options, seed: 0, ...(manifest.category !== undefined ? { category: manifest.category } : {}) });
+  const tensors = weightsToTensors(decodeWeights(weights).tensors);
+  try {
+    loadModuleWeights(instance.built, instance.prefix, tensors, `${manifest.name}@${manifest.version}`);
+  } finally {
+    tf.dispose(Object.values(tensors));
+  }
+  instance.published = { version: manifest.version, digest: manifest.weights.digest, manifest };
+  return instance;
+}
+
+/** The module's weights as a Transplant weights blob. */
+export function encodeModuleWeights(instance: ModuleInstance, generatedBy: string): { blob: Uint8Array; tensors: number; parameters: number } {
+  const named = tensorsToWeights(moduleWeights(instance.built, instance.prefix));
+  const parameters = named.reduce((sum, w) => sum + w.data.length, 0);
+  return { blob: encodeWeights(named, { generatedBy }), tensors: named.length, parameters };
+}
+
+/**
+ * Frees the weights of every layer of the module. tfjs-layers counts one reference per
+ * application of a layer; a module is applied once per link, so release them all.
+ */
+export function disposeModule(instance: ModuleInstance): void {
+  for (const layer of instance.built.layers) {
+    if (!layer.built) continue;
+    while (layer.dispose().refCountAfterDispose > 0);
+  }
+}

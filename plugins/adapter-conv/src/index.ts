@@ -1,0 +1,1 @@
+export { AdapterConvOptions, adapterConv } from './adapter-conv';

@@ -1,0 +1,71 @@
+import * as tf from '@tensorflow/tfjs';
+import { IsIn, IsInt, Max, Min, ValidateBy } from 'class-validator';
+import type { BuiltModule, ModulePlugin, Port } from '@transplant/core';
+
+/** Options of a VGG-style conv stack; the property initialisers are the defaults. */
+export class CategoryVggOptions {
+  /** Square input images of this size (pixels). */
+  @IsInt()
+  @Min(8)
+  @Max(1024)
+  inputSize = 64;
+
+  /** Conv widths per block; a 2×2 max pool separates consecutive blocks. */
+  @ValidateBy({
+    name: 'isBlocks',
+    validator: {
+      validate: (v: unknown) =>
+        Array.isArray(v) && v.length >= 1 && v.length <= 6 && v.every((b) => Array.isArray(b) && b.length >= 1 && b.length <= 4 && b.every((w) => Number.isInteger(w) && w >= 1 && w <= 1024)),
+      defaultMessage: () => '$property must be 1 to 6 blocks, each 1 to 4 conv widths (integers 1–1024)',
+    },
+  })
+  blocks: number[][] = [[16], [32], [32], [64]];
+
+  @IsIn([3, 5])
+  kernelSize = 3;
+}
+
+const stride = (o: CategoryVggOptions) => 2 ** (o.blocks.length - 1);
+
+/**
+ * The lower layers of a VGG-style network: `same`-padded conv+ReLU layers in blocks, 2×2
+ * max pooling between blocks. Its output port is the last block's feature map, at stride
+ * 2^(blocks − 1). He-normal kernels seeded per layer, zero biases.
+ */
+export const categoryVgg: ModulePlugin<CategoryVggOptions> = {
+  family: 'category-vgg',
+  version: '1.0.0',
+  kind: 'category',
+  description: 'VGG-style conv stack (blocks of 3×3 conv+ReLU, 2×2 max pool between blocks); outputs the feature map at stride 2^(blocks−1)',
+  optionsSchema: CategoryVggOptions,
+  optionViolations(o) {
+    return o.inputSize % stride(o) === 0 ? [] : [{ path: 'inputSize', message: `must be a multiple of the stride ${stride(o)}` }];
+  },
+  ports(o) {
+    const channels = o.blocks[o.blocks.length - 1]!.at(-1)!;
+    const size = o.inputSize / stride(o);
+    const input: Port = { role: 'image', dtype: 'float32', shape: [null, o.inputSize, o.inputSize, 3], channels: 3, stride: 1, values: 'unit' };
+    const output: Port = { role: 'feature-map', dtype: 'float32', shape: [null, size, size, channels], channels, stride: stride(o), values: 'non-negative' };
+    return { input, output };
+  },
+  build(o, { seed, prefix }): BuiltModule {
+    const layers: tf.layers.Layer[] = [];
+    let n = 0;
+    o.blocks.forEach((widths, b) => {
+      if (b > 0) layers.push(tf.layers.maxPooling2d({ poolSize: 2, name: `${prefix}block${b}_pool` }));
+      widths.forEach((filters, i) => {
+        layers.push(
+          tf.layers.conv2d({
+            name: `${prefix}block${b + 1}_conv${i + 1}`,
+            filters,
+            kernelSize: o.kernelSize,
+            padding: 'same',
+            activation: 'relu',
+            kernelInitializer: tf.initializers.heNormal({ seed: seed + n++ }),
+          }),
+        );
+      });
+    });
+    return { layers, apply: (x) => layers.reduce((t, layer) => layer.apply(t) as tf.SymbolicTensor, x) };
+  },
+};

@@ -1,0 +1,1 @@
+export { CategoryVggOptions, categoryVgg } from './category-vgg';

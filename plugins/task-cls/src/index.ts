@@ -1,0 +1,1 @@
+export { TaskClsOptions, taskCls } from './task-cls';

@@ -1,0 +1,1 @@
+export { TaskSegOptions, taskSeg } from './task-seg';
