@@ -33,6 +33,8 @@ export interface ModuleInstance {
   readonly options: object;
   readonly ports: { readonly input: Port; readonly output: Port };
   readonly built: BuiltModule;
+  /** The module alone as a model (input port → output port), sharing the layers' weights. */
+  readonly model: tf.LayersModel;
   readonly prefix: string;
   readonly category?: string;
   readonly task?: TaskId;
@@ -54,8 +56,10 @@ function instantiate(plugin: ModulePlugin, input: { name: string; options: unkno
   const built = plugin.build(options, { seed: input.seed, prefix });
   const ports = plugin.ports(options);
   // Applying the layers once to a free input creates their weights.
-  built.apply(tf.input({ shape: ports.input.shape.slice(1) as number[], name: `${prefix}input` }));
+  const free = tf.input({ shape: ports.input.shape.slice(1) as number[], name: `${prefix}input` });
+  const model = tf.model({ inputs: free, outputs: built.apply(free), name: `${prefix}module` });
   return {
+    model,
     name: input.name,
     kind: plugin.kind,
     plugin,

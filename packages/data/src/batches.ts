@@ -71,41 +71,48 @@ function labelOf(set: SyntheticSet, mode: BatchMode, ref: ItemRef): number {
 }
 
 /**
+ * Renders the given items into one batch, labelled for `mode`. Items of any set with the
+ * same image size can be mixed: an item renders from its category and seed alone.
+ */
+export function renderBatch(set: SyntheticSet, refs: readonly ItemRef[], mode: BatchMode): Batch {
+  const { size } = set;
+  const pixels = size * size;
+  const b = refs.length;
+  const images = new Float32Array(b * pixels * 3);
+  const masks = new Float32Array(b * pixels);
+  const parts = new Float32Array(b * PART_NAMES.length * 3);
+  const labels: number[] = [];
+  const annotations: Annotation[] = [];
+  refs.forEach((ref, i) => {
+    const sample = set.render(ref);
+    for (let p = 0; p < pixels * 3; p++) images[i * pixels * 3 + p] = sample.rgb[p]! / 255;
+    const keep = mode.kind !== 'segmentation' || ref.category === mode.category;
+    if (keep) for (let p = 0; p < pixels; p++) masks[i * pixels + p] = sample.labels[p]! > 0 ? 1 : 0;
+    PART_NAMES.forEach((name, k) => {
+      const a = sample.annotation.parts[name];
+      if (a?.centre) parts.set([a.centre[0] / size, a.centre[1] / size, 1], (i * PART_NAMES.length + k) * 3);
+    });
+    labels.push(labelOf(set, mode, ref));
+    annotations.push(sample.annotation);
+  });
+  return {
+    images: tf.tensor4d(images, [b, size, size, 3]),
+    labels: mode.kind === 'multiclass' ? tf.tensor1d(labels, 'int32') : tf.tensor1d(labels, 'float32'),
+    masks: tf.tensor4d(masks, [b, size, size, 1]),
+    parts: tf.tensor3d(parts, [b, PART_NAMES.length, 3]),
+    annotations,
+    refs: [...refs],
+  };
+}
+
+/**
  * Renders the split batch by batch into tensors. The caller owns each batch and frees it
  * with `disposeBatch`; nothing else is kept, so tensor counts stay flat.
  */
 export function* batches(set: SyntheticSet, options: BatchOptions): Generator<Batch> {
   if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new RangeError('batchSize must be a positive integer');
   const refs = select(set, options);
-  const { size } = set;
-  const pixels = size * size;
   for (let start = 0; start < refs.length; start += options.batchSize) {
-    const chunk = refs.slice(start, start + options.batchSize);
-    const b = chunk.length;
-    const images = new Float32Array(b * pixels * 3);
-    const masks = new Float32Array(b * pixels);
-    const parts = new Float32Array(b * PART_NAMES.length * 3);
-    const labels: number[] = [];
-    const annotations: Annotation[] = [];
-    chunk.forEach((ref, i) => {
-      const sample = set.render(ref);
-      for (let p = 0; p < pixels * 3; p++) images[i * pixels * 3 + p] = sample.rgb[p]! / 255;
-      const keep = options.mode.kind !== 'segmentation' || ref.category === options.mode.category;
-      if (keep) for (let p = 0; p < pixels; p++) masks[i * pixels + p] = sample.labels[p]! > 0 ? 1 : 0;
-      PART_NAMES.forEach((name, k) => {
-        const a = sample.annotation.parts[name];
-        if (a?.centre) parts.set([a.centre[0] / size, a.centre[1] / size, 1], (i * PART_NAMES.length + k) * 3);
-      });
-      labels.push(labelOf(set, options.mode, ref));
-      annotations.push(sample.annotation);
-    });
-    yield {
-      images: tf.tensor4d(images, [b, size, size, 3]),
-      labels: options.mode.kind === 'multiclass' ? tf.tensor1d(labels, 'int32') : tf.tensor1d(labels, 'float32'),
-      masks: tf.tensor4d(masks, [b, size, size, 1]),
-      parts: tf.tensor3d(parts, [b, PART_NAMES.length, 3]),
-      annotations,
-      refs: chunk,
-    };
+    yield renderBatch(set, refs.slice(start, start + options.batchSize), options.mode);
   }
 }

@@ -18,34 +18,36 @@ export class TaskSegOptions {
   inputStride = 8;
 
   /**
-   * Conv widths: the first at the input scale, then one after each ×2 upsampling, so
-   * log2(inputStride) + 1 of them.
+   * Decoder widths: a 3×3 conv at the input scale, then one ×2 transposed conv per further
+   * width. What stride is left is closed by bilinear upsampling of the mask logits.
    */
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(8)
   @IsInt({ each: true })
   @Min(1, { each: true })
-  widths: number[] = [64, 32, 16, 16];
+  widths: number[] = [64, 32, 16];
 }
 
-const upsamplings = (stride: number) => Math.round(Math.log2(stride));
+const log2 = (n: number) => Math.round(Math.log2(n));
 
 /**
- * A segmentation head: conv+ReLU at the input scale, then (×2 nearest upsampling, 3×3
- * conv+ReLU) until image size, then a 1×1 conv to one mask logit per pixel.
+ * A segmentation head: conv+ReLU at the input scale, learned ×2 upsamplings (4×4 transposed
+ * conv+ReLU, stride 2), a 1×1 conv to one mask logit, and bilinear upsampling of that logit
+ * to image size. Upsampling one logit channel instead of wide feature maps keeps the last,
+ * largest stage cheap; the learned stages carry the shape.
  */
 export const taskSeg: ModulePlugin<TaskSegOptions> = {
   family: 'task-seg',
   version: '1.0.0',
   kind: 'task',
   task: 'seg',
-  description: 'segmentation head: conv+ReLU, then ×2 upsampling + conv+ReLU to image size, then 1×1 conv to one mask logit per pixel',
+  description: 'segmentation head: conv+ReLU, ×2 transposed convs, 1×1 conv to a mask logit, bilinear upsampling to image size',
   optionsSchema: TaskSegOptions,
   optionViolations(o) {
     const out: { path: string; message: string }[] = [];
-    if (2 ** upsamplings(o.inputStride) !== o.inputStride) out.push({ path: 'inputStride', message: 'must be a power of two' });
-    else if (o.widths.length !== upsamplings(o.inputStride) + 1) out.push({ path: 'widths', message: `needs log2(inputStride) + 1 = ${upsamplings(o.inputStride) + 1} widths` });
+    if (2 ** log2(o.inputStride) !== o.inputStride) out.push({ path: 'inputStride', message: 'must be a power of two' });
+    else if (o.widths.length - 1 > log2(o.inputStride)) out.push({ path: 'widths', message: `at most log2(inputStride) + 1 = ${log2(o.inputStride) + 1} widths` });
     return out;
   },
   ports(o) {
@@ -55,13 +57,14 @@ export const taskSeg: ModulePlugin<TaskSegOptions> = {
     return { input, output };
   },
   build(o, { seed, prefix }): BuiltModule {
-    const conv = (name: string, filters: number, i: number) =>
-      tf.layers.conv2d({ name: `${prefix}${name}`, filters, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: seed + i }) });
-    const layers: tf.layers.Layer[] = [conv('conv0', o.widths[0]!, 0)];
+    const heNormal = (i: number) => tf.initializers.heNormal({ seed: seed + i });
+    const layers: tf.layers.Layer[] = [tf.layers.conv2d({ name: `${prefix}conv0`, filters: o.widths[0]!, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: heNormal(0) })];
     o.widths.slice(1).forEach((filters, i) => {
-      layers.push(tf.layers.upSampling2d({ name: `${prefix}up${i + 1}`, size: [2, 2] }), conv(`conv${i + 1}`, filters, i + 1));
+      layers.push(tf.layers.conv2dTranspose({ name: `${prefix}up${i + 1}`, filters, kernelSize: 4, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: heNormal(i + 1) }));
     });
     layers.push(tf.layers.conv2d({ name: `${prefix}mask`, filters: 1, kernelSize: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 100 }) }));
+    const left = o.inputStride / 2 ** (o.widths.length - 1);
+    if (left > 1) layers.push(tf.layers.upSampling2d({ name: `${prefix}resize`, size: [left, left], interpolation: 'bilinear' }));
     return { layers, apply: (x) => layers.reduce((t, layer) => layer.apply(t) as tf.SymbolicTensor, x) };
   },
 };

@@ -99,6 +99,12 @@ export class ProvenanceDto {
   @IsString()
   backend!: string;
 
+  /** Training wall time in seconds, on that back end. */
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  wallSeconds?: number;
+
   @IsDateString()
   createdAt!: string;
 }

@@ -1,0 +1,57 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { EMBEDDED_REGISTRY, GENERATED_BY, builtinPlugins, resolveRegistryLocation } from '@transplant/cli';
+import { selectBackend } from '@transplant/core';
+import { Registry, openStore } from '@transplant/registry';
+import { trainZooNetwork, type ZooEntryResult } from './zoo-entry';
+import { PLANS, ZOO_CATEGORIES, ZOO_TASKS, networkName } from './zoo-spec';
+import { formatZooTable } from './zoo-report';
+
+/**
+ * `nx run zoo:train [--only cat-cls,bird-seg] [--seed 7] [--steps-scale 1] [--registry DIR]`:
+ * trains, evaluates and publishes the zoo; a network already published is skipped, a
+ * network interrupted mid-training resumes from its last checkpoint.
+ */
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    seed: { type: 'string', default: '7' },
+    'steps-scale': { type: 'string', default: '1' },
+    registry: { type: 'string' },
+    version: { type: 'string', default: '1.0.0' },
+    work: { type: 'string', default: fileURLToPath(new URL('../.work', import.meta.url)) },
+    results: { type: 'string', default: fileURLToPath(new URL('../results', import.meta.url)) },
+  },
+});
+// Every classifier first: the transplanting experiments need them most.
+const all = ZOO_TASKS.flatMap((task) => ZOO_CATEGORIES.map((category) => ({ category, task })));
+const only = values.only?.split(',').map((s) => s.trim());
+const unknown = only?.filter((n) => !all.some((e) => networkName(e.category, e.task) === n)) ?? [];
+if (unknown.length > 0) throw new Error(`unknown zoo networks ${unknown.join(', ')}; the zoo has ${all.map((e) => networkName(e.category, e.task)).join(', ')}`);
+const entries = only ? all.filter((e) => only.includes(networkName(e.category, e.task))) : all;
+
+const selection = await selectBackend();
+const location = resolveRegistryLocation(values.registry ?? EMBEDDED_REGISTRY, process.env);
+const registry = new Registry(await openStore(location.location, process.env));
+const plugins = builtinPlugins();
+const scale = Number(values['steps-scale']);
+process.stderr.write(`zoo: ${entries.length} networks on ${selection.id} → ${location.location}\n`);
+
+const results: ZooEntryResult[] = [];
+for (const [i, entry] of entries.entries()) {
+  const name = networkName(entry.category, entry.task);
+  const plan = { ...PLANS[entry.task], steps: Math.max(1, Math.round(PLANS[entry.task].steps * scale)) };
+  const log = (line: string) => process.stderr.write(`[${i + 1}/${entries.length} ${name}] ${line}\n`);
+  results.push(
+    await trainZooNetwork({ ...entry, plan, seed: Number(values.seed), version: values.version, registry, plugins, backend: selection.id, generatedBy: GENERATED_BY, checkpointDir: join(values.work, name), log }),
+  );
+}
+const table = formatZooTable(results);
+process.stdout.write(`${table}\n`);
+if (!only && scale === 1) {
+  await mkdir(values.results, { recursive: true });
+  await writeFile(join(values.results, 'zoo.json'), `${JSON.stringify({ backend: selection.id, seed: Number(values.seed), results }, null, 2)}\n`);
+  await writeFile(join(values.results, 'zoo.md'), `# Model zoo (seed ${values.seed}, back end ${selection.id})\n\n${table}\n`);
+}

@@ -1,0 +1,93 @@
+import * as tf from '@tensorflow/tfjs';
+import { addCounts, taskCounts, taskLoss, taskMetric, type Network, type TaskCounts } from '@transplant/composer';
+import type { TaskId } from '@transplant/core';
+import { disposeBatch } from '@transplant/data';
+import { restoreCheckpoint, saveCheckpoint } from './checkpoint';
+import type { ZooData } from './zoo-data';
+import type { TrainingPlan } from './zoo-spec';
+
+export interface TrainArgs {
+  readonly network: Network;
+  readonly link: { readonly category: string; readonly task: string };
+  readonly task: TaskId;
+  readonly data: ZooData;
+  readonly plan: TrainingPlan;
+  readonly checkpointDir: string;
+  readonly log: (line: string) => void;
+}
+
+/** Adam whose learning rate can follow a schedule (Adam reads it on every update, so a resumed run follows it too). */
+class ScheduledAdam extends tf.AdamOptimizer {
+  constructor(learningRate: number) {
+    super(learningRate, 0.9, 0.999);
+  }
+
+  setLearningRate(value: number): void {
+    this.learningRate = value;
+  }
+}
+
+const target = (task: TaskId, batch: { labels: tf.Tensor; masks: tf.Tensor }) => (task === 'cls' ? batch.labels : batch.masks);
+
+/**
+ * Trains both modules of a specific network on the data stream with Adam, showing progress
+ * and writing a checkpoint every `plan.checkpointEvery` steps; resumes from the last one.
+ */
+export async function trainSpecific(args: TrainArgs): Promise<{ steps: number; wallSeconds: number; finalLoss: number }> {
+  const { network, link, task, data, plan, log } = args;
+  const model = network.model(link.category, link.task);
+  const variables = network.setTrainable([link.category, link.task]).map((v) => v.read() as tf.Variable);
+  const optimizer = new ScheduledAdam(plan.learningRate);
+  const restored = await restoreCheckpoint(args.checkpointDir, variables, optimizer);
+  if (restored) log(`resuming at step ${restored.step} of ${plan.steps}`);
+  let step = restored?.step ?? 0;
+  let wallSeconds = restored?.wallSeconds ?? 0;
+  let smoothed = NaN;
+  let since = performance.now();
+  const started = step;
+  const decayStep = Math.round(plan.steps * plan.decayAt);
+  for (; step < plan.steps; step++) {
+    optimizer.setLearningRate(step < decayStep ? plan.learningRate : plan.learningRate * plan.decayTo);
+    const batch = data.trainBatch(step, plan.batchSize, plan.positives);
+    const loss = optimizer.minimize(() => taskLoss(task, model.apply(batch.images, { training: true }) as tf.Tensor, target(task, batch)), true, variables)!;
+    const value = loss.dataSync()[0]!;
+    smoothed = Number.isNaN(smoothed) ? value : 0.95 * smoothed + 0.05 * value;
+    loss.dispose();
+    disposeBatch(batch);
+    const done = step + 1;
+    if (done % 25 === 0 || done === plan.steps) {
+      const now = performance.now();
+      wallSeconds += (now - since) / 1000;
+      since = now;
+      const perStep = wallSeconds / done;
+      log(`step ${done}/${plan.steps}  loss ${smoothed.toFixed(4)}  ${(perStep * 1000).toFixed(0)} ms/step  ETA ${Math.round(perStep * (plan.steps - done))} s`);
+    }
+    if (done % plan.checkpointEvery === 0 && done < plan.steps) await saveCheckpoint(args.checkpointDir, { step: done, wallSeconds }, variables, optimizer);
+  }
+  if (step === started) log('already trained to the last step');
+  optimizer.dispose();
+  return { steps: plan.steps, wallSeconds, finalLoss: smoothed };
+}
+
+/** The link's held-out metrics: cls error rate; seg IoU on positives and IoU counting false masks on negatives. */
+export function evaluateSpecific(network: Network, link: { category: string; task: string }, task: TaskId, data: ZooData): { name: string; value: number }[] {
+  const refs = data.testRefs();
+  let all: TaskCounts = { a: 0, b: 0 };
+  let positives: TaskCounts = { a: 0, b: 0 };
+  for (let start = 0; start < refs.length; start += 50) {
+    const chunk = refs.slice(start, start + 50);
+    const batch = data.testBatch(chunk);
+    const logits = network.run(link.category, link.task, batch.images);
+    all = addCounts(all, taskCounts(task, logits, target(task, batch)));
+    const positive = chunk.map((r) => r.category === data.category);
+    if (task === 'seg' && positive.every(Boolean)) positives = addCounts(positives, taskCounts(task, logits, batch.masks));
+    else if (task === 'seg' && positive.some(Boolean)) throw new Error('evaluation chunks must not mix positives and negatives');
+    logits.dispose();
+    disposeBatch(batch);
+  }
+  if (task === 'cls') return [taskMetric('cls', all)];
+  return [
+    { name: 'iou', value: taskMetric('seg', positives).value },
+    { name: 'iou-with-negatives', value: taskMetric('seg', all).value },
+  ];
+}

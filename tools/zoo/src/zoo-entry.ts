@@ -1,0 +1,96 @@
+import { Network, createModule, moduleArtifact, publishModule, publishNetwork, type ModuleInstance, type PluginRegistry, type PublishMeta } from '@transplant/composer';
+import { TransplantError, type TaskId } from '@transplant/core';
+import type { CategoryId } from '@transplant/data';
+import type { Registry } from '@transplant/registry';
+import { removeCheckpoint } from './checkpoint';
+import { evaluateSpecific, trainSpecific } from './train-specific';
+import { ZooData } from './zoo-data';
+import { FAMILIES, ZOO_CATEGORIES, ZOO_TASKS, moduleNames, networkName, type TrainingPlan } from './zoo-spec';
+
+export interface ZooEntryResult {
+  readonly network: string;
+  readonly metrics: readonly { name: string; value: number }[];
+  readonly steps: number;
+  readonly wallSeconds: number;
+  readonly backend: string;
+  readonly status: 'trained' | 'published earlier';
+}
+
+export interface ZooEntryArgs {
+  readonly category: CategoryId;
+  readonly task: TaskId;
+  readonly plan: TrainingPlan;
+  readonly seed: number;
+  readonly version: string;
+  readonly registry: Registry;
+  readonly plugins: PluginRegistry;
+  readonly backend: string;
+  readonly generatedBy: string;
+  readonly checkpointDir: string;
+  readonly log: (line: string) => void;
+}
+
+async function published(registry: Registry, name: string, version: string) {
+  try {
+    return (await registry.manifest(`${name}@${version}`)).manifest;
+  } catch (error) {
+    if (error instanceof TransplantError && (error.code === 'E_MODULE_NOT_FOUND' || error.code === 'E_VERSION_NOT_FOUND')) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Publishes a module unless this exact version is there already with the same weights (a
+ * run stopped between publishing a module and its network); other weights are refused.
+ */
+async function publishOnce(registry: Registry, module: ModuleInstance, meta: PublishMeta): Promise<void> {
+  try {
+    await publishModule(registry, module, meta);
+  } catch (error) {
+    if (!(error instanceof TransplantError && error.code === 'E_VERSION_EXISTS')) throw error;
+    const { manifest } = await registry.manifest(`${module.name}@${meta.version}`);
+    const mine = moduleArtifact(module, meta).manifest.weights.digest;
+    if (manifest.weights.digest !== mine) throw error;
+    module.published = { version: meta.version, digest: mine, manifest };
+  }
+}
+
+/** Trains, evaluates and publishes one zoo network, or reports the one already published. */
+export async function trainZooNetwork(args: ZooEntryArgs): Promise<ZooEntryResult> {
+  const name = networkName(args.category, args.task);
+  const existing = await published(args.registry, name, args.version);
+  if (existing) {
+    args.log(`already published as ${name}@${args.version}`);
+    const p = existing.provenance;
+    return { network: name, metrics: existing.card.metrics, steps: p.steps, wallSeconds: p.wallSeconds ?? 0, backend: p.backend, status: 'published earlier' };
+  }
+  const names = moduleNames(args.category, args.task);
+  const seed = args.seed * 100 + ZOO_CATEGORIES.indexOf(args.category as (typeof ZOO_CATEGORIES)[number]) * ZOO_TASKS.length * 10 + ZOO_TASKS.indexOf(args.task) * 10;
+  const category = createModule(args.plugins, { name: names.category, family: FAMILIES.category.family, options: FAMILIES.category.options, seed, category: args.category });
+  const task = createModule(args.plugins, { name: names.task, family: FAMILIES[args.task].family, options: FAMILIES[args.task].options, seed: seed + 5, category: args.category });
+  const network = Network.create([category, task], [{ category: names.category, task: names.task }]);
+  try {
+    const data = new ZooData(args.seed, args.category, args.task);
+    const trained = await trainSpecific({ network, link: names, task: args.task, data, plan: args.plan, checkpointDir: args.checkpointDir, log: args.log });
+    const metrics = evaluateSpecific(network, names, args.task, data);
+    args.log(`held-out ${metrics.map((m) => `${m.name} ${m.value.toFixed(4)}`).join(', ')}`);
+    const on = `${data.describe()} (test split)`;
+    const meta: PublishMeta = {
+      version: args.version,
+      generatedBy: args.generatedBy,
+      provenance: { data: data.describe(), seed: args.seed, steps: trained.steps, backend: args.backend, wallSeconds: Math.round(trained.wallSeconds * 10) / 10 },
+      card: {
+        summary: `${args.category} ${args.task === 'cls' ? `classifier (${args.category} vs. other animals and backgrounds)` : 'segmentation'}: trained from scratch by the zoo, Adam lr ${args.plan.learningRate}, batch ${args.plan.batchSize}`,
+        metrics: metrics.map((m) => ({ ...m, on })),
+      },
+    };
+    await publishOnce(args.registry, category, meta);
+    await publishOnce(args.registry, task, meta);
+    await publishNetwork(args.registry, network, { ...meta, name });
+    await removeCheckpoint(args.checkpointDir);
+    args.log(`published ${name}@${args.version} (${names.category}, ${names.task})`);
+    return { network: name, metrics, steps: trained.steps, wallSeconds: trained.wallSeconds, backend: args.backend, status: 'trained' };
+  } finally {
+    network.dispose();
+  }
+}

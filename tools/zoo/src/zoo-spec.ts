@@ -1,0 +1,42 @@
+import type { TaskId } from '@transplant/core';
+import type { CategoryId } from '@transplant/data';
+
+/** The zoo: a specific network per category and task (issue: bird, cat, cow, dog, horse, sheep × cls, seg). */
+export const ZOO_CATEGORIES = ['bird', 'cat', 'cow', 'dog', 'horse', 'sheep'] as const satisfies readonly CategoryId[];
+export const ZOO_TASKS = ['cls', 'seg'] as const satisfies readonly TaskId[];
+
+export const IMAGE_SIZE = 64;
+
+/**
+ * One architecture for every zoo network, so that any category module can feed any task
+ * module (the transplanting experiments rely on equal ports): a VGG-style stack to an 8×8×64
+ * map at stride 8, then a classification or a segmentation head.
+ */
+export const FAMILIES = {
+  category: { family: 'category-vgg', options: { inputSize: IMAGE_SIZE, blocks: [[16], [32], [32], [64]], kernelSize: 3 } },
+  cls: { family: 'task-cls', options: { inputSize: 8, inputChannels: 64, inputStride: 8, convs: [64], hidden: 64, classes: 1 } },
+  seg: { family: 'task-seg', options: { inputSize: 8, inputChannels: 64, inputStride: 8, widths: [64, 32, 16] } },
+} as const;
+
+export interface TrainingPlan {
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  /** After this share of the steps, the learning rate drops to `learningRate × decayTo`. */
+  readonly decayAt: number;
+  readonly decayTo: number;
+  /** Share of positives (the network's category) in a training batch; the rest are other animals and backgrounds. */
+  readonly positives: number;
+  readonly checkpointEvery: number;
+}
+
+export const PLANS: Record<TaskId, TrainingPlan> = {
+  cls: { steps: 2000, batchSize: 32, learningRate: 1e-3, decayAt: 0.7, decayTo: 0.3, positives: 0.5, checkpointEvery: 250 },
+  seg: { steps: 2000, batchSize: 32, learningRate: 1e-3, decayAt: 0.7, decayTo: 0.3, positives: 0.75, checkpointEvery: 250 },
+};
+
+/** Held-out evaluation: test-split items never used in training. */
+export const EVALUATION = { positives: 200, negatives: 200 } as const;
+
+export const networkName = (category: string, task: TaskId) => `${category}-${task}`;
+export const moduleNames = (category: string, task: TaskId) => ({ category: `${category}-${task}-features`, task: `${category}-${task}-head` });
