@@ -5,6 +5,7 @@ import { CATEGORY_IDS } from '@transplant/data';
 import { dataInspect, formatInspectReport } from './commands/data-inspect';
 import { dataPreview } from './commands/data-preview';
 import { collectDoctorReport, formatDoctorReport, type DoctorDeps } from './commands/doctor';
+import { networkCommands } from './commands/networks';
 import { registryCommand } from './commands/registry';
 import { buildContainer } from './container';
 import { TRANSPLANT_VERSION } from './version';
@@ -41,6 +42,14 @@ function buildProgram(io: CliIo): Command {
       io.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctorReport(report)}\n`);
     });
   registryCommand(program, {
+    container: () => buildContainer(io.env),
+    globals: () => program.opts<GlobalOptions>(),
+    env: io.env,
+    out: (value, text) => print(program, io, value, text),
+    err: io.stderr,
+  });
+
+  networkCommands(program, {
     container: () => buildContainer(io.env),
     globals: () => program.opts<GlobalOptions>(),
     env: io.env,

@@ -54,10 +54,19 @@ export function registryCommand(parent: Command, ctx: RegistryCommandContext): C
     });
   cmd
     .command('list')
-    .description('list the modules in the registry')
+    .description('list the networks and modules in the registry, with the held-out metrics of their latest version')
     .action(async () => {
-      const modules = await (await open()).list();
-      ctx.out(modules, modules.length === 0 ? '(no modules)' : modules.map((m) => `${m.name}  ${m.kind ?? ''}  latest ${m.latest ?? '—'}  (${m.versions} versions)`).join('\n'));
+      const registry = await open();
+      const modules: (Awaited<ReturnType<Registry['list']>>[number] & { metrics: { name: string; value: number }[] })[] = [];
+      for (const m of await registry.list()) {
+        const card = m.latest ? (await registry.manifest(`${m.name}@${m.latest}`)).manifest.card : undefined;
+        modules.push({ ...m, metrics: (card?.metrics ?? []).map((x) => ({ name: x.name, value: x.value })) });
+      }
+      // Networks first: they are what people run; then the modules they are built from.
+      modules.sort((a, b) => Number(b.kind === 'network') - Number(a.kind === 'network') || a.name.localeCompare(b.name));
+      const line = (m: (typeof modules)[number]) =>
+        `${m.name.padEnd(24)} ${(m.kind ?? '').padEnd(9)} ${(m.latest ?? '—').padEnd(8)} ${m.metrics.map((x) => `${x.name} ${x.value.toFixed(4)}`).join(', ')}${m.versions > 1 ? `  (${m.versions} versions)` : ''}`;
+      ctx.out(modules, modules.length === 0 ? '(no modules)' : [`${'name'.padEnd(24)} ${'kind'.padEnd(9)} ${'latest'.padEnd(8)} metrics`, ...modules.map(line)].join('\n'));
     });
   cmd
     .command('info <name>')

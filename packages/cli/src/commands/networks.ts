@@ -1,0 +1,110 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import * as tf from '@tensorflow/tfjs';
+import { Composer, exportLayersModel, publishNetwork, type LinkRefs, type Network } from '@transplant/composer';
+import { CORE_TOKENS, TransplantError, type BackendSelector } from '@transplant/core';
+import { REGISTRY_TOKENS, type RegistryOpener } from '@transplant/registry';
+import type { Container } from 'inversify';
+import { builtinPlugins } from '../plugins';
+import { resolveRegistryLocation } from '../registry-location';
+import { GENERATED_BY } from '../version';
+import { predictImage } from './predict';
+
+export interface NetworkCommandContext {
+  readonly container: () => Container;
+  readonly globals: () => { registry?: string; json?: boolean; backend?: string };
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly out: (value: unknown, text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+/** `--link CATEGORY:TASK[:ADAPTER]` (module references) → a link. */
+function parseLink(text: string): LinkRefs {
+  const parts = text.split(':');
+  if (parts.length < 2 || parts.length > 3 || parts.some((p) => p.length === 0)) {
+    throw new TransplantError('E_USAGE', `--link "${text}" must be CATEGORY:TASK or CATEGORY:TASK:ADAPTER (module references)`, { operation: 'compose' });
+  }
+  return { category: parts[0]!, task: parts[1]!, ...(parts[2] ? { adapter: parts[2] } : {}) };
+}
+
+/** The link a command acts on: the only one of a specific network, or the one named. */
+export function pickLink(network: Network, o: { category?: string; task?: string }): { category: string; task: string } {
+  if (o.category || o.task) {
+    const link = network.links.find((l) => (!o.category || l.category === o.category) && (!o.task || l.task === o.task));
+    if (!link) throw new TransplantError('E_USAGE', `no link matches --category ${o.category ?? '*'} --task ${o.task ?? '*'}; links: ${network.links.map((l) => `${l.category}:${l.task}`).join(', ')}`, { operation: 'link' });
+    return link;
+  }
+  if (network.links.length > 1) throw new TransplantError('E_USAGE', `the network has ${network.links.length} links; name one with --category and --task`, { operation: 'link' });
+  return network.links[0]!;
+}
+
+/** `transplant predict | compose | export | plugins`: networks from the registry, run and shipped. */
+export function networkCommands(parent: Command, ctx: NetworkCommandContext): void {
+  const composer = async () => {
+    const container = ctx.container();
+    await container.get<BackendSelector>(CORE_TOKENS.BackendSelector).select({ requested: ctx.globals().backend, env: ctx.env });
+    const registry = await container.get<RegistryOpener>(REGISTRY_TOKENS.RegistryOpener)(resolveRegistryLocation(ctx.globals().registry, ctx.env).location);
+    return new Composer(registry, builtinPlugins());
+  };
+  const linkOptions = (cmd: Command) => cmd.option('--category <module>', 'category module of the link (generic networks)').option('--task <module>', 'task module of the link (generic networks)');
+
+  linkOptions(parent.command('predict').description('run a network on an image: a score for cls, a mask and an overlay PNG for seg'))
+    .requiredOption('--net <ref>', 'a network in the registry, e.g. cat-seg or cat-seg@1.0.0')
+    .requiredOption('--image <file>', 'a JPEG or PNG; resized to the network input')
+    .option('--out <file>', 'seg: overlay PNG to write (default <image>.<net>.png)')
+    .action(async (o: { net: string; image: string; out?: string; category?: string; task?: string }) => {
+      const { network } = await (await composer()).load(o.net);
+      try {
+        const result = await predictImage(network, pickLink(network, o), resolve(o.image), o.out ? resolve(o.out) : undefined);
+        ctx.out(result, result.task === 'cls' ? `${result.link}: score ${result.score.toFixed(4)} (logit ${result.logit.toFixed(3)})` : `${result.link}: ${(result.foreground * 100).toFixed(1)}% of pixels; overlay ${result.overlay}, mask ${result.mask}`);
+      } finally {
+        network.dispose();
+      }
+    });
+
+  parent
+    .command('compose')
+    .description('build a network from module references, check it, and publish it as a composition')
+    .requiredOption('--name <name>', 'the network name')
+    .requiredOption('--link <category:task[:adapter]...>', 'a link; repeat for a generic network', (v: string, all: string[] = []) => [...all, v])
+    .option('--version <semver>', 'version to publish', '1.0.0')
+    .action(async (o: { name: string; link: string[]; version: string }) => {
+      const c = await composer();
+      const network = await c.compose(o.link.map(parseLink));
+      try {
+        const published = await publishNetwork(c.registry, network, {
+          name: o.name,
+          version: o.version,
+          generatedBy: GENERATED_BY,
+          provenance: { data: 'composed from published modules', seed: 0, steps: 0, backend: tf.getBackend() },
+          card: { summary: `composed by transplant compose from ${o.link.join(', ')}`, metrics: [] },
+        });
+        ctx.out({ ...published, links: network.links }, `published ${published.name}@${published.version}: ${network.links.map((l) => `${l.category} →${l.adapter ? ` ${l.adapter} →` : ''} ${l.task}`).join('; ')}`);
+      } finally {
+        network.dispose();
+      }
+    });
+
+  linkOptions(parent.command('export').description('write a link of a network as a TensorFlow.js LayersModel (model.json + weights.bin) for tf.loadLayersModel'))
+    .requiredOption('--net <ref>', 'a network in the registry')
+    .requiredOption('--out <dir>', 'folder to write model.json and weights.bin into')
+    .action(async (o: { net: string; out: string; category?: string; task?: string }) => {
+      const { network } = await (await composer()).load(o.net);
+      try {
+        const result = await exportLayersModel(network, pickLink(network, o), resolve(o.out), GENERATED_BY);
+        ctx.out(result, `wrote ${result.files.join(' and ')} (${result.bytes} bytes of weights)`);
+      } finally {
+        network.dispose();
+      }
+    });
+
+  parent
+    .command('plugins')
+    .description('list the module plugin families, with their kind and default options')
+    .action(() => {
+      const list = builtinPlugins()
+        .list()
+        .map((p) => ({ family: p.family, version: p.version, kind: p.kind, ...(p.task ? { task: p.task } : {}), description: p.description, defaults: { ...new p.optionsSchema() } }));
+      ctx.out(list, list.map((p) => `${p.family}@${p.version}  ${p.kind}${p.task ? `/${p.task}` : ''}  ${p.description}\n  defaults ${JSON.stringify(p.defaults)}`).join('\n'));
+    });
+}
