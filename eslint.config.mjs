@@ -40,7 +40,7 @@ export default [
           depConstraints: [
             ...Object.entries(LAYERS).map(([sourceTag, allowed]) => ({ sourceTag, onlyDependOnLibsWithTags: allowed })),
             // Plugins: tfjs layers, and class-validator for their options schema (CONVENTIONS.md).
-            { sourceTag: 'layer:plugin', allowedExternalImports: ['@tensorflow/*', 'class-validator'] },
+            { sourceTag: 'layer:plugin', allowedExternalImports: ['@tensorflow/*', 'class-validator', 'vitest'] },
           ],
         },
       ],

@@ -70,7 +70,7 @@ export class Composer {
         const found = manifests.get(name);
         if (!found) throw new TransplantError('E_COMPOSITION_INVALID', `link names "${name}", which the network does not pin`, { operation: 'compose' });
         if (found.manifest.kind !== kind) {
-          throw new TransplantError('E_COMPOSITION_INVALID', `"${name}" is a ${found.manifest.kind} module; the link needs ${kind === "adapter" ? "an" : "a"} ${kind} module there`, { module: name, operation: 'compose' });
+          throw new TransplantError('E_COMPOSITION_INVALID', `"${name}" is a ${found.manifest.kind} module; the link needs ${kind === 'adapter' ? 'an' : 'a'} ${kind} module there`, { module: name, operation: 'compose' });
         }
         return { name: `${name}@${found.manifest.version}`, ports: found.manifest.ports };
       });
