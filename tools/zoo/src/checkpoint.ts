@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import type { ScheduledAdam } from './scheduled-adam';
 import { decodeWeights, encodeWeights, sha256Digest, tensorsToWeights, weightsToTensors } from '@transplant/core';
 
 /** What a checkpoint restores: the next step, the wall time so far, every trainable variable and the optimizer's state. */
@@ -15,14 +16,17 @@ const FILES = { state: 'checkpoint.json', tensors: 'checkpoint.bin' } as const;
  * Writes variables and optimizer state; the JSON (written last, by rename) names the
  * tensors' digest, so a run killed mid-write leaves the previous checkpoint intact.
  */
-export async function saveCheckpoint(directory: string, state: CheckpointState, variables: readonly tf.Variable[], optimizer: tf.Optimizer): Promise<void> {
+export async function saveCheckpoint(directory: string, state: CheckpointState, variables: readonly tf.Variable[], optimizer: ScheduledAdam): Promise<void> {
   await mkdir(directory, { recursive: true });
   const previous = await readState(directory);
   const optimizerWeights = await optimizer.getWeights();
   const named: Record<string, tf.Tensor> = {};
   variables.forEach((v, i) => (named[`variable/${i}`] = v));
   optimizerWeights.forEach((w, i) => (named[`optimizer/${i}`] = w.tensor));
+  [named['bias-correction/beta1'], named['bias-correction/beta2']] = optimizer.biasCorrection();
   const blob = encodeWeights(tensorsToWeights(named), { generatedBy: 'transplant-zoo/0.1.0' });
+  // getWeights() makes a fresh scalar for the iteration count; the accumulators are the optimizer's own variables.
+  optimizerWeights.filter((w) => w.name === 'iter').forEach((w) => w.tensor.dispose());
   const digest = sha256Digest(blob);
   const tensorsFile = `${FILES.tensors}.${digest.slice(7, 19)}`;
   await writeFile(join(directory, tensorsFile), blob);
@@ -44,14 +48,19 @@ async function readState(directory: string): Promise<StoredState | undefined> {
 }
 
 /** Restores the last checkpoint into the variables and optimizer; undefined when there is none. */
-export async function restoreCheckpoint(directory: string, variables: readonly tf.Variable[], optimizer: tf.Optimizer): Promise<CheckpointState | undefined> {
+export async function restoreCheckpoint(directory: string, variables: readonly tf.Variable[], optimizer: ScheduledAdam): Promise<CheckpointState | undefined> {
   const json = await readState(directory);
   if (!json) return undefined;
   const blob = await readFile(join(directory, json.tensorsFile));
   if (sha256Digest(blob) !== json.digest) throw new Error(`checkpoint ${directory} is corrupt (digest); delete the folder to start this network again`);
   const tensors = weightsToTensors(decodeWeights(blob).tensors);
+  if (!tensors['bias-correction/beta1'] || !tensors['bias-correction/beta2']) {
+    tf.dispose(Object.values(tensors));
+    throw new Error(`checkpoint ${directory} was written by an older zoo (no bias-correction state); delete the folder to start this network again`);
+  }
   variables.forEach((v, i) => v.assign(tensors[`variable/${i}`]!));
   await optimizer.setWeights(json.optimizerNames.map((name, i) => ({ name, tensor: tensors[`optimizer/${i}`]! })));
+  optimizer.restoreBiasCorrection(tensors['bias-correction/beta1']!, tensors['bias-correction/beta2']!);
   tf.dispose(Object.values(tensors));
   return { step: json.step, wallSeconds: json.wallSeconds };
 }

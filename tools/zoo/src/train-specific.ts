@@ -3,6 +3,7 @@ import { addCounts, taskCounts, taskLoss, taskMetric, type Network, type TaskCou
 import type { TaskId } from '@transplant/core';
 import { disposeBatch } from '@transplant/data';
 import { restoreCheckpoint, saveCheckpoint } from './checkpoint';
+import { ScheduledAdam } from './scheduled-adam';
 import type { ZooData } from './zoo-data';
 import type { TrainingPlan } from './zoo-spec';
 
@@ -13,18 +14,10 @@ export interface TrainArgs {
   readonly data: ZooData;
   readonly plan: TrainingPlan;
   readonly checkpointDir: string;
+  /** Progress lines; a throw from here stops training like a kill would (the last checkpoint stays). */
   readonly log: (line: string) => void;
-}
-
-/** Adam whose learning rate can follow a schedule (Adam reads it on every update, so a resumed run follows it too). */
-class ScheduledAdam extends tf.AdamOptimizer {
-  constructor(learningRate: number) {
-    super(learningRate, 0.9, 0.999);
-  }
-
-  setLearningRate(value: number): void {
-    this.learningRate = value;
-  }
+  /** Log every this many steps (default 25). */
+  readonly progressEvery?: number;
 }
 
 const target = (task: TaskId, batch: { labels: tf.Tensor; masks: tf.Tensor }) => (task === 'cls' ? batch.labels : batch.masks);
@@ -55,7 +48,7 @@ export async function trainSpecific(args: TrainArgs): Promise<{ steps: number; w
     loss.dispose();
     disposeBatch(batch);
     const done = step + 1;
-    if (done % 25 === 0 || done === plan.steps) {
+    if (done % (args.progressEvery ?? 25) === 0 || done === plan.steps) {
       const now = performance.now();
       wallSeconds += (now - since) / 1000;
       since = now;

@@ -1,0 +1,61 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtinPlugins } from '@transplant/cli';
+import { Network, createModule } from '@transplant/composer';
+import { selectBackend } from '@transplant/core';
+import { evaluateSpecific, trainSpecific } from './train-specific';
+import { ZooData } from './zoo-data';
+import { PLANS } from './zoo-spec';
+
+const plan = { ...PLANS.cls, steps: 4, batchSize: 4, checkpointEvery: 2, decayAt: 0.5 };
+
+function tinyNetwork(): Network {
+  const plugins = builtinPlugins();
+  const category = createModule(plugins, { name: 'cat-cls-features', family: 'category-vgg', options: { inputSize: 64, blocks: [[2], [2], [2], [4]] }, seed: 1, category: 'cat' });
+  const task = createModule(plugins, { name: 'cat-cls-head', family: 'task-cls', options: { inputSize: 8, inputChannels: 4, inputStride: 8, convs: [], hidden: 4 }, seed: 2 });
+  return Network.create([category, task], [{ category: category.name, task: task.name }]);
+}
+
+const weightsOf = (network: Network) => [...network.modules.values()].flatMap((m) => m.built.layers.flatMap((l) => l.weights.map((w) => Array.from(w.read().dataSync()))));
+const link = { category: 'cat-cls-features', task: 'cat-cls-head' };
+
+describe('zoo training', () => {
+  let root: string;
+  beforeAll(async () => {
+    await selectBackend({ requested: 'cpu', env: {} });
+    root = await mkdtemp(join(tmpdir(), 'transplant-zoo-'));
+  });
+  afterAll(async () => rm(root, { recursive: true, force: true }));
+
+  it('resumes a killed run from its checkpoint to the same weights as an uninterrupted run, and frees its tensors', async () => {
+    const data = new ZooData(3, 'cat', 'cls');
+    const start = tf.memory().numTensors;
+    const straight = tinyNetwork();
+    await trainSpecific({ network: straight, link, task: 'cls', data, plan, checkpointDir: join(root, 'straight'), log: () => {}, progressEvery: 1 });
+    const expected = weightsOf(straight);
+    straight.dispose();
+    expect(tf.memory().numTensors).toBe(start);
+
+    const killed = tinyNetwork();
+    const kill = (line: string) => {
+      if (line.startsWith('step 3/')) throw new Error('killed');
+    };
+    await expect(trainSpecific({ network: killed, link, task: 'cls', data, plan, checkpointDir: join(root, 'resumed'), log: kill, progressEvery: 1 })).rejects.toThrow('killed');
+    killed.dispose();
+    expect((await readdir(join(root, 'resumed'))).filter((f) => f.startsWith('checkpoint.bin')).length).toBe(1);
+
+    const resumed = tinyNetwork();
+    const lines: string[] = [];
+    await trainSpecific({ network: resumed, link, task: 'cls', data, plan, checkpointDir: join(root, 'resumed'), log: (l) => lines.push(l), progressEvery: 1 });
+    expect(lines[0]).toBe('resuming at step 2 of 4');
+    expect(weightsOf(resumed)).toEqual(expected);
+    const metrics = evaluateSpecific(resumed, link, 'cls', new ZooData(3, 'cat', 'cls'));
+    expect(metrics[0]!.name).toBe('error-rate');
+    expect(metrics[0]!.value).toBeGreaterThanOrEqual(0);
+    expect(metrics[0]!.value).toBeLessThanOrEqual(1);
+    resumed.dispose();
+  }, 120_000);
+});
