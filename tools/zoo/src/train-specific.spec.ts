@@ -34,7 +34,7 @@ describe('zoo training', () => {
     const data = new ZooData(3, 'cat', 'cls');
     const start = tf.memory().numTensors;
     const straight = tinyNetwork();
-    await trainSpecific({ network: straight, link, task: 'cls', data, plan, checkpointDir: join(root, 'straight'), log: () => {}, progressEvery: 1 });
+    await trainSpecific({ network: straight, link, task: 'cls', data, plan, checkpointDir: join(root, 'straight'), log: () => undefined, progressEvery: 1 });
     const expected = weightsOf(straight);
     straight.dispose();
     expect(tf.memory().numTensors).toBe(start);
