@@ -8,10 +8,10 @@ import { selectBackend } from '@transplant/core';
 import { FolderStore, Registry } from '@transplant/registry';
 import { Composer } from './composer';
 import { exportLayersModel } from './export-layers-model';
-import { createModule } from './module-instance';
+import { createModule, moduleFromManifest } from './module-instance';
 import { Network } from './network';
 import { PluginRegistry } from './plugin-registry';
-import { publishModule, publishNetwork, type PublishMeta } from './publish';
+import { moduleArtifact, publishModule, publishNetwork, type PublishMeta } from './publish';
 import { tinyAdapter, tinyCategory, tinyTask } from './testing/tiny-plugins';
 
 const meta: PublishMeta = {
@@ -203,5 +203,20 @@ describe('composer', () => {
       loaded.dispose();
       network.dispose();
     });
+  });
+});
+
+describe('moduleFromManifest', () => {
+  it('refuses a manifest whose ports are not what its family builds from its options', async () => {
+    await selectBackend({ requested: 'cpu', env: {} });
+    const p = plugins();
+    const module = createModule(p, { name: 'cat-features', family: 'tiny-category', category: 'cat' });
+    const { manifest, weights } = moduleArtifact(module, meta);
+    const lying = { ...manifest, ports: { ...manifest.ports, output: { ...manifest.ports.output, stride: 4 } } };
+    expect(() => moduleFromManifest(p, lying, weights)).toThrow(expect.objectContaining({ code: 'E_MANIFEST_INVALID' }));
+    expect(() => moduleFromManifest(p, { ...manifest, family: { name: 'tiny-category', version: '2.0.0' } }, weights)).toThrow(expect.objectContaining({ code: 'E_PLUGIN_UNKNOWN' }));
+    const rebuilt = moduleFromManifest(p, manifest, weights);
+    expect(rebuilt.published?.digest).toBe(manifest.weights.digest);
+    [module, rebuilt].forEach((m) => m.built.layers.forEach((l) => l.dispose()));
   });
 });

@@ -1,4 +1,4 @@
-import { TransplantError, formatModuleRef, parseModuleRef, type ModuleManifest } from '@transplant/core';
+import { TransplantError, type ModuleManifest } from '@transplant/core';
 import type { Lockfile, Registry } from '@transplant/registry';
 import { checkLinkPorts, type LinkSpec } from './link-ports';
 import { disposeModule, moduleFromManifest, type ModuleInstance } from './module-instance';
@@ -51,7 +51,7 @@ export class Composer {
     const links = parseComposition(manifest.options, `${manifest.name}@${manifest.version}`);
     const manifests: Manifests = new Map();
     for (const dep of manifest.dependencies) {
-      const found = await this.registry.manifest(formatModuleRef(parseModuleRef(`${dep.name}@${dep.pinned!.version}`)));
+      const found = await this.registry.manifest(`${dep.name}@${dep.pinned!.version}`);
       if (found.manifest.weights.digest !== dep.pinned!.digest) {
         throw new TransplantError('E_DIGEST_MISMATCH', `${dep.name}@${dep.pinned!.version} has weights ${found.manifest.weights.digest}; the network pins ${dep.pinned!.digest}`, {
           module: `${manifest.name}@${manifest.version}`,

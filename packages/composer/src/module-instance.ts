@@ -77,6 +77,9 @@ export function createModule(plugins: PluginRegistry, input: CreateModuleOptions
   return instantiate(plugins.get(input.family), { name: input.name, options: input.options, seed: input.seed ?? 0, ...(input.category !== undefined ? { category: input.category } : {}) });
 }
 
+const samePort = (a: Port, b: Port): boolean =>
+  a.role === b.role && a.dtype === b.dtype && a.channels === b.channels && a.stride === b.stride && a.values === b.values && JSON.stringify(a.shape) === JSON.stringify(b.shape);
+
 /** Rebuilds a published module from its manifest and loads its (already verified) weights. */
 export function moduleFromManifest(plugins: PluginRegistry, manifest: ModuleManifest, weights: Uint8Array): ModuleInstance {
   if (manifest.kind === 'network') {
@@ -84,6 +87,14 @@ export function moduleFromManifest(plugins: PluginRegistry, manifest: ModuleMani
   }
   const plugin = plugins.get(manifest.family.name, manifest.family.version);
   const instance = instantiate(plugin, { name: manifest.name, options: manifest.options, seed: 0, ...(manifest.category !== undefined ? { category: manifest.category } : {}) });
+  if (!samePort(instance.ports.input, manifest.ports.input) || !samePort(instance.ports.output, manifest.ports.output)) {
+    disposeModule(instance);
+    throw new TransplantError('E_MANIFEST_INVALID', `the manifest's ports are not those ${plugin.family}@${plugin.version} builds from its options`, {
+      module: `${manifest.name}@${manifest.version}`,
+      operation: 'load',
+      details: { manifest: manifest.ports, built: instance.ports },
+    });
+  }
   const tensors = weightsToTensors(decodeWeights(weights).tensors);
   try {
     loadModuleWeights(instance.built, instance.prefix, tensors, `${manifest.name}@${manifest.version}`);
