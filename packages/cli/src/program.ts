@@ -5,6 +5,7 @@ import { CATEGORY_IDS } from '@transplant/data';
 import { dataInspect, formatInspectReport } from './commands/data-inspect';
 import { dataPreview } from './commands/data-preview';
 import { collectDoctorReport, formatDoctorReport, type DoctorDeps } from './commands/doctor';
+import { importCommand } from './commands/import';
 import { networkCommands } from './commands/networks';
 import { registryCommand } from './commands/registry';
 import { buildContainer } from './container';
@@ -49,6 +50,13 @@ function buildProgram(io: CliIo): Command {
     err: io.stderr,
   });
 
+  importCommand(program, {
+    container: () => buildContainer(io.env),
+    globals: () => program.opts<GlobalOptions>(),
+    env: io.env,
+    out: (value, text) => print(program, io, value, text),
+    err: io.stderr,
+  });
   networkCommands(program, {
     container: () => buildContainer(io.env),
     globals: () => program.opts<GlobalOptions>(),

@@ -11,3 +11,4 @@ export { Composer, type LinkRefs } from './composer';
 export { moduleArtifact, publishModule, publishNetwork, type PublishMeta } from './publish';
 export { EXPORTED_MODEL_FILES, exportLayersModel } from './export-layers-model';
 export { addCounts, taskCounts, taskLoss, taskMetric, type TaskCounts } from './task-math';
+export * from './import';

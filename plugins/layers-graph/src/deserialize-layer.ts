@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { TransplantError } from '@transplant/core';
 import { inboundNames, LAYER_CLASSES, topologicalOrder, type GraphSpec, type KerasLayer, type LayerClass } from './keras-graph';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -44,7 +45,9 @@ function prepareConfig(config: Record<string, unknown>, seed: number): Record<st
 /** A TensorFlow.js layer from its Keras config, named `${prefix}${name}`. */
 export function deserializeLayer(layer: KerasLayer, options: { prefix: string; seed: number }): tf.layers.Layer {
   const entry = tf.serialization.SerializationMap.getMap().classNameMap[layer.class_name];
-  if (!entry || !Object.hasOwn(LAYER_CLASSES, layer.class_name)) throw new Error(`unsupported layer class ${layer.class_name}`);
+  if (!entry || !Object.hasOwn(LAYER_CLASSES, layer.class_name)) {
+    throw new TransplantError('E_OPTIONS_INVALID', `layer ${layer.name}: ${layer.class_name} is not supported`, { module: layer.name, operation: 'build' });
+  }
   const [cls, fromConfig] = entry;
   const config = pythonicToTs(prepareConfig(layer.config, options.seed)) as tf.serialization.ConfigDict;
   return fromConfig(cls, { ...config, name: `${options.prefix}${layer.name}` }) as tf.layers.Layer;

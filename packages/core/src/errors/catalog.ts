@@ -128,6 +128,10 @@ export const ERROR_CATALOG = {
     title: 'the model cannot be split at that layer',
     hint: 'choose a layer whose output is the only tensor crossing from the lower to the upper part (after a residual block, not inside one)',
   },
+  E_IMPORT_MODEL: {
+    title: 'the model cannot be imported',
+    hint: 'pass a TensorFlow.js LayersModel (model.json and its float32 weight files, as tensorflowjs_converter or `transplant export` write them) with one input of fixed size, one output, each layer applied once, and supported layer classes',
+  },
   E_USAGE: {
     title: 'the command was called wrongly',
     hint: 'run the command with --help to see its options',
