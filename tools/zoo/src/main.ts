@@ -42,7 +42,8 @@ process.stderr.write(`zoo: ${entries.length} networks on ${selection.id} → ${l
 const results: ZooEntryResult[] = [];
 for (const [i, entry] of entries.entries()) {
   const name = networkName(entry.category, entry.task);
-  const plan = { ...PLANS[entry.task], steps: Math.max(1, Math.round(PLANS[entry.task].steps * scale)) };
+  const base = PLANS[entry.task];
+  const plan = { ...base, steps: Math.max(1, Math.round(base.steps * scale)), maxSteps: Math.max(1, Math.round(base.maxSteps * scale)), checkEvery: Math.max(1, Math.round(base.checkEvery * scale)) };
   const log = (line: string) => process.stderr.write(`[${i + 1}/${entries.length} ${name}] ${line}\n`);
   results.push(
     await trainZooNetwork({ ...entry, plan, seed: Number(values.seed), version: values.version, registry, plugins, backend: selection.id, generatedBy: GENERATED_BY, checkpointDir: join(values.work, name), log }),

@@ -10,7 +10,7 @@ import { evaluateSpecific, trainSpecific } from './train-specific';
 import { ZooData } from './zoo-data';
 import { PLANS } from './zoo-spec';
 
-const plan = { ...PLANS.cls, steps: 4, batchSize: 4, checkpointEvery: 2, decayAt: 0.5 };
+const plan = { ...PLANS.cls, steps: 4, maxSteps: 4, batchSize: 4, checkpointEvery: 2, decayAt: 0.5 };
 
 function tinyNetwork(): Network {
   const plugins = builtinPlugins();

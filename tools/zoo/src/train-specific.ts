@@ -26,7 +26,7 @@ const target = (task: TaskId, batch: { labels: tf.Tensor; masks: tf.Tensor }) =>
  * Trains both modules of a specific network on the data stream with Adam, showing progress
  * and writing a checkpoint every `plan.checkpointEvery` steps; resumes from the last one.
  */
-export async function trainSpecific(args: TrainArgs): Promise<{ steps: number; wallSeconds: number; finalLoss: number }> {
+export async function trainSpecific(args: TrainArgs): Promise<{ steps: number; wallSeconds: number; finalLoss: number; validation?: { name: string; value: number } }> {
   const { network, link, task, data, plan, log } = args;
   const model = network.model(link.category, link.task);
   const variables = network.setTrainable([link.category, link.task]).map((v) => v.read() as tf.Variable);
@@ -39,7 +39,9 @@ export async function trainSpecific(args: TrainArgs): Promise<{ steps: number; w
   let since = performance.now();
   const started = step;
   const decayStep = Math.round(plan.steps * plan.decayAt);
-  for (; step < plan.steps; step++) {
+  const meets = (m: { value: number }) => (plan.goal.metric === 'error-rate' ? m.value <= plan.goal.value : m.value >= plan.goal.value);
+  let validation: { name: string; value: number } | undefined;
+  for (; step < plan.maxSteps; step++) {
     optimizer.setLearningRate(step < decayStep ? plan.learningRate : plan.learningRate * plan.decayTo);
     const batch = data.trainBatch(step, plan.batchSize, plan.positives);
     const loss = optimizer.minimize(() => taskLoss(task, model.apply(batch.images, { training: true }) as tf.Tensor, target(task, batch)), true, variables)!;
@@ -48,28 +50,39 @@ export async function trainSpecific(args: TrainArgs): Promise<{ steps: number; w
     loss.dispose();
     disposeBatch(batch);
     const done = step + 1;
-    if (done % (args.progressEvery ?? 25) === 0 || done === plan.steps) {
+    const check = done >= plan.steps && (done - plan.steps) % plan.checkEvery === 0;
+    if (done % (args.progressEvery ?? 25) === 0 || check) {
       const now = performance.now();
       wallSeconds += (now - since) / 1000;
       since = now;
       const perStep = wallSeconds / done;
-      log(`step ${done}/${plan.steps}  loss ${smoothed.toFixed(4)}  ${(perStep * 1000).toFixed(0)} ms/step  ETA ${Math.round(perStep * (plan.steps - done))} s`);
+      const left = done < plan.steps ? `ETA ${Math.round(perStep * (plan.steps - done))} s to the first check` : 'checking';
+      log(`step ${done}/${plan.steps}…${plan.maxSteps}  loss ${smoothed.toFixed(4)}  ${(perStep * 1000).toFixed(0)} ms/step  ${left}`);
     }
-    if (done % plan.checkpointEvery === 0 && done < plan.steps) await saveCheckpoint(args.checkpointDir, { step: done, wallSeconds }, variables, optimizer);
+    if (check) {
+      validation = evaluateSpecific(network, link, task, data, 'val')[0]!;
+      log(`step ${done}: val ${validation.name} ${validation.value.toFixed(4)} (goal ${plan.goal.metric === 'error-rate' ? '≤' : '≥'} ${plan.goal.value})`);
+      since = performance.now();
+      if (meets(validation)) {
+        step = done;
+        break;
+      }
+    }
+    if ((done % plan.checkpointEvery === 0 || check) && done < plan.maxSteps) await saveCheckpoint(args.checkpointDir, { step: done, wallSeconds }, variables, optimizer);
   }
   if (step === started) log('already trained to the last step');
   optimizer.dispose();
-  return { steps: plan.steps, wallSeconds, finalLoss: smoothed };
+  return { steps: step, wallSeconds, finalLoss: smoothed, ...(validation ? { validation } : {}) };
 }
 
 /** The link's held-out metrics: cls error rate; seg IoU on positives and IoU counting false masks on negatives. */
-export function evaluateSpecific(network: Network, link: { category: string; task: string }, task: TaskId, data: ZooData): { name: string; value: number }[] {
-  const refs = data.testRefs();
+export function evaluateSpecific(network: Network, link: { category: string; task: string }, task: TaskId, data: ZooData, split: 'val' | 'test' = 'test'): { name: string; value: number }[] {
+  const refs = data.heldOutRefs(split);
   let all: TaskCounts = { a: 0, b: 0 };
   let positives: TaskCounts = { a: 0, b: 0 };
   for (let start = 0; start < refs.length; start += 50) {
     const chunk = refs.slice(start, start + 50);
-    const batch = data.testBatch(chunk);
+    const batch = data.heldOutBatch(chunk);
     const logits = network.run(link.category, link.task, batch.images);
     all = addCounts(all, taskCounts(task, logits, target(task, batch)));
     const positive = chunk.map((r) => r.category === data.category);

@@ -1,6 +1,6 @@
 import type { TaskId } from '@transplant/core';
 import { CATEGORY_IDS, Rng, SyntheticSet, renderBatch, type Batch, type CategoryId, type ItemRef, type SampleCategory, type Split } from '@transplant/data';
-import { EVALUATION, IMAGE_SIZE } from './zoo-spec';
+import { EVALUATION, IMAGE_SIZE, VALIDATION } from './zoo-spec';
 
 /**
  * The zoo's data: an endless, seeded stream of fresh training images (no image is seen
@@ -42,19 +42,20 @@ export class ZooData {
     return renderBatch(this.set, refs, this.mode());
   }
 
-  /** The held-out test items: positives, and negatives spread evenly over the other categories and backgrounds. */
-  testRefs(): ItemRef[] {
+  /** Held-out items of a split: positives, and negatives spread evenly over the other categories and backgrounds. */
+  heldOutRefs(split: 'val' | 'test'): ItemRef[] {
+    const counts = split === 'test' ? EVALUATION : VALIDATION;
     const others = this.negatives();
-    const pos = Array.from({ length: EVALUATION.positives }, (_, k) => this.ref('test', this.category, String(k)));
-    const neg = Array.from({ length: EVALUATION.negatives }, (_, k) => this.ref('test', others[k % others.length]!, String(k)));
+    const pos = Array.from({ length: counts.positives }, (_, k) => this.ref(split, this.category, String(k)));
+    const neg = Array.from({ length: counts.negatives }, (_, k) => this.ref(split, others[k % others.length]!, String(k)));
     return [...pos, ...neg];
   }
 
-  testBatch(refs: readonly ItemRef[]): Batch {
+  heldOutBatch(refs: readonly ItemRef[]): Batch {
     return renderBatch(this.set, refs, this.mode());
   }
 
   describe(): string {
-    return `synthetic:v1 seed=zoo-${this.seed} size=${IMAGE_SIZE} ${this.category} vs. ${this.negatives().join(',')}; fresh training images per step; test ${EVALUATION.positives} positives + ${EVALUATION.negatives} negatives`;
+    return `synthetic:v1 seed=zoo-${this.seed} size=${IMAGE_SIZE} ${this.category} vs. ${this.negatives().join(',')}; fresh training images per step; stopping rule on val ${VALIDATION.positives} + ${VALIDATION.negatives}; test ${EVALUATION.positives} positives + ${EVALUATION.negatives} negatives`;
   }
 }

@@ -80,7 +80,7 @@ export async function trainZooNetwork(args: ZooEntryArgs): Promise<ZooEntryResul
       generatedBy: args.generatedBy,
       provenance: { data: data.describe(), seed: args.seed, steps: trained.steps, backend: args.backend, wallSeconds: Math.round(trained.wallSeconds * 10) / 10 },
       card: {
-        summary: `${args.category} ${args.task === 'cls' ? `classifier (${args.category} vs. other animals and backgrounds)` : 'segmentation'}: trained from scratch by the zoo, Adam lr ${args.plan.learningRate}, batch ${args.plan.batchSize}`,
+        summary: `${args.category} ${args.task === 'cls' ? `classifier (${args.category} vs. other animals and backgrounds)` : 'segmentation'}: trained from scratch by the zoo, Adam lr ${args.plan.learningRate}, batch ${args.plan.batchSize}, ${trained.steps} steps${trained.validation ? ` (stopped at val ${trained.validation.name} ${trained.validation.value.toFixed(4)})` : ''}`,
         metrics: metrics.map((m) => ({ ...m, on })),
       },
     };

@@ -19,7 +19,13 @@ export const FAMILIES = {
 } as const;
 
 export interface TrainingPlan {
+  /** Steps always trained; then the validation metric is checked every `checkEvery` steps. */
   readonly steps: number;
+  /** Training stops at the first check that meets `goal`, or here. */
+  readonly maxSteps: number;
+  readonly checkEvery: number;
+  /** The validation goal (on the val split, never the test split the card reports). */
+  readonly goal: { readonly metric: 'error-rate' | 'iou'; readonly value: number };
   readonly batchSize: number;
   readonly learningRate: number;
   /** After this share of the steps, the learning rate drops to `learningRate × decayTo`. */
@@ -31,12 +37,13 @@ export interface TrainingPlan {
 }
 
 export const PLANS: Record<TaskId, TrainingPlan> = {
-  cls: { steps: 2000, batchSize: 32, learningRate: 1e-3, decayAt: 0.7, decayTo: 0.3, positives: 0.5, checkpointEvery: 250 },
-  seg: { steps: 2000, batchSize: 32, learningRate: 1e-3, decayAt: 0.7, decayTo: 0.3, positives: 0.75, checkpointEvery: 250 },
+  cls: { steps: 2000, maxSteps: 6000, checkEvery: 500, goal: { metric: 'error-rate', value: 0.03 }, batchSize: 32, learningRate: 1e-3, decayAt: 0.7, decayTo: 0.3, positives: 0.5, checkpointEvery: 250 },
+  seg: { steps: 2000, maxSteps: 6000, checkEvery: 500, goal: { metric: 'iou', value: 0.8 }, batchSize: 32, learningRate: 1e-3, decayAt: 0.7, decayTo: 0.3, positives: 0.75, checkpointEvery: 250 },
 };
 
-/** Held-out evaluation: test-split items never used in training. */
+/** Held-out evaluation: test-split items never used in training; validation (the stopping rule) on the val split. */
 export const EVALUATION = { positives: 200, negatives: 200 } as const;
+export const VALIDATION = { positives: 100, negatives: 100 } as const;
 
 export const networkName = (category: string, task: TaskId) => `${category}-${task}`;
 export const moduleNames = (category: string, task: TaskId) => ({ category: `${category}-${task}-features`, task: `${category}-${task}-head` });
