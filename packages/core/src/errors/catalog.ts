@@ -132,6 +132,14 @@ export const ERROR_CATALOG = {
     title: 'the model cannot be imported',
     hint: 'pass a TensorFlow.js LayersModel (model.json and its float32 weight files, as tensorflowjs_converter or `transplant export` write them) with one input of fixed size, one output, each layer applied once, and supported layer classes',
   },
+  E_DISTILL_UNSUPPORTED: {
+    title: 'back-distillation cannot train this adapter',
+    hint: 'use an adapter-conv adapter (1 or 3 stride-1 conv+ReLU layers): back-distillation writes its vector–Jacobian product as explicit ops',
+  },
+  E_TEACHER_MISSING: {
+    title: 'no teacher is available for back-distillation',
+    hint: 'pass --samples N for ordinary learning on annotated samples, or --teacher a network whose category module is the same (same digest)',
+  },
   E_USAGE: {
     title: 'the command was called wrongly',
     hint: 'run the command with --help to see its options',

@@ -1,0 +1,88 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ModuleInstance } from '@transplant/composer';
+import { adapterForward, adapterVjp, convReluChain } from './adapter-vjp';
+
+/** A function of the adapter input x = f(I) whose output and gradients the student must match. */
+export type TeacherFn = (x: tf.Tensor4D) => tf.Tensor;
+
+/** Targets the teacher gives one batch, computed once (the teacher never learns). */
+export interface TeacherTargets {
+  readonly x: tf.Tensor4D;
+  /** Probes on the output: ones for a scalar score, seeded Gaussian maps for a mask. */
+  readonly probe: tf.Tensor;
+  /** y_T = T(x). */
+  readonly output: tf.Tensor;
+  /** ∂(probe · T(x))/∂x. */
+  readonly gradient: tf.Tensor4D;
+}
+
+export function teacherTargets(teacher: TeacherFn, x: tf.Tensor4D, probe: tf.Tensor): TeacherTargets {
+  return tf.tidy(() => {
+    const output = teacher(x);
+    const gradient = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(teacher(input as tf.Tensor4D), probe)))(x) as tf.Tensor4D;
+    return { x: tf.keep(x.clone()), probe: tf.keep(probe.clone()), output: tf.keep(output), gradient: tf.keep(gradient) };
+  });
+}
+
+export function disposeTargets(t: TeacherTargets): void {
+  tf.dispose([t.x, t.probe, t.output, t.gradient]);
+}
+
+export interface BdWeights {
+  /** Weight of the gradient-matching term (0: plain output distillation, KD). */
+  readonly gradient: number;
+  /** Weight of the output-matching term. */
+  readonly output: number;
+}
+
+/**
+ * u = J_gᵀ v at the adapter output z = h(x), by first-order autodiff through the frozen g.
+ * Call it outside any gradient tape and pass it to `bdLoss` as a constant: g is piecewise
+ * linear, so u depends on the adapter's weights only through ReLU and max-pool switches,
+ * whose derivative is 0 almost everywhere (methods.md §4.7).
+ */
+export function taskProbeGradient(adapter: ModuleInstance, task: ModuleInstance, targets: Pick<TeacherTargets, 'x' | 'probe'>): tf.Tensor4D {
+  return tf.tidy(() => {
+    const z = adapterForward(convReluChain(adapter), targets.x).z;
+    return tf.grad((input: tf.Tensor) => tf.sum(tf.mul(task.model.apply(input) as tf.Tensor, targets.probe)))(z) as tf.Tensor4D;
+  });
+}
+
+/**
+ * The back-distillation loss of one batch (methods.md §4.4, the normalised form of §10):
+ *   w_g · mean‖J_Sᵀv − J_Tᵀv‖² / mean‖J_Tᵀv‖²  +  w_o · mean(y_S − y_T)² / (var(y_T) + ε)
+ * with J_Sᵀv = J_hᵀ u, u = `taskProbeGradient(...)` (a constant), and J_hᵀ written as
+ * explicit ops (adapter-vjp.ts), so first-order autodiff w.r.t. the adapter's variables
+ * suffices. Both terms are normalised by the teacher, so the loss does not depend on the
+ * teacher's units.
+ */
+export function bdLoss(adapter: ModuleInstance, task: ModuleInstance, targets: TeacherTargets, weights: BdWeights, u?: tf.Tensor4D): tf.Scalar {
+  return tf.tidy(() => {
+    const chain = convReluChain(adapter);
+    const forward = adapterForward(chain, targets.x);
+    const terms: tf.Scalar[] = [];
+    if (weights.output > 0) {
+      const output = task.model.apply(forward.z) as tf.Tensor;
+      const variance = tf.add(tf.moments(targets.output).variance, 1e-6);
+      terms.push(tf.mul(weights.output, tf.div(tf.mean(tf.squaredDifference(output, targets.output)), variance)) as tf.Scalar);
+    }
+    if (weights.gradient > 0) {
+      if (!u) throw new Error('bdLoss: the gradient term needs u = taskProbeGradient(...)');
+      const student = adapterVjp(chain, forward, u);
+      const scale = tf.add(tf.mean(tf.square(targets.gradient)), 1e-12);
+      terms.push(tf.mul(weights.gradient, tf.div(tf.mean(tf.squaredDifference(student, targets.gradient)), scale)) as tf.Scalar);
+    }
+    return terms.reduce((a, b) => tf.add(a, b) as tf.Scalar);
+  });
+}
+
+/** J_Sᵀv for a batch: the student's gradient w.r.t. the adapter input, by the explicit construction. */
+export function studentGradient(adapter: ModuleInstance, task: ModuleInstance, x: tf.Tensor4D, probe: tf.Tensor): tf.Tensor4D {
+  const u = taskProbeGradient(adapter, task, { x, probe });
+  const out = tf.tidy(() => {
+    const chain = convReluChain(adapter);
+    return adapterVjp(chain, adapterForward(chain, x), u);
+  });
+  u.dispose();
+  return out;
+}

@@ -1,0 +1,6 @@
+/**
+ * @transplant/distill — back-distillation (methods.md §4) and the ordinary-learning baseline:
+ * trains only the adapter between a frozen category module and a frozen task module.
+ */
+export { adapterForward, adapterVjp, convReluChain } from './adapter-vjp';
+export { bdLoss, disposeTargets, studentGradient, taskProbeGradient, teacherTargets, type BdWeights, type TeacherFn, type TeacherTargets } from './bd-loss';
