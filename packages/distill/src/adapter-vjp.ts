@@ -3,7 +3,7 @@ import { TransplantError } from '@transplant/core';
 import type { ModuleInstance } from '@transplant/composer';
 
 /** 1 where a pre-activation passes its ReLU, else 0; a constant for autodiff (derivative 0 a.e.). */
-const reluSwitches = tf.customGrad((a: tf.Tensor) => ({ value: tf.cast(tf.greater(a, 0), 'float32'), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as <T extends tf.Tensor>(a: T) => T;
+const reluSwitches = tf.customGrad(((a: tf.Tensor) => ({ value: tf.cast(tf.greater(a, 0), 'float32'), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as <T extends tf.Tensor>(a: T) => T;
 
 /** A stride or dilation of 1 on both axes, however tfjs-layers wrote it (1, [1], [1, 1]). */
 const ones = (value: unknown): boolean => (Array.isArray(value) ? value.every((v) => v === 1) : value === 1 || value === undefined);
