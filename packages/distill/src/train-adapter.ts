@@ -1,0 +1,116 @@
+import * as tf from '@tensorflow/tfjs';
+import { taskLoss, type ModuleInstance, type Network } from '@transplant/composer';
+import { Rng } from '@transplant/data';
+import { bdLoss, disposeTargets, taskProbeGradient, teacherTargets, type BdWeights, type TeacherFn, type TeacherTargets } from './bd-loss';
+
+/** bd: back-distillation (gradients + outputs); kd: output distillation only; ol: task loss on annotated samples. */
+export const METHODS = ['bd', 'kd', 'ol'] as const;
+export type DistillMethod = (typeof METHODS)[number];
+
+/** The loss weights of the distillation methods (methods.md §10: both terms together were best). */
+export const METHOD_WEIGHTS: Record<Exclude<DistillMethod, 'ol'>, BdWeights> = {
+  bd: { gradient: 1, output: 0.1 },
+  kd: { gradient: 0, output: 1 },
+};
+
+export interface AdapterLink {
+  readonly category: string;
+  readonly adapter: string;
+  readonly task: string;
+}
+
+export interface TrainAdapterArgs {
+  readonly network: Network;
+  readonly link: AdapterLink;
+  readonly method: DistillMethod;
+  /** bd, kd: the teacher, a function of x = f(I). */
+  readonly teacher?: TeacherFn;
+  /** bd, kd: images without labels (target images and negatives). */
+  readonly unlabeled?: tf.Tensor4D;
+  /** ol: annotated samples and their task targets (labels [N] or masks [N, H, W, 1]). */
+  readonly labelled?: { readonly images: tf.Tensor4D; readonly targets: tf.Tensor };
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly seed: number;
+  readonly log?: (step: number, loss: number) => void;
+}
+
+/** f(I) for every image, in chunks, as one tensor (f is frozen: computed once). */
+function features(category: ModuleInstance, images: tf.Tensor4D): tf.Tensor4D {
+  const chunks: tf.Tensor[] = [];
+  for (let start = 0; start < images.shape[0]; start += 64) {
+    const size = Math.min(64, images.shape[0] - start);
+    chunks.push(tf.tidy(() => category.model.predict(tf.slice(images, start, size)) as tf.Tensor));
+  }
+  const out = tf.concat(chunks) as tf.Tensor4D;
+  tf.dispose(chunks);
+  return out;
+}
+
+/** Probes: ones for one logit per image; for a mask, one seeded Gaussian map per image. */
+function probesFor(task: ModuleInstance, count: number, seed: number): tf.Tensor {
+  const shape = [count, ...task.ports.output.shape.slice(1)] as number[];
+  return task.ports.output.shape.length === 2 ? tf.ones(shape) : tf.randomNormal(shape, 0, 1, 'float32', seed);
+}
+
+function gather(targets: TeacherTargets, indices: tf.Tensor1D): TeacherTargets {
+  return { x: tf.gather(targets.x, indices), probe: tf.gather(targets.probe, indices), output: tf.gather(targets.output, indices), gradient: tf.gather(targets.gradient, indices) };
+}
+
+/**
+ * Trains only the adapter of one link (everything else is frozen and never handed to the
+ * optimizer): bd / kd on teacher targets over unlabeled images, ol on annotated samples.
+ * Minibatches are drawn with a seeded generator; Adam. Returns the loss of every step.
+ */
+export function trainAdapter(args: TrainAdapterArgs): { losses: number[]; stepMilliseconds: number } {
+  const { network, link } = args;
+  const adapter = network.module(link.adapter);
+  const task = network.module(link.task);
+  const variables = network.setTrainable([link.adapter]).map((v) => v.read() as tf.Variable);
+  const optimizer = tf.train.adam(args.learningRate);
+  const rng = new Rng(`adapter:${args.seed}`);
+  const losses: number[] = [];
+  let pool: { targets?: TeacherTargets; x?: tf.Tensor4D; y?: tf.Tensor; n: number };
+  if (args.method === 'ol') {
+    if (!args.labelled || args.labelled.images.shape[0] === 0) throw new Error('ol needs annotated samples');
+    pool = { x: features(network.module(link.category), args.labelled.images), y: args.labelled.targets.clone(), n: args.labelled.images.shape[0] };
+  } else {
+    if (!args.teacher || !args.unlabeled) throw new Error(`${args.method} needs a teacher and unlabeled images`);
+    const x = features(network.module(link.category), args.unlabeled);
+    const probe = probesFor(task, x.shape[0], args.seed);
+    pool = { targets: teacherTargets(args.teacher, x, probe), n: x.shape[0] };
+    tf.dispose([x, probe]);
+  }
+  const started = performance.now();
+  try {
+    for (let step = 0; step < args.steps; step++) {
+      const picked = Array.from({ length: Math.min(args.batchSize, pool.n) }, () => rng.int(0, pool.n - 1));
+      const indices = tf.tensor1d(picked, 'int32');
+      let loss: tf.Scalar;
+      if (pool.targets) {
+        const batch = gather(pool.targets, indices);
+        const weights = METHOD_WEIGHTS[args.method as 'bd' | 'kd'];
+        const u = weights.gradient > 0 ? taskProbeGradient(adapter, task, batch) : undefined;
+        loss = optimizer.minimize(() => bdLoss(adapter, task, batch, weights, u), true, variables)!;
+        disposeTargets(batch);
+        u?.dispose();
+      } else {
+        const x = tf.gather(pool.x!, indices);
+        const y = tf.gather(pool.y!, indices);
+        loss = optimizer.minimize(() => taskLoss(task.task!, task.model.apply(adapter.model.apply(x, { training: true }), { training: true }) as tf.Tensor, y), true, variables)!;
+        tf.dispose([x, y]);
+      }
+      indices.dispose();
+      const value = loss.dataSync()[0]!;
+      loss.dispose();
+      losses.push(value);
+      args.log?.(step + 1, value);
+    }
+  } finally {
+    optimizer.dispose();
+    if (pool.targets) disposeTargets(pool.targets);
+    tf.dispose([pool.x, pool.y].filter((t): t is tf.Tensor => t !== undefined));
+  }
+  return { losses, stepMilliseconds: (performance.now() - started) / Math.max(args.steps, 1) };
+}
