@@ -5,3 +5,4 @@
 export { adapterForward, adapterVjp, convReluChain } from './adapter-vjp';
 export { bdLoss, disposeTargets, studentGradient, taskProbeGradient, teacherTargets, type BdWeights, type TeacherFn, type TeacherTargets } from './bd-loss';
 export { METHODS, METHOD_WEIGHTS, trainAdapter, type AdapterLink, type DistillMethod, type TrainAdapterArgs } from './train-adapter';
+export { fitCalibration, linkOf, presenceScore, resolveTeacher, teacherFunction, type Calibration, type SpecificNetwork, type TeacherResolution } from './teacher';

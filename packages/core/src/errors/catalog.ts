@@ -140,6 +140,10 @@ export const ERROR_CATALOG = {
     title: 'no teacher is available for back-distillation',
     hint: 'pass --samples N for ordinary learning on annotated samples, or --teacher a network whose category module is the same (same digest)',
   },
+  E_TEACHER_INVALID: {
+    title: 'the named teacher cannot teach this adapter',
+    hint: "a teacher must sit on the same category module as the student (same weights digest) and solve the student's task, or one a bridge maps to it",
+  },
   E_USAGE: {
     title: 'the command was called wrongly',
     hint: 'run the command with --help to see its options',

@@ -35,6 +35,21 @@ const task: ModulePlugin<Tiny> = {
   build: (_o, { seed, prefix }) =>
     chain([conv(`${prefix}conv`, 4, seed), tf.layers.maxPooling2d({ name: `${prefix}pool`, poolSize: 2 }), tf.layers.flatten({ name: `${prefix}flat` }), tf.layers.dense({ name: `${prefix}logit`, units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) })]),
 };
+const segTask: ModulePlugin<Tiny> = {
+  family: 'tiny-seg',
+  version: '1.0.0',
+  kind: 'task',
+  task: 'seg',
+  description: 'test',
+  optionsSchema: Tiny,
+  ports: () => ({ input: map, output: { role: 'mask-logits', dtype: 'float32', shape: [null, 8, 8, 1], channels: 1, stride: 1, values: 'real' } }),
+  build: (_o, { seed, prefix }) =>
+    chain([
+      tf.layers.conv2d({ name: `${prefix}mask`, filters: 1, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed }) }),
+      tf.layers.upSampling2d({ name: `${prefix}up`, size: [2, 2], interpolation: 'bilinear' }),
+    ]),
+};
+
 const adapter: ModulePlugin<Tiny> = {
   family: 'tiny-adapter',
   version: '1.0.0',
@@ -45,7 +60,7 @@ const adapter: ModulePlugin<Tiny> = {
   build: (o, { seed, prefix }) => chain(Array.from({ length: o.layers }, (_, i) => conv(`${prefix}conv${i + 1}`, 3, seed + i))),
 };
 
-export const tinyPlugins = () => new PluginRegistry([category, task, adapter]);
+export const tinyPlugins = () => new PluginRegistry([category, task, segTask, adapter]);
 
 export function tinyModules(seed = 1, adapterLayers = 1): { category: ModuleInstance; task: ModuleInstance; teacherTask: ModuleInstance; adapter: ModuleInstance; plugins: PluginRegistry } {
   const plugins = tinyPlugins();

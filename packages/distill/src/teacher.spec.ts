@@ -1,0 +1,75 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Network, createModule, type ModuleInstance } from '@transplant/composer';
+import { selectBackend, type ModuleManifest } from '@transplant/core';
+import { fitCalibration, presenceScore, resolveTeacher, teacherFunction, type SpecificNetwork } from './teacher';
+import { tinyPlugins } from './testing/tiny-modules';
+
+const plugins = tinyPlugins();
+const published = (m: ModuleInstance, digest: string) => {
+  m.published = { version: '1.0.0', digest, manifest: {} as ModuleManifest };
+  return m;
+};
+
+/** A specific network `<category>-<task>` whose category module has the given weights digest. */
+function specific(category: string, task: 'cls' | 'seg', digest: string): SpecificNetwork {
+  const f = published(createModule(plugins, { name: `${category}-${task}-features`, family: 'tiny-category', category }), digest);
+  const g = published(createModule(plugins, { name: `${category}-${task}-head`, family: task === 'cls' ? 'tiny-task' : 'tiny-seg' }), `${digest}-head`);
+  const network = Network.create([f, g], [{ category: f.name, task: g.name }]);
+  return { network, manifest: { name: `${category}-${task}`, task } as ModuleManifest };
+}
+
+describe('teacher resolution', () => {
+  beforeAll(async () => {
+    await selectBackend({ requested: 'cpu', env: {} });
+  });
+
+  it('uses the --to network itself when both share the task', () => {
+    const r = resolveTeacher(specific('bird', 'cls', 'b'), specific('cat', 'cls', 'c'));
+    expect(r).toMatchObject({ kind: 'network', name: 'cat-cls' });
+  });
+
+  it('bridges a segmentation network to a classification student', () => {
+    const r = resolveTeacher(specific('bird', 'cls', 'b'), specific('cat', 'seg', 'c'));
+    expect(r).toMatchObject({ kind: 'bridge', bridge: 'seg-to-cls', name: 'cat-seg→cls' });
+  });
+
+  it('finds none for cls → seg, and refuses named teachers that do not fit, with codes', () => {
+    const to = specific('cat', 'cls', 'c');
+    expect(resolveTeacher(specific('bird', 'seg', 'b'), to)).toMatchObject({ kind: 'none' });
+    expect(() => resolveTeacher(specific('bird', 'cls', 'b'), to, specific('cat', 'cls', 'other-digest'))).toThrow(expect.objectContaining({ code: 'E_TEACHER_INVALID' }));
+    expect(() => resolveTeacher(specific('bird', 'seg', 'b'), to, specific('cat', 'cls', 'c'))).toThrow(expect.objectContaining({ code: 'E_TEACHER_INVALID' }));
+    expect(resolveTeacher(specific('bird', 'cls', 'b'), to, specific('cat', 'seg', 'c'))).toMatchObject({ kind: 'bridge' });
+  });
+
+  it('scores presence as the log-mean-exp of the mask logits', () => {
+    const logits = tf.tensor4d([0, 0, 0, Math.log(5), -1, -1, -1, -1], [2, 2, 2, 1]);
+    const score = presenceScore(logits).arraySync() as number[][];
+    expect(score[0]![0]).toBeCloseTo(Math.log((1 + 1 + 1 + 5) / 4), 5);
+    expect(score[1]![0]).toBeCloseTo(-1, 5);
+    logits.dispose();
+  });
+
+  it('fits the calibration of a score by logistic regression', () => {
+    const scores = Array.from({ length: 4000 }, (_, i) => -4 + (8 * i) / 4000);
+    // Labels drawn from a known logistic model p = σ(2.5 s − 1.5), with a fixed low-discrepancy sequence.
+    const labels = scores.map((s, i) => (((i * 0.6180339887) % 1) < 1 / (1 + Math.exp(-(2.5 * s - 1.5))) ? 1 : 0));
+    const c = fitCalibration(scores, labels);
+    expect(c.scale).toBeCloseTo(2.5, 0);
+    expect(c.offset).toBeCloseTo(-1.5, 0);
+  });
+
+  it('makes the bridge a differentiable function of x on the logit scale', () => {
+    const r = resolveTeacher(specific('bird', 'cls', 'b'), specific('cat', 'seg', 'c'));
+    if (r.kind !== 'bridge') throw new Error('expected a bridge');
+    const fn = teacherFunction(r, { scale: 2, offset: -1 });
+    const x = tf.randomUniform([2, 4, 4, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
+    const y = fn(x);
+    expect(y.shape).toEqual([2, 1]);
+    const expected = tf.tidy(() => tf.add(tf.mul(presenceScore(r.head.model.apply(x) as tf.Tensor), 2), -1));
+    expect(Array.from(y.dataSync())).toEqual(Array.from(expected.dataSync()));
+    const g = tf.grad((input: tf.Tensor) => tf.sum(fn(input as tf.Tensor4D)))(x);
+    expect(g.shape).toEqual(x.shape);
+    tf.dispose([x, y, expected, g]);
+  });
+});

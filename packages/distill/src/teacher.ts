@@ -1,0 +1,106 @@
+import * as tf from '@tensorflow/tfjs';
+import { TransplantError, type ModuleManifest, type TaskId } from '@transplant/core';
+import type { ModuleInstance, Network } from '@transplant/composer';
+import type { TeacherFn } from './bd-loss';
+
+/** A loaded specific network: its manifest and its one link's modules. */
+export interface SpecificNetwork {
+  readonly manifest: ModuleManifest;
+  readonly network: Network;
+}
+
+export interface Calibration {
+  readonly scale: number;
+  readonly offset: number;
+}
+
+/** How the teacher was found (DESIGN.md §4), for reports and errors. */
+export type TeacherResolution =
+  | { readonly kind: 'network'; readonly name: string; readonly head: ModuleInstance; readonly description: string }
+  | { readonly kind: 'bridge'; readonly name: string; readonly head: ModuleInstance; readonly bridge: 'seg-to-cls'; readonly description: string }
+  | { readonly kind: 'none'; readonly reason: string };
+
+export function linkOf(n: SpecificNetwork): { category: ModuleInstance; task: ModuleInstance } {
+  if (n.network.links.length !== 1) {
+    throw new TransplantError('E_USAGE', `${n.manifest.name} has ${n.network.links.length} links; transplant takes specific networks (one link)`, { module: n.manifest.name, operation: 'transplant' });
+  }
+  const link = n.network.links[0]!;
+  return { category: n.network.module(link.category), task: n.network.module(link.task) };
+}
+
+/**
+ * The teacher of an adapter between `to`'s category module f and `from`'s task module g: a
+ * function of x = f(I). (1) `to`'s own head when it solves g's task; (2) a bridge from its
+ * head (segmentation → classification: a pooled presence score of the mask); (3) none.
+ * A named teacher is accepted only when its category module has f's weights digest.
+ */
+export function resolveTeacher(from: SpecificNetwork, to: SpecificNetwork, named?: SpecificNetwork): TeacherResolution {
+  const f = linkOf(to).category;
+  const studentTask = linkOf(from).task.task!;
+  const source = named ?? to;
+  if (named) {
+    const theirs = linkOf(named).category;
+    if (theirs.published?.digest !== f.published?.digest) {
+      throw new TransplantError('E_TEACHER_INVALID', `${named.manifest.name} sits on ${theirs.name} (${theirs.published?.digest}); the student's category module is ${f.name} (${f.published?.digest})`, {
+        module: named.manifest.name,
+        operation: 'resolveTeacher',
+      });
+    }
+  }
+  const head = linkOf(source).task;
+  const teacherTask: TaskId = head.task!;
+  if (teacherTask === studentTask) {
+    return { kind: 'network', name: source.manifest.name, head, description: `${source.manifest.name} itself (its ${teacherTask} head on the same category module)` };
+  }
+  if (teacherTask === 'seg' && studentTask === 'cls') {
+    return { kind: 'bridge', name: `${source.manifest.name}→cls`, head, bridge: 'seg-to-cls', description: `task bridge seg → cls on ${source.manifest.name}: a calibrated log-mean-exp presence score of its mask logits` };
+  }
+  const reason = `no teacher for a ${studentTask} adapter on ${f.name}: ${source.manifest.name} solves ${teacherTask} and no bridge maps ${teacherTask} → ${studentTask}`;
+  if (named) throw new TransplantError('E_TEACHER_INVALID', reason, { module: named.manifest.name, operation: 'resolveTeacher' });
+  return { kind: 'none', reason };
+}
+
+/** The presence score of a mask: log-mean-exp of its logits, a smooth maximum (one value per image). */
+export function presenceScore(maskLogits: tf.Tensor): tf.Tensor2D {
+  return tf.tidy(() => {
+    const pixels = maskLogits.size / maskLogits.shape[0]!;
+    return tf.sub(tf.logSumExp(tf.reshape(maskLogits, [maskLogits.shape[0]!, pixels]), 1, true), Math.log(pixels)) as tf.Tensor2D;
+  });
+}
+
+/**
+ * One-dimensional logistic regression (Newton's method): the scale and offset that turn a
+ * score into a calibrated logit of "the category is present". Fitted once per bridge.
+ */
+export function fitCalibration(scores: readonly number[], labels: readonly number[]): Calibration {
+  let scale = 1;
+  let offset = 0;
+  for (let iteration = 0; iteration < 50; iteration++) {
+    let g0 = 0, g1 = 0, h00 = 1e-6, h01 = 0, h11 = 1e-6;
+    scores.forEach((s, i) => {
+      const p = 1 / (1 + Math.exp(-(scale * s + offset)));
+      const r = p - labels[i]!;
+      const w = p * (1 - p);
+      g0 += r * s;
+      g1 += r;
+      h00 += w * s * s;
+      h01 += w * s;
+      h11 += w;
+    });
+    const det = h00 * h11 - h01 * h01;
+    const dScale = (h11 * g0 - h01 * g1) / det;
+    const dOffset = (h00 * g1 - h01 * g0) / det;
+    scale -= dScale;
+    offset -= dOffset;
+    if (Math.abs(dScale) + Math.abs(dOffset) < 1e-9) break;
+  }
+  return { scale, offset };
+}
+
+/** The teacher as a function of x: the head itself, or the calibrated seg → cls bridge on it. */
+export function teacherFunction(resolution: Exclude<TeacherResolution, { kind: 'none' }>, calibration?: Calibration): TeacherFn {
+  const head = resolution.head;
+  if (resolution.kind === 'network') return (x) => head.model.apply(x) as tf.Tensor;
+  if (!calibration) throw new Error('the seg → cls bridge needs its calibration');
+  return (x) => tf.add(tf.mul(presenceScore(head.model.apply(x) as tf.Tensor), calibration.scale), calibration.offset);
+}
