@@ -7,6 +7,7 @@ import { dataPreview } from './commands/data-preview';
 import { collectDoctorReport, formatDoctorReport, type DoctorDeps } from './commands/doctor';
 import { importCommand } from './commands/import';
 import { networkCommands } from './commands/networks';
+import { transplantCommand } from './commands/transplant';
 import { registryCommand } from './commands/registry';
 import { buildContainer } from './container';
 import { TRANSPLANT_VERSION } from './version';
@@ -51,6 +52,13 @@ function buildProgram(io: CliIo): Command {
   });
 
   importCommand(program, {
+    container: () => buildContainer(io.env),
+    globals: () => program.opts<GlobalOptions>(),
+    env: io.env,
+    out: (value, text) => print(program, io, value, text),
+    err: io.stderr,
+  });
+  transplantCommand(program, {
     container: () => buildContainer(io.env),
     globals: () => program.opts<GlobalOptions>(),
     env: io.env,

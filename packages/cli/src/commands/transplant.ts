@@ -1,0 +1,98 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { Composer } from '@transplant/composer';
+import { CORE_TOKENS, TransplantError, type BackendSelector } from '@transplant/core';
+import { METHODS, transplant, writeTransplantReport, type DistillMethod } from '@transplant/distill';
+import { REGISTRY_TOKENS, type RegistryOpener } from '@transplant/registry';
+import type { Container } from 'inversify';
+import { builtinPlugins } from '../plugins';
+import { resolveRegistryLocation } from '../registry-location';
+import { GENERATED_BY } from '../version';
+
+/** The workspace's `reports/` folder, wherever the command runs from. */
+export const REPORTS_DIR = fileURLToPath(new URL('../../../../reports', import.meta.url));
+
+export interface TransplantCommandContext {
+  readonly container: () => Container;
+  readonly globals: () => { registry?: string; json?: boolean; backend?: string };
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly out: (value: unknown, text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+interface Options {
+  from: string;
+  to: string;
+  teacher?: string;
+  samples: string;
+  method: string;
+  adapter: string;
+  steps: string;
+  seed: string;
+  publish: boolean;
+  reports: string;
+}
+
+function integer(value: string, name: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new TransplantError('E_USAGE', `--${name} must be an integer ≥ ${min}, not "${value}"`, { operation: 'transplant' });
+  return n;
+}
+
+/** `transplant transplant --from bird-cls --to cat-seg …`: learns an adapter, evaluates, publishes, reports. */
+export function transplantCommand(parent: Command, ctx: TransplantCommandContext): Command {
+  return parent
+    .command('transplant')
+    .description("learn only an adapter that puts --from's task module on --to's category module (both frozen), evaluate, publish and report")
+    .requiredOption('--from <network>', 'the network whose task module is reused, e.g. bird-cls')
+    .requiredOption('--to <network>', 'the network whose category module is reused, e.g. cat-seg')
+    .option('--teacher <network>', 'a teacher network on the same category module (same digest)')
+    .option('--samples <n>', 'annotated target images (0: back-distillation from unlabeled images only)', '0')
+    .option('--method <bd|kd|ol>', 'bd: back-distillation; kd: output distillation; ol: ordinary learning on the samples', 'bd')
+    .option('--adapter <conv1|conv3>', 'adapter: 1 or 3 conv+ReLU layers', 'conv1')
+    .option('--steps <n>', 'training steps', '300')
+    .option('--seed <n>', 'seed of the data and the adapter', '1')
+    .option('--no-publish', 'evaluate and report without publishing')
+    .option('--reports <dir>', 'where the report goes', REPORTS_DIR)
+    .action(async (o: Options) => {
+      if (!(METHODS as readonly string[]).includes(o.method)) throw new TransplantError('E_USAGE', `--method must be one of ${METHODS.join(', ')}`, { operation: 'transplant' });
+      if (o.adapter !== 'conv1' && o.adapter !== 'conv3') throw new TransplantError('E_USAGE', '--adapter must be conv1 or conv3', { operation: 'transplant' });
+      const container = ctx.container();
+      const selection = await container.get<BackendSelector>(CORE_TOKENS.BackendSelector).select({ requested: ctx.globals().backend, env: ctx.env });
+      const registry = await container.get<RegistryOpener>(REGISTRY_TOKENS.RegistryOpener)(resolveRegistryLocation(ctx.globals().registry, ctx.env).location);
+      const steps = integer(o.steps, 'steps', 1);
+      const started = Date.now();
+      const result = await transplant({
+        composer: new Composer(registry, builtinPlugins()),
+        from: o.from,
+        to: o.to,
+        ...(o.teacher ? { teacher: o.teacher } : {}),
+        method: o.method as DistillMethod,
+        samples: integer(o.samples, 'samples', 0),
+        adapterLayers: o.adapter === 'conv1' ? 1 : 3,
+        steps,
+        seed: integer(o.seed, 'seed', 0),
+        generatedBy: GENERATED_BY,
+        backend: selection.id,
+        publish: o.publish,
+        progress: (step, loss) => {
+          if (step % 25 !== 0 && step !== steps) return;
+          const perStep = (Date.now() - started) / 1000 / step;
+          ctx.err(`step ${step}/${steps}  loss ${loss.toFixed(4)}  ETA ${Math.round(perStep * (steps - step))} s\n`);
+        },
+      });
+      const command = `transplant --from ${o.from} --to ${o.to} --method ${o.method} --samples ${o.samples} --adapter ${o.adapter} --steps ${o.steps} --seed ${o.seed}`;
+      const report = await writeTransplantReport(resolve(o.reports), result, command);
+      const { losses, ...summary } = result;
+      ctx.out(
+        { ...summary, finalLoss: losses.at(-1), report },
+        [
+          `${result.network}${result.version ? `@${result.version} published` : ' (not published)'}: ${result.student.category} → ${result.adapter} → ${result.student.task}`,
+          `teacher: ${result.teacher}`,
+          `held-out ${result.metric.name} ${result.metric.value.toFixed(4)}${result.reference ? ` (the --to network's own head: ${result.reference.value.toFixed(4)})` : ''}`,
+          `report: ${report}`,
+        ].join('\n'),
+      );
+    });
+}

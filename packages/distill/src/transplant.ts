@@ -1,0 +1,178 @@
+import * as tf from '@tensorflow/tfjs';
+import semver from 'semver';
+import { Network, addCounts, createModule, disposeModule, publishModule, publishNetwork, taskCounts, taskMetric, type Composer, type ModuleInstance, type TaskCounts } from '@transplant/composer';
+import { TransplantError, isTransplantError, type TaskId } from '@transplant/core';
+import { isCategoryId } from '@transplant/data';
+import type { Registry } from '@transplant/registry';
+import { fitCalibration, linkOf, presenceScore, resolveTeacher, teacherFunction, type Calibration, type SpecificNetwork, type TeacherResolution } from './teacher';
+import { trainAdapter, type DistillMethod } from './train-adapter';
+import { HELD_OUT, NEGATIVES, TransplantData } from './transplant-data';
+
+export interface TransplantOptions {
+  readonly composer: Composer;
+  readonly from: string;
+  readonly to: string;
+  readonly teacher?: string;
+  readonly method: DistillMethod;
+  readonly samples: number;
+  readonly adapterLayers: 1 | 3;
+  readonly steps: number;
+  readonly batchSize?: number;
+  readonly learningRate?: number;
+  readonly seed: number;
+  readonly generatedBy: string;
+  readonly backend: string;
+  readonly publish: boolean;
+  readonly progress?: (step: number, loss: number) => void;
+}
+
+export interface TransplantResult {
+  readonly network: string;
+  readonly version: string | undefined;
+  readonly adapter: string;
+  readonly student: { readonly category: string; readonly task: string; readonly taskId: TaskId };
+  readonly teacher: string;
+  readonly method: DistillMethod;
+  readonly samples: number;
+  readonly metric: { readonly name: string; readonly value: number };
+  /** The same metric of the --to network's own link on the same held-out images, when it solves the same task. */
+  readonly reference?: { readonly name: string; readonly value: number };
+  readonly losses: readonly number[];
+  readonly stepMilliseconds: number;
+  readonly wallSeconds: number;
+  readonly data: string;
+  readonly calibration?: Calibration;
+}
+
+async function nextVersion(registry: Registry, name: string): Promise<string> {
+  try {
+    const index = await registry.index(name);
+    return semver.inc(semver.rsort(Object.keys(index.versions))[0]!, 'minor')!;
+  } catch (error) {
+    if (isTransplantError(error, 'E_MODULE_NOT_FOUND')) return '1.0.0';
+    throw error;
+  }
+}
+
+function heldOut(network: Network, link: { category: string; task: string }, taskId: TaskId, data: TransplantData): { name: string; value: number } {
+  let counts: TaskCounts = { a: 0, b: 0 };
+  const refs = taskId === 'cls' ? [...data.targets(HELD_OUT.positives, 'test'), ...data.negatives(HELD_OUT.negatives, 'test')] : data.targets(HELD_OUT.positives, 'test');
+  for (let start = 0; start < refs.length; start += 50) {
+    const { images, targets } = data.render(refs.slice(start, start + 50), taskId);
+    const logits = network.run(link.category, link.task, images);
+    counts = addCounts(counts, taskCounts(taskId, logits, targets));
+    tf.dispose([images, targets, logits]);
+  }
+  return taskMetric(taskId, counts);
+}
+
+/** Calibrates the seg → cls bridge on the teacher's own val split (its category's images and negatives). */
+function calibrate(resolution: Extract<TeacherResolution, { kind: 'bridge' }>, category: ModuleInstance, data: TransplantData): Calibration {
+  const refs = [...data.targets(100, 'val'), ...data.negatives(100, 'val')];
+  const { images, targets } = data.render(refs, 'cls');
+  const scores = tf.tidy(() => presenceScore(resolution.head.model.predict(category.model.predict(images) as tf.Tensor) as tf.Tensor).dataSync());
+  const calibration = fitCalibration(Array.from(scores), Array.from(targets.dataSync()));
+  tf.dispose([images, targets]);
+  return calibration;
+}
+
+/**
+ * `--from A --to B`: learns only an adapter between B's category module f and A's task module
+ * g (both frozen, bit-identical afterwards), with a teacher on x = f(I) (DESIGN.md §4), then
+ * evaluates the new link on held-out images and (with `publish`) publishes the adapter and
+ * the composition `<B category>-<A task>-via-<A category>` as a new version.
+ */
+export async function transplant(o: TransplantOptions): Promise<TransplantResult> {
+  const load = async (ref: string): Promise<SpecificNetwork> => o.composer.load(ref);
+  const from = await load(o.from);
+  const to = await load(o.to);
+  const named = o.teacher ? await load(o.teacher) : undefined;
+  const student: ModuleInstance[] = [];
+  try {
+    const f = linkOf(to).category;
+    const g = linkOf(from).task;
+    const taskId = g.task!;
+    const category = to.manifest.category ?? f.category;
+    if (!category || !isCategoryId(category)) throw new TransplantError('E_USAGE', `${o.to} names no synthetic category (${category}); transplant needs one to draw its images`, { operation: 'transplant' });
+    const resolution = resolveTeacher(from, to, named);
+    if (o.method !== 'ol' && resolution.kind === 'none') {
+      throw new TransplantError('E_TEACHER_MISSING', `${resolution.reason}; ${o.method} needs one`, { module: o.to, operation: 'transplant' });
+    }
+    if (o.method === 'ol' && o.samples === 0) throw new TransplantError('E_USAGE', 'ordinary learning needs annotated samples: pass --samples N (N ≥ 1)', { operation: 'transplant' });
+    const data = new TransplantData(o.seed, category, f.ports.input.shape[1]!);
+    const name = `${category}-${taskId}-via-${from.manifest.category ?? from.manifest.name}`;
+    const fPort = f.ports.output;
+    const adapter = createModule(o.composer.plugins, {
+      name: `${name}-adapter`,
+      family: 'adapter-conv',
+      options: { size: fPort.shape[1], channels: fPort.channels, stride: fPort.stride, outChannels: g.ports.input.channels, layers: o.adapterLayers },
+      seed: o.seed,
+    });
+    student.push(adapter);
+    const network = Network.create([f, adapter, g], [{ category: f.name, task: g.name, adapter: adapter.name }]);
+    const calibration = resolution.kind === 'bridge' ? calibrate(resolution, f, data) : undefined;
+    const started = performance.now();
+    const target = data.render(data.targets(o.samples), taskId);
+    const negatives = data.render(data.negatives(NEGATIVES), taskId);
+    const images = tf.concat([target.images, negatives.images]) as tf.Tensor4D;
+    const targets = tf.concat([target.targets, negatives.targets]);
+    let trained;
+    try {
+      trained = trainAdapter({
+        network,
+        link: { category: f.name, adapter: adapter.name, task: g.name },
+        method: o.method,
+        ...(resolution.kind !== 'none' ? { teacher: teacherFunction(resolution, calibration) } : {}),
+        unlabeled: images,
+        labelled: { images, targets },
+        steps: o.steps,
+        batchSize: o.batchSize ?? 32,
+        learningRate: o.learningRate ?? 1e-3,
+        seed: o.seed,
+        ...(o.progress ? { log: o.progress } : {}),
+      });
+    } finally {
+      tf.dispose([target.images, target.targets, negatives.images, negatives.targets, images, targets]);
+    }
+    const wallSeconds = (performance.now() - started) / 1000;
+    const metric = heldOut(network, { category: f.name, task: g.name }, taskId, data);
+    const own = linkOf(to);
+    const reference = own.task.task === taskId ? heldOut(to.network, { category: own.category.name, task: own.task.name }, taskId, data) : undefined;
+    const teacher = resolution.kind === 'none' ? 'none (ordinary learning on annotated samples)' : resolution.description;
+    let version: string | undefined;
+    if (o.publish) {
+      const registry = o.composer.registry;
+      version = await nextVersion(registry, name);
+      const pin = (m: ModuleInstance, kind: 'category' | 'task') => ({ name: m.name, kind, range: m.published!.version, pinned: { version: m.published!.version, digest: m.published!.digest } });
+      const meta = {
+        version,
+        generatedBy: o.generatedBy,
+        provenance: { data: data.describe(o.samples), seed: o.seed, steps: o.steps, backend: o.backend, wallSeconds: Math.round(wallSeconds * 10) / 10 },
+        card: {
+          summary: `${o.method} adapter (${o.adapterLayers} conv+ReLU) from ${f.name} to ${g.name}; teacher: ${teacher}; ${o.samples} annotated samples`,
+          metrics: [{ ...metric, on: `${data.describe(o.samples)} (test split)` }],
+        },
+      };
+      await publishModule(registry, adapter, { ...meta, dependencies: [pin(f, 'category'), pin(g, 'task')] });
+      await publishNetwork(registry, network, { ...meta, name });
+    }
+    return {
+      network: name,
+      version,
+      adapter: adapter.name,
+      student: { category: f.name, task: g.name, taskId },
+      teacher,
+      method: o.method,
+      samples: o.samples,
+      metric,
+      ...(reference ? { reference } : {}),
+      losses: trained.losses,
+      stepMilliseconds: trained.stepMilliseconds,
+      wallSeconds,
+      data: data.describe(o.samples),
+      ...(calibration ? { calibration } : {}),
+    };
+  } finally {
+    [...student, ...from.network.modules.values(), ...to.network.modules.values(), ...(named ? named.network.modules.values() : [])].forEach(disposeModule);
+  }
+}
