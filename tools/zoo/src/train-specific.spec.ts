@@ -50,7 +50,7 @@ describe('zoo training', () => {
     const resumed = tinyNetwork();
     const lines: string[] = [];
     await trainSpecific({ network: resumed, link, task: 'cls', data, plan, checkpointDir: join(root, 'resumed'), log: (l) => lines.push(l), progressEvery: 1 });
-    expect(lines[0]).toBe('resuming at step 2 of 4');
+    expect(lines[0]).toBe('resuming at step 2 (checks from step 4, at most 4)');
     expect(weightsOf(resumed)).toEqual(expected);
     const metrics = evaluateSpecific(resumed, link, 'cls', new ZooData(3, 'cat', 'cls'));
     expect(metrics[0]!.name).toBe('error-rate');

@@ -32,7 +32,7 @@ export async function trainSpecific(args: TrainArgs): Promise<{ steps: number; w
   const variables = network.setTrainable([link.category, link.task]).map((v) => v.read() as tf.Variable);
   const optimizer = new ScheduledAdam(plan.learningRate);
   const restored = await restoreCheckpoint(args.checkpointDir, variables, optimizer);
-  if (restored) log(`resuming at step ${restored.step} of ${plan.steps}`);
+  if (restored) log(`resuming at step ${restored.step} (checks from step ${plan.steps}, at most ${plan.maxSteps})`);
   let step = restored?.step ?? 0;
   let wallSeconds = restored?.wallSeconds ?? 0;
   let smoothed = NaN;
@@ -56,7 +56,8 @@ export async function trainSpecific(args: TrainArgs): Promise<{ steps: number; w
       wallSeconds += (now - since) / 1000;
       since = now;
       const perStep = wallSeconds / done;
-      const left = done < plan.steps ? `ETA ${Math.round(perStep * (plan.steps - done))} s to the first check` : 'checking';
+      const nextCheck = done < plan.steps ? plan.steps : plan.steps + Math.ceil((done - plan.steps + 1) / plan.checkEvery) * plan.checkEvery;
+      const left = check ? 'validating' : `ETA ${Math.round(perStep * (nextCheck - done))} s to the check at step ${nextCheck}`;
       log(`step ${done}/${plan.steps}…${plan.maxSteps}  loss ${smoothed.toFixed(4)}  ${(perStep * 1000).toFixed(0)} ms/step  ${left}`);
     }
     if (check) {
