@@ -39,3 +39,16 @@ describe('adapter-conv', () => {
     expect(() => parsePluginOptions(adapterConv, { layers: 2 })).toThrow(expect.objectContaining({ code: 'E_OPTIONS_INVALID' }));
   });
 });
+
+describe('adapter-conv init option', () => {
+  it('starts He-normal on request even when channels agree, and refuses identity across channel counts', async () => {
+    await selectBackend({ requested: 'cpu', env: {} });
+    const { model } = build({ size: 5, channels: 6, stride: 4, layers: 1, init: 'he-normal' });
+    const x = tf.randomUniform([1, 5, 5, 6], 0, 3, 'float32', 1);
+    const y = model.predict(x) as tf.Tensor;
+    expect(Array.from(y.dataSync())).not.toEqual(Array.from(x.dataSync()));
+    tf.dispose([x, y]);
+    model.dispose();
+    expect(() => parsePluginOptions(adapterConv, { channels: 6, outChannels: 4, init: 'identity' })).toThrow(expect.objectContaining({ code: 'E_OPTIONS_INVALID' }));
+  });
+});

@@ -26,6 +26,14 @@ export class AdapterConvOptions {
   /** conv1 or conv3 adapters (methods.md §4): 1 or 3 conv+ReLU layers. */
   @IsIn([1, 3])
   layers: 1 | 3 = 1;
+
+  /**
+   * `identity` (when channels agree; h(x) = x at step 0) or `he-normal` (seeded; what
+   * experiments that must learn h from scratch use). Default: identity when possible.
+   */
+  @IsOptional()
+  @IsIn(['identity', 'he-normal'])
+  init?: 'identity' | 'he-normal';
 }
 
 const outChannels = (o: AdapterConvOptions) => o.outChannels ?? o.channels;
@@ -51,13 +59,16 @@ export const adapterConv: ModulePlugin<AdapterConvOptions> = {
   kind: 'adapter',
   description: '1 or 3 3×3 conv+ReLU layers between feature maps; identity-initialised when channels agree, else He-normal',
   optionsSchema: AdapterConvOptions,
+  optionViolations(o) {
+    return o.init === 'identity' && outChannels(o) !== o.channels ? [{ path: 'init', message: `identity needs outChannels = channels (${o.channels})` }] : [];
+  },
   ports(o) {
     const port = (channels: number): Port => ({ role: 'feature-map', dtype: 'float32', shape: [null, o.size, o.size, channels], channels, stride: o.stride, values: 'non-negative' });
     return { input: port(o.channels), output: port(outChannels(o)) };
   },
   build(o, { seed, prefix }): BuiltModule {
     const out = outChannels(o);
-    const identity = out === o.channels;
+    const identity = out === o.channels && o.init !== 'he-normal';
     const layers = Array.from({ length: o.layers }, (_, i) =>
       tf.layers.conv2d({
         name: `${prefix}conv${i + 1}`,

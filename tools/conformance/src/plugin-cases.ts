@@ -16,5 +16,6 @@ export const PLUGIN_CASES: Readonly<Record<string, readonly Record<string, unkno
   'adapter-conv': [
     { size: 4, channels: 6, stride: 4, layers: 3 },
     { size: 4, channels: 6, stride: 4, outChannels: 5, layers: 1 },
+    { size: 4, channels: 6, stride: 4, layers: 1, init: 'he-normal' },
   ],
 };
