@@ -16,6 +16,8 @@ export interface TransplantOptions {
   readonly method: DistillMethod;
   readonly samples: number;
   readonly adapterLayers: 1 | 3;
+  /** Default: identity when f's and g's channels agree (h starts as x); `he-normal` learns h from scratch. */
+  readonly adapterInit?: 'identity' | 'he-normal';
   readonly steps: number;
   readonly batchSize?: number;
   readonly learningRate?: number;
@@ -105,7 +107,7 @@ export async function transplant(o: TransplantOptions): Promise<TransplantResult
     const adapter = createModule(o.composer.plugins, {
       name: `${name}-adapter`,
       family: 'adapter-conv',
-      options: { size: fPort.shape[1], channels: fPort.channels, stride: fPort.stride, outChannels: g.ports.input.channels, layers: o.adapterLayers },
+      options: { size: fPort.shape[1], channels: fPort.channels, stride: fPort.stride, outChannels: g.ports.input.channels, layers: o.adapterLayers, ...(o.adapterInit ? { init: o.adapterInit } : {}) },
       seed: o.seed,
     });
     student.push(adapter);

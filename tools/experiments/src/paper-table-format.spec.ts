@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+import { formatPaperTables, type Cell } from './paper-table-format';
+
+const cell = (category: string, method: Cell['method'], samples: number, error: number): Cell => ({ mode: 'inserted', category, from: `${category}-cls`, layers: 1, samples, method, error, seconds: 1 });
+
+describe('paper table', () => {
+  it('writes our errors in %, their average when every category is in, and the paper average beside them', () => {
+    const text = formatPaperTables([cell('cat', 'bd', 0, 0.02), cell('dog', 'bd', 0, 0.04), cell('cat', 'ol', 10, 0.3)], ['cat', 'dog'], [10, 0]);
+    expect(text).toContain('| 0 | BD | 2.00 | 4.00 | 3.00 | 1.75 |');
+    expect(text).toContain('| 10 | OL | 30.00 | … | … | 38.76 |');
+    expect(text).not.toContain('KD');
+    expect(text).not.toContain('3 conv');
+  });
+});
