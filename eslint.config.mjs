@@ -24,7 +24,7 @@ const LAYERS = {
 };
 
 export default [
-  { ignores: ['**/node_modules/**', '**/dist/**', '.nx/**', 'registry/**', 'tools/bench/results/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', '.nx/**', 'registry/**', 'tools/bench/results/**', 'tmp/**', 'reports/**', 'tools/zoo/.work/**'] },
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
   ...nx.configs['flat/javascript'],
