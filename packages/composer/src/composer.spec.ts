@@ -220,3 +220,20 @@ describe('moduleFromManifest', () => {
     [module, rebuilt].forEach((m) => m.built.layers.forEach((l) => l.dispose()));
   });
 });
+
+describe('composer references', () => {
+  it('refuses two versions of one module in a network', async () => {
+    await selectBackend({ requested: 'cpu', env: {} });
+    const root = await mkdtemp(join(tmpdir(), 'transplant-composer-versions-'));
+    const registry = new Registry(new FolderStore(root));
+    const p = plugins();
+    const cat = createModule(p, { name: 'cat-features', family: 'tiny-category', category: 'cat' });
+    const head = createModule(p, { name: 'animal-head', family: 'tiny-task' });
+    await publishModule(registry, cat, meta);
+    await publishModule(registry, cat, { ...meta, version: '1.1.0' });
+    await publishModule(registry, head, meta);
+    await expectCode(new Composer(registry, p).compose([{ category: 'cat-features@1.0.0', task: 'animal-head' }, { category: 'cat-features@1.1.0', task: 'animal-head' }]), 'E_COMPOSITION_INVALID');
+    [cat, head].forEach((m) => m.built.layers.forEach((l) => l.dispose()));
+    await rm(root, { recursive: true, force: true });
+  });
+});

@@ -32,6 +32,10 @@ export class Composer {
     for (const link of links) {
       const name = async (ref: string) => {
         const found = await this.registry.manifest(ref, lockfile);
+        const other = manifests.get(found.manifest.name);
+        if (other && other.manifest.version !== found.manifest.version) {
+          throw new TransplantError('E_COMPOSITION_INVALID', `${found.manifest.name} is asked for at ${other.manifest.version} and at ${found.manifest.version}; a network holds one version of a module`, { module: found.manifest.name, operation: 'compose' });
+        }
         manifests.set(found.manifest.name, { manifest: found.manifest, resolved: found.resolved });
         return found.manifest.name;
       };

@@ -112,11 +112,16 @@ export function encodeModuleWeights(instance: ModuleInstance, generatedBy: strin
   return { blob: encodeWeights(named, { generatedBy }), tensors: named.length, parameters };
 }
 
+const disposed = new WeakSet<ModuleInstance>();
+
 /**
  * Frees the weights of every layer of the module. tfjs-layers counts one reference per
  * application of a layer; a module is applied once per link, so release them all.
  */
 export function disposeModule(instance: ModuleInstance): void {
+  // Idempotent: a module can sit in several networks (a transplant shares f and g with the networks they came from).
+  if (disposed.has(instance)) return;
+  disposed.add(instance);
   for (const layer of instance.built.layers) {
     if (!layer.built) continue;
     while (layer.dispose().refCountAfterDispose > 0);
