@@ -53,8 +53,10 @@ export function taskProbeGradient(adapter: ModuleInstance, task: ModuleInstance,
  *   w_g · mean‖J_Sᵀv − J_Tᵀv‖² / mean‖J_Tᵀv‖²  +  w_o · mean(y_S − y_T)² / (var(y_T) + ε)
  * with J_Sᵀv = J_hᵀ u, u = `taskProbeGradient(...)` (a constant), and J_hᵀ written as
  * explicit ops (adapter-vjp.ts), so first-order autodiff w.r.t. the adapter's variables
- * suffices. Both terms are normalised by the teacher, so the loss does not depend on the
- * teacher's units.
+ * suffices. Each term is divided by the teacher's own magnitude, so the two are comparable
+ * and their weights mean the same for every teacher. The student must still match the
+ * teacher in the teacher's units: a teacher on another scale (the seg → cls bridge) is
+ * calibrated to the student's logit scale first (teacher.ts).
  */
 export function bdLoss(adapter: ModuleInstance, task: ModuleInstance, targets: TeacherTargets, weights: BdWeights, u?: tf.Tensor4D): tf.Scalar {
   return tf.tidy(() => {
