@@ -17,8 +17,11 @@ describe('module boundaries (DESIGN.md §2) are enforced by lint', () => {
   });
 
   it('refuses an import of a tool or application from a library layer', async () => {
+    // The tools depend on the CLI (its built-in plugins), so nx reports the cycle this import
+    // would close, or that apps may not be imported; either way lint refuses it.
     const errors = await boundaryErrors('packages/cli/src/sideways.ts', "import { x } from '@transplant/bench';\nexport const y = x;\n");
-    expect(errors).toEqual(['Imports of apps are forbidden']);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/Imports of apps are forbidden|Circular dependency between "cli" and "bench"/);
   });
 
   it('allows an import of a lower layer', async () => {
