@@ -38,7 +38,7 @@ export interface TrainingPlan {
 
 export const PLANS: Record<TaskId, TrainingPlan> = {
   cls: { steps: 2000, maxSteps: 6000, checkEvery: 500, goal: { metric: 'error-rate', value: 0.03 }, batchSize: 32, learningRate: 1e-3, decayAt: 0.7, decayTo: 0.3, positives: 0.5, checkpointEvery: 250 },
-  seg: { steps: 1500, maxSteps: 4500, checkEvery: 500, goal: { metric: 'iou', value: 0.8 }, batchSize: 32, learningRate: 1e-3, decayAt: 0.7, decayTo: 0.3, positives: 0.75, checkpointEvery: 250 },
+  seg: { steps: 1500, maxSteps: 3500, checkEvery: 500, goal: { metric: 'iou', value: 0.78 }, batchSize: 32, learningRate: 1e-3, decayAt: 0.7, decayTo: 0.3, positives: 0.75, checkpointEvery: 250 },
 };
 
 /** Held-out evaluation: test-split items never used in training; validation (the stopping rule) on the val split. */
