@@ -5,6 +5,7 @@ import { CATEGORY_IDS } from '@transplant/data';
 import { dataInspect, formatInspectReport } from './commands/data-inspect';
 import { dataPreview } from './commands/data-preview';
 import { collectDoctorReport, formatDoctorReport, type DoctorDeps } from './commands/doctor';
+import type { CommandContext } from './commands/command-context';
 import { importCommand } from './commands/import';
 import { networkCommands } from './commands/networks';
 import { transplantCommand } from './commands/transplant';
@@ -43,35 +44,18 @@ function buildProgram(io: CliIo): Command {
       const report = await collectDoctorReport(container.get<DoctorDeps>(CLI_TOKENS.DoctorDeps), options);
       io.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctorReport(report)}\n`);
     });
-  registryCommand(program, {
+  const commands: CommandContext = {
     container: () => buildContainer(io.env),
     globals: () => program.opts<GlobalOptions>(),
     env: io.env,
     out: (value, text) => print(program, io, value, text),
     err: io.stderr,
-  });
+  };
+  registryCommand(program, commands);
 
-  importCommand(program, {
-    container: () => buildContainer(io.env),
-    globals: () => program.opts<GlobalOptions>(),
-    env: io.env,
-    out: (value, text) => print(program, io, value, text),
-    err: io.stderr,
-  });
-  transplantCommand(program, {
-    container: () => buildContainer(io.env),
-    globals: () => program.opts<GlobalOptions>(),
-    env: io.env,
-    out: (value, text) => print(program, io, value, text),
-    err: io.stderr,
-  });
-  networkCommands(program, {
-    container: () => buildContainer(io.env),
-    globals: () => program.opts<GlobalOptions>(),
-    env: io.env,
-    out: (value, text) => print(program, io, value, text),
-    err: io.stderr,
-  });
+  importCommand(program, commands);
+  transplantCommand(program, commands);
+  networkCommands(program, commands);
 
   const data = program.command('data').description('the synthetic part-annotated image set and CUB-layout data');
   data

@@ -14,19 +14,13 @@ import {
   type PluginRegistry,
   type PublishMeta,
 } from '@transplant/composer';
-import { CORE_TOKENS, TASK_IDS, TransplantError, isTransplantError, validateManifest, type BackendSelector, type TaskId } from '@transplant/core';
-import { REGISTRY_TOKENS, writeModuleFolder, type Registry, type RegistryOpener } from '@transplant/registry';
-import type { Container } from 'inversify';
+import { TASK_IDS, TransplantError, isTransplantError, validateManifest, type TaskId } from '@transplant/core';
+import { writeModuleFolder, type Registry } from '@transplant/registry';
 import { builtinPlugins } from '../plugins';
-import { resolveRegistryLocation } from '../registry-location';
 import { GENERATED_BY } from '../version';
+import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
 
-export interface ImportCommandContext {
-  readonly container: () => Container;
-  readonly globals: () => { registry?: string; json?: boolean; backend?: string };
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly out: (value: unknown, text: string) => void;
-  readonly err: (text: string) => void;
+export interface ImportCommandContext extends CommandContext {
   /** The module plugins; the imported-* families must be among them. Default: builtinPlugins(). */
   readonly plugins?: () => PluginRegistry;
 }
@@ -137,7 +131,7 @@ export function importCommand(parent: Command, ctx: ImportCommandContext): Comma
     .action(async (o: ImportOptions) => {
       const { task, stride } = parseUsage(o);
       const container = ctx.container();
-      await container.get<BackendSelector>(CORE_TOKENS.BackendSelector).select({ requested: ctx.globals().backend, env: ctx.env });
+      await selectCommandBackend(ctx, container);
       const path = resolve(o.model);
       const files = await readLayersModel(path);
       const plugins = (ctx.plugins ?? builtinPlugins)();
@@ -150,7 +144,7 @@ export function importCommand(parent: Command, ctx: ImportCommandContext): Comma
           provenance: { data: `imported from ${join(basename(dirname(path)), basename(path))}, split at ${o.split}`.slice(0, 500), seed: 0, steps: 0, backend: tf.getBackend() },
           card: { summary: `imported from a TensorFlow.js LayersModel; ${difference === null ? 'not checked' : `max difference to the original ${difference}`}`, metrics: [] },
         };
-        const openRegistry = () => container.get<RegistryOpener>(REGISTRY_TOKENS.RegistryOpener)(resolveRegistryLocation(ctx.globals().registry, ctx.env).location);
+        const openRegistry = () => openCommandRegistry(ctx, undefined, container);
         ctx.out(...report(imported, o, { difference, ...(await deliver(imported, o, meta, openRegistry)) }));
       } finally {
         [imported.category, imported.task].forEach(disposeModule);

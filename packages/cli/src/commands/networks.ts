@@ -2,21 +2,11 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { Composer, exportLayersModel, publishNetwork, type LinkRefs, type Network } from '@transplant/composer';
-import { CORE_TOKENS, TransplantError, type BackendSelector } from '@transplant/core';
-import { REGISTRY_TOKENS, type RegistryOpener } from '@transplant/registry';
-import type { Container } from 'inversify';
+import { TransplantError } from '@transplant/core';
 import { builtinPlugins } from '../plugins';
-import { resolveRegistryLocation } from '../registry-location';
 import { GENERATED_BY } from '../version';
+import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
 import { predictImage } from './predict';
-
-export interface NetworkCommandContext {
-  readonly container: () => Container;
-  readonly globals: () => { registry?: string; json?: boolean; backend?: string };
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly out: (value: unknown, text: string) => void;
-  readonly err: (text: string) => void;
-}
 
 /** `--link CATEGORY:TASK[:ADAPTER]` (module references) → a link. */
 function parseLink(text: string): LinkRefs {
@@ -39,12 +29,11 @@ export function pickLink(network: Network, o: { category?: string; task?: string
 }
 
 /** `transplant predict | compose | export | plugins`: networks from the registry, run and shipped. */
-export function networkCommands(parent: Command, ctx: NetworkCommandContext): void {
+export function networkCommands(parent: Command, ctx: CommandContext): void {
   const composer = async () => {
     const container = ctx.container();
-    await container.get<BackendSelector>(CORE_TOKENS.BackendSelector).select({ requested: ctx.globals().backend, env: ctx.env });
-    const registry = await container.get<RegistryOpener>(REGISTRY_TOKENS.RegistryOpener)(resolveRegistryLocation(ctx.globals().registry, ctx.env).location);
-    return new Composer(registry, builtinPlugins());
+    await selectCommandBackend(ctx, container);
+    return new Composer(await openCommandRegistry(ctx, undefined, container), builtinPlugins());
   };
   const linkOptions = (cmd: Command) => cmd.option('--category <module>', 'category module of the link (generic networks)').option('--task <module>', 'task module of the link (generic networks)');
 

@@ -1,18 +1,10 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { TransplantError, parseModuleRef } from '@transplant/core';
-import { LOCKFILE_NAME, REGISTRY_TOKENS, copyModule, readModuleFolder, recordInLockfile, type Registry, type RegistryOpener } from '@transplant/registry';
-import type { Container } from 'inversify';
-import { resolveRegistryLocation } from '../registry-location';
+import { LOCKFILE_NAME, copyModule, readModuleFolder, recordInLockfile, type Registry } from '@transplant/registry';
 import { GENERATED_BY } from '../version';
+import { openCommandRegistry, type CommandContext } from './command-context';
 
-export interface RegistryCommandContext {
-  readonly container: () => Container;
-  readonly globals: () => { registry?: string; json?: boolean };
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly out: (value: unknown, text: string) => void;
-  readonly err: (text: string) => void;
-}
 
 function splitVersion(ref: string): { name: string; version: string } {
   const parsed = parseModuleRef(ref);
@@ -24,11 +16,8 @@ function splitVersion(ref: string): { name: string; version: string } {
  * `transplant registry …`: publish, resolve, list, info, yank, unyank, verify, gc, push, pull.
  * Made with `parent.command()` so that it inherits the program's exit and output settings.
  */
-export function registryCommand(parent: Command, ctx: RegistryCommandContext): Command {
-  const open = (location?: string): Promise<Registry> => {
-    const where = location ?? resolveRegistryLocation(ctx.globals().registry, ctx.env).location;
-    return ctx.container().get<RegistryOpener>(REGISTRY_TOKENS.RegistryOpener)(where);
-  };
+export function registryCommand(parent: Command, ctx: CommandContext): Command {
+  const open = (location?: string): Promise<Registry> => openCommandRegistry(ctx, location);
   const cmd = parent.command('registry').description('publish, resolve, verify and copy modules (--registry picks the registry)');
   cmd
     .command('publish <module-folder>')

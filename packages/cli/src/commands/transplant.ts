@@ -2,24 +2,14 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { Composer } from '@transplant/composer';
-import { CORE_TOKENS, TransplantError, type BackendSelector } from '@transplant/core';
+import { TransplantError } from '@transplant/core';
 import { METHODS, transplant, writeTransplantReport, type DistillMethod } from '@transplant/distill';
-import { REGISTRY_TOKENS, type RegistryOpener } from '@transplant/registry';
-import type { Container } from 'inversify';
 import { builtinPlugins } from '../plugins';
-import { resolveRegistryLocation } from '../registry-location';
 import { GENERATED_BY } from '../version';
+import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
 
 /** The workspace's `reports/` folder, wherever the command runs from. */
 export const REPORTS_DIR = fileURLToPath(new URL('../../../../reports', import.meta.url));
-
-export interface TransplantCommandContext {
-  readonly container: () => Container;
-  readonly globals: () => { registry?: string; json?: boolean; backend?: string };
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly out: (value: unknown, text: string) => void;
-  readonly err: (text: string) => void;
-}
 
 interface Options {
   from: string;
@@ -41,7 +31,7 @@ function integer(value: string, name: string, min: number): number {
 }
 
 /** `transplant transplant --from bird-cls --to cat-seg …`: learns an adapter, evaluates, publishes, reports. */
-export function transplantCommand(parent: Command, ctx: TransplantCommandContext): Command {
+export function transplantCommand(parent: Command, ctx: CommandContext): Command {
   return parent
     .command('transplant')
     .description("learn only an adapter that puts --from's task module on --to's category module (both frozen), evaluate, publish and report")
@@ -59,8 +49,8 @@ export function transplantCommand(parent: Command, ctx: TransplantCommandContext
       if (!(METHODS as readonly string[]).includes(o.method)) throw new TransplantError('E_USAGE', `--method must be one of ${METHODS.join(', ')}`, { operation: 'transplant' });
       if (o.adapter !== 'conv1' && o.adapter !== 'conv3') throw new TransplantError('E_USAGE', '--adapter must be conv1 or conv3', { operation: 'transplant' });
       const container = ctx.container();
-      const selection = await container.get<BackendSelector>(CORE_TOKENS.BackendSelector).select({ requested: ctx.globals().backend, env: ctx.env });
-      const registry = await container.get<RegistryOpener>(REGISTRY_TOKENS.RegistryOpener)(resolveRegistryLocation(ctx.globals().registry, ctx.env).location);
+      const selection = await selectCommandBackend(ctx, container);
+      const registry = await openCommandRegistry(ctx, undefined, container);
       const steps = integer(o.steps, 'steps', 1);
       const started = Date.now();
       const result = await transplant({
