@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { IsIn, IsInt, IsOptional, Min } from 'class-validator';
-import type { BuiltModule, ModulePlugin, Port } from '@transplant/core';
+import { featureMapPort, type BuiltModule, type ModulePlugin } from '@transplant/core';
 
 /** Options of a conv adapter; the property initialisers are the defaults. */
 export class AdapterConvOptions {
@@ -63,8 +63,7 @@ export const adapterConv: ModulePlugin<AdapterConvOptions> = {
     return o.init === 'identity' && outChannels(o) !== o.channels ? [{ path: 'init', message: `identity needs outChannels = channels (${o.channels})` }] : [];
   },
   ports(o) {
-    const port = (channels: number): Port => ({ role: 'feature-map', dtype: 'float32', shape: [null, o.size, o.size, channels], channels, stride: o.stride, values: 'non-negative' });
-    return { input: port(o.channels), output: port(outChannels(o)) };
+    return { input: featureMapPort(o.size, o.channels, o.stride), output: featureMapPort(o.size, outChannels(o), o.stride) };
   },
   build(o, { seed, prefix }): BuiltModule {
     const out = outChannels(o);

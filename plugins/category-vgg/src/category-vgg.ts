@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { IsIn, IsInt, Max, Min, ValidateBy } from 'class-validator';
-import type { BuiltModule, ModulePlugin, Port } from '@transplant/core';
+import { featureMapPort, type BuiltModule, type ModulePlugin, type Port } from '@transplant/core';
 
 /** Options of a VGG-style conv stack; the property initialisers are the defaults. */
 export class CategoryVggOptions {
@@ -45,8 +45,7 @@ export const categoryVgg: ModulePlugin<CategoryVggOptions> = {
     const channels = o.blocks[o.blocks.length - 1]!.at(-1)!;
     const size = o.inputSize / stride(o);
     const input: Port = { role: 'image', dtype: 'float32', shape: [null, o.inputSize, o.inputSize, 3], channels: 3, stride: 1, values: 'unit' };
-    const output: Port = { role: 'feature-map', dtype: 'float32', shape: [null, size, size, channels], channels, stride: stride(o), values: 'non-negative' };
-    return { input, output };
+    return { input, output: featureMapPort(size, channels, stride(o)) };
   },
   build(o, { seed, prefix }): BuiltModule {
     const layers: tf.layers.Layer[] = [];

@@ -1,22 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { ArrayMaxSize, IsArray, IsInt, Max, Min } from 'class-validator';
-import type { BuiltModule, ModulePlugin, Port } from '@transplant/core';
+import { FeatureMapInputOptions, featureMapPort, type BuiltModule, type ModulePlugin, type Port } from '@transplant/core';
 
 /** Options of a classification head; the property initialisers are the defaults. */
-export class TaskClsOptions {
-  /** The input feature map: side, channels and stride relative to the image. */
-  @IsInt()
-  @Min(1)
-  inputSize = 8;
-
-  @IsInt()
-  @Min(1)
-  inputChannels = 64;
-
-  @IsInt()
-  @Min(1)
-  inputStride = 8;
-
+export class TaskClsOptions extends FeatureMapInputOptions {
   /** Conv widths; each conv+ReLU is followed by a 2×2 max pool while the map is larger than 1. */
   @IsArray()
   @ArrayMaxSize(4)
@@ -47,7 +34,7 @@ export const taskCls: ModulePlugin<TaskClsOptions> = {
   description: 'classification head: conv+ReLU+pool layers, dense ReLU, logits (1 for category vs. rest, K for multi-class)',
   optionsSchema: TaskClsOptions,
   ports(o) {
-    const input: Port = { role: 'feature-map', dtype: 'float32', shape: [null, o.inputSize, o.inputSize, o.inputChannels], channels: o.inputChannels, stride: o.inputStride, values: 'non-negative' };
+    const input = featureMapPort(o.inputSize, o.inputChannels, o.inputStride);
     const output: Port = { role: 'logits', dtype: 'float32', shape: [null, o.classes], channels: o.classes, stride: 0, values: 'real' };
     return { input, output };
   },

@@ -1,22 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, Min } from 'class-validator';
-import type { BuiltModule, ModulePlugin, Port } from '@transplant/core';
+import { FeatureMapInputOptions, featureMapPort, type BuiltModule, type ModulePlugin, type Port } from '@transplant/core';
 
 /** Options of a segmentation head; the property initialisers are the defaults. */
-export class TaskSegOptions {
-  /** The input feature map: side, channels and stride (a power of two) relative to the image. */
-  @IsInt()
-  @Min(1)
-  inputSize = 8;
-
-  @IsInt()
-  @Min(1)
-  inputChannels = 64;
-
-  @IsInt()
-  @Min(1)
-  inputStride = 8;
-
+export class TaskSegOptions extends FeatureMapInputOptions {
   /**
    * Decoder widths: a 3×3 conv at the input scale, then one ×2 transposed conv per further
    * width. What stride is left is closed by bilinear upsampling of the mask logits.
@@ -52,7 +39,7 @@ export const taskSeg: ModulePlugin<TaskSegOptions> = {
   },
   ports(o) {
     const size = o.inputSize * o.inputStride;
-    const input: Port = { role: 'feature-map', dtype: 'float32', shape: [null, o.inputSize, o.inputSize, o.inputChannels], channels: o.inputChannels, stride: o.inputStride, values: 'non-negative' };
+    const input = featureMapPort(o.inputSize, o.inputChannels, o.inputStride);
     const output: Port = { role: 'mask-logits', dtype: 'float32', shape: [null, size, size, 1], channels: 1, stride: 1, values: 'real' };
     return { input, output };
   },

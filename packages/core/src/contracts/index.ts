@@ -5,6 +5,7 @@ export {
   VALUE_RANGES,
   PortDto,
   PortsDto,
+  featureMapPort,
   portMismatches,
   type Port,
   type PortDtype,

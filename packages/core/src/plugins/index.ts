@@ -1,3 +1,4 @@
 export type { BuildContext, BuildableKind, BuiltModule, ModulePlugin } from './module-plugin';
 export { parsePluginOptions } from './plugin-options';
 export { loadModuleWeights, moduleWeights } from './module-weights';
+export { FeatureMapInputOptions } from './feature-map-input';
