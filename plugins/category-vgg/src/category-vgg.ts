@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { IsIn, IsInt, Max, Min, ValidateBy } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, Max, Min, ValidateBy } from 'class-validator';
+import { ChannelBatchNorm } from './batch-norm';
 import { featureMapPort, type BuiltModule, type ModulePlugin, type Port } from '@transplant/core';
 
 /** Options of a VGG-style conv stack; the property initialisers are the defaults. */
@@ -23,7 +24,19 @@ export class CategoryVggOptions {
 
   @IsIn([3, 5])
   kernelSize = 3;
+
+  /**
+   * Batch normalisation after each conv (conv without bias → BN → ReLU). A training-time
+   * form: `foldBatchNorm` turns a trained module into the plain form (BN folded into the
+   * conv's kernel and bias), which is what gets published, so that a frozen module never
+   * carries batch statistics into a transplant.
+   */
+  @IsBoolean()
+  batchNorm = false;
 }
+
+const BN_MOMENTUM = 0.99;
+const BN_EPSILON = 1e-3;
 
 const stride = (o: CategoryVggOptions) => 2 ** (o.blocks.length - 1);
 
@@ -34,7 +47,7 @@ const stride = (o: CategoryVggOptions) => 2 ** (o.blocks.length - 1);
  */
 export const categoryVgg: ModulePlugin<CategoryVggOptions> = {
   family: 'category-vgg',
-  version: '1.0.0',
+  version: '1.1.0',
   kind: 'category',
   description: 'VGG-style conv stack (blocks of 3×3 conv+ReLU, 2×2 max pool between blocks); outputs the feature map at stride 2^(blocks−1)',
   optionsSchema: CategoryVggOptions,
@@ -53,18 +66,46 @@ export const categoryVgg: ModulePlugin<CategoryVggOptions> = {
     o.blocks.forEach((widths, b) => {
       if (b > 0) layers.push(tf.layers.maxPooling2d({ poolSize: 2, name: `${prefix}block${b}_pool` }));
       widths.forEach((filters, i) => {
+        const name = `${prefix}block${b + 1}_conv${i + 1}`;
+        const kernelInitializer = tf.initializers.heNormal({ seed: seed + n++ });
+        if (!o.batchNorm) {
+          layers.push(tf.layers.conv2d({ name, filters, kernelSize: o.kernelSize, padding: 'same', activation: 'relu', kernelInitializer }));
+          return;
+        }
         layers.push(
-          tf.layers.conv2d({
-            name: `${prefix}block${b + 1}_conv${i + 1}`,
-            filters,
-            kernelSize: o.kernelSize,
-            padding: 'same',
-            activation: 'relu',
-            kernelInitializer: tf.initializers.heNormal({ seed: seed + n++ }),
-          }),
+          tf.layers.conv2d({ name, filters, kernelSize: o.kernelSize, padding: 'same', useBias: false, kernelInitializer }),
+          new ChannelBatchNorm({ name: `${name}_bn`, momentum: BN_MOMENTUM, epsilon: BN_EPSILON }),
+          tf.layers.activation({ name: `${name}_relu`, activation: 'relu' }),
         );
       });
     });
     return { layers, apply: (x) => layers.reduce((t, layer) => layer.apply(t) as tf.SymbolicTensor, x) };
   },
 };
+
+/**
+ * The plain form of a module trained with `batchNorm`: per conv, kernel·γ/√(σ²+ε) and bias
+ * β − μ·γ/√(σ²+ε), with the moving mean μ and variance σ². The result computes what the BN
+ * module computes in inference mode (to float rounding). Weights are keyed by module-local
+ * names as `moduleWeights` gives them; the returned tensors are new (the caller disposes them).
+ */
+export function foldBatchNorm(o: CategoryVggOptions, weights: Readonly<Record<string, tf.Tensor>>): { options: CategoryVggOptions; weights: Record<string, tf.Tensor> } {
+  if (!o.batchNorm) throw new Error('foldBatchNorm needs a module built with batchNorm: true');
+  const out: Record<string, tf.Tensor> = {};
+  o.blocks.forEach((widths, b) =>
+    widths.forEach((_, i) => {
+      const conv = `block${b + 1}_conv${i + 1}`;
+      const get = (name: string) => {
+        const t = weights[name];
+        if (!t) throw new Error(`foldBatchNorm: ${name} is missing`);
+        return t;
+      };
+      tf.tidy(() => {
+        const scale = tf.div(get(`${conv}_bn/gamma`), tf.sqrt(tf.add(get(`${conv}_bn/moving_variance`), BN_EPSILON)));
+        out[`${conv}/kernel`] = tf.keep(tf.mul(get(`${conv}/kernel`), scale));
+        out[`${conv}/bias`] = tf.keep(tf.sub(get(`${conv}_bn/beta`), tf.mul(get(`${conv}_bn/moving_mean`), scale)));
+      });
+    }),
+  );
+  return { options: Object.assign(new CategoryVggOptions(), o, { batchNorm: false }), weights: out };
+}

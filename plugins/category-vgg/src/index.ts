@@ -1,1 +1,1 @@
-export { CategoryVggOptions, categoryVgg } from './category-vgg';
+export { CategoryVggOptions, categoryVgg, foldBatchNorm } from './category-vgg';

@@ -4,7 +4,10 @@
  * without an entry here is still tested with its defaults.
  */
 export const PLUGIN_CASES: Readonly<Record<string, readonly Record<string, unknown>[]>> = {
-  'category-vgg': [{ inputSize: 16, blocks: [[4], [6, 6]], kernelSize: 5 }],
+  'category-vgg': [
+    { inputSize: 16, blocks: [[4], [6, 6]], kernelSize: 5 },
+    { inputSize: 16, blocks: [[4], [6]], batchNorm: true },
+  ],
   'task-cls': [
     { inputSize: 4, inputChannels: 6, inputStride: 4, convs: [], hidden: 8, classes: 3 },
     { inputSize: 1, inputChannels: 5, inputStride: 16, convs: [4], hidden: 4, classes: 1 },

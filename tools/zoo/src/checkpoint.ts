@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ScheduledAdam } from './scheduled-adam';
 import { decodeWeights, encodeWeights, sha256Digest, tensorsToWeights, weightsToTensors } from '@transplant/core';
 
-/** What a checkpoint restores: the next step, the wall time so far, every trainable variable and the optimizer's state. */
+/** What a checkpoint restores: the next step, the wall time so far, every trainable variable, the layers' statistics (BN moving averages) and the optimizer's state. */
 export interface CheckpointState {
   readonly step: number;
   readonly wallSeconds: number;
@@ -16,12 +16,13 @@ const FILES = { state: 'checkpoint.json', tensors: 'checkpoint.bin' } as const;
  * Writes variables and optimizer state; the JSON (written last, by rename) names the
  * tensors' digest, so a run killed mid-write leaves the previous checkpoint intact.
  */
-export async function saveCheckpoint(directory: string, state: CheckpointState, variables: readonly tf.Variable[], optimizer: ScheduledAdam): Promise<void> {
+export async function saveCheckpoint(directory: string, state: CheckpointState, variables: readonly tf.Variable[], optimizer: ScheduledAdam, statistics: readonly tf.LayerVariable[] = []): Promise<void> {
   await mkdir(directory, { recursive: true });
   const previous = await readState(directory);
   const optimizerWeights = await optimizer.getWeights();
   const named: Record<string, tf.Tensor> = {};
   variables.forEach((v, i) => (named[`variable/${i}`] = v));
+  statistics.forEach((v, i) => (named[`statistic/${i}`] = v.read()));
   optimizerWeights.forEach((w, i) => (named[`optimizer/${i}`] = w.tensor));
   [named['bias-correction/beta1'], named['bias-correction/beta2']] = optimizer.biasCorrection();
   const blob = encodeWeights(tensorsToWeights(named), { generatedBy: 'transplant-zoo/0.1.0' });
@@ -48,7 +49,7 @@ async function readState(directory: string): Promise<StoredState | undefined> {
 }
 
 /** Restores the last checkpoint into the variables and optimizer; undefined when there is none. */
-export async function restoreCheckpoint(directory: string, variables: readonly tf.Variable[], optimizer: ScheduledAdam): Promise<CheckpointState | undefined> {
+export async function restoreCheckpoint(directory: string, variables: readonly tf.Variable[], optimizer: ScheduledAdam, statistics: readonly tf.LayerVariable[] = []): Promise<CheckpointState | undefined> {
   const json = await readState(directory);
   if (!json) return undefined;
   const blob = await readFile(join(directory, json.tensorsFile));
@@ -58,7 +59,13 @@ export async function restoreCheckpoint(directory: string, variables: readonly t
     tf.dispose(Object.values(tensors));
     throw new Error(`checkpoint ${directory} was written by an older zoo (no bias-correction state); delete the folder to start this network again`);
   }
+  const stored = Object.keys(tensors).filter((k) => k.startsWith('statistic/')).length;
+  if (stored !== statistics.length) {
+    tf.dispose(Object.values(tensors));
+    throw new Error(`checkpoint ${directory} holds ${stored} layer statistics, the network has ${statistics.length} (another recipe); delete the folder to start this network again`);
+  }
   variables.forEach((v, i) => v.assign(tensors[`variable/${i}`]!));
+  statistics.forEach((v, i) => v.write(tensors[`statistic/${i}`]!));
   await optimizer.setWeights(json.optimizerNames.map((name, i) => ({ name, tensor: tensors[`optimizer/${i}`]! })));
   optimizer.restoreBiasCorrection(tensors['bias-correction/beta1']!, tensors['bias-correction/beta2']!);
   tf.dispose(Object.values(tensors));

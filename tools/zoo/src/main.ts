@@ -6,11 +6,11 @@ import { EMBEDDED_REGISTRY, GENERATED_BY, builtinPlugins, resolveRegistryLocatio
 import { selectBackend } from '@transplant/core';
 import { Registry, openStore } from '@transplant/registry';
 import { trainZooNetwork, type ZooEntryResult } from './zoo-entry';
-import { PLANS, ZOO_CATEGORIES, ZOO_TASKS, networkName } from './zoo-spec';
+import { PLANS, RECIPES, ZOO_CATEGORIES, ZOO_TASKS, networkName, zooVersion, type ZooVersion } from './zoo-spec';
 import { formatZooTable } from './zoo-report';
 
 /**
- * `nx run zoo:train [--only cat-cls,bird-seg] [--seed 7] [--steps-scale 1] [--registry DIR]`:
+ * `nx run zoo:train [--only cat-cls,bird-seg] [--seed 7] [--steps-scale 1] [--registry DIR] [--version V]`:
  * trains, evaluates and publishes the zoo; a network already published is skipped, a
  * network interrupted mid-training resumes from its last checkpoint.
  */
@@ -20,7 +20,8 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '7' },
     'steps-scale': { type: 'string', default: '1' },
     registry: { type: 'string' },
-    version: { type: 'string', default: '1.0.0' },
+    /** Publish every network at this version with its recipe (default: each network's version in ZOO_VERSIONS). */
+    version: { type: 'string' },
     work: { type: 'string', default: fileURLToPath(new URL('../.work', import.meta.url)) },
     results: { type: 'string', default: fileURLToPath(new URL('../results', import.meta.url)) },
   },
@@ -45,8 +46,10 @@ for (const [i, entry] of entries.entries()) {
   const base = PLANS[entry.task];
   const plan = { ...base, steps: Math.max(1, Math.round(base.steps * scale)), maxSteps: Math.max(1, Math.round(base.maxSteps * scale)), checkEvery: Math.max(1, Math.round(base.checkEvery * scale)) };
   const log = (line: string) => process.stderr.write(`[${i + 1}/${entries.length} ${name}] ${line}\n`);
+  const version = values.version ?? zooVersion(name);
+  if (!(version in RECIPES)) throw new Error(`no zoo recipe for version ${version}; recipes: ${Object.keys(RECIPES).join(', ')}`);
   results.push(
-    await trainZooNetwork({ ...entry, plan, seed: Number(values.seed), version: values.version, registry, plugins, backend: selection.id, generatedBy: GENERATED_BY, checkpointDir: join(values.work, name), log }),
+    await trainZooNetwork({ ...entry, plan, seed: Number(values.seed), version, batchNorm: RECIPES[version as ZooVersion].batchNorm, registry, plugins, backend: selection.id, generatedBy: GENERATED_BY, checkpointDir: join(values.work, name), log }),
   );
 }
 const table = formatZooTable(results);

@@ -14,7 +14,7 @@ const plan = { ...PLANS.cls, steps: 4, maxSteps: 4, batchSize: 4, checkpointEver
 
 function tinyNetwork(): Network {
   const plugins = builtinPlugins();
-  const category = createModule(plugins, { name: 'cat-cls-features', family: 'category-vgg', options: { inputSize: 64, blocks: [[2], [2], [2], [4]] }, seed: 1, category: 'cat' });
+  const category = createModule(plugins, { name: 'cat-cls-features', family: 'category-vgg', options: { inputSize: 64, blocks: [[2], [2], [2], [4]], batchNorm: true }, seed: 1, category: 'cat' });
   const task = createModule(plugins, { name: 'cat-cls-head', family: 'task-cls', options: { inputSize: 8, inputChannels: 4, inputStride: 8, convs: [], hidden: 4 }, seed: 2 });
   return Network.create([category, task], [{ category: category.name, task: task.name }]);
 }
@@ -30,7 +30,7 @@ describe('zoo training', () => {
   });
   afterAll(async () => rm(root, { recursive: true, force: true }));
 
-  it('resumes a killed run from its checkpoint to the same weights as an uninterrupted run, and frees its tensors', async () => {
+  it('resumes a killed run from its checkpoint to the same weights and BN statistics as an uninterrupted run, and frees its tensors', async () => {
     const data = new ZooData(3, 'cat', 'cls');
     const start = tf.memory().numTensors;
     const straight = tinyNetwork();

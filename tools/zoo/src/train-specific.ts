@@ -30,8 +30,10 @@ export async function trainSpecific(args: TrainArgs): Promise<{ steps: number; w
   const { network, link, task, data, plan, log } = args;
   const model = network.model(link.category, link.task);
   const variables = network.setTrainable([link.category, link.task]).map((v) => v.read() as tf.Variable);
+  // Non-trainable weights that training moves (BN moving averages) are checkpointed too.
+  const statistics = [link.category, link.task].flatMap((name) => network.modules.get(name)!.built.layers.flatMap((layer) => layer.nonTrainableWeights));
   const optimizer = new ScheduledAdam(plan.learningRate);
-  const restored = await restoreCheckpoint(args.checkpointDir, variables, optimizer);
+  const restored = await restoreCheckpoint(args.checkpointDir, variables, optimizer, statistics);
   if (restored) log(`resuming at step ${restored.step} (checks from step ${plan.steps}, at most ${plan.maxSteps})`);
   let step = restored?.step ?? 0;
   let wallSeconds = restored?.wallSeconds ?? 0;
@@ -69,7 +71,7 @@ export async function trainSpecific(args: TrainArgs): Promise<{ steps: number; w
         break;
       }
     }
-    if ((done % plan.checkpointEvery === 0 || check) && done < plan.maxSteps) await saveCheckpoint(args.checkpointDir, { step: done, wallSeconds }, variables, optimizer);
+    if ((done % plan.checkpointEvery === 0 || check) && done < plan.maxSteps) await saveCheckpoint(args.checkpointDir, { step: done, wallSeconds }, variables, optimizer, statistics);
   }
   if (step === started) log('already trained to the last step');
   optimizer.dispose();

@@ -1,5 +1,7 @@
 import { Network, createModule, moduleArtifact, publishModule, publishNetwork, type ModuleInstance, type PluginRegistry, type PublishMeta } from '@transplant/composer';
-import { TransplantError, type TaskId } from '@transplant/core';
+import * as tf from '@tensorflow/tfjs';
+import { TransplantError, loadModuleWeights, moduleWeights, type TaskId } from '@transplant/core';
+import { foldBatchNorm, type CategoryVggOptions } from '@transplant/plugin-category-vgg';
 import type { CategoryId } from '@transplant/data';
 import type { Registry } from '@transplant/registry';
 import { removeCheckpoint } from './checkpoint';
@@ -9,6 +11,7 @@ import { FAMILIES, ZOO_CATEGORIES, ZOO_TASKS, moduleNames, networkName, type Tra
 
 export interface ZooEntryResult {
   readonly network: string;
+  readonly version: string;
   readonly metrics: readonly { name: string; value: number }[];
   readonly steps: number;
   readonly wallSeconds: number;
@@ -22,6 +25,8 @@ export interface ZooEntryArgs {
   readonly plan: TrainingPlan;
   readonly seed: number;
   readonly version: string;
+  /** Train the category module with batch normalisation and publish it folded (recipe 1.1.0). */
+  readonly batchNorm: boolean;
   readonly registry: Registry;
   readonly plugins: PluginRegistry;
   readonly backend: string;
@@ -55,6 +60,25 @@ async function publishOnce(registry: Registry, module: ModuleInstance, meta: Pub
   }
 }
 
+/**
+ * The network with the category module in its plain published form (BN folded into the
+ * convs) and a copy of the task module; the given network stays the caller's to dispose.
+ */
+function foldedNetwork(plugins: PluginRegistry, network: Network, names: { category: string; task: string }, category: string): Network {
+  const bn = network.modules.get(names.category)!;
+  const head = network.modules.get(names.task)!;
+  const folded = foldBatchNorm(bn.options as CategoryVggOptions, moduleWeights(bn.built, bn.prefix));
+  const plain = createModule(plugins, { name: names.category, family: bn.plugin.family, options: folded.options, category });
+  const task = createModule(plugins, { name: names.task, family: head.plugin.family, options: head.options, category });
+  try {
+    loadModuleWeights(plain.built, plain.prefix, folded.weights, names.category);
+    loadModuleWeights(task.built, task.prefix, moduleWeights(head.built, head.prefix), names.task);
+  } finally {
+    tf.dispose(Object.values(folded.weights));
+  }
+  return Network.create([plain, task], [names]);
+}
+
 /** Trains, evaluates and publishes one zoo network, or reports the one already published. */
 export async function trainZooNetwork(args: ZooEntryArgs): Promise<ZooEntryResult> {
   const name = networkName(args.category, args.task);
@@ -62,16 +86,23 @@ export async function trainZooNetwork(args: ZooEntryArgs): Promise<ZooEntryResul
   if (existing) {
     args.log(`already published as ${name}@${args.version}`);
     const p = existing.provenance;
-    return { network: name, metrics: existing.card.metrics, steps: p.steps, wallSeconds: p.wallSeconds ?? 0, backend: p.backend, status: 'published earlier' };
+    return { network: name, version: args.version, metrics: existing.card.metrics, steps: p.steps, wallSeconds: p.wallSeconds ?? 0, backend: p.backend, status: 'published earlier' };
   }
   const names = moduleNames(args.category, args.task);
   const seed = args.seed * 100 + ZOO_CATEGORIES.indexOf(args.category as (typeof ZOO_CATEGORIES)[number]) * ZOO_TASKS.length * 10 + ZOO_TASKS.indexOf(args.task) * 10;
-  const category = createModule(args.plugins, { name: names.category, family: FAMILIES.category.family, options: FAMILIES.category.options, seed, category: args.category });
+  const category = createModule(args.plugins, { name: names.category, family: FAMILIES.category.family, options: { ...FAMILIES.category.options, batchNorm: args.batchNorm }, seed, category: args.category });
   const task = createModule(args.plugins, { name: names.task, family: FAMILIES[args.task].family, options: FAMILIES[args.task].options, seed: seed + 5, category: args.category });
-  const network = Network.create([category, task], [{ category: names.category, task: names.task }]);
+  let network = Network.create([category, task], [{ category: names.category, task: names.task }]);
   try {
     const data = new ZooData(args.seed, args.category, args.task);
     const trained = await trainSpecific({ network, link: names, task: args.task, data, plan: args.plan, checkpointDir: args.checkpointDir, log: args.log });
+    if (args.batchNorm) {
+      const folded = foldedNetwork(args.plugins, network, names, args.category);
+      network.dispose();
+      network = folded;
+      args.log('folded batch normalisation into the category module\'s convs');
+    }
+    // Evaluated as published: after folding.
     const metrics = evaluateSpecific(network, names, args.task, data);
     args.log(`held-out ${metrics.map((m) => `${m.name} ${m.value.toFixed(4)}`).join(', ')}`);
     const on = `${data.describe()} (test split)`;
@@ -80,7 +111,7 @@ export async function trainZooNetwork(args: ZooEntryArgs): Promise<ZooEntryResul
       generatedBy: args.generatedBy,
       provenance: { data: data.describe(), seed: args.seed, steps: trained.steps, backend: args.backend, wallSeconds: Math.round(trained.wallSeconds * 10) / 10 },
       card: {
-        summary: `${args.category} ${args.task === 'cls' ? `classifier (${args.category} vs. other animals and backgrounds)` : 'segmentation'}: trained from scratch by the zoo, Adam lr ${args.plan.learningRate}, batch ${args.plan.batchSize}, ${trained.steps} steps${trained.validation ? ` (stopped at val ${trained.validation.name} ${trained.validation.value.toFixed(4)})` : ''}`,
+        summary: `${args.category} ${args.task === 'cls' ? `classifier (${args.category} vs. other animals and backgrounds)` : 'segmentation'}: trained from scratch by the zoo${args.batchNorm ? ' (category module with batch normalisation, folded into its convs for publishing)' : ''}, Adam lr ${args.plan.learningRate}, batch ${args.plan.batchSize}, ${trained.steps} steps${trained.validation ? ` (stopped at val ${trained.validation.name} ${trained.validation.value.toFixed(4)})` : ''}`,
         metrics: metrics.map((m) => ({ ...m, on })),
       },
     };
@@ -89,7 +120,7 @@ export async function trainZooNetwork(args: ZooEntryArgs): Promise<ZooEntryResul
     await publishNetwork(args.registry, network, { ...meta, name });
     await removeCheckpoint(args.checkpointDir);
     args.log(`published ${name}@${args.version} (${names.category}, ${names.task})`);
-    return { network: name, metrics, steps: trained.steps, wallSeconds: trained.wallSeconds, backend: args.backend, status: 'trained' };
+    return { network: name, version: args.version, metrics, steps: trained.steps, wallSeconds: trained.wallSeconds, backend: args.backend, status: 'trained' };
   } finally {
     network.dispose();
   }
