@@ -115,8 +115,9 @@ export async function trainZooNetwork(args: ZooEntryArgs): Promise<ZooEntryResul
         metrics: metrics.map((m) => ({ ...m, on })),
       },
     };
-    await publishOnce(args.registry, category, meta);
-    await publishOnce(args.registry, task, meta);
+    // The network's own modules: after folding, no longer the ones created above.
+    await publishOnce(args.registry, network.modules.get(names.category)!, meta);
+    await publishOnce(args.registry, network.modules.get(names.task)!, meta);
     await publishNetwork(args.registry, network, { ...meta, name });
     await removeCheckpoint(args.checkpointDir);
     args.log(`published ${name}@${args.version} (${names.category}, ${names.task})`);
