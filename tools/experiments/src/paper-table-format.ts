@@ -4,12 +4,17 @@ export interface Cell {
   readonly mode: 'inserted' | 'transplanted';
   readonly category: string;
   readonly from: string;
+  /** The exact networks used, `cat-cls@1.1.0` (cells from before versions were recorded used 1.0.0 throughout). */
+  readonly networks?: { readonly from: string; readonly to: string };
   readonly layers: 1 | 3;
   readonly samples: number;
   readonly method: 'ol' | 'bd' | 'kd';
   readonly error: number;
   readonly seconds: number;
 }
+
+/** The versions a cell was computed with: recorded ones, or 1.0.0 (the only zoo version before they were recorded). */
+export const cellNetworks = (c: Cell): { from: string; to: string } => c.networks ?? { from: `${c.from}@1.0.0`, to: `${c.category}-cls@1.0.0` };
 
 export const cellKey = (c: Pick<Cell, 'mode' | 'category' | 'layers' | 'samples' | 'method'>) => `${c.mode}/${c.category}/conv${c.layers}/${c.samples}/${c.method}`;
 
@@ -20,7 +25,11 @@ export function formatPaperTables(cells: readonly Cell[], categories: readonly s
     for (const layers of [1, 3] as const) {
       const mine = cells.filter((c) => c.mode === mode && c.layers === layers);
       if (mine.length === 0) continue;
-      const from = mode === 'transplanted' ? ` (task module from: ${categories.map((c) => `${c} ← ${mine.find((m) => m.category === c)?.from ?? '?'}`).join(', ')})` : '';
+      const networks = categories.map((c) => {
+        const used = [...new Set(mine.filter((m) => m.category === c).map((m) => (mode === 'transplanted' ? `${cellNetworks(m).to} ← ${cellNetworks(m).from}` : cellNetworks(m).to)))];
+        return used.length > 0 ? used.join(' / ') : `${c}: …`;
+      });
+      const from = ` (${mode === 'transplanted' ? 'target ← task module from' : 'networks'}: ${networks.join(', ')})`;
       out.push(`### ${mode === 'inserted' ? 'Adapter inserted into the category’s own network' : 'Real transplants'}: ${layers} conv + ReLU${from}`, '');
       out.push(`| samples | method | ${categories.join(' | ')} | avg | paper avg |`, `|---|---|${categories.map(() => '---|').join('')}---|---|`);
       for (const n of samples) {

@@ -7,7 +7,7 @@ import { Composer } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
 import { transplant } from '@transplant/distill';
 import { Registry, openStore } from '@transplant/registry';
-import { cellKey, formatPaperTables, type Cell } from './paper-table-format';
+import { cellKey, cellNetworks, formatPaperTables, type Cell } from './paper-table-format';
 
 /**
  * `nx run distill:paper-table`: methods.md §9.1 on the zoo. For each category, a 1-conv and a
@@ -36,13 +36,24 @@ const samples = values.samples.split(',').map(Number);
 const DONOR: Record<string, string> = { cat: 'dog', dog: 'cat', cow: 'horse', horse: 'cow', sheep: 'cow' };
 
 const selection = await selectBackend();
-const composer = new Composer(new Registry(await openStore(values.registry, process.env)), builtinPlugins());
+const registry = new Registry(await openStore(values.registry, process.env));
+const composer = new Composer(registry, builtinPlugins());
+/** `cat-cls@1.1.0`: the version a transplant of `cat-cls` uses now (the latest). */
+const current = async (name: string) => `${name}@${(await registry.resolve(name)).version}`;
 const file = join(values.results, 'paper-table.json');
 await mkdir(values.results, { recursive: true });
 const saved: { backend: string; steps: number; cells: Cell[] } = await readFile(file, 'utf8').then(
   (t) => JSON.parse(t),
   () => ({ backend: selection.id, steps: Number(values.steps), cells: [] }),
 );
+// A cell computed with other versions of its networks than the registry's latest is stale: computed again.
+const fresh: Cell[] = [];
+for (const c of saved.cells) {
+  const used = cellNetworks(c);
+  if (used.from === (await current(c.from)) && used.to === (await current(`${c.category}-cls`))) fresh.push(c);
+  else process.stderr.write(`${cellKey(c)} was computed with ${used.to} ← ${used.from}: stale, computed again\n`);
+}
+saved.cells = fresh;
 const done = new Set(saved.cells.map(cellKey));
 for (const mode of values.modes.split(',') as Cell['mode'][]) {
   for (const category of categories) {
@@ -52,12 +63,13 @@ for (const mode of values.modes.split(',') as Cell['mode'][]) {
           const cell = { mode, category, layers, samples: n, method };
           if ((method === 'ol' && n === 0) || done.has(cellKey(cell))) continue;
           const from = mode === 'inserted' ? `${category}-cls` : `${DONOR[category] ?? 'bird'}-cls`;
-          process.stderr.write(`${cellKey(cell)} (task module of ${from})… `);
+          const networks = { from: await current(from), to: await current(`${category}-cls`) };
+          process.stderr.write(`${cellKey(cell)} (${networks.to}, task module of ${networks.from})… `);
           const started = performance.now();
           const r = await transplant({ composer, from, to: `${category}-cls`, method, samples: n, adapterLayers: layers, adapterInit: 'he-normal', steps: Number(values.steps), seed: Number(values.seed), generatedBy: GENERATED_BY, backend: selection.id, publish: false });
           const seconds = (performance.now() - started) / 1000;
           process.stderr.write(`error ${(100 * r.metric.value).toFixed(2)} % (${seconds.toFixed(0)} s)\n`);
-          saved.cells.push({ ...cell, from, error: r.metric.value, seconds });
+          saved.cells.push({ ...cell, from, networks, error: r.metric.value, seconds });
           done.add(cellKey(cell));
           await writeFile(file, `${JSON.stringify(saved, null, 2)}\n`);
         }
