@@ -8,7 +8,7 @@ export type TeacherFn = (x: tf.Tensor4D) => tf.Tensor;
 /** Targets the teacher gives one batch, computed once (the teacher never learns). */
 export interface TeacherTargets {
   readonly x: tf.Tensor4D;
-  /** Probes on the output: ones for a scalar score, seeded Gaussian maps for a mask. */
+  /** Probes on the output: ones for a scalar score; for a mask, seeded Gaussian maps or the pseudo-label probe. */
   readonly probe: tf.Tensor;
   /** y_T = T(x). */
   readonly output: tf.Tensor;
@@ -16,12 +16,28 @@ export interface TeacherTargets {
   readonly gradient: tf.Tensor4D;
 }
 
-export function teacherTargets(teacher: TeacherFn, x: tf.Tensor4D, probe: tf.Tensor): TeacherTargets {
+/**
+ * The teacher's output and its probed gradient for a batch. `probe` is a tensor, or a function
+ * of the teacher's output (a task-derived probe such as `pseudoLabelProbe`), evaluated once and
+ * then constant like any other probe.
+ */
+export function teacherTargets(teacher: TeacherFn, x: tf.Tensor4D, probeOrRule: tf.Tensor | ((output: tf.Tensor) => tf.Tensor)): TeacherTargets {
   return tf.tidy(() => {
     const output = teacher(x);
+    const probe = probeOrRule instanceof tf.Tensor ? probeOrRule : probeOrRule(output);
     const gradient = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(teacher(input as tf.Tensor4D), probe)))(x) as tf.Tensor4D;
     return { x: tf.keep(x.clone()), probe: tf.keep(probe.clone()), output: tf.keep(output), gradient: tf.keep(gradient) };
   });
+}
+
+/**
+ * The task-derived probe for a mask of logits: v = ∂ℓ/∂y of the per-pixel binary cross-entropy
+ * at the teacher's logits y_T against the teacher's own hard mask, v = σ(y_T) − 1[y_T > 0]
+ * (methods.md §4.4). It is near 0 where the teacher is sure and largest on its uncertain
+ * pixels, so gradient matching concentrates on the boundaries.
+ */
+export function pseudoLabelProbe(output: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.sub(tf.sigmoid(output), tf.cast(tf.greater(output, 0), 'float32')));
 }
 
 export function disposeTargets(t: TeacherTargets): void {

@@ -22,6 +22,7 @@ export async function writeTransplantReport(dir: string, r: TransplantResult, co
     '',
     `- student: ${r.student.category} → ${r.adapter} → ${r.student.task} (only the adapter was trained; the other modules are frozen)`,
     `- teacher: ${r.teacher}${r.calibration ? ` (calibration: logit = ${r.calibration.scale.toFixed(3)} · score + ${r.calibration.offset.toFixed(3)})` : ''}`,
+    `- probes: ${r.probe}`,
     `- data: ${r.data}`,
     `- ${r.losses.length} steps, ${r.stepMilliseconds.toFixed(1)} ms/step, ${r.wallSeconds.toFixed(1)} s`,
     '',

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Network, disposeModule, type ModuleInstance } from '@transplant/composer';
+import { Network, createModule, disposeModule, type ModuleInstance } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
+import { pseudoLabelProbe } from './bd-loss';
 import { trainAdapter, type DistillMethod } from './train-adapter';
 import { tinyModules } from './testing/tiny-modules';
 
@@ -65,5 +66,55 @@ describe('trainAdapter', () => {
     images.dispose();
     network.dispose();
     disposeModule(m.teacherTask);
+  });
+});
+
+describe('probes of a mask output', () => {
+  beforeAll(async () => {
+    await selectBackend({ requested: 'cpu', env: {} });
+  });
+
+  it('the pseudo-label probe is the BCE loss gradient at the teacher’s logits against its own hard mask', () => {
+    const logits = tf.tensor4d([-3, -0.2, 0.1, 4], [1, 2, 2, 1]);
+    const hard = tf.cast(tf.greater(logits, 0), 'float32');
+    const bce = (y: tf.Tensor) => tf.losses.sigmoidCrossEntropy(hard, y, undefined, 0, tf.Reduction.SUM);
+    const expected = tf.grad(bce)(logits);
+    const probe = pseudoLabelProbe(logits);
+    expect(Array.from(probe.dataSync())).toEqual(Array.from(expected.dataSync()).map((v) => expect.closeTo(v, 6)));
+    // Largest where the teacher is least sure, with the sign pushing toward its decision.
+    const v = Array.from(probe.dataSync());
+    expect(Math.abs(v[1]!)).toBeGreaterThan(Math.abs(v[0]!));
+    expect(v[2]).toBeLessThan(0);
+    tf.dispose([logits, hard, expected, probe]);
+  });
+
+  it.each(['random', 'pseudo-label'] as const)('bd on a segmentation head with %s probes trains only the adapter and frees its tensors', (probe) => {
+    const start = tf.memory().numTensors;
+    const m = tinyModules(6, 1);
+    const seg = createModule(m.plugins, { name: 'bird-seg-head', family: 'tiny-seg', seed: 40 });
+    const teacher = createModule(m.plugins, { name: 'cat-seg-head', family: 'tiny-seg', seed: 41 });
+    const network = Network.create([m.category, seg, m.adapter], [{ category: 'cat-features', task: 'bird-seg-head', adapter: 'cat-bird-adapter' }]);
+    const adapterBefore = snapshot([m.adapter]);
+    const frozenBefore = snapshot([m.category, seg, teacher]);
+    const images = tf.randomUniform([8, 8, 8, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
+    const { losses } = trainAdapter({
+      network,
+      link: { category: 'cat-features', adapter: 'cat-bird-adapter', task: 'bird-seg-head' },
+      method: 'bd',
+      teacher: (x) => teacher.model.apply(x) as tf.Tensor,
+      unlabeled: images,
+      steps: 5,
+      batchSize: 4,
+      learningRate: 1e-2,
+      seed: 3,
+      probe,
+    });
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(snapshot([m.category, seg, teacher])).toEqual(frozenBefore);
+    expect(snapshot([m.adapter])).not.toEqual(adapterBefore);
+    images.dispose();
+    network.dispose();
+    [m.task, m.teacherTask, teacher].forEach(disposeModule);
+    expect(tf.memory().numTensors).toBe(start);
   });
 });

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { taskLoss, type ModuleInstance, type Network } from '@transplant/composer';
 import { Rng } from '@transplant/data';
-import { bdLoss, disposeTargets, taskProbeGradient, teacherTargets, type BdWeights, type TeacherFn, type TeacherTargets } from './bd-loss';
+import { bdLoss, disposeTargets, pseudoLabelProbe, taskProbeGradient, teacherTargets, type BdWeights, type TeacherFn, type TeacherTargets } from './bd-loss';
 
 /** bd: back-distillation (gradients + outputs); kd: output distillation only; ol: task loss on annotated samples. */
 export const METHODS = ['bd', 'kd', 'ol'] as const;
@@ -33,8 +33,13 @@ export interface TrainAdapterArgs {
   readonly batchSize: number;
   readonly learningRate: number;
   readonly seed: number;
+  /** bd, kd on a mask output: seeded Gaussian probes (default) or the task-derived pseudo-label probe. */
+  readonly probe?: ProbeKind;
   readonly log?: (step: number, loss: number) => void;
 }
+
+/** How a mask output is probed; a scalar score is always probed with ones. */
+export type ProbeKind = 'random' | 'pseudo-label';
 
 /** f(I) for every image, in chunks, as one tensor (f is frozen: computed once). */
 function features(category: ModuleInstance, images: tf.Tensor4D): tf.Tensor4D {
@@ -48,10 +53,11 @@ function features(category: ModuleInstance, images: tf.Tensor4D): tf.Tensor4D {
   return out;
 }
 
-/** Probes: ones for one logit per image; for a mask, one seeded Gaussian map per image. */
-function probesFor(task: ModuleInstance, count: number, seed: number): tf.Tensor {
+/** Probes: ones for one logit per image; for a mask, one seeded Gaussian map per image or the pseudo-label rule. */
+function probesFor(task: ModuleInstance, count: number, seed: number, kind: ProbeKind): tf.Tensor | ((output: tf.Tensor) => tf.Tensor) {
   const shape = [count, ...task.ports.output.shape.slice(1)] as number[];
-  return task.ports.output.shape.length === 2 ? tf.ones(shape) : tf.randomNormal(shape, 0, 1, 'float32', seed);
+  if (task.ports.output.shape.length === 2) return tf.ones(shape);
+  return kind === 'pseudo-label' ? pseudoLabelProbe : tf.randomNormal(shape, 0, 1, 'float32', seed);
 }
 
 function gather(targets: TeacherTargets, indices: tf.Tensor1D): TeacherTargets {
@@ -78,9 +84,9 @@ export function trainAdapter(args: TrainAdapterArgs): { losses: number[]; stepMi
   } else {
     if (!args.teacher || !args.unlabeled) throw new Error(`${args.method} needs a teacher and unlabeled images`);
     const x = features(network.module(link.category), args.unlabeled);
-    const probe = probesFor(task, x.shape[0], args.seed);
+    const probe = probesFor(task, x.shape[0], args.seed, args.probe ?? 'random');
     pool = { targets: teacherTargets(args.teacher, x, probe), n: x.shape[0] };
-    tf.dispose([x, probe]);
+    tf.dispose([x, ...(probe instanceof tf.Tensor ? [probe] : [])]);
   }
   const started = performance.now();
   try {

@@ -5,7 +5,7 @@ import { TransplantError, isTransplantError, type TaskId } from '@transplant/cor
 import { isCategoryId } from '@transplant/data';
 import type { Registry } from '@transplant/registry';
 import { fitCalibration, linkOf, presenceScore, resolveTeacher, teacherFunction, type Calibration, type SpecificNetwork, type TeacherResolution } from './teacher';
-import { trainAdapter, type DistillMethod } from './train-adapter';
+import { trainAdapter, type DistillMethod, type ProbeKind } from './train-adapter';
 import { HELD_OUT, NEGATIVES, TransplantData } from './transplant-data';
 
 export interface TransplantOptions {
@@ -18,6 +18,8 @@ export interface TransplantOptions {
   readonly adapterLayers: 1 | 3;
   /** Default: identity when f's and g's channels agree (h starts as x); `he-normal` learns h from scratch. */
   readonly adapterInit?: 'identity' | 'he-normal';
+  /** bd/kd with a mask output: random Gaussian probes (default) or the pseudo-label probe. */
+  readonly probe?: ProbeKind;
   readonly steps: number;
   readonly batchSize?: number;
   readonly learningRate?: number;
@@ -36,6 +38,8 @@ export interface TransplantResult {
   readonly teacher: string;
   readonly method: DistillMethod;
   readonly samples: number;
+  /** How the outputs were probed for the gradients: ones (a score), random or pseudo-label (a mask); none for OL. */
+  readonly probe: 'ones' | ProbeKind | 'none';
   readonly metric: { readonly name: string; readonly value: number };
   /** The same metric of the --to network's own link on the same held-out images, when it solves the same task. */
   readonly reference?: { readonly name: string; readonly value: number };
@@ -131,12 +135,14 @@ export async function transplant(o: TransplantOptions): Promise<TransplantResult
         batchSize: o.batchSize ?? 32,
         learningRate: o.learningRate ?? 1e-3,
         seed: o.seed,
+        ...(o.probe ? { probe: o.probe } : {}),
         ...(o.progress ? { log: o.progress } : {}),
       });
     } finally {
       tf.dispose([target.images, target.targets, negatives.images, negatives.targets, images, targets]);
     }
     const wallSeconds = (performance.now() - started) / 1000;
+    const probe = o.method === 'ol' ? 'none' : taskId === 'cls' ? 'ones' : (o.probe ?? 'random');
     const metric = heldOut(network, { category: f.name, task: g.name }, taskId, data);
     const own = linkOf(to);
     const reference = own.task.task === taskId ? heldOut(to.network, { category: own.category.name, task: own.task.name }, taskId, data) : undefined;
@@ -151,7 +157,7 @@ export async function transplant(o: TransplantOptions): Promise<TransplantResult
         generatedBy: o.generatedBy,
         provenance: { data: data.describe(o.samples), seed: o.seed, steps: o.steps, backend: o.backend, wallSeconds: Math.round(wallSeconds * 10) / 10 },
         card: {
-          summary: `${o.method} adapter (${o.adapterLayers} conv+ReLU) from ${f.name} to ${g.name}; teacher: ${teacher}; ${o.samples} annotated samples`,
+          summary: `${o.method} adapter (${o.adapterLayers} conv+ReLU) from ${f.name} to ${g.name}; teacher: ${teacher}; ${o.samples} annotated samples${probe === 'random' || probe === 'pseudo-label' ? `; ${probe} probes` : ''}`,
           metrics: [{ ...metric, on: `${data.describe(o.samples)} (test split)` }],
         },
       };
@@ -166,6 +172,7 @@ export async function transplant(o: TransplantOptions): Promise<TransplantResult
       teacher,
       method: o.method,
       samples: o.samples,
+      probe,
       metric,
       ...(reference ? { reference } : {}),
       losses: trained.losses,

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { Composer } from '@transplant/composer';
 import { TransplantError } from '@transplant/core';
-import { METHODS, transplant, writeTransplantReport, type DistillMethod } from '@transplant/distill';
+import { METHODS, transplant, writeTransplantReport, type DistillMethod, type ProbeKind } from '@transplant/distill';
 import { builtinPlugins } from '../plugins';
 import { GENERATED_BY } from '../version';
 import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
@@ -18,6 +18,7 @@ interface Options {
   samples: string;
   method: string;
   adapter: string;
+  probe: string;
   steps: string;
   seed: string;
   publish: boolean;
@@ -41,12 +42,14 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
     .option('--samples <n>', 'annotated target images (0: back-distillation from unlabeled images only)', '0')
     .option('--method <bd|kd|ol>', 'bd: back-distillation; kd: output distillation; ol: ordinary learning on the samples', 'bd')
     .option('--adapter <conv1|conv3>', 'adapter: 1 or 3 conv+ReLU layers', 'conv1')
+    .option('--probe <random|pseudo-label>', "bd on a mask: random Gaussian probes, or the teacher's pseudo-label loss gradient", 'random')
     .option('--steps <n>', 'training steps', '300')
     .option('--seed <n>', 'seed of the data and the adapter', '1')
     .option('--no-publish', 'evaluate and report without publishing')
     .option('--reports <dir>', 'where the report goes', REPORTS_DIR)
     .action(async (o: Options) => {
       if (!(METHODS as readonly string[]).includes(o.method)) throw new TransplantError('E_USAGE', `--method must be one of ${METHODS.join(', ')}`, { operation: 'transplant' });
+      if (o.probe !== 'random' && o.probe !== 'pseudo-label') throw new TransplantError('E_USAGE', '--probe must be random or pseudo-label', { operation: 'transplant' });
       if (o.adapter !== 'conv1' && o.adapter !== 'conv3') throw new TransplantError('E_USAGE', '--adapter must be conv1 or conv3', { operation: 'transplant' });
       const container = ctx.container();
       const selection = await selectCommandBackend(ctx, container);
@@ -61,6 +64,7 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
         method: o.method as DistillMethod,
         samples: integer(o.samples, 'samples', 0),
         adapterLayers: o.adapter === 'conv1' ? 1 : 3,
+        probe: o.probe as ProbeKind,
         steps,
         seed: integer(o.seed, 'seed', 0),
         generatedBy: GENERATED_BY,
@@ -72,7 +76,7 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
           ctx.err(`step ${step}/${steps}  loss ${loss.toFixed(4)}  ETA ${Math.round(perStep * (steps - step))} s\n`);
         },
       });
-      const command = `transplant --from ${o.from} --to ${o.to} --method ${o.method} --samples ${o.samples} --adapter ${o.adapter} --steps ${o.steps} --seed ${o.seed}`;
+      const command = `transplant --from ${o.from} --to ${o.to} --method ${o.method} --samples ${o.samples} --adapter ${o.adapter} --probe ${o.probe} --steps ${o.steps} --seed ${o.seed}`;
       const report = await writeTransplantReport(resolve(o.reports), result, command);
       const { losses, ...summary } = result;
       ctx.out(
