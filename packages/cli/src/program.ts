@@ -9,6 +9,7 @@ import type { CommandContext } from './commands/command-context';
 import { importCommand } from './commands/import';
 import { networkCommands } from './commands/networks';
 import { transplantCommand } from './commands/transplant';
+import { genericCommands } from './commands/generic';
 import { registryCommand } from './commands/registry';
 import { buildContainer } from './container';
 import { TRANSPLANT_VERSION } from './version';
@@ -55,6 +56,7 @@ function buildProgram(io: CliIo): Command {
 
   importCommand(program, commands);
   transplantCommand(program, commands);
+  genericCommands(program, commands);
   networkCommands(program, commands);
 
   const data = program.command('data').description('the synthetic part-annotated image set and CUB-layout data');

@@ -1,7 +1,7 @@
 import { MANIFEST_FORMAT_VERSION, TransplantError, encodeWeights, type CardDto, type DependencyDto, type ModuleManifestDto, type ProvenanceDto } from '@transplant/core';
 import type { Registry } from '@transplant/registry';
 import { sha256Digest } from '@transplant/core';
-import { COMPOSITION_FAMILY } from './composition';
+import { COMPOSITION_FAMILY, type GenericRecord } from './composition';
 import { encodeModuleWeights, type ModuleInstance, type PublishedIdentity } from './module-instance';
 import type { Network } from './network';
 
@@ -54,7 +54,7 @@ export async function publishModule(registry: Registry, instance: ModuleInstance
  * module by version and weights digest. Every module must be published first. A network's
  * ports are those of its first link.
  */
-export async function publishNetwork(registry: Registry, network: Network, meta: PublishMeta & { readonly name: string }): Promise<{ name: string; version: string }> {
+export async function publishNetwork(registry: Registry, network: Network, meta: PublishMeta & { readonly name: string; readonly generic?: GenericRecord }): Promise<{ name: string; version: string }> {
   const dependencies: DependencyDto[] = [...network.modules.values()].map((m) => {
     if (!m.published) throw new TransplantError('E_COMPOSITION_INVALID', `publish module ${m.name} before the network that uses it`, { module: meta.name, operation: 'publishNetwork' });
     return { name: m.name, kind: m.kind, range: m.published.version, pinned: { version: m.published.version, digest: m.published.digest } };
@@ -73,7 +73,7 @@ export async function publishNetwork(registry: Registry, network: Network, meta:
     ...(specific && task.task !== undefined ? { task: task.task } : {}),
     ...(specific && category.category !== undefined ? { category: category.category } : {}),
     family: { ...COMPOSITION_FAMILY },
-    options: { links: network.links.map((l) => ({ ...l })) },
+    options: { links: network.links.map((l) => ({ ...l })), ...(meta.generic ? { generic: meta.generic } : {}) },
     ports: { input: category.ports.input, output: task.ports.output },
     dependencies,
     weights: { digest: sha256Digest(weights), size: weights.byteLength, tensors: 0, parameters: 0 },

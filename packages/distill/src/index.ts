@@ -5,8 +5,25 @@
 export { adapterForward, adapterVjp, convReluChain } from './adapter-vjp';
 export { bdLoss, disposeTargets, pseudoLabelProbe, studentGradient, taskProbeGradient, teacherTargets, type BdWeights, type TeacherFn, type TeacherTargets } from './bd-loss';
 export { METHODS, METHOD_WEIGHTS, trainAdapter, type AdapterLink, type DistillMethod, type ProbeKind, type TrainAdapterArgs } from './train-adapter';
-export { fitCalibration, linkOf, presenceScore, resolveTeacher, teacherFunction, type Calibration, type SpecificNetwork, type TeacherResolution } from './teacher';
-export { transplant, type TransplantOptions, type TransplantResult } from './transplant';
+export { fitCalibration, linkOf, presenceScore, resolveTeacher, teacherFor, teacherFunction, type Calibration, type SpecificNetwork, type TeacherResolution } from './teacher';
+export { learnLink, transplant, type LearnLinkOptions, type LearnedLink, type TransplantOptions, type TransplantResult } from './transplant';
 export { HELD_OUT, NEGATIVES, TransplantData } from './transplant-data';
 export { lossCurvePng } from './loss-curve';
 export { writeTransplantReport } from './report';
+export {
+  GUARD_PROBE,
+  addCategory,
+  addTask,
+  assertNoForgetting,
+  createGeneric,
+  genericMatrix,
+  linkDigests,
+  loadGeneric,
+  removeCategory,
+  type GenericChange,
+  type GenericContext,
+  type GenericMatrix,
+  type GenericNetwork,
+  type LinkOutcome,
+  type LinkTraining,
+} from './generic';

@@ -35,8 +35,12 @@ export function linkOf(n: SpecificNetwork): { category: ModuleInstance; task: Mo
  * A named teacher is accepted only when its category module has f's weights digest.
  */
 export function resolveTeacher(from: SpecificNetwork, to: SpecificNetwork, named?: SpecificNetwork): TeacherResolution {
+  return teacherFor(linkOf(from).task.task!, to, named);
+}
+
+/** The teacher of an adapter for a `studentTask` head on `to`'s category module (see `resolveTeacher`). */
+export function teacherFor(studentTask: TaskId, to: SpecificNetwork, named?: SpecificNetwork): TeacherResolution {
   const f = linkOf(to).category;
-  const studentTask = linkOf(from).task.task!;
   const source = named ?? to;
   if (named) {
     const theirs = linkOf(named).category;

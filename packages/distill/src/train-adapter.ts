@@ -104,7 +104,8 @@ export function trainAdapter(args: TrainAdapterArgs): { losses: number[]; stepMi
       } else {
         const x = tf.gather(pool.x!, indices);
         const y = tf.gather(pool.y!, indices);
-        loss = optimizer.minimize(() => taskLoss(task.task!, task.model.apply(adapter.model.apply(x, { training: true }), { training: true }) as tf.Tensor, y), true, variables)!;
+        // g is frozen: inference mode, so that no layer of it (batch statistics) moves while h learns.
+        loss = optimizer.minimize(() => taskLoss(task.task!, task.model.apply(adapter.model.apply(x, { training: true }), { training: false }) as tf.Tensor, y), true, variables)!;
         tf.dispose([x, y]);
       }
       indices.dispose();

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import semver from 'semver';
-import { Network, addCounts, createModule, disposeModule, publishModule, publishNetwork, taskCounts, taskMetric, type Composer, type ModuleInstance, type TaskCounts } from '@transplant/composer';
+import { Network, addCounts, createModule, disposeModule, publishModule, publishNetwork, taskCounts, taskMetric, type Composer, type ModuleInstance, type PluginRegistry, type TaskCounts } from '@transplant/composer';
 import { TransplantError, isTransplantError, type TaskId } from '@transplant/core';
-import { isCategoryId } from '@transplant/data';
+import { isCategoryId, type CategoryId } from '@transplant/data';
 import type { Registry } from '@transplant/registry';
 import { fitCalibration, linkOf, presenceScore, resolveTeacher, teacherFunction, type Calibration, type SpecificNetwork, type TeacherResolution } from './teacher';
 import { trainAdapter, type DistillMethod, type ProbeKind } from './train-adapter';
@@ -82,39 +82,62 @@ function calibrate(resolution: Extract<TeacherResolution, { kind: 'bridge' }>, c
   return calibration;
 }
 
+
+export interface LearnLinkOptions {
+  readonly plugins: PluginRegistry;
+  /** The frozen category module (student input) and task module. */
+  readonly f: ModuleInstance;
+  readonly g: ModuleInstance;
+  readonly resolution: TeacherResolution;
+  /** The synthetic category whose images train and evaluate the link. */
+  readonly category: CategoryId;
+  readonly adapterName: string;
+  readonly method: DistillMethod;
+  readonly samples: number;
+  readonly adapterLayers: 1 | 3;
+  readonly adapterInit?: 'identity' | 'he-normal';
+  readonly probe?: ProbeKind;
+  readonly steps: number;
+  readonly batchSize?: number;
+  readonly learningRate?: number;
+  readonly seed: number;
+  readonly progress?: (step: number, loss: number) => void;
+}
+
+export interface LearnedLink {
+  /** The new adapter (the caller disposes it, or the network it joins). */
+  readonly adapter: ModuleInstance;
+  /** f → adapter → g, sharing the modules' layers (dispose the modules, not this). */
+  readonly network: Network;
+  readonly data: TransplantData;
+  readonly metric: { readonly name: string; readonly value: number };
+  readonly calibration: Calibration | undefined;
+  readonly probe: TransplantResult['probe'];
+  readonly wallSeconds: number;
+  readonly trained: { readonly losses: number[]; readonly stepMilliseconds: number };
+}
+
 /**
- * `--from A --to B`: learns only an adapter between B's category module f and A's task module
- * g (both frozen, bit-identical afterwards), with a teacher on x = f(I) (DESIGN.md §4), then
- * evaluates the new link on held-out images and (with `publish`) publishes the adapter and
- * the composition `<B category>-<A task>-via-<A category>` as a new version.
+ * Learns one adapter between a frozen f and a frozen g with a resolved teacher (or OL on N
+ * samples), and evaluates the link on held-out images: the core of `transplant` and of
+ * adding a category or a task to a generic network.
  */
-export async function transplant(o: TransplantOptions): Promise<TransplantResult> {
-  const load = async (ref: string): Promise<SpecificNetwork> => o.composer.load(ref);
-  const from = await load(o.from);
-  const to = await load(o.to);
-  const named = o.teacher ? await load(o.teacher) : undefined;
-  const student: ModuleInstance[] = [];
+export function learnLink(o: LearnLinkOptions): LearnedLink {
+  const { f, g, resolution } = o;
+  const taskId = g.task!;
+  if (o.method !== 'ol' && resolution.kind === 'none') {
+    throw new TransplantError('E_TEACHER_MISSING', `${resolution.reason}; ${o.method} needs one`, { module: f.name, operation: 'transplant' });
+  }
+  if (o.method === 'ol' && o.samples === 0) throw new TransplantError('E_USAGE', 'ordinary learning needs annotated samples: pass --samples N (N ≥ 1)', { operation: 'transplant' });
+  const data = new TransplantData(o.seed, o.category, f.ports.input.shape[1]!);
+  const fPort = f.ports.output;
+  const adapter = createModule(o.plugins, {
+    name: o.adapterName,
+    family: 'adapter-conv',
+    options: { size: fPort.shape[1], channels: fPort.channels, stride: fPort.stride, outChannels: g.ports.input.channels, layers: o.adapterLayers, ...(o.adapterInit ? { init: o.adapterInit } : {}) },
+    seed: o.seed,
+  });
   try {
-    const f = linkOf(to).category;
-    const g = linkOf(from).task;
-    const taskId = g.task!;
-    const category = to.manifest.category ?? f.category;
-    if (!category || !isCategoryId(category)) throw new TransplantError('E_USAGE', `${o.to} names no synthetic category (${category}); transplant needs one to draw its images`, { operation: 'transplant' });
-    const resolution = resolveTeacher(from, to, named);
-    if (o.method !== 'ol' && resolution.kind === 'none') {
-      throw new TransplantError('E_TEACHER_MISSING', `${resolution.reason}; ${o.method} needs one`, { module: o.to, operation: 'transplant' });
-    }
-    if (o.method === 'ol' && o.samples === 0) throw new TransplantError('E_USAGE', 'ordinary learning needs annotated samples: pass --samples N (N ≥ 1)', { operation: 'transplant' });
-    const data = new TransplantData(o.seed, category, f.ports.input.shape[1]!);
-    const name = `${category}-${taskId}-via-${from.manifest.category ?? from.manifest.name}`;
-    const fPort = f.ports.output;
-    const adapter = createModule(o.composer.plugins, {
-      name: `${name}-adapter`,
-      family: 'adapter-conv',
-      options: { size: fPort.shape[1], channels: fPort.channels, stride: fPort.stride, outChannels: g.ports.input.channels, layers: o.adapterLayers, ...(o.adapterInit ? { init: o.adapterInit } : {}) },
-      seed: o.seed,
-    });
-    student.push(adapter);
     const network = Network.create([f, adapter, g], [{ category: f.name, task: g.name, adapter: adapter.name }]);
     const calibration = resolution.kind === 'bridge' ? calibrate(resolution, f, data) : undefined;
     const started = performance.now();
@@ -144,6 +167,36 @@ export async function transplant(o: TransplantOptions): Promise<TransplantResult
     const wallSeconds = (performance.now() - started) / 1000;
     const probe = o.method === 'ol' ? 'none' : taskId === 'cls' ? 'ones' : (o.probe ?? 'random');
     const metric = heldOut(network, { category: f.name, task: g.name }, taskId, data);
+    return { adapter, network, data, metric, calibration, probe, wallSeconds, trained };
+  } catch (error) {
+    disposeModule(adapter);
+    throw error;
+  }
+}
+
+/**
+ * `--from A --to B`: learns only an adapter between B's category module f and A's task module
+ * g (both frozen, bit-identical afterwards), with a teacher on x = f(I) (DESIGN.md §4), then
+ * evaluates the new link on held-out images and (with `publish`) publishes the adapter and
+ * the composition `<B category>-<A task>-via-<A category>` as a new version.
+ */
+export async function transplant(o: TransplantOptions): Promise<TransplantResult> {
+  const load = async (ref: string): Promise<SpecificNetwork> => o.composer.load(ref);
+  const from = await load(o.from);
+  const to = await load(o.to);
+  const named = o.teacher ? await load(o.teacher) : undefined;
+  const student: ModuleInstance[] = [];
+  try {
+    const f = linkOf(to).category;
+    const g = linkOf(from).task;
+    const taskId = g.task!;
+    const category = to.manifest.category ?? f.category;
+    if (!category || !isCategoryId(category)) throw new TransplantError('E_USAGE', `${o.to} names no synthetic category (${category}); transplant needs one to draw its images`, { operation: 'transplant' });
+    const resolution = resolveTeacher(from, to, named);
+    const name = `${category}-${taskId}-via-${from.manifest.category ?? from.manifest.name}`;
+    const learned = learnLink({ ...o, plugins: o.composer.plugins, f, g, resolution, category, adapterName: `${name}-adapter` });
+    student.push(learned.adapter);
+    const { adapter, network, data, metric, calibration, probe, wallSeconds, trained } = learned;
     const own = linkOf(to);
     const reference = own.task.task === taskId ? heldOut(to.network, { category: own.category.name, task: own.task.name }, taskId, data) : undefined;
     const teacher = resolution.kind === 'none' ? 'none (ordinary learning on annotated samples)' : resolution.description;

@@ -144,6 +144,10 @@ export const ERROR_CATALOG = {
     title: 'the named teacher cannot teach this adapter',
     hint: "a teacher must sit on the same category module as the student (same weights digest) and solve the student's task, or one a bridge maps to it",
   },
+  E_FORGETTING: {
+    title: 'a change to the generic network would alter what it already knew',
+    hint: 'an existing link gave other outputs on the probe images after the change; nothing was published. Check that no frozen module is trained or run in training mode (batch statistics), then run the command again',
+  },
   E_USAGE: {
     title: 'the command was called wrongly',
     hint: 'run the command with --help to see its options',
