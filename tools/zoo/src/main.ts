@@ -6,7 +6,7 @@ import { EMBEDDED_REGISTRY, GENERATED_BY, builtinPlugins, resolveRegistryLocatio
 import { selectBackend } from '@transplant/core';
 import { Registry, openStore } from '@transplant/registry';
 import { trainZooNetwork, type ZooEntryResult } from './zoo-entry';
-import { PLANS, RECIPES, ZOO_CATEGORIES, ZOO_TASKS, networkName, zooVersion, type ZooVersion } from './zoo-spec';
+import { EXTRA_CATEGORIES, PLANS, RECIPES, ZOO_CATEGORIES, ZOO_TASKS, networkName, zooVersion, type ZooVersion } from './zoo-spec';
 import { formatZooTable } from './zoo-report';
 
 /**
@@ -28,10 +28,12 @@ const { values } = parseArgs({
 });
 // Every classifier first: the transplanting experiments need them most.
 const all = ZOO_TASKS.flatMap((task) => ZOO_CATEGORIES.map((category) => ({ category, task })));
+// deer and rabbit are held back from the zoo; --only trains them too.
+const trainable = [...all, ...ZOO_TASKS.flatMap((task) => EXTRA_CATEGORIES.map((category) => ({ category, task })))];
 const only = values.only?.split(',').map((s) => s.trim());
-const unknown = only?.filter((n) => !all.some((e) => networkName(e.category, e.task) === n)) ?? [];
-if (unknown.length > 0) throw new Error(`unknown zoo networks ${unknown.join(', ')}; the zoo has ${all.map((e) => networkName(e.category, e.task)).join(', ')}`);
-const entries = only ? all.filter((e) => only.includes(networkName(e.category, e.task))) : all;
+const unknown = only?.filter((n) => !trainable.some((e) => networkName(e.category, e.task) === n)) ?? [];
+if (unknown.length > 0) throw new Error(`unknown zoo networks ${unknown.join(', ')}; the zoo trains ${trainable.map((e) => networkName(e.category, e.task)).join(', ')}`);
+const entries = only ? trainable.filter((e) => only.includes(networkName(e.category, e.task))) : all;
 
 const selection = await selectBackend();
 const location = resolveRegistryLocation(values.registry ?? EMBEDDED_REGISTRY, process.env);

@@ -7,7 +7,7 @@ import type { Registry } from '@transplant/registry';
 import { removeCheckpoint } from './checkpoint';
 import { evaluateSpecific, trainSpecific } from './train-specific';
 import { ZooData } from './zoo-data';
-import { FAMILIES, ZOO_CATEGORIES, ZOO_TASKS, moduleNames, networkName, type TrainingPlan } from './zoo-spec';
+import { FAMILIES, TRAINABLE_CATEGORIES, ZOO_TASKS, moduleNames, networkName, type TrainingPlan } from './zoo-spec';
 
 export interface ZooEntryResult {
   readonly network: string;
@@ -89,7 +89,7 @@ export async function trainZooNetwork(args: ZooEntryArgs): Promise<ZooEntryResul
     return { network: name, version: args.version, metrics: existing.card.metrics, steps: p.steps, wallSeconds: p.wallSeconds ?? 0, backend: p.backend, status: 'published earlier' };
   }
   const names = moduleNames(args.category, args.task);
-  const seed = args.seed * 100 + ZOO_CATEGORIES.indexOf(args.category as (typeof ZOO_CATEGORIES)[number]) * ZOO_TASKS.length * 10 + ZOO_TASKS.indexOf(args.task) * 10;
+  const seed = args.seed * 100 + TRAINABLE_CATEGORIES.indexOf(args.category as (typeof TRAINABLE_CATEGORIES)[number]) * ZOO_TASKS.length * 10 + ZOO_TASKS.indexOf(args.task) * 10;
   const category = createModule(args.plugins, { name: names.category, family: FAMILIES.category.family, options: { ...FAMILIES.category.options, batchNorm: args.batchNorm }, seed, category: args.category });
   const task = createModule(args.plugins, { name: names.task, family: FAMILIES[args.task].family, options: FAMILIES[args.task].options, seed: seed + 5, category: args.category });
   let network = Network.create([category, task], [{ category: names.category, task: names.task }]);

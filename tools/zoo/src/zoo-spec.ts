@@ -4,6 +4,14 @@ import type { CategoryId } from '@transplant/data';
 /** The zoo: a specific network per category and task (issue: bird, cat, cow, dog, horse, sheep × cls, seg). */
 export const ZOO_CATEGORIES = ['bird', 'cat', 'cow', 'dog', 'horse', 'sheep'] as const satisfies readonly CategoryId[];
 export const ZOO_TASKS = ['cls', 'seg'] as const satisfies readonly TaskId[];
+/**
+ * The two categories the data set holds back for incremental addition: not in the zoo, but
+ * trainable with the same recipe on request (`--only deer-seg,rabbit-seg`), e.g. to grow a
+ * generic network to every synthetic category.
+ */
+export const EXTRA_CATEGORIES = ['deer', 'rabbit'] as const satisfies readonly CategoryId[];
+/** Every category the zoo can train, in the order that fixes each network's seed. */
+export const TRAINABLE_CATEGORIES = [...ZOO_CATEGORIES, ...EXTRA_CATEGORIES] as const;
 
 export const IMAGE_SIZE = 64;
 
@@ -62,9 +70,14 @@ export interface TrainingPlan {
   readonly checkpointEvery: number;
 }
 
+/**
+ * The caps were 6000 (cls) and 3500 (seg) steps for 1.0.0; only cat-cls, dog-cls, cat-seg and
+ * dog-seg ever reached them, and those are trained again with 1.1.0, so the longer caps
+ * reproduce every published network.
+ */
 export const PLANS: Record<TaskId, TrainingPlan> = {
-  cls: { steps: 2000, maxSteps: 6000, checkEvery: 500, goal: { metric: 'error-rate', value: 0.03 }, batchSize: 32, learningRate: 1e-3, decayAt: 0.7, decayTo: 0.3, positives: 0.5, checkpointEvery: 250 },
-  seg: { steps: 1500, maxSteps: 3500, checkEvery: 500, goal: { metric: 'iou', value: 0.78 }, batchSize: 32, learningRate: 1e-3, decayAt: 0.7, decayTo: 0.3, positives: 0.75, checkpointEvery: 250 },
+  cls: { steps: 2000, maxSteps: 8000, checkEvery: 500, goal: { metric: 'error-rate', value: 0.03 }, batchSize: 32, learningRate: 1e-3, decayAt: 0.7, decayTo: 0.3, positives: 0.5, checkpointEvery: 250 },
+  seg: { steps: 1500, maxSteps: 6000, checkEvery: 500, goal: { metric: 'iou', value: 0.78 }, batchSize: 32, learningRate: 1e-3, decayAt: 0.7, decayTo: 0.3, positives: 0.75, checkpointEvery: 250 },
 };
 
 /** Held-out evaluation: test-split items never used in training; validation (the stopping rule) on the val split. */
