@@ -286,6 +286,25 @@ describe.each(MODES)('%s kernels conform to the cpu back end', (mode) => {
     }
   });
 
+  it('Identity shares the buffer: no copy, both tensors read the same values, and disposing one keeps the other', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const buffers = () => (tf.memory() as { numDataBuffers: number }).numDataBuffers;
+    const buffersBefore = buffers();
+    const x = tf.tensor3d(seeded(12, 24), [2, 3, 4]);
+    const y = tf.engine().runKernel('Identity', { x }) as tf.Tensor;
+    expect(y.shape).toEqual([2, 3, 4]);
+    expect(buffers() - buffersBefore).toBe(1);
+    const wasm = tf.backend() as unknown as { getMemoryOffset(id: object): number };
+    expect(wasm.getMemoryOffset(y.dataId)).toBe(wasm.getMemoryOffset(x.dataId));
+    const expected = Array.from(await x.data());
+    x.dispose();
+    expect(Array.from(await y.data())).toEqual(expected);
+    y.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(buffers()).toBe(buffersBefore);
+  });
+
   it('UnsortedSegmentSum and Einsum fall back to the cpu kernels', async () => {
     const sums: Float32Array[] = [];
     const products: Float32Array[] = [];
