@@ -46,12 +46,13 @@ const results: ZooEntryResult[] = [];
 for (const [i, entry] of entries.entries()) {
   const name = networkName(entry.category, entry.task);
   const base = PLANS[entry.task];
-  const plan = { ...base, steps: Math.max(1, Math.round(base.steps * scale)), maxSteps: Math.max(1, Math.round(base.maxSteps * scale)), checkEvery: Math.max(1, Math.round(base.checkEvery * scale)) };
-  const log = (line: string) => process.stderr.write(`[${i + 1}/${entries.length} ${name}] ${line}\n`);
   const version = values.version ?? zooVersion(name);
   if (!(version in RECIPES)) throw new Error(`no zoo recipe for version ${version}; recipes: ${Object.keys(RECIPES).join(', ')}`);
+  const recipe = RECIPES[version as ZooVersion];
+  const plan = { ...base, laterDecays: recipe.laterDecays, steps: Math.max(1, Math.round(base.steps * scale)), maxSteps: Math.max(1, Math.round(base.maxSteps * scale)), checkEvery: Math.max(1, Math.round(base.checkEvery * scale)) };
+  const log = (line: string) => process.stderr.write(`[${i + 1}/${entries.length} ${name}] ${line}\n`);
   results.push(
-    await trainZooNetwork({ ...entry, plan, seed: Number(values.seed), version, batchNorm: RECIPES[version as ZooVersion].batchNorm, registry, plugins, backend: selection.id, generatedBy: GENERATED_BY, checkpointDir: join(values.work, name), log }),
+    await trainZooNetwork({ ...entry, plan, seed: Number(values.seed), version, batchNorm: recipe.batchNorm, registry, plugins, backend: selection.id, generatedBy: GENERATED_BY, checkpointDir: join(values.work, name), log }),
   );
 }
 const table = formatZooTable(results);

@@ -40,11 +40,13 @@ export async function trainSpecific(args: TrainArgs): Promise<{ steps: number; w
   let smoothed = NaN;
   let since = performance.now();
   const started = step;
-  const decayStep = Math.round(plan.steps * plan.decayAt);
+  const decaySteps = [Math.round(plan.steps * plan.decayAt), ...(plan.laterDecays ?? []).map((share) => Math.round(plan.maxSteps * share))];
+  /** A function of the step alone, so that a resumed run follows the same schedule. */
+  const learningRate = (step: number) => plan.learningRate * plan.decayTo ** decaySteps.filter((at) => step >= at).length;
   const meets = (m: { value: number }) => (plan.goal.metric === 'error-rate' ? m.value <= plan.goal.value : m.value >= plan.goal.value);
   let validation: { name: string; value: number } | undefined;
   for (; step < plan.maxSteps; step++) {
-    optimizer.setLearningRate(step < decayStep ? plan.learningRate : plan.learningRate * plan.decayTo);
+    optimizer.setLearningRate(learningRate(step));
     const batch = data.trainBatch(step, plan.batchSize, plan.positives);
     const loss = optimizer.minimize(() => taskLoss(task, model.apply(batch.images, { training: true }) as tf.Tensor, target(task, batch)), true, variables)!;
     const value = loss.dataSync()[0]!;

@@ -1,4 +1,4 @@
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelBackend, KernelConfig, TensorInfo } from '@tensorflow/tfjs';
 import { replacing, type KernelPatch } from './kernel-patch';
 
 /**
@@ -19,7 +19,7 @@ export const identityPatch: KernelPatch = {
         if (!previous) throw new Error('wasm has no Identity kernel for strings to fall back to');
         return previous.kernelFunc(args);
       }
-      args.backend.incRef(x.dataId);
+      (args.backend as KernelBackend).incRef(x.dataId);
       return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
     };
     return replacing('Identity', 'wasm', previous, kernelFunc);
