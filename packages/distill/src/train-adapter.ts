@@ -33,13 +33,20 @@ export interface TrainAdapterArgs {
   readonly batchSize: number;
   readonly learningRate: number;
   readonly seed: number;
-  /** bd, kd on a mask output: seeded Gaussian probes (default) or the task-derived pseudo-label probe. */
+  /** bd, kd on a mask output: the task-derived pseudo-label probe (default) or seeded Gaussian probes. */
   readonly probe?: ProbeKind;
   readonly log?: (step: number, loss: number) => void;
 }
 
 /** How a mask output is probed; a scalar score is always probed with ones. */
 export type ProbeKind = 'random' | 'pseudo-label';
+
+/**
+ * The default probe of a mask: pseudo-label. BD with 0 samples, 300 steps, seed 1, measured on
+ * the zoo: horse-seg → cow-seg IoU 0.566 vs 0.490 with random probes, sheep-seg → horse-seg
+ * 0.654 vs 0.593.
+ */
+export const DEFAULT_MASK_PROBE: ProbeKind = 'pseudo-label';
 
 /** f(I) for every image, in chunks, as one tensor (f is frozen: computed once). */
 function features(category: ModuleInstance, images: tf.Tensor4D): tf.Tensor4D {
@@ -84,7 +91,7 @@ export function trainAdapter(args: TrainAdapterArgs): { losses: number[]; stepMi
   } else {
     if (!args.teacher || !args.unlabeled) throw new Error(`${args.method} needs a teacher and unlabeled images`);
     const x = features(network.module(link.category), args.unlabeled);
-    const probe = probesFor(task, x.shape[0], args.seed, args.probe ?? 'random');
+    const probe = probesFor(task, x.shape[0], args.seed, args.probe ?? DEFAULT_MASK_PROBE);
     pool = { targets: teacherTargets(args.teacher, x, probe), n: x.shape[0] };
     tf.dispose([x, ...(probe instanceof tf.Tensor ? [probe] : [])]);
   }

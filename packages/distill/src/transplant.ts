@@ -5,7 +5,7 @@ import { TransplantError, isTransplantError, type TaskId } from '@transplant/cor
 import { isCategoryId, type CategoryId } from '@transplant/data';
 import type { Registry } from '@transplant/registry';
 import { fitCalibration, linkOf, presenceScore, resolveTeacher, teacherFunction, type Calibration, type SpecificNetwork, type TeacherResolution } from './teacher';
-import { trainAdapter, type DistillMethod, type ProbeKind } from './train-adapter';
+import { DEFAULT_MASK_PROBE, trainAdapter, type DistillMethod, type ProbeKind } from './train-adapter';
 import { HELD_OUT, NEGATIVES, TransplantData } from './transplant-data';
 
 export interface TransplantOptions {
@@ -18,7 +18,7 @@ export interface TransplantOptions {
   readonly adapterLayers: 1 | 3;
   /** Default: identity when f's and g's channels agree (h starts as x); `he-normal` learns h from scratch. */
   readonly adapterInit?: 'identity' | 'he-normal';
-  /** bd/kd with a mask output: random Gaussian probes (default) or the pseudo-label probe. */
+  /** bd/kd with a mask output: the pseudo-label probe (default) or random Gaussian probes. */
   readonly probe?: ProbeKind;
   readonly steps: number;
   readonly batchSize?: number;
@@ -165,7 +165,7 @@ export function learnLink(o: LearnLinkOptions): LearnedLink {
       tf.dispose([target.images, target.targets, negatives.images, negatives.targets, images, targets]);
     }
     const wallSeconds = (performance.now() - started) / 1000;
-    const probe = o.method === 'ol' ? 'none' : taskId === 'cls' ? 'ones' : (o.probe ?? 'random');
+    const probe = o.method === 'ol' ? 'none' : taskId === 'cls' ? 'ones' : (o.probe ?? DEFAULT_MASK_PROBE);
     const metric = heldOut(network, { category: f.name, task: g.name }, taskId, data);
     return { adapter, network, data, metric, calibration, probe, wallSeconds, trained };
   } catch (error) {

@@ -42,7 +42,7 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
     .option('--samples <n>', 'annotated target images (0: back-distillation from unlabeled images only)', '0')
     .option('--method <bd|kd|ol>', 'bd: back-distillation; kd: output distillation; ol: ordinary learning on the samples', 'bd')
     .option('--adapter <conv1|conv3>', 'adapter: 1 or 3 conv+ReLU layers', 'conv1')
-    .option('--probe <random|pseudo-label>', "bd on a mask: random Gaussian probes, or the teacher's pseudo-label loss gradient", 'random')
+    .option('--probe <pseudo-label|random>', "bd on a mask: the teacher's pseudo-label loss gradient, or random Gaussian probes", 'pseudo-label')
     .option('--steps <n>', 'training steps', '300')
     .option('--seed <n>', 'seed of the data and the adapter', '1')
     .option('--no-publish', 'evaluate and report without publishing')
