@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinPlugins } from '@transplant/cli';
 import { Network, createModule } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
-import { evaluateSpecific, trainSpecific } from './train-specific';
+import { evaluateSpecific, learningRateAt, trainSpecific } from './train-specific';
 import { ZooData } from './zoo-data';
-import { PLANS } from './zoo-spec';
+import { PLANS, RECIPES } from './zoo-spec';
 
 const plan = { ...PLANS.cls, steps: 4, maxSteps: 4, batchSize: 4, checkpointEvery: 2, decayAt: 0.5 };
 
@@ -58,4 +58,17 @@ describe('zoo training', () => {
     expect(metrics[0]!.value).toBeLessThanOrEqual(1);
     resumed.dispose();
   }, 120_000);
+});
+
+describe('the zoo learning-rate schedule', () => {
+  it('decays once at 70 % of the minimum steps (1.0.0) and again at half and three quarters of the cap (1.1.0)', () => {
+    const plain = { ...PLANS.cls, laterDecays: RECIPES['1.0.0'].laterDecays };
+    const bn = { ...PLANS.cls, laterDecays: RECIPES['1.1.0'].laterDecays };
+    expect([0, 1399, 1400, 7999].map((s) => learningRateAt(plain, s))).toEqual([1e-3, 1e-3, 1e-3 * 0.3, 1e-3 * 0.3]);
+    const at = (s: number) => learningRateAt(bn, s);
+    expect(at(1399)).toBe(1e-3);
+    expect(at(3999)).toBeCloseTo(3e-4, 12);
+    expect(at(4000)).toBeCloseTo(9e-5, 12);
+    expect(at(6000)).toBeCloseTo(2.7e-5, 12);
+  });
 });

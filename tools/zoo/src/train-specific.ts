@@ -23,6 +23,16 @@ export interface TrainArgs {
 const target = (task: TaskId, batch: { labels: tf.Tensor; masks: tf.Tensor }) => (task === 'cls' ? batch.labels : batch.masks);
 
 /**
+ * The learning rate at a step: `learningRate`, times `decayTo` once at `decayAt` of the minimum
+ * steps and once more at each of `laterDecays` (shares of the step cap). A function of the step
+ * alone, so that a resumed run follows the same schedule.
+ */
+export function learningRateAt(plan: TrainingPlan, step: number): number {
+  const decaySteps = [Math.round(plan.steps * plan.decayAt), ...(plan.laterDecays ?? []).map((share) => Math.round(plan.maxSteps * share))];
+  return plan.learningRate * plan.decayTo ** decaySteps.filter((at) => step >= at).length;
+}
+
+/**
  * Trains both modules of a specific network on the data stream with Adam, showing progress
  * and writing a checkpoint every `plan.checkpointEvery` steps; resumes from the last one.
  */
@@ -40,13 +50,10 @@ export async function trainSpecific(args: TrainArgs): Promise<{ steps: number; w
   let smoothed = NaN;
   let since = performance.now();
   const started = step;
-  const decaySteps = [Math.round(plan.steps * plan.decayAt), ...(plan.laterDecays ?? []).map((share) => Math.round(plan.maxSteps * share))];
-  /** A function of the step alone, so that a resumed run follows the same schedule. */
-  const learningRate = (step: number) => plan.learningRate * plan.decayTo ** decaySteps.filter((at) => step >= at).length;
   const meets = (m: { value: number }) => (plan.goal.metric === 'error-rate' ? m.value <= plan.goal.value : m.value >= plan.goal.value);
   let validation: { name: string; value: number } | undefined;
   for (; step < plan.maxSteps; step++) {
-    optimizer.setLearningRate(learningRate(step));
+    optimizer.setLearningRate(learningRateAt(plan, step));
     const batch = data.trainBatch(step, plan.batchSize, plan.positives);
     const loss = optimizer.minimize(() => taskLoss(task, model.apply(batch.images, { training: true }) as tf.Tensor, target(task, batch)), true, variables)!;
     const value = loss.dataSync()[0]!;
