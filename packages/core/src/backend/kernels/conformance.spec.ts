@@ -305,6 +305,29 @@ describe.each(MODES)('%s kernels conform to the cpu back end', (mode) => {
     expect(buffers()).toBe(buffersBefore);
   });
 
+  it.each([
+    { shape: [7, 3, 2, 4], indices: [6, 0, 0, 3], axis: 0, dtype: 'float32' },
+    { shape: [5], indices: [4, 1], axis: 0, dtype: 'float32' },
+    { shape: [4, 6], indices: [[1, 3], [2, 0]], axis: 0, dtype: 'float32' },
+    { shape: [4, 6], indices: [5, 0], axis: 1, dtype: 'float32' },
+    { shape: [4, 6], indices: [3, 2], axis: 0, dtype: 'int32' },
+  ] as const)('GatherV2 of shape $shape, indices $indices along axis $axis ($dtype)', async ({ shape, indices, axis, dtype }) => {
+    const results: { values: number[]; shape: number[] }[] = [];
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await tf.setBackend(backend);
+      const before = tf.memory().numTensors;
+      const size = shape.reduce((a: number, b: number) => a * b, 1);
+      const x = tf.tensor(Array.from(seeded(51, size), (v) => (dtype === 'int32' ? Math.round(v * 100) : v)), [...shape], dtype);
+      const idx = tf.tensor(indices as unknown as number[], undefined, 'int32');
+      const y = tf.gather(x, idx, axis);
+      results.push({ values: Array.from(await y.data()), shape: y.shape });
+      tf.dispose([x, idx, y]);
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    expect(results[0]!.shape).toEqual(results[1]!.shape);
+    expect(results[0]!.values).toEqual(results[1]!.values);
+  });
+
   it('UnsortedSegmentSum and Einsum fall back to the cpu kernels', async () => {
     const sums: Float32Array[] = [];
     const products: Float32Array[] = [];

@@ -3,6 +3,7 @@ import { conv2DBackpropInputPatch } from './conv2d-backprop-input';
 import { conv2DSamePaddingPatches } from './conv2d-same-padding';
 import { cpuFallbackPatch } from './cpu-fallback';
 import { fusedMatMulBatchedPatch } from './fused-matmul-batched';
+import { gatherRowsPatch } from './gather-rows';
 import { identityPatch } from './identity';
 import { maxPoolGradPatch } from './max-pool-grad';
 import type { KernelPatch } from './kernel-patch';
@@ -21,4 +22,5 @@ export const WASM_TRAINING_KERNELS: readonly KernelPatch[] = [
   fusedMatMulBatchedPatch,
   maxPoolGradPatch,
   identityPatch,
+  gatherRowsPatch,
 ];
