@@ -59,6 +59,19 @@ describe('teacher resolution', () => {
     expect(c.offset).toBeCloseTo(-1.5, 0);
   });
 
+  it('keeps the calibration finite when the score separates the classes perfectly, and still ranks them', () => {
+    // Presence scores of a good segmenter: absent images far below present ones, on an arbitrary scale.
+    const scores = [...Array.from({ length: 100 }, (_, i) => -30 + 0.05 * i), ...Array.from({ length: 100 }, (_, i) => -20 + 0.05 * i)];
+    const labels = scores.map((_, i) => (i < 100 ? 0 : 1));
+    const c = fitCalibration(scores, labels);
+    const logits = scores.map((s) => c.scale * s + c.offset);
+    expect(Number.isFinite(c.scale) && Number.isFinite(c.offset)).toBe(true);
+    expect(logits.slice(0, 100).every((l) => l < 0)).toBe(true);
+    expect(logits.slice(100).every((l) => l > 0)).toBe(true);
+    // Classifier-like logits, not ±10⁸.
+    expect(Math.max(...logits.map(Math.abs))).toBeLessThan(50);
+  });
+
   it('makes the bridge a differentiable function of x on the logit scale', () => {
     const r = resolveTeacher(specific('bird', 'cls', 'b'), specific('cat', 'seg', 'c'));
     if (r.kind !== 'bridge') throw new Error('expected a bridge');

@@ -72,17 +72,31 @@ export function presenceScore(maskLogits: tf.Tensor): tf.Tensor2D {
   });
 }
 
+/** Ridge weight on the slope of the standardised score: bounds the fit when the classes separate. */
+export const CALIBRATION_RIDGE = 1;
+
 /**
- * One-dimensional logistic regression (Newton's method): the scale and offset that turn a
- * score into a calibrated logit of "the category is present". Fitted once per bridge.
+ * One-dimensional logistic regression (Newton's method) on the standardised score, with a
+ * ridge penalty on the slope (`CALIBRATION_RIDGE`): the scale and offset that turn a score into
+ * a calibrated logit of "the category is present". Fitted once per bridge. Without the penalty,
+ * scores that separate the classes perfectly drive the slope to infinity — cat-seg@1.1.0's
+ * presence score did (scale 5.5·10⁸), and the student learned nothing from that teacher.
  */
 export function fitCalibration(scores: readonly number[], labels: readonly number[]): Calibration {
-  let scale = 1;
-  let offset = 0;
-  for (let iteration = 0; iteration < 50; iteration++) {
-    let g0 = 0, g1 = 0, h00 = 1e-6, h01 = 0, h11 = 1e-6;
-    scores.forEach((s, i) => {
-      const p = 1 / (1 + Math.exp(-(scale * s + offset)));
+  const n = scores.length;
+  const mean = scores.reduce((a, b) => a + b, 0) / n;
+  const sd = Math.sqrt(scores.reduce((a, s) => a + (s - mean) ** 2, 0) / n) || 1;
+  const z = scores.map((s) => (s - mean) / sd);
+  let a = 1;
+  let b = 0;
+  for (let iteration = 0; iteration < 100; iteration++) {
+    let g0 = CALIBRATION_RIDGE * a,
+      g1 = 0,
+      h00 = CALIBRATION_RIDGE,
+      h01 = 0,
+      h11 = 1e-9;
+    z.forEach((s, i) => {
+      const p = 1 / (1 + Math.exp(-(a * s + b)));
       const r = p - labels[i]!;
       const w = p * (1 - p);
       g0 += r * s;
@@ -92,13 +106,13 @@ export function fitCalibration(scores: readonly number[], labels: readonly numbe
       h11 += w;
     });
     const det = h00 * h11 - h01 * h01;
-    const dScale = (h11 * g0 - h01 * g1) / det;
-    const dOffset = (h00 * g1 - h01 * g0) / det;
-    scale -= dScale;
-    offset -= dOffset;
-    if (Math.abs(dScale) + Math.abs(dOffset) < 1e-9) break;
+    const da = (h11 * g0 - h01 * g1) / det;
+    const db = (h00 * g1 - h01 * g0) / det;
+    a -= da;
+    b -= db;
+    if (Math.abs(da) + Math.abs(db) < 1e-10) break;
   }
-  return { scale, offset };
+  return { scale: a / sd, offset: b - (a * mean) / sd };
 }
 
 /** The teacher as a function of x: the head itself, or the calibrated seg → cls bridge on it. */
