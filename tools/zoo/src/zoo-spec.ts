@@ -43,14 +43,19 @@ export const RECIPES = {
 export type ZooVersion = keyof typeof RECIPES;
 
 /**
- * The version each zoo network is published at: 1.1.0 for the four that missed the quality
- * goal with the 1.0.0 recipe, 1.0.0 for the rest. A fresh registry gets exactly these.
+ * The version each network is published at: 1.1.0 for the four that missed the quality goal
+ * with the 1.0.0 recipe and for the held-back deer and rabbit, 1.0.0 for the rest. A fresh
+ * registry gets exactly these.
  */
 export const ZOO_VERSIONS: Readonly<Record<string, ZooVersion>> = {
   'cat-cls': '1.1.0',
   'dog-cls': '1.1.0',
   'cat-seg': '1.1.0',
   'dog-seg': '1.1.0',
+  'deer-cls': '1.1.0',
+  'deer-seg': '1.1.0',
+  'rabbit-cls': '1.1.0',
+  'rabbit-seg': '1.1.0',
 };
 export const zooVersion = (network: string): ZooVersion => ZOO_VERSIONS[network] ?? '1.0.0';
 
