@@ -69,20 +69,21 @@ function probeImages(size: number): tf.Tensor4D {
 
 /** sha256 of every link's outputs on the probe set: bit-exact fingerprints of what each link computes. */
 export function linkDigests(network: Network, links: readonly LinkSpec[] = network.links): Record<string, string> {
-  if (links.length === 0) return {};
-  const size = network.module(links[0]!.category).ports.input.shape[1]!;
-  const images = probeImages(size);
+  // Probe images at each input size the links take (category modules may differ in size).
+  const images = new Map<number, tf.Tensor4D>();
   try {
     return Object.fromEntries(
       links.map((link) => {
-        const out = network.run(link.category, link.task, images);
+        const size = network.module(link.category).ports.input.shape[1]!;
+        if (!images.has(size)) images.set(size, probeImages(size));
+        const out = network.run(link.category, link.task, images.get(size)!);
         const bytes = new Uint8Array((out.dataSync() as Float32Array).slice().buffer);
         out.dispose();
         return [linkId(link), sha256Digest(bytes)];
       }),
     );
   } finally {
-    images.dispose();
+    tf.dispose([...images.values()]);
   }
 }
 
