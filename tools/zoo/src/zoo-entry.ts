@@ -1,4 +1,4 @@
-import { Network, createModule, moduleArtifact, publishModule, publishNetwork, type ModuleInstance, type PluginRegistry, type PublishMeta } from '@transplant/composer';
+import { Network, createModule, disposeModule, moduleArtifact, publishModule, publishNetwork, type ModuleInstance, type PluginRegistry, type PublishMeta } from '@transplant/composer';
 import * as tf from '@tensorflow/tfjs';
 import { TransplantError, loadModuleWeights, moduleWeights, type TaskId } from '@transplant/core';
 import { foldBatchNorm, type CategoryVggOptions } from '@transplant/plugin-category-vgg';
@@ -73,10 +73,13 @@ function foldedNetwork(plugins: PluginRegistry, network: Network, names: { categ
   try {
     loadModuleWeights(plain.built, plain.prefix, folded.weights, names.category);
     loadModuleWeights(task.built, task.prefix, moduleWeights(head.built, head.prefix), names.task);
+    return Network.create([plain, task], [names]);
+  } catch (error) {
+    [plain, task].forEach(disposeModule);
+    throw error;
   } finally {
     tf.dispose(Object.values(folded.weights));
   }
-  return Network.create([plain, task], [names]);
 }
 
 /** Trains, evaluates and publishes one zoo network, or reports the one already published. */
