@@ -83,7 +83,9 @@ function calibrate(resolution: Extract<TeacherResolution, { kind: 'bridge' }>, c
 }
 
 
-export interface LearnLinkOptions {
+/** The training settings of `transplant`, with the modules and teacher already resolved. */
+export interface LearnLinkOptions
+  extends Pick<TransplantOptions, 'method' | 'samples' | 'adapterLayers' | 'adapterInit' | 'probe' | 'steps' | 'batchSize' | 'learningRate' | 'seed' | 'progress'> {
   readonly plugins: PluginRegistry;
   /** The frozen category module (student input) and task module. */
   readonly f: ModuleInstance;
@@ -92,16 +94,6 @@ export interface LearnLinkOptions {
   /** The synthetic category whose images train and evaluate the link. */
   readonly category: CategoryId;
   readonly adapterName: string;
-  readonly method: DistillMethod;
-  readonly samples: number;
-  readonly adapterLayers: 1 | 3;
-  readonly adapterInit?: 'identity' | 'he-normal';
-  readonly probe?: ProbeKind;
-  readonly steps: number;
-  readonly batchSize?: number;
-  readonly learningRate?: number;
-  readonly seed: number;
-  readonly progress?: (step: number, loss: number) => void;
 }
 
 export interface LearnedLink {

@@ -10,6 +10,7 @@ import { GENERATED_BY } from '../version';
 import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
 import { pickLink } from './networks';
 import { predictImage } from './predict';
+import { integer } from './transplant';
 
 /** The matrix as text: one row per category module, one column per task module. */
 export function formatMatrix(m: GenericMatrix): string {
@@ -67,11 +68,7 @@ interface TrainingFlags {
   seed: string;
 }
 
-function count(value: string, name: string, min: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new TransplantError('E_USAGE', `--${name} must be an integer ≥ ${min}`, { operation: 'generic' });
-  return n;
-}
+const count = (value: string, name: string, min: number) => integer(value, name, min, 'generic');
 
 /**
  * `transplant generic create|show|run`, and `add-category`, `add-task`, `remove-category`:
