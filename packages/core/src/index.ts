@@ -9,3 +9,4 @@ export * from './artifact';
 export * from './backend';
 export * from './di';
 export * from './plugins';
+export * from './layers';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { IsBoolean, IsIn, IsInt, Max, Min, ValidateBy } from 'class-validator';
 import { ChannelBatchNorm } from './batch-norm';
-import { featureMapPort, type BuiltModule, type ModulePlugin, type Port } from '@transplant/core';
+import { PART_MASK_MODES, PartMask, featureMapPort, type BuiltModule, type ModulePlugin, type PartMaskMode, type Port } from '@transplant/core';
 
 /** Options of a VGG-style conv stack; the property initialisers are the defaults. */
 export class CategoryVggOptions {
@@ -33,6 +33,15 @@ export class CategoryVggOptions {
    */
   @IsBoolean()
   batchNorm = false;
+
+  /**
+   * `argmax` or `centroid` makes the top conv layer (the last conv of the last block) an
+   * interpretable conv layer: a part mask (`PartMask`, methods.md §2.4) follows its ReLU, so
+   * the output port carries the masked map. Train it with the filter loss of
+   * `@transplant/interpretable`; `none` is the ordinary stack.
+   */
+  @IsIn(['none', ...PART_MASK_MODES])
+  mask: 'none' | PartMaskMode = 'none';
 }
 
 const BN_MOMENTUM = 0.99;
@@ -47,9 +56,9 @@ const stride = (o: CategoryVggOptions) => 2 ** (o.blocks.length - 1);
  */
 export const categoryVgg: ModulePlugin<CategoryVggOptions> = {
   family: 'category-vgg',
-  version: '1.1.0',
+  version: '1.2.0',
   kind: 'category',
-  description: 'VGG-style conv stack (blocks of 3×3 conv+ReLU, 2×2 max pool between blocks); outputs the feature map at stride 2^(blocks−1)',
+  description: 'VGG-style conv stack (blocks of 3×3 conv+ReLU, 2×2 max pool between blocks; optionally a part mask on the top conv layer); outputs the feature map at stride 2^(blocks−1)',
   optionsSchema: CategoryVggOptions,
   optionViolations(o) {
     return o.inputSize % stride(o) === 0 ? [] : [{ path: 'inputSize', message: `must be a multiple of the stride ${stride(o)}` }];
@@ -63,6 +72,7 @@ export const categoryVgg: ModulePlugin<CategoryVggOptions> = {
   build(o, { seed, prefix }): BuiltModule {
     const layers: tf.layers.Layer[] = [];
     let n = 0;
+    const last = o.blocks.length - 1;
     o.blocks.forEach((widths, b) => {
       if (b > 0) layers.push(tf.layers.maxPooling2d({ poolSize: 2, name: `${prefix}block${b}_pool` }));
       widths.forEach((filters, i) => {
@@ -70,13 +80,14 @@ export const categoryVgg: ModulePlugin<CategoryVggOptions> = {
         const kernelInitializer = tf.initializers.heNormal({ seed: seed + n++ });
         if (!o.batchNorm) {
           layers.push(tf.layers.conv2d({ name, filters, kernelSize: o.kernelSize, padding: 'same', activation: 'relu', kernelInitializer }));
-          return;
+        } else {
+          layers.push(
+            tf.layers.conv2d({ name, filters, kernelSize: o.kernelSize, padding: 'same', useBias: false, kernelInitializer }),
+            new ChannelBatchNorm({ name: `${name}_bn`, momentum: BN_MOMENTUM, epsilon: BN_EPSILON }),
+            tf.layers.activation({ name: `${name}_relu`, activation: 'relu' }),
+          );
         }
-        layers.push(
-          tf.layers.conv2d({ name, filters, kernelSize: o.kernelSize, padding: 'same', useBias: false, kernelInitializer }),
-          new ChannelBatchNorm({ name: `${name}_bn`, momentum: BN_MOMENTUM, epsilon: BN_EPSILON }),
-          tf.layers.activation({ name: `${name}_relu`, activation: 'relu' }),
-        );
+        if (o.mask !== 'none' && b === last && i === widths.length - 1) layers.push(new PartMask({ name: `${name}_mask`, mode: o.mask }));
       });
     });
     return { layers, apply: (x) => layers.reduce((t, layer) => layer.apply(t) as tf.SymbolicTensor, x) };
@@ -107,5 +118,7 @@ export function foldBatchNorm(o: CategoryVggOptions, weights: Readonly<Record<st
       });
     }),
   );
+  // A mask's β passes through unchanged.
+  for (const [name, tensor] of Object.entries(weights)) if (name.endsWith('_mask/beta')) out[name] = tensor.clone();
   return { options: Object.assign(new CategoryVggOptions(), o, { batchNorm: false }), weights: out };
 }

@@ -7,6 +7,8 @@ export const PLUGIN_CASES: Readonly<Record<string, readonly Record<string, unkno
   'category-vgg': [
     { inputSize: 16, blocks: [[4], [6, 6]], kernelSize: 5 },
     { inputSize: 16, blocks: [[4], [6]], batchNorm: true },
+    { inputSize: 16, blocks: [[4], [6, 6]], mask: 'argmax' },
+    { inputSize: 16, blocks: [[4], [6]], batchNorm: true, mask: 'centroid' },
   ],
   'task-cls': [
     { inputSize: 4, inputChannels: 6, inputStride: 4, convs: [], hidden: 8, classes: 3 },

@@ -1,0 +1,27 @@
+/**
+ * @transplant/interpretable — interpretable conv layers (methods.md §2): the part mask (the
+ * `PartMask` layer of @transplant/core, an option of the category-vgg family), the filter
+ * loss (exact −MI and the authors' hand-built gradient), β's update, filter-to-category
+ * assignment, and the interpretability metrics (location instability, part
+ * interpretability) for any conv layer of any network, with heat-map pictures.
+ */
+export { PART_MASK_MODES, PartMask, applyPartMask, partMasks, type PartMaskMode } from '@transplant/core';
+export { HAND_BUILT_TEMPERATURE, TEMPLATE_BETA, handBuiltFilterGradient, handBuiltFilterLossProbe, mutualInformationLoss, positiveTemplates, recordingProbe, templateTau, type HandBuiltGradientOptions } from './filter-loss';
+export { BETA_RANGE, BETA_RELAXATION, relaxBeta, relaxedBeta } from './beta-update';
+export { FilterAssignment } from './filter-assignment';
+export { cellGeometry, convLayerNames, findLayer, layerActivations, type CellGeometry, type LayerRef } from './layer-probe';
+export { filterQuantile, locationInstability, partInterpretability, peaks, upsampledMask, type FeatureMaps, type InstabilityOptions, type InstabilityResult, type InterpretabilityOptions, type InterpretabilityResult } from './metrics';
+export { INSTABILITY_LANDMARKS, imagesTensor, interpretLayer, partImages, partNameOf, type InterpretOptions, type LayerInterpretation, type PartImages } from './interpret';
+export { renderFilterHeatmaps, topFilters, type HeatmapOptions } from './heatmaps';
+export {
+  ExperimentData,
+  INTERPRETABLE_DEFAULTS,
+  buildExperimentNetwork,
+  experimentError,
+  initCategoryModule,
+  networkModules,
+  trainExperimentNetwork,
+  type FilterLossMode,
+  type InterpretableNetworkOptions,
+  type TrainResult,
+} from './train-interpretable';

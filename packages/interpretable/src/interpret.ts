@@ -1,0 +1,102 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Network } from '@transplant/composer';
+import { PART_NAMES, SyntheticSet, partLabel, type CategoryId, type PartName, type RenderedSample } from '@transplant/data';
+import { cellGeometry, findLayer, layerActivations, type CellGeometry } from './layer-probe';
+import { locationInstability, partInterpretability, type FeatureMaps, type InstabilityResult, type InterpretabilityResult } from './metrics';
+
+/** The landmarks of location instability: Pascal-Part's head, neck and torso (methods.md §1.3), where the category has them. */
+export const INSTABILITY_LANDMARKS: readonly PartName[] = ['head', 'neck', 'torso'];
+
+/** Images of one category with their part annotations, for the interpretability metrics. */
+export interface PartImages {
+  readonly category: CategoryId;
+  readonly samples: readonly RenderedSample[];
+  readonly size: number;
+  /** The synthetic set they come from, for reports. */
+  readonly describe: string;
+}
+
+/**
+ * Held-out images of a category (the test split of a set seeded apart from every training
+ * stream): `count` images at `size` pixels.
+ */
+export function partImages(category: CategoryId, o: { count: number; size: number; seed?: string }): PartImages {
+  const set = new SyntheticSet({ seed: o.seed ?? 'interpret', size: o.size, categories: [category], perCategory: { train: 0, val: 0, test: o.count }, negatives: { train: 0, val: 0, test: 0 } });
+  const samples = set.items('test').map((ref) => set.render(ref));
+  return { category, samples, size: o.size, describe: `${set.describe()} split=test` };
+}
+
+/** The images as a [N, H, W, 3] tensor in [0, 1]. */
+export function imagesTensor(images: PartImages, from = 0, to = images.samples.length): tf.Tensor4D {
+  const chunk = images.samples.slice(from, to);
+  const pixels = images.size * images.size * 3;
+  const data = new Float32Array(chunk.length * pixels);
+  chunk.forEach((s, i) => {
+    for (let p = 0; p < pixels; p++) data[i * pixels + p] = s.rgb[p]! / 255;
+  });
+  return tf.tensor4d(data, [chunk.length, images.size, images.size, 3]);
+}
+
+export interface LayerInterpretation {
+  readonly layer: string;
+  readonly module: string;
+  readonly geometry: CellGeometry;
+  readonly filters: number;
+  readonly images: number;
+  readonly instability: InstabilityResult;
+  readonly interpretability: InterpretabilityResult & { readonly parts: readonly PartName[] };
+  /** The layer's maps over the images (for pictures). */
+  readonly maps: FeatureMaps;
+}
+
+export interface InterpretOptions {
+  /** ICNN ranks a filter's images and keeps the top 100; scaled here to at most half the images. */
+  readonly topN?: number;
+  readonly quantile?: number;
+  readonly iou?: number;
+}
+
+/**
+ * Location instability and part interpretability of one layer of a network's link, on
+ * images of one category. The layer's maps are read in inference mode (for an interpretable
+ * layer: the masked maps the next layer consumes).
+ */
+export function interpretLayer(network: Network, link: { category: string; task: string }, layerName: string, images: PartImages, o: InterpretOptions = {}): LayerInterpretation {
+  const ref = findLayer(network, link, layerName);
+  const geometry = cellGeometry(ref);
+  if (geometry.imageSize[0] !== images.size) throw new RangeError(`the network takes ${geometry.imageSize[0]}-pixel images; the part images are ${images.size}`);
+  const chunks: Float32Array[] = [];
+  let shape: [number, number, number, number] = [0, 0, 0, 0];
+  for (let from = 0; from < images.samples.length; from += 50) {
+    const batch = imagesTensor(images, from, Math.min(from + 50, images.samples.length));
+    const maps = layerActivations(ref, batch);
+    chunks.push(maps.dataSync() as Float32Array);
+    shape = [shape[0] + maps.shape[0], maps.shape[1], maps.shape[2], maps.shape[3]];
+    tf.dispose([batch, maps]);
+  }
+  const values = new Float32Array(chunks.reduce((s, c) => s + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    values.set(c, at);
+    at += c.length;
+  }
+  const maps: FeatureMaps = { values, shape };
+  const annotations = images.samples.map((s) => s.annotation);
+  const present = (part: PartName) => annotations.some((a) => a.parts[part] !== undefined);
+  const landmarks = INSTABILITY_LANDMARKS.filter(present).map((part) => annotations.map((a) => (a.parts[part]?.visible ? a.parts[part].centre : null)));
+  const diagonal = Math.hypot(geometry.imageSize[0], geometry.imageSize[1]);
+  const topN = o.topN ?? Math.min(100, Math.floor(images.samples.length / 2));
+  const instability = locationInstability(maps, geometry, landmarks, { topN, diagonal });
+  const parts = PART_NAMES.filter(present);
+  const interpretability = partInterpretability(
+    maps,
+    geometry,
+    images.samples.map((s) => s.labels),
+    parts.map(partLabel),
+    { quantile: o.quantile ?? 0.995, iou: o.iou ?? 0.2 },
+  );
+  return { layer: ref.name, module: ref.module.name, geometry, filters: shape[3], images: shape[0], instability, interpretability: { ...interpretability, parts }, maps };
+}
+
+/** A part label's name. */
+export const partNameOf = (label: number): PartName => PART_NAMES[label - 1]!;

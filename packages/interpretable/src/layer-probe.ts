@@ -1,0 +1,124 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ModuleInstance, Network } from '@transplant/composer';
+import { TransplantError } from '@transplant/core';
+
+/**
+ * Where a feature-map cell sits in the image (methods.md §1.2, for the layers TF.js builds):
+ * the centre of the cell in row or column u (0-based) is at `scale·u + offset` pixels, in the
+ * annotations' frame (pixel centres at +0.5).
+ */
+export interface CellGeometry {
+  readonly scale: number;
+  readonly offset: number;
+  /** [H, W] of the layer's map. */
+  readonly mapSize: readonly [number, number];
+  /** [H, W] of the network's input. */
+  readonly imageSize: readonly [number, number];
+}
+
+export interface LayerRef {
+  readonly module: ModuleInstance;
+  readonly layer: tf.layers.Layer;
+  /** The modules of the link before `module` (their outputs feed it). */
+  readonly before: readonly ModuleInstance[];
+  /** Module-local layer name (without the build prefix). */
+  readonly name: string;
+}
+
+const usage = (message: string) => new TransplantError('E_USAGE', message, { operation: 'interpret' });
+
+const ownLayers = (m: ModuleInstance) => m.model.layers.filter((l) => l.getClassName() !== 'InputLayer');
+
+/** The layers of a link with 4-D outputs (the ones a map can be read from), module-local names. */
+export function convLayerNames(network: Network, link: { category: string; task: string }): string[] {
+  return chainOf(network, link).flatMap((m) => ownLayers(m).filter((l) => (l.getOutputAt(0) as tf.SymbolicTensor).shape.length === 4).map((l) => `${m.name}:${l.name.slice(m.prefix.length)}`));
+}
+
+function chainOf(network: Network, link: { category: string; task: string }): ModuleInstance[] {
+  const spec = network.findLink(link.category, link.task);
+  return [network.module(spec.category), ...(spec.adapter ? [network.module(spec.adapter)] : []), network.module(spec.task)];
+}
+
+/**
+ * Finds a layer of a link by its module-local name (`block4_conv1`), optionally qualified by
+ * its module (`cat-cls-features:block4_conv1`). The layer must output a 4-D feature map.
+ */
+export function findLayer(network: Network, link: { category: string; task: string }, name: string): LayerRef {
+  const chain = chainOf(network, link);
+  const [moduleName, local] = name.includes(':') ? (name.split(':', 2) as [string, string]) : [undefined, name];
+  for (let i = 0; i < chain.length; i++) {
+    const m = chain[i]!;
+    if (moduleName !== undefined && m.name !== moduleName) continue;
+    const layer = ownLayers(m).find((l) => l.name === m.prefix + local || l.name === local);
+    if (!layer) continue;
+    if ((layer.getOutputAt(0) as tf.SymbolicTensor).shape.length !== 4) throw usage(`layer ${local} of ${m.name} does not output a feature map; choose one of ${convLayerNames(network, link).join(', ')}`);
+    return { module: m, layer, before: chain.slice(0, i), name: layer.name.slice(m.prefix.length) };
+  }
+  throw usage(`no layer "${name}" in the link ${link.category} → ${link.task}; layers with feature maps: ${convLayerNames(network, link).join(', ')}`);
+}
+
+/** The layer's feature maps for a batch of images, [B, h, w, C] (inference mode). The caller owns them. */
+export function layerActivations(ref: LayerRef, images: tf.Tensor4D): tf.Tensor4D {
+  const sub = tf.model({ inputs: ref.module.model.inputs, outputs: ref.layer.getOutputAt(0) as tf.SymbolicTensor });
+  return tf.tidy(() => {
+    let input: tf.Tensor = images;
+    for (const m of ref.before) input = m.model.predict(input) as tf.Tensor;
+    return sub.predict(input) as tf.Tensor4D;
+  });
+}
+
+interface SpatialStep {
+  readonly kernel: number;
+  readonly stride: number;
+  readonly dilation: number;
+  readonly padBefore: number;
+}
+
+const pair = (v: unknown): number => (Array.isArray(v) ? Number(v[0]) : Number(v));
+
+function spatialStep(layer: tf.layers.Layer): SpatialStep | null {
+  const inShape = (layer.getInputAt(0) as tf.SymbolicTensor).shape;
+  const outShape = (layer.getOutputAt(0) as tf.SymbolicTensor).shape;
+  if (inShape.length !== 4 || outShape.length !== 4) throw usage(`layer ${layer.name} (${layer.getClassName()}) does not map feature maps to feature maps; cells cannot be traced to image positions through it`);
+  const config = layer.getConfig();
+  const cls = layer.getClassName();
+  let kernel: number;
+  let stride: number;
+  let dilation = 1;
+  if (cls === 'Conv2D' || cls === 'DepthwiseConv2D' || cls === 'SeparableConv2D') {
+    kernel = pair(config['kernelSize']);
+    stride = pair(config['strides'] ?? 1);
+    dilation = pair(config['dilationRate'] ?? 1);
+  } else if (cls === 'MaxPooling2D' || cls === 'AveragePooling2D') {
+    kernel = pair(config['poolSize']);
+    stride = pair(config['strides'] ?? config['poolSize']);
+  } else if (inShape[1] === outShape[1] && inShape[2] === outShape[2]) {
+    return null;
+  } else {
+    throw usage(`layer ${layer.name} (${cls}) changes the map size in a way this tool cannot trace to image positions`);
+  }
+  const size = inShape[1]!;
+  const out = outShape[1]!;
+  const span = (kernel - 1) * dilation + 1;
+  const padBefore = config['padding'] === 'same' ? Math.floor(Math.max((out - 1) * stride + span - size, 0) / 2) : 0;
+  return { kernel, stride, dilation, padBefore };
+}
+
+/** The image position of the layer's cells (each conv/pool layer on the way composes c_in = s·c_out − pad + (k−1)·d/2). */
+export function cellGeometry(ref: LayerRef): CellGeometry {
+  const path = [...ref.before.flatMap(ownLayers)];
+  const own = ownLayers(ref.module);
+  path.push(...own.slice(0, own.indexOf(ref.layer) + 1));
+  let scale = 1;
+  let offset = 0;
+  for (let i = path.length - 1; i >= 0; i--) {
+    const step = spatialStep(path[i]!);
+    if (!step) continue;
+    offset = step.stride * offset - step.padBefore + ((step.kernel - 1) * step.dilation) / 2;
+    scale *= step.stride;
+  }
+  const mapShape = (ref.layer.getOutputAt(0) as tf.SymbolicTensor).shape;
+  const first = ref.before[0] ?? ref.module;
+  const imageShape = first.ports.input.shape;
+  return { scale, offset: offset + 0.5, mapSize: [mapShape[1]!, mapShape[2]!], imageSize: [imageShape[1]!, imageShape[2]!] };
+}

@@ -1,0 +1,271 @@
+import * as tf from '@tensorflow/tfjs';
+import { Network, createModule, type PluginRegistry } from '@transplant/composer';
+import { partMaskLayers, type PartMask, type PartMaskMode } from '@transplant/core';
+import { CATEGORY_IDS, Rng, SyntheticSet, disposeBatch, renderBatch, type Batch, type CategoryId, type ItemRef, type SampleCategory } from '@transplant/data';
+import { relaxedBeta } from './beta-update';
+import { FilterAssignment } from './filter-assignment';
+import { handBuiltFilterLossProbe, mutualInformationLoss, recordingProbe } from './filter-loss';
+
+export type FilterLossMode = 'exact' | 'hand-built';
+
+export interface InterpretableNetworkOptions {
+  /** One category: "category vs. rest" (a binary head). Several: one class each plus background (softmax). */
+  readonly categories: readonly CategoryId[];
+  /** `none`: the ordinary network; else the top conv layer is interpretable, with this mask. */
+  readonly mask: 'none' | PartMaskMode;
+  readonly filterLoss: FilterLossMode;
+  /** Weight of the exact loss (−MI averaged over filters). */
+  readonly lambda: number;
+  /** Scale of the hand-built gradient (the authors' 1e-5 for their loss scale). */
+  readonly strength: number;
+  /** Images per "epoch" of the hand-built gradient's 1/epoch decay. */
+  readonly epochImages: number;
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  /** The learning rate drops ×0.3 after this share of the steps. */
+  readonly decayAt: number;
+  /** Share of a single-category batch that are positives. */
+  readonly positives: number;
+  readonly seed: number;
+  readonly imageSize: number;
+  /** category-vgg blocks (the zoo's by default). */
+  readonly blocks: readonly (readonly number[])[];
+}
+
+export const INTERPRETABLE_DEFAULTS: Omit<InterpretableNetworkOptions, 'categories' | 'mask'> = {
+  filterLoss: 'hand-built',
+  lambda: 1,
+  strength: 1e-3,
+  epochImages: 2000,
+  steps: 2000,
+  batchSize: 32,
+  learningRate: 1e-3,
+  decayAt: 0.7,
+  positives: 0.5,
+  seed: 1,
+  imageSize: 64,
+  blocks: [[16], [32], [32], [64]],
+};
+
+/** The module names of the networks this trainer builds. */
+export const networkModules = (name: string) => ({ category: `${name}-features`, task: `${name}-head` });
+
+/**
+ * The data of an experiment: fresh seeded training images every step (as the zoo's), a fixed
+ * held-out test set. Labels: single-category 1/0; multi-category the category's index, the
+ * background class last. `classOf` gives the filter-assignment class (−1: background/rest).
+ */
+export class ExperimentData {
+  readonly set: SyntheticSet;
+
+  constructor(
+    readonly categories: readonly CategoryId[],
+    readonly seed: number,
+    readonly size: number,
+  ) {
+    this.set = new SyntheticSet({ seed: `icnn-${seed}`, size, categories: [...categories] });
+  }
+
+  get single(): boolean {
+    return this.categories.length === 1;
+  }
+
+  private ref(split: 'train' | 'test', category: SampleCategory, key: string): ItemRef {
+    return { split, index: 0, category, seed: `icnn-${this.seed}:${split}:${category}:${key}` };
+  }
+
+  private others(): SampleCategory[] {
+    return this.single ? [...CATEGORY_IDS.filter((c) => c !== this.categories[0]), 'background'] : ['background'];
+  }
+
+  private mode() {
+    return this.single ? ({ kind: 'binary', category: this.categories[0]! } as const) : ({ kind: 'multiclass' } as const);
+  }
+
+  classOf(category: SampleCategory): number {
+    return category === 'background' ? -1 : this.categories.indexOf(category);
+  }
+
+  trainBatch(step: number, batchSize: number, positives: number): Batch {
+    const rng = new Rng(`icnn-${this.seed}:${this.categories.join('+')}:step:${step}`);
+    const others = this.others();
+    const refs = Array.from({ length: batchSize }, (_, i) => {
+      let category: SampleCategory;
+      if (this.single) category = rng.chance(positives) ? this.categories[0]! : others[rng.int(0, others.length - 1)]!;
+      else {
+        const k = rng.int(0, this.categories.length);
+        category = k === this.categories.length ? 'background' : this.categories[k]!;
+      }
+      return this.ref('train', category, `${step}-${i}`);
+    });
+    return renderBatch(this.set, refs, this.mode());
+  }
+
+  /** Single: `perClass` positives and as many negatives over the other categories and backgrounds; multi: `perClass` per class and background. */
+  testRefs(perClass: number): ItemRef[] {
+    const classes: SampleCategory[] = this.single ? [this.categories[0]!] : [...this.categories, 'background'];
+    const refs = classes.flatMap((c) => Array.from({ length: perClass }, (_, k) => this.ref('test', c, String(k))));
+    if (this.single) {
+      const others = this.others();
+      refs.push(...Array.from({ length: perClass }, (_, k) => this.ref('test', others[k % others.length]!, String(k))));
+    }
+    return refs;
+  }
+
+  batchOf(refs: readonly ItemRef[]): Batch {
+    return renderBatch(this.set, refs, this.mode());
+  }
+
+  /** Each class's share of the training images (ρ_c of the filter-loss weights). */
+  shares(positives: number): number[] {
+    return this.single ? [positives] : this.categories.map(() => 1 / (this.categories.length + 1));
+  }
+}
+
+/** Builds the network (untrained, seeded): category-vgg (+ mask) → task-cls. */
+export function buildExperimentNetwork(plugins: PluginRegistry, name: string, o: Pick<InterpretableNetworkOptions, 'categories' | 'mask' | 'seed' | 'imageSize' | 'blocks'>): Network {
+  const names = networkModules(name);
+  const channels = o.blocks.at(-1)!.at(-1)!;
+  const stride = 2 ** (o.blocks.length - 1);
+  const category = createModule(plugins, { name: names.category, family: 'category-vgg', options: { inputSize: o.imageSize, blocks: o.blocks, kernelSize: 3, mask: o.mask }, seed: o.seed * 100, category: o.categories.join('+') });
+  const task = createModule(plugins, {
+    name: names.task,
+    family: 'task-cls',
+    options: { inputSize: o.imageSize / stride, inputChannels: channels, inputStride: stride, convs: [64], hidden: 64, classes: o.categories.length === 1 ? 1 : o.categories.length + 1 },
+    seed: o.seed * 100 + 50,
+  });
+  return Network.create([category, task], [{ category: names.category, task: names.task }]);
+}
+
+/**
+ * Starts the category module from a pre-trained one (the paper fine-tunes ImageNet-trained
+ * networks): every weight with the same module-local name and shape is copied; a mask's β
+ * keeps its initial value. Returns the names copied.
+ */
+export function initCategoryModule(network: Network, name: string, weights: Readonly<Record<string, tf.Tensor>>): string[] {
+  const m = network.module(networkModules(name).category);
+  const copied: string[] = [];
+  for (const variable of m.built.layers.flatMap((l) => l.weights)) {
+    const local = variable.originalName.startsWith(m.prefix) ? variable.originalName.slice(m.prefix.length) : variable.originalName;
+    const source = weights[local];
+    if (source && tf.util.arraysEqual(source.shape, variable.shape as number[])) {
+      variable.write(source);
+      copied.push(local);
+    }
+  }
+  return copied;
+}
+
+function loss(single: boolean, logits: tf.Tensor, labels: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() =>
+    single
+      ? (tf.losses.sigmoidCrossEntropy(tf.reshape(labels, logits.shape), logits) as tf.Scalar)
+      : (tf.losses.softmaxCrossEntropy(tf.oneHot(tf.cast(labels, 'int32'), logits.shape[1]!), logits) as tf.Scalar),
+  );
+}
+
+/** Held-out error rate: a logit above 0 (single) or the largest logit (multi) against the label. */
+export function experimentError(network: Network, name: string, data: ExperimentData, perClass: number): number {
+  const names = networkModules(name);
+  const refs = data.testRefs(perClass);
+  let wrong = 0;
+  for (let from = 0; from < refs.length; from += 50) {
+    const batch = data.batchOf(refs.slice(from, from + 50));
+    const logits = network.run(names.category, names.task, batch.images);
+    wrong += tf.tidy(() => {
+      const predicted = data.single ? tf.cast(tf.greater(tf.reshape(logits, [-1]), 0), 'int32') : tf.argMax(logits, 1);
+      return tf.sum(tf.cast(tf.notEqual(predicted, tf.cast(batch.labels, 'int32')), 'int32')).dataSync()[0]!;
+    });
+    logits.dispose();
+    disposeBatch(batch);
+  }
+  return wrong / refs.length;
+}
+
+export interface TrainResult {
+  readonly steps: number;
+  readonly wallSeconds: number;
+  readonly finalLoss: number;
+  /** The smoothed training loss every 50 steps. */
+  readonly curve: { step: number; loss: number }[];
+  /** Multi-category: each filter's category index at the end (single-category: all 0; ordinary: empty). */
+  readonly assignment: number[];
+}
+
+/**
+ * Trains both modules of an experiment network with Adam on the task loss plus, for an
+ * interpretable network, the filter loss on its mask layer's input (methods.md §2.5/§2.6), β
+ * relaxing toward its target every step, and (multi-category) the filters reassigned to
+ * categories by their running activation. `log` gets progress lines.
+ */
+export function trainExperimentNetwork(network: Network, name: string, data: ExperimentData, o: InterpretableNetworkOptions, log: (line: string) => void): TrainResult {
+  const names = networkModules(name);
+  const model = network.model(names.category, names.task);
+  const variables = network.setTrainable([names.category, names.task]).map((v) => v.read() as tf.Variable);
+  const masks: PartMask[] = partMaskLayers(network.module(names.category).built.layers);
+  const mask = masks[0];
+  const filters = mask ? (mask.beta.shape[0] as number) : 0;
+  const assignment = data.single ? FilterAssignment.single(filters) : new FilterAssignment(data.categories.length, filters, data.shares(o.positives));
+  const optimizer = tf.train.adam(o.learningRate);
+  const curve: { step: number; loss: number }[] = [];
+  let smoothed = NaN;
+  const started = performance.now();
+  for (let step = 0; step < o.steps; step++) {
+    if (step === Math.round(o.steps * o.decayAt)) (optimizer as unknown as { learningRate: number }).learningRate = o.learningRate * 0.3;
+    const batch = data.trainBatch(step, o.batchSize, o.positives);
+    const classes = batch.refs.map((r) => data.classOf(r.category));
+    const held: tf.Tensor[] = [];
+    if (mask) {
+      const positives = assignment.positives(classes);
+      const weights = assignment.weights();
+      held.push(positives, weights.positive, weights.negative);
+      const recorder = recordingProbe();
+      const tap =
+        o.filterLoss === 'hand-built'
+          ? handBuiltFilterLossProbe({ beta: mask.beta.read() as tf.Tensor1D, mode: mask.mode, positives, positiveWeights: weights.positive, negativeWeights: weights.negative, epoch: 1 + (step * o.batchSize) / o.epochImages, strength: o.strength })
+          : null;
+      mask.probe = (x) => recorder.probe(tap ? tap(x) : x);
+      let beta: tf.Tensor1D | null = null;
+      const value = optimizer.minimize(
+        () => {
+          const logits = model.apply(batch.images, { training: true }) as tf.Tensor;
+          const x = recorder.taken();
+          // Bookkeeping on this step's maps (no gradient): β's next value, written after the
+          // step (its masks read the current one), and the filters' classes.
+          beta = tf.keep(relaxedBeta(mask, x, positives));
+          assignment.update(x, classes);
+          const task = loss(data.single, logits, batch.labels);
+          return o.filterLoss === 'exact' ? tf.add(task, tf.mul(mutualInformationLoss(x), o.lambda)) : task;
+        },
+        true,
+        variables,
+      )!;
+      mask.probe = null;
+      recorder.release();
+      if (beta) {
+        mask.beta.write(beta);
+        held.push(beta);
+      }
+      smoothed = track(smoothed, value);
+    } else {
+      const value = optimizer.minimize(() => loss(data.single, model.apply(batch.images, { training: true }) as tf.Tensor, batch.labels), true, variables)!;
+      smoothed = track(smoothed, value);
+    }
+    tf.dispose(held);
+    disposeBatch(batch);
+    if ((step + 1) % 50 === 0 || step + 1 === o.steps) {
+      curve.push({ step: step + 1, loss: smoothed });
+      const perStep = (performance.now() - started) / (step + 1);
+      log(`step ${step + 1}/${o.steps}  loss ${smoothed.toFixed(4)}  ${perStep.toFixed(0)} ms/step  ETA ${Math.round((perStep * (o.steps - step - 1)) / 1000)} s`);
+    }
+  }
+  optimizer.dispose();
+  return { steps: o.steps, wallSeconds: (performance.now() - started) / 1000, finalLoss: smoothed, curve, assignment: assignment.assignment() };
+}
+
+function track(smoothed: number, value: tf.Scalar): number {
+  const v = value.dataSync()[0]!;
+  value.dispose();
+  return Number.isNaN(smoothed) ? v : 0.95 * smoothed + 0.05 * v;
+}

@@ -1,0 +1,95 @@
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { EMBEDDED_REGISTRY, builtinPlugins } from '@transplant/cli';
+import { Composer } from '@transplant/composer';
+import { moduleWeights, selectBackend } from '@transplant/core';
+import { isCategoryId, type CategoryId } from '@transplant/data';
+import { PART_MASK_MODES, type FilterLossMode, type PartMaskMode } from '@transplant/interpretable';
+import { Registry, openStore } from '@transplant/registry';
+import { formatInterpretableReport, referenceInstability, runKey, runOne, type RunResult, type RunSpec } from './interpretable-runs';
+
+/**
+ * methods.md §9.2 on the synthetic data: ordinary vs interpretable networks, single-category
+ * (each listed category vs. rest) and multi-category (all listed categories + background).
+ * Resumable: each trained network is one JSON file; `--runs` picks some (e.g. to run two
+ * processes side by side); the report is rebuilt from every file present.
+ */
+const { values } = parseArgs({
+  options: {
+    single: { type: 'string', default: 'cat,dog,horse' },
+    multi: { type: 'string', default: 'bird,cat,cow,dog,horse,sheep' },
+    runs: { type: 'string' },
+    steps: { type: 'string', default: '1500' },
+    mask: { type: 'string', default: 'argmax' },
+    loss: { type: 'string', default: 'exact' },
+    lambda: { type: 'string', default: '2' },
+    strength: { type: 'string', default: '1e-3' },
+    init: { type: 'string', default: 'cat-cls' },
+    images: { type: 'string', default: '100' },
+    'test-per-class': { type: 'string', default: '100' },
+    registry: { type: 'string', default: EMBEDDED_REGISTRY },
+    results: { type: 'string', default: fileURLToPath(new URL('../results', import.meta.url)) },
+  },
+});
+
+const categories = (list: string): CategoryId[] =>
+  list
+    .split(',')
+    .filter(Boolean)
+    .map((c) => {
+      if (!isCategoryId(c)) throw new Error(`unknown category ${c}`);
+      return c;
+    });
+if (!PART_MASK_MODES.includes(values.mask as PartMaskMode)) throw new Error(`--mask must be one of ${PART_MASK_MODES.join(', ')}`);
+if (values.loss !== 'exact' && values.loss !== 'hand-built') throw new Error('--loss must be exact or hand-built');
+
+const selection = await selectBackend();
+const specs: RunSpec[] = [
+  ...categories(values.single).flatMap((c) => (['ordinary', 'interpretable'] as const).map((kind) => ({ categories: [c], kind }))),
+  ...(categories(values.multi).length > 1 ? (['ordinary', 'interpretable'] as const).map((kind) => ({ categories: categories(values.multi), kind })) : []),
+];
+const wanted = values.runs ? new Set(values.runs.split(',')) : null;
+const dir = join(values.results, 'interpretable');
+await mkdir(join(dir, 'runs'), { recursive: true });
+
+let init: { name: string; weights: Record<string, import('@tensorflow/tfjs').Tensor> } | undefined;
+if (values.init !== 'none') {
+  const composer = new Composer(new Registry(await openStore(values.registry, process.env)), builtinPlugins());
+  const { network, manifest } = await composer.load(values.init);
+  const category = network.module(network.links[0]!.category);
+  init = { name: `${manifest.name}@${manifest.version} (${category.name})`, weights: moduleWeights(category.built, category.prefix) };
+}
+
+for (const spec of specs) {
+  const key = runKey(spec);
+  if (wanted && !wanted.has(key)) continue;
+  const file = join(dir, 'runs', `${key}.json`);
+  if (await readFile(file).then(() => true, () => false)) {
+    process.stderr.write(`${key}: done already (${file})\n`);
+    continue;
+  }
+  const result = await runOne(spec, {
+    plugins: builtinPlugins(),
+    ...(init ? { init: init.weights, initName: init.name } : {}),
+    training: { steps: Number(values.steps), filterLoss: values.loss as FilterLossMode, lambda: Number(values.lambda), strength: Number(values.strength) },
+    mask: values.mask as PartMaskMode,
+    images: Number(values.images),
+    testPerClass: Number(values['test-per-class']),
+    heatmap: async (category, png) => writeFile(join(dir, `${key}-${category}.png`), png),
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
+  process.stderr.write(`${key}: error ${(result.error * 100).toFixed(1)} %, instability ${result.instability.toFixed(4)}, part interpretability ${result.interpretability.toFixed(4)}\n`);
+}
+
+const results: RunResult[] = [];
+for (const name of (await readdir(join(dir, 'runs'))).filter((n) => n.endsWith('.json')).sort()) results.push(JSON.parse(await readFile(join(dir, 'runs', name), 'utf8')));
+const pictures = (await readdir(dir)).filter((n) => n.endsWith('.png')).sort().map((n) => `interpretable/${n}`);
+const evaluated = [...new Set(results.flatMap((r) => Object.keys(r.perCategory)))] as CategoryId[];
+const references = Object.fromEntries(evaluated.map((c) => [c, referenceInstability(c, Number(values.images))]));
+const report = formatInterpretableReport(results, pictures, references);
+await writeFile(join(values.results, 'interpretable.md'), report);
+await writeFile(join(values.results, 'interpretable.json'), `${JSON.stringify({ backend: selection.id, results, references }, null, 2)}\n`);
+process.stdout.write(`${report}\n`);
