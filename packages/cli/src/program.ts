@@ -10,6 +10,7 @@ import { importCommand } from './commands/import';
 import { networkCommands } from './commands/networks';
 import { transplantCommand } from './commands/transplant';
 import { genericCommands } from './commands/generic';
+import { interpretCommands } from './commands/interpret';
 import { registryCommand } from './commands/registry';
 import { buildContainer } from './container';
 import { TRANSPLANT_VERSION } from './version';
@@ -57,6 +58,7 @@ function buildProgram(io: CliIo): Command {
   importCommand(program, commands);
   transplantCommand(program, commands);
   genericCommands(program, commands);
+  interpretCommands(program, commands);
   networkCommands(program, commands);
 
   const data = program.command('data').description('the synthetic part-annotated image set and CUB-layout data');

@@ -1,0 +1,65 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Network, createModule, publishModule, publishNetwork } from '@transplant/composer';
+import { selectBackend } from '@transplant/core';
+import { FolderStore, Registry } from '@transplant/registry';
+import { builtinPlugins } from '../plugins';
+import { runCli } from '../program';
+import type { MetricsReport } from './interpret';
+
+let dir: string;
+let reg: string;
+
+async function run(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(['--backend', 'wasm', '--registry', reg, ...argv], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {} });
+  return { code, stdout, stderr };
+}
+
+/** Tiny classifiers whose category modules have an interpretable (masked) top layer: one for cats, one for a category the synthetic set lacks. */
+beforeAll(async () => {
+  await selectBackend({ requested: 'wasm', env: {} });
+  dir = await mkdtemp(join(tmpdir(), 'transplant-cli-interpret-'));
+  reg = join(dir, 'registry');
+  const registry = new Registry(new FolderStore(reg));
+  const plugins = builtinPlugins();
+  const meta = { version: '1.0.0', generatedBy: 'transplant/0.1.0', provenance: { data: 'test', seed: 1, steps: 0, backend: 'wasm' }, card: { metrics: [] } };
+  for (const [name, category] of [['cat-cls', 'cat'], ['thing-cls', 'thing']] as const) {
+    const features = createModule(plugins, { name: `${name}-features`, family: 'category-vgg', options: { inputSize: 16, blocks: [[4], [8]], mask: 'argmax' }, seed: 1, category });
+    const head = createModule(plugins, { name: `${name}-head`, family: 'task-cls', options: { inputSize: 8, inputChannels: 8, inputStride: 2, convs: [], hidden: 4 }, seed: 2 });
+    const network = Network.create([features, head], [{ category: features.name, task: head.name }]);
+    await publishModule(registry, features, meta);
+    await publishModule(registry, head, meta);
+    await publishNetwork(registry, network, { ...meta, name });
+    network.dispose();
+  }
+});
+afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+describe('transplant interpret metrics', () => {
+  it('measures a layer of a published network with an interpretable category module and draws its heat maps', async () => {
+    const png = join(dir, 'maps.png');
+    const { code, stdout, stderr } = await run('--json', 'interpret', 'metrics', '--net', 'cat-cls', '--layer', 'block2_conv1_mask', '--images', '6', '--png', png);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as MetricsReport;
+    expect(report).toMatchObject({ network: 'cat-cls@1.0.0', module: 'cat-cls-features', layer: 'block2_conv1_mask', category: 'cat', images: 6, filters: 8, geometry: { scale: 2, offset: 1, mapSize: [8, 8] } });
+    expect(report.perFilter).toHaveLength(8);
+    expect(report.interpretability.mean).toBeGreaterThanOrEqual(0);
+    expect((await readFile(png)).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('refuses an unknown layer, listing the ones with feature maps, and asks for --category when the module’s category has no synthetic images', async () => {
+    const wrong = await run('interpret', 'metrics', '--net', 'cat-cls', '--layer', 'nope', '--images', '6');
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toMatch(/E_USAGE.*no layer "nope".*cat-cls-features:block2_conv1_mask/);
+    const nameless = await run('interpret', 'metrics', '--net', 'thing-cls', '--layer', 'block2_conv1', '--images', '6');
+    expect(nameless.stderr).toMatch(/E_USAGE.*"thing" is not a category of the synthetic set; pass --category/);
+    const ok = await run('interpret', 'metrics', '--net', 'thing-cls', '--layer', 'block2_conv1', '--images', '6', '--category', 'dog');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/8 filters on 6 dog images/);
+  });
+});

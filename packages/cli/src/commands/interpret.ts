@@ -1,0 +1,100 @@
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { Composer } from '@transplant/composer';
+import { TransplantError } from '@transplant/core';
+import { isCategoryId, type CategoryId } from '@transplant/data';
+import { interpretLayer, partImages, partNameOf, renderFilterHeatmaps, type LayerInterpretation } from '@transplant/interpretable';
+import { builtinPlugins } from '../plugins';
+import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
+import { pickLink } from './networks';
+import { integer } from './transplant';
+
+export interface MetricsReport {
+  readonly network: string;
+  readonly link: string;
+  readonly module: string;
+  readonly layer: string;
+  readonly category: CategoryId;
+  readonly images: number;
+  readonly filters: number;
+  /** Cell centres in the image: scale·u + offset pixels. */
+  readonly geometry: { readonly scale: number; readonly offset: number; readonly mapSize: readonly number[] };
+  readonly instability: { readonly mean: number; readonly silent: number };
+  readonly interpretability: { readonly mean: number; readonly filtersPerPart: Record<string, number> };
+  readonly perFilter: { readonly filter: number; readonly instability: number | null; readonly part: string; readonly score: number }[];
+  readonly png?: string;
+}
+
+function summarise(network: string, link: string, category: CategoryId, r: LayerInterpretation, png?: string): MetricsReport {
+  const filtersPerPart: Record<string, number> = {};
+  for (const f of r.interpretability.perFilter) if (f.score > 0) filtersPerPart[partNameOf(f.part)] = (filtersPerPart[partNameOf(f.part)] ?? 0) + 1;
+  return {
+    network,
+    link,
+    module: r.module,
+    layer: r.layer,
+    category,
+    images: r.images,
+    filters: r.filters,
+    geometry: { scale: r.geometry.scale, offset: r.geometry.offset, mapSize: [...r.geometry.mapSize] },
+    instability: { mean: r.instability.mean, silent: r.instability.silent },
+    interpretability: { mean: r.interpretability.mean, filtersPerPart },
+    perFilter: r.interpretability.perFilter.map((f, i) => ({ filter: i, instability: Number.isNaN(r.instability.perFilter[i]!) ? null : r.instability.perFilter[i]!, part: partNameOf(f.part), score: f.score })),
+    ...(png ? { png } : {}),
+  };
+}
+
+function formatMetrics(m: MetricsReport): string {
+  const parts = Object.entries(m.interpretability.filtersPerPart)
+    .sort((a, b) => b[1] - a[1])
+    .map(([p, n]) => `${p} ${n}`)
+    .join(', ');
+  return [
+    `${m.network} (${m.link}) · layer ${m.module}:${m.layer} · ${m.filters} filters on ${m.images} ${m.category} images`,
+    `  location instability   ${m.instability.mean.toFixed(4)}  (lower is more stable; ${m.instability.silent} silent filters left out)`,
+    `  part interpretability  ${m.interpretability.mean.toFixed(4)}  (filters with a part: ${parts || 'none'})`,
+    ...(m.png ? [`  heat maps: ${m.png}`] : []),
+  ].join('\n');
+}
+
+/** `transplant interpret metrics`: interpretability numbers for one conv layer of a network in the registry. */
+export function interpretCommands(parent: Command, ctx: CommandContext): void {
+  const interpret = parent.command('interpret').description('interpretability of conv layers: location instability, part interpretability, heat maps');
+  interpret
+    .command('metrics')
+    .description('location instability and part interpretability of one conv layer of a network, on part-annotated synthetic images of its category')
+    .requiredOption('--net <ref>', 'a network in the registry, e.g. cat-cls')
+    .requiredOption('--layer <name>', 'a layer with a feature map, module-local (block4_conv1) or MODULE:LAYER; an unknown name lists them')
+    .option('--category <id>', 'images of this category (default: the category module’s)')
+    .option('--images <n>', 'evaluation images', '100')
+    .option('--png <file>', 'also write a PNG of the top filters’ heat maps')
+    .option('--link-category <module>', 'category module of the link (generic networks)')
+    .option('--link-task <module>', 'task module of the link (generic networks)')
+    .action(async (o: { net: string; layer: string; category?: string; images: string; png?: string; linkCategory?: string; linkTask?: string }) => {
+      const count = integer(o.images, 'images', 4, 'interpret');
+      const container = ctx.container();
+      await selectCommandBackend(ctx, container);
+      const composer = new Composer(await openCommandRegistry(ctx, undefined, container), builtinPlugins());
+      const { network, manifest } = await composer.load(o.net);
+      try {
+        const link = pickLink(network, { ...(o.linkCategory ? { category: o.linkCategory } : {}), ...(o.linkTask ? { task: o.linkTask } : {}) });
+        const category = o.category ?? network.module(link.category).category;
+        if (!category || !isCategoryId(category)) {
+          throw new TransplantError('E_USAGE', `${category ? `"${category}" is not a category of the synthetic set` : `${manifest.name}'s category module names no category`}; pass --category (one of the synthetic categories)`, { operation: 'interpret' });
+        }
+        const size = network.module(link.category).ports.input.shape[1]!;
+        const images = partImages(category, { count, size });
+        const result = interpretLayer(network, link, o.layer, images);
+        let png: string | undefined;
+        if (o.png) {
+          png = resolve(o.png);
+          await writeFile(png, renderFilterHeatmaps(result, images, { title: `${manifest.name}@${manifest.version} · ${result.layer} · ${category} images` }));
+        }
+        const report = summarise(`${manifest.name}@${manifest.version}`, `${link.category} → ${link.task}`, category, result, png);
+        ctx.out(report, formatMetrics(report));
+      } finally {
+        network.dispose();
+      }
+    });
+}
