@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Annotation } from './annotation';
 import type { CategoryId } from './categories';
+import { objectCrop } from './object-crop';
 import { PART_NAMES } from './parts';
 import { Rng } from './render/rng';
 import type { ItemRef, Split, SyntheticSet } from './synthetic-set';
@@ -72,9 +73,10 @@ function labelOf(set: SyntheticSet, mode: BatchMode, ref: ItemRef): number {
 
 /**
  * Renders the given items into one batch, labelled for `mode`. Items of any set with the
- * same image size can be mixed: an item renders from its category and seed alone.
+ * same image size can be mixed: an item renders from its category and seed alone. With
+ * `view.crop`, each image is its object's crop (`objectCrop`, the papers' view).
  */
-export function renderBatch(set: SyntheticSet, refs: readonly ItemRef[], mode: BatchMode): Batch {
+export function renderBatch(set: SyntheticSet, refs: readonly ItemRef[], mode: BatchMode, view: { readonly crop?: boolean } = {}): Batch {
   const { size } = set;
   const pixels = size * size;
   const b = refs.length;
@@ -84,7 +86,7 @@ export function renderBatch(set: SyntheticSet, refs: readonly ItemRef[], mode: B
   const labels: number[] = [];
   const annotations: Annotation[] = [];
   refs.forEach((ref, i) => {
-    const sample = set.render(ref);
+    const sample = view.crop ? objectCrop(set.render(ref), size) : set.render(ref);
     for (let p = 0; p < pixels * 3; p++) images[i * pixels * 3 + p] = sample.rgb[p]! / 255;
     const keep = mode.kind !== 'segmentation' || ref.category === mode.category;
     if (keep) for (let p = 0; p < pixels; p++) masks[i * pixels + p] = sample.labels[p]! > 0 ? 1 : 0;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '@transplant/composer';
-import { PART_NAMES, SyntheticSet, partLabel, type CategoryId, type PartName, type RenderedSample } from '@transplant/data';
+import { PART_NAMES, SyntheticSet, objectCrop, partLabel, type CategoryId, type PartName, type RenderedSample } from '@transplant/data';
 import { cellGeometry, findLayer, layerActivations, type CellGeometry } from './layer-probe';
 import { locationInstability, partInterpretability, type FeatureMaps, type InstabilityResult, type InterpretabilityResult } from './metrics';
 
@@ -18,12 +18,12 @@ export interface PartImages {
 
 /**
  * Held-out images of a category (the test split of a set seeded apart from every training
- * stream): `count` images at `size` pixels.
+ * stream): `count` images at `size` pixels, whole scenes or (`crop`) object crops.
  */
-export function partImages(category: CategoryId, o: { count: number; size: number; seed?: string }): PartImages {
+export function partImages(category: CategoryId, o: { count: number; size: number; seed?: string; crop?: boolean }): PartImages {
   const set = new SyntheticSet({ seed: o.seed ?? 'interpret', size: o.size, categories: [category], perCategory: { train: 0, val: 0, test: o.count }, negatives: { train: 0, val: 0, test: 0 } });
-  const samples = set.items('test').map((ref) => set.render(ref));
-  return { category, samples, size: o.size, describe: `${set.describe()} split=test` };
+  const samples = set.items('test').map((ref) => (o.crop ? objectCrop(set.render(ref), o.size) : set.render(ref)));
+  return { category, samples, size: o.size, describe: `${set.describe()} split=test${o.crop ? ' object crops' : ''}` };
 }
 
 /** The images as a [N, H, W, 3] tensor in [0, 1]. */

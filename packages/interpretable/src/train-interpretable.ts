@@ -31,6 +31,8 @@ export interface InterpretableNetworkOptions {
   readonly imageSize: number;
   /** category-vgg blocks (the zoo's by default). */
   readonly blocks: readonly (readonly number[])[];
+  /** Train and test on object crops (the papers' view, methods.md §1.1) instead of whole scenes. */
+  readonly crop: boolean;
 }
 
 export const INTERPRETABLE_DEFAULTS: Omit<InterpretableNetworkOptions, 'categories' | 'mask'> = {
@@ -46,6 +48,7 @@ export const INTERPRETABLE_DEFAULTS: Omit<InterpretableNetworkOptions, 'categori
   seed: 1,
   imageSize: 64,
   blocks: [[16], [32], [32], [64]],
+  crop: false,
 };
 
 /** The module names of the networks this trainer builds. */
@@ -63,6 +66,7 @@ export class ExperimentData {
     readonly categories: readonly CategoryId[],
     readonly seed: number,
     readonly size: number,
+    readonly crop = false,
   ) {
     this.set = new SyntheticSet({ seed: `icnn-${seed}`, size, categories: [...categories] });
   }
@@ -99,7 +103,7 @@ export class ExperimentData {
       }
       return this.ref('train', category, `${step}-${i}`);
     });
-    return renderBatch(this.set, refs, this.mode());
+    return renderBatch(this.set, refs, this.mode(), { crop: this.crop });
   }
 
   /** Single: `perClass` positives and as many negatives over the other categories and backgrounds; multi: `perClass` per class and background. */
@@ -114,7 +118,7 @@ export class ExperimentData {
   }
 
   batchOf(refs: readonly ItemRef[]): Batch {
-    return renderBatch(this.set, refs, this.mode());
+    return renderBatch(this.set, refs, this.mode(), { crop: this.crop });
   }
 
   /** Each class's share of the training images (ρ_c of the filter-loss weights). */
@@ -128,7 +132,7 @@ export function buildExperimentNetwork(plugins: PluginRegistry, name: string, o:
   const names = networkModules(name);
   const channels = o.blocks.at(-1)!.at(-1)!;
   const stride = 2 ** (o.blocks.length - 1);
-  const category = createModule(plugins, { name: names.category, family: 'category-vgg', options: { inputSize: o.imageSize, blocks: o.blocks, kernelSize: 3, mask: o.mask }, seed: o.seed * 100, category: o.categories.join('+') });
+  const category = createModule(plugins, { name: names.category, family: 'category-vgg', options: { inputSize: o.imageSize, blocks: o.blocks, kernelSize: 3, mask: o.mask }, seed: o.seed * 100, category: o.categories.length === 1 ? o.categories[0]! : 'multi-category' });
   const task = createModule(plugins, {
     name: names.task,
     family: 'task-cls',

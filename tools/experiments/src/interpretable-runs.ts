@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { PluginRegistry } from '@transplant/composer';
+import type { Network, PluginRegistry } from '@transplant/composer';
 import type { CategoryId } from '@transplant/data';
 import {
   ExperimentData,
@@ -24,7 +24,7 @@ export interface RunSpec {
   readonly kind: 'ordinary' | 'interpretable';
 }
 
-export const runKey = (r: RunSpec) => `${r.categories.length === 1 ? 'single' : 'multi'}-${r.categories.join('_')}-${r.kind}`;
+export const runKey = (r: RunSpec) => `${r.categories.length === 1 ? 'single' : 'multi'}-${r.categories.join('-')}-${r.kind}`;
 
 export interface LayerNumbers {
   readonly layer: string;
@@ -66,6 +66,8 @@ export interface RunOptions {
   readonly testPerClass: number;
   /** Where to write heat-map PNGs for a category (null: none). */
   readonly heatmap: ((category: CategoryId, png: Buffer) => Promise<void>) | null;
+  /** Called with the trained network before it is freed (e.g. to publish it). */
+  readonly keep?: (network: Network, result: RunResult) => Promise<void>;
   readonly log: (line: string) => void;
 }
 
@@ -78,7 +80,7 @@ export function topLayer(blocks: readonly (readonly number[])[]): string {
 export async function runOne(spec: RunSpec, o: RunOptions): Promise<RunResult> {
   const options: InterpretableNetworkOptions = { ...INTERPRETABLE_DEFAULTS, ...o.training, categories: spec.categories, mask: spec.kind === 'ordinary' ? 'none' : o.mask };
   const name = runKey(spec);
-  const data = new ExperimentData(spec.categories, options.seed, options.imageSize);
+  const data = new ExperimentData(spec.categories, options.seed, options.imageSize, options.crop);
   const network = buildExperimentNetwork(o.plugins, name, options);
   try {
     if (o.init) o.log(`${name}: ${initCategoryModule(network, name, o.init).length} weights from ${o.initName ?? 'a pre-trained module'}`);
@@ -90,7 +92,7 @@ export async function runOne(spec: RunSpec, o: RunOptions): Promise<RunResult> {
     const consumedLayer = spec.kind === 'ordinary' ? conv : `${conv}_mask`;
     const perCategory: Record<string, { consumed: LayerNumbers; beforeMask?: LayerNumbers }> = {};
     for (const category of spec.categories) {
-      const images = partImages(category, { count: o.images, size: options.imageSize });
+      const images = partImages(category, { count: o.images, size: options.imageSize, crop: options.crop });
       const numbers = (layer: string) => {
         const r = interpretLayer(network, link, layer, images);
         return { r, n: { layer, instability: r.instability.mean, interpretability: r.interpretability.mean, silent: r.instability.silent } };
@@ -105,7 +107,7 @@ export async function runOne(spec: RunSpec, o: RunOptions): Promise<RunResult> {
       spec.kind === 'interpretable' && spec.categories.length > 1
         ? Object.fromEntries(spec.categories.map((c, k) => [c, trained.assignment.filter((a) => a === k).length]))
         : undefined;
-    return {
+    const result: RunResult = {
       key: name,
       categories: spec.categories,
       kind: spec.kind,
@@ -126,11 +128,14 @@ export async function runOne(spec: RunSpec, o: RunOptions): Promise<RunResult> {
         batchSize: options.batchSize,
         learningRate: options.learningRate,
         blocks: options.blocks,
+        crop: options.crop,
         init: o.initName ?? null,
         images: o.images,
         testPerClass: o.testPerClass,
       },
     };
+    await o.keep?.(network, result);
+    return result;
   } finally {
     network.dispose();
   }
@@ -141,8 +146,8 @@ export async function runOne(spec: RunSpec, o: RunOptions): Promise<RunResult> {
  * experiment's 8×8 map (stride 8): one that always peaks at the cell holding a part's centre
  * (mean over head, neck, torso), and one that peaks at a random cell (seeded).
  */
-export function referenceInstability(category: CategoryId, images: number, size = 64, stride = 8): { partDetector: number; random: number } {
-  const set = partImages(category, { count: images, size });
+export function referenceInstability(category: CategoryId, images: number, crop: boolean, size = 64, stride = 8): { partDetector: number; random: number } {
+  const set = partImages(category, { count: images, size, crop });
   const annotations = set.samples.map((s) => s.annotation);
   const landmarks = INSTABILITY_LANDMARKS.filter((p) => annotations.some((a) => a.parts[p])).map((p) => annotations.map((a) => (a.parts[p]?.visible ? a.parts[p].centre : null)));
   const side = size / stride;

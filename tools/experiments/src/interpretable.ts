@@ -2,12 +2,12 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EMBEDDED_REGISTRY, builtinPlugins } from '@transplant/cli';
-import { Composer } from '@transplant/composer';
+import { EMBEDDED_REGISTRY, GENERATED_BY, builtinPlugins } from '@transplant/cli';
+import { Composer, publishModule, publishNetwork } from '@transplant/composer';
 import { moduleWeights, selectBackend } from '@transplant/core';
 import { isCategoryId, type CategoryId } from '@transplant/data';
 import { PART_MASK_MODES, type FilterLossMode, type PartMaskMode } from '@transplant/interpretable';
-import { Registry, openStore } from '@transplant/registry';
+import { FolderStore, Registry, openStore } from '@transplant/registry';
 import { formatInterpretableReport, referenceInstability, runKey, runOne, type RunResult, type RunSpec } from './interpretable-runs';
 
 /**
@@ -27,10 +27,13 @@ const { values } = parseArgs({
     lambda: { type: 'string', default: '2' },
     strength: { type: 'string', default: '1e-3' },
     init: { type: 'string', default: 'cat-cls' },
+    crop: { type: 'boolean', default: false },
     images: { type: 'string', default: '100' },
     'test-per-class': { type: 'string', default: '100' },
     registry: { type: 'string', default: EMBEDDED_REGISTRY },
     results: { type: 'string', default: fileURLToPath(new URL('../results', import.meta.url)) },
+    /** The trained networks are published here (not committed): measure them again with `transplant --registry … interpret metrics`. */
+    'work-registry': { type: 'string', default: fileURLToPath(new URL('../.work/interpretable-registry', import.meta.url)) },
   },
 });
 
@@ -50,6 +53,7 @@ const specs: RunSpec[] = [
   ...categories(values.single).flatMap((c) => (['ordinary', 'interpretable'] as const).map((kind) => ({ categories: [c], kind }))),
   ...(categories(values.multi).length > 1 ? (['ordinary', 'interpretable'] as const).map((kind) => ({ categories: categories(values.multi), kind })) : []),
 ];
+const workRegistry = new Registry(new FolderStore(values['work-registry']));
 const wanted = values.runs ? new Set(values.runs.split(',')) : null;
 const dir = join(values.results, 'interpretable');
 await mkdir(join(dir, 'runs'), { recursive: true });
@@ -73,11 +77,23 @@ for (const spec of specs) {
   const result = await runOne(spec, {
     plugins: builtinPlugins(),
     ...(init ? { init: init.weights, initName: init.name } : {}),
-    training: { steps: Number(values.steps), filterLoss: values.loss as FilterLossMode, lambda: Number(values.lambda), strength: Number(values.strength) },
+    training: { crop: values.crop, steps: Number(values.steps), filterLoss: values.loss as FilterLossMode, lambda: Number(values.lambda), strength: Number(values.strength) },
     mask: values.mask as PartMaskMode,
     images: Number(values.images),
     testPerClass: Number(values['test-per-class']),
     heatmap: async (category, png) => writeFile(join(dir, `${key}-${category}.png`), png),
+    keep: async (network, result) => {
+      // A run done again publishes the next patch version.
+      const previous = await workRegistry.resolve(key).then((r) => r.version, () => null);
+      const meta = {
+        version: previous ? `1.0.${Number(previous.split('.')[2]) + 1}` : '1.0.0',
+        generatedBy: GENERATED_BY,
+        provenance: { data: `synthetic:v1 seed=icnn-1 ${result.categories.join(',')}${values.crop ? ' object crops' : ''}`, seed: 1, steps: result.steps, backend: result.backend },
+        card: { summary: `${result.kind} network of the interpretable-layer experiment`, metrics: [{ name: 'error-rate', value: result.error, on: 'test' }] },
+      };
+      for (const m of network.modules.values()) await publishModule(workRegistry, m, meta);
+      await publishNetwork(workRegistry, network, { ...meta, name: key });
+    },
     log: (line) => process.stderr.write(`${line}\n`),
   });
   await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
@@ -88,7 +104,7 @@ const results: RunResult[] = [];
 for (const name of (await readdir(join(dir, 'runs'))).filter((n) => n.endsWith('.json')).sort()) results.push(JSON.parse(await readFile(join(dir, 'runs', name), 'utf8')));
 const pictures = (await readdir(dir)).filter((n) => n.endsWith('.png')).sort().map((n) => `interpretable/${n}`);
 const evaluated = [...new Set(results.flatMap((r) => Object.keys(r.perCategory)))] as CategoryId[];
-const references = Object.fromEntries(evaluated.map((c) => [c, referenceInstability(c, Number(values.images))]));
+const references = Object.fromEntries(evaluated.map((c) => [c, referenceInstability(c, Number(values.images), values.crop)]));
 const report = formatInterpretableReport(results, pictures, references);
 await writeFile(join(values.results, 'interpretable.md'), report);
 await writeFile(join(values.results, 'interpretable.json'), `${JSON.stringify({ backend: selection.id, results, references }, null, 2)}\n`);
