@@ -24,11 +24,16 @@ describe('location instability', () => {
     const mean = (d[0]! + d[1]! + d[2]!) / 3;
     const std3 = Math.sqrt(d.reduce((s, v) => s + (v - mean) ** 2, 0) / 2);
     const at = [4, 4] as const;
-    const all = locationInstability(maps, geometry16, [[at, at, at]], { topN: 100, diagonal });
+    const all = locationInstability(maps, geometry16, [[at, at, at]], { topN: 100, diagonal, minFiring: 3 });
     expect(all.perFilter[0]).toBeCloseTo(std3, 6);
     expect(Number.isNaN(all.perFilter[1])).toBe(true);
     expect(all.silent).toBe(1);
+    expect(all.active).toBe(1);
     expect(all.mean).toBeCloseTo(std3, 6);
+    expect(all.meanAll).toBeCloseTo(std3, 6);
+    // By default a filter must fire on topN images to count in the mean: here it fires on 3 < 100.
+    const strict = locationInstability(maps, geometry16, [[at, at, at]], { topN: 100, diagonal });
+    expect([strict.active, Number.isNaN(strict.mean), strict.meanAll]).toEqual([0, true, all.meanAll]);
     // Top 2 by score: images 0 and 1 → std of [0, 0.5].
     expect(locationInstability(maps, geometry16, [[at, at, at]], { topN: 2, diagonal }).perFilter[0]).toBeCloseTo(Math.SQRT1_2 * 0.5, 6);
     // A hidden landmark skips the image: images 0 and 2 → std of [0, 8/√512]; a second landmark is averaged in.

@@ -29,6 +29,11 @@ export function peaks(maps: FeatureMaps): { cell: Int32Array; score: Float32Arra
 export interface InstabilityOptions {
   /** Images ranked by the filter's peak; the top N with the landmark visible are used (ICNN: 100). */
   readonly topN: number;
+  /**
+   * A filter counts in `mean` only if it fires (peak > 0) on at least this many images
+   * (default: topN, so that its top-N images are all real firings).
+   */
+  readonly minFiring?: number;
   /** Distances are divided by this (the image diagonal, √(W² + H²)). */
   readonly diagonal: number;
 }
@@ -36,9 +41,13 @@ export interface InstabilityOptions {
 export interface InstabilityResult {
   /** Per filter; NaN where it never fired on two images with a landmark. */
   readonly perFilter: number[];
-  /** Mean over the filters with a value. */
+  /** Mean over the active filters (those firing on at least `minFiring` images). */
   readonly mean: number;
-  /** Filters left out (they fired on fewer than two images that show a landmark). */
+  /** Active filters (the ones `mean` is over). */
+  readonly active: number;
+  /** Mean over every filter with a value, active or not. */
+  readonly meanAll: number;
+  /** Filters without a value (they fired on fewer than two images that show a landmark). */
   readonly silent: number;
 }
 
@@ -47,18 +56,24 @@ export interface InstabilityResult {
  * the image position of its peak cell; per landmark k, d_I = ‖p_k(I) − p̂_f(I)‖ / diagonal over
  * the top-N images by the filter's peak that show landmark k; the filter's instability is
  * the mean over landmarks of the standard deviation (N − 1 denominator) of d_I. Images where
- * the filter does not fire (peak ≤ 0) have no position and are skipped — a silent filter's
- * "peak" would be the first cell every time, a spurious perfect stability.
+ * the filter does not fire (peak ≤ 0) have no position and are skipped — a silent map's
+ * "peak" would be its first cell every time (MATLAB's `max` and ours alike), a spurious perfect
+ * stability that would reward filters for falling silent. The layer's number (`mean`) is over
+ * the active filters, those firing on at least `minFiring` images (default N): a filter that
+ * fires on a handful of the category's images has no top-N to be stable over. `meanAll`
+ * counts every filter with two firing images.
  * landmarks[k][i] is landmark k's [x, y] in image i, or null when hidden.
  */
 export function locationInstability(maps: FeatureMaps, geometry: CellGeometry, landmarks: readonly (readonly (readonly [number, number] | null)[])[], o: InstabilityOptions): InstabilityResult {
   const [n, , w, c] = maps.shape;
   const { cell, score } = peaks(maps);
   const perFilter: number[] = [];
+  const firing: number[] = [];
   for (let f = 0; f < c; f++) {
     const order = Array.from({ length: n }, (_, i) => i)
       .filter((i) => score[i * c + f]! > 0)
       .sort((a, b) => score[b * c + f]! - score[a * c + f]! || a - b);
+    firing.push(order.length);
     const stds: number[] = [];
     for (const points of landmarks) {
       const d: number[] = [];
@@ -77,8 +92,11 @@ export function locationInstability(maps: FeatureMaps, geometry: CellGeometry, l
     }
     perFilter.push(stds.length === 0 ? NaN : stds.reduce((s, v) => s + v, 0) / stds.length);
   }
+  const average = (v: number[]) => (v.length ? v.reduce((s, x) => s + x, 0) / v.length : NaN);
   const valid = perFilter.filter((v) => !Number.isNaN(v));
-  return { perFilter, mean: valid.length ? valid.reduce((s, v) => s + v, 0) / valid.length : NaN, silent: c - valid.length };
+  const minFiring = o.minFiring ?? o.topN;
+  const active = perFilter.filter((v, f) => !Number.isNaN(v) && firing[f]! >= minFiring);
+  return { perFilter, mean: average(active), active: active.length, meanAll: average(valid), silent: c - valid.length };
 }
 
 /** The q-quantile (0…1) of a filter's values over all images and cells (linear interpolation). */

@@ -16,9 +16,11 @@ describe('category-vgg', () => {
     await selectBackend({ requested: 'cpu', env: {} });
   });
 
-  it('folds batch normalisation into the plain form, which computes the same map as the BN module in inference mode', () => {
-    const raw = { inputSize: 8, blocks: [[4], [5, 6]], batchNorm: true };
+  it.each(['none', 'argmax'])('folds batch normalisation into the plain form, which computes the same map as the BN module in inference mode (mask %s)', (mask) => {
+    const raw = { inputSize: 8, blocks: [[4], [5, 6]], batchNorm: true, mask };
     const bn = build(raw, 'bn__');
+    // A part mask's β is carried over unchanged.
+    for (const layer of bn.built.layers.filter((l) => l.name.endsWith('_mask'))) layer.setWeights([tf.tensor1d([2.7, 1.6, 2.2, 1.9, 2.5, 3])]);
     // Give the BN layers statistics and affine parameters far from their initial 1s and 0s.
     for (const layer of bn.built.layers.filter((l) => l.name.endsWith('_bn'))) {
       const shapes = layer.getWeights().map((w) => w.shape);
@@ -26,6 +28,7 @@ describe('category-vgg', () => {
     }
     const folded = foldBatchNorm(bn.options, moduleWeights(bn.built, 'bn__'));
     expect(folded.options.batchNorm).toBe(false);
+    expect(folded.options.mask).toBe(mask);
     const plain = build({ ...folded.options }, 'plain__');
     loadModuleWeights(plain.built, 'plain__', folded.weights, 'folded');
     tf.dispose(Object.values(folded.weights));

@@ -28,9 +28,13 @@ export const runKey = (r: RunSpec) => `${r.categories.length === 1 ? 'single' : 
 
 export interface LayerNumbers {
   readonly layer: string;
+  /** Over the active filters (firing on enough of the category's images to rank their top N). */
   readonly instability: number;
+  readonly active: number;
+  /** Over every filter that fires on two images. */
+  readonly instabilityAll: number;
   readonly interpretability: number;
-  /** Filters left out of the instability mean (they never fired on two images with a landmark). */
+  /** Filters that never fired on two images with a landmark. */
   readonly silent: number;
 }
 
@@ -47,6 +51,7 @@ export interface RunResult {
   readonly perCategory: Record<string, { readonly consumed: LayerNumbers; readonly beforeMask?: LayerNumbers }>;
   /** Means over the evaluated categories of `consumed`. */
   readonly instability: number;
+  readonly instabilityAll: number;
   readonly interpretability: number;
   /** Multi-category interpretable: how many filters each category got. */
   readonly assignment?: Record<string, number>;
@@ -76,6 +81,41 @@ export function topLayer(blocks: readonly (readonly number[])[]): string {
   return `block${blocks.length}_conv${blocks.at(-1)!.length}`;
 }
 
+export interface MeasureOptions {
+  readonly images: number;
+  readonly crop: boolean;
+  readonly imageSize: number;
+  readonly blocks: readonly (readonly number[])[];
+  readonly heatmap: ((category: CategoryId, png: Buffer) => Promise<void>) | null;
+}
+
+/**
+ * The interpretability numbers of an experiment network, per category it was trained on: its
+ * top conv layer as the next layer consumes it (interpretable: the masked map) and, for an
+ * interpretable network, before the mask.
+ */
+export async function measureRun(network: Network, spec: RunSpec, o: MeasureOptions): Promise<Pick<RunResult, 'perCategory' | 'instability' | 'instabilityAll' | 'interpretability'>> {
+  const names = networkModules(runKey(spec));
+  const link = { category: names.category, task: names.task };
+  const conv = topLayer(o.blocks);
+  const consumedLayer = spec.kind === 'ordinary' ? conv : `${conv}_mask`;
+  const perCategory: Record<string, { consumed: LayerNumbers; beforeMask?: LayerNumbers }> = {};
+  for (const category of spec.categories) {
+    const images = partImages(category, { count: o.images, size: o.imageSize, crop: o.crop });
+    const numbers = (layer: string) => {
+      const r = interpretLayer(network, link, layer, images);
+      const n: LayerNumbers = { layer, instability: r.instability.mean, instabilityAll: r.instability.meanAll, active: r.instability.active, interpretability: r.interpretability.mean, silent: r.instability.silent };
+      return { r, n };
+    };
+    const consumed = numbers(consumedLayer);
+    perCategory[category] = { consumed: consumed.n, ...(spec.kind === 'interpretable' ? { beforeMask: numbers(conv).n } : {}) };
+    if (o.heatmap) await o.heatmap(category, renderFilterHeatmaps(consumed.r, images, { filters: 6, images: 6, title: `${runKey(spec)} · ${consumedLayer} · ${category} images` }));
+  }
+  const values = Object.values(perCategory);
+  const mean = (f: (v: LayerNumbers) => number) => values.reduce((s, v) => s + f(v.consumed), 0) / values.length;
+  return { perCategory, instability: mean((v) => v.instability), instabilityAll: mean((v) => v.instabilityAll), interpretability: mean((v) => v.interpretability) };
+}
+
 /** Trains one network of the experiment and measures it. */
 export async function runOne(spec: RunSpec, o: RunOptions): Promise<RunResult> {
   const options: InterpretableNetworkOptions = { ...INTERPRETABLE_DEFAULTS, ...o.training, categories: spec.categories, mask: spec.kind === 'ordinary' ? 'none' : o.mask };
@@ -86,23 +126,7 @@ export async function runOne(spec: RunSpec, o: RunOptions): Promise<RunResult> {
     if (o.init) o.log(`${name}: ${initCategoryModule(network, name, o.init).length} weights from ${o.initName ?? 'a pre-trained module'}`);
     const trained = trainExperimentNetwork(network, name, data, options, (line) => o.log(`${name}: ${line}`));
     const error = experimentError(network, name, data, o.testPerClass);
-    const names = networkModules(name);
-    const link = { category: names.category, task: names.task };
-    const conv = topLayer(options.blocks);
-    const consumedLayer = spec.kind === 'ordinary' ? conv : `${conv}_mask`;
-    const perCategory: Record<string, { consumed: LayerNumbers; beforeMask?: LayerNumbers }> = {};
-    for (const category of spec.categories) {
-      const images = partImages(category, { count: o.images, size: options.imageSize, crop: options.crop });
-      const numbers = (layer: string) => {
-        const r = interpretLayer(network, link, layer, images);
-        return { r, n: { layer, instability: r.instability.mean, interpretability: r.interpretability.mean, silent: r.instability.silent } };
-      };
-      const consumed = numbers(consumedLayer);
-      perCategory[category] = { consumed: consumed.n, ...(spec.kind === 'interpretable' ? { beforeMask: numbers(conv).n } : {}) };
-      if (o.heatmap) await o.heatmap(category, renderFilterHeatmaps(consumed.r, images, { filters: 6, images: 6, title: `${name} · ${consumedLayer} · ${category} images` }));
-    }
-    const values = Object.values(perCategory);
-    const mean = (f: (v: LayerNumbers) => number) => values.reduce((s, v) => s + f(v.consumed), 0) / values.length;
+    const measured = await measureRun(network, spec, { images: o.images, crop: options.crop, imageSize: options.imageSize, blocks: options.blocks, heatmap: o.heatmap });
     const assignment =
       spec.kind === 'interpretable' && spec.categories.length > 1
         ? Object.fromEntries(spec.categories.map((c, k) => [c, trained.assignment.filter((a) => a === k).length]))
@@ -115,9 +139,7 @@ export async function runOne(spec: RunSpec, o: RunOptions): Promise<RunResult> {
       wallSeconds: Math.round(trained.wallSeconds),
       backend: tf.getBackend(),
       error,
-      perCategory,
-      instability: mean((v) => v.instability),
-      interpretability: mean((v) => v.interpretability),
+      ...measured,
       ...(assignment ? { assignment } : {}),
       settings: {
         mask: options.mask,
@@ -177,15 +199,18 @@ const f3 = (v: number) => (Number.isNaN(v) ? '–' : v.toFixed(3));
 /** The results as Markdown: per setting, ordinary vs interpretable side by side, with the paper's numbers. */
 export function formatInterpretableReport(results: readonly RunResult[], pictures: readonly string[], references: Readonly<Record<string, { partDetector: number; random: number }>>): string {
   const settings = [...new Set(results.map((r) => r.key.replace(/-(ordinary|interpretable)$/, '')))];
+  const activeOf = (r: RunResult) => Object.values(r.perCategory).map((v) => v.consumed.active).join('/');
+  const drop = (a: number, b: number) => `${(((a - b) / a) * 100).toFixed(0)} %`;
   const rows = settings.map((s) => {
     const ord = results.find((r) => r.key === `${s}-ordinary`);
     const int = results.find((r) => r.key === `${s}-interpretable`);
-    const drop = ord && int ? `${(((ord.instability - int.instability) / ord.instability) * 100).toFixed(0)} %` : '–';
-    return `| ${s} | ${ord ? pct(ord.error) : '–'} | ${int ? pct(int.error) : '–'} | ${ord ? f3(ord.instability) : '–'} | ${int ? f3(int.instability) : '–'} | ${drop} | ${ord ? f3(ord.interpretability) : '–'} | ${int ? f3(int.interpretability) : '–'} |`;
+    const cell = (r: RunResult | undefined, f: (r: RunResult) => string) => (r ? f(r) : '–');
+    return `| ${s} | ${cell(ord, (r) => pct(r.error))} | ${cell(int, (r) => pct(r.error))} | ${cell(ord, (r) => `${f3(r.instability)} (${activeOf(r)})`)} | ${cell(int, (r) => `${f3(r.instability)} (${activeOf(r)})`)} | ${ord && int ? drop(ord.instability, int.instability) : '–'} | ${cell(ord, (r) => f3(r.instabilityAll))} | ${cell(int, (r) => f3(r.instabilityAll))} | ${ord && int ? drop(ord.instabilityAll, int.instabilityAll) : '–'} | ${cell(ord, (r) => f3(r.interpretability))} | ${cell(int, (r) => f3(r.interpretability))} |`;
   });
   const detail = results.flatMap((r) =>
     Object.entries(r.perCategory).map(
-      ([c, v]) => `| ${r.key} | ${c} | ${v.consumed.layer} | ${f3(v.consumed.instability)} | ${f3(v.consumed.interpretability)} | ${v.consumed.silent} | ${v.beforeMask ? `${f3(v.beforeMask.instability)} / ${f3(v.beforeMask.interpretability)}` : '–'} |`,
+      ([c, v]) =>
+        `| ${r.key} | ${c} | ${v.consumed.layer} | ${f3(v.consumed.instability)} | ${v.consumed.active} | ${f3(v.consumed.instabilityAll)} | ${f3(v.consumed.interpretability)} | ${v.beforeMask ? `${f3(v.beforeMask.instability)} / ${f3(v.beforeMask.interpretability)}` : '–'} |`,
     ),
   );
   const first = results[0];
@@ -195,13 +220,13 @@ export function formatInterpretableReport(results: readonly RunResult[], picture
     'Regenerate: `npx nx run interpretable:experiment` (resumable; each network is one file under `interpretable/runs/`).',
     first ? `Settings: ${JSON.stringify(first.settings)}; back end ${first.backend}.` : '',
     '',
-    '| setting | error ordinary % | error interpretable % | instability ordinary | instability interpretable | instability drop | part interpretability ordinary | part interpretability interpretable |',
-    '|---|---|---|---|---|---|---|---|',
+    '| setting | error ordinary % | error interpretable % | instability ordinary (active filters) | instability interpretable (active filters) | drop | instability ordinary, all filters | interpretable, all filters | drop | part interpretability ordinary | part interpretability interpretable |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     'Paper (§9.2, ILSVRC Animal-Part, single-category, average over 30 categories): location instability AlexNet 0.146 → 0.091, VGG-16 0.144 → 0.085 (−41 %), VGG-M 0.147 → 0.090, VGG-S 0.145 → 0.090; single-category accuracy drops 1–3 points (e.g. VGG-16 on VOC Part 98.66 → 95.39 %), multi-category accuracy rises.',
     '',
-    'Instability: mean over the filters of the top conv layer (the map the next layer consumes; for the interpretable network the masked map) of the std of peak-to-landmark distance (head, neck, torso) over each filter\'s top images, divided by the image diagonal; lower is more stable. For scale, on the same images: a made-up filter that always peaks at the cell of a part centre, and one that peaks at a random cell:',
+    'Instability: mean over the filters of the top conv layer (the map the next layer consumes; for the interpretable network the masked map) of the std of peak-to-landmark distance (head, neck, torso) over each filter\'s top images, divided by the image diagonal; lower is more stable. Images where a filter does not fire are skipped (a silent map has no peak; counting its first cell would make silent filters perfectly stable). *Active filters* fire on at least N of the category\'s images (N = the top-N size), so that their top N are real firings; the first instability columns average over them, the *all filters* columns over every filter that fires on two images. For scale, on the same images: a made-up filter that always peaks at the cell of a part centre, and one that peaks at a random cell:',
     '',
     '| images | part detector | random cell |',
     '|---|---|---|',
@@ -209,8 +234,8 @@ export function formatInterpretableReport(results: readonly RunResult[], picture
     '',
     '## Per category',
     '',
-    '| network | images | layer | instability | part interpretability | silent filters | before the mask (instability / interpretability) |',
-    '|---|---|---|---|---|---|---|',
+    '| network | images | layer | instability | active filters | instability, all filters | part interpretability | before the mask (instability / interpretability) |',
+    '|---|---|---|---|---|---|---|---|',
     ...detail,
     '',
     ...(results.some((r) => r.assignment) ? ['## Filter assignment (multi-category)', '', ...results.filter((r) => r.assignment).map((r) => `- ${r.key}: ${Object.entries(r.assignment!).map(([c, n]) => `${c} ${n}`).join(', ')}`), ''] : []),

@@ -8,7 +8,7 @@ import { moduleWeights, selectBackend } from '@transplant/core';
 import { isCategoryId, type CategoryId } from '@transplant/data';
 import { PART_MASK_MODES, type FilterLossMode, type PartMaskMode } from '@transplant/interpretable';
 import { FolderStore, Registry, openStore } from '@transplant/registry';
-import { formatInterpretableReport, referenceInstability, runKey, runOne, type RunResult, type RunSpec } from './interpretable-runs';
+import { formatInterpretableReport, measureRun, referenceInstability, runKey, runOne, type RunResult, type RunSpec } from './interpretable-runs';
 
 /**
  * methods.md §9.2 on the synthetic data: ordinary vs interpretable networks, single-category
@@ -28,6 +28,8 @@ const { values } = parseArgs({
     strength: { type: 'string', default: '1e-3' },
     init: { type: 'string', default: 'cat-cls' },
     crop: { type: 'boolean', default: false },
+    /** Measure the runs done already again from the work registry (after a change to the metrics), without training. */
+    remeasure: { type: 'boolean', default: false },
     images: { type: 'string', default: '100' },
     'test-per-class': { type: 'string', default: '100' },
     registry: { type: 'string', default: EMBEDDED_REGISTRY },
@@ -70,7 +72,27 @@ for (const spec of specs) {
   const key = runKey(spec);
   if (wanted && !wanted.has(key)) continue;
   const file = join(dir, 'runs', `${key}.json`);
-  if (await readFile(file).then(() => true, () => false)) {
+  const previous: RunResult | null = await readFile(file, 'utf8').then((t) => JSON.parse(t), () => null);
+  if (previous && values.remeasure) {
+    const composer = new Composer(workRegistry, builtinPlugins());
+    const { network } = await composer.load(key);
+    try {
+      const settings = previous.settings as { crop?: boolean; blocks: number[][]; images: number };
+      const measured = await measureRun(network, spec, {
+        images: Number(values.images),
+        crop: settings.crop === true,
+        imageSize: network.module(network.links[0]!.category).ports.input.shape[1]!,
+        blocks: settings.blocks,
+        heatmap: async (category, png) => writeFile(join(dir, `${key}-${category}.png`), png),
+      });
+      await writeFile(file, `${JSON.stringify({ ...previous, ...measured, settings: { ...previous.settings, images: Number(values.images) } }, null, 2)}\n`);
+      process.stderr.write(`${key}: measured again, instability ${measured.instability.toFixed(4)} (all filters ${measured.instabilityAll.toFixed(4)})\n`);
+    } finally {
+      network.dispose();
+    }
+    continue;
+  }
+  if (previous) {
     process.stderr.write(`${key}: done already (${file})\n`);
     continue;
   }
@@ -104,7 +126,7 @@ const results: RunResult[] = [];
 for (const name of (await readdir(join(dir, 'runs'))).filter((n) => n.endsWith('.json')).sort()) results.push(JSON.parse(await readFile(join(dir, 'runs', name), 'utf8')));
 const pictures = (await readdir(dir)).filter((n) => n.endsWith('.png')).sort().map((n) => `interpretable/${n}`);
 const evaluated = [...new Set(results.flatMap((r) => Object.keys(r.perCategory)))] as CategoryId[];
-const references = Object.fromEntries(evaluated.map((c) => [c, referenceInstability(c, Number(values.images), values.crop)]));
+const references = Object.fromEntries(evaluated.map((c) => [c, referenceInstability(c, Number(values.images), results.some((r) => (r.settings as { crop?: boolean }).crop === true))]));
 const report = formatInterpretableReport(results, pictures, references);
 await writeFile(join(values.results, 'interpretable.md'), report);
 await writeFile(join(values.results, 'interpretable.json'), `${JSON.stringify({ backend: selection.id, results, references }, null, 2)}\n`);

@@ -20,7 +20,7 @@ export interface MetricsReport {
   readonly filters: number;
   /** Cell centres in the image: scale·u + offset pixels. */
   readonly geometry: { readonly scale: number; readonly offset: number; readonly mapSize: readonly number[] };
-  readonly instability: { readonly mean: number; readonly silent: number };
+  readonly instability: { readonly mean: number; readonly active: number; readonly meanAll: number; readonly silent: number };
   readonly interpretability: { readonly mean: number; readonly filtersPerPart: Record<string, number> };
   readonly perFilter: { readonly filter: number; readonly instability: number | null; readonly part: string; readonly score: number }[];
   readonly png?: string;
@@ -38,7 +38,7 @@ function summarise(network: string, link: string, category: CategoryId, r: Layer
     images: r.images,
     filters: r.filters,
     geometry: { scale: r.geometry.scale, offset: r.geometry.offset, mapSize: [...r.geometry.mapSize] },
-    instability: { mean: r.instability.mean, silent: r.instability.silent },
+    instability: { mean: r.instability.mean, active: r.instability.active, meanAll: r.instability.meanAll, silent: r.instability.silent },
     interpretability: { mean: r.interpretability.mean, filtersPerPart },
     perFilter: r.interpretability.perFilter.map((f, i) => ({ filter: i, instability: Number.isNaN(r.instability.perFilter[i]!) ? null : r.instability.perFilter[i]!, part: partNameOf(f.part), score: f.score })),
     ...(png ? { png } : {}),
@@ -52,7 +52,7 @@ function formatMetrics(m: MetricsReport): string {
     .join(', ');
   return [
     `${m.network} (${m.link}) · layer ${m.module}:${m.layer} · ${m.filters} filters on ${m.images} ${m.category} images`,
-    `  location instability   ${m.instability.mean.toFixed(4)}  (lower is more stable; ${m.instability.silent} silent filters left out)`,
+    `  location instability   ${m.instability.mean.toFixed(4)}  (lower is more stable; over the ${m.instability.active} filters that fire on enough images to rank their top ones; ${m.instability.meanAll.toFixed(4)} over all ${m.filters - m.instability.silent} that fire at all)`,
     `  part interpretability  ${m.interpretability.mean.toFixed(4)}  (filters with a part: ${parts || 'none'})`,
     ...(m.png ? [`  heat maps: ${m.png}`] : []),
   ].join('\n');
@@ -68,10 +68,11 @@ export function interpretCommands(parent: Command, ctx: CommandContext): void {
     .requiredOption('--layer <name>', 'a layer with a feature map, module-local (block4_conv1) or MODULE:LAYER; an unknown name lists them')
     .option('--category <id>', 'images of this category (default: the category module’s)')
     .option('--images <n>', 'evaluation images', '100')
+    .option('--crop', 'object crops (the papers’ view) instead of whole scenes')
     .option('--png <file>', 'also write a PNG of the top filters’ heat maps')
     .option('--link-category <module>', 'category module of the link (generic networks)')
     .option('--link-task <module>', 'task module of the link (generic networks)')
-    .action(async (o: { net: string; layer: string; category?: string; images: string; png?: string; linkCategory?: string; linkTask?: string }) => {
+    .action(async (o: { net: string; layer: string; category?: string; images: string; crop?: boolean; png?: string; linkCategory?: string; linkTask?: string }) => {
       const count = integer(o.images, 'images', 4, 'interpret');
       const container = ctx.container();
       await selectCommandBackend(ctx, container);
@@ -84,7 +85,7 @@ export function interpretCommands(parent: Command, ctx: CommandContext): void {
           throw new TransplantError('E_USAGE', `${category ? `"${category}" is not a category of the synthetic set` : `${manifest.name}'s category module names no category`}; pass --category (one of the synthetic categories)`, { operation: 'interpret' });
         }
         const size = network.module(link.category).ports.input.shape[1]!;
-        const images = partImages(category, { count, size });
+        const images = partImages(category, { count, size, crop: o.crop === true });
         const result = interpretLayer(network, link, o.layer, images);
         let png: string | undefined;
         if (o.png) {
