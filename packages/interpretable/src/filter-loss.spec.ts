@@ -117,5 +117,9 @@ describe('filter loss', () => {
     const { positive, negative } = a.weights();
     expect(Array.from(positive.dataSync())).toEqual([2, 2]);
     expect(negative.dataSync()[0]).toBeCloseTo(0.5 / 0.75, 6);
+    // Every filter prefers class 0; a class takes at most ⌈3/2⌉ = 2, the strongest preferences first.
+    const capped = new FilterAssignment(2, 3, [0.5, 0.5]);
+    capped.update(tf.tensor4d([9, 5, 7, /* class-1 image */ 1, 1, 1], [2, 1, 1, 3]), [0, 1]);
+    expect(capped.assignment()).toEqual([0, 1, 0]);
   });
 });

@@ -207,6 +207,13 @@ export function formatInterpretableReport(results: readonly RunResult[], picture
     const cell = (r: RunResult | undefined, f: (r: RunResult) => string) => (r ? f(r) : '–');
     return `| ${s} | ${cell(ord, (r) => pct(r.error))} | ${cell(int, (r) => pct(r.error))} | ${cell(ord, (r) => `${f3(r.instability)} (${activeOf(r)})`)} | ${cell(int, (r) => `${f3(r.instability)} (${activeOf(r)})`)} | ${ord && int ? drop(ord.instability, int.instability) : '–'} | ${cell(ord, (r) => f3(r.instabilityAll))} | ${cell(int, (r) => f3(r.instabilityAll))} | ${ord && int ? drop(ord.instabilityAll, int.instabilityAll) : '–'} | ${cell(ord, (r) => f3(r.interpretability))} | ${cell(int, (r) => f3(r.interpretability))} |`;
   });
+  // The single-category average (the paper's headline numbers average single-category networks).
+  const pairs = settings.filter((x) => x.startsWith('single-')).map((x) => [results.find((r) => r.key === `${x}-ordinary`), results.find((r) => r.key === `${x}-interpretable`)] as const).filter((p): p is readonly [RunResult, RunResult] => p[0] !== undefined && p[1] !== undefined);
+  if (pairs.length > 1) {
+    const avg = (f: (r: RunResult) => number, i: 0 | 1) => pairs.reduce((s, p) => s + f(p[i]), 0) / pairs.length;
+    const [eo, ei, io, ii, ao, ai, po, pi] = [avg((r) => r.error, 0), avg((r) => r.error, 1), avg((r) => r.instability, 0), avg((r) => r.instability, 1), avg((r) => r.instabilityAll, 0), avg((r) => r.instabilityAll, 1), avg((r) => r.interpretability, 0), avg((r) => r.interpretability, 1)];
+    rows.push(`| **single-category average (${pairs.length})** | ${pct(eo)} | ${pct(ei)} | ${f3(io)} | ${f3(ii)} | ${drop(io, ii)} | ${f3(ao)} | ${f3(ai)} | ${drop(ao, ai)} | ${f3(po)} | ${f3(pi)} |`);
+  }
   const detail = results.flatMap((r) =>
     Object.entries(r.perCategory).map(
       ([c, v]) =>
@@ -218,7 +225,8 @@ export function formatInterpretableReport(results: readonly RunResult[], picture
     '# Interpretable conv layers on the synthetic data (methods.md §9.2)',
     '',
     'Regenerate: `npx nx run interpretable:experiment` (resumable; each network is one file under `interpretable/runs/`).',
-    first ? `Settings: ${JSON.stringify(first.settings)}; back end ${first.backend}.` : '',
+    first ? `Settings (shared): ${JSON.stringify(Object.fromEntries(Object.entries(first.settings).filter(([k]) => k !== 'strength' && k !== 'mask')))}; back end ${first.backend}.` : '',
+    `Interpretable networks: mask ${results.find((r) => r.kind === 'interpretable')?.settings['mask'] ?? '–'}; hand-built strength ${results.filter((r) => r.kind === 'interpretable').map((r) => `${r.key.replace(/-interpretable$/, '')} ${String(r.settings['strength'])}`).join(', ')}.`,
     '',
     '| setting | error ordinary % | error interpretable % | instability ordinary (active filters) | instability interpretable (active filters) | drop | instability ordinary, all filters | interpretable, all filters | drop | part interpretability ordinary | part interpretability interpretable |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
