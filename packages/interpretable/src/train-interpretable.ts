@@ -38,9 +38,9 @@ export interface InterpretableNetworkOptions {
 export const INTERPRETABLE_DEFAULTS: Omit<InterpretableNetworkOptions, 'categories' | 'mask'> = {
   filterLoss: 'hand-built',
   lambda: 1,
-  strength: 1e-3,
+  strength: 1e-2,
   epochImages: 2000,
-  steps: 2000,
+  steps: 3000,
   batchSize: 32,
   learningRate: 1e-3,
   decayAt: 0.7,
