@@ -119,7 +119,17 @@ for (const spec of specs) {
         version: previous ? `1.0.${Number(previous.split('.')[2]) + 1}` : '1.0.0',
         generatedBy: GENERATED_BY,
         provenance: { data: `synthetic:v1 seed=icnn-1 ${result.categories.join(',')}${values.view === 'crop' ? ' object crops' : ''}`, seed: 1, steps: result.steps, backend: result.backend },
-        card: { summary: `${result.kind} network of the interpretable-layer experiment`, metrics: [{ name: 'error-rate', value: result.error, on: 'test' }] },
+        // The card carries the interpretability numbers too (DESIGN §3), per category measured.
+        card: {
+          summary: `${result.kind} network of the interpretable-layer experiment`,
+          metrics: [
+            { name: 'error-rate', value: result.error, on: 'test' },
+            ...Object.entries(result.perCategory).flatMap(([category, v]) => [
+              ...(Number.isFinite(v.consumed.instability) ? [{ name: 'location-instability', value: v.consumed.instability, on: `${category} ${v.consumed.layer} active filters n=${values.images}` }] : []),
+              { name: 'part-interpretability', value: v.consumed.interpretability, on: `${category} ${v.consumed.layer} n=${values.images}` },
+            ]),
+          ],
+        },
       };
       for (const m of network.modules.values()) await publishModule(workRegistry, m, meta);
       await publishNetwork(workRegistry, network, { ...meta, name: key });
