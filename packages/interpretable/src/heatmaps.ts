@@ -1,6 +1,6 @@
 import { createCanvas } from '@napi-rs/canvas';
 import { partNameOf, type LayerInterpretation, type PartImages } from './interpret';
-import { peaks } from './metrics';
+import { peaks, upsampleMap } from './metrics';
 
 export interface HeatmapOptions {
   /** How many filters (rows): the most part-interpretable ones, then by peak activation. */
@@ -12,9 +12,8 @@ export interface HeatmapOptions {
 }
 
 /** The filters a picture shows: by part interpretability, ties by mean peak activation. */
-export function topFilters(interp: LayerInterpretation, count: number): number[] {
+export function topFilters(interp: LayerInterpretation, count: number, score = peaks(interp.maps).score): number[] {
   const [n, , , c] = interp.maps.shape;
-  const { score } = peaks(interp.maps);
   const meanPeak = Array.from({ length: c }, (_, f) => {
     let s = 0;
     for (let i = 0; i < n; i++) s += Math.max(score[i * c + f]!, 0);
@@ -26,23 +25,6 @@ export function topFilters(interp: LayerInterpretation, count: number): number[]
     .slice(0, count);
 }
 
-/** Bilinear sample of filter f's map of image i at an image position (cell centres at their positions). */
-function sample(interp: LayerInterpretation, i: number, f: number, x: number, y: number): number {
-  const [, h, w, c] = interp.maps.shape;
-  const g = interp.geometry;
-  const src = (p: number, size: number) => Math.min(Math.max((p - g.offset) / g.scale, 0), size - 1);
-  const sy = src(y, h);
-  const sx = src(x, w);
-  const r0 = Math.floor(sy);
-  const c0 = Math.floor(sx);
-  const r1 = Math.min(r0 + 1, h - 1);
-  const c1 = Math.min(c0 + 1, w - 1);
-  const at = (r: number, col: number) => interp.maps.values[((i * h + r) * w + col) * c + f]!;
-  const ty = sy - r0;
-  const tx = sx - c0;
-  return (1 - ty) * ((1 - tx) * at(r0, c0) + tx * at(r0, c1)) + ty * ((1 - tx) * at(r1, c0) + tx * at(r1, c1));
-}
-
 /**
  * A PNG grid of receptive-field heat maps: one row per top filter (captioned with its index,
  * its part and P_{f,part}, and its instability), one column per image where it fires most;
@@ -50,7 +32,8 @@ function sample(interp: LayerInterpretation, i: number, f: number, x: number, y:
  * to the filter's largest shown activation).
  */
 export function renderFilterHeatmaps(interp: LayerInterpretation, images: PartImages, o: HeatmapOptions = {}): Buffer {
-  const rows = topFilters(interp, o.filters ?? 8);
+  const { score } = peaks(interp.maps);
+  const rows = topFilters(interp, o.filters ?? 8, score);
   const columns = o.images ?? 6;
   const zoom = o.zoom ?? 2;
   const size = images.size;
@@ -58,7 +41,6 @@ export function renderFilterHeatmaps(interp: LayerInterpretation, images: PartIm
   const caption = 14;
   const header = o.title ? 20 : 0;
   const [n, , , c] = interp.maps.shape;
-  const { score } = peaks(interp.maps);
   const canvas = createCanvas(Math.max(columns * (tile + 2), 240), header + Math.max(rows.length, 1) * (tile + caption + 4));
   const ctx = canvas.getContext('2d');
   ctx.fillStyle = '#1e1e1e';
@@ -87,10 +69,11 @@ export function renderFilterHeatmaps(interp: LayerInterpretation, images: PartIm
       const sctx = small.getContext('2d');
       const img = sctx.createImageData(size, size);
       const rgb = images.samples[i]!.rgb;
+      const map = upsampleMap(interp.maps, i, f, interp.geometry);
       for (let y = 0; y < size; y++) {
         for (let x = 0; x < size; x++) {
           const p = y * size + x;
-          const heat = Math.min(Math.max(sample(interp, i, f, x + 0.5, y + 0.5) / scale, 0), 1);
+          const heat = Math.min(Math.max(map[p]! / scale, 0), 1);
           const grey = (rgb[p * 3]! + rgb[p * 3 + 1]! + rgb[p * 3 + 2]!) / 3;
           const base = 0.35 * grey;
           img.data.set([base + heat * 255 * 0.65 + (1 - heat) * 0.3 * rgb[p * 3]!, base + heat * heat * 200 * 0.65 + (1 - heat) * 0.3 * rgb[p * 3 + 1]!, base + (1 - heat) * 0.3 * rgb[p * 3 + 2]!, 255], p * 4);

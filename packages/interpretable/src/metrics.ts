@@ -112,15 +112,15 @@ export function filterQuantile(maps: FeatureMaps, f: number, q: number): number 
 }
 
 /**
- * One filter's map of image i upsampled bilinearly to the image (cell centres at their image
- * positions, clamped at the borders) and thresholded: 1 where the activation exceeds `threshold`.
+ * One filter's map of image i upsampled bilinearly to the image, [H·W] row-major: cell centres
+ * sit at their image positions (`geometry`), values are clamped at the borders.
  */
-export function upsampledMask(maps: FeatureMaps, i: number, f: number, geometry: CellGeometry, threshold: number): Uint8Array {
+export function upsampleMap(maps: FeatureMaps, i: number, f: number, geometry: CellGeometry): Float32Array {
   const [, h, w, c] = maps.shape;
   const [H, W] = geometry.imageSize;
   const base = i * h * w * c;
   const at = (r: number, col: number) => maps.values[base + (r * w + col) * c + f]!;
-  const out = new Uint8Array(H * W);
+  const out = new Float32Array(H * W);
   const src = (p: number, n: number) => Math.min(Math.max((p + 0.5 - geometry.offset) / geometry.scale, 0), n - 1);
   const cols = Array.from({ length: W }, (_, x) => src(x, w));
   for (let y = 0; y < H; y++) {
@@ -133,11 +133,15 @@ export function upsampledMask(maps: FeatureMaps, i: number, f: number, geometry:
       const c0 = Math.floor(sx);
       const c1 = Math.min(c0 + 1, w - 1);
       const tx = sx - c0;
-      const v = (1 - ty) * ((1 - tx) * at(r0, c0) + tx * at(r0, c1)) + ty * ((1 - tx) * at(r1, c0) + tx * at(r1, c1));
-      out[y * W + x] = v > threshold ? 1 : 0;
+      out[y * W + x] = (1 - ty) * ((1 - tx) * at(r0, c0) + tx * at(r0, c1)) + ty * ((1 - tx) * at(r1, c0) + tx * at(r1, c1));
     }
   }
   return out;
+}
+
+/** `upsampleMap` thresholded: 1 where the activation exceeds `threshold`. */
+export function upsampledMask(maps: FeatureMaps, i: number, f: number, geometry: CellGeometry, threshold: number): Uint8Array {
+  return Uint8Array.from(upsampleMap(maps, i, f, geometry), (v) => (v > threshold ? 1 : 0));
 }
 
 export interface InterpretabilityOptions {

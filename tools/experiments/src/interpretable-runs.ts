@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Network, PluginRegistry } from '@transplant/composer';
-import type { CategoryId } from '@transplant/data';
+import { Rng, type CategoryId } from '@transplant/data';
 import {
   ExperimentData,
   INSTABILITY_LANDMARKS,
@@ -183,10 +183,9 @@ export function referenceInstability(category: CategoryId, images: number, crop:
     });
     return locationInstability({ values, shape: [images, side, side, 1] }, geometry, landmarks, options).mean;
   });
-  let state = 12345;
-  const next = () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const rng = new Rng(`reference:${category}`);
   const random = new Float32Array(images * cells);
-  for (let i = 0; i < images; i++) random[i * cells + Math.floor(next() * cells)] = 1 + next();
+  for (let i = 0; i < images; i++) random[i * cells + rng.int(0, cells - 1)] = rng.uniform(1, 2);
   return {
     partDetector: detectors.reduce((s, v) => s + v, 0) / detectors.length,
     random: locationInstability({ values: random, shape: [images, side, side, 1] }, geometry, landmarks, options).mean,

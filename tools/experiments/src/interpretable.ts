@@ -61,12 +61,15 @@ const specs: RunSpec[] = [
   ...categories(values.single).flatMap((c) => (['ordinary', 'interpretable'] as const).map((kind) => ({ categories: [c], kind }))),
   ...(categories(values.multi).length > 1 ? (['ordinary', 'interpretable'] as const).map((kind) => ({ categories: categories(values.multi), kind })) : []),
 ];
-/** Multi-category networks get heat maps on this category's images only (each PNG is ~250 KB in the repo). */
-const HEATMAP_CATEGORY = 'cat';
 const workRegistry = new Registry(new FolderStore(values['work-registry']));
 const wanted = values.runs ? new Set(values.runs.split(',')) : null;
 const dir = join(values.results, 'interpretable');
 await mkdir(join(dir, 'runs'), { recursive: true });
+/** Multi-category networks get heat maps on this category's images only (each PNG is ~250 KB in the repo). */
+const HEATMAP_CATEGORY = 'cat';
+const heatmapWriter = (spec: RunSpec, key: string) => async (category: CategoryId, png: Buffer) => {
+  if (spec.categories.length === 1 || category === HEATMAP_CATEGORY) await writeFile(join(dir, `${key}-${category}.png`), png);
+};
 
 let init: { name: string; weights: Record<string, import('@tensorflow/tfjs').Tensor> } | undefined;
 if (values.init !== 'none') {
@@ -91,7 +94,7 @@ for (const spec of specs) {
         crop: settings.crop === true,
         imageSize: network.module(network.links[0]!.category).ports.input.shape[1]!,
         blocks: settings.blocks,
-        heatmap: async (category, png) => (spec.categories.length === 1 || category === HEATMAP_CATEGORY ? writeFile(join(dir, `${key}-${category}.png`), png) : undefined),
+        heatmap: heatmapWriter(spec, key),
       });
       await writeFile(file, `${JSON.stringify({ ...previous, ...measured, settings: { ...previous.settings, images: Number(values.images) } }, null, 2)}\n`);
       process.stderr.write(`${key}: measured again, instability ${measured.instability.toFixed(4)} (all filters ${measured.instabilityAll.toFixed(4)})\n`);
@@ -111,7 +114,7 @@ for (const spec of specs) {
     mask: values.mask as PartMaskMode,
     images: Number(values.images),
     testPerClass: Number(values['test-per-class']),
-    heatmap: async (category, png) => (spec.categories.length === 1 || category === HEATMAP_CATEGORY ? writeFile(join(dir, `${key}-${category}.png`), png) : undefined),
+    heatmap: heatmapWriter(spec, key),
     keep: async (network, result) => {
       // A run done again publishes the next patch version.
       const previous = await workRegistry.resolve(key).then((r) => r.version, () => null);
