@@ -8,7 +8,9 @@ await createProjectGraphAsync({ exitOnError: true });
 /**
  * Module boundaries (DESIGN.md §2): a package depends only on packages below it —
  * core ← data, registry ← composer ← distill ← cli, with the explanation packages beside
- * distill — and plugins import only @transplant/core and TensorFlow.js.
+ * distill (interpretable conv layers below the explanatory graph and the explainer, which
+ * build on its layer probes and metrics) — and plugins import only @transplant/core and
+ * TensorFlow.js.
  */
 const LAYERS = {
   'layer:core': ['layer:core'],
@@ -16,9 +18,10 @@ const LAYERS = {
   'layer:registry': ['layer:core'],
   'layer:composer': ['layer:core', 'layer:data', 'layer:registry'],
   'layer:distill': ['layer:core', 'layer:data', 'layer:registry', 'layer:composer'],
-  'layer:explain': ['layer:core', 'layer:data', 'layer:registry', 'layer:composer'],
+  'layer:interpret': ['layer:core', 'layer:data', 'layer:registry', 'layer:composer'],
+  'layer:explain': ['layer:core', 'layer:data', 'layer:registry', 'layer:composer', 'layer:interpret'],
   'layer:plugin': ['layer:core'],
-  'layer:cli': ['layer:core', 'layer:data', 'layer:registry', 'layer:composer', 'layer:distill', 'layer:explain', 'layer:plugin'],
+  'layer:cli': ['layer:core', 'layer:data', 'layer:registry', 'layer:composer', 'layer:distill', 'layer:interpret', 'layer:explain', 'layer:plugin'],
   'layer:tools': ['*'],
   'layer:e2e': ['*'],
 };
