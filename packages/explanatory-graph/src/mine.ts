@@ -35,7 +35,17 @@ export interface MiningProgress {
   readonly ms: number;
 }
 
+/**
+ * How each image's view is chosen: by the top layer's fit (`choose`, the released code's rule),
+ * always as it is (`original`, what the released code effectively does), or given per image
+ * (1 = mirrored; e.g. by `alignViews`).
+ */
+export type ViewRule = 'choose' | 'original' | Uint8Array;
+
+const pick = (rule: ViewRule, i: number, scratch: readonly [Records, Records]): 0 | 1 => (rule === 'choose' ? betterView(scratch) : rule === 'original' ? 0 : rule[i] ? 1 : 0);
+
 export interface MiningOptions {
+  readonly views?: ViewRule;
   /** Per layer, top first. */
   readonly params: readonly LayerParams[];
   readonly random: () => number;
@@ -62,6 +72,7 @@ export function mineLayers(layers: readonly LayerEvidence[], o: MiningOptions): 
   if (layers.length !== o.params.length) throw new RangeError('one parameter set per layer');
   const n = layers[0]!.views[0].n;
   const flips = new Uint8Array(n);
+  const rule = o.views ?? 'choose';
   const states: GraphLayerState[] = [];
   const records: Records[] = [];
   const ms: number[] = [];
@@ -86,7 +97,7 @@ export function mineLayers(layers: readonly LayerEvidence[], o: MiningOptions): 
             if (acc) part[view]!.fill(0);
             return estep.run(layer.views[view]!, i, prior, 0, scratch[view]!, 0, acc ? part[view] : undefined);
           });
-          const view = mass[1]! > mass[0]! ? 1 : 0;
+          const view = pick(rule, i, scratch);
           flips[i] = view;
           copyRecord(scratch[view]!, 0, next, i);
           explained += mass[view]!;
@@ -129,7 +140,7 @@ export function mineLayers(layers: readonly LayerEvidence[], o: MiningOptions): 
  * Inference on new images (methods.md §3.5 with fixed parameters): the top layer picks each
  * image's view; each lower layer's nodes are placed with their parents' votes from this image.
  */
-export function inferLayers(states: readonly GraphLayerState[], layers: readonly LayerEvidence[]): { records: Records[]; flips: Uint8Array } {
+export function inferLayers(states: readonly GraphLayerState[], layers: readonly LayerEvidence[], views: ViewRule = 'choose'): { records: Records[]; flips: Uint8Array } {
   const n = layers[0]!.views[0].n;
   const flips = new Uint8Array(n);
   const records: Records[] = [];
@@ -141,8 +152,8 @@ export function inferLayers(states: readonly GraphLayerState[], layers: readonly
       const prior = flatPrior(state, 1);
       const scratch = [emptyRecords(1, v), emptyRecords(1, v)] as const;
       for (let i = 0; i < n; i++) {
-        const mass = [0, 1].map((view) => estep.run(layers[l]!.views[view]!, i, prior, 0, scratch[view]!, 0));
-        const view = mass[1]! > mass[0]! ? 1 : 0;
+        for (const view of [0, 1]) estep.run(layers[l]!.views[view]!, i, prior, 0, scratch[view]!, 0);
+        const view = pick(views, i, scratch);
         flips[i] = view;
         copyRecord(scratch[view]!, 0, out, i);
       }
@@ -164,6 +175,73 @@ export function imageFramePositions(records: Records, flips: Uint8Array, width: 
     for (let v = 0; v < records.nodes; v++) pos[(i * records.nodes + v) * 2 + 1] = width - pos[(i * records.nodes + v) * 2 + 1]!;
   }
   return pos;
+}
+
+/**
+ * Mirror alignment of the mining images, before any node exists: with S0_ij the cosine
+ * similarity of images i and j's top-layer evidence and S1_ij that of i with j mirrored, the
+ * views s ∈ {±1}ⁿ maximising Σ_ij s_i s_j (S0_ij − S1_ij) (the images' total similarity once
+ * each is shown in its chosen view) are the signs of the leading eigenvector (power
+ * iteration). Returns 1 for images to mirror. Without it, a graph mined from objects facing
+ * both ways learns both facings as separate nodes and the view choice becomes a coin toss.
+ */
+export function alignViews(views: readonly [EvidenceMaps, EvidenceMaps] | readonly EvidenceMaps[]): Uint8Array {
+  const a = views[0]!;
+  const b = views[1]!;
+  const n = a.n;
+  const d = a.c * a.h * a.w;
+  const norm = (m: EvidenceMaps, i: number) => {
+    let s = 0;
+    for (let j = i * d; j < (i + 1) * d; j++) s += m.values[j]! * m.values[j]!;
+    return Math.sqrt(s) || 1;
+  };
+  const na = Array.from({ length: n }, (_, i) => norm(a, i));
+  const nb = Array.from({ length: n }, (_, i) => norm(b, i));
+  const m = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < n; j++) {
+      let same = 0;
+      let mirrored = 0;
+      for (let k = 0; k < d; k++) {
+        const x = a.values[i * d + k]!;
+        same += x * a.values[j * d + k]!;
+        mirrored += x * b.values[j * d + k]!;
+      }
+      m[i * n + j] = m[j * n + i] = same / (na[i]! * na[j]!) - mirrored / (na[i]! * nb[j]!);
+    }
+  }
+  let v = Float64Array.from({ length: n }, (_, i) => 1 + i / n);
+  for (let it = 0; it < 200; it++) {
+    const next = new Float64Array(n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) next[i]! += m[i * n + j]! * v[j]!;
+    // Shifted by the largest possible |eigenvalue| bound so that power iteration finds the top one.
+    let len = 0;
+    for (let i = 0; i < n; i++) {
+      next[i]! += 2 * n * v[i]!;
+      len += next[i]! ** 2;
+    }
+    len = Math.sqrt(len) || 1;
+    v = next.map((x) => x / len);
+  }
+  // Fix the sign so that most images keep their own view.
+  const keep = v.reduce((s, x) => s + (x >= 0 ? 1 : 0), 0) >= n / 2 ? 1 : -1;
+  return Uint8Array.from(v, (x) => (x * keep >= 0 ? 0 : 1));
+}
+
+/**
+ * The view (0: as is, 1: mirrored) in which the top layer's nodes explain more activation mass
+ * Σ_V S_V (the released code compares Σ log q·e; a per-node log sum was tried here and chose
+ * the animal's facing no better on the synthetic set, 72 % vs 74 % of bird images, while
+ * raising node instability from 0.047 to 0.061).
+ */
+export function betterView(views: readonly [Records, Records]): 0 | 1 {
+  let a = 0;
+  let b = 0;
+  for (let j = 0; j < views[0].total.length; j++) {
+    a += views[0].total[j]!;
+    b += views[1].total[j]!;
+  }
+  return b > a ? 1 : 0;
 }
 
 function copyRecord(from: Records, i: number, to: Records, j: number): void {

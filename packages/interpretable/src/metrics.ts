@@ -74,29 +74,41 @@ export function locationInstability(maps: FeatureMaps, geometry: CellGeometry, l
       .filter((i) => score[i * c + f]! > 0)
       .sort((a, b) => score[b * c + f]! - score[a * c + f]! || a - b);
     firing.push(order.length);
-    const stds: number[] = [];
-    for (const points of landmarks) {
-      const d: number[] = [];
-      for (const i of order) {
-        const p = points[i];
-        if (!p) continue;
-        const at = cell[i * c + f]!;
-        const x = geometry.scale * (at % w) + geometry.offset;
-        const y = geometry.scale * Math.floor(at / w) + geometry.offset;
-        d.push(Math.hypot(p[0] - x, p[1] - y) / o.diagonal);
-        if (d.length === o.topN) break;
-      }
-      if (d.length < 2) continue;
-      const mean = d.reduce((s, v) => s + v, 0) / d.length;
-      stds.push(Math.sqrt(d.reduce((s, v) => s + (v - mean) ** 2, 0) / (d.length - 1)));
-    }
-    perFilter.push(stds.length === 0 ? NaN : stds.reduce((s, v) => s + v, 0) / stds.length);
+    perFilter.push(unitInstability(order, (i) => {
+      const at = cell[i * c + f]!;
+      return [geometry.scale * (at % w) + geometry.offset, geometry.scale * Math.floor(at / w) + geometry.offset];
+    }, landmarks, o));
   }
   const average = (v: number[]) => (v.length ? v.reduce((s, x) => s + x, 0) / v.length : NaN);
   const valid = perFilter.filter((v) => !Number.isNaN(v));
   const minFiring = o.minFiring ?? o.topN;
   const active = perFilter.filter((v, f) => !Number.isNaN(v) && firing[f]! >= minFiring);
   return { perFilter, mean: average(active), active: active.length, meanAll: average(valid), silent: c - valid.length };
+}
+
+/**
+ * One unit's location instability (methods.md §1.3) from its images ranked by score (best
+ * first, only those where it fires) and its inferred position [x, y] in each: per landmark,
+ * the std (N − 1 denominator) of the landmark-to-position distance / diagonal over the first
+ * `topN` ranked images showing the landmark; the mean over landmarks. NaN when no landmark has
+ * two such images. Shared by filters (peak cells) and explanatory-graph nodes.
+ */
+export function unitInstability(order: readonly number[], position: (i: number) => readonly [number, number], landmarks: readonly (readonly (readonly [number, number] | null)[])[], o: { topN: number; diagonal: number }): number {
+  const stds: number[] = [];
+  for (const points of landmarks) {
+    const d: number[] = [];
+    for (const i of order) {
+      const p = points[i];
+      if (!p) continue;
+      const [x, y] = position(i);
+      d.push(Math.hypot(p[0] - x, p[1] - y) / o.diagonal);
+      if (d.length === o.topN) break;
+    }
+    if (d.length < 2) continue;
+    const mean = d.reduce((s, v) => s + v, 0) / d.length;
+    stds.push(Math.sqrt(d.reduce((s, v) => s + (v - mean) ** 2, 0) / (d.length - 1)));
+  }
+  return stds.length === 0 ? NaN : stds.reduce((s, v) => s + v, 0) / stds.length;
 }
 
 /** The q-quantile (0…1) of a filter's values over all images and cells (linear interpolation). */

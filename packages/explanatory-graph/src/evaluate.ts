@@ -1,0 +1,232 @@
+import type { PartName } from '@transplant/data';
+import { unitInstability, type PartImages } from '@transplant/interpretable';
+import type { ExplanatoryGraph, GraphInference } from './graph';
+import {
+  filterObservations,
+  fitFeatureRegressor,
+  fitUnitLocator,
+  locateWithUnits,
+  normalizedDistance,
+  pooledFeatures,
+  predictWithFeatures,
+  standardise,
+  type Point,
+  type UnitObservations,
+} from './localize';
+import { Rng } from '@transplant/data';
+
+/** Every node of the graph as a unit (layers concatenated, top first): inferred position and s_V. */
+export function graphObservations(graph: ExplanatoryGraph, inference: GraphInference): UnitObservations {
+  const units = inference.layers.reduce((s, l) => s + l.nodes, 0);
+  const n = inference.n;
+  const pos = new Float64Array(n * units * 2);
+  const score = new Float64Array(n * units);
+  const floor = new Float64Array(units);
+  let u0 = 0;
+  inference.layers.forEach((l, li) => {
+    floor.fill(graph.layers[li]!.state.geometry.scale, u0, u0 + l.nodes);
+    for (let i = 0; i < n; i++) {
+      pos.set(l.pos.subarray(i * l.nodes * 2, (i + 1) * l.nodes * 2), (i * units + u0) * 2);
+      score.set(l.peak.subarray(i * l.nodes, (i + 1) * l.nodes), i * units + u0);
+    }
+    u0 += l.nodes;
+  });
+  return { n, units, pos, score, flips: inference.flips, floor };
+}
+
+/**
+ * The graph layers' raw filters as units: peak positions on the images as they are, or
+ * (`aligned`) in the view the graph chose for each image, mapped back to the image.
+ */
+export function rawFilterObservations(graph: ExplanatoryGraph, inference: GraphInference, aligned = false): UnitObservations {
+  return filterObservations(
+    graph.layers.map((l, li) => ({ views: inference.maps[li]!, h: l.state.geometry.h, w: l.state.geometry.w, c: l.state.filters, scale: l.state.geometry.scale, offset: l.state.geometry.offset })),
+    inference.n,
+    aligned ? { flips: inference.flips, width: graph.imageSize } : undefined,
+  );
+}
+
+/** Standardised pooled features of every image of both sets, read as they are or in the graph's chosen views. */
+function pooledSets(graph: ExplanatoryGraph, sets: readonly GraphInference[], aligned: boolean): Float64Array[][] {
+  const shapes = graph.layers.map((l) => [l.state.geometry.h, l.state.geometry.w, l.state.filters] as const);
+  const all = sets.flatMap((inf) => Array.from({ length: inf.n }, (_, i) => pooledFeatures(inf.maps.map((v) => v[aligned && inf.flips[i] ? 1 : 0]), shapes, i)));
+  standardise(all);
+  let at = 0;
+  return sets.map((inf) => {
+    const part = all.slice(at, at + inf.n);
+    at += inf.n;
+    return part;
+  });
+}
+
+/** A part's centre per image, [x, y], or null where it is hidden. */
+export function partCentres(images: PartImages, part: PartName): (Point | null)[] {
+  return images.samples.map((s) => {
+    const p = s.annotation.parts[part];
+    return p?.visible && p.centre ? ([p.centre[0], p.centre[1]] as Point) : null;
+  });
+}
+
+export interface FewShotOptions {
+  readonly shots: readonly number[];
+  /** Random draws of the K shots per part. */
+  readonly draws: number;
+  /** Units the graph (and the filter ensemble) votes with. */
+  readonly top: number;
+  readonly seed: string;
+}
+
+/**
+ * `graph`: the graph's nodes. Baselines of §9.3, on the images as they are: `filter-best` (the
+ * single best-ranked raw filter), `filter-ensemble` (raw filters under the graph's own rule),
+ * `pooled-linear` (ridge on pooled features). The `…-aligned` variants give the baselines the
+ * graph's per-image view choice too (mirrored images read mirrored, predictions mapped back),
+ * which separates what the nodes add from what the view alignment adds.
+ */
+export const LOCALIZATION_METHODS = ['graph', 'filter-best', 'filter-ensemble', 'pooled-linear', 'filter-ensemble-aligned', 'pooled-linear-aligned'] as const;
+export type LocalizationMethod = (typeof LOCALIZATION_METHODS)[number];
+
+export interface FewShotResult {
+  readonly part: PartName;
+  readonly k: number;
+  /** Mean normalized distance over the test images and draws, per method. */
+  readonly distance: Record<LocalizationMethod, number>;
+  readonly testImages: number;
+}
+
+/**
+ * The few-shot protocol (methods.md §3.6, §9.3): per part and K, `draws` random sets of K
+ * annotated images from the shot pool; every method fitted on them locates the part in every
+ * test image showing it; normalized distance (§1.5), averaged. Methods: the graph's nodes, the
+ * single raw filter ranked best, an ensemble of raw filters under the graph's own rule, and
+ * ridge regression on pooled features. Shot pool and test images are separate inferences.
+ */
+export function fewShotLocalization(
+  graph: ExplanatoryGraph,
+  pool: { images: PartImages; inference: GraphInference },
+  test: { images: PartImages; inference: GraphInference },
+  parts: readonly PartName[],
+  o: FewShotOptions,
+): FewShotResult[] {
+  const size = graph.imageSize;
+  const units = { pool: graphObservations(graph, pool.inference), test: graphObservations(graph, test.inference) };
+  const filters = { pool: rawFilterObservations(graph, pool.inference), test: rawFilterObservations(graph, test.inference) };
+  const alignedFilters = { pool: rawFilterObservations(graph, pool.inference, true), test: rawFilterObservations(graph, test.inference, true) };
+  const [poolFeatures, testFeatures] = pooledSets(graph, [pool.inference, test.inference], false) as [Float64Array[], Float64Array[]];
+  const [poolAligned, testAligned] = pooledSets(graph, [pool.inference, test.inference], true) as [Float64Array[], Float64Array[]];
+  // Targets in each image's chosen view (x mirrored where the graph mirrored the image), for the aligned regressor.
+  const inView = (targets: readonly (Point | null)[], flips: Uint8Array): (Point | null)[] => targets.map((t, i) => (t && flips[i] ? [size - t[0], t[1]] : t));
+  const back = (p: Point, flip: number | undefined): Point => (flip ? [size - p[0], p[1]] : p);
+  const out: FewShotResult[] = [];
+  for (const part of parts) {
+    const poolTargets = partCentres(pool.images, part);
+    const testTargets = partCentres(test.images, part);
+    const candidates = poolTargets.flatMap((t, i) => (t ? [i] : []));
+    const evaluated = testTargets.flatMap((t, i) => (t ? [i] : []));
+    if (evaluated.length === 0) continue;
+    for (const k of o.shots) {
+      if (candidates.length < k) continue;
+      const rng = new Rng(`${o.seed}:${part}:${k}`);
+      const sums = Object.fromEntries(LOCALIZATION_METHODS.map((m) => [m, 0])) as Record<LocalizationMethod, number>;
+      for (let d = 0; d < o.draws; d++) {
+        const shots = drawWithoutReplacement(candidates, k, rng);
+        const graphLoc = fitUnitLocator(units.pool, shots, poolTargets, o.top);
+        const bestFilter = fitUnitLocator(filters.pool, shots, poolTargets, 1);
+        const ensemble = fitUnitLocator(filters.pool, shots, poolTargets, o.top);
+        const regressor = fitFeatureRegressor(poolFeatures, shots, poolTargets);
+        const alignedEnsemble = fitUnitLocator(alignedFilters.pool, shots, poolTargets, o.top);
+        const alignedRegressor = fitFeatureRegressor(poolAligned, shots, inView(poolTargets, pool.inference.flips));
+        for (const i of evaluated) {
+          const truth = testTargets[i]!;
+          sums.graph += normalizedDistance(locateWithUnits(graphLoc, units.test, i), truth, size);
+          sums['filter-best'] += normalizedDistance(locateWithUnits(bestFilter, filters.test, i), truth, size);
+          sums['filter-ensemble'] += normalizedDistance(locateWithUnits(ensemble, filters.test, i), truth, size);
+          sums['pooled-linear'] += normalizedDistance(predictWithFeatures(regressor, testFeatures[i]!), truth, size);
+          sums['filter-ensemble-aligned'] += normalizedDistance(locateWithUnits(alignedEnsemble, alignedFilters.test, i), truth, size);
+          sums['pooled-linear-aligned'] += normalizedDistance(back(predictWithFeatures(alignedRegressor, testAligned[i]!), test.inference.flips[i]), truth, size);
+        }
+      }
+      const count = o.draws * evaluated.length;
+      out.push({ part, k, testImages: evaluated.length, distance: Object.fromEntries(Object.entries(sums).map(([m, s]) => [m, s / count])) as Record<LocalizationMethod, number> });
+    }
+  }
+  return out;
+}
+
+function drawWithoutReplacement(items: readonly number[], k: number, rng: Rng): number[] {
+  const copy = [...items];
+  for (let i = 0; i < k; i++) {
+    const j = i + Math.floor(rng.next() * (copy.length - i));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy.slice(0, k);
+}
+
+export interface UnitStability {
+  /** Mean instability of the kept units per layer, and over layers. */
+  readonly perLayer: number[];
+  readonly mean: number;
+  /** Units kept per layer. */
+  readonly kept: number[];
+}
+
+/**
+ * Location instability of units (methods.md §3.7): per layer, units ranked by the mean of their
+ * `topN` best scores; the best `keep(layer)` kept; each one's instability over its top-N images
+ * (§1.3); the mean over kept units, then over layers. `layerUnits[l]` lists layer l's unit
+ * indices into `obs`; `score` ranks (graph: total S; filters: the peak).
+ */
+export function unitStability(obs: UnitObservations, score: Float64Array, layerUnits: readonly (readonly number[])[], landmarks: readonly (readonly (Point | null)[])[], o: { topN: number; keep: (layer: number) => number; diagonal: number }): UnitStability {
+  const n = obs.n;
+  const perLayer: number[] = [];
+  const kept: number[] = [];
+  layerUnits.forEach((unitsOfLayer, l) => {
+    const ranked = unitsOfLayer
+      .map((u) => {
+        const order = Array.from({ length: n }, (_, i) => i)
+          .filter((i) => score[i * obs.units + u]! > 0)
+          .sort((a, b) => score[b * obs.units + u]! - score[a * obs.units + u]! || a - b);
+        const best = order.slice(0, o.topN);
+        return { u, order, strength: best.reduce((s, i) => s + score[i * obs.units + u]!, 0) / o.topN };
+      })
+      .sort((a, b) => b.strength - a.strength || a.u - b.u)
+      .slice(0, o.keep(l));
+    const values = ranked
+      .map(({ u, order }) => unitInstability(order, (i) => [obs.pos[(i * obs.units + u) * 2 + 1]!, obs.pos[(i * obs.units + u) * 2]!], landmarks, o))
+      .filter((v) => !Number.isNaN(v));
+    kept.push(values.length);
+    perLayer.push(values.length ? values.reduce((s, v) => s + v, 0) / values.length : NaN);
+  });
+  const valid = perLayer.filter((v) => !Number.isNaN(v));
+  return { perLayer, kept, mean: valid.reduce((s, v) => s + v, 0) / Math.max(valid.length, 1) };
+}
+
+/**
+ * Nodes vs raw filters (methods.md §3.7): the same number of units per layer for both — the
+ * authors' 167 of VGG-16's 512 filters, scaled to this layer's filter count — ranked and
+ * measured over their top-N images, with the given landmarks.
+ */
+export function graphVsFilterStability(graph: ExplanatoryGraph, inference: GraphInference, landmarks: readonly (readonly (Point | null)[])[], o: { topN: number; diagonal?: number }): { nodes: UnitStability; filters: UnitStability } {
+  const diagonal = o.diagonal ?? Math.hypot(graph.imageSize, graph.imageSize);
+  const keep = (l: number) => Math.ceil((167 / 512) * graph.layers[l]!.state.filters);
+  const nodes = graphObservations(graph, inference);
+  const totals = new Float64Array(nodes.n * nodes.units);
+  let u0 = 0;
+  const nodeLayers: number[][] = [];
+  inference.layers.forEach((l) => {
+    for (let i = 0; i < nodes.n; i++) totals.set(l.total.subarray(i * l.nodes, (i + 1) * l.nodes), i * nodes.units + u0);
+    nodeLayers.push(Array.from({ length: l.nodes }, (_, j) => u0 + j));
+    u0 += l.nodes;
+  });
+  const filters = rawFilterObservations(graph, inference);
+  let f0 = 0;
+  const filterLayers = graph.layers.map((l) => {
+    const ids = Array.from({ length: l.state.filters }, (_, j) => f0 + j);
+    f0 += l.state.filters;
+    return ids;
+  });
+  return {
+    nodes: unitStability(nodes, totals, nodeLayers, landmarks, { topN: o.topN, keep, diagonal }),
+    filters: unitStability(filters, filters.score, filterLayers, landmarks, { topN: o.topN, keep, diagonal }),
+  };
+}
