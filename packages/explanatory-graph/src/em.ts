@@ -322,8 +322,9 @@ export class LayerEStep {
         }
         const oi = outIndex * v + node;
         const local = bestAt - j * gg;
-        const py = best > 0 ? cy + win.grid[Math.floor(local / g)]! : ty;
-        const px = best > 0 ? cx + win.grid[local % g]! : tx;
+        // Candidates near the border may lie off the map; a position is kept on it.
+        const py = Math.min(Math.max(best > 0 ? cy + win.grid[Math.floor(local / g)]! : ty, 0), h - 1);
+        const px = Math.min(Math.max(best > 0 ? cx + win.grid[local % g]! : tx, 0), w - 1);
         out.pos[oi * 2] = s.geometry.scale * py + s.geometry.offset;
         out.pos[oi * 2 + 1] = s.geometry.scale * px + s.geometry.offset;
         out.peak[oi] = Math.max(best, 0);

@@ -1,0 +1,33 @@
+/**
+ * @transplant/explanatory-graph — explanatory graphs (methods.md §3): part patterns mined
+ * without labels from a frozen network's conv layers (several nodes per filter, parents in the
+ * layer above with learned displacements, EM top-down), their inference on new images, few-shot
+ * part localization against raw-filter and pooled-feature baselines, node vs filter location
+ * instability, node patches and an HTML browser; graphs saved as versioned, digest-checked files.
+ */
+export { ACC_WIDTH, LayerEStep, layerParams, nodeCount, type EvidenceMaps, type GraphLayerState, type LayerGeometry, type LayerParams, type Prior, type Records } from './em';
+export { alignViews, betterView, imageFramePositions, inferLayers, mineLayers, type LayerEvidence, type MinedLayers, type MiningOptions, type MiningProgress, type ViewRule } from './mine';
+export {
+  GRAPH_FORMAT,
+  GRAPH_VIEW_RULES,
+  assertGraphFits,
+  defaultGraphLayers,
+  evidenceMaps,
+  graphSize,
+  inferGraph,
+  mineGraph,
+  negativeStd,
+  readLayerMaps,
+  type ExplanatoryGraph,
+  type GraphInference,
+  type GraphLayer,
+  type GraphSubject,
+  type GraphViewRule,
+  type Link,
+  type MineGraphOptions,
+} from './graph';
+export { GRAPH_FORMAT_VERSION, decodeGraph, encodeGraph, loadGraph, saveGraph } from './artifact';
+export { filterObservations, fitFeatureRegressor, fitUnitLocator, locateWithUnits, normalizedDistance, pooledFeatures, predictWithFeatures, standardise, type FeatureRegressor, type Point, type UnitLocator, type UnitObservations } from './localize';
+export { LOCALIZATION_METHODS, fewShotLocalization, graphObservations, graphVsFilterStability, partCentres, rawFilterObservations, unitStability, type FewShotOptions, type FewShotResult, type LocalizationMethod, type UnitStability } from './evaluate';
+export { nodePosition, renderLocalizedParts, renderNodePatches, topImages, type NodeRef, type PatchOptions } from './pictures';
+export { nodeStrength, writeGraphBrowser, type BrowserOptions } from './browser';
