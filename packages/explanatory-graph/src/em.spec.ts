@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@transplant/data';
-import { layerParams, nodeCount, type EvidenceMaps, type LayerGeometry } from './em';
+import { ACC_WIDTH, LayerEStep, emptyRecords, initLayer, layerParams, nodeCount, type EvidenceMaps, type LayerGeometry, type Prior } from './em';
+import { referenceEStep } from './reference';
 import { imageFramePositions, inferLayers, mineLayers, type LayerEvidence } from './mine';
 
 /** Maps whose filter f shows a small blob at each planted position spots(i)[f] (cells). */
@@ -138,5 +139,37 @@ describe('explanatory-graph EM', () => {
     const mined = mineLayers([{ name: 'low', geometry: LOW, views: [maps, mirrored(maps)] }], { params: [layerParams(16, 0.05, { top: true, iterations: 10 })], random: () => rng.next() });
     const agree = facing.filter((f, i) => Number(f) === mined.flips[i]).length;
     expect(Math.max(agree, n - agree)).toBe(n);
+  });
+
+  it('the vectorised E-step computes what the direct transcription of §3.5 (b) computes', () => {
+    const rng = new Rng('oracle');
+    const n = 3;
+    const maps: EvidenceMaps = { values: Float32Array.from({ length: n * 2 * 16 * 16 }, () => (rng.chance(0.3) ? rng.uniform(0, 3) : 0)), n, c: 2, h: 16, w: 16 };
+    const state = initLayer(layerParams(16, 0.05, { top: false }), LOW, 2, () => rng.next());
+    state.sigma.forEach((_, v) => (state.sigma[v] = rng.uniform(0.3, 4)));
+    state.scoreScale = 1.7;
+    const v = nodeCount(state);
+    const prior: Prior = {
+      shift: Float64Array.from({ length: n * v * 2 }, () => rng.uniform(-3, 3)),
+      std: Float64Array.from({ length: n * v }, () => rng.uniform(0.3, 3)),
+      logLambda: Float64Array.from({ length: n * v }, () => rng.uniform(-4, 2)),
+    };
+    const estep = new LayerEStep(state);
+    const records = emptyRecords(n, v);
+    const acc = new Float64Array(v * ACC_WIDTH);
+    const close = (a: number, b: number) => expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(b)));
+    const sums = new Float64Array(v * ACC_WIDTH);
+    for (let i = 0; i < n; i++) {
+      estep.run(maps, i, prior, i, records, i, acc);
+      referenceEStep(state, maps, i, prior, i).forEach((r, node) => {
+        close(records.pos[(i * v + node) * 2]!, r.pos[0]);
+        close(records.pos[(i * v + node) * 2 + 1]!, r.pos[1]);
+        close(records.peak[i * v + node]!, r.peak);
+        close(records.total[i * v + node]!, r.total);
+        r.acc.forEach((a, j) => (sums[node * ACC_WIDTH + j]! += a));
+      });
+    }
+    sums.forEach((s, j) => close(acc[j]!, s));
+    expect(records.peak.some((p) => p > 0)).toBe(true);
   });
 });

@@ -5,7 +5,7 @@
  * part localization against raw-filter and pooled-feature baselines, node vs filter location
  * instability, node patches and an HTML browser; graphs saved as versioned, digest-checked files.
  */
-export { ACC_WIDTH, LayerEStep, layerParams, nodeCount, type EvidenceMaps, type GraphLayerState, type LayerGeometry, type LayerParams, type Prior, type Records } from './em';
+export { ACC_WIDTH, LayerEStep, emptyRecords, flatPrior, initLayer, layerParams, nodeCount, type EvidenceMaps, type GraphLayerState, type LayerGeometry, type LayerParams, type Prior, type Records } from './em';
 export { alignViews, betterView, imageFramePositions, inferLayers, mineLayers, type LayerEvidence, type MinedLayers, type MiningOptions, type MiningProgress, type ViewRule } from './mine';
 export {
   GRAPH_FORMAT,
@@ -31,3 +31,4 @@ export { filterObservations, fitFeatureRegressor, fitUnitLocator, locateWithUnit
 export { LOCALIZATION_METHODS, fewShotLocalization, graphObservations, graphVsFilterStability, partCentres, rawFilterObservations, unitStability, type FewShotOptions, type FewShotResult, type LocalizationMethod, type UnitStability } from './evaluate';
 export { nodePosition, renderLocalizedParts, renderNodePatches, topImages, type NodeRef, type PatchOptions } from './pictures';
 export { nodeStrength, writeGraphBrowser, type BrowserOptions } from './browser';
+export { referenceEStep, type ReferenceNodeResult } from './reference';

@@ -144,7 +144,7 @@ export function renderLocalizedParts(images: PartImages, i: number, predictions:
     ctx.beginPath();
     ctx.arc(px, py, 4, 0, 2 * Math.PI);
     ctx.fill();
-    ctx.fillText(`● ${part} (ring: annotated)`, 4, header + size * zoom + 14 + 16 * k);
+    ctx.fillText(`● ${part}`, 4, header + size * zoom + 14 + 16 * k);
   });
   return canvas.toBuffer('image/png');
 }

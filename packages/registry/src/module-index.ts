@@ -1,6 +1,19 @@
 import semver from 'semver';
 import { TransplantError, isExactVersion, isModuleName, type ModuleKind } from '@transplant/core';
 
+/**
+ * A derived artifact attached to a published version after the fact (an explanatory graph mined
+ * from a category module, say): a content-addressed blob, one per kind and version. The module's
+ * own manifest and weights never change.
+ */
+export interface AttachmentEntry {
+  readonly digest: string;
+  readonly size: number;
+  readonly attachedAt: string;
+}
+
+export const ATTACHMENT_KIND = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
 /** One published version, as a registry records it. */
 export interface VersionEntry {
   readonly kind: ModuleKind;
@@ -12,6 +25,8 @@ export interface VersionEntry {
   readonly weightsSize: number;
   readonly publishedAt: string;
   readonly yanked: boolean;
+  /** By kind (`explanatory-graph`). */
+  readonly attachments?: Readonly<Record<string, AttachmentEntry>>;
 }
 
 /** Everything a registry knows about one module name. */
@@ -53,6 +68,13 @@ export function parseIndex(raw: unknown, name: string, where: string): ModuleInd
     if (!isExactVersion(v)) throw bad(`version "${v}" is not semver`);
     if (!DIGEST.test(String(e['manifestDigest'])) || !DIGEST.test(String(e['weightsDigest']))) throw bad(`${v} has a bad digest`);
     if (typeof e['yanked'] !== 'boolean' || typeof e['publishedAt'] !== 'string') throw bad(`${v} is incomplete`);
+    const attachments = e['attachments'];
+    if (attachments !== undefined) {
+      if (typeof attachments !== 'object' || attachments === null) throw bad(`${v} has bad attachments`);
+      for (const [kind, a] of Object.entries(attachments as Record<string, Record<string, unknown>>)) {
+        if (!ATTACHMENT_KIND.test(kind) || !DIGEST.test(String(a?.['digest'])) || !Number.isInteger(a?.['size']) || typeof a?.['attachedAt'] !== 'string') throw bad(`${v} has a bad ${kind} attachment`);
+      }
+    }
   }
   for (const [tag, v] of Object.entries(distTags as Record<string, unknown>)) {
     if (typeof v !== 'string' || !(v in (versions as object))) throw bad(`dist-tag ${tag} points to no version`);

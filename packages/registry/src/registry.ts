@@ -12,7 +12,7 @@ import {
 } from '@transplant/core';
 import { canonicalJson } from './canonical-json';
 import type { Lockfile } from './lockfile';
-import { emptyIndex, withLatest, type ModuleIndex, type VersionEntry } from './module-index';
+import { ATTACHMENT_KIND, emptyIndex, withLatest, type ModuleIndex, type VersionEntry } from './module-index';
 import type { RegistryStore } from './store';
 
 export interface Resolved {
@@ -211,6 +211,42 @@ export class Registry {
     });
   }
 
+  /**
+   * Attaches a derived artifact of `kind` to a published version (the version the reference
+   * resolves to): the blob is stored first, then the index records it, so a failure leaves the
+   * registry as it was. An attachment of that kind is replaced only with `replace`.
+   */
+  async attach(reference: ModuleRef | string, kind: string, bytes: Uint8Array, o: { replace?: boolean; now?: () => Date } = {}): Promise<{ name: string; version: string; digest: string; replaced?: string }> {
+    if (!ATTACHMENT_KIND.test(kind)) throw new TransplantError('E_USAGE', `"${kind}" is not an attachment kind (lower-case words joined by "-")`, { operation: 'attach' });
+    const resolved = await this.resolve(reference);
+    const digest = sha256Digest(bytes);
+    await this.store.putBlob(resolved.name, bytes, digest);
+    let replaced: string | undefined;
+    await this.store.updateIndex(resolved.name, (current) => {
+      const entry = current?.versions[resolved.version];
+      if (!current || !entry) throw notFound(resolved.name);
+      const previous = entry.attachments?.[kind];
+      if (previous && previous.digest !== digest && !o.replace) {
+        throw new TransplantError('E_VERSION_EXISTS', `${resolved.name}@${resolved.version} already has an ${kind} attachment (${previous.digest.slice(0, 19)}…, ${previous.attachedAt}); pass --replace to replace it`, { module: `${resolved.name}@${resolved.version}`, operation: 'attach' });
+      }
+      replaced = previous && previous.digest !== digest ? previous.digest : undefined;
+      const attachment = { digest, size: bytes.byteLength, attachedAt: (o.now ?? (() => new Date()))().toISOString() };
+      return { ...current, versions: { ...current.versions, [resolved.version]: { ...entry, attachments: { ...entry.attachments, [kind]: attachment } } } };
+    });
+    return { name: resolved.name, version: resolved.version, digest, ...(replaced ? { replaced } : {}) };
+  }
+
+  /** The attachment of `kind` of the version a reference resolves to, its bytes verified against the recorded digest. */
+  async attachment(reference: ModuleRef | string, kind: string): Promise<{ resolved: Resolved; digest: string; bytes: Uint8Array }> {
+    const resolved = await this.resolve(reference);
+    const attachment = (await this.index(resolved.name)).versions[resolved.version]?.attachments?.[kind];
+    if (!attachment) {
+      throw new TransplantError('E_MODULE_NOT_FOUND', `${resolved.name}@${resolved.version} has no ${kind} attachment${kind === 'explanatory-graph' ? '; mine one with `transplant graph mine --attach`' : ''}`, { module: `${resolved.name}@${resolved.version}`, operation: 'attachment' });
+    }
+    const bytes = await this.blob(resolved.name, attachment.digest, `${resolved.name}@${resolved.version} (${kind})`);
+    return { resolved, digest: attachment.digest, bytes };
+  }
+
   /** Walks every index and blob; reports each missing or corrupt blob, naming the module version. */
   async verify(): Promise<VerifyReport> {
     const problems: VerifyProblem[] = [];
@@ -221,7 +257,7 @@ export class Registry {
       const index = await this.store.readIndex(name);
       for (const [version, entry] of Object.entries(index?.versions ?? {})) {
         versions++;
-        for (const digest of [entry.manifestDigest, entry.weightsDigest]) referenced.set(digest, { name, module: `${name}@${version}` });
+        for (const digest of [entry.manifestDigest, entry.weightsDigest, ...Object.values(entry.attachments ?? {}).map((a) => a.digest)]) referenced.set(digest, { name, module: `${name}@${version}` });
       }
     }
     const all = (await this.store.listBlobs()) ?? [...referenced.keys()];
@@ -243,7 +279,10 @@ export class Registry {
     const referenced = new Set<string>();
     for (const name of await this.store.listNames()) {
       const index = await this.store.readIndex(name);
-      for (const entry of Object.values(index?.versions ?? {})) referenced.add(entry.manifestDigest).add(entry.weightsDigest);
+      for (const entry of Object.values(index?.versions ?? {})) {
+        referenced.add(entry.manifestDigest).add(entry.weightsDigest);
+        for (const a of Object.values(entry.attachments ?? {})) referenced.add(a.digest);
+      }
     }
     const blobs = await this.store.listBlobs();
     if (blobs === undefined) throw new TransplantError('E_REGISTRY_PROTOCOL', `${this.store.location} cannot list its blobs; run the registry's own garbage collector`, { operation: 'gc' });

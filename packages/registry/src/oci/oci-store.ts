@@ -1,5 +1,5 @@
 import { TransplantError, isExactVersion, isModuleName, sha256Digest } from '@transplant/core';
-import { emptyIndex, withLatest, type ModuleIndex, type VersionEntry } from '../module-index';
+import { emptyIndex, withLatest, type AttachmentEntry, type ModuleIndex, type VersionEntry } from '../module-index';
 import type { RegistryStore } from '../store';
 import type { OciCredentials } from './credentials';
 
@@ -31,6 +31,8 @@ interface OciManifest {
 interface Meta {
   readonly distTags: Record<string, string>;
   readonly yanked: string[];
+  /** Per version, its attachments by kind (the one mutable record of a version besides yanking). */
+  readonly attachments?: Record<string, Record<string, AttachmentEntry>>;
 }
 
 /** Semver allows `+`, OCI tags do not: `1.0.0+build.1` is stored as tag `1.0.0_build.1`. */
@@ -218,6 +220,7 @@ export class OciStore implements RegistryStore {
         weightsSize: layer.size,
         publishedAt: m.manifest.annotations?.['org.opencontainers.image.created'] ?? '',
         yanked: meta.yanked.includes(version),
+        ...(meta.attachments?.[version] ? { attachments: meta.attachments[version] } : {}),
       };
     }
     if (Object.keys(versions).length === 0) return undefined;
@@ -259,9 +262,11 @@ export class OciStore implements RegistryStore {
     }
     const yanked = Object.entries(next.versions).filter(([, e]) => e.yanked).map(([v]) => v).sort();
     const distTags = Object.fromEntries(Object.entries(next.distTags).filter(([tag]) => tag !== 'latest'));
-    const before = current ? { yanked: Object.entries(current.versions).filter(([, e]) => e.yanked).map(([v]) => v).sort(), distTags: Object.fromEntries(Object.entries(current.distTags).filter(([t]) => t !== 'latest')) } : { yanked: [], distTags: {} };
-    if (JSON.stringify(before) !== JSON.stringify({ yanked, distTags })) {
-      const bytes = new TextEncoder().encode(JSON.stringify({ distTags, yanked } satisfies Meta));
+    const attachmentsOf = (index: ModuleIndex | undefined) => Object.fromEntries(Object.entries(index?.versions ?? {}).flatMap(([v, e]) => (e.attachments && Object.keys(e.attachments).length ? [[v, e.attachments]] : [])).sort((a, b) => (a[0]! < b[0]! ? -1 : 1)));
+    const attachments = attachmentsOf(next);
+    const before = current ? { yanked: Object.entries(current.versions).filter(([, e]) => e.yanked).map(([v]) => v).sort(), distTags: Object.fromEntries(Object.entries(current.distTags).filter(([t]) => t !== 'latest')), attachments: attachmentsOf(current) } : { yanked: [], distTags: {}, attachments: {} };
+    if (JSON.stringify(before) !== JSON.stringify({ yanked, distTags, attachments })) {
+      const bytes = new TextEncoder().encode(JSON.stringify({ distTags, yanked, ...(Object.keys(attachments).length ? { attachments } : {}) } satisfies Meta));
       const digest = sha256Digest(bytes);
       await this.putBlob(name, bytes, digest);
       await this.putBlob(name, EMPTY, sha256Digest(EMPTY));

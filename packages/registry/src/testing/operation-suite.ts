@@ -104,6 +104,35 @@ describe(`${kind} registry operations`, () => {
     expect(await codeOf(registry.setYanked('cat-vgg', '9.9.9', true))).toBe('E_VERSION_NOT_FOUND');
   });
 
+  it('attaches an artifact to a version, reads it back verified, refuses to overwrite it silently, and keeps it through gc', async () => {
+    await registry.publish(moduleFixture({ name: 'cat-vgg', version: '1.0.0' }));
+    await registry.publish(moduleFixture({ name: 'cat-vgg', version: '1.1.0', seed: 4 }));
+    const graph = new TextEncoder().encode('a mined graph');
+    const attached = await registry.attach('cat-vgg@1.0.0', 'explanatory-graph', graph);
+    expect(attached).toMatchObject({ name: 'cat-vgg', version: '1.0.0' });
+    const read = await registry.attachment('cat-vgg@1.0.0', 'explanatory-graph');
+    expect(new TextDecoder().decode(read.bytes)).toBe('a mined graph');
+    expect(read.digest).toBe(attached.digest);
+    // Only that version has it; the index still resolves and lists as before.
+    expect(await codeOf(registry.attachment('cat-vgg@1.1.0', 'explanatory-graph'))).toBe('E_MODULE_NOT_FOUND');
+    expect((await registry.resolve('cat-vgg')).version).toBe('1.1.0');
+    const other = new TextEncoder().encode('another graph');
+    expect(await codeOf(registry.attach('cat-vgg@1.0.0', 'explanatory-graph', other))).toBe('E_VERSION_EXISTS');
+    expect(new TextDecoder().decode((await registry.attachment('cat-vgg@1.0.0', 'explanatory-graph')).bytes)).toBe('a mined graph');
+    const replaced = await registry.attach('cat-vgg@1.0.0', 'explanatory-graph', other, { replace: true });
+    expect(replaced.replaced).toBe(attached.digest);
+    expect(new TextDecoder().decode((await registry.attachment('cat-vgg@1.0.0', 'explanatory-graph')).bytes)).toBe('another graph');
+    expect(await codeOf(registry.attach('cat-vgg@1.0.0', 'Bad Kind', other))).toBe('E_USAGE');
+    expect(await codeOf(registry.attach('dog-vgg@1.0.0', 'explanatory-graph', other))).toBe('E_MODULE_NOT_FOUND');
+    expect(await registry.verify()).toMatchObject({ versions: 2, problems: [] });
+    if ((await registry.store.listBlobs()) !== undefined) {
+      // gc keeps the live attachment and collects the replaced one.
+      const { deleted } = await registry.gc({ graceMs: 0 });
+      expect(deleted).toEqual([attached.digest]);
+      expect(new TextDecoder().decode((await registry.attachment('cat-vgg@1.0.0', 'explanatory-graph')).bytes)).toBe('another graph');
+    }
+  });
+
   it('verify is clean after publishing', async () => {
     await registry.publish(moduleFixture({ name: 'cat-vgg', version: '1.0.0' }));
     await registry.publish(moduleFixture({ name: 'cat-vgg', version: '1.0.1', seed: 4 }));
