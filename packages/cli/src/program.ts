@@ -10,6 +10,7 @@ import { importCommand } from './commands/import';
 import { networkCommands } from './commands/networks';
 import { transplantCommand } from './commands/transplant';
 import { genericCommands } from './commands/generic';
+import { graphCommands } from './commands/graph';
 import { interpretCommands } from './commands/interpret';
 import { registryCommand } from './commands/registry';
 import { buildContainer } from './container';
@@ -59,6 +60,7 @@ function buildProgram(io: CliIo): Command {
   transplantCommand(program, commands);
   genericCommands(program, commands);
   interpretCommands(program, commands);
+  graphCommands(program, commands);
   networkCommands(program, commands);
 
   const data = program.command('data').description('the synthetic part-annotated image set and CUB-layout data');

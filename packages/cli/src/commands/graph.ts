@@ -1,0 +1,227 @@
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { Composer, type Network } from '@transplant/composer';
+import { TransplantError } from '@transplant/core';
+import { PART_NAMES, SyntheticSet, isCategoryId, type CategoryId, type PartName } from '@transplant/data';
+import {
+  GRAPH_VIEW_RULES,
+  LOCALIZATION_METHODS,
+  decodeGraph,
+  encodeGraph,
+  fewShotLocalization,
+  fitUnitLocator,
+  graphObservations,
+  graphSize,
+  inferGraph,
+  loadGraph,
+  locateWithUnits,
+  mineGraph,
+  partCentres,
+  renderLocalizedParts,
+  saveGraph,
+  writeGraphBrowser,
+  type ExplanatoryGraph,
+  type GraphViewRule,
+  type LocalizationMethod,
+} from '@transplant/explanatory-graph';
+import { partImages, type PartImages } from '@transplant/interpretable';
+import type { Registry } from '@transplant/registry';
+import { builtinPlugins } from '../plugins';
+import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
+import { pickLink } from './networks';
+import { integer } from './transplant';
+
+/** The registry attachment kind graphs are stored under, on their category module's version. */
+export const GRAPH_ATTACHMENT = 'explanatory-graph';
+
+const usage = (message: string) => new TransplantError('E_USAGE', message, { operation: 'graph' });
+
+function categoryOf(network: Network, link: { category: string }, given: string | undefined): CategoryId {
+  const category = given ?? network.module(link.category).category;
+  if (!category || !isCategoryId(category)) throw usage(`${category ? `"${category}" is not a category of the synthetic set` : `${link.category} names no category`}; pass --category (one of the synthetic categories)`);
+  return category;
+}
+
+function negatives(category: CategoryId, size: number, count: number): PartImages {
+  const set = new SyntheticSet({ seed: 'graph-negatives', size, categories: [category], perCategory: { train: 0, val: 0, test: 0 }, negatives: { train: 0, val: 0, test: count } });
+  return { category, samples: set.items('test').map((r) => set.render(r)), size, describe: `${set.describe()} split=test negatives` };
+}
+
+export interface GraphSummary {
+  readonly subject: ExplanatoryGraph['subject'];
+  readonly layers: { name: string; filters: number; nodesPerFilter: number; nodes: number; map: string; iterations: number }[];
+  readonly nodes: number;
+  readonly views: GraphViewRule;
+  readonly mining: { images: number; negatives: number; data: string; seconds: number };
+  readonly digest?: string;
+  readonly file?: string;
+  readonly attached?: string;
+  readonly html?: string;
+}
+
+function summarise(graph: ExplanatoryGraph, extra: Partial<GraphSummary> = {}): GraphSummary {
+  const size = graphSize(graph);
+  return {
+    subject: graph.subject,
+    layers: graph.layers.map((l, i) => ({ name: l.name, filters: l.state.filters, nodesPerFilter: l.state.params.nodesPerFilter, nodes: size.perLayer[i]!, map: `${l.state.geometry.h}×${l.state.geometry.w}`, iterations: l.state.params.iterations })),
+    nodes: size.total,
+    views: graph.views.rule,
+    mining: { images: graph.mining.images, negatives: graph.mining.negatives, data: graph.mining.data, seconds: (graph.mining.featureMs + graph.mining.layerMs.reduce((s, v) => s + v, 0)) / 1000 },
+    ...extra,
+  };
+}
+
+function formatSummary(s: GraphSummary): string {
+  return [
+    `explanatory graph of ${s.subject.module}${s.subject.version ? `@${s.subject.version}` : ''} (${s.subject.network}): ${s.nodes} nodes, views ${s.views}`,
+    ...s.layers.map((l) => `  ${l.name}  map ${l.map}, ${l.filters} filters × ${l.nodesPerFilter} nodes = ${l.nodes}, ${l.iterations} EM iterations`),
+    `  mined from ${s.mining.images} images (+${s.mining.negatives} negatives) in ${s.mining.seconds.toFixed(1)} s: ${s.mining.data}`,
+    ...(s.file ? [`  file ${s.file}${s.digest ? ` (${s.digest})` : ''}`] : []),
+    ...(s.attached ? [`  attached to ${s.attached} in the registry`] : []),
+    ...(s.html ? [`  browser ${s.html}`] : []),
+  ].join('\n');
+}
+
+/** A graph from a file, or the one attached to the network's category module in the registry. */
+async function graphFor(registry: Registry, network: Network, link: { category: string }, file: string | undefined): Promise<ExplanatoryGraph> {
+  if (file) return loadGraph(resolve(file));
+  const m = network.module(link.category);
+  if (!m.published) throw usage(`${m.name} is not from the registry; pass --graph FILE`);
+  const { bytes } = await registry.attachment(`${m.name}@${m.published.version}`, GRAPH_ATTACHMENT);
+  return decodeGraph(bytes);
+}
+
+/** `transplant graph mine | inspect | localize`. */
+export function graphCommands(parent: Command, ctx: CommandContext): void {
+  const graph = parent.command('graph').description('explanatory graphs: part patterns mined from a network’s conv layers, and few-shot part localization with them');
+
+  graph
+    .command('mine')
+    .description('mine an explanatory graph from a network’s category module, on object crops of its category (no part labels); write it to a file and/or attach it to the module in the registry')
+    .requiredOption('--net <ref>', 'a network in the registry, e.g. bird-cls')
+    .option('--out <file>', 'write the graph here')
+    .option('--attach', 'attach the graph to the category module’s version in the registry')
+    .option('--replace', 'with --attach: replace a graph attached before')
+    .option('--images <n>', 'mining images (object crops)', '200')
+    .option('--negatives <n>', 'background scenes for the activation normaliser', '100')
+    .option('--iterations <n>', 'EM iterations per layer', '20')
+    .option('--layers <names>', 'conv layers, top first, comma-separated (default: the category module’s top two)')
+    .option('--views <rule>', `how each image is mirrored or not: ${GRAPH_VIEW_RULES.join(', ')}`, 'align')
+    .option('--category <id>', 'images of this category (default: the category module’s)')
+    .option('--html <dir>', 'also write the HTML browser here')
+    .option('--seed <text>', 'seed of the node initialisation', 'explanatory-graph')
+    .action(async (o: { net: string; out?: string; attach?: boolean; replace?: boolean; images: string; negatives: string; iterations: string; layers?: string; views: string; category?: string; html?: string; seed: string }) => {
+      if (!o.out && !o.attach) throw usage('say where the graph goes: --out FILE and/or --attach');
+      if (!GRAPH_VIEW_RULES.includes(o.views as GraphViewRule)) throw usage(`--views must be one of ${GRAPH_VIEW_RULES.join(', ')}`);
+      const images = integer(o.images, 'images', 2, 'graph');
+      const negativeCount = integer(o.negatives, 'negatives', 2, 'graph');
+      const iterations = integer(o.iterations, 'iterations', 1, 'graph');
+      const container = ctx.container();
+      await selectCommandBackend(ctx, container);
+      const registry = await openCommandRegistry(ctx, undefined, container);
+      const composer = new Composer(registry, builtinPlugins());
+      const { network, manifest } = await composer.load(o.net);
+      try {
+        const link = pickLink(network, {});
+        const category = categoryOf(network, link, o.category);
+        const size = network.module(link.category).ports.input.shape[1]!;
+        const mining = partImages(category, { count: images, size, crop: true, seed: 'graph-mine' });
+        const { graph: mined } = mineGraph(network, link, mining, negatives(category, size, negativeCount), {
+          network: `${manifest.name}@${manifest.version}`,
+          iterations,
+          views: o.views as GraphViewRule,
+          seed: o.seed,
+          ...(o.layers ? { layers: o.layers.split(',').filter(Boolean) } : {}),
+          onProgress: (p) => ctx.err(`${p.layer}: EM ${p.iteration}/${p.iterations} (${(p.ms / 1000).toFixed(1)} s)\n`),
+        });
+        const extra: Partial<GraphSummary> = {};
+        if (o.out) {
+          const file = resolve(o.out);
+          Object.assign(extra, { file, digest: await saveGraph(mined, file) });
+        }
+        if (o.attach) {
+          const m = network.module(link.category);
+          const r = await registry.attach(`${m.name}@${m.published!.version}`, GRAPH_ATTACHMENT, encodeGraph(mined), { replace: o.replace === true });
+          Object.assign(extra, { attached: `${r.name}@${r.version}`, digest: r.digest });
+        }
+        if (o.html) Object.assign(extra, { html: await writeGraphBrowser(resolve(o.html), mined, inferGraph(mined, network, link, mining), mining, { title: `Explanatory graph of ${manifest.name}@${manifest.version}` }) });
+        const summary = summarise(mined, extra);
+        ctx.out(summary, formatSummary(summary));
+      } finally {
+        network.dispose();
+      }
+    });
+
+  graph
+    .command('inspect')
+    .description('what a graph file holds: the module it explains, its layers and nodes, how it was mined')
+    .requiredOption('--graph <file>', 'a graph file written by `transplant graph mine --out`')
+    .action(async (o: { graph: string }) => {
+      const file = resolve(o.graph);
+      const g = await loadGraph(file);
+      const summary = summarise(g, { file });
+      ctx.out(summary, formatSummary(summary));
+    });
+
+  graph
+    .command('localize')
+    .description('few-shot part localization with a network’s graph on held-out object crops, against the raw-filter and pooled-feature baselines (normalized distance, methods.md §1.5)')
+    .requiredOption('--net <ref>', 'the network the graph was mined from')
+    .option('--graph <file>', 'the graph file (default: the graph attached to the category module in the registry)')
+    .option('--parts <names>', 'parts to localize, comma-separated (default: every annotated part of the category)')
+    .option('--shots <k>', 'annotated images per part (K), comma-separated', '3')
+    .option('--pool <n>', 'images the K shots are drawn from', '100')
+    .option('--test <n>', 'held-out test images', '100')
+    .option('--draws <n>', 'random draws of the K shots', '10')
+    .option('--category <id>', 'images of this category (default: the category module’s)')
+    .option('--png <file>', 'also draw the graph’s K-shot predictions on the first test image')
+    .action(async (o: { net: string; graph?: string; parts?: string; shots: string; pool: string; test: string; draws: string; category?: string; png?: string }) => {
+      const shots = o.shots.split(',').map((k) => integer(k, 'shots', 1, 'graph'));
+      const poolCount = integer(o.pool, 'pool', 1, 'graph');
+      const testCount = integer(o.test, 'test', 1, 'graph');
+      const draws = integer(o.draws, 'draws', 1, 'graph');
+      const container = ctx.container();
+      await selectCommandBackend(ctx, container);
+      const registry = await openCommandRegistry(ctx, undefined, container);
+      const composer = new Composer(registry, builtinPlugins());
+      const { network, manifest } = await composer.load(o.net);
+      try {
+        const link = pickLink(network, {});
+        const g = await graphFor(registry, network, link, o.graph);
+        const category = categoryOf(network, link, o.category);
+        const size = g.imageSize;
+        const pool = partImages(category, { count: poolCount, size, crop: true, seed: 'graph-shots' });
+        const test = partImages(category, { count: testCount, size, crop: true, seed: 'graph-test' });
+        const annotated = (Object.keys(pool.samples[0]?.annotation.parts ?? {}) as PartName[]).filter((p) => pool.samples.some((s) => s.annotation.parts[p]?.visible));
+        const parts = o.parts ? o.parts.split(',').filter(Boolean) : annotated;
+        for (const p of parts) if (!annotated.includes(p as PartName)) throw usage(`"${p}" is not an annotated part of ${category}; parts: ${annotated.join(', ')} (all parts: ${PART_NAMES.join(', ')})`);
+        const poolInference = inferGraph(g, network, link, pool);
+        const testInference = inferGraph(g, network, link, test);
+        const results = fewShotLocalization(g, { images: pool, inference: poolInference }, { images: test, inference: testInference }, parts as PartName[], { shots, draws, top: 10, seed: 'graph-localize' });
+        let png: string | undefined;
+        if (o.png) {
+          png = resolve(o.png);
+          const k = shots[0]!;
+          const units = { pool: graphObservations(g, poolInference), test: graphObservations(g, testInference) };
+          const predictions = (parts as PartName[]).flatMap((part) => {
+            const targets = partCentres(pool, part);
+            const chosen = targets.flatMap((t, i) => (t ? [i] : [])).slice(0, k);
+            return chosen.length < k ? [] : [{ part, point: locateWithUnits(fitUnitLocator(units.pool, chosen, targets, 10), units.test, 0) }];
+          });
+          await writeFile(png, renderLocalizedParts(test, 0, predictions, { title: `${manifest.name}: ${k}-shot parts (dot: graph, ring: annotated)` }));
+        }
+        const report = { network: `${manifest.name}@${manifest.version}`, category, results, ...(png ? { png } : {}) };
+        const names: Record<LocalizationMethod, string> = { graph: 'graph', 'filter-best': 'best filter', 'filter-ensemble': 'filters', 'pooled-linear': 'pooled+linear', 'filter-ensemble-aligned': 'filters (aligned)', 'pooled-linear-aligned': 'pooled+linear (aligned)' };
+        const text = [
+          `${report.network} · ${category} · normalized distance (lower is better), ${draws} draws, ${testCount} test crops`,
+          `  part        K  ${LOCALIZATION_METHODS.map((m) => names[m].padStart(12)).join(' ')}`,
+          ...results.map((r) => `  ${r.part.padEnd(10)} ${String(r.k).padStart(2)}  ${LOCALIZATION_METHODS.map((m) => r.distance[m].toFixed(3).padStart(12)).join(' ')}`),
+          ...(png ? [`  picture ${png}`] : []),
+        ].join('\n');
+        ctx.out(report, text);
+      } finally {
+        network.dispose();
+      }
+    });
+}
