@@ -223,9 +223,24 @@ export function alignViews(views: readonly [EvidenceMaps, EvidenceMaps] | readon
     len = Math.sqrt(len) || 1;
     v = next.map((x) => x / len);
   }
-  // Fix the sign so that most images keep their own view.
-  const keep = v.reduce((s, x) => s + (x >= 0 ? 1 : 0), 0) >= n / 2 ? 1 : -1;
-  return Uint8Array.from(v, (x) => (x * keep >= 0 ? 0 : 1));
+  const sign = Float64Array.from(v, (x) => (x >= 0 ? 1 : -1));
+  // Rounding the relaxed solution can leave images on the wrong side: flip single images while
+  // that raises the objective (each flip changes it by −4·s_i·Σ_j≠i m_ij s_j).
+  for (let pass = 0; pass < 50; pass++) {
+    let changed = false;
+    for (let i = 0; i < n; i++) {
+      let field = 0;
+      for (let j = 0; j < n; j++) if (j !== i) field += m[i * n + j]! * sign[j]!;
+      if (sign[i]! * field < 0) {
+        sign[i] = -sign[i]!;
+        changed = true;
+      }
+    }
+    if (!changed) break;
+  }
+  // Fix the overall sign so that most images keep their own view.
+  const keep = sign.reduce((s, x) => s + (x > 0 ? 1 : 0), 0) >= n / 2 ? 1 : -1;
+  return Uint8Array.from(sign, (x) => (x * keep > 0 ? 0 : 1));
 }
 
 /**

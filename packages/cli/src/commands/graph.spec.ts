@@ -48,6 +48,8 @@ describe('transplant graph', () => {
     expect(summary.layers.map((l) => l.name)).toEqual(['cat-cls-features:block2_conv1', 'cat-cls-features:block1_conv1']);
     expect(summary.digest).toMatch(/^sha256:/);
 
+    const info = await run('registry', 'info', 'cat-cls-features');
+    expect(info.stdout).toMatch(new RegExp(`attached explanatory-graph  ${summary.digest}`));
     const inspected = await run('--json', 'graph', 'inspect', '--graph', file);
     expect(JSON.parse(inspected.stdout)).toMatchObject({ nodes: summary.nodes, subject: summary.subject });
 

@@ -67,7 +67,10 @@ export function registryCommand(parent: Command, ctx: CommandContext): Command {
       const card = latest ? (await registry.fetch(`${name}@${latest}`)).manifest : undefined;
       const lines = [
         `${name}: ${Object.keys(index.versions).length} versions; dist-tags ${JSON.stringify(index.distTags)}`,
-        ...Object.entries(index.versions).map(([v, e]) => `  ${v}${e.yanked ? ' (yanked)' : ''}  ${e.kind}  ${e.weightsDigest}  ${e.publishedAt}`),
+        ...Object.entries(index.versions).flatMap(([v, e]) => [
+          `  ${v}${e.yanked ? ' (yanked)' : ''}  ${e.kind}  ${e.weightsDigest}  ${e.publishedAt}`,
+          ...Object.entries(e.attachments ?? {}).map(([kind, a]) => `    attached ${kind}  ${a.digest}  ${a.size} bytes  ${a.attachedAt}`),
+        ]),
         ...(card ? [`card of ${latest}:`, ...card.card.metrics.map((m) => `  ${m.name} = ${m.value} on ${m.on}`)] : []),
       ];
       ctx.out({ index, manifest: card }, lines.join('\n'));
