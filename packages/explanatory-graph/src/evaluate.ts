@@ -153,6 +153,19 @@ export function fewShotLocalization(
   return out;
 }
 
+/**
+ * The graph's predictions of each part in test image `i`, fitted on the first K pool images
+ * that show the part (parts with fewer are left out): for pictures.
+ */
+export function kShotPredictions(graph: ExplanatoryGraph, pool: { images: PartImages; inference: GraphInference }, test: GraphInference, parts: readonly PartName[], k: number, i: number, top = 10): { part: PartName; point: Point }[] {
+  const units = { pool: graphObservations(graph, pool.inference), test: graphObservations(graph, test) };
+  return parts.flatMap((part) => {
+    const targets = partCentres(pool.images, part);
+    const shots = targets.flatMap((t, j) => (t ? [j] : [])).slice(0, k);
+    return shots.length < k ? [] : [{ part, point: locateWithUnits(fitUnitLocator(units.pool, shots, targets, top), units.test, i) }];
+  });
+}
+
 function drawWithoutReplacement(items: readonly number[], k: number, rng: Rng): number[] {
   const copy = [...items];
   for (let i = 0; i < k; i++) {

@@ -26,6 +26,15 @@ export function partImages(category: CategoryId, o: { count: number; size: numbe
   return { category, samples, size: o.size, describe: `${set.describe()} split=test${o.crop ? ' object crops' : ''}` };
 }
 
+/**
+ * Background scenes without an animal (the negatives of a set seeded apart from every
+ * training stream), typed as images of `category` for the code that reads part images.
+ */
+export function backgroundImages(category: CategoryId, o: { count: number; size: number; seed?: string }): PartImages {
+  const set = new SyntheticSet({ seed: o.seed ?? 'backgrounds', size: o.size, categories: [category], perCategory: { train: 0, val: 0, test: 0 }, negatives: { train: 0, val: 0, test: o.count } });
+  return { category, samples: set.items('test').map((ref) => set.render(ref)), size: o.size, describe: `${set.describe()} split=test negatives` };
+}
+
 /** The images as a [N, H, W, 3] tensor in [0, 1]. */
 export function imagesTensor(images: PartImages, from = 0, to = images.samples.length): tf.Tensor4D {
   const chunk = images.samples.slice(from, to);

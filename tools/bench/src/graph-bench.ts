@@ -5,9 +5,9 @@ import { parseArgs } from 'node:util';
 import { EMBEDDED_REGISTRY, builtinPlugins } from '@transplant/cli';
 import { Composer } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
-import { SyntheticSet, isCategoryId } from '@transplant/data';
+import { isCategoryId } from '@transplant/data';
 import { LayerEStep, emptyRecords, mineGraph, nodeCount, referenceEStep, type EvidenceMaps, type Prior } from '@transplant/explanatory-graph';
-import { partImages } from '@transplant/interpretable';
+import { backgroundImages, partImages } from '@transplant/interpretable';
 import { Registry, openStore } from '@transplant/registry';
 
 /**
@@ -36,8 +36,7 @@ const size = network.module(link.category).ports.input.shape[1]!;
 const n = Number(values.images);
 const iterations = Number(values.iterations);
 const images = partImages(category, { count: n, size, crop: true, seed: 'bench-graph' });
-const negSet = new SyntheticSet({ seed: 'bench-graph-neg', size, categories: [category], perCategory: { train: 0, val: 0, test: 0 }, negatives: { train: 0, val: 0, test: 50 } });
-const negatives = { category, samples: negSet.items('test').map((r) => negSet.render(r)), size, describe: 'negatives' };
+const negatives = backgroundImages(category, { count: 50, size, seed: 'bench-graph-neg' });
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 log(`mining ${values.net} on ${n} images, ${iterations} EM iterations per layer…`);

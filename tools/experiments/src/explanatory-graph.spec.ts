@@ -7,7 +7,6 @@ import * as tf from '@tensorflow/tfjs';
 import { chromium } from 'playwright-core';
 import { builtinPlugins } from '@transplant/cli';
 import { selectBackend } from '@transplant/core';
-import { SyntheticSet } from '@transplant/data';
 import {
   decodeGraph,
   encodeGraph,
@@ -23,7 +22,7 @@ import {
   saveGraph,
   writeGraphBrowser,
 } from '@transplant/explanatory-graph';
-import { INTERPRETABLE_DEFAULTS, buildExperimentNetwork, networkModules, partImages } from '@transplant/interpretable';
+import { INTERPRETABLE_DEFAULTS, backgroundImages, buildExperimentNetwork, networkModules, partImages } from '@transplant/interpretable';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 
@@ -35,8 +34,7 @@ const names = networkModules('g');
 const link = { category: names.category, task: names.task };
 const images = partImages('cat', { count: 12, size: 16, crop: true, seed: 'graph-spec' });
 const test = partImages('cat', { count: 8, size: 16, crop: true, seed: 'graph-spec-test' });
-const negSet = new SyntheticSet({ seed: 'graph-spec-neg', size: 16, categories: ['cat'], perCategory: { train: 0, val: 0, test: 0 }, negatives: { train: 0, val: 0, test: 6 } });
-const negatives = { category: 'cat' as const, samples: negSet.items('test').map((r) => negSet.render(r)), size: 16, describe: 'negatives' };
+const negatives = backgroundImages('cat', { count: 6, size: 16, seed: 'graph-spec-neg' });
 let dir = '';
 let network: ReturnType<typeof buildExperimentNetwork>;
 

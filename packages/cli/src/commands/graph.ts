@@ -3,21 +3,18 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Composer, type Network } from '@transplant/composer';
 import { TransplantError } from '@transplant/core';
-import { PART_NAMES, SyntheticSet, isCategoryId, type CategoryId, type PartName } from '@transplant/data';
+import { PART_NAMES, isCategoryId, type CategoryId, type PartName } from '@transplant/data';
 import {
   GRAPH_VIEW_RULES,
   LOCALIZATION_METHODS,
   decodeGraph,
   encodeGraph,
   fewShotLocalization,
-  fitUnitLocator,
-  graphObservations,
   graphSize,
   inferGraph,
+  kShotPredictions,
   loadGraph,
-  locateWithUnits,
   mineGraph,
-  partCentres,
   renderLocalizedParts,
   saveGraph,
   writeGraphBrowser,
@@ -25,7 +22,7 @@ import {
   type GraphViewRule,
   type LocalizationMethod,
 } from '@transplant/explanatory-graph';
-import { partImages, type PartImages } from '@transplant/interpretable';
+import { backgroundImages, partImages } from '@transplant/interpretable';
 import type { Registry } from '@transplant/registry';
 import { builtinPlugins } from '../plugins';
 import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
@@ -41,11 +38,6 @@ function categoryOf(network: Network, link: { category: string }, given: string 
   const category = given ?? network.module(link.category).category;
   if (!category || !isCategoryId(category)) throw usage(`${category ? `"${category}" is not a category of the synthetic set` : `${link.category} names no category`}; pass --category (one of the synthetic categories)`);
   return category;
-}
-
-function negatives(category: CategoryId, size: number, count: number): PartImages {
-  const set = new SyntheticSet({ seed: 'graph-negatives', size, categories: [category], perCategory: { train: 0, val: 0, test: 0 }, negatives: { train: 0, val: 0, test: count } });
-  return { category, samples: set.items('test').map((r) => set.render(r)), size, describe: `${set.describe()} split=test negatives` };
 }
 
 export interface GraphSummary {
@@ -127,7 +119,7 @@ export function graphCommands(parent: Command, ctx: CommandContext): void {
         const category = categoryOf(network, link, o.category);
         const size = network.module(link.category).ports.input.shape[1]!;
         const mining = partImages(category, { count: images, size, crop: true, seed: 'graph-mine' });
-        const { graph: mined } = mineGraph(network, link, mining, negatives(category, size, negativeCount), {
+        const { graph: mined } = mineGraph(network, link, mining, backgroundImages(category, { count: negativeCount, size, seed: 'graph-negatives' }), {
           network: `${manifest.name}@${manifest.version}`,
           iterations,
           views: o.views as GraphViewRule,
@@ -203,12 +195,7 @@ export function graphCommands(parent: Command, ctx: CommandContext): void {
         if (o.png) {
           png = resolve(o.png);
           const k = shots[0]!;
-          const units = { pool: graphObservations(g, poolInference), test: graphObservations(g, testInference) };
-          const predictions = (parts as PartName[]).flatMap((part) => {
-            const targets = partCentres(pool, part);
-            const chosen = targets.flatMap((t, i) => (t ? [i] : [])).slice(0, k);
-            return chosen.length < k ? [] : [{ part, point: locateWithUnits(fitUnitLocator(units.pool, chosen, targets, 10), units.test, 0) }];
-          });
+          const predictions = kShotPredictions(g, { images: pool, inference: poolInference }, testInference, parts as PartName[], k, 0);
           await writeFile(png, renderLocalizedParts(test, 0, predictions, { title: `${manifest.name}: ${k}-shot parts (dot: graph, ring: annotated)` }));
         }
         const report = { network: `${manifest.name}@${manifest.version}`, category, results, ...(png ? { png } : {}) };
