@@ -53,8 +53,14 @@ describe('transplant graph', () => {
     const inspected = await run('--json', 'graph', 'inspect', '--graph', file);
     expect(JSON.parse(inspected.stdout)).toMatchObject({ nodes: summary.nodes, subject: summary.subject });
 
+    const nodes = join(dir, 'nodes.png');
+    const drawn = await run('graph', 'nodes', '--net', 'cat-cls', '--graph', file, '--nodes', '0:3,1:50', '--png', nodes, '--images', '6', '--columns', '3');
+    expect(drawn.stderr).toBe('');
+    expect((await readFile(nodes)).subarray(1, 4).toString()).toBe('PNG');
+    expect((await run('graph', 'nodes', '--net', 'cat-cls', '--graph', file, '--nodes', '1:52', '--png', nodes)).stderr).toMatch(/E_USAGE.*"1:52" is not a node.*56, 52 nodes per layer/);
+
     const png = join(dir, 'parts.png');
-    const localized = await run('--json', 'graph', 'localize', '--net', 'cat-cls', '--parts', 'head,torso', '--shots', '1,2', '--pool', '6', '--test', '4', '--draws', '2', '--png', png);
+    const localized = await run('--json', 'graph', 'localize', '--net', 'cat-cls', '--parts', 'head,torso', '--shots', '1,2', '--pool', '6', '--test', '4', '--draws', '2', '--png', png, '--index', '3');
     expect(localized.stderr).toBe('');
     const report = JSON.parse(localized.stdout) as { results: { part: string; k: number; distance: Record<string, number> }[] };
     expect(report.results.map((r) => `${r.part}:${r.k}`)).toEqual(['head:1', 'head:2', 'torso:1', 'torso:2']);

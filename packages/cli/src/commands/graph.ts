@@ -16,6 +16,7 @@ import {
   loadGraph,
   mineGraph,
   renderLocalizedParts,
+  renderNodePatches,
   saveGraph,
   writeGraphBrowser,
   type ExplanatoryGraph,
@@ -84,7 +85,7 @@ async function graphFor(registry: Registry, network: Network, link: { category: 
   return decodeGraph(bytes);
 }
 
-/** `transplant graph mine | inspect | localize`. */
+/** `transplant graph mine | nodes | inspect | localize`. */
 export function graphCommands(parent: Command, ctx: CommandContext): void {
   const graph = parent.command('graph').description('explanatory graphs: part patterns mined from a network’s conv layers, and few-shot part localization with them');
 
@@ -146,6 +147,52 @@ export function graphCommands(parent: Command, ctx: CommandContext): void {
     });
 
   graph
+    .command('nodes')
+    .description('PNG of image patches where given nodes fire most (held-out object crops), one row per node')
+    .requiredOption('--net <ref>', 'the network the graph was mined from')
+    .requiredOption('--nodes <list>', 'LAYER:NODE pairs, comma-separated (layer 0 is the top graph layer), e.g. 0:12,1:40')
+    .requiredOption('--png <file>', 'where the picture goes')
+    .option('--graph <file>', 'the graph file (default: the graph attached to the category module in the registry)')
+    .option('--images <n>', 'held-out images to search', '100')
+    .option('--columns <n>', 'patches per node', '8')
+    .option('--category <id>', 'images of this category (default: the category module’s)')
+    .action(async (o: { net: string; nodes: string; png: string; graph?: string; images: string; columns: string; category?: string }) => {
+      const count = integer(o.images, 'images', 1, 'graph');
+      const columns = integer(o.columns, 'columns', 1, 'graph');
+      const container = ctx.container();
+      await selectCommandBackend(ctx, container);
+      const registry = await openCommandRegistry(ctx, undefined, container);
+      const { network } = await new Composer(registry, builtinPlugins()).load(o.net);
+      try {
+        const link = pickLink(network, {});
+        const g = await graphFor(registry, network, link, o.graph);
+        const refs = o.nodes.split(',').filter(Boolean).map((pair) => {
+          const [layer, node] = pair.split(':').map(Number);
+          const nodes = graphSize(g).perLayer[layer ?? -1];
+          if (!Number.isInteger(layer) || !Number.isInteger(node) || nodes === undefined || node! < 0 || node! >= nodes) {
+            throw usage(`"${pair}" is not a node: use LAYER:NODE with layer 0…${g.layers.length - 1} and node 0…(nodes − 1) (${graphSize(g).perLayer.join(', ')} nodes per layer)`);
+          }
+          return { layer: layer!, node: node! };
+        });
+        const images = partImages(categoryOf(network, link, o.category), { count, size: g.imageSize, crop: true, seed: 'graph-test' });
+        const inference = inferGraph(g, network, link, images);
+        const png = resolve(o.png);
+        const perFilter = (l: number) => g.layers[l]!.state.params.nodesPerFilter;
+        await writeFile(
+          png,
+          renderNodePatches(inference, images, refs, {
+            images: columns,
+            patchFor: (r) => Math.max(12, 3 * g.layers[r.layer]!.state.geometry.scale),
+            captions: refs.map((r) => `${g.layers[r.layer]!.name} · filter ${Math.floor(r.node / perFilter(r.layer))} · node ${r.node}`),
+          }),
+        );
+        ctx.out({ png, nodes: refs }, `patches of ${refs.length} node(s): ${png}`);
+      } finally {
+        network.dispose();
+      }
+    });
+
+  graph
     .command('inspect')
     .description('what a graph file holds: the module it explains, its layers and nodes, how it was mined')
     .requiredOption('--graph <file>', 'a graph file written by `transplant graph mine --out`')
@@ -167,12 +214,15 @@ export function graphCommands(parent: Command, ctx: CommandContext): void {
     .option('--test <n>', 'held-out test images', '100')
     .option('--draws <n>', 'random draws of the K shots', '10')
     .option('--category <id>', 'images of this category (default: the category module’s)')
-    .option('--png <file>', 'also draw the graph’s K-shot predictions on the first test image')
-    .action(async (o: { net: string; graph?: string; parts?: string; shots: string; pool: string; test: string; draws: string; category?: string; png?: string }) => {
+    .option('--png <file>', 'also draw the graph’s K-shot predictions (first K) on a test image')
+    .option('--index <i>', 'which test image --png draws', '0')
+    .action(async (o: { net: string; graph?: string; parts?: string; shots: string; pool: string; test: string; draws: string; category?: string; png?: string; index: string }) => {
       const shots = o.shots.split(',').map((k) => integer(k, 'shots', 1, 'graph'));
       const poolCount = integer(o.pool, 'pool', 1, 'graph');
       const testCount = integer(o.test, 'test', 1, 'graph');
       const draws = integer(o.draws, 'draws', 1, 'graph');
+      const index = integer(o.index, 'index', 0, 'graph');
+      if (index >= testCount) throw usage(`--index ${index} is past the ${testCount} test images`);
       const container = ctx.container();
       await selectCommandBackend(ctx, container);
       const registry = await openCommandRegistry(ctx, undefined, container);
@@ -195,8 +245,8 @@ export function graphCommands(parent: Command, ctx: CommandContext): void {
         if (o.png) {
           png = resolve(o.png);
           const k = shots[0]!;
-          const predictions = kShotPredictions(g, { images: pool, inference: poolInference }, testInference, parts as PartName[], k, 0);
-          await writeFile(png, renderLocalizedParts(test, 0, predictions, { title: `${manifest.name}: ${k}-shot parts (dot: graph, ring: annotated)` }));
+          const predictions = kShotPredictions(g, { images: pool, inference: poolInference }, testInference, parts as PartName[], k, index);
+          await writeFile(png, renderLocalizedParts(test, index, predictions, { title: `${manifest.name}: ${k}-shot parts (dot: graph, ring: annotated)` }));
         }
         const report = { network: `${manifest.name}@${manifest.version}`, category, results, ...(png ? { png } : {}) };
         const names: Record<LocalizationMethod, string> = { graph: 'graph', 'filter-best': 'best filter', 'filter-ensemble': 'filters', 'pooled-linear': 'pooled+linear', 'filter-ensemble-aligned': 'filters (aligned)', 'pooled-linear-aligned': 'pooled+linear (aligned)' };
