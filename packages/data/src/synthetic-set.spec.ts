@@ -85,3 +85,31 @@ describe('batches', () => {
     expect(count).toBe(2);
   });
 });
+
+describe('a background river on demand', () => {
+  it('forces the river in or out per category, with a mask of where it shows, and leaves default scenes as they were', () => {
+    const plain = new SyntheticSet({ seed: 'rivers', size: 48, categories: ['bird'], perCategory: { train: 6 }, negatives: { train: 6 } });
+    const forced = new SyntheticSet({ seed: 'rivers', size: 48, categories: ['bird'], perCategory: { train: 6 }, negatives: { train: 6 }, rivers: { bird: true, background: false } });
+    expect(forced.describe()).toContain('rivers={"bird":true,"background":false}');
+    let defaultRivers = 0;
+    for (const ref of plain.items('train')) {
+      const a = plain.render(ref);
+      const b = forced.render(ref);
+      if (a.river) defaultRivers++;
+      if (ref.category === 'bird') {
+        expect(b.river).toBeDefined();
+        const shows = b.river!.reduce((s, v) => s + v, 0);
+        expect(shows).toBeGreaterThan(0);
+        // Never under the animal.
+        for (let i = 0; i < b.labels.length; i++) if (b.labels[i]) expect(b.river![i]).toBe(0);
+        // The animal is placed and annotated as without the river.
+        expect(b.annotation.box).toEqual(a.annotation.box);
+      } else {
+        expect(b.river).toBeUndefined();
+      }
+      // A scene whose river was drawn anyway is the same picture.
+      if (a.river && ref.category === 'bird') expect(Buffer.from(b.rgb).equals(Buffer.from(a.rgb))).toBe(true);
+    }
+    expect(defaultRivers).toBeLessThan(12);
+  });
+});

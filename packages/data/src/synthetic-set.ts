@@ -18,6 +18,12 @@ export interface SyntheticSetOptions {
   readonly perCategory?: Partial<SplitCounts>;
   /** Background-only negatives per split. */
   readonly negatives?: Partial<SplitCounts>;
+  /**
+   * Force the background river in (true) or out (false) per sample category ('background' for
+   * negatives); unlisted categories keep the default (35 % of scenes). Makes a background object
+   * correlate with a category, to test what a network learned.
+   */
+  readonly rivers?: Partial<Record<SampleCategory, boolean>>;
 }
 
 export interface ItemRef {
@@ -52,7 +58,7 @@ export class SyntheticSet {
 
   /** A label naming exactly this set, for manifests' provenance. */
   describe(): string {
-    return `${SYNTHETIC_SET_VERSION} seed=${this.options.seed} size=${this.size} categories=${this.categories.join(',')} per-category=${JSON.stringify(this.perCategory)} negatives=${JSON.stringify(this.negatives)}`;
+    return `${SYNTHETIC_SET_VERSION} seed=${this.options.seed} size=${this.size} categories=${this.categories.join(',')} per-category=${JSON.stringify(this.perCategory)} negatives=${JSON.stringify(this.negatives)}${this.options.rivers ? ` rivers=${JSON.stringify(this.options.rivers)}` : ''}`;
   }
 
   length(split: Split): number {
@@ -76,6 +82,7 @@ export class SyntheticSet {
 
   render(ref: ItemRef): RenderedSample {
     this.renderer ??= new SampleRenderer(this.size);
-    return this.renderer.render(ref.category, ref.seed);
+    const river = this.options.rivers?.[ref.category];
+    return this.renderer.render(ref.category, ref.seed, river === undefined ? {} : { river });
   }
 }

@@ -15,6 +15,8 @@ export interface RenderedSample {
   /** Per pixel: 0 for no object, else the label of the visible part (PART_NAMES index + 1). */
   readonly labels: Uint8Array;
   readonly annotation: Annotation;
+  /** Per pixel: 1 where the river behind the animal shows (absent when the scene has none). */
+  readonly river?: Uint8Array;
 }
 
 interface Placed {
@@ -157,12 +159,13 @@ export class SampleRenderer {
     this.ctx = this.canvas.getContext('2d');
   }
 
-  render(category: SampleCategory, seed: string): RenderedSample {
+  /** `river`: force the background river in or out (default: 35 % of scenes). */
+  render(category: SampleCategory, seed: string, o: { river?: boolean } = {}): RenderedSample {
     const { size, ctx } = this;
     const rng = new Rng(`${seed}:${category}:${size}`);
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.globalCompositeOperation = 'source-over';
-    paintBackground(ctx, rng.fork('background'), size);
+    const { river } = paintBackground(ctx, rng.fork('background'), size, o);
     const placed = category === 'background' ? undefined : place(rng.fork('placement'), category, size);
     if (placed) {
       const paintRng = rng.fork('paint');
@@ -187,7 +190,19 @@ export class SampleRenderer {
       rgb[j + 2] = clampByte(rgba[i + 2]! * gain + n);
     }
     const labels = placed?.labels ?? new Uint8Array(size * size);
-    return { width: size, height: size, rgb, labels, annotation: annotate(labels, size, category, placed) };
+    let riverMask: Uint8Array | undefined;
+    if (river) {
+      riverMask = new Uint8Array(size * size);
+      rasterize([river], riverMask, size, size, 1);
+      // Where the animal or something in front of it stands, the river does not show.
+      for (let i = 0; i < riverMask.length; i++) if (labels[i] !== 0) riverMask[i] = 0;
+      if (placed) {
+        const front = new Uint8Array(size * size);
+        for (const oc of placed.occluders) rasterize(oc.shapes, front, size, size, 1);
+        for (let i = 0; i < riverMask.length; i++) if (front[i]) riverMask[i] = 0;
+      }
+    }
+    return { width: size, height: size, rgb, labels, annotation: annotate(labels, size, category, placed), ...(riverMask ? { river: riverMask } : {}) };
   }
 }
 

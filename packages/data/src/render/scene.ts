@@ -42,8 +42,13 @@ function fence(rng: Rng, groundY: number, size: number): Occluder[] {
   return [{ shapes: [...posts, ...rails], colour }];
 }
 
-/** Sky, ground, and behind-the-animal clutter (trees, rocks, a river, fences). */
-export function paintBackground(ctx: Ctx, rng: Rng, size: number): { horizon: number } {
+/**
+ * Sky, ground, and behind-the-animal clutter (trees, rocks, a river, fences). `river` forces the
+ * river in (true) or out (false); by default 35 % of scenes have one. The river's outline is
+ * returned (for its mask). Forcing it shifts the random draws after it (the trees, fences and
+ * rocks of that scene differ from the unforced one's).
+ */
+export function paintBackground(ctx: Ctx, rng: Rng, size: number, o: { river?: boolean } = {}): { horizon: number; river: Shape | null } {
   const horizon = size * rng.uniform(0.25, 0.55);
   const [top, bottom] = rng.pick(SKIES);
   const sky = ctx.createLinearGradient(0, 0, 0, horizon);
@@ -76,14 +81,19 @@ export function paintBackground(ctx: Ctx, rng: Rng, size: number): { horizon: nu
     ctx.fillStyle = css([ground[0] * 0.8, ground[1] * 0.85, ground[2] * 0.9]);
     ctx.fill();
   }
-  if (rng.chance(0.35)) {
+  let river: Shape | null = null;
+  const drawn = rng.chance(0.35);
+  if (o.river ?? drawn) {
     // A river across the ground: a wavy band with ripples.
     const y0 = rng.uniform(horizon + size * 0.05, size * 0.9);
     const w = size * rng.uniform(0.06, 0.14);
     const phase = rng.uniform(0, Math.PI * 2);
+    const points: [number, number][] = [];
+    for (let x = 0; x <= size; x += size / 16) points.push([x, y0 + Math.sin(x / size * 6 + phase) * size * 0.03]);
+    for (let x = size; x >= 0; x -= size / 16) points.push([x, y0 + w + Math.sin(x / size * 6 + phase + 0.5) * size * 0.03]);
+    river = { kind: 'polygon', points };
     ctx.beginPath();
-    for (let x = 0; x <= size; x += size / 16) ctx.lineTo(x, y0 + Math.sin(x / size * 6 + phase) * size * 0.03);
-    for (let x = size; x >= 0; x -= size / 16) ctx.lineTo(x, y0 + w + Math.sin(x / size * 6 + phase + 0.5) * size * 0.03);
+    for (const [x, y] of points) ctx.lineTo(x, y);
     ctx.closePath();
     ctx.fillStyle = css(rng.pick([[60, 110, 170], [70, 130, 150], [90, 140, 180]] as const));
     ctx.fill();
@@ -105,7 +115,7 @@ export function paintBackground(ctx: Ctx, rng: Rng, size: number): { horizon: nu
     behind.push({ shapes: [{ kind: 'ellipse', cx: rng.uniform(0, size), cy: rng.uniform(horizon, size), rx: r, ry: r * 0.6, angle: 0 }], colour: rng.pick([[120, 118, 115], [90, 88, 85], [150, 145, 135]] as const) });
   }
   for (const o of behind) paintShapes(ctx, rng, o.shapes, o.colour, { kind: 'plain' }, size);
-  return { horizon };
+  return { horizon, river };
 }
 
 /** Things in front of the animal (a bush, tall grass, a post), drawn after it. */
