@@ -1,0 +1,165 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ModuleInstance, Network } from '@transplant/composer';
+import { PartMask, TransplantError, type PartMaskMode } from '@transplant/core';
+import { cellGeometry, findLayer, type CellGeometry } from '@transplant/interpretable';
+
+/**
+ * A frozen performer cut in three (methods.md §5.2): `features` (the explained layer x: the
+ * category module's output), `higher` (the performer's next layer, whose output y the explainer
+ * reconstructs: the task module's first layer) and `upper` (the rest, which consumes y or ŷ).
+ */
+export interface Performer {
+  readonly network: Network;
+  readonly link: { readonly category: string; readonly task: string };
+  /** Module-local name of the task-module layer whose output is y. */
+  readonly split: string;
+  /** [h, w, C] of x and of y. */
+  readonly xShape: readonly [number, number, number];
+  readonly yShape: readonly [number, number, number];
+  /** Where x's cells sit in the image. */
+  readonly geometry: CellGeometry;
+  features(images: tf.Tensor4D): tf.Tensor4D;
+  higher(x: tf.Tensor4D): tf.Tensor4D;
+  upper(y: tf.Tensor4D): tf.Tensor;
+}
+
+const own = (m: ModuleInstance) => m.model.layers.filter((l) => l.getClassName() !== 'InputLayer');
+
+/** Cuts a network's link after its category module and after the task module's first conv layer (or `split`). */
+export function performerOf(network: Network, link: { category: string; task: string }, split?: string): Performer {
+  const category = network.module(link.category);
+  const task = network.module(link.task);
+  const layers = own(task);
+  const at = split ? layers.findIndex((l) => l.name === task.prefix + split || l.name === split) : layers.findIndex((l) => l.getClassName() === 'Conv2D');
+  if (at < 0 || at === layers.length - 1) {
+    throw new TransplantError('E_USAGE', `${task.name} has ${split ? `no layer "${split}"` : 'no conv layer'} with layers above it to reconstruct; its layers: ${layers.map((l) => l.name.slice(task.prefix.length)).join(', ')}`, { operation: 'explain' });
+  }
+  const yLayer = layers[at]!;
+  const yShape = (yLayer.getOutputAt(0) as tf.SymbolicTensor).shape;
+  if (yShape.length !== 4) throw new TransplantError('E_USAGE', `${yLayer.name} does not output a feature map; pass a conv layer of ${task.name}`, { operation: 'explain' });
+  const xShape = category.ports.output.shape;
+  const lastCategoryLayer = own(category).at(-1)!;
+  const geometry = cellGeometry(findLayer(network, link, `${category.name}:${lastCategoryLayer.name.slice(category.prefix.length)}`));
+  const run = (from: number, to: number, t: tf.Tensor) => layers.slice(from, to).reduce((v, l) => l.apply(v) as tf.Tensor, t);
+  return {
+    network,
+    link,
+    split: yLayer.name.slice(task.prefix.length),
+    xShape: [xShape[1]!, xShape[2]!, xShape[3]!],
+    yShape: [yShape[1]!, yShape[2]!, yShape[3]!],
+    geometry,
+    features: (images) => tf.tidy(() => category.model.predict(images) as tf.Tensor4D),
+    higher: (x) => tf.tidy(() => run(0, at + 1, x) as tf.Tensor4D),
+    upper: (y) => tf.tidy(() => run(at + 1, layers.length, y)),
+  };
+}
+
+export interface ExplainerOptions {
+  /** Filters of each track. */
+  readonly filters: number;
+  readonly mask: PartMaskMode;
+  readonly seed: number;
+  /** Initial p. */
+  readonly p0: number;
+}
+
+export const EXPLAINER_DEFAULTS: ExplainerOptions = { filters: 32, mask: 'argmax', seed: 1, p0: 0.5 };
+
+/** x̂ = x / rms(x) per image: both tracks enter the fusion at the same scale, so p is a share. */
+export function unitRms(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => tf.div(x, tf.sqrt(tf.add(tf.mean(tf.square(x), [1, 2, 3], true), 1e-6))) as tf.Tensor4D);
+}
+
+export interface Forward {
+  /** The interpretable track's masked maps (before normalisation), [B, h, w, F]. */
+  readonly interpretable: tf.Tensor4D;
+  readonly ordinary: tf.Tensor4D;
+  /** The fused code p·x̂_int + (1 − p)·x̂_ord. */
+  readonly fused: tf.Tensor4D;
+  readonly p: tf.Scalar;
+  /** The reconstruction ŷ of the performer's higher features. */
+  readonly reconstruction: tf.Tensor4D;
+}
+
+/**
+ * The explainer (methods.md §5.2, every open choice written down): an interpretable track
+ * (conv 3×3 + ReLU + the part mask, trained with the filter loss) and an ordinary track
+ * (conv 3×3 + ReLU), each normalised to unit RMS per image, fused as p·x̂_int + (1 − p)·x̂_ord
+ * with one learned p = sigmoid(θ) (a scalar, so that "the share of the performer's features
+ * that goes through object parts" is one number per explainer); the decoder mirrors the
+ * performer's next layer (a 3×3 conv + ReLU to y's channels). The normalisation is what makes p
+ * mean something: without it the ordinary track could grow its weights by 1/(1 − p) and carry
+ * everything whatever p says.
+ */
+export class Explainer {
+  readonly interpretable: tf.Sequential;
+  readonly ordinary: tf.Sequential;
+  readonly decoder: tf.Sequential;
+  readonly mask: PartMask;
+  readonly theta: tf.Variable<tf.Rank.R0>;
+
+  constructor(
+    readonly xShape: readonly [number, number, number],
+    readonly yShape: readonly [number, number, number],
+    readonly options: ExplainerOptions = EXPLAINER_DEFAULTS,
+  ) {
+    const { filters, seed } = options;
+    const conv = (name: string, out: number, s: number, inputShape?: readonly number[]) =>
+      tf.layers.conv2d({ name, filters: out, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: s }), ...(inputShape ? { inputShape: [...inputShape] } : {}) });
+    this.mask = new PartMask({ name: 'interpretable_mask', mode: options.mask });
+    this.interpretable = tf.sequential({ layers: [conv('interpretable_conv', filters, seed, xShape), this.mask] });
+    this.ordinary = tf.sequential({ layers: [conv('ordinary_conv', filters, seed + 1, xShape)] });
+    this.decoder = tf.sequential({ layers: [conv('decoder_conv', yShape[2], seed + 2, [xShape[0], xShape[1], filters])] });
+    // The scalar is a temporary: the variable keeps its own copy.
+    this.theta = tf.tidy(() => tf.variable(tf.scalar(Math.log(options.p0 / (1 - options.p0))), true));
+  }
+
+  /** Every trainable variable (both tracks, the decoder, θ). */
+  variables(): tf.Variable[] {
+    return [...this.interpretable.trainableWeights, ...this.ordinary.trainableWeights, ...this.decoder.trainableWeights].map((w) => w.read() as tf.Variable).concat(this.theta);
+  }
+
+  p(): number {
+    return tf.tidy(() => tf.sigmoid(this.theta).dataSync()[0]!);
+  }
+
+  /** The caller owns the returned tensors (call inside a tidy, or dispose them). */
+  forward(x: tf.Tensor4D, training = false): Forward {
+    return tf.tidy(() => {
+      const interpretable = this.interpretable.apply(x, { training }) as tf.Tensor4D;
+      const ordinary = this.ordinary.apply(x, { training }) as tf.Tensor4D;
+      const p = tf.sigmoid(this.theta) as tf.Scalar;
+      const fused = tf.add(tf.mul(p, unitRms(interpretable)), tf.mul(tf.sub(1, p), unitRms(ordinary))) as tf.Tensor4D;
+      const reconstruction = this.decoder.apply(fused, { training }) as tf.Tensor4D;
+      return { interpretable, ordinary, fused, p, reconstruction };
+    });
+  }
+
+  /**
+   * How much each filter of each track puts into the reconstruction, per image: the decoder's
+   * pre-activation is Σ_f W_f ∗ (p·x̂_int,f) + Σ_f W_f ∗ ((1 − p)·x̂_ord,f) + b, and component k's
+   * share is Σ_{cells, outputs} |its term| over the sum for all 2F components (the bias is not
+   * information from x). Returns [B, 2F] (interpretable filters first), rows summing to 1.
+   */
+  contributions(x: tf.Tensor4D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const { interpretable, ordinary, p } = this.forward(x);
+      const kernel = this.decoder.layers[0]!.getWeights()[0]! as tf.Tensor4D; // [3, 3, F, Cy]
+      const magnitude = (code: tf.Tensor4D) => {
+        // Depthwise with multiplier Cy: output channel f·Cy + o is filter f's term for output o.
+        const terms = tf.depthwiseConv2d(code, kernel, 1, 'same');
+        const [b, h, w] = terms.shape;
+        return tf.sum(tf.abs(tf.reshape(terms, [b, h, w, this.options.filters, this.yShape[2]])), [1, 2, 4]);
+      };
+      const all = tf.concat([magnitude(tf.mul(p, unitRms(interpretable)) as tf.Tensor4D), magnitude(tf.mul(tf.sub(1, p), unitRms(ordinary)) as tf.Tensor4D)], 1);
+      return tf.div(all, tf.add(tf.sum(all, 1, true), 1e-12)) as tf.Tensor2D;
+    });
+  }
+
+  dispose(): void {
+    this.interpretable.dispose();
+    this.ordinary.dispose();
+    this.decoder.dispose();
+    this.theta.dispose();
+  }
+}

@@ -1,0 +1,9 @@
+/**
+ * @transplant/explainer — explainer networks (methods.md §5): a frozen performer's features
+ * re-expressed through an interpretable track (part masks + filter loss) and an ordinary track
+ * fused with a learned ratio p, decoded into the performer's higher features; the quantitative
+ * explanation (p, filter groups by part and their shares, per image) and fidelity.
+ */
+export { EXPLAINER_DEFAULTS, Explainer, performerOf, unitRms, type ExplainerOptions, type Forward, type Performer } from './explainer';
+export { TRAINING_DEFAULTS, featurePool, trainExplainer, type ExplainerCurve, type ExplainerTraining, type FeaturePool } from './train';
+export { explain, fidelity, imageTensor, type Explanation, type FilterGroup, type FilterReport, type GroupShare, type ImageExplanation } from './explain';

@@ -1,0 +1,123 @@
+import * as tf from '@tensorflow/tfjs';
+import { FilterAssignment, handBuiltFilterLossProbe, recordingProbe, relaxedBeta } from '@transplant/interpretable';
+import type { Explainer, Performer } from './explainer';
+
+export interface ExplainerTraining {
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  /** Weight of −log p, the term that prefers the interpretable track. */
+  readonly eta: number;
+  /** Scale of the hand-built filter-loss gradient on the interpretable track (interpretable's default). */
+  readonly strength: number;
+  /** Images per "epoch" of the filter gradient's 1/epoch decay. */
+  readonly epochImages: number;
+  /**
+   * L2 weight decay on the decoder's kernel: without a price on its weights, the decoder could
+   * scale the ordinary track back up by 1/(1 − p) and p would rise for free.
+   */
+  readonly decay: number;
+  readonly seed: number;
+}
+
+export const TRAINING_DEFAULTS: ExplainerTraining = { steps: 1500, batchSize: 32, learningRate: 1e-3, eta: 0.3, strength: 1e-3, epochImages: 2000, decay: 1e-4, seed: 1 };
+
+/** The performer's features of a pool of images, computed once: x, y and its positive calls. */
+export interface FeaturePool {
+  readonly x: tf.Tensor4D;
+  readonly y: tf.Tensor4D;
+  /** Per image: 0 where the performer calls it its category (logit > 0), −1 otherwise. */
+  readonly classes: number[];
+}
+
+/** Runs the frozen performer over images (in chunks) and keeps x, y and its calls. The caller disposes x and y. */
+export function featurePool(performer: Performer, images: (from: number, to: number) => tf.Tensor4D, count: number): FeaturePool {
+  const xs: tf.Tensor4D[] = [];
+  const ys: tf.Tensor4D[] = [];
+  const classes: number[] = [];
+  for (let from = 0; from < count; from += 64) {
+    const batch = images(from, Math.min(from + 64, count));
+    const x = performer.features(batch);
+    const y = performer.higher(x);
+    const logits = performer.upper(y);
+    classes.push(...Array.from(logits.dataSync(), (v) => (v > 0 ? 0 : -1)));
+    xs.push(x);
+    ys.push(y);
+    tf.dispose([batch, logits]);
+  }
+  const pool = { x: tf.concat(xs) as tf.Tensor4D, y: tf.concat(ys) as tf.Tensor4D, classes };
+  tf.dispose([...xs, ...ys]);
+  return pool;
+}
+
+export interface ExplainerCurve {
+  readonly step: number;
+  /** Reconstruction error ‖ŷ − y‖² / var(y) (1 = predicting the mean). */
+  readonly error: number;
+  readonly p: number;
+}
+
+/**
+ * Trains the explainer without labels (methods.md §5.3): reconstruction of the performer's
+ * higher features y from x by distillation, plus η·(−log p), plus the hand-built filter-loss
+ * gradient on the interpretable track (positives = the images the performer itself calls its
+ * category: no annotation is used), with β relaxing every step as in the interpretable layers.
+ */
+export function trainExplainer(explainer: Explainer, pool: FeaturePool, o: ExplainerTraining, log: (line: string) => void = () => undefined): ExplainerCurve[] {
+  const n = pool.classes.length;
+  const variables = explainer.variables();
+  const optimizer = tf.train.adam(o.learningRate);
+  const filters = explainer.options.filters;
+  const assignment = FilterAssignment.single(filters);
+  const variance = tf.tidy(() => tf.moments(pool.y).variance.dataSync()[0]!) || 1;
+  const curve: ExplainerCurve[] = [];
+  let smoothed = NaN;
+  let state = o.seed * 2654435761;
+  const next = () => {
+    state = (Math.imul(state ^ (state >>> 15), 2246822507) + 0x6d2b79f5) >>> 0;
+    return state / 4294967296;
+  };
+  const started = performance.now();
+  for (let step = 0; step < o.steps; step++) {
+    const picks = Array.from({ length: Math.min(o.batchSize, n) }, () => Math.floor(next() * n));
+    const index = tf.tensor1d(picks, 'int32');
+    const x = tf.gather(pool.x, index) as tf.Tensor4D;
+    const y = tf.gather(pool.y, index) as tf.Tensor4D;
+    const classes = picks.map((i) => pool.classes[i]!);
+    const positives = assignment.positives(classes);
+    const weights = assignment.weights();
+    const recorder = recordingProbe();
+    const tap = handBuiltFilterLossProbe({ beta: explainer.mask.beta.read() as tf.Tensor1D, mode: explainer.mask.mode, positives, positiveWeights: weights.positive, negativeWeights: weights.negative, epoch: 1 + (step * o.batchSize) / o.epochImages, strength: o.strength });
+    explainer.mask.probe = (t) => recorder.probe(tap(t));
+    let beta: tf.Tensor1D | null = null;
+    let error = 0;
+    const value = optimizer.minimize(
+      () => {
+        const f = explainer.forward(x, true);
+        beta = tf.keep(relaxedBeta(explainer.mask, recorder.taken(), positives));
+        const reconstruction = tf.div(tf.mean(tf.square(tf.sub(f.reconstruction, y))), variance) as tf.Scalar;
+        error = reconstruction.dataSync()[0]!;
+        const kernel = explainer.decoder.layers[0]!.trainableWeights[0]!.read();
+        return tf.addN([reconstruction, tf.mul(-o.eta, tf.log(f.p)), tf.mul(o.decay, tf.sum(tf.square(kernel)))]) as tf.Scalar;
+      },
+      true,
+      variables,
+    )!;
+    explainer.mask.probe = null;
+    recorder.release();
+    if (beta) {
+      explainer.mask.beta.write(beta);
+      (beta as tf.Tensor).dispose();
+    }
+    value.dispose();
+    tf.dispose([index, x, y, positives, weights.positive, weights.negative]);
+    smoothed = Number.isNaN(smoothed) ? error : 0.95 * smoothed + 0.05 * error;
+    if ((step + 1) % 50 === 0 || step + 1 === o.steps) {
+      curve.push({ step: step + 1, error: smoothed, p: explainer.p() });
+      const perStep = (performance.now() - started) / (step + 1);
+      if ((step + 1) % 250 === 0 || step + 1 === o.steps) log(`explainer step ${step + 1}/${o.steps}  reconstruction error ${smoothed.toFixed(4)}  p ${explainer.p().toFixed(3)}  ${perStep.toFixed(0)} ms/step`);
+    }
+  }
+  optimizer.dispose();
+  return curve;
+}
