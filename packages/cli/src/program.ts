@@ -10,6 +10,7 @@ import { importCommand } from './commands/import';
 import { networkCommands } from './commands/networks';
 import { transplantCommand } from './commands/transplant';
 import { genericCommands } from './commands/generic';
+import { explainCommand } from './commands/explain';
 import { graphCommands } from './commands/graph';
 import { interpretCommands } from './commands/interpret';
 import { registryCommand } from './commands/registry';
@@ -61,6 +62,7 @@ function buildProgram(io: CliIo): Command {
   genericCommands(program, commands);
   interpretCommands(program, commands);
   graphCommands(program, commands);
+  explainCommand(program, commands);
   networkCommands(program, commands);
 
   const data = program.command('data').description('the synthetic part-annotated image set and CUB-layout data');

@@ -42,6 +42,8 @@ export interface Explanation {
   readonly groups: GroupShare[];
   readonly filters: FilterReport[];
   readonly images: ImageExplanation[];
+  /** The interpretable track's maps over the images, [N, h, w, F] (for pictures). */
+  readonly maps: { readonly values: Float32Array; readonly shape: readonly [number, number, number, number] };
 }
 
 /** Images with their annotations as a tensor in [0, 1]. */
@@ -81,6 +83,41 @@ function groupAt(sample: RenderedSample, x: number, y: number, cell: number): Fi
 }
 
 /**
+ * Each channel's group over annotated images: what its peak cell covers (`groupAt`) in most of
+ * its `topN` strongest images; `silent` if it never fires. maps are [N, h, w, C] chunks in image
+ * order; shape is [h, w, C].
+ */
+export function assignGroups(maps: readonly Float32Array[], shape: readonly [number, number, number], samples: readonly RenderedSample[], geometry: { scale: number; offset: number }, topN: number): { group: FilterGroup; purity: number }[] {
+  const [h, w, c] = shape;
+  const out: { group: FilterGroup; purity: number }[] = [];
+  for (let k = 0; k < c; k++) {
+    const peaks: { i: number; v: number; cell: number }[] = [];
+    let i = 0;
+    for (const m of maps) {
+      const count = m.length / (h * w * c);
+      for (let j = 0; j < count; j++, i++) {
+        let best = 0;
+        let cell = -1;
+        for (let q = 0; q < h * w; q++) {
+          const v = m[(j * h * w + q) * c + k]!;
+          if (v > best) [best, cell] = [v, q];
+        }
+        if (cell >= 0) peaks.push({ i, v: best, cell });
+      }
+    }
+    peaks.sort((a, b) => b.v - a.v || a.i - b.i);
+    const votes = new Map<FilterGroup, number>();
+    for (const p of peaks.slice(0, topN)) {
+      const g = groupAt(samples[p.i]!, geometry.scale * (p.cell % w) + geometry.offset, geometry.scale * Math.floor(p.cell / w) + geometry.offset, geometry.scale);
+      votes.set(g, (votes.get(g) ?? 0) + 1);
+    }
+    const [group, count] = [...votes.entries()].sort((a, b) => b[1] - a[1] || String(a[0]).localeCompare(String(b[0])))[0] ?? (['silent', 0] as const);
+    out.push({ group, purity: count / Math.max(1, Math.min(topN, peaks.length)) });
+  }
+  return out;
+}
+
+/**
  * The quantitative explanation (methods.md §5, §9.4) on annotated images: p; every
  * interpretable filter's group — what its peak cell covers (a part, the river, other
  * background; see `groupAt`) in most of its `topN` strongest images, with our part masks — and its mean share of the decoder's
@@ -103,36 +140,12 @@ export function explain(performer: Performer, explainer: Explainer, samples: rea
       maps.push(explainer.forward(x).interpretable.dataSync() as Float32Array);
     });
   }
-  const [h, w] = performer.xShape;
-  const { scale, offset } = performer.geometry;
-  const topN = o.topN ?? 20;
-  const filters: FilterReport[] = [];
-  for (let k = 0; k < f; k++) {
-    const peaks: { i: number; v: number; cell: number }[] = [];
-    let i = 0;
-    for (const m of maps) {
-      const count = m.length / (h * w * f);
-      for (let j = 0; j < count; j++, i++) {
-        let best = 0;
-        let cell = -1;
-        for (let c = 0; c < h * w; c++) {
-          const v = m[(j * h * w + c) * f + k]!;
-          if (v > best) [best, cell] = [v, c];
-        }
-        if (cell >= 0) peaks.push({ i, v: best, cell });
-      }
-    }
-    peaks.sort((a, b) => b.v - a.v || a.i - b.i);
-    const votes = new Map<FilterGroup, number>();
-    for (const p of peaks.slice(0, topN)) {
-      const g = groupAt(samples[p.i]!, scale * (p.cell % w) + offset, scale * Math.floor(p.cell / w) + offset, scale);
-      votes.set(g, (votes.get(g) ?? 0) + 1);
-    }
-    const [group, count] = [...votes.entries()].sort((a, b) => b[1] - a[1])[0] ?? (['silent', 0] as const);
+  const assigned = assignGroups(maps, [performer.xShape[0], performer.xShape[1], f], samples, performer.geometry, o.topN ?? 20);
+  const filters: FilterReport[] = assigned.map((a, k) => {
     let contribution = 0;
     for (let im = 0; im < n; im++) contribution += shares[im * 2 * f + k]! / n;
-    filters.push({ filter: k, group, purity: count / Math.max(1, Math.min(topN, peaks.length)), contribution });
-  }
+    return { filter: k, ...a, contribution };
+  });
   const interpretableShare = filters.reduce((s, r) => s + r.contribution, 0);
   const p = explainer.p();
   const byGroup = new Map<FilterGroup, { filters: number; share: number }>();
@@ -156,7 +169,13 @@ export function explain(performer: Performer, explainer: Explainer, samples: rea
     }
     return { index: im, logit: logits[im]!, groups: [...perGroup.entries()].map(([group, share]) => ({ group, share: total > 0 ? share / total : 0 })).sort((a, b) => b.share - a.share) };
   });
-  return { p, interpretableShare, groups, filters, images };
+  const values = new Float32Array(maps.reduce((t, m) => t + m.length, 0));
+  let at = 0;
+  for (const m of maps) {
+    values.set(m, at);
+    at += m.length;
+  }
+  return { p, interpretableShare, groups, filters, images, maps: { values, shape: [n, performer.xShape[0], performer.xShape[1], f] } };
 }
 
 /**

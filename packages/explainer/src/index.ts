@@ -6,4 +6,6 @@
  */
 export { EXPLAINER_DEFAULTS, Explainer, performerOf, unitRms, type ExplainerOptions, type Forward, type Performer } from './explainer';
 export { TRAINING_DEFAULTS, featurePool, trainExplainer, type ExplainerCurve, type ExplainerTraining, type FeaturePool } from './train';
-export { explain, fidelity, imageTensor, type Explanation, type FilterGroup, type FilterReport, type GroupShare, type ImageExplanation } from './explain';
+export { assignGroups, explain, fidelity, imageTensor, type Explanation, type FilterGroup, type FilterReport, type GroupShare, type ImageExplanation } from './explain';
+export { renderGroupHeatmaps } from './pictures';
+export { explainPerformer, type ExplainRunOptions, type ExplainRunResult } from './run';

@@ -67,8 +67,10 @@ export class ExperimentData {
     readonly seed: number,
     readonly size: number,
     readonly crop = false,
+    /** Force the background river in or out per category (see SyntheticSetOptions.rivers). */
+    rivers?: Partial<Record<SampleCategory, boolean>>,
   ) {
-    this.set = new SyntheticSet({ seed: `icnn-${seed}`, size, categories: [...categories] });
+    this.set = new SyntheticSet({ seed: `icnn-${seed}`, size, categories: [...categories], ...(rivers ? { rivers } : {}) });
   }
 
   get single(): boolean {

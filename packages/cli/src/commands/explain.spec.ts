@@ -1,0 +1,67 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Network, createModule, publishModule, publishNetwork } from '@transplant/composer';
+import { selectBackend } from '@transplant/core';
+import { SyntheticSet, encodePng } from '@transplant/data';
+import { FolderStore, Registry } from '@transplant/registry';
+import { builtinPlugins } from '../plugins';
+import { runCli } from '../program';
+import type { ExplainReport } from './explain';
+
+let dir: string;
+let reg: string;
+
+async function run(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(['--backend', 'wasm', '--registry', reg, ...argv], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {} });
+  return { code, stdout, stderr };
+}
+
+/** A tiny published bird classifier whose head has a conv layer to reconstruct. */
+beforeAll(async () => {
+  await selectBackend({ requested: 'wasm', env: {} });
+  dir = await mkdtemp(join(tmpdir(), 'transplant-cli-explain-'));
+  reg = join(dir, 'registry');
+  const registry = new Registry(new FolderStore(reg));
+  const plugins = builtinPlugins();
+  const meta = { version: '1.0.0', generatedBy: 'transplant/0.1.0', provenance: { data: 'test', seed: 1, steps: 0, backend: 'wasm' }, card: { metrics: [] } };
+  const features = createModule(plugins, { name: 'bird-cls-features', family: 'category-vgg', options: { inputSize: 16, blocks: [[4], [8]] }, seed: 1, category: 'bird' });
+  const head = createModule(plugins, { name: 'bird-cls-head', family: 'task-cls', options: { inputSize: 8, inputChannels: 8, inputStride: 2, convs: [6], hidden: 4 }, seed: 2 });
+  const network = Network.create([features, head], [{ category: features.name, task: head.name }]);
+  await publishModule(registry, features, meta);
+  await publishModule(registry, head, meta);
+  await publishNetwork(registry, network, { ...meta, name: 'bird-cls' });
+  network.dispose();
+});
+afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+describe('transplant explain', () => {
+  it('trains an explainer of a network and writes the report, with one image explained', async () => {
+    const set = new SyntheticSet({ seed: 'explain-cli', size: 16, categories: ['bird'], perCategory: { train: 1, val: 0, test: 0 }, negatives: { train: 0, val: 0, test: 0 } });
+    const sample = set.render(set.items('train')[0]!);
+    const image = join(dir, 'bird.png');
+    await writeFile(image, await encodePng(sample));
+    const out = join(dir, 'report');
+    const r = await run('--json', 'explain', '--net', 'bird-cls', '--steps', '3', '--pool', '8', '--images', '6', '--test', '6', '--filters', '4', '--image', image, '--out', out);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as ExplainReport;
+    expect(report).toMatchObject({ network: 'bird-cls@1.0.0', category: 'bird' });
+    expect(report.p).toBeGreaterThan(0);
+    expect(report.p).toBeLessThan(1);
+    expect(report.groups.reduce((s, g) => s + g.filters, 0)).toBe(4);
+    expect(report.image!.groups.length).toBeGreaterThan(0);
+    const md = await readFile(join(out, 'report.md'), 'utf8');
+    expect(md).toMatch(/goes through the interpretable track \(p = /);
+    expect(md).toContain('![heat maps per part group](groups.png)');
+    expect(await readFile(join(out, 'report.html'), 'utf8')).toContain('<img src="groups.png"');
+    for (const png of ['groups.png', 'image.png']) expect((await readFile(join(out, png))).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('says what is wrong', async () => {
+    expect((await run('explain', '--net', 'bird-cls', '--eta', 'much')).stderr).toMatch(/E_USAGE.*--eta must be a number/);
+    expect((await run('explain', '--net', 'bird-cls', '--steps', '0')).stderr).toMatch(/E_USAGE.*--steps must be an integer ≥ 1/);
+  });
+});

@@ -1,0 +1,81 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Network } from '@transplant/composer';
+import { CATEGORY_IDS, SyntheticSet, objectCrop, type CategoryId, type RenderedSample, type SampleCategory } from '@transplant/data';
+import { explain, fidelity, imageTensor, type Explanation, type GroupShare } from './explain';
+import { Explainer, performerOf } from './explainer';
+import { renderGroupHeatmaps } from './pictures';
+import { TRAINING_DEFAULTS, featurePool, trainExplainer, type ExplainerCurve } from './train';
+
+export interface ExplainRunOptions {
+  readonly pool: number;
+  readonly steps: number;
+  readonly eta: number;
+  readonly filters: number;
+  /** Annotated images of the category the explanation is computed on. */
+  readonly images: number;
+  /** Labelled images (half positives) for fidelity. */
+  readonly test: number;
+  /** Object crops (the papers' view) or whole scenes. */
+  readonly crop: boolean;
+  /** Force the river in the explanation images of the category (the diagnosis). */
+  readonly riverInImages?: boolean;
+  readonly seed: number;
+  readonly log?: (line: string) => void;
+  /** Return the trained explainer (the caller disposes it) instead of disposing it. */
+  readonly keep?: boolean;
+}
+
+export interface ExplainRunResult {
+  readonly name: string;
+  readonly category: CategoryId;
+  readonly p: number;
+  readonly interpretableShare: number;
+  readonly groups: GroupShare[];
+  readonly fidelity: { performer: number; explained: number };
+  readonly curve: ExplainerCurve[];
+  readonly settings: Omit<ExplainRunOptions, 'log' | 'keep'>;
+}
+
+const view = (crop: boolean) => (s: RenderedSample) => (crop && s.annotation.box ? objectCrop(s, s.width) : s);
+
+/**
+ * The whole explanation of a network's link, without labels: a pool of images as the
+ * performer meets them (its category and everything else) through the frozen performer, an
+ * explainer trained on it, the explanation on `images` annotated images of the category, and
+ * fidelity on labelled ones. Returns the numbers, the group heat maps (PNG) and, if asked, the
+ * trained explainer (the caller disposes it).
+ */
+export function explainPerformer(network: Network, name: string, category: CategoryId, o: ExplainRunOptions): ExplainRunResult & { png: Buffer; explanation: Explanation; explainer?: Explainer } {
+  const performer = performerOf(network, network.links[0]!);
+  const size = network.module(network.links[0]!.category).ports.input.shape[1]!;
+  const toView = view(o.crop);
+  // The pool: the category and everything else, as the performer meets them; no labels are read.
+  const poolSet = new SyntheticSet({ seed: `explainer-pool-${o.seed}`, size, categories: CATEGORY_IDS, perCategory: { train: Math.ceil(o.pool / 2), val: 0, test: 0 }, negatives: { train: Math.ceil(o.pool / 4), val: 0, test: 0 } });
+  const refs = poolSet.items('train');
+  const positives = refs.filter((r) => r.category === category).slice(0, Math.ceil(o.pool / 2));
+  const others = refs.filter((r) => r.category !== category);
+  const mixed = [...positives, ...others.filter((_, i) => i % Math.max(1, Math.floor(others.length / Math.floor(o.pool / 2))) === 0).slice(0, Math.floor(o.pool / 2))];
+  const poolImages = mixed.map((r) => toView(poolSet.render(r)));
+  const pool = featurePool(performer, (a, b) => imageTensor(poolImages.slice(a, b)), poolImages.length);
+  const explainer = new Explainer(performer.xShape, performer.yShape, { filters: o.filters, mask: 'argmax', seed: o.seed, p0: 0.5 });
+  try {
+    const curve = trainExplainer(explainer, pool, { ...TRAINING_DEFAULTS, steps: o.steps, eta: o.eta, seed: o.seed }, o.log ?? (() => undefined));
+    const riverFor: Partial<Record<SampleCategory, boolean>> | undefined = o.riverInImages === undefined ? undefined : { [category]: o.riverInImages };
+    const evalSet = new SyntheticSet({ seed: 'explainer-eval', size, categories: CATEGORY_IDS, perCategory: { train: 0, val: 0, test: Math.max(o.images, o.test) }, negatives: { train: 0, val: 0, test: o.test }, ...(riverFor ? { rivers: riverFor } : {}) });
+    const evalRefs = evalSet.items('test');
+    const images = evalRefs.filter((r) => r.category === category).slice(0, o.images).map((r) => toView(evalSet.render(r)));
+    const explanation = explain(performer, explainer, images);
+    const cleanSet = new SyntheticSet({ seed: 'explainer-test', size, categories: CATEGORY_IDS, perCategory: { train: 0, val: 0, test: o.test }, negatives: { train: 0, val: 0, test: o.test } });
+    const cleanRefs = cleanSet.items('test');
+    const pos = cleanRefs.filter((r) => r.category === category).slice(0, Math.floor(o.test / 2));
+    const neg = cleanRefs.filter((r) => r.category !== category).filter((_, i) => i % 7 === 0).slice(0, Math.floor(o.test / 2));
+    const testImages = [...pos, ...neg].map((r) => toView(cleanSet.render(r)));
+    const accuracy = fidelity(performer, explainer, testImages, [...pos.map(() => 1), ...neg.map(() => 0)]);
+    const png = renderGroupHeatmaps(explanation, images, performer.geometry, { title: `${name}: interpretable filter groups (p = ${explanation.p.toFixed(2)})` });
+    const { log: _log, keep: _keep, ...settings } = o;
+    return { name, category, p: explanation.p, interpretableShare: explanation.interpretableShare, groups: explanation.groups, fidelity: accuracy, curve, settings, png, explanation, ...(o.keep ? { explainer } : {}) };
+  } finally {
+    tf.dispose([pool.x, pool.y]);
+    if (!o.keep) explainer.dispose();
+  }
+}

@@ -1,0 +1,98 @@
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { EMBEDDED_REGISTRY, builtinPlugins } from '@transplant/cli';
+import { Composer } from '@transplant/composer';
+import { selectBackend } from '@transplant/core';
+import { CATEGORY_IDS, isCategoryId, type CategoryId, type SampleCategory } from '@transplant/data';
+import { ExperimentData, INTERPRETABLE_DEFAULTS, buildExperimentNetwork, experimentError, trainExperimentNetwork } from '@transplant/interpretable';
+import { Registry, openStore } from '@transplant/registry';
+import { explainPerformer, formatExplainerReport, type DiagnosisResult, type ExplainRunResult } from './explainer-runs';
+
+/**
+ * methods.md §9.4 on the synthetic data: explainers of zoo classifiers (p, fidelity, part
+ * groups), and the diagnosis case — a bird classifier trained where every bird has a river
+ * behind it and nothing else does, against one trained on ordinary scenes — each explained.
+ * Resumable: one JSON per run (`zoo-<category>`, `bird-river`, `bird-clean`); `--runs` picks
+ * some (two processes can split them); the report is rebuilt from every file present.
+ */
+const { values } = parseArgs({
+  options: {
+    zoo: { type: 'string', default: 'bird,cat' },
+    runs: { type: 'string' },
+    steps: { type: 'string', default: '1500' },
+    eta: { type: 'string', default: '0.5' },
+    filters: { type: 'string', default: '32' },
+    pool: { type: 'string', default: '1000' },
+    images: { type: 'string', default: '200' },
+    test: { type: 'string', default: '200' },
+    'performer-steps': { type: 'string', default: '1500' },
+    registry: { type: 'string', default: EMBEDDED_REGISTRY },
+    results: { type: 'string', default: fileURLToPath(new URL('../results', import.meta.url)) },
+  },
+});
+const zoo = values.zoo.split(',').filter(Boolean).map((c) => {
+  if (!isCategoryId(c)) throw new Error(`unknown category ${c}`);
+  return c as CategoryId;
+});
+const selection = await selectBackend();
+const dir = join(values.results, 'explainer');
+await mkdir(join(dir, 'runs'), { recursive: true });
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const wanted = values.runs ? new Set(values.runs.split(',')) : null;
+const common = { pool: Number(values.pool), steps: Number(values.steps), eta: Number(values.eta), filters: Number(values.filters), images: Number(values.images), test: Number(values.test), seed: 1, pictures: dir, log };
+const exists = (key: string) => readFile(join(dir, 'runs', `${key}.json`), 'utf8').then(() => true, () => false);
+const save = (key: string, value: unknown) => writeFile(join(dir, 'runs', `${key}.json`), `${JSON.stringify({ measuredAt: new Date().toISOString(), backend: selection.id, ...(value as object) }, null, 2)}\n`);
+
+const composer = new Composer(new Registry(await openStore(values.registry, process.env)), builtinPlugins());
+for (const category of zoo) {
+  const key = `zoo-${category}`;
+  if ((wanted && !wanted.has(key)) || (await exists(key))) continue;
+  const { network, manifest } = await composer.load(`${category}-cls`);
+  try {
+    log(`${key}: explaining ${manifest.name}@${manifest.version}`);
+    await save(key, await explainPerformer(network, `${manifest.name}@${manifest.version}`, category, { ...common, crop: true }));
+  } finally {
+    network.dispose();
+  }
+}
+
+/** The diagnosis performers: bird vs rest, trained from scratch on scenes. */
+const others = Object.fromEntries([...CATEGORY_IDS.filter((c) => c !== 'bird'), 'background'].map((c) => [c, false])) as Partial<Record<SampleCategory, boolean>>;
+const diagnosisRuns = [
+  { key: 'bird-river', rivers: { bird: true, ...others } as Partial<Record<SampleCategory, boolean>>, describe: 'every bird with a river behind it, nothing else with one' },
+  { key: 'bird-clean', rivers: undefined, describe: 'ordinary scenes (a river behind 35 % of all scenes)' },
+];
+for (const run of diagnosisRuns) {
+  if ((wanted && !wanted.has(run.key)) || (await exists(run.key))) continue;
+  const o = { ...INTERPRETABLE_DEFAULTS, categories: ['bird'] as const, mask: 'none' as const, steps: Number(values['performer-steps']) };
+  const network = buildExperimentNetwork(builtinPlugins(), run.key, o);
+  try {
+    log(`${run.key}: training the performer (${run.describe})`);
+    trainExperimentNetwork(network, run.key, new ExperimentData(['bird'], 1, 64, false, run.rivers), o, log);
+    const clean = experimentError(network, run.key, new ExperimentData(['bird'], 1, 64), 100);
+    const swapped = experimentError(network, run.key, new ExperimentData(['bird'], 1, 64, false, { bird: false, ...Object.fromEntries(Object.keys(others).map((c) => [c, true])) }), 100);
+    log(`${run.key}: error ${(100 * clean).toFixed(1)} % on ordinary scenes, ${(100 * swapped).toFixed(1)} % with the river swapped`);
+    const explanation = await explainPerformer(network, run.key, 'bird', { ...common, crop: false, riverInImages: true });
+    await save(run.key, { performer: { name: run.key, rivers: run.describe, error: { clean, swapped }, trainSteps: o.steps }, explanation });
+  } finally {
+    network.dispose();
+  }
+}
+
+const files = (await readdir(join(dir, 'runs'))).sort();
+const zooRuns: ExplainRunResult[] = [];
+const diagnosis: DiagnosisResult = { performers: [], explanations: [] };
+for (const f of files) {
+  const r = JSON.parse(await readFile(join(dir, 'runs', f), 'utf8'));
+  if (f.startsWith('zoo-')) zooRuns.push(r as ExplainRunResult);
+  else {
+    diagnosis.performers.push(r.performer);
+    diagnosis.explanations.push(r.explanation);
+  }
+}
+const report = formatExplainerReport(zooRuns, diagnosis.performers.length ? diagnosis : null, { backend: selection.id, command: 'npx nx run explainer:experiment' });
+await writeFile(join(values.results, 'explainer.md'), report);
+await writeFile(join(values.results, 'explainer.json'), `${JSON.stringify({ generatedAt: new Date().toISOString(), backend: selection.id, zoo: zooRuns, diagnosis }, null, 2)}\n`);
+process.stdout.write(report);
