@@ -2,13 +2,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
-import { Composer } from '@transplant/composer';
 import { TransplantError } from '@transplant/core';
 import { cropResize, decodeImage, encodePng, isCategoryId } from '@transplant/data';
 import { explainPerformer, imageTensor, performerOf, type ExplainRunResult, type Explanation, type FilterGroup } from '@transplant/explainer';
-import { builtinPlugins } from '../plugins';
-import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
-import { pickLink } from './networks';
+import type { CommandContext } from './command-context';
+import { withNetwork } from './networks';
 import { integer } from './transplant';
 
 const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
@@ -63,11 +61,7 @@ export function explainCommand(parent: Command, ctx: CommandContext): void {
         crop: o.scenes !== true,
         seed: 1,
       };
-      const container = ctx.container();
-      await selectCommandBackend(ctx, container);
-      const { network, manifest } = await new Composer(await openCommandRegistry(ctx, undefined, container), builtinPlugins()).load(o.net);
-      try {
-        const link = pickLink(network, {});
+      await withNetwork(ctx, o.net, async ({ network, manifest, link }) => {
         const category = o.category ?? network.module(link.category).category;
         if (!category || !isCategoryId(category)) throw new TransplantError('E_USAGE', `${category ? `"${category}" is not a category of the synthetic set` : `${link.category} names no category`}; pass --category`, { operation: 'explain' });
         const name = `${manifest.name}@${manifest.version}`;
@@ -94,9 +88,7 @@ export function explainCommand(parent: Command, ctx: CommandContext): void {
         };
         await writeReport(report, run.explanation);
         ctx.out(report, [...summaryLines(report), ...(image ? [`Image ${image.file}: logit ${image.logit.toFixed(2)}; ${image.groups.slice(0, 4).map((g) => `${g.group} ${pct(g.share)}`).join(', ')} of its interpretable part`] : []), `Report: ${report.files.markdown}`].join('\n'));
-      } finally {
-        network.dispose();
-      }
+      });
     });
 }
 

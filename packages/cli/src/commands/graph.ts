@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { Composer, type Network } from '@transplant/composer';
+import type { Network } from '@transplant/composer';
 import { TransplantError } from '@transplant/core';
 import { PART_NAMES, isCategoryId, type CategoryId, type PartName } from '@transplant/data';
 import {
@@ -25,9 +25,8 @@ import {
 } from '@transplant/explanatory-graph';
 import { backgroundImages, partImages } from '@transplant/interpretable';
 import type { Registry } from '@transplant/registry';
-import { builtinPlugins } from '../plugins';
-import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
-import { pickLink } from './networks';
+import type { CommandContext } from './command-context';
+import { withNetwork } from './networks';
 import { integer } from './transplant';
 
 /** The registry attachment kind graphs are stored under, on their category module's version. */
@@ -110,13 +109,7 @@ export function graphCommands(parent: Command, ctx: CommandContext): void {
       const images = integer(o.images, 'images', 2, 'graph');
       const negativeCount = integer(o.negatives, 'negatives', 2, 'graph');
       const iterations = integer(o.iterations, 'iterations', 1, 'graph');
-      const container = ctx.container();
-      await selectCommandBackend(ctx, container);
-      const registry = await openCommandRegistry(ctx, undefined, container);
-      const composer = new Composer(registry, builtinPlugins());
-      const { network, manifest } = await composer.load(o.net);
-      try {
-        const link = pickLink(network, {});
+      await withNetwork(ctx, o.net, async ({ network, manifest, link, registry }) => {
         const category = categoryOf(network, link, o.category);
         const size = network.module(link.category).ports.input.shape[1]!;
         const mining = partImages(category, { count: images, size, crop: true, seed: 'graph-mine' });
@@ -141,9 +134,7 @@ export function graphCommands(parent: Command, ctx: CommandContext): void {
         if (o.html) Object.assign(extra, { html: await writeGraphBrowser(resolve(o.html), mined, inferGraph(mined, network, link, mining), mining, { title: `Explanatory graph of ${manifest.name}@${manifest.version}` }) });
         const summary = summarise(mined, extra);
         ctx.out(summary, formatSummary(summary));
-      } finally {
-        network.dispose();
-      }
+      });
     });
 
   graph
@@ -159,12 +150,7 @@ export function graphCommands(parent: Command, ctx: CommandContext): void {
     .action(async (o: { net: string; nodes: string; png: string; graph?: string; images: string; columns: string; category?: string }) => {
       const count = integer(o.images, 'images', 1, 'graph');
       const columns = integer(o.columns, 'columns', 1, 'graph');
-      const container = ctx.container();
-      await selectCommandBackend(ctx, container);
-      const registry = await openCommandRegistry(ctx, undefined, container);
-      const { network } = await new Composer(registry, builtinPlugins()).load(o.net);
-      try {
-        const link = pickLink(network, {});
+      await withNetwork(ctx, o.net, async ({ network, link, registry }) => {
         const g = await graphFor(registry, network, link, o.graph);
         const refs = o.nodes.split(',').filter(Boolean).map((pair) => {
           const [layer, node] = pair.split(':').map(Number);
@@ -187,9 +173,7 @@ export function graphCommands(parent: Command, ctx: CommandContext): void {
           }),
         );
         ctx.out({ png, nodes: refs }, `patches of ${refs.length} node(s): ${png}`);
-      } finally {
-        network.dispose();
-      }
+      });
     });
 
   graph
@@ -223,13 +207,7 @@ export function graphCommands(parent: Command, ctx: CommandContext): void {
       const draws = integer(o.draws, 'draws', 1, 'graph');
       const index = integer(o.index, 'index', 0, 'graph');
       if (index >= testCount) throw usage(`--index ${index} is past the ${testCount} test images`);
-      const container = ctx.container();
-      await selectCommandBackend(ctx, container);
-      const registry = await openCommandRegistry(ctx, undefined, container);
-      const composer = new Composer(registry, builtinPlugins());
-      const { network, manifest } = await composer.load(o.net);
-      try {
-        const link = pickLink(network, {});
+      await withNetwork(ctx, o.net, async ({ network, manifest, link, registry }) => {
         const g = await graphFor(registry, network, link, o.graph);
         const category = categoryOf(network, link, o.category);
         const size = g.imageSize;
@@ -257,8 +235,6 @@ export function graphCommands(parent: Command, ctx: CommandContext): void {
           ...(png ? [`  picture ${png}`] : []),
         ].join('\n');
         ctx.out(report, text);
-      } finally {
-        network.dispose();
-      }
+      });
     });
 }

@@ -2,40 +2,19 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Network, createModule, publishModule, publishNetwork } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
-import { FolderStore, Registry } from '@transplant/registry';
-import { builtinPlugins } from '../plugins';
-import { runCli } from '../program';
+import { cliRunner, publishTinyClassifiers } from '../testing/tiny-classifiers';
 import type { MetricsReport } from './interpret';
 
 let dir: string;
 let reg: string;
+const run = cliRunner(() => reg);
 
-async function run(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(['--backend', 'wasm', '--registry', reg, ...argv], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {} });
-  return { code, stdout, stderr };
-}
-
-/** Tiny classifiers whose category modules have an interpretable (masked) top layer: one for cats, one for a category the synthetic set lacks. */
 beforeAll(async () => {
   await selectBackend({ requested: 'wasm', env: {} });
   dir = await mkdtemp(join(tmpdir(), 'transplant-cli-interpret-'));
   reg = join(dir, 'registry');
-  const registry = new Registry(new FolderStore(reg));
-  const plugins = builtinPlugins();
-  const meta = { version: '1.0.0', generatedBy: 'transplant/0.1.0', provenance: { data: 'test', seed: 1, steps: 0, backend: 'wasm' }, card: { metrics: [] } };
-  for (const [name, category] of [['cat-cls', 'cat'], ['thing-cls', 'thing']] as const) {
-    const features = createModule(plugins, { name: `${name}-features`, family: 'category-vgg', options: { inputSize: 16, blocks: [[4], [8]], mask: 'argmax' }, seed: 1, category });
-    const head = createModule(plugins, { name: `${name}-head`, family: 'task-cls', options: { inputSize: 8, inputChannels: 8, inputStride: 2, convs: [], hidden: 4 }, seed: 2 });
-    const network = Network.create([features, head], [{ category: features.name, task: head.name }]);
-    await publishModule(registry, features, meta);
-    await publishModule(registry, head, meta);
-    await publishNetwork(registry, network, { ...meta, name });
-    network.dispose();
-  }
+  await publishTinyClassifiers(reg, [{ name: 'cat-cls', category: 'cat', mask: 'argmax' }, { name: 'thing-cls', category: 'thing', mask: 'argmax' }]);
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 

@@ -1,13 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { Composer } from '@transplant/composer';
 import { TransplantError } from '@transplant/core';
 import { isCategoryId, type CategoryId } from '@transplant/data';
 import { interpretLayer, partImages, partNameOf, renderFilterHeatmaps, type LayerInterpretation } from '@transplant/interpretable';
-import { builtinPlugins } from '../plugins';
-import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
-import { pickLink } from './networks';
+import type { CommandContext } from './command-context';
+import { withNetwork } from './networks';
 import { integer } from './transplant';
 
 export interface MetricsReport {
@@ -74,28 +72,26 @@ export function interpretCommands(parent: Command, ctx: CommandContext): void {
     .option('--link-task <module>', 'task module of the link (generic networks)')
     .action(async (o: { net: string; layer: string; category?: string; images: string; crop?: boolean; png?: string; linkCategory?: string; linkTask?: string }) => {
       const count = integer(o.images, 'images', 4, 'interpret');
-      const container = ctx.container();
-      await selectCommandBackend(ctx, container);
-      const composer = new Composer(await openCommandRegistry(ctx, undefined, container), builtinPlugins());
-      const { network, manifest } = await composer.load(o.net);
-      try {
-        const link = pickLink(network, { ...(o.linkCategory ? { category: o.linkCategory } : {}), ...(o.linkTask ? { task: o.linkTask } : {}) });
-        const category = o.category ?? network.module(link.category).category;
-        if (!category || !isCategoryId(category)) {
-          throw new TransplantError('E_USAGE', `${category ? `"${category}" is not a category of the synthetic set` : `${manifest.name}'s category module names no category`}; pass --category (one of the synthetic categories)`, { operation: 'interpret' });
-        }
-        const size = network.module(link.category).ports.input.shape[1]!;
-        const images = partImages(category, { count, size, crop: o.crop === true });
-        const result = interpretLayer(network, link, o.layer, images);
-        let png: string | undefined;
-        if (o.png) {
-          png = resolve(o.png);
-          await writeFile(png, renderFilterHeatmaps(result, images, { title: `${manifest.name}@${manifest.version} · ${result.layer} · ${category} images` }));
-        }
-        const report = summarise(`${manifest.name}@${manifest.version}`, `${link.category} → ${link.task}`, category, result, png);
-        ctx.out(report, formatMetrics(report));
-      } finally {
-        network.dispose();
-      }
+      await withNetwork(
+        ctx,
+        o.net,
+        async ({ network, manifest, link }) => {
+          const category = o.category ?? network.module(link.category).category;
+          if (!category || !isCategoryId(category)) {
+            throw new TransplantError('E_USAGE', `${category ? `"${category}" is not a category of the synthetic set` : `${manifest.name}'s category module names no category`}; pass --category (one of the synthetic categories)`, { operation: 'interpret' });
+          }
+          const size = network.module(link.category).ports.input.shape[1]!;
+          const images = partImages(category, { count, size, crop: o.crop === true });
+          const result = interpretLayer(network, link, o.layer, images);
+          let png: string | undefined;
+          if (o.png) {
+            png = resolve(o.png);
+            await writeFile(png, renderFilterHeatmaps(result, images, { title: `${manifest.name}@${manifest.version} · ${result.layer} · ${category} images` }));
+          }
+          const report = summarise(`${manifest.name}@${manifest.version}`, `${link.category} → ${link.task}`, category, result, png);
+          ctx.out(report, formatMetrics(report));
+        },
+        { ...(o.linkCategory ? { category: o.linkCategory } : {}), ...(o.linkTask ? { task: o.linkTask } : {}) },
+      );
     });
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { Composer, exportLayersModel, publishNetwork, type LinkRefs, type Network } from '@transplant/composer';
 import { TransplantError } from '@transplant/core';
+import type { Registry } from '@transplant/registry';
 import { builtinPlugins } from '../plugins';
 import { GENERATED_BY } from '../version';
 import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
@@ -26,6 +27,27 @@ export function pickLink(network: Network, o: { category?: string; task?: string
   }
   if (network.links.length > 1) throw new TransplantError('E_USAGE', `the network has ${network.links.length} links; name one with --category and --task`, { operation: 'link' });
   return network.links[0]!;
+}
+
+/**
+ * Selects the back end, opens the registry, loads a network and runs `fn` with the link it
+ * acts on (the only one, or the one named); the network is disposed afterwards, whatever happens.
+ */
+export async function withNetwork<T>(
+  ctx: CommandContext,
+  reference: string,
+  fn: (loaded: { network: Network; manifest: Awaited<ReturnType<Composer['load']>>['manifest']; link: { category: string; task: string }; registry: Registry }) => Promise<T>,
+  choose: { category?: string; task?: string } = {},
+): Promise<T> {
+  const container = ctx.container();
+  await selectCommandBackend(ctx, container);
+  const registry = await openCommandRegistry(ctx, undefined, container);
+  const { network, manifest } = await new Composer(registry, builtinPlugins()).load(reference);
+  try {
+    return await fn({ network, manifest, link: pickLink(network, choose), registry });
+  } finally {
+    network.dispose();
+  }
 }
 
 /** `transplant predict | compose | export | plugins`: networks from the registry, run and shipped. */
