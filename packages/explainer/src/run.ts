@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '@transplant/composer';
 import { CATEGORY_IDS, SyntheticSet, objectCrop, type CategoryId, type RenderedSample, type SampleCategory } from '@transplant/data';
-import { explain, fidelity, imageTensor, type Explanation, type GroupShare } from './explain';
+import { explain, fidelity, imageTensor, type Explanation, type FilterReport, type GroupShare } from './explain';
 import { Explainer, performerOf } from './explainer';
 import { renderGroupHeatmaps } from './pictures';
 import { TRAINING_DEFAULTS, featurePool, trainExplainer, type ExplainerCurve } from './train';
@@ -31,6 +31,8 @@ export interface ExplainRunResult {
   readonly p: number;
   readonly interpretableShare: number;
   readonly groups: GroupShare[];
+  /** Every interpretable filter: its group, purity and contribution. */
+  readonly filters: FilterReport[];
   readonly fidelity: { performer: number; explained: number };
   readonly curve: ExplainerCurve[];
   readonly settings: Omit<ExplainRunOptions, 'log' | 'keep'>;
@@ -54,7 +56,9 @@ export function explainPerformer(network: Network, name: string, category: Categ
   const refs = poolSet.items('train');
   const positives = refs.filter((r) => r.category === category).slice(0, Math.ceil(o.pool / 2));
   const others = refs.filter((r) => r.category !== category);
-  const mixed = [...positives, ...others.filter((_, i) => i % Math.max(1, Math.floor(others.length / Math.floor(o.pool / 2))) === 0).slice(0, Math.floor(o.pool / 2))];
+  // The rest evenly over every other category and the backgrounds (items come grouped by category).
+  const rest = Math.min(Math.floor(o.pool / 2), others.length);
+  const mixed = [...positives, ...Array.from({ length: rest }, (_, j) => others[Math.floor((j * others.length) / rest)]!)];
   const poolImages = mixed.map((r) => toView(poolSet.render(r)));
   const pool = featurePool(performer, (a, b) => imageTensor(poolImages.slice(a, b)), poolImages.length);
   const explainer = new Explainer(performer.xShape, performer.yShape, { filters: o.filters, mask: 'argmax', seed: o.seed, p0: 0.5 });
@@ -73,7 +77,7 @@ export function explainPerformer(network: Network, name: string, category: Categ
     const accuracy = fidelity(performer, explainer, testImages, [...pos.map(() => 1), ...neg.map(() => 0)]);
     const png = renderGroupHeatmaps(explanation, images, performer.geometry, { title: `${name}: interpretable filter groups (p = ${explanation.p.toFixed(2)})` });
     const { log: _log, keep: _keep, ...settings } = o;
-    return { name, category, p: explanation.p, interpretableShare: explanation.interpretableShare, groups: explanation.groups, fidelity: accuracy, curve, settings, png, explanation, ...(o.keep ? { explainer } : {}) };
+    return { name, category, p: explanation.p, interpretableShare: explanation.interpretableShare, groups: explanation.groups, filters: explanation.filters, fidelity: accuracy, curve, settings, png, explanation, ...(o.keep ? { explainer } : {}) };
   } finally {
     tf.dispose([pool.x, pool.y]);
     if (!o.keep) explainer.dispose();
