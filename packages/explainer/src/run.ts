@@ -38,6 +38,12 @@ export interface ExplainRunResult {
   readonly settings: Omit<ExplainRunOptions, 'log' | 'keep'>;
 }
 
+/** `count` items taken evenly over a list (a set's items come grouped by category). */
+function spread<T>(items: readonly T[], count: number): T[] {
+  const n = Math.min(count, items.length);
+  return Array.from({ length: n }, (_, j) => items[Math.floor((j * items.length) / n)]!);
+}
+
 const view = (crop: boolean) => (s: RenderedSample) => (crop && s.annotation.box ? objectCrop(s, s.width) : s);
 
 /**
@@ -56,9 +62,8 @@ export function explainPerformer(network: Network, name: string, category: Categ
   const refs = poolSet.items('train');
   const positives = refs.filter((r) => r.category === category).slice(0, Math.ceil(o.pool / 2));
   const others = refs.filter((r) => r.category !== category);
-  // The rest evenly over every other category and the backgrounds (items come grouped by category).
-  const rest = Math.min(Math.floor(o.pool / 2), others.length);
-  const mixed = [...positives, ...Array.from({ length: rest }, (_, j) => others[Math.floor((j * others.length) / rest)]!)];
+  // The rest evenly over every other category and the backgrounds.
+  const mixed = [...positives, ...spread(others, Math.floor(o.pool / 2))];
   const poolImages = mixed.map((r) => toView(poolSet.render(r)));
   const pool = featurePool(performer, (a, b) => imageTensor(poolImages.slice(a, b)), poolImages.length);
   const explainer = new Explainer(performer.xShape, performer.yShape, { filters: o.filters, mask: 'argmax', seed: o.seed, p0: 0.5 });
@@ -72,7 +77,8 @@ export function explainPerformer(network: Network, name: string, category: Categ
     const cleanSet = new SyntheticSet({ seed: 'explainer-test', size, categories: CATEGORY_IDS, perCategory: { train: 0, val: 0, test: o.test }, negatives: { train: 0, val: 0, test: o.test } });
     const cleanRefs = cleanSet.items('test');
     const pos = cleanRefs.filter((r) => r.category === category).slice(0, Math.floor(o.test / 2));
-    const neg = cleanRefs.filter((r) => r.category !== category).filter((_, i) => i % 7 === 0).slice(0, Math.floor(o.test / 2));
+    const negatives = cleanRefs.filter((r) => r.category !== category);
+    const neg = spread(negatives, Math.floor(o.test / 2));
     const testImages = [...pos, ...neg].map((r) => toView(cleanSet.render(r)));
     const accuracy = fidelity(performer, explainer, testImages, [...pos.map(() => 1), ...neg.map(() => 0)]);
     const png = renderGroupHeatmaps(explanation, images, performer.geometry, { title: `${name}: interpretable filter groups (p = ${explanation.p.toFixed(2)})` });

@@ -184,8 +184,8 @@ export function mineGraph(network: Network, link: Link, images: PartImages, nega
   const evidence = layerEvidence(read, n, normalisers);
   const params = evidence.map((e, l) => ({
     ...layerParams(e.geometry.h, o.densities?.[l] ?? (l === 0 ? 0.1 : 0.05), { top: l === 0, ...(o.iterations !== undefined ? { iterations: o.iterations } : {}) }),
-    ...(l === 0 ? { parents: 0 } : {}),
     ...o.params,
+    // The top layer has no layer above it, whatever the overrides say.
     ...(l === 0 ? { parents: 0 } : {}),
   }));
   const seed = o.seed ?? 'explanatory-graph';
