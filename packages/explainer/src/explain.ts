@@ -12,6 +12,8 @@ export interface FilterReport {
   readonly purity: number;
   /** Mean share of the reconstruction it carries (over the images). */
   readonly contribution: number;
+  /** Mean share of the performer's decision it carries (`Explainer.decisionContributions`). */
+  readonly decision: number;
 }
 
 export interface GroupShare {
@@ -21,6 +23,8 @@ export interface GroupShare {
   readonly ofInterpretable: number;
   /** Of the whole: p × ofInterpretable (with 1 − p for the ordinary track, everything sums to 1). */
   readonly share: number;
+  /** Share of the performer's decision (logit) its filters carry, of all 2F filters of both tracks. */
+  readonly decision: number;
 }
 
 export interface ImageExplanation {
@@ -128,6 +132,7 @@ export function explain(performer: Performer, explainer: Explainer, samples: rea
   const f = explainer.options.filters;
   const n = samples.length;
   const shares = new Float64Array(n * 2 * f);
+  const decisions = new Float64Array(n * 2 * f);
   const maps: Float32Array[] = [];
   const logits: number[] = [];
   for (let from = 0; from < n; from += 64) {
@@ -137,26 +142,31 @@ export function explain(performer: Performer, explainer: Explainer, samples: rea
       const x = performer.features(images);
       logits.push(...Array.from(performer.upper(performer.higher(x)).dataSync()));
       shares.set(explainer.contributions(x).dataSync(), from * 2 * f);
+      decisions.set(explainer.decisionContributions(x, (y) => performer.upper(y)).dataSync(), from * 2 * f);
       maps.push(explainer.forward(x).interpretable.dataSync() as Float32Array);
     });
   }
   const assigned = assignGroups(maps, [performer.xShape[0], performer.xShape[1], f], samples, performer.geometry, o.topN ?? 20);
   const filters: FilterReport[] = assigned.map((a, k) => {
     let contribution = 0;
-    for (let im = 0; im < n; im++) contribution += shares[im * 2 * f + k]! / n;
-    return { filter: k, ...a, contribution };
+    let decision = 0;
+    for (let im = 0; im < n; im++) {
+      contribution += shares[im * 2 * f + k]! / n;
+      decision += decisions[im * 2 * f + k]! / n;
+    }
+    return { filter: k, ...a, contribution, decision };
   });
   const interpretableShare = filters.reduce((s, r) => s + r.contribution, 0);
   const p = explainer.p();
-  const byGroup = new Map<FilterGroup, { filters: number; share: number }>();
+  const byGroup = new Map<FilterGroup, { filters: number; share: number; decision: number }>();
   for (const r of filters) {
-    const g = byGroup.get(r.group) ?? { filters: 0, share: 0 };
-    byGroup.set(r.group, { filters: g.filters + 1, share: g.share + r.contribution });
+    const g = byGroup.get(r.group) ?? { filters: 0, share: 0, decision: 0 };
+    byGroup.set(r.group, { filters: g.filters + 1, share: g.share + r.contribution, decision: g.decision + r.decision });
   }
   const groups = [...byGroup.entries()]
     .map(([group, g]) => {
       const ofInterpretable = interpretableShare > 0 ? g.share / interpretableShare : 0;
-      return { group, filters: g.filters, ofInterpretable, share: p * ofInterpretable };
+      return { group, filters: g.filters, ofInterpretable, share: p * ofInterpretable, decision: g.decision };
     })
     .sort((a, b) => b.share - a.share || a.group.localeCompare(b.group));
   const images = samples.map((_, im) => {

@@ -54,6 +54,29 @@ describe('explainer fusion and accounting', () => {
     ex.dispose();
   });
 
+  it('splits the decision (first order) into per-filter shares that sum to 1', () => {
+    const ex = new Explainer([4, 4, 3], [4, 4, 5], { filters: 4, mask: 'argmax', seed: 6, p0: 0.6 });
+    const x = tf.randomUniform([2, 4, 4, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    // A linear "logit": the sum of y, so the gradient is 1 wherever the decoder's ReLU passes.
+    const upper = (y: tf.Tensor4D) => tf.sum(y, [1, 2, 3]);
+    const before = tf.memory().numTensors;
+    const shares = ex.decisionContributions(x, upper);
+    expect(tf.memory().numTensors).toBe(before + 1);
+    close(tf.tidy(() => tf.sum(shares, 1).dataSync()), [1, 1]);
+    const direct = tf.tidy(() => {
+      const f = ex.forward(x);
+      const passed = tf.cast(tf.greater(f.reconstruction, 0), 'float32');
+      const kernel = ex.decoder.layers[0]!.getWeights()[0]! as tf.Tensor4D;
+      const codes = [tf.mul(f.p, unitRms(f.interpretable)), tf.mul(tf.sub(1, f.p), unitRms(f.ordinary))] as tf.Tensor4D[];
+      const terms = codes.flatMap((code) => Array.from({ length: 4 }, (_, k) => tf.abs(tf.sum(tf.mul(passed, tf.conv2d(tf.slice(code, [0, 0, 0, k], [-1, -1, -1, 1]), tf.slice(kernel, [0, 0, k, 0], [-1, -1, 1, -1]) as tf.Tensor4D, 1, 'same')), [1, 2, 3]))));
+      const all = tf.stack(terms, 1);
+      return tf.div(all, tf.sum(all, 1, true)).dataSync();
+    });
+    close(shares.dataSync(), direct, 1e-4);
+    tf.dispose([x, shares]);
+    ex.dispose();
+  });
+
   it('trains without labels and without leaking tensors: the reconstruction improves, p and β move', () => {
     const ex = new Explainer([4, 4, 6], [4, 4, 5], { filters: 4, mask: 'argmax', seed: 7, p0: 0.5 });
     const x = tf.randomUniform([24, 4, 4, 6], 0, 1, 'float32', 4) as tf.Tensor4D;

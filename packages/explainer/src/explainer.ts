@@ -156,6 +156,30 @@ export class Explainer {
     });
   }
 
+  /**
+   * How much each filter of each track moves the performer's decision, per image: the upper
+   * layers' logit gradient g at ŷ, and filter k's term z_k of the decoder's pre-activation where
+   * its ReLU passes; k's attribution is Σ_{cells, outputs} g·z_k (a first-order share of the
+   * logit), its share |attribution_k| over the sum for all 2F components. [B, 2F], rows summing
+   * to 1. `upper` maps ŷ to the performer's logits (one per image).
+   */
+  decisionContributions(x: tf.Tensor4D, upper: (y: tf.Tensor4D) => tf.Tensor): tf.Tensor2D {
+    return tf.tidy(() => {
+      const { interpretable, ordinary, p, reconstruction } = this.forward(x);
+      const gradient = tf.grad((y: tf.Tensor) => tf.sum(upper(y as tf.Tensor4D)))(reconstruction);
+      const passed = tf.mul(gradient, tf.cast(tf.greater(reconstruction, 0), 'float32')) as tf.Tensor4D;
+      const kernel = this.decoder.layers[0]!.getWeights()[0]! as tf.Tensor4D;
+      const attribution = (code: tf.Tensor4D) => {
+        const terms = tf.depthwiseConv2d(code, kernel, 1, 'same');
+        const [b, h, w] = terms.shape;
+        const cy = this.yShape[2];
+        return tf.abs(tf.sum(tf.mul(tf.reshape(terms, [b, h, w, this.options.filters, cy]), tf.reshape(passed, [b, h, w, 1, cy])), [1, 2, 4]));
+      };
+      const all = tf.concat([attribution(tf.mul(p, unitRms(interpretable)) as tf.Tensor4D), attribution(tf.mul(tf.sub(1, p), unitRms(ordinary)) as tf.Tensor4D)], 1);
+      return tf.div(all, tf.add(tf.sum(all, 1, true), 1e-12)) as tf.Tensor2D;
+    });
+  }
+
   dispose(): void {
     this.interpretable.dispose();
     this.ordinary.dispose();

@@ -44,11 +44,14 @@ export function formatExplainerReport(zoo: readonly ExplainRunResult[], diagnosi
     lines.push('| performer | training data | error on ordinary scenes | error with the river swapped (birds without, others with) |');
     lines.push('|---|---|---|---|');
     for (const p of diagnosis.performers) lines.push(`| ${p.name} | ${p.rivers} (${p.trainSteps} steps) | ${pct(p.error.clean)} | ${pct(p.error.swapped)} |`);
-    lines.push('', '| explained performer | p | river filters | river share | all groups |', '|---|---|---|---|---|');
+    lines.push('', '| explained performer | p | river filters (share of the decision, purity) | river share of the features | river share of the decision | all groups (share of the features) |', '|---|---|---|---|---|---|');
     for (const r of diagnosis.explanations) {
       const river = r.groups.find((g) => g.group === 'river');
-      lines.push(`| ${r.name} | ${r.p.toFixed(3)} | ${river?.filters ?? 0} | **${pct(river?.share ?? 0)}** | ${groupLines(r)} |`);
+      const named = (r.filters ?? []).filter((f) => f.group === 'river').sort((a, b) => b.decision - a.decision);
+      const names = named.length ? ` (${named.map((f) => `#${f.filter} ${pct(f.decision)}, ${pct(f.purity)}`).join('; ')})` : '';
+      lines.push(`| ${r.name} | ${r.p.toFixed(3)} | ${river?.filters ?? 0}${names} | **${pct(river?.share ?? 0)}** | **${pct(river?.decision ?? 0)}** | ${groupLines(r)} |`);
     }
+    lines.push('', "Share of the features: p × the group's share of the interpretable track's input to the decoder. Share of the decision: the group's share of the performer's logit, to first order (its decoder terms times the logit's gradient at ŷ), among all filters of both tracks.");
     lines.push('');
   }
   lines.push('## Pictures', '');
