@@ -23,7 +23,7 @@ const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
 export const groupLines = (r: ExplainRunResult): string =>
   `${r.groups
     .filter((g) => g.group !== 'silent')
-    .map((g) => `${g.filters} ${g.group} filters ${pct(g.share)}`)
+    .map((g) => `${g.filters} ${g.group} filters ${pct(g.share)}${g.decision !== undefined ? ` (decision ${pct(g.decision)})` : ''}`)
     .join(', ')}; ${r.groups.find((g) => g.group === 'silent')?.filters ?? 0} silent filters; ordinary track (not interpretable) ${pct(1 - r.p)}`;
 
 export interface DiagnosisResult {

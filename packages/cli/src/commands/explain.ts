@@ -27,7 +27,7 @@ function summaryLines(r: ExplainReport): string[] {
   const parts = r.groups.filter((g) => g.group !== 'silent');
   return [
     `${pct(r.p)} of what ${r.network} uses at this layer goes through the interpretable track (p = ${r.p.toFixed(3)}); ${pct(1 - r.p)} cannot be interpreted.`,
-    ...parts.map((g) => `- ${g.filters} ${g.group} filters contribute ${pct(g.share)}`),
+    ...parts.map((g) => `- ${g.filters} ${g.group} filters contribute ${pct(g.share)} of the features and ${pct(g.decision)} of the decision`),
     `Fidelity: the performer is right on ${pct(r.fidelity.performer)} of held-out images with its own features and on ${pct(r.fidelity.explained)} with the explainer's reconstruction.`,
   ];
 }
@@ -119,10 +119,10 @@ async function writeReport(r: ExplainReport, explanation: Explanation): Promise<
     '',
     ...summaryLines(r),
     '',
-    '| group | filters | share of the explained features | share of the interpretable track |',
-    '|---|---|---|---|',
-    ...r.groups.map((g) => `| ${g.group} | ${g.filters} | ${pct(g.share)} | ${pct(g.ofInterpretable)} |`),
-    `| ordinary track | ${explanation.filters.length} | ${pct(1 - r.p)} | – |`,
+    '| group | filters | share of the explained features | share of the interpretable track | share of the decision (first order) |',
+    '|---|---|---|---|---|',
+    ...r.groups.map((g) => `| ${g.group} | ${g.filters} | ${pct(g.share)} | ${pct(g.ofInterpretable)} | ${pct(g.decision)} |`),
+    `| ordinary track | ${explanation.filters.length} | ${pct(1 - r.p)} | – | ${pct(1 - r.groups.reduce((t, g) => t + g.decision, 0))} |`,
     '',
     `Reconstruction error of the performer's higher features: ${r.reconstructionError.toFixed(3)} (1 = predicting their mean).`,
     '',
@@ -136,9 +136,9 @@ async function writeReport(r: ExplainReport, explanation: Explanation): Promise<
 <style>body{font:14px system-ui,sans-serif;margin:1.5em;max-width:60em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em}</style></head><body>
 <h1>${escape(`Explanation of ${r.network} (${r.category})`)}</h1>
 ${summaryLines(r).map((l) => `<p>${escape(l.replace(/^- /, ''))}</p>`).join('\n')}
-<table><tr><th>group</th><th>filters</th><th>share of the explained features</th><th>share of the interpretable track</th></tr>
-${r.groups.map((g) => `<tr><td>${escape(g.group)}</td><td>${g.filters}</td><td>${pct(g.share)}</td><td>${pct(g.ofInterpretable)}</td></tr>`).join('\n')}
-<tr><td>ordinary track</td><td>${explanation.filters.length}</td><td>${pct(1 - r.p)}</td><td>–</td></tr></table>
+<table><tr><th>group</th><th>filters</th><th>share of the explained features</th><th>share of the interpretable track</th><th>share of the decision (first order)</th></tr>
+${r.groups.map((g) => `<tr><td>${escape(g.group)}</td><td>${g.filters}</td><td>${pct(g.share)}</td><td>${pct(g.ofInterpretable)}</td><td>${pct(g.decision)}</td></tr>`).join('\n')}
+<tr><td>ordinary track</td><td>${explanation.filters.length}</td><td>${pct(1 - r.p)}</td><td>–</td><td>${pct(1 - r.groups.reduce((t, g) => t + g.decision, 0))}</td></tr></table>
 <p><img src="groups.png" alt="heat maps per part group"></p>
 ${r.image ? `<h2>${escape(r.image.file)}</h2><p>Performer logit ${r.image.logit.toFixed(2)}.</p><ul>${r.image.groups.map((g) => `<li>${escape(g.group)}: ${pct(g.share)}</li>`).join('')}</ul><p><img src="image.png" alt="the image" width="192"></p>` : ''}
 </body></html>
