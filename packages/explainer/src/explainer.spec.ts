@@ -94,4 +94,32 @@ describe('explainer fusion and accounting', () => {
     tf.dispose([x, y]);
     ex.dispose();
   });
+
+  it('with the decision term, the interpretable track alone learns to give the performer’s logits', () => {
+    const x = tf.randomUniform([24, 4, 4, 6], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const y = tf.tidy(() => tf.relu(tf.conv2d(x, tf.randomNormal([3, 3, 6, 5], 0, 0.3, 'float32', 10) as tf.Tensor4D, 1, 'same'))) as tf.Tensor4D;
+    const upper = (t: tf.Tensor4D) => tf.reshape(tf.mean(t, [1, 2, 3]), [-1, 1]);
+    const logits = upper(y) as tf.Tensor2D;
+    const pool: FeaturePool = { x, y, logits, classes: Array.from({ length: 24 }, (_, i) => (i % 2 ? 0 : -1)) };
+    const gap = (ex: Explainer) =>
+      tf.tidy(() => {
+        const f = ex.forward(x);
+        const alone = ex.decoder.apply(tf.mul(f.p, unitRms(f.interpretable))) as tf.Tensor4D;
+        return tf.mean(tf.square(tf.sub(upper(alone), logits))).dataSync()[0]!;
+      });
+    const results = [0, 5].map((decision) => {
+      const ex = new Explainer([4, 4, 6], [4, 4, 5], { filters: 4, mask: 'argmax', seed: 8, p0: 0.5 });
+      const before = tf.memory().numTensors;
+      trainExplainer(ex, pool, { ...TRAINING_DEFAULTS, steps: 150, batchSize: 8, learningRate: 1e-2, decision }, undefined, upper);
+      expect(tf.memory().numTensors).toBe(before);
+      const g = gap(ex);
+      ex.dispose();
+      return g;
+    });
+    expect(results[1]).toBeLessThan(results[0]!);
+    const unused = new Explainer([4, 4, 6], [4, 4, 5]);
+    expect(() => trainExplainer(unused, { x, y, classes: pool.classes }, { ...TRAINING_DEFAULTS, steps: 1, decision: 1 })).toThrow(/decision term needs/);
+    unused.dispose();
+    tf.dispose([x, y, logits]);
+  });
 });

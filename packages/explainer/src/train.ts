@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { FilterAssignment, handBuiltFilterLossProbe, recordingProbe, relaxedBeta } from '@transplant/interpretable';
-import type { Explainer, Performer } from './explainer';
+import { unitRms, type Explainer, type Performer } from './explainer';
 
 export interface ExplainerTraining {
   readonly steps: number;
@@ -17,15 +17,24 @@ export interface ExplainerTraining {
    * scale the ordinary track back up by 1/(1 − p) and p would rise for free.
    */
   readonly decay: number;
+  /**
+   * Weight of a decision term (0: off, the paper's losses only): the performer's upper layers
+   * applied to the decoder's output from the interpretable track alone must give the
+   * performer's logits (squared error / their variance), so that what the interpretable track
+   * carries is what the decision uses. Needs `upper`.
+   */
+  readonly decision: number;
   readonly seed: number;
 }
 
-export const TRAINING_DEFAULTS: ExplainerTraining = { steps: 1500, batchSize: 32, learningRate: 1e-3, eta: 0.3, strength: 1e-3, epochImages: 2000, decay: 1e-4, seed: 1 };
+export const TRAINING_DEFAULTS: ExplainerTraining = { steps: 1500, batchSize: 32, learningRate: 1e-3, eta: 0.3, strength: 1e-3, epochImages: 2000, decay: 1e-4, decision: 0, seed: 1 };
 
 /** The performer's features of a pool of images, computed once: x, y and its positive calls. */
 export interface FeaturePool {
   readonly x: tf.Tensor4D;
   readonly y: tf.Tensor4D;
+  /** The performer's logits, [N, classes]. */
+  readonly logits?: tf.Tensor2D;
   /** Per image: 0 where the performer calls it its category (logit > 0), −1 otherwise. */
   readonly classes: number[];
 }
@@ -34,6 +43,7 @@ export interface FeaturePool {
 export function featurePool(performer: Performer, images: (from: number, to: number) => tf.Tensor4D, count: number): FeaturePool {
   const xs: tf.Tensor4D[] = [];
   const ys: tf.Tensor4D[] = [];
+  const ls: tf.Tensor2D[] = [];
   const classes: number[] = [];
   for (let from = 0; from < count; from += 64) {
     const batch = images(from, Math.min(from + 64, count));
@@ -43,10 +53,11 @@ export function featurePool(performer: Performer, images: (from: number, to: num
     classes.push(...Array.from(logits.dataSync(), (v) => (v > 0 ? 0 : -1)));
     xs.push(x);
     ys.push(y);
+    ls.push(tf.reshape(logits, [logits.shape[0]!, -1]) as tf.Tensor2D);
     tf.dispose([batch, logits]);
   }
-  const pool = { x: tf.concat(xs) as tf.Tensor4D, y: tf.concat(ys) as tf.Tensor4D, classes };
-  tf.dispose([...xs, ...ys]);
+  const pool = { x: tf.concat(xs) as tf.Tensor4D, y: tf.concat(ys) as tf.Tensor4D, logits: tf.concat(ls) as tf.Tensor2D, classes };
+  tf.dispose([...xs, ...ys, ...ls]);
   return pool;
 }
 
@@ -63,13 +74,15 @@ export interface ExplainerCurve {
  * gradient on the interpretable track (positives = the images the performer itself calls its
  * category: no annotation is used), with β relaxing every step as in the interpretable layers.
  */
-export function trainExplainer(explainer: Explainer, pool: FeaturePool, o: ExplainerTraining, log: (line: string) => void = () => undefined): ExplainerCurve[] {
+export function trainExplainer(explainer: Explainer, pool: FeaturePool, o: ExplainerTraining, log: (line: string) => void = () => undefined, upper?: (y: tf.Tensor4D) => tf.Tensor): ExplainerCurve[] {
+  if (o.decision > 0 && (!upper || !pool.logits)) throw new Error('the decision term needs the performer’s upper layers and the pool’s logits');
   const n = pool.classes.length;
   const variables = explainer.variables();
   const optimizer = tf.train.adam(o.learningRate);
   const filters = explainer.options.filters;
   const assignment = FilterAssignment.single(filters);
   const variance = tf.tidy(() => tf.moments(pool.y).variance.dataSync()[0]!) || 1;
+  const logitVariance = pool.logits ? tf.tidy(() => tf.moments(pool.logits!).variance.dataSync()[0]!) || 1 : 1;
   const curve: ExplainerCurve[] = [];
   let smoothed = NaN;
   let state = o.seed * 2654435761;
@@ -83,6 +96,7 @@ export function trainExplainer(explainer: Explainer, pool: FeaturePool, o: Expla
     const index = tf.tensor1d(picks, 'int32');
     const x = tf.gather(pool.x, index) as tf.Tensor4D;
     const y = tf.gather(pool.y, index) as tf.Tensor4D;
+    const target = o.decision > 0 ? (tf.gather(pool.logits!, index) as tf.Tensor2D) : null;
     const classes = picks.map((i) => pool.classes[i]!);
     const positives = assignment.positives(classes);
     const weights = assignment.weights();
@@ -98,7 +112,13 @@ export function trainExplainer(explainer: Explainer, pool: FeaturePool, o: Expla
         const reconstruction = tf.div(tf.mean(tf.square(tf.sub(f.reconstruction, y))), variance) as tf.Scalar;
         error = reconstruction.dataSync()[0]!;
         const kernel = explainer.decoder.layers[0]!.trainableWeights[0]!.read();
-        return tf.addN([reconstruction, tf.mul(-o.eta, tf.log(f.p)), tf.mul(o.decay, tf.sum(tf.square(kernel)))]) as tf.Scalar;
+        const terms = [reconstruction, tf.mul(-o.eta, tf.log(f.p)), tf.mul(o.decay, tf.sum(tf.square(kernel)))];
+        if (target) {
+          const alone = explainer.decoder.apply(tf.mul(f.p, unitRms(f.interpretable)), { training: true }) as tf.Tensor4D;
+          const logits = tf.reshape(upper!(alone), target.shape);
+          terms.push(tf.mul(o.decision / logitVariance, tf.mean(tf.square(tf.sub(logits, target)))));
+        }
+        return tf.addN(terms) as tf.Scalar;
       },
       true,
       variables,
@@ -110,7 +130,7 @@ export function trainExplainer(explainer: Explainer, pool: FeaturePool, o: Expla
       (beta as tf.Tensor).dispose();
     }
     value.dispose();
-    tf.dispose([index, x, y, positives, weights.positive, weights.negative]);
+    tf.dispose([index, x, y, positives, weights.positive, weights.negative, ...(target ? [target] : [])]);
     smoothed = Number.isNaN(smoothed) ? error : 0.95 * smoothed + 0.05 * error;
     if ((step + 1) % 50 === 0 || step + 1 === o.steps) {
       curve.push({ step: step + 1, error: smoothed, p: explainer.p() });

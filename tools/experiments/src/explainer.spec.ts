@@ -35,7 +35,7 @@ describe('explainer of a performer network', () => {
     const test = set.items('test').map((r) => set.render(r));
     const explanation = explain(performer, ex, test, { topN: 3 });
     const accuracy = fidelity(performer, ex, test, test.map((s) => (s.annotation.category === 'cat' ? 1 : 0)));
-    tf.dispose([pool.x, pool.y]);
+    tf.dispose([pool.x, pool.y, pool.logits!]);
     ex.dispose();
     expect(tf.memory().numTensors).toBe(before);
 

@@ -2,12 +2,12 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EMBEDDED_REGISTRY, builtinPlugins } from '@transplant/cli';
-import { Composer } from '@transplant/composer';
+import { EMBEDDED_REGISTRY, GENERATED_BY, builtinPlugins } from '@transplant/cli';
+import { Composer, publishModule, publishNetwork, type Network } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
 import { CATEGORY_IDS, isCategoryId, type CategoryId, type SampleCategory } from '@transplant/data';
 import { ExperimentData, INTERPRETABLE_DEFAULTS, buildExperimentNetwork, experimentError, trainExperimentNetwork } from '@transplant/interpretable';
-import { Registry, openStore } from '@transplant/registry';
+import { FolderStore, Registry, openStore } from '@transplant/registry';
 import { explainPerformer, formatExplainerReport, type DiagnosisResult, type ExplainRunResult } from './explainer-runs';
 
 /**
@@ -23,6 +23,8 @@ const { values } = parseArgs({
     runs: { type: 'string' },
     steps: { type: 'string', default: '1500' },
     eta: { type: 'string', default: '0.5' },
+    /** Weight of the decision term (0: the paper's losses only). */
+    decision: { type: 'string', default: '0' },
     filters: { type: 'string', default: '32' },
     pool: { type: 'string', default: '1000' },
     images: { type: 'string', default: '200' },
@@ -30,6 +32,8 @@ const { values } = parseArgs({
     'performer-steps': { type: 'string', default: '1500' },
     registry: { type: 'string', default: EMBEDDED_REGISTRY },
     results: { type: 'string', default: fileURLToPath(new URL('../results', import.meta.url)) },
+    /** The diagnosis performers are published here (not committed) and reused: `transplant --registry … explain --net bird-river`. */
+    'work-registry': { type: 'string', default: fileURLToPath(new URL('../.work/explainer-registry', import.meta.url)) },
   },
 });
 const zoo = values.zoo.split(',').filter(Boolean).map((c) => {
@@ -41,7 +45,7 @@ const dir = join(values.results, 'explainer');
 await mkdir(join(dir, 'runs'), { recursive: true });
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const wanted = values.runs ? new Set(values.runs.split(',')) : null;
-const common = { pool: Number(values.pool), steps: Number(values.steps), eta: Number(values.eta), filters: Number(values.filters), images: Number(values.images), test: Number(values.test), seed: 1, pictures: dir, log };
+const common = { pool: Number(values.pool), steps: Number(values.steps), eta: Number(values.eta), decision: Number(values.decision), filters: Number(values.filters), images: Number(values.images), test: Number(values.test), seed: 1, pictures: dir, log };
 const exists = (key: string) => readFile(join(dir, 'runs', `${key}.json`), 'utf8').then(() => true, () => false);
 const save = (key: string, value: unknown) => writeFile(join(dir, 'runs', `${key}.json`), `${JSON.stringify({ measuredAt: new Date().toISOString(), backend: selection.id, ...(value as object) }, null, 2)}\n`);
 
@@ -67,10 +71,23 @@ const diagnosisRuns = [
 for (const run of diagnosisRuns) {
   if ((wanted && !wanted.has(run.key)) || (await exists(run.key))) continue;
   const o = { ...INTERPRETABLE_DEFAULTS, categories: ['bird'] as const, mask: 'none' as const, steps: Number(values['performer-steps']) };
-  const network = buildExperimentNetwork(builtinPlugins(), run.key, o);
+  const work = new Registry(new FolderStore(values['work-registry']));
+  const published = await work.resolve(run.key).then(() => true, () => false);
+  let network: Network;
+  if (published) {
+    network = (await new Composer(work, builtinPlugins()).load(run.key)).network;
+    log(`${run.key}: the performer from ${values['work-registry']}`);
+  } else {
+    network = buildExperimentNetwork(builtinPlugins(), run.key, o);
+  }
   try {
-    log(`${run.key}: training the performer (${run.describe})`);
-    trainExperimentNetwork(network, run.key, new ExperimentData(['bird'], 1, 64, false, run.rivers), o, log);
+    if (!published) {
+      log(`${run.key}: training the performer (${run.describe})`);
+      trainExperimentNetwork(network, run.key, new ExperimentData(['bird'], 1, 64, false, run.rivers), o, log);
+      const meta = { version: '1.0.0', generatedBy: GENERATED_BY, provenance: { data: `synthetic:v1 seed=icnn-1 bird vs rest; ${run.describe}`, seed: 1, steps: o.steps, backend: selection.id }, card: { summary: `diagnosis performer of the explainer experiment: ${run.describe}`, metrics: [] } };
+      for (const m of network.modules.values()) await publishModule(work, m, meta);
+      await publishNetwork(work, network, { ...meta, name: run.key });
+    }
     const clean = experimentError(network, run.key, new ExperimentData(['bird'], 1, 64), 100);
     const swapped = experimentError(network, run.key, new ExperimentData(['bird'], 1, 64, false, { bird: false, ...Object.fromEntries(Object.keys(others).map((c) => [c, true])) }), 100);
     log(`${run.key}: error ${(100 * clean).toFixed(1)} % on ordinary scenes, ${(100 * swapped).toFixed(1)} % with the river swapped`);
