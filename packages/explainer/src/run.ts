@@ -10,7 +10,7 @@ export interface ExplainRunOptions {
   readonly pool: number;
   readonly steps: number;
   readonly eta: number;
-  /** Weight of the decision term (`ExplainerTraining.decision`; 0: off). */
+  /** Weight of the decision term (`ExplainerTraining.decision`; default 1, 0: the paper's losses only). */
   readonly decision?: number;
   readonly filters: number;
   /** Annotated images of the category the explanation is computed on. */
@@ -70,7 +70,7 @@ export function explainPerformer(network: Network, name: string, category: Categ
   const pool = featurePool(performer, (a, b) => imageTensor(poolImages.slice(a, b)), poolImages.length);
   const explainer = new Explainer(performer.xShape, performer.yShape, { filters: o.filters, mask: 'argmax', seed: o.seed, p0: 0.5 });
   try {
-    const curve = trainExplainer(explainer, pool, { ...TRAINING_DEFAULTS, steps: o.steps, eta: o.eta, decision: o.decision ?? 0, seed: o.seed }, o.log ?? (() => undefined), (y) => performer.upper(y));
+    const curve = trainExplainer(explainer, pool, { ...TRAINING_DEFAULTS, steps: o.steps, eta: o.eta, decision: o.decision ?? 1, seed: o.seed }, o.log ?? (() => undefined), (y) => performer.upper(y));
     const riverFor: Partial<Record<SampleCategory, boolean>> | undefined = o.riverInImages === undefined ? undefined : { [category]: o.riverInImages };
     const evalSet = new SyntheticSet({ seed: 'explainer-eval', size, categories: CATEGORY_IDS, perCategory: { train: 0, val: 0, test: Math.max(o.images, o.test) }, negatives: { train: 0, val: 0, test: o.test }, ...(riverFor ? { rivers: riverFor } : {}) });
     const evalRefs = evalSet.items('test');

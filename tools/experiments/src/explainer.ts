@@ -24,7 +24,7 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '1500' },
     eta: { type: 'string', default: '0.5' },
     /** Weight of the decision term (0: the paper's losses only). */
-    decision: { type: 'string', default: '0' },
+    decision: { type: 'string', default: '1' },
     filters: { type: 'string', default: '32' },
     pool: { type: 'string', default: '1000' },
     images: { type: 'string', default: '200' },

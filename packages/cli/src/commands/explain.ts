@@ -43,17 +43,21 @@ export function explainCommand(parent: Command, ctx: CommandContext): void {
     .option('--category <id>', 'images of this category (default: the category module’s)')
     .option('--steps <n>', 'explainer training steps', '1500')
     .option('--eta <w>', 'weight of −log p (how strongly the interpretable track is preferred)', '0.5')
+    .option('--decision <w>', 'weight of the term that makes the interpretable track alone give the performer’s logits (0: the paper’s losses only)', '1')
     .option('--filters <n>', 'filters per track', '32')
     .option('--pool <n>', 'unlabelled images the explainer learns from', '1000')
     .option('--images <n>', 'annotated images the explanation is computed on', '200')
     .option('--test <n>', 'labelled images for fidelity', '200')
     .option('--scenes', 'whole scenes instead of object crops')
-    .action(async (o: { net: string; image?: string; out?: string; category?: string; steps: string; eta: string; filters: string; pool: string; images: string; test: string; scenes?: boolean }) => {
+    .action(async (o: { net: string; image?: string; out?: string; category?: string; steps: string; eta: string; decision: string; filters: string; pool: string; images: string; test: string; scenes?: boolean }) => {
       const eta = Number(o.eta);
       if (!(eta >= 0)) throw new TransplantError('E_USAGE', `--eta must be a number ≥ 0, not "${o.eta}"`, { operation: 'explain' });
+      const decision = Number(o.decision);
+      if (!(decision >= 0)) throw new TransplantError('E_USAGE', `--decision must be a number ≥ 0, not "${o.decision}"`, { operation: 'explain' });
       const options = {
         steps: integer(o.steps, 'steps', 1, 'explain'),
         eta,
+        decision,
         filters: integer(o.filters, 'filters', 1, 'explain'),
         pool: integer(o.pool, 'pool', 4, 'explain'),
         images: integer(o.images, 'images', 2, 'explain'),
