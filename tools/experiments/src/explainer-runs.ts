@@ -33,7 +33,14 @@ export interface DiagnosisResult {
 
 export function formatExplainerReport(zoo: readonly ExplainRunResult[], diagnosis: DiagnosisResult | null, meta: { backend: string; command: string }): string {
   const lines: string[] = ['# Explainer networks on the synthetic data (methods.md §5, §9.4)', ''];
-  lines.push(`Regenerate: \`${meta.command}\` (resumable; one JSON per run under \`explainer/runs/\`). Back end ${meta.backend}.`, '');
+  lines.push(`Regenerate: \`${meta.command}\` (resumable; one JSON per run under \`explainer/runs/\`). Back end ${meta.backend}.`);
+  const s = zoo[0]?.settings ?? diagnosis?.explanations[0]?.settings;
+  if (s) {
+    lines.push(
+      `Settings: ${s.pool} unlabelled images, ${s.steps} steps, ${s.filters} filters per track, η = ${s.eta} (−log p), decision term weight ${s.decision ?? 1} (the interpretable track alone must give the performer's logits: ours, not the paper's); explanations on ${s.images} images of the category, fidelity on ${s.test} held-out images (half positives); zoo performers on object crops, the diagnosis on whole scenes with a river behind every bird.`,
+    );
+  }
+  lines.push('');
   lines.push('## Zoo performers', '');
   lines.push('| performer | p | fidelity: performer accuracy → with ŷ | reconstruction error (1 = the mean) | what the explainer says |');
   lines.push('|---|---|---|---|---|');
