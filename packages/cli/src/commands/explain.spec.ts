@@ -35,7 +35,7 @@ describe('transplant explain', () => {
     expect(report.groups.reduce((s, g) => s + g.filters, 0)).toBe(4);
     expect(report.image!.groups.length).toBeGreaterThan(0);
     const md = await readFile(join(out, 'report.md'), 'utf8');
-    expect(md).toMatch(/goes through the interpretable track \(p = /);
+    expect(md).toMatch(/^p = 0\.\d{3}: .* go through the interpretable track, .* of its decision \(first order\)\.$/m);
     expect(md).toContain('![heat maps per part group](groups.png)');
     expect(await readFile(join(out, 'report.html'), 'utf8')).toContain('<img src="groups.png"');
     for (const png of ['groups.png', 'image.png']) expect((await readFile(join(out, png))).subarray(1, 4).toString()).toBe('PNG');

@@ -26,7 +26,7 @@ export interface ExplainReport {
 function summaryLines(r: ExplainReport): string[] {
   const parts = r.groups.filter((g) => g.group !== 'silent');
   return [
-    `${pct(r.p)} of what ${r.network} uses at this layer goes through the interpretable track (p = ${r.p.toFixed(3)}); ${pct(1 - r.p)} cannot be interpreted.`,
+    `p = ${r.p.toFixed(3)}: ${pct(r.p)} of ${r.network}'s features at this layer go through the interpretable track, ${pct(1 - r.p)} cannot be interpreted; the interpretable filters carry ${pct(r.groups.reduce((t, g) => t + g.decision, 0))} of its decision (first order).`,
     ...parts.map((g) => `- ${g.filters} ${g.group} filters contribute ${pct(g.share)} of the features and ${pct(g.decision)} of the decision`),
     `Fidelity: the performer is right on ${pct(r.fidelity.performer)} of held-out images with its own features and on ${pct(r.fidelity.explained)} with the explainer's reconstruction.`,
   ];
