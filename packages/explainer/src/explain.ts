@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { PART_NAMES, type RenderedSample } from '@transplant/data';
+import { rgbTensor } from '@transplant/interpretable';
 import type { Explainer, Performer } from './explainer';
 
 /** What an interpretable filter represents: an object part, the background river, other background, or nothing (it never fires). */
@@ -50,15 +51,8 @@ export interface Explanation {
   readonly maps: { readonly values: Float32Array; readonly shape: readonly [number, number, number, number] };
 }
 
-/** Images with their annotations as a tensor in [0, 1]. */
-export function imageTensor(samples: readonly RenderedSample[]): tf.Tensor4D {
-  const size = samples[0]!.width;
-  const data = new Float32Array(samples.length * size * size * 3);
-  samples.forEach((s, i) => {
-    for (let p = 0; p < size * size * 3; p++) data[i * size * size * 3 + p] = s.rgb[p]! / 255;
-  });
-  return tf.tensor4d(data, [samples.length, size, size, 3]);
-}
+/** Rendered images of one size as a tensor in [0, 1]. */
+export const imageTensor = (samples: readonly RenderedSample[]): tf.Tensor4D => rgbTensor(samples, samples[0]!.width);
 
 /**
  * What a cell of the explained layer sees in a sample: the part covering most of the cell's
@@ -141,9 +135,11 @@ export function explain(performer: Performer, explainer: Explainer, samples: rea
       const images = imageTensor(chunk);
       const x = performer.features(images);
       logits.push(...Array.from(performer.upper(performer.higher(x)).dataSync()));
-      shares.set(explainer.contributions(x).dataSync(), from * 2 * f);
-      decisions.set(explainer.decisionContributions(x, (y) => performer.upper(y)).dataSync(), from * 2 * f);
-      maps.push(explainer.forward(x).interpretable.dataSync() as Float32Array);
+      const forward = explainer.forward(x);
+      const accounted = explainer.accounting(forward, (y) => performer.upper(y));
+      shares.set(accounted.features.dataSync(), from * 2 * f);
+      decisions.set(accounted.decision!.dataSync(), from * 2 * f);
+      maps.push(forward.interpretable.dataSync() as Float32Array);
     });
   }
   const assigned = assignGroups(maps, [performer.xShape[0], performer.xShape[1], f], samples, performer.geometry, o.topN ?? 20);

@@ -142,18 +142,7 @@ export class Explainer {
    * information from x). Returns [B, 2F] (interpretable filters first), rows summing to 1.
    */
   contributions(x: tf.Tensor4D): tf.Tensor2D {
-    return tf.tidy(() => {
-      const { interpretable, ordinary, p } = this.forward(x);
-      const kernel = this.decoder.layers[0]!.getWeights()[0]! as tf.Tensor4D; // [3, 3, F, Cy]
-      const magnitude = (code: tf.Tensor4D) => {
-        // Depthwise with multiplier Cy: output channel f·Cy + o is filter f's term for output o.
-        const terms = tf.depthwiseConv2d(code, kernel, 1, 'same');
-        const [b, h, w] = terms.shape;
-        return tf.sum(tf.abs(tf.reshape(terms, [b, h, w, this.options.filters, this.yShape[2]])), [1, 2, 4]);
-      };
-      const all = tf.concat([magnitude(tf.mul(p, unitRms(interpretable)) as tf.Tensor4D), magnitude(tf.mul(tf.sub(1, p), unitRms(ordinary)) as tf.Tensor4D)], 1);
-      return tf.div(all, tf.add(tf.sum(all, 1, true), 1e-12)) as tf.Tensor2D;
-    });
+    return tf.tidy(() => this.accounting(this.forward(x)).features);
   }
 
   /**
@@ -164,20 +153,33 @@ export class Explainer {
    * to 1. `upper` maps ŷ to the performer's logits (one per image).
    */
   decisionContributions(x: tf.Tensor4D, upper: (y: tf.Tensor4D) => tf.Tensor): tf.Tensor2D {
-    return tf.tidy(() => {
-      const { interpretable, ordinary, p, reconstruction } = this.forward(x);
-      const gradient = tf.grad((y: tf.Tensor) => tf.sum(upper(y as tf.Tensor4D)))(reconstruction);
-      const passed = tf.mul(gradient, tf.cast(tf.greater(reconstruction, 0), 'float32')) as tf.Tensor4D;
-      const kernel = this.decoder.layers[0]!.getWeights()[0]! as tf.Tensor4D;
-      const attribution = (code: tf.Tensor4D) => {
-        const terms = tf.depthwiseConv2d(code, kernel, 1, 'same');
-        const [b, h, w] = terms.shape;
-        const cy = this.yShape[2];
-        return tf.abs(tf.sum(tf.mul(tf.reshape(terms, [b, h, w, this.options.filters, cy]), tf.reshape(passed, [b, h, w, 1, cy])), [1, 2, 4]));
-      };
-      const all = tf.concat([attribution(tf.mul(p, unitRms(interpretable)) as tf.Tensor4D), attribution(tf.mul(tf.sub(1, p), unitRms(ordinary)) as tf.Tensor4D)], 1);
-      return tf.div(all, tf.add(tf.sum(all, 1, true), 1e-12)) as tf.Tensor2D;
+    return tf.tidy(() => this.accounting(this.forward(x), upper).decision!);
+  }
+
+  /**
+   * Both shares from one forward pass (see `contributions` and `decisionContributions`): each
+   * filter's decoder terms are computed once, by a depthwise convolution with the decoder's
+   * kernel (multiplier C_y: output channel f·C_y + o is filter f's term for output o).
+   * Call it inside a tidy: it returns intermediate tensors to the caller's scope.
+   */
+  accounting(f: Forward, upper?: (y: tf.Tensor4D) => tf.Tensor): { features: tf.Tensor2D; decision?: tf.Tensor2D } {
+    const kernel = this.decoder.layers[0]!.getWeights()[0]! as tf.Tensor4D; // [3, 3, F, Cy]
+    const cy = this.yShape[2];
+    const terms = [tf.mul(f.p, unitRms(f.interpretable)), tf.mul(tf.sub(1, f.p), unitRms(f.ordinary))].map((code) => {
+      const t = tf.depthwiseConv2d(code as tf.Tensor4D, kernel, 1, 'same');
+      const [b, h, w] = t.shape;
+      return tf.reshape(t, [b, h, w, this.options.filters, cy]);
     });
+    const share = (per: tf.Tensor[]) => {
+      const all = tf.concat(per, 1);
+      return tf.div(all, tf.add(tf.sum(all, 1, true), 1e-12)) as tf.Tensor2D;
+    };
+    const features = share(terms.map((t) => tf.sum(tf.abs(t), [1, 2, 4])));
+    if (!upper) return { features };
+    const gradient = tf.grad((y: tf.Tensor) => tf.sum(upper(y as tf.Tensor4D)))(f.reconstruction);
+    const [b, h, w] = f.reconstruction.shape;
+    const passed = tf.reshape(tf.mul(gradient, tf.cast(tf.greater(f.reconstruction, 0), 'float32')), [b, h, w, 1, cy]);
+    return { features, decision: share(terms.map((t) => tf.abs(tf.sum(tf.mul(t, passed), [1, 2, 4])))) };
   }
 
   dispose(): void {

@@ -1,5 +1,5 @@
-import type { PartName } from '@transplant/data';
-import { unitInstability, type PartImages } from '@transplant/interpretable';
+import { Rng, type PartName } from '@transplant/data';
+import { partCentres, unitInstability, type PartImages } from '@transplant/interpretable';
 import type { ExplanatoryGraph, GraphInference } from './graph';
 import {
   filterObservations,
@@ -13,7 +13,6 @@ import {
   type Point,
   type UnitObservations,
 } from './localize';
-import { Rng } from '@transplant/data';
 
 /** Every node of the graph as a unit (layers concatenated, top first): inferred position and s_V. */
 export function graphObservations(graph: ExplanatoryGraph, inference: GraphInference): UnitObservations {
@@ -56,14 +55,6 @@ function pooledSets(graph: ExplanatoryGraph, sets: readonly GraphInference[], al
     const part = all.slice(at, at + inf.n);
     at += inf.n;
     return part;
-  });
-}
-
-/** A part's centre per image, [x, y], or null where it is hidden. */
-export function partCentres(images: PartImages, part: PartName): (Point | null)[] {
-  return images.samples.map((s) => {
-    const p = s.annotation.parts[part];
-    return p?.visible && p.centre ? ([p.centre[0], p.centre[1]] as Point) : null;
   });
 }
 

@@ -28,7 +28,8 @@ export {
 } from './graph';
 export { GRAPH_FORMAT_VERSION, decodeGraph, encodeGraph, loadGraph, saveGraph } from './artifact';
 export { filterObservations, fitFeatureRegressor, fitUnitLocator, locateWithUnits, normalizedDistance, pooledFeatures, predictWithFeatures, standardise, type FeatureRegressor, type Point, type UnitLocator, type UnitObservations } from './localize';
-export { LOCALIZATION_METHODS, fewShotLocalization, graphObservations, kShotPredictions, graphVsFilterStability, partCentres, rawFilterObservations, unitStability, type FewShotOptions, type FewShotResult, type LocalizationMethod, type UnitStability } from './evaluate';
+export { LOCALIZATION_METHODS, fewShotLocalization, graphObservations, kShotPredictions, graphVsFilterStability, rawFilterObservations, unitStability, type FewShotOptions, type FewShotResult, type LocalizationMethod, type UnitStability } from './evaluate';
 export { nodePosition, renderLocalizedParts, renderNodePatches, topImages, type NodeRef, type PatchOptions } from './pictures';
 export { nodeStrength, writeGraphBrowser, type BrowserOptions } from './browser';
 export { referenceEStep, type ReferenceNodeResult } from './reference';
+export { partCentres } from '@transplant/interpretable';

@@ -11,7 +11,7 @@ export { BETA_RANGE, BETA_RELAXATION, relaxBeta, relaxedBeta } from './beta-upda
 export { FilterAssignment } from './filter-assignment';
 export { cellGeometry, convLayerNames, findLayer, layerActivations, type CellGeometry, type LayerRef } from './layer-probe';
 export { filterQuantile, locationInstability, partInterpretability, peaks, unitInstability, upsampleMap, upsampledMask, type FeatureMaps, type InstabilityOptions, type InstabilityResult, type InterpretabilityOptions, type InterpretabilityResult } from './metrics';
-export { INSTABILITY_LANDMARKS, backgroundImages, imagesTensor, interpretLayer, partImages, partNameOf, type InterpretOptions, type LayerInterpretation, type PartImages } from './interpret';
+export { INSTABILITY_LANDMARKS, backgroundImages, imagesTensor, interpretLayer, partCentres, partImages, partNameOf, rgbTensor, type InterpretOptions, type LayerInterpretation, type PartImages } from './interpret';
 export { renderFilterHeatmaps, topFilters, type HeatmapOptions } from './heatmaps';
 export {
   ExperimentData,

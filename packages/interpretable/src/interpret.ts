@@ -35,15 +35,27 @@ export function backgroundImages(category: CategoryId, o: { count: number; size:
   return { category, samples: set.items('test').map((ref) => set.render(ref)), size: o.size, describe: `${set.describe()} split=test negatives` };
 }
 
-/** The images as a [N, H, W, 3] tensor in [0, 1]. */
-export function imagesTensor(images: PartImages, from = 0, to = images.samples.length): tf.Tensor4D {
-  const chunk = images.samples.slice(from, to);
-  const pixels = images.size * images.size * 3;
-  const data = new Float32Array(chunk.length * pixels);
-  chunk.forEach((s, i) => {
+/** RGB images of one size as a [N, size, size, 3] tensor in [0, 1]. */
+export function rgbTensor(images: readonly { readonly rgb: Uint8Array }[], size: number): tf.Tensor4D {
+  const pixels = size * size * 3;
+  const data = new Float32Array(images.length * pixels);
+  images.forEach((s, i) => {
     for (let p = 0; p < pixels; p++) data[i * pixels + p] = s.rgb[p]! / 255;
   });
-  return tf.tensor4d(data, [chunk.length, images.size, images.size, 3]);
+  return tf.tensor4d(data, [images.length, size, size, 3]);
+}
+
+/** The images as a [N, H, W, 3] tensor in [0, 1]. */
+export function imagesTensor(images: PartImages, from = 0, to = images.samples.length): tf.Tensor4D {
+  return rgbTensor(images.samples.slice(from, to), images.size);
+}
+
+/** A part's centre [x, y] per image, or null where it is hidden. */
+export function partCentres(images: PartImages, part: PartName): ([number, number] | null)[] {
+  return images.samples.map((s) => {
+    const p = s.annotation.parts[part];
+    return p?.visible && p.centre ? [p.centre[0], p.centre[1]] : null;
+  });
 }
 
 export interface LayerInterpretation {
@@ -92,7 +104,7 @@ export function interpretLayer(network: Network, link: { category: string; task:
   const maps: FeatureMaps = { values, shape };
   const annotations = images.samples.map((s) => s.annotation);
   const present = (part: PartName) => annotations.some((a) => a.parts[part] !== undefined);
-  const landmarks = INSTABILITY_LANDMARKS.filter(present).map((part) => annotations.map((a) => (a.parts[part]?.visible ? a.parts[part].centre : null)));
+  const landmarks = INSTABILITY_LANDMARKS.filter(present).map((part) => partCentres(images, part));
   const diagonal = Math.hypot(geometry.imageSize[0], geometry.imageSize[1]);
   const topN = o.topN ?? Math.min(100, Math.floor(images.samples.length / 2));
   const instability = locationInstability(maps, geometry, landmarks, { topN, diagonal });

@@ -3,10 +3,11 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
 import { TransplantError } from '@transplant/core';
-import { cropResize, decodeImage, encodePng, isCategoryId } from '@transplant/data';
-import { explainPerformer, imageTensor, performerOf, type ExplainRunResult, type Explanation, type FilterGroup } from '@transplant/explainer';
+import { cropResize, decodeImage, encodePng } from '@transplant/data';
+import { rgbTensor } from '@transplant/interpretable';
+import { explainPerformer, performerOf, type ExplainRunResult, type Explanation, type FilterGroup } from '@transplant/explainer';
 import type { CommandContext } from './command-context';
-import { withNetwork } from './networks';
+import { categoryOf, withNetwork } from './networks';
 import { integer } from './transplant';
 
 const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
@@ -66,8 +67,7 @@ export function explainCommand(parent: Command, ctx: CommandContext): void {
         seed: 1,
       };
       await withNetwork(ctx, o.net, async ({ network, manifest, link }) => {
-        const category = o.category ?? network.module(link.category).category;
-        if (!category || !isCategoryId(category)) throw new TransplantError('E_USAGE', `${category ? `"${category}" is not a category of the synthetic set` : `${link.category} names no category`}; pass --category`, { operation: 'explain' });
+        const category = categoryOf(network, link, o.category, 'explain');
         const name = `${manifest.name}@${manifest.version}`;
         const run = explainPerformer(network, name, category, { ...options, log: (line) => ctx.err(`${line}\n`), keep: true });
         const dir = resolve(o.out ?? join('reports', `explain-${manifest.name}`));
@@ -104,7 +104,7 @@ async function explainImage(run: ReturnType<typeof explainPerformer>, network: i
   const explainer = run.explainer!;
   const f = explainer.options.filters;
   const { logit, shares } = tf.tidy(() => {
-    const x = performer.features(imageTensor([{ width: size, height: size, rgb: picture.rgb, labels: new Uint8Array(size * size), annotation: { category: 'background', width: size, height: size, box: null, parts: {}, facing: null, truncated: false, occluded: false } }]));
+    const x = performer.features(rgbTensor([picture], size));
     return { logit: performer.upper(performer.higher(x)).dataSync()[0]!, shares: explainer.contributions(x).dataSync() };
   });
   const perGroup = new Map<FilterGroup, number>();

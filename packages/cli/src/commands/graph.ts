@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Network } from '@transplant/composer';
 import { TransplantError } from '@transplant/core';
-import { PART_NAMES, isCategoryId, type CategoryId, type PartName } from '@transplant/data';
+import { PART_NAMES, type PartName } from '@transplant/data';
 import {
   GRAPH_VIEW_RULES,
   LOCALIZATION_METHODS,
@@ -26,19 +26,13 @@ import {
 import { backgroundImages, partImages } from '@transplant/interpretable';
 import type { Registry } from '@transplant/registry';
 import type { CommandContext } from './command-context';
-import { withNetwork } from './networks';
+import { categoryOf, withNetwork } from './networks';
 import { integer } from './transplant';
 
 /** The registry attachment kind graphs are stored under, on their category module's version. */
 export const GRAPH_ATTACHMENT = 'explanatory-graph';
 
 const usage = (message: string) => new TransplantError('E_USAGE', message, { operation: 'graph' });
-
-function categoryOf(network: Network, link: { category: string }, given: string | undefined): CategoryId {
-  const category = given ?? network.module(link.category).category;
-  if (!category || !isCategoryId(category)) throw usage(`${category ? `"${category}" is not a category of the synthetic set` : `${link.category} names no category`}; pass --category (one of the synthetic categories)`);
-  return category;
-}
 
 export interface GraphSummary {
   readonly subject: ExplanatoryGraph['subject'];
@@ -110,7 +104,7 @@ export function graphCommands(parent: Command, ctx: CommandContext): void {
       const negativeCount = integer(o.negatives, 'negatives', 2, 'graph');
       const iterations = integer(o.iterations, 'iterations', 1, 'graph');
       await withNetwork(ctx, o.net, async ({ network, manifest, link, registry }) => {
-        const category = categoryOf(network, link, o.category);
+        const category = categoryOf(network, link, o.category, 'graph');
         const size = network.module(link.category).ports.input.shape[1]!;
         const mining = partImages(category, { count: images, size, crop: true, seed: 'graph-mine' });
         const { graph: mined } = mineGraph(network, link, mining, backgroundImages(category, { count: negativeCount, size, seed: 'graph-negatives' }), {
@@ -160,7 +154,7 @@ export function graphCommands(parent: Command, ctx: CommandContext): void {
           }
           return { layer: layer!, node: node! };
         });
-        const images = partImages(categoryOf(network, link, o.category), { count, size: g.imageSize, crop: true, seed: 'graph-test' });
+        const images = partImages(categoryOf(network, link, o.category, 'graph'), { count, size: g.imageSize, crop: true, seed: 'graph-test' });
         const inference = inferGraph(g, network, link, images);
         const png = resolve(o.png);
         const perFilter = (l: number) => g.layers[l]!.state.params.nodesPerFilter;
@@ -209,7 +203,7 @@ export function graphCommands(parent: Command, ctx: CommandContext): void {
       if (index >= testCount) throw usage(`--index ${index} is past the ${testCount} test images`);
       await withNetwork(ctx, o.net, async ({ network, manifest, link, registry }) => {
         const g = await graphFor(registry, network, link, o.graph);
-        const category = categoryOf(network, link, o.category);
+        const category = categoryOf(network, link, o.category, 'graph');
         const size = g.imageSize;
         const pool = partImages(category, { count: poolCount, size, crop: true, seed: 'graph-shots' });
         const test = partImages(category, { count: testCount, size, crop: true, seed: 'graph-test' });

@@ -1,11 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { TransplantError } from '@transplant/core';
-import { isCategoryId, type CategoryId } from '@transplant/data';
+import type { CategoryId } from '@transplant/data';
 import { interpretLayer, partImages, partNameOf, renderFilterHeatmaps, type LayerInterpretation } from '@transplant/interpretable';
 import type { CommandContext } from './command-context';
-import { withNetwork } from './networks';
+import { categoryOf, withNetwork } from './networks';
 import { integer } from './transplant';
 
 export interface MetricsReport {
@@ -76,10 +75,7 @@ export function interpretCommands(parent: Command, ctx: CommandContext): void {
         ctx,
         o.net,
         async ({ network, manifest, link }) => {
-          const category = o.category ?? network.module(link.category).category;
-          if (!category || !isCategoryId(category)) {
-            throw new TransplantError('E_USAGE', `${category ? `"${category}" is not a category of the synthetic set` : `${manifest.name}'s category module names no category`}; pass --category (one of the synthetic categories)`, { operation: 'interpret' });
-          }
+          const category = categoryOf(network, link, o.category, 'interpret');
           const size = network.module(link.category).ports.input.shape[1]!;
           const images = partImages(category, { count, size, crop: o.crop === true });
           const result = interpretLayer(network, link, o.layer, images);

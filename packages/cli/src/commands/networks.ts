@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { Composer, exportLayersModel, publishNetwork, type LinkRefs, type Network } from '@transplant/composer';
 import { TransplantError } from '@transplant/core';
+import { isCategoryId, type CategoryId } from '@transplant/data';
 import type { Registry } from '@transplant/registry';
 import { builtinPlugins } from '../plugins';
 import { GENERATED_BY } from '../version';
@@ -27,6 +28,15 @@ export function pickLink(network: Network, o: { category?: string; task?: string
   }
   if (network.links.length > 1) throw new TransplantError('E_USAGE', `the network has ${network.links.length} links; name one with --category and --task`, { operation: 'link' });
   return network.links[0]!;
+}
+
+/** The synthetic category a link's images come from: `given`, or its category module's; else E_USAGE. */
+export function categoryOf(network: Network, link: { category: string }, given: string | undefined, operation: string): CategoryId {
+  const category = given ?? network.module(link.category).category;
+  if (!category || !isCategoryId(category)) {
+    throw new TransplantError('E_USAGE', `${category ? `"${category}" is not a category of the synthetic set` : `${link.category} names no category`}; pass --category (one of the synthetic categories)`, { operation });
+  }
+  return category;
 }
 
 /**
