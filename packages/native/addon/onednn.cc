@@ -8,6 +8,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -308,37 +309,129 @@ Napi::Value SumRows(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// relu(heap, {size, xOff, yOff}): y = x > 0 ? x : 0, with NaN kept and −0 giving +0, as on the cpu back end.
+Napi::Value Relu(const Napi::CallbackInfo& info) {
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  Napi::Object o = info[1].As<Napi::Object>();
+  const int64_t size = num(o.Get("size"));
+  const float* x = at(heap, num(o.Get("xOff")));
+  float* y = at(heap, num(o.Get("yOff")));
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < size; i++) {
+    const float v = x[i];
+    y[i] = v > 0.f ? v : (v != v ? v : 0.f);
+  }
+  return info.Env().Undefined();
+}
+
+// reluGrad(heap, {size, dyOff, xOff, dxOff}): dx = dy · step(x), with step(x) = NaN for NaN, 1 for
+// x > 0, else 0 — tfjs's Relu gradient (mul(dy, cast(step(x)))) in one pass, to the bit.
+Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  Napi::Object o = info[1].As<Napi::Object>();
+  const int64_t size = num(o.Get("size"));
+  const float* dy = at(heap, num(o.Get("dyOff")));
+  const float* x = at(heap, num(o.Get("xOff")));
+  float* dx = at(heap, num(o.Get("dxOff")));
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < size; i++) {
+    const float v = x[i];
+    const float s = v > 0.f ? 1.f : (v != v ? v : 0.f);
+    dx[i] = dy[i] * s;
+  }
+  return info.Env().Undefined();
+}
+
+// maxPool(heap, {x, y, kernel, strides, padL, xOff, yOff}): NHWC max pooling over the in-bounds
+// part of each window, one image per task, vectorised over channels. NaN inputs are skipped
+// (v > m is false), as on the cpu back end.
+Napi::Value MaxPool(const Napi::CallbackInfo& info) {
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  Napi::Object o = info[1].As<Napi::Object>();
+  const memory::dims xs = dims(o.Get("x")), ys = dims(o.Get("y")), kernel = dims(o.Get("kernel")), strides = dims(o.Get("strides")), padL = dims(o.Get("padL"));
+  const int64_t N = xs[0], H = xs[1], W = xs[2], C = xs[3], OH = ys[1], OW = ys[2];
+  const int64_t KH = kernel[0], KW = kernel[1], SH = strides[0], SW = strides[1], PT = padL[0], PL = padL[1];
+  const float* x = at(heap, num(o.Get("xOff")));
+  float* y = at(heap, num(o.Get("yOff")));
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; n++) {
+    for (int64_t oy = 0; oy < OH; oy++) {
+      for (int64_t ox = 0; ox < OW; ox++) {
+        float* yo = y + ((n * OH + oy) * OW + ox) * C;
+        std::fill(yo, yo + C, -std::numeric_limits<float>::infinity());
+        for (int64_t ky = 0; ky < KH; ky++) {
+          const int64_t iy = oy * SH - PT + ky;
+          if (iy < 0 || iy >= H) continue;
+          for (int64_t kx = 0; kx < KW; kx++) {
+            const int64_t ix = ox * SW - PL + kx;
+            if (ix < 0 || ix >= W) continue;
+            const float* xi = x + ((n * H + iy) * W + ix) * C;
+#pragma omp simd
+            for (int64_t c = 0; c < C; c++) {
+              const float v = xi[c];
+              const float m = yo[c];
+              yo[c] = v > m ? v : m;
+            }
+          }
+        }
+      }
+    }
+  }
+  return info.Env().Undefined();
+}
+
 // maxPoolGradFromOutput(heap, {x, y, kernel, strides, padL, xOff, yOff, dyOff, dxOff}): each
 // window sends dy to the first position (in scan order) whose input equals the window's output,
-// which is the first maximum: the cpu kernel's and TensorFlow's rule, without recomputing.
+// which is the first maximum: the cpu kernel's and TensorFlow's rule, without recomputing. One
+// image per task; the channel loop is branch-free so that it vectorises. When the windows tile
+// the input exactly (kernel = stride, no padding: the usual 2×2 pooling) every input is written
+// once, so dx needs no zero fill and no accumulation.
 Napi::Value MaxPoolGradFromOutput(const Napi::CallbackInfo& info) {
   Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
   Napi::Object o = info[1].As<Napi::Object>();
   const memory::dims xs = dims(o.Get("x")), ys = dims(o.Get("y")), kernel = dims(o.Get("kernel")), strides = dims(o.Get("strides")), padL = dims(o.Get("padL"));
   const int64_t N = xs[0], H = xs[1], W = xs[2], C = xs[3], OH = ys[1], OW = ys[2];
+  const int64_t KH = kernel[0], KW = kernel[1], SH = strides[0], SW = strides[1], PT = padL[0], PL = padL[1];
   const float* x = at(heap, num(o.Get("xOff")));
   const float* y = at(heap, num(o.Get("yOff")));
   const float* dy = at(heap, num(o.Get("dyOff")));
   float* dx = at(heap, num(o.Get("dxOff")));
-  std::fill(dx, dx + N * H * W * C, 0.f);
+  const bool tiles = KH == SH && KW == SW && PT == 0 && PL == 0 && OH * SH == H && OW * SW == W;
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < N; n++) {
-    std::vector<uint8_t> done(C);
+    std::vector<int32_t> open(static_cast<size_t>(C));
+    int32_t* taken = open.data();
+    float* dxn = dx + n * H * W * C;
+    if (!tiles) std::fill(dxn, dxn + H * W * C, 0.f);
     for (int64_t oy = 0; oy < OH; oy++) {
       for (int64_t ox = 0; ox < OW; ox++) {
         const int64_t o0 = ((n * OH + oy) * OW + ox) * C;
-        std::fill(done.begin(), done.end(), 0);
-        for (int64_t ky = 0; ky < kernel[0]; ky++) {
-          const int64_t iy = oy * strides[0] - padL[0] + ky;
+        const float* yo = y + o0;
+        const float* dyo = dy + o0;
+        std::fill(taken, taken + C, 0);
+        for (int64_t ky = 0; ky < KH; ky++) {
+          const int64_t iy = oy * SH - PT + ky;
           if (iy < 0 || iy >= H) continue;
-          for (int64_t kx = 0; kx < kernel[1]; kx++) {
-            const int64_t ix = ox * strides[1] - padL[1] + kx;
+          for (int64_t kx = 0; kx < KW; kx++) {
+            const int64_t ix = ox * SW - PL + kx;
             if (ix < 0 || ix >= W) continue;
-            const int64_t i0 = ((n * H + iy) * W + ix) * C;
-            for (int64_t c = 0; c < C; c++) {
-              if (!done[c] && x[i0 + c] == y[o0 + c]) {
-                dx[i0 + c] += dy[o0 + c];
-                done[c] = 1;
+            const float* xi = x + ((n * H + iy) * W + ix) * C;
+            float* dxi = dxn + (iy * W + ix) * C;
+            if (tiles) {
+#pragma omp simd
+              for (int64_t c = 0; c < C; c++) {
+                const float g = dyo[c];
+                const int32_t hit = (xi[c] == yo[c]) & (taken[c] == 0);
+                dxi[c] = hit ? g : 0.f;
+                taken[c] |= hit;
+              }
+            } else {
+#pragma omp simd
+              for (int64_t c = 0; c < C; c++) {
+                const float g = dyo[c];
+                const int32_t hit = (xi[c] == yo[c]) & (taken[c] == 0);
+                dxi[c] += hit ? g : 0.f;
+                taken[c] |= hit;
               }
             }
           }
@@ -382,6 +475,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("addBias", Napi::Function::New(env, guarded<AddBias>));
   exports.Set("maxPoolGradFromOutput", Napi::Function::New(env, guarded<MaxPoolGradFromOutput>));
   exports.Set("sumRows", Napi::Function::New(env, guarded<SumRows>));
+  exports.Set("relu", Napi::Function::New(env, guarded<Relu>));
+  exports.Set("reluGrad", Napi::Function::New(env, guarded<ReluGrad>));
+  exports.Set("maxPool", Napi::Function::New(env, guarded<MaxPool>));
   exports.Set("setThreads", Napi::Function::New(env, guarded<SetThreads>));
   exports.Set("info", Napi::Function::New(env, guarded<Info>));
   return exports;

@@ -34,6 +34,12 @@ export interface OnednnAddon {
   addBias(heap: ArrayBuffer, call: { rows: number; channels: number; xOff: number; bOff: number; yOff: number }): void;
   /** y[c] = Σ_r x[r, c] over a [rows, channels] view (bias gradient of an NHWC map). */
   sumRows(heap: ArrayBuffer, call: { rows: number; channels: number; xOff: number; yOff: number }): void;
+  /** y = x > 0 ? x : 0 over `size` floats (NaN stays NaN). */
+  relu(heap: ArrayBuffer, call: { size: number; xOff: number; yOff: number }): void;
+  /** dx = dy · step(x) over `size` floats (tfjs's Relu gradient in one pass). */
+  reluGrad(heap: ArrayBuffer, call: { size: number; dyOff: number; xOff: number; dxOff: number }): void;
+  /** NHWC max pooling over the in-bounds part of each window. */
+  maxPool(heap: ArrayBuffer, call: PoolCall & { xOff: number; yOff: number }): void;
   /** Max-pooling gradient from the forward output: dy goes to the first input equal to its window's maximum. */
   maxPoolGradFromOutput(heap: ArrayBuffer, call: PoolCall & { xOff: number; yOff: number; dyOff: number; dxOff: number }): void;
   setThreads(threads: number): void;

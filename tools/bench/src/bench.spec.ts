@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@transplant/core';
 import { BENCH_CASES, forwardFlops, shrink, stepFlops } from './cases';
 import { formatCaseReport } from './report';
+import { medianPeerRound, medianRound } from './rounds';
 import { timeTfjsCase } from './tfjs-runner';
 import { runTorchPeer } from './torch-peer';
 
@@ -34,10 +35,31 @@ describe('bench harness', () => {
       caseId: 'small-cnn-train',
       description: 'd',
       gflop: 1,
-      ours: [{ backend: 'wasm', timing: { medianMs: 50, minMs: 49, samples: 3 }, leaked: 0 }],
+      ours: [{ backend: 'wasm', timing: { medianMs: 50, minMs: 49, samples: 3, warmupMedianMs: 80, leaked: 0 }, leaked: 0 }],
       peers: [{ threads: 1, ...peer }],
     });
     expect(text).toContain('| tfjs wasm | 50.0 | 20.0 |');
+    expect(text).toContain('| 80.0 |');
     expect(text).toContain('missing: /nonexistent/python3');
+  });
+});
+
+describe('rounds', () => {
+  const t = (medianMs: number, minMs: number) => ({ medianMs, minMs, samples: 10, warmupMedianMs: medianMs * 2, leaked: 0 });
+
+  it('keeps the median round, the minimum over all rounds and every round median', () => {
+    const combined = medianRound([t(30, 25), t(10, 9), t(20, 12)]);
+    expect(combined.medianMs).toBe(20);
+    expect(combined.warmupMedianMs).toBe(40);
+    expect(combined.minMs).toBe(9);
+    expect(combined.samples).toBe(30);
+    expect(combined.roundMediansMs).toEqual([30, 10, 20]);
+    expect(medianRound([t(30, 25), t(10, 9)]).medianMs).toBe(10);
+  });
+
+  it('reports a peer missing in any round as missing', () => {
+    const ok = (ms: number) => ({ available: true as const, torch: '1', threads: 1, best: 'nchw', timing: { medianMs: ms, minMs: ms - 1, samples: 5 }, formats: {} });
+    expect(medianPeerRound([ok(5), ok(3), ok(4)])).toMatchObject({ available: true, timing: { medianMs: 4, minMs: 2, samples: 15 }, roundMediansMs: [5, 3, 4] });
+    expect(medianPeerRound([ok(5), { available: false, reason: 'gone' }])).toEqual({ available: false, reason: 'gone' });
   });
 });

@@ -7,6 +7,14 @@ export interface Timing {
   readonly samples: number;
 }
 
+/** Our timing also keeps the warm-up steps' median: the first steps of a process run while V8 is still compiling tfjs. */
+export interface TfjsTiming extends Timing {
+  readonly warmupMedianMs: number;
+  readonly leaked: number;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
 interface Built {
   readonly params: tf.Variable[];
   readonly forward: (x: tf.Tensor4D) => tf.Tensor;
@@ -55,8 +63,8 @@ function build(c: BenchCase): Built {
   return { params, forward: (x) => ops.reduce<tf.Tensor>((acc, op) => op(acc), x) };
 }
 
-/** Times one step of the case on the active back end: median and minimum over `steps` after `warmup`. */
-export async function timeTfjsCase(c: BenchCase, options: { warmup: number; steps: number }): Promise<Timing & { leaked: number }> {
+/** Times one step of the case on the active back end: median and minimum over `steps` after `warmup` (whose median is kept too). */
+export async function timeTfjsCase(c: BenchCase, options: { warmup: number; steps: number }): Promise<TfjsTiming> {
   const before = tf.memory().numTensors;
   const net = build(c);
   const x = tf.tidy(() => tf.randomUniform([...c.input], 0, 1, 'float32', 1)) as tf.Tensor4D;
@@ -76,7 +84,12 @@ export async function timeTfjsCase(c: BenchCase, options: { warmup: number; step
       y.dispose();
     }
   };
-  for (let i = 0; i < options.warmup; i++) step();
+  const warm: number[] = [];
+  for (let i = 0; i < options.warmup; i++) {
+    const t0 = performance.now();
+    step();
+    warm.push(performance.now() - t0);
+  }
   const times: number[] = [];
   for (let i = 0; i < options.steps; i++) {
     const t0 = performance.now();
@@ -85,11 +98,11 @@ export async function timeTfjsCase(c: BenchCase, options: { warmup: number; step
   }
   optimizer.dispose();
   tf.dispose([x, labels, ...net.params]);
-  times.sort((a, b) => a - b);
   return {
-    medianMs: times[Math.floor(times.length / 2)] ?? NaN,
-    minMs: times[0] ?? NaN,
+    medianMs: median(times),
+    minMs: Math.min(...times),
     samples: times.length,
+    warmupMedianMs: median(warm),
     leaked: tf.memory().numTensors - before,
   };
 }

@@ -7,7 +7,7 @@ import { BACKEND_ORDER, BACKENDS, isBackendId, type BackendId } from './backend-
 import { loadOnednn, type OnednnAddon } from '@transplant/native';
 import { installKernelPatches, uninstallKernelPatches, type InstalledPatch } from './kernels/install-patches';
 import type { KernelPatch } from './kernels/kernel-patch';
-import { onednnKernelPatches } from './kernels/onednn';
+import { onednnKernelPatches, registerFusedReluGradient } from './kernels/onednn';
 import { WASM_TRAINING_KERNELS } from './kernels/wasm-training-kernels';
 
 export interface BackendAttempt {
@@ -96,6 +96,8 @@ async function prepare(id: BackendId, load: (pkg: string) => unknown, loadNative
       if (activeOnednn) uninstallKernelPatches(activeOnednn);
       const kernelPatches = [...installKernelPatches(WASM_TRAINING_KERNELS), ...installKernelPatches(patches)];
       activeOnednn = patches;
+      // Relu's gradient uses the fused kernel where the back end has one (tfjs's formula elsewhere).
+      registerFusedReluGradient();
       if (await tf.setBackend('wasm')) {
         return { provider: `@tensorflow/tfjs-backend-wasm + oneDNN ${native.onednn} (${native.threads} threads)`, kernelPatches };
       }

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadOnednn } from '@transplant/native';
 import { selectBackend } from '../select-backend';
 import { WASM_TRAINING_KERNELS } from './wasm-training-kernels';
+import { FUSED_RELU_GRAD } from './onednn';
 
 /** Every kernel set this machine can run: plain wasm always, wasm+onednn where the addon is built. */
 const MODES = ['wasm', ...(loadOnednn().ok ? ['wasm+onednn'] : [])] as const;
@@ -130,6 +131,8 @@ describe.each(MODES)('%s kernels conform to the cpu back end', (mode) => {
 
   const POOLS = [
     { k: 2, s: 2, p: 'valid', hw: [8, 8] },
+    // 2×2 windows that leave the last row and column out: the input is not tiled, so untouched inputs must be 0.
+    { k: 2, s: 2, p: 'valid', hw: [9, 7] },
     { k: 3, s: 2, p: 'same', hw: [9, 7] },
     { k: 3, s: 1, p: 'same', hw: [5, 6] },
     { k: 2, s: 3, p: 'valid', hw: [10, 11] },
@@ -170,6 +173,38 @@ describe.each(MODES)('%s kernels conform to the cpu back end', (mode) => {
       expect(relativeError(ours.data, ref.data)).toBeLessThanOrEqual(TOLERANCE);
       expect(ours.leaked).toBe(0);
     }
+  });
+
+  it.each([
+    [2, 3, 4, 5],
+    [4, 32, 32, 16],
+  ])('Relu and its gradient match cpu to the bit, NaN and ±0 included (shape %i×%i×%i×%i)', async (...shape) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const xs = seeded(71, size);
+    [xs[0], xs[1], xs[2], xs[size - 1]] = [NaN, 0, -0, NaN];
+    const dys = seeded(72, size);
+    dys[3] = Infinity; // Infinity × 0 is NaN on every back end alike
+    const results: { y: Float32Array; dx: Float32Array; second: Float32Array }[] = [];
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await tf.setBackend(backend);
+      const before = tf.memory().numTensors;
+      const x = tf.tensor(xs, shape);
+      const dy = tf.tensor(dys, shape);
+      const y = tf.relu(x);
+      const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), dy)))(x);
+      // Second order through the gradient itself: d/dx Σ (∂/∂t Σ relu(t)·t)·dy.
+      const second = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.grad((u: tf.Tensor) => tf.sum(tf.mul(tf.relu(u), u)))(t), dy)))(x);
+      results.push({ y: y.dataSync() as Float32Array, dx: dx.dataSync() as Float32Array, second: second.dataSync() as Float32Array });
+      tf.dispose([x, dy, y, dx, second]);
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    const [ours, ref] = results as [(typeof results)[0], (typeof results)[0]];
+    expect(Array.from(ours.y)).toEqual(Array.from(ref.y));
+    expect(Array.from(ours.dx)).toEqual(Array.from(ref.dx));
+    expect(Array.from(ours.second)).toEqual(Array.from(ref.second));
+    expect(Number.isNaN(ours.dx[0])).toBe(true);
+    // The fused gradient kernel exists only with the addon; plain wasm runs tfjs's formula.
+    expect(tf.getKernel(FUSED_RELU_GRAD, 'wasm') !== undefined).toBe(mode === 'wasm+onednn');
   });
 
   it('MaxPoolGrad sends each window gradient to exactly one maximum when there are ties', async () => {

@@ -3,8 +3,11 @@ import type { KernelPatch } from '../kernel-patch';
 import { channelOpPatches } from './channel-ops';
 import { conv2DBackpropFilterPatch, conv2DBackpropInputPatch, conv2DPatches } from './conv';
 import { matMulPatches, maxPoolPatches } from './pool-matmul';
+import { reluPatches } from './relu';
 
 /** The kernels the oneDNN addon takes over on the wasm back end (installed over the wasm training kernels). */
+export { FUSED_RELU_GRAD, registerFusedReluGradient } from './relu';
+
 export function onednnKernelPatches(addon: OnednnAddon): KernelPatch[] {
   return [
     ...conv2DPatches(addon),
@@ -13,5 +16,6 @@ export function onednnKernelPatches(addon: OnednnAddon): KernelPatch[] {
     ...maxPoolPatches(addon),
     ...matMulPatches(addon),
     ...channelOpPatches(addon),
+    ...reluPatches(addon),
   ];
 }

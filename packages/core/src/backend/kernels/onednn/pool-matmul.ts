@@ -25,13 +25,30 @@ function poolCall(xShape: readonly number[], attrs: PoolAttrs) {
 }
 
 /**
- * MaxPoolGrad as a multi-threaded loop of the addon that reads the forward output tfjs already
- * has (oneDNN's pooling backward needs its own forward pass for the argmax workspace: in the
- * small-CNN step that path measured 27–32 ms a step against 24–27 ms with the loop). The
- * forward MaxPool stays on XNNPACK: 1.3 ms there against oneDNN's 2.3–3.8 ms.
+ * MaxPool and MaxPoolGrad as multi-threaded loops of the addon, vectorised over channels. The
+ * gradient reads the forward output tfjs already has (oneDNN's pooling backward needs its own
+ * forward pass for the argmax workspace: in the small-CNN step that path measured 27–32 ms a
+ * step against 24–27 ms with the loop). oneDNN's pooling forward lost to XNNPACK's
+ * (2.3–3.8 ms against 1.3 ms); the loop beats both (see the bench note in the README).
  */
 export function maxPoolPatches(addon: OnednnAddon): KernelPatch[] {
   return [
+    {
+      kernelName: 'MaxPool',
+      backendName: 'wasm',
+      purpose: 'max pooling as a multi-threaded loop over images (NaN inputs skipped, as on cpu)',
+      build: (previous) =>
+        withSetup('MaxPool', previous, (args) => {
+          const { inputs, attrs } = args as unknown as { inputs: { x: TensorInfo }; attrs: PoolAttrs };
+          const backend = args.backend as WasmHeapBackend;
+          if (inputs.x.dtype !== 'float32' || inputs.x.shape.length !== 4 || isEmpty(inputs.x.shape)) return fallback(previous, args);
+          const call = poolCall(inputs.x.shape, attrs);
+          if (isEmpty(call.y)) return fallback(previous, args);
+          const out = backend.makeOutput(call.y, 'float32');
+          addon.maxPool(heapOf(backend), { ...call, xOff: offsetOf(backend, inputs.x), yOff: offsetOf(backend, out) });
+          return out;
+        }),
+    },
     {
       kernelName: 'MaxPoolGrad',
       backendName: 'wasm',
