@@ -11,7 +11,13 @@ export interface Cell {
   readonly method: 'ol' | 'bd' | 'kd';
   readonly error: number;
   readonly seconds: number;
+  /** Training steps of the cell (cells from before steps were recorded ran the file's `legacySteps`). */
+  readonly steps?: number;
 }
+
+/** Steps of cells written before each cell recorded its own (the whole table ran 300). */
+export const LEGACY_STEPS = 300;
+export const cellSteps = (c: Cell): number => c.steps ?? LEGACY_STEPS;
 
 /** The versions a cell was computed with: recorded ones, or 1.0.0 (the only zoo version before they were recorded). */
 export const cellNetworks = (c: Cell): { from: string; to: string } => c.networks ?? { from: `${c.from}@1.0.0`, to: `${c.category}-cls@1.0.0` };
@@ -30,7 +36,8 @@ export function formatPaperTables(cells: readonly Cell[], categories: readonly s
         return used.length > 0 ? used.join(' / ') : `${c}: …`;
       });
       const from = ` (${mode === 'transplanted' ? 'target ← task module from' : 'networks'}: ${networks.join(', ')})`;
-      out.push(`### ${mode === 'inserted' ? 'Adapter inserted into the category’s own network' : 'Real transplants'}: ${layers} conv + ReLU${from}`, '');
+      const steps = [...new Set(mine.map(cellSteps))].sort((a, b) => a - b).join(' / ');
+      out.push(`### ${mode === 'inserted' ? 'Adapter inserted into the category’s own network' : 'Real transplants'}: ${layers} conv + ReLU, ${steps} steps per cell${from}`, '');
       out.push(`| samples | method | ${categories.join(' | ')} | avg | paper avg |`, `|---|---|${categories.map(() => '---|').join('')}---|---|`);
       for (const n of samples) {
         for (const method of ['ol', 'bd', 'kd'] as const) {
