@@ -309,6 +309,31 @@ Napi::Value SumRows(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Pooling geometry (NHWC) shared by the pooling loops.
+struct PoolGeometry {
+  int64_t N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL;
+};
+
+PoolGeometry readPool(const Napi::Object& o) {
+  const memory::dims xs = dims(o.Get("x")), ys = dims(o.Get("y")), kernel = dims(o.Get("kernel")), strides = dims(o.Get("strides")), padL = dims(o.Get("padL"));
+  return {xs[0], xs[1], xs[2], xs[3], ys[1], ys[2], kernel[0], kernel[1], strides[0], strides[1], padL[0], padL[1]};
+}
+
+// Calls visit(offset of the input pixel within its image) for each in-bounds position of output
+// pixel (oy, ox)'s window, in scan order.
+template <typename Visit>
+inline void forWindow(const PoolGeometry& g, int64_t oy, int64_t ox, Visit visit) {
+  for (int64_t ky = 0; ky < g.KH; ky++) {
+    const int64_t iy = oy * g.SH - g.PT + ky;
+    if (iy < 0 || iy >= g.H) continue;
+    for (int64_t kx = 0; kx < g.KW; kx++) {
+      const int64_t ix = ox * g.SW - g.PL + kx;
+      if (ix < 0 || ix >= g.W) continue;
+      visit((iy * g.W + ix) * g.C);
+    }
+  }
+}
+
 // relu(heap, {size, xOff, yOff}): y = x > 0 ? x : 0, with NaN kept and −0 giving +0, as on the cpu back end.
 Napi::Value Relu(const Napi::CallbackInfo& info) {
   Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
@@ -348,32 +373,26 @@ Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
 Napi::Value MaxPool(const Napi::CallbackInfo& info) {
   Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
   Napi::Object o = info[1].As<Napi::Object>();
-  const memory::dims xs = dims(o.Get("x")), ys = dims(o.Get("y")), kernel = dims(o.Get("kernel")), strides = dims(o.Get("strides")), padL = dims(o.Get("padL"));
-  const int64_t N = xs[0], H = xs[1], W = xs[2], C = xs[3], OH = ys[1], OW = ys[2];
-  const int64_t KH = kernel[0], KW = kernel[1], SH = strides[0], SW = strides[1], PT = padL[0], PL = padL[1];
+  const PoolGeometry g = readPool(o);
   const float* x = at(heap, num(o.Get("xOff")));
   float* y = at(heap, num(o.Get("yOff")));
+  const int64_t C = g.C;
 #pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < N; n++) {
-    for (int64_t oy = 0; oy < OH; oy++) {
-      for (int64_t ox = 0; ox < OW; ox++) {
-        float* yo = y + ((n * OH + oy) * OW + ox) * C;
+  for (int64_t n = 0; n < g.N; n++) {
+    const float* xn = x + n * g.H * g.W * C;
+    for (int64_t oy = 0; oy < g.OH; oy++) {
+      for (int64_t ox = 0; ox < g.OW; ox++) {
+        float* yo = y + ((n * g.OH + oy) * g.OW + ox) * C;
         std::fill(yo, yo + C, -std::numeric_limits<float>::infinity());
-        for (int64_t ky = 0; ky < KH; ky++) {
-          const int64_t iy = oy * SH - PT + ky;
-          if (iy < 0 || iy >= H) continue;
-          for (int64_t kx = 0; kx < KW; kx++) {
-            const int64_t ix = ox * SW - PL + kx;
-            if (ix < 0 || ix >= W) continue;
-            const float* xi = x + ((n * H + iy) * W + ix) * C;
+        forWindow(g, oy, ox, [&](int64_t i0) {
+          const float* xi = xn + i0;
 #pragma omp simd
-            for (int64_t c = 0; c < C; c++) {
-              const float v = xi[c];
-              const float m = yo[c];
-              yo[c] = v > m ? v : m;
-            }
+          for (int64_t c = 0; c < C; c++) {
+            const float v = xi[c];
+            const float m = yo[c];
+            yo[c] = v > m ? v : m;
           }
-        }
+        });
       }
     }
   }
@@ -389,53 +408,48 @@ Napi::Value MaxPool(const Napi::CallbackInfo& info) {
 Napi::Value MaxPoolGradFromOutput(const Napi::CallbackInfo& info) {
   Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
   Napi::Object o = info[1].As<Napi::Object>();
-  const memory::dims xs = dims(o.Get("x")), ys = dims(o.Get("y")), kernel = dims(o.Get("kernel")), strides = dims(o.Get("strides")), padL = dims(o.Get("padL"));
-  const int64_t N = xs[0], H = xs[1], W = xs[2], C = xs[3], OH = ys[1], OW = ys[2];
-  const int64_t KH = kernel[0], KW = kernel[1], SH = strides[0], SW = strides[1], PT = padL[0], PL = padL[1];
+  const PoolGeometry g = readPool(o);
   const float* x = at(heap, num(o.Get("xOff")));
   const float* y = at(heap, num(o.Get("yOff")));
   const float* dy = at(heap, num(o.Get("dyOff")));
   float* dx = at(heap, num(o.Get("dxOff")));
-  const bool tiles = KH == SH && KW == SW && PT == 0 && PL == 0 && OH * SH == H && OW * SW == W;
+  const int64_t C = g.C, image = g.H * g.W * C;
+  const bool tiles = g.KH == g.SH && g.KW == g.SW && g.PT == 0 && g.PL == 0 && g.OH * g.SH == g.H && g.OW * g.SW == g.W;
 #pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < N; n++) {
+  for (int64_t n = 0; n < g.N; n++) {
     std::vector<int32_t> open(static_cast<size_t>(C));
     int32_t* taken = open.data();
-    float* dxn = dx + n * H * W * C;
-    if (!tiles) std::fill(dxn, dxn + H * W * C, 0.f);
-    for (int64_t oy = 0; oy < OH; oy++) {
-      for (int64_t ox = 0; ox < OW; ox++) {
-        const int64_t o0 = ((n * OH + oy) * OW + ox) * C;
+    const float* xn = x + n * image;
+    float* dxn = dx + n * image;
+    if (!tiles) std::fill(dxn, dxn + image, 0.f);
+    for (int64_t oy = 0; oy < g.OH; oy++) {
+      for (int64_t ox = 0; ox < g.OW; ox++) {
+        const int64_t o0 = ((n * g.OH + oy) * g.OW + ox) * C;
         const float* yo = y + o0;
         const float* dyo = dy + o0;
         std::fill(taken, taken + C, 0);
-        for (int64_t ky = 0; ky < KH; ky++) {
-          const int64_t iy = oy * SH - PT + ky;
-          if (iy < 0 || iy >= H) continue;
-          for (int64_t kx = 0; kx < KW; kx++) {
-            const int64_t ix = ox * SW - PL + kx;
-            if (ix < 0 || ix >= W) continue;
-            const float* xi = x + ((n * H + iy) * W + ix) * C;
-            float* dxi = dxn + (iy * W + ix) * C;
-            if (tiles) {
+        forWindow(g, oy, ox, [&](int64_t i0) {
+          const float* xi = xn + i0;
+          float* dxi = dxn + i0;
+          // Branch-free (the load of dy is unconditional) so that the loop vectorises.
+          if (tiles) {
 #pragma omp simd
-              for (int64_t c = 0; c < C; c++) {
-                const float g = dyo[c];
-                const int32_t hit = (xi[c] == yo[c]) & (taken[c] == 0);
-                dxi[c] = hit ? g : 0.f;
-                taken[c] |= hit;
-              }
-            } else {
+            for (int64_t c = 0; c < C; c++) {
+              const float grad = dyo[c];
+              const int32_t hit = (xi[c] == yo[c]) & (taken[c] == 0);
+              dxi[c] = hit ? grad : 0.f;
+              taken[c] |= hit;
+            }
+          } else {
 #pragma omp simd
-              for (int64_t c = 0; c < C; c++) {
-                const float g = dyo[c];
-                const int32_t hit = (xi[c] == yo[c]) & (taken[c] == 0);
-                dxi[c] += hit ? g : 0.f;
-                taken[c] |= hit;
-              }
+            for (int64_t c = 0; c < C; c++) {
+              const float grad = dyo[c];
+              const int32_t hit = (xi[c] == yo[c]) & (taken[c] == 0);
+              dxi[c] += hit ? grad : 0.f;
+              taken[c] |= hit;
             }
           }
-        }
+        });
       }
     }
   }
