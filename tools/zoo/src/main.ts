@@ -52,7 +52,7 @@ for (const [i, entry] of entries.entries()) {
   const plan = { ...base, laterDecays: recipe.laterDecays, steps: Math.max(1, Math.round(base.steps * scale)), maxSteps: Math.max(1, Math.round(base.maxSteps * scale)), checkEvery: Math.max(1, Math.round(base.checkEvery * scale)) };
   const log = (line: string) => process.stderr.write(`[${i + 1}/${entries.length} ${name}] ${line}\n`);
   results.push(
-    await trainZooNetwork({ ...entry, plan, seed: Number(values.seed), version, batchNorm: recipe.batchNorm, registry, plugins, backend: selection.id, generatedBy: GENERATED_BY, checkpointDir: join(values.work, name), log }),
+    await trainZooNetwork({ ...entry, plan, seed: Number(values.seed), version, batchNorm: recipe.batchNorm, ...('blocks' in recipe ? { blocks: recipe.blocks } : {}), registry, plugins, backend: selection.id, generatedBy: GENERATED_BY, checkpointDir: join(values.work, name), log }),
   );
 }
 const table = formatZooTable(results);

@@ -34,6 +34,8 @@ describe('a zoo network trained with recipe 1.1.0 (batch normalisation)', () => 
       seed: 5,
       version: '1.1.0',
       batchNorm: true,
+      // A recipe's own conv widths (as 1.2.0 has) reach the published module; the port stays 8×8×64.
+      blocks: [[8], [8], [8, 8], [64]],
       registry,
       plugins,
       backend: 'wasm',
@@ -47,7 +49,7 @@ describe('a zoo network trained with recipe 1.1.0 (batch normalisation)', () => 
 
     const names = moduleNames('cow', 'cls');
     const { manifest } = await registry.manifest(`${names.category}@1.1.0`);
-    expect(manifest.options).toMatchObject({ batchNorm: false });
+    expect(manifest.options).toMatchObject({ batchNorm: false, blocks: [[8], [8], [8, 8], [64]] });
     expect(Object.keys((await registry.fetch(`${names.category}@1.1.0`)).manifest.weights)).toContain('digest');
 
     // The published network, loaded back, scores exactly what the card says: the fold happened before evaluating.

@@ -27,6 +27,8 @@ export interface ZooEntryArgs {
   readonly version: string;
   /** Train the category module with batch normalisation and publish it folded (recipe 1.1.0). */
   readonly batchNorm: boolean;
+  /** The category module's conv widths per block when the recipe changes them (default: FAMILIES.category). */
+  readonly blocks?: readonly (readonly number[])[];
   readonly registry: Registry;
   readonly plugins: PluginRegistry;
   readonly backend: string;
@@ -93,7 +95,7 @@ export async function trainZooNetwork(args: ZooEntryArgs): Promise<ZooEntryResul
   }
   const names = moduleNames(args.category, args.task);
   const seed = args.seed * 100 + TRAINABLE_CATEGORIES.indexOf(args.category as (typeof TRAINABLE_CATEGORIES)[number]) * ZOO_TASKS.length * 10 + ZOO_TASKS.indexOf(args.task) * 10;
-  const category = createModule(args.plugins, { name: names.category, family: FAMILIES.category.family, options: { ...FAMILIES.category.options, batchNorm: args.batchNorm }, seed, category: args.category });
+  const category = createModule(args.plugins, { name: names.category, family: FAMILIES.category.family, options: { ...FAMILIES.category.options, ...(args.blocks ? { blocks: args.blocks.map((b) => [...b]) } : {}), batchNorm: args.batchNorm }, seed, category: args.category });
   const task = createModule(args.plugins, { name: names.task, family: FAMILIES[args.task].family, options: FAMILIES[args.task].options, seed: seed + 5, category: args.category });
   let network = Network.create([category, task], [{ category: names.category, task: names.task }]);
   try {

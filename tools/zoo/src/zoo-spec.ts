@@ -39,7 +39,15 @@ export const FAMILIES = {
 export const RECIPES = {
   '1.0.0': { batchNorm: false, laterDecays: [] },
   '1.1.0': { batchNorm: true, laterDecays: [0.5, 0.75] },
-} as const satisfies Record<string, { batchNorm: boolean; laterDecays: readonly number[] }>;
+  /**
+   * 1.2.0: 1.1.0 with a larger category module, for the category the 1.1.0 stack could not
+   * separate well enough (dog-cls: 7.25 % test error, 32 % of cats taken for dogs). A second
+   * conv in the third block, widened to 64: ~2.3× the multiply-adds of the standard stack,
+   * deeper receptive field at 16×16; the output port (8×8×64 at stride 8) is unchanged, so it
+   * still feeds every task module.
+   */
+  '1.2.0': { batchNorm: true, laterDecays: [0.5, 0.75], blocks: [[16], [32], [64, 64], [64]] },
+} as const satisfies Record<string, { batchNorm: boolean; laterDecays: readonly number[]; blocks?: readonly (readonly number[])[] }>;
 export type ZooVersion = keyof typeof RECIPES;
 
 /**
