@@ -41,10 +41,13 @@ export const RECIPES = {
   '1.1.0': { batchNorm: true, laterDecays: [0.5, 0.75] },
   /**
    * 1.2.0: 1.1.0 with a larger category module, for the category the 1.1.0 stack could not
-   * separate well enough (dog-cls: 7.25 % test error, 32 % of cats taken for dogs). A second
-   * conv in the third block, widened to 64: ~2.3× the multiply-adds of the standard stack,
-   * deeper receptive field at 16×16; the output port (8×8×64 at stride 8) is unchanged, so it
-   * still feeds every task module.
+   * separate well enough (dog-cls: 7.25 % test error, 32 % of test cats taken for dogs). A
+   * second conv in the third block, widened to 64: ~2.3× the multiply-adds of the standard
+   * stack, a deeper receptive field at 16×16; the output port (8×8×64 at stride 8) is
+   * unchanged, so it still feeds every task module. Measured on dog-cls (`--only dog-cls
+   * --version 1.2.0`, 8000 steps, 1938 s on one thread): 5.50 % test error (val 13 % at step
+   * 2000, then 8–9.5 % from step 3000 while the training loss fell from 0.14 to 0.09) — better
+   * than 1.1.0, still above the 5 % goal, so not in ZOO_VERSIONS and not published.
    */
   '1.2.0': { batchNorm: true, laterDecays: [0.5, 0.75], blocks: [[16], [32], [64, 64], [64]] },
 } as const satisfies Record<string, { batchNorm: boolean; laterDecays: readonly number[]; blocks?: readonly (readonly number[])[] }>;
