@@ -5,9 +5,9 @@ import { conv2DBackpropFilterPatch, conv2DBackpropInputPatch, conv2DPatches } fr
 import { matMulPatches, maxPoolPatches } from './pool-matmul';
 import { reluPatches } from './relu';
 
-/** The kernels the oneDNN addon takes over on the wasm back end (installed over the wasm training kernels). */
 export { FUSED_RELU_GRAD, registerFusedReluGradient } from './relu';
 
+/** The kernels the oneDNN addon takes over on the wasm back end (installed over the wasm training kernels). */
 export function onednnKernelPatches(addon: OnednnAddon): KernelPatch[] {
   return [
     ...conv2DPatches(addon),

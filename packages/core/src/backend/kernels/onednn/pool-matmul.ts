@@ -29,7 +29,8 @@ function poolCall(xShape: readonly number[], attrs: PoolAttrs) {
  * gradient reads the forward output tfjs already has (oneDNN's pooling backward needs its own
  * forward pass for the argmax workspace: in the small-CNN step that path measured 27–32 ms a
  * step against 24–27 ms with the loop). oneDNN's pooling forward lost to XNNPACK's
- * (2.3–3.8 ms against 1.3 ms); the loop beats both (see the bench note in the README).
+ * (2.3–3.8 ms against 1.3 ms); the loop beats both (0.19 ms against XNNPACK's 0.25 ms on a
+ * 32×32×32×16 map, isolated, 2 threads).
  */
 export function maxPoolPatches(addon: OnednnAddon): KernelPatch[] {
   return [
