@@ -1,13 +1,6 @@
 import type { PeerResult } from './torch-peer';
 import type { TfjsTiming } from './tfjs-runner';
 
-export interface Row {
-  readonly caseId: string;
-  readonly runner: string;
-  readonly timing: TfjsTiming | undefined;
-  readonly note?: string;
-}
-
 export interface CaseReport {
   readonly caseId: string;
   readonly description: string;
