@@ -1,6 +1,7 @@
 import { cast, engine, getBackend, getKernel, mul, registerGradient, step, util, zerosLike, type Tensor, type TensorInfo } from '@tensorflow/tfjs';
 import type { OnednnAddon } from '@transplant/native';
 import type { KernelPatch } from '../kernel-patch';
+import { MIN_ELEMENTS } from './channel-ops';
 import { fallback, withSetup } from './conv';
 import { heapOf, offsetOf, type WasmHeapBackend } from '../wasm-heap';
 
@@ -11,9 +12,6 @@ import { heapOf, offsetOf, type WasmHeapBackend } from '../wasm-heap';
  * addon is installed; the gradient below falls back to tfjs's formula everywhere else.
  */
 export const FUSED_RELU_GRAD = 'TransplantReluGrad';
-
-/** Below this many elements the stock kernels keep the work (a parallel region costs more). */
-const MIN_ELEMENTS = 32_768;
 
 function reluBackward(dy: Tensor, x: Tensor): Tensor {
   if (getKernel(FUSED_RELU_GRAD, getBackend()) && x.dtype === 'float32' && dy.dtype === 'float32') {
