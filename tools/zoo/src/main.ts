@@ -6,7 +6,7 @@ import { EMBEDDED_REGISTRY, GENERATED_BY, builtinPlugins, resolveRegistryLocatio
 import { selectBackend } from '@transplant/core';
 import { Registry, openStore } from '@transplant/registry';
 import { trainZooNetwork, type ZooEntryResult } from './zoo-entry';
-import { EXTRA_CATEGORIES, PLANS, RECIPES, ZOO_CATEGORIES, ZOO_TASKS, networkName, zooVersion, type ZooVersion } from './zoo-spec';
+import { EXTRA_CATEGORIES, RECIPES, ZOO_CATEGORIES, ZOO_TASKS, networkName, planFor, zooVersion, type ZooVersion } from './zoo-spec';
 import { formatZooTable } from './zoo-report';
 
 /**
@@ -45,11 +45,10 @@ process.stderr.write(`zoo: ${entries.length} networks on ${selection.id} → ${l
 const results: ZooEntryResult[] = [];
 for (const [i, entry] of entries.entries()) {
   const name = networkName(entry.category, entry.task);
-  const base = PLANS[entry.task];
   const version = values.version ?? zooVersion(name);
   if (!(version in RECIPES)) throw new Error(`no zoo recipe for version ${version}; recipes: ${Object.keys(RECIPES).join(', ')}`);
   const recipe = RECIPES[version as ZooVersion];
-  const plan = { ...base, laterDecays: recipe.laterDecays, steps: Math.max(1, Math.round(base.steps * scale)), maxSteps: Math.max(1, Math.round(base.maxSteps * scale)), checkEvery: Math.max(1, Math.round(base.checkEvery * scale)) };
+  const plan = planFor(entry.task, version as ZooVersion, scale);
   const log = (line: string) => process.stderr.write(`[${i + 1}/${entries.length} ${name}] ${line}\n`);
   results.push(
     await trainZooNetwork({ ...entry, plan, seed: Number(values.seed), version, batchNorm: recipe.batchNorm, ...('blocks' in recipe ? { blocks: recipe.blocks } : {}), registry, plugins, backend: selection.id, generatedBy: GENERATED_BY, checkpointDir: join(values.work, name), log }),

@@ -47,10 +47,12 @@ export const RECIPES = {
    * unchanged, so it still feeds every task module. Measured on dog-cls (`--only dog-cls
    * --version 1.2.0`, 8000 steps, 1938 s on one thread): 5.50 % test error (val 13 % at step
    * 2000, then 8–9.5 % from step 3000 while the training loss fell from 0.14 to 0.09) — better
-   * than 1.1.0, still above the 5 % goal, so not in ZOO_VERSIONS and not published.
+   * than 1.1.0, still above the 5 % goal. Fresh images every step leave nothing to overfit, so
+   * the recipe's own cap is twice the cls cap (16,000 steps; the later decays fall at 8,000 and
+   * 12,000).
    */
-  '1.2.0': { batchNorm: true, laterDecays: [0.5, 0.75], blocks: [[16], [32], [64, 64], [64]] },
-} as const satisfies Record<string, { batchNorm: boolean; laterDecays: readonly number[]; blocks?: readonly (readonly number[])[] }>;
+  '1.2.0': { batchNorm: true, laterDecays: [0.5, 0.75], blocks: [[16], [32], [64, 64], [64]], maxSteps: 16000 },
+} as const satisfies Record<string, { batchNorm: boolean; laterDecays: readonly number[]; blocks?: readonly (readonly number[])[]; maxSteps?: number }>;
 export type ZooVersion = keyof typeof RECIPES;
 
 /**
@@ -99,6 +101,19 @@ export const PLANS: Record<TaskId, TrainingPlan> = {
   cls: { steps: 2000, maxSteps: 8000, checkEvery: 500, goal: { metric: 'error-rate', value: 0.03 }, batchSize: 32, learningRate: 1e-3, decayAt: 0.7, decayTo: 0.3, positives: 0.5, checkpointEvery: 250 },
   seg: { steps: 1500, maxSteps: 6000, checkEvery: 500, goal: { metric: 'iou', value: 0.78 }, batchSize: 32, learningRate: 1e-3, decayAt: 0.7, decayTo: 0.3, positives: 0.75, checkpointEvery: 250 },
 };
+
+/**
+ * The plan a network is trained with under a recipe: its task's plan, the recipe's later decays
+ * and step cap (a recipe's own `maxSteps` replaces the task's), every step count times `scale`
+ * (for quick trial runs; at least one step each).
+ */
+export function planFor(task: TaskId, version: ZooVersion, scale = 1): TrainingPlan {
+  const base = PLANS[task];
+  const recipe: (typeof RECIPES)[ZooVersion] = RECIPES[version];
+  const scaled = (steps: number) => Math.max(1, Math.round(steps * scale));
+  const maxSteps = 'maxSteps' in recipe ? recipe.maxSteps : base.maxSteps;
+  return { ...base, laterDecays: recipe.laterDecays, steps: scaled(base.steps), maxSteps: scaled(maxSteps), checkEvery: scaled(base.checkEvery) };
+}
 
 /** Held-out evaluation: test-split items never used in training; validation (the stopping rule) on the val split. */
 export const EVALUATION = { positives: 200, negatives: 200 } as const;
