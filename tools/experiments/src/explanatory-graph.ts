@@ -14,7 +14,8 @@ import { formatGraphReport, runGraphCategory, type GraphRunResult } from './expl
  * methods.md §9.3 and §3.7 on the synthetic data: per category, an explanatory graph mined from
  * its zoo classification network; few-shot part localization against the baselines; node vs
  * filter instability; pictures and (for the first category) the HTML browser. Resumable: one
- * JSON per category; the report is rebuilt from every file present.
+ * JSON per category, run again when it names another version of the network than the latest;
+ * the report is rebuilt from every file present.
  */
 const { values } = parseArgs({
   options: {
@@ -44,15 +45,20 @@ const categories = values.categories.split(',').filter(Boolean).map((c) => {
 const selection = await selectBackend();
 const dir = join(values.results, 'explanatory-graph');
 await mkdir(join(dir, 'runs'), { recursive: true });
-const composer = new Composer(new Registry(await openStore(values.registry, process.env)), builtinPlugins());
+const registry = new Registry(await openStore(values.registry, process.env));
+const composer = new Composer(registry, builtinPlugins());
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 for (const [index, category] of categories.entries()) {
   const file = join(dir, 'runs', `${category}.json`);
-  if (!values.redo && (await readFile(file, 'utf8').then(() => true, () => false))) {
+  // A run mined from another version of the category's network than the latest is stale: run again.
+  const current = `${category}-cls@${(await registry.resolve(`${category}-cls`)).version}`;
+  const previous = await readFile(file, 'utf8').then((t) => (JSON.parse(t) as GraphRunResult).network, () => undefined);
+  if (!values.redo && previous === current) {
     log(`${category}: done already (${file})`);
     continue;
   }
+  if (previous !== undefined && previous !== current) log(`${category}: ${file} was mined from ${previous}, not ${current}: stale, run again`);
   const { network, manifest } = await composer.load(`${category}-cls`);
   try {
     const started = performance.now();

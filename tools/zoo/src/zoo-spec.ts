@@ -62,7 +62,7 @@ export type ZooVersion = keyof typeof RECIPES;
  */
 export const ZOO_VERSIONS: Readonly<Record<string, ZooVersion>> = {
   'cat-cls': '1.1.0',
-  'dog-cls': '1.1.0',
+  'dog-cls': '1.2.0',
   'cat-seg': '1.1.0',
   'dog-seg': '1.1.0',
   'deer-cls': '1.1.0',
