@@ -32,6 +32,9 @@ export function learningRateAt(plan: TrainingPlan, step: number): number {
   return plan.learningRate * plan.decayTo ** decaySteps.filter((at) => step >= at).length;
 }
 
+/** Whether a validation value meets the plan's goal (error rate at most, IoU at least, the goal's value). */
+export const meetsGoal = (plan: TrainingPlan, value: number) => (plan.goal.metric === 'error-rate' ? value <= plan.goal.value : value >= plan.goal.value);
+
 /**
  * Trains both modules of a specific network on the data stream with Adam, showing progress
  * and writing a checkpoint every `plan.checkpointEvery` steps; resumes from the last one.
@@ -50,7 +53,6 @@ export async function trainSpecific(args: TrainArgs): Promise<{ steps: number; w
   let smoothed = NaN;
   let since = performance.now();
   const started = step;
-  const meets = (m: { value: number }) => (plan.goal.metric === 'error-rate' ? m.value <= plan.goal.value : m.value >= plan.goal.value);
   let validation: { name: string; value: number } | undefined;
   for (; step < plan.maxSteps; step++) {
     optimizer.setLearningRate(learningRateAt(plan, step));
@@ -75,7 +77,7 @@ export async function trainSpecific(args: TrainArgs): Promise<{ steps: number; w
       validation = evaluateSpecific(network, link, task, data, 'val')[0]!;
       log(`step ${done}: val ${validation.name} ${validation.value.toFixed(4)} (goal ${plan.goal.metric === 'error-rate' ? '≤' : '≥'} ${plan.goal.value})`);
       since = performance.now();
-      if (meets(validation)) {
+      if (meetsGoal(plan, validation.value)) {
         step = done;
         break;
       }

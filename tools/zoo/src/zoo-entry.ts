@@ -5,7 +5,7 @@ import { foldBatchNorm, type CategoryVggOptions } from '@transplant/plugin-categ
 import type { CategoryId } from '@transplant/data';
 import type { Registry } from '@transplant/registry';
 import { removeCheckpoint } from './checkpoint';
-import { evaluateSpecific, trainSpecific } from './train-specific';
+import { evaluateSpecific, meetsGoal, trainSpecific } from './train-specific';
 import { ZooData } from './zoo-data';
 import { FAMILIES, TRAINABLE_CATEGORIES, ZOO_TASKS, moduleNames, networkName, type TrainingPlan } from './zoo-spec';
 
@@ -116,7 +116,7 @@ export async function trainZooNetwork(args: ZooEntryArgs): Promise<ZooEntryResul
       generatedBy: args.generatedBy,
       provenance: { data: data.describe(), seed: args.seed, steps: trained.steps, backend: args.backend, wallSeconds: Math.round(trained.wallSeconds * 10) / 10 },
       card: {
-        summary: `${args.category} ${args.task === 'cls' ? `classifier (${args.category} vs. other animals and backgrounds)` : 'segmentation'}: trained from scratch by the zoo${args.batchNorm ? ' (category module with batch normalisation, folded into its convs for publishing)' : ''}, Adam lr ${args.plan.learningRate}, batch ${args.plan.batchSize}, ${trained.steps} steps${trained.validation ? ` (stopped at val ${trained.validation.name} ${trained.validation.value.toFixed(4)})` : ''}`,
+        summary: `${args.category} ${args.task === 'cls' ? `classifier (${args.category} vs. other animals and backgrounds)` : 'segmentation'}: trained from scratch by the zoo${args.batchNorm ? ' (category module with batch normalisation, folded into its convs for publishing)' : ''}, Adam lr ${args.plan.learningRate}, batch ${args.plan.batchSize}, ${trained.steps} steps${trained.validation ? ` (${meetsGoal(args.plan, trained.validation.value) ? 'stopped on meeting the val goal' : 'the step cap'}: val ${trained.validation.name} ${trained.validation.value.toFixed(4)})` : ''}`,
         metrics: metrics.map((m) => ({ ...m, on })),
       },
     };
