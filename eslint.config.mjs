@@ -1,5 +1,6 @@
 import { createProjectGraphAsync } from '@nx/devkit';
 import nx from '@nx/eslint-plugin';
+import prettierConfig from 'eslint-config-prettier';
 
 // The boundary rule reads nx's cached project graph and, without one (a fresh clone, CI), skips
 // itself with only a warning. Build the graph first so the rule always runs.
@@ -21,13 +22,33 @@ const LAYERS = {
   'layer:interpret': ['layer:core', 'layer:data', 'layer:registry', 'layer:composer'],
   'layer:explain': ['layer:core', 'layer:data', 'layer:registry', 'layer:composer', 'layer:interpret'],
   'layer:plugin': ['layer:core'],
-  'layer:cli': ['layer:core', 'layer:data', 'layer:registry', 'layer:composer', 'layer:distill', 'layer:interpret', 'layer:explain', 'layer:plugin'],
+  'layer:cli': [
+    'layer:core',
+    'layer:data',
+    'layer:registry',
+    'layer:composer',
+    'layer:distill',
+    'layer:interpret',
+    'layer:explain',
+    'layer:plugin',
+  ],
   'layer:tools': ['*'],
   'layer:e2e': ['*'],
 };
 
 export default [
-  { ignores: ['**/node_modules/**', '**/dist/**', '.nx/**', 'registry/**', 'tools/bench/results/**', 'tmp/**', 'reports/**', 'tools/zoo/.work/**'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '.nx/**',
+      'registry/**',
+      'tools/bench/results/**',
+      'tmp/**',
+      'reports/**',
+      'tools/zoo/.work/**',
+    ],
+  },
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
   ...nx.configs['flat/javascript'],
@@ -41,9 +62,15 @@ export default [
           banTransitiveDependencies: true,
           checkDynamicDependenciesExceptions: [],
           depConstraints: [
-            ...Object.entries(LAYERS).map(([sourceTag, allowed]) => ({ sourceTag, onlyDependOnLibsWithTags: allowed })),
+            ...Object.entries(LAYERS).map(([sourceTag, allowed]) => ({
+              sourceTag,
+              onlyDependOnLibsWithTags: allowed,
+            })),
             // Plugins: tfjs layers, and class-validator for their options schema (CONVENTIONS.md).
-            { sourceTag: 'layer:plugin', allowedExternalImports: ['@tensorflow/*', 'class-validator', 'vitest'] },
+            {
+              sourceTag: 'layer:plugin',
+              allowedExternalImports: ['@tensorflow/*', 'class-validator', 'vitest'],
+            },
           ],
         },
       ],
@@ -56,4 +83,6 @@ export default [
     files: ['**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },
+  // Formatting is Prettier's (`npm run format`; `npm run lint` checks it): no stylistic ESLint rules.
+  prettierConfig,
 ];

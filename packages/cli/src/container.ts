@@ -7,6 +7,10 @@ import { GENERATED_BY } from './version';
 /** The composition root: the only place that builds a container. */
 export function buildContainer(env: Environment): Container {
   const container = new Container({ defaultScope: 'Singleton' });
-  container.loadSync(coreContainerModule({ env, generatedBy: GENERATED_BY }), registryContainerModule, cliContainerModule);
+  container.loadSync(
+    coreContainerModule({ env, generatedBy: GENERATED_BY }),
+    registryContainerModule,
+    cliContainerModule,
+  );
   return container;
 }

@@ -7,5 +7,13 @@ import { taskSeg } from '@transplant/plugin-task-seg';
 
 /** The module plugins Transplant ships, registered here at the composition root (no import side effects). */
 export function builtinPlugins(): PluginRegistry {
-  return new PluginRegistry([categoryVgg, taskCls, taskSeg, adapterConv, importedCategory, importedCls, importedSeg]);
+  return new PluginRegistry([
+    categoryVgg,
+    taskCls,
+    taskSeg,
+    adapterConv,
+    importedCategory,
+    importedCls,
+    importedSeg,
+  ]);
 }

@@ -21,7 +21,9 @@ describe('transplant CLI', () => {
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.backend.id).toBe('wasm');
-    expect(report.backend.kernelPatches.map((k: { kernelName: string }) => k.kernelName)).toContain('Conv2DBackpropFilter');
+    expect(report.backend.kernelPatches.map((k: { kernelName: string }) => k.kernelName)).toContain(
+      'Conv2DBackpropFilter',
+    );
     expect(report.registry.source).toBe('embedded');
     expect(report.tfjs['tfjs-backend-wasm']).toBe('4.22.0');
     expect(typeof report.native.on).toBe('boolean');
@@ -73,9 +75,24 @@ describe('transplant data', () => {
     const { join } = await import('node:path');
     const { SyntheticSet, writeCub } = await import('@transplant/data');
     const dir = await mkdtemp(join(tmpdir(), 'transplant-inspect-'));
-    const set = new SyntheticSet({ seed: 2, size: 48, categories: ['cow', 'sheep'], perCategory: { train: 2, val: 0, test: 1 } });
+    const set = new SyntheticSet({
+      seed: 2,
+      size: 48,
+      categories: ['cow', 'sheep'],
+      perCategory: { train: 2, val: 0, test: 1 },
+    });
     await writeCub(set, join(dir, 'cub'));
-    const r = await run(['--json', 'data', 'inspect', '--cub', join(dir, 'cub'), '--out', join(dir, 'sheet.png'), '--n', '4']);
+    const r = await run([
+      '--json',
+      'data',
+      'inspect',
+      '--cub',
+      join(dir, 'cub'),
+      '--out',
+      join(dir, 'sheet.png'),
+      '--n',
+      '4',
+    ]);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({ images: 6, classes: 2, train: 4, test: 2 });

@@ -33,15 +33,23 @@ function buildProgram(io: CliIo): Command {
   const program = new Command('transplant')
     .description('Compose one generic CNN from small pre-trained modules, and explain what they learned.')
     .version(TRANSPLANT_VERSION)
-    .option('--backend <id>', 'tensor back end: tensorflow | wasm+onednn | wasm | cpu (default: the first that works; env TRANSPLANT_BACKEND)')
-    .option('--registry <location>', 'module registry: a folder or oci://host/namespace (env TRANSPLANT_REGISTRY)')
+    .option(
+      '--backend <id>',
+      'tensor back end: tensorflow | wasm+onednn | wasm | cpu (default: the first that works; env TRANSPLANT_BACKEND)',
+    )
+    .option(
+      '--registry <location>',
+      'module registry: a folder or oci://host/namespace (env TRANSPLANT_REGISTRY)',
+    )
     .option('--json', 'print machine-readable JSON instead of text')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
 
   program
     .command('doctor')
-    .description('print the tensor back end in use, the kernels Transplant registered, versions and the registry location')
+    .description(
+      'print the tensor back end in use, the kernels Transplant registered, versions and the registry location',
+    )
     .action(async () => {
       const options = program.opts<GlobalOptions>();
       const container = buildContainer(io.env);
@@ -65,7 +73,9 @@ function buildProgram(io: CliIo): Command {
   explainCommand(program, commands);
   networkCommands(program, commands);
 
-  const data = program.command('data').description('the synthetic part-annotated image set and CUB-layout data');
+  const data = program
+    .command('data')
+    .description('the synthetic part-annotated image set and CUB-layout data');
   data
     .command('preview')
     .description('write a PNG contact sheet of synthetic images with part masks and centres')
@@ -75,10 +85,12 @@ function buildProgram(io: CliIo): Command {
     .option('--seed <seed>', 'data set seed', '1')
     .option('--split <split>', 'train | val | test', 'train')
     .option('--out <file>', 'PNG to write (default data-preview-<category>.png)')
-    .action(async (o: { category: string; n: string; size: string; seed: string; split: string; out?: string }) => {
-      const result = await dataPreview({ ...o, n: Number(o.n), size: Number(o.size) });
-      print(program, io, result, `wrote ${result.images} images to ${result.path}`);
-    });
+    .action(
+      async (o: { category: string; n: string; size: string; seed: string; split: string; out?: string }) => {
+        const result = await dataPreview({ ...o, n: Number(o.n), size: Number(o.size) });
+        print(program, io, result, `wrote ${result.images} images to ${result.path}`);
+      },
+    );
   data
     .command('inspect')
     .description('load a CUB-200-2011 layout folder, count images, classes and parts, write a contact sheet')
@@ -107,7 +119,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     if (isTransplantError(error)) {
       const json = program.opts<GlobalOptions>().json;
-      io.stderr(json ? `${JSON.stringify({ error: { code: error.code, message: error.message } })}\n` : `error ${error.message}\n`);
+      io.stderr(
+        json
+          ? `${JSON.stringify({ error: { code: error.code, message: error.message } })}\n`
+          : `error ${error.message}\n`,
+      );
       return error.code === 'E_USAGE' ? 2 : 1;
     }
     throw error;

@@ -13,9 +13,17 @@ export interface RegistryLocation {
 }
 
 /** `--registry`, else `TRANSPLANT_REGISTRY`, else the embedded registry. */
-export function resolveRegistryLocation(flag: string | undefined, env: Environment, cwd = process.cwd()): RegistryLocation {
+export function resolveRegistryLocation(
+  flag: string | undefined,
+  env: Environment,
+  cwd = process.cwd(),
+): RegistryLocation {
   const fromEnv = env['TRANSPLANT_REGISTRY'] || undefined;
-  const [raw, source] = flag ? [flag, 'flag' as const] : fromEnv ? [fromEnv, 'env' as const] : [EMBEDDED_REGISTRY, 'embedded' as const];
+  const [raw, source] = flag
+    ? [flag, 'flag' as const]
+    : fromEnv
+      ? [fromEnv, 'env' as const]
+      : [EMBEDDED_REGISTRY, 'embedded' as const];
   // OCI references (oci://host/namespace) are locations, not paths.
   const location = /^[a-z][a-z0-9+.-]*:\/\//.test(raw) ? raw : resolve(cwd, raw);
   return { location, source, exists: location.includes('://') || existsSync(location) };

@@ -52,7 +52,12 @@ describe('composer', () => {
   });
 
   async function publishSpecific(p: PluginRegistry, prefix: string, seed: number) {
-    const category = createModule(p, { name: `${prefix}-features`, family: 'tiny-category', seed, category: prefix });
+    const category = createModule(p, {
+      name: `${prefix}-features`,
+      family: 'tiny-category',
+      seed,
+      category: prefix,
+    });
     const task = createModule(p, { name: `${prefix}-head`, family: 'tiny-task', seed: seed + 1 });
     const network = Network.create([category, task], [{ category: category.name, task: task.name }]);
     await publishModule(registry, category, meta);
@@ -66,7 +71,9 @@ describe('composer', () => {
     const original = await publishSpecific(p, 'cat', 3);
     const x = images();
     const before = original.run('cat-features', 'cat-head', x);
-    const composed = await new Composer(registry, p).compose([{ category: 'cat-features@1.0.0', task: 'cat-head' }]);
+    const composed = await new Composer(registry, p).compose([
+      { category: 'cat-features@1.0.0', task: 'cat-head' },
+    ]);
     const loaded = await new Composer(registry, p).load('cat-cls');
     expect(loaded.manifest.kind).toBe('network');
     for (const net of [composed, loaded.network]) {
@@ -81,13 +88,20 @@ describe('composer', () => {
 
   it('checks ports on the manifests before reading any weights (E_PORT_MISMATCH names both modules)', async () => {
     const p = plugins();
-    const category = createModule(p, { name: 'cat-features', family: 'tiny-category', options: { channels: 4 }, category: 'cat' });
+    const category = createModule(p, {
+      name: 'cat-features',
+      family: 'tiny-category',
+      options: { channels: 4 },
+      category: 'cat',
+    });
     const task = createModule(p, { name: 'wide-head', family: 'tiny-task', options: { channels: 6 } });
     await publishModule(registry, category, meta);
     await publishModule(registry, task, meta);
     const weightDigests = [category.published!.digest, task.published!.digest];
     weightReads.length = 0;
-    const error = await new Composer(registry, p).compose([{ category: 'cat-features', task: 'wide-head' }]).catch((e: unknown) => e);
+    const error = await new Composer(registry, p)
+      .compose([{ category: 'cat-features', task: 'wide-head' }])
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'E_PORT_MISMATCH' });
     expect(String(error)).toContain('cat-features@1.0.0 (output) → wide-head@1.0.0 (input): channels 4 ≠ 6');
     expect(weightReads.filter((d) => weightDigests.includes(d))).toEqual([]);
@@ -98,7 +112,10 @@ describe('composer', () => {
     const p = plugins();
     const network = await publishSpecific(p, 'dog', 5);
     network.dispose();
-    await expectCode(new Composer(registry, p).compose([{ category: 'dog-head', task: 'dog-features' }]), 'E_COMPOSITION_INVALID');
+    await expectCode(
+      new Composer(registry, p).compose([{ category: 'dog-head', task: 'dog-features' }]),
+      'E_COMPOSITION_INVALID',
+    );
     await expectCode(new Composer(registry, p).load('dog-features'), 'E_COMPOSITION_INVALID');
   });
 
@@ -109,10 +126,13 @@ describe('composer', () => {
     const dog = createModule(p, { name: 'dog-features', family: 'tiny-category', seed: 2, category: 'dog' });
     const head = createModule(p, { name: 'animal-head', family: 'tiny-task', seed: 3 });
     const adapter = createModule(p, { name: 'dog-adapter', family: 'tiny-adapter', seed: 4 });
-    const network = Network.create([cat, dog, head, adapter], [
-      { category: 'cat-features', task: 'animal-head' },
-      { category: 'dog-features', task: 'animal-head', adapter: 'dog-adapter' },
-    ]);
+    const network = Network.create(
+      [cat, dog, head, adapter],
+      [
+        { category: 'cat-features', task: 'animal-head' },
+        { category: 'dog-features', task: 'animal-head', adapter: 'dog-adapter' },
+      ],
+    );
     const x = images();
     const a = network.run('cat-features', 'animal-head', x);
     const b = network.run('dog-features', 'animal-head', x);
@@ -120,7 +140,9 @@ describe('composer', () => {
     expect(Array.from(a.dataSync())).not.toEqual(Array.from(b.dataSync()));
     const shared = network.model('cat-features', 'animal-head').getLayer('animal-head__logit');
     expect(network.model('dog-features', 'animal-head').getLayer('animal-head__logit')).toBe(shared);
-    expect(() => network.run('cat-features', 'nothing', x)).toThrow(expect.objectContaining({ code: 'E_COMPOSITION_INVALID' }));
+    expect(() => network.run('cat-features', 'nothing', x)).toThrow(
+      expect.objectContaining({ code: 'E_COMPOSITION_INVALID' }),
+    );
     tf.dispose([a, b, x]);
     network.dispose();
     expect(tf.memory().numTensors).toBe(start);
@@ -131,10 +153,18 @@ describe('composer', () => {
     const cat = createModule(p, { name: 'cat-features', family: 'tiny-category', category: 'cat' });
     const head = createModule(p, { name: 'animal-head', family: 'tiny-task' });
     const wide = createModule(p, { name: 'wide-head', family: 'tiny-task', options: { channels: 5 } });
-    expect(() => Network.create([cat, head], [])).toThrow(expect.objectContaining({ code: 'E_COMPOSITION_INVALID' }));
-    expect(() => Network.create([cat, head], [{ category: 'animal-head', task: 'cat-features' }])).toThrow(expect.objectContaining({ code: 'E_COMPOSITION_INVALID' }));
-    expect(() => Network.create([cat, head, wide], [{ category: 'cat-features', task: 'animal-head' }])).toThrow(/wide-head are on no link/);
-    expect(() => Network.create([cat, wide], [{ category: 'cat-features', task: 'wide-head' }])).toThrow(expect.objectContaining({ code: 'E_PORT_MISMATCH' }));
+    expect(() => Network.create([cat, head], [])).toThrow(
+      expect.objectContaining({ code: 'E_COMPOSITION_INVALID' }),
+    );
+    expect(() => Network.create([cat, head], [{ category: 'animal-head', task: 'cat-features' }])).toThrow(
+      expect.objectContaining({ code: 'E_COMPOSITION_INVALID' }),
+    );
+    expect(() =>
+      Network.create([cat, head, wide], [{ category: 'cat-features', task: 'animal-head' }]),
+    ).toThrow(/wide-head are on no link/);
+    expect(() => Network.create([cat, wide], [{ category: 'cat-features', task: 'wide-head' }])).toThrow(
+      expect.objectContaining({ code: 'E_PORT_MISMATCH' }),
+    );
     [cat, head, wide].forEach((m) => m.built.layers.forEach((l) => l.dispose()));
   });
 
@@ -143,16 +173,33 @@ describe('composer', () => {
     const cat = createModule(p, { name: 'cat-features', family: 'tiny-category', seed: 1, category: 'cat' });
     const head = createModule(p, { name: 'animal-head', family: 'tiny-task', seed: 3 });
     const adapter = createModule(p, { name: 'cat-adapter', family: 'tiny-adapter', seed: 4 });
-    const network = Network.create([cat, head, adapter], [{ category: 'cat-features', task: 'animal-head', adapter: 'cat-adapter' }]);
-    const snapshot = () => Object.fromEntries([cat, head, adapter].flatMap((m) => m.built.layers.flatMap((l) => l.weights.map((w) => [w.originalName, Array.from(w.read().dataSync())]))));
+    const network = Network.create(
+      [cat, head, adapter],
+      [{ category: 'cat-features', task: 'animal-head', adapter: 'cat-adapter' }],
+    );
+    const snapshot = () =>
+      Object.fromEntries(
+        [cat, head, adapter].flatMap((m) =>
+          m.built.layers.flatMap((l) =>
+            l.weights.map((w) => [w.originalName, Array.from(w.read().dataSync())]),
+          ),
+        ),
+      );
     const before = snapshot();
     const trainable = network.setTrainable(['cat-adapter']);
-    expect(trainable.map((v) => v.originalName).sort()).toEqual(['cat-adapter__conv/bias', 'cat-adapter__conv/kernel']);
+    expect(trainable.map((v) => v.originalName).sort()).toEqual([
+      'cat-adapter__conv/bias',
+      'cat-adapter__conv/kernel',
+    ]);
     const x = images();
     const model = network.model('cat-features', 'animal-head');
     const optimizer = tf.train.sgd(0.5);
     for (let i = 0; i < 3; i++) {
-      const loss = optimizer.minimize(() => tf.mean(tf.square(tf.sub(model.apply(x, { training: true }) as tf.Tensor, 3))) as tf.Scalar, true, trainable.map((v) => v.read() as tf.Variable));
+      const loss = optimizer.minimize(
+        () => tf.mean(tf.square(tf.sub(model.apply(x, { training: true }) as tf.Tensor, 3))) as tf.Scalar,
+        true,
+        trainable.map((v) => v.read() as tf.Variable),
+      );
       loss!.dispose();
     }
     const after = snapshot();
@@ -188,11 +235,24 @@ describe('composer', () => {
 
     it('writes a link as a LayersModel that stock tf.loadLayersModel loads, with the same outputs', async () => {
       const p = plugins();
-      const cat = createModule(p, { name: 'cat-features', family: 'tiny-category', seed: 1, category: 'cat' });
+      const cat = createModule(p, {
+        name: 'cat-features',
+        family: 'tiny-category',
+        seed: 1,
+        category: 'cat',
+      });
       const head = createModule(p, { name: 'animal-head', family: 'tiny-task', seed: 3 });
       const adapter = createModule(p, { name: 'cat-adapter', family: 'tiny-adapter', seed: 4 });
-      const network = Network.create([cat, head, adapter], [{ category: 'cat-features', task: 'animal-head', adapter: 'cat-adapter' }]);
-      await exportLayersModel(network, { category: 'cat-features', task: 'animal-head' }, join(directory, 'cat'), 'transplant/0.1.0');
+      const network = Network.create(
+        [cat, head, adapter],
+        [{ category: 'cat-features', task: 'animal-head', adapter: 'cat-adapter' }],
+      );
+      await exportLayersModel(
+        network,
+        { category: 'cat-features', task: 'animal-head' },
+        join(directory, 'cat'),
+        'transplant/0.1.0',
+      );
       const loaded = await tf.loadLayersModel(`${base}/cat/model.json`);
       const x = images();
       const expected = network.run('cat-features', 'animal-head', x);
@@ -212,9 +272,16 @@ describe('moduleFromManifest', () => {
     const p = plugins();
     const module = createModule(p, { name: 'cat-features', family: 'tiny-category', category: 'cat' });
     const { manifest, weights } = moduleArtifact(module, meta);
-    const lying = { ...manifest, ports: { ...manifest.ports, output: { ...manifest.ports.output, stride: 4 } } };
-    expect(() => moduleFromManifest(p, lying, weights)).toThrow(expect.objectContaining({ code: 'E_MANIFEST_INVALID' }));
-    expect(() => moduleFromManifest(p, { ...manifest, family: { name: 'tiny-category', version: '2.0.0' } }, weights)).toThrow(expect.objectContaining({ code: 'E_PLUGIN_UNKNOWN' }));
+    const lying = {
+      ...manifest,
+      ports: { ...manifest.ports, output: { ...manifest.ports.output, stride: 4 } },
+    };
+    expect(() => moduleFromManifest(p, lying, weights)).toThrow(
+      expect.objectContaining({ code: 'E_MANIFEST_INVALID' }),
+    );
+    expect(() =>
+      moduleFromManifest(p, { ...manifest, family: { name: 'tiny-category', version: '2.0.0' } }, weights),
+    ).toThrow(expect.objectContaining({ code: 'E_PLUGIN_UNKNOWN' }));
     const rebuilt = moduleFromManifest(p, manifest, weights);
     expect(rebuilt.published?.digest).toBe(manifest.weights.digest);
     [module, rebuilt].forEach((m) => m.built.layers.forEach((l) => l.dispose()));
@@ -232,7 +299,13 @@ describe('composer references', () => {
     await publishModule(registry, cat, meta);
     await publishModule(registry, cat, { ...meta, version: '1.1.0' });
     await publishModule(registry, head, meta);
-    await expectCode(new Composer(registry, p).compose([{ category: 'cat-features@1.0.0', task: 'animal-head' }, { category: 'cat-features@1.1.0', task: 'animal-head' }]), 'E_COMPOSITION_INVALID');
+    await expectCode(
+      new Composer(registry, p).compose([
+        { category: 'cat-features@1.0.0', task: 'animal-head' },
+        { category: 'cat-features@1.1.0', task: 'animal-head' },
+      ]),
+      'E_COMPOSITION_INVALID',
+    );
     [cat, head].forEach((m) => m.built.layers.forEach((l) => l.dispose()));
     await rm(root, { recursive: true, force: true });
   });

@@ -13,7 +13,10 @@ export interface LinkRefs {
   readonly adapter?: string;
 }
 
-type Manifests = Map<string, { manifest: ModuleManifest; resolved: Awaited<ReturnType<Registry['manifest']>>['resolved'] }>;
+type Manifests = Map<
+  string,
+  { manifest: ModuleManifest; resolved: Awaited<ReturnType<Registry['manifest']>>['resolved'] }
+>;
 
 /**
  * Assembles networks from registry references: resolves every module, checks kinds and
@@ -34,7 +37,11 @@ export class Composer {
         const found = await this.registry.manifest(ref, lockfile);
         const other = manifests.get(found.manifest.name);
         if (other && other.manifest.version !== found.manifest.version) {
-          throw new TransplantError('E_COMPOSITION_INVALID', `${found.manifest.name} is asked for at ${other.manifest.version} and at ${found.manifest.version}; a network holds one version of a module`, { module: found.manifest.name, operation: 'compose' });
+          throw new TransplantError(
+            'E_COMPOSITION_INVALID',
+            `${found.manifest.name} is asked for at ${other.manifest.version} and at ${found.manifest.version}; a network holds one version of a module`,
+            { module: found.manifest.name, operation: 'compose' },
+          );
         }
         manifests.set(found.manifest.name, { manifest: found.manifest, resolved: found.resolved });
         return found.manifest.name;
@@ -47,20 +54,31 @@ export class Composer {
   }
 
   /** A published network (kind `network`), with every module at the exact version and digest it pins. */
-  async load(reference: string, lockfile?: Lockfile): Promise<{ network: Network; manifest: ModuleManifest }> {
+  async load(
+    reference: string,
+    lockfile?: Lockfile,
+  ): Promise<{ network: Network; manifest: ModuleManifest }> {
     const { manifest } = await this.registry.manifest(reference, lockfile);
     if (manifest.kind !== 'network') {
-      throw new TransplantError('E_COMPOSITION_INVALID', `${manifest.name}@${manifest.version} is a ${manifest.kind} module, not a network`, { module: manifest.name, operation: 'load' });
+      throw new TransplantError(
+        'E_COMPOSITION_INVALID',
+        `${manifest.name}@${manifest.version} is a ${manifest.kind} module, not a network`,
+        { module: manifest.name, operation: 'load' },
+      );
     }
     const links = parseComposition(manifest.options, `${manifest.name}@${manifest.version}`);
     const manifests: Manifests = new Map();
     for (const dep of manifest.dependencies) {
       const found = await this.registry.manifest(`${dep.name}@${dep.pinned!.version}`);
       if (found.manifest.weights.digest !== dep.pinned!.digest) {
-        throw new TransplantError('E_DIGEST_MISMATCH', `${dep.name}@${dep.pinned!.version} has weights ${found.manifest.weights.digest}; the network pins ${dep.pinned!.digest}`, {
-          module: `${manifest.name}@${manifest.version}`,
-          operation: 'load',
-        });
+        throw new TransplantError(
+          'E_DIGEST_MISMATCH',
+          `${dep.name}@${dep.pinned!.version} has weights ${found.manifest.weights.digest}; the network pins ${dep.pinned!.digest}`,
+          {
+            module: `${manifest.name}@${manifest.version}`,
+            operation: 'load',
+          },
+        );
       }
       manifests.set(dep.name, { manifest: found.manifest, resolved: found.resolved });
     }
@@ -69,12 +87,25 @@ export class Composer {
 
   private async assemble(manifests: Manifests, links: readonly LinkSpec[]): Promise<Network> {
     for (const link of links) {
-      const slots = [['category', link.category], ...(link.adapter ? [['adapter', link.adapter]] : []), ['task', link.task]] as const;
+      const slots = [
+        ['category', link.category],
+        ...(link.adapter ? [['adapter', link.adapter]] : []),
+        ['task', link.task],
+      ] as const;
       const chain = slots.map(([kind, name]) => {
         const found = manifests.get(name);
-        if (!found) throw new TransplantError('E_COMPOSITION_INVALID', `link names "${name}", which the network does not pin`, { operation: 'compose' });
+        if (!found)
+          throw new TransplantError(
+            'E_COMPOSITION_INVALID',
+            `link names "${name}", which the network does not pin`,
+            { operation: 'compose' },
+          );
         if (found.manifest.kind !== kind) {
-          throw new TransplantError('E_COMPOSITION_INVALID', `"${name}" is a ${found.manifest.kind} module; the link needs ${kind === 'adapter' ? 'an' : 'a'} ${kind} module there`, { module: name, operation: 'compose' });
+          throw new TransplantError(
+            'E_COMPOSITION_INVALID',
+            `"${name}" is a ${found.manifest.kind} module; the link needs ${kind === 'adapter' ? 'an' : 'a'} ${kind} module there`,
+            { module: name, operation: 'compose' },
+          );
         }
         return { name: `${name}@${found.manifest.version}`, ports: found.manifest.ports };
       });

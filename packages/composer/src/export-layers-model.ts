@@ -11,7 +11,12 @@ export const EXPORTED_MODEL_FILES = { topology: 'model.json', weights: 'weights.
  * `tf.loadLayersModel` loads. `model.json` is written last, by rename, so a reader never
  * sees a topology without its weights.
  */
-export async function exportLayersModel(network: Network, link: { category: string; task: string }, directory: string, generatedBy: string): Promise<{ files: string[]; bytes: number }> {
+export async function exportLayersModel(
+  network: Network,
+  link: { category: string; task: string },
+  directory: string,
+  generatedBy: string,
+): Promise<{ files: string[]; bytes: number }> {
   let artifacts: tf.io.ModelArtifacts | undefined;
   await network.model(link.category, link.task).save(
     tf.io.withSaveHandler(async (a) => {
@@ -32,5 +37,8 @@ export async function exportLayersModel(network: Network, link: { category: stri
   const temporary = join(directory, `.${EXPORTED_MODEL_FILES.topology}.${process.pid}.tmp`);
   await writeFile(temporary, JSON.stringify(modelJson));
   await rename(temporary, join(directory, EXPORTED_MODEL_FILES.topology));
-  return { files: [join(directory, EXPORTED_MODEL_FILES.topology), join(directory, EXPORTED_MODEL_FILES.weights)], bytes: weights.byteLength };
+  return {
+    files: [join(directory, EXPORTED_MODEL_FILES.topology), join(directory, EXPORTED_MODEL_FILES.weights)],
+    bytes: weights.byteLength,
+  };
 }

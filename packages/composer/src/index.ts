@@ -3,10 +3,24 @@
  * registry modules; runs links, freezes modules, publishes and exports networks.
  */
 export { PluginRegistry } from './plugin-registry';
-export { createModule, disposeModule, encodeModuleWeights, moduleFromManifest, type CreateModuleOptions, type ModuleInstance, type PublishedIdentity } from './module-instance';
+export {
+  createModule,
+  disposeModule,
+  encodeModuleWeights,
+  moduleFromManifest,
+  type CreateModuleOptions,
+  type ModuleInstance,
+  type PublishedIdentity,
+} from './module-instance';
 export { checkLinkPorts, linkId, type LinkSpec, type PortedModule } from './link-ports';
 export { Network } from './network';
-export { COMPOSITION_FAMILY, parseComposition, parseGenericRecord, type CompositionOptions, type GenericRecord } from './composition';
+export {
+  COMPOSITION_FAMILY,
+  parseComposition,
+  parseGenericRecord,
+  type CompositionOptions,
+  type GenericRecord,
+} from './composition';
 export { Composer, type LinkRefs } from './composer';
 export { moduleArtifact, publishModule, publishNetwork, type PublishMeta } from './publish';
 export { EXPORTED_MODEL_FILES, exportLayersModel } from './export-layers-model';

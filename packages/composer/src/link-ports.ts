@@ -12,7 +12,8 @@ export interface LinkSpec {
   readonly adapter?: string;
 }
 
-export const linkId = (link: Pick<LinkSpec, 'category' | 'task'>): string => `${link.category} → ${link.task}`;
+export const linkId = (link: Pick<LinkSpec, 'category' | 'task'>): string =>
+  `${link.category} → ${link.task}`;
 
 /**
  * Checks every connection of a link (category → [adapter →] task) and throws
@@ -25,11 +26,15 @@ export function checkLinkPorts(chain: readonly PortedModule[]): void {
     const to = chain[i + 1]!;
     const problems = portMismatches(from.ports.output, to.ports.input);
     if (problems.length > 0) {
-      throw new TransplantError('E_PORT_MISMATCH', `${from.name} (output) → ${to.name} (input): ${problems.join(', ')}`, {
-        module: `${from.name} → ${to.name}`,
-        operation: 'compose',
-        details: { from: from.name, to: to.name, problems },
-      });
+      throw new TransplantError(
+        'E_PORT_MISMATCH',
+        `${from.name} (output) → ${to.name} (input): ${problems.join(', ')}`,
+        {
+          module: `${from.name} → ${to.name}`,
+          operation: 'compose',
+          details: { from: from.name, to: to.name, problems },
+        },
+      );
     }
   }
 }

@@ -50,7 +50,10 @@ export interface CreateModuleOptions {
   readonly category?: string;
 }
 
-function instantiate(plugin: ModulePlugin, input: { name: string; options: unknown; seed: number; category?: string }): ModuleInstance {
+function instantiate(
+  plugin: ModulePlugin,
+  input: { name: string; options: unknown; seed: number; category?: string },
+): ModuleInstance {
   const options = parsePluginOptions(plugin, input.options);
   const prefix = `${input.name}__`;
   const built = plugin.build(options, { seed: input.seed, prefix });
@@ -74,26 +77,55 @@ function instantiate(plugin: ModulePlugin, input: { name: string; options: unkno
 
 /** A new module with seeded initial weights. */
 export function createModule(plugins: PluginRegistry, input: CreateModuleOptions): ModuleInstance {
-  return instantiate(plugins.get(input.family), { name: input.name, options: input.options, seed: input.seed ?? 0, ...(input.category !== undefined ? { category: input.category } : {}) });
+  return instantiate(plugins.get(input.family), {
+    name: input.name,
+    options: input.options,
+    seed: input.seed ?? 0,
+    ...(input.category !== undefined ? { category: input.category } : {}),
+  });
 }
 
 const samePort = (a: Port, b: Port): boolean =>
-  a.role === b.role && a.dtype === b.dtype && a.channels === b.channels && a.stride === b.stride && a.values === b.values && JSON.stringify(a.shape) === JSON.stringify(b.shape);
+  a.role === b.role &&
+  a.dtype === b.dtype &&
+  a.channels === b.channels &&
+  a.stride === b.stride &&
+  a.values === b.values &&
+  JSON.stringify(a.shape) === JSON.stringify(b.shape);
 
 /** Rebuilds a published module from its manifest and loads its (already verified) weights. */
-export function moduleFromManifest(plugins: PluginRegistry, manifest: ModuleManifest, weights: Uint8Array): ModuleInstance {
+export function moduleFromManifest(
+  plugins: PluginRegistry,
+  manifest: ModuleManifest,
+  weights: Uint8Array,
+): ModuleInstance {
   if (manifest.kind === 'network') {
-    throw new TransplantError('E_COMPOSITION_INVALID', `${manifest.name} is a network, not a module`, { module: manifest.name, operation: 'load' });
+    throw new TransplantError('E_COMPOSITION_INVALID', `${manifest.name} is a network, not a module`, {
+      module: manifest.name,
+      operation: 'load',
+    });
   }
   const plugin = plugins.get(manifest.family.name, manifest.family.version);
-  const instance = instantiate(plugin, { name: manifest.name, options: manifest.options, seed: 0, ...(manifest.category !== undefined ? { category: manifest.category } : {}) });
-  if (!samePort(instance.ports.input, manifest.ports.input) || !samePort(instance.ports.output, manifest.ports.output)) {
+  const instance = instantiate(plugin, {
+    name: manifest.name,
+    options: manifest.options,
+    seed: 0,
+    ...(manifest.category !== undefined ? { category: manifest.category } : {}),
+  });
+  if (
+    !samePort(instance.ports.input, manifest.ports.input) ||
+    !samePort(instance.ports.output, manifest.ports.output)
+  ) {
     disposeModule(instance);
-    throw new TransplantError('E_MANIFEST_INVALID', `the manifest's ports are not those ${plugin.family}@${plugin.version} builds from its options`, {
-      module: `${manifest.name}@${manifest.version}`,
-      operation: 'load',
-      details: { manifest: manifest.ports, built: instance.ports },
-    });
+    throw new TransplantError(
+      'E_MANIFEST_INVALID',
+      `the manifest's ports are not those ${plugin.family}@${plugin.version} builds from its options`,
+      {
+        module: `${manifest.name}@${manifest.version}`,
+        operation: 'load',
+        details: { manifest: manifest.ports, built: instance.ports },
+      },
+    );
   }
   const tensors = weightsToTensors(decodeWeights(weights).tensors);
   try {
@@ -106,7 +138,10 @@ export function moduleFromManifest(plugins: PluginRegistry, manifest: ModuleMani
 }
 
 /** The module's weights as a Transplant weights blob. */
-export function encodeModuleWeights(instance: ModuleInstance, generatedBy: string): { blob: Uint8Array; tensors: number; parameters: number } {
+export function encodeModuleWeights(
+  instance: ModuleInstance,
+  generatedBy: string,
+): { blob: Uint8Array; tensors: number; parameters: number } {
   const named = tensorsToWeights(moduleWeights(instance.built, instance.prefix));
   const parameters = named.reduce((sum, w) => sum + w.data.length, 0);
   return { blob: encodeWeights(named, { generatedBy }), tensors: named.length, parameters };

@@ -32,14 +32,22 @@ export class Network {
     const seen = new Set<string>();
     const kindOf = (name: string, kind: BuildableKind, link: LinkSpec): ModuleInstance => {
       const m = byName.get(name);
-      if (!m) throw invalid(`link ${linkId(link)} names "${name}", which is not a module of the network (${[...byName.keys()].join(', ')})`);
-      if (m.kind !== kind) throw invalid(`link ${linkId(link)}: "${name}" is a ${m.kind} module, not a ${kind} module`);
+      if (!m)
+        throw invalid(
+          `link ${linkId(link)} names "${name}", which is not a module of the network (${[...byName.keys()].join(', ')})`,
+        );
+      if (m.kind !== kind)
+        throw invalid(`link ${linkId(link)}: "${name}" is a ${m.kind} module, not a ${kind} module`);
       return m;
     };
     for (const link of links) {
       if (seen.has(linkId(link))) throw invalid(`link ${linkId(link)} appears twice`);
       seen.add(linkId(link));
-      const chain = [kindOf(link.category, 'category', link), ...(link.adapter ? [kindOf(link.adapter, 'adapter', link)] : []), kindOf(link.task, 'task', link)];
+      const chain = [
+        kindOf(link.category, 'category', link),
+        ...(link.adapter ? [kindOf(link.adapter, 'adapter', link)] : []),
+        kindOf(link.task, 'task', link),
+      ];
       checkLinkPorts(chain);
     }
     const used = new Set(links.flatMap((l) => [l.category, l.task, ...(l.adapter ? [l.adapter] : [])]));
@@ -60,7 +68,8 @@ export class Network {
 
   findLink(category: string, task: string): LinkSpec {
     const link = this.links.find((l) => l.category === category && l.task === task);
-    if (!link) throw invalid(`no link ${linkId({ category, task })}; links: ${this.links.map(linkId).join('; ')}`);
+    if (!link)
+      throw invalid(`no link ${linkId({ category, task })}; links: ${this.links.map(linkId).join('; ')}`);
     return link;
   }
 
@@ -71,10 +80,18 @@ export class Network {
     const id = linkId(link);
     let model = this.models.get(id);
     if (!model) {
-      const chain = [this.module(link.category), ...(link.adapter ? [this.module(link.adapter)] : []), this.module(link.task)];
+      const chain = [
+        this.module(link.category),
+        ...(link.adapter ? [this.module(link.adapter)] : []),
+        this.module(link.task),
+      ];
       const input = tf.input({ shape: chain[0]!.ports.input.shape.slice(1) as number[], name: 'image' });
       const output = chain.reduce((x, m) => m.built.apply(x), input);
-      model = tf.model({ inputs: input, outputs: output, name: `${link.category}--${link.adapter ?? 'direct'}--${link.task}` });
+      model = tf.model({
+        inputs: input,
+        outputs: output,
+        name: `${link.category}--${link.adapter ?? 'direct'}--${link.task}`,
+      });
       this.models.set(id, model);
     }
     return model;
@@ -89,7 +106,8 @@ export class Network {
   /** Freezes every module except the named ones; returns the variables left trainable. */
   setTrainable(names: readonly string[]): tf.LayerVariable[] {
     for (const name of names) this.module(name);
-    for (const m of this.modules.values()) for (const layer of m.built.layers) layer.trainable = names.includes(m.name);
+    for (const m of this.modules.values())
+      for (const layer of m.built.layers) layer.trainable = names.includes(m.name);
     return names.flatMap((name) => this.module(name).built.layers.flatMap((layer) => layer.trainableWeights));
   }
 

@@ -14,7 +14,10 @@ export class PluginRegistry {
 
   register(plugin: ModulePlugin): this {
     if (this.plugins.has(plugin.family)) {
-      throw new TransplantError('E_PLUGIN_DUPLICATE', `"${plugin.family}" is registered twice`, { module: plugin.family, operation: 'register' });
+      throw new TransplantError('E_PLUGIN_DUPLICATE', `"${plugin.family}" is registered twice`, {
+        module: plugin.family,
+        operation: 'register',
+      });
     }
     this.plugins.set(plugin.family, plugin);
     return this;
@@ -27,10 +30,18 @@ export class PluginRegistry {
   get(family: string, version?: string): ModulePlugin {
     const plugin = this.plugins.get(family);
     if (!plugin) {
-      throw new TransplantError('E_PLUGIN_UNKNOWN', `"${family}"; registered: ${[...this.plugins.keys()].join(', ') || 'none'}`, { module: family, operation: 'getPlugin' });
+      throw new TransplantError(
+        'E_PLUGIN_UNKNOWN',
+        `"${family}"; registered: ${[...this.plugins.keys()].join(', ') || 'none'}`,
+        { module: family, operation: 'getPlugin' },
+      );
     }
     if (version !== undefined && semver.major(version) !== semver.major(plugin.version)) {
-      throw new TransplantError('E_PLUGIN_UNKNOWN', `the module was built by ${family}@${version}; registered is ${family}@${plugin.version}`, { module: family, operation: 'getPlugin' });
+      throw new TransplantError(
+        'E_PLUGIN_UNKNOWN',
+        `the module was built by ${family}@${version}; registered is ${family}@${plugin.version}`,
+        { module: family, operation: 'getPlugin' },
+      );
     }
     return plugin;
   }

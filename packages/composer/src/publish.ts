@@ -1,4 +1,12 @@
-import { MANIFEST_FORMAT_VERSION, TransplantError, encodeWeights, type CardDto, type DependencyDto, type ModuleManifestDto, type ProvenanceDto } from '@transplant/core';
+import {
+  MANIFEST_FORMAT_VERSION,
+  TransplantError,
+  encodeWeights,
+  type CardDto,
+  type DependencyDto,
+  type ModuleManifestDto,
+  type ProvenanceDto,
+} from '@transplant/core';
 import type { Registry } from '@transplant/registry';
 import { sha256Digest } from '@transplant/core';
 import { COMPOSITION_FAMILY, type GenericRecord } from './composition';
@@ -19,7 +27,10 @@ function provenance(meta: PublishMeta): ProvenanceDto {
 }
 
 /** The manifest and weights blob of a module instance, as `publish` takes them. */
-export function moduleArtifact(instance: ModuleInstance, meta: PublishMeta): { manifest: ModuleManifestDto; weights: Uint8Array } {
+export function moduleArtifact(
+  instance: ModuleInstance,
+  meta: PublishMeta,
+): { manifest: ModuleManifestDto; weights: Uint8Array } {
   const weights = encodeModuleWeights(instance, meta.generatedBy);
   const manifest: ModuleManifestDto = {
     formatVersion: MANIFEST_FORMAT_VERSION,
@@ -33,7 +44,12 @@ export function moduleArtifact(instance: ModuleInstance, meta: PublishMeta): { m
     options: instance.options as Record<string, unknown>,
     ports: instance.ports,
     dependencies: [...(meta.dependencies ?? [])],
-    weights: { digest: sha256Digest(weights.blob), size: weights.blob.byteLength, tensors: weights.tensors, parameters: weights.parameters },
+    weights: {
+      digest: sha256Digest(weights.blob),
+      size: weights.blob.byteLength,
+      tensors: weights.tensors,
+      parameters: weights.parameters,
+    },
     provenance: provenance(meta),
     card: meta.card,
   };
@@ -41,7 +57,11 @@ export function moduleArtifact(instance: ModuleInstance, meta: PublishMeta): { m
 }
 
 /** Publishes a module; on success the instance carries its published identity. */
-export async function publishModule(registry: Registry, instance: ModuleInstance, meta: PublishMeta): Promise<PublishedIdentity> {
+export async function publishModule(
+  registry: Registry,
+  instance: ModuleInstance,
+  meta: PublishMeta,
+): Promise<PublishedIdentity> {
   const artifact = moduleArtifact(instance, meta);
   await registry.publish(artifact);
   const { manifest } = await registry.manifest(`${instance.name}@${meta.version}`);
@@ -54,10 +74,24 @@ export async function publishModule(registry: Registry, instance: ModuleInstance
  * module by version and weights digest. Every module must be published first. A network's
  * ports are those of its first link.
  */
-export async function publishNetwork(registry: Registry, network: Network, meta: PublishMeta & { readonly name: string; readonly generic?: GenericRecord }): Promise<{ name: string; version: string }> {
+export async function publishNetwork(
+  registry: Registry,
+  network: Network,
+  meta: PublishMeta & { readonly name: string; readonly generic?: GenericRecord },
+): Promise<{ name: string; version: string }> {
   const dependencies: DependencyDto[] = [...network.modules.values()].map((m) => {
-    if (!m.published) throw new TransplantError('E_COMPOSITION_INVALID', `publish module ${m.name} before the network that uses it`, { module: meta.name, operation: 'publishNetwork' });
-    return { name: m.name, kind: m.kind, range: m.published.version, pinned: { version: m.published.version, digest: m.published.digest } };
+    if (!m.published)
+      throw new TransplantError(
+        'E_COMPOSITION_INVALID',
+        `publish module ${m.name} before the network that uses it`,
+        { module: meta.name, operation: 'publishNetwork' },
+      );
+    return {
+      name: m.name,
+      kind: m.kind,
+      range: m.published.version,
+      pinned: { version: m.published.version, digest: m.published.digest },
+    };
   });
   const first = network.links[0]!;
   const category = network.module(first.category);
@@ -73,7 +107,10 @@ export async function publishNetwork(registry: Registry, network: Network, meta:
     ...(specific && task.task !== undefined ? { task: task.task } : {}),
     ...(specific && category.category !== undefined ? { category: category.category } : {}),
     family: { ...COMPOSITION_FAMILY },
-    options: { links: network.links.map((l) => ({ ...l })), ...(meta.generic ? { generic: meta.generic } : {}) },
+    options: {
+      links: network.links.map((l) => ({ ...l })),
+      ...(meta.generic ? { generic: meta.generic } : {}),
+    },
     ports: { input: category.ports.input, output: task.ports.output },
     dependencies,
     weights: { digest: sha256Digest(weights), size: weights.byteLength, tensors: 0, parameters: 0 },

@@ -13,7 +13,10 @@ export function taskLoss(task: TaskId, logits: tf.Tensor, target: tf.Tensor): tf
         return tf.losses.sigmoidCrossEntropy(tf.reshape(target, logits.shape), logits) as tf.Scalar;
       case 'seg': {
         const p = tf.sigmoid(logits);
-        const dice = tf.div(tf.add(tf.mul(2, tf.sum(tf.mul(p, target))), 1), tf.add(tf.add(tf.sum(p), tf.sum(target)), 1));
+        const dice = tf.div(
+          tf.add(tf.mul(2, tf.sum(tf.mul(p, target))), 1),
+          tf.add(tf.add(tf.sum(p), tf.sum(target)), 1),
+        );
         return tf.add(tf.losses.sigmoidCrossEntropy(target, logits), tf.sub(1, dice)) as tf.Scalar;
       }
       default: {
@@ -37,8 +40,12 @@ export function taskCounts(task: TaskId, logits: tf.Tensor, target: tf.Tensor): 
   const [a, b] = tf.tidy(() => {
     const predicted = tf.greater(logits, 0);
     const truth = tf.greater(tf.reshape(target, logits.shape), 0.5);
-    if (task === 'cls') return [tf.sum(tf.cast(tf.notEqual(predicted, truth), 'int32')), tf.scalar(logits.shape[0]!, 'int32')];
-    return [tf.sum(tf.cast(tf.logicalAnd(predicted, truth), 'int32')), tf.sum(tf.cast(tf.logicalOr(predicted, truth), 'int32'))];
+    if (task === 'cls')
+      return [tf.sum(tf.cast(tf.notEqual(predicted, truth), 'int32')), tf.scalar(logits.shape[0]!, 'int32')];
+    return [
+      tf.sum(tf.cast(tf.logicalAnd(predicted, truth), 'int32')),
+      tf.sum(tf.cast(tf.logicalOr(predicted, truth), 'int32')),
+    ];
   });
   const out = { a: a!.dataSync()[0]!, b: b!.dataSync()[0]! };
   tf.dispose([a!, b!]);
@@ -47,7 +54,9 @@ export function taskCounts(task: TaskId, logits: tf.Tensor, target: tf.Tensor): 
 
 /** The held-out metric from summed counts: cls error rate (lower is better), seg IoU (higher is better). */
 export function taskMetric(task: TaskId, counts: TaskCounts): { name: 'error-rate' | 'iou'; value: number } {
-  return task === 'cls' ? { name: 'error-rate', value: counts.a / counts.b } : { name: 'iou', value: counts.b === 0 ? 1 : counts.a / counts.b };
+  return task === 'cls'
+    ? { name: 'error-rate', value: counts.a / counts.b }
+    : { name: 'iou', value: counts.b === 0 ? 1 : counts.a / counts.b };
 }
 
 export const addCounts = (x: TaskCounts, y: TaskCounts): TaskCounts => ({ a: x.a + y.a, b: x.b + y.b });

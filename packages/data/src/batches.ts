@@ -46,7 +46,8 @@ export function disposeBatch(batch: Batch): void {
 function select(set: SyntheticSet, options: BatchOptions): ItemRef[] {
   const mode = options.mode;
   let refs = set.items(options.split);
-  if (mode.kind === 'segmentation' && !mode.withNegatives) refs = refs.filter((r) => r.category === mode.category);
+  if (mode.kind === 'segmentation' && !mode.withNegatives)
+    refs = refs.filter((r) => r.category === mode.category);
   if (options.shuffle !== undefined) {
     const rng = new Rng(`shuffle:${options.shuffle}`);
     for (let i = refs.length - 1; i > 0; i--) {
@@ -76,7 +77,12 @@ function labelOf(set: SyntheticSet, mode: BatchMode, ref: ItemRef): number {
  * same image size can be mixed: an item renders from its category and seed alone. With
  * `view.crop`, each image is its object's crop (`objectCrop`, the papers' view).
  */
-export function renderBatch(set: SyntheticSet, refs: readonly ItemRef[], mode: BatchMode, view: { readonly crop?: boolean } = {}): Batch {
+export function renderBatch(
+  set: SyntheticSet,
+  refs: readonly ItemRef[],
+  mode: BatchMode,
+  view: { readonly crop?: boolean } = {},
+): Batch {
   const { size } = set;
   const pixels = size * size;
   const b = refs.length;
@@ -112,7 +118,8 @@ export function renderBatch(set: SyntheticSet, refs: readonly ItemRef[], mode: B
  * with `disposeBatch`; nothing else is kept, so tensor counts stay flat.
  */
 export function* batches(set: SyntheticSet, options: BatchOptions): Generator<Batch> {
-  if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new RangeError('batchSize must be a positive integer');
+  if (!Number.isInteger(options.batchSize) || options.batchSize < 1)
+    throw new RangeError('batchSize must be a positive integer');
   const refs = select(set, options);
   for (let start = 0; start < refs.length; start += options.batchSize) {
     yield renderBatch(set, refs.slice(start, start + options.batchSize), options.mode);

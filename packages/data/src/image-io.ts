@@ -17,27 +17,46 @@ export interface CropWindow {
 }
 
 export function encodePng(image: RgbImage): Promise<Buffer> {
-  return sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } }).png().toBuffer();
+  return sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /** A single-channel PNG (masks: 0 or 255). */
 export function encodeGreyPng(values: Uint8Array, width: number, height: number): Promise<Buffer> {
-  return sharp(values, { raw: { width, height, channels: 1 } }).png().toBuffer();
+  return sharp(values, { raw: { width, height, channels: 1 } })
+    .png()
+    .toBuffer();
 }
 
 /** Decodes JPEG, PNG (or anything sharp reads) from a path or bytes into RGB. */
-export async function decodeImage(source: string | Buffer, name = typeof source === 'string' ? source : 'image'): Promise<RgbImage> {
+export async function decodeImage(
+  source: string | Buffer,
+  name = typeof source === 'string' ? source : 'image',
+): Promise<RgbImage> {
   try {
-    const { data, info } = await sharp(source).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(source)
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`${info.channels} channels after conversion`);
-    return { width: info.width, height: info.height, rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+    return {
+      width: info.width,
+      height: info.height,
+      rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    };
   } catch (cause) {
     if (cause instanceof TransplantError) throw cause;
-    throw new TransplantError('E_IMAGE_UNREADABLE', `${name}: ${cause instanceof Error ? cause.message : String(cause)}`, {
-      module: name,
-      operation: 'decodeImage',
-      cause,
-    });
+    throw new TransplantError(
+      'E_IMAGE_UNREADABLE',
+      `${name}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      {
+        module: name,
+        operation: 'decodeImage',
+        cause,
+      },
+    );
   }
 }
 
@@ -45,7 +64,11 @@ export async function decodeImage(source: string | Buffer, name = typeof source 
  * The integer window that covers a box [x, y, w, h] (clamped to the image), as the papers crop
  * the ground-truth object box before resizing.
  */
-export function cropWindow(box: readonly [number, number, number, number], width: number, height: number): CropWindow {
+export function cropWindow(
+  box: readonly [number, number, number, number],
+  width: number,
+  height: number,
+): CropWindow {
   const left = Math.max(0, Math.min(width - 1, Math.floor(box[0])));
   const top = Math.max(0, Math.min(height - 1, Math.floor(box[1])));
   const right = Math.max(left + 1, Math.min(width, Math.ceil(box[0] + box[2])));

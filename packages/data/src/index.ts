@@ -7,10 +7,34 @@ export { PART_NAMES, partLabel, type PartName } from './parts';
 export type { Annotation, PartAnnotation, SampleCategory } from './annotation';
 export { SampleRenderer, type RenderedSample } from './render/render-sample';
 export { Rng } from './render/rng';
-export { SPLITS, SYNTHETIC_SET_VERSION, SyntheticSet, type ItemRef, type Split, type SplitCounts, type SyntheticSetOptions } from './synthetic-set';
+export {
+  SPLITS,
+  SYNTHETIC_SET_VERSION,
+  SyntheticSet,
+  type ItemRef,
+  type Split,
+  type SplitCounts,
+  type SyntheticSetOptions,
+} from './synthetic-set';
 export { objectCrop } from './object-crop';
 export { batches, disposeBatch, renderBatch, type Batch, type BatchMode, type BatchOptions } from './batches';
-export { cropResize, cropWindow, decodeImage, encodeGreyPng, encodePng, toCrop, type CropWindow, type RgbImage } from './image-io';
+export {
+  cropResize,
+  cropWindow,
+  decodeImage,
+  encodeGreyPng,
+  encodePng,
+  toCrop,
+  type CropWindow,
+  type RgbImage,
+} from './image-io';
 export { writeCub, type WriteCubOptions } from './cub/write-cub';
-export { loadCub, readCubCrop, type CubCrop, type CubDataset, type CubImage, type CubPart } from './cub/load-cub';
+export {
+  loadCub,
+  readCubCrop,
+  type CubCrop,
+  type CubDataset,
+  type CubImage,
+  type CubPart,
+} from './cub/load-cub';
 export { partColour, renderContactSheet, type SheetTile } from './preview';

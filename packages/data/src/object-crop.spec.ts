@@ -9,7 +9,12 @@ describe('objectCrop', () => {
   it('fills the crop with the object: box, label map, part centres and areas move with it', () => {
     const sample = renderer.render('cat', 'crop-test:1');
     const crop = objectCrop(sample, 48);
-    expect([crop.width, crop.height, crop.rgb.length, crop.labels.length]).toEqual([48, 48, 48 * 48 * 3, 48 * 48]);
+    expect([crop.width, crop.height, crop.rgb.length, crop.labels.length]).toEqual([
+      48,
+      48,
+      48 * 48 * 3,
+      48 * 48,
+    ]);
     expect(crop.annotation.box).toEqual([0, 0, 48, 48]);
     // The object's share of the image grows (it was a part of the scene, now it spans the crop).
     const share = (labels: Uint8Array) => labels.filter((v) => v > 0).length / labels.length;

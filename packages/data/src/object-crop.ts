@@ -50,7 +50,10 @@ export function objectCrop(sample: RenderedSample, size: number, margin = 0): Re
       const d = (r1 * width + c1s[x]!) * 3;
       const o = (y * size + x) * 3;
       for (let k = 0; k < 3; k++) {
-        rgb[o + k] = Math.round((1 - ty) * ((1 - tx) * src[a + k]! + tx * src[b + k]!) + ty * ((1 - tx) * src[c + k]! + tx * src[d + k]!));
+        rgb[o + k] = Math.round(
+          (1 - ty) * ((1 - tx) * src[a + k]! + tx * src[b + k]!) +
+            ty * ((1 - tx) * src[c + k]! + tx * src[d + k]!),
+        );
       }
       labels[y * size + x] = sample.labels[ny * width + nxs[x]!]!;
     }
@@ -63,15 +66,32 @@ export function objectCrop(sample: RenderedSample, size: number, margin = 0): Re
     const a = sample.annotation.parts[name]!;
     const label = partLabel(name);
     const visibleArea = area.get(label) ?? 0;
-    const centre = a.centre ? nearestOnLabel(labels, size, [(a.centre[0] - x0) / sx, (a.centre[1] - y0) / sy], label) : null;
-    parts[name] = { area: visibleArea, visible: a.visible && visibleArea > 0 && centre !== null, centre: a.visible && visibleArea > 0 ? centre : null };
+    const centre = a.centre
+      ? nearestOnLabel(labels, size, [(a.centre[0] - x0) / sx, (a.centre[1] - y0) / sy], label)
+      : null;
+    parts[name] = {
+      area: visibleArea,
+      visible: a.visible && visibleArea > 0 && centre !== null,
+      centre: a.visible && visibleArea > 0 ? centre : null,
+    };
   }
-  const annotation: Annotation = { ...sample.annotation, width: size, height: size, box: box ? [0, 0, size, size] : null, parts };
+  const annotation: Annotation = {
+    ...sample.annotation,
+    width: size,
+    height: size,
+    box: box ? [0, 0, size, size] : null,
+    parts,
+  };
   return { width: size, height: size, rgb, labels, annotation };
 }
 
 /** The pixel centre nearest to `point` whose label is `label` (the point itself when it is on one); null if none. */
-function nearestOnLabel(labels: Uint8Array, size: number, point: readonly [number, number], label: number): [number, number] | null {
+function nearestOnLabel(
+  labels: Uint8Array,
+  size: number,
+  point: readonly [number, number],
+  label: number,
+): [number, number] | null {
   const px = Math.min(size - 1, Math.max(0, Math.floor(point[0])));
   const py = Math.min(size - 1, Math.max(0, Math.floor(point[1])));
   if (labels[py * size + px] === label) return [px + 0.5, py + 0.5];

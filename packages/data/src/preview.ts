@@ -13,8 +13,16 @@ export interface SheetTile {
 }
 
 const PALETTE: readonly (readonly [number, number, number])[] = [
-  [230, 25, 75], [145, 30, 180], [255, 225, 25], [0, 130, 200], [245, 130, 48],
-  [60, 180, 75], [70, 240, 240], [128, 128, 0], [240, 50, 230], [255, 255, 255],
+  [230, 25, 75],
+  [145, 30, 180],
+  [255, 225, 25],
+  [0, 130, 200],
+  [245, 130, 48],
+  [60, 180, 75],
+  [70, 240, 240],
+  [128, 128, 0],
+  [240, 50, 230],
+  [255, 255, 255],
 ];
 
 /** One clearly different colour per part label (1-based). */
@@ -26,7 +34,10 @@ export function partColour(label: number): readonly [number, number, number] {
  * A contact sheet: tiles scaled up `zoom`×, masks blended over them, part centres as dots, an
  * optional caption, and a legend of part colours. Returns PNG bytes.
  */
-export function renderContactSheet(tiles: readonly SheetTile[], options: { columns?: number; zoom?: number; legend?: boolean } = {}): Buffer {
+export function renderContactSheet(
+  tiles: readonly SheetTile[],
+  options: { columns?: number; zoom?: number; legend?: boolean } = {},
+): Buffer {
   const columns = Math.max(1, Math.min(options.columns ?? 8, tiles.length));
   const zoom = options.zoom ?? 3;
   const cell = Math.max(...tiles.map((t) => Math.max(t.width, t.height))) * zoom;

@@ -6,16 +6,31 @@ import { batches, disposeBatch } from './batches';
 import { PART_NAMES } from './parts';
 import { SyntheticSet } from './synthetic-set';
 
-const set = new SyntheticSet({ seed: 7, size: 32, categories: ['cat', 'dog', 'bird'], perCategory: { train: 4, val: 2, test: 3 }, negatives: { train: 3, val: 1, test: 2 } });
+const set = new SyntheticSet({
+  seed: 7,
+  size: 32,
+  categories: ['cat', 'dog', 'bird'],
+  perCategory: { train: 4, val: 2, test: 3 },
+  negatives: { train: 3, val: 1, test: 2 },
+});
 
 describe('SyntheticSet', () => {
   it('lays out each split as categories then backgrounds, each item with its own seed', () => {
     expect(set.length('train')).toBe(15);
-    expect(set.items('train').map((r) => r.category)).toEqual([...Array(4).fill('cat'), ...Array(4).fill('dog'), ...Array(4).fill('bird'), ...Array(3).fill('background')]);
-    const seeds = new Set(['train', 'val', 'test'].flatMap((s) => set.items(s as 'train').map((r) => r.seed)));
+    expect(set.items('train').map((r) => r.category)).toEqual([
+      ...Array(4).fill('cat'),
+      ...Array(4).fill('dog'),
+      ...Array(4).fill('bird'),
+      ...Array(3).fill('background'),
+    ]);
+    const seeds = new Set(
+      ['train', 'val', 'test'].flatMap((s) => set.items(s as 'train').map((r) => r.seed)),
+    );
     expect(seeds.size).toBe(15 + 7 + 11);
     expect(() => set.item('val', 7)).toThrow(RangeError);
-    expect(() => new SyntheticSet({ seed: 1, categories: ['unicorn' as 'cat'] })).toThrow(/unknown categories unicorn/);
+    expect(() => new SyntheticSet({ seed: 1, categories: ['unicorn' as 'cat'] })).toThrow(
+      /unknown categories unicorn/,
+    );
   });
 });
 
@@ -27,7 +42,11 @@ describe('batches', () => {
   it('yields binary batches with tensors of the documented shapes and frees them', () => {
     const before = tf.memory().numTensors;
     const seen: number[] = [];
-    for (const b of batches(set, { split: 'train', mode: { kind: 'binary', category: 'dog' }, batchSize: 4 })) {
+    for (const b of batches(set, {
+      split: 'train',
+      mode: { kind: 'binary', category: 'dog' },
+      batchSize: 4,
+    })) {
       expect(b.images.shape).toEqual([b.refs.length, 32, 32, 3]);
       expect(b.masks.shape).toEqual([b.refs.length, 32, 32, 1]);
       expect(b.parts.shape).toEqual([b.refs.length, PART_NAMES.length, 3]);
@@ -45,7 +64,9 @@ describe('batches', () => {
     const hash = (s: SyntheticSet) => {
       const h = createHash('sha256');
       for (const b of batches(s, { split: 'val', mode: { kind: 'multiclass' }, batchSize: 4 })) {
-        h.update(b.images.dataSync() as Float32Array).update(b.masks.dataSync() as Float32Array).update(b.parts.dataSync() as Float32Array);
+        h.update(b.images.dataSync() as Float32Array)
+          .update(b.masks.dataSync() as Float32Array)
+          .update(b.parts.dataSync() as Float32Array);
         disposeBatch(b);
       }
       return h.digest('hex');
@@ -58,7 +79,12 @@ describe('batches', () => {
   it('labels multiclass batches by category index, backgrounds last, and shuffles deterministically', () => {
     const run = () => {
       const labels: number[] = [];
-      for (const b of batches(set, { split: 'test', mode: { kind: 'multiclass' }, batchSize: 5, shuffle: 3 })) {
+      for (const b of batches(set, {
+        split: 'test',
+        mode: { kind: 'multiclass' },
+        batchSize: 5,
+        shuffle: 3,
+      })) {
         expect(b.labels.dtype).toBe('int32');
         labels.push(...b.labels.dataSync());
         disposeBatch(b);
@@ -73,7 +99,11 @@ describe('batches', () => {
 
   it('gives per-category segmentation masks that match the annotations', () => {
     let count = 0;
-    for (const b of batches(set, { split: 'val', mode: { kind: 'segmentation', category: 'bird' }, batchSize: 8 })) {
+    for (const b of batches(set, {
+      split: 'val',
+      mode: { kind: 'segmentation', category: 'bird' },
+      batchSize: 8,
+    })) {
       expect(b.refs.every((r) => r.category === 'bird')).toBe(true);
       const sums = tf.sum(b.masks, [1, 2, 3]);
       const areas = b.annotations.map((a) => Object.values(a.parts).reduce((n, p) => n + p.area, 0));
@@ -88,8 +118,21 @@ describe('batches', () => {
 
 describe('a background river on demand', () => {
   it('forces the river in or out per category, with a mask of where it shows, and leaves default scenes as they were', () => {
-    const plain = new SyntheticSet({ seed: 'rivers', size: 48, categories: ['bird'], perCategory: { train: 6 }, negatives: { train: 6 } });
-    const forced = new SyntheticSet({ seed: 'rivers', size: 48, categories: ['bird'], perCategory: { train: 6 }, negatives: { train: 6 }, rivers: { bird: true, background: false } });
+    const plain = new SyntheticSet({
+      seed: 'rivers',
+      size: 48,
+      categories: ['bird'],
+      perCategory: { train: 6 },
+      negatives: { train: 6 },
+    });
+    const forced = new SyntheticSet({
+      seed: 'rivers',
+      size: 48,
+      categories: ['bird'],
+      perCategory: { train: 6 },
+      negatives: { train: 6 },
+      rivers: { bird: true, background: false },
+    });
     expect(forced.describe()).toContain('rivers={"bird":true,"background":false}');
     let defaultRivers = 0;
     for (const ref of plain.items('train')) {
@@ -108,7 +151,8 @@ describe('a background river on demand', () => {
         expect(b.river).toBeUndefined();
       }
       // A scene whose river was drawn anyway is the same picture.
-      if (a.river && ref.category === 'bird') expect(Buffer.from(b.rgb).equals(Buffer.from(a.rgb))).toBe(true);
+      if (a.river && ref.category === 'bird')
+        expect(Buffer.from(b.rgb).equals(Buffer.from(a.rgb))).toBe(true);
     }
     expect(defaultRivers).toBeLessThan(12);
   });

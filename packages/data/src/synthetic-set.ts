@@ -51,7 +51,8 @@ export class SyntheticSet {
     this.size = options.size ?? 64;
     this.categories = options.categories ?? CATEGORY_IDS;
     const unknown = this.categories.filter((c) => !CATEGORY_IDS.includes(c));
-    if (unknown.length > 0) throw new RangeError(`unknown categories ${unknown.join(', ')}; known: ${CATEGORY_IDS.join(', ')}`);
+    if (unknown.length > 0)
+      throw new RangeError(`unknown categories ${unknown.join(', ')}; known: ${CATEGORY_IDS.join(', ')}`);
     this.perCategory = { train: 200, val: 50, test: 100, ...options.perCategory };
     this.negatives = { train: 200, val: 50, test: 100, ...options.negatives };
   }
@@ -71,7 +72,8 @@ export class SyntheticSet {
     }
     const per = this.perCategory[split];
     const c = Math.floor(index / Math.max(per, 1));
-    const category: SampleCategory = per > 0 && c < this.categories.length ? this.categories[c]! : 'background';
+    const category: SampleCategory =
+      per > 0 && c < this.categories.length ? this.categories[c]! : 'background';
     const k = category === 'background' ? index - this.categories.length * per : index - c * per;
     return { split, index, category, seed: `${this.options.seed}:${split}:${category}:${k}` };
   }

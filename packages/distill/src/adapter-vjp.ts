@@ -3,10 +3,14 @@ import { TransplantError } from '@transplant/core';
 import type { ModuleInstance } from '@transplant/composer';
 
 /** 1 where a pre-activation passes its ReLU, else 0; a constant for autodiff (derivative 0 a.e.). */
-const reluSwitches = tf.customGrad(((a: tf.Tensor) => ({ value: tf.cast(tf.greater(a, 0), 'float32'), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as <T extends tf.Tensor>(a: T) => T;
+const reluSwitches = tf.customGrad(((a: tf.Tensor) => ({
+  value: tf.cast(tf.greater(a, 0), 'float32'),
+  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+})) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as <T extends tf.Tensor>(a: T) => T;
 
 /** A stride or dilation of 1 on both axes, however tfjs-layers wrote it (1, [1], [1, 1]). */
-const ones = (value: unknown): boolean => (Array.isArray(value) ? value.every((v) => v === 1) : value === 1 || value === undefined);
+const ones = (value: unknown): boolean =>
+  Array.isArray(value) ? value.every((v) => v === 1) : value === 1 || value === undefined;
 
 /** One conv+ReLU layer of an adapter, by its live variables. */
 interface ConvReluLayer {
@@ -29,10 +33,14 @@ export function convReluChain(adapter: ModuleInstance): ConvReluLayer[] {
       ones(config['strides']) &&
       ones(config['dilation_rate']);
     if (!ok) {
-      throw new TransplantError('E_DISTILL_UNSUPPORTED', `${adapter.name}: layer ${layer.name} is ${layer.getClassName()} ${JSON.stringify({ activation: config['activation'], padding: config['padding'], strides: config['strides'] })}`, {
-        module: adapter.name,
-        operation: 'backDistill',
-      });
+      throw new TransplantError(
+        'E_DISTILL_UNSUPPORTED',
+        `${adapter.name}: layer ${layer.name} is ${layer.getClassName()} ${JSON.stringify({ activation: config['activation'], padding: config['padding'], strides: config['strides'] })}`,
+        {
+          module: adapter.name,
+          operation: 'backDistill',
+        },
+      );
     }
     const [kernel, bias] = layer.weights.map((w) => w.read() as tf.Variable);
     return { kernel: kernel!, bias };
@@ -43,7 +51,10 @@ export function convReluChain(adapter: ModuleInstance): ConvReluLayer[] {
  * z = h(x) with the pre-activations kept, as ordinary ops on the adapter's variables (so
  * that autodiff reaches them).
  */
-export function adapterForward(chain: readonly ConvReluLayer[], x: tf.Tensor4D): { z: tf.Tensor4D; inputs: tf.Tensor4D[]; preActivations: tf.Tensor4D[] } {
+export function adapterForward(
+  chain: readonly ConvReluLayer[],
+  x: tf.Tensor4D,
+): { z: tf.Tensor4D; inputs: tf.Tensor4D[]; preActivations: tf.Tensor4D[] } {
   const inputs: tf.Tensor4D[] = [];
   const preActivations: tf.Tensor4D[] = [];
   let t = x;
@@ -64,7 +75,11 @@ export function adapterForward(chain: readonly ConvReluLayer[], x: tf.Tensor4D):
  * result is an ordinary differentiable function of the kernels, so first-order autodiff
  * trains the adapter on a loss that contains it.
  */
-export function adapterVjp(chain: readonly ConvReluLayer[], forward: ReturnType<typeof adapterForward>, u: tf.Tensor4D): tf.Tensor4D {
+export function adapterVjp(
+  chain: readonly ConvReluLayer[],
+  forward: ReturnType<typeof adapterForward>,
+  u: tf.Tensor4D,
+): tf.Tensor4D {
   let g = u;
   for (let k = chain.length - 1; k >= 0; k--) {
     const open = reluSwitches(forward.preActivations[k]!);

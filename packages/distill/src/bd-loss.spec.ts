@@ -12,19 +12,24 @@ describe('back-distillation loss', () => {
     await selectBackend({ requested: 'cpu', env: {} });
   });
 
-  it.each([1, 3])('builds J_Sᵀv = J_hᵀ J_gᵀ v equal to autodiff through h and g (%i adapter layers)', (layers) => {
-    const m = tinyModules(2, layers);
-    const start = tf.memory().numTensors;
-    const x = tf.randomUniform([3, 4, 4, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
-    const probe = tf.ones([3, 1]);
-    const explicit = studentGradient(m.adapter, m.task, x, probe);
-    const autodiff = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(m.task.model.apply(m.adapter.model.apply(input)) as tf.Tensor, probe)))(x);
-    expect(tf.tidy(() => tf.max(tf.abs(autodiff)).dataSync()[0]!)).toBeGreaterThan(1e-3);
-    expect(maxAbs(explicit, autodiff)).toBeLessThan(1e-5);
-    tf.dispose([x, probe, explicit, autodiff]);
-    expect(tf.memory().numTensors).toBe(start);
-    Object.values(m).forEach((v) => (typeof v === 'object' && 'built' in v ? disposeModule(v) : undefined));
-  });
+  it.each([1, 3])(
+    'builds J_Sᵀv = J_hᵀ J_gᵀ v equal to autodiff through h and g (%i adapter layers)',
+    (layers) => {
+      const m = tinyModules(2, layers);
+      const start = tf.memory().numTensors;
+      const x = tf.randomUniform([3, 4, 4, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+      const probe = tf.ones([3, 1]);
+      const explicit = studentGradient(m.adapter, m.task, x, probe);
+      const autodiff = tf.grad((input: tf.Tensor) =>
+        tf.sum(tf.mul(m.task.model.apply(m.adapter.model.apply(input)) as tf.Tensor, probe)),
+      )(x);
+      expect(tf.tidy(() => tf.max(tf.abs(autodiff)).dataSync()[0]!)).toBeGreaterThan(1e-3);
+      expect(maxAbs(explicit, autodiff)).toBeLessThan(1e-5);
+      tf.dispose([x, probe, explicit, autodiff]);
+      expect(tf.memory().numTensors).toBe(start);
+      Object.values(m).forEach((v) => (typeof v === 'object' && 'built' in v ? disposeModule(v) : undefined));
+    },
+  );
 
   it('differentiates the gradient-matching term w.r.t. the adapter kernel as finite differences do', () => {
     const m = tinyModules(3, 1);
@@ -40,7 +45,10 @@ describe('back-distillation loss', () => {
       return value;
     };
     const u = taskProbeGradient(m.adapter, m.task, targets);
-    const { grads } = tf.variableGrads(() => bdLoss(m.adapter, m.task, targets, { gradient: 1, output: 0.1 }, u), [kernel]);
+    const { grads } = tf.variableGrads(
+      () => bdLoss(m.adapter, m.task, targets, { gradient: 1, output: 0.1 }, u),
+      [kernel],
+    );
     u.dispose();
     const analytic = grads[kernel.name]!.dataSync();
     const original = kernel.dataSync().slice();

@@ -21,12 +21,23 @@ export interface TeacherTargets {
  * of the teacher's output (a task-derived probe such as `pseudoLabelProbe`), evaluated once and
  * then constant like any other probe.
  */
-export function teacherTargets(teacher: TeacherFn, x: tf.Tensor4D, probeOrRule: tf.Tensor | ((output: tf.Tensor) => tf.Tensor)): TeacherTargets {
+export function teacherTargets(
+  teacher: TeacherFn,
+  x: tf.Tensor4D,
+  probeOrRule: tf.Tensor | ((output: tf.Tensor) => tf.Tensor),
+): TeacherTargets {
   return tf.tidy(() => {
     const output = teacher(x);
     const probe = probeOrRule instanceof tf.Tensor ? probeOrRule : probeOrRule(output);
-    const gradient = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(teacher(input as tf.Tensor4D), probe)))(x) as tf.Tensor4D;
-    return { x: tf.keep(x.clone()), probe: tf.keep(probe.clone()), output: tf.keep(output), gradient: tf.keep(gradient) };
+    const gradient = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(teacher(input as tf.Tensor4D), probe)))(
+      x,
+    ) as tf.Tensor4D;
+    return {
+      x: tf.keep(x.clone()),
+      probe: tf.keep(probe.clone()),
+      output: tf.keep(output),
+      gradient: tf.keep(gradient),
+    };
   });
 }
 
@@ -57,10 +68,16 @@ export interface BdWeights {
  * linear, so u depends on the adapter's weights only through ReLU and max-pool switches,
  * whose derivative is 0 almost everywhere (methods.md §4.7).
  */
-export function taskProbeGradient(adapter: ModuleInstance, task: ModuleInstance, targets: Pick<TeacherTargets, 'x' | 'probe'>): tf.Tensor4D {
+export function taskProbeGradient(
+  adapter: ModuleInstance,
+  task: ModuleInstance,
+  targets: Pick<TeacherTargets, 'x' | 'probe'>,
+): tf.Tensor4D {
   return tf.tidy(() => {
     const z = adapterForward(convReluChain(adapter), targets.x).z;
-    return tf.grad((input: tf.Tensor) => tf.sum(tf.mul(task.model.apply(input) as tf.Tensor, targets.probe)))(z) as tf.Tensor4D;
+    return tf.grad((input: tf.Tensor) => tf.sum(tf.mul(task.model.apply(input) as tf.Tensor, targets.probe)))(
+      z,
+    ) as tf.Tensor4D;
   });
 }
 
@@ -74,7 +91,13 @@ export function taskProbeGradient(adapter: ModuleInstance, task: ModuleInstance,
  * teacher in the teacher's units: a teacher on another scale (the seg → cls bridge) is
  * calibrated to the student's logit scale first (teacher.ts).
  */
-export function bdLoss(adapter: ModuleInstance, task: ModuleInstance, targets: TeacherTargets, weights: BdWeights, u?: tf.Tensor4D): tf.Scalar {
+export function bdLoss(
+  adapter: ModuleInstance,
+  task: ModuleInstance,
+  targets: TeacherTargets,
+  weights: BdWeights,
+  u?: tf.Tensor4D,
+): tf.Scalar {
   return tf.tidy(() => {
     const chain = convReluChain(adapter);
     const forward = adapterForward(chain, targets.x);
@@ -82,20 +105,35 @@ export function bdLoss(adapter: ModuleInstance, task: ModuleInstance, targets: T
     if (weights.output > 0) {
       const output = task.model.apply(forward.z) as tf.Tensor;
       const variance = tf.add(tf.moments(targets.output).variance, 1e-6);
-      terms.push(tf.mul(weights.output, tf.div(tf.mean(tf.squaredDifference(output, targets.output)), variance)) as tf.Scalar);
+      terms.push(
+        tf.mul(
+          weights.output,
+          tf.div(tf.mean(tf.squaredDifference(output, targets.output)), variance),
+        ) as tf.Scalar,
+      );
     }
     if (weights.gradient > 0) {
       if (!u) throw new Error('bdLoss: the gradient term needs u = taskProbeGradient(...)');
       const student = adapterVjp(chain, forward, u);
       const scale = tf.add(tf.mean(tf.square(targets.gradient)), 1e-12);
-      terms.push(tf.mul(weights.gradient, tf.div(tf.mean(tf.squaredDifference(student, targets.gradient)), scale)) as tf.Scalar);
+      terms.push(
+        tf.mul(
+          weights.gradient,
+          tf.div(tf.mean(tf.squaredDifference(student, targets.gradient)), scale),
+        ) as tf.Scalar,
+      );
     }
     return terms.reduce((a, b) => tf.add(a, b) as tf.Scalar);
   });
 }
 
 /** J_Sᵀv for a batch: the student's gradient w.r.t. the adapter input, by the explicit construction. */
-export function studentGradient(adapter: ModuleInstance, task: ModuleInstance, x: tf.Tensor4D, probe: tf.Tensor): tf.Tensor4D {
+export function studentGradient(
+  adapter: ModuleInstance,
+  task: ModuleInstance,
+  x: tf.Tensor4D,
+  probe: tf.Tensor,
+): tf.Tensor4D {
   const u = taskProbeGradient(adapter, task, { x, probe });
   const out = tf.tidy(() => {
     const chain = convReluChain(adapter);

@@ -1,7 +1,10 @@
 import { createCanvas } from '@napi-rs/canvas';
 
 /** A PNG of one or more loss curves (log scale, one colour each, a legend), for reports. */
-export function lossCurvePng(series: readonly { label: string; values: readonly number[] }[], title: string): Buffer {
+export function lossCurvePng(
+  series: readonly { label: string; values: readonly number[] }[],
+  title: string,
+): Buffer {
   const width = 720;
   const height = 360;
   const pad = { left: 64, right: 16, top: 32, bottom: 40 };
@@ -15,7 +18,8 @@ export function lossCurvePng(series: readonly { label: string; values: readonly 
   const span = Math.max(hi - lo, 1e-6);
   const steps = Math.max(...series.map((s) => s.values.length), 2);
   const x = (i: number) => pad.left + ((width - pad.left - pad.right) * i) / (steps - 1);
-  const y = (v: number) => pad.top + ((height - pad.top - pad.bottom) * (hi - Math.log10(Math.max(v, 10 ** lo)))) / span;
+  const y = (v: number) =>
+    pad.top + ((height - pad.top - pad.bottom) * (hi - Math.log10(Math.max(v, 10 ** lo)))) / span;
   ctx.strokeStyle = '#888';
   ctx.strokeRect(pad.left, pad.top, width - pad.left - pad.right, height - pad.top - pad.bottom);
   ctx.fillStyle = '#000';

@@ -2,7 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Network, createModule, type ModuleInstance } from '@transplant/composer';
 import { selectBackend, type ModuleManifest } from '@transplant/core';
-import { fitCalibration, presenceScore, resolveTeacher, teacherFunction, type SpecificNetwork } from './teacher';
+import {
+  fitCalibration,
+  presenceScore,
+  resolveTeacher,
+  teacherFunction,
+  type SpecificNetwork,
+} from './teacher';
 import { tinyPlugins } from './testing/tiny-modules';
 
 const plugins = tinyPlugins();
@@ -13,8 +19,17 @@ const published = (m: ModuleInstance, digest: string) => {
 
 /** A specific network `<category>-<task>` whose category module has the given weights digest. */
 function specific(category: string, task: 'cls' | 'seg', digest: string): SpecificNetwork {
-  const f = published(createModule(plugins, { name: `${category}-${task}-features`, family: 'tiny-category', category }), digest);
-  const g = published(createModule(plugins, { name: `${category}-${task}-head`, family: task === 'cls' ? 'tiny-task' : 'tiny-seg' }), `${digest}-head`);
+  const f = published(
+    createModule(plugins, { name: `${category}-${task}-features`, family: 'tiny-category', category }),
+    digest,
+  );
+  const g = published(
+    createModule(plugins, {
+      name: `${category}-${task}-head`,
+      family: task === 'cls' ? 'tiny-task' : 'tiny-seg',
+    }),
+    `${digest}-head`,
+  );
   const network = Network.create([f, g], [{ category: f.name, task: g.name }]);
   return { network, manifest: { name: `${category}-${task}`, task } as ModuleManifest };
 }
@@ -37,9 +52,15 @@ describe('teacher resolution', () => {
   it('finds none for cls → seg, and refuses named teachers that do not fit, with codes', () => {
     const to = specific('cat', 'cls', 'c');
     expect(resolveTeacher(specific('bird', 'seg', 'b'), to)).toMatchObject({ kind: 'none' });
-    expect(() => resolveTeacher(specific('bird', 'cls', 'b'), to, specific('cat', 'cls', 'other-digest'))).toThrow(expect.objectContaining({ code: 'E_TEACHER_INVALID' }));
-    expect(() => resolveTeacher(specific('bird', 'seg', 'b'), to, specific('cat', 'cls', 'c'))).toThrow(expect.objectContaining({ code: 'E_TEACHER_INVALID' }));
-    expect(resolveTeacher(specific('bird', 'cls', 'b'), to, specific('cat', 'seg', 'c'))).toMatchObject({ kind: 'bridge' });
+    expect(() =>
+      resolveTeacher(specific('bird', 'cls', 'b'), to, specific('cat', 'cls', 'other-digest')),
+    ).toThrow(expect.objectContaining({ code: 'E_TEACHER_INVALID' }));
+    expect(() => resolveTeacher(specific('bird', 'seg', 'b'), to, specific('cat', 'cls', 'c'))).toThrow(
+      expect.objectContaining({ code: 'E_TEACHER_INVALID' }),
+    );
+    expect(resolveTeacher(specific('bird', 'cls', 'b'), to, specific('cat', 'seg', 'c'))).toMatchObject({
+      kind: 'bridge',
+    });
   });
 
   it('scores presence as the log-mean-exp of the mask logits', () => {
@@ -53,7 +74,9 @@ describe('teacher resolution', () => {
   it('fits the calibration of a score by logistic regression', () => {
     const scores = Array.from({ length: 4000 }, (_, i) => -4 + (8 * i) / 4000);
     // Labels drawn from a known logistic model p = σ(2.5 s − 1.5), with a fixed low-discrepancy sequence.
-    const labels = scores.map((s, i) => (((i * 0.6180339887) % 1) < 1 / (1 + Math.exp(-(2.5 * s - 1.5))) ? 1 : 0));
+    const labels = scores.map((s, i) =>
+      (i * 0.6180339887) % 1 < 1 / (1 + Math.exp(-(2.5 * s - 1.5))) ? 1 : 0,
+    );
     const c = fitCalibration(scores, labels);
     expect(c.scale).toBeCloseTo(2.5, 0);
     expect(c.offset).toBeCloseTo(-1.5, 0);
@@ -61,7 +84,10 @@ describe('teacher resolution', () => {
 
   it('keeps the calibration finite when the score separates the classes perfectly, and still ranks them', () => {
     // Presence scores of a good segmenter: absent images far below present ones, on an arbitrary scale.
-    const scores = [...Array.from({ length: 100 }, (_, i) => -30 + 0.05 * i), ...Array.from({ length: 100 }, (_, i) => -20 + 0.05 * i)];
+    const scores = [
+      ...Array.from({ length: 100 }, (_, i) => -30 + 0.05 * i),
+      ...Array.from({ length: 100 }, (_, i) => -20 + 0.05 * i),
+    ];
     const labels = scores.map((_, i) => (i < 100 ? 0 : 1));
     const c = fitCalibration(scores, labels);
     const logits = scores.map((s) => c.scale * s + c.offset);

@@ -16,13 +16,28 @@ export interface Calibration {
 
 /** How the teacher was found (DESIGN.md §4), for reports and errors. */
 export type TeacherResolution =
-  | { readonly kind: 'network'; readonly name: string; readonly head: ModuleInstance; readonly description: string }
-  | { readonly kind: 'bridge'; readonly name: string; readonly head: ModuleInstance; readonly bridge: 'seg-to-cls'; readonly description: string }
+  | {
+      readonly kind: 'network';
+      readonly name: string;
+      readonly head: ModuleInstance;
+      readonly description: string;
+    }
+  | {
+      readonly kind: 'bridge';
+      readonly name: string;
+      readonly head: ModuleInstance;
+      readonly bridge: 'seg-to-cls';
+      readonly description: string;
+    }
   | { readonly kind: 'none'; readonly reason: string };
 
 export function linkOf(n: SpecificNetwork): { category: ModuleInstance; task: ModuleInstance } {
   if (n.network.links.length !== 1) {
-    throw new TransplantError('E_USAGE', `${n.manifest.name} has ${n.network.links.length} links; transplant takes specific networks (one link)`, { module: n.manifest.name, operation: 'transplant' });
+    throw new TransplantError(
+      'E_USAGE',
+      `${n.manifest.name} has ${n.network.links.length} links; transplant takes specific networks (one link)`,
+      { module: n.manifest.name, operation: 'transplant' },
+    );
   }
   const link = n.network.links[0]!;
   return { category: n.network.module(link.category), task: n.network.module(link.task) };
@@ -34,33 +49,60 @@ export function linkOf(n: SpecificNetwork): { category: ModuleInstance; task: Mo
  * head (segmentation → classification: a pooled presence score of the mask); (3) none.
  * A named teacher is accepted only when its category module has f's weights digest.
  */
-export function resolveTeacher(from: SpecificNetwork, to: SpecificNetwork, named?: SpecificNetwork): TeacherResolution {
+export function resolveTeacher(
+  from: SpecificNetwork,
+  to: SpecificNetwork,
+  named?: SpecificNetwork,
+): TeacherResolution {
   return teacherFor(linkOf(from).task.task!, to, named);
 }
 
 /** The teacher of an adapter for a `studentTask` head on `to`'s category module (see `resolveTeacher`). */
-export function teacherFor(studentTask: TaskId, to: SpecificNetwork, named?: SpecificNetwork): TeacherResolution {
+export function teacherFor(
+  studentTask: TaskId,
+  to: SpecificNetwork,
+  named?: SpecificNetwork,
+): TeacherResolution {
   const f = linkOf(to).category;
   const source = named ?? to;
   if (named) {
     const theirs = linkOf(named).category;
     if (theirs.published?.digest !== f.published?.digest) {
-      throw new TransplantError('E_TEACHER_INVALID', `${named.manifest.name} sits on ${theirs.name} (${theirs.published?.digest}); the student's category module is ${f.name} (${f.published?.digest})`, {
-        module: named.manifest.name,
-        operation: 'resolveTeacher',
-      });
+      throw new TransplantError(
+        'E_TEACHER_INVALID',
+        `${named.manifest.name} sits on ${theirs.name} (${theirs.published?.digest}); the student's category module is ${f.name} (${f.published?.digest})`,
+        {
+          module: named.manifest.name,
+          operation: 'resolveTeacher',
+        },
+      );
     }
   }
   const head = linkOf(source).task;
   const teacherTask: TaskId = head.task!;
   if (teacherTask === studentTask) {
-    return { kind: 'network', name: source.manifest.name, head, description: `${source.manifest.name} itself (its ${teacherTask} head on the same category module)` };
+    return {
+      kind: 'network',
+      name: source.manifest.name,
+      head,
+      description: `${source.manifest.name} itself (its ${teacherTask} head on the same category module)`,
+    };
   }
   if (teacherTask === 'seg' && studentTask === 'cls') {
-    return { kind: 'bridge', name: `${source.manifest.name}→cls`, head, bridge: 'seg-to-cls', description: `task bridge seg → cls on ${source.manifest.name}: a calibrated log-mean-exp presence score of its mask logits` };
+    return {
+      kind: 'bridge',
+      name: `${source.manifest.name}→cls`,
+      head,
+      bridge: 'seg-to-cls',
+      description: `task bridge seg → cls on ${source.manifest.name}: a calibrated log-mean-exp presence score of its mask logits`,
+    };
   }
   const reason = `no teacher for a ${studentTask} adapter on ${f.name}: ${source.manifest.name} solves ${teacherTask} and no bridge maps ${teacherTask} → ${studentTask}`;
-  if (named) throw new TransplantError('E_TEACHER_INVALID', reason, { module: named.manifest.name, operation: 'resolveTeacher' });
+  if (named)
+    throw new TransplantError('E_TEACHER_INVALID', reason, {
+      module: named.manifest.name,
+      operation: 'resolveTeacher',
+    });
   return { kind: 'none', reason };
 }
 
@@ -68,7 +110,10 @@ export function teacherFor(studentTask: TaskId, to: SpecificNetwork, named?: Spe
 export function presenceScore(maskLogits: tf.Tensor): tf.Tensor2D {
   return tf.tidy(() => {
     const pixels = maskLogits.size / maskLogits.shape[0]!;
-    return tf.sub(tf.logSumExp(tf.reshape(maskLogits, [maskLogits.shape[0]!, pixels]), 1, true), Math.log(pixels)) as tf.Tensor2D;
+    return tf.sub(
+      tf.logSumExp(tf.reshape(maskLogits, [maskLogits.shape[0]!, pixels]), 1, true),
+      Math.log(pixels),
+    ) as tf.Tensor2D;
   });
 }
 
@@ -116,9 +161,13 @@ export function fitCalibration(scores: readonly number[], labels: readonly numbe
 }
 
 /** The teacher as a function of x: the head itself, or the calibrated seg → cls bridge on it. */
-export function teacherFunction(resolution: Exclude<TeacherResolution, { kind: 'none' }>, calibration?: Calibration): TeacherFn {
+export function teacherFunction(
+  resolution: Exclude<TeacherResolution, { kind: 'none' }>,
+  calibration?: Calibration,
+): TeacherFn {
   const head = resolution.head;
   if (resolution.kind === 'network') return (x) => head.model.apply(x) as tf.Tensor;
   if (!calibration) throw new Error('the seg → cls bridge needs its calibration');
-  return (x) => tf.add(tf.mul(presenceScore(head.model.apply(x) as tf.Tensor), calibration.scale), calibration.offset);
+  return (x) =>
+    tf.add(tf.mul(presenceScore(head.model.apply(x) as tf.Tensor), calibration.scale), calibration.offset);
 }

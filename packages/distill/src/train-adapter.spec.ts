@@ -7,47 +7,64 @@ import { trainAdapter, type DistillMethod } from './train-adapter';
 import { tinyModules } from './testing/tiny-modules';
 
 const snapshot = (modules: readonly ModuleInstance[]) =>
-  Object.fromEntries(modules.flatMap((m) => m.built.layers.flatMap((l) => l.weights.map((w) => [w.originalName, Array.from(w.read().dataSync())]))));
+  Object.fromEntries(
+    modules.flatMap((m) =>
+      m.built.layers.flatMap((l) => l.weights.map((w) => [w.originalName, Array.from(w.read().dataSync())])),
+    ),
+  );
 
 describe('trainAdapter', () => {
   beforeAll(async () => {
     await selectBackend({ requested: 'cpu', env: {} });
   });
 
-  it.each<DistillMethod>(['bd', 'kd', 'ol'])('%s changes only the adapter: f, g and the teacher stay bit-identical; tensors are freed', (method) => {
-    const start = tf.memory().numTensors;
-    const m = tinyModules(4, 1);
-    const network = Network.create([m.category, m.task, m.adapter], [{ category: 'cat-features', task: 'bird-head', adapter: 'cat-bird-adapter' }]);
-    const frozen = [m.category, m.task, m.teacherTask];
-    const before = snapshot(frozen);
-    const adapterBefore = snapshot([m.adapter]);
-    const images = tf.randomUniform([12, 8, 8, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
-    const labels = tf.tensor1d(Array.from({ length: 12 }, (_, i) => i % 2));
-    const result = trainAdapter({
-      network,
-      link: { category: 'cat-features', adapter: 'cat-bird-adapter', task: 'bird-head' },
-      method,
-      teacher: (x) => m.teacherTask.model.apply(x) as tf.Tensor,
-      unlabeled: images,
-      labelled: { images, targets: labels },
-      steps: 12,
-      batchSize: 6,
-      learningRate: 1e-2,
-      seed: 1,
-    });
-    expect(result.losses).toHaveLength(12);
-    expect(snapshot(frozen)).toEqual(before);
-    const adapterAfter = snapshot([m.adapter]);
-    expect(Object.keys(adapterAfter).some((k) => JSON.stringify(adapterAfter[k]) !== JSON.stringify(adapterBefore[k]))).toBe(true);
-    tf.dispose([images, labels]);
-    network.dispose();
-    disposeModule(m.teacherTask);
-    expect(tf.memory().numTensors).toBe(start);
-  });
+  it.each<DistillMethod>(['bd', 'kd', 'ol'])(
+    '%s changes only the adapter: f, g and the teacher stay bit-identical; tensors are freed',
+    (method) => {
+      const start = tf.memory().numTensors;
+      const m = tinyModules(4, 1);
+      const network = Network.create(
+        [m.category, m.task, m.adapter],
+        [{ category: 'cat-features', task: 'bird-head', adapter: 'cat-bird-adapter' }],
+      );
+      const frozen = [m.category, m.task, m.teacherTask];
+      const before = snapshot(frozen);
+      const adapterBefore = snapshot([m.adapter]);
+      const images = tf.randomUniform([12, 8, 8, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
+      const labels = tf.tensor1d(Array.from({ length: 12 }, (_, i) => i % 2));
+      const result = trainAdapter({
+        network,
+        link: { category: 'cat-features', adapter: 'cat-bird-adapter', task: 'bird-head' },
+        method,
+        teacher: (x) => m.teacherTask.model.apply(x) as tf.Tensor,
+        unlabeled: images,
+        labelled: { images, targets: labels },
+        steps: 12,
+        batchSize: 6,
+        learningRate: 1e-2,
+        seed: 1,
+      });
+      expect(result.losses).toHaveLength(12);
+      expect(snapshot(frozen)).toEqual(before);
+      const adapterAfter = snapshot([m.adapter]);
+      expect(
+        Object.keys(adapterAfter).some(
+          (k) => JSON.stringify(adapterAfter[k]) !== JSON.stringify(adapterBefore[k]),
+        ),
+      ).toBe(true);
+      tf.dispose([images, labels]);
+      network.dispose();
+      disposeModule(m.teacherTask);
+      expect(tf.memory().numTensors).toBe(start);
+    },
+  );
 
   it('back-distillation brings the student’s gradients and outputs towards the teacher’s', () => {
     const m = tinyModules(5, 1);
-    const network = Network.create([m.category, m.task, m.adapter], [{ category: 'cat-features', task: 'bird-head', adapter: 'cat-bird-adapter' }]);
+    const network = Network.create(
+      [m.category, m.task, m.adapter],
+      [{ category: 'cat-features', task: 'bird-head', adapter: 'cat-bird-adapter' }],
+    );
     const images = tf.randomUniform([24, 8, 8, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
     const { losses } = trainAdapter({
       network,
@@ -80,7 +97,9 @@ describe('probes of a mask output', () => {
     const bce = (y: tf.Tensor) => tf.losses.sigmoidCrossEntropy(hard, y, undefined, 0, tf.Reduction.SUM);
     const expected = tf.grad(bce)(logits);
     const probe = pseudoLabelProbe(logits);
-    expect(Array.from(probe.dataSync())).toEqual(Array.from(expected.dataSync()).map((v) => expect.closeTo(v, 6)));
+    expect(Array.from(probe.dataSync())).toEqual(
+      Array.from(expected.dataSync()).map((v) => expect.closeTo(v, 6)),
+    );
     // Largest where the teacher is least sure, with the sign pushing toward its decision.
     const v = Array.from(probe.dataSync());
     expect(Math.abs(v[1]!)).toBeGreaterThan(Math.abs(v[0]!));
@@ -88,33 +107,39 @@ describe('probes of a mask output', () => {
     tf.dispose([logits, hard, expected, probe]);
   });
 
-  it.each(['random', 'pseudo-label'] as const)('bd on a segmentation head with %s probes trains only the adapter and frees its tensors', (probe) => {
-    const start = tf.memory().numTensors;
-    const m = tinyModules(6, 1);
-    const seg = createModule(m.plugins, { name: 'bird-seg-head', family: 'tiny-seg', seed: 40 });
-    const teacher = createModule(m.plugins, { name: 'cat-seg-head', family: 'tiny-seg', seed: 41 });
-    const network = Network.create([m.category, seg, m.adapter], [{ category: 'cat-features', task: 'bird-seg-head', adapter: 'cat-bird-adapter' }]);
-    const adapterBefore = snapshot([m.adapter]);
-    const frozenBefore = snapshot([m.category, seg, teacher]);
-    const images = tf.randomUniform([8, 8, 8, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
-    const { losses } = trainAdapter({
-      network,
-      link: { category: 'cat-features', adapter: 'cat-bird-adapter', task: 'bird-seg-head' },
-      method: 'bd',
-      teacher: (x) => teacher.model.apply(x) as tf.Tensor,
-      unlabeled: images,
-      steps: 5,
-      batchSize: 4,
-      learningRate: 1e-2,
-      seed: 3,
-      probe,
-    });
-    expect(losses.every(Number.isFinite)).toBe(true);
-    expect(snapshot([m.category, seg, teacher])).toEqual(frozenBefore);
-    expect(snapshot([m.adapter])).not.toEqual(adapterBefore);
-    images.dispose();
-    network.dispose();
-    [m.task, m.teacherTask, teacher].forEach(disposeModule);
-    expect(tf.memory().numTensors).toBe(start);
-  });
+  it.each(['random', 'pseudo-label'] as const)(
+    'bd on a segmentation head with %s probes trains only the adapter and frees its tensors',
+    (probe) => {
+      const start = tf.memory().numTensors;
+      const m = tinyModules(6, 1);
+      const seg = createModule(m.plugins, { name: 'bird-seg-head', family: 'tiny-seg', seed: 40 });
+      const teacher = createModule(m.plugins, { name: 'cat-seg-head', family: 'tiny-seg', seed: 41 });
+      const network = Network.create(
+        [m.category, seg, m.adapter],
+        [{ category: 'cat-features', task: 'bird-seg-head', adapter: 'cat-bird-adapter' }],
+      );
+      const adapterBefore = snapshot([m.adapter]);
+      const frozenBefore = snapshot([m.category, seg, teacher]);
+      const images = tf.randomUniform([8, 8, 8, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
+      const { losses } = trainAdapter({
+        network,
+        link: { category: 'cat-features', adapter: 'cat-bird-adapter', task: 'bird-seg-head' },
+        method: 'bd',
+        teacher: (x) => teacher.model.apply(x) as tf.Tensor,
+        unlabeled: images,
+        steps: 5,
+        batchSize: 4,
+        learningRate: 1e-2,
+        seed: 3,
+        probe,
+      });
+      expect(losses.every(Number.isFinite)).toBe(true);
+      expect(snapshot([m.category, seg, teacher])).toEqual(frozenBefore);
+      expect(snapshot([m.adapter])).not.toEqual(adapterBefore);
+      images.dispose();
+      network.dispose();
+      [m.task, m.teacherTask, teacher].forEach(disposeModule);
+      expect(tf.memory().numTensors).toBe(start);
+    },
+  );
 });

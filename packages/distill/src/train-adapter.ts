@@ -1,7 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { taskLoss, type ModuleInstance, type Network } from '@transplant/composer';
 import { Rng } from '@transplant/data';
-import { bdLoss, disposeTargets, pseudoLabelProbe, taskProbeGradient, teacherTargets, type BdWeights, type TeacherFn, type TeacherTargets } from './bd-loss';
+import {
+  bdLoss,
+  disposeTargets,
+  pseudoLabelProbe,
+  taskProbeGradient,
+  teacherTargets,
+  type BdWeights,
+  type TeacherFn,
+  type TeacherTargets,
+} from './bd-loss';
 
 /** bd: back-distillation (gradients + outputs); kd: output distillation only; ol: task loss on annotated samples. */
 export const METHODS = ['bd', 'kd', 'ol'] as const;
@@ -61,14 +70,24 @@ function features(category: ModuleInstance, images: tf.Tensor4D): tf.Tensor4D {
 }
 
 /** Probes: ones for one logit per image; for a mask, one seeded Gaussian map per image or the pseudo-label rule. */
-function probesFor(task: ModuleInstance, count: number, seed: number, kind: ProbeKind): tf.Tensor | ((output: tf.Tensor) => tf.Tensor) {
+function probesFor(
+  task: ModuleInstance,
+  count: number,
+  seed: number,
+  kind: ProbeKind,
+): tf.Tensor | ((output: tf.Tensor) => tf.Tensor) {
   const shape = [count, ...task.ports.output.shape.slice(1)] as number[];
   if (task.ports.output.shape.length === 2) return tf.ones(shape);
   return kind === 'pseudo-label' ? pseudoLabelProbe : tf.randomNormal(shape, 0, 1, 'float32', seed);
 }
 
 function gather(targets: TeacherTargets, indices: tf.Tensor1D): TeacherTargets {
-  return { x: tf.gather(targets.x, indices), probe: tf.gather(targets.probe, indices), output: tf.gather(targets.output, indices), gradient: tf.gather(targets.gradient, indices) };
+  return {
+    x: tf.gather(targets.x, indices),
+    probe: tf.gather(targets.probe, indices),
+    output: tf.gather(targets.output, indices),
+    gradient: tf.gather(targets.gradient, indices),
+  };
 }
 
 /**
@@ -87,9 +106,14 @@ export function trainAdapter(args: TrainAdapterArgs): { losses: number[]; stepMi
   let pool: { targets?: TeacherTargets; x?: tf.Tensor4D; y?: tf.Tensor; n: number };
   if (args.method === 'ol') {
     if (!args.labelled || args.labelled.images.shape[0] === 0) throw new Error('ol needs annotated samples');
-    pool = { x: features(network.module(link.category), args.labelled.images), y: args.labelled.targets.clone(), n: args.labelled.images.shape[0] };
+    pool = {
+      x: features(network.module(link.category), args.labelled.images),
+      y: args.labelled.targets.clone(),
+      n: args.labelled.images.shape[0],
+    };
   } else {
-    if (!args.teacher || !args.unlabeled) throw new Error(`${args.method} needs a teacher and unlabeled images`);
+    if (!args.teacher || !args.unlabeled)
+      throw new Error(`${args.method} needs a teacher and unlabeled images`);
     const x = features(network.module(link.category), args.unlabeled);
     const probe = probesFor(task, x.shape[0], args.seed, args.probe ?? DEFAULT_MASK_PROBE);
     pool = { targets: teacherTargets(args.teacher, x, probe), n: x.shape[0] };
@@ -112,7 +136,16 @@ export function trainAdapter(args: TrainAdapterArgs): { losses: number[]; stepMi
         const x = tf.gather(pool.x!, indices);
         const y = tf.gather(pool.y!, indices);
         // g is frozen: inference mode, so that no layer of it (batch statistics) moves while h learns.
-        loss = optimizer.minimize(() => taskLoss(task.task!, task.model.apply(adapter.model.apply(x, { training: true }), { training: false }) as tf.Tensor, y), true, variables)!;
+        loss = optimizer.minimize(
+          () =>
+            taskLoss(
+              task.task!,
+              task.model.apply(adapter.model.apply(x, { training: true }), { training: false }) as tf.Tensor,
+              y,
+            ),
+          true,
+          variables,
+        )!;
         tf.dispose([x, y]);
       }
       indices.dispose();

@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TaskId } from '@transplant/core';
-import { CATEGORY_IDS, SyntheticSet, disposeBatch, renderBatch, type CategoryId, type ItemRef, type SampleCategory } from '@transplant/data';
+import {
+  CATEGORY_IDS,
+  SyntheticSet,
+  disposeBatch,
+  renderBatch,
+  type CategoryId,
+  type ItemRef,
+  type SampleCategory,
+} from '@transplant/data';
 
 /** How many negatives (other animals and backgrounds) every method sees; the paper's "negative images". */
 export const NEGATIVES = 200;
@@ -41,9 +49,22 @@ export class TransplantData {
 
   /** Images, and the task's targets (cls: 1/0 labels; seg: the category's mask, empty on negatives). */
   render(refs: readonly ItemRef[], task: TaskId): { images: tf.Tensor4D; targets: tf.Tensor } {
-    if (refs.length === 0) return { images: tf.zeros([0, this.size, this.size, 3]) as tf.Tensor4D, targets: task === 'cls' ? tf.zeros([0]) : tf.zeros([0, this.size, this.size, 1]) };
-    const batch = renderBatch(this.set, refs, task === 'cls' ? { kind: 'binary', category: this.category } : { kind: 'segmentation', category: this.category, withNegatives: true });
-    const out = { images: batch.images.clone(), targets: (task === 'cls' ? batch.labels : batch.masks).clone() };
+    if (refs.length === 0)
+      return {
+        images: tf.zeros([0, this.size, this.size, 3]) as tf.Tensor4D,
+        targets: task === 'cls' ? tf.zeros([0]) : tf.zeros([0, this.size, this.size, 1]),
+      };
+    const batch = renderBatch(
+      this.set,
+      refs,
+      task === 'cls'
+        ? { kind: 'binary', category: this.category }
+        : { kind: 'segmentation', category: this.category, withNegatives: true },
+    );
+    const out = {
+      images: batch.images.clone(),
+      targets: (task === 'cls' ? batch.labels : batch.masks).clone(),
+    };
     disposeBatch(batch);
     return out;
   }

@@ -1,10 +1,32 @@
 import * as tf from '@tensorflow/tfjs';
 import semver from 'semver';
-import { Network, addCounts, createModule, disposeModule, publishModule, publishNetwork, taskCounts, taskMetric, type Composer, type ModuleInstance, type PluginRegistry, type TaskCounts } from '@transplant/composer';
+import {
+  Network,
+  addCounts,
+  createModule,
+  disposeModule,
+  publishModule,
+  publishNetwork,
+  taskCounts,
+  taskMetric,
+  type Composer,
+  type ModuleInstance,
+  type PluginRegistry,
+  type TaskCounts,
+} from '@transplant/composer';
 import { TransplantError, isTransplantError, type TaskId } from '@transplant/core';
 import { isCategoryId, type CategoryId } from '@transplant/data';
 import type { Registry } from '@transplant/registry';
-import { fitCalibration, linkOf, presenceScore, resolveTeacher, teacherFunction, type Calibration, type SpecificNetwork, type TeacherResolution } from './teacher';
+import {
+  fitCalibration,
+  linkOf,
+  presenceScore,
+  resolveTeacher,
+  teacherFunction,
+  type Calibration,
+  type SpecificNetwork,
+  type TeacherResolution,
+} from './teacher';
 import { DEFAULT_MASK_PROBE, trainAdapter, type DistillMethod, type ProbeKind } from './train-adapter';
 import { HELD_OUT, NEGATIVES, TransplantData } from './transplant-data';
 
@@ -60,9 +82,17 @@ async function nextVersion(registry: Registry, name: string): Promise<string> {
   }
 }
 
-function heldOut(network: Network, link: { category: string; task: string }, taskId: TaskId, data: TransplantData): { name: string; value: number } {
+function heldOut(
+  network: Network,
+  link: { category: string; task: string },
+  taskId: TaskId,
+  data: TransplantData,
+): { name: string; value: number } {
   let counts: TaskCounts = { a: 0, b: 0 };
-  const refs = taskId === 'cls' ? [...data.targets(HELD_OUT.positives, 'test'), ...data.negatives(HELD_OUT.negatives, 'test')] : data.targets(HELD_OUT.positives, 'test');
+  const refs =
+    taskId === 'cls'
+      ? [...data.targets(HELD_OUT.positives, 'test'), ...data.negatives(HELD_OUT.negatives, 'test')]
+      : data.targets(HELD_OUT.positives, 'test');
   for (let start = 0; start < refs.length; start += 50) {
     const { images, targets } = data.render(refs.slice(start, start + 50), taskId);
     const logits = network.run(link.category, link.task, images);
@@ -73,19 +103,37 @@ function heldOut(network: Network, link: { category: string; task: string }, tas
 }
 
 /** Calibrates the seg → cls bridge on the teacher's own val split (its category's images and negatives). */
-function calibrate(resolution: Extract<TeacherResolution, { kind: 'bridge' }>, category: ModuleInstance, data: TransplantData): Calibration {
+function calibrate(
+  resolution: Extract<TeacherResolution, { kind: 'bridge' }>,
+  category: ModuleInstance,
+  data: TransplantData,
+): Calibration {
   const refs = [...data.targets(100, 'val'), ...data.negatives(100, 'val')];
   const { images, targets } = data.render(refs, 'cls');
-  const scores = tf.tidy(() => presenceScore(resolution.head.model.predict(category.model.predict(images) as tf.Tensor) as tf.Tensor).dataSync());
+  const scores = tf.tidy(() =>
+    presenceScore(
+      resolution.head.model.predict(category.model.predict(images) as tf.Tensor) as tf.Tensor,
+    ).dataSync(),
+  );
   const calibration = fitCalibration(Array.from(scores), Array.from(targets.dataSync()));
   tf.dispose([images, targets]);
   return calibration;
 }
 
-
 /** The training settings of `transplant`, with the modules and teacher already resolved. */
-export interface LearnLinkOptions
-  extends Pick<TransplantOptions, 'method' | 'samples' | 'adapterLayers' | 'adapterInit' | 'probe' | 'steps' | 'batchSize' | 'learningRate' | 'seed' | 'progress'> {
+export interface LearnLinkOptions extends Pick<
+  TransplantOptions,
+  | 'method'
+  | 'samples'
+  | 'adapterLayers'
+  | 'adapterInit'
+  | 'probe'
+  | 'steps'
+  | 'batchSize'
+  | 'learningRate'
+  | 'seed'
+  | 'progress'
+> {
   readonly plugins: PluginRegistry;
   /** The frozen category module (student input) and task module. */
   readonly f: ModuleInstance;
@@ -118,19 +166,37 @@ export function learnLink(o: LearnLinkOptions): LearnedLink {
   const { f, g, resolution } = o;
   const taskId = g.task!;
   if (o.method !== 'ol' && resolution.kind === 'none') {
-    throw new TransplantError('E_TEACHER_MISSING', `${resolution.reason}; ${o.method} needs one`, { module: f.name, operation: 'transplant' });
+    throw new TransplantError('E_TEACHER_MISSING', `${resolution.reason}; ${o.method} needs one`, {
+      module: f.name,
+      operation: 'transplant',
+    });
   }
-  if (o.method === 'ol' && o.samples === 0) throw new TransplantError('E_USAGE', 'ordinary learning needs annotated samples: pass --samples N (N ≥ 1)', { operation: 'transplant' });
+  if (o.method === 'ol' && o.samples === 0)
+    throw new TransplantError(
+      'E_USAGE',
+      'ordinary learning needs annotated samples: pass --samples N (N ≥ 1)',
+      { operation: 'transplant' },
+    );
   const data = new TransplantData(o.seed, o.category, f.ports.input.shape[1]!);
   const fPort = f.ports.output;
   const adapter = createModule(o.plugins, {
     name: o.adapterName,
     family: 'adapter-conv',
-    options: { size: fPort.shape[1], channels: fPort.channels, stride: fPort.stride, outChannels: g.ports.input.channels, layers: o.adapterLayers, ...(o.adapterInit ? { init: o.adapterInit } : {}) },
+    options: {
+      size: fPort.shape[1],
+      channels: fPort.channels,
+      stride: fPort.stride,
+      outChannels: g.ports.input.channels,
+      layers: o.adapterLayers,
+      ...(o.adapterInit ? { init: o.adapterInit } : {}),
+    },
     seed: o.seed,
   });
   try {
-    const network = Network.create([f, adapter, g], [{ category: f.name, task: g.name, adapter: adapter.name }]);
+    const network = Network.create(
+      [f, adapter, g],
+      [{ category: f.name, task: g.name, adapter: adapter.name }],
+    );
     const calibration = resolution.kind === 'bridge' ? calibrate(resolution, f, data) : undefined;
     const started = performance.now();
     const target = data.render(data.targets(o.samples), taskId);
@@ -183,24 +249,52 @@ export async function transplant(o: TransplantOptions): Promise<TransplantResult
     const g = linkOf(from).task;
     const taskId = g.task!;
     const category = to.manifest.category ?? f.category;
-    if (!category || !isCategoryId(category)) throw new TransplantError('E_USAGE', `${o.to} names no synthetic category (${category}); transplant needs one to draw its images`, { operation: 'transplant' });
+    if (!category || !isCategoryId(category))
+      throw new TransplantError(
+        'E_USAGE',
+        `${o.to} names no synthetic category (${category}); transplant needs one to draw its images`,
+        { operation: 'transplant' },
+      );
     const resolution = resolveTeacher(from, to, named);
     const name = `${category}-${taskId}-via-${from.manifest.category ?? from.manifest.name}`;
-    const learned = learnLink({ ...o, plugins: o.composer.plugins, f, g, resolution, category, adapterName: `${name}-adapter` });
+    const learned = learnLink({
+      ...o,
+      plugins: o.composer.plugins,
+      f,
+      g,
+      resolution,
+      category,
+      adapterName: `${name}-adapter`,
+    });
     student.push(learned.adapter);
     const { adapter, network, data, metric, calibration, probe, wallSeconds, trained } = learned;
     const own = linkOf(to);
-    const reference = own.task.task === taskId ? heldOut(to.network, { category: own.category.name, task: own.task.name }, taskId, data) : undefined;
-    const teacher = resolution.kind === 'none' ? 'none (ordinary learning on annotated samples)' : resolution.description;
+    const reference =
+      own.task.task === taskId
+        ? heldOut(to.network, { category: own.category.name, task: own.task.name }, taskId, data)
+        : undefined;
+    const teacher =
+      resolution.kind === 'none' ? 'none (ordinary learning on annotated samples)' : resolution.description;
     let version: string | undefined;
     if (o.publish) {
       const registry = o.composer.registry;
       version = await nextVersion(registry, name);
-      const pin = (m: ModuleInstance, kind: 'category' | 'task') => ({ name: m.name, kind, range: m.published!.version, pinned: { version: m.published!.version, digest: m.published!.digest } });
+      const pin = (m: ModuleInstance, kind: 'category' | 'task') => ({
+        name: m.name,
+        kind,
+        range: m.published!.version,
+        pinned: { version: m.published!.version, digest: m.published!.digest },
+      });
       const meta = {
         version,
         generatedBy: o.generatedBy,
-        provenance: { data: data.describe(o.samples), seed: o.seed, steps: o.steps, backend: o.backend, wallSeconds: Math.round(wallSeconds * 10) / 10 },
+        provenance: {
+          data: data.describe(o.samples),
+          seed: o.seed,
+          steps: o.steps,
+          backend: o.backend,
+          wallSeconds: Math.round(wallSeconds * 10) / 10,
+        },
         card: {
           summary: `${o.method} adapter (${o.adapterLayers} conv+ReLU) from ${f.name} to ${g.name}; teacher: ${teacher}; ${o.samples} annotated samples${probe === 'random' || probe === 'pseudo-label' ? `; ${probe} probes` : ''}`,
           metrics: [{ ...metric, on: `${data.describe(o.samples)} (test split)` }],
@@ -227,6 +321,11 @@ export async function transplant(o: TransplantOptions): Promise<TransplantResult
       ...(calibration ? { calibration } : {}),
     };
   } finally {
-    [...student, ...from.network.modules.values(), ...to.network.modules.values(), ...(named ? named.network.modules.values() : [])].forEach(disposeModule);
+    [
+      ...student,
+      ...from.network.modules.values(),
+      ...to.network.modules.values(),
+      ...(named ? named.network.modules.values() : []),
+    ].forEach(disposeModule);
   }
 }

@@ -52,7 +52,8 @@ export interface Explanation {
 }
 
 /** Rendered images of one size as a tensor in [0, 1]. */
-export const imageTensor = (samples: readonly RenderedSample[]): tf.Tensor4D => rgbTensor(samples, samples[0]!.width);
+export const imageTensor = (samples: readonly RenderedSample[]): tf.Tensor4D =>
+  rgbTensor(samples, samples[0]!.width);
 
 /**
  * What a cell of the explained layer sees in a sample: the part covering most of the cell's
@@ -85,7 +86,13 @@ function groupAt(sample: RenderedSample, x: number, y: number, cell: number): Fi
  * its `topN` strongest images; `silent` if it never fires. maps are [N, h, w, C] chunks in image
  * order; shape is [h, w, C].
  */
-export function assignGroups(maps: readonly Float32Array[], shape: readonly [number, number, number], samples: readonly RenderedSample[], geometry: { scale: number; offset: number }, topN: number): { group: FilterGroup; purity: number }[] {
+export function assignGroups(
+  maps: readonly Float32Array[],
+  shape: readonly [number, number, number],
+  samples: readonly RenderedSample[],
+  geometry: { scale: number; offset: number },
+  topN: number,
+): { group: FilterGroup; purity: number }[] {
   const [h, w, c] = shape;
   const out: { group: FilterGroup; purity: number }[] = [];
   for (let k = 0; k < c; k++) {
@@ -106,10 +113,17 @@ export function assignGroups(maps: readonly Float32Array[], shape: readonly [num
     peaks.sort((a, b) => b.v - a.v || a.i - b.i);
     const votes = new Map<FilterGroup, number>();
     for (const p of peaks.slice(0, topN)) {
-      const g = groupAt(samples[p.i]!, geometry.scale * (p.cell % w) + geometry.offset, geometry.scale * Math.floor(p.cell / w) + geometry.offset, geometry.scale);
+      const g = groupAt(
+        samples[p.i]!,
+        geometry.scale * (p.cell % w) + geometry.offset,
+        geometry.scale * Math.floor(p.cell / w) + geometry.offset,
+        geometry.scale,
+      );
       votes.set(g, (votes.get(g) ?? 0) + 1);
     }
-    const [group, count] = [...votes.entries()].sort((a, b) => b[1] - a[1] || String(a[0]).localeCompare(String(b[0])))[0] ?? (['silent', 0] as const);
+    const [group, count] =
+      [...votes.entries()].sort((a, b) => b[1] - a[1] || String(a[0]).localeCompare(String(b[0])))[0] ??
+      (['silent', 0] as const);
     out.push({ group, purity: count / Math.max(1, Math.min(topN, peaks.length)) });
   }
   return out;
@@ -122,7 +136,12 @@ export function assignGroups(maps: readonly Float32Array[], shape: readonly [num
  * input (`Explainer.contributions`); the shares summed per group ("12 head filters contribute
  * 42 %"); per image, which groups carried it.
  */
-export function explain(performer: Performer, explainer: Explainer, samples: readonly RenderedSample[], o: { topN?: number } = {}): Explanation {
+export function explain(
+  performer: Performer,
+  explainer: Explainer,
+  samples: readonly RenderedSample[],
+  o: { topN?: number } = {},
+): Explanation {
   const f = explainer.options.filters;
   const n = samples.length;
   const shares = new Float64Array(n * 2 * f);
@@ -142,7 +161,13 @@ export function explain(performer: Performer, explainer: Explainer, samples: rea
       maps.push(forward.interpretable.dataSync() as Float32Array);
     });
   }
-  const assigned = assignGroups(maps, [performer.xShape[0], performer.xShape[1], f], samples, performer.geometry, o.topN ?? 20);
+  const assigned = assignGroups(
+    maps,
+    [performer.xShape[0], performer.xShape[1], f],
+    samples,
+    performer.geometry,
+    o.topN ?? 20,
+  );
   const filters: FilterReport[] = assigned.map((a, k) => {
     let contribution = 0;
     let decision = 0;
@@ -157,7 +182,11 @@ export function explain(performer: Performer, explainer: Explainer, samples: rea
   const byGroup = new Map<FilterGroup, { filters: number; share: number; decision: number }>();
   for (const r of filters) {
     const g = byGroup.get(r.group) ?? { filters: 0, share: 0, decision: 0 };
-    byGroup.set(r.group, { filters: g.filters + 1, share: g.share + r.contribution, decision: g.decision + r.decision });
+    byGroup.set(r.group, {
+      filters: g.filters + 1,
+      share: g.share + r.contribution,
+      decision: g.decision + r.decision,
+    });
   }
   const groups = [...byGroup.entries()]
     .map(([group, g]) => {
@@ -173,7 +202,13 @@ export function explain(performer: Performer, explainer: Explainer, samples: rea
       perGroup.set(r.group, (perGroup.get(r.group) ?? 0) + s);
       total += s;
     }
-    return { index: im, logit: logits[im]!, groups: [...perGroup.entries()].map(([group, share]) => ({ group, share: total > 0 ? share / total : 0 })).sort((a, b) => b.share - a.share) };
+    return {
+      index: im,
+      logit: logits[im]!,
+      groups: [...perGroup.entries()]
+        .map(([group, share]) => ({ group, share: total > 0 ? share / total : 0 }))
+        .sort((a, b) => b.share - a.share),
+    };
   });
   const values = new Float32Array(maps.reduce((t, m) => t + m.length, 0));
   let at = 0;
@@ -181,14 +216,26 @@ export function explain(performer: Performer, explainer: Explainer, samples: rea
     values.set(m, at);
     at += m.length;
   }
-  return { p, interpretableShare, groups, filters, images, maps: { values, shape: [n, performer.xShape[0], performer.xShape[1], f] } };
+  return {
+    p,
+    interpretableShare,
+    groups,
+    filters,
+    images,
+    maps: { values, shape: [n, performer.xShape[0], performer.xShape[1], f] },
+  };
 }
 
 /**
  * Fidelity (methods.md §5.4 iii): the performer's accuracy on labelled images when its upper
  * layers consume its own higher features y, and when they consume the explainer's ŷ.
  */
-export function fidelity(performer: Performer, explainer: Explainer, samples: readonly RenderedSample[], labels: readonly number[]): { performer: number; explained: number } {
+export function fidelity(
+  performer: Performer,
+  explainer: Explainer,
+  samples: readonly RenderedSample[],
+  labels: readonly number[],
+): { performer: number; explained: number } {
   let own = 0;
   let rebuilt = 0;
   for (let from = 0; from < samples.length; from += 64) {

@@ -26,21 +26,39 @@ export interface Performer {
 const own = (m: ModuleInstance) => m.model.layers.filter((l) => l.getClassName() !== 'InputLayer');
 
 /** Cuts a network's link after its category module and after the task module's first conv layer (or `split`). */
-export function performerOf(network: Network, link: { category: string; task: string }, split?: string): Performer {
+export function performerOf(
+  network: Network,
+  link: { category: string; task: string },
+  split?: string,
+): Performer {
   const category = network.module(link.category);
   const task = network.module(link.task);
   const layers = own(task);
-  const at = split ? layers.findIndex((l) => l.name === task.prefix + split || l.name === split) : layers.findIndex((l) => l.getClassName() === 'Conv2D');
+  const at = split
+    ? layers.findIndex((l) => l.name === task.prefix + split || l.name === split)
+    : layers.findIndex((l) => l.getClassName() === 'Conv2D');
   if (at < 0 || at === layers.length - 1) {
-    throw new TransplantError('E_USAGE', `${task.name} has ${split ? `no layer "${split}"` : 'no conv layer'} with layers above it to reconstruct; its layers: ${layers.map((l) => l.name.slice(task.prefix.length)).join(', ')}`, { operation: 'explain' });
+    throw new TransplantError(
+      'E_USAGE',
+      `${task.name} has ${split ? `no layer "${split}"` : 'no conv layer'} with layers above it to reconstruct; its layers: ${layers.map((l) => l.name.slice(task.prefix.length)).join(', ')}`,
+      { operation: 'explain' },
+    );
   }
   const yLayer = layers[at]!;
   const yShape = (yLayer.getOutputAt(0) as tf.SymbolicTensor).shape;
-  if (yShape.length !== 4) throw new TransplantError('E_USAGE', `${yLayer.name} does not output a feature map; pass a conv layer of ${task.name}`, { operation: 'explain' });
+  if (yShape.length !== 4)
+    throw new TransplantError(
+      'E_USAGE',
+      `${yLayer.name} does not output a feature map; pass a conv layer of ${task.name}`,
+      { operation: 'explain' },
+    );
   const xShape = category.ports.output.shape;
   const lastCategoryLayer = own(category).at(-1)!;
-  const geometry = cellGeometry(findLayer(network, link, `${category.name}:${lastCategoryLayer.name.slice(category.prefix.length)}`));
-  const run = (from: number, to: number, t: tf.Tensor) => layers.slice(from, to).reduce((v, l) => l.apply(v) as tf.Tensor, t);
+  const geometry = cellGeometry(
+    findLayer(network, link, `${category.name}:${lastCategoryLayer.name.slice(category.prefix.length)}`),
+  );
+  const run = (from: number, to: number, t: tf.Tensor) =>
+    layers.slice(from, to).reduce((v, l) => l.apply(v) as tf.Tensor, t);
   return {
     network,
     link,
@@ -67,7 +85,9 @@ export const EXPLAINER_DEFAULTS: ExplainerOptions = { filters: 32, mask: 'argmax
 
 /** x̂ = x / rms(x) per image: both tracks enter the fusion at the same scale, so p is a share. */
 export function unitRms(x: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => tf.div(x, tf.sqrt(tf.add(tf.mean(tf.square(x), [1, 2, 3], true), 1e-6))) as tf.Tensor4D);
+  return tf.tidy(
+    () => tf.div(x, tf.sqrt(tf.add(tf.mean(tf.square(x), [1, 2, 3], true), 1e-6))) as tf.Tensor4D,
+  );
 }
 
 export interface Forward {
@@ -105,18 +125,36 @@ export class Explainer {
   ) {
     const { filters, seed } = options;
     const conv = (name: string, out: number, s: number, inputShape?: readonly number[]) =>
-      tf.layers.conv2d({ name, filters: out, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: s }), ...(inputShape ? { inputShape: [...inputShape] } : {}) });
+      tf.layers.conv2d({
+        name,
+        filters: out,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: tf.initializers.heNormal({ seed: s }),
+        ...(inputShape ? { inputShape: [...inputShape] } : {}),
+      });
     this.mask = new PartMask({ name: 'interpretable_mask', mode: options.mask });
-    this.interpretable = tf.sequential({ layers: [conv('interpretable_conv', filters, seed, xShape), this.mask] });
+    this.interpretable = tf.sequential({
+      layers: [conv('interpretable_conv', filters, seed, xShape), this.mask],
+    });
     this.ordinary = tf.sequential({ layers: [conv('ordinary_conv', filters, seed + 1, xShape)] });
-    this.decoder = tf.sequential({ layers: [conv('decoder_conv', yShape[2], seed + 2, [xShape[0], xShape[1], filters])] });
+    this.decoder = tf.sequential({
+      layers: [conv('decoder_conv', yShape[2], seed + 2, [xShape[0], xShape[1], filters])],
+    });
     // The scalar is a temporary: the variable keeps its own copy.
     this.theta = tf.tidy(() => tf.variable(tf.scalar(Math.log(options.p0 / (1 - options.p0))), true));
   }
 
   /** Every trainable variable (both tracks, the decoder, θ). */
   variables(): tf.Variable[] {
-    return [...this.interpretable.trainableWeights, ...this.ordinary.trainableWeights, ...this.decoder.trainableWeights].map((w) => w.read() as tf.Variable).concat(this.theta);
+    return [
+      ...this.interpretable.trainableWeights,
+      ...this.ordinary.trainableWeights,
+      ...this.decoder.trainableWeights,
+    ]
+      .map((w) => w.read() as tf.Variable)
+      .concat(this.theta);
   }
 
   p(): number {
@@ -129,7 +167,10 @@ export class Explainer {
       const interpretable = this.interpretable.apply(x, { training }) as tf.Tensor4D;
       const ordinary = this.ordinary.apply(x, { training }) as tf.Tensor4D;
       const p = tf.sigmoid(this.theta) as tf.Scalar;
-      const fused = tf.add(tf.mul(p, unitRms(interpretable)), tf.mul(tf.sub(1, p), unitRms(ordinary))) as tf.Tensor4D;
+      const fused = tf.add(
+        tf.mul(p, unitRms(interpretable)),
+        tf.mul(tf.sub(1, p), unitRms(ordinary)),
+      ) as tf.Tensor4D;
       const reconstruction = this.decoder.apply(fused, { training }) as tf.Tensor4D;
       return { interpretable, ordinary, fused, p, reconstruction };
     });
@@ -162,14 +203,19 @@ export class Explainer {
    * kernel (multiplier C_y: output channel f·C_y + o is filter f's term for output o).
    * Call it inside a tidy: it returns intermediate tensors to the caller's scope.
    */
-  accounting(f: Forward, upper?: (y: tf.Tensor4D) => tf.Tensor): { features: tf.Tensor2D; decision?: tf.Tensor2D } {
+  accounting(
+    f: Forward,
+    upper?: (y: tf.Tensor4D) => tf.Tensor,
+  ): { features: tf.Tensor2D; decision?: tf.Tensor2D } {
     const kernel = this.decoder.layers[0]!.getWeights()[0]! as tf.Tensor4D; // [3, 3, F, Cy]
     const cy = this.yShape[2];
-    const terms = [tf.mul(f.p, unitRms(f.interpretable)), tf.mul(tf.sub(1, f.p), unitRms(f.ordinary))].map((code) => {
-      const t = tf.depthwiseConv2d(code as tf.Tensor4D, kernel, 1, 'same');
-      const [b, h, w] = t.shape;
-      return tf.reshape(t, [b, h, w, this.options.filters, cy]);
-    });
+    const terms = [tf.mul(f.p, unitRms(f.interpretable)), tf.mul(tf.sub(1, f.p), unitRms(f.ordinary))].map(
+      (code) => {
+        const t = tf.depthwiseConv2d(code as tf.Tensor4D, kernel, 1, 'same');
+        const [b, h, w] = t.shape;
+        return tf.reshape(t, [b, h, w, this.options.filters, cy]);
+      },
+    );
     const share = (per: tf.Tensor[]) => {
       const all = tf.concat(per, 1);
       return tf.div(all, tf.add(tf.sum(all, 1, true), 1e-12)) as tf.Tensor2D;
@@ -178,7 +224,13 @@ export class Explainer {
     if (!upper) return { features };
     const gradient = tf.grad((y: tf.Tensor) => tf.sum(upper(y as tf.Tensor4D)))(f.reconstruction);
     const [b, h, w] = f.reconstruction.shape;
-    const passed = tf.reshape(tf.mul(gradient, tf.cast(tf.greater(f.reconstruction, 0), 'float32')), [b, h, w, 1, cy]);
+    const passed = tf.reshape(tf.mul(gradient, tf.cast(tf.greater(f.reconstruction, 0), 'float32')), [
+      b,
+      h,
+      w,
+      1,
+      cy,
+    ]);
     return { features, decision: share(terms.map((t) => tf.abs(tf.sum(tf.mul(t, passed), [1, 2, 4])))) };
   }
 

@@ -4,8 +4,33 @@
  * fused with a learned ratio p, decoded into the performer's higher features; the quantitative
  * explanation (p, filter groups by part and their shares, per image) and fidelity.
  */
-export { EXPLAINER_DEFAULTS, Explainer, performerOf, unitRms, type ExplainerOptions, type Forward, type Performer } from './explainer';
-export { TRAINING_DEFAULTS, featurePool, trainExplainer, type ExplainerCurve, type ExplainerTraining, type FeaturePool } from './train';
-export { assignGroups, explain, fidelity, imageTensor, type Explanation, type FilterGroup, type FilterReport, type GroupShare, type ImageExplanation } from './explain';
+export {
+  EXPLAINER_DEFAULTS,
+  Explainer,
+  performerOf,
+  unitRms,
+  type ExplainerOptions,
+  type Forward,
+  type Performer,
+} from './explainer';
+export {
+  TRAINING_DEFAULTS,
+  featurePool,
+  trainExplainer,
+  type ExplainerCurve,
+  type ExplainerTraining,
+  type FeaturePool,
+} from './train';
+export {
+  assignGroups,
+  explain,
+  fidelity,
+  imageTensor,
+  type Explanation,
+  type FilterGroup,
+  type FilterReport,
+  type GroupShare,
+  type ImageExplanation,
+} from './explain';
 export { renderGroupHeatmaps } from './pictures';
 export { explainPerformer, type ExplainRunOptions, type ExplainRunResult } from './run';

@@ -8,15 +8,25 @@ import type { Explanation, FilterGroup } from './explain';
  * image where the group carries most; each tile is the image with the group's summed,
  * upsampled interpretable activation blended in as heat.
  */
-export function renderGroupHeatmaps(explanation: Explanation, samples: readonly RenderedSample[], geometry: CellGeometry, o: { groups?: number; images?: number; zoom?: number; title?: string } = {}): Buffer {
-  const rows = explanation.groups.filter((g) => g.group !== 'silent' && g.ofInterpretable > 0).slice(0, o.groups ?? 5);
+export function renderGroupHeatmaps(
+  explanation: Explanation,
+  samples: readonly RenderedSample[],
+  geometry: CellGeometry,
+  o: { groups?: number; images?: number; zoom?: number; title?: string } = {},
+): Buffer {
+  const rows = explanation.groups
+    .filter((g) => g.group !== 'silent' && g.ofInterpretable > 0)
+    .slice(0, o.groups ?? 5);
   const columns = o.images ?? 6;
   const zoom = o.zoom ?? 2;
   const size = samples[0]?.width ?? 64;
   const tile = size * zoom;
   const header = o.title ? 18 : 0;
   const caption = 14;
-  const canvas = createCanvas(Math.max(columns * (tile + 2), 260), header + Math.max(rows.length, 1) * (tile + caption + 4));
+  const canvas = createCanvas(
+    Math.max(columns * (tile + 2), 260),
+    header + Math.max(rows.length, 1) * (tile + caption + 4),
+  );
   const ctx = canvas.getContext('2d');
   ctx.fillStyle = '#1e1e1e';
   ctx.fillRect(0, 0, canvas.width, canvas.height);
@@ -27,10 +37,17 @@ export function renderGroupHeatmaps(explanation: Explanation, samples: readonly 
   rows.forEach((g, row) => {
     const y0 = header + row * (tile + caption + 4);
     ctx.fillStyle = '#ffffff';
-    ctx.fillText(`${g.filters} ${g.group} filters · ${(100 * g.share).toFixed(1)} % of the explained features`, 2, y0 + 11);
+    ctx.fillText(
+      `${g.filters} ${g.group} filters · ${(100 * g.share).toFixed(1)} % of the explained features`,
+      2,
+      y0 + 11,
+    );
     const members = explanation.filters.filter((f) => f.group === g.group).map((f) => f.filter);
     const best = explanation.images
-      .map((im) => ({ i: im.index, share: im.groups.find((x) => x.group === (g.group as FilterGroup))?.share ?? 0 }))
+      .map((im) => ({
+        i: im.index,
+        share: im.groups.find((x) => x.group === (g.group as FilterGroup))?.share ?? 0,
+      }))
       .sort((a, b) => b.share - a.share || a.i - b.i)
       .slice(0, columns);
     best.forEach(({ i }, col) => {

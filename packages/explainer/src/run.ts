@@ -1,7 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '@transplant/composer';
-import { CATEGORY_IDS, SyntheticSet, objectCrop, type CategoryId, type RenderedSample, type SampleCategory } from '@transplant/data';
-import { explain, fidelity, imageTensor, type Explanation, type FilterReport, type GroupShare } from './explain';
+import {
+  CATEGORY_IDS,
+  SyntheticSet,
+  objectCrop,
+  type CategoryId,
+  type RenderedSample,
+  type SampleCategory,
+} from '@transplant/data';
+import {
+  explain,
+  fidelity,
+  imageTensor,
+  type Explanation,
+  type FilterReport,
+  type GroupShare,
+} from './explain';
 import { Explainer, performerOf } from './explainer';
 import { renderGroupHeatmaps } from './pictures';
 import { TRAINING_DEFAULTS, featurePool, trainExplainer, type ExplainerCurve } from './train';
@@ -46,7 +60,8 @@ function spread<T>(items: readonly T[], count: number): T[] {
   return Array.from({ length: n }, (_, j) => items[Math.floor((j * items.length) / n)]!);
 }
 
-const view = (crop: boolean) => (s: RenderedSample) => (crop && s.annotation.box ? objectCrop(s, s.width) : s);
+const view = (crop: boolean) => (s: RenderedSample) =>
+  crop && s.annotation.box ? objectCrop(s, s.width) : s;
 
 /**
  * The whole explanation of a network's link, without labels: a pool of images as the
@@ -55,12 +70,23 @@ const view = (crop: boolean) => (s: RenderedSample) => (crop && s.annotation.box
  * fidelity on labelled ones. Returns the numbers, the group heat maps (PNG) and, if asked, the
  * trained explainer (the caller disposes it).
  */
-export function explainPerformer(network: Network, name: string, category: CategoryId, o: ExplainRunOptions): ExplainRunResult & { png: Buffer; explanation: Explanation; explainer?: Explainer } {
+export function explainPerformer(
+  network: Network,
+  name: string,
+  category: CategoryId,
+  o: ExplainRunOptions,
+): ExplainRunResult & { png: Buffer; explanation: Explanation; explainer?: Explainer } {
   const performer = performerOf(network, network.links[0]!);
   const size = network.module(network.links[0]!.category).ports.input.shape[1]!;
   const toView = view(o.crop);
   // The pool: the category and everything else, as the performer meets them; no labels are read.
-  const poolSet = new SyntheticSet({ seed: `explainer-pool-${o.seed}`, size, categories: CATEGORY_IDS, perCategory: { train: Math.ceil(o.pool / 2), val: 0, test: 0 }, negatives: { train: Math.ceil(o.pool / 4), val: 0, test: 0 } });
+  const poolSet = new SyntheticSet({
+    seed: `explainer-pool-${o.seed}`,
+    size,
+    categories: CATEGORY_IDS,
+    perCategory: { train: Math.ceil(o.pool / 2), val: 0, test: 0 },
+    negatives: { train: Math.ceil(o.pool / 4), val: 0, test: 0 },
+  });
   const refs = poolSet.items('train');
   const positives = refs.filter((r) => r.category === category).slice(0, Math.ceil(o.pool / 2));
   const others = refs.filter((r) => r.category !== category);
@@ -68,24 +94,67 @@ export function explainPerformer(network: Network, name: string, category: Categ
   const mixed = [...positives, ...spread(others, Math.floor(o.pool / 2))];
   const poolImages = mixed.map((r) => toView(poolSet.render(r)));
   const pool = featurePool(performer, (a, b) => imageTensor(poolImages.slice(a, b)), poolImages.length);
-  const explainer = new Explainer(performer.xShape, performer.yShape, { filters: o.filters, mask: 'argmax', seed: o.seed, p0: 0.5 });
+  const explainer = new Explainer(performer.xShape, performer.yShape, {
+    filters: o.filters,
+    mask: 'argmax',
+    seed: o.seed,
+    p0: 0.5,
+  });
   try {
-    const curve = trainExplainer(explainer, pool, { ...TRAINING_DEFAULTS, steps: o.steps, eta: o.eta, decision: o.decision ?? 1, seed: o.seed }, o.log ?? (() => undefined), (y) => performer.upper(y));
-    const riverFor: Partial<Record<SampleCategory, boolean>> | undefined = o.riverInImages === undefined ? undefined : { [category]: o.riverInImages };
-    const evalSet = new SyntheticSet({ seed: 'explainer-eval', size, categories: CATEGORY_IDS, perCategory: { train: 0, val: 0, test: Math.max(o.images, o.test) }, negatives: { train: 0, val: 0, test: o.test }, ...(riverFor ? { rivers: riverFor } : {}) });
+    const curve = trainExplainer(
+      explainer,
+      pool,
+      { ...TRAINING_DEFAULTS, steps: o.steps, eta: o.eta, decision: o.decision ?? 1, seed: o.seed },
+      o.log ?? (() => undefined),
+      (y) => performer.upper(y),
+    );
+    const riverFor: Partial<Record<SampleCategory, boolean>> | undefined =
+      o.riverInImages === undefined ? undefined : { [category]: o.riverInImages };
+    const evalSet = new SyntheticSet({
+      seed: 'explainer-eval',
+      size,
+      categories: CATEGORY_IDS,
+      perCategory: { train: 0, val: 0, test: Math.max(o.images, o.test) },
+      negatives: { train: 0, val: 0, test: o.test },
+      ...(riverFor ? { rivers: riverFor } : {}),
+    });
     const evalRefs = evalSet.items('test');
-    const images = evalRefs.filter((r) => r.category === category).slice(0, o.images).map((r) => toView(evalSet.render(r)));
+    const images = evalRefs
+      .filter((r) => r.category === category)
+      .slice(0, o.images)
+      .map((r) => toView(evalSet.render(r)));
     const explanation = explain(performer, explainer, images);
-    const cleanSet = new SyntheticSet({ seed: 'explainer-test', size, categories: CATEGORY_IDS, perCategory: { train: 0, val: 0, test: o.test }, negatives: { train: 0, val: 0, test: o.test } });
+    const cleanSet = new SyntheticSet({
+      seed: 'explainer-test',
+      size,
+      categories: CATEGORY_IDS,
+      perCategory: { train: 0, val: 0, test: o.test },
+      negatives: { train: 0, val: 0, test: o.test },
+    });
     const cleanRefs = cleanSet.items('test');
     const pos = cleanRefs.filter((r) => r.category === category).slice(0, Math.floor(o.test / 2));
     const negatives = cleanRefs.filter((r) => r.category !== category);
     const neg = spread(negatives, Math.floor(o.test / 2));
     const testImages = [...pos, ...neg].map((r) => toView(cleanSet.render(r)));
     const accuracy = fidelity(performer, explainer, testImages, [...pos.map(() => 1), ...neg.map(() => 0)]);
-    const png = renderGroupHeatmaps(explanation, images, performer.geometry, { title: `${name}: interpretable filter groups (p = ${explanation.p.toFixed(2)})` });
+    const png = renderGroupHeatmaps(explanation, images, performer.geometry, {
+      title: `${name}: interpretable filter groups (p = ${explanation.p.toFixed(2)})`,
+    });
     const { log: _log, keep: _keep, ...settings } = o;
-    return { name, category, p: explanation.p, interpretableShare: explanation.interpretableShare, groups: explanation.groups, filters: explanation.filters, fidelity: accuracy, curve, settings, png, explanation, ...(o.keep ? { explainer } : {}) };
+    return {
+      name,
+      category,
+      p: explanation.p,
+      interpretableShare: explanation.interpretableShare,
+      groups: explanation.groups,
+      filters: explanation.filters,
+      fidelity: accuracy,
+      curve,
+      settings,
+      png,
+      explanation,
+      ...(o.keep ? { explainer } : {}),
+    };
   } finally {
     tf.dispose([pool.x, pool.y, ...(pool.logits ? [pool.logits] : [])]);
     if (!o.keep) explainer.dispose();

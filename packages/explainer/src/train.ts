@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { FilterAssignment, handBuiltFilterLossProbe, recordingProbe, relaxedBeta } from '@transplant/interpretable';
+import {
+  FilterAssignment,
+  handBuiltFilterLossProbe,
+  recordingProbe,
+  relaxedBeta,
+} from '@transplant/interpretable';
 import { unitRms, type Explainer, type Performer } from './explainer';
 
 export interface ExplainerTraining {
@@ -27,7 +32,17 @@ export interface ExplainerTraining {
   readonly seed: number;
 }
 
-export const TRAINING_DEFAULTS: ExplainerTraining = { steps: 1500, batchSize: 32, learningRate: 1e-3, eta: 0.3, strength: 1e-3, epochImages: 2000, decay: 1e-4, decision: 0, seed: 1 };
+export const TRAINING_DEFAULTS: ExplainerTraining = {
+  steps: 1500,
+  batchSize: 32,
+  learningRate: 1e-3,
+  eta: 0.3,
+  strength: 1e-3,
+  epochImages: 2000,
+  decay: 1e-4,
+  decision: 0,
+  seed: 1,
+};
 
 /** The performer's features of a pool of images, computed once: x, y and its positive calls. */
 export interface FeaturePool {
@@ -40,7 +55,11 @@ export interface FeaturePool {
 }
 
 /** Runs the frozen performer over images (in chunks) and keeps x, y and its calls. The caller disposes x and y. */
-export function featurePool(performer: Performer, images: (from: number, to: number) => tf.Tensor4D, count: number): FeaturePool {
+export function featurePool(
+  performer: Performer,
+  images: (from: number, to: number) => tf.Tensor4D,
+  count: number,
+): FeaturePool {
   const xs: tf.Tensor4D[] = [];
   const ys: tf.Tensor4D[] = [];
   const ls: tf.Tensor2D[] = [];
@@ -56,7 +75,12 @@ export function featurePool(performer: Performer, images: (from: number, to: num
     ls.push(tf.reshape(logits, [logits.shape[0]!, -1]) as tf.Tensor2D);
     tf.dispose([batch, logits]);
   }
-  const pool = { x: tf.concat(xs) as tf.Tensor4D, y: tf.concat(ys) as tf.Tensor4D, logits: tf.concat(ls) as tf.Tensor2D, classes };
+  const pool = {
+    x: tf.concat(xs) as tf.Tensor4D,
+    y: tf.concat(ys) as tf.Tensor4D,
+    logits: tf.concat(ls) as tf.Tensor2D,
+    classes,
+  };
   tf.dispose([...xs, ...ys, ...ls]);
   return pool;
 }
@@ -74,15 +98,24 @@ export interface ExplainerCurve {
  * gradient on the interpretable track (positives = the images the performer itself calls its
  * category: no annotation is used), with β relaxing every step as in the interpretable layers.
  */
-export function trainExplainer(explainer: Explainer, pool: FeaturePool, o: ExplainerTraining, log: (line: string) => void = () => undefined, upper?: (y: tf.Tensor4D) => tf.Tensor): ExplainerCurve[] {
-  if (o.decision > 0 && (!upper || !pool.logits)) throw new Error('the decision term needs the performer’s upper layers and the pool’s logits');
+export function trainExplainer(
+  explainer: Explainer,
+  pool: FeaturePool,
+  o: ExplainerTraining,
+  log: (line: string) => void = () => undefined,
+  upper?: (y: tf.Tensor4D) => tf.Tensor,
+): ExplainerCurve[] {
+  if (o.decision > 0 && (!upper || !pool.logits))
+    throw new Error('the decision term needs the performer’s upper layers and the pool’s logits');
   const n = pool.classes.length;
   const variables = explainer.variables();
   const optimizer = tf.train.adam(o.learningRate);
   const filters = explainer.options.filters;
   const assignment = FilterAssignment.single(filters);
   const variance = tf.tidy(() => tf.moments(pool.y).variance.dataSync()[0]!) || 1;
-  const logitVariance = pool.logits ? tf.tidy(() => tf.moments(pool.logits!).variance.dataSync()[0]!) || 1 : 1;
+  const logitVariance = pool.logits
+    ? tf.tidy(() => tf.moments(pool.logits!).variance.dataSync()[0]!) || 1
+    : 1;
   const curve: ExplainerCurve[] = [];
   let smoothed = NaN;
   let state = o.seed * 2654435761;
@@ -101,7 +134,15 @@ export function trainExplainer(explainer: Explainer, pool: FeaturePool, o: Expla
     const positives = assignment.positives(classes);
     const weights = assignment.weights();
     const recorder = recordingProbe();
-    const tap = handBuiltFilterLossProbe({ beta: explainer.mask.beta.read() as tf.Tensor1D, mode: explainer.mask.mode, positives, positiveWeights: weights.positive, negativeWeights: weights.negative, epoch: 1 + (step * o.batchSize) / o.epochImages, strength: o.strength });
+    const tap = handBuiltFilterLossProbe({
+      beta: explainer.mask.beta.read() as tf.Tensor1D,
+      mode: explainer.mask.mode,
+      positives,
+      positiveWeights: weights.positive,
+      negativeWeights: weights.negative,
+      epoch: 1 + (step * o.batchSize) / o.epochImages,
+      strength: o.strength,
+    });
     explainer.mask.probe = (t) => recorder.probe(tap(t));
     let beta: tf.Tensor1D | null = null;
     let error = 0;
@@ -112,9 +153,15 @@ export function trainExplainer(explainer: Explainer, pool: FeaturePool, o: Expla
         const reconstruction = tf.div(tf.mean(tf.square(tf.sub(f.reconstruction, y))), variance) as tf.Scalar;
         error = reconstruction.dataSync()[0]!;
         const kernel = explainer.decoder.layers[0]!.trainableWeights[0]!.read();
-        const terms = [reconstruction, tf.mul(-o.eta, tf.log(f.p)), tf.mul(o.decay, tf.sum(tf.square(kernel)))];
+        const terms = [
+          reconstruction,
+          tf.mul(-o.eta, tf.log(f.p)),
+          tf.mul(o.decay, tf.sum(tf.square(kernel))),
+        ];
         if (target) {
-          const alone = explainer.decoder.apply(tf.mul(f.p, unitRms(f.interpretable)), { training: true }) as tf.Tensor4D;
+          const alone = explainer.decoder.apply(tf.mul(f.p, unitRms(f.interpretable)), {
+            training: true,
+          }) as tf.Tensor4D;
           const logits = tf.reshape(upper!(alone), target.shape);
           terms.push(tf.mul(o.decision / logitVariance, tf.mean(tf.square(tf.sub(logits, target)))));
         }
@@ -135,7 +182,10 @@ export function trainExplainer(explainer: Explainer, pool: FeaturePool, o: Expla
     if ((step + 1) % 50 === 0 || step + 1 === o.steps) {
       curve.push({ step: step + 1, error: smoothed, p: explainer.p() });
       const perStep = (performance.now() - started) / (step + 1);
-      if ((step + 1) % 250 === 0 || step + 1 === o.steps) log(`explainer step ${step + 1}/${o.steps}  reconstruction error ${smoothed.toFixed(4)}  p ${explainer.p().toFixed(3)}  ${perStep.toFixed(0)} ms/step`);
+      if ((step + 1) % 250 === 0 || step + 1 === o.steps)
+        log(
+          `explainer step ${step + 1}/${o.steps}  reconstruction error ${smoothed.toFixed(4)}  p ${explainer.p().toFixed(3)}  ${perStep.toFixed(0)} ms/step`,
+        );
     }
   }
   optimizer.dispose();

@@ -12,7 +12,8 @@ export interface BrowserOptions {
   readonly title?: string;
 }
 
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escape = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** A node's strength: the mean of its best `top` total scores over the images. */
 export function nodeStrength(inference: GraphInference, ref: NodeRef, top = 20): number {
@@ -26,10 +27,20 @@ export function nodeStrength(inference: GraphInference, ref: NodeRef, top = 20):
  * where it fires; links to its parents in the layer above (a click shows that layer and
  * highlights the parent). Opens from disk, no server, no external script.
  */
-export async function writeGraphBrowser(dir: string, graph: ExplanatoryGraph, inference: GraphInference, images: PartImages, o: BrowserOptions = {}): Promise<string> {
+export async function writeGraphBrowser(
+  dir: string,
+  graph: ExplanatoryGraph,
+  inference: GraphInference,
+  images: PartImages,
+  o: BrowserOptions = {},
+): Promise<string> {
   const perLayer = o.nodesPerLayer ?? 24;
   const shown: Set<number>[] = graph.layers.map(() => new Set<number>());
-  const strength = graph.layers.map((_, l) => Array.from({ length: inference.layers[l]!.nodes }, (_, v) => nodeStrength(inference, { layer: l, node: v })));
+  const strength = graph.layers.map((_, l) =>
+    Array.from({ length: inference.layers[l]!.nodes }, (_, v) =>
+      nodeStrength(inference, { layer: l, node: v }),
+    ),
+  );
   graph.layers.forEach((_, l) => {
     const order = strength[l]!.map((s, v) => [s, v] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
     for (const [, v] of order.slice(0, perLayer)) shown[l]!.add(v);
@@ -37,7 +48,10 @@ export async function writeGraphBrowser(dir: string, graph: ExplanatoryGraph, in
   // Bottom-up, so that parents of shown nodes are shown too.
   for (let l = graph.layers.length - 1; l > 0; l--) {
     const s = graph.layers[l]!.state;
-    for (const v of shown[l]!) for (let j = 0; j < s.params.parents; j++) if (s.parents[v * s.params.parents + j]! >= 0) shown[l - 1]!.add(s.parents[v * s.params.parents + j]!);
+    for (const v of shown[l]!)
+      for (let j = 0; j < s.params.parents; j++)
+        if (s.parents[v * s.params.parents + j]! >= 0)
+          shown[l - 1]!.add(s.parents[v * s.params.parents + j]!);
   }
   await mkdir(join(dir, 'nodes'), { recursive: true });
   const sections: string[] = [];
@@ -49,20 +63,44 @@ export async function writeGraphBrowser(dir: string, graph: ExplanatoryGraph, in
     const cards: string[] = [];
     for (const v of nodes) {
       const file = `nodes/l${l}-n${v}.png`;
-      await writeFile(join(dir, file), renderNodePatches(inference, images, [{ layer: l, node: v }], { images: o.images ?? 6, patch: Math.max(12, 3 * s.geometry.scale), captions: [`filter ${Math.floor(v / k)} · node ${v % k}`] }));
-      const parents = Array.from(s.parents.subarray(v * s.params.parents, (v + 1) * s.params.parents)).filter((u) => u >= 0);
-      const links = parents.map((u) => `<a href="#n-${l - 1}-${u}" class="parent" data-layer="${l - 1}" data-node="${u}">${u}</a>`).join(' ');
+      await writeFile(
+        join(dir, file),
+        renderNodePatches(inference, images, [{ layer: l, node: v }], {
+          images: o.images ?? 6,
+          patch: Math.max(12, 3 * s.geometry.scale),
+          captions: [`filter ${Math.floor(v / k)} · node ${v % k}`],
+        }),
+      );
+      const parents = Array.from(s.parents.subarray(v * s.params.parents, (v + 1) * s.params.parents)).filter(
+        (u) => u >= 0,
+      );
+      const links = parents
+        .map(
+          (u) => `<a href="#n-${l - 1}-${u}" class="parent" data-layer="${l - 1}" data-node="${u}">${u}</a>`,
+        )
+        .join(' ');
       cards.push(
         `<div class="node" id="n-${l}-${v}"><div class="meta">node ${v} · filter ${Math.floor(v / k)} · anchor (${s.anchor[v * 2]!.toFixed(1)}, ${s.anchor[v * 2 + 1]!.toFixed(1)}) · σ ${s.sigma[v]!.toFixed(2)} · strength ${strength[l]![v]!.toFixed(2)}</div>` +
           `<img src="${file}" alt="patches where node ${v} fires">` +
-          (parents.length ? `<div class="parents">parents in ${escape(graph.layers[l - 1]!.name)}: ${links}</div>` : '') +
+          (parents.length
+            ? `<div class="parents">parents in ${escape(graph.layers[l - 1]!.name)}: ${links}</div>`
+            : '') +
           `</div>`,
       );
     }
-    sections.push(`<section class="layer" id="layer-${l}" data-layer="${l}"${l === 0 ? '' : ' hidden'}><h2>${escape(layer.name)}</h2><p>${s.filters} filters × ${k} nodes; map ${s.geometry.h}×${s.geometry.w}, one cell = ${s.geometry.scale} px; showing ${nodes.length} nodes, strongest first.</p>${cards.join('\n')}</section>`);
+    sections.push(
+      `<section class="layer" id="layer-${l}" data-layer="${l}"${l === 0 ? '' : ' hidden'}><h2>${escape(layer.name)}</h2><p>${s.filters} filters × ${k} nodes; map ${s.geometry.h}×${s.geometry.w}, one cell = ${s.geometry.scale} px; showing ${nodes.length} nodes, strongest first.</p>${cards.join('\n')}</section>`,
+    );
   }
-  const tabs = graph.layers.map((l, i) => `<button class="tab${i === 0 ? ' active' : ''}" data-layer="${i}">${escape(l.name)} (${inference.layers[i]!.nodes} nodes)</button>`).join('');
-  const title = o.title ?? `Explanatory graph of ${graph.subject.module}${graph.subject.version ? `@${graph.subject.version}` : ''}`;
+  const tabs = graph.layers
+    .map(
+      (l, i) =>
+        `<button class="tab${i === 0 ? ' active' : ''}" data-layer="${i}">${escape(l.name)} (${inference.layers[i]!.nodes} nodes)</button>`,
+    )
+    .join('');
+  const title =
+    o.title ??
+    `Explanatory graph of ${graph.subject.module}${graph.subject.version ? `@${graph.subject.version}` : ''}`;
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
 <style>

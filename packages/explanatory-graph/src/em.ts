@@ -48,7 +48,11 @@ export interface LayerParams {
  * the smoothing std is max(0.025·h, 0.5) cells — on 8- and 16-cell maps 0.025·h is a fifth of a
  * cell, and sub-cell candidates would see only the nearest cell's activation.
  */
-export function layerParams(h: number, density: number, o: { top: boolean; iterations?: number }): LayerParams {
+export function layerParams(
+  h: number,
+  density: number,
+  o: { top: boolean; iterations?: number },
+): LayerParams {
   const sigmaMax = 1 / Math.sqrt(density);
   return {
     nodesPerFilter: Math.ceil(h * h * density),
@@ -114,20 +118,36 @@ export interface Prior {
   readonly logLambda: Float64Array;
 }
 
-export const nodeCount = (s: { filters: number; params: { nodesPerFilter: number } }): number => s.filters * s.params.nodesPerFilter;
+export const nodeCount = (s: { filters: number; params: { nodesPerFilter: number } }): number =>
+  s.filters * s.params.nodesPerFilter;
 
 export function emptyRecords(n: number, nodes: number): Records {
-  return { n, nodes, pos: new Float64Array(n * nodes * 2), peak: new Float64Array(n * nodes), total: new Float64Array(n * nodes) };
+  return {
+    n,
+    nodes,
+    pos: new Float64Array(n * nodes * 2),
+    peak: new Float64Array(n * nodes),
+    total: new Float64Array(n * nodes),
+  };
 }
 
 /** The prior of nodes without parents: no shift, the initial std, λ = 1. */
 export function flatPrior(state: GraphLayerState, n: number): Prior {
   const v = nodeCount(state);
-  return { shift: new Float64Array(n * v * 2), std: new Float64Array(n * v).fill(state.params.initialStd), logLambda: new Float64Array(n * v) };
+  return {
+    shift: new Float64Array(n * v * 2),
+    std: new Float64Array(n * v).fill(state.params.initialStd),
+    logLambda: new Float64Array(n * v),
+  };
 }
 
 /** Anchors at random distinct cells per filter (seeded), σ at its upper bound. */
-export function initLayer(params: LayerParams, geometry: LayerGeometry, filters: number, random: () => number): GraphLayerState {
+export function initLayer(
+  params: LayerParams,
+  geometry: LayerGeometry,
+  filters: number,
+  random: () => number,
+): GraphLayerState {
   const k = params.nodesPerFilter;
   const cells = geometry.h * geometry.w;
   if (k > cells) throw new RangeError(`${k} nodes per filter do not fit ${cells} cells`);
@@ -179,7 +199,8 @@ function makeWindow(radius: number, g: number, mapDelta: number): Window {
       for (let dy = -radius; dy <= radius; dy++) {
         for (let dx = -radius; dx <= radius; dx++) {
           const r = Math.min(Math.hypot(dy - grid[jy]!, dx - grid[jx]!), far);
-          weights[(jy * g + jx) * side * side + (dy + radius) * side + (dx + radius)] = norm * Math.exp(-(r * r) / (2 * mapDelta * mapDelta));
+          weights[(jy * g + jx) * side * side + (dy + radius) * side + (dx + radius)] =
+            norm * Math.exp(-(r * r) / (2 * mapDelta * mapDelta));
         }
       }
     }
@@ -217,10 +238,21 @@ export class LayerEStep {
   }
 
   radiusFor(sigma: number): number {
-    return Math.max(1, Math.round(Math.min((this.state.params.searchFraction * this.state.geometry.h) / 2, 3 * sigma)));
+    return Math.max(
+      1,
+      Math.round(Math.min((this.state.params.searchFraction * this.state.geometry.h) / 2, 3 * sigma)),
+    );
   }
 
-  run(maps: EvidenceMaps, i: number, prior: Prior, priorIndex: number, out: Records, outIndex: number, acc?: Float64Array): number {
+  run(
+    maps: EvidenceMaps,
+    i: number,
+    prior: Prior,
+    priorIndex: number,
+    out: Records,
+    outIndex: number,
+    acc?: Float64Array,
+  ): number {
     const s = this.state;
     const { h, w } = s.geometry;
     const k = s.params.nodesPerFilter;
@@ -351,18 +383,30 @@ export class LayerEStep {
  * (`minStd[v]`), not the layer's — with the layer-wide minimum, one node whose parents agree
  * tightly freezes every other node's anchor after the first iteration.
  */
-export function mStep(state: GraphLayerState, acc: Float64Array, minStd: Float64Array, iteration: number): void {
+export function mStep(
+  state: GraphLayerState,
+  acc: Float64Array,
+  minStd: Float64Array,
+  iteration: number,
+): void {
   const { h, w } = state.geometry;
   const p = state.params;
   for (let v = 0; v < nodeCount(state); v++) {
     const r = acc[v * ACC_WIDTH + 2]!;
     if (r > 0) {
       const step = (p.eta * minStd[v]! ** 2) / Math.sqrt(iteration);
-      state.anchor[v * 2] = Math.min(Math.max(state.anchor[v * 2]! + (step * acc[v * ACC_WIDTH]!) / r, 0), h - 1);
-      state.anchor[v * 2 + 1] = Math.min(Math.max(state.anchor[v * 2 + 1]! + (step * acc[v * ACC_WIDTH + 1]!) / r, 0), w - 1);
+      state.anchor[v * 2] = Math.min(
+        Math.max(state.anchor[v * 2]! + (step * acc[v * ACC_WIDTH]!) / r, 0),
+        h - 1,
+      );
+      state.anchor[v * 2 + 1] = Math.min(
+        Math.max(state.anchor[v * 2 + 1]! + (step * acc[v * ACC_WIDTH + 1]!) / r, 0),
+        w - 1,
+      );
     }
     const mass = acc[v * ACC_WIDTH + 4]!;
-    if (mass > 0) state.sigma[v] = Math.min(Math.max(Math.sqrt(acc[v * ACC_WIDTH + 3]! / mass), p.sigmaMin), p.sigmaMax);
+    if (mass > 0)
+      state.sigma[v] = Math.min(Math.max(Math.sqrt(acc[v * ACC_WIDTH + 3]! / mass), p.sigmaMin), p.sigmaMax);
   }
 }
 
@@ -388,11 +432,15 @@ export function parentCandidates(upper: GraphLayerState, records: Records, pool:
     for (let i = 0; i < records.n; i++) {
       const at = (i * v + u) * 2;
       s += records.total[i * v + u]!;
-      variance[u]! += (records.pos[at]! - upper.meanPos[u * 2]!) ** 2 + (records.pos[at + 1]! - upper.meanPos[u * 2 + 1]!) ** 2;
+      variance[u]! +=
+        (records.pos[at]! - upper.meanPos[u * 2]!) ** 2 +
+        (records.pos[at + 1]! - upper.meanPos[u * 2 + 1]!) ** 2;
     }
     score[u] = s;
   }
-  const byVariance = Array.from({ length: v }, (_, u) => u).sort((a, b) => variance[a]! - variance[b]! || a - b);
+  const byVariance = Array.from({ length: v }, (_, u) => u).sort(
+    (a, b) => variance[a]! - variance[b]! || a - b,
+  );
   const still = new Set(byVariance.slice(0, Math.floor(v / 2)));
   const inside = (u: number) => {
     const row = (upper.meanPos[u * 2]! - offset) / scale;
@@ -408,7 +456,9 @@ export function parentCandidates(upper: GraphLayerState, records: Records, pool:
 /** Mean position of every node over the images, [V][y, x] pixels. */
 export function meanPositions(records: Records): Float64Array {
   const out = new Float64Array(records.nodes * 2);
-  for (let i = 0; i < records.n; i++) for (let j = 0; j < records.nodes * 2; j++) out[j]! += records.pos[i * records.nodes * 2 + j]! / records.n;
+  for (let i = 0; i < records.n; i++)
+    for (let j = 0; j < records.nodes * 2; j++)
+      out[j]! += records.pos[i * records.nodes * 2 + j]! / records.n;
   return out;
 }
 
@@ -417,7 +467,13 @@ export function meanPositions(records: Records): Float64Array {
  * with d the distance between V's and U's centred positions (pixels) in image I and mean d² over
  * all candidates and images of V; the best P are kept.
  */
-export function selectParents(child: GraphLayerState, childRecords: Records, candidates: readonly number[], upperRecords: Records, upperMean: Float64Array): void {
+export function selectParents(
+  child: GraphLayerState,
+  childRecords: Records,
+  candidates: readonly number[],
+  upperRecords: Records,
+  upperMean: Float64Array,
+): void {
   const v = nodeCount(child);
   const p = child.params.parents;
   const n = childRecords.n;
@@ -432,7 +488,10 @@ export function selectParents(child: GraphLayerState, childRecords: Records, can
         const cv = (i * v + node) * 2;
         const cu = (i * upperRecords.nodes + u) * 2;
         const dy = childRecords.pos[cv]! - childMean[node * 2]! - (upperRecords.pos[cu]! - upperMean[u * 2]!);
-        const dx = childRecords.pos[cv + 1]! - childMean[node * 2 + 1]! - (upperRecords.pos[cu + 1]! - upperMean[u * 2 + 1]!);
+        const dx =
+          childRecords.pos[cv + 1]! -
+          childMean[node * 2 + 1]! -
+          (upperRecords.pos[cu + 1]! - upperMean[u * 2 + 1]!);
         const d = dy * dy + dx * dx;
         d2[c * n + i] = d;
         sum += d;
@@ -442,7 +501,8 @@ export function selectParents(child: GraphLayerState, childRecords: Records, can
     const score = new Float64Array(m);
     for (let c = 0; c < m; c++) {
       let s = 0;
-      for (let i = 0; i < n; i++) s += childRecords.peak[i * v + node]! * Math.exp(-d2[c * n + i]! / (2 * mean));
+      for (let i = 0; i < n; i++)
+        s += childRecords.peak[i * v + node]! * Math.exp(-d2[c * n + i]! / (2 * mean));
       score[c] = s;
     }
     const best = Array.from({ length: m }, (_, c) => c)
@@ -457,11 +517,20 @@ export function selectParents(child: GraphLayerState, childRecords: Records, can
  * from their mean positions, converted to this layer's cells (the released code adds upper-layer
  * cells to lower-layer anchors unscaled — fixed here), weighted by 1/σ_U² (σ_U converted too).
  */
-export function parentPrior(child: GraphLayerState, upper: GraphLayerState, upperRecords: Records, upperMean: Float64Array): Prior {
+export function parentPrior(
+  child: GraphLayerState,
+  upper: GraphLayerState,
+  upperRecords: Records,
+  upperMean: Float64Array,
+): Prior {
   const v = nodeCount(child);
   const p = child.params.parents;
   const n = upperRecords.n;
-  const prior: Prior = { shift: new Float64Array(n * v * 2), std: new Float64Array(n * v), logLambda: new Float64Array(n * v) };
+  const prior: Prior = {
+    shift: new Float64Array(n * v * 2),
+    std: new Float64Array(n * v),
+    logLambda: new Float64Array(n * v),
+  };
   const ratio = upper.geometry.scale / child.geometry.scale;
   const u2 = upperRecords.nodes;
   const dy = new Float64Array(p);
@@ -498,7 +567,9 @@ export function parentPrior(child: GraphLayerState, upper: GraphLayerState, uppe
       let logLambda = Math.log(std);
       for (let j = 0; j < used; j++) {
         const s2 = 1 / wt[j]!;
-        logLambda += -((my - dy[j]!) ** 2 + (mx - dx[j]!) ** 2) / (2 * child.params.consistency * s2) - 0.5 * Math.log(s2);
+        logLambda +=
+          -((my - dy[j]!) ** 2 + (mx - dx[j]!) ** 2) / (2 * child.params.consistency * s2) -
+          0.5 * Math.log(s2);
       }
       prior.shift[at * 2] = my;
       prior.shift[at * 2 + 1] = mx;

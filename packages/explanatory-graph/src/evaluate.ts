@@ -37,18 +37,41 @@ export function graphObservations(graph: ExplanatoryGraph, inference: GraphInfer
  * The graph layers' raw filters as units: peak positions on the images as they are, or
  * (`aligned`) in the view the graph chose for each image, mapped back to the image.
  */
-export function rawFilterObservations(graph: ExplanatoryGraph, inference: GraphInference, aligned = false): UnitObservations {
+export function rawFilterObservations(
+  graph: ExplanatoryGraph,
+  inference: GraphInference,
+  aligned = false,
+): UnitObservations {
   return filterObservations(
-    graph.layers.map((l, li) => ({ views: inference.maps[li]!, h: l.state.geometry.h, w: l.state.geometry.w, c: l.state.filters, scale: l.state.geometry.scale, offset: l.state.geometry.offset })),
+    graph.layers.map((l, li) => ({
+      views: inference.maps[li]!,
+      h: l.state.geometry.h,
+      w: l.state.geometry.w,
+      c: l.state.filters,
+      scale: l.state.geometry.scale,
+      offset: l.state.geometry.offset,
+    })),
     inference.n,
     aligned ? { flips: inference.flips, width: graph.imageSize } : undefined,
   );
 }
 
 /** Standardised pooled features of every image of both sets, read as they are or in the graph's chosen views. */
-function pooledSets(graph: ExplanatoryGraph, sets: readonly GraphInference[], aligned: boolean): Float64Array[][] {
+function pooledSets(
+  graph: ExplanatoryGraph,
+  sets: readonly GraphInference[],
+  aligned: boolean,
+): Float64Array[][] {
   const shapes = graph.layers.map((l) => [l.state.geometry.h, l.state.geometry.w, l.state.filters] as const);
-  const all = sets.flatMap((inf) => Array.from({ length: inf.n }, (_, i) => pooledFeatures(inf.maps.map((v) => v[aligned && inf.flips[i] ? 1 : 0]), shapes, i)));
+  const all = sets.flatMap((inf) =>
+    Array.from({ length: inf.n }, (_, i) =>
+      pooledFeatures(
+        inf.maps.map((v) => v[aligned && inf.flips[i] ? 1 : 0]),
+        shapes,
+        i,
+      ),
+    ),
+  );
   standardise(all);
   let at = 0;
   return sets.map((inf) => {
@@ -74,7 +97,14 @@ export interface FewShotOptions {
  * graph's per-image view choice too (mirrored images read mirrored, predictions mapped back),
  * which separates what the nodes add from what the view alignment adds.
  */
-export const LOCALIZATION_METHODS = ['graph', 'filter-best', 'filter-ensemble', 'pooled-linear', 'filter-ensemble-aligned', 'pooled-linear-aligned'] as const;
+export const LOCALIZATION_METHODS = [
+  'graph',
+  'filter-best',
+  'filter-ensemble',
+  'pooled-linear',
+  'filter-ensemble-aligned',
+  'pooled-linear-aligned',
+] as const;
 export type LocalizationMethod = (typeof LOCALIZATION_METHODS)[number];
 
 export interface FewShotResult {
@@ -100,13 +130,29 @@ export function fewShotLocalization(
   o: FewShotOptions,
 ): FewShotResult[] {
   const size = graph.imageSize;
-  const units = { pool: graphObservations(graph, pool.inference), test: graphObservations(graph, test.inference) };
-  const filters = { pool: rawFilterObservations(graph, pool.inference), test: rawFilterObservations(graph, test.inference) };
-  const alignedFilters = { pool: rawFilterObservations(graph, pool.inference, true), test: rawFilterObservations(graph, test.inference, true) };
-  const [poolFeatures, testFeatures] = pooledSets(graph, [pool.inference, test.inference], false) as [Float64Array[], Float64Array[]];
-  const [poolAligned, testAligned] = pooledSets(graph, [pool.inference, test.inference], true) as [Float64Array[], Float64Array[]];
+  const units = {
+    pool: graphObservations(graph, pool.inference),
+    test: graphObservations(graph, test.inference),
+  };
+  const filters = {
+    pool: rawFilterObservations(graph, pool.inference),
+    test: rawFilterObservations(graph, test.inference),
+  };
+  const alignedFilters = {
+    pool: rawFilterObservations(graph, pool.inference, true),
+    test: rawFilterObservations(graph, test.inference, true),
+  };
+  const [poolFeatures, testFeatures] = pooledSets(graph, [pool.inference, test.inference], false) as [
+    Float64Array[],
+    Float64Array[],
+  ];
+  const [poolAligned, testAligned] = pooledSets(graph, [pool.inference, test.inference], true) as [
+    Float64Array[],
+    Float64Array[],
+  ];
   // Targets in each image's chosen view (x mirrored where the graph mirrored the image), for the aligned regressor.
-  const inView = (targets: readonly (Point | null)[], flips: Uint8Array): (Point | null)[] => targets.map((t, i) => (t && flips[i] ? [size - t[0], t[1]] : t));
+  const inView = (targets: readonly (Point | null)[], flips: Uint8Array): (Point | null)[] =>
+    targets.map((t, i) => (t && flips[i] ? [size - t[0], t[1]] : t));
   const back = (p: Point, flip: number | undefined): Point => (flip ? [size - p[0], p[1]] : p);
   const out: FewShotResult[] = [];
   for (const part of parts) {
@@ -118,7 +164,10 @@ export function fewShotLocalization(
     for (const k of o.shots) {
       if (candidates.length < k) continue;
       const rng = new Rng(`${o.seed}:${part}:${k}`);
-      const sums = Object.fromEntries(LOCALIZATION_METHODS.map((m) => [m, 0])) as Record<LocalizationMethod, number>;
+      const sums = Object.fromEntries(LOCALIZATION_METHODS.map((m) => [m, 0])) as Record<
+        LocalizationMethod,
+        number
+      >;
       for (let d = 0; d < o.draws; d++) {
         const shots = drawWithoutReplacement(candidates, k, rng);
         const graphLoc = fitUnitLocator(units.pool, shots, poolTargets, o.top);
@@ -126,19 +175,51 @@ export function fewShotLocalization(
         const ensemble = fitUnitLocator(filters.pool, shots, poolTargets, o.top);
         const regressor = fitFeatureRegressor(poolFeatures, shots, poolTargets);
         const alignedEnsemble = fitUnitLocator(alignedFilters.pool, shots, poolTargets, o.top);
-        const alignedRegressor = fitFeatureRegressor(poolAligned, shots, inView(poolTargets, pool.inference.flips));
+        const alignedRegressor = fitFeatureRegressor(
+          poolAligned,
+          shots,
+          inView(poolTargets, pool.inference.flips),
+        );
         for (const i of evaluated) {
           const truth = testTargets[i]!;
           sums.graph += normalizedDistance(locateWithUnits(graphLoc, units.test, i), truth, size);
-          sums['filter-best'] += normalizedDistance(locateWithUnits(bestFilter, filters.test, i), truth, size);
-          sums['filter-ensemble'] += normalizedDistance(locateWithUnits(ensemble, filters.test, i), truth, size);
-          sums['pooled-linear'] += normalizedDistance(predictWithFeatures(regressor, testFeatures[i]!), truth, size);
-          sums['filter-ensemble-aligned'] += normalizedDistance(locateWithUnits(alignedEnsemble, alignedFilters.test, i), truth, size);
-          sums['pooled-linear-aligned'] += normalizedDistance(back(predictWithFeatures(alignedRegressor, testAligned[i]!), test.inference.flips[i]), truth, size);
+          sums['filter-best'] += normalizedDistance(
+            locateWithUnits(bestFilter, filters.test, i),
+            truth,
+            size,
+          );
+          sums['filter-ensemble'] += normalizedDistance(
+            locateWithUnits(ensemble, filters.test, i),
+            truth,
+            size,
+          );
+          sums['pooled-linear'] += normalizedDistance(
+            predictWithFeatures(regressor, testFeatures[i]!),
+            truth,
+            size,
+          );
+          sums['filter-ensemble-aligned'] += normalizedDistance(
+            locateWithUnits(alignedEnsemble, alignedFilters.test, i),
+            truth,
+            size,
+          );
+          sums['pooled-linear-aligned'] += normalizedDistance(
+            back(predictWithFeatures(alignedRegressor, testAligned[i]!), test.inference.flips[i]),
+            truth,
+            size,
+          );
         }
       }
       const count = o.draws * evaluated.length;
-      out.push({ part, k, testImages: evaluated.length, distance: Object.fromEntries(Object.entries(sums).map(([m, s]) => [m, s / count])) as Record<LocalizationMethod, number> });
+      out.push({
+        part,
+        k,
+        testImages: evaluated.length,
+        distance: Object.fromEntries(Object.entries(sums).map(([m, s]) => [m, s / count])) as Record<
+          LocalizationMethod,
+          number
+        >,
+      });
     }
   }
   return out;
@@ -148,12 +229,22 @@ export function fewShotLocalization(
  * The graph's predictions of each part in test image `i`, fitted on the first K pool images
  * that show the part (parts with fewer are left out): for pictures.
  */
-export function kShotPredictions(graph: ExplanatoryGraph, pool: { images: PartImages; inference: GraphInference }, test: GraphInference, parts: readonly PartName[], k: number, i: number, top = 10): { part: PartName; point: Point }[] {
+export function kShotPredictions(
+  graph: ExplanatoryGraph,
+  pool: { images: PartImages; inference: GraphInference },
+  test: GraphInference,
+  parts: readonly PartName[],
+  k: number,
+  i: number,
+  top = 10,
+): { part: PartName; point: Point }[] {
   const units = { pool: graphObservations(graph, pool.inference), test: graphObservations(graph, test) };
   return parts.flatMap((part) => {
     const targets = partCentres(pool.images, part);
     const shots = targets.flatMap((t, j) => (t ? [j] : [])).slice(0, k);
-    return shots.length < k ? [] : [{ part, point: locateWithUnits(fitUnitLocator(units.pool, shots, targets, top), units.test, i) }];
+    return shots.length < k
+      ? []
+      : [{ part, point: locateWithUnits(fitUnitLocator(units.pool, shots, targets, top), units.test, i) }];
   });
 }
 
@@ -180,7 +271,13 @@ export interface UnitStability {
  * (§1.3); the mean over kept units, then over layers. `layerUnits[l]` lists layer l's unit
  * indices into `obs`; `score` ranks (graph: total S; filters: the peak).
  */
-export function unitStability(obs: UnitObservations, score: Float64Array, layerUnits: readonly (readonly number[])[], landmarks: readonly (readonly (Point | null)[])[], o: { topN: number; keep: (layer: number) => number; diagonal: number }): UnitStability {
+export function unitStability(
+  obs: UnitObservations,
+  score: Float64Array,
+  layerUnits: readonly (readonly number[])[],
+  landmarks: readonly (readonly (Point | null)[])[],
+  o: { topN: number; keep: (layer: number) => number; diagonal: number },
+): UnitStability {
   const n = obs.n;
   const perLayer: number[] = [];
   const kept: number[] = [];
@@ -196,7 +293,14 @@ export function unitStability(obs: UnitObservations, score: Float64Array, layerU
       .sort((a, b) => b.strength - a.strength || a.u - b.u)
       .slice(0, o.keep(l));
     const values = ranked
-      .map(({ u, order }) => unitInstability(order, (i) => [obs.pos[(i * obs.units + u) * 2 + 1]!, obs.pos[(i * obs.units + u) * 2]!], landmarks, o))
+      .map(({ u, order }) =>
+        unitInstability(
+          order,
+          (i) => [obs.pos[(i * obs.units + u) * 2 + 1]!, obs.pos[(i * obs.units + u) * 2]!],
+          landmarks,
+          o,
+        ),
+      )
       .filter((v) => !Number.isNaN(v));
     kept.push(values.length);
     perLayer.push(values.length ? values.reduce((s, v) => s + v, 0) / values.length : NaN);
@@ -210,7 +314,12 @@ export function unitStability(obs: UnitObservations, score: Float64Array, layerU
  * authors' 167 of VGG-16's 512 filters, scaled to this layer's filter count — ranked and
  * measured over their top-N images, with the given landmarks.
  */
-export function graphVsFilterStability(graph: ExplanatoryGraph, inference: GraphInference, landmarks: readonly (readonly (Point | null)[])[], o: { topN: number; diagonal?: number }): { nodes: UnitStability; filters: UnitStability } {
+export function graphVsFilterStability(
+  graph: ExplanatoryGraph,
+  inference: GraphInference,
+  landmarks: readonly (readonly (Point | null)[])[],
+  o: { topN: number; diagonal?: number },
+): { nodes: UnitStability; filters: UnitStability } {
   const diagonal = o.diagonal ?? Math.hypot(graph.imageSize, graph.imageSize);
   const keep = (l: number) => Math.ceil((167 / 512) * graph.layers[l]!.state.filters);
   const nodes = graphObservations(graph, inference);
@@ -218,7 +327,8 @@ export function graphVsFilterStability(graph: ExplanatoryGraph, inference: Graph
   let u0 = 0;
   const nodeLayers: number[][] = [];
   inference.layers.forEach((l) => {
-    for (let i = 0; i < nodes.n; i++) totals.set(l.total.subarray(i * l.nodes, (i + 1) * l.nodes), i * nodes.units + u0);
+    for (let i = 0; i < nodes.n; i++)
+      totals.set(l.total.subarray(i * l.nodes, (i + 1) * l.nodes), i * nodes.units + u0);
     nodeLayers.push(Array.from({ length: l.nodes }, (_, j) => u0 + j));
     u0 += l.nodes;
   });

@@ -2,9 +2,30 @@ import * as tf from '@tensorflow/tfjs';
 import type { Network } from '@transplant/composer';
 import { TransplantError } from '@transplant/core';
 import { Rng } from '@transplant/data';
-import { cellGeometry, findLayer, imagesTensor, layerActivations, type PartImages } from '@transplant/interpretable';
-import { layerParams, nodeCount, type EvidenceMaps, type GraphLayerState, type LayerParams, type Records } from './em';
-import { alignViews, imageFramePositions, inferLayers, mineLayers, type LayerEvidence, type MiningProgress, type ViewRule } from './mine';
+import {
+  cellGeometry,
+  findLayer,
+  imagesTensor,
+  layerActivations,
+  type PartImages,
+} from '@transplant/interpretable';
+import {
+  layerParams,
+  nodeCount,
+  type EvidenceMaps,
+  type GraphLayerState,
+  type LayerParams,
+  type Records,
+} from './em';
+import {
+  alignViews,
+  imageFramePositions,
+  inferLayers,
+  mineLayers,
+  type LayerEvidence,
+  type MiningProgress,
+  type ViewRule,
+} from './mine';
 
 export const GRAPH_FORMAT = 'transplant-explanatory-graph/1';
 
@@ -81,15 +102,28 @@ const usage = (message: string) => new TransplantError('E_USAGE', message, { ope
 /** The category module's conv layers, top two, module-qualified (the default graph layers). */
 export function defaultGraphLayers(network: Network, link: Link): string[] {
   const m = network.module(link.category);
-  const convs = m.model.layers.filter((l) => l.getClassName() === 'Conv2D').map((l) => `${m.name}:${l.name.slice(m.prefix.length)}`);
+  const convs = m.model.layers
+    .filter((l) => l.getClassName() === 'Conv2D')
+    .map((l) => `${m.name}:${l.name.slice(m.prefix.length)}`);
   if (convs.length === 0) throw usage(`${m.name} has no conv layer to explain`);
   return convs.slice(-2).reverse();
 }
 
 /** Feature maps of the named layers over the images, as they are and mirrored; [N, h, w, C] each. */
-export function readLayerMaps(network: Network, link: Link, layers: readonly string[], images: PartImages, mirrored: boolean): { name: string; geometry: ReturnType<typeof cellGeometry>; maps: Float32Array[] }[] {
+export function readLayerMaps(
+  network: Network,
+  link: Link,
+  layers: readonly string[],
+  images: PartImages,
+  mirrored: boolean,
+): { name: string; geometry: ReturnType<typeof cellGeometry>; maps: Float32Array[] }[] {
   const refs = layers.map((name) => findLayer(network, link, name));
-  const out = refs.map((ref) => ({ name: `${ref.module.name}:${ref.name}`, geometry: cellGeometry(ref), maps: [] as Float32Array[], parts: [[], []] as Float32Array[][] }));
+  const out = refs.map((ref) => ({
+    name: `${ref.module.name}:${ref.name}`,
+    geometry: cellGeometry(ref),
+    maps: [] as Float32Array[],
+    parts: [[], []] as Float32Array[][],
+  }));
   const views = mirrored ? 2 : 1;
   for (let from = 0; from < images.samples.length; from += 50) {
     const batch = imagesTensor(images, from, Math.min(from + 50, images.samples.length));
@@ -140,7 +174,14 @@ export function negativeStd(maps: Float32Array, n: number, cells: number, c: num
 }
 
 /** max(x, 0) / σ_neg, transposed to [N][C][h][w] for the EM. */
-export function evidenceMaps(maps: Float32Array, n: number, h: number, w: number, c: number, normaliser: Float32Array): EvidenceMaps {
+export function evidenceMaps(
+  maps: Float32Array,
+  n: number,
+  h: number,
+  w: number,
+  c: number,
+  normaliser: Float32Array,
+): EvidenceMaps {
   const values = new Float32Array(n * c * h * w);
   for (let i = 0; i < n; i++) {
     for (let p = 0; p < h * w; p++) {
@@ -154,12 +195,20 @@ export function evidenceMaps(maps: Float32Array, n: number, h: number, w: number
   return { values, n, c, h, w };
 }
 
-function layerEvidence(read: ReturnType<typeof readLayerMaps>, n: number, normalisers: Float32Array[]): LayerEvidence[] {
+function layerEvidence(
+  read: ReturnType<typeof readLayerMaps>,
+  n: number,
+  normalisers: Float32Array[],
+): LayerEvidence[] {
   return read.map((r, l) => {
     const [h, w] = r.geometry.mapSize;
     const c = r.maps[0]!.length / (n * h * w);
     const views = r.maps.map((m) => evidenceMaps(m, n, h, w, c, normalisers[l]!));
-    return { name: r.name, geometry: { scale: r.geometry.scale, offset: r.geometry.offset, h, w }, views: [views[0]!, views[1] ?? views[0]!] as const };
+    return {
+      name: r.name,
+      geometry: { scale: r.geometry.scale, offset: r.geometry.offset, h, w },
+      views: [views[0]!, views[1] ?? views[0]!] as const,
+    };
   });
 }
 
@@ -168,10 +217,19 @@ function layerEvidence(read: ReturnType<typeof readLayerMaps>, n: number, normal
  * maps over `images` (one category, object crops, no labels), normalised by their std over
  * `negatives`, learned top-down by EM.
  */
-export function mineGraph(network: Network, link: Link, images: PartImages, negatives: PartImages, o: MineGraphOptions = {}): { graph: ExplanatoryGraph; records: Records[]; flips: Uint8Array } {
+export function mineGraph(
+  network: Network,
+  link: Link,
+  images: PartImages,
+  negatives: PartImages,
+  o: MineGraphOptions = {},
+): { graph: ExplanatoryGraph; records: Records[]; flips: Uint8Array } {
   const layers = o.layers?.length ? o.layers : defaultGraphLayers(network, link);
   const size = network.module(link.category).ports.input.shape[1]!;
-  if (images.size !== size || negatives.size !== size) throw usage(`the network takes ${size}-pixel images; got ${images.size} (images) and ${negatives.size} (negatives)`);
+  if (images.size !== size || negatives.size !== size)
+    throw usage(
+      `the network takes ${size}-pixel images; got ${images.size} (images) and ${negatives.size} (negatives)`,
+    );
   const t0 = performance.now();
   const read = readLayerMaps(network, link, layers, images, true);
   const neg = readLayerMaps(network, link, layers, negatives, false);
@@ -179,11 +237,19 @@ export function mineGraph(network: Network, link: Link, images: PartImages, nega
   const n = images.samples.length;
   const normalisers = neg.map((r) => {
     const [h, w] = r.geometry.mapSize;
-    return negativeStd(r.maps[0]!, negatives.samples.length, h * w, r.maps[0]!.length / (negatives.samples.length * h * w));
+    return negativeStd(
+      r.maps[0]!,
+      negatives.samples.length,
+      h * w,
+      r.maps[0]!.length / (negatives.samples.length * h * w),
+    );
   });
   const evidence = layerEvidence(read, n, normalisers);
   const params = evidence.map((e, l) => ({
-    ...layerParams(e.geometry.h, o.densities?.[l] ?? (l === 0 ? 0.1 : 0.05), { top: l === 0, ...(o.iterations !== undefined ? { iterations: o.iterations } : {}) }),
+    ...layerParams(e.geometry.h, o.densities?.[l] ?? (l === 0 ? 0.1 : 0.05), {
+      top: l === 0,
+      ...(o.iterations !== undefined ? { iterations: o.iterations } : {}),
+    }),
     ...o.params,
     // The top layer has no layer above it, whatever the overrides say.
     ...(l === 0 ? { parents: 0 } : {}),
@@ -196,7 +262,12 @@ export function mineGraph(network: Network, link: Link, images: PartImages, nega
   const topMaps = top.maps.map((m) => ({ values: m, n, c: m.length / (n * th * tw), h: th, w: tw }));
   const aligned = rule === 'align' ? alignViews(topMaps) : undefined;
   const views: ViewRule = aligned ?? (rule === 'fit' ? 'choose' : 'original');
-  const mined = mineLayers(evidence, { params, random: () => rng.next(), views, ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
+  const mined = mineLayers(evidence, {
+    params,
+    random: () => rng.next(),
+    views,
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+  });
   const category = network.module(link.category);
   const graph: ExplanatoryGraph = {
     format: GRAPH_FORMAT,
@@ -204,12 +275,22 @@ export function mineGraph(network: Network, link: Link, images: PartImages, nega
       network: o.network ?? `${link.category} → ${link.task}`,
       link: { category: link.category, task: link.task },
       module: category.name,
-      ...(category.published ? { version: category.published.version, digest: category.published.digest } : {}),
+      ...(category.published
+        ? { version: category.published.version, digest: category.published.digest }
+        : {}),
     },
     imageSize: size,
     views: { rule, ...(aligned ? { template: viewTemplate(topMaps, aligned) } : {}) },
     layers: mined.states.map((state, l) => ({ name: evidence[l]!.name, state, normaliser: normalisers[l]! })),
-    mining: { images: n, negatives: negatives.samples.length, data: images.describe, seed, layerMs: mined.ms, featureMs, createdAt: new Date().toISOString() },
+    mining: {
+      images: n,
+      negatives: negatives.samples.length,
+      data: images.describe,
+      seed,
+      layerMs: mined.ms,
+      featureMs,
+      createdAt: new Date().toISOString(),
+    },
   };
   return { graph, records: mined.records, flips: mined.flips };
 }
@@ -218,7 +299,12 @@ export function mineGraph(network: Network, link: Link, images: PartImages, nega
 export interface GraphInference {
   readonly n: number;
   readonly flips: Uint8Array;
-  readonly layers: { readonly nodes: number; readonly pos: Float64Array; readonly peak: Float64Array; readonly total: Float64Array }[];
+  readonly layers: {
+    readonly nodes: number;
+    readonly pos: Float64Array;
+    readonly peak: Float64Array;
+    readonly total: Float64Array;
+  }[];
   /** The raw maps read on the way, per layer [as is, mirrored], each [N, h, w, C]: for the filter and pooled-feature baselines. */
   readonly maps: (readonly [Float32Array, Float32Array])[];
 }
@@ -227,25 +313,57 @@ export interface GraphInference {
 export function assertGraphFits(graph: ExplanatoryGraph, network: Network, link: Link): void {
   const m = network.module(link.category);
   const s = graph.subject;
-  const wrong = m.name !== s.module || (s.digest !== undefined && m.published !== undefined && m.published.digest !== s.digest);
+  const wrong =
+    m.name !== s.module ||
+    (s.digest !== undefined && m.published !== undefined && m.published.digest !== s.digest);
   if (wrong) {
-    throw new TransplantError('E_USAGE', `this graph explains ${s.module}${s.version ? `@${s.version}` : ''}; the link's category module is ${m.name}${m.published ? `@${m.published.version}` : ''}. Mine a graph for this module with \`transplant graph mine\``, { operation: 'graph' });
+    throw new TransplantError(
+      'E_USAGE',
+      `this graph explains ${s.module}${s.version ? `@${s.version}` : ''}; the link's category module is ${m.name}${m.published ? `@${m.published.version}` : ''}. Mine a graph for this module with \`transplant graph mine\``,
+      { operation: 'graph' },
+    );
   }
 }
 
 /** Node positions and scores on new images (methods.md §3.5 with the learned parameters). */
-export function inferGraph(graph: ExplanatoryGraph, network: Network, link: Link, images: PartImages, views?: Uint8Array): GraphInference {
+export function inferGraph(
+  graph: ExplanatoryGraph,
+  network: Network,
+  link: Link,
+  images: PartImages,
+  views?: Uint8Array,
+): GraphInference {
   assertGraphFits(graph, network, link);
-  const read = readLayerMaps(network, link, graph.layers.map((l) => l.name), images, true);
+  const read = readLayerMaps(
+    network,
+    link,
+    graph.layers.map((l) => l.name),
+    images,
+    true,
+  );
   const n = images.samples.length;
-  const evidence = layerEvidence(read, n, graph.layers.map((l) => l.normaliser));
+  const evidence = layerEvidence(
+    read,
+    n,
+    graph.layers.map((l) => l.normaliser),
+  );
   let rule: ViewRule = views ?? (graph.views.rule === 'fit' ? 'choose' : 'original');
-  if (!views && graph.views.rule === 'align' && graph.views.template) rule = templateViews(read[0]!.maps, n, graph.views.template);
-  const { records, flips } = inferLayers(graph.layers.map((l) => l.state), evidence, rule);
+  if (!views && graph.views.rule === 'align' && graph.views.template)
+    rule = templateViews(read[0]!.maps, n, graph.views.template);
+  const { records, flips } = inferLayers(
+    graph.layers.map((l) => l.state),
+    evidence,
+    rule,
+  );
   return {
     n,
     flips,
-    layers: records.map((r) => ({ nodes: r.nodes, pos: imageFramePositions(r, flips, graph.imageSize), peak: r.peak, total: r.total })),
+    layers: records.map((r) => ({
+      nodes: r.nodes,
+      pos: imageFramePositions(r, flips, graph.imageSize),
+      peak: r.peak,
+      total: r.total,
+    })),
     maps: read.map((r) => [r.maps[0]!, r.maps[1]!] as const),
   };
 }
@@ -257,7 +375,10 @@ const unit = (v: Float32Array, from: number, d: number) => {
 };
 
 /** The mean of the aligned images' unit-normalised top-layer maps. */
-function viewTemplate(maps: readonly { values: Float32Array; n: number; c: number; h: number; w: number }[], flips: Uint8Array): Float32Array {
+function viewTemplate(
+  maps: readonly { values: Float32Array; n: number; c: number; h: number; w: number }[],
+  flips: Uint8Array,
+): Float32Array {
   const m0 = maps[0]!;
   const d = m0.c * m0.h * m0.w;
   const out = new Float32Array(d);

@@ -5,8 +5,33 @@
  * part localization against raw-filter and pooled-feature baselines, node vs filter location
  * instability, node patches and an HTML browser; graphs saved as versioned, digest-checked files.
  */
-export { ACC_WIDTH, LayerEStep, emptyRecords, flatPrior, initLayer, layerParams, nodeCount, type EvidenceMaps, type GraphLayerState, type LayerGeometry, type LayerParams, type Prior, type Records } from './em';
-export { alignViews, betterView, imageFramePositions, inferLayers, mineLayers, type LayerEvidence, type MinedLayers, type MiningOptions, type MiningProgress, type ViewRule } from './mine';
+export {
+  ACC_WIDTH,
+  LayerEStep,
+  emptyRecords,
+  flatPrior,
+  initLayer,
+  layerParams,
+  nodeCount,
+  type EvidenceMaps,
+  type GraphLayerState,
+  type LayerGeometry,
+  type LayerParams,
+  type Prior,
+  type Records,
+} from './em';
+export {
+  alignViews,
+  betterView,
+  imageFramePositions,
+  inferLayers,
+  mineLayers,
+  type LayerEvidence,
+  type MinedLayers,
+  type MiningOptions,
+  type MiningProgress,
+  type ViewRule,
+} from './mine';
 export {
   GRAPH_FORMAT,
   GRAPH_VIEW_RULES,
@@ -27,9 +52,41 @@ export {
   type MineGraphOptions,
 } from './graph';
 export { GRAPH_FORMAT_VERSION, decodeGraph, encodeGraph, loadGraph, saveGraph } from './artifact';
-export { filterObservations, fitFeatureRegressor, fitUnitLocator, locateWithUnits, normalizedDistance, pooledFeatures, predictWithFeatures, standardise, type FeatureRegressor, type Point, type UnitLocator, type UnitObservations } from './localize';
-export { LOCALIZATION_METHODS, fewShotLocalization, graphObservations, kShotPredictions, graphVsFilterStability, rawFilterObservations, unitStability, type FewShotOptions, type FewShotResult, type LocalizationMethod, type UnitStability } from './evaluate';
-export { nodePosition, renderLocalizedParts, renderNodePatches, topImages, type NodeRef, type PatchOptions } from './pictures';
+export {
+  filterObservations,
+  fitFeatureRegressor,
+  fitUnitLocator,
+  locateWithUnits,
+  normalizedDistance,
+  pooledFeatures,
+  predictWithFeatures,
+  standardise,
+  type FeatureRegressor,
+  type Point,
+  type UnitLocator,
+  type UnitObservations,
+} from './localize';
+export {
+  LOCALIZATION_METHODS,
+  fewShotLocalization,
+  graphObservations,
+  kShotPredictions,
+  graphVsFilterStability,
+  rawFilterObservations,
+  unitStability,
+  type FewShotOptions,
+  type FewShotResult,
+  type LocalizationMethod,
+  type UnitStability,
+} from './evaluate';
+export {
+  nodePosition,
+  renderLocalizedParts,
+  renderNodePatches,
+  topImages,
+  type NodeRef,
+  type PatchOptions,
+} from './pictures';
 export { nodeStrength, writeGraphBrowser, type BrowserOptions } from './browser';
 export { referenceEStep, type ReferenceNodeResult } from './reference';
 export { partCentres } from '@transplant/interpretable';

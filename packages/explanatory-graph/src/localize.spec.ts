@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { unitStability } from './evaluate';
-import { filterObservations, fitFeatureRegressor, fitUnitLocator, locateWithUnits, normalizedDistance, predictWithFeatures, type Point, type UnitObservations } from './localize';
+import {
+  filterObservations,
+  fitFeatureRegressor,
+  fitUnitLocator,
+  locateWithUnits,
+  normalizedDistance,
+  predictWithFeatures,
+  type Point,
+  type UnitObservations,
+} from './localize';
 
 /** Observations from per-image, per-unit [x, y] positions and scores. */
 function observations(pos: Point[][], score: number[][], flips?: number[]): UnitObservations {
@@ -25,9 +34,23 @@ describe('normalized distance (methods.md §1.5)', () => {
 
 describe('few-shot unit locator', () => {
   // Part at p*; unit 0 always 5 px left of and 2 px above it; unit 1 wanders; unit 2 is silent in image 1.
-  const parts: Point[] = [[30, 30], [40, 20], [25, 35], [33, 33]];
-  const pos: Point[][] = parts.map(([x, y], i) => [[x - 5, y - 2], [10 + 7 * i, 50 - 3 * i], [x, y]]);
-  const score = [[1, 2, 1], [1, 2, 0], [1, 2, 1], [2, 1, 1]];
+  const parts: Point[] = [
+    [30, 30],
+    [40, 20],
+    [25, 35],
+    [33, 33],
+  ];
+  const pos: Point[][] = parts.map(([x, y], i) => [
+    [x - 5, y - 2],
+    [10 + 7 * i, 50 - 3 * i],
+    [x, y],
+  ]);
+  const score = [
+    [1, 2, 1],
+    [1, 2, 0],
+    [1, 2, 1],
+    [2, 1, 1],
+  ];
 
   it('ranks units by mean score / (spread + floor) and keeps the exact offset of a rigid one', () => {
     const obs = observations(pos, score);
@@ -46,7 +69,11 @@ describe('few-shot unit locator', () => {
     expect(locateWithUnits(loc, obs, 3)).toEqual([33, 33]);
     // Unit 1's spread: offsets (20, −20), (23, −27), (1, −9) around their mean; the rank is 2 / (rms + 1).
     const loose = fitUnitLocator(obs, [0, 1, 2], parts, 3);
-    const d = [[20, -20], [23, -27], [1, -9]];
+    const d = [
+      [20, -20],
+      [23, -27],
+      [1, -9],
+    ];
     const m = [d.reduce((s, v) => s + v[0]!, 0) / 3, d.reduce((s, v) => s + v[1]!, 0) / 3];
     const rms = Math.sqrt(d.reduce((s, v) => s + (v[0]! - m[0]!) ** 2 + (v[1]! - m[1]!) ** 2, 0) / 3);
     expect(loose.units).toEqual([0, 1]);
@@ -64,7 +91,12 @@ describe('few-shot unit locator', () => {
 
 describe('pooled-feature ridge regressor', () => {
   it('predicts the shot position from one shot, and recovers a linear map from three with a small ridge', () => {
-    const features = [Float64Array.of(1, 0), Float64Array.of(0, 1), Float64Array.of(-1, 0), Float64Array.of(0.5, 0.5)];
+    const features = [
+      Float64Array.of(1, 0),
+      Float64Array.of(0, 1),
+      Float64Array.of(-1, 0),
+      Float64Array.of(0.5, 0.5),
+    ];
     const targets: Point[] = features.map((f) => [10 + 4 * f[0]!, 20 - 2 * f[1]!]);
     const one = fitFeatureRegressor(features, [1], targets);
     expect(predictWithFeatures(one, features[3]!)).toEqual(targets[1]);
@@ -92,10 +124,39 @@ describe('unit stability (methods.md §3.7)', () => {
   it('keeps the strongest units per layer and averages their instability over their top images', () => {
     // Two units, four images, one landmark at (0, 0); diagonal 10. Unit 0 fires strongly at distances 1, 2, 3 (top 3 of 4);
     // unit 1 is weaker and is not kept with keep = 1.
-    const pos: Point[][] = [[[1, 0], [5, 5]], [[2, 0], [5, 5]], [[3, 0], [5, 5]], [[9, 0], [5, 5]]];
-    const score = [[5, 1], [4, 1], [3, 1], [1, 1]];
+    const pos: Point[][] = [
+      [
+        [1, 0],
+        [5, 5],
+      ],
+      [
+        [2, 0],
+        [5, 5],
+      ],
+      [
+        [3, 0],
+        [5, 5],
+      ],
+      [
+        [9, 0],
+        [5, 5],
+      ],
+    ];
+    const score = [
+      [5, 1],
+      [4, 1],
+      [3, 1],
+      [1, 1],
+    ];
     const obs = observations(pos, score);
-    const landmarks = [[[0, 0], [0, 0], [0, 0], [0, 0]] as Point[]];
+    const landmarks = [
+      [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+        [0, 0],
+      ] as Point[],
+    ];
     const r = unitStability(obs, obs.score, [[0, 1]], landmarks, { topN: 3, keep: () => 1, diagonal: 10 });
     // Distances 0.1, 0.2, 0.3: std with N − 1 = 0.1.
     expect(r.perLayer[0]).toBeCloseTo(0.1, 12);

@@ -37,7 +37,12 @@ export interface UnitLocator {
  * shot, the displacement Δ = p* − p̂ (canonical frame) and its spread (rms around the mean);
  * ranked by mean shot score / (spread + the unit's floor); the best `top` are kept.
  */
-export function fitUnitLocator(obs: UnitObservations, shots: readonly number[], targets: readonly (Point | null)[], top: number): UnitLocator {
+export function fitUnitLocator(
+  obs: UnitObservations,
+  shots: readonly number[],
+  targets: readonly (Point | null)[],
+  top: number,
+): UnitLocator {
   const k = shots.length;
   const candidates: { u: number; rank: number; dy: number; dx: number }[] = [];
   for (let u = 0; u < obs.units; u++) {
@@ -92,7 +97,10 @@ export function locateWithUnits(locator: UnitLocator, obs: UnitObservations, i: 
   if (sw > 0) return [x / sw, y / sw];
   const u = locator.units[0];
   if (u === undefined) return [NaN, NaN];
-  return [obs.pos[(i * obs.units + u) * 2 + 1]! + sign * locator.offsets[1]!, obs.pos[(i * obs.units + u) * 2]! + locator.offsets[0]!];
+  return [
+    obs.pos[(i * obs.units + u) * 2 + 1]! + sign * locator.offsets[1]!,
+    obs.pos[(i * obs.units + u) * 2]! + locator.offsets[0]!,
+  ];
 }
 
 /** Ridge regression from pooled features to the part's [x, y], fitted in the dual (K × K). */
@@ -110,7 +118,12 @@ export interface FeatureRegressor {
  * feature has unit variance, so XXᵀ's diagonal is about the dimension). K = 1 predicts the shot's
  * position everywhere.
  */
-export function fitFeatureRegressor(features: readonly Float64Array[], shots: readonly number[], targets: readonly (Point | null)[], lambda = 1): FeatureRegressor {
+export function fitFeatureRegressor(
+  features: readonly Float64Array[],
+  shots: readonly number[],
+  targets: readonly (Point | null)[],
+  lambda = 1,
+): FeatureRegressor {
   const k = shots.length;
   const d = features[shots[0]!]!.length;
   const mean = new Float64Array(d);
@@ -119,7 +132,9 @@ export function fitFeatureRegressor(features: readonly Float64Array[], shots: re
   const ys = shots.map((i) => targets[i]!);
   const target: Point = [ys.reduce((s, p) => s + p[0], 0) / k, ys.reduce((s, p) => s + p[1], 0) / k];
   const gram = new Float64Array(k * k);
-  for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) gram[a * k + b] = x[a]!.reduce((s, v, j) => s + v * x[b]![j]!, 0) + (a === b ? lambda * d : 0);
+  for (let a = 0; a < k; a++)
+    for (let b = 0; b < k; b++)
+      gram[a * k + b] = x[a]!.reduce((s, v, j) => s + v * x[b]![j]!, 0) + (a === b ? lambda * d : 0);
   const rhs = ys.map((p) => [p[0] - target[0], p[1] - target[1]] as [number, number]);
   const alpha = solve(gram, k, rhs);
   return { mean, target, alpha, shots: x };
@@ -143,7 +158,8 @@ function solve(matrix: Float64Array, k: number, rhs: [number, number][]): Float6
   const b = Float64Array.from(rhs.flat());
   for (let col = 0; col < k; col++) {
     let pivot = col;
-    for (let r = col + 1; r < k; r++) if (Math.abs(a[r * k + col]!) > Math.abs(a[pivot * k + col]!)) pivot = r;
+    for (let r = col + 1; r < k; r++)
+      if (Math.abs(a[r * k + col]!) > Math.abs(a[pivot * k + col]!)) pivot = r;
     if (pivot !== col) {
       for (let c = 0; c < k; c++) [a[col * k + c], a[pivot * k + c]] = [a[pivot * k + c]!, a[col * k + c]!];
       for (let c = 0; c < 2; c++) [b[col * 2 + c], b[pivot * 2 + c]] = [b[pivot * 2 + c]!, b[col * 2 + c]!];
@@ -170,7 +186,11 @@ function solve(matrix: Float64Array, k: number, rhs: [number, number][]): Float6
  * the max over the map, plus the top layer's 2 × 2 spatial-pyramid means ("+sp").
  * maps[l] is layer l's [N, h, w, C] (top layer first), shapes[l] its [h, w, C].
  */
-export function pooledFeatures(maps: readonly Float32Array[], shapes: readonly (readonly [number, number, number])[], i: number): Float64Array {
+export function pooledFeatures(
+  maps: readonly Float32Array[],
+  shapes: readonly (readonly [number, number, number])[],
+  i: number,
+): Float64Array {
   const out: number[] = [];
   maps.forEach((m, l) => {
     const [h, w, c] = shapes[l]!;
@@ -233,7 +253,18 @@ export function normalizedDistance(predicted: Point, truth: Point, size: number)
  * `flips`, image i is read in view flips[i] and its peaks are mapped back to the image
  * (x → width − x), the way graph nodes see images.
  */
-export function filterObservations(layers: readonly { views: readonly Float32Array[]; h: number; w: number; c: number; scale: number; offset: number }[], n: number, aligned?: { flips: Uint8Array; width: number }): UnitObservations {
+export function filterObservations(
+  layers: readonly {
+    views: readonly Float32Array[];
+    h: number;
+    w: number;
+    c: number;
+    scale: number;
+    offset: number;
+  }[],
+  n: number,
+  aligned?: { flips: Uint8Array; width: number },
+): UnitObservations {
   const units = layers.reduce((s, l) => s + l.c, 0);
   const pos = new Float64Array(n * units * 2);
   const score = new Float64Array(n * units);

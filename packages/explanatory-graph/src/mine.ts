@@ -42,7 +42,8 @@ export interface MiningProgress {
  */
 export type ViewRule = 'choose' | 'original' | Uint8Array;
 
-const pick = (rule: ViewRule, i: number, scratch: readonly [Records, Records]): 0 | 1 => (rule === 'choose' ? betterView(scratch) : rule === 'original' ? 0 : rule[i] ? 1 : 0);
+const pick = (rule: ViewRule, i: number, scratch: readonly [Records, Records]): 0 | 1 =>
+  rule === 'choose' ? betterView(scratch) : rule === 'original' ? 0 : rule[i] ? 1 : 0;
 
 export interface MiningOptions {
   readonly views?: ViewRule;
@@ -95,7 +96,15 @@ export function mineLayers(layers: readonly LayerEvidence[], o: MiningOptions): 
         for (let i = 0; i < n; i++) {
           const mass = [0, 1].map((view) => {
             if (acc) part[view]!.fill(0);
-            return estep.run(layer.views[view]!, i, prior, 0, scratch[view]!, 0, acc ? part[view] : undefined);
+            return estep.run(
+              layer.views[view]!,
+              i,
+              prior,
+              0,
+              scratch[view]!,
+              0,
+              acc ? part[view] : undefined,
+            );
           });
           const view = pick(rule, i, scratch);
           flips[i] = view;
@@ -104,7 +113,8 @@ export function mineLayers(layers: readonly LayerEvidence[], o: MiningOptions): 
           if (acc) for (let j = 0; j < acc.length; j++) acc[j]! += part[view]![j]!;
         }
       } else {
-        for (let i = 0; i < n; i++) explained += estep.run(layer.views[flips[i]!]!, i, prior, shared ? 0 : i, next, i, acc);
+        for (let i = 0; i < n; i++)
+          explained += estep.run(layer.views[flips[i]!]!, i, prior, shared ? 0 : i, next, i, acc);
       }
       current = next;
       return explained;
@@ -140,7 +150,11 @@ export function mineLayers(layers: readonly LayerEvidence[], o: MiningOptions): 
  * Inference on new images (methods.md §3.5 with fixed parameters): the top layer picks each
  * image's view; each lower layer's nodes are placed with their parents' votes from this image.
  */
-export function inferLayers(states: readonly GraphLayerState[], layers: readonly LayerEvidence[], views: ViewRule = 'choose'): { records: Records[]; flips: Uint8Array } {
+export function inferLayers(
+  states: readonly GraphLayerState[],
+  layers: readonly LayerEvidence[],
+  views: ViewRule = 'choose',
+): { records: Records[]; flips: Uint8Array } {
   const n = layers[0]!.views[0].n;
   const flips = new Uint8Array(n);
   const records: Records[] = [];
@@ -159,7 +173,10 @@ export function inferLayers(states: readonly GraphLayerState[], layers: readonly
       }
     } else {
       const upper = states[l - 1]!;
-      const prior = state.params.parents > 0 ? parentPrior(state, upper, records[l - 1]!, upper.meanPos) : flatPrior(state, n);
+      const prior =
+        state.params.parents > 0
+          ? parentPrior(state, upper, records[l - 1]!, upper.meanPos)
+          : flatPrior(state, n);
       for (let i = 0; i < n; i++) estep.run(layers[l]!.views[flips[i]!]!, i, prior, i, out, i);
     }
     records.push(out);
@@ -172,7 +189,8 @@ export function imageFramePositions(records: Records, flips: Uint8Array, width: 
   const pos = Float64Array.from(records.pos);
   for (let i = 0; i < records.n; i++) {
     if (!flips[i]) continue;
-    for (let v = 0; v < records.nodes; v++) pos[(i * records.nodes + v) * 2 + 1] = width - pos[(i * records.nodes + v) * 2 + 1]!;
+    for (let v = 0; v < records.nodes; v++)
+      pos[(i * records.nodes + v) * 2 + 1] = width - pos[(i * records.nodes + v) * 2 + 1]!;
   }
   return pos;
 }
@@ -185,7 +203,9 @@ export function imageFramePositions(records: Records, flips: Uint8Array, width: 
  * iteration). Returns 1 for images to mirror. Without it, a graph mined from objects facing
  * both ways learns both facings as separate nodes and the view choice becomes a coin toss.
  */
-export function alignViews(views: readonly [EvidenceMaps, EvidenceMaps] | readonly EvidenceMaps[]): Uint8Array {
+export function alignViews(
+  views: readonly [EvidenceMaps, EvidenceMaps] | readonly EvidenceMaps[],
+): Uint8Array {
   const a = views[0]!;
   const b = views[1]!;
   const n = a.n;

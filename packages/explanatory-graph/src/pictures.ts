@@ -25,7 +25,16 @@ export function nodePosition(inference: GraphInference, ref: NodeRef, i: number)
   return [l.pos[(i * l.nodes + ref.node) * 2 + 1]!, l.pos[(i * l.nodes + ref.node) * 2]!];
 }
 
-function drawPatch(ctx: SKRSContext2D, images: PartImages, i: number, centre: Point, patch: number, x0: number, y0: number, zoom: number): void {
+function drawPatch(
+  ctx: SKRSContext2D,
+  images: PartImages,
+  i: number,
+  centre: Point,
+  patch: number,
+  x0: number,
+  y0: number,
+  zoom: number,
+): void {
   const { size } = images;
   const rgb = images.samples[i]!.rgb;
   const half = patch / 2;
@@ -67,13 +76,21 @@ export interface PatchOptions {
  * node, one column per image where it fires most, each patch centred on the node's inferred
  * position there, a cross at the centre.
  */
-export function renderNodePatches(inference: GraphInference, images: PartImages, nodes: readonly NodeRef[], o: PatchOptions = {}): Buffer {
+export function renderNodePatches(
+  inference: GraphInference,
+  images: PartImages,
+  nodes: readonly NodeRef[],
+  o: PatchOptions = {},
+): Buffer {
   const columns = o.images ?? 6;
   const zoom = o.zoom ?? 3;
   const sizes = nodes.map((r) => o.patchFor?.(r) ?? o.patch ?? 16);
   const tile = Math.max(...sizes, 1) * zoom;
   const caption = 14;
-  const canvas = createCanvas(Math.max(columns * (tile + 2), 200), Math.max(nodes.length, 1) * (tile + caption + 4));
+  const canvas = createCanvas(
+    Math.max(columns * (tile + 2), 200),
+    Math.max(nodes.length, 1) * (tile + caption + 4),
+  );
   const ctx = canvas.getContext('2d');
   ctx.fillStyle = '#1e1e1e';
   ctx.fillRect(0, 0, canvas.width, canvas.height);
@@ -105,7 +122,12 @@ export function renderNodePatches(inference: GraphInference, images: PartImages,
  * One image with localized parts drawn on it: each prediction a filled dot in its part's
  * colour, the annotated centre a ring of the same colour, a line between them; a legend.
  */
-export function renderLocalizedParts(images: PartImages, i: number, predictions: readonly { part: PartName; point: Point }[], o: { zoom?: number; title?: string } = {}): Buffer {
+export function renderLocalizedParts(
+  images: PartImages,
+  i: number,
+  predictions: readonly { part: PartName; point: Point }[],
+  o: { zoom?: number; title?: string } = {},
+): Buffer {
   const zoom = o.zoom ?? 5;
   const { size } = images;
   const sample = images.samples[i]!;

@@ -37,7 +37,13 @@ interface NodeWork {
   candidates: Candidate[];
 }
 
-export function referenceEStep(state: GraphLayerState, maps: EvidenceMaps, i: number, prior: Prior, priorIndex: number): ReferenceNodeResult[] {
+export function referenceEStep(
+  state: GraphLayerState,
+  maps: EvidenceMaps,
+  i: number,
+  prior: Prior,
+  priorIndex: number,
+): ReferenceNodeResult[] {
   const p = state.params;
   const { h, w, scale, offset } = state.geometry;
   const k = p.nodesPerFilter;
@@ -46,14 +52,27 @@ export function referenceEStep(state: GraphLayerState, maps: EvidenceMaps, i: nu
   const out: ReferenceNodeResult[] = [];
   for (let f = 0; f < state.filters; f++) {
     const cells: Cell[][] = [];
-    for (let y = 0; y < h; y++) cells.push(Array.from({ length: w }, (_, x) => ({ y, x, value: maps.values[((i * maps.c + f) * h + y) * w + x]! })));
+    for (let y = 0; y < h; y++)
+      cells.push(
+        Array.from({ length: w }, (_, x) => ({
+          y,
+          x,
+          value: maps.values[((i * maps.c + f) * h + y) * w + x]!,
+        })),
+      );
     const at = (y: number, x: number): Cell | undefined => cells[y]?.[x];
     const nodes: NodeWork[] = [];
     for (let j = 0; j < k; j++) {
       const node = f * k + j;
       const pi = priorIndex * v + node;
-      const target = { y: state.anchor[node * 2]! + prior.shift[pi * 2]!, x: state.anchor[node * 2 + 1]! + prior.shift[pi * 2 + 1]! };
-      const centre = { y: Math.min(Math.max(Math.round(target.y), 0), h - 1), x: Math.min(Math.max(Math.round(target.x), 0), w - 1) };
+      const target = {
+        y: state.anchor[node * 2]! + prior.shift[pi * 2]!,
+        x: state.anchor[node * 2 + 1]! + prior.shift[pi * 2 + 1]!,
+      };
+      const centre = {
+        y: Math.min(Math.max(Math.round(target.y), 0), h - 1),
+        x: Math.min(Math.max(Math.round(target.x), 0), w - 1),
+      };
       const radius = Math.max(1, Math.round(Math.min((p.searchFraction * h) / 2, 3 * state.sigma[node]!)));
       const spacing = (2 * radius) / g;
       const std = prior.std[pi]!;
@@ -71,7 +90,9 @@ export function referenceEStep(state: GraphLayerState, maps: EvidenceMaps, i: nu
               const cell = at(centre.y + dy, centre.x + dx);
               if (!cell) continue;
               const r = Math.min(Math.hypot(cell.y - position.y, cell.x - position.x), 3 * p.mapDelta);
-              e += (Math.exp(-(r * r) / (2 * p.mapDelta * p.mapDelta)) / (Math.sqrt(2 * Math.PI) * p.mapDelta)) * cell.value;
+              e +=
+                (Math.exp(-(r * r) / (2 * p.mapDelta * p.mapDelta)) / (Math.sqrt(2 * Math.PI) * p.mapDelta)) *
+                cell.value;
             }
           }
           candidates.push({ offset: o, position, q, e });
@@ -108,7 +129,12 @@ export function referenceEStep(state: GraphLayerState, maps: EvidenceMaps, i: nu
       const fired = best !== undefined && best.q * best.e > 0;
       const py = Math.min(Math.max(fired ? best!.position.y : n.target.y, 0), h - 1);
       const px = Math.min(Math.max(fired ? best!.position.x : n.target.x, 0), w - 1);
-      out.push({ pos: [scale * py + offset, scale * px + offset], peak: fired ? best!.q * best!.e : 0, total: total / state.scoreScale, acc });
+      out.push({
+        pos: [scale * py + offset, scale * px + offset],
+        peak: fired ? best!.q * best!.e : 0,
+        total: total / state.scoreScale,
+        acc,
+      });
     }
   }
   return out;

@@ -59,7 +59,8 @@ export class FilterAssignment {
     for (let f = 0; f < F; f++) {
       let mean = 0;
       for (let k = 0; k < K; k++) mean += this.magnitude[k * F + f]! / K;
-      for (let k = 0; k < K; k++) preference.push({ f, k, score: this.magnitude[k * F + f]! / Math.max(mean, 1e-12) });
+      for (let k = 0; k < K; k++)
+        preference.push({ f, k, score: this.magnitude[k * F + f]! / Math.max(mean, 1e-12) });
     }
     preference.sort((a, b) => b.score - a.score || a.f - b.f || a.k - b.k);
     const owner = Array<number>(F).fill(-1);
@@ -76,7 +77,9 @@ export class FilterAssignment {
   positives(labels: readonly number[]): tf.Tensor2D {
     const owner = this.assignment();
     const values = new Float32Array(labels.length * this.filters);
-    labels.forEach((label, b) => owner.forEach((k, f) => (values[b * this.filters + f] = label === k ? 1 : 0)));
+    labels.forEach((label, b) =>
+      owner.forEach((k, f) => (values[b * this.filters + f] = label === k ? 1 : 0)),
+    );
     return tf.tensor2d(values, [labels.length, this.filters]);
   }
 

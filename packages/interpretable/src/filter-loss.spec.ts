@@ -2,7 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { partMasks, selectBackend } from '@transplant/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FilterAssignment } from './filter-assignment';
-import { handBuiltFilterGradient, handBuiltFilterLossProbe, mutualInformationLoss, positiveTemplates, templateTau } from './filter-loss';
+import {
+  handBuiltFilterGradient,
+  handBuiltFilterLossProbe,
+  mutualInformationLoss,
+  positiveTemplates,
+  templateTau,
+} from './filter-loss';
 import { relaxedBeta } from './beta-update';
 import { PartMask } from '@transplant/core';
 
@@ -14,7 +20,10 @@ beforeAll(async () => {
 function directLoss(maps: number[][], h: number, w: number): number {
   const cells = h * w;
   const t = positiveTemplates(h, w);
-  const templates = [...Array.from({ length: cells }, (_, mu) => Array.from(t.subarray(mu * cells, (mu + 1) * cells))), Array(cells).fill(-templateTau(cells))];
+  const templates = [
+    ...Array.from({ length: cells }, (_, mu) => Array.from(t.subarray(mu * cells, (mu + 1) * cells))),
+    Array(cells).fill(-templateTau(cells)),
+  ];
   const prior = 1 / templates.length;
   const tr = (x: number[], T: number[]) => x.reduce((s, v, i) => s + v * T[i]!, 0);
   const z = templates.map((T) => maps.reduce((s, x) => s + Math.exp(tr(x, T)), 0));
@@ -39,17 +48,30 @@ describe('filter loss', () => {
     const values = Array.from({ length: b * h * w * c }, (_, i) => ((i * 37) % 11) * 30);
     const x = tf.tensor4d(values, [b, h, w, c]);
     const loss = mutualInformationLoss(x);
-    const perFilter = Array.from({ length: c }, (_, f) => directLoss(Array.from({ length: b }, (_, i) => Array.from({ length: h * w }, (_, p) => values[(i * h * w + p) * c + f]!)), h, w));
+    const perFilter = Array.from({ length: c }, (_, f) =>
+      directLoss(
+        Array.from({ length: b }, (_, i) =>
+          Array.from({ length: h * w }, (_, p) => values[(i * h * w + p) * c + f]!),
+        ),
+        h,
+        w,
+      ),
+    );
     expect(loss.dataSync()[0]).toBeCloseTo((perFilter[0]! + perFilter[1]!) / 2, 4);
     // Its autodiff gradient matches finite differences.
-    const g = tf.grad((t: tf.Tensor) => mutualInformationLoss(t as tf.Tensor4D))(x).dataSync();
+    const g = tf
+      .grad((t: tf.Tensor) => mutualInformationLoss(t as tf.Tensor4D))(x)
+      .dataSync();
     const eps = 0.5;
     for (const i of [0, 5, 13]) {
       const up = values.slice();
       const down = values.slice();
       up[i]! += eps;
       down[i]! -= eps;
-      const numeric = (mutualInformationLoss(tf.tensor4d(up, [b, h, w, c])).dataSync()[0]! - mutualInformationLoss(tf.tensor4d(down, [b, h, w, c])).dataSync()[0]!) / (2 * eps);
+      const numeric =
+        (mutualInformationLoss(tf.tensor4d(up, [b, h, w, c])).dataSync()[0]! -
+          mutualInformationLoss(tf.tensor4d(down, [b, h, w, c])).dataSync()[0]!) /
+        (2 * eps);
       expect(g[i]).toBeCloseTo(numeric, 4);
     }
   });
@@ -60,7 +82,15 @@ describe('filter loss', () => {
     const x = tf.tensor4d(values, [b, h, w, 1]);
     const beta = tf.tensor1d([2]);
     const positives = tf.tensor2d([1, 0], [2, 1]);
-    const g = handBuiltFilterGradient(x, { beta, mode: 'argmax', positives, positiveWeights: tf.ones([1]), negativeWeights: tf.ones([1]), epoch: 2, strength: 1 });
+    const g = handBuiltFilterGradient(x, {
+      beta,
+      mode: 'argmax',
+      positives,
+      positiveWeights: tf.ones([1]),
+      negativeWeights: tf.ones([1]),
+      epoch: 2,
+      strength: 1,
+    });
     const mask = partMasks(x, beta, 'argmax').dataSync();
     const a = 0.5;
     const mag = 20;
@@ -72,21 +102,42 @@ describe('filter loss', () => {
     }
     // With two positives, ĝ⁺ is g⁺ normalised by the positives' mean g⁺.
     const both = tf.tensor2d([1, 1], [2, 1]);
-    const g2 = handBuiltFilterGradient(x, { beta, mode: 'argmax', positives: both, positiveWeights: tf.ones([1]), negativeWeights: tf.ones([1]), epoch: 1, strength: 1 }).dataSync();
+    const g2 = handBuiltFilterGradient(x, {
+      beta,
+      mode: 'argmax',
+      positives: both,
+      positiveWeights: tf.ones([1]),
+      negativeWeights: tf.ones([1]),
+      epoch: 1,
+      strength: 1,
+    }).dataSync();
     const mean = (v: number[]) => v.reduce((s, t) => s + t, 0) / v.length;
-    const s = [0, 1].map((i) => mean(Array.from({ length: 9 }, (_, p) => values[i * 9 + p]! * mask[i * 9 + p]!)));
+    const s = [0, 1].map((i) =>
+      mean(Array.from({ length: 9 }, (_, p) => values[i * 9 + p]! * mask[i * 9 + p]!)),
+    );
     // M' pairs image 0 with image 1's mask and vice versa (one channel: the channel flip is the identity).
-    const cross = [0, 1].map((i) => mean(Array.from({ length: 9 }, (_, p) => values[i * 9 + p]! * mask[(1 - i) * 9 + p]!)));
+    const cross = [0, 1].map((i) =>
+      mean(Array.from({ length: 9 }, (_, p) => values[i * 9 + p]! * mask[(1 - i) * 9 + p]!)),
+    );
     const L = a * Math.log(mean(cross.map((v) => Math.exp(v / a))));
     const gp = s.map((v) => Math.exp(v / a) * (v - L + a));
     const hat = gp.map((v) => v / (mean(gp) * 10));
-    for (let i = 0; i < 2; i++) for (let p = 0; p < 9; p++) expect(g2[i * 9 + p]).toBeCloseTo(-hat[i]! * mask[i * 9 + p]!, 5);
+    for (let i = 0; i < 2; i++)
+      for (let p = 0; p < 9; p++) expect(g2[i * 9 + p]).toBeCloseTo(-hat[i]! * mask[i * 9 + p]!, 5);
     tf.dispose([x, beta, positives, both, g]);
   });
 
   it('the probe leaves the forward pass alone and adds the hand-built term to dL/dx', () => {
     const x = tf.tensor4d([0, 1, 0, 0, 3, 1, 0, 0, 0], [1, 3, 3, 1]);
-    const o = { beta: tf.tensor1d([2]), mode: 'argmax' as const, positives: tf.tensor2d([1], [1, 1]), positiveWeights: tf.ones([1]) as tf.Tensor1D, negativeWeights: tf.ones([1]) as tf.Tensor1D, epoch: 1, strength: 0.5 };
+    const o = {
+      beta: tf.tensor1d([2]),
+      mode: 'argmax' as const,
+      positives: tf.tensor2d([1], [1, 1]),
+      positiveWeights: tf.ones([1]) as tf.Tensor1D,
+      negativeWeights: tf.ones([1]) as tf.Tensor1D,
+      epoch: 1,
+      strength: 0.5,
+    };
     const probe = handBuiltFilterLossProbe(o);
     const weights = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 3, 3, 1]);
     const withTap = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(probe(t as tf.Tensor4D), weights)))(x);

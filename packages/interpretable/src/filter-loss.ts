@@ -91,7 +91,8 @@ export function handBuiltFilterGradient(x: tf.Tensor4D, o: HandBuiltGradientOpti
     const mask = partMasks(x, o.beta, o.mode);
     const pos = o.positives;
     const neg = tf.sub(1, pos) as tf.Tensor2D;
-    const meanOver = (values: tf.Tensor2D, weights: tf.Tensor2D) => tf.div(tf.sum(tf.mul(values, weights), 0), tf.maximum(tf.sum(weights, 0), 1));
+    const meanOver = (values: tf.Tensor2D, weights: tf.Tensor2D) =>
+      tf.div(tf.sum(tf.mul(values, weights), 0), tf.maximum(tf.sum(weights, 0), 1));
     const logMeanExp = (values: tf.Tensor2D) => tf.sub(tf.logSumExp(values, 0), Math.log(values.shape[0]));
 
     const sPos = tf.mean(tf.mul(x, mask), [1, 2]) as tf.Tensor2D;

@@ -12,7 +12,11 @@ export interface HeatmapOptions {
 }
 
 /** The filters a picture shows: by part interpretability, ties by mean peak activation. */
-export function topFilters(interp: LayerInterpretation, count: number, score = peaks(interp.maps).score): number[] {
+export function topFilters(
+  interp: LayerInterpretation,
+  count: number,
+  score = peaks(interp.maps).score,
+): number[] {
   const [n, , , c] = interp.maps.shape;
   const meanPeak = Array.from({ length: c }, (_, f) => {
     let s = 0;
@@ -21,7 +25,11 @@ export function topFilters(interp: LayerInterpretation, count: number, score = p
   });
   return Array.from({ length: c }, (_, f) => f)
     .filter((f) => meanPeak[f]! > 0)
-    .sort((a, b) => interp.interpretability.perFilter[b]!.score - interp.interpretability.perFilter[a]!.score || meanPeak[b]! - meanPeak[a]!)
+    .sort(
+      (a, b) =>
+        interp.interpretability.perFilter[b]!.score - interp.interpretability.perFilter[a]!.score ||
+        meanPeak[b]! - meanPeak[a]!,
+    )
     .slice(0, count);
 }
 
@@ -31,7 +39,11 @@ export function topFilters(interp: LayerInterpretation, count: number, score = p
  * each tile is the image with the filter's upsampled activation blended in as heat (scaled
  * to the filter's largest shown activation).
  */
-export function renderFilterHeatmaps(interp: LayerInterpretation, images: PartImages, o: HeatmapOptions = {}): Buffer {
+export function renderFilterHeatmaps(
+  interp: LayerInterpretation,
+  images: PartImages,
+  o: HeatmapOptions = {},
+): Buffer {
   const { score } = peaks(interp.maps);
   const rows = topFilters(interp, o.filters ?? 8, score);
   const columns = o.images ?? 6;
@@ -41,7 +53,10 @@ export function renderFilterHeatmaps(interp: LayerInterpretation, images: PartIm
   const caption = 14;
   const header = o.title ? 20 : 0;
   const [n, , , c] = interp.maps.shape;
-  const canvas = createCanvas(Math.max(columns * (tile + 2), 240), header + Math.max(rows.length, 1) * (tile + caption + 4));
+  const canvas = createCanvas(
+    Math.max(columns * (tile + 2), 240),
+    header + Math.max(rows.length, 1) * (tile + caption + 4),
+  );
   const ctx = canvas.getContext('2d');
   ctx.fillStyle = '#1e1e1e';
   ctx.fillRect(0, 0, canvas.width, canvas.height);
@@ -63,7 +78,11 @@ export function renderFilterHeatmaps(interp: LayerInterpretation, images: PartIm
     const { part, score: p } = interp.interpretability.perFilter[f]!;
     const instability = interp.instability.perFilter[f]!;
     ctx.fillStyle = '#ffffff';
-    ctx.fillText(`filter ${f} · ${partNameOf(part)} (P=${p.toFixed(2)}) · instability ${Number.isNaN(instability) ? '–' : instability.toFixed(3)}`, 2, y0 + 11);
+    ctx.fillText(
+      `filter ${f} · ${partNameOf(part)} (P=${p.toFixed(2)}) · instability ${Number.isNaN(instability) ? '–' : instability.toFixed(3)}`,
+      2,
+      y0 + 11,
+    );
     top.forEach((i, col) => {
       const small = createCanvas(size, size);
       const sctx = small.getContext('2d');
@@ -76,7 +95,15 @@ export function renderFilterHeatmaps(interp: LayerInterpretation, images: PartIm
           const heat = Math.min(Math.max(map[p]! / scale, 0), 1);
           const grey = (rgb[p * 3]! + rgb[p * 3 + 1]! + rgb[p * 3 + 2]!) / 3;
           const base = 0.35 * grey;
-          img.data.set([base + heat * 255 * 0.65 + (1 - heat) * 0.3 * rgb[p * 3]!, base + heat * heat * 200 * 0.65 + (1 - heat) * 0.3 * rgb[p * 3 + 1]!, base + (1 - heat) * 0.3 * rgb[p * 3 + 2]!, 255], p * 4);
+          img.data.set(
+            [
+              base + heat * 255 * 0.65 + (1 - heat) * 0.3 * rgb[p * 3]!,
+              base + heat * heat * 200 * 0.65 + (1 - heat) * 0.3 * rgb[p * 3 + 1]!,
+              base + (1 - heat) * 0.3 * rgb[p * 3 + 2]!,
+              255,
+            ],
+            p * 4,
+          );
         }
       }
       sctx.putImageData(img, 0, 0);

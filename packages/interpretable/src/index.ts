@@ -6,12 +6,54 @@
  * interpretability) for any conv layer of any network, with heat-map pictures.
  */
 export { PART_MASK_MODES, PartMask, applyPartMask, partMasks, type PartMaskMode } from '@transplant/core';
-export { HAND_BUILT_TEMPERATURE, TEMPLATE_BETA, handBuiltFilterGradient, handBuiltFilterLossProbe, mutualInformationLoss, positiveTemplates, recordingProbe, templateTau, type HandBuiltGradientOptions } from './filter-loss';
+export {
+  HAND_BUILT_TEMPERATURE,
+  TEMPLATE_BETA,
+  handBuiltFilterGradient,
+  handBuiltFilterLossProbe,
+  mutualInformationLoss,
+  positiveTemplates,
+  recordingProbe,
+  templateTau,
+  type HandBuiltGradientOptions,
+} from './filter-loss';
 export { BETA_RANGE, BETA_RELAXATION, relaxBeta, relaxedBeta } from './beta-update';
 export { FilterAssignment } from './filter-assignment';
-export { cellGeometry, convLayerNames, findLayer, layerActivations, type CellGeometry, type LayerRef } from './layer-probe';
-export { filterQuantile, locationInstability, partInterpretability, peaks, unitInstability, upsampleMap, upsampledMask, type FeatureMaps, type InstabilityOptions, type InstabilityResult, type InterpretabilityOptions, type InterpretabilityResult } from './metrics';
-export { INSTABILITY_LANDMARKS, backgroundImages, imagesTensor, interpretLayer, partCentres, partImages, partNameOf, rgbTensor, type InterpretOptions, type LayerInterpretation, type PartImages } from './interpret';
+export {
+  cellGeometry,
+  convLayerNames,
+  findLayer,
+  layerActivations,
+  type CellGeometry,
+  type LayerRef,
+} from './layer-probe';
+export {
+  filterQuantile,
+  locationInstability,
+  partInterpretability,
+  peaks,
+  unitInstability,
+  upsampleMap,
+  upsampledMask,
+  type FeatureMaps,
+  type InstabilityOptions,
+  type InstabilityResult,
+  type InterpretabilityOptions,
+  type InterpretabilityResult,
+} from './metrics';
+export {
+  INSTABILITY_LANDMARKS,
+  backgroundImages,
+  imagesTensor,
+  interpretLayer,
+  partCentres,
+  partImages,
+  partNameOf,
+  rgbTensor,
+  type InterpretOptions,
+  type LayerInterpretation,
+  type PartImages,
+} from './interpret';
 export { renderFilterHeatmaps, topFilters, type HeatmapOptions } from './heatmaps';
 export {
   ExperimentData,

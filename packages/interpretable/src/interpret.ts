@@ -1,8 +1,22 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '@transplant/composer';
-import { PART_NAMES, SyntheticSet, objectCrop, partLabel, type CategoryId, type PartName, type RenderedSample } from '@transplant/data';
+import {
+  PART_NAMES,
+  SyntheticSet,
+  objectCrop,
+  partLabel,
+  type CategoryId,
+  type PartName,
+  type RenderedSample,
+} from '@transplant/data';
 import { cellGeometry, findLayer, layerActivations, type CellGeometry } from './layer-probe';
-import { locationInstability, partInterpretability, type FeatureMaps, type InstabilityResult, type InterpretabilityResult } from './metrics';
+import {
+  locationInstability,
+  partInterpretability,
+  type FeatureMaps,
+  type InstabilityResult,
+  type InterpretabilityResult,
+} from './metrics';
 
 /** The landmarks of location instability: Pascal-Part's head, neck and torso (methods.md §1.3), where the category has them. */
 export const INSTABILITY_LANDMARKS: readonly PartName[] = ['head', 'neck', 'torso'];
@@ -20,19 +34,49 @@ export interface PartImages {
  * Held-out images of a category (the test split of a set seeded apart from every training
  * stream): `count` images at `size` pixels, whole scenes or (`crop`) object crops.
  */
-export function partImages(category: CategoryId, o: { count: number; size: number; seed?: string; crop?: boolean }): PartImages {
-  const set = new SyntheticSet({ seed: o.seed ?? 'interpret', size: o.size, categories: [category], perCategory: { train: 0, val: 0, test: o.count }, negatives: { train: 0, val: 0, test: 0 } });
-  const samples = set.items('test').map((ref) => (o.crop ? objectCrop(set.render(ref), o.size) : set.render(ref)));
-  return { category, samples, size: o.size, describe: `${set.describe()} split=test${o.crop ? ' object crops' : ''}` };
+export function partImages(
+  category: CategoryId,
+  o: { count: number; size: number; seed?: string; crop?: boolean },
+): PartImages {
+  const set = new SyntheticSet({
+    seed: o.seed ?? 'interpret',
+    size: o.size,
+    categories: [category],
+    perCategory: { train: 0, val: 0, test: o.count },
+    negatives: { train: 0, val: 0, test: 0 },
+  });
+  const samples = set
+    .items('test')
+    .map((ref) => (o.crop ? objectCrop(set.render(ref), o.size) : set.render(ref)));
+  return {
+    category,
+    samples,
+    size: o.size,
+    describe: `${set.describe()} split=test${o.crop ? ' object crops' : ''}`,
+  };
 }
 
 /**
  * Background scenes without an animal (the negatives of a set seeded apart from every
  * training stream), typed as images of `category` for the code that reads part images.
  */
-export function backgroundImages(category: CategoryId, o: { count: number; size: number; seed?: string }): PartImages {
-  const set = new SyntheticSet({ seed: o.seed ?? 'backgrounds', size: o.size, categories: [category], perCategory: { train: 0, val: 0, test: 0 }, negatives: { train: 0, val: 0, test: o.count } });
-  return { category, samples: set.items('test').map((ref) => set.render(ref)), size: o.size, describe: `${set.describe()} split=test negatives` };
+export function backgroundImages(
+  category: CategoryId,
+  o: { count: number; size: number; seed?: string },
+): PartImages {
+  const set = new SyntheticSet({
+    seed: o.seed ?? 'backgrounds',
+    size: o.size,
+    categories: [category],
+    perCategory: { train: 0, val: 0, test: 0 },
+    negatives: { train: 0, val: 0, test: o.count },
+  });
+  return {
+    category,
+    samples: set.items('test').map((ref) => set.render(ref)),
+    size: o.size,
+    describe: `${set.describe()} split=test negatives`,
+  };
 }
 
 /** RGB images of one size as a [N, size, size, 3] tensor in [0, 1]. */
@@ -82,10 +126,19 @@ export interface InterpretOptions {
  * images of one category. The layer's maps are read in inference mode (for an interpretable
  * layer: the masked maps the next layer consumes).
  */
-export function interpretLayer(network: Network, link: { category: string; task: string }, layerName: string, images: PartImages, o: InterpretOptions = {}): LayerInterpretation {
+export function interpretLayer(
+  network: Network,
+  link: { category: string; task: string },
+  layerName: string,
+  images: PartImages,
+  o: InterpretOptions = {},
+): LayerInterpretation {
   const ref = findLayer(network, link, layerName);
   const geometry = cellGeometry(ref);
-  if (geometry.imageSize[0] !== images.size) throw new RangeError(`the network takes ${geometry.imageSize[0]}-pixel images; the part images are ${images.size}`);
+  if (geometry.imageSize[0] !== images.size)
+    throw new RangeError(
+      `the network takes ${geometry.imageSize[0]}-pixel images; the part images are ${images.size}`,
+    );
   const chunks: Float32Array[] = [];
   let shape: [number, number, number, number] = [0, 0, 0, 0];
   for (let from = 0; from < images.samples.length; from += 50) {
@@ -116,7 +169,16 @@ export function interpretLayer(network: Network, link: { category: string; task:
     parts.map(partLabel),
     { quantile: o.quantile ?? 0.995, iou: o.iou ?? 0.2 },
   );
-  return { layer: ref.name, module: ref.module.name, geometry, filters: shape[3], images: shape[0], instability, interpretability: { ...interpretability, parts }, maps };
+  return {
+    layer: ref.name,
+    module: ref.module.name,
+    geometry,
+    filters: shape[3],
+    images: shape[0],
+    instability,
+    interpretability: { ...interpretability, parts },
+    maps,
+  };
 }
 
 /** A part label's name. */

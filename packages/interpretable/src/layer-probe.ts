@@ -31,35 +31,57 @@ const ownLayers = (m: ModuleInstance) => m.model.layers.filter((l) => l.getClass
 
 /** The layers of a link with 4-D outputs (the ones a map can be read from), module-local names. */
 export function convLayerNames(network: Network, link: { category: string; task: string }): string[] {
-  return chainOf(network, link).flatMap((m) => ownLayers(m).filter((l) => (l.getOutputAt(0) as tf.SymbolicTensor).shape.length === 4).map((l) => `${m.name}:${l.name.slice(m.prefix.length)}`));
+  return chainOf(network, link).flatMap((m) =>
+    ownLayers(m)
+      .filter((l) => (l.getOutputAt(0) as tf.SymbolicTensor).shape.length === 4)
+      .map((l) => `${m.name}:${l.name.slice(m.prefix.length)}`),
+  );
 }
 
 function chainOf(network: Network, link: { category: string; task: string }): ModuleInstance[] {
   const spec = network.findLink(link.category, link.task);
-  return [network.module(spec.category), ...(spec.adapter ? [network.module(spec.adapter)] : []), network.module(spec.task)];
+  return [
+    network.module(spec.category),
+    ...(spec.adapter ? [network.module(spec.adapter)] : []),
+    network.module(spec.task),
+  ];
 }
 
 /**
  * Finds a layer of a link by its module-local name (`block4_conv1`), optionally qualified by
  * its module (`cat-cls-features:block4_conv1`). The layer must output a 4-D feature map.
  */
-export function findLayer(network: Network, link: { category: string; task: string }, name: string): LayerRef {
+export function findLayer(
+  network: Network,
+  link: { category: string; task: string },
+  name: string,
+): LayerRef {
   const chain = chainOf(network, link);
-  const [moduleName, local] = name.includes(':') ? (name.split(':', 2) as [string, string]) : [undefined, name];
+  const [moduleName, local] = name.includes(':')
+    ? (name.split(':', 2) as [string, string])
+    : [undefined, name];
   for (let i = 0; i < chain.length; i++) {
     const m = chain[i]!;
     if (moduleName !== undefined && m.name !== moduleName) continue;
     const layer = ownLayers(m).find((l) => l.name === m.prefix + local || l.name === local);
     if (!layer) continue;
-    if ((layer.getOutputAt(0) as tf.SymbolicTensor).shape.length !== 4) throw usage(`layer ${local} of ${m.name} does not output a feature map; choose one of ${convLayerNames(network, link).join(', ')}`);
+    if ((layer.getOutputAt(0) as tf.SymbolicTensor).shape.length !== 4)
+      throw usage(
+        `layer ${local} of ${m.name} does not output a feature map; choose one of ${convLayerNames(network, link).join(', ')}`,
+      );
     return { module: m, layer, before: chain.slice(0, i), name: layer.name.slice(m.prefix.length) };
   }
-  throw usage(`no layer "${name}" in the link ${link.category} → ${link.task}; layers with feature maps: ${convLayerNames(network, link).join(', ')}`);
+  throw usage(
+    `no layer "${name}" in the link ${link.category} → ${link.task}; layers with feature maps: ${convLayerNames(network, link).join(', ')}`,
+  );
 }
 
 /** The layer's feature maps for a batch of images, [B, h, w, C] (inference mode). The caller owns them. */
 export function layerActivations(ref: LayerRef, images: tf.Tensor4D): tf.Tensor4D {
-  const sub = tf.model({ inputs: ref.module.model.inputs, outputs: ref.layer.getOutputAt(0) as tf.SymbolicTensor });
+  const sub = tf.model({
+    inputs: ref.module.model.inputs,
+    outputs: ref.layer.getOutputAt(0) as tf.SymbolicTensor,
+  });
   return tf.tidy(() => {
     let input: tf.Tensor = images;
     for (const m of ref.before) input = m.model.predict(input) as tf.Tensor;
@@ -79,7 +101,10 @@ const pair = (v: unknown): number => (Array.isArray(v) ? Number(v[0]) : Number(v
 function spatialStep(layer: tf.layers.Layer): SpatialStep | null {
   const inShape = (layer.getInputAt(0) as tf.SymbolicTensor).shape;
   const outShape = (layer.getOutputAt(0) as tf.SymbolicTensor).shape;
-  if (inShape.length !== 4 || outShape.length !== 4) throw usage(`layer ${layer.name} (${layer.getClassName()}) does not map feature maps to feature maps; cells cannot be traced to image positions through it`);
+  if (inShape.length !== 4 || outShape.length !== 4)
+    throw usage(
+      `layer ${layer.name} (${layer.getClassName()}) does not map feature maps to feature maps; cells cannot be traced to image positions through it`,
+    );
   const config = layer.getConfig();
   const cls = layer.getClassName();
   let kernel: number;
@@ -95,12 +120,15 @@ function spatialStep(layer: tf.layers.Layer): SpatialStep | null {
   } else if (inShape[1] === outShape[1] && inShape[2] === outShape[2]) {
     return null;
   } else {
-    throw usage(`layer ${layer.name} (${cls}) changes the map size in a way this tool cannot trace to image positions`);
+    throw usage(
+      `layer ${layer.name} (${cls}) changes the map size in a way this tool cannot trace to image positions`,
+    );
   }
   const size = inShape[1]!;
   const out = outShape[1]!;
   const span = (kernel - 1) * dilation + 1;
-  const padBefore = config['padding'] === 'same' ? Math.floor(Math.max((out - 1) * stride + span - size, 0) / 2) : 0;
+  const padBefore =
+    config['padding'] === 'same' ? Math.floor(Math.max((out - 1) * stride + span - size, 0) / 2) : 0;
   return { kernel, stride, dilation, padBefore };
 }
 
@@ -120,5 +148,10 @@ export function cellGeometry(ref: LayerRef): CellGeometry {
   const mapShape = (ref.layer.getOutputAt(0) as tf.SymbolicTensor).shape;
   const first = ref.before[0] ?? ref.module;
   const imageShape = first.ports.input.shape;
-  return { scale, offset: offset + 0.5, mapSize: [mapShape[1]!, mapShape[2]!], imageSize: [imageShape[1]!, imageShape[2]!] };
+  return {
+    scale,
+    offset: offset + 0.5,
+    mapSize: [mapShape[1]!, mapShape[2]!],
+    imageSize: [imageShape[1]!, imageShape[2]!],
+  };
 }

@@ -35,9 +35,23 @@ describe('location instability', () => {
     const strict = locationInstability(maps, geometry16, [[at, at, at]], { topN: 100, diagonal });
     expect([strict.active, Number.isNaN(strict.mean), strict.meanAll]).toEqual([0, true, all.meanAll]);
     // Top 2 by score: images 0 and 1 → std of [0, 0.5].
-    expect(locationInstability(maps, geometry16, [[at, at, at]], { topN: 2, diagonal }).perFilter[0]).toBeCloseTo(Math.SQRT1_2 * 0.5, 6);
+    expect(
+      locationInstability(maps, geometry16, [[at, at, at]], { topN: 2, diagonal }).perFilter[0],
+    ).toBeCloseTo(Math.SQRT1_2 * 0.5, 6);
     // A hidden landmark skips the image: images 0 and 2 → std of [0, 8/√512]; a second landmark is averaged in.
-    const two = locationInstability(maps, geometry16, [[at, null, at], [[12, 12], [12, 12], [12, 12]]], { topN: 100, diagonal });
+    const two = locationInstability(
+      maps,
+      geometry16,
+      [
+        [at, null, at],
+        [
+          [12, 12],
+          [12, 12],
+          [12, 12],
+        ],
+      ],
+      { topN: 100, diagonal },
+    );
     const second = [0.5, 0, 8 / diagonal];
     const m2 = (second[0]! + second[1]! + second[2]!) / 3;
     const std2 = Math.sqrt(second.reduce((s, v) => s + (v - m2) ** 2, 0) / 2);
@@ -55,10 +69,19 @@ describe('part interpretability', () => {
   it('scores a filter by the share of images where its top-quantile region overlaps a part with IoU > 0.2', () => {
     // Image 0: the filter fires everywhere; image 1: nowhere. Part 1 is the top-left 2×2 of both
     // images (IoU 4/16 = 0.25 in image 0), part 2 one pixel of image 0 only (IoU 1/16).
-    const maps: FeatureMaps = { values: Float32Array.from([10, 10, 10, 10, 0, 0, 0, 0]), shape: [2, 2, 2, 1] };
+    const maps: FeatureMaps = {
+      values: Float32Array.from([10, 10, 10, 10, 0, 0, 0, 0]),
+      shape: [2, 2, 2, 1],
+    };
     const labels0 = Uint8Array.from([1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0]);
     const labels1 = Uint8Array.from([1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    const result = partInterpretability(maps, { scale: 2, offset: 1, mapSize: [2, 2], imageSize: [4, 4] }, [labels0, labels1], [1, 2], { quantile: 0.5, iou: 0.2 });
+    const result = partInterpretability(
+      maps,
+      { scale: 2, offset: 1, mapSize: [2, 2], imageSize: [4, 4] },
+      [labels0, labels1],
+      [1, 2],
+      { quantile: 0.5, iou: 0.2 },
+    );
     // Part 1 shows in both images and hits in one: 0.5; part 2 shows in image 0 only and misses: 0.
     expect(result.perFilter).toEqual([{ part: 1, score: 0.5 }]);
     expect(result.mean).toBe(0.5);

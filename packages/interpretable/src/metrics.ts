@@ -64,7 +64,12 @@ export interface InstabilityResult {
  * counts every filter with two firing images.
  * landmarks[k][i] is landmark k's [x, y] in image i, or null when hidden.
  */
-export function locationInstability(maps: FeatureMaps, geometry: CellGeometry, landmarks: readonly (readonly (readonly [number, number] | null)[])[], o: InstabilityOptions): InstabilityResult {
+export function locationInstability(
+  maps: FeatureMaps,
+  geometry: CellGeometry,
+  landmarks: readonly (readonly (readonly [number, number] | null)[])[],
+  o: InstabilityOptions,
+): InstabilityResult {
   const [n, , w, c] = maps.shape;
   const { cell, score } = peaks(maps);
   const perFilter: number[] = [];
@@ -74,16 +79,32 @@ export function locationInstability(maps: FeatureMaps, geometry: CellGeometry, l
       .filter((i) => score[i * c + f]! > 0)
       .sort((a, b) => score[b * c + f]! - score[a * c + f]! || a - b);
     firing.push(order.length);
-    perFilter.push(unitInstability(order, (i) => {
-      const at = cell[i * c + f]!;
-      return [geometry.scale * (at % w) + geometry.offset, geometry.scale * Math.floor(at / w) + geometry.offset];
-    }, landmarks, o));
+    perFilter.push(
+      unitInstability(
+        order,
+        (i) => {
+          const at = cell[i * c + f]!;
+          return [
+            geometry.scale * (at % w) + geometry.offset,
+            geometry.scale * Math.floor(at / w) + geometry.offset,
+          ];
+        },
+        landmarks,
+        o,
+      ),
+    );
   }
   const average = (v: number[]) => (v.length ? v.reduce((s, x) => s + x, 0) / v.length : NaN);
   const valid = perFilter.filter((v) => !Number.isNaN(v));
   const minFiring = o.minFiring ?? o.topN;
   const active = perFilter.filter((v, f) => !Number.isNaN(v) && firing[f]! >= minFiring);
-  return { perFilter, mean: average(active), active: active.length, meanAll: average(valid), silent: c - valid.length };
+  return {
+    perFilter,
+    mean: average(active),
+    active: active.length,
+    meanAll: average(valid),
+    silent: c - valid.length,
+  };
 }
 
 /**
@@ -93,7 +114,12 @@ export function locationInstability(maps: FeatureMaps, geometry: CellGeometry, l
  * `topN` ranked images showing the landmark; the mean over landmarks. NaN when no landmark has
  * two such images. Shared by filters (peak cells) and explanatory-graph nodes.
  */
-export function unitInstability(order: readonly number[], position: (i: number) => readonly [number, number], landmarks: readonly (readonly (readonly [number, number] | null)[])[], o: { topN: number; diagonal: number }): number {
+export function unitInstability(
+  order: readonly number[],
+  position: (i: number) => readonly [number, number],
+  landmarks: readonly (readonly (readonly [number, number] | null)[])[],
+  o: { topN: number; diagonal: number },
+): number {
   const stds: number[] = [];
   for (const points of landmarks) {
     const d: number[] = [];
@@ -133,7 +159,8 @@ export function upsampleMap(maps: FeatureMaps, i: number, f: number, geometry: C
   const base = i * h * w * c;
   const at = (r: number, col: number) => maps.values[base + (r * w + col) * c + f]!;
   const out = new Float32Array(H * W);
-  const src = (p: number, n: number) => Math.min(Math.max((p + 0.5 - geometry.offset) / geometry.scale, 0), n - 1);
+  const src = (p: number, n: number) =>
+    Math.min(Math.max((p + 0.5 - geometry.offset) / geometry.scale, 0), n - 1);
   const cols = Array.from({ length: W }, (_, x) => src(x, w));
   for (let y = 0; y < H; y++) {
     const sy = src(y, h);
@@ -145,14 +172,21 @@ export function upsampleMap(maps: FeatureMaps, i: number, f: number, geometry: C
       const c0 = Math.floor(sx);
       const c1 = Math.min(c0 + 1, w - 1);
       const tx = sx - c0;
-      out[y * W + x] = (1 - ty) * ((1 - tx) * at(r0, c0) + tx * at(r0, c1)) + ty * ((1 - tx) * at(r1, c0) + tx * at(r1, c1));
+      out[y * W + x] =
+        (1 - ty) * ((1 - tx) * at(r0, c0) + tx * at(r0, c1)) + ty * ((1 - tx) * at(r1, c0) + tx * at(r1, c1));
     }
   }
   return out;
 }
 
 /** `upsampleMap` thresholded: 1 where the activation exceeds `threshold`. */
-export function upsampledMask(maps: FeatureMaps, i: number, f: number, geometry: CellGeometry, threshold: number): Uint8Array {
+export function upsampledMask(
+  maps: FeatureMaps,
+  i: number,
+  f: number,
+  geometry: CellGeometry,
+  threshold: number,
+): Uint8Array {
   return Uint8Array.from(upsampleMap(maps, i, f, geometry), (v) => (v > threshold ? 1 : 0));
 }
 
@@ -178,7 +212,13 @@ export interface InterpretabilityResult {
  * (its part is the argmax); the layer's is the mean over filters. Images where part k is
  * hidden do not count for k. `labels` lists the part labels to score.
  */
-export function partInterpretability(maps: FeatureMaps, geometry: CellGeometry, labelMaps: readonly Uint8Array[], labels: readonly number[], o: InterpretabilityOptions): InterpretabilityResult {
+export function partInterpretability(
+  maps: FeatureMaps,
+  geometry: CellGeometry,
+  labelMaps: readonly Uint8Array[],
+  labels: readonly number[],
+  o: InterpretabilityOptions,
+): InterpretabilityResult {
   const [n, , , c] = maps.shape;
   const maxLabel = Math.max(0, ...labels) + 1;
   const areas = labelMaps.map((map) => {

@@ -1,7 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { Network, createModule, type PluginRegistry } from '@transplant/composer';
 import { partMaskLayers, type PartMask, type PartMaskMode } from '@transplant/core';
-import { CATEGORY_IDS, Rng, SyntheticSet, disposeBatch, renderBatch, type Batch, type CategoryId, type ItemRef, type SampleCategory } from '@transplant/data';
+import {
+  CATEGORY_IDS,
+  Rng,
+  SyntheticSet,
+  disposeBatch,
+  renderBatch,
+  type Batch,
+  type CategoryId,
+  type ItemRef,
+  type SampleCategory,
+} from '@transplant/data';
 import { relaxedBeta } from './beta-update';
 import { FilterAssignment } from './filter-assignment';
 import { handBuiltFilterLossProbe, mutualInformationLoss, recordingProbe } from './filter-loss';
@@ -70,7 +80,12 @@ export class ExperimentData {
     /** Force the background river in or out per category (see SyntheticSetOptions.rivers). */
     rivers?: Partial<Record<SampleCategory, boolean>>,
   ) {
-    this.set = new SyntheticSet({ seed: `icnn-${seed}`, size, categories: [...categories], ...(rivers ? { rivers } : {}) });
+    this.set = new SyntheticSet({
+      seed: `icnn-${seed}`,
+      size,
+      categories: [...categories],
+      ...(rivers ? { rivers } : {}),
+    });
   }
 
   get single(): boolean {
@@ -82,11 +97,15 @@ export class ExperimentData {
   }
 
   private others(): SampleCategory[] {
-    return this.single ? [...CATEGORY_IDS.filter((c) => c !== this.categories[0]), 'background'] : ['background'];
+    return this.single
+      ? [...CATEGORY_IDS.filter((c) => c !== this.categories[0]), 'background']
+      : ['background'];
   }
 
   private mode() {
-    return this.single ? ({ kind: 'binary', category: this.categories[0]! } as const) : ({ kind: 'multiclass' } as const);
+    return this.single
+      ? ({ kind: 'binary', category: this.categories[0]! } as const)
+      : ({ kind: 'multiclass' } as const);
   }
 
   classOf(category: SampleCategory): number {
@@ -98,7 +117,8 @@ export class ExperimentData {
     const others = this.others();
     const refs = Array.from({ length: batchSize }, (_, i) => {
       let category: SampleCategory;
-      if (this.single) category = rng.chance(positives) ? this.categories[0]! : others[rng.int(0, others.length - 1)]!;
+      if (this.single)
+        category = rng.chance(positives) ? this.categories[0]! : others[rng.int(0, others.length - 1)]!;
       else {
         const k = rng.int(0, this.categories.length);
         category = k === this.categories.length ? 'background' : this.categories[k]!;
@@ -110,11 +130,19 @@ export class ExperimentData {
 
   /** Single: `perClass` positives and as many negatives over the other categories and backgrounds; multi: `perClass` per class and background. */
   testRefs(perClass: number): ItemRef[] {
-    const classes: SampleCategory[] = this.single ? [this.categories[0]!] : [...this.categories, 'background'];
-    const refs = classes.flatMap((c) => Array.from({ length: perClass }, (_, k) => this.ref('test', c, String(k))));
+    const classes: SampleCategory[] = this.single
+      ? [this.categories[0]!]
+      : [...this.categories, 'background'];
+    const refs = classes.flatMap((c) =>
+      Array.from({ length: perClass }, (_, k) => this.ref('test', c, String(k))),
+    );
     if (this.single) {
       const others = this.others();
-      refs.push(...Array.from({ length: perClass }, (_, k) => this.ref('test', others[k % others.length]!, String(k))));
+      refs.push(
+        ...Array.from({ length: perClass }, (_, k) =>
+          this.ref('test', others[k % others.length]!, String(k)),
+        ),
+      );
     }
     return refs;
   }
@@ -130,15 +158,32 @@ export class ExperimentData {
 }
 
 /** Builds the network (untrained, seeded): category-vgg (+ mask) → task-cls. */
-export function buildExperimentNetwork(plugins: PluginRegistry, name: string, o: Pick<InterpretableNetworkOptions, 'categories' | 'mask' | 'seed' | 'imageSize' | 'blocks'>): Network {
+export function buildExperimentNetwork(
+  plugins: PluginRegistry,
+  name: string,
+  o: Pick<InterpretableNetworkOptions, 'categories' | 'mask' | 'seed' | 'imageSize' | 'blocks'>,
+): Network {
   const names = networkModules(name);
   const channels = o.blocks.at(-1)!.at(-1)!;
   const stride = 2 ** (o.blocks.length - 1);
-  const category = createModule(plugins, { name: names.category, family: 'category-vgg', options: { inputSize: o.imageSize, blocks: o.blocks, kernelSize: 3, mask: o.mask }, seed: o.seed * 100, category: o.categories.length === 1 ? o.categories[0]! : 'multi-category' });
+  const category = createModule(plugins, {
+    name: names.category,
+    family: 'category-vgg',
+    options: { inputSize: o.imageSize, blocks: o.blocks, kernelSize: 3, mask: o.mask },
+    seed: o.seed * 100,
+    category: o.categories.length === 1 ? o.categories[0]! : 'multi-category',
+  });
   const task = createModule(plugins, {
     name: names.task,
     family: 'task-cls',
-    options: { inputSize: o.imageSize / stride, inputChannels: channels, inputStride: stride, convs: [64], hidden: 64, classes: o.categories.length === 1 ? 1 : o.categories.length + 1 },
+    options: {
+      inputSize: o.imageSize / stride,
+      inputChannels: channels,
+      inputStride: stride,
+      convs: [64],
+      hidden: 64,
+      classes: o.categories.length === 1 ? 1 : o.categories.length + 1,
+    },
     seed: o.seed * 100 + 50,
   });
   return Network.create([category, task], [{ category: names.category, task: names.task }]);
@@ -149,11 +194,17 @@ export function buildExperimentNetwork(plugins: PluginRegistry, name: string, o:
  * networks): every weight with the same module-local name and shape is copied; a mask's β
  * keeps its initial value. Returns the names copied.
  */
-export function initCategoryModule(network: Network, name: string, weights: Readonly<Record<string, tf.Tensor>>): string[] {
+export function initCategoryModule(
+  network: Network,
+  name: string,
+  weights: Readonly<Record<string, tf.Tensor>>,
+): string[] {
   const m = network.module(networkModules(name).category);
   const copied: string[] = [];
   for (const variable of m.built.layers.flatMap((l) => l.weights)) {
-    const local = variable.originalName.startsWith(m.prefix) ? variable.originalName.slice(m.prefix.length) : variable.originalName;
+    const local = variable.originalName.startsWith(m.prefix)
+      ? variable.originalName.slice(m.prefix.length)
+      : variable.originalName;
     const source = weights[local];
     if (source && tf.util.arraysEqual(source.shape, variable.shape as number[])) {
       variable.write(source);
@@ -167,12 +218,20 @@ function loss(single: boolean, logits: tf.Tensor, labels: tf.Tensor1D): tf.Scala
   return tf.tidy(() =>
     single
       ? (tf.losses.sigmoidCrossEntropy(tf.reshape(labels, logits.shape), logits) as tf.Scalar)
-      : (tf.losses.softmaxCrossEntropy(tf.oneHot(tf.cast(labels, 'int32'), logits.shape[1]!), logits) as tf.Scalar),
+      : (tf.losses.softmaxCrossEntropy(
+          tf.oneHot(tf.cast(labels, 'int32'), logits.shape[1]!),
+          logits,
+        ) as tf.Scalar),
   );
 }
 
 /** Held-out error rate: a logit above 0 (single) or the largest logit (multi) against the label. */
-export function experimentError(network: Network, name: string, data: ExperimentData, perClass: number): number {
+export function experimentError(
+  network: Network,
+  name: string,
+  data: ExperimentData,
+  perClass: number,
+): number {
   const names = networkModules(name);
   const refs = data.testRefs(perClass);
   let wrong = 0;
@@ -180,7 +239,9 @@ export function experimentError(network: Network, name: string, data: Experiment
     const batch = data.batchOf(refs.slice(from, from + 50));
     const logits = network.run(names.category, names.task, batch.images);
     wrong += tf.tidy(() => {
-      const predicted = data.single ? tf.cast(tf.greater(tf.reshape(logits, [-1]), 0), 'int32') : tf.argMax(logits, 1);
+      const predicted = data.single
+        ? tf.cast(tf.greater(tf.reshape(logits, [-1]), 0), 'int32')
+        : tf.argMax(logits, 1);
       return tf.sum(tf.cast(tf.notEqual(predicted, tf.cast(batch.labels, 'int32')), 'int32')).dataSync()[0]!;
     });
     logits.dispose();
@@ -205,20 +266,29 @@ export interface TrainResult {
  * relaxing toward its target every step, and (multi-category) the filters reassigned to
  * categories by their running activation. `log` gets progress lines.
  */
-export function trainExperimentNetwork(network: Network, name: string, data: ExperimentData, o: InterpretableNetworkOptions, log: (line: string) => void): TrainResult {
+export function trainExperimentNetwork(
+  network: Network,
+  name: string,
+  data: ExperimentData,
+  o: InterpretableNetworkOptions,
+  log: (line: string) => void,
+): TrainResult {
   const names = networkModules(name);
   const model = network.model(names.category, names.task);
   const variables = network.setTrainable([names.category, names.task]).map((v) => v.read() as tf.Variable);
   const masks: PartMask[] = partMaskLayers(network.module(names.category).built.layers);
   const mask = masks[0];
   const filters = mask ? (mask.beta.shape[0] as number) : 0;
-  const assignment = data.single ? FilterAssignment.single(filters) : new FilterAssignment(data.categories.length, filters, data.shares(o.positives));
+  const assignment = data.single
+    ? FilterAssignment.single(filters)
+    : new FilterAssignment(data.categories.length, filters, data.shares(o.positives));
   const optimizer = tf.train.adam(o.learningRate);
   const curve: { step: number; loss: number }[] = [];
   let smoothed = NaN;
   const started = performance.now();
   for (let step = 0; step < o.steps; step++) {
-    if (step === Math.round(o.steps * o.decayAt)) (optimizer as unknown as { learningRate: number }).learningRate = o.learningRate * 0.3;
+    if (step === Math.round(o.steps * o.decayAt))
+      (optimizer as unknown as { learningRate: number }).learningRate = o.learningRate * 0.3;
     const batch = data.trainBatch(step, o.batchSize, o.positives);
     const classes = batch.refs.map((r) => data.classOf(r.category));
     const held: tf.Tensor[] = [];
@@ -229,7 +299,15 @@ export function trainExperimentNetwork(network: Network, name: string, data: Exp
       const recorder = recordingProbe();
       const tap =
         o.filterLoss === 'hand-built'
-          ? handBuiltFilterLossProbe({ beta: mask.beta.read() as tf.Tensor1D, mode: mask.mode, positives, positiveWeights: weights.positive, negativeWeights: weights.negative, epoch: 1 + (step * o.batchSize) / o.epochImages, strength: o.strength })
+          ? handBuiltFilterLossProbe({
+              beta: mask.beta.read() as tf.Tensor1D,
+              mode: mask.mode,
+              positives,
+              positiveWeights: weights.positive,
+              negativeWeights: weights.negative,
+              epoch: 1 + (step * o.batchSize) / o.epochImages,
+              strength: o.strength,
+            })
           : null;
       mask.probe = (x) => recorder.probe(tap ? tap(x) : x);
       let beta: tf.Tensor1D | null = null;
@@ -255,7 +333,11 @@ export function trainExperimentNetwork(network: Network, name: string, data: Exp
       }
       smoothed = track(smoothed, value);
     } else {
-      const value = optimizer.minimize(() => loss(data.single, model.apply(batch.images, { training: true }) as tf.Tensor, batch.labels), true, variables)!;
+      const value = optimizer.minimize(
+        () => loss(data.single, model.apply(batch.images, { training: true }) as tf.Tensor, batch.labels),
+        true,
+        variables,
+      )!;
       smoothed = track(smoothed, value);
     }
     tf.dispose(held);
@@ -263,11 +345,19 @@ export function trainExperimentNetwork(network: Network, name: string, data: Exp
     if ((step + 1) % 50 === 0 || step + 1 === o.steps) {
       curve.push({ step: step + 1, loss: smoothed });
       const perStep = (performance.now() - started) / (step + 1);
-      log(`step ${step + 1}/${o.steps}  loss ${smoothed.toFixed(4)}  ${perStep.toFixed(0)} ms/step  ETA ${Math.round((perStep * (o.steps - step - 1)) / 1000)} s`);
+      log(
+        `step ${step + 1}/${o.steps}  loss ${smoothed.toFixed(4)}  ${perStep.toFixed(0)} ms/step  ETA ${Math.round((perStep * (o.steps - step - 1)) / 1000)} s`,
+      );
     }
   }
   optimizer.dispose();
-  return { steps: o.steps, wallSeconds: (performance.now() - started) / 1000, finalLoss: smoothed, curve, assignment: assignment.assignment() };
+  return {
+    steps: o.steps,
+    wallSeconds: (performance.now() - started) / 1000,
+    finalLoss: smoothed,
+    curve,
+    assignment: assignment.assignment(),
+  };
 }
 
 function track(smoothed: number, value: tf.Scalar): number {

@@ -23,15 +23,39 @@ export interface PoolCall {
 
 /** The addon's functions; every offset is a byte offset into `heap` (the wasm back end's memory). */
 export interface OnednnAddon {
-  conv2dForward(heap: ArrayBuffer, call: ConvCall & { xOff: number; wOff: number; biasOff: number; yOff: number; relu: boolean }): void;
-  conv2dBackwardData(heap: ArrayBuffer, call: ConvCall & { dyOff: number; wOff: number; dxOff: number }): void;
-  conv2dBackwardWeights(heap: ArrayBuffer, call: ConvCall & { xOff: number; dyOff: number; dwOff: number }): void;
+  conv2dForward(
+    heap: ArrayBuffer,
+    call: ConvCall & { xOff: number; wOff: number; biasOff: number; yOff: number; relu: boolean },
+  ): void;
+  conv2dBackwardData(
+    heap: ArrayBuffer,
+    call: ConvCall & { dyOff: number; wOff: number; dxOff: number },
+  ): void;
+  conv2dBackwardWeights(
+    heap: ArrayBuffer,
+    call: ConvCall & { xOff: number; dyOff: number; dwOff: number },
+  ): void;
   matMul(
     heap: ArrayBuffer,
-    call: { batch: number; m: number; k: number; n: number; transposeA: boolean; transposeB: boolean; aOff: number; bOff: number; biasOff: number; relu: boolean; cOff: number },
+    call: {
+      batch: number;
+      m: number;
+      k: number;
+      n: number;
+      transposeA: boolean;
+      transposeB: boolean;
+      aOff: number;
+      bOff: number;
+      biasOff: number;
+      relu: boolean;
+      cOff: number;
+    },
   ): void;
   /** y[r, c] = x[r, c] + b[c] over a [rows, channels] view (bias add of an NHWC map). */
-  addBias(heap: ArrayBuffer, call: { rows: number; channels: number; xOff: number; bOff: number; yOff: number }): void;
+  addBias(
+    heap: ArrayBuffer,
+    call: { rows: number; channels: number; xOff: number; bOff: number; yOff: number },
+  ): void;
   /** y[c] = Σ_r x[r, c] over a [rows, channels] view (bias gradient of an NHWC map). */
   sumRows(heap: ArrayBuffer, call: { rows: number; channels: number; xOff: number; yOff: number }): void;
   /** y = x > 0 ? x : 0 over `size` floats (NaN stays NaN). */
@@ -41,7 +65,10 @@ export interface OnednnAddon {
   /** NHWC max pooling over the in-bounds part of each window. */
   maxPool(heap: ArrayBuffer, call: PoolCall & { xOff: number; yOff: number }): void;
   /** Max-pooling gradient from the forward output: dy goes to the first input equal to its window's maximum. */
-  maxPoolGradFromOutput(heap: ArrayBuffer, call: PoolCall & { xOff: number; yOff: number; dyOff: number; dxOff: number }): void;
+  maxPoolGradFromOutput(
+    heap: ArrayBuffer,
+    call: PoolCall & { xOff: number; yOff: number; dyOff: number; dxOff: number },
+  ): void;
   setThreads(threads: number): void;
   info(): { onednn: string; threads: number; cpuRuntime: string };
 }
@@ -68,7 +95,7 @@ export function loadOnednn(env: Readonly<Record<string, string | undefined>> = p
     const info = addon.info();
     loaded = { ok: true, addon, onednn: info.onednn, threads: info.threads };
   } catch (error) {
-    const message = error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error);
+    const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
     loaded = {
       ok: false,
       reason: message.includes('Cannot find module')

@@ -5,7 +5,10 @@ import { adapterConv } from './adapter-conv';
 
 function build(raw: Record<string, unknown>) {
   const options = parsePluginOptions(adapterConv, raw);
-  const built = adapterConv.build(options, { seed: 3, prefix: `a${Math.random().toString(36).slice(2, 8)}__` });
+  const built = adapterConv.build(options, {
+    seed: 3,
+    prefix: `a${Math.random().toString(36).slice(2, 8)}__`,
+  });
   const input = tf.input({ shape: adapterConv.ports(options).input.shape.slice(1) as number[] });
   return { model: tf.model({ inputs: input, outputs: built.apply(input) }), built };
 }
@@ -36,7 +39,9 @@ describe('adapter-conv', () => {
   });
 
   it('refuses other layer counts', () => {
-    expect(() => parsePluginOptions(adapterConv, { layers: 2 })).toThrow(expect.objectContaining({ code: 'E_OPTIONS_INVALID' }));
+    expect(() => parsePluginOptions(adapterConv, { layers: 2 })).toThrow(
+      expect.objectContaining({ code: 'E_OPTIONS_INVALID' }),
+    );
   });
 });
 
@@ -49,6 +54,8 @@ describe('adapter-conv init option', () => {
     expect(Array.from(y.dataSync())).not.toEqual(Array.from(x.dataSync()));
     tf.dispose([x, y]);
     model.dispose();
-    expect(() => parsePluginOptions(adapterConv, { channels: 6, outChannels: 4, init: 'identity' })).toThrow(expect.objectContaining({ code: 'E_OPTIONS_INVALID' }));
+    expect(() => parsePluginOptions(adapterConv, { channels: 6, outChannels: 4, init: 'identity' })).toThrow(
+      expect.objectContaining({ code: 'E_OPTIONS_INVALID' }),
+    );
   });
 });

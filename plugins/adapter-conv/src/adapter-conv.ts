@@ -42,7 +42,12 @@ const outChannels = (o: AdapterConvOptions) => o.outChannels ?? o.channels;
 function identityKernel(channels: number): tf.Tensor4D {
   return tf.tidy(() => {
     const eye = tf.reshape(tf.eye(channels), [1, 1, channels, channels]);
-    return tf.pad(eye, [[1, 1], [1, 1], [0, 0], [0, 0]]) as tf.Tensor4D;
+    return tf.pad(eye, [
+      [1, 1],
+      [1, 1],
+      [0, 0],
+      [0, 0],
+    ]) as tf.Tensor4D;
   });
 }
 
@@ -57,13 +62,19 @@ export const adapterConv: ModulePlugin<AdapterConvOptions> = {
   family: 'adapter-conv',
   version: '1.0.0',
   kind: 'adapter',
-  description: '1 or 3 3×3 conv+ReLU layers between feature maps; identity-initialised when channels agree, else He-normal',
+  description:
+    '1 or 3 3×3 conv+ReLU layers between feature maps; identity-initialised when channels agree, else He-normal',
   optionsSchema: AdapterConvOptions,
   optionViolations(o) {
-    return o.init === 'identity' && outChannels(o) !== o.channels ? [{ path: 'init', message: `identity needs outChannels = channels (${o.channels})` }] : [];
+    return o.init === 'identity' && outChannels(o) !== o.channels
+      ? [{ path: 'init', message: `identity needs outChannels = channels (${o.channels})` }]
+      : [];
   },
   ports(o) {
-    return { input: featureMapPort(o.size, o.channels, o.stride), output: featureMapPort(o.size, outChannels(o), o.stride) };
+    return {
+      input: featureMapPort(o.size, o.channels, o.stride),
+      output: featureMapPort(o.size, outChannels(o), o.stride),
+    };
   },
   build(o, { seed, prefix }): BuiltModule {
     const out = outChannels(o);

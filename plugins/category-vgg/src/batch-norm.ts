@@ -38,11 +38,26 @@ export class ChannelBatchNorm extends tf.layers.Layer {
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const channels = shape[shape.length - 1];
-    if (typeof channels !== 'number') throw new Error(`${this.name}: the channel axis must have a known size`);
+    if (typeof channels !== 'number')
+      throw new Error(`${this.name}: the channel axis must have a known size`);
     this.gamma = this.addWeight('gamma', [channels], 'float32', tf.initializers.ones());
     this.beta = this.addWeight('beta', [channels], 'float32', tf.initializers.zeros());
-    this.movingMean = this.addWeight('moving_mean', [channels], 'float32', tf.initializers.zeros(), undefined, false);
-    this.movingVariance = this.addWeight('moving_variance', [channels], 'float32', tf.initializers.ones(), undefined, false);
+    this.movingMean = this.addWeight(
+      'moving_mean',
+      [channels],
+      'float32',
+      tf.initializers.zeros(),
+      undefined,
+      false,
+    );
+    this.movingVariance = this.addWeight(
+      'moving_variance',
+      [channels],
+      'float32',
+      tf.initializers.ones(),
+      undefined,
+      false,
+    );
     this.built = true;
   }
 

@@ -1,7 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { IsBoolean, IsIn, IsInt, Max, Min, ValidateBy } from 'class-validator';
 import { ChannelBatchNorm } from './batch-norm';
-import { PART_MASK_MODES, PartMask, featureMapPort, type BuiltModule, type ModulePlugin, type PartMaskMode, type Port } from '@transplant/core';
+import {
+  PART_MASK_MODES,
+  PartMask,
+  featureMapPort,
+  type BuiltModule,
+  type ModulePlugin,
+  type PartMaskMode,
+  type Port,
+} from '@transplant/core';
 
 /** Options of a VGG-style conv stack; the property initialisers are the defaults. */
 export class CategoryVggOptions {
@@ -16,7 +24,16 @@ export class CategoryVggOptions {
     name: 'isBlocks',
     validator: {
       validate: (v: unknown) =>
-        Array.isArray(v) && v.length >= 1 && v.length <= 6 && v.every((b) => Array.isArray(b) && b.length >= 1 && b.length <= 4 && b.every((w) => Number.isInteger(w) && w >= 1 && w <= 1024)),
+        Array.isArray(v) &&
+        v.length >= 1 &&
+        v.length <= 6 &&
+        v.every(
+          (b) =>
+            Array.isArray(b) &&
+            b.length >= 1 &&
+            b.length <= 4 &&
+            b.every((w) => Number.isInteger(w) && w >= 1 && w <= 1024),
+        ),
       defaultMessage: () => '$property must be 1 to 6 blocks, each 1 to 4 conv widths (integers 1–1024)',
     },
   })
@@ -58,15 +75,25 @@ export const categoryVgg: ModulePlugin<CategoryVggOptions> = {
   family: 'category-vgg',
   version: '1.2.0',
   kind: 'category',
-  description: 'VGG-style conv stack (blocks of 3×3 conv+ReLU, 2×2 max pool between blocks; optionally a part mask on the top conv layer); outputs the feature map at stride 2^(blocks−1)',
+  description:
+    'VGG-style conv stack (blocks of 3×3 conv+ReLU, 2×2 max pool between blocks; optionally a part mask on the top conv layer); outputs the feature map at stride 2^(blocks−1)',
   optionsSchema: CategoryVggOptions,
   optionViolations(o) {
-    return o.inputSize % stride(o) === 0 ? [] : [{ path: 'inputSize', message: `must be a multiple of the stride ${stride(o)}` }];
+    return o.inputSize % stride(o) === 0
+      ? []
+      : [{ path: 'inputSize', message: `must be a multiple of the stride ${stride(o)}` }];
   },
   ports(o) {
     const channels = o.blocks[o.blocks.length - 1]!.at(-1)!;
     const size = o.inputSize / stride(o);
-    const input: Port = { role: 'image', dtype: 'float32', shape: [null, o.inputSize, o.inputSize, 3], channels: 3, stride: 1, values: 'unit' };
+    const input: Port = {
+      role: 'image',
+      dtype: 'float32',
+      shape: [null, o.inputSize, o.inputSize, 3],
+      channels: 3,
+      stride: 1,
+      values: 'unit',
+    };
     return { input, output: featureMapPort(size, channels, stride(o)) };
   },
   build(o, { seed, prefix }): BuiltModule {
@@ -79,15 +106,32 @@ export const categoryVgg: ModulePlugin<CategoryVggOptions> = {
         const name = `${prefix}block${b + 1}_conv${i + 1}`;
         const kernelInitializer = tf.initializers.heNormal({ seed: seed + n++ });
         if (!o.batchNorm) {
-          layers.push(tf.layers.conv2d({ name, filters, kernelSize: o.kernelSize, padding: 'same', activation: 'relu', kernelInitializer }));
+          layers.push(
+            tf.layers.conv2d({
+              name,
+              filters,
+              kernelSize: o.kernelSize,
+              padding: 'same',
+              activation: 'relu',
+              kernelInitializer,
+            }),
+          );
         } else {
           layers.push(
-            tf.layers.conv2d({ name, filters, kernelSize: o.kernelSize, padding: 'same', useBias: false, kernelInitializer }),
+            tf.layers.conv2d({
+              name,
+              filters,
+              kernelSize: o.kernelSize,
+              padding: 'same',
+              useBias: false,
+              kernelInitializer,
+            }),
             new ChannelBatchNorm({ name: `${name}_bn`, momentum: BN_MOMENTUM, epsilon: BN_EPSILON }),
             tf.layers.activation({ name: `${name}_relu`, activation: 'relu' }),
           );
         }
-        if (o.mask !== 'none' && b === last && i === widths.length - 1) layers.push(new PartMask({ name: `${name}_mask`, mode: o.mask }));
+        if (o.mask !== 'none' && b === last && i === widths.length - 1)
+          layers.push(new PartMask({ name: `${name}_mask`, mode: o.mask }));
       });
     });
     return { layers, apply: (x) => layers.reduce((t, layer) => layer.apply(t) as tf.SymbolicTensor, x) };
@@ -100,7 +144,10 @@ export const categoryVgg: ModulePlugin<CategoryVggOptions> = {
  * module computes in inference mode (to float rounding). Weights are keyed by module-local
  * names as `moduleWeights` gives them; the returned tensors are new (the caller disposes them).
  */
-export function foldBatchNorm(o: CategoryVggOptions, weights: Readonly<Record<string, tf.Tensor>>): { options: CategoryVggOptions; weights: Record<string, tf.Tensor> } {
+export function foldBatchNorm(
+  o: CategoryVggOptions,
+  weights: Readonly<Record<string, tf.Tensor>>,
+): { options: CategoryVggOptions; weights: Record<string, tf.Tensor> } {
   if (!o.batchNorm) throw new Error('foldBatchNorm needs a module built with batchNorm: true');
   const out: Record<string, tf.Tensor> = {};
   o.blocks.forEach((widths, b) =>
@@ -112,13 +159,19 @@ export function foldBatchNorm(o: CategoryVggOptions, weights: Readonly<Record<st
         return t;
       };
       tf.tidy(() => {
-        const scale = tf.div(get(`${conv}_bn/gamma`), tf.sqrt(tf.add(get(`${conv}_bn/moving_variance`), BN_EPSILON)));
+        const scale = tf.div(
+          get(`${conv}_bn/gamma`),
+          tf.sqrt(tf.add(get(`${conv}_bn/moving_variance`), BN_EPSILON)),
+        );
         out[`${conv}/kernel`] = tf.keep(tf.mul(get(`${conv}/kernel`), scale));
-        out[`${conv}/bias`] = tf.keep(tf.sub(get(`${conv}_bn/beta`), tf.mul(get(`${conv}_bn/moving_mean`), scale)));
+        out[`${conv}/bias`] = tf.keep(
+          tf.sub(get(`${conv}_bn/beta`), tf.mul(get(`${conv}_bn/moving_mean`), scale)),
+        );
       });
     }),
   );
   // A mask's β passes through unchanged.
-  for (const [name, tensor] of Object.entries(weights)) if (name.endsWith('_mask/beta')) out[name] = tensor.clone();
+  for (const [name, tensor] of Object.entries(weights))
+    if (name.endsWith('_mask/beta')) out[name] = tensor.clone();
   return { options: Object.assign(new CategoryVggOptions(), o, { batchNorm: false }), weights: out };
 }

@@ -1,6 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { TransplantError } from '@transplant/core';
-import { inboundNames, LAYER_CLASSES, topologicalOrder, type GraphSpec, type KerasLayer, type LayerClass } from './keras-graph';
+import {
+  inboundNames,
+  LAYER_CLASSES,
+  topologicalOrder,
+  type GraphSpec,
+  type KerasLayer,
+  type LayerClass,
+} from './keras-graph';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -19,7 +26,12 @@ function pythonicToTs(value: unknown, key?: string): Json {
   if (typeof value === 'string') return key === 'name' ? value : camel(value);
   if (typeof value === 'number' || typeof value === 'boolean') return value;
   if (Array.isArray(value)) return value.map((v) => pythonicToTs(v, key));
-  return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k === 'name' ? k : camel(k), pythonicToTs(v, k)]));
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>).map(([k, v]) => [
+      k === 'name' ? k : camel(k),
+      pythonicToTs(v, k),
+    ]),
+  );
 }
 
 /**
@@ -35,7 +47,14 @@ function prepareConfig(config: Record<string, unknown>, seed: number): Record<st
       .filter(([key]) => !INPUT_KEYS.has(key))
       .map(([key, value]) => {
         const init = value as { class_name?: unknown; config?: unknown } | null;
-        if (!key.endsWith('_initializer') || typeof init !== 'object' || init === null || typeof init.config !== 'object' || init.config === null) return [key, value];
+        if (
+          !key.endsWith('_initializer') ||
+          typeof init !== 'object' ||
+          init === null ||
+          typeof init.config !== 'object' ||
+          init.config === null
+        )
+          return [key, value];
         if (!('seed' in init.config)) return [key, value];
         return [key, { ...init, config: { ...init.config, seed: seed + n++ } }];
       }),
@@ -43,10 +62,17 @@ function prepareConfig(config: Record<string, unknown>, seed: number): Record<st
 }
 
 /** A TensorFlow.js layer from its Keras config, named `${prefix}${name}`. */
-export function deserializeLayer(layer: KerasLayer, options: { prefix: string; seed: number }): tf.layers.Layer {
+export function deserializeLayer(
+  layer: KerasLayer,
+  options: { prefix: string; seed: number },
+): tf.layers.Layer {
   const entry = tf.serialization.SerializationMap.getMap().classNameMap[layer.class_name];
   if (!entry || !Object.hasOwn(LAYER_CLASSES, layer.class_name)) {
-    throw new TransplantError('E_OPTIONS_INVALID', `layer ${layer.name}: ${layer.class_name} is not supported`, { module: layer.name, operation: 'build' });
+    throw new TransplantError(
+      'E_OPTIONS_INVALID',
+      `layer ${layer.name}: ${layer.class_name} is not supported`,
+      { module: layer.name, operation: 'build' },
+    );
   }
   const [cls, fromConfig] = entry;
   const config = pythonicToTs(prepareConfig(layer.config, options.seed)) as tf.serialization.ConfigDict;
@@ -65,7 +91,9 @@ export function inferShapes(spec: GraphSpec, inputShape: readonly number[]): Map
   for (const layer of topologicalOrder(spec)) {
     const inputs = inboundNames(layer).map((n) => shapes.get(n)!);
     const merge = LAYER_CLASSES[layer.class_name as LayerClass] === 'merge';
-    const shape = deserializeLayer(layer, { prefix: '', seed: 0 }).computeOutputShape(merge ? inputs : inputs[0]!);
+    const shape = deserializeLayer(layer, { prefix: '', seed: 0 }).computeOutputShape(
+      merge ? inputs : inputs[0]!,
+    );
     shapes.set(layer.name, shape as (number | null)[]);
   }
   return shapes;

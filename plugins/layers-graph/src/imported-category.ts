@@ -8,8 +8,12 @@ import { CATEGORY_DEFAULTS } from './layers-graph-options';
 export const importedCategory = layersGraphPlugin({
   family: 'imported-category',
   kind: 'category',
-  description: 'lower layers of an imported TensorFlow.js / Keras network (any layer graph, residual merges included), up to the split layer',
+  description:
+    'lower layers of an imported TensorFlow.js / Keras network (any layer graph, residual merges included), up to the split layer',
   defaults: CATEGORY_DEFAULTS,
   outputProblem: () => undefined,
-  ports: (o, shapes) => ({ input: graphPort('image', shapes.input, { stride: 1, values: 'unit' }), output: graphPort('feature-map', shapes.output, o) }),
+  ports: (o, shapes) => ({
+    input: graphPort('image', shapes.input, { stride: 1, values: 'unit' }),
+    output: graphPort('feature-map', shapes.output, o),
+  }),
 });

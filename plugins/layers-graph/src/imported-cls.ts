@@ -6,8 +6,15 @@ export const importedCls = layersGraphPlugin({
   family: 'imported-cls',
   kind: 'task',
   task: 'cls',
-  description: 'upper layers of an imported TensorFlow.js / Keras classifier, from the split layer to the logits [null, K]',
+  description:
+    'upper layers of an imported TensorFlow.js / Keras classifier, from the split layer to the logits [null, K]',
   defaults: CLS_DEFAULTS,
-  outputProblem: (shape) => (shape.length === 2 ? undefined : `gives [${shape.join(', ')}]; a classification head outputs logits [null, K]`),
-  ports: (o, shapes) => ({ input: graphPort('feature-map', shapes.input, o), output: graphPort('logits', shapes.output, { stride: 0, values: 'real' }) }),
+  outputProblem: (shape) =>
+    shape.length === 2
+      ? undefined
+      : `gives [${shape.join(', ')}]; a classification head outputs logits [null, K]`,
+  ports: (o, shapes) => ({
+    input: graphPort('feature-map', shapes.input, o),
+    output: graphPort('logits', shapes.output, { stride: 0, values: 'real' }),
+  }),
 });

@@ -6,8 +6,15 @@ export const importedSeg = layersGraphPlugin({
   family: 'imported-seg',
   kind: 'task',
   task: 'seg',
-  description: 'upper layers of an imported TensorFlow.js / Keras segmenter, from the split layer to mask logits [null, H, W, 1] at image size',
+  description:
+    'upper layers of an imported TensorFlow.js / Keras segmenter, from the split layer to mask logits [null, H, W, 1] at image size',
   defaults: SEG_DEFAULTS,
-  outputProblem: (shape) => (shape.length === 4 && shape[3] === 1 ? undefined : `gives [${shape.join(', ')}]; a segmentation head outputs mask logits [null, H, W, 1]`),
-  ports: (o, shapes) => ({ input: graphPort('feature-map', shapes.input, o), output: graphPort('mask-logits', shapes.output, { stride: 1, values: 'real' }) }),
+  outputProblem: (shape) =>
+    shape.length === 4 && shape[3] === 1
+      ? undefined
+      : `gives [${shape.join(', ')}]; a segmentation head outputs mask logits [null, H, W, 1]`,
+  ports: (o, shapes) => ({
+    input: graphPort('feature-map', shapes.input, o),
+    output: graphPort('mask-logits', shapes.output, { stride: 1, values: 'real' }),
+  }),
 });

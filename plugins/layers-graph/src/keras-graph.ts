@@ -75,23 +75,53 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 function isInboundEntry(entry: unknown): boolean {
-  return Array.isArray(entry) && entry.length >= 3 && entry.length <= 4 && typeof entry[0] === 'string' && entry[1] === 0 && entry[2] === 0 && (entry.length === 3 || isPlainObject(entry[3]));
+  return (
+    Array.isArray(entry) &&
+    entry.length >= 3 &&
+    entry.length <= 4 &&
+    typeof entry[0] === 'string' &&
+    entry[1] === 0 &&
+    entry[2] === 0 &&
+    (entry.length === 3 || isPlainObject(entry[3]))
+  );
 }
 
 function layerShapeViolations(raw: unknown, path: string): Violation[] {
-  if (!isPlainObject(raw)) return [{ path, message: 'must be an object {class_name, name, config, inbound_nodes}' }];
+  if (!isPlainObject(raw))
+    return [{ path, message: 'must be an object {class_name, name, config, inbound_nodes}' }];
   const out: Violation[] = [];
-  const extra = Object.keys(raw).filter((k) => !['class_name', 'name', 'config', 'inbound_nodes'].includes(k));
+  const extra = Object.keys(raw).filter(
+    (k) => !['class_name', 'name', 'config', 'inbound_nodes'].includes(k),
+  );
   if (extra.length > 0) out.push({ path, message: `unknown fields ${extra.join(', ')}` });
-  if (!isLayerClass(raw['class_name'])) out.push({ path: `${path}.class_name`, message: `${JSON.stringify(raw['class_name'])} is not supported; supported: ${Object.keys(LAYER_CLASSES).join(', ')}` });
-  if (typeof raw['name'] !== 'string' || !LAYER_NAME_PATTERN.test(raw['name'])) out.push({ path: `${path}.name`, message: 'must be a layer name (letters, digits, _ . -)' });
+  if (!isLayerClass(raw['class_name']))
+    out.push({
+      path: `${path}.class_name`,
+      message: `${JSON.stringify(raw['class_name'])} is not supported; supported: ${Object.keys(LAYER_CLASSES).join(', ')}`,
+    });
+  if (typeof raw['name'] !== 'string' || !LAYER_NAME_PATTERN.test(raw['name']))
+    out.push({ path: `${path}.name`, message: 'must be a layer name (letters, digits, _ . -)' });
   if (!isPlainObject(raw['config'])) out.push({ path: `${path}.config`, message: 'must be an object' });
   const nodes = raw['inbound_nodes'];
-  if (!Array.isArray(nodes) || nodes.length !== 1 || !Array.isArray(nodes[0]) || nodes[0].length === 0 || !nodes[0].every(isInboundEntry)) {
-    out.push({ path: `${path}.inbound_nodes`, message: 'must be one node [[[producer, 0, 0, {}], …]]: each layer is applied once, to outputs of other layers' });
+  if (
+    !Array.isArray(nodes) ||
+    nodes.length !== 1 ||
+    !Array.isArray(nodes[0]) ||
+    nodes[0].length === 0 ||
+    !nodes[0].every(isInboundEntry)
+  ) {
+    out.push({
+      path: `${path}.inbound_nodes`,
+      message:
+        'must be one node [[[producer, 0, 0, {}], …]]: each layer is applied once, to outputs of other layers',
+    });
   } else if (isLayerClass(raw['class_name'])) {
     const merge = LAYER_CLASSES[raw['class_name']] === 'merge';
-    if (merge !== (nodes[0].length > 1)) out.push({ path: `${path}.inbound_nodes`, message: merge ? 'a merge layer takes two or more tensors' : 'takes exactly one tensor' });
+    if (merge !== nodes[0].length > 1)
+      out.push({
+        path: `${path}.inbound_nodes`,
+        message: merge ? 'a merge layer takes two or more tensors' : 'takes exactly one tensor',
+      });
   }
   return out;
 }
@@ -114,26 +144,38 @@ function ancestors(byName: ReadonlyMap<string, KerasLayer>, target: string): Set
  * Every way the graph is not one module: malformed layers, duplicate or unknown names, cycles,
  * layers that do not lead to the output. Empty when `topologicalOrder` will succeed.
  */
-export function graphViolations(spec: { input: string; output: string; layers: readonly unknown[] }): Violation[] {
+export function graphViolations(spec: {
+  input: string;
+  output: string;
+  layers: readonly unknown[];
+}): Violation[] {
   const shapes = spec.layers.flatMap((raw, i) => layerShapeViolations(raw, `layers[${i}]`));
   if (shapes.length > 0) return shapes;
   const layers = spec.layers as KerasLayer[];
   const out: Violation[] = [];
   const byName = new Map<string, KerasLayer>();
   layers.forEach((layer, i) => {
-    if (layer.name === spec.input || byName.has(layer.name)) out.push({ path: `layers[${i}].name`, message: `"${layer.name}" names the input or another layer` });
+    if (layer.name === spec.input || byName.has(layer.name))
+      out.push({ path: `layers[${i}].name`, message: `"${layer.name}" names the input or another layer` });
     byName.set(layer.name, layer);
   });
   layers.forEach((layer, i) => {
     const unknown = inboundNames(layer).filter((n) => n !== spec.input && !byName.has(n));
-    if (unknown.length > 0) out.push({ path: `layers[${i}].inbound_nodes`, message: `consumes ${unknown.join(', ')}, which is neither the input "${spec.input}" nor a layer` });
+    if (unknown.length > 0)
+      out.push({
+        path: `layers[${i}].inbound_nodes`,
+        message: `consumes ${unknown.join(', ')}, which is neither the input "${spec.input}" nor a layer`,
+      });
   });
-  if (!byName.has(spec.output)) out.push({ path: 'output', message: `"${spec.output}" is not a layer of the graph` });
+  if (!byName.has(spec.output))
+    out.push({ path: 'output', message: `"${spec.output}" is not a layer of the graph` });
   if (out.length > 0) return out;
   const needed = ancestors(byName, spec.output);
   const dead = layers.filter((l) => !needed.has(l.name)).map((l) => l.name);
-  if (dead.length > 0) out.push({ path: 'layers', message: `${dead.join(', ')} do not lead to the output "${spec.output}"` });
-  if (topologicalOrder(spec as GraphSpec).length !== layers.length) out.push({ path: 'layers', message: 'the inbound nodes form a cycle' });
+  if (dead.length > 0)
+    out.push({ path: 'layers', message: `${dead.join(', ')} do not lead to the output "${spec.output}"` });
+  if (topologicalOrder(spec as GraphSpec).length !== layers.length)
+    out.push({ path: 'layers', message: 'the inbound nodes form a cycle' });
   return out;
 }
 

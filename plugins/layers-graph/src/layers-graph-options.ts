@@ -18,8 +18,13 @@ export class LayersGraphOptions {
   @ValidateBy({
     name: 'isInputShape',
     validator: {
-      validate: (v: unknown) => Array.isArray(v) && v.length >= 1 && v.length <= 3 && v.every((n) => Number.isSafeInteger(n) && n >= 1),
-      defaultMessage: () => '$property must be 1 to 3 positive integers (the input shape without the batch axis)',
+      validate: (v: unknown) =>
+        Array.isArray(v) &&
+        v.length >= 1 &&
+        v.length <= 3 &&
+        v.every((n) => Number.isSafeInteger(n) && n >= 1),
+      defaultMessage: () =>
+        '$property must be 1 to 3 positive integers (the input shape without the batch axis)',
     },
   })
   inputShape: number[] = [];
@@ -54,20 +59,44 @@ export function optionsWithDefaults(defaults: LayersGraphOptions): new () => Lay
 
 const glorot = { class_name: 'GlorotUniform', config: { seed: null } };
 const zeros = { class_name: 'Zeros', config: {} };
-const conv = (name: string, filters: number, kernel: number, activation: string, from: string): KerasLayer => ({
+const conv = (
+  name: string,
+  filters: number,
+  kernel: number,
+  activation: string,
+  from: string,
+): KerasLayer => ({
   class_name: 'Conv2D',
   name,
-  config: { name, filters, kernel_size: [kernel, kernel], strides: [1, 1], padding: 'same', activation, use_bias: true, kernel_initializer: glorot, bias_initializer: zeros },
+  config: {
+    name,
+    filters,
+    kernel_size: [kernel, kernel],
+    strides: [1, 1],
+    padding: 'same',
+    activation,
+    use_bias: true,
+    kernel_initializer: glorot,
+    bias_initializer: zeros,
+  },
   inbound_nodes: [[[from, 0, 0, {}]]],
 });
-const layer = (class_name: string, name: string, config: Record<string, unknown>, from: string): KerasLayer => ({ class_name, name, config: { name, ...config }, inbound_nodes: [[[from, 0, 0, {}]]] });
+const layer = (
+  class_name: string,
+  name: string,
+  config: Record<string, unknown>,
+  from: string,
+): KerasLayer => ({ class_name, name, config: { name, ...config }, inbound_nodes: [[[from, 0, 0, {}]]] });
 
 /** Defaults: tiny graphs that fit each other (8×8 image → 4×4×4 map at stride 2 → head). */
 export const CATEGORY_DEFAULTS: LayersGraphOptions = {
   inputShape: [8, 8, 3],
   input: 'image',
   output: 'pool',
-  layers: [conv('conv', 4, 3, 'relu', 'image'), layer('MaxPooling2D', 'pool', { pool_size: [2, 2], strides: [2, 2], padding: 'valid' }, 'conv')],
+  layers: [
+    conv('conv', 4, 3, 'relu', 'image'),
+    layer('MaxPooling2D', 'pool', { pool_size: [2, 2], strides: [2, 2], padding: 'valid' }, 'conv'),
+  ],
   stride: 2,
   values: 'non-negative',
 };
@@ -76,7 +105,15 @@ export const CLS_DEFAULTS: LayersGraphOptions = {
   inputShape: [4, 4, 4],
   input: 'features',
   output: 'logits',
-  layers: [layer('Flatten', 'flatten', {}, 'features'), layer('Dense', 'logits', { units: 1, activation: 'linear', use_bias: true, kernel_initializer: glorot, bias_initializer: zeros }, 'flatten')],
+  layers: [
+    layer('Flatten', 'flatten', {}, 'features'),
+    layer(
+      'Dense',
+      'logits',
+      { units: 1, activation: 'linear', use_bias: true, kernel_initializer: glorot, bias_initializer: zeros },
+      'flatten',
+    ),
+  ],
   stride: 2,
   values: 'non-negative',
 };
@@ -85,7 +122,10 @@ export const SEG_DEFAULTS: LayersGraphOptions = {
   inputShape: [4, 4, 4],
   input: 'features',
   output: 'upsample',
-  layers: [conv('logits', 1, 1, 'linear', 'features'), layer('UpSampling2D', 'upsample', { size: [2, 2], interpolation: 'nearest' }, 'logits')],
+  layers: [
+    conv('logits', 1, 1, 'linear', 'features'),
+    layer('UpSampling2D', 'upsample', { size: [2, 2], interpolation: 'nearest' }, 'logits'),
+  ],
   stride: 2,
   values: 'non-negative',
 };

@@ -1,7 +1,13 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { BuiltModule, ModulePlugin, Port, PortRole, TaskId, ValueRange } from '@transplant/core';
 import { deserializeLayer, inferShapes, layerSeed } from './deserialize-layer';
-import { graphViolations, inboundNames, LAYER_CLASSES, topologicalOrder, type LayerClass } from './keras-graph';
+import {
+  graphViolations,
+  inboundNames,
+  LAYER_CLASSES,
+  topologicalOrder,
+  type LayerClass,
+} from './keras-graph';
 import { optionsWithDefaults, type LayersGraphOptions } from './layers-graph-options';
 
 export type Shape = readonly (number | null)[];
@@ -20,7 +26,14 @@ export interface GraphFamily {
 
 /** A float32 port of the given shape, its channels the last axis. */
 export function graphPort(role: PortRole, shape: Shape, facts: { stride: number; values: ValueRange }): Port {
-  return { role, dtype: 'float32', shape: [...shape], channels: shape[shape.length - 1] as number, stride: facts.stride, values: facts.values };
+  return {
+    role,
+    dtype: 'float32',
+    shape: [...shape],
+    channels: shape[shape.length - 1] as number,
+    stride: facts.stride,
+    values: facts.values,
+  };
 }
 
 function outputShape(o: LayersGraphOptions): Shape {
@@ -32,10 +45,20 @@ function shapeViolations(o: LayersGraphOptions, family: GraphFamily): { path: st
   try {
     shape = outputShape(o);
   } catch (error) {
-    return [{ path: 'layers', message: `the layers do not fit together from input [${o.inputShape.join(', ')}]: ${(error as Error).message}` }];
+    return [
+      {
+        path: 'layers',
+        message: `the layers do not fit together from input [${o.inputShape.join(', ')}]: ${(error as Error).message}`,
+      },
+    ];
   }
   if (shape.length < 2 || shape.length > 4 || shape.slice(1).some((n) => n === null || n < 1)) {
-    return [{ path: 'output', message: `gives [${shape.join(', ')}]; a port is [null, …] of rank 2 to 4 with known sizes` }];
+    return [
+      {
+        path: 'output',
+        message: `gives [${shape.join(', ')}]; a port is [null, …] of rank 2 to 4 with known sizes`,
+      },
+    ];
   }
   const problem = family.outputProblem(shape);
   return problem ? [{ path: 'output', message: problem }] : [];

@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { ArrayMaxSize, IsArray, IsInt, Max, Min } from 'class-validator';
-import { FeatureMapInputOptions, featureMapPort, type BuiltModule, type ModulePlugin, type Port } from '@transplant/core';
+import {
+  FeatureMapInputOptions,
+  featureMapPort,
+  type BuiltModule,
+  type ModulePlugin,
+  type Port,
+} from '@transplant/core';
 
 /** Options of a classification head; the property initialisers are the defaults. */
 export class TaskClsOptions extends FeatureMapInputOptions {
@@ -31,18 +37,35 @@ export const taskCls: ModulePlugin<TaskClsOptions> = {
   version: '1.0.0',
   kind: 'task',
   task: 'cls',
-  description: 'classification head: conv+ReLU+pool layers, dense ReLU, logits (1 for category vs. rest, K for multi-class)',
+  description:
+    'classification head: conv+ReLU+pool layers, dense ReLU, logits (1 for category vs. rest, K for multi-class)',
   optionsSchema: TaskClsOptions,
   ports(o) {
     const input = featureMapPort(o.inputSize, o.inputChannels, o.inputStride);
-    const output: Port = { role: 'logits', dtype: 'float32', shape: [null, o.classes], channels: o.classes, stride: 0, values: 'real' };
+    const output: Port = {
+      role: 'logits',
+      dtype: 'float32',
+      shape: [null, o.classes],
+      channels: o.classes,
+      stride: 0,
+      values: 'real',
+    };
     return { input, output };
   },
   build(o, { seed, prefix }): BuiltModule {
     const layers: tf.layers.Layer[] = [];
     let size = o.inputSize;
     o.convs.forEach((filters, i) => {
-      layers.push(tf.layers.conv2d({ name: `${prefix}conv${i + 1}`, filters, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: seed + i }) }));
+      layers.push(
+        tf.layers.conv2d({
+          name: `${prefix}conv${i + 1}`,
+          filters,
+          kernelSize: 3,
+          padding: 'same',
+          activation: 'relu',
+          kernelInitializer: tf.initializers.heNormal({ seed: seed + i }),
+        }),
+      );
       if (size > 1) {
         layers.push(tf.layers.maxPooling2d({ poolSize: 2, name: `${prefix}pool${i + 1}` }));
         size = Math.floor(size / 2);
@@ -50,8 +73,17 @@ export const taskCls: ModulePlugin<TaskClsOptions> = {
     });
     layers.push(
       tf.layers.flatten({ name: `${prefix}flatten` }),
-      tf.layers.dense({ name: `${prefix}hidden`, units: o.hidden, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: seed + 100 }) }),
-      tf.layers.dense({ name: `${prefix}logits`, units: o.classes, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 101 }) }),
+      tf.layers.dense({
+        name: `${prefix}hidden`,
+        units: o.hidden,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.heNormal({ seed: seed + 100 }),
+      }),
+      tf.layers.dense({
+        name: `${prefix}logits`,
+        units: o.classes,
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 101 }),
+      }),
     );
     return { layers, apply: (x) => layers.reduce((t, layer) => layer.apply(t) as tf.SymbolicTensor, x) };
   },

@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, Min } from 'class-validator';
-import { FeatureMapInputOptions, featureMapPort, type BuiltModule, type ModulePlugin, type Port } from '@transplant/core';
+import {
+  FeatureMapInputOptions,
+  featureMapPort,
+  type BuiltModule,
+  type ModulePlugin,
+  type Port,
+} from '@transplant/core';
 
 /** Options of a segmentation head; the property initialisers are the defaults. */
 export class TaskSegOptions extends FeatureMapInputOptions {
@@ -29,29 +35,71 @@ export const taskSeg: ModulePlugin<TaskSegOptions> = {
   version: '1.0.0',
   kind: 'task',
   task: 'seg',
-  description: 'segmentation head: conv+ReLU, ×2 transposed convs, 1×1 conv to a mask logit, bilinear upsampling to image size',
+  description:
+    'segmentation head: conv+ReLU, ×2 transposed convs, 1×1 conv to a mask logit, bilinear upsampling to image size',
   optionsSchema: TaskSegOptions,
   optionViolations(o) {
     const out: { path: string; message: string }[] = [];
-    if (2 ** log2(o.inputStride) !== o.inputStride) out.push({ path: 'inputStride', message: 'must be a power of two' });
-    else if (o.widths.length - 1 > log2(o.inputStride)) out.push({ path: 'widths', message: `at most log2(inputStride) + 1 = ${log2(o.inputStride) + 1} widths` });
+    if (2 ** log2(o.inputStride) !== o.inputStride)
+      out.push({ path: 'inputStride', message: 'must be a power of two' });
+    else if (o.widths.length - 1 > log2(o.inputStride))
+      out.push({
+        path: 'widths',
+        message: `at most log2(inputStride) + 1 = ${log2(o.inputStride) + 1} widths`,
+      });
     return out;
   },
   ports(o) {
     const size = o.inputSize * o.inputStride;
     const input = featureMapPort(o.inputSize, o.inputChannels, o.inputStride);
-    const output: Port = { role: 'mask-logits', dtype: 'float32', shape: [null, size, size, 1], channels: 1, stride: 1, values: 'real' };
+    const output: Port = {
+      role: 'mask-logits',
+      dtype: 'float32',
+      shape: [null, size, size, 1],
+      channels: 1,
+      stride: 1,
+      values: 'real',
+    };
     return { input, output };
   },
   build(o, { seed, prefix }): BuiltModule {
     const heNormal = (i: number) => tf.initializers.heNormal({ seed: seed + i });
-    const layers: tf.layers.Layer[] = [tf.layers.conv2d({ name: `${prefix}conv0`, filters: o.widths[0]!, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: heNormal(0) })];
+    const layers: tf.layers.Layer[] = [
+      tf.layers.conv2d({
+        name: `${prefix}conv0`,
+        filters: o.widths[0]!,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: heNormal(0),
+      }),
+    ];
     o.widths.slice(1).forEach((filters, i) => {
-      layers.push(tf.layers.conv2dTranspose({ name: `${prefix}up${i + 1}`, filters, kernelSize: 4, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: heNormal(i + 1) }));
+      layers.push(
+        tf.layers.conv2dTranspose({
+          name: `${prefix}up${i + 1}`,
+          filters,
+          kernelSize: 4,
+          strides: 2,
+          padding: 'same',
+          activation: 'relu',
+          kernelInitializer: heNormal(i + 1),
+        }),
+      );
     });
-    layers.push(tf.layers.conv2d({ name: `${prefix}mask`, filters: 1, kernelSize: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 100 }) }));
+    layers.push(
+      tf.layers.conv2d({
+        name: `${prefix}mask`,
+        filters: 1,
+        kernelSize: 1,
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 100 }),
+      }),
+    );
     const left = o.inputStride / 2 ** (o.widths.length - 1);
-    if (left > 1) layers.push(tf.layers.upSampling2d({ name: `${prefix}resize`, size: [left, left], interpolation: 'bilinear' }));
+    if (left > 1)
+      layers.push(
+        tf.layers.upSampling2d({ name: `${prefix}resize`, size: [left, left], interpolation: 'bilinear' }),
+      );
     return { layers, apply: (x) => layers.reduce((t, layer) => layer.apply(t) as tf.SymbolicTensor, x) };
   },
 };

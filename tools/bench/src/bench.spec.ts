@@ -29,13 +29,24 @@ describe('bench harness', () => {
   });
 
   it('reports a missing PyTorch peer instead of failing', async () => {
-    const peer = await runTorchPeer(byId('small-cnn-train'), { threads: 1, warmup: 0, steps: 1, python: '/nonexistent/python3' });
+    const peer = await runTorchPeer(byId('small-cnn-train'), {
+      threads: 1,
+      warmup: 0,
+      steps: 1,
+      python: '/nonexistent/python3',
+    });
     expect(peer.available).toBe(false);
     const text = formatCaseReport({
       caseId: 'small-cnn-train',
       description: 'd',
       gflop: 1,
-      ours: [{ backend: 'wasm', timing: { medianMs: 50, minMs: 49, samples: 3, warmupMedianMs: 80, leaked: 0 }, leaked: 0 }],
+      ours: [
+        {
+          backend: 'wasm',
+          timing: { medianMs: 50, minMs: 49, samples: 3, warmupMedianMs: 80, leaked: 0 },
+          leaked: 0,
+        },
+      ],
       peers: [{ threads: 1, ...peer }],
     });
     expect(text).toContain('| tfjs wasm | 50.0 | 20.0 |');
@@ -45,7 +56,13 @@ describe('bench harness', () => {
 });
 
 describe('rounds', () => {
-  const t = (medianMs: number, minMs: number) => ({ medianMs, minMs, samples: 10, warmupMedianMs: medianMs * 2, leaked: 0 });
+  const t = (medianMs: number, minMs: number) => ({
+    medianMs,
+    minMs,
+    samples: 10,
+    warmupMedianMs: medianMs * 2,
+    leaked: 0,
+  });
 
   it('keeps the median round, the minimum over all rounds and every round median', () => {
     const combined = medianRound([t(30, 25), t(10, 9), t(20, 12)]);
@@ -58,8 +75,22 @@ describe('rounds', () => {
   });
 
   it('reports a peer missing in any round as missing', () => {
-    const ok = (ms: number) => ({ available: true as const, torch: '1', threads: 1, best: 'nchw', timing: { medianMs: ms, minMs: ms - 1, samples: 5 }, formats: {} });
-    expect(medianPeerRound([ok(5), ok(3), ok(4)])).toMatchObject({ available: true, timing: { medianMs: 4, minMs: 2, samples: 15 }, roundMediansMs: [5, 3, 4] });
-    expect(medianPeerRound([ok(5), { available: false, reason: 'gone' }])).toEqual({ available: false, reason: 'gone' });
+    const ok = (ms: number) => ({
+      available: true as const,
+      torch: '1',
+      threads: 1,
+      best: 'nchw',
+      timing: { medianMs: ms, minMs: ms - 1, samples: 5 },
+      formats: {},
+    });
+    expect(medianPeerRound([ok(5), ok(3), ok(4)])).toMatchObject({
+      available: true,
+      timing: { medianMs: 4, minMs: 2, samples: 15 },
+      roundMediansMs: [5, 3, 4],
+    });
+    expect(medianPeerRound([ok(5), { available: false, reason: 'gone' }])).toEqual({
+      available: false,
+      reason: 'gone',
+    });
   });
 });

@@ -32,7 +32,8 @@ const pool: PoolLayer = { type: 'maxpool' };
 export const BENCH_CASES: readonly BenchCase[] = [
   {
     id: 'small-cnn-train',
-    description: 'small CNN training step: conv3×3 3→16, pool, conv3×3 16→32, pool, dense→10; batch 32 of 32×32×3; Adam',
+    description:
+      'small CNN training step: conv3×3 3→16, pool, conv3×3 16→32, pool, dense→10; batch 32 of 32×32×3; Adam',
     mode: 'train',
     input: [32, 32, 32, 3],
     layers: [conv(16), pool, conv(32), pool, { type: 'dense', units: 10 }],

@@ -23,13 +23,28 @@ const { values } = parseArgs({
   },
 });
 const categories = [values.a, values.b] as CategoryId[];
-const set = new SyntheticSet({ seed: 'difficulty', size: Number(values.size), categories, perCategory: { train: Number(values.train), val: 0, test: Number(values.test) }, negatives: { train: 0, val: 0, test: 0 } });
+const set = new SyntheticSet({
+  seed: 'difficulty',
+  size: Number(values.size),
+  categories,
+  perCategory: { train: Number(values.train), val: 0, test: Number(values.test) },
+  negatives: { train: 0, val: 0, test: 0 },
+});
 const selection = await selectBackend();
-process.stderr.write(`back end ${selection.id}; ${set.length('train')} training and ${set.length('test')} test images of ${categories.join(' vs ')}\n`);
+process.stderr.write(
+  `back end ${selection.id}; ${set.length('train')} training and ${set.length('test')} test images of ${categories.join(' vs ')}\n`,
+);
 
 // A small VGG-style classifier: four conv blocks, then dense layers on the 4×4 map (keeps layout).
 const conv = (filters: number, seed: number, first = false) =>
-  tf.layers.conv2d({ ...(first ? { inputShape: [set.size, set.size, 3] } : {}), filters, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed }) });
+  tf.layers.conv2d({
+    ...(first ? { inputShape: [set.size, set.size, 3] } : {}),
+    filters,
+    kernelSize: 3,
+    padding: 'same',
+    activation: 'relu',
+    kernelInitializer: tf.initializers.heNormal({ seed }),
+  });
 const model = tf.sequential({
   layers: [
     conv(16, 1, true),
@@ -41,7 +56,11 @@ const model = tf.sequential({
     conv(64, 4),
     tf.layers.maxPooling2d({ poolSize: 2 }),
     tf.layers.flatten(),
-    tf.layers.dense({ units: 64, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 5 }) }),
+    tf.layers.dense({
+      units: 64,
+      activation: 'relu',
+      kernelInitializer: tf.initializers.heNormal({ seed: 5 }),
+    }),
     tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) }),
   ],
 });
@@ -67,7 +86,12 @@ const t0 = performance.now();
 for (let epoch = 1; epoch <= Number(values.epochs); epoch++) {
   let loss = 0;
   let steps = 0;
-  for (const batch of batches(set, { split: 'train', mode: { kind: 'multiclass' }, batchSize: 32, shuffle: epoch })) {
+  for (const batch of batches(set, {
+    split: 'train',
+    mode: { kind: 'multiclass' },
+    batchSize: 32,
+    shuffle: epoch,
+  })) {
     const value = optimizer.minimize(() => {
       const logits = tf.squeeze(model.apply(batch.images) as tf.Tensor, [1]);
       return tf.losses.sigmoidCrossEntropy(tf.cast(batch.labels, 'float32'), logits) as tf.Scalar;
@@ -77,12 +101,22 @@ for (let epoch = 1; epoch <= Number(values.epochs); epoch++) {
     value!.dispose();
     disposeBatch(batch);
   }
-  const entry = { epoch, trainLoss: loss / steps, testError: testError(), seconds: (performance.now() - t0) / 1000 };
+  const entry = {
+    epoch,
+    trainLoss: loss / steps,
+    testError: testError(),
+    seconds: (performance.now() - t0) / 1000,
+  };
   history.push(entry);
-  process.stdout.write(`epoch ${epoch}: train loss ${entry.trainLoss.toFixed(3)}, held-out error ${(entry.testError * 100).toFixed(1)} % (${entry.seconds.toFixed(0)} s)\n`);
+  process.stdout.write(
+    `epoch ${epoch}: train loss ${entry.trainLoss.toFixed(3)}, held-out error ${(entry.testError * 100).toFixed(1)} % (${entry.seconds.toFixed(0)} s)\n`,
+  );
 }
 if (!values['no-write']) {
   const dir = fileURLToPath(new URL('../results', import.meta.url));
   mkdirSync(dir, { recursive: true });
-  writeFileSync(`${dir}/data-difficulty-${categories.join('-vs-')}.json`, `${JSON.stringify({ measuredAt: new Date().toISOString(), backend: selection.id, data: set.describe(), history }, null, 2)}\n`);
+  writeFileSync(
+    `${dir}/data-difficulty-${categories.join('-vs-')}.json`,
+    `${JSON.stringify({ measuredAt: new Date().toISOString(), backend: selection.id, data: set.describe(), history }, null, 2)}\n`,
+  );
 }

@@ -7,7 +7,14 @@ import { EMBEDDED_REGISTRY, GENERATED_BY, builtinPlugins } from '@transplant/cli
 import { Composer } from '@transplant/composer';
 import { TransplantError, selectBackend } from '@transplant/core';
 import { CATEGORY_IDS } from '@transplant/data';
-import { addCategory, addTask, createGeneric, loadGeneric, type GenericChange, type GenericContext } from '@transplant/distill';
+import {
+  addCategory,
+  addTask,
+  createGeneric,
+  loadGeneric,
+  type GenericChange,
+  type GenericContext,
+} from '@transplant/distill';
 import { FolderStore, Registry } from '@transplant/registry';
 
 /**
@@ -41,7 +48,12 @@ const work = await mkdtemp(join(tmpdir(), 'transplant-growth-'));
 await cp(values.registry, join(work, 'registry'), { recursive: true });
 const registry = new Registry(new FolderStore(join(work, 'registry')));
 const composer = new Composer(registry, builtinPlugins());
-const ctx: GenericContext = { composer, generatedBy: GENERATED_BY, backend: selection.id, log: (l) => process.stderr.write(`${l}\n`) };
+const ctx: GenericContext = {
+  composer,
+  generatedBy: GENERATED_BY,
+  backend: selection.id,
+  log: (l) => process.stderr.write(`${l}\n`),
+};
 const steps = Number(values.steps);
 const exists = async (name: string) =>
   registry.index(name).then(
@@ -51,7 +63,8 @@ const exists = async (name: string) =>
       throw e;
     },
   );
-const cardMetric = async (name: string) => ((await exists(name)) ? (await registry.manifest(name)).manifest.card.metrics[0] : undefined);
+const cardMetric = async (name: string) =>
+  (await exists(name)) ? (await registry.manifest(name)).manifest.card.metrics[0] : undefined;
 
 interface Row {
   readonly step: string;
@@ -60,7 +73,13 @@ interface Row {
   readonly adapterParameters: number;
   readonly networkParameters: number;
   readonly registryBytes: number;
-  readonly links: { link: string; status: string; metric?: { name: string; value: number }; specific?: { network: string; name: string; value: number }; reason?: string }[];
+  readonly links: {
+    link: string;
+    status: string;
+    metric?: { name: string; value: number };
+    specific?: { network: string; name: string; value: number };
+    reason?: string;
+  }[];
 }
 const rows: Row[] = [];
 const missing: string[] = [];
@@ -68,7 +87,10 @@ const name = 'growth';
 
 async function record(step: string, change: GenericChange, before: number) {
   const g = await loadGeneric(composer, `${name}@${change.version}`);
-  const networkParameters = [...g.network.modules.values()].reduce((n, m) => n + m.built.layers.reduce((k, l) => k + l.countParams(), 0), 0);
+  const networkParameters = [...g.network.modules.values()].reduce(
+    (n, m) => n + m.built.layers.reduce((k, l) => k + l.countParams(), 0),
+    0,
+  );
   g.network.dispose();
   const links = [];
   for (const l of change.links) {
@@ -76,7 +98,15 @@ async function record(step: string, change: GenericChange, before: number) {
     const cat = category.replace(/-(cls|seg)-features$/, '');
     const taskId = task.endsWith('cls-head') ? 'cls' : 'seg';
     const specific = await cardMetric(`${cat}-${taskId}`);
-    links.push({ link: l.link, status: l.method ? `${l.status} (${l.method})` : l.status, ...(l.metric ? { metric: l.metric } : {}), ...(specific ? { specific: { network: `${cat}-${taskId}`, name: specific.name, value: specific.value } } : {}), ...(l.reason ? { reason: l.reason } : {}) });
+    links.push({
+      link: l.link,
+      status: l.method ? `${l.status} (${l.method})` : l.status,
+      ...(l.metric ? { metric: l.metric } : {}),
+      ...(specific
+        ? { specific: { network: `${cat}-${taskId}`, name: specific.name, value: specific.value } }
+        : {}),
+      ...(l.reason ? { reason: l.reason } : {}),
+    });
   }
   const row: Row = {
     step,
@@ -88,7 +118,9 @@ async function record(step: string, change: GenericChange, before: number) {
     links,
   };
   rows.push(row);
-  process.stderr.write(`${step}: ${name}@${change.version} in ${row.wallSeconds.toFixed(0)} s, +${row.adapterParameters} adapter parameters, +${row.registryBytes} registry bytes\n`);
+  process.stderr.write(
+    `${step}: ${name}@${change.version} in ${row.wallSeconds.toFixed(0)} s, +${row.adapterParameters} adapter parameters, +${row.registryBytes} registry bytes\n`,
+  );
 }
 
 try {
@@ -102,7 +134,11 @@ try {
       continue;
     }
     before = await bytes(join(work, 'registry'));
-    await record(`add-category from ${category}-seg`, await addCategory(ctx, name, `${category}-seg`, { steps }), before);
+    await record(
+      `add-category from ${category}-seg`,
+      await addCategory(ctx, name, `${category}-seg`, { steps }),
+      before,
+    );
   }
 } finally {
   await rm(work, { recursive: true, force: true });
@@ -115,12 +151,20 @@ const table = [
   '',
   '| addition | version | wall time | adapter parameters added | of the network | registry bytes added | new links: held-out metric (specific network it came from) |',
   '|---|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.step} | ${r.version} | ${r.wallSeconds.toFixed(0)} s | ${r.adapterParameters} | ${pct(r.adapterParameters, r.networkParameters)} of ${r.networkParameters} | ${r.registryBytes} | ${r.links.map((l) => `${l.link}: ${l.status} ${fmt(l.metric)} (${l.specific ? `${l.specific.network} ${fmt(l.specific)}` : '–'})`).join('; ')} |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.step} | ${r.version} | ${r.wallSeconds.toFixed(0)} s | ${r.adapterParameters} | ${pct(r.adapterParameters, r.networkParameters)} of ${r.networkParameters} | ${r.registryBytes} | ${r.links.map((l) => `${l.link}: ${l.status} ${fmt(l.metric)} (${l.specific ? `${l.specific.network} ${fmt(l.specific)}` : '–'})`).join('; ')} |`,
+  ),
   '',
-  missing.length > 0 ? `Not added (no specific network in the registry): ${missing.join(', ')}.` : 'Every synthetic category was added.',
+  missing.length > 0
+    ? `Not added (no specific network in the registry): ${missing.join(', ')}.`
+    : 'Every synthetic category was added.',
   '',
 ].join('\n');
 await mkdir(values.results, { recursive: true });
-await writeFile(join(values.results, 'generic-growth.json'), `${JSON.stringify({ measuredAt: new Date().toISOString(), backend: selection.id, steps, rows, missing }, null, 2)}\n`);
+await writeFile(
+  join(values.results, 'generic-growth.json'),
+  `${JSON.stringify({ measuredAt: new Date().toISOString(), backend: selection.id, steps, rows, missing }, null, 2)}\n`,
+);
 await writeFile(join(values.results, 'generic-growth.md'), table);
 process.stdout.write(table);

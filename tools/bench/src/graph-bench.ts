@@ -6,7 +6,15 @@ import { EMBEDDED_REGISTRY, builtinPlugins } from '@transplant/cli';
 import { Composer } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
 import { isCategoryId } from '@transplant/data';
-import { LayerEStep, emptyRecords, mineGraph, nodeCount, referenceEStep, type EvidenceMaps, type Prior } from '@transplant/explanatory-graph';
+import {
+  LayerEStep,
+  emptyRecords,
+  mineGraph,
+  nodeCount,
+  referenceEStep,
+  type EvidenceMaps,
+  type Prior,
+} from '@transplant/explanatory-graph';
 import { backgroundImages, partImages } from '@transplant/interpretable';
 import { Registry, openStore } from '@transplant/registry';
 
@@ -27,7 +35,10 @@ const { values } = parseArgs({
   },
 });
 const selection = await selectBackend({ requested: 'wasm' });
-const composer = new Composer(new Registry(await openStore(EMBEDDED_REGISTRY, process.env)), builtinPlugins());
+const composer = new Composer(
+  new Registry(await openStore(EMBEDDED_REGISTRY, process.env)),
+  builtinPlugins(),
+);
 const { network, manifest } = await composer.load(values.net);
 const link = network.links[0]!;
 const category = network.module(link.category).category ?? '';
@@ -51,15 +62,26 @@ const layers = graph.layers.map((layer, l) => {
   const v = nodeCount(s);
   const { h, w } = s.geometry;
   const c = s.filters;
-  const maps: EvidenceMaps = { values: Float32Array.from({ length: peerImages * c * h * w }, (_, j) => ((j * 2654435761) % 97) / 97), n: peerImages, c, h, w };
-  const prior: Prior = { shift: new Float64Array(peerImages * v * 2), std: new Float64Array(peerImages * v).fill(s.params.initialStd), logLambda: new Float64Array(peerImages * v) };
+  const maps: EvidenceMaps = {
+    values: Float32Array.from({ length: peerImages * c * h * w }, (_, j) => ((j * 2654435761) % 97) / 97),
+    n: peerImages,
+    c,
+    h,
+    w,
+  };
+  const prior: Prior = {
+    shift: new Float64Array(peerImages * v * 2),
+    std: new Float64Array(peerImages * v).fill(s.params.initialStd),
+    logLambda: new Float64Array(peerImages * v),
+  };
   const estep = new LayerEStep(s);
   const records = emptyRecords(peerImages, v);
   const acc = new Float64Array(v * 5);
   for (let i = 0; i < peerImages; i++) estep.run(maps, i, prior, i, records, i, acc); // warm-up
   const repeats = 20;
   const ta = performance.now();
-  for (let r = 0; r < repeats; r++) for (let i = 0; i < peerImages; i++) estep.run(maps, i, prior, i, records, i, acc);
+  for (let r = 0; r < repeats; r++)
+    for (let i = 0; i < peerImages; i++) estep.run(maps, i, prior, i, records, i, acc);
   const oursMs = (performance.now() - ta) / (repeats * peerImages);
   referenceEStep(s, maps, 0, prior, 0); // warm-up
   const tb = performance.now();
@@ -81,7 +103,12 @@ network.dispose();
 
 const result = {
   measuredAt: new Date().toISOString(),
-  machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version, backend: selection.id },
+  machine: {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: availableParallelism(),
+    node: process.version,
+    backend: selection.id,
+  },
   network: `${manifest.name}@${manifest.version}`,
   images: n,
   iterations,
@@ -93,7 +120,10 @@ const result = {
 const lines = [
   `explanatory-graph mining, ${result.network}, ${n} images × ${iterations} EM iterations per layer (${selection.id}; ${result.machine.cpu}, node ${process.version})`,
   `  total ${(totalMs / 1000).toFixed(1)} s = ${result.msPerImage.toFixed(1)} ms per image (feature maps, both views and negatives: ${(result.featureMs / 1000).toFixed(1)} s)`,
-  ...layers.map((l) => `  ${l.layer} ${l.map}×${l.filters}, ${l.nodes} nodes: EM ${(l.miningMs / 1000).toFixed(1)} s = ${l.miningMsPerImageIteration.toFixed(2)} ms per image and iteration; E-step ${l.eStepMsPerImage.toFixed(2)} ms per image vs ${l.peerEStepMsPerImage.toFixed(1)} ms for the per-object transcription (×${l.speedup.toFixed(0)} faster)`),
+  ...layers.map(
+    (l) =>
+      `  ${l.layer} ${l.map}×${l.filters}, ${l.nodes} nodes: EM ${(l.miningMs / 1000).toFixed(1)} s = ${l.miningMsPerImageIteration.toFixed(2)} ms per image and iteration; E-step ${l.eStepMsPerImage.toFixed(2)} ms per image vs ${l.peerEStepMsPerImage.toFixed(1)} ms for the per-object transcription (×${l.speedup.toFixed(0)} faster)`,
+  ),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 if (!values['no-write']) {

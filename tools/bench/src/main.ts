@@ -44,15 +44,22 @@ async function main(): Promise<void> {
     for (let round = 1; round <= rounds; round++) {
       for (const backend of values.backends.split(',')) {
         const selection = await selectBackend({ requested: backend });
-        log(`[${c.id}] round ${round}/${rounds}: tfjs ${selection.id}, ${warmup} warm-up + ${steps} timed steps…`);
+        log(
+          `[${c.id}] round ${round}/${rounds}: tfjs ${selection.id}, ${warmup} warm-up + ${steps} timed steps…`,
+        );
         const timing = await timeTfjsCase(c, { warmup, steps });
-        log(`[${c.id}] round ${round}/${rounds}: tfjs ${selection.id}: ${timing.medianMs.toFixed(1)} ms median`);
+        log(
+          `[${c.id}] round ${round}/${rounds}: tfjs ${selection.id}: ${timing.medianMs.toFixed(1)} ms median`,
+        );
         ourRounds.set(selection.id, [...(ourRounds.get(selection.id) ?? []), timing]);
       }
       if (!values['no-peer']) {
         for (const threads of values['peer-threads'].split(',').map(Number)) {
           log(`[${c.id}] round ${round}/${rounds}: PyTorch, ${threads} thread(s)…`);
-          peerRounds.set(threads, [...(peerRounds.get(threads) ?? []), await runTorchPeer(c, { threads, warmup, steps })]);
+          peerRounds.set(threads, [
+            ...(peerRounds.get(threads) ?? []),
+            await runTorchPeer(c, { threads, warmup, steps }),
+          ]);
         }
       }
     }
@@ -64,14 +71,23 @@ async function main(): Promise<void> {
     reports.push({ caseId: c.id, description: c.description, gflop: stepFlops(c) / 1e9, ours, peers });
   }
 
-  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version };
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: availableParallelism(),
+    node: process.version,
+  };
   const text = reports.map(formatCaseReport).join('\n\n');
-  process.stdout.write(`${text}\n\n(${machine.cpu}, ${machine.cores} cores, node ${machine.node}; per runner the median of ${rounds} interleaved rounds of ${steps} timed steps after ${warmup} warm-up)\n`);
+  process.stdout.write(
+    `${text}\n\n(${machine.cpu}, ${machine.cores} cores, node ${machine.node}; per runner the median of ${rounds} interleaved rounds of ${steps} timed steps after ${warmup} warm-up)\n`,
+  );
   if (!values['no-write']) {
     mkdirSync(RESULTS, { recursive: true });
     for (const r of reports) {
       const file = `${RESULTS}/${r.caseId}.json`;
-      writeFileSync(file, `${JSON.stringify({ measuredAt: new Date().toISOString(), machine, warmup, steps, rounds, ...r }, null, 2)}\n`);
+      writeFileSync(
+        file,
+        `${JSON.stringify({ measuredAt: new Date().toISOString(), machine, warmup, steps, rounds, ...r }, null, 2)}\n`,
+      );
       log(`wrote ${file}`);
     }
   }

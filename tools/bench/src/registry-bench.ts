@@ -12,7 +12,13 @@ import { DISTRIBUTION_BINARY, startLocalRegistry } from '@transplant/registry/te
  * Publishes and fetches a ~10 MB module through each store and compares with the floor: a
  * plain file copy of the same bytes plus their sha256 (what any verified transfer must do).
  */
-const { values } = parseArgs({ options: { mb: { type: 'string', default: '10' }, repeats: { type: 'string', default: '5' }, 'no-write': { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    mb: { type: 'string', default: '10' },
+    repeats: { type: 'string', default: '5' },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
 const floats = Math.round((Number(values.mb) * 1024 * 1024) / 4);
 const repeats = Number(values.repeats);
 const dir = await mkdtemp(join(tmpdir(), 'transplant-bench-registry-'));
@@ -34,13 +40,17 @@ await writeFile(join(dir, 'source.bin'), sample.weights);
 const floor = await median(async (i) => {
   const target = join(dir, `copy-${i}.bin`);
   await copyFile(join(dir, 'source.bin'), target);
-  createHash('sha256').update(await readFile(target)).digest('hex');
+  createHash('sha256')
+    .update(await readFile(target))
+    .digest('hex');
 });
 
 async function roundTrip(make: () => Promise<Registry>): Promise<{ publishMs: number; fetchMs: number }> {
   const registry = await make();
   // Modules are made before the clock starts: only the publish is timed.
-  const modules = Array.from({ length: repeats + 1 }, (_, n) => moduleFixture({ name: 'bench-vgg', version: `1.0.${n}`, values: floats, seed: n }));
+  const modules = Array.from({ length: repeats + 1 }, (_, n) =>
+    moduleFixture({ name: 'bench-vgg', version: `1.0.${n}`, values: floats, seed: n }),
+  );
   let n = 0;
   const publishMs = await median(async () => {
     await registry.publish(modules[n++]!);
@@ -66,7 +76,11 @@ async function rawHttp(location: string, auth: string): Promise<{ publishMs: num
     const start = await fetch(`${base}/v2/${repo}/blobs/uploads/`, { method: 'POST', headers });
     const put = new URL(start.headers.get('location')!, base);
     put.searchParams.set('digest', digest);
-    await fetch(put, { method: 'PUT', headers: { ...headers, 'content-type': 'application/octet-stream' }, body });
+    await fetch(put, {
+      method: 'PUT',
+      headers: { ...headers, 'content-type': 'application/octet-stream' },
+      body,
+    });
   });
   const fetchMs = await median(async () => {
     await (await fetch(`${base}/v2/${repo}/blobs/${digest}`, { headers })).arrayBuffer();
@@ -75,17 +89,27 @@ async function rawHttp(location: string, auth: string): Promise<{ publishMs: num
 }
 
 const results: Record<string, { publishMs: number; fetchMs: number } | { missing: string }> = {};
-results['folder'] = await roundTrip(async () => new Registry(new FolderStore(join(dir, `folder-${randomUUID()}`))));
+results['folder'] = await roundTrip(
+  async () => new Registry(new FolderStore(join(dir, `folder-${randomUUID()}`))),
+);
 if (existsSync(DISTRIBUTION_BINARY)) {
   const server = await startLocalRegistry({ bench: 'bench-password' });
   try {
-    results['oci'] = await roundTrip(async () => new Registry(new OciStore(server.location, { username: 'bench', password: 'bench-password' })));
-    results['raw HTTP to the same OCI registry (peer: the server\'s own cost)'] = await rawHttp(server.location, `Basic ${Buffer.from('bench:bench-password').toString('base64')}`);
+    results['oci'] = await roundTrip(
+      async () =>
+        new Registry(new OciStore(server.location, { username: 'bench', password: 'bench-password' })),
+    );
+    results["raw HTTP to the same OCI registry (peer: the server's own cost)"] = await rawHttp(
+      server.location,
+      `Basic ${Buffer.from('bench:bench-password').toString('base64')}`,
+    );
   } finally {
     await server.stop();
   }
 } else {
-  results['oci'] = { missing: `${DISTRIBUTION_BINARY} is not installed (apt-get install docker-registry apache2-utils)` };
+  results['oci'] = {
+    missing: `${DISTRIBUTION_BINARY} is not installed (apt-get install docker-registry apache2-utils)`,
+  };
 }
 await rm(dir, { recursive: true, force: true });
 
@@ -95,13 +119,22 @@ const lines = [
   '| store | publish ms | publish / floor | fetch (verified) ms | fetch / floor |',
   '|---|---|---|---|---|',
   ...Object.entries(results).map(([store, r]) =>
-    'missing' in r ? `| ${store} | missing: ${r.missing} | | | |` : `| ${store} | ${r.publishMs.toFixed(1)} | ${(r.publishMs / floor).toFixed(2)} | ${r.fetchMs.toFixed(1)} | ${(r.fetchMs / floor).toFixed(2)} |`,
+    'missing' in r
+      ? `| ${store} | missing: ${r.missing} | | | |`
+      : `| ${store} | ${r.publishMs.toFixed(1)} | ${(r.publishMs / floor).toFixed(2)} | ${r.fetchMs.toFixed(1)} | ${(r.fetchMs / floor).toFixed(2)} |`,
   ),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 if (!values['no-write']) {
   const out = fileURLToPath(new URL('../results', import.meta.url));
   mkdirSync(out, { recursive: true });
-  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version };
-  writeFileSync(`${out}/registry.json`, `${JSON.stringify({ measuredAt: new Date().toISOString(), machine, bytes, repeats, floorMs: floor, results }, null, 2)}\n`);
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: availableParallelism(),
+    node: process.version,
+  };
+  writeFileSync(
+    `${out}/registry.json`,
+    `${JSON.stringify({ measuredAt: new Date().toISOString(), machine, bytes, repeats, floorMs: floor, results }, null, 2)}\n`,
+  );
 }

@@ -18,7 +18,12 @@ const { values } = parseArgs({
 });
 const n = Number(values.n);
 const size = Number(values.size);
-const set = new SyntheticSet({ seed: 'bench', size, perCategory: { train: Math.ceil(n / 9) }, negatives: { train: Math.ceil(n / 9) } });
+const set = new SyntheticSet({
+  seed: 'bench',
+  size,
+  perCategory: { train: Math.ceil(n / 9) },
+  negatives: { train: Math.ceil(n / 9) },
+});
 // Every category and the backgrounds in equal shares (the split holds ≥ n items).
 const order = set.items('train').slice(0, n);
 
@@ -28,13 +33,19 @@ let withObject = 0;
 for (let i = 0; i < n; i++) {
   const s = set.render(order[i]!);
   withObject += s.annotation.box ? 1 : 0;
-  if ((i + 1) % 2000 === 0) process.stderr.write(`rendered ${i + 1}/${n} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+  if ((i + 1) % 2000 === 0)
+    process.stderr.write(`rendered ${i + 1}/${n} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
 }
 const seconds = (performance.now() - t0) / 1000;
 const per10k = (seconds / n) * 10_000;
 const result = {
   measuredAt: new Date().toISOString(),
-  machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version, threads: 1 },
+  machine: {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: availableParallelism(),
+    node: process.version,
+    threads: 1,
+  },
   images: n,
   size,
   withObject,

@@ -14,18 +14,39 @@ const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) :
 
 /** A Markdown table: ms, GFLOP/s, and ours/PyTorch for every peer thread count (lower is better). */
 export function formatCaseReport(r: CaseReport): string {
-  const peers = r.peers.filter((p): p is { threads: number } & Extract<PeerResult, { available: true }> => p.available);
-  const header = ['runner', 'ms/step (median)', 'GFLOP/s', ...peers.map((p) => `ours / PyTorch ${p.threads}t`), 'warm-up median ms'];
-  const lines = [`### ${r.caseId}`, '', r.description, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
+  const peers = r.peers.filter(
+    (p): p is { threads: number } & Extract<PeerResult, { available: true }> => p.available,
+  );
+  const header = [
+    'runner',
+    'ms/step (median)',
+    'GFLOP/s',
+    ...peers.map((p) => `ours / PyTorch ${p.threads}t`),
+    'warm-up median ms',
+  ];
+  const lines = [
+    `### ${r.caseId}`,
+    '',
+    r.description,
+    '',
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+  ];
   for (const o of r.ours) {
     const ratios = peers.map((p) => fmt(o.timing.medianMs / p.timing.medianMs, 2));
-    lines.push(`| tfjs ${o.backend} | ${fmt(o.timing.medianMs)} | ${fmt(r.gflop / (o.timing.medianMs / 1000))} | ${ratios.join(' | ')} | ${fmt(o.timing.warmupMedianMs)} |`);
+    lines.push(
+      `| tfjs ${o.backend} | ${fmt(o.timing.medianMs)} | ${fmt(r.gflop / (o.timing.medianMs / 1000))} | ${ratios.join(' | ')} | ${fmt(o.timing.warmupMedianMs)} |`,
+    );
   }
   for (const p of r.peers) {
     if (p.available) {
-      lines.push(`| PyTorch ${p.torch}, ${p.threads} thread(s), ${p.best} | ${fmt(p.timing.medianMs)} | ${fmt(r.gflop / (p.timing.medianMs / 1000))} | ${peers.map(() => '').join(' | ')} | |`);
+      lines.push(
+        `| PyTorch ${p.torch}, ${p.threads} thread(s), ${p.best} | ${fmt(p.timing.medianMs)} | ${fmt(r.gflop / (p.timing.medianMs / 1000))} | ${peers.map(() => '').join(' | ')} | |`,
+      );
     } else {
-      lines.push(`| PyTorch, ${p.threads} thread(s) | missing: ${p.reason} | | ${peers.map(() => '').join(' | ')} | |`);
+      lines.push(
+        `| PyTorch, ${p.threads} thread(s) | missing: ${p.reason} | | ${peers.map(() => '').join(' | ')} | |`,
+      );
     }
   }
   return lines.join('\n');

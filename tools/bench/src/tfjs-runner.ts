@@ -37,11 +37,26 @@ function build(c: BenchCase): Built {
   c.layers.forEach((layer, i) => {
     switch (layer.type) {
       case 'conv': {
-        const k = variable(() => seededNormal([layer.kernel, layer.kernel, ch, layer.filters], i, Math.sqrt(2 / (layer.kernel * layer.kernel * ch))));
+        const k = variable(() =>
+          seededNormal(
+            [layer.kernel, layer.kernel, ch, layer.filters],
+            i,
+            Math.sqrt(2 / (layer.kernel * layer.kernel * ch)),
+          ),
+        );
         const b = variable(() => tf.zeros([layer.filters]));
         params.push(k, b);
         // The fused op, as tfjs-layers' Conv2D uses it: one kernel for conv + bias + relu.
-        ops.push((x) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: k as tf.Tensor4D, strides: 1, pad: 'same', bias: b, activation: 'relu' }));
+        ops.push((x) =>
+          tf.fused.conv2d({
+            x: x as tf.Tensor4D,
+            filter: k as tf.Tensor4D,
+            strides: 1,
+            pad: 'same',
+            bias: b,
+            activation: 'relu',
+          }),
+        );
         ch = layer.filters;
         break;
       }
@@ -64,18 +79,28 @@ function build(c: BenchCase): Built {
 }
 
 /** Times one step of the case on the active back end: median and minimum over `steps` after `warmup` (whose median is kept too). */
-export async function timeTfjsCase(c: BenchCase, options: { warmup: number; steps: number }): Promise<TfjsTiming> {
+export async function timeTfjsCase(
+  c: BenchCase,
+  options: { warmup: number; steps: number },
+): Promise<TfjsTiming> {
   const before = tf.memory().numTensors;
   const net = build(c);
   const x = tf.tidy(() => tf.randomUniform([...c.input], 0, 1, 'float32', 1)) as tf.Tensor4D;
   const last = c.layers.at(-1);
   const classes = last?.type === 'dense' ? last.units : 0;
-  if (c.mode === 'train' && classes < 2) throw new Error(`${c.id}: a training case ends in a dense layer of ≥ 2 classes`);
-  const labels = tf.tidy(() => tf.oneHot(tf.randomUniform([c.input[0]], 0, Math.max(classes, 2), 'int32', 2), Math.max(classes, 2)));
+  if (c.mode === 'train' && classes < 2)
+    throw new Error(`${c.id}: a training case ends in a dense layer of ≥ 2 classes`);
+  const labels = tf.tidy(() =>
+    tf.oneHot(tf.randomUniform([c.input[0]], 0, Math.max(classes, 2), 'int32', 2), Math.max(classes, 2)),
+  );
   const optimizer = tf.train.adam(1e-3);
   const step = (): void => {
     if (c.mode === 'train') {
-      const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(labels, net.forward(x)) as tf.Scalar, true, net.params);
+      const loss = optimizer.minimize(
+        () => tf.losses.softmaxCrossEntropy(labels, net.forward(x)) as tf.Scalar,
+        true,
+        net.params,
+      );
       loss?.dataSync();
       loss?.dispose();
     } else {

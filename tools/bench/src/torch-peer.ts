@@ -6,7 +6,14 @@ import type { Timing } from './tfjs-runner';
 export const PEER_SCRIPT = fileURLToPath(new URL('./torch_peer.py', import.meta.url));
 
 export type PeerResult =
-  | { readonly available: true; readonly torch: string; readonly threads: number; readonly best: string; readonly timing: Timing; readonly formats: Record<string, Timing> }
+  | {
+      readonly available: true;
+      readonly torch: string;
+      readonly threads: number;
+      readonly best: string;
+      readonly timing: Timing;
+      readonly formats: Record<string, Timing>;
+    }
   | { readonly available: false; readonly reason: string };
 
 /**
@@ -28,18 +35,31 @@ export function runTorchPeer(
     child.on('close', (code) => {
       if (code !== 0) {
         const last = err.trim().split('\n').at(-1) ?? `exit ${code}`;
-        resolve({ available: false, reason: last.includes('torch') ? `PyTorch is not installed (${last})` : last });
+        resolve({
+          available: false,
+          reason: last.includes('torch') ? `PyTorch is not installed (${last})` : last,
+        });
         return;
       }
       try {
-        const parsed = JSON.parse(out) as { torch: string; threads: number; best: string; formats: Record<string, Timing> };
+        const parsed = JSON.parse(out) as {
+          torch: string;
+          threads: number;
+          best: string;
+          formats: Record<string, Timing>;
+        };
         const timing = parsed.formats[parsed.best];
         if (timing === undefined) throw new Error('no timing for the best format');
         resolve({ available: true, ...parsed, timing });
       } catch (e) {
-        resolve({ available: false, reason: `unreadable peer output: ${e instanceof Error ? e.message : String(e)}` });
+        resolve({
+          available: false,
+          reason: `unreadable peer output: ${e instanceof Error ? e.message : String(e)}`,
+        });
       }
     });
-    child.stdin.end(JSON.stringify({ case: c, threads: options.threads, warmup: options.warmup, steps: options.steps }));
+    child.stdin.end(
+      JSON.stringify({ case: c, threads: options.threads, warmup: options.warmup, steps: options.steps }),
+    );
   });
 }

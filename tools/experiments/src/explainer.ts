@@ -6,9 +6,20 @@ import { EMBEDDED_REGISTRY, GENERATED_BY, builtinPlugins } from '@transplant/cli
 import { Composer, publishModule, publishNetwork, type Network } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
 import { CATEGORY_IDS, isCategoryId, type CategoryId, type SampleCategory } from '@transplant/data';
-import { ExperimentData, INTERPRETABLE_DEFAULTS, buildExperimentNetwork, experimentError, trainExperimentNetwork } from '@transplant/interpretable';
+import {
+  ExperimentData,
+  INTERPRETABLE_DEFAULTS,
+  buildExperimentNetwork,
+  experimentError,
+  trainExperimentNetwork,
+} from '@transplant/interpretable';
 import { FolderStore, Registry, openStore } from '@transplant/registry';
-import { explainPerformer, formatExplainerReport, type DiagnosisResult, type ExplainRunResult } from './explainer-runs';
+import {
+  explainPerformer,
+  formatExplainerReport,
+  type DiagnosisResult,
+  type ExplainRunResult,
+} from './explainer-runs';
 
 /**
  * methods.md §9.4 on the synthetic data: explainers of zoo classifiers (p, fidelity, part
@@ -33,21 +44,46 @@ const { values } = parseArgs({
     registry: { type: 'string', default: EMBEDDED_REGISTRY },
     results: { type: 'string', default: fileURLToPath(new URL('../results', import.meta.url)) },
     /** The diagnosis performers are published here (not committed) and reused: `transplant --registry … explain --net bird-river`. */
-    'work-registry': { type: 'string', default: fileURLToPath(new URL('../.work/explainer-registry', import.meta.url)) },
+    'work-registry': {
+      type: 'string',
+      default: fileURLToPath(new URL('../.work/explainer-registry', import.meta.url)),
+    },
   },
 });
-const zoo = values.zoo.split(',').filter(Boolean).map((c) => {
-  if (!isCategoryId(c)) throw new Error(`unknown category ${c}`);
-  return c as CategoryId;
-});
+const zoo = values.zoo
+  .split(',')
+  .filter(Boolean)
+  .map((c) => {
+    if (!isCategoryId(c)) throw new Error(`unknown category ${c}`);
+    return c as CategoryId;
+  });
 const selection = await selectBackend();
 const dir = join(values.results, 'explainer');
 await mkdir(join(dir, 'runs'), { recursive: true });
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const wanted = values.runs ? new Set(values.runs.split(',')) : null;
-const common = { pool: Number(values.pool), steps: Number(values.steps), eta: Number(values.eta), decision: Number(values.decision), filters: Number(values.filters), images: Number(values.images), test: Number(values.test), seed: 1, pictures: dir, log };
-const exists = (key: string) => readFile(join(dir, 'runs', `${key}.json`), 'utf8').then(() => true, () => false);
-const save = (key: string, value: unknown) => writeFile(join(dir, 'runs', `${key}.json`), `${JSON.stringify({ measuredAt: new Date().toISOString(), backend: selection.id, ...(value as object) }, null, 2)}\n`);
+const common = {
+  pool: Number(values.pool),
+  steps: Number(values.steps),
+  eta: Number(values.eta),
+  decision: Number(values.decision),
+  filters: Number(values.filters),
+  images: Number(values.images),
+  test: Number(values.test),
+  seed: 1,
+  pictures: dir,
+  log,
+};
+const exists = (key: string) =>
+  readFile(join(dir, 'runs', `${key}.json`), 'utf8').then(
+    () => true,
+    () => false,
+  );
+const save = (key: string, value: unknown) =>
+  writeFile(
+    join(dir, 'runs', `${key}.json`),
+    `${JSON.stringify({ measuredAt: new Date().toISOString(), backend: selection.id, ...(value as object) }, null, 2)}\n`,
+  );
 
 const composer = new Composer(new Registry(await openStore(values.registry, process.env)), builtinPlugins());
 for (const category of zoo) {
@@ -56,23 +92,43 @@ for (const category of zoo) {
   const { network, manifest } = await composer.load(`${category}-cls`);
   try {
     log(`${key}: explaining ${manifest.name}@${manifest.version}`);
-    await save(key, await explainPerformer(network, `${manifest.name}@${manifest.version}`, category, { ...common, crop: true }));
+    await save(
+      key,
+      await explainPerformer(network, `${manifest.name}@${manifest.version}`, category, {
+        ...common,
+        crop: true,
+      }),
+    );
   } finally {
     network.dispose();
   }
 }
 
 /** The diagnosis performers: bird vs rest, trained from scratch on scenes. */
-const others = Object.fromEntries([...CATEGORY_IDS.filter((c) => c !== 'bird'), 'background'].map((c) => [c, false])) as Partial<Record<SampleCategory, boolean>>;
+const others = Object.fromEntries(
+  [...CATEGORY_IDS.filter((c) => c !== 'bird'), 'background'].map((c) => [c, false]),
+) as Partial<Record<SampleCategory, boolean>>;
 const diagnosisRuns = [
-  { key: 'bird-river', rivers: { bird: true, ...others } as Partial<Record<SampleCategory, boolean>>, describe: 'every bird with a river behind it, nothing else with one' },
+  {
+    key: 'bird-river',
+    rivers: { bird: true, ...others } as Partial<Record<SampleCategory, boolean>>,
+    describe: 'every bird with a river behind it, nothing else with one',
+  },
   { key: 'bird-clean', rivers: undefined, describe: 'ordinary scenes (a river behind 35 % of all scenes)' },
 ];
 for (const run of diagnosisRuns) {
   if ((wanted && !wanted.has(run.key)) || (await exists(run.key))) continue;
-  const o = { ...INTERPRETABLE_DEFAULTS, categories: ['bird'] as const, mask: 'none' as const, steps: Number(values['performer-steps']) };
+  const o = {
+    ...INTERPRETABLE_DEFAULTS,
+    categories: ['bird'] as const,
+    mask: 'none' as const,
+    steps: Number(values['performer-steps']),
+  };
   const work = new Registry(new FolderStore(values['work-registry']));
-  const published = await work.resolve(run.key).then(() => true, () => false);
+  const published = await work.resolve(run.key).then(
+    () => true,
+    () => false,
+  );
   let network: Network;
   if (published) {
     network = (await new Composer(work, builtinPlugins()).load(run.key)).network;
@@ -83,16 +139,49 @@ for (const run of diagnosisRuns) {
   try {
     if (!published) {
       log(`${run.key}: training the performer (${run.describe})`);
-      trainExperimentNetwork(network, run.key, new ExperimentData(['bird'], 1, 64, false, run.rivers), o, log);
-      const meta = { version: '1.0.0', generatedBy: GENERATED_BY, provenance: { data: `synthetic:v1 seed=icnn-1 bird vs rest; ${run.describe}`, seed: 1, steps: o.steps, backend: selection.id }, card: { summary: `diagnosis performer of the explainer experiment: ${run.describe}`, metrics: [] } };
+      trainExperimentNetwork(
+        network,
+        run.key,
+        new ExperimentData(['bird'], 1, 64, false, run.rivers),
+        o,
+        log,
+      );
+      const meta = {
+        version: '1.0.0',
+        generatedBy: GENERATED_BY,
+        provenance: {
+          data: `synthetic:v1 seed=icnn-1 bird vs rest; ${run.describe}`,
+          seed: 1,
+          steps: o.steps,
+          backend: selection.id,
+        },
+        card: { summary: `diagnosis performer of the explainer experiment: ${run.describe}`, metrics: [] },
+      };
       for (const m of network.modules.values()) await publishModule(work, m, meta);
       await publishNetwork(work, network, { ...meta, name: run.key });
     }
     const clean = experimentError(network, run.key, new ExperimentData(['bird'], 1, 64), 100);
-    const swapped = experimentError(network, run.key, new ExperimentData(['bird'], 1, 64, false, { bird: false, ...Object.fromEntries(Object.keys(others).map((c) => [c, true])) }), 100);
-    log(`${run.key}: error ${(100 * clean).toFixed(1)} % on ordinary scenes, ${(100 * swapped).toFixed(1)} % with the river swapped`);
-    const explanation = await explainPerformer(network, run.key, 'bird', { ...common, crop: false, riverInImages: true });
-    await save(run.key, { performer: { name: run.key, rivers: run.describe, error: { clean, swapped }, trainSteps: o.steps }, explanation });
+    const swapped = experimentError(
+      network,
+      run.key,
+      new ExperimentData(['bird'], 1, 64, false, {
+        bird: false,
+        ...Object.fromEntries(Object.keys(others).map((c) => [c, true])),
+      }),
+      100,
+    );
+    log(
+      `${run.key}: error ${(100 * clean).toFixed(1)} % on ordinary scenes, ${(100 * swapped).toFixed(1)} % with the river swapped`,
+    );
+    const explanation = await explainPerformer(network, run.key, 'bird', {
+      ...common,
+      crop: false,
+      riverInImages: true,
+    });
+    await save(run.key, {
+      performer: { name: run.key, rivers: run.describe, error: { clean, swapped }, trainSteps: o.steps },
+      explanation,
+    });
   } finally {
     network.dispose();
   }
@@ -109,7 +198,13 @@ for (const f of files) {
     diagnosis.explanations.push(r.explanation);
   }
 }
-const report = formatExplainerReport(zooRuns, diagnosis.performers.length ? diagnosis : null, { backend: selection.id, command: 'npx nx run explainer:experiment' });
+const report = formatExplainerReport(zooRuns, diagnosis.performers.length ? diagnosis : null, {
+  backend: selection.id,
+  command: 'npx nx run explainer:experiment',
+});
 await writeFile(join(values.results, 'explainer.md'), report);
-await writeFile(join(values.results, 'explainer.json'), `${JSON.stringify({ generatedAt: new Date().toISOString(), backend: selection.id, zoo: zooRuns, diagnosis }, null, 2)}\n`);
+await writeFile(
+  join(values.results, 'explainer.json'),
+  `${JSON.stringify({ generatedAt: new Date().toISOString(), backend: selection.id, zoo: zooRuns, diagnosis }, null, 2)}\n`,
+);
 process.stdout.write(report);

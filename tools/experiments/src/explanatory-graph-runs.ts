@@ -20,7 +20,12 @@ import {
   type GraphViewRule,
   type LocalizationMethod,
 } from '@transplant/explanatory-graph';
-import { INSTABILITY_LANDMARKS, backgroundImages, partImages, type PartImages } from '@transplant/interpretable';
+import {
+  INSTABILITY_LANDMARKS,
+  backgroundImages,
+  partImages,
+  type PartImages,
+} from '@transplant/interpretable';
 
 export interface GraphRunOptions {
   readonly images: number;
@@ -44,23 +49,43 @@ export interface GraphRunOptions {
 export interface GraphRunResult {
   readonly category: CategoryId;
   readonly network: string;
-  readonly layers: { name: string; nodes: number; filters: number; map: number; ms: number; msPerImageIteration: number }[];
+  readonly layers: {
+    name: string;
+    nodes: number;
+    filters: number;
+    map: number;
+    ms: number;
+    msPerImageIteration: number;
+  }[];
   readonly featureMs: number;
   readonly graphDigest: string;
   readonly views: GraphViewRule;
   /** Share of test images whose chosen view matches the animal's facing (or its opposite, whichever is larger). */
   readonly viewAgreement: number;
   readonly localization: FewShotResult[];
-  readonly stability: { nodes: { perLayer: number[]; mean: number; kept: number[] }; filters: { perLayer: number[]; mean: number; kept: number[] }; landmarks: PartName[]; topN: number };
+  readonly stability: {
+    nodes: { perLayer: number[]; mean: number; kept: number[] };
+    filters: { perLayer: number[]; mean: number; kept: number[] };
+    landmarks: PartName[];
+    topN: number;
+  };
   readonly pictures: string[];
   readonly settings: Omit<GraphRunOptions, 'log' | 'pictures' | 'graphFile' | 'browser'>;
 }
 
 /** The parts of a category whose centres are annotated in the images. */
-export const annotatedParts = (images: PartImages): PartName[] => (Object.keys(images.samples[0]?.annotation.parts ?? {}) as PartName[]).filter((p) => images.samples.some((s) => s.annotation.parts[p]?.visible));
+export const annotatedParts = (images: PartImages): PartName[] =>
+  (Object.keys(images.samples[0]?.annotation.parts ?? {}) as PartName[]).filter((p) =>
+    images.samples.some((s) => s.annotation.parts[p]?.visible),
+  );
 
 /** One category: mine its zoo network's graph, localize every part from K shots, measure instability, draw. */
-export async function runGraphCategory(category: CategoryId, network: Network, name: string, o: GraphRunOptions): Promise<GraphRunResult> {
+export async function runGraphCategory(
+  category: CategoryId,
+  network: Network,
+  name: string,
+  o: GraphRunOptions,
+): Promise<GraphRunResult> {
   const link = network.links[0]!;
   const size = network.module(link.category).ports.input.shape[1]!;
   const mining = partImages(category, { count: o.images, size, crop: true, seed: 'graph-mine' });
@@ -71,21 +96,39 @@ export async function runGraphCategory(category: CategoryId, network: Network, n
     iterations: o.iterations,
     views: o.views,
     onProgress: (p) => {
-      if (p.iteration === 1 || p.iteration === p.iterations || p.iteration % 5 === 0) o.log(`[${category}] ${p.layer} EM ${p.iteration}/${p.iterations} (${(p.ms / 1000).toFixed(1)} s)`);
+      if (p.iteration === 1 || p.iteration === p.iterations || p.iteration % 5 === 0)
+        o.log(`[${category}] ${p.layer} EM ${p.iteration}/${p.iterations} (${(p.ms / 1000).toFixed(1)} s)`);
     },
   });
   const graphDigest = await saveGraph(graph, o.graphFile);
   const pool = inferGraph(graph, network, link, mining);
   const held = inferGraph(graph, network, link, test);
   const parts = annotatedParts(mining);
-  const localization = fewShotLocalization(graph, { images: mining, inference: pool }, { images: test, inference: held }, parts, { shots: o.shots, draws: o.draws, top: o.top, seed: `graph-${category}` });
+  const localization = fewShotLocalization(
+    graph,
+    { images: mining, inference: pool },
+    { images: test, inference: held },
+    parts,
+    { shots: o.shots, draws: o.draws, top: o.top, seed: `graph-${category}` },
+  );
   const landmarks = INSTABILITY_LANDMARKS.filter((p) => parts.includes(p));
-  const stability = graphVsFilterStability(graph, held, landmarks.map((p) => partCentres(test, p)), { topN: o.topN });
-  const agree = test.samples.filter((s, i) => (s.annotation.facing === 'right') === (held.flips[i] === 1)).length / test.samples.length;
+  const stability = graphVsFilterStability(
+    graph,
+    held,
+    landmarks.map((p) => partCentres(test, p)),
+    { topN: o.topN },
+  );
+  const agree =
+    test.samples.filter((s, i) => (s.annotation.facing === 'right') === (held.flips[i] === 1)).length /
+    test.samples.length;
 
   const pictures: string[] = [];
   const strongest = graph.layers.flatMap((l, li) =>
-    Array.from({ length: held.layers[li]!.nodes }, (_, v) => ({ layer: li, node: v, s: nodeStrength(held, { layer: li, node: v }) }))
+    Array.from({ length: held.layers[li]!.nodes }, (_, v) => ({
+      layer: li,
+      node: v,
+      s: nodeStrength(held, { layer: li, node: v }),
+    }))
       .sort((a, b) => b.s - a.s)
       .slice(0, 4),
   );
@@ -96,15 +139,31 @@ export async function runGraphCategory(category: CategoryId, network: Network, n
     renderNodePatches(held, test, strongest, {
       images: 8,
       patchFor: (r) => Math.max(12, 3 * graph.layers[r.layer]!.state.geometry.scale),
-      captions: strongest.map((r) => `${graph.layers[r.layer]!.name.split(':')[1]} · filter ${Math.floor(r.node / perFilter(r.layer))} · node ${r.node % perFilter(r.layer)}`),
+      captions: strongest.map(
+        (r) =>
+          `${graph.layers[r.layer]!.name.split(':')[1]} · filter ${Math.floor(r.node / perFilter(r.layer))} · node ${r.node % perFilter(r.layer)}`,
+      ),
     }),
   );
   pictures.push(nodesPng);
   const partsPng = `${category}-parts.png`;
   const k = o.shots.includes(3) ? 3 : o.shots[0]!;
-  await writeFile(join(o.pictures, partsPng), renderLocalizedParts(test, 0, kShotPredictions(graph, { images: mining, inference: pool }, held, parts, k, 0), { title: `${category}: parts from ${k} shots (dot: graph, ring: annotated)` }));
+  await writeFile(
+    join(o.pictures, partsPng),
+    renderLocalizedParts(
+      test,
+      0,
+      kShotPredictions(graph, { images: mining, inference: pool }, held, parts, k, 0),
+      { title: `${category}: parts from ${k} shots (dot: graph, ring: annotated)` },
+    ),
+  );
   pictures.push(partsPng);
-  if (o.browser) await writeGraphBrowser(o.browser, graph, held, test, { nodesPerLayer: 10, images: 6, title: `Explanatory graph of ${name} (${category} object crops)` });
+  if (o.browser)
+    await writeGraphBrowser(o.browser, graph, held, test, {
+      nodesPerLayer: 10,
+      images: 6,
+      title: `Explanatory graph of ${name} (${category} object crops)`,
+    });
 
   return {
     category,
@@ -124,37 +183,62 @@ export async function runGraphCategory(category: CategoryId, network: Network, n
     localization,
     stability: { nodes: stability.nodes, filters: stability.filters, landmarks, topN: o.topN },
     pictures,
-    settings: { images: o.images, negatives: o.negatives, test: o.test, iterations: o.iterations, shots: o.shots, draws: o.draws, top: o.top, views: o.views, topN: o.topN },
+    settings: {
+      images: o.images,
+      negatives: o.negatives,
+      test: o.test,
+      iterations: o.iterations,
+      shots: o.shots,
+      draws: o.draws,
+      top: o.top,
+      views: o.views,
+      topN: o.topN,
+    },
   };
 }
 
 const f3 = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : '–');
 
 /** Mean over parts of each method's distance, per K. */
-export function averageOverParts(results: readonly FewShotResult[], k: number): Record<LocalizationMethod, number> | null {
+export function averageOverParts(
+  results: readonly FewShotResult[],
+  k: number,
+): Record<LocalizationMethod, number> | null {
   const rows = results.filter((r) => r.k === k);
   if (rows.length === 0) return null;
-  return Object.fromEntries(LOCALIZATION_METHODS.map((m) => [m, rows.reduce((s, r) => s + r.distance[m], 0) / rows.length])) as Record<LocalizationMethod, number>;
+  return Object.fromEntries(
+    LOCALIZATION_METHODS.map((m) => [m, rows.reduce((s, r) => s + r.distance[m], 0) / rows.length]),
+  ) as Record<LocalizationMethod, number>;
 }
 
 const BASELINES: LocalizationMethod[] = ['filter-best', 'filter-ensemble', 'pooled-linear'];
 const ALIGNED: LocalizationMethod[] = ['filter-ensemble-aligned', 'pooled-linear-aligned'];
 
 /** The Markdown report over every category run. */
-export function formatGraphReport(runs: readonly GraphRunResult[], meta: { backend: string; command: string }): string {
+export function formatGraphReport(
+  runs: readonly GraphRunResult[],
+  meta: { backend: string; command: string },
+): string {
   const s = runs[0]?.settings;
   const lines: string[] = [];
   lines.push('# Explanatory graphs on the synthetic data (methods.md §3, §9.3)', '');
-  lines.push(`Regenerate: \`${meta.command}\` (resumable: one JSON per category under \`explanatory-graph/runs/\`). Back end ${meta.backend}.`);
+  lines.push(
+    `Regenerate: \`${meta.command}\` (resumable: one JSON per category under \`explanatory-graph/runs/\`). Back end ${meta.backend}.`,
+  );
   if (s) {
     lines.push(
       `Settings: graphs mined from each category's zoo classification network (\`<category>-cls\`) over its category module's top two conv layers, on ${s.images} object crops (no part labels) with ${s.negatives} background scenes for σ_neg; ${s.iterations} EM iterations per layer; views rule \`${s.views}\`. Few-shot: K ∈ {${s.shots.join(', ')}} annotated images drawn ${s.draws} times from the mining images; ${s.test} held-out crops; the graph and the filter ensemble vote with their top ${s.top} units. Instability: top-${s.topN} images per unit.`,
     );
   }
   lines.push('');
-  lines.push('## Few-shot part localization: normalized distance (lower is better), mean over the category\'s parts', '');
+  lines.push(
+    "## Few-shot part localization: normalized distance (lower is better), mean over the category's parts",
+    '',
+  );
   const ks = s?.shots ?? [];
-  lines.push(`| category | K | graph | best raw filter | raw-filter ensemble | pooled features + linear | graph vs best baseline | raw-filter ensemble, aligned views | pooled + linear, aligned views |`);
+  lines.push(
+    `| category | K | graph | best raw filter | raw-filter ensemble | pooled features + linear | graph vs best baseline | raw-filter ensemble, aligned views | pooled + linear, aligned views |`,
+  );
   lines.push('|---|---|---|---|---|---|---|---|---|');
   const overall: Record<number, { graph: number; best: number; aligned: number; n: number }> = {};
   for (const r of runs) {
@@ -168,26 +252,41 @@ export function formatGraphReport(runs: readonly GraphRunResult[], meta: { backe
       o.best += best;
       o.aligned += bestAligned;
       o.n++;
-      lines.push(`| ${r.category} | ${k} | **${f3(a.graph)}** | ${f3(a['filter-best'])} | ${f3(a['filter-ensemble'])} | ${f3(a['pooled-linear'])} | ${pct(a.graph, best)} | ${f3(a['filter-ensemble-aligned'])} | ${f3(a['pooled-linear-aligned'])} |`);
+      lines.push(
+        `| ${r.category} | ${k} | **${f3(a.graph)}** | ${f3(a['filter-best'])} | ${f3(a['filter-ensemble'])} | ${f3(a['pooled-linear'])} | ${pct(a.graph, best)} | ${f3(a['filter-ensemble-aligned'])} | ${f3(a['pooled-linear-aligned'])} |`,
+      );
     }
   }
   for (const k of ks) {
     const o = overall[k];
     if (!o) continue;
-    lines.push(`| **average (${o.n})** | ${k} | **${f3(o.graph / o.n)}** | | | best ${f3(o.best / o.n)} | ${pct(o.graph / o.n, o.best / o.n)} | best aligned ${f3(o.aligned / o.n)} | ${pct(o.graph / o.n, o.aligned / o.n)} vs aligned |`);
+    lines.push(
+      `| **average (${o.n})** | ${k} | **${f3(o.graph / o.n)}** | | | best ${f3(o.best / o.n)} | ${pct(o.graph / o.n, o.best / o.n)} | best aligned ${f3(o.aligned / o.n)} | ${pct(o.graph / o.n, o.aligned / o.n)} vs aligned |`,
+    );
   }
   lines.push('');
   lines.push(
-    'Paper (§9.3, 3-shot): the graph cuts the normalized distance by one to two thirds against the best baseline (Pascal VOC Part average 0.177 vs 0.244 for fc7 + linear SVM; CUB200 head 0.0862 vs 0.2333). *Aligned views* give the baselines the graph\'s own per-image mirror choice; they are not in the paper and show how much of the gain is the alignment of left- and right-facing animals rather than the nodes.',
+    "Paper (§9.3, 3-shot): the graph cuts the normalized distance by one to two thirds against the best baseline (Pascal VOC Part average 0.177 vs 0.244 for fc7 + linear SVM; CUB200 head 0.0862 vs 0.2333). *Aligned views* give the baselines the graph's own per-image mirror choice; they are not in the paper and show how much of the gain is the alignment of left- and right-facing animals rather than the nodes.",
     '',
   );
   lines.push('### Per part (K = 3)', '');
-  lines.push('| category | part | test images | graph | best raw filter | raw-filter ensemble | pooled + linear | raw-filter ensemble, aligned | pooled + linear, aligned |');
+  lines.push(
+    '| category | part | test images | graph | best raw filter | raw-filter ensemble | pooled + linear | raw-filter ensemble, aligned | pooled + linear, aligned |',
+  );
   lines.push('|---|---|---|---|---|---|---|---|---|');
-  for (const r of runs) for (const x of r.localization.filter((x) => x.k === 3)) lines.push(`| ${r.category} | ${x.part} | ${x.testImages} | **${f3(x.distance.graph)}** | ${f3(x.distance['filter-best'])} | ${f3(x.distance['filter-ensemble'])} | ${f3(x.distance['pooled-linear'])} | ${f3(x.distance['filter-ensemble-aligned'])} | ${f3(x.distance['pooled-linear-aligned'])} |`);
+  for (const r of runs)
+    for (const x of r.localization.filter((x) => x.k === 3))
+      lines.push(
+        `| ${r.category} | ${x.part} | ${x.testImages} | **${f3(x.distance.graph)}** | ${f3(x.distance['filter-best'])} | ${f3(x.distance['filter-ensemble'])} | ${f3(x.distance['pooled-linear'])} | ${f3(x.distance['filter-ensemble-aligned'])} | ${f3(x.distance['pooled-linear-aligned'])} |`,
+      );
   lines.push('');
-  lines.push('## Location instability: graph nodes vs raw filters (methods.md §3.7; lower is more stable)', '');
-  lines.push('| category | landmarks | nodes (per layer, top first) | nodes | raw filters (per layer) | raw filters | change | units kept per layer |');
+  lines.push(
+    '## Location instability: graph nodes vs raw filters (methods.md §3.7; lower is more stable)',
+    '',
+  );
+  lines.push(
+    '| category | landmarks | nodes (per layer, top first) | nodes | raw filters (per layer) | raw filters | change | units kept per layer |',
+  );
   lines.push('|---|---|---|---|---|---|---|---|');
   let sn = 0;
   let sf = 0;
@@ -195,18 +294,36 @@ export function formatGraphReport(runs: readonly GraphRunResult[], meta: { backe
     const st = r.stability;
     sn += st.nodes.mean;
     sf += st.filters.mean;
-    lines.push(`| ${r.category} | ${st.landmarks.join(', ')} | ${st.nodes.perLayer.map(f3).join(' / ')} | **${f3(st.nodes.mean)}** | ${st.filters.perLayer.map(f3).join(' / ')} | ${f3(st.filters.mean)} | ${pct(st.nodes.mean, st.filters.mean)} | ${st.nodes.kept.join(' / ')} |`);
+    lines.push(
+      `| ${r.category} | ${st.landmarks.join(', ')} | ${st.nodes.perLayer.map(f3).join(' / ')} | **${f3(st.nodes.mean)}** | ${st.filters.perLayer.map(f3).join(' / ')} | ${f3(st.filters.mean)} | ${pct(st.nodes.mean, st.filters.mean)} | ${st.nodes.kept.join(' / ')} |`,
+    );
   }
-  if (runs.length) lines.push(`| **average** | | | **${f3(sn / runs.length)}** | | ${f3(sf / runs.length)} | ${pct(sn / runs.length, sf / runs.length)} | |`);
-  lines.push('', 'Both sides keep the same number of units per layer: the authors\' 167 of VGG-16\'s 512 filters, scaled to the layer\'s filter count, ranked by the mean of their top scores.', '');
+  if (runs.length)
+    lines.push(
+      `| **average** | | | **${f3(sn / runs.length)}** | | ${f3(sf / runs.length)} | ${pct(sn / runs.length, sf / runs.length)} | |`,
+    );
+  lines.push(
+    '',
+    "Both sides keep the same number of units per layer: the authors' 167 of VGG-16's 512 filters, scaled to the layer's filter count, ranked by the mean of their top scores.",
+    '',
+  );
   lines.push('## Mining time', '');
-  lines.push('| category | layer | map | filters | nodes | EM time | per image and iteration | reading feature maps (all layers, both views, with negatives) | view agreement with facing |');
+  lines.push(
+    '| category | layer | map | filters | nodes | EM time | per image and iteration | reading feature maps (all layers, both views, with negatives) | view agreement with facing |',
+  );
   lines.push('|---|---|---|---|---|---|---|---|---|');
-  for (const r of runs) for (const l of r.layers) lines.push(`| ${r.category} | ${l.name.split(':')[1]} | ${l.map}×${l.map} | ${l.filters} | ${l.nodes} | ${(l.ms / 1000).toFixed(1)} s | ${l.msPerImageIteration.toFixed(2)} ms | ${(r.featureMs / 1000).toFixed(1)} s | ${(100 * r.viewAgreement).toFixed(0)} % |`);
+  for (const r of runs)
+    for (const l of r.layers)
+      lines.push(
+        `| ${r.category} | ${l.name.split(':')[1]} | ${l.map}×${l.map} | ${l.filters} | ${l.nodes} | ${(l.ms / 1000).toFixed(1)} s | ${l.msPerImageIteration.toFixed(2)} ms | ${(r.featureMs / 1000).toFixed(1)} s | ${(100 * r.viewAgreement).toFixed(0)} % |`,
+      );
   lines.push('');
   lines.push('## Pictures', '');
   for (const r of runs) for (const p of r.pictures) lines.push(`![${p}](explanatory-graph/${p})`);
-  lines.push('', 'Node patches: each row is one of the strongest nodes, each column an image where it fires most, the patch centred on the node\'s inferred position. Parts: dots are the graph\'s K-shot predictions, rings the annotated centres.');
+  lines.push(
+    '',
+    "Node patches: each row is one of the strongest nodes, each column an image where it fires most, the patch centred on the node's inferred position. Parts: dots are the graph's K-shot predictions, rings the annotated centres.",
+  );
   return `${lines.join('\n')}\n`;
 }
 

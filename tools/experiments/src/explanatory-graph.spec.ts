@@ -22,14 +22,25 @@ import {
   saveGraph,
   writeGraphBrowser,
 } from '@transplant/explanatory-graph';
-import { INTERPRETABLE_DEFAULTS, backgroundImages, buildExperimentNetwork, networkModules, partImages } from '@transplant/interpretable';
+import {
+  INTERPRETABLE_DEFAULTS,
+  backgroundImages,
+  buildExperimentNetwork,
+  networkModules,
+  partImages,
+} from '@transplant/interpretable';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
 
 /** Debian's Chromium (tools/scripts/install-system-deps.sh installs it), or TRANSPLANT_CHROMIUM. */
 const CHROMIUM = process.env['TRANSPLANT_CHROMIUM'] ?? '/usr/bin/chromium';
 
-const tiny = { ...INTERPRETABLE_DEFAULTS, imageSize: 16, blocks: [[4], [8]], categories: ['cat'] as const, mask: 'none' as const };
+const tiny = {
+  ...INTERPRETABLE_DEFAULTS,
+  imageSize: 16,
+  blocks: [[4], [8]],
+  categories: ['cat'] as const,
+  mask: 'none' as const,
+};
 const names = networkModules('g');
 const link = { category: names.category, task: names.task };
 const images = partImages('cat', { count: 12, size: 16, crop: true, seed: 'graph-spec' });
@@ -52,14 +63,25 @@ describe('explanatory graph on a network', () => {
   it('mines and infers without leaking tensors, saves to a file that reads back identical, refuses damaged files and other modules', async () => {
     const before = tf.memory().numTensors;
     const progress: string[] = [];
-    const { graph } = mineGraph(network, link, images, negatives, { iterations: 2, onProgress: (p) => progress.push(`${p.layer}:${p.iteration}`) });
+    const { graph } = mineGraph(network, link, images, negatives, {
+      iterations: 2,
+      onProgress: (p) => progress.push(`${p.layer}:${p.iteration}`),
+    });
     const inference = inferGraph(graph, network, link, test);
     expect(tf.memory().numTensors).toBe(before);
 
     // The category module's top two conv layers, top first: 8×8 maps (7 nodes per filter), then 16×16 (13).
-    expect(graph.layers.map((l) => l.name)).toEqual([`${names.category}:block2_conv1`, `${names.category}:block1_conv1`]);
+    expect(graph.layers.map((l) => l.name)).toEqual([
+      `${names.category}:block2_conv1`,
+      `${names.category}:block1_conv1`,
+    ]);
     expect(graphSize(graph).perLayer).toEqual([8 * 7, 4 * 13]);
-    expect(progress).toEqual([`${names.category}:block2_conv1:1`, `${names.category}:block2_conv1:2`, `${names.category}:block1_conv1:1`, `${names.category}:block1_conv1:2`]);
+    expect(progress).toEqual([
+      `${names.category}:block2_conv1:1`,
+      `${names.category}:block2_conv1:2`,
+      `${names.category}:block1_conv1:1`,
+      `${names.category}:block1_conv1:2`,
+    ]);
     const low = graph.layers[1]!.state;
     expect(Array.from(low.parents).every((u) => u >= -1 && u < 8 * 7)).toBe(true);
     expect(Array.from(low.parents).some((u) => u >= 0)).toBe(true);
@@ -76,10 +98,14 @@ describe('explanatory graph on a network', () => {
     const bytes = await readFile(file);
     bytes[bytes.length - 5]! ^= 0xff;
     expect(() => decodeGraph(bytes)).toThrow(expect.objectContaining({ code: 'E_ARTIFACT_CORRUPT' }));
-    expect(() => decodeGraph(new TextEncoder().encode('{"not":"a graph"}'))).toThrow(expect.objectContaining({ code: expect.stringMatching(/E_ARTIFACT_(CORRUPT|FOREIGN)/) }));
+    expect(() => decodeGraph(new TextEncoder().encode('{"not":"a graph"}'))).toThrow(
+      expect.objectContaining({ code: expect.stringMatching(/E_ARTIFACT_(CORRUPT|FOREIGN)/) }),
+    );
     const other = buildExperimentNetwork(builtinPlugins(), 'h', tiny);
     const otherNames = networkModules('h');
-    expect(() => inferGraph(graph, other, { category: otherNames.category, task: otherNames.task }, test)).toThrow(/mine a graph for this module/i);
+    expect(() =>
+      inferGraph(graph, other, { category: otherNames.category, task: otherNames.task }, test),
+    ).toThrow(/mine a graph for this module/i);
     other.dispose();
   });
 
@@ -87,15 +113,34 @@ describe('explanatory graph on a network', () => {
     const { graph } = mineGraph(network, link, images, negatives, { iterations: 2 });
     const pool = inferGraph(graph, network, link, images);
     const held = inferGraph(graph, network, link, test);
-    const results = fewShotLocalization(graph, { images, inference: pool }, { images: test, inference: held }, ['head', 'torso'], { shots: [1, 3], draws: 2, top: 5, seed: 's' });
+    const results = fewShotLocalization(
+      graph,
+      { images, inference: pool },
+      { images: test, inference: held },
+      ['head', 'torso'],
+      { shots: [1, 3], draws: 2, top: 5, seed: 's' },
+    );
     expect(results.map((r) => `${r.part}:${r.k}`)).toEqual(['head:1', 'head:3', 'torso:1', 'torso:3']);
     for (const r of results) for (const d of Object.values(r.distance)) expect(d).toBeGreaterThanOrEqual(0);
     for (const r of results) for (const d of Object.values(r.distance)) expect(d).toBeLessThan(1);
-    const stability = graphVsFilterStability(graph, held, [partCentres(test, 'head'), partCentres(test, 'torso')], { topN: 4 });
+    const stability = graphVsFilterStability(
+      graph,
+      held,
+      [partCentres(test, 'head'), partCentres(test, 'torso')],
+      { topN: 4 },
+    );
     expect(stability.nodes.kept).toEqual([Math.ceil((167 / 512) * 8), Math.ceil((167 / 512) * 4)]);
     expect(stability.filters.perLayer).toHaveLength(2);
 
-    const patches = renderNodePatches(held, test, [{ layer: 0, node: 0 }, { layer: 1, node: 3 }], { images: 3 });
+    const patches = renderNodePatches(
+      held,
+      test,
+      [
+        { layer: 0, node: 0 },
+        { layer: 1, node: 3 },
+      ],
+      { images: 3 },
+    );
     expect(patches.subarray(1, 4).toString()).toBe('PNG');
     const parts = renderLocalizedParts(test, 0, [{ part: 'head', point: [4, 5] }], { title: 'cat' });
     expect(parts.subarray(1, 4).toString()).toBe('PNG');
@@ -103,13 +148,28 @@ describe('explanatory graph on a network', () => {
   });
 
   it('writes an HTML browser whose layer tabs and parent links work in headless Chromium', async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: run tools/scripts/install-system-deps.sh (Debian's chromium) or set TRANSPLANT_CHROMIUM`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(
+        `no Chromium at ${CHROMIUM}: run tools/scripts/install-system-deps.sh (Debian's chromium) or set TRANSPLANT_CHROMIUM`,
+      );
     const { graph } = mineGraph(network, link, images, negatives, { iterations: 2 });
     const inference = inferGraph(graph, network, link, images);
-    const index = await writeGraphBrowser(join(dir, 'browser'), graph, inference, images, { nodesPerLayer: 4, images: 3 });
+    const index = await writeGraphBrowser(join(dir, 'browser'), graph, inference, images, {
+      nodesPerLayer: 4,
+      images: 3,
+    });
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     try {
       const page = await browser.newPage();
@@ -120,7 +180,11 @@ describe('explanatory graph on a network', () => {
       expect(await page.isVisible('#layer-1')).toBe(true);
       expect(await page.isVisible('#layer-0')).toBe(false);
       // Every node strip loaded.
-      expect(await page.$$eval('#layer-1 img', (imgs) => imgs.every((i) => (i as unknown as { naturalWidth: number }).naturalWidth > 0))).toBe(true);
+      expect(
+        await page.$$eval('#layer-1 img', (imgs) =>
+          imgs.every((i) => (i as unknown as { naturalWidth: number }).naturalWidth > 0),
+        ),
+      ).toBe(true);
       const link = page.locator('#layer-1 a.parent').first();
       const target = `n-0-${await link.getAttribute('data-node')}`;
       await link.click();

@@ -36,11 +36,15 @@ const { values } = parseArgs({
     work: { type: 'string', default: fileURLToPath(new URL('../.work/graphs', import.meta.url)) },
   },
 });
-if (!GRAPH_VIEW_RULES.includes(values.views as GraphViewRule)) throw new Error(`--views must be one of ${GRAPH_VIEW_RULES.join(', ')}`);
-const categories = values.categories.split(',').filter(Boolean).map((c) => {
-  if (!isCategoryId(c)) throw new Error(`unknown category ${c}`);
-  return c as CategoryId;
-});
+if (!GRAPH_VIEW_RULES.includes(values.views as GraphViewRule))
+  throw new Error(`--views must be one of ${GRAPH_VIEW_RULES.join(', ')}`);
+const categories = values.categories
+  .split(',')
+  .filter(Boolean)
+  .map((c) => {
+    if (!isCategoryId(c)) throw new Error(`unknown category ${c}`);
+    return c as CategoryId;
+  });
 
 const selection = await selectBackend();
 const dir = join(values.results, 'explanatory-graph');
@@ -53,12 +57,16 @@ for (const [index, category] of categories.entries()) {
   const file = join(dir, 'runs', `${category}.json`);
   // A run mined from another version of the category's network than the latest is stale: run again.
   const current = `${category}-cls@${(await registry.resolve(`${category}-cls`)).version}`;
-  const previous = await readFile(file, 'utf8').then((t) => (JSON.parse(t) as GraphRunResult).network, () => undefined);
+  const previous = await readFile(file, 'utf8').then(
+    (t) => (JSON.parse(t) as GraphRunResult).network,
+    () => undefined,
+  );
   if (!values.redo && previous === current) {
     log(`${category}: done already (${file})`);
     continue;
   }
-  if (previous !== undefined && previous !== current) log(`${category}: ${file} was mined from ${previous}, not ${current}: stale, run again`);
+  if (previous !== undefined && previous !== current)
+    log(`${category}: ${file} was mined from ${previous}, not ${current}: stale, run again`);
   const { network, manifest } = await composer.load(`${category}-cls`);
   try {
     const started = performance.now();
@@ -77,7 +85,10 @@ for (const [index, category] of categories.entries()) {
       ...(index === 0 ? { browser: join(dir, 'browser') } : {}),
       log,
     });
-    await writeFile(file, `${JSON.stringify({ measuredAt: new Date().toISOString(), backend: selection.id, ...result }, null, 2)}\n`);
+    await writeFile(
+      file,
+      `${JSON.stringify({ measuredAt: new Date().toISOString(), backend: selection.id, ...result }, null, 2)}\n`,
+    );
     log(`${category}: done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   } finally {
     network.dispose();
@@ -85,8 +96,15 @@ for (const [index, category] of categories.entries()) {
 }
 
 const runs: GraphRunResult[] = [];
-for (const name of (await readdir(join(dir, 'runs'))).sort()) runs.push(JSON.parse(await readFile(join(dir, 'runs', name), 'utf8')) as GraphRunResult);
-const report = formatGraphReport(runs, { backend: selection.id, command: 'npx nx run explanatory-graph:experiment' });
+for (const name of (await readdir(join(dir, 'runs'))).sort())
+  runs.push(JSON.parse(await readFile(join(dir, 'runs', name), 'utf8')) as GraphRunResult);
+const report = formatGraphReport(runs, {
+  backend: selection.id,
+  command: 'npx nx run explanatory-graph:experiment',
+});
 await writeFile(join(values.results, 'explanatory-graph.md'), report);
-await writeFile(join(values.results, 'explanatory-graph.json'), `${JSON.stringify({ generatedAt: new Date().toISOString(), backend: selection.id, runs }, null, 2)}\n`);
+await writeFile(
+  join(values.results, 'explanatory-graph.json'),
+  `${JSON.stringify({ generatedAt: new Date().toISOString(), backend: selection.id, runs }, null, 2)}\n`,
+);
 process.stdout.write(report);

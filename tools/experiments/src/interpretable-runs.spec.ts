@@ -31,7 +31,9 @@ describe('interpretable networks', () => {
     const link = { category: names.category, task: names.task };
     const mask = partMaskLayers(network.module(names.category).built.layers)[0]!;
     const before = tf.memory().numTensors;
-    const kernel = moduleWeights(network.module(names.category).built, network.module(names.category).prefix)['block2_conv1/kernel']!.dataSync().slice();
+    const kernel = moduleWeights(network.module(names.category).built, network.module(names.category).prefix)
+      ['block2_conv1/kernel']!.dataSync()
+      .slice();
     const result = trainExperimentNetwork(network, 't', new ExperimentData(['cat'], 1, 16), o, quiet);
     expect(tf.memory().numTensors).toBe(before);
     expect(result.curve.at(-1)!.step).toBe(2);
@@ -61,7 +63,15 @@ describe('interpretable networks', () => {
     const o = { ...tiny, filterLoss: 'exact' as const };
     const result = await runOne(
       { categories: ['cat', 'dog'], kind: 'interpretable' },
-      { plugins: builtinPlugins(), training: o, mask: 'centroid', images: 4, testPerClass: 2, heatmap: null, log: quiet },
+      {
+        plugins: builtinPlugins(),
+        training: o,
+        mask: 'centroid',
+        images: 4,
+        testPerClass: 2,
+        heatmap: null,
+        log: quiet,
+      },
     );
     expect(result.key).toBe('multi-cat-dog-interpretable');
     expect(result.error).toBeGreaterThanOrEqual(0);
@@ -69,7 +79,9 @@ describe('interpretable networks', () => {
     expect(result.perCategory['cat']!.consumed.layer).toBe('block2_conv1_mask');
     expect(result.perCategory['cat']!.beforeMask!.layer).toBe('block2_conv1');
     expect(Object.values(result.assignment!).reduce((s, n) => s + n, 0)).toBe(8);
-    const report = formatInterpretableReport([result], ['interpretable/x.png'], { cat: { partDetector: 0.03, random: 0.11 } });
+    const report = formatInterpretableReport([result], ['interpretable/x.png'], {
+      cat: { partDetector: 0.03, random: 0.11 },
+    });
     expect(report).toContain('| multi-cat-dog | – |');
     expect(report).toContain('![interpretable/x.png]');
   });

@@ -24,7 +24,8 @@ export interface RunSpec {
   readonly kind: 'ordinary' | 'interpretable';
 }
 
-export const runKey = (r: RunSpec) => `${r.categories.length === 1 ? 'single' : 'multi'}-${r.categories.join('-')}-${r.kind}`;
+export const runKey = (r: RunSpec) =>
+  `${r.categories.length === 1 ? 'single' : 'multi'}-${r.categories.join('-')}-${r.kind}`;
 
 export interface LayerNumbers {
   readonly layer: string;
@@ -48,7 +49,10 @@ export interface RunResult {
   /** Held-out error rate (single: category vs. rest; multi: argmax over categories + background). */
   readonly error: number;
   /** Per evaluated category: the metrics of the layer the next layer consumes (interpretable: the masked map) and, for the interpretable net, of its conv output before the mask. */
-  readonly perCategory: Record<string, { readonly consumed: LayerNumbers; readonly beforeMask?: LayerNumbers }>;
+  readonly perCategory: Record<
+    string,
+    { readonly consumed: LayerNumbers; readonly beforeMask?: LayerNumbers }
+  >;
   /** Means over the evaluated categories of `consumed`. */
   readonly instability: number;
   readonly instabilityAll: number;
@@ -94,7 +98,11 @@ export interface MeasureOptions {
  * top conv layer as the next layer consumes it (interpretable: the masked map) and, for an
  * interpretable network, before the mask.
  */
-export async function measureRun(network: Network, spec: RunSpec, o: MeasureOptions): Promise<Pick<RunResult, 'perCategory' | 'instability' | 'instabilityAll' | 'interpretability'>> {
+export async function measureRun(
+  network: Network,
+  spec: RunSpec,
+  o: MeasureOptions,
+): Promise<Pick<RunResult, 'perCategory' | 'instability' | 'instabilityAll' | 'interpretability'>> {
   const names = networkModules(runKey(spec));
   const link = { category: names.category, task: names.task };
   const conv = topLayer(o.blocks);
@@ -104,32 +112,72 @@ export async function measureRun(network: Network, spec: RunSpec, o: MeasureOpti
     const images = partImages(category, { count: o.images, size: o.imageSize, crop: o.crop });
     const numbers = (layer: string) => {
       const r = interpretLayer(network, link, layer, images);
-      const n: LayerNumbers = { layer, instability: r.instability.mean, instabilityAll: r.instability.meanAll, active: r.instability.active, interpretability: r.interpretability.mean, silent: r.instability.silent };
+      const n: LayerNumbers = {
+        layer,
+        instability: r.instability.mean,
+        instabilityAll: r.instability.meanAll,
+        active: r.instability.active,
+        interpretability: r.interpretability.mean,
+        silent: r.instability.silent,
+      };
       return { r, n };
     };
     const consumed = numbers(consumedLayer);
-    perCategory[category] = { consumed: consumed.n, ...(spec.kind === 'interpretable' ? { beforeMask: numbers(conv).n } : {}) };
-    if (o.heatmap) await o.heatmap(category, renderFilterHeatmaps(consumed.r, images, { filters: 6, images: 6, title: `${runKey(spec)} · ${consumedLayer} · ${category} images` }));
+    perCategory[category] = {
+      consumed: consumed.n,
+      ...(spec.kind === 'interpretable' ? { beforeMask: numbers(conv).n } : {}),
+    };
+    if (o.heatmap)
+      await o.heatmap(
+        category,
+        renderFilterHeatmaps(consumed.r, images, {
+          filters: 6,
+          images: 6,
+          title: `${runKey(spec)} · ${consumedLayer} · ${category} images`,
+        }),
+      );
   }
   const values = Object.values(perCategory);
-  const mean = (f: (v: LayerNumbers) => number) => values.reduce((s, v) => s + f(v.consumed), 0) / values.length;
-  return { perCategory, instability: mean((v) => v.instability), instabilityAll: mean((v) => v.instabilityAll), interpretability: mean((v) => v.interpretability) };
+  const mean = (f: (v: LayerNumbers) => number) =>
+    values.reduce((s, v) => s + f(v.consumed), 0) / values.length;
+  return {
+    perCategory,
+    instability: mean((v) => v.instability),
+    instabilityAll: mean((v) => v.instabilityAll),
+    interpretability: mean((v) => v.interpretability),
+  };
 }
 
 /** Trains one network of the experiment and measures it. */
 export async function runOne(spec: RunSpec, o: RunOptions): Promise<RunResult> {
-  const options: InterpretableNetworkOptions = { ...INTERPRETABLE_DEFAULTS, ...o.training, categories: spec.categories, mask: spec.kind === 'ordinary' ? 'none' : o.mask };
+  const options: InterpretableNetworkOptions = {
+    ...INTERPRETABLE_DEFAULTS,
+    ...o.training,
+    categories: spec.categories,
+    mask: spec.kind === 'ordinary' ? 'none' : o.mask,
+  };
   const name = runKey(spec);
   const data = new ExperimentData(spec.categories, options.seed, options.imageSize, options.crop);
   const network = buildExperimentNetwork(o.plugins, name, options);
   try {
-    if (o.init) o.log(`${name}: ${initCategoryModule(network, name, o.init).length} weights from ${o.initName ?? 'a pre-trained module'}`);
+    if (o.init)
+      o.log(
+        `${name}: ${initCategoryModule(network, name, o.init).length} weights from ${o.initName ?? 'a pre-trained module'}`,
+      );
     const trained = trainExperimentNetwork(network, name, data, options, (line) => o.log(`${name}: ${line}`));
     const error = experimentError(network, name, data, o.testPerClass);
-    const measured = await measureRun(network, spec, { images: o.images, crop: options.crop, imageSize: options.imageSize, blocks: options.blocks, heatmap: o.heatmap });
+    const measured = await measureRun(network, spec, {
+      images: o.images,
+      crop: options.crop,
+      imageSize: options.imageSize,
+      blocks: options.blocks,
+      heatmap: o.heatmap,
+    });
     const assignment =
       spec.kind === 'interpretable' && spec.categories.length > 1
-        ? Object.fromEntries(spec.categories.map((c, k) => [c, trained.assignment.filter((a) => a === k).length]))
+        ? Object.fromEntries(
+            spec.categories.map((c, k) => [c, trained.assignment.filter((a) => a === k).length]),
+          )
         : undefined;
     const result: RunResult = {
       key: name,
@@ -168,18 +216,36 @@ export async function runOne(spec: RunSpec, o: RunOptions): Promise<RunResult> {
  * experiment's 8×8 map (stride 8): one that always peaks at the cell holding a part's centre
  * (mean over head, neck, torso), and one that peaks at a random cell (seeded).
  */
-export function referenceInstability(category: CategoryId, images: number, crop: boolean, size = 64, stride = 8): { partDetector: number; random: number } {
+export function referenceInstability(
+  category: CategoryId,
+  images: number,
+  crop: boolean,
+  size = 64,
+  stride = 8,
+): { partDetector: number; random: number } {
   const set = partImages(category, { count: images, size, crop });
   const annotations = set.samples.map((s) => s.annotation);
-  const landmarks = INSTABILITY_LANDMARKS.filter((p) => annotations.some((a) => a.parts[p])).map((p) => annotations.map((a) => (a.parts[p]?.visible ? a.parts[p].centre : null)));
+  const landmarks = INSTABILITY_LANDMARKS.filter((p) => annotations.some((a) => a.parts[p])).map((p) =>
+    annotations.map((a) => (a.parts[p]?.visible ? a.parts[p].centre : null)),
+  );
   const side = size / stride;
   const cells = side * side;
-  const geometry = { scale: stride, offset: stride / 2, mapSize: [side, side] as const, imageSize: [size, size] as const };
+  const geometry = {
+    scale: stride,
+    offset: stride / 2,
+    mapSize: [side, side] as const,
+    imageSize: [size, size] as const,
+  };
   const options = { topN: Math.min(100, Math.floor(images / 2)), diagonal: Math.hypot(size, size) };
   const detectors = landmarks.map((points) => {
     const values = new Float32Array(images * cells);
     points.forEach((p, i) => {
-      if (p) values[i * cells + Math.min(side - 1, Math.floor(p[1] / stride)) * side + Math.min(side - 1, Math.floor(p[0] / stride))] = 1 + i / images;
+      if (p)
+        values[
+          i * cells +
+            Math.min(side - 1, Math.floor(p[1] / stride)) * side +
+            Math.min(side - 1, Math.floor(p[0] / stride))
+        ] = 1 + i / images;
     });
     return locationInstability({ values, shape: [images, side, side, 1] }, geometry, landmarks, options).mean;
   });
@@ -188,7 +254,12 @@ export function referenceInstability(category: CategoryId, images: number, crop:
   for (let i = 0; i < images; i++) random[i * cells + rng.int(0, cells - 1)] = rng.uniform(1, 2);
   return {
     partDetector: detectors.reduce((s, v) => s + v, 0) / detectors.length,
-    random: locationInstability({ values: random, shape: [images, side, side, 1] }, geometry, landmarks, options).mean,
+    random: locationInstability(
+      { values: random, shape: [images, side, side, 1] },
+      geometry,
+      landmarks,
+      options,
+    ).mean,
   };
 }
 
@@ -196,9 +267,16 @@ const pct = (v: number) => (v * 100).toFixed(1);
 const f3 = (v: number) => (Number.isNaN(v) ? '–' : v.toFixed(3));
 
 /** The results as Markdown: per setting, ordinary vs interpretable side by side, with the paper's numbers. */
-export function formatInterpretableReport(results: readonly RunResult[], pictures: readonly string[], references: Readonly<Record<string, { partDetector: number; random: number }>>): string {
+export function formatInterpretableReport(
+  results: readonly RunResult[],
+  pictures: readonly string[],
+  references: Readonly<Record<string, { partDetector: number; random: number }>>,
+): string {
   const settings = [...new Set(results.map((r) => r.key.replace(/-(ordinary|interpretable)$/, '')))];
-  const activeOf = (r: RunResult) => Object.values(r.perCategory).map((v) => v.consumed.active).join('/');
+  const activeOf = (r: RunResult) =>
+    Object.values(r.perCategory)
+      .map((v) => v.consumed.active)
+      .join('/');
   const drop = (a: number, b: number) => `${(((a - b) / a) * 100).toFixed(0)} %`;
   const rows = settings.map((s) => {
     const ord = results.find((r) => r.key === `${s}-ordinary`);
@@ -207,11 +285,32 @@ export function formatInterpretableReport(results: readonly RunResult[], picture
     return `| ${s} | ${cell(ord, (r) => pct(r.error))} | ${cell(int, (r) => pct(r.error))} | ${cell(ord, (r) => `${f3(r.instability)} (${activeOf(r)})`)} | ${cell(int, (r) => `${f3(r.instability)} (${activeOf(r)})`)} | ${ord && int ? drop(ord.instability, int.instability) : '–'} | ${cell(ord, (r) => f3(r.instabilityAll))} | ${cell(int, (r) => f3(r.instabilityAll))} | ${ord && int ? drop(ord.instabilityAll, int.instabilityAll) : '–'} | ${cell(ord, (r) => f3(r.interpretability))} | ${cell(int, (r) => f3(r.interpretability))} |`;
   });
   // The single-category average (the paper's headline numbers average single-category networks).
-  const pairs = settings.filter((x) => x.startsWith('single-')).map((x) => [results.find((r) => r.key === `${x}-ordinary`), results.find((r) => r.key === `${x}-interpretable`)] as const).filter((p): p is readonly [RunResult, RunResult] => p[0] !== undefined && p[1] !== undefined);
+  const pairs = settings
+    .filter((x) => x.startsWith('single-'))
+    .map(
+      (x) =>
+        [
+          results.find((r) => r.key === `${x}-ordinary`),
+          results.find((r) => r.key === `${x}-interpretable`),
+        ] as const,
+    )
+    .filter((p): p is readonly [RunResult, RunResult] => p[0] !== undefined && p[1] !== undefined);
   if (pairs.length > 1) {
-    const avg = (f: (r: RunResult) => number, i: 0 | 1) => pairs.reduce((s, p) => s + f(p[i]), 0) / pairs.length;
-    const [eo, ei, io, ii, ao, ai, po, pi] = [avg((r) => r.error, 0), avg((r) => r.error, 1), avg((r) => r.instability, 0), avg((r) => r.instability, 1), avg((r) => r.instabilityAll, 0), avg((r) => r.instabilityAll, 1), avg((r) => r.interpretability, 0), avg((r) => r.interpretability, 1)];
-    rows.push(`| **single-category average (${pairs.length})** | ${pct(eo)} | ${pct(ei)} | ${f3(io)} | ${f3(ii)} | ${drop(io, ii)} | ${f3(ao)} | ${f3(ai)} | ${drop(ao, ai)} | ${f3(po)} | ${f3(pi)} |`);
+    const avg = (f: (r: RunResult) => number, i: 0 | 1) =>
+      pairs.reduce((s, p) => s + f(p[i]), 0) / pairs.length;
+    const [eo, ei, io, ii, ao, ai, po, pi] = [
+      avg((r) => r.error, 0),
+      avg((r) => r.error, 1),
+      avg((r) => r.instability, 0),
+      avg((r) => r.instability, 1),
+      avg((r) => r.instabilityAll, 0),
+      avg((r) => r.instabilityAll, 1),
+      avg((r) => r.interpretability, 0),
+      avg((r) => r.interpretability, 1),
+    ];
+    rows.push(
+      `| **single-category average (${pairs.length})** | ${pct(eo)} | ${pct(ei)} | ${f3(io)} | ${f3(ii)} | ${drop(io, ii)} | ${f3(ao)} | ${f3(ai)} | ${drop(ao, ai)} | ${f3(po)} | ${f3(pi)} |`,
+    );
   }
   const detail = results.flatMap((r) =>
     Object.entries(r.perCategory).map(
@@ -224,8 +323,13 @@ export function formatInterpretableReport(results: readonly RunResult[], picture
     '# Interpretable conv layers on the synthetic data (methods.md §9.2)',
     '',
     'Regenerate: `npx nx run interpretable:experiment` (resumable; each network is one file under `interpretable/runs/`).',
-    first ? `Settings (shared): ${JSON.stringify(Object.fromEntries(Object.entries(first.settings).filter(([k]) => k !== 'strength' && k !== 'mask')))}; back end ${first.backend}.` : '',
-    `Interpretable networks: mask ${results.find((r) => r.kind === 'interpretable')?.settings['mask'] ?? '–'}; hand-built strength ${results.filter((r) => r.kind === 'interpretable').map((r) => `${r.key.replace(/-interpretable$/, '')} ${String(r.settings['strength'])}`).join(', ')}.`,
+    first
+      ? `Settings (shared): ${JSON.stringify(Object.fromEntries(Object.entries(first.settings).filter(([k]) => k !== 'strength' && k !== 'mask')))}; back end ${first.backend}.`
+      : '',
+    `Interpretable networks: mask ${results.find((r) => r.kind === 'interpretable')?.settings['mask'] ?? '–'}; hand-built strength ${results
+      .filter((r) => r.kind === 'interpretable')
+      .map((r) => `${r.key.replace(/-interpretable$/, '')} ${String(r.settings['strength'])}`)
+      .join(', ')}.`,
     '',
     '| setting | error ordinary % | error interpretable % | instability ordinary (active filters) | instability interpretable (active filters) | drop | instability ordinary, all filters | interpretable, all filters | drop | part interpretability ordinary | part interpretability interpretable |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
@@ -233,7 +337,7 @@ export function formatInterpretableReport(results: readonly RunResult[], picture
     '',
     'Paper (§9.2, ILSVRC Animal-Part, single-category, average over 30 categories): location instability AlexNet 0.146 → 0.091, VGG-16 0.144 → 0.085 (−41 %), VGG-M 0.147 → 0.090, VGG-S 0.145 → 0.090; single-category accuracy drops 1–3 points (e.g. VGG-16 on VOC Part 98.66 → 95.39 %), multi-category accuracy rises.',
     '',
-    'Instability: mean over the filters of the top conv layer (the map the next layer consumes; for the interpretable network the masked map) of the std of peak-to-landmark distance (head, neck, torso) over each filter\'s top images, divided by the image diagonal; lower is more stable. Images where a filter does not fire are skipped (a silent map has no peak; counting its first cell would make silent filters perfectly stable). *Active filters* fire on at least N of the category\'s images (N = the top-N size), so that their top N are real firings; the first instability columns average over them, the *all filters* columns over every filter that fires on two images. For scale, on the same images: a made-up filter that always peaks at the cell of a part centre, and one that peaks at a random cell:',
+    "Instability: mean over the filters of the top conv layer (the map the next layer consumes; for the interpretable network the masked map) of the std of peak-to-landmark distance (head, neck, torso) over each filter's top images, divided by the image diagonal; lower is more stable. Images where a filter does not fire are skipped (a silent map has no peak; counting its first cell would make silent filters perfectly stable). *Active filters* fire on at least N of the category's images (N = the top-N size), so that their top N are real firings; the first instability columns average over them, the *all filters* columns over every filter that fires on two images. For scale, on the same images: a made-up filter that always peaks at the cell of a part centre, and one that peaks at a random cell:",
     '',
     '| images | part detector | random cell |',
     '|---|---|---|',
@@ -245,7 +349,23 @@ export function formatInterpretableReport(results: readonly RunResult[], picture
     '|---|---|---|---|---|---|---|---|',
     ...detail,
     '',
-    ...(results.some((r) => r.assignment) ? ['## Filter assignment (multi-category)', '', ...results.filter((r) => r.assignment).map((r) => `- ${r.key}: ${Object.entries(r.assignment!).map(([c, n]) => `${c} ${n}`).join(', ')}`), ''] : []),
-    ...(pictures.length ? ['## Heat maps of the top filters', '', ...pictures.map((p) => `![${p}](${p})`), ''] : []),
+    ...(results.some((r) => r.assignment)
+      ? [
+          '## Filter assignment (multi-category)',
+          '',
+          ...results
+            .filter((r) => r.assignment)
+            .map(
+              (r) =>
+                `- ${r.key}: ${Object.entries(r.assignment!)
+                  .map(([c, n]) => `${c} ${n}`)
+                  .join(', ')}`,
+            ),
+          '',
+        ]
+      : []),
+    ...(pictures.length
+      ? ['## Heat maps of the top filters', '', ...pictures.map((p) => `![${p}](${p})`), '']
+      : []),
   ].join('\n');
 }

@@ -8,7 +8,15 @@ import { moduleWeights, selectBackend } from '@transplant/core';
 import { isCategoryId, type CategoryId } from '@transplant/data';
 import { PART_MASK_MODES, type FilterLossMode, type PartMaskMode } from '@transplant/interpretable';
 import { FolderStore, Registry, openStore } from '@transplant/registry';
-import { formatInterpretableReport, measureRun, referenceInstability, runKey, runOne, type RunResult, type RunSpec } from './interpretable-runs';
+import {
+  formatInterpretableReport,
+  measureRun,
+  referenceInstability,
+  runKey,
+  runOne,
+  type RunResult,
+  type RunSpec,
+} from './interpretable-runs';
 
 /**
  * methods.md §9.2 on the synthetic data: ordinary vs interpretable networks, single-category
@@ -40,7 +48,10 @@ const { values } = parseArgs({
     registry: { type: 'string', default: EMBEDDED_REGISTRY },
     results: { type: 'string', default: fileURLToPath(new URL('../results', import.meta.url)) },
     /** The trained networks are published here (not committed): measure them again with `transplant --registry … interpret metrics`. */
-    'work-registry': { type: 'string', default: fileURLToPath(new URL('../.work/interpretable-registry', import.meta.url)) },
+    'work-registry': {
+      type: 'string',
+      default: fileURLToPath(new URL('../.work/interpretable-registry', import.meta.url)),
+    },
   },
 });
 
@@ -52,14 +63,20 @@ const categories = (list: string): CategoryId[] =>
       if (!isCategoryId(c)) throw new Error(`unknown category ${c}`);
       return c;
     });
-if (!PART_MASK_MODES.includes(values.mask as PartMaskMode)) throw new Error(`--mask must be one of ${PART_MASK_MODES.join(', ')}`);
-if (values.loss !== 'exact' && values.loss !== 'hand-built') throw new Error('--loss must be exact or hand-built');
+if (!PART_MASK_MODES.includes(values.mask as PartMaskMode))
+  throw new Error(`--mask must be one of ${PART_MASK_MODES.join(', ')}`);
+if (values.loss !== 'exact' && values.loss !== 'hand-built')
+  throw new Error('--loss must be exact or hand-built');
 if (values.view !== 'crop' && values.view !== 'scene') throw new Error('--view must be crop or scene');
 
 const selection = await selectBackend();
 const specs: RunSpec[] = [
-  ...categories(values.single).flatMap((c) => (['ordinary', 'interpretable'] as const).map((kind) => ({ categories: [c], kind }))),
-  ...(categories(values.multi).length > 1 ? (['ordinary', 'interpretable'] as const).map((kind) => ({ categories: categories(values.multi), kind })) : []),
+  ...categories(values.single).flatMap((c) =>
+    (['ordinary', 'interpretable'] as const).map((kind) => ({ categories: [c], kind })),
+  ),
+  ...(categories(values.multi).length > 1
+    ? (['ordinary', 'interpretable'] as const).map((kind) => ({ categories: categories(values.multi), kind }))
+    : []),
 ];
 const workRegistry = new Registry(new FolderStore(values['work-registry']));
 const wanted = values.runs ? new Set(values.runs.split(',')) : null;
@@ -68,22 +85,32 @@ await mkdir(join(dir, 'runs'), { recursive: true });
 /** Multi-category networks get heat maps on this category's images only (each PNG is ~250 KB in the repo). */
 const HEATMAP_CATEGORY = 'cat';
 const heatmapWriter = (spec: RunSpec, key: string) => async (category: CategoryId, png: Buffer) => {
-  if (spec.categories.length === 1 || category === HEATMAP_CATEGORY) await writeFile(join(dir, `${key}-${category}.png`), png);
+  if (spec.categories.length === 1 || category === HEATMAP_CATEGORY)
+    await writeFile(join(dir, `${key}-${category}.png`), png);
 };
 
 let init: { name: string; weights: Record<string, import('@tensorflow/tfjs').Tensor> } | undefined;
 if (values.init !== 'none') {
-  const composer = new Composer(new Registry(await openStore(values.registry, process.env)), builtinPlugins());
+  const composer = new Composer(
+    new Registry(await openStore(values.registry, process.env)),
+    builtinPlugins(),
+  );
   const { network, manifest } = await composer.load(values.init);
   const category = network.module(network.links[0]!.category);
-  init = { name: `${manifest.name}@${manifest.version} (${category.name})`, weights: moduleWeights(category.built, category.prefix) };
+  init = {
+    name: `${manifest.name}@${manifest.version} (${category.name})`,
+    weights: moduleWeights(category.built, category.prefix),
+  };
 }
 
 for (const spec of specs) {
   const key = runKey(spec);
   if (wanted && !wanted.has(key)) continue;
   const file = join(dir, 'runs', `${key}.json`);
-  const previous: RunResult | null = await readFile(file, 'utf8').then((t) => JSON.parse(t), () => null);
+  const previous: RunResult | null = await readFile(file, 'utf8').then(
+    (t) => JSON.parse(t),
+    () => null,
+  );
   if (previous && values.remeasure) {
     const composer = new Composer(workRegistry, builtinPlugins());
     const { network } = await composer.load(key);
@@ -96,8 +123,13 @@ for (const spec of specs) {
         blocks: settings.blocks,
         heatmap: heatmapWriter(spec, key),
       });
-      await writeFile(file, `${JSON.stringify({ ...previous, ...measured, settings: { ...previous.settings, images: Number(values.images) } }, null, 2)}\n`);
-      process.stderr.write(`${key}: measured again, instability ${measured.instability.toFixed(4)} (all filters ${measured.instabilityAll.toFixed(4)})\n`);
+      await writeFile(
+        file,
+        `${JSON.stringify({ ...previous, ...measured, settings: { ...previous.settings, images: Number(values.images) } }, null, 2)}\n`,
+      );
+      process.stderr.write(
+        `${key}: measured again, instability ${measured.instability.toFixed(4)} (all filters ${measured.instabilityAll.toFixed(4)})\n`,
+      );
     } finally {
       network.dispose();
     }
@@ -110,26 +142,53 @@ for (const spec of specs) {
   const result = await runOne(spec, {
     plugins: builtinPlugins(),
     ...(init ? { init: init.weights, initName: init.name } : {}),
-    training: { crop: values.view === 'crop', blocks: JSON.parse(values.blocks) as number[][], steps: Number(values.steps), filterLoss: values.loss as FilterLossMode, lambda: Number(values.lambda), strength: Number(spec.categories.length > 1 ? values['multi-strength'] : values.strength) },
+    training: {
+      crop: values.view === 'crop',
+      blocks: JSON.parse(values.blocks) as number[][],
+      steps: Number(values.steps),
+      filterLoss: values.loss as FilterLossMode,
+      lambda: Number(values.lambda),
+      strength: Number(spec.categories.length > 1 ? values['multi-strength'] : values.strength),
+    },
     mask: values.mask as PartMaskMode,
     images: Number(values.images),
     testPerClass: Number(values['test-per-class']),
     heatmap: heatmapWriter(spec, key),
     keep: async (network, result) => {
       // A run done again publishes the next patch version.
-      const previous = await workRegistry.resolve(key).then((r) => r.version, () => null);
+      const previous = await workRegistry.resolve(key).then(
+        (r) => r.version,
+        () => null,
+      );
       const meta = {
         version: previous ? `1.0.${Number(previous.split('.')[2]) + 1}` : '1.0.0',
         generatedBy: GENERATED_BY,
-        provenance: { data: `synthetic:v1 seed=icnn-1 ${result.categories.join(',')}${values.view === 'crop' ? ' object crops' : ''}`, seed: 1, steps: result.steps, backend: result.backend },
+        provenance: {
+          data: `synthetic:v1 seed=icnn-1 ${result.categories.join(',')}${values.view === 'crop' ? ' object crops' : ''}`,
+          seed: 1,
+          steps: result.steps,
+          backend: result.backend,
+        },
         // The card carries the interpretability numbers too (DESIGN §3), per category measured.
         card: {
           summary: `${result.kind} network of the interpretable-layer experiment`,
           metrics: [
             { name: 'error-rate', value: result.error, on: 'test' },
             ...Object.entries(result.perCategory).flatMap(([category, v]) => [
-              ...(Number.isFinite(v.consumed.instability) ? [{ name: 'location-instability', value: v.consumed.instability, on: `${category} ${v.consumed.layer} active filters n=${values.images}` }] : []),
-              { name: 'part-interpretability', value: v.consumed.interpretability, on: `${category} ${v.consumed.layer} n=${values.images}` },
+              ...(Number.isFinite(v.consumed.instability)
+                ? [
+                    {
+                      name: 'location-instability',
+                      value: v.consumed.instability,
+                      on: `${category} ${v.consumed.layer} active filters n=${values.images}`,
+                    },
+                  ]
+                : []),
+              {
+                name: 'part-interpretability',
+                value: v.consumed.interpretability,
+                on: `${category} ${v.consumed.layer} n=${values.images}`,
+              },
             ]),
           ],
         },
@@ -140,15 +199,33 @@ for (const spec of specs) {
     log: (line) => process.stderr.write(`${line}\n`),
   });
   await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
-  process.stderr.write(`${key}: error ${(result.error * 100).toFixed(1)} %, instability ${result.instability.toFixed(4)}, part interpretability ${result.interpretability.toFixed(4)}\n`);
+  process.stderr.write(
+    `${key}: error ${(result.error * 100).toFixed(1)} %, instability ${result.instability.toFixed(4)}, part interpretability ${result.interpretability.toFixed(4)}\n`,
+  );
 }
 
 const results: RunResult[] = [];
-for (const name of (await readdir(join(dir, 'runs'))).filter((n) => n.endsWith('.json')).sort()) results.push(JSON.parse(await readFile(join(dir, 'runs', name), 'utf8')));
-const pictures = (await readdir(dir)).filter((n) => n.endsWith('.png')).sort().map((n) => `interpretable/${n}`);
+for (const name of (await readdir(join(dir, 'runs'))).filter((n) => n.endsWith('.json')).sort())
+  results.push(JSON.parse(await readFile(join(dir, 'runs', name), 'utf8')));
+const pictures = (await readdir(dir))
+  .filter((n) => n.endsWith('.png'))
+  .sort()
+  .map((n) => `interpretable/${n}`);
 const evaluated = [...new Set(results.flatMap((r) => Object.keys(r.perCategory)))] as CategoryId[];
-const references = Object.fromEntries(evaluated.map((c) => [c, referenceInstability(c, Number(values.images), results.some((r) => (r.settings as { crop?: boolean }).crop === true))]));
+const references = Object.fromEntries(
+  evaluated.map((c) => [
+    c,
+    referenceInstability(
+      c,
+      Number(values.images),
+      results.some((r) => (r.settings as { crop?: boolean }).crop === true),
+    ),
+  ]),
+);
 const report = formatInterpretableReport(results, pictures, references);
 await writeFile(join(values.results, 'interpretable.md'), report);
-await writeFile(join(values.results, 'interpretable.json'), `${JSON.stringify({ backend: selection.id, results, references }, null, 2)}\n`);
+await writeFile(
+  join(values.results, 'interpretable.json'),
+  `${JSON.stringify({ backend: selection.id, results, references }, null, 2)}\n`,
+);
 process.stdout.write(`${report}\n`);

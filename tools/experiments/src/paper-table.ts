@@ -49,7 +49,8 @@ const composer = new Composer(registry, builtinPlugins());
 const current = async (name: string) => `${name}@${(await registry.resolve(name)).version}`;
 const file = join(values.results, 'paper-table.json');
 await mkdir(values.results, { recursive: true });
-const stepsFor = (mode: Cell['mode']) => Number(mode === 'inserted' ? values.steps : values['transplant-steps']);
+const stepsFor = (mode: Cell['mode']) =>
+  Number(mode === 'inserted' ? values.steps : values['transplant-steps']);
 const saved: { backend: string; cells: Cell[] } = await readFile(file, 'utf8').then(
   (t) => {
     // Files from before per-cell steps also held one `steps` for the whole table: dropped, each cell says its own.
@@ -62,9 +63,16 @@ const saved: { backend: string; cells: Cell[] } = await readFile(file, 'utf8').t
 const fresh: Cell[] = [];
 for (const c of saved.cells) {
   const used = cellNetworks(c);
-  if (cellSteps(c) !== stepsFor(c.mode)) process.stderr.write(`${cellKey(c)} ran ${cellSteps(c)} steps, not ${stepsFor(c.mode)}: stale, computed again\n`);
-  else if (used.from === (await current(c.from)) && used.to === (await current(`${c.category}-cls`))) fresh.push({ ...c, steps: cellSteps(c) });
-  else process.stderr.write(`${cellKey(c)} was computed with ${used.to} ← ${used.from}: stale, computed again\n`);
+  if (cellSteps(c) !== stepsFor(c.mode))
+    process.stderr.write(
+      `${cellKey(c)} ran ${cellSteps(c)} steps, not ${stepsFor(c.mode)}: stale, computed again\n`,
+    );
+  else if (used.from === (await current(c.from)) && used.to === (await current(`${c.category}-cls`)))
+    fresh.push({ ...c, steps: cellSteps(c) });
+  else
+    process.stderr.write(
+      `${cellKey(c)} was computed with ${used.to} ← ${used.from}: stale, computed again\n`,
+    );
 }
 saved.cells = fresh;
 const done = new Set(saved.cells.map(cellKey));
@@ -79,10 +87,30 @@ for (const mode of values.modes.split(',') as Cell['mode'][]) {
           const networks = { from: await current(from), to: await current(`${category}-cls`) };
           process.stderr.write(`${cellKey(cell)} (${networks.to}, task module of ${networks.from})… `);
           const started = performance.now();
-          const r = await transplant({ composer, from, to: `${category}-cls`, method, samples: n, adapterLayers: layers, adapterInit: 'he-normal', steps: stepsFor(mode), seed: Number(values.seed), generatedBy: GENERATED_BY, backend: selection.id, publish: false });
+          const r = await transplant({
+            composer,
+            from,
+            to: `${category}-cls`,
+            method,
+            samples: n,
+            adapterLayers: layers,
+            adapterInit: 'he-normal',
+            steps: stepsFor(mode),
+            seed: Number(values.seed),
+            generatedBy: GENERATED_BY,
+            backend: selection.id,
+            publish: false,
+          });
           const seconds = (performance.now() - started) / 1000;
           process.stderr.write(`error ${(100 * r.metric.value).toFixed(2)} % (${seconds.toFixed(0)} s)\n`);
-          saved.cells.push({ ...cell, from, networks, error: r.metric.value, seconds, steps: stepsFor(mode) });
+          saved.cells.push({
+            ...cell,
+            from,
+            networks,
+            error: r.metric.value,
+            seconds,
+            steps: stepsFor(mode),
+          });
           done.add(cellKey(cell));
           await writeFile(file, `${JSON.stringify(saved, null, 2)}\n`);
         }
@@ -91,5 +119,8 @@ for (const mode of values.modes.split(',') as Cell['mode'][]) {
   }
 }
 const tables = formatPaperTables(saved.cells, categories, samples);
-await writeFile(join(values.results, 'paper-table.md'), `# Network transplanting on the zoo (methods.md §9.1 form; back end ${saved.backend}; steps per cell in each table's heading)\n\nError rates in %, held-out (200 target + 200 negative test images); "paper avg" is methods.md §9.1.\n\n${tables}`);
+await writeFile(
+  join(values.results, 'paper-table.md'),
+  `# Network transplanting on the zoo (methods.md §9.1 form; back end ${saved.backend}; steps per cell in each table's heading)\n\nError rates in %, held-out (200 target + 200 negative test images); "paper avg" is methods.md §9.1.\n\n${tables}`,
+);
 process.stdout.write(`${tables}\n`);

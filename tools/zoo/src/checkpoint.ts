@@ -2,7 +2,13 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { ScheduledAdam } from './scheduled-adam';
-import { decodeWeights, encodeWeights, sha256Digest, tensorsToWeights, weightsToTensors } from '@transplant/core';
+import {
+  decodeWeights,
+  encodeWeights,
+  sha256Digest,
+  tensorsToWeights,
+  weightsToTensors,
+} from '@transplant/core';
 
 /** What a checkpoint restores: the next step, the wall time so far, every trainable variable, the layers' statistics (BN moving averages) and the optimizer's state. */
 export interface CheckpointState {
@@ -16,7 +22,13 @@ const FILES = { state: 'checkpoint.json', tensors: 'checkpoint.bin' } as const;
  * Writes variables and optimizer state; the JSON (written last, by rename) names the
  * tensors' digest, so a run killed mid-write leaves the previous checkpoint intact.
  */
-export async function saveCheckpoint(directory: string, state: CheckpointState, variables: readonly tf.Variable[], optimizer: ScheduledAdam, statistics: readonly tf.LayerVariable[] = []): Promise<void> {
+export async function saveCheckpoint(
+  directory: string,
+  state: CheckpointState,
+  variables: readonly tf.Variable[],
+  optimizer: ScheduledAdam,
+  statistics: readonly tf.LayerVariable[] = [],
+): Promise<void> {
   await mkdir(directory, { recursive: true });
   const previous = await readState(directory);
   const optimizerWeights = await optimizer.getWeights();
@@ -34,7 +46,8 @@ export async function saveCheckpoint(directory: string, state: CheckpointState, 
   const json = { ...state, tensorsFile, digest, optimizerNames: optimizerWeights.map((w) => w.name) };
   await writeFile(join(directory, `${FILES.state}.tmp`), JSON.stringify(json));
   await rename(join(directory, `${FILES.state}.tmp`), join(directory, FILES.state));
-  if (previous && previous.tensorsFile !== tensorsFile) await rm(join(directory, previous.tensorsFile), { force: true });
+  if (previous && previous.tensorsFile !== tensorsFile)
+    await rm(join(directory, previous.tensorsFile), { force: true });
 }
 
 type StoredState = CheckpointState & { tensorsFile: string; digest: string; optimizerNames: string[] };
@@ -49,24 +62,38 @@ async function readState(directory: string): Promise<StoredState | undefined> {
 }
 
 /** Restores the last checkpoint into the variables and optimizer; undefined when there is none. */
-export async function restoreCheckpoint(directory: string, variables: readonly tf.Variable[], optimizer: ScheduledAdam, statistics: readonly tf.LayerVariable[] = []): Promise<CheckpointState | undefined> {
+export async function restoreCheckpoint(
+  directory: string,
+  variables: readonly tf.Variable[],
+  optimizer: ScheduledAdam,
+  statistics: readonly tf.LayerVariable[] = [],
+): Promise<CheckpointState | undefined> {
   const json = await readState(directory);
   if (!json) return undefined;
   const blob = await readFile(join(directory, json.tensorsFile));
-  if (sha256Digest(blob) !== json.digest) throw new Error(`checkpoint ${directory} is corrupt (digest); delete the folder to start this network again`);
+  if (sha256Digest(blob) !== json.digest)
+    throw new Error(
+      `checkpoint ${directory} is corrupt (digest); delete the folder to start this network again`,
+    );
   const tensors = weightsToTensors(decodeWeights(blob).tensors);
   if (!tensors['bias-correction/beta1'] || !tensors['bias-correction/beta2']) {
     tf.dispose(Object.values(tensors));
-    throw new Error(`checkpoint ${directory} was written by an older zoo (no bias-correction state); delete the folder to start this network again`);
+    throw new Error(
+      `checkpoint ${directory} was written by an older zoo (no bias-correction state); delete the folder to start this network again`,
+    );
   }
   const stored = Object.keys(tensors).filter((k) => k.startsWith('statistic/')).length;
   if (stored !== statistics.length) {
     tf.dispose(Object.values(tensors));
-    throw new Error(`checkpoint ${directory} holds ${stored} layer statistics, the network has ${statistics.length} (another recipe); delete the folder to start this network again`);
+    throw new Error(
+      `checkpoint ${directory} holds ${stored} layer statistics, the network has ${statistics.length} (another recipe); delete the folder to start this network again`,
+    );
   }
   variables.forEach((v, i) => v.assign(tensors[`variable/${i}`]!));
   statistics.forEach((v, i) => v.write(tensors[`statistic/${i}`]!));
-  await optimizer.setWeights(json.optimizerNames.map((name, i) => ({ name, tensor: tensors[`optimizer/${i}`]! })));
+  await optimizer.setWeights(
+    json.optimizerNames.map((name, i) => ({ name, tensor: tensors[`optimizer/${i}`]! })),
+  );
   optimizer.restoreBiasCorrection(tensors['bias-correction/beta1']!, tensors['bias-correction/beta2']!);
   tf.dispose(Object.values(tensors));
   return { step: json.step, wallSeconds: json.wallSeconds };

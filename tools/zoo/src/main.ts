@@ -6,7 +6,16 @@ import { EMBEDDED_REGISTRY, GENERATED_BY, builtinPlugins, resolveRegistryLocatio
 import { selectBackend } from '@transplant/core';
 import { Registry, openStore } from '@transplant/registry';
 import { trainZooNetwork, type ZooEntryResult } from './zoo-entry';
-import { EXTRA_CATEGORIES, RECIPES, ZOO_CATEGORIES, ZOO_TASKS, networkName, planFor, zooVersion, type ZooVersion } from './zoo-spec';
+import {
+  EXTRA_CATEGORIES,
+  RECIPES,
+  ZOO_CATEGORIES,
+  ZOO_TASKS,
+  networkName,
+  planFor,
+  zooVersion,
+  type ZooVersion,
+} from './zoo-spec';
 import { formatZooTable } from './zoo-report';
 
 /**
@@ -29,10 +38,16 @@ const { values } = parseArgs({
 // Every classifier first: the transplanting experiments need them most.
 const all = ZOO_TASKS.flatMap((task) => ZOO_CATEGORIES.map((category) => ({ category, task })));
 // deer and rabbit are held back from the zoo; --only trains them too.
-const trainable = [...all, ...ZOO_TASKS.flatMap((task) => EXTRA_CATEGORIES.map((category) => ({ category, task })))];
+const trainable = [
+  ...all,
+  ...ZOO_TASKS.flatMap((task) => EXTRA_CATEGORIES.map((category) => ({ category, task }))),
+];
 const only = values.only?.split(',').map((s) => s.trim());
 const unknown = only?.filter((n) => !trainable.some((e) => networkName(e.category, e.task) === n)) ?? [];
-if (unknown.length > 0) throw new Error(`unknown zoo networks ${unknown.join(', ')}; the zoo trains ${trainable.map((e) => networkName(e.category, e.task)).join(', ')}`);
+if (unknown.length > 0)
+  throw new Error(
+    `unknown zoo networks ${unknown.join(', ')}; the zoo trains ${trainable.map((e) => networkName(e.category, e.task)).join(', ')}`,
+  );
 const entries = only ? trainable.filter((e) => only.includes(networkName(e.category, e.task))) : all;
 
 const selection = await selectBackend();
@@ -46,18 +61,38 @@ const results: ZooEntryResult[] = [];
 for (const [i, entry] of entries.entries()) {
   const name = networkName(entry.category, entry.task);
   const version = values.version ?? zooVersion(name);
-  if (!(version in RECIPES)) throw new Error(`no zoo recipe for version ${version}; recipes: ${Object.keys(RECIPES).join(', ')}`);
+  if (!(version in RECIPES))
+    throw new Error(`no zoo recipe for version ${version}; recipes: ${Object.keys(RECIPES).join(', ')}`);
   const recipe = RECIPES[version as ZooVersion];
   const plan = planFor(entry.task, version as ZooVersion, scale);
   const log = (line: string) => process.stderr.write(`[${i + 1}/${entries.length} ${name}] ${line}\n`);
   results.push(
-    await trainZooNetwork({ ...entry, plan, seed: Number(values.seed), version, batchNorm: recipe.batchNorm, ...('blocks' in recipe ? { blocks: recipe.blocks } : {}), registry, plugins, backend: selection.id, generatedBy: GENERATED_BY, checkpointDir: join(values.work, name), log }),
+    await trainZooNetwork({
+      ...entry,
+      plan,
+      seed: Number(values.seed),
+      version,
+      batchNorm: recipe.batchNorm,
+      ...('blocks' in recipe ? { blocks: recipe.blocks } : {}),
+      registry,
+      plugins,
+      backend: selection.id,
+      generatedBy: GENERATED_BY,
+      checkpointDir: join(values.work, name),
+      log,
+    }),
   );
 }
 const table = formatZooTable(results);
 process.stdout.write(`${table}\n`);
 if (!only && scale === 1) {
   await mkdir(values.results, { recursive: true });
-  await writeFile(join(values.results, 'zoo.json'), `${JSON.stringify({ backend: selection.id, seed: Number(values.seed), results }, null, 2)}\n`);
-  await writeFile(join(values.results, 'zoo.md'), `# Model zoo (seed ${values.seed}, back end ${selection.id})\n\n${table}\n`);
+  await writeFile(
+    join(values.results, 'zoo.json'),
+    `${JSON.stringify({ backend: selection.id, seed: Number(values.seed), results }, null, 2)}\n`,
+  );
+  await writeFile(
+    join(values.results, 'zoo.md'),
+    `# Model zoo (seed ${values.seed}, back end ${selection.id})\n\n${table}\n`,
+  );
 }

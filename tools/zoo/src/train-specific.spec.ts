@@ -14,12 +14,26 @@ const plan = { ...PLANS.cls, steps: 4, maxSteps: 4, batchSize: 4, checkpointEver
 
 function tinyNetwork(): Network {
   const plugins = builtinPlugins();
-  const category = createModule(plugins, { name: 'cat-cls-features', family: 'category-vgg', options: { inputSize: 64, blocks: [[2], [2], [2], [4]], batchNorm: true }, seed: 1, category: 'cat' });
-  const task = createModule(plugins, { name: 'cat-cls-head', family: 'task-cls', options: { inputSize: 8, inputChannels: 4, inputStride: 8, convs: [], hidden: 4 }, seed: 2 });
+  const category = createModule(plugins, {
+    name: 'cat-cls-features',
+    family: 'category-vgg',
+    options: { inputSize: 64, blocks: [[2], [2], [2], [4]], batchNorm: true },
+    seed: 1,
+    category: 'cat',
+  });
+  const task = createModule(plugins, {
+    name: 'cat-cls-head',
+    family: 'task-cls',
+    options: { inputSize: 8, inputChannels: 4, inputStride: 8, convs: [], hidden: 4 },
+    seed: 2,
+  });
   return Network.create([category, task], [{ category: category.name, task: task.name }]);
 }
 
-const weightsOf = (network: Network) => [...network.modules.values()].flatMap((m) => m.built.layers.flatMap((l) => l.weights.map((w) => Array.from(w.read().dataSync()))));
+const weightsOf = (network: Network) =>
+  [...network.modules.values()].flatMap((m) =>
+    m.built.layers.flatMap((l) => l.weights.map((w) => Array.from(w.read().dataSync()))),
+  );
 const link = { category: 'cat-cls-features', task: 'cat-cls-head' };
 
 describe('zoo training', () => {
@@ -34,7 +48,16 @@ describe('zoo training', () => {
     const data = new ZooData(3, 'cat', 'cls');
     const start = tf.memory().numTensors;
     const straight = tinyNetwork();
-    await trainSpecific({ network: straight, link, task: 'cls', data, plan, checkpointDir: join(root, 'straight'), log: () => undefined, progressEvery: 1 });
+    await trainSpecific({
+      network: straight,
+      link,
+      task: 'cls',
+      data,
+      plan,
+      checkpointDir: join(root, 'straight'),
+      log: () => undefined,
+      progressEvery: 1,
+    });
     const expected = weightsOf(straight);
     straight.dispose();
     expect(tf.memory().numTensors).toBe(start);
@@ -43,13 +66,35 @@ describe('zoo training', () => {
     const kill = (line: string) => {
       if (line.startsWith('step 3/')) throw new Error('killed');
     };
-    await expect(trainSpecific({ network: killed, link, task: 'cls', data, plan, checkpointDir: join(root, 'resumed'), log: kill, progressEvery: 1 })).rejects.toThrow('killed');
+    await expect(
+      trainSpecific({
+        network: killed,
+        link,
+        task: 'cls',
+        data,
+        plan,
+        checkpointDir: join(root, 'resumed'),
+        log: kill,
+        progressEvery: 1,
+      }),
+    ).rejects.toThrow('killed');
     killed.dispose();
-    expect((await readdir(join(root, 'resumed'))).filter((f) => f.startsWith('checkpoint.bin')).length).toBe(1);
+    expect((await readdir(join(root, 'resumed'))).filter((f) => f.startsWith('checkpoint.bin')).length).toBe(
+      1,
+    );
 
     const resumed = tinyNetwork();
     const lines: string[] = [];
-    await trainSpecific({ network: resumed, link, task: 'cls', data, plan, checkpointDir: join(root, 'resumed'), log: (l) => lines.push(l), progressEvery: 1 });
+    await trainSpecific({
+      network: resumed,
+      link,
+      task: 'cls',
+      data,
+      plan,
+      checkpointDir: join(root, 'resumed'),
+      log: (l) => lines.push(l),
+      progressEvery: 1,
+    });
     expect(lines[0]).toBe('resuming at step 2 (checks from step 4, at most 4)');
     expect(weightsOf(resumed)).toEqual(expected);
     const metrics = evaluateSpecific(resumed, link, 'cls', new ZooData(3, 'cat', 'cls'));
@@ -64,7 +109,12 @@ describe('the zoo learning-rate schedule', () => {
   it('decays once at 70 % of the minimum steps (1.0.0) and again at half and three quarters of the cap (1.1.0)', () => {
     const plain = { ...PLANS.cls, laterDecays: RECIPES['1.0.0'].laterDecays };
     const bn = { ...PLANS.cls, laterDecays: RECIPES['1.1.0'].laterDecays };
-    expect([0, 1399, 1400, 7999].map((s) => learningRateAt(plain, s))).toEqual([1e-3, 1e-3, 1e-3 * 0.3, 1e-3 * 0.3]);
+    expect([0, 1399, 1400, 7999].map((s) => learningRateAt(plain, s))).toEqual([
+      1e-3,
+      1e-3,
+      1e-3 * 0.3,
+      1e-3 * 0.3,
+    ]);
     const at = (s: number) => learningRateAt(bn, s);
     expect(at(1399)).toBe(1e-3);
     expect(at(3999)).toBeCloseTo(3e-4, 12);

@@ -1,5 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { addCounts, taskCounts, taskLoss, taskMetric, type Network, type TaskCounts } from '@transplant/composer';
+import {
+  addCounts,
+  taskCounts,
+  taskLoss,
+  taskMetric,
+  type Network,
+  type TaskCounts,
+} from '@transplant/composer';
 import type { TaskId } from '@transplant/core';
 import { disposeBatch } from '@transplant/data';
 import { restoreCheckpoint, saveCheckpoint } from './checkpoint';
@@ -20,7 +27,8 @@ export interface TrainArgs {
   readonly progressEvery?: number;
 }
 
-const target = (task: TaskId, batch: { labels: tf.Tensor; masks: tf.Tensor }) => (task === 'cls' ? batch.labels : batch.masks);
+const target = (task: TaskId, batch: { labels: tf.Tensor; masks: tf.Tensor }) =>
+  task === 'cls' ? batch.labels : batch.masks;
 
 /**
  * The learning rate at a step: `learningRate`, times `decayTo` once at `decayAt` of the minimum
@@ -28,26 +36,38 @@ const target = (task: TaskId, batch: { labels: tf.Tensor; masks: tf.Tensor }) =>
  * alone, so that a resumed run follows the same schedule.
  */
 export function learningRateAt(plan: TrainingPlan, step: number): number {
-  const decaySteps = [Math.round(plan.steps * plan.decayAt), ...(plan.laterDecays ?? []).map((share) => Math.round(plan.maxSteps * share))];
+  const decaySteps = [
+    Math.round(plan.steps * plan.decayAt),
+    ...(plan.laterDecays ?? []).map((share) => Math.round(plan.maxSteps * share)),
+  ];
   return plan.learningRate * plan.decayTo ** decaySteps.filter((at) => step >= at).length;
 }
 
 /** Whether a validation value meets the plan's goal (error rate at most, IoU at least, the goal's value). */
-export const meetsGoal = (plan: TrainingPlan, value: number) => (plan.goal.metric === 'error-rate' ? value <= plan.goal.value : value >= plan.goal.value);
+export const meetsGoal = (plan: TrainingPlan, value: number) =>
+  plan.goal.metric === 'error-rate' ? value <= plan.goal.value : value >= plan.goal.value;
 
 /**
  * Trains both modules of a specific network on the data stream with Adam, showing progress
  * and writing a checkpoint every `plan.checkpointEvery` steps; resumes from the last one.
  */
-export async function trainSpecific(args: TrainArgs): Promise<{ steps: number; wallSeconds: number; finalLoss: number; validation?: { name: string; value: number } }> {
+export async function trainSpecific(args: TrainArgs): Promise<{
+  steps: number;
+  wallSeconds: number;
+  finalLoss: number;
+  validation?: { name: string; value: number };
+}> {
   const { network, link, task, data, plan, log } = args;
   const model = network.model(link.category, link.task);
   const variables = network.setTrainable([link.category, link.task]).map((v) => v.read() as tf.Variable);
   // Non-trainable weights that training moves (BN moving averages) are checkpointed too.
-  const statistics = [link.category, link.task].flatMap((name) => network.modules.get(name)!.built.layers.flatMap((layer) => layer.nonTrainableWeights));
+  const statistics = [link.category, link.task].flatMap((name) =>
+    network.modules.get(name)!.built.layers.flatMap((layer) => layer.nonTrainableWeights),
+  );
   const optimizer = new ScheduledAdam(plan.learningRate);
   const restored = await restoreCheckpoint(args.checkpointDir, variables, optimizer, statistics);
-  if (restored) log(`resuming at step ${restored.step} (checks from step ${plan.steps}, at most ${plan.maxSteps})`);
+  if (restored)
+    log(`resuming at step ${restored.step} (checks from step ${plan.steps}, at most ${plan.maxSteps})`);
   let step = restored?.step ?? 0;
   let wallSeconds = restored?.wallSeconds ?? 0;
   let smoothed = NaN;
@@ -57,7 +77,11 @@ export async function trainSpecific(args: TrainArgs): Promise<{ steps: number; w
   for (; step < plan.maxSteps; step++) {
     optimizer.setLearningRate(learningRateAt(plan, step));
     const batch = data.trainBatch(step, plan.batchSize, plan.positives);
-    const loss = optimizer.minimize(() => taskLoss(task, model.apply(batch.images, { training: true }) as tf.Tensor, target(task, batch)), true, variables)!;
+    const loss = optimizer.minimize(
+      () => taskLoss(task, model.apply(batch.images, { training: true }) as tf.Tensor, target(task, batch)),
+      true,
+      variables,
+    )!;
     const value = loss.dataSync()[0]!;
     smoothed = Number.isNaN(smoothed) ? value : 0.95 * smoothed + 0.05 * value;
     loss.dispose();
@@ -69,20 +93,30 @@ export async function trainSpecific(args: TrainArgs): Promise<{ steps: number; w
       wallSeconds += (now - since) / 1000;
       since = now;
       const perStep = wallSeconds / done;
-      const nextCheck = done < plan.steps ? plan.steps : plan.steps + Math.ceil((done - plan.steps + 1) / plan.checkEvery) * plan.checkEvery;
-      const left = check ? 'validating' : `ETA ${Math.round(perStep * (nextCheck - done))} s to the check at step ${nextCheck}`;
-      log(`step ${done}/${plan.steps}…${plan.maxSteps}  loss ${smoothed.toFixed(4)}  ${(perStep * 1000).toFixed(0)} ms/step  ${left}`);
+      const nextCheck =
+        done < plan.steps
+          ? plan.steps
+          : plan.steps + Math.ceil((done - plan.steps + 1) / plan.checkEvery) * plan.checkEvery;
+      const left = check
+        ? 'validating'
+        : `ETA ${Math.round(perStep * (nextCheck - done))} s to the check at step ${nextCheck}`;
+      log(
+        `step ${done}/${plan.steps}…${plan.maxSteps}  loss ${smoothed.toFixed(4)}  ${(perStep * 1000).toFixed(0)} ms/step  ${left}`,
+      );
     }
     if (check) {
       validation = evaluateSpecific(network, link, task, data, 'val')[0]!;
-      log(`step ${done}: val ${validation.name} ${validation.value.toFixed(4)} (goal ${plan.goal.metric === 'error-rate' ? '≤' : '≥'} ${plan.goal.value})`);
+      log(
+        `step ${done}: val ${validation.name} ${validation.value.toFixed(4)} (goal ${plan.goal.metric === 'error-rate' ? '≤' : '≥'} ${plan.goal.value})`,
+      );
       since = performance.now();
       if (meetsGoal(plan, validation.value)) {
         step = done;
         break;
       }
     }
-    if ((done % plan.checkpointEvery === 0 || check) && done < plan.maxSteps) await saveCheckpoint(args.checkpointDir, { step: done, wallSeconds }, variables, optimizer, statistics);
+    if ((done % plan.checkpointEvery === 0 || check) && done < plan.maxSteps)
+      await saveCheckpoint(args.checkpointDir, { step: done, wallSeconds }, variables, optimizer, statistics);
   }
   if (step === started) log('already trained to the last step');
   optimizer.dispose();
@@ -90,7 +124,13 @@ export async function trainSpecific(args: TrainArgs): Promise<{ steps: number; w
 }
 
 /** The link's held-out metrics: cls error rate; seg IoU on positives and IoU counting false masks on negatives. */
-export function evaluateSpecific(network: Network, link: { category: string; task: string }, task: TaskId, data: ZooData, split: 'val' | 'test' = 'test'): { name: string; value: number }[] {
+export function evaluateSpecific(
+  network: Network,
+  link: { category: string; task: string },
+  task: TaskId,
+  data: ZooData,
+  split: 'val' | 'test' = 'test',
+): { name: string; value: number }[] {
   const refs = data.heldOutRefs(split);
   let all: TaskCounts = { a: 0, b: 0 };
   let positives: TaskCounts = { a: 0, b: 0 };
@@ -100,8 +140,10 @@ export function evaluateSpecific(network: Network, link: { category: string; tas
     const logits = network.run(link.category, link.task, batch.images);
     all = addCounts(all, taskCounts(task, logits, target(task, batch)));
     const positive = chunk.map((r) => r.category === data.category);
-    if (task === 'seg' && positive.every(Boolean)) positives = addCounts(positives, taskCounts(task, logits, batch.masks));
-    else if (task === 'seg' && positive.some(Boolean)) throw new Error('evaluation chunks must not mix positives and negatives');
+    if (task === 'seg' && positive.every(Boolean))
+      positives = addCounts(positives, taskCounts(task, logits, batch.masks));
+    else if (task === 'seg' && positive.some(Boolean))
+      throw new Error('evaluation chunks must not mix positives and negatives');
     logits.dispose();
     disposeBatch(batch);
   }

@@ -1,5 +1,15 @@
 import type { TaskId } from '@transplant/core';
-import { CATEGORY_IDS, Rng, SyntheticSet, renderBatch, type Batch, type CategoryId, type ItemRef, type SampleCategory, type Split } from '@transplant/data';
+import {
+  CATEGORY_IDS,
+  Rng,
+  SyntheticSet,
+  renderBatch,
+  type Batch,
+  type CategoryId,
+  type ItemRef,
+  type SampleCategory,
+  type Split,
+} from '@transplant/data';
 import { EVALUATION, IMAGE_SIZE, VALIDATION } from './zoo-spec';
 
 /**
@@ -28,7 +38,9 @@ export class ZooData {
   }
 
   private mode() {
-    return this.task === 'cls' ? ({ kind: 'binary', category: this.category } as const) : ({ kind: 'segmentation', category: this.category, withNegatives: true } as const);
+    return this.task === 'cls'
+      ? ({ kind: 'binary', category: this.category } as const)
+      : ({ kind: 'segmentation', category: this.category, withNegatives: true } as const);
   }
 
   /** Training batch number `step`: each item is a positive with probability `positives`. */
@@ -47,7 +59,9 @@ export class ZooData {
     const counts = split === 'test' ? EVALUATION : VALIDATION;
     const others = this.negatives();
     const pos = Array.from({ length: counts.positives }, (_, k) => this.ref(split, this.category, String(k)));
-    const neg = Array.from({ length: counts.negatives }, (_, k) => this.ref(split, others[k % others.length]!, String(k)));
+    const neg = Array.from({ length: counts.negatives }, (_, k) =>
+      this.ref(split, others[k % others.length]!, String(k)),
+    );
     return [...pos, ...neg];
   }
 

@@ -52,7 +52,9 @@ describe('a zoo network trained with recipe 1.1.0 (batch normalisation)', () => 
     expect(manifest.options).toMatchObject({ batchNorm: false, blocks: [[8], [8], [8, 8], [64]] });
     // Three steps cannot meet the val goal: the card says the run ended at the step cap.
     expect(manifest.card?.summary).toMatch(/, 3 steps \(the step cap: val error-rate 0\.\d{4}\)$/);
-    expect(Object.keys((await registry.fetch(`${names.category}@1.1.0`)).manifest.weights)).toContain('digest');
+    expect(Object.keys((await registry.fetch(`${names.category}@1.1.0`)).manifest.weights)).toContain(
+      'digest',
+    );
 
     // The published network, loaded back, scores exactly what the card says: the fold happened before evaluating.
     const { network } = await new Composer(registry, plugins).load('cow-cls@1.1.0');

@@ -1,4 +1,14 @@
-import { Network, createModule, disposeModule, moduleArtifact, publishModule, publishNetwork, type ModuleInstance, type PluginRegistry, type PublishMeta } from '@transplant/composer';
+import {
+  Network,
+  createModule,
+  disposeModule,
+  moduleArtifact,
+  publishModule,
+  publishNetwork,
+  type ModuleInstance,
+  type PluginRegistry,
+  type PublishMeta,
+} from '@transplant/composer';
 import * as tf from '@tensorflow/tfjs';
 import { TransplantError, loadModuleWeights, moduleWeights, type TaskId } from '@transplant/core';
 import { foldBatchNorm, type CategoryVggOptions } from '@transplant/plugin-category-vgg';
@@ -7,7 +17,14 @@ import type { Registry } from '@transplant/registry';
 import { removeCheckpoint } from './checkpoint';
 import { evaluateSpecific, meetsGoal, trainSpecific } from './train-specific';
 import { ZooData } from './zoo-data';
-import { FAMILIES, TRAINABLE_CATEGORIES, ZOO_TASKS, moduleNames, networkName, type TrainingPlan } from './zoo-spec';
+import {
+  FAMILIES,
+  TRAINABLE_CATEGORIES,
+  ZOO_TASKS,
+  moduleNames,
+  networkName,
+  type TrainingPlan,
+} from './zoo-spec';
 
 export interface ZooEntryResult {
   readonly network: string;
@@ -41,7 +58,11 @@ async function published(registry: Registry, name: string, version: string) {
   try {
     return (await registry.manifest(`${name}@${version}`)).manifest;
   } catch (error) {
-    if (error instanceof TransplantError && (error.code === 'E_MODULE_NOT_FOUND' || error.code === 'E_VERSION_NOT_FOUND')) return undefined;
+    if (
+      error instanceof TransplantError &&
+      (error.code === 'E_MODULE_NOT_FOUND' || error.code === 'E_VERSION_NOT_FOUND')
+    )
+      return undefined;
     throw error;
   }
 }
@@ -66,12 +87,27 @@ async function publishOnce(registry: Registry, module: ModuleInstance, meta: Pub
  * The network with the category module in its plain published form (BN folded into the
  * convs) and a copy of the task module; the given network stays the caller's to dispose.
  */
-function foldedNetwork(plugins: PluginRegistry, network: Network, names: { category: string; task: string }, category: string): Network {
+function foldedNetwork(
+  plugins: PluginRegistry,
+  network: Network,
+  names: { category: string; task: string },
+  category: string,
+): Network {
   const bn = network.modules.get(names.category)!;
   const head = network.modules.get(names.task)!;
   const folded = foldBatchNorm(bn.options as CategoryVggOptions, moduleWeights(bn.built, bn.prefix));
-  const plain = createModule(plugins, { name: names.category, family: bn.plugin.family, options: folded.options, category });
-  const task = createModule(plugins, { name: names.task, family: head.plugin.family, options: head.options, category });
+  const plain = createModule(plugins, {
+    name: names.category,
+    family: bn.plugin.family,
+    options: folded.options,
+    category,
+  });
+  const task = createModule(plugins, {
+    name: names.task,
+    family: head.plugin.family,
+    options: head.options,
+    category,
+  });
   try {
     loadModuleWeights(plain.built, plain.prefix, folded.weights, names.category);
     loadModuleWeights(task.built, task.prefix, moduleWeights(head.built, head.prefix), names.task);
@@ -91,21 +127,58 @@ export async function trainZooNetwork(args: ZooEntryArgs): Promise<ZooEntryResul
   if (existing) {
     args.log(`already published as ${name}@${args.version}`);
     const p = existing.provenance;
-    return { network: name, version: args.version, metrics: existing.card.metrics, steps: p.steps, wallSeconds: p.wallSeconds ?? 0, backend: p.backend, status: 'published earlier' };
+    return {
+      network: name,
+      version: args.version,
+      metrics: existing.card.metrics,
+      steps: p.steps,
+      wallSeconds: p.wallSeconds ?? 0,
+      backend: p.backend,
+      status: 'published earlier',
+    };
   }
   const names = moduleNames(args.category, args.task);
-  const seed = args.seed * 100 + TRAINABLE_CATEGORIES.indexOf(args.category as (typeof TRAINABLE_CATEGORIES)[number]) * ZOO_TASKS.length * 10 + ZOO_TASKS.indexOf(args.task) * 10;
-  const category = createModule(args.plugins, { name: names.category, family: FAMILIES.category.family, options: { ...FAMILIES.category.options, ...(args.blocks ? { blocks: args.blocks.map((b) => [...b]) } : {}), batchNorm: args.batchNorm }, seed, category: args.category });
-  const task = createModule(args.plugins, { name: names.task, family: FAMILIES[args.task].family, options: FAMILIES[args.task].options, seed: seed + 5, category: args.category });
+  const seed =
+    args.seed * 100 +
+    TRAINABLE_CATEGORIES.indexOf(args.category as (typeof TRAINABLE_CATEGORIES)[number]) *
+      ZOO_TASKS.length *
+      10 +
+    ZOO_TASKS.indexOf(args.task) * 10;
+  const category = createModule(args.plugins, {
+    name: names.category,
+    family: FAMILIES.category.family,
+    options: {
+      ...FAMILIES.category.options,
+      ...(args.blocks ? { blocks: args.blocks.map((b) => [...b]) } : {}),
+      batchNorm: args.batchNorm,
+    },
+    seed,
+    category: args.category,
+  });
+  const task = createModule(args.plugins, {
+    name: names.task,
+    family: FAMILIES[args.task].family,
+    options: FAMILIES[args.task].options,
+    seed: seed + 5,
+    category: args.category,
+  });
   let network = Network.create([category, task], [{ category: names.category, task: names.task }]);
   try {
     const data = new ZooData(args.seed, args.category, args.task);
-    const trained = await trainSpecific({ network, link: names, task: args.task, data, plan: args.plan, checkpointDir: args.checkpointDir, log: args.log });
+    const trained = await trainSpecific({
+      network,
+      link: names,
+      task: args.task,
+      data,
+      plan: args.plan,
+      checkpointDir: args.checkpointDir,
+      log: args.log,
+    });
     if (args.batchNorm) {
       const folded = foldedNetwork(args.plugins, network, names, args.category);
       network.dispose();
       network = folded;
-      args.log('folded batch normalisation into the category module\'s convs');
+      args.log("folded batch normalisation into the category module's convs");
     }
     // Evaluated as published: after folding.
     const metrics = evaluateSpecific(network, names, args.task, data);
@@ -114,7 +187,13 @@ export async function trainZooNetwork(args: ZooEntryArgs): Promise<ZooEntryResul
     const meta: PublishMeta = {
       version: args.version,
       generatedBy: args.generatedBy,
-      provenance: { data: data.describe(), seed: args.seed, steps: trained.steps, backend: args.backend, wallSeconds: Math.round(trained.wallSeconds * 10) / 10 },
+      provenance: {
+        data: data.describe(),
+        seed: args.seed,
+        steps: trained.steps,
+        backend: args.backend,
+        wallSeconds: Math.round(trained.wallSeconds * 10) / 10,
+      },
       card: {
         summary: `${args.category} ${args.task === 'cls' ? `classifier (${args.category} vs. other animals and backgrounds)` : 'segmentation'}: trained from scratch by the zoo${args.batchNorm ? ' (category module with batch normalisation, folded into its convs for publishing)' : ''}, Adam lr ${args.plan.learningRate}, batch ${args.plan.batchSize}, ${trained.steps} steps${trained.validation ? ` (${meetsGoal(args.plan, trained.validation.value) ? 'stopped on meeting the val goal' : 'the step cap'}: val ${trained.validation.name} ${trained.validation.value.toFixed(4)})` : ''}`,
         metrics: metrics.map((m) => ({ ...m, on })),
@@ -126,7 +205,15 @@ export async function trainZooNetwork(args: ZooEntryArgs): Promise<ZooEntryResul
     await publishNetwork(args.registry, network, { ...meta, name });
     await removeCheckpoint(args.checkpointDir);
     args.log(`published ${name}@${args.version} (${names.category}, ${names.task})`);
-    return { network: name, version: args.version, metrics, steps: trained.steps, wallSeconds: trained.wallSeconds, backend: args.backend, status: 'trained' };
+    return {
+      network: name,
+      version: args.version,
+      metrics,
+      steps: trained.steps,
+      wallSeconds: trained.wallSeconds,
+      backend: args.backend,
+      status: 'trained',
+    };
   } finally {
     network.dispose();
   }

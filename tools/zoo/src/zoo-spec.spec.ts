@@ -16,7 +16,11 @@ describe('planFor', () => {
 
   it('scales every step count, keeping at least one step', () => {
     const plan = planFor('cls', '1.2.0', 0.5);
-    expect([plan.steps, plan.maxSteps, plan.checkEvery]).toEqual([PLANS.cls.steps / 2, RECIPES['1.2.0'].maxSteps / 2, PLANS.cls.checkEvery / 2]);
+    expect([plan.steps, plan.maxSteps, plan.checkEvery]).toEqual([
+      PLANS.cls.steps / 2,
+      RECIPES['1.2.0'].maxSteps / 2,
+      PLANS.cls.checkEvery / 2,
+    ]);
     const tiny = planFor('cls', '1.0.0', 1e-6);
     expect([tiny.steps, tiny.maxSteps, tiny.checkEvery]).toEqual([1, 1, 1]);
     expect(tiny.batchSize).toBe(PLANS.cls.batchSize);

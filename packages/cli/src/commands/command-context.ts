@@ -13,11 +13,22 @@ export interface CommandContext {
 }
 
 /** Selects the tensor back end that `--backend` / TRANSPLANT_BACKEND asks for (or the first that works). */
-export function selectCommandBackend(ctx: CommandContext, container: Container = ctx.container()): Promise<BackendSelection> {
-  return container.get<BackendSelector>(CORE_TOKENS.BackendSelector).select({ requested: ctx.globals().backend, env: ctx.env });
+export function selectCommandBackend(
+  ctx: CommandContext,
+  container: Container = ctx.container(),
+): Promise<BackendSelection> {
+  return container
+    .get<BackendSelector>(CORE_TOKENS.BackendSelector)
+    .select({ requested: ctx.globals().backend, env: ctx.env });
 }
 
 /** Opens the registry at `location`, else the one `--registry` / TRANSPLANT_REGISTRY / the embedded default names. */
-export function openCommandRegistry(ctx: CommandContext, location?: string, container: Container = ctx.container()): Promise<Registry> {
-  return container.get<RegistryOpener>(REGISTRY_TOKENS.RegistryOpener)(location ?? resolveRegistryLocation(ctx.globals().registry, ctx.env).location);
+export function openCommandRegistry(
+  ctx: CommandContext,
+  location?: string,
+  container: Container = ctx.container(),
+): Promise<Registry> {
+  return container.get<RegistryOpener>(REGISTRY_TOKENS.RegistryOpener)(
+    location ?? resolveRegistryLocation(ctx.globals().registry, ctx.env).location,
+  );
 }

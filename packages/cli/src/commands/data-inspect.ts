@@ -1,6 +1,14 @@
 import { access, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { cropResize, cropWindow, decodeImage, loadCub, readCubCrop, renderContactSheet, type SheetTile } from '@transplant/data';
+import {
+  cropResize,
+  cropWindow,
+  decodeImage,
+  loadCub,
+  readCubCrop,
+  renderContactSheet,
+  type SheetTile,
+} from '@transplant/data';
 
 export interface InspectReport {
   readonly root: string;
@@ -21,9 +29,16 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** Loads a CUB-layout folder, counts what it holds and writes a contact sheet of its first n object crops. */
-export async function dataInspect(options: { cub: string; n: number; size: number; out?: string | undefined }): Promise<InspectReport> {
+export async function dataInspect(options: {
+  cub: string;
+  n: number;
+  size: number;
+  out?: string | undefined;
+}): Promise<InspectReport> {
   const cub = await loadCub(resolve(options.cub));
-  const visibleParts = Object.fromEntries(cub.parts.map((p) => [p.name, cub.images.filter((im) => im.parts.get(p.id) != null).length]));
+  const visibleParts = Object.fromEntries(
+    cub.parts.map((p) => [p.name, cub.images.filter((im) => im.parts.get(p.id) != null).length]),
+  );
   const tiles: SheetTile[] = [];
   for (const image of cub.images.slice(0, options.n)) {
     const crop = await readCubCrop(cub, image, options.size);
@@ -36,10 +51,22 @@ export async function dataInspect(options: { cub: string; n: number; size: numbe
       const resized = await cropResize(mask, cropWindow(image.box, mask.width, mask.height), options.size);
       labels = new Uint8Array(options.size * options.size).map((_, i) => (resized.rgb[i * 3]! > 127 ? 3 : 0));
     }
-    tiles.push({ ...crop, ...(labels ? { labels } : {}), points, caption: cub.classes.get(image.classId) ?? '' });
+    tiles.push({
+      ...crop,
+      ...(labels ? { labels } : {}),
+      points,
+      caption: cub.classes.get(image.classId) ?? '',
+    });
   }
   const sheet = resolve(options.out ?? 'data-inspect.png');
-  if (tiles.length > 0) await writeFile(sheet, renderContactSheet(tiles, { columns: Math.ceil(Math.sqrt(tiles.length)), zoom: Math.max(1, Math.round(160 / options.size)) }));
+  if (tiles.length > 0)
+    await writeFile(
+      sheet,
+      renderContactSheet(tiles, {
+        columns: Math.ceil(Math.sqrt(tiles.length)),
+        zoom: Math.max(1, Math.round(160 / options.size)),
+      }),
+    );
   return {
     root: cub.root,
     images: cub.images.length,

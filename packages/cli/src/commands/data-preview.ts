@@ -1,7 +1,17 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { TransplantError } from '@transplant/core';
-import { CATEGORY_IDS, PART_NAMES, SPLITS, SyntheticSet, isCategoryId, partLabel, renderContactSheet, type SheetTile, type Split } from '@transplant/data';
+import {
+  CATEGORY_IDS,
+  PART_NAMES,
+  SPLITS,
+  SyntheticSet,
+  isCategoryId,
+  partLabel,
+  renderContactSheet,
+  type SheetTile,
+  type Split,
+} from '@transplant/data';
 
 export interface PreviewOptions {
   readonly category: string;
@@ -22,14 +32,18 @@ export async function dataPreview(options: PreviewOptions): Promise<{ path: stri
   if (category !== 'background' && !isCategoryId(category)) {
     throw usage(`unknown category "${category}"; use one of ${[...CATEGORY_IDS, 'background'].join(', ')}`);
   }
-  if (!SPLITS.includes(options.split as Split)) throw usage(`unknown split "${options.split}"; use ${SPLITS.join(', ')}`);
-  if (!Number.isInteger(options.n) || options.n < 1 || options.n > 1024) throw usage('--n takes an integer in 1…1024');
+  if (!SPLITS.includes(options.split as Split))
+    throw usage(`unknown split "${options.split}"; use ${SPLITS.join(', ')}`);
+  if (!Number.isInteger(options.n) || options.n < 1 || options.n > 1024)
+    throw usage('--n takes an integer in 1…1024');
   const categories = category === 'background' ? undefined : [category];
   const counts = { train: 0, val: 0, test: 0, [options.split]: options.n };
   const set = new SyntheticSet({
     seed: options.seed,
     size: options.size,
-    ...(categories ? { categories, perCategory: counts, negatives: { train: 0, val: 0, test: 0 } } : { categories: [], perCategory: counts, negatives: counts }),
+    ...(categories
+      ? { categories, perCategory: counts, negatives: { train: 0, val: 0, test: 0 } }
+      : { categories: [], perCategory: counts, negatives: counts }),
   });
   const tiles: SheetTile[] = set.items(options.split as Split).map((ref) => {
     const s = set.render(ref);
@@ -37,9 +51,19 @@ export async function dataPreview(options: PreviewOptions): Promise<{ path: stri
       const c = s.annotation.parts[name]?.centre;
       return c ? [{ label: partLabel(name), x: c[0], y: c[1] }] : [];
     });
-    return { ...s, points, caption: `#${ref.index}${s.annotation.occluded ? ' occl' : ''}${s.annotation.truncated ? ' trunc' : ''}` };
+    return {
+      ...s,
+      points,
+      caption: `#${ref.index}${s.annotation.occluded ? ' occl' : ''}${s.annotation.truncated ? ' trunc' : ''}`,
+    };
   });
   const path = resolve(options.out ?? `data-preview-${category}.png`);
-  await writeFile(path, renderContactSheet(tiles, { columns: Math.ceil(Math.sqrt(tiles.length)), zoom: Math.max(1, Math.round(192 / options.size)) }));
+  await writeFile(
+    path,
+    renderContactSheet(tiles, {
+      columns: Math.ceil(Math.sqrt(tiles.length)),
+      zoom: Math.max(1, Math.round(192 / options.size)),
+    }),
+  );
   return { path, images: tiles.length };
 }

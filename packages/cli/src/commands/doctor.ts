@@ -14,7 +14,9 @@ export interface DoctorReport {
   readonly backend: BackendSelection & { readonly wasmSimd?: boolean; readonly wasmThreads?: boolean };
   readonly registry: RegistryLocation;
   /** The optional oneDNN kernels: whether they load here, and why not. */
-  readonly native: { readonly on: true; readonly onednn: string; readonly threads: number } | { readonly on: false; readonly reason: string };
+  readonly native:
+    | { readonly on: true; readonly onednn: string; readonly threads: number }
+    | { readonly on: false; readonly reason: string };
 }
 
 export interface DoctorDeps {
@@ -50,7 +52,9 @@ export async function collectDoctorReport(
 
 function nativeStatus(env: Environment): DoctorReport['native'] {
   const native = loadOnednn(env);
-  return native.ok ? { on: true, onednn: native.onednn, threads: native.threads } : { on: false, reason: native.reason };
+  return native.ok
+    ? { on: true, onednn: native.onednn, threads: native.threads }
+    : { on: false, reason: native.reason };
 }
 
 export function formatDoctorReport(r: DoctorReport): string {
@@ -60,14 +64,24 @@ export function formatDoctorReport(r: DoctorReport): string {
     `back end: ${r.backend.id} via ${r.backend.provider}${r.backend.forced ? ' (forced)' : ''}`,
   ];
   if (r.backend.wasmSimd !== undefined) {
-    lines.push(`  wasm SIMD: ${r.backend.wasmSimd ? 'yes' : 'no'}, threads: ${r.backend.wasmThreads ? 'yes' : 'no (single-threaded in Node)'}`);
+    lines.push(
+      `  wasm SIMD: ${r.backend.wasmSimd ? 'yes' : 'no'}, threads: ${r.backend.wasmThreads ? 'yes' : 'no (single-threaded in Node)'}`,
+    );
   }
-  for (const a of r.backend.attempts) lines.push(`  tried ${a.id}: ${a.ok ? 'ok' : 'unavailable'} — ${a.detail}`);
-  lines.push(r.native.on ? `  native oneDNN kernels: available (oneDNN ${r.native.onednn}, ${r.native.threads} threads)` : `  native oneDNN kernels: off — ${r.native.reason}`);
+  for (const a of r.backend.attempts)
+    lines.push(`  tried ${a.id}: ${a.ok ? 'ok' : 'unavailable'} — ${a.detail}`);
+  lines.push(
+    r.native.on
+      ? `  native oneDNN kernels: available (oneDNN ${r.native.onednn}, ${r.native.threads} threads)`
+      : `  native oneDNN kernels: off — ${r.native.reason}`,
+  );
   lines.push(`  kernels registered by transplant: ${r.backend.kernelPatches.length}`);
   for (const k of r.backend.kernelPatches) lines.push(`    ${k.backendName}/${k.kernelName}: ${k.purpose}`);
   lines.push('', 'tensorflow.js:');
   for (const [name, version] of Object.entries(r.tfjs)) lines.push(`  ${name} ${version}`);
-  lines.push('', `registry: ${r.registry.location} (${r.registry.source}${r.registry.exists ? '' : ', does not exist yet'})`);
+  lines.push(
+    '',
+    `registry: ${r.registry.location} (${r.registry.source}${r.registry.exists ? '' : ', does not exist yet'})`,
+  );
   return lines.join('\n');
 }

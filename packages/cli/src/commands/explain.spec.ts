@@ -21,12 +21,37 @@ afterAll(async () => rm(dir, { recursive: true, force: true }));
 
 describe('transplant explain', () => {
   it('trains an explainer of a network and writes the report, with one image explained', async () => {
-    const set = new SyntheticSet({ seed: 'explain-cli', size: 16, categories: ['bird'], perCategory: { train: 1, val: 0, test: 0 }, negatives: { train: 0, val: 0, test: 0 } });
+    const set = new SyntheticSet({
+      seed: 'explain-cli',
+      size: 16,
+      categories: ['bird'],
+      perCategory: { train: 1, val: 0, test: 0 },
+      negatives: { train: 0, val: 0, test: 0 },
+    });
     const sample = set.render(set.items('train')[0]!);
     const image = join(dir, 'bird.png');
     await writeFile(image, await encodePng(sample));
     const out = join(dir, 'report');
-    const r = await run('--json', 'explain', '--net', 'bird-cls', '--steps', '3', '--pool', '8', '--images', '6', '--test', '6', '--filters', '4', '--image', image, '--out', out);
+    const r = await run(
+      '--json',
+      'explain',
+      '--net',
+      'bird-cls',
+      '--steps',
+      '3',
+      '--pool',
+      '8',
+      '--images',
+      '6',
+      '--test',
+      '6',
+      '--filters',
+      '4',
+      '--image',
+      image,
+      '--out',
+      out,
+    );
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as ExplainReport;
     expect(report).toMatchObject({ network: 'bird-cls@1.0.0', category: 'bird' });
@@ -35,14 +60,21 @@ describe('transplant explain', () => {
     expect(report.groups.reduce((s, g) => s + g.filters, 0)).toBe(4);
     expect(report.image!.groups.length).toBeGreaterThan(0);
     const md = await readFile(join(out, 'report.md'), 'utf8');
-    expect(md).toMatch(/^p = 0\.\d{3}: .* go through the interpretable track, .* of its decision \(first order\)\.$/m);
+    expect(md).toMatch(
+      /^p = 0\.\d{3}: .* go through the interpretable track, .* of its decision \(first order\)\.$/m,
+    );
     expect(md).toContain('![heat maps per part group](groups.png)');
     expect(await readFile(join(out, 'report.html'), 'utf8')).toContain('<img src="groups.png"');
-    for (const png of ['groups.png', 'image.png']) expect((await readFile(join(out, png))).subarray(1, 4).toString()).toBe('PNG');
+    for (const png of ['groups.png', 'image.png'])
+      expect((await readFile(join(out, png))).subarray(1, 4).toString()).toBe('PNG');
   });
 
   it('says what is wrong', async () => {
-    expect((await run('explain', '--net', 'bird-cls', '--eta', 'much')).stderr).toMatch(/E_USAGE.*--eta must be a number/);
-    expect((await run('explain', '--net', 'bird-cls', '--steps', '0')).stderr).toMatch(/E_USAGE.*--steps must be an integer ≥ 1/);
+    expect((await run('explain', '--net', 'bird-cls', '--eta', 'much')).stderr).toMatch(
+      /E_USAGE.*--eta must be a number/,
+    );
+    expect((await run('explain', '--net', 'bird-cls', '--steps', '0')).stderr).toMatch(
+      /E_USAGE.*--steps must be an integer ≥ 1/,
+    );
   });
 });

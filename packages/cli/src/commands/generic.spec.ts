@@ -17,7 +17,11 @@ let registry: Registry;
 async function run(...argv: string[]) {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(['--backend', 'cpu', '--registry', reg, ...argv], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {} });
+  const code = await runCli(['--backend', 'cpu', '--registry', reg, ...argv], {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env: {},
+  });
   return { code, stdout, stderr };
 }
 
@@ -37,11 +41,25 @@ beforeAll(async () => {
   const map = { inputSize: 8, inputChannels: 8, inputStride: 2 };
   let seed = 1;
   for (const category of ['bird', 'cat', 'cow', 'dog']) {
-    for (const [task, family, options] of [['cls', 'task-cls', { ...map, convs: [], hidden: 4 }], ['seg', 'task-seg', { ...map, widths: [8, 4] }]] as const) {
-      const f = createModule(plugins, { name: `${category}-${task}-features`, family: 'category-vgg', options: { inputSize: 16, blocks: [[4], [8]] }, seed: seed++, category });
+    for (const [task, family, options] of [
+      ['cls', 'task-cls', { ...map, convs: [], hidden: 4 }],
+      ['seg', 'task-seg', { ...map, widths: [8, 4] }],
+    ] as const) {
+      const f = createModule(plugins, {
+        name: `${category}-${task}-features`,
+        family: 'category-vgg',
+        options: { inputSize: 16, blocks: [[4], [8]] },
+        seed: seed++,
+        category,
+      });
       const g = createModule(plugins, { name: `${category}-${task}-head`, family, options, seed: seed++ });
       const network = Network.create([f, g], [{ category: f.name, task: g.name }]);
-      const meta = { version: '1.0.0', generatedBy: 'transplant/0.1.0', provenance: { data: 'test', seed: 1, steps: 0, backend: 'cpu' }, card: { metrics: [{ name: task === 'cls' ? 'error-rate' : 'iou', value: 0.25, on: 'test' }] } };
+      const meta = {
+        version: '1.0.0',
+        generatedBy: 'transplant/0.1.0',
+        provenance: { data: 'test', seed: 1, steps: 0, backend: 'cpu' },
+        card: { metrics: [{ name: task === 'cls' ? 'error-rate' : 'iou', value: 0.25, on: 'test' }] },
+      };
       await publishModule(registry, f, meta);
       await publishModule(registry, g, meta);
       await publishNetwork(registry, network, { ...meta, name: `${category}-${task}` });
@@ -62,7 +80,9 @@ describe('generic networks', () => {
       expect(change.version).toBe(`1.${i + 1}.0`);
       // A seg network teaches both heads: its own task directly (seg), and cls through the seg → cls bridge.
       expect(change.links.map((l: { status: string }) => l.status)).toEqual(['learned', 'learned']);
-      expect(change.links.find((l: { link: string }) => l.link.endsWith('bird-cls-head')).teacher).toContain('bridge seg → cls');
+      expect(change.links.find((l: { link: string }) => l.link.endsWith('bird-cls-head')).teacher).toContain(
+        'bridge seg → cls',
+      );
       expect(change.guarded).toHaveLength(2 + 2 * i);
     }
     // Every link of every version gives, today, exactly the outputs recorded when that version was published.
@@ -89,7 +109,11 @@ describe('generic networks', () => {
 
   it('refuses to publish when a frozen module changed (E_FORGETTING, naming the link), and leaves the registry as it was', async () => {
     await json('generic', 'create', '--name', 'guarded', '--from', 'bird-cls');
-    const ctx: GenericContext = { composer: new Composer(registry, builtinPlugins()), generatedBy: 'transplant/0.1.0', backend: 'cpu' };
+    const ctx: GenericContext = {
+      composer: new Composer(registry, builtinPlugins()),
+      generatedBy: 'transplant/0.1.0',
+      backend: 'cpu',
+    };
     const before = await registry.index('guarded');
     const start = tf.memory().numTensors;
     const perturb = (network: Network) => {
@@ -99,10 +123,17 @@ describe('generic networks', () => {
       kernel.write(moved);
       moved.dispose();
     };
-    await expect(addCategory(ctx, 'guarded', 'cat-cls', { steps: 2, afterTraining: perturb })).rejects.toMatchObject({ code: 'E_FORGETTING', message: expect.stringContaining('bird-cls-features → bird-cls-head') });
+    await expect(
+      addCategory(ctx, 'guarded', 'cat-cls', { steps: 2, afterTraining: perturb }),
+    ).rejects.toMatchObject({
+      code: 'E_FORGETTING',
+      message: expect.stringContaining('bird-cls-features → bird-cls-head'),
+    });
     expect(tf.memory().numTensors).toBe(start);
     expect(await registry.index('guarded')).toEqual(before);
-    await expect(registry.index('guarded-cat-cls-features-to-bird-cls-head')).rejects.toMatchObject({ code: 'E_MODULE_NOT_FOUND' });
+    await expect(registry.index('guarded-cat-cls-features-to-bird-cls-head')).rejects.toMatchObject({
+      code: 'E_MODULE_NOT_FOUND',
+    });
     // Without the perturbation the same change goes through.
     const ok = await addCategory(ctx, 'guarded', 'cat-cls', { steps: 2 });
     expect(ok.guarded).toEqual(['bird-cls-features → bird-cls-head']);
@@ -112,17 +143,33 @@ describe('generic networks', () => {
   it('skips a link without a teacher and says why; learns it by ordinary learning when given samples; adds tasks and removes categories', async () => {
     await json('generic', 'create', '--name', 'mixed', '--from', 'bird-seg');
     const skipped = await json('add-category', '--generic', 'mixed', '--from', 'cat-seg', '--steps', '2');
-    expect(skipped.links).toEqual([expect.objectContaining({ link: 'cat-seg-features → bird-seg-head', status: 'learned', method: 'bd' })]);
+    expect(skipped.links).toEqual([
+      expect.objectContaining({ link: 'cat-seg-features → bird-seg-head', status: 'learned', method: 'bd' }),
+    ]);
     // cow-cls cannot teach a seg head (no cls → seg bridge): refused without samples, learned with them.
     const refused = await run('add-category', '--generic', 'mixed', '--from', 'cow-cls', '--steps', '2');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('E_TEACHER_MISSING');
     expect(refused.stderr).toContain('no bridge maps cls → seg');
-    const ol = await json('add-category', '--generic', 'mixed', '--from', 'cow-cls', '--steps', '2', '--samples', '4');
+    const ol = await json(
+      'add-category',
+      '--generic',
+      'mixed',
+      '--from',
+      'cow-cls',
+      '--steps',
+      '2',
+      '--samples',
+      '4',
+    );
     expect(ol.links).toEqual([expect.objectContaining({ status: 'learned', method: 'ol' })]);
     // A cls task: bird-seg and cat-seg teach it through the bridge; cow-cls-features came from a cls network, its own head is another module.
     const task = await json('add-task', '--generic', 'mixed', '--from', 'dog-cls', '--steps', '2');
-    expect(task.links.map((l: { link: string; method?: string }) => `${l.link}:${l.method}`)).toEqual(['bird-seg-features → dog-cls-head:bd', 'cat-seg-features → dog-cls-head:bd', 'cow-cls-features → dog-cls-head:bd']);
+    expect(task.links.map((l: { link: string; method?: string }) => `${l.link}:${l.method}`)).toEqual([
+      'bird-seg-features → dog-cls-head:bd',
+      'cat-seg-features → dog-cls-head:bd',
+      'cow-cls-features → dog-cls-head:bd',
+    ]);
     const removed = await json('remove-category', '--generic', 'mixed', '--category', 'cat-seg-features');
     expect(removed.version).toBe('1.4.0');
     const shown = await json('generic', 'show', 'mixed');

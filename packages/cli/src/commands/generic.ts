@@ -4,7 +4,18 @@ import { createCanvas } from '@napi-rs/canvas';
 import type { Command } from 'commander';
 import { Composer } from '@transplant/composer';
 import { TransplantError } from '@transplant/core';
-import { addCategory, addTask, createGeneric, genericMatrix, loadGeneric, removeCategory, type GenericChange, type GenericContext, type GenericMatrix, type LinkTraining } from '@transplant/distill';
+import {
+  addCategory,
+  addTask,
+  createGeneric,
+  genericMatrix,
+  loadGeneric,
+  removeCategory,
+  type GenericChange,
+  type GenericContext,
+  type GenericMatrix,
+  type LinkTraining,
+} from '@transplant/distill';
 import { builtinPlugins } from '../plugins';
 import { GENERATED_BY } from '../version';
 import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
@@ -19,7 +30,13 @@ export function formatMatrix(m: GenericMatrix): string {
     if (!c) return '—';
     return `${c.adapter ? 'adapter' : 'direct'}${c.metric ? ` ${c.metric.name} ${c.metric.value.toFixed(4)}` : ''}`;
   };
-  return [`${m.name}@${m.version}: ${m.categories.length} categories × ${m.tasks.length} tasks, ${m.cells.length} links`, '', `| category \\ task | ${m.tasks.join(' | ')} |`, `|---|${m.tasks.map(() => '---|').join('')}`, ...m.categories.map((c) => `| ${c} | ${m.tasks.map((t) => cell(c, t)).join(' | ')} |`)].join('\n');
+  return [
+    `${m.name}@${m.version}: ${m.categories.length} categories × ${m.tasks.length} tasks, ${m.cells.length} links`,
+    '',
+    `| category \\ task | ${m.tasks.join(' | ')} |`,
+    `|---|${m.tasks.map(() => '---|').join('')}`,
+    ...m.categories.map((c) => `| ${c} | ${m.tasks.map((t) => cell(c, t)).join(' | ')} |`),
+  ].join('\n');
 }
 
 /** The matrix as a PNG: green where a link exists (darker is better), its metric written in the cell. */
@@ -45,19 +62,39 @@ export function matrixPng(m: GenericMatrix): Buffer {
       const x = left + j * cellW;
       const y = top + i * cellH;
       // Quality in [0, 1]: 1 − error rate, or the IoU.
-      const q = cell?.metric ? (cell.metric.name === 'error-rate' ? 1 - cell.metric.value : cell.metric.value) : undefined;
-      g.fillStyle = !cell ? '#eeeeee' : q === undefined ? '#b7d7b0' : `hsl(120, 45%, ${Math.round(85 - 45 * Math.max(0, Math.min(1, q)))}%)`;
+      const q = cell?.metric
+        ? cell.metric.name === 'error-rate'
+          ? 1 - cell.metric.value
+          : cell.metric.value
+        : undefined;
+      g.fillStyle = !cell
+        ? '#eeeeee'
+        : q === undefined
+          ? '#b7d7b0'
+          : `hsl(120, 45%, ${Math.round(85 - 45 * Math.max(0, Math.min(1, q)))}%)`;
       g.fillRect(x + 1, y + 1, cellW - 2, cellH - 2);
       g.fillStyle = q !== undefined && q > 0.6 ? '#ffffff' : '#222';
-      g.fillText(cell ? `${cell.adapter ? 'adapter' : 'direct'}${cell.metric ? ` ${cell.metric.name === 'error-rate' ? 'err' : cell.metric.name} ${cell.metric.value.toFixed(3)}` : ''}` : 'no link', x + 6, y + cellH / 2 + 4);
+      g.fillText(
+        cell
+          ? `${cell.adapter ? 'adapter' : 'direct'}${cell.metric ? ` ${cell.metric.name === 'error-rate' ? 'err' : cell.metric.name} ${cell.metric.value.toFixed(3)}` : ''}`
+          : 'no link',
+        x + 6,
+        y + cellH / 2 + 4,
+      );
     });
   });
   return canvas.toBuffer('image/png');
 }
 
 function formatChange(c: GenericChange): string {
-  const lines = c.links.map((l) => `  ${l.link}: ${l.status}${l.method ? ` (${l.method})` : ''}${l.metric ? ` ${l.metric.name} ${l.metric.value.toFixed(4)}` : ''}${l.reason ? ` — ${l.reason}` : ''}`);
-  const guard = c.guarded.length > 0 ? `\n  ${c.guarded.length} existing links re-run on the probe images: bit-identical` : '';
+  const lines = c.links.map(
+    (l) =>
+      `  ${l.link}: ${l.status}${l.method ? ` (${l.method})` : ''}${l.metric ? ` ${l.metric.name} ${l.metric.value.toFixed(4)}` : ''}${l.reason ? ` — ${l.reason}` : ''}`,
+  );
+  const guard =
+    c.guarded.length > 0
+      ? `\n  ${c.guarded.length} existing links re-run on the probe images: bit-identical`
+      : '';
   return `published ${c.name}@${c.version} (${c.wallSeconds.toFixed(1)} s)\n${lines.join('\n')}${guard}`;
 }
 
@@ -79,10 +116,16 @@ export function genericCommands(parent: Command, ctx: CommandContext): void {
     const container = ctx.container();
     const selection = await selectCommandBackend(ctx, container);
     const composer = new Composer(await openCommandRegistry(ctx, undefined, container), builtinPlugins());
-    return { composer, generatedBy: GENERATED_BY, backend: selection.id, log: (line) => ctx.err(`${line}\n`) };
+    return {
+      composer,
+      generatedBy: GENERATED_BY,
+      backend: selection.id,
+      log: (line) => ctx.err(`${line}\n`),
+    };
   };
   const training = (o: TrainingFlags): LinkTraining => {
-    if (o.adapter !== 'conv1' && o.adapter !== 'conv3') throw new TransplantError('E_USAGE', '--adapter must be conv1 or conv3', { operation: 'generic' });
+    if (o.adapter !== 'conv1' && o.adapter !== 'conv3')
+      throw new TransplantError('E_USAGE', '--adapter must be conv1 or conv3', { operation: 'generic' });
     const steps = count(o.steps, 'steps', 1);
     return {
       samples: count(o.samples, 'samples', 0),
@@ -90,25 +133,39 @@ export function genericCommands(parent: Command, ctx: CommandContext): void {
       steps,
       seed: count(o.seed, 'seed', 0),
       progress: (link, step, loss) => {
-        if (step % 50 === 0 || step === steps) ctx.err(`  ${link}: step ${step}/${steps}  loss ${loss.toFixed(4)}\n`);
+        if (step % 50 === 0 || step === steps)
+          ctx.err(`  ${link}: step ${step}/${steps}  loss ${loss.toFixed(4)}\n`);
       },
     };
   };
   const trainingOptions = (cmd: Command) =>
     cmd
-      .option('--samples <n>', 'annotated images for links without a teacher (ordinary learning); 0 skips those links', '0')
+      .option(
+        '--samples <n>',
+        'annotated images for links without a teacher (ordinary learning); 0 skips those links',
+        '0',
+      )
       .option('--adapter <conv1|conv3>', 'adapter: 1 or 3 conv+ReLU layers', 'conv1')
       .option('--steps <n>', 'training steps per link', '300')
       .option('--seed <n>', 'seed of the data and the adapters', '1');
 
-  const generic = parent.command('generic').description('generic networks: N category modules × M task modules, one adapter per link');
+  const generic = parent
+    .command('generic')
+    .description('generic networks: N category modules × M task modules, one adapter per link');
   generic
     .command('create')
     .description('a new generic network from specific networks (their modules and own links)')
     .requiredOption('--name <name>', 'the generic network name')
     .requiredOption('--from <networks>', 'comma-separated specific networks, e.g. bird-cls,bird-seg')
     .action(async (o: { name: string; from: string }) => {
-      const change = await createGeneric(await context(), o.name, o.from.split(',').map((s) => s.trim()).filter(Boolean));
+      const change = await createGeneric(
+        await context(),
+        o.name,
+        o.from
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      );
       ctx.out(change, formatChange(change));
     });
   generic
@@ -121,7 +178,10 @@ export function genericCommands(parent: Command, ctx: CommandContext): void {
       try {
         const matrix = genericMatrix(g);
         if (o.png) await writeFile(resolve(o.png), matrixPng(matrix));
-        ctx.out({ ...matrix, ...(o.png ? { png: resolve(o.png) } : {}) }, `${formatMatrix(matrix)}${o.png ? `\n\npicture: ${resolve(o.png)}` : ''}`);
+        ctx.out(
+          { ...matrix, ...(o.png ? { png: resolve(o.png) } : {}) },
+          `${formatMatrix(matrix)}${o.png ? `\n\npicture: ${resolve(o.png)}` : ''}`,
+        );
       } finally {
         g.network.dispose();
       }
@@ -137,21 +197,43 @@ export function genericCommands(parent: Command, ctx: CommandContext): void {
     .action(async (ref: string, o: { category: string; task: string; image: string; out?: string }) => {
       const g = await loadGeneric((await context()).composer, ref);
       try {
-        const result = await predictImage(g.network, pickLink(g.network, o), resolve(o.image), o.out ? resolve(o.out) : undefined);
-        ctx.out(result, result.task === 'cls' ? `${result.link}: score ${result.score.toFixed(4)}` : `${result.link}: ${(result.foreground * 100).toFixed(1)}% of pixels; overlay ${result.overlay}`);
+        const result = await predictImage(
+          g.network,
+          pickLink(g.network, o),
+          resolve(o.image),
+          o.out ? resolve(o.out) : undefined,
+        );
+        ctx.out(
+          result,
+          result.task === 'cls'
+            ? `${result.link}: score ${result.score.toFixed(4)}`
+            : `${result.link}: ${(result.foreground * 100).toFixed(1)}% of pixels; overlay ${result.overlay}`,
+        );
       } finally {
         g.network.dispose();
       }
     });
 
-  trainingOptions(parent.command('add-category').description("add a specific network's category module to a generic network, learning an adapter to each of its task modules"))
+  trainingOptions(
+    parent
+      .command('add-category')
+      .description(
+        "add a specific network's category module to a generic network, learning an adapter to each of its task modules",
+      ),
+  )
     .requiredOption('--generic <name>', 'the generic network')
     .requiredOption('--from <network>', 'the specific network whose category module joins, e.g. cat-seg')
     .action(async (o: TrainingFlags & { generic: string; from: string }) => {
       const change = await addCategory(await context(), o.generic, o.from, training(o));
       ctx.out(change, formatChange(change));
     });
-  trainingOptions(parent.command('add-task').description("add a specific network's task module to a generic network, learning an adapter from each of its category modules"))
+  trainingOptions(
+    parent
+      .command('add-task')
+      .description(
+        "add a specific network's task module to a generic network, learning an adapter from each of its category modules",
+      ),
+  )
     .requiredOption('--generic <name>', 'the generic network')
     .requiredOption('--from <network>', 'the specific network whose task module joins, e.g. bird-cls')
     .action(async (o: TrainingFlags & { generic: string; from: string }) => {
@@ -160,7 +242,9 @@ export function genericCommands(parent: Command, ctx: CommandContext): void {
     });
   parent
     .command('remove-category')
-    .description('publish the next version of a generic network without a category module (older versions still resolve)')
+    .description(
+      'publish the next version of a generic network without a category module (older versions still resolve)',
+    )
     .requiredOption('--generic <name>', 'the generic network')
     .requiredOption('--category <module>', 'the category module to remove')
     .action(async (o: { generic: string; category: string }) => {

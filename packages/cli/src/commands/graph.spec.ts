@@ -21,12 +21,35 @@ afterAll(async () => rm(dir, { recursive: true, force: true }));
 describe('transplant graph', () => {
   it('mines a graph into a file and onto the category module, inspects it, and localizes parts with the attached one', async () => {
     const file = join(dir, 'cat.egraph');
-    const mined = await run('--json', 'graph', 'mine', '--net', 'cat-cls', '--out', file, '--attach', '--images', '8', '--negatives', '4', '--iterations', '2');
+    const mined = await run(
+      '--json',
+      'graph',
+      'mine',
+      '--net',
+      'cat-cls',
+      '--out',
+      file,
+      '--attach',
+      '--images',
+      '8',
+      '--negatives',
+      '4',
+      '--iterations',
+      '2',
+    );
     expect(mined.code).toBe(0);
     expect(mined.stderr).toMatch(/block2_conv1: EM 2\/2/);
     const summary = JSON.parse(mined.stdout) as GraphSummary;
-    expect(summary).toMatchObject({ subject: { module: 'cat-cls-features', version: '1.0.0', network: 'cat-cls@1.0.0' }, nodes: 8 * 7 + 4 * 13, attached: 'cat-cls-features@1.0.0', views: 'align' });
-    expect(summary.layers.map((l) => l.name)).toEqual(['cat-cls-features:block2_conv1', 'cat-cls-features:block1_conv1']);
+    expect(summary).toMatchObject({
+      subject: { module: 'cat-cls-features', version: '1.0.0', network: 'cat-cls@1.0.0' },
+      nodes: 8 * 7 + 4 * 13,
+      attached: 'cat-cls-features@1.0.0',
+      views: 'align',
+    });
+    expect(summary.layers.map((l) => l.name)).toEqual([
+      'cat-cls-features:block2_conv1',
+      'cat-cls-features:block1_conv1',
+    ]);
     expect(summary.digest).toMatch(/^sha256:/);
 
     const info = await run('registry', 'info', 'cat-cls-features');
@@ -35,28 +58,117 @@ describe('transplant graph', () => {
     expect(JSON.parse(inspected.stdout)).toMatchObject({ nodes: summary.nodes, subject: summary.subject });
 
     const nodes = join(dir, 'nodes.png');
-    const drawn = await run('graph', 'nodes', '--net', 'cat-cls', '--graph', file, '--nodes', '0:3,1:50', '--png', nodes, '--images', '6', '--columns', '3');
+    const drawn = await run(
+      'graph',
+      'nodes',
+      '--net',
+      'cat-cls',
+      '--graph',
+      file,
+      '--nodes',
+      '0:3,1:50',
+      '--png',
+      nodes,
+      '--images',
+      '6',
+      '--columns',
+      '3',
+    );
     expect(drawn.stderr).toBe('');
     expect((await readFile(nodes)).subarray(1, 4).toString()).toBe('PNG');
-    expect((await run('graph', 'nodes', '--net', 'cat-cls', '--graph', file, '--nodes', '1:52', '--png', nodes)).stderr).toMatch(/E_USAGE.*"1:52" is not a node.*56, 52 nodes per layer/);
+    expect(
+      (await run('graph', 'nodes', '--net', 'cat-cls', '--graph', file, '--nodes', '1:52', '--png', nodes))
+        .stderr,
+    ).toMatch(/E_USAGE.*"1:52" is not a node.*56, 52 nodes per layer/);
 
     const png = join(dir, 'parts.png');
-    const localized = await run('--json', 'graph', 'localize', '--net', 'cat-cls', '--parts', 'head,torso', '--shots', '1,2', '--pool', '6', '--test', '4', '--draws', '2', '--png', png, '--index', '3');
+    const localized = await run(
+      '--json',
+      'graph',
+      'localize',
+      '--net',
+      'cat-cls',
+      '--parts',
+      'head,torso',
+      '--shots',
+      '1,2',
+      '--pool',
+      '6',
+      '--test',
+      '4',
+      '--draws',
+      '2',
+      '--png',
+      png,
+      '--index',
+      '3',
+    );
     expect(localized.stderr).toBe('');
-    const report = JSON.parse(localized.stdout) as { results: { part: string; k: number; distance: Record<string, number> }[] };
+    const report = JSON.parse(localized.stdout) as {
+      results: { part: string; k: number; distance: Record<string, number> }[];
+    };
     expect(report.results.map((r) => `${r.part}:${r.k}`)).toEqual(['head:1', 'head:2', 'torso:1', 'torso:2']);
-    expect(Object.keys(report.results[0]!.distance)).toEqual(['graph', 'filter-best', 'filter-ensemble', 'pooled-linear', 'filter-ensemble-aligned', 'pooled-linear-aligned']);
+    expect(Object.keys(report.results[0]!.distance)).toEqual([
+      'graph',
+      'filter-best',
+      'filter-ensemble',
+      'pooled-linear',
+      'filter-ensemble-aligned',
+      'pooled-linear-aligned',
+    ]);
     expect((await readFile(png)).subarray(1, 4).toString()).toBe('PNG');
   });
 
   it('says what is wrong: nowhere to put the graph, a second attach without --replace, an unknown part, a damaged file', async () => {
-    expect((await run('graph', 'mine', '--net', 'cat-cls')).stderr).toMatch(/E_USAGE.*--out FILE and\/or --attach/);
-    const again = await run('graph', 'mine', '--net', 'cat-cls', '--attach', '--images', '4', '--negatives', '2', '--iterations', '1', '--seed', 'other');
+    expect((await run('graph', 'mine', '--net', 'cat-cls')).stderr).toMatch(
+      /E_USAGE.*--out FILE and\/or --attach/,
+    );
+    const again = await run(
+      'graph',
+      'mine',
+      '--net',
+      'cat-cls',
+      '--attach',
+      '--images',
+      '4',
+      '--negatives',
+      '2',
+      '--iterations',
+      '1',
+      '--seed',
+      'other',
+    );
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/E_VERSION_EXISTS.*already has an explanatory-graph attachment.*--replace/);
-    const replaced = await run('graph', 'mine', '--net', 'cat-cls', '--attach', '--replace', '--images', '4', '--negatives', '2', '--iterations', '1', '--seed', 'other');
+    const replaced = await run(
+      'graph',
+      'mine',
+      '--net',
+      'cat-cls',
+      '--attach',
+      '--replace',
+      '--images',
+      '4',
+      '--negatives',
+      '2',
+      '--iterations',
+      '1',
+      '--seed',
+      'other',
+    );
     expect(replaced.code).toBe(0);
-    const part = await run('graph', 'localize', '--net', 'cat-cls', '--parts', 'beak', '--pool', '4', '--test', '2');
+    const part = await run(
+      'graph',
+      'localize',
+      '--net',
+      'cat-cls',
+      '--parts',
+      'beak',
+      '--pool',
+      '4',
+      '--test',
+      '2',
+    );
     expect(part.stderr).toMatch(/E_USAGE.*"beak" is not an annotated part of cat/);
     const file = join(dir, 'cat.egraph');
     const bytes = await readFile(file);

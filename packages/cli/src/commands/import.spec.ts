@@ -26,13 +26,29 @@ import { buildContainer } from '../container';
 import { importCommand } from './import';
 
 const plugins = () => new PluginRegistry([importedCategory, importedCls, importedSeg]);
-const meta = { version: '1.0.0', generatedBy: 'transplant/0.1.0', provenance: { data: 'test', seed: 0, steps: 0, backend: 'cpu' }, card: { metrics: [] } };
+const meta = {
+  version: '1.0.0',
+  generatedBy: 'transplant/0.1.0',
+  provenance: { data: 'test', seed: 0, steps: 0, backend: 'cpu' },
+  card: { metrics: [] },
+};
 
 /** Runs `transplant [globals] import …` through commander; returns the JSON output or the error code. */
 async function run(...argv: string[]): Promise<{ value?: Record<string, unknown>; code?: string }> {
-  const program = new Command('transplant').option('--backend <id>').option('--registry <location>').option('--json').exitOverride();
+  const program = new Command('transplant')
+    .option('--backend <id>')
+    .option('--registry <location>')
+    .option('--json')
+    .exitOverride();
   let value: Record<string, unknown> | undefined;
-  importCommand(program, { container: () => buildContainer({}), globals: () => program.opts(), env: {}, out: (v) => (value = v as Record<string, unknown>), err: () => undefined, plugins });
+  importCommand(program, {
+    container: () => buildContainer({}),
+    globals: () => program.opts(),
+    env: {},
+    out: (v) => (value = v as Record<string, unknown>),
+    err: () => undefined,
+    plugins,
+  });
   try {
     await program.parseAsync(['--backend', 'cpu', ...argv], { from: 'user' });
     return { value: value! };
@@ -73,24 +89,41 @@ describe('transplant import', () => {
     ['residual', 'stem', 'cls', 1, 'non-negative'],
     ['sequential', 'p1', 'cls', 2, 'non-negative'],
     ['seg', 'pool', 'seg', 2, 'non-negative'],
-  ] as const)('%s split at %s: category + task composed equal the original, and every tensor is freed', async (model, split, task, stride, values) => {
-    const start = tf.memory().numTensors;
-    const imported = importLayersModel(plugins(), { model: await readLayersModel(paths[model]), split, category: 'cat', task });
-    expect(imported.feature).toMatchObject({ role: 'feature-map', values, stride });
-    expect(imported.task.ports.input).toEqual(imported.category.ports.output);
-    const network = Network.create([imported.category, imported.task], [{ category: imported.category.name, task: imported.task.name }]);
-    const actual = network.run(imported.category.name, imported.task.name, images);
-    const expected = originals[model]!.predict(images) as tf.Tensor;
-    expect(actual.shape).toEqual(expected.shape);
-    expect(maxDifference(actual, expected)).toBeLessThanOrEqual(1e-5);
-    tf.dispose([actual, expected]);
-    network.dispose();
-    expect(tf.memory().numTensors).toBe(start);
-  });
+  ] as const)(
+    '%s split at %s: category + task composed equal the original, and every tensor is freed',
+    async (model, split, task, stride, values) => {
+      const start = tf.memory().numTensors;
+      const imported = importLayersModel(plugins(), {
+        model: await readLayersModel(paths[model]),
+        split,
+        category: 'cat',
+        task,
+      });
+      expect(imported.feature).toMatchObject({ role: 'feature-map', values, stride });
+      expect(imported.task.ports.input).toEqual(imported.category.ports.output);
+      const network = Network.create(
+        [imported.category, imported.task],
+        [{ category: imported.category.name, task: imported.task.name }],
+      );
+      const actual = network.run(imported.category.name, imported.task.name, images);
+      const expected = originals[model]!.predict(images) as tf.Tensor;
+      expect(actual.shape).toEqual(expected.shape);
+      expect(maxDifference(actual, expected)).toBeLessThanOrEqual(1e-5);
+      tf.dispose([actual, expected]);
+      network.dispose();
+      expect(tf.memory().numTensors).toBe(start);
+    },
+  );
 
   it('survives moduleArtifact → Registry.publish → fetch → moduleFromManifest bit-identically', async () => {
     const registry = new Registry(new FolderStore(join(dir, 'registry-roundtrip')));
-    const imported = importLayersModel(plugins(), { model: await readLayersModel(paths.residual), split: 'relu', category: 'cat', task: 'cls', name: 'roundtrip' });
+    const imported = importLayersModel(plugins(), {
+      model: await readLayersModel(paths.residual),
+      split: 'relu',
+      category: 'cat',
+      task: 'cls',
+      name: 'roundtrip',
+    });
     const rebuilt: ModuleInstance[] = [];
     for (const m of [imported.category, imported.task]) {
       const artifact = moduleArtifact(m, meta);
@@ -100,7 +133,9 @@ describe('transplant import', () => {
       const again = moduleFromManifest(plugins(), fetched.manifest, fetched.weights);
       expect(again.ports).toEqual(m.ports);
       const input = tf.randomUniform([2, ...(m.ports.input.shape.slice(1) as number[])], 0, 1, 'float32', 3);
-      const [a, b] = [m, again].map((x) => tf.tidy(() => Array.from((x.model.predict(input) as tf.Tensor).dataSync())));
+      const [a, b] = [m, again].map((x) =>
+        tf.tidy(() => Array.from((x.model.predict(input) as tf.Tensor).dataSync())),
+      );
       expect(b).toEqual(a);
       input.dispose();
       rebuilt.push(again);
@@ -110,16 +145,49 @@ describe('transplant import', () => {
 
   it('--out writes two valid module folders; --publish publishes the modules and a network that loads', async () => {
     const out = join(dir, 'out');
-    const written = await run('import', '--model', paths.residual, '--split', 'pool', '--category', 'cat', '--task', 'cls', '--out', out);
+    const written = await run(
+      'import',
+      '--model',
+      paths.residual,
+      '--split',
+      'pool',
+      '--category',
+      'cat',
+      '--task',
+      'cls',
+      '--out',
+      out,
+    );
     expect(written.value).toMatchObject({ name: 'cat-cls-imported', difference: expect.any(Number) });
     expect(written.value!['difference']).toBeLessThanOrEqual(1e-5);
     for (const name of ['cat-cls-imported-features', 'cat-cls-imported-head']) {
       const folder = await readModuleFolder(join(out, name));
-      expect(validateManifest(folder.manifest).family.name).toBe(name.endsWith('features') ? 'imported-category' : 'imported-cls');
+      expect(validateManifest(folder.manifest).family.name).toBe(
+        name.endsWith('features') ? 'imported-category' : 'imported-cls',
+      );
     }
     const location = join(dir, 'registry-cli');
-    const published = await run('--registry', location, 'import', '--model', paths.sequential, '--split', 'p1', '--category', 'dog', '--task', 'cls', '--name', 'plain', '--publish');
-    expect(published.value!['published']).toEqual(['plain-features@1.0.0', 'plain-head@1.0.0', 'plain@1.0.0']);
+    const published = await run(
+      '--registry',
+      location,
+      'import',
+      '--model',
+      paths.sequential,
+      '--split',
+      'p1',
+      '--category',
+      'dog',
+      '--task',
+      'cls',
+      '--name',
+      'plain',
+      '--publish',
+    );
+    expect(published.value!['published']).toEqual([
+      'plain-features@1.0.0',
+      'plain-head@1.0.0',
+      'plain@1.0.0',
+    ]);
     const { network } = await new Composer(new Registry(new FolderStore(location)), plugins()).load('plain');
     const actual = network.run('plain-features', 'plain-head', images);
     const expected = originals.sequential!.predict(images) as tf.Tensor;
@@ -134,9 +202,41 @@ describe('transplant import', () => {
     expect((await run(...base, '--split', 'nowhere', '--task', 'cls')).code).toBe('E_IMPORT_SPLIT');
     expect((await run(...base, '--split', 'relu', '--task', 'seg')).code).toBe('E_IMPORT_MODEL');
     expect((await run(...base, '--split', 'relu', '--task', 'det')).code).toBe('E_USAGE');
-    expect((await run('import', '--model', paths.residual, '--split', 'relu', '--category', 'cat', '--task', 'cls')).code).toBe('E_USAGE');
+    expect(
+      (
+        await run(
+          'import',
+          '--model',
+          paths.residual,
+          '--split',
+          'relu',
+          '--category',
+          'cat',
+          '--task',
+          'cls',
+        )
+      ).code,
+    ).toBe('E_USAGE');
     expect((await run(...base, '--split', 'relu', '--task', 'cls', '--stride', 'two')).code).toBe('E_USAGE');
-    expect((await run(...base, '--split', 'relu', '--task', 'cls', '--name', 'Bad_Name')).code).toBe('E_MODULE_REF_INVALID');
-    expect((await run('import', '--model', join(dir, 'nothing.json'), '--split', 'relu', '--category', 'cat', '--task', 'cls', '--out', dir)).code).toBe('E_IMPORT_MODEL');
+    expect((await run(...base, '--split', 'relu', '--task', 'cls', '--name', 'Bad_Name')).code).toBe(
+      'E_MODULE_REF_INVALID',
+    );
+    expect(
+      (
+        await run(
+          'import',
+          '--model',
+          join(dir, 'nothing.json'),
+          '--split',
+          'relu',
+          '--category',
+          'cat',
+          '--task',
+          'cls',
+          '--out',
+          dir,
+        )
+      ).code,
+    ).toBe('E_IMPORT_MODEL');
   });
 });

@@ -14,7 +14,13 @@ import {
   type PluginRegistry,
   type PublishMeta,
 } from '@transplant/composer';
-import { TASK_IDS, TransplantError, isTransplantError, validateManifest, type TaskId } from '@transplant/core';
+import {
+  TASK_IDS,
+  TransplantError,
+  isTransplantError,
+  validateManifest,
+  type TaskId,
+} from '@transplant/core';
 import { writeModuleFolder, type Registry } from '@transplant/registry';
 import { builtinPlugins } from '../plugins';
 import { GENERATED_BY } from '../version';
@@ -46,31 +52,49 @@ function usage(detail: string): TransplantError {
 }
 
 function parseUsage(o: ImportOptions): { task: TaskId; stride?: number } {
-  if (!(TASK_IDS as string[]).includes(o.task)) throw usage(`--task ${o.task}: use one of ${TASK_IDS.join(', ')}`);
-  if (!o.out && !o.publish) throw usage('say where the modules go: --out DIR (module folders) and/or --publish (the registry)');
-  if (o.stride !== undefined && !/^\d+$/.test(o.stride)) throw usage(`--stride ${o.stride}: a non-negative integer`);
+  if (!(TASK_IDS as string[]).includes(o.task))
+    throw usage(`--task ${o.task}: use one of ${TASK_IDS.join(', ')}`);
+  if (!o.out && !o.publish)
+    throw usage('say where the modules go: --out DIR (module folders) and/or --publish (the registry)');
+  if (o.stride !== undefined && !/^\d+$/.test(o.stride))
+    throw usage(`--stride ${o.stride}: a non-negative integer`);
   return { task: o.task as TaskId, ...(o.stride !== undefined ? { stride: Number(o.stride) } : {}) };
 }
 
 /** Runs both networks on the same images; refuses an import that does not reproduce the model. */
-async function check(files: Awaited<ReturnType<typeof readLayersModel>>, imported: ImportedModules, ctx: ImportCommandContext): Promise<number | null> {
+async function check(
+  files: Awaited<ReturnType<typeof readLayersModel>>,
+  imported: ImportedModules,
+  ctx: ImportCommandContext,
+): Promise<number | null> {
   let difference: number;
   try {
     difference = await compareWithOriginal(files, imported);
   } catch (error) {
     if (isTransplantError(error)) throw error;
     // Stock tfjs cannot load some models we can split (e.g. prefixed weight names): say so, go on.
-    ctx.err(`warning: the check was skipped: tf.loadLayersModel cannot load ${files.source}: ${(error as Error).message}\n`);
+    ctx.err(
+      `warning: the check was skipped: tf.loadLayersModel cannot load ${files.source}: ${(error as Error).message}\n`,
+    );
     return null;
   }
   if (!(difference <= CHECK_TOLERANCE)) {
-    throw new TransplantError('E_IMPORT_MODEL', `the imported modules differ from the model by up to ${difference} (tolerance ${CHECK_TOLERANCE})`, { module: files.source, operation: 'check' });
+    throw new TransplantError(
+      'E_IMPORT_MODEL',
+      `the imported modules differ from the model by up to ${difference} (tolerance ${CHECK_TOLERANCE})`,
+      { module: files.source, operation: 'check' },
+    );
   }
   return difference;
 }
 
 /** Writes the module folders (`--out`) and/or publishes the modules and their network (`--publish`). */
-async function deliver(imported: ImportedModules, o: ImportOptions, meta: PublishMeta, openRegistry: () => Promise<Registry>): Promise<{ written: string[]; published: string[] }> {
+async function deliver(
+  imported: ImportedModules,
+  o: ImportOptions,
+  meta: PublishMeta,
+  openRegistry: () => Promise<Registry>,
+): Promise<{ written: string[]; published: string[] }> {
   const modules = [imported.category, imported.task];
   const written: string[] = [];
   for (const m of o.out ? modules : []) {
@@ -90,14 +114,25 @@ async function deliver(imported: ImportedModules, o: ImportOptions, meta: Publis
   return { written, published };
 }
 
-function report(imported: ImportedModules, o: ImportOptions, result: { difference: number | null; written: string[]; published: string[] }): [unknown, string] {
+function report(
+  imported: ImportedModules,
+  o: ImportOptions,
+  result: { difference: number | null; written: string[]; published: string[] },
+): [unknown, string] {
   const modules = [imported.category, imported.task];
   const f = imported.feature;
-  const checked = result.difference === null ? 'not checked' : `max difference to the original ${result.difference}`;
+  const checked =
+    result.difference === null ? 'not checked' : `max difference to the original ${result.difference}`;
   const value = {
     name: imported.name,
     split: o.split,
-    modules: modules.map((m) => ({ name: m.name, family: m.plugin.family, kind: m.kind, layers: m.built.layers.length, ports: m.ports })),
+    modules: modules.map((m) => ({
+      name: m.name,
+      family: m.plugin.family,
+      kind: m.kind,
+      layers: m.built.layers.length,
+      ports: m.ports,
+    })),
     ...result,
   };
   const text = [
@@ -117,12 +152,23 @@ function report(imported: ImportedModules, o: ImportOptions, result: { differenc
 export function importCommand(parent: Command, ctx: ImportCommandContext): Command {
   return parent
     .command('import')
-    .description('split a TensorFlow.js LayersModel (model.json + weights) into a category module and a task module')
-    .requiredOption('--model <model.json>', 'the model: model.json and its weight files (tensorflowjs_converter or `transplant export` layout)')
-    .requiredOption('--split <layer>', 'the layer whose output is the feature map between the modules (after a residual block, not inside one)')
+    .description(
+      'split a TensorFlow.js LayersModel (model.json + weights) into a category module and a task module',
+    )
+    .requiredOption(
+      '--model <model.json>',
+      'the model: model.json and its weight files (tensorflowjs_converter or `transplant export` layout)',
+    )
+    .requiredOption(
+      '--split <layer>',
+      'the layer whose output is the feature map between the modules (after a residual block, not inside one)',
+    )
     .requiredOption('--category <category>', 'the category the category module is for, e.g. cat')
     .requiredOption('--task <task>', `the task the rest of the model solves: ${TASK_IDS.join(' | ')}`)
-    .option('--name <prefix>', 'modules <prefix>-features and <prefix>-head, network <prefix> (default <category>-<task>-imported)')
+    .option(
+      '--name <prefix>',
+      'modules <prefix>-features and <prefix>-head, network <prefix> (default <category>-<task>-imported)',
+    )
     .option('--version <semver>', 'version of the modules and the network', '1.0.0')
     .option('--out <dir>', 'write the two module folders (manifest.json + weights.bin) here')
     .option('--publish', 'publish both modules and the network composition to the registry')
@@ -135,14 +181,32 @@ export function importCommand(parent: Command, ctx: ImportCommandContext): Comma
       const path = resolve(o.model);
       const files = await readLayersModel(path);
       const plugins = (ctx.plugins ?? builtinPlugins)();
-      const imported = importLayersModel(plugins, { model: files, split: o.split, category: o.category, task, ...(o.name ? { name: o.name } : {}), ...(stride !== undefined ? { stride } : {}) });
+      const imported = importLayersModel(plugins, {
+        model: files,
+        split: o.split,
+        category: o.category,
+        task,
+        ...(o.name ? { name: o.name } : {}),
+        ...(stride !== undefined ? { stride } : {}),
+      });
       try {
         const difference = o.check ? await check(files, imported, ctx) : null;
         const meta: PublishMeta = {
           version: o.version,
           generatedBy: GENERATED_BY,
-          provenance: { data: `imported from ${join(basename(dirname(path)), basename(path))}, split at ${o.split}`.slice(0, 500), seed: 0, steps: 0, backend: tf.getBackend() },
-          card: { summary: `imported from a TensorFlow.js LayersModel; ${difference === null ? 'not checked' : `max difference to the original ${difference}`}`, metrics: [] },
+          provenance: {
+            data: `imported from ${join(basename(dirname(path)), basename(path))}, split at ${o.split}`.slice(
+              0,
+              500,
+            ),
+            seed: 0,
+            steps: 0,
+            backend: tf.getBackend(),
+          },
+          card: {
+            summary: `imported from a TensorFlow.js LayersModel; ${difference === null ? 'not checked' : `max difference to the original ${difference}`}`,
+            metrics: [],
+          },
         };
         const openRegistry = () => openCommandRegistry(ctx, undefined, container);
         ctx.out(...report(imported, o, { difference, ...(await deliver(imported, o, meta, openRegistry)) }));

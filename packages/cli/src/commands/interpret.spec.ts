@@ -14,18 +14,41 @@ beforeAll(async () => {
   await selectBackend({ requested: 'wasm', env: {} });
   dir = await mkdtemp(join(tmpdir(), 'transplant-cli-interpret-'));
   reg = join(dir, 'registry');
-  await publishTinyClassifiers(reg, [{ name: 'cat-cls', category: 'cat', mask: 'argmax' }, { name: 'thing-cls', category: 'thing', mask: 'argmax' }]);
+  await publishTinyClassifiers(reg, [
+    { name: 'cat-cls', category: 'cat', mask: 'argmax' },
+    { name: 'thing-cls', category: 'thing', mask: 'argmax' },
+  ]);
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 
 describe('transplant interpret metrics', () => {
   it('measures a layer of a published network with an interpretable category module and draws its heat maps', async () => {
     const png = join(dir, 'maps.png');
-    const { code, stdout, stderr } = await run('--json', 'interpret', 'metrics', '--net', 'cat-cls', '--layer', 'block2_conv1_mask', '--images', '6', '--png', png);
+    const { code, stdout, stderr } = await run(
+      '--json',
+      'interpret',
+      'metrics',
+      '--net',
+      'cat-cls',
+      '--layer',
+      'block2_conv1_mask',
+      '--images',
+      '6',
+      '--png',
+      png,
+    );
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const report = JSON.parse(stdout) as MetricsReport;
-    expect(report).toMatchObject({ network: 'cat-cls@1.0.0', module: 'cat-cls-features', layer: 'block2_conv1_mask', category: 'cat', images: 6, filters: 8, geometry: { scale: 2, offset: 1, mapSize: [8, 8] } });
+    expect(report).toMatchObject({
+      network: 'cat-cls@1.0.0',
+      module: 'cat-cls-features',
+      layer: 'block2_conv1_mask',
+      category: 'cat',
+      images: 6,
+      filters: 8,
+      geometry: { scale: 2, offset: 1, mapSize: [8, 8] },
+    });
     expect(report.perFilter).toHaveLength(8);
     expect(report.interpretability.mean).toBeGreaterThanOrEqual(0);
     expect((await readFile(png)).subarray(1, 4).toString()).toBe('PNG');
@@ -35,9 +58,31 @@ describe('transplant interpret metrics', () => {
     const wrong = await run('interpret', 'metrics', '--net', 'cat-cls', '--layer', 'nope', '--images', '6');
     expect(wrong.code).not.toBe(0);
     expect(wrong.stderr).toMatch(/E_USAGE.*no layer "nope".*cat-cls-features:block2_conv1_mask/);
-    const nameless = await run('interpret', 'metrics', '--net', 'thing-cls', '--layer', 'block2_conv1', '--images', '6');
-    expect(nameless.stderr).toMatch(/E_USAGE.*"thing" is not a category of the synthetic set; pass --category/);
-    const ok = await run('interpret', 'metrics', '--net', 'thing-cls', '--layer', 'block2_conv1', '--images', '6', '--category', 'dog');
+    const nameless = await run(
+      'interpret',
+      'metrics',
+      '--net',
+      'thing-cls',
+      '--layer',
+      'block2_conv1',
+      '--images',
+      '6',
+    );
+    expect(nameless.stderr).toMatch(
+      /E_USAGE.*"thing" is not a category of the synthetic set; pass --category/,
+    );
+    const ok = await run(
+      'interpret',
+      'metrics',
+      '--net',
+      'thing-cls',
+      '--layer',
+      'block2_conv1',
+      '--images',
+      '6',
+      '--category',
+      'dog',
+    );
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/8 filters on 6 dog images/);
   });

@@ -15,7 +15,11 @@ let reg: string;
 async function run(...argv: string[]) {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(['--backend', 'cpu', '--registry', reg, ...argv], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {} });
+  const code = await runCli(['--backend', 'cpu', '--registry', reg, ...argv], {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env: {},
+  });
   return { code, stdout, stderr };
 }
 
@@ -34,8 +38,17 @@ beforeAll(async () => {
   const registry = new Registry(new FolderStore(reg));
   const plugins = builtinPlugins();
   const map = { inputSize: 8, inputChannels: 8, inputStride: 2 };
-  for (const [task, family, options] of [['cls', 'task-cls', { ...map, convs: [], hidden: 4 }], ['seg', 'task-seg', { ...map, widths: [8, 4] }]] as const) {
-    const category = createModule(plugins, { name: `cat-${task}-features`, family: 'category-vgg', options: { inputSize: 16, blocks: [[4], [8]] }, seed: 1, category: 'cat' });
+  for (const [task, family, options] of [
+    ['cls', 'task-cls', { ...map, convs: [], hidden: 4 }],
+    ['seg', 'task-seg', { ...map, widths: [8, 4] }],
+  ] as const) {
+    const category = createModule(plugins, {
+      name: `cat-${task}-features`,
+      family: 'category-vgg',
+      options: { inputSize: 16, blocks: [[4], [8]] },
+      seed: 1,
+      category: 'cat',
+    });
     const head = createModule(plugins, { name: `cat-${task}-head`, family, options, seed: 2 });
     const network = Network.create([category, head], [{ category: category.name, task: head.name }]);
     const m = task === 'cls' ? meta('error-rate', 0.04) : meta('iou', 0.81);
@@ -59,10 +72,15 @@ describe('transplant predict / compose / export / plugins', () => {
   });
 
   it('predicts a score with a classifier and writes a mask and an overlay with a segmenter', async () => {
-    const cls = JSON.parse((await run('--json', 'predict', '--net', 'cat-cls', '--image', join(dir, 'cat.png'))).stdout);
+    const cls = JSON.parse(
+      (await run('--json', 'predict', '--net', 'cat-cls', '--image', join(dir, 'cat.png'))).stdout,
+    );
     expect(cls.score).toBeCloseTo(1 / (1 + Math.exp(-cls.logit)), 6);
     const out = join(dir, 'overlay.png');
-    const seg = JSON.parse((await run('--json', 'predict', '--net', 'cat-seg', '--image', join(dir, 'cat.png'), '--out', out)).stdout);
+    const seg = JSON.parse(
+      (await run('--json', 'predict', '--net', 'cat-seg', '--image', join(dir, 'cat.png'), '--out', out))
+        .stdout,
+    );
     expect(seg.overlay).toBe(out);
     const overlay = await decodeImage(out);
     expect([overlay.width, overlay.height]).toEqual([256, 256]);
@@ -73,17 +91,40 @@ describe('transplant predict / compose / export / plugins', () => {
   });
 
   it('composes a generic network from references, refuses wrong kinds, and predicts per link', async () => {
-    const ok = await run('compose', '--name', 'cat-both', '--link', 'cat-cls-features:cat-cls-head', '--link', 'cat-seg-features@1.0.0:cat-seg-head');
+    const ok = await run(
+      'compose',
+      '--name',
+      'cat-both',
+      '--link',
+      'cat-cls-features:cat-cls-head',
+      '--link',
+      'cat-seg-features@1.0.0:cat-seg-head',
+    );
     expect(ok.stdout).toContain('published cat-both@1.0.0');
     const ambiguous = await run('predict', '--net', 'cat-both', '--image', join(dir, 'cat.png'));
     expect(ambiguous.code).toBe(2);
     expect(ambiguous.stderr).toContain('E_USAGE');
-    const picked = await run('--json', 'predict', '--net', 'cat-both', '--task', 'cat-cls-head', '--image', join(dir, 'cat.png'));
+    const picked = await run(
+      '--json',
+      'predict',
+      '--net',
+      'cat-both',
+      '--task',
+      'cat-cls-head',
+      '--image',
+      join(dir, 'cat.png'),
+    );
     expect(JSON.parse(picked.stdout).task).toBe('cls');
     const wrong = await run('compose', '--name', 'bad', '--link', 'cat-cls-head:cat-cls-features');
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('E_COMPOSITION_INVALID');
-    const mismatch = await run('compose', '--name', 'bad', '--link', 'cat-cls-features:cat-seg-head:cat-cls-head');
+    const mismatch = await run(
+      'compose',
+      '--name',
+      'bad',
+      '--link',
+      'cat-cls-features:cat-seg-head:cat-cls-head',
+    );
     expect(mismatch.stderr).toContain('E_COMPOSITION_INVALID');
   });
 
@@ -98,8 +139,13 @@ describe('transplant predict / compose / export / plugins', () => {
   });
 
   it('lists the plugin families with their defaults', async () => {
-    const list = JSON.parse((await run('--json', 'plugins')).stdout) as { family: string; defaults: Record<string, unknown> }[];
-    expect(list.map((p) => p.family)).toEqual(expect.arrayContaining(['category-vgg', 'task-cls', 'task-seg', 'adapter-conv']));
+    const list = JSON.parse((await run('--json', 'plugins')).stdout) as {
+      family: string;
+      defaults: Record<string, unknown>;
+    }[];
+    expect(list.map((p) => p.family)).toEqual(
+      expect.arrayContaining(['category-vgg', 'task-cls', 'task-seg', 'adapter-conv']),
+    );
     expect(list.find((p) => p.family === 'category-vgg')!.defaults['inputSize']).toBe(64);
   });
 });

@@ -1,7 +1,13 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
-import { Composer, exportLayersModel, publishNetwork, type LinkRefs, type Network } from '@transplant/composer';
+import {
+  Composer,
+  exportLayersModel,
+  publishNetwork,
+  type LinkRefs,
+  type Network,
+} from '@transplant/composer';
 import { TransplantError } from '@transplant/core';
 import { isCategoryId, type CategoryId } from '@transplant/data';
 import type { Registry } from '@transplant/registry';
@@ -14,27 +20,55 @@ import { predictImage } from './predict';
 function parseLink(text: string): LinkRefs {
   const parts = text.split(':');
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => p.length === 0)) {
-    throw new TransplantError('E_USAGE', `--link "${text}" must be CATEGORY:TASK or CATEGORY:TASK:ADAPTER (module references)`, { operation: 'compose' });
+    throw new TransplantError(
+      'E_USAGE',
+      `--link "${text}" must be CATEGORY:TASK or CATEGORY:TASK:ADAPTER (module references)`,
+      { operation: 'compose' },
+    );
   }
   return { category: parts[0]!, task: parts[1]!, ...(parts[2] ? { adapter: parts[2] } : {}) };
 }
 
 /** The link a command acts on: the only one of a specific network, or the one named. */
-export function pickLink(network: Network, o: { category?: string; task?: string }): { category: string; task: string } {
+export function pickLink(
+  network: Network,
+  o: { category?: string; task?: string },
+): { category: string; task: string } {
   if (o.category || o.task) {
-    const link = network.links.find((l) => (!o.category || l.category === o.category) && (!o.task || l.task === o.task));
-    if (!link) throw new TransplantError('E_USAGE', `no link matches --category ${o.category ?? '*'} --task ${o.task ?? '*'}; links: ${network.links.map((l) => `${l.category}:${l.task}`).join(', ')}`, { operation: 'link' });
+    const link = network.links.find(
+      (l) => (!o.category || l.category === o.category) && (!o.task || l.task === o.task),
+    );
+    if (!link)
+      throw new TransplantError(
+        'E_USAGE',
+        `no link matches --category ${o.category ?? '*'} --task ${o.task ?? '*'}; links: ${network.links.map((l) => `${l.category}:${l.task}`).join(', ')}`,
+        { operation: 'link' },
+      );
     return link;
   }
-  if (network.links.length > 1) throw new TransplantError('E_USAGE', `the network has ${network.links.length} links; name one with --category and --task`, { operation: 'link' });
+  if (network.links.length > 1)
+    throw new TransplantError(
+      'E_USAGE',
+      `the network has ${network.links.length} links; name one with --category and --task`,
+      { operation: 'link' },
+    );
   return network.links[0]!;
 }
 
 /** The synthetic category a link's images come from: `given`, or its category module's; else E_USAGE. */
-export function categoryOf(network: Network, link: { category: string }, given: string | undefined, operation: string): CategoryId {
+export function categoryOf(
+  network: Network,
+  link: { category: string },
+  given: string | undefined,
+  operation: string,
+): CategoryId {
   const category = given ?? network.module(link.category).category;
   if (!category || !isCategoryId(category)) {
-    throw new TransplantError('E_USAGE', `${category ? `"${category}" is not a category of the synthetic set` : `${link.category} names no category`}; pass --category (one of the synthetic categories)`, { operation });
+    throw new TransplantError(
+      'E_USAGE',
+      `${category ? `"${category}" is not a category of the synthetic set` : `${link.category} names no category`}; pass --category (one of the synthetic categories)`,
+      { operation },
+    );
   }
   return category;
 }
@@ -46,7 +80,12 @@ export function categoryOf(network: Network, link: { category: string }, given: 
 export async function withNetwork<T>(
   ctx: CommandContext,
   reference: string,
-  fn: (loaded: { network: Network; manifest: Awaited<ReturnType<Composer['load']>>['manifest']; link: { category: string; task: string }; registry: Registry }) => Promise<T>,
+  fn: (loaded: {
+    network: Network;
+    manifest: Awaited<ReturnType<Composer['load']>>['manifest'];
+    link: { category: string; task: string };
+    registry: Registry;
+  }) => Promise<T>,
   choose: { category?: string; task?: string } = {},
 ): Promise<T> {
   const container = ctx.container();
@@ -67,17 +106,34 @@ export function networkCommands(parent: Command, ctx: CommandContext): void {
     await selectCommandBackend(ctx, container);
     return new Composer(await openCommandRegistry(ctx, undefined, container), builtinPlugins());
   };
-  const linkOptions = (cmd: Command) => cmd.option('--category <module>', 'category module of the link (generic networks)').option('--task <module>', 'task module of the link (generic networks)');
+  const linkOptions = (cmd: Command) =>
+    cmd
+      .option('--category <module>', 'category module of the link (generic networks)')
+      .option('--task <module>', 'task module of the link (generic networks)');
 
-  linkOptions(parent.command('predict').description('run a network on an image: a score for cls, a mask and an overlay PNG for seg'))
+  linkOptions(
+    parent
+      .command('predict')
+      .description('run a network on an image: a score for cls, a mask and an overlay PNG for seg'),
+  )
     .requiredOption('--net <ref>', 'a network in the registry, e.g. cat-seg or cat-seg@1.0.0')
     .requiredOption('--image <file>', 'a JPEG or PNG; resized to the network input')
     .option('--out <file>', 'seg: overlay PNG to write (default <image>.<net>.png)')
     .action(async (o: { net: string; image: string; out?: string; category?: string; task?: string }) => {
       const { network } = await (await composer()).load(o.net);
       try {
-        const result = await predictImage(network, pickLink(network, o), resolve(o.image), o.out ? resolve(o.out) : undefined);
-        ctx.out(result, result.task === 'cls' ? `${result.link}: score ${result.score.toFixed(4)} (logit ${result.logit.toFixed(3)})` : `${result.link}: ${(result.foreground * 100).toFixed(1)}% of pixels; overlay ${result.overlay}, mask ${result.mask}`);
+        const result = await predictImage(
+          network,
+          pickLink(network, o),
+          resolve(o.image),
+          o.out ? resolve(o.out) : undefined,
+        );
+        ctx.out(
+          result,
+          result.task === 'cls'
+            ? `${result.link}: score ${result.score.toFixed(4)} (logit ${result.logit.toFixed(3)})`
+            : `${result.link}: ${(result.foreground * 100).toFixed(1)}% of pixels; overlay ${result.overlay}, mask ${result.mask}`,
+        );
       } finally {
         network.dispose();
       }
@@ -87,7 +143,11 @@ export function networkCommands(parent: Command, ctx: CommandContext): void {
     .command('compose')
     .description('build a network from module references, check it, and publish it as a composition')
     .requiredOption('--name <name>', 'the network name')
-    .requiredOption('--link <category:task[:adapter]...>', 'a link; repeat for a generic network', (v: string, all: string[] = []) => [...all, v])
+    .requiredOption(
+      '--link <category:task[:adapter]...>',
+      'a link; repeat for a generic network',
+      (v: string, all: string[] = []) => [...all, v],
+    )
     .option('--version <semver>', 'version to publish', '1.0.0')
     .action(async (o: { name: string; link: string[]; version: string }) => {
       const c = await composer();
@@ -97,16 +157,30 @@ export function networkCommands(parent: Command, ctx: CommandContext): void {
           name: o.name,
           version: o.version,
           generatedBy: GENERATED_BY,
-          provenance: { data: 'composed from published modules', seed: 0, steps: 0, backend: tf.getBackend() },
+          provenance: {
+            data: 'composed from published modules',
+            seed: 0,
+            steps: 0,
+            backend: tf.getBackend(),
+          },
           card: { summary: `composed by transplant compose from ${o.link.join(', ')}`, metrics: [] },
         });
-        ctx.out({ ...published, links: network.links }, `published ${published.name}@${published.version}: ${network.links.map((l) => `${l.category} →${l.adapter ? ` ${l.adapter} →` : ''} ${l.task}`).join('; ')}`);
+        ctx.out(
+          { ...published, links: network.links },
+          `published ${published.name}@${published.version}: ${network.links.map((l) => `${l.category} →${l.adapter ? ` ${l.adapter} →` : ''} ${l.task}`).join('; ')}`,
+        );
       } finally {
         network.dispose();
       }
     });
 
-  linkOptions(parent.command('export').description('write a link of a network as a TensorFlow.js LayersModel (model.json + weights.bin) for tf.loadLayersModel'))
+  linkOptions(
+    parent
+      .command('export')
+      .description(
+        'write a link of a network as a TensorFlow.js LayersModel (model.json + weights.bin) for tf.loadLayersModel',
+      ),
+  )
     .requiredOption('--net <ref>', 'a network in the registry')
     .requiredOption('--out <dir>', 'folder to write model.json and weights.bin into')
     .action(async (o: { net: string; out: string; category?: string; task?: string }) => {
@@ -125,7 +199,22 @@ export function networkCommands(parent: Command, ctx: CommandContext): void {
     .action(() => {
       const list = builtinPlugins()
         .list()
-        .map((p) => ({ family: p.family, version: p.version, kind: p.kind, ...(p.task ? { task: p.task } : {}), description: p.description, defaults: { ...new p.optionsSchema() } }));
-      ctx.out(list, list.map((p) => `${p.family}@${p.version}  ${p.kind}${p.task ? `/${p.task}` : ''}  ${p.description}\n  defaults ${JSON.stringify(p.defaults)}`).join('\n'));
+        .map((p) => ({
+          family: p.family,
+          version: p.version,
+          kind: p.kind,
+          ...(p.task ? { task: p.task } : {}),
+          description: p.description,
+          defaults: { ...new p.optionsSchema() },
+        }));
+      ctx.out(
+        list,
+        list
+          .map(
+            (p) =>
+              `${p.family}@${p.version}  ${p.kind}${p.task ? `/${p.task}` : ''}  ${p.description}\n  defaults ${JSON.stringify(p.defaults)}`,
+          )
+          .join('\n'),
+      );
     });
 }

@@ -5,13 +5,25 @@ import { cropResize, decodeImage, encodeGreyPng, encodePng, type RgbImage } from
 
 export type Prediction =
   | { readonly task: 'cls'; readonly link: string; readonly logit: number; readonly score: number }
-  | { readonly task: 'seg'; readonly link: string; readonly foreground: number; readonly mask: string; readonly overlay: string };
+  | {
+      readonly task: 'seg';
+      readonly link: string;
+      readonly foreground: number;
+      readonly mask: string;
+      readonly overlay: string;
+    };
 
 /** The image resized (bilinear, whole frame) to the network's square input, in [0, 1]. */
 async function loadInput(path: string, size: number): Promise<{ image: RgbImage; tensor: tf.Tensor4D }> {
   const decoded = await decodeImage(path);
-  const image = await cropResize(decoded, { left: 0, top: 0, width: decoded.width, height: decoded.height }, size);
-  const tensor = tf.tidy(() => tf.div(tf.tensor4d(image.rgb, [1, size, size, 3], 'float32'), 255) as tf.Tensor4D);
+  const image = await cropResize(
+    decoded,
+    { left: 0, top: 0, width: decoded.width, height: decoded.height },
+    size,
+  );
+  const tensor = tf.tidy(
+    () => tf.div(tf.tensor4d(image.rgb, [1, size, size, 3], 'float32'), 255) as tf.Tensor4D,
+  );
   return { image, tensor };
 }
 
@@ -35,7 +47,12 @@ function overlay(image: RgbImage, mask: Uint8Array): RgbImage {
 }
 
 /** Runs one link on one image file; seg writes the mask and an overlay PNG. */
-export async function predictImage(network: Network, link: { category: string; task: string }, path: string, out: string | undefined): Promise<Prediction> {
+export async function predictImage(
+  network: Network,
+  link: { category: string; task: string },
+  path: string,
+  out: string | undefined,
+): Promise<Prediction> {
   const task = network.module(link.task);
   const size = network.module(link.category).ports.input.shape[1]!;
   const { image, tensor } = await loadInput(path, size);
@@ -43,11 +60,18 @@ export async function predictImage(network: Network, link: { category: string; t
   const values = logits.dataSync().slice();
   tf.dispose([tensor, logits]);
   const name = `${link.category} → ${link.task}`;
-  if (task.task === 'cls') return { task: 'cls', link: name, logit: values[0]!, score: 1 / (1 + Math.exp(-values[0]!)) };
+  if (task.task === 'cls')
+    return { task: 'cls', link: name, logit: values[0]!, score: 1 / (1 + Math.exp(-values[0]!)) };
   const mask = Uint8Array.from(values, (v) => (v > 0 ? 255 : 0));
   const overlayPath = out ?? `${path.replace(/\.[^./]+$/, '')}.${link.task}.png`;
   const maskPath = overlayPath.replace(/\.png$/i, '') + '.mask.png';
   await writeFile(maskPath, await encodeGreyPng(mask, size, size));
   await writeFile(overlayPath, await encodePng(overlay(image, mask)));
-  return { task: 'seg', link: name, foreground: mask.filter((v) => v > 0).length / mask.length, mask: maskPath, overlay: overlayPath };
+  return {
+    task: 'seg',
+    link: name,
+    foreground: mask.filter((v) => v > 0).length / mask.length,
+    mask: maskPath,
+    overlay: overlayPath,
+  };
 }

@@ -26,16 +26,28 @@ afterEach(async () => {
 describe('transplant registry', () => {
   it('publishes module folders, resolves into a lockfile, lists and shows info', async () => {
     const reg = join(dir, 'reg');
-    expect((await run('--registry', reg, 'registry', 'publish', join(dir, 'm100'))).stdout).toContain('published cat-vgg@1.0.0');
+    expect((await run('--registry', reg, 'registry', 'publish', join(dir, 'm100'))).stdout).toContain(
+      'published cat-vgg@1.0.0',
+    );
     await run('--registry', reg, 'registry', 'publish', join(dir, 'm110'));
     const again = await run('--registry', reg, 'registry', 'publish', join(dir, 'm110'));
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('E_VERSION_EXISTS');
     const lockfile = join(dir, 'transplant.lock.json');
-    const resolved = await run('--registry', reg, 'registry', 'resolve', 'cat-vgg@^1', '--lockfile', lockfile);
+    const resolved = await run(
+      '--registry',
+      reg,
+      'registry',
+      'resolve',
+      'cat-vgg@^1',
+      '--lockfile',
+      lockfile,
+    );
     expect(resolved.stdout).toContain('cat-vgg@^1 → 1.1.0');
     expect(JSON.parse(await readFile(lockfile, 'utf8')).modules['cat-vgg@^1'].version).toBe('1.1.0');
-    expect((await run('--registry', reg, 'registry', 'list')).stdout).toMatch(/cat-vgg +category +1\.1\.0 +\(2 versions\)/);
+    expect((await run('--registry', reg, 'registry', 'list')).stdout).toMatch(
+      /cat-vgg +category +1\.1\.0 +\(2 versions\)/,
+    );
     const info = JSON.parse((await run('--json', '--registry', reg, 'registry', 'info', 'cat-vgg')).stdout);
     expect(Object.keys(info.index.versions)).toEqual(['1.0.0', '1.1.0']);
     expect(info.manifest.version).toBe('1.1.0');
@@ -46,7 +58,9 @@ describe('transplant registry', () => {
     for (const m of ['m100', 'm110']) await run('--registry', reg, 'registry', 'publish', join(dir, m));
     expect((await run('--registry', reg, 'registry', 'yank', 'cat-vgg@1.1.0')).code).toBe(0);
     const lock = join(dir, 'l.json');
-    expect((await run('--registry', reg, 'registry', 'resolve', 'cat-vgg@^1', '--lockfile', lock)).stdout).toContain('→ 1.0.0');
+    expect(
+      (await run('--registry', reg, 'registry', 'resolve', 'cat-vgg@^1', '--lockfile', lock)).stdout,
+    ).toContain('→ 1.0.0');
     const pinned = await run('--registry', reg, 'registry', 'resolve', 'cat-vgg@1.1.0', '--lockfile', lock);
     expect(pinned.stderr).toContain('yanked');
     expect((await run('--registry', reg, 'registry', 'unyank', 'cat-vgg@1.1.0')).code).toBe(0);
@@ -58,9 +72,15 @@ describe('transplant registry', () => {
     const other = join(dir, 'other');
     await run('--registry', reg, 'registry', 'publish', join(dir, 'm100'));
     expect((await run('--registry', reg, 'registry', 'verify')).code).toBe(0);
-    expect((await run('--registry', reg, 'registry', 'push', 'cat-vgg@1.0.0', '--to', other)).stdout).toContain('copied cat-vgg@1.0.0');
-    expect((await run('--registry', other, 'registry', 'pull', 'cat-vgg@1.0.0', '--from', reg)).stdout).toContain('already there: cat-vgg@1.0.0');
-    expect((await run('--registry', reg, 'registry', 'gc', '--grace-ms', '0')).stdout).toContain('deleted 0 blobs');
+    expect(
+      (await run('--registry', reg, 'registry', 'push', 'cat-vgg@1.0.0', '--to', other)).stdout,
+    ).toContain('copied cat-vgg@1.0.0');
+    expect(
+      (await run('--registry', other, 'registry', 'pull', 'cat-vgg@1.0.0', '--from', reg)).stdout,
+    ).toContain('already there: cat-vgg@1.0.0');
+    expect((await run('--registry', reg, 'registry', 'gc', '--grace-ms', '0')).stdout).toContain(
+      'deleted 0 blobs',
+    );
     const blobs = join(reg, 'blobs', 'sha256');
     for (const f of await readdir(blobs)) {
       const bytes = await readFile(join(blobs, f));

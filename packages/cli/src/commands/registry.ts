@@ -1,14 +1,22 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { TransplantError, parseModuleRef } from '@transplant/core';
-import { LOCKFILE_NAME, copyModule, readModuleFolder, recordInLockfile, type Registry } from '@transplant/registry';
+import {
+  LOCKFILE_NAME,
+  copyModule,
+  readModuleFolder,
+  recordInLockfile,
+  type Registry,
+} from '@transplant/registry';
 import { GENERATED_BY } from '../version';
 import { openCommandRegistry, type CommandContext } from './command-context';
 
-
 function splitVersion(ref: string): { name: string; version: string } {
   const parsed = parseModuleRef(ref);
-  if (parsed.selector.type !== 'version') throw new TransplantError('E_USAGE', `"${ref}" must name an exact version, e.g. cat-vgg@1.2.0`, { operation: 'registry' });
+  if (parsed.selector.type !== 'version')
+    throw new TransplantError('E_USAGE', `"${ref}" must name an exact version, e.g. cat-vgg@1.2.0`, {
+      operation: 'registry',
+    });
   return { name: parsed.name, version: parsed.selector.version };
 }
 
@@ -18,10 +26,14 @@ function splitVersion(ref: string): { name: string; version: string } {
  */
 export function registryCommand(parent: Command, ctx: CommandContext): Command {
   const open = (location?: string): Promise<Registry> => openCommandRegistry(ctx, location);
-  const cmd = parent.command('registry').description('publish, resolve, verify and copy modules (--registry picks the registry)');
+  const cmd = parent
+    .command('registry')
+    .description('publish, resolve, verify and copy modules (--registry picks the registry)');
   cmd
     .command('publish <module-folder>')
-    .description('publish a module folder (manifest.json + weights.bin); a version is immutable once published')
+    .description(
+      'publish a module folder (manifest.json + weights.bin); a version is immutable once published',
+    )
     .action(async (folder: string) => {
       const result = await (await open()).publish(await readModuleFolder(resolve(folder)));
       ctx.out(result, `published ${result.name}@${result.version} (weights ${result.weightsDigest})`);
@@ -35,27 +47,50 @@ export function registryCommand(parent: Command, ctx: CommandContext): Command {
       const entries = [];
       for (const ref of refs) entries.push({ ref, resolved: await registry.resolve(ref) });
       for (const e of entries) if (e.resolved.warning) ctx.err(`warning: ${e.resolved.warning}\n`);
-      const lockfile = await recordInLockfile(resolve(o.lockfile), entries, { generatedBy: GENERATED_BY, registry: registry.store.location });
+      const lockfile = await recordInLockfile(resolve(o.lockfile), entries, {
+        generatedBy: GENERATED_BY,
+        registry: registry.store.location,
+      });
       ctx.out(
-        { resolved: entries.map((e) => ({ ref: e.ref, version: e.resolved.version, ...e.resolved.entry })), lockfile: resolve(o.lockfile) },
-        [...entries.map((e) => `${e.ref} → ${e.resolved.version} (${e.resolved.entry.weightsDigest})`), `pinned in ${resolve(o.lockfile)} (${Object.keys(lockfile.modules).length} entries)`].join('\n'),
+        {
+          resolved: entries.map((e) => ({ ref: e.ref, version: e.resolved.version, ...e.resolved.entry })),
+          lockfile: resolve(o.lockfile),
+        },
+        [
+          ...entries.map((e) => `${e.ref} → ${e.resolved.version} (${e.resolved.entry.weightsDigest})`),
+          `pinned in ${resolve(o.lockfile)} (${Object.keys(lockfile.modules).length} entries)`,
+        ].join('\n'),
       );
     });
   cmd
     .command('list')
-    .description('list the networks and modules in the registry, with the held-out metrics of their latest version')
+    .description(
+      'list the networks and modules in the registry, with the held-out metrics of their latest version',
+    )
     .action(async () => {
       const registry = await open();
-      const modules: (Awaited<ReturnType<Registry['list']>>[number] & { metrics: { name: string; value: number }[] })[] = [];
+      const modules: (Awaited<ReturnType<Registry['list']>>[number] & {
+        metrics: { name: string; value: number }[];
+      })[] = [];
       for (const m of await registry.list()) {
         const card = m.latest ? (await registry.manifest(`${m.name}@${m.latest}`)).manifest.card : undefined;
         modules.push({ ...m, metrics: (card?.metrics ?? []).map((x) => ({ name: x.name, value: x.value })) });
       }
       // Networks first: they are what people run; then the modules they are built from.
-      modules.sort((a, b) => Number(b.kind === 'network') - Number(a.kind === 'network') || a.name.localeCompare(b.name));
+      modules.sort(
+        (a, b) => Number(b.kind === 'network') - Number(a.kind === 'network') || a.name.localeCompare(b.name),
+      );
       const line = (m: (typeof modules)[number]) =>
         `${m.name.padEnd(24)} ${(m.kind ?? '').padEnd(9)} ${(m.latest ?? '—').padEnd(8)} ${m.metrics.map((x) => `${x.name} ${x.value.toFixed(4)}`).join(', ')}${m.versions > 1 ? `  (${m.versions} versions)` : ''}`;
-      ctx.out(modules, modules.length === 0 ? '(no modules)' : [`${'name'.padEnd(24)} ${'kind'.padEnd(9)} ${'latest'.padEnd(8)} metrics`, ...modules.map(line)].join('\n'));
+      ctx.out(
+        modules,
+        modules.length === 0
+          ? '(no modules)'
+          : [
+              `${'name'.padEnd(24)} ${'kind'.padEnd(9)} ${'latest'.padEnd(8)} metrics`,
+              ...modules.map(line),
+            ].join('\n'),
+      );
     });
   cmd
     .command('info <name>')
@@ -69,16 +104,27 @@ export function registryCommand(parent: Command, ctx: CommandContext): Command {
         `${name}: ${Object.keys(index.versions).length} versions; dist-tags ${JSON.stringify(index.distTags)}`,
         ...Object.entries(index.versions).flatMap(([v, e]) => [
           `  ${v}${e.yanked ? ' (yanked)' : ''}  ${e.kind}  ${e.weightsDigest}  ${e.publishedAt}`,
-          ...Object.entries(e.attachments ?? {}).map(([kind, a]) => `    attached ${kind}  ${a.digest}  ${a.size} bytes  ${a.attachedAt}`),
+          ...Object.entries(e.attachments ?? {}).map(
+            ([kind, a]) => `    attached ${kind}  ${a.digest}  ${a.size} bytes  ${a.attachedAt}`,
+          ),
         ]),
-        ...(card ? [`card of ${latest}:`, ...card.card.metrics.map((m) => `  ${m.name} = ${m.value} on ${m.on}`)] : []),
+        ...(card
+          ? [`card of ${latest}:`, ...card.card.metrics.map((m) => `  ${m.name} = ${m.value} on ${m.on}`)]
+          : []),
       ];
       ctx.out({ index, manifest: card }, lines.join('\n'));
     });
-  for (const [verb, yanked] of [['yank', true], ['unyank', false]] as const) {
+  for (const [verb, yanked] of [
+    ['yank', true],
+    ['unyank', false],
+  ] as const) {
     cmd
       .command(`${verb} <name@version>`)
-      .description(yanked ? 'hide a version from ranges and tags (an exact pin still gets it, with a warning)' : 'undo a yank')
+      .description(
+        yanked
+          ? 'hide a version from ranges and tags (an exact pin still gets it, with a warning)'
+          : 'undo a yank',
+      )
       .action(async (ref: string) => {
         const { name, version } = splitVersion(ref);
         await (await open()).setYanked(name, version, yanked);
@@ -87,18 +133,33 @@ export function registryCommand(parent: Command, ctx: CommandContext): Command {
   }
   cmd
     .command('verify')
-    .description('read every blob and check it against its digest; exits 1 when anything is missing or corrupt')
+    .description(
+      'read every blob and check it against its digest; exits 1 when anything is missing or corrupt',
+    )
     .action(async () => {
       const report = await (await open()).verify();
-      ctx.out(report, [`${report.modules} modules, ${report.versions} versions, ${report.blobs} blobs checked`, ...report.problems.map((p) => `  ${p.problem}: ${p.digest}${p.module ? ` (${p.module})` : ''}`)].join('\n'));
+      ctx.out(
+        report,
+        [
+          `${report.modules} modules, ${report.versions} versions, ${report.blobs} blobs checked`,
+          ...report.problems.map((p) => `  ${p.problem}: ${p.digest}${p.module ? ` (${p.module})` : ''}`),
+        ].join('\n'),
+      );
       if (report.problems.length > 0) {
-        throw new TransplantError('E_REGISTRY_CORRUPT', `${report.problems.length} problems`, { operation: 'verify', details: report.problems });
+        throw new TransplantError('E_REGISTRY_CORRUPT', `${report.problems.length} problems`, {
+          operation: 'verify',
+          details: report.problems,
+        });
       }
     });
   cmd
     .command('gc')
     .description('delete blobs no version references (older than the grace period)')
-    .option('--grace-ms <ms>', 'keep unreferenced blobs younger than this (in-flight publishes)', String(3_600_000))
+    .option(
+      '--grace-ms <ms>',
+      'keep unreferenced blobs younger than this (in-flight publishes)',
+      String(3_600_000),
+    )
     .action(async (o: { graceMs: string }) => {
       const result = await (await open()).gc({ graceMs: Number(o.graceMs) });
       ctx.out(result, `deleted ${result.deleted.length} blobs, swept ${result.swept} leftovers`);
@@ -109,7 +170,10 @@ export function registryCommand(parent: Command, ctx: CommandContext): Command {
     .requiredOption('--to <location>', 'target: a folder or oci://host/namespace')
     .action(async (ref: string, o: { to: string }) => {
       const result = await copyModule(await open(), await open(o.to), ref);
-      ctx.out(result, `copied ${result.copied.join(', ') || 'nothing'}${result.present.length ? `; already there: ${result.present.join(', ')}` : ''}`);
+      ctx.out(
+        result,
+        `copied ${result.copied.join(', ') || 'nothing'}${result.present.length ? `; already there: ${result.present.join(', ')}` : ''}`,
+      );
     });
   cmd
     .command('pull <ref>')
@@ -117,7 +181,10 @@ export function registryCommand(parent: Command, ctx: CommandContext): Command {
     .requiredOption('--from <location>', 'source: a folder or oci://host/namespace')
     .action(async (ref: string, o: { from: string }) => {
       const result = await copyModule(await open(o.from), await open(), ref);
-      ctx.out(result, `copied ${result.copied.join(', ') || 'nothing'}${result.present.length ? `; already there: ${result.present.join(', ')}` : ''}`);
+      ctx.out(
+        result,
+        `copied ${result.copied.join(', ') || 'nothing'}${result.present.length ? `; already there: ${result.present.join(', ')}` : ''}`,
+      );
     });
   return cmd;
 }

@@ -16,7 +16,11 @@ let registry: Registry;
 async function run(...argv: string[]) {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(['--backend', 'cpu', '--registry', reg, ...argv], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {} });
+  const code = await runCli(['--backend', 'cpu', '--registry', reg, ...argv], {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env: {},
+  });
   return { code, stdout, stderr };
 }
 
@@ -30,11 +34,25 @@ beforeAll(async () => {
   const map = { inputSize: 8, inputChannels: 8, inputStride: 2 };
   let seed = 1;
   for (const category of ['cat', 'bird']) {
-    for (const [task, family, options] of [['cls', 'task-cls', { ...map, convs: [], hidden: 4 }], ['seg', 'task-seg', { ...map, widths: [8, 4] }]] as const) {
-      const f = createModule(plugins, { name: `${category}-${task}-features`, family: 'category-vgg', options: { inputSize: 16, blocks: [[4], [8]] }, seed: seed++, category });
+    for (const [task, family, options] of [
+      ['cls', 'task-cls', { ...map, convs: [], hidden: 4 }],
+      ['seg', 'task-seg', { ...map, widths: [8, 4] }],
+    ] as const) {
+      const f = createModule(plugins, {
+        name: `${category}-${task}-features`,
+        family: 'category-vgg',
+        options: { inputSize: 16, blocks: [[4], [8]] },
+        seed: seed++,
+        category,
+      });
       const g = createModule(plugins, { name: `${category}-${task}-head`, family, options, seed: seed++ });
       const network = Network.create([f, g], [{ category: f.name, task: g.name }]);
-      const meta = { version: '1.0.0', generatedBy: 'transplant/0.1.0', provenance: { data: 'test', seed: 1, steps: 0, backend: 'cpu' }, card: { metrics: [] } };
+      const meta = {
+        version: '1.0.0',
+        generatedBy: 'transplant/0.1.0',
+        provenance: { data: 'test', seed: 1, steps: 0, backend: 'cpu' },
+        card: { metrics: [] },
+      };
       await publishModule(registry, f, meta);
       await publishModule(registry, g, meta);
       await publishNetwork(registry, network, { ...meta, name: `${category}-${task}` });
@@ -46,42 +64,151 @@ afterAll(async () => rm(dir, { recursive: true, force: true }));
 
 describe('transplant transplant', () => {
   it('learns an adapter with back-distillation from zero samples, publishes a new version each run, and reports', async () => {
-    const first = await run('--json', 'transplant', '--from', 'bird-cls', '--to', 'cat-cls', '--steps', '3', '--reports', join(dir, 'reports'));
+    const first = await run(
+      '--json',
+      'transplant',
+      '--from',
+      'bird-cls',
+      '--to',
+      'cat-cls',
+      '--steps',
+      '3',
+      '--reports',
+      join(dir, 'reports'),
+    );
     expect(first.code).toBe(0);
     const result = JSON.parse(first.stdout);
-    expect(result).toMatchObject({ network: 'cat-cls-via-bird', version: '1.0.0', method: 'bd', samples: 0, student: { category: 'cat-cls-features', task: 'bird-cls-head' } });
+    expect(result).toMatchObject({
+      network: 'cat-cls-via-bird',
+      version: '1.0.0',
+      method: 'bd',
+      samples: 0,
+      student: { category: 'cat-cls-features', task: 'bird-cls-head' },
+    });
     expect(result.teacher).toContain('cat-cls itself');
     expect(first.stderr).toContain('step 3/3');
     const report = await readFile(result.report, 'utf8');
     expect(report).toContain('# Transplant: cat-cls-via-bird@1.0.0');
     expect(report).toMatch(/!\[loss\]\(.+\.png\)/);
-    const second = JSON.parse((await run('--json', 'transplant', '--from', 'bird-cls', '--to', 'cat-cls', '--steps', '2', '--adapter', 'conv3', '--reports', join(dir, 'reports'))).stdout);
+    const second = JSON.parse(
+      (
+        await run(
+          '--json',
+          'transplant',
+          '--from',
+          'bird-cls',
+          '--to',
+          'cat-cls',
+          '--steps',
+          '2',
+          '--adapter',
+          'conv3',
+          '--reports',
+          join(dir, 'reports'),
+        )
+      ).stdout,
+    );
     expect(second.version).toBe('1.1.0');
     const { manifest } = await registry.manifest('cat-cls-via-bird-adapter@1.0.0');
     const pinned = Object.fromEntries(manifest.dependencies.map((d) => [d.name, d.pinned!.digest]));
-    expect(pinned['cat-cls-features']).toBe((await registry.manifest('cat-cls-features@1.0.0')).manifest.weights.digest);
-    expect(pinned['bird-cls-head']).toBe((await registry.manifest('bird-cls-head@1.0.0')).manifest.weights.digest);
-    await writeFile(join(dir, 'x.png'), await encodePng({ width: 16, height: 16, rgb: Uint8Array.from({ length: 768 }, (_, i) => (i * 7) % 256) }));
-    const predicted = JSON.parse((await run('--json', 'predict', '--net', 'cat-cls-via-bird@1.0.0', '--image', join(dir, 'x.png'))).stdout);
+    expect(pinned['cat-cls-features']).toBe(
+      (await registry.manifest('cat-cls-features@1.0.0')).manifest.weights.digest,
+    );
+    expect(pinned['bird-cls-head']).toBe(
+      (await registry.manifest('bird-cls-head@1.0.0')).manifest.weights.digest,
+    );
+    await writeFile(
+      join(dir, 'x.png'),
+      await encodePng({
+        width: 16,
+        height: 16,
+        rgb: Uint8Array.from({ length: 768 }, (_, i) => (i * 7) % 256),
+      }),
+    );
+    const predicted = JSON.parse(
+      (await run('--json', 'predict', '--net', 'cat-cls-via-bird@1.0.0', '--image', join(dir, 'x.png')))
+        .stdout,
+    );
     expect(predicted).toMatchObject({ task: 'cls', link: 'cat-cls-features → bird-cls-head' });
   });
 
   it('bridges a segmentation teacher to a classification student', async () => {
-    const r = JSON.parse((await run('--json', 'transplant', '--from', 'bird-cls', '--to', 'cat-seg', '--steps', '2', '--no-publish', '--reports', join(dir, 'reports'))).stdout);
+    const r = JSON.parse(
+      (
+        await run(
+          '--json',
+          'transplant',
+          '--from',
+          'bird-cls',
+          '--to',
+          'cat-seg',
+          '--steps',
+          '2',
+          '--no-publish',
+          '--reports',
+          join(dir, 'reports'),
+        )
+      ).stdout,
+    );
     expect(r.teacher).toContain('bridge seg → cls');
     expect(r.version).toBeUndefined();
     expect(r.calibration.scale).toEqual(expect.any(Number));
   });
 
   it('refuses back-distillation without a teacher, and ordinary learning without samples, with codes', async () => {
-    const none = await run('transplant', '--from', 'bird-seg', '--to', 'cat-cls', '--steps', '2', '--no-publish');
+    const none = await run(
+      'transplant',
+      '--from',
+      'bird-seg',
+      '--to',
+      'cat-cls',
+      '--steps',
+      '2',
+      '--no-publish',
+    );
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('E_TEACHER_MISSING');
-    const noSamples = await run('transplant', '--from', 'bird-seg', '--to', 'cat-cls', '--method', 'ol', '--no-publish');
+    const noSamples = await run(
+      'transplant',
+      '--from',
+      'bird-seg',
+      '--to',
+      'cat-cls',
+      '--method',
+      'ol',
+      '--no-publish',
+    );
     expect(noSamples.stderr).toContain('E_USAGE');
-    const ol = await run('--json', 'transplant', '--from', 'bird-seg', '--to', 'cat-cls', '--method', 'ol', '--samples', '4', '--steps', '2', '--no-publish', '--reports', join(dir, 'reports'));
+    const ol = await run(
+      '--json',
+      'transplant',
+      '--from',
+      'bird-seg',
+      '--to',
+      'cat-cls',
+      '--method',
+      'ol',
+      '--samples',
+      '4',
+      '--steps',
+      '2',
+      '--no-publish',
+      '--reports',
+      join(dir, 'reports'),
+    );
     expect(JSON.parse(ol.stdout)).toMatchObject({ method: 'ol', samples: 4, metric: { name: 'iou' } });
-    const wrongTeacher = await run('transplant', '--from', 'bird-cls', '--to', 'cat-cls', '--teacher', 'bird-cls', '--steps', '2', '--no-publish');
+    const wrongTeacher = await run(
+      'transplant',
+      '--from',
+      'bird-cls',
+      '--to',
+      'cat-cls',
+      '--teacher',
+      'bird-cls',
+      '--steps',
+      '2',
+      '--no-publish',
+    );
     expect(wrongTeacher.stderr).toContain('E_TEACHER_INVALID');
   });
 });

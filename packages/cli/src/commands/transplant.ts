@@ -3,7 +3,13 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { Composer } from '@transplant/composer';
 import { TransplantError } from '@transplant/core';
-import { METHODS, transplant, writeTransplantReport, type DistillMethod, type ProbeKind } from '@transplant/distill';
+import {
+  METHODS,
+  transplant,
+  writeTransplantReport,
+  type DistillMethod,
+  type ProbeKind,
+} from '@transplant/distill';
 import { builtinPlugins } from '../plugins';
 import { GENERATED_BY } from '../version';
 import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
@@ -28,7 +34,10 @@ interface Options {
 /** A command-line integer option, at least `min`; E_USAGE otherwise. */
 export function integer(value: string, name: string, min: number, operation = 'transplant'): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new TransplantError('E_USAGE', `--${name} must be an integer ≥ ${min}, not "${value}"`, { operation });
+  if (!Number.isInteger(n) || n < min)
+    throw new TransplantError('E_USAGE', `--${name} must be an integer ≥ ${min}, not "${value}"`, {
+      operation,
+    });
   return n;
 }
 
@@ -36,22 +45,39 @@ export function integer(value: string, name: string, min: number, operation = 't
 export function transplantCommand(parent: Command, ctx: CommandContext): Command {
   return parent
     .command('transplant')
-    .description("learn only an adapter that puts --from's task module on --to's category module (both frozen), evaluate, publish and report")
+    .description(
+      "learn only an adapter that puts --from's task module on --to's category module (both frozen), evaluate, publish and report",
+    )
     .requiredOption('--from <network>', 'the network whose task module is reused, e.g. bird-cls')
     .requiredOption('--to <network>', 'the network whose category module is reused, e.g. cat-seg')
     .option('--teacher <network>', 'a teacher network on the same category module (same digest)')
     .option('--samples <n>', 'annotated target images (0: back-distillation from unlabeled images only)', '0')
-    .option('--method <bd|kd|ol>', 'bd: back-distillation; kd: output distillation; ol: ordinary learning on the samples', 'bd')
+    .option(
+      '--method <bd|kd|ol>',
+      'bd: back-distillation; kd: output distillation; ol: ordinary learning on the samples',
+      'bd',
+    )
     .option('--adapter <conv1|conv3>', 'adapter: 1 or 3 conv+ReLU layers', 'conv1')
-    .option('--probe <pseudo-label|random>', "bd on a mask: the teacher's pseudo-label loss gradient, or random Gaussian probes", 'pseudo-label')
+    .option(
+      '--probe <pseudo-label|random>',
+      "bd on a mask: the teacher's pseudo-label loss gradient, or random Gaussian probes",
+      'pseudo-label',
+    )
     .option('--steps <n>', 'training steps', '300')
     .option('--seed <n>', 'seed of the data and the adapter', '1')
     .option('--no-publish', 'evaluate and report without publishing')
     .option('--reports <dir>', 'where the report goes', REPORTS_DIR)
     .action(async (o: Options) => {
-      if (!(METHODS as readonly string[]).includes(o.method)) throw new TransplantError('E_USAGE', `--method must be one of ${METHODS.join(', ')}`, { operation: 'transplant' });
-      if (o.probe !== 'random' && o.probe !== 'pseudo-label') throw new TransplantError('E_USAGE', '--probe must be random or pseudo-label', { operation: 'transplant' });
-      if (o.adapter !== 'conv1' && o.adapter !== 'conv3') throw new TransplantError('E_USAGE', '--adapter must be conv1 or conv3', { operation: 'transplant' });
+      if (!(METHODS as readonly string[]).includes(o.method))
+        throw new TransplantError('E_USAGE', `--method must be one of ${METHODS.join(', ')}`, {
+          operation: 'transplant',
+        });
+      if (o.probe !== 'random' && o.probe !== 'pseudo-label')
+        throw new TransplantError('E_USAGE', '--probe must be random or pseudo-label', {
+          operation: 'transplant',
+        });
+      if (o.adapter !== 'conv1' && o.adapter !== 'conv3')
+        throw new TransplantError('E_USAGE', '--adapter must be conv1 or conv3', { operation: 'transplant' });
       const container = ctx.container();
       const selection = await selectCommandBackend(ctx, container);
       const registry = await openCommandRegistry(ctx, undefined, container);
@@ -74,7 +100,9 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
         progress: (step, loss) => {
           if (step % 25 !== 0 && step !== steps) return;
           const perStep = (Date.now() - started) / 1000 / step;
-          ctx.err(`step ${step}/${steps}  loss ${loss.toFixed(4)}  ETA ${Math.round(perStep * (steps - step))} s\n`);
+          ctx.err(
+            `step ${step}/${steps}  loss ${loss.toFixed(4)}  ETA ${Math.round(perStep * (steps - step))} s\n`,
+          );
         },
       });
       const command = `transplant --from ${o.from} --to ${o.to} --method ${o.method} --samples ${o.samples} --adapter ${o.adapter} --probe ${o.probe} --steps ${o.steps} --seed ${o.seed}`;

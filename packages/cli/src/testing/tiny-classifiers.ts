@@ -4,11 +4,17 @@ import { builtinPlugins } from '../plugins';
 import { runCli } from '../program';
 
 /** Runs the CLI on the wasm back end against a registry folder; collects what it prints. */
-export function cliRunner(registry: () => string): (...argv: string[]) => Promise<{ code: number; stdout: string; stderr: string }> {
+export function cliRunner(
+  registry: () => string,
+): (...argv: string[]) => Promise<{ code: number; stdout: string; stderr: string }> {
   return async (...argv) => {
     let stdout = '';
     let stderr = '';
-    const code = await runCli(['--backend', 'wasm', '--registry', registry(), ...argv], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {} });
+    const code = await runCli(['--backend', 'wasm', '--registry', registry(), ...argv], {
+      stdout: (t) => (stdout += t),
+      stderr: (t) => (stderr += t),
+      env: {},
+    });
     return { code, stdout, stderr };
   };
 }
@@ -23,13 +29,32 @@ export interface TinyClassifier {
 }
 
 /** Publishes 16-pixel classifiers (category-vgg [[4], [8]] → task-cls) at 1.0.0 into a folder registry, for CLI tests. */
-export async function publishTinyClassifiers(location: string, classifiers: readonly TinyClassifier[]): Promise<void> {
+export async function publishTinyClassifiers(
+  location: string,
+  classifiers: readonly TinyClassifier[],
+): Promise<void> {
   const registry = new Registry(new FolderStore(location));
   const plugins = builtinPlugins();
-  const meta = { version: '1.0.0', generatedBy: 'transplant/0.1.0', provenance: { data: 'test', seed: 1, steps: 0, backend: 'wasm' }, card: { metrics: [] } };
+  const meta = {
+    version: '1.0.0',
+    generatedBy: 'transplant/0.1.0',
+    provenance: { data: 'test', seed: 1, steps: 0, backend: 'wasm' },
+    card: { metrics: [] },
+  };
   for (const c of classifiers) {
-    const features = createModule(plugins, { name: `${c.name}-features`, family: 'category-vgg', options: { inputSize: 16, blocks: [[4], [8]], ...(c.mask ? { mask: c.mask } : {}) }, seed: 1, category: c.category });
-    const head = createModule(plugins, { name: `${c.name}-head`, family: 'task-cls', options: { inputSize: 8, inputChannels: 8, inputStride: 2, convs: c.headConvs ?? [], hidden: 4 }, seed: 2 });
+    const features = createModule(plugins, {
+      name: `${c.name}-features`,
+      family: 'category-vgg',
+      options: { inputSize: 16, blocks: [[4], [8]], ...(c.mask ? { mask: c.mask } : {}) },
+      seed: 1,
+      category: c.category,
+    });
+    const head = createModule(plugins, {
+      name: `${c.name}-head`,
+      family: 'task-cls',
+      options: { inputSize: 8, inputChannels: 8, inputStride: 2, convs: c.headConvs ?? [], hidden: 4 },
+      seed: 2,
+    });
     const network = Network.create([features, head], [{ category: features.name, task: head.name }]);
     await publishModule(registry, features, meta);
     await publishModule(registry, head, meta);

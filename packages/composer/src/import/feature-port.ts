@@ -8,7 +8,18 @@ export type Shape = readonly (number | null)[];
 const NON_NEGATIVE_ACTIVATIONS = new Set(['relu', 'relu6', 'sigmoid', 'softmax', 'softplus']);
 
 /** Layers whose output is non-negative when their input is (pooling, reshaping, dropout, padding). */
-const PRESERVING = new Set(['MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'Dropout', 'Flatten', 'Reshape', 'UpSampling2D', 'ZeroPadding2D', 'Cropping2D']);
+const PRESERVING = new Set([
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'GlobalAveragePooling2D',
+  'GlobalMaxPooling2D',
+  'Dropout',
+  'Flatten',
+  'Reshape',
+  'UpSampling2D',
+  'ZeroPadding2D',
+  'Cropping2D',
+]);
 
 /** Merges whose output is non-negative when every input is. */
 const MERGES = new Set(['Add', 'Concatenate', 'Average', 'Maximum', 'Minimum', 'Multiply']);
@@ -28,10 +39,14 @@ export function featureValues(graph: LayersModelGraph, name: string): ValueRange
     if (memo.has(n)) return memo.get(n)!;
     const c = layer.config;
     let result: ValueRange = 'real';
-    if (layer.class_name === 'ReLU') result = Number(c['negative_slope'] ?? 0) === 0 && Number(c['threshold'] ?? 0) >= 0 ? 'non-negative' : 'real';
+    if (layer.class_name === 'ReLU')
+      result =
+        Number(c['negative_slope'] ?? 0) === 0 && Number(c['threshold'] ?? 0) >= 0 ? 'non-negative' : 'real';
     else if (layer.class_name === 'Softmax') result = 'non-negative';
-    else if (typeof c['activation'] === 'string') result = NON_NEGATIVE_ACTIVATIONS.has(c['activation']) ? 'non-negative' : 'real';
-    else if (PRESERVING.has(layer.class_name) || MERGES.has(layer.class_name)) result = inboundNames(layer).every((i) => values(i) === 'non-negative') ? 'non-negative' : 'real';
+    else if (typeof c['activation'] === 'string')
+      result = NON_NEGATIVE_ACTIVATIONS.has(c['activation']) ? 'non-negative' : 'real';
+    else if (PRESERVING.has(layer.class_name) || MERGES.has(layer.class_name))
+      result = inboundNames(layer).every((i) => values(i) === 'non-negative') ? 'non-negative' : 'real';
     memo.set(n, result);
     return result;
   };
@@ -48,9 +63,13 @@ export function featureStride(input: Shape, feature: Shape, split: string, overr
   if (feature.length !== 4 || input.length !== 4) return 0;
   const ratios = [1, 2].map((axis) => (input[axis] ?? NaN) / (feature[axis] ?? NaN));
   if (ratios.every((r) => Number.isInteger(r) && r >= 1) && ratios[0] === ratios[1]) return ratios[0]!;
-  throw new TransplantError('E_IMPORT_SPLIT', `the output of "${split}" is [${feature.join(', ')}] for an input of [${input.join(', ')}]: no integer stride; choose another layer or give the stride (--stride)`, {
-    module: split,
-    operation: 'split',
-    details: { input, feature },
-  });
+  throw new TransplantError(
+    'E_IMPORT_SPLIT',
+    `the output of "${split}" is [${feature.join(', ')}] for an input of [${input.join(', ')}]: no integer stride; choose another layer or give the stride (--stride)`,
+    {
+      module: split,
+      operation: 'split',
+      details: { input, feature },
+    },
+  );
 }

@@ -1,5 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
-import { TransplantError, isModuleName, isTransplantError, loadModuleWeights, parsePluginOptions, type Port, type TaskId, type ValueRange } from '@transplant/core';
+import {
+  TransplantError,
+  isModuleName,
+  isTransplantError,
+  loadModuleWeights,
+  parsePluginOptions,
+  type Port,
+  type TaskId,
+  type ValueRange,
+} from '@transplant/core';
 import { createModule, disposeModule, type ModuleInstance } from '../module-instance';
 import type { PluginRegistry } from '../plugin-registry';
 import { featureStride, featureValues } from './feature-port';
@@ -8,7 +17,11 @@ import { localWeightNames, type LayersModelFiles } from './model-weights';
 import { splitLayersModel, type GraphPart } from './split-layers-model';
 
 /** The plugin families imported modules are built by (registered at the composition root). */
-export const IMPORTED_FAMILIES = { category: 'imported-category', cls: 'imported-cls', seg: 'imported-seg' } as const satisfies Record<'category' | TaskId, string>;
+export const IMPORTED_FAMILIES = {
+  category: 'imported-category',
+  cls: 'imported-cls',
+  seg: 'imported-seg',
+} as const satisfies Record<'category' | TaskId, string>;
 
 export interface ImportLayersModelOptions {
   /** The model, as `readLayersModel` reads it. */
@@ -36,11 +49,20 @@ type PartOptions = GraphPart & { inputShape: number[]; stride: number; values: V
 
 function rejected(part: string, family: string, error: unknown): unknown {
   if (!isTransplantError(error, 'E_OPTIONS_INVALID')) return error;
-  return new TransplantError('E_IMPORT_MODEL', `the ${part} does not make an ${family} module: ${error.message}`, { module: family, operation: 'import', details: error.details, cause: error });
+  return new TransplantError(
+    'E_IMPORT_MODEL',
+    `the ${part} does not make an ${family} module: ${error.message}`,
+    { module: family, operation: 'import', details: error.details, cause: error },
+  );
 }
 
 /** The ports a part's options give, errors of the family's options schema reported as import errors. */
-function probePorts(plugins: PluginRegistry, family: string, part: string, options: PartOptions): { input: Port; output: Port } {
+function probePorts(
+  plugins: PluginRegistry,
+  family: string,
+  part: string,
+  options: PartOptions,
+): { input: Port; output: Port } {
   const plugin = plugins.get(family);
   try {
     return plugin.ports(parsePluginOptions(plugin, options));
@@ -49,9 +71,17 @@ function probePorts(plugins: PluginRegistry, family: string, part: string, optio
   }
 }
 
-function loadPart(instance: ModuleInstance, part: GraphPart, weights: ReturnType<typeof localWeightNames>): void {
+function loadPart(
+  instance: ModuleInstance,
+  part: GraphPart,
+  weights: ReturnType<typeof localWeightNames>,
+): void {
   const names = new Set(part.layers.map((l) => l.name));
-  const tensors = Object.fromEntries(weights.filter((w) => names.has(w.layer)).map((w) => [w.name, tf.tensor(w.data, [...w.shape], 'float32')]));
+  const tensors = Object.fromEntries(
+    weights
+      .filter((w) => names.has(w.layer))
+      .map((w) => [w.name, tf.tensor(w.data, [...w.shape], 'float32')]),
+  );
   try {
     loadModuleWeights(instance.built, instance.prefix, tensors, instance.name);
   } finally {
@@ -66,29 +96,63 @@ function loadPart(instance: ModuleInstance, part: GraphPart, weights: ReturnType
  * layer's output as the feature map (stride = input side / feature side, values from the
  * activations), the model output as logits or mask logits. The caller owns the modules.
  */
-export function importLayersModel(plugins: PluginRegistry, options: ImportLayersModelOptions): ImportedModules {
+export function importLayersModel(
+  plugins: PluginRegistry,
+  options: ImportLayersModelOptions,
+): ImportedModules {
   const source = options.model.source;
   const name = options.name ?? `${options.category}-${options.task}-imported`;
-  for (const [what, value] of [['category', options.category], ['name', `${name}-features`]] as const) {
-    if (!isModuleName(value)) throw new TransplantError('E_MODULE_REF_INVALID', `${what} "${value}" is not a module name`, { module: source, operation: 'import' });
+  for (const [what, value] of [
+    ['category', options.category],
+    ['name', `${name}-features`],
+  ] as const) {
+    if (!isModuleName(value))
+      throw new TransplantError('E_MODULE_REF_INVALID', `${what} "${value}" is not a module name`, {
+        module: source,
+        operation: 'import',
+      });
   }
   const graph = parseTopology(options.model.modelJson, source);
   const parts = splitLayersModel(graph, options.split);
   const inputShape = graph.input.shape.slice(1);
-  if (inputShape.length === 0 || inputShape.some((n) => n === null)) throw new TransplantError('E_IMPORT_MODEL', `${source}: the input is [${graph.input.shape.join(', ')}]; its size must be fixed, e.g. [null, 64, 64, 3]`, { module: source, operation: 'import' });
-  const lower = { ...parts.lower, inputShape: inputShape as number[], stride: 0, values: 'real' as ValueRange };
+  if (inputShape.length === 0 || inputShape.some((n) => n === null))
+    throw new TransplantError(
+      'E_IMPORT_MODEL',
+      `${source}: the input is [${graph.input.shape.join(', ')}]; its size must be fixed, e.g. [null, 64, 64, 3]`,
+      { module: source, operation: 'import' },
+    );
+  const lower = {
+    ...parts.lower,
+    inputShape: inputShape as number[],
+    stride: 0,
+    values: 'real' as ValueRange,
+  };
   const featureShape = probePorts(plugins, IMPORTED_FAMILIES.category, 'lower part', lower).output.shape;
-  const facts = { stride: featureStride(graph.input.shape, featureShape, options.split, options.stride), values: featureValues(graph, options.split) };
+  const facts = {
+    stride: featureStride(graph.input.shape, featureShape, options.split, options.stride),
+    values: featureValues(graph, options.split),
+  };
   const upper = { ...parts.upper, inputShape: featureShape.slice(1) as number[], ...facts };
   const family = IMPORTED_FAMILIES[options.task];
   const output = probePorts(plugins, family, 'upper part', upper).output.shape;
   if (options.task === 'seg' && (output[1] !== inputShape[0] || output[2] !== inputShape[1])) {
-    throw new TransplantError('E_IMPORT_MODEL', `${source}: the output is [${output.join(', ')}]; a seg task module outputs mask logits at the image size [null, ${inputShape.slice(0, 2).join(', ')}, 1]`, { module: source, operation: 'import' });
+    throw new TransplantError(
+      'E_IMPORT_MODEL',
+      `${source}: the output is [${output.join(', ')}]; a seg task module outputs mask logits at the image size [null, ${inputShape.slice(0, 2).join(', ')}, 1]`,
+      { module: source, operation: 'import' },
+    );
   }
   const weights = localWeightNames(options.model.weights, new Set(graph.layers.map((l) => l.name)), source);
   const made: ModuleInstance[] = [];
   try {
-    made.push(createModule(plugins, { name: `${name}-features`, family: IMPORTED_FAMILIES.category, options: { ...lower, ...facts }, category: options.category }));
+    made.push(
+      createModule(plugins, {
+        name: `${name}-features`,
+        family: IMPORTED_FAMILIES.category,
+        options: { ...lower, ...facts },
+        category: options.category,
+      }),
+    );
     made.push(createModule(plugins, { name: `${name}-head`, family, options: upper }));
     loadPart(made[0]!, parts.lower, weights);
     loadPart(made[1]!, parts.upper, weights);

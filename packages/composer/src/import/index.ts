@@ -1,8 +1,19 @@
 /** `transplant import`: any TensorFlow.js LayersModel split into a category and a task module. */
 export { parseTopology, type KerasLayerConfig, type LayersModelGraph } from './keras-topology';
 export { splitLayersModel, splitPoints, type GraphPart, type SplitGraph } from './split-layers-model';
-export { decodeWeightsManifest, localWeightNames, readLayersModel, type LayersModelFiles, type NamedArray } from './model-weights';
+export {
+  decodeWeightsManifest,
+  localWeightNames,
+  readLayersModel,
+  type LayersModelFiles,
+  type NamedArray,
+} from './model-weights';
 export { featureStride, featureValues } from './feature-port';
-export { IMPORTED_FAMILIES, importLayersModel, type ImportLayersModelOptions, type ImportedModules } from './import-layers-model';
+export {
+  IMPORTED_FAMILIES,
+  importLayersModel,
+  type ImportLayersModelOptions,
+  type ImportedModules,
+} from './import-layers-model';
 export { compareWithOriginal } from './check-import';
 export { residualFixture, segFixture, sequentialFixture, writeModelFiles } from './testing/fixture-models';

@@ -16,10 +16,14 @@ export interface LayersModelFiles {
   readonly weights: readonly NamedArray[];
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function invalid(source: string, detail: string): TransplantError {
-  return new TransplantError('E_IMPORT_MODEL', `${source}: ${detail}`, { module: source, operation: 'readWeights' });
+  return new TransplantError('E_IMPORT_MODEL', `${source}: ${detail}`, {
+    module: source,
+    operation: 'readWeights',
+  });
 }
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
@@ -37,10 +41,15 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
  * group's files are consecutive shards of one buffer). Only unquantised float32 weights are
  * accepted; a buffer of the wrong length is refused, never half-read.
  */
-export function decodeWeightsManifest(manifest: unknown, files: ReadonlyMap<string, Uint8Array>, source: string): NamedArray[] {
+export function decodeWeightsManifest(
+  manifest: unknown,
+  files: ReadonlyMap<string, Uint8Array>,
+  source: string,
+): NamedArray[] {
   if (!Array.isArray(manifest)) throw invalid(source, 'no weightsManifest list');
   return manifest.flatMap((group: unknown, g) => {
-    if (!isObject(group) || !Array.isArray(group['paths']) || !Array.isArray(group['weights'])) throw invalid(source, `weightsManifest[${g}] is not {paths, weights}`);
+    if (!isObject(group) || !Array.isArray(group['paths']) || !Array.isArray(group['weights']))
+      throw invalid(source, `weightsManifest[${g}] is not {paths, weights}`);
     const bytes = concat(
       (group['paths'] as unknown[]).map((path) => {
         const file = files.get(String(path));
@@ -50,16 +59,28 @@ export function decodeWeightsManifest(manifest: unknown, files: ReadonlyMap<stri
     );
     let offset = 0;
     const out = (group['weights'] as unknown[]).map((spec): NamedArray => {
-      if (!isObject(spec) || typeof spec['name'] !== 'string' || !Array.isArray(spec['shape'])) throw invalid(source, `weightsManifest[${g}] holds a weight that is not {name, shape, dtype}`);
-      if (spec['quantization'] !== undefined || (spec['dtype'] ?? 'float32') !== 'float32') throw invalid(source, `weight ${spec['name']} is ${spec['quantization'] ? 'quantized' : String(spec['dtype'])}; only float32 weights can be imported`);
+      if (!isObject(spec) || typeof spec['name'] !== 'string' || !Array.isArray(spec['shape']))
+        throw invalid(source, `weightsManifest[${g}] holds a weight that is not {name, shape, dtype}`);
+      if (spec['quantization'] !== undefined || (spec['dtype'] ?? 'float32') !== 'float32')
+        throw invalid(
+          source,
+          `weight ${spec['name']} is ${spec['quantization'] ? 'quantized' : String(spec['dtype'])}; only float32 weights can be imported`,
+        );
       const shape = spec['shape'] as number[];
       const length = shape.reduce((n, d) => n * d, 1) * 4;
-      if (offset + length > bytes.byteLength) throw invalid(source, `the weight files of group ${g} end before weight ${spec['name']}`);
-      const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + length));
+      if (offset + length > bytes.byteLength)
+        throw invalid(source, `the weight files of group ${g} end before weight ${spec['name']}`);
+      const data = new Float32Array(
+        bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + length),
+      );
       offset += length;
       return { name: spec['name'], shape, data };
     });
-    if (offset !== bytes.byteLength) throw invalid(source, `the weight files of group ${g} hold ${bytes.byteLength} bytes, the manifest describes ${offset}`);
+    if (offset !== bytes.byteLength)
+      throw invalid(
+        source,
+        `the weight files of group ${g} hold ${bytes.byteLength} bytes, the manifest describes ${offset}`,
+      );
     return out;
   });
 }
@@ -70,7 +91,11 @@ export async function readLayersModel(path: string): Promise<LayersModelFiles> {
     try {
       return new Uint8Array(await readFile(file));
     } catch (cause) {
-      throw new TransplantError('E_IMPORT_MODEL', `${file} cannot be read`, { module: path, operation: 'readModel', cause });
+      throw new TransplantError('E_IMPORT_MODEL', `${file} cannot be read`, {
+        module: path,
+        operation: 'readModel',
+        cause,
+      });
     }
   };
   let modelJson: unknown;
@@ -78,10 +103,18 @@ export async function readLayersModel(path: string): Promise<LayersModelFiles> {
     modelJson = JSON.parse(Buffer.from(await read(path)).toString('utf8'));
   } catch (cause) {
     if (cause instanceof TransplantError) throw cause;
-    throw new TransplantError('E_IMPORT_MODEL', `${path} is not JSON`, { module: path, operation: 'readModel', cause });
+    throw new TransplantError('E_IMPORT_MODEL', `${path} is not JSON`, {
+      module: path,
+      operation: 'readModel',
+      cause,
+    });
   }
   const manifest = isObject(modelJson) ? modelJson['weightsManifest'] : undefined;
-  const paths = Array.isArray(manifest) ? manifest.flatMap((g: unknown) => (isObject(g) && Array.isArray(g['paths']) ? (g['paths'] as unknown[]).map(String) : [])) : [];
+  const paths = Array.isArray(manifest)
+    ? manifest.flatMap((g: unknown) =>
+        isObject(g) && Array.isArray(g['paths']) ? (g['paths'] as unknown[]).map(String) : [],
+      )
+    : [];
   const files = new Map<string, Uint8Array>();
   for (const p of new Set(paths)) files.set(p, await read(join(dirname(path), p)));
   return { source: path, modelJson, weights: decodeWeightsManifest(manifest, files, path) };
@@ -92,7 +125,11 @@ export async function readLayersModel(path: string): Promise<LayersModelFiles> {
  * times with a model or scope prefix (`model/conv1/kernel`) or a `:0` suffix. The layer is the
  * last path segment before the weight's own name that names a layer of the model.
  */
-export function localWeightNames(weights: readonly NamedArray[], layers: ReadonlySet<string>, source: string): (NamedArray & { layer: string })[] {
+export function localWeightNames(
+  weights: readonly NamedArray[],
+  layers: ReadonlySet<string>,
+  source: string,
+): (NamedArray & { layer: string })[] {
   const unmatched: string[] = [];
   const out = weights.flatMap((w) => {
     const segments = w.name.replace(/:\d+$/, '').split('/');
@@ -101,9 +138,12 @@ export function localWeightNames(weights: readonly NamedArray[], layers: Readonl
       unmatched.push(w.name);
       return [];
     }
-    return [{ ...w, layer: segments[index]!, name: `${segments[index]}/${segments.slice(index + 1).join('/')}` }];
+    return [
+      { ...w, layer: segments[index]!, name: `${segments[index]}/${segments.slice(index + 1).join('/')}` },
+    ];
   });
-  if (unmatched.length > 0) throw invalid(source, `weights ${unmatched.join(', ')} belong to no layer of the model`);
+  if (unmatched.length > 0)
+    throw invalid(source, `weights ${unmatched.join(', ')} belong to no layer of the model`);
   const names = out.map((w) => w.name);
   const twice = names.filter((n, i) => names.indexOf(n) !== i);
   if (twice.length > 0) throw invalid(source, `weights ${[...new Set(twice)].join(', ')} appear twice`);

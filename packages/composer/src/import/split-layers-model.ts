@@ -37,7 +37,8 @@ function crossingTensors(graph: LayersModelGraph, lower: ReadonlySet<string>): s
   const crossing = new Set<string>();
   for (const layer of graph.layers) {
     if (lower.has(layer.name)) continue;
-    for (const name of inboundNames(layer)) if (lower.has(name) || name === graph.input.name) crossing.add(name);
+    for (const name of inboundNames(layer))
+      if (lower.has(name) || name === graph.input.name) crossing.add(name);
   }
   const order = [graph.input.name, ...graph.layers.map((l) => l.name)];
   return [...crossing].sort((a, b) => order.indexOf(a) - order.indexOf(b));
@@ -64,20 +65,33 @@ export function splitPoints(graph: LayersModelGraph): string[] {
 export function splitLayersModel(graph: LayersModelGraph, split: string): SplitGraph {
   const byName = new Map(graph.layers.map((l) => [l.name, l]));
   const refuse = (detail: string, details: Record<string, unknown>) =>
-    new TransplantError('E_IMPORT_SPLIT', `${graph.name} at "${split}": ${detail}; layers it can be split at: ${splitPoints(graph).join(', ') || 'none'}`, {
-      module: graph.name,
-      operation: 'split',
-      details,
-    });
+    new TransplantError(
+      'E_IMPORT_SPLIT',
+      `${graph.name} at "${split}": ${detail}; layers it can be split at: ${splitPoints(graph).join(', ') || 'none'}`,
+      {
+        module: graph.name,
+        operation: 'split',
+        details,
+      },
+    );
   if (!byName.has(split)) {
-    const detail = split === graph.input.name ? 'that is the input layer, so the category module would be empty' : `no such layer (layers: ${[...byName.keys()].join(', ')})`;
+    const detail =
+      split === graph.input.name
+        ? 'that is the input layer, so the category module would be empty'
+        : `no such layer (layers: ${[...byName.keys()].join(', ')})`;
     throw refuse(detail, { layers: [...byName.keys()] });
   }
-  if (split === graph.output) throw refuse('that is the output layer, so the task module would be empty', { layers: [...byName.keys()] });
+  if (split === graph.output)
+    throw refuse('that is the output layer, so the task module would be empty', {
+      layers: [...byName.keys()],
+    });
   const lower = ancestors(byName, split);
   const crossing = crossingTensors(graph, lower);
   if (crossing.length !== 1 || crossing[0] !== split) {
-    throw refuse(`tensors crossing the cut: ${crossing.join(', ')} (only the output of "${split}" may cross)`, { crossing });
+    throw refuse(
+      `tensors crossing the cut: ${crossing.join(', ')} (only the output of "${split}" may cross)`,
+      { crossing },
+    );
   }
   return {
     lower: { input: graph.input.name, output: split, layers: graph.layers.filter((l) => lower.has(l.name)) },

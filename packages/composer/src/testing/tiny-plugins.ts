@@ -9,9 +9,26 @@ export class TinyOptions {
   channels = 4;
 }
 
-const image: Port = { role: 'image', dtype: 'float32', shape: [null, 8, 8, 3], channels: 3, stride: 1, values: 'unit' };
-const map = (channels: number): Port => ({ role: 'feature-map', dtype: 'float32', shape: [null, 4, 4, channels], channels, stride: 2, values: 'non-negative' });
-const chain = (layers: tf.layers.Layer[]): BuiltModule => ({ layers, apply: (x) => layers.reduce((t, l) => l.apply(t) as tf.SymbolicTensor, x) });
+const image: Port = {
+  role: 'image',
+  dtype: 'float32',
+  shape: [null, 8, 8, 3],
+  channels: 3,
+  stride: 1,
+  values: 'unit',
+};
+const map = (channels: number): Port => ({
+  role: 'feature-map',
+  dtype: 'float32',
+  shape: [null, 4, 4, channels],
+  channels,
+  stride: 2,
+  values: 'non-negative',
+});
+const chain = (layers: tf.layers.Layer[]): BuiltModule => ({
+  layers,
+  apply: (x) => layers.reduce((t, l) => l.apply(t) as tf.SymbolicTensor, x),
+});
 
 export const tinyCategory: ModulePlugin<TinyOptions> = {
   family: 'tiny-category',
@@ -22,7 +39,15 @@ export const tinyCategory: ModulePlugin<TinyOptions> = {
   ports: (o) => ({ input: image, output: map(o.channels) }),
   build: (o, { seed, prefix }) =>
     chain([
-      tf.layers.conv2d({ name: `${prefix}conv`, filters: o.channels, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }), biasInitializer: tf.initializers.constant({ value: 0.05 }) }),
+      tf.layers.conv2d({
+        name: `${prefix}conv`,
+        filters: o.channels,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: tf.initializers.glorotUniform({ seed }),
+        biasInitializer: tf.initializers.constant({ value: 0.05 }),
+      }),
       tf.layers.maxPooling2d({ name: `${prefix}pool`, poolSize: 2 }),
     ]),
 };
@@ -34,9 +59,19 @@ export const tinyTask: ModulePlugin<TinyOptions> = {
   task: 'cls',
   description: 'test: flatten and one logit',
   optionsSchema: TinyOptions,
-  ports: (o) => ({ input: map(o.channels), output: { role: 'logits', dtype: 'float32', shape: [null, 1], channels: 1, stride: 0, values: 'real' } }),
+  ports: (o) => ({
+    input: map(o.channels),
+    output: { role: 'logits', dtype: 'float32', shape: [null, 1], channels: 1, stride: 0, values: 'real' },
+  }),
   build: (_o, { seed, prefix }) =>
-    chain([tf.layers.flatten({ name: `${prefix}flatten` }), tf.layers.dense({ name: `${prefix}logit`, units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed }) })]),
+    chain([
+      tf.layers.flatten({ name: `${prefix}flatten` }),
+      tf.layers.dense({
+        name: `${prefix}logit`,
+        units: 1,
+        kernelInitializer: tf.initializers.glorotUniform({ seed }),
+      }),
+    ]),
 };
 
 export const tinyAdapter: ModulePlugin<TinyOptions> = {
@@ -47,5 +82,13 @@ export const tinyAdapter: ModulePlugin<TinyOptions> = {
   optionsSchema: TinyOptions,
   ports: (o) => ({ input: map(o.channels), output: map(o.channels) }),
   build: (o, { seed, prefix }) =>
-    chain([tf.layers.conv2d({ name: `${prefix}conv`, filters: o.channels, kernelSize: 1, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }) })]),
+    chain([
+      tf.layers.conv2d({
+        name: `${prefix}conv`,
+        filters: o.channels,
+        kernelSize: 1,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.glorotUniform({ seed }),
+      }),
+    ]),
 };

@@ -32,7 +32,9 @@ describe('weights codec', () => {
     const blob = encodeWeights(sample(), GEN);
     const decoded = decodeWeights(blob);
     expect(decoded.generatedBy).toBe('transplant/0.1.0');
-    expect(decoded.tensors.map((t) => [t.name, t.dtype, t.shape])).toEqual(sample().map((t) => [t.name, t.dtype, t.shape]));
+    expect(decoded.tensors.map((t) => [t.name, t.dtype, t.shape])).toEqual(
+      sample().map((t) => [t.name, t.dtype, t.shape]),
+    );
     decoded.tensors.forEach((t, i) => {
       const original = sample()[i]!;
       expect(t.data.constructor).toBe(original.data.constructor);
@@ -71,10 +73,16 @@ describe('weights codec', () => {
   });
 
   it('refuses foreign data and newer formats with their own codes', () => {
-    expect(codeOf(() => decodeWeights(new TextEncoder().encode('{"not":"weights"}')))).toBe('E_ARTIFACT_CORRUPT');
-    expect(codeOf(() => decodeWeights(encode({ format: 'other', body: new Uint8Array(1) })))).toBe('E_ARTIFACT_FOREIGN');
+    expect(codeOf(() => decodeWeights(new TextEncoder().encode('{"not":"weights"}')))).toBe(
+      'E_ARTIFACT_CORRUPT',
+    );
+    expect(codeOf(() => decodeWeights(encode({ format: 'other', body: new Uint8Array(1) })))).toBe(
+      'E_ARTIFACT_FOREIGN',
+    );
     expect(codeOf(() => decodeWeights(encode([1, 2, 3])))).toBe('E_ARTIFACT_FOREIGN');
-    expect(codeOf(() => decodeWeights(encode({ format: 'transplant.weights', formatVersion: 99 })))).toBe('E_ARTIFACT_VERSION');
+    expect(codeOf(() => decodeWeights(encode({ format: 'transplant.weights', formatVersion: 99 })))).toBe(
+      'E_ARTIFACT_VERSION',
+    );
     expect(codeOf(() => decodeWeights(new Uint8Array(0)))).toBe('E_ARTIFACT_CORRUPT');
   });
 
@@ -84,7 +92,9 @@ describe('weights codec', () => {
     expect(codeOf(() => encodeWeights([{ ...base, shape: [3] }], GEN))).toBe('E_ARTIFACT_INVALID_TENSOR');
     expect(codeOf(() => encodeWeights([{ ...base, name: '' }], GEN))).toBe('E_ARTIFACT_INVALID_TENSOR');
     expect(codeOf(() => encodeWeights([{ ...base, dtype: 'int32' }], GEN))).toBe('E_ARTIFACT_INVALID_TENSOR');
-    expect(codeOf(() => encodeWeights([{ ...base, shape: [2.5, 2, 2, 1] }], GEN))).toBe('E_ARTIFACT_INVALID_TENSOR');
+    expect(codeOf(() => encodeWeights([{ ...base, shape: [2.5, 2, 2, 1] }], GEN))).toBe(
+      'E_ARTIFACT_INVALID_TENSOR',
+    );
   });
 
   it('checks a blob against a digest', () => {

@@ -55,9 +55,13 @@ function corrupt(detail: string, cause?: unknown): TransplantError {
 
 function assertLittleEndian(): void {
   if (endianness() !== 'LE') {
-    throw new TransplantError('E_ARTIFACT_INVALID_TENSOR', 'weights are stored little-endian; this host is big-endian', {
-      operation: 'weights codec',
-    });
+    throw new TransplantError(
+      'E_ARTIFACT_INVALID_TENSOR',
+      'weights are stored little-endian; this host is big-endian',
+      {
+        operation: 'weights codec',
+      },
+    );
   }
 }
 
@@ -109,20 +113,27 @@ function unpack(bytes: Uint8Array, what: string): unknown {
   try {
     return packr.unpack(bytes);
   } catch (cause) {
-    throw corrupt(`the ${what} is not readable MessagePack (${cause instanceof Error ? cause.message : String(cause)})`, cause);
+    throw corrupt(
+      `the ${what} is not readable MessagePack (${cause instanceof Error ? cause.message : String(cause)})`,
+      cause,
+    );
   }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
+  );
 }
 
 function readTensor(entry: unknown, index: number, seen: Set<string>): NamedWeight {
   if (!isRecord(entry)) throw corrupt(`tensor #${index} is not a record`);
   const { name, dtype, shape, data } = entry;
-  if (typeof name !== 'string' || name.length === 0 || seen.has(name)) throw corrupt(`tensor #${index} has a bad name`);
+  if (typeof name !== 'string' || name.length === 0 || seen.has(name))
+    throw corrupt(`tensor #${index} has a bad name`);
   seen.add(name);
-  if (typeof dtype !== 'string' || !Object.hasOwn(WEIGHT_DTYPES, dtype)) throw corrupt(`"${name}" has dtype ${String(dtype)}`);
+  if (typeof dtype !== 'string' || !Object.hasOwn(WEIGHT_DTYPES, dtype))
+    throw corrupt(`"${name}" has dtype ${String(dtype)}`);
   const spec = WEIGHT_DTYPES[dtype as WeightDtype];
   const count = Array.isArray(shape) ? elementCount(shape) : undefined;
   if (count === undefined) throw corrupt(`"${name}" has a bad shape`);
@@ -144,21 +155,28 @@ export function decodeWeights(blob: Uint8Array): WeightsArtifact {
   if (!(blob instanceof Uint8Array) || blob.byteLength === 0) throw corrupt('the blob is empty');
   const envelope = unpack(blob, 'blob');
   if (!isRecord(envelope) || envelope['format'] !== WEIGHTS_FORMAT) {
-    throw new TransplantError('E_ARTIFACT_FOREIGN', `no "${WEIGHTS_FORMAT}" header`, { operation: 'decodeWeights' });
+    throw new TransplantError('E_ARTIFACT_FOREIGN', `no "${WEIGHTS_FORMAT}" header`, {
+      operation: 'decodeWeights',
+    });
   }
   const { formatVersion, generatedBy, digest, body } = envelope;
   if (typeof formatVersion !== 'number' || !Number.isInteger(formatVersion) || formatVersion < 1) {
     throw corrupt('the format version is missing');
   }
   if (formatVersion > WEIGHTS_FORMAT_VERSION) {
-    throw new TransplantError('E_ARTIFACT_VERSION', `format ${formatVersion}; this build reads up to ${WEIGHTS_FORMAT_VERSION}`, {
-      operation: 'decodeWeights',
-    });
+    throw new TransplantError(
+      'E_ARTIFACT_VERSION',
+      `format ${formatVersion}; this build reads up to ${WEIGHTS_FORMAT_VERSION}`,
+      {
+        operation: 'decodeWeights',
+      },
+    );
   }
   if (typeof generatedBy !== 'string' || typeof digest !== 'string' || !(body instanceof Uint8Array)) {
     throw corrupt('the header is incomplete');
   }
-  if (sha256Digest(body) !== digest) throw corrupt('the tensor data does not match the digest recorded in the blob');
+  if (sha256Digest(body) !== digest)
+    throw corrupt('the tensor data does not match the digest recorded in the blob');
   const entries = unpack(body, 'tensor list');
   if (!Array.isArray(entries)) throw corrupt('the tensor list is not a list');
   const seen = new Set<string>();

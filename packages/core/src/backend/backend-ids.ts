@@ -6,7 +6,8 @@ export const BACKENDS = {
   },
   'wasm+onednn': {
     packages: ['@transplant/native', '@tensorflow/tfjs-backend-wasm'],
-    description: "wasm with convolutions, pooling and matmul on oneDNN (Debian's libdnnl, through Transplant's N-API addon), multi-threaded",
+    description:
+      "wasm with convolutions, pooling and matmul on oneDNN (Debian's libdnnl, through Transplant's N-API addon), multi-threaded",
   },
   wasm: {
     packages: ['@tensorflow/tfjs-backend-wasm'],

@@ -28,7 +28,11 @@ describe('selectBackend', () => {
   it('falls from tensorflow to wasm when tfjs-node-gpu and tfjs-node cannot load, saying why', async () => {
     const selection = await selectBackend({ env: {}, load: brokenBinary, loadNative: noNative });
     expect(selection.id).toBe('wasm');
-    expect(selection.attempts[1]).toEqual({ id: 'wasm+onednn', ok: false, detail: '@transplant/native: the oneDNN addon is not built (test)' });
+    expect(selection.attempts[1]).toEqual({
+      id: 'wasm+onednn',
+      ok: false,
+      detail: '@transplant/native: the oneDNN addon is not built (test)',
+    });
     expect(tf.getBackend()).toBe('wasm');
     expect(selection.forced).toBe(false);
     expect(selection.attempts[0]).toMatchObject({ id: 'tensorflow', ok: false });
@@ -44,7 +48,9 @@ describe('selectBackend', () => {
   });
 
   it('honours --backend over TRANSPLANT_BACKEND, and the variable alone', async () => {
-    expect((await selectBackend({ requested: 'cpu', env: { TRANSPLANT_BACKEND: 'wasm' }, load: missing })).id).toBe('cpu');
+    expect(
+      (await selectBackend({ requested: 'cpu', env: { TRANSPLANT_BACKEND: 'wasm' }, load: missing })).id,
+    ).toBe('cpu');
     expect(tf.getBackend()).toBe('cpu');
     const fromEnv = await selectBackend({ env: { TRANSPLANT_BACKEND: 'wasm' }, load: missing });
     expect(fromEnv).toMatchObject({ id: 'wasm', forced: true });
@@ -69,7 +75,9 @@ describe('selectBackend', () => {
     expect(auto.id).toBe(native.ok ? 'wasm+onednn' : 'wasm');
     if (native.ok) {
       expect(auto.provider).toContain('oneDNN');
-      expect(auto.kernelPatches.map((k) => k.kernelName)).toEqual(expect.arrayContaining(['Conv2D', 'MaxPoolGrad', 'BatchMatMul']));
+      expect(auto.kernelPatches.map((k) => k.kernelName)).toEqual(
+        expect.arrayContaining(['Conv2D', 'MaxPoolGrad', 'BatchMatMul']),
+      );
       const oneDnnConv = tf.getKernel('BatchMatMul', 'wasm');
       const plain = await selectBackend({ requested: 'wasm', env: {} });
       expect(plain.kernelPatches.map((k) => k.kernelName)).not.toContain('BatchMatMul');
@@ -111,7 +119,9 @@ describe('selectBackend', () => {
   it('installs the wasm kernels once however often it is called', async () => {
     const first = await selectBackend({ requested: 'wasm', env: {} });
     const second = await selectBackend({ requested: 'wasm', env: {} });
-    expect(second.kernelPatches.map((k) => k.kernelName)).toEqual(first.kernelPatches.map((k) => k.kernelName));
+    expect(second.kernelPatches.map((k) => k.kernelName)).toEqual(
+      first.kernelPatches.map((k) => k.kernelName),
+    );
     const x = tf.ones([1, 4, 4, 1]);
     const w = tf.ones([3, 3, 1, 1]);
     const g = tf.grad((k) => tf.sum(tf.conv2d(x as tf.Tensor4D, k as tf.Tensor4D, 1, 'same')))(w);

@@ -69,7 +69,11 @@ interface Prepared {
 }
 
 /** Makes a back end's kernels available; returns why not, as a string, when it cannot. */
-async function prepare(id: BackendId, load: (pkg: string) => unknown, loadNative: () => ReturnType<typeof loadOnednn>): Promise<Prepared | string> {
+async function prepare(
+  id: BackendId,
+  load: (pkg: string) => unknown,
+  loadNative: () => ReturnType<typeof loadOnednn>,
+): Promise<Prepared | string> {
   switch (id) {
     case 'tensorflow': {
       const reasons: string[] = [];
@@ -94,12 +98,18 @@ async function prepare(id: BackendId, load: (pkg: string) => unknown, loadNative
       const patches = onednnPatchesFor(native.addon);
       // One layer each: take oneDNN's kernels off before (re)installing the wasm ones under them.
       if (activeOnednn) uninstallKernelPatches(activeOnednn);
-      const kernelPatches = [...installKernelPatches(WASM_TRAINING_KERNELS), ...installKernelPatches(patches)];
+      const kernelPatches = [
+        ...installKernelPatches(WASM_TRAINING_KERNELS),
+        ...installKernelPatches(patches),
+      ];
       activeOnednn = patches;
       // Relu's gradient uses the fused kernel where the back end has one (tfjs's formula elsewhere).
       registerFusedReluGradient();
       if (await tf.setBackend('wasm')) {
-        return { provider: `@tensorflow/tfjs-backend-wasm + oneDNN ${native.onednn} (${native.threads} threads)`, kernelPatches };
+        return {
+          provider: `@tensorflow/tfjs-backend-wasm + oneDNN ${native.onednn} (${native.threads} threads)`,
+          kernelPatches,
+        };
       }
       return '@tensorflow/tfjs-backend-wasm: the WebAssembly module did not initialise';
     }
@@ -138,7 +148,11 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
   const candidates = requested !== undefined ? [requested] : BACKEND_ORDER;
   const attempts: BackendAttempt[] = [];
   for (const id of candidates) {
-    const prepared = await prepare(id, options.load ?? defaultLoad, options.loadNative ?? (() => loadOnednn(env)));
+    const prepared = await prepare(
+      id,
+      options.load ?? defaultLoad,
+      options.loadNative ?? (() => loadOnednn(env)),
+    );
     if (typeof prepared === 'string') {
       attempts.push({ id, ok: false, detail: prepared });
       continue;

@@ -14,12 +14,14 @@ export const MODULE_KINDS = {
     outputRole: 'task-output',
   },
   adapter: {
-    description: "a small conv net (h) mapping one category module's features into one task module's input space",
+    description:
+      "a small conv net (h) mapping one category module's features into one task module's input space",
     inputRole: 'feature-map',
     outputRole: 'feature-map',
   },
   network: {
-    description: 'a composition: category modules, task modules and adapters on enabled links, each pinned by digest (no weights of its own)',
+    description:
+      'a composition: category modules, task modules and adapters on enabled links, each pinned by digest (no weights of its own)',
     inputRole: 'image',
     outputRole: 'task-output',
   },

@@ -20,14 +20,17 @@ describe('module references', () => {
     expect(parseModuleRef(formatModuleRef(ref))).toEqual(ref);
   });
 
-  it.each(['', '@1.0.0', 'Cat-cls', '../cat', 'cat/cls', 'cat-cls@', 'cat-cls@^^1', 'cat-cls@v!'])('refuses %j', (raw) => {
-    expect(() => parseModuleRef(raw)).toThrow(expect.objectContaining({ code: 'E_MODULE_REF_INVALID' }));
-    try {
-      parseModuleRef(raw);
-    } catch (error) {
-      expect(isTransplantError(error, 'E_MODULE_REF_INVALID')).toBe(true);
-    }
-  });
+  it.each(['', '@1.0.0', 'Cat-cls', '../cat', 'cat/cls', 'cat-cls@', 'cat-cls@^^1', 'cat-cls@v!'])(
+    'refuses %j',
+    (raw) => {
+      expect(() => parseModuleRef(raw)).toThrow(expect.objectContaining({ code: 'E_MODULE_REF_INVALID' }));
+      try {
+        parseModuleRef(raw);
+      } catch (error) {
+        expect(isTransplantError(error, 'E_MODULE_REF_INVALID')).toBe(true);
+      }
+    },
+  );
 
   it('matches the highest satisfying version', () => {
     const versions = ['1.0.0', '1.2.0', '1.3.1', '2.0.0', '2.1.0-rc.1'];

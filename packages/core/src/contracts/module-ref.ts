@@ -23,7 +23,10 @@ const TAG_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
 /** Whether `text` is exactly one semver version, build metadata included (`semver.valid` drops it). */
 export function isExactVersion(text: string): boolean {
   const parsed = semver.parse(text);
-  return parsed !== null && `${parsed.version}${parsed.build.length > 0 ? `+${parsed.build.join('.')}` : ''}` === text;
+  return (
+    parsed !== null &&
+    `${parsed.version}${parsed.build.length > 0 ? `+${parsed.build.join('.')}` : ''}` === text
+  );
 }
 
 function invalid(raw: string, why: string): TransplantError {

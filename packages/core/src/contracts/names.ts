@@ -7,7 +7,12 @@ export const MODULE_NAME_PATTERN = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 export const MODULE_NAME_MAX_LENGTH = 64;
 
 export function isModuleName(value: unknown): value is string {
-  return typeof value === 'string' && value.length >= 2 && value.length <= MODULE_NAME_MAX_LENGTH && MODULE_NAME_PATTERN.test(value);
+  return (
+    typeof value === 'string' &&
+    value.length >= 2 &&
+    value.length <= MODULE_NAME_MAX_LENGTH &&
+    MODULE_NAME_PATTERN.test(value)
+  );
 }
 
 /** `sha256:` followed by 64 lower-case hex digits: the form every digest is written in. */

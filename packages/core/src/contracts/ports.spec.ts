@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { portMismatches, type Port } from './ports';
 
-const map: Port = { role: 'feature-map', dtype: 'float32', shape: [null, 8, 8, 64], channels: 64, stride: 8, values: 'non-negative' };
+const map: Port = {
+  role: 'feature-map',
+  dtype: 'float32',
+  shape: [null, 8, 8, 64],
+  channels: 64,
+  stride: 8,
+  values: 'non-negative',
+};
 
 describe('port compatibility', () => {
   it('connects equal ports and symbolic sizes', () => {
@@ -10,7 +17,9 @@ describe('port compatibility', () => {
   });
 
   it('names every mismatch', () => {
-    expect(portMismatches(map, { ...map, channels: 32, shape: [null, 16, 8, 32], stride: 4, values: 'real' })).toEqual([
+    expect(
+      portMismatches(map, { ...map, channels: 32, shape: [null, 16, 8, 32], stride: 4, values: 'real' }),
+    ).toEqual([
       'channels 64 ≠ 32',
       'stride 8 ≠ 4',
       'values non-negative ≠ real',

@@ -113,5 +113,12 @@ export function portViolations(port: Port, path: string): { path: string; messag
 
 /** A square, non-negative (post-ReLU) float32 feature map: what category modules output and heads and adapters take. */
 export function featureMapPort(size: number, channels: number, stride: number): Port {
-  return { role: 'feature-map', dtype: 'float32', shape: [null, size, size, channels], channels, stride, values: 'non-negative' };
+  return {
+    role: 'feature-map',
+    dtype: 'float32',
+    shape: [null, size, size, channels],
+    channels,
+    stride,
+    values: 'non-negative',
+  };
 }

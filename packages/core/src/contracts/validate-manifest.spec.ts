@@ -51,7 +51,9 @@ describe('validateManifest', () => {
     const m = manifestFixture('adapter');
     const deps = m['dependencies'] as Record<string, unknown>[];
     delete deps[1]!['pinned'];
-    expect(violations(m)).toEqual([{ path: 'dependencies[1].pinned', message: expect.stringContaining('pins the exact task') }]);
+    expect(violations(m)).toEqual([
+      { path: 'dependencies[1].pinned', message: expect.stringContaining('pins the exact task') },
+    ]);
     m['dependencies'] = [deps[0]];
     expect(paths(m)).toEqual(['dependencies']);
   });

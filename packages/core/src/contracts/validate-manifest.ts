@@ -39,10 +39,17 @@ function crossFieldViolations(m: ModuleManifestDto): Violation[] {
     out.push({ path: 'ports.input.role', message: `a ${m.kind} module takes a ${inputRole} input` });
   }
   if (!OUTPUT_ROLES[m.kind].includes(m.ports.output.role)) {
-    out.push({ path: 'ports.output.role', message: `a ${m.kind} module outputs ${OUTPUT_ROLES[m.kind].join(' or ')}` });
+    out.push({
+      path: 'ports.output.role',
+      message: `a ${m.kind} module outputs ${OUTPUT_ROLES[m.kind].join(' or ')}`,
+    });
   }
-  out.push(...portViolations(m.ports.input, 'ports.input'), ...portViolations(m.ports.output, 'ports.output'));
-  if (m.kind === 'task' && m.task === undefined) out.push({ path: 'task', message: 'a task module names its task' });
+  out.push(
+    ...portViolations(m.ports.input, 'ports.input'),
+    ...portViolations(m.ports.output, 'ports.output'),
+  );
+  if (m.kind === 'task' && m.task === undefined)
+    out.push({ path: 'task', message: 'a task module names its task' });
   if (m.kind === 'category' && m.category === undefined) {
     out.push({ path: 'category', message: 'a category module names its category' });
   }
@@ -51,7 +58,11 @@ function crossFieldViolations(m: ModuleManifestDto): Violation[] {
   }
   if (m.kind === 'network') {
     m.dependencies.forEach((d, i) => {
-      if (d.pinned === undefined) out.push({ path: `dependencies[${i}].pinned`, message: 'a network pins every module by version and digest' });
+      if (d.pinned === undefined)
+        out.push({
+          path: `dependencies[${i}].pinned`,
+          message: 'a network pins every module by version and digest',
+        });
     });
   }
   if (m.kind === 'adapter') {
@@ -63,7 +74,10 @@ function crossFieldViolations(m: ModuleManifestDto): Violation[] {
       deps.forEach((d) => {
         if (d.pinned === undefined) {
           const i = m.dependencies.indexOf(d);
-          out.push({ path: `dependencies[${i}].pinned`, message: `an adapter pins the exact ${kind} module it was trained on` });
+          out.push({
+            path: `dependencies[${i}].pinned`,
+            message: `an adapter pins the exact ${kind} module it was trained on`,
+          });
         }
       });
     }
@@ -84,7 +98,11 @@ export function validateManifest(input: unknown, module?: string): ModuleManifes
     });
   }
   const instance = plainToInstance(ModuleManifestDto, input);
-  const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+  const errors = validateSync(instance, {
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+  });
   const violations = flatten(errors);
   if (violations.length === 0) violations.push(...crossFieldViolations(instance));
   if (violations.length > 0) {

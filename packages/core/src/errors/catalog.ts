@@ -118,7 +118,7 @@ export const ERROR_CATALOG = {
   },
   E_WEIGHTS_MISMATCH: {
     title: "the weights blob does not fit the module's layers",
-    hint: "the blob was written for other options or another family version; republish the module from the network that trained it",
+    hint: 'the blob was written for other options or another family version; republish the module from the network that trained it',
   },
   E_COMPOSITION_INVALID: {
     title: 'the network composition is not valid',

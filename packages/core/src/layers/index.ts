@@ -1,1 +1,13 @@
-export { PART_MASK_BETA_INIT, PART_MASK_MODES, PartMask, applyPartMask, maskCoordinates, partLocations, partMaskLayers, partMasks, type PartMaskArgs, type PartMaskMode, type PartMaskProbe } from './part-mask';
+export {
+  PART_MASK_BETA_INIT,
+  PART_MASK_MODES,
+  PartMask,
+  applyPartMask,
+  maskCoordinates,
+  partLocations,
+  partMaskLayers,
+  partMasks,
+  type PartMaskArgs,
+  type PartMaskMode,
+  type PartMaskProbe,
+} from './part-mask';

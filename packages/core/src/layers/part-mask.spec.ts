@@ -28,7 +28,10 @@ describe('PartMask', () => {
 
   it('centroid mode rounds the activation-weighted centre; an empty map gets cell 0', () => {
     // Mass 3 at (0, 0) and 1 at (3, 3): centroid (0.75, 0.75) → cell (1, 1).
-    const x = tf.concat([map([3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]), tf.zeros([1, 4, 4, 1])], 0) as tf.Tensor4D;
+    const x = tf.concat(
+      [map([3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]), tf.zeros([1, 4, 4, 1])],
+      0,
+    ) as tf.Tensor4D;
     const { rows, cols } = partLocations(x, 'centroid');
     expect(Array.from(rows.dataSync())).toEqual([1, 0]);
     expect(Array.from(cols.dataSync())).toEqual([1, 0]);
@@ -42,7 +45,10 @@ describe('PartMask', () => {
       // Strictly positive, one clear peak; the centroid sits well inside a cell.
       const base = Array.from({ length: 16 }, (_, i) => 0.2 + 0.05 * ((i * 7) % 5));
       base[5] = 4;
-      const weights = tf.tensor4d(Array.from({ length: 16 }, (_, i) => Math.sin(i + 1)), [1, 4, 4, 1]);
+      const weights = tf.tensor4d(
+        Array.from({ length: 16 }, (_, i) => Math.sin(i + 1)),
+        [1, 4, 4, 1],
+      );
       const beta = tf.tensor1d([1.5]);
       const f = (x: tf.Tensor) => tf.sum(tf.mul(applyPartMask(x as tf.Tensor4D, beta, mode), weights));
       const x = map(base);
@@ -64,7 +70,9 @@ describe('PartMask', () => {
     const layer = new PartMask({ name: 'mask', mode: 'argmax' });
     const input = tf.input({ shape: [4, 4, 3] });
     const model = tf.model({ inputs: input, outputs: layer.apply(input) as tf.SymbolicTensor });
-    expect(layer.weights.map((w) => [w.originalName, w.shape, w.trainable])).toEqual([['mask/beta', [3], false]]);
+    expect(layer.weights.map((w) => [w.originalName, w.shape, w.trainable])).toEqual([
+      ['mask/beta', [3], false],
+    ]);
     const x = tf.randomUniform([2, 4, 4, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
     let probed = 0;
     layer.probe = (t) => {

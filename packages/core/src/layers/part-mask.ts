@@ -52,7 +52,8 @@ export function partMasks(x: tf.Tensor4D, beta: tf.Tensor1D, mode: PartMaskMode)
     const { rows, cols } = partLocations(x, mode);
     const u = maskCoordinates(h);
     const v = maskCoordinates(w);
-    const toUnit = (cells: tf.Tensor, n: number) => (n === 1 ? tf.zerosLike(cells) : tf.sub(tf.mul(cells, 2 / (n - 1)), 1));
+    const toUnit = (cells: tf.Tensor, n: number) =>
+      n === 1 ? tf.zerosLike(cells) : tf.sub(tf.mul(cells, 2 / (n - 1)), 1);
     const du = tf.abs(tf.sub(tf.tensor4d(u, [1, h, 1, 1]), toUnit(rows, h)));
     const dv = tf.abs(tf.sub(tf.tensor4d(v, [1, 1, w, 1]), toUnit(cols, w)));
     const l1 = tf.add(du, dv);
@@ -113,8 +114,16 @@ export class PartMask extends tf.layers.Layer {
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const channels = shape[shape.length - 1];
-    if (typeof channels !== 'number') throw new Error(`${this.name}: the channel axis must have a known size`);
-    this.betaWeight = this.addWeight('beta', [channels], 'float32', tf.initializers.constant({ value: PART_MASK_BETA_INIT }), undefined, false);
+    if (typeof channels !== 'number')
+      throw new Error(`${this.name}: the channel axis must have a known size`);
+    this.betaWeight = this.addWeight(
+      'beta',
+      [channels],
+      'float32',
+      tf.initializers.constant({ value: PART_MASK_BETA_INIT }),
+      undefined,
+      false,
+    );
     this.built = true;
   }
 

@@ -24,19 +24,31 @@ export function moduleWeights(built: BuiltModule, prefix: string): Record<string
  * Loads stored weights into a built module. The names and shapes must match exactly: a blob
  * for other options is refused, never half-loaded.
  */
-export function loadModuleWeights(built: BuiltModule, prefix: string, tensors: Readonly<Record<string, tf.Tensor>>, module: string): void {
+export function loadModuleWeights(
+  built: BuiltModule,
+  prefix: string,
+  tensors: Readonly<Record<string, tf.Tensor>>,
+  module: string,
+): void {
   const variables = built.layers.flatMap((layer) => layer.weights);
   const expected = new Map(variables.map((v) => [localName(v, prefix), v]));
   const problems: string[] = [];
   for (const [name, variable] of expected) {
     const tensor = tensors[name];
     if (!tensor) problems.push(`${name} is missing`);
-    else if (!tf.util.arraysEqual(tensor.shape, variable.shape as number[])) problems.push(`${name} is [${tensor.shape.join(',')}], the layer needs [${variable.shape.join(',')}]`);
-    else if (tensor.dtype !== variable.dtype) problems.push(`${name} is ${tensor.dtype}, the layer needs ${variable.dtype}`);
+    else if (!tf.util.arraysEqual(tensor.shape, variable.shape as number[]))
+      problems.push(`${name} is [${tensor.shape.join(',')}], the layer needs [${variable.shape.join(',')}]`);
+    else if (tensor.dtype !== variable.dtype)
+      problems.push(`${name} is ${tensor.dtype}, the layer needs ${variable.dtype}`);
   }
-  for (const name of Object.keys(tensors)) if (!expected.has(name)) problems.push(`${name} belongs to no layer`);
+  for (const name of Object.keys(tensors))
+    if (!expected.has(name)) problems.push(`${name} belongs to no layer`);
   if (problems.length > 0) {
-    throw new TransplantError('E_WEIGHTS_MISMATCH', problems.join('; '), { module, operation: 'loadWeights', details: problems });
+    throw new TransplantError('E_WEIGHTS_MISMATCH', problems.join('; '), {
+      module,
+      operation: 'loadWeights',
+      details: problems,
+    });
   }
   for (const [name, variable] of expected) variable.write(tensors[name]!);
 }

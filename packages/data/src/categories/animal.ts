@@ -6,7 +6,13 @@ export type Rgb = readonly [number, number, number];
 
 export type Texture =
   | { readonly kind: 'plain' }
-  | { readonly kind: 'stripes'; readonly colour: Rgb; readonly width: number; readonly spacing: number; readonly angle: number }
+  | {
+      readonly kind: 'stripes';
+      readonly colour: Rgb;
+      readonly width: number;
+      readonly spacing: number;
+      readonly angle: number;
+    }
   | { readonly kind: 'spots'; readonly colour: Rgb; readonly radius: number; readonly density: number };
 
 /** One visible piece of an animal, in its local frame (torso centre at 0, facing +x, y down, torso ≈ 1 long). */
@@ -58,10 +64,21 @@ export function pickTexture(rng: Rng, options: { stripes?: number; spots?: numbe
   const spots = options.spots ?? 0;
   const contrast: Rgb = rng.chance(0.5) ? shade(base, 0.45) : shade(base, 1.6);
   if (r < stripes) {
-    return { kind: 'stripes', colour: contrast, width: rng.uniform(0.03, 0.06), spacing: rng.uniform(0.09, 0.16), angle: rng.uniform(1.2, 1.9) };
+    return {
+      kind: 'stripes',
+      colour: contrast,
+      width: rng.uniform(0.03, 0.06),
+      spacing: rng.uniform(0.09, 0.16),
+      angle: rng.uniform(1.2, 1.9),
+    };
   }
   if (r < stripes + spots) {
-    return { kind: 'spots', colour: rng.chance(0.7) ? COATS.black : contrast, radius: rng.uniform(0.05, 0.12), density: rng.uniform(0.3, 0.6) };
+    return {
+      kind: 'spots',
+      colour: rng.chance(0.7) ? COATS.black : contrast,
+      radius: rng.uniform(0.05, 0.12),
+      density: rng.uniform(0.3, 0.6),
+    };
   }
   return { kind: 'plain' };
 }

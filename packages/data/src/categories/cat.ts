@@ -14,7 +14,8 @@ const params: QuadrupedParams = {
 
 export const cat: AnimalSpec = {
   id: 'cat',
-  description: 'small oval body, round head with pointed upright ears, short legs, a long tail curving up; often striped',
+  description:
+    'small oval body, round head with pointed upright ears, short legs, a long tail curving up; often striped',
   parts: ['head', 'neck', 'torso', 'front-legs', 'hind-legs', 'tail', 'ears'],
   build: (rng) => buildQuadruped(rng, params),
 };

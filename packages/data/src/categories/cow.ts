@@ -15,7 +15,8 @@ const params: QuadrupedParams = {
 
 export const cow: AnimalSpec = {
   id: 'cow',
-  description: 'a large blocky body on thick legs, a low-held head with short horns and small side ears, a thin tail with a tuft; often spotted',
+  description:
+    'a large blocky body on thick legs, a low-held head with short horns and small side ears, a thin tail with a tuft; often spotted',
   parts: ['head', 'neck', 'torso', 'front-legs', 'hind-legs', 'tail', 'ears', 'horns'],
   build: (rng) => buildQuadruped(rng, params),
 };

@@ -15,7 +15,8 @@ const params: QuadrupedParams = {
 
 export const deer: AnimalSpec = {
   id: 'deer',
-  description: 'a slim body on long thin legs, a long upright neck, a small head with branching antlers, a stub tail; fawn spots sometimes',
+  description:
+    'a slim body on long thin legs, a long upright neck, a small head with branching antlers, a stub tail; fawn spots sometimes',
   parts: ['head', 'neck', 'torso', 'front-legs', 'hind-legs', 'tail', 'ears', 'horns'],
   build: (rng) => buildQuadruped(rng, params),
 };

@@ -14,7 +14,8 @@ const params: QuadrupedParams = {
 
 export const horse: AnimalSpec = {
   id: 'horse',
-  description: 'a long body on long legs, a long raised neck, an elongated head angled down, a long hanging tail',
+  description:
+    'a long body on long legs, a long raised neck, an elongated head angled down, a long hanging tail',
   parts: ['head', 'neck', 'torso', 'front-legs', 'hind-legs', 'tail', 'ears'],
   build: (rng) => buildQuadruped(rng, params),
 };

@@ -1,13 +1,28 @@
 import type { Rng } from '../render/rng';
 import type { Point, Shape } from '../render/shapes';
-import { COATS, jitter, pickTexture, shade, type BodyPart, type CoatName, type Rgb, type Texture } from './animal';
+import {
+  COATS,
+  jitter,
+  pickTexture,
+  shade,
+  type BodyPart,
+  type CoatName,
+  type Rgb,
+  type Texture,
+} from './animal';
 
 type Range = readonly [number, number];
 
 /** What makes one four-legged category look like itself: proportions and part shapes. */
 export interface QuadrupedParams {
   readonly torso: { readonly rx: Range; readonly ry: Range; readonly shape: 'ellipse' | 'box' | 'wool' };
-  readonly legs: { readonly length: Range; readonly top: number; readonly bottom: number; readonly spread: number; readonly swing: number };
+  readonly legs: {
+    readonly length: Range;
+    readonly top: number;
+    readonly bottom: number;
+    readonly spread: number;
+    readonly swing: number;
+  };
   readonly neck: { readonly length: Range; readonly angle: Range; readonly width: number };
   readonly head: { readonly rx: Range; readonly ry: Range; readonly muzzle: Range; readonly droop: Range };
   readonly ears: 'pointed' | 'floppy' | 'long' | 'small';
@@ -30,7 +45,15 @@ function torsoShapes(rng: Rng, p: QuadrupedParams, rx: number, ry: number): Shap
       // A rounded box: a rectangle with capsule ends (cattle are blocky, not oval).
       const r = ry * 0.85;
       return [
-        { kind: 'polygon', points: [[-rx + r, -ry], [rx - r, -ry * 1.02], [rx - r, ry], [-rx + r, ry]] },
+        {
+          kind: 'polygon',
+          points: [
+            [-rx + r, -ry],
+            [rx - r, -ry * 1.02],
+            [rx - r, ry],
+            [-rx + r, ry],
+          ],
+        },
         { kind: 'capsule', a: [-rx + r, 0], b: [-rx + r, 0.01], ra: ry, rb: ry },
         { kind: 'capsule', a: [rx - r, -0.02], b: [rx - r, 0], ra: ry, rb: ry },
       ];
@@ -42,7 +65,14 @@ function torsoShapes(rng: Rng, p: QuadrupedParams, rx: number, ry: number): Shap
       for (let i = 0; i < n; i++) {
         const t = (i / n) * Math.PI * 2;
         const pr = ry * rng.uniform(0.28, 0.38);
-        shapes.push({ kind: 'ellipse', cx: Math.cos(t) * rx * 0.82, cy: Math.sin(t) * ry * 0.78, rx: pr, ry: pr, angle: 0 });
+        shapes.push({
+          kind: 'ellipse',
+          cx: Math.cos(t) * rx * 0.82,
+          cy: Math.sin(t) * ry * 0.78,
+          rx: pr,
+          ry: pr,
+          angle: 0,
+        });
       }
       return shapes;
     }
@@ -61,10 +91,23 @@ function earShapes(p: QuadrupedParams, head: Point, hrx: number, hry: number, dr
     case 'pointed':
       return [-0.55, 0.05].map((dx) => ({
         kind: 'polygon' as const,
-        points: [[hx + dx * hrx, hy - hry * 0.6], [hx + (dx + 0.5) * hrx, hy - hry * 0.7], [hx + (dx + 0.15) * hrx, hy - hry * 1.75]] as Point[],
+        points: [
+          [hx + dx * hrx, hy - hry * 0.6],
+          [hx + (dx + 0.5) * hrx, hy - hry * 0.7],
+          [hx + (dx + 0.15) * hrx, hy - hry * 1.75],
+        ] as Point[],
       }));
     case 'floppy':
-      return [{ kind: 'ellipse', cx: hx - hrx * 0.45, cy: hy + hry * 0.1, rx: hry * 0.32, ry: hry * 0.85, angle: (12 + droop) * deg }];
+      return [
+        {
+          kind: 'ellipse',
+          cx: hx - hrx * 0.45,
+          cy: hy + hry * 0.1,
+          rx: hry * 0.32,
+          ry: hry * 0.85,
+          angle: (12 + droop) * deg,
+        },
+      ];
     case 'long':
       return [-0.35, 0.05].map((dx, i) => ({
         kind: 'ellipse' as const,
@@ -75,7 +118,16 @@ function earShapes(p: QuadrupedParams, head: Point, hrx: number, hry: number, dr
         angle: (-12 + i * 14) * deg,
       }));
     case 'small':
-      return [{ kind: 'ellipse', cx: hx - hrx * 0.55, cy: hy - hry * 0.55, rx: hry * 0.45, ry: hry * 0.2, angle: -20 * deg }];
+      return [
+        {
+          kind: 'ellipse',
+          cx: hx - hrx * 0.55,
+          cy: hy - hry * 0.55,
+          rx: hry * 0.45,
+          ry: hry * 0.2,
+          angle: -20 * deg,
+        },
+      ];
   }
 }
 
@@ -84,8 +136,20 @@ function hornShapes(p: QuadrupedParams, rng: Rng, head: Point, hrx: number, hry:
   if (p.horns === 'short') {
     const base: Point = [hx - hrx * 0.15, hy - hry * 0.75];
     return [
-      { kind: 'capsule', a: base, b: [base[0] + hrx * 0.35, base[1] - hry * 0.45], ra: hry * 0.14, rb: hry * 0.07 },
-      { kind: 'capsule', a: [base[0] + hrx * 0.35, base[1] - hry * 0.45], b: [base[0] + hrx * 0.6, base[1] - hry * 0.5], ra: hry * 0.07, rb: hry * 0.04 },
+      {
+        kind: 'capsule',
+        a: base,
+        b: [base[0] + hrx * 0.35, base[1] - hry * 0.45],
+        ra: hry * 0.14,
+        rb: hry * 0.07,
+      },
+      {
+        kind: 'capsule',
+        a: [base[0] + hrx * 0.35, base[1] - hry * 0.45],
+        b: [base[0] + hrx * 0.6, base[1] - hry * 0.5],
+        ra: hry * 0.07,
+        rb: hry * 0.04,
+      },
     ];
   }
   if (p.horns === 'antlers') {
@@ -96,7 +160,13 @@ function hornShapes(p: QuadrupedParams, rng: Rng, head: Point, hrx: number, hry:
     for (let i = 1; i <= tines; i++) {
       const t = i / (tines + 1);
       const at: Point = [base[0] + (top[0] - base[0]) * t, base[1] + (top[1] - base[1]) * t];
-      shapes.push({ kind: 'capsule', a: at, b: [at[0] + hrx * rng.uniform(0.35, 0.6), at[1] - hry * rng.uniform(0.4, 0.8)], ra: hry * 0.06, rb: hry * 0.04 });
+      shapes.push({
+        kind: 'capsule',
+        a: at,
+        b: [at[0] + hrx * rng.uniform(0.35, 0.6), at[1] - hry * rng.uniform(0.4, 0.8)],
+        ra: hry * 0.06,
+        rb: hry * 0.04,
+      });
     }
     return shapes;
   }
@@ -154,31 +224,79 @@ export function buildQuadruped(rng: Rng, p: QuadrupedParams): BodyPart[] {
   const neckAngle = u(rng, p.neck.angle) * deg;
   const neckLength = u(rng, p.neck.length);
   const neckBase: Point = [rx * 0.78, -ry * 0.35];
-  const neckEnd: Point = [neckBase[0] + Math.cos(neckAngle) * neckLength, neckBase[1] - Math.sin(neckAngle) * neckLength];
+  const neckEnd: Point = [
+    neckBase[0] + Math.cos(neckAngle) * neckLength,
+    neckBase[1] - Math.sin(neckAngle) * neckLength,
+  ];
   const hrx = u(rng, p.head.rx);
   const hry = u(rng, p.head.ry);
   const droop = u(rng, p.head.droop);
   const head: Point = [neckEnd[0] + hrx * 0.35, neckEnd[1] - hry * 0.1];
   const muzzle = u(rng, p.head.muzzle);
-  const headShapes: Shape[] = [{ kind: 'ellipse', cx: head[0], cy: head[1], rx: hrx, ry: hry, angle: droop * deg }];
+  const headShapes: Shape[] = [
+    { kind: 'ellipse', cx: head[0], cy: head[1], rx: hrx, ry: hry, angle: droop * deg },
+  ];
   if (muzzle > 0) {
-    headShapes.push({ kind: 'ellipse', cx: head[0] + hrx * 0.75, cy: head[1] + hry * 0.35, rx: muzzle, ry: hry * 0.5, angle: (droop + 15) * deg });
+    headShapes.push({
+      kind: 'ellipse',
+      cx: head[0] + hrx * 0.75,
+      cy: head[1] + hry * 0.35,
+      rx: muzzle,
+      ry: hry * 0.5,
+      angle: (droop + 15) * deg,
+    });
   }
   const plain: Texture = { kind: 'plain' };
   const parts: BodyPart[] = [
-    { part: 'front-legs', shapes: [leg(rng, p, [front + 0.05, hipY - 0.03], legLength)], colour: far(legColour), texture: plain },
-    { part: 'hind-legs', shapes: [leg(rng, p, [hind + 0.05, hipY - 0.03], legLength)], colour: far(legColour), texture: plain },
-    { part: 'tail', shapes: tailShapes(p, rng, [-rx * 0.95, -ry * 0.35], ry), colour: shade(coat, 0.9), texture: plain },
+    {
+      part: 'front-legs',
+      shapes: [leg(rng, p, [front + 0.05, hipY - 0.03], legLength)],
+      colour: far(legColour),
+      texture: plain,
+    },
+    {
+      part: 'hind-legs',
+      shapes: [leg(rng, p, [hind + 0.05, hipY - 0.03], legLength)],
+      colour: far(legColour),
+      texture: plain,
+    },
+    {
+      part: 'tail',
+      shapes: tailShapes(p, rng, [-rx * 0.95, -ry * 0.35], ry),
+      colour: shade(coat, 0.9),
+      texture: plain,
+    },
     { part: 'torso', shapes: torsoShapes(rng, p, rx, ry), colour: coat, texture },
-    { part: 'front-legs', shapes: [leg(rng, p, [front, hipY], legLength)], colour: legColour, texture: plain },
+    {
+      part: 'front-legs',
+      shapes: [leg(rng, p, [front, hipY], legLength)],
+      colour: legColour,
+      texture: plain,
+    },
     { part: 'hind-legs', shapes: [leg(rng, p, [hind, hipY], legLength)], colour: legColour, texture: plain },
   ];
   if (neckLength > 0.02) {
-    parts.push({ part: 'neck', shapes: [{ kind: 'capsule', a: neckBase, b: neckEnd, ra: p.neck.width, rb: p.neck.width * 0.75 }], colour: coat, texture });
+    parts.push({
+      part: 'neck',
+      shapes: [{ kind: 'capsule', a: neckBase, b: neckEnd, ra: p.neck.width, rb: p.neck.width * 0.75 }],
+      colour: coat,
+      texture,
+    });
   }
-  parts.push({ part: 'head', shapes: headShapes, colour: headColour, texture: p.dark?.head ? plain : texture });
-  parts.push({ part: 'ears', shapes: earShapes(p, head, hrx, hry, droop), colour: shade(headColour, 0.85), texture: plain });
+  parts.push({
+    part: 'head',
+    shapes: headShapes,
+    colour: headColour,
+    texture: p.dark?.head ? plain : texture,
+  });
+  parts.push({
+    part: 'ears',
+    shapes: earShapes(p, head, hrx, hry, droop),
+    colour: shade(headColour, 0.85),
+    texture: plain,
+  });
   const horns = hornShapes(p, rng, head, hrx, hry);
-  if (horns.length > 0) parts.push({ part: 'horns', shapes: horns, colour: jitter(rng, [222, 210, 180], 15), texture: plain });
+  if (horns.length > 0)
+    parts.push({ part: 'horns', shapes: horns, colour: jitter(rng, [222, 210, 180], 15), texture: plain });
   return parts;
 }

@@ -14,7 +14,8 @@ const params: QuadrupedParams = {
 
 export const rabbit: AnimalSpec = {
   id: 'rabbit',
-  description: 'a hunched round body with no visible neck, very long upright ears, short legs, a round pom tail',
+  description:
+    'a hunched round body with no visible neck, very long upright ears, short legs, a round pom tail',
   parts: ['head', 'torso', 'front-legs', 'hind-legs', 'tail', 'ears'],
   build: (rng) => buildQuadruped(rng, params),
 };

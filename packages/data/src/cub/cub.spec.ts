@@ -9,7 +9,13 @@ import { SyntheticSet } from '../synthetic-set';
 import { loadCub, readCubCrop } from './load-cub';
 import { writeCub } from './write-cub';
 
-const set = new SyntheticSet({ seed: 'cub', size: 64, categories: ['bird', 'cat'], perCategory: { train: 3, val: 0, test: 2 }, negatives: { train: 2, val: 0, test: 1 } });
+const set = new SyntheticSet({
+  seed: 'cub',
+  size: 64,
+  categories: ['bird', 'cat'],
+  perCategory: { train: 3, val: 0, test: 2 },
+  negatives: { train: 2, val: 0, test: 1 },
+});
 let dir: string;
 let root: string;
 
@@ -18,7 +24,9 @@ async function codeOf(promise: Promise<unknown>): Promise<{ code: string; messag
     await promise;
     return { code: 'no error', message: '' };
   } catch (error) {
-    return isTransplantError(error) ? { code: error.code, message: error.message } : { code: 'uncoded', message: String(error) };
+    return isTransplantError(error)
+      ? { code: error.code, message: error.message }
+      : { code: 'uncoded', message: String(error) };
   }
 }
 
@@ -84,25 +92,70 @@ describe('CUB-200-2011 layout', () => {
 
   it.each([
     ['a missing file', 'bounding_boxes.txt', null, 'E_DATA_MISSING_FILE', 'bounding_boxes.txt'],
-    ['a non-numeric field', 'bounding_boxes.txt', (t: string) => t.replace(/^2 \S+/m, '2 wide'), 'E_DATA_MALFORMED', 'bounding_boxes.txt:2'],
-    ['a short line', 'images.txt', (t: string) => t.replace(/^3 .*$/m, '3'), 'E_DATA_MALFORMED', 'images.txt:3'],
-    ['a duplicate id', 'train_test_split.txt', (t: string) => `${t}1 0\n`, 'E_DATA_ID_MISMATCH', 'train_test_split.txt:11'],
-    ['an image without a label', 'image_class_labels.txt', (t: string) => t.replace(/^4 .*\n/m, ''), 'E_DATA_ID_MISMATCH', 'no line in image_class_labels.txt'],
-    ['an undeclared class', 'image_class_labels.txt', (t: string) => t.replace(/^1 1$/m, '1 9'), 'E_DATA_ID_MISMATCH', 'undeclared class 9'],
-    ['an undeclared part', 'parts/part_locs.txt', (t: string) => t.replace(/^1 1 /m, '1 42 '), 'E_DATA_ID_MISMATCH', 'part id 42'],
-    ['a negative box size', 'bounding_boxes.txt', (t: string) => t.replace(/^1 (\S+) (\S+) \S+/m, '1 $1 $2 -3'), 'E_DATA_MALFORMED', 'bounding_boxes.txt:1'],
-  ] as const)('reports %s with a coded error naming the file and line', async (_what, file, edit, code, where) => {
-    let path = root;
-    if (edit === null) {
-      path = await withFile(file, (t) => t);
-      await rm(join(path, file));
-    } else {
-      path = await withFile(file, edit);
-    }
-    const result = await codeOf(loadCub(path));
-    expect(result.code).toBe(code);
-    expect(result.message).toContain(where);
-  });
+    [
+      'a non-numeric field',
+      'bounding_boxes.txt',
+      (t: string) => t.replace(/^2 \S+/m, '2 wide'),
+      'E_DATA_MALFORMED',
+      'bounding_boxes.txt:2',
+    ],
+    [
+      'a short line',
+      'images.txt',
+      (t: string) => t.replace(/^3 .*$/m, '3'),
+      'E_DATA_MALFORMED',
+      'images.txt:3',
+    ],
+    [
+      'a duplicate id',
+      'train_test_split.txt',
+      (t: string) => `${t}1 0\n`,
+      'E_DATA_ID_MISMATCH',
+      'train_test_split.txt:11',
+    ],
+    [
+      'an image without a label',
+      'image_class_labels.txt',
+      (t: string) => t.replace(/^4 .*\n/m, ''),
+      'E_DATA_ID_MISMATCH',
+      'no line in image_class_labels.txt',
+    ],
+    [
+      'an undeclared class',
+      'image_class_labels.txt',
+      (t: string) => t.replace(/^1 1$/m, '1 9'),
+      'E_DATA_ID_MISMATCH',
+      'undeclared class 9',
+    ],
+    [
+      'an undeclared part',
+      'parts/part_locs.txt',
+      (t: string) => t.replace(/^1 1 /m, '1 42 '),
+      'E_DATA_ID_MISMATCH',
+      'part id 42',
+    ],
+    [
+      'a negative box size',
+      'bounding_boxes.txt',
+      (t: string) => t.replace(/^1 (\S+) (\S+) \S+/m, '1 $1 $2 -3'),
+      'E_DATA_MALFORMED',
+      'bounding_boxes.txt:1',
+    ],
+  ] as const)(
+    'reports %s with a coded error naming the file and line',
+    async (_what, file, edit, code, where) => {
+      let path = root;
+      if (edit === null) {
+        path = await withFile(file, (t) => t);
+        await rm(join(path, file));
+      } else {
+        path = await withFile(file, edit);
+      }
+      const result = await codeOf(loadCub(path));
+      expect(result.code).toBe(code);
+      expect(result.message).toContain(where);
+    },
+  );
 
   it('reads JPEG images as well as PNG', async () => {
     const sharp = (await import('sharp')).default;
@@ -110,9 +163,15 @@ describe('CUB-200-2011 layout', () => {
     const cub = await loadCub(copy);
     const image = cub.images[0]!;
     const png = join(copy, 'images', image.path.replace(/\.jpg$/, '.png'));
-    await sharp(png).jpeg({ quality: 95 }).toFile(join(copy, 'images', image.path));
+    await sharp(png)
+      .jpeg({ quality: 95 })
+      .toFile(join(copy, 'images', image.path));
     const fromJpeg = await readCubCrop(cub, image, 32);
-    const fromPng = await readCubCrop({ ...cub, images: [] }, { ...image, path: image.path.replace(/\.jpg$/, '.png') }, 32);
+    const fromPng = await readCubCrop(
+      { ...cub, images: [] },
+      { ...image, path: image.path.replace(/\.jpg$/, '.png') },
+      32,
+    );
     const diff = fromJpeg.rgb.reduce((m, v, i) => Math.max(m, Math.abs(v - fromPng.rgb[i]!)), 0);
     expect(image.path.endsWith('.jpg')).toBe(true);
     expect(diff).toBeLessThan(60);

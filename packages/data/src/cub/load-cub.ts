@@ -35,7 +35,11 @@ async function readRows(root: string, relative: string): Promise<Row[]> {
   try {
     text = await readFile(path, 'utf8');
   } catch (cause) {
-    throw new TransplantError('E_DATA_MISSING_FILE', `${path} cannot be read`, { module: relative, operation: 'loadCub', cause });
+    throw new TransplantError('E_DATA_MISSING_FILE', `${path} cannot be read`, {
+      module: relative,
+      operation: 'loadCub',
+      cause,
+    });
   }
   return text
     .split(/\r?\n/)
@@ -44,32 +48,48 @@ async function readRows(root: string, relative: string): Promise<Row[]> {
 }
 
 function malformed(file: string, line: number, why: string): TransplantError {
-  return new TransplantError('E_DATA_MALFORMED', `${file}:${line}: ${why}`, { module: file, operation: 'loadCub', details: { file, line } });
+  return new TransplantError('E_DATA_MALFORMED', `${file}:${line}: ${why}`, {
+    module: file,
+    operation: 'loadCub',
+    details: { file, line },
+  });
 }
 
 function mismatch(file: string, line: number, why: string): TransplantError {
-  return new TransplantError('E_DATA_ID_MISMATCH', `${file}:${line}: ${why}`, { module: file, operation: 'loadCub', details: { file, line } });
+  return new TransplantError('E_DATA_ID_MISMATCH', `${file}:${line}: ${why}`, {
+    module: file,
+    operation: 'loadCub',
+    details: { file, line },
+  });
 }
 
 function int(file: string, row: Row, k: number, what: string): number {
   const text = row.fields[k];
   const v = Number(text);
-  if (text === undefined || !Number.isInteger(v) || v < 0) throw malformed(file, row.line, `${what} "${text ?? ''}" is not a non-negative integer`);
+  if (text === undefined || !Number.isInteger(v) || v < 0)
+    throw malformed(file, row.line, `${what} "${text ?? ''}" is not a non-negative integer`);
   return v;
 }
 
 function num(file: string, row: Row, k: number, what: string): number {
   const text = row.fields[k];
   const v = Number(text);
-  if (text === undefined || !Number.isFinite(v)) throw malformed(file, row.line, `${what} "${text ?? ''}" is not a number`);
+  if (text === undefined || !Number.isFinite(v))
+    throw malformed(file, row.line, `${what} "${text ?? ''}" is not a number`);
   return v;
 }
 
 /** Reads `<id> <rest…>` lines into a map, refusing duplicate ids and short lines. */
-function byId<T>(file: string, rows: Row[], fields: number, read: (row: Row) => T): Map<number, { value: T; line: number }> {
+function byId<T>(
+  file: string,
+  rows: Row[],
+  fields: number,
+  read: (row: Row) => T,
+): Map<number, { value: T; line: number }> {
   const out = new Map<number, { value: T; line: number }>();
   for (const row of rows) {
-    if (row.fields.length < fields) throw malformed(file, row.line, `expected ${fields} fields, found ${row.fields.length}`);
+    if (row.fields.length < fields)
+      throw malformed(file, row.line, `expected ${fields} fields, found ${row.fields.length}`);
     const id = int(file, row, 0, 'id');
     if (out.has(id)) throw mismatch(file, row.line, `id ${id} appears twice`);
     out.set(id, { value: read(row), line: row.line });
@@ -83,17 +103,31 @@ function byId<T>(file: string, rows: Row[], fields: number, read: (row: Row) => 
  */
 export async function loadCub(root: string): Promise<CubDataset> {
   const [imagesRows, classRows, labelRows, boxRows, splitRows, partRows, locRows] = await Promise.all(
-    ['images.txt', 'classes.txt', 'image_class_labels.txt', 'bounding_boxes.txt', 'train_test_split.txt', 'parts/parts.txt', 'parts/part_locs.txt'].map(
-      (f) => readRows(root, f),
-    ),
+    [
+      'images.txt',
+      'classes.txt',
+      'image_class_labels.txt',
+      'bounding_boxes.txt',
+      'train_test_split.txt',
+      'parts/parts.txt',
+      'parts/part_locs.txt',
+    ].map((f) => readRows(root, f)),
   );
   const classes = byId('classes.txt', classRows!, 2, (r) => r.fields.slice(1).join(' '));
   const parts = byId('parts/parts.txt', partRows!, 2, (r) => r.fields.slice(1).join(' '));
   const paths = byId('images.txt', imagesRows!, 2, (r) => r.fields.slice(1).join(' '));
-  const labels = byId('image_class_labels.txt', labelRows!, 2, (r) => int('image_class_labels.txt', r, 1, 'class id'));
+  const labels = byId('image_class_labels.txt', labelRows!, 2, (r) =>
+    int('image_class_labels.txt', r, 1, 'class id'),
+  );
   const boxes = byId('bounding_boxes.txt', boxRows!, 5, (r) => {
-    const b = [1, 2, 3, 4].map((k) => num('bounding_boxes.txt', r, k, 'box value')) as [number, number, number, number];
-    if (b[2] <= 0 || b[3] <= 0) throw malformed('bounding_boxes.txt', r.line, 'box width and height must be positive');
+    const b = [1, 2, 3, 4].map((k) => num('bounding_boxes.txt', r, k, 'box value')) as [
+      number,
+      number,
+      number,
+      number,
+    ];
+    if (b[2] <= 0 || b[3] <= 0)
+      throw malformed('bounding_boxes.txt', r.line, 'box width and height must be positive');
     return b;
   });
   const split = byId('train_test_split.txt', splitRows!, 2, (r) => {
@@ -101,12 +135,19 @@ export async function loadCub(root: string): Promise<CubDataset> {
     if (v > 1) throw malformed('train_test_split.txt', r.line, 'is_training_image must be 0 or 1');
     return v === 1;
   });
-  for (const [file, map] of [['image_class_labels.txt', labels], ['bounding_boxes.txt', boxes], ['train_test_split.txt', split]] as const) {
-    for (const [id, { line }] of map) if (!paths.has(id)) throw mismatch(file, line, `image id ${id} is not in images.txt`);
-    for (const [id, { line }] of paths) if (!map.has(id)) throw mismatch('images.txt', line, `image id ${id} has no line in ${file}`);
+  for (const [file, map] of [
+    ['image_class_labels.txt', labels],
+    ['bounding_boxes.txt', boxes],
+    ['train_test_split.txt', split],
+  ] as const) {
+    for (const [id, { line }] of map)
+      if (!paths.has(id)) throw mismatch(file, line, `image id ${id} is not in images.txt`);
+    for (const [id, { line }] of paths)
+      if (!map.has(id)) throw mismatch('images.txt', line, `image id ${id} has no line in ${file}`);
   }
   for (const [id, { value, line }] of labels) {
-    if (!classes.has(value)) throw mismatch('image_class_labels.txt', line, `image ${id} has undeclared class ${value}`);
+    if (!classes.has(value))
+      throw mismatch('image_class_labels.txt', line, `image ${id} has undeclared class ${value}`);
   }
   const locs = new Map<number, Map<number, readonly [number, number] | null>>();
   for (const row of locRows!) {
@@ -153,7 +194,11 @@ export async function readCubCrop(dataset: CubDataset, image: CubImage, size: nu
   try {
     await access(path);
   } catch (cause) {
-    throw new TransplantError('E_DATA_MISSING_FILE', `${path} (image ${image.id} of images.txt) does not exist`, { module: image.path, operation: 'readCubCrop', cause });
+    throw new TransplantError(
+      'E_DATA_MISSING_FILE',
+      `${path} (image ${image.id} of images.txt) does not exist`,
+      { module: image.path, operation: 'readCubCrop', cause },
+    );
   }
   const full = await decodeImage(path, `images/${image.path}`);
   const window = cropWindow(image.box, full.width, full.height);

@@ -21,7 +21,11 @@ const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(3));
  * follow PART_NAMES; coordinates are pixels. Written to a temporary folder and renamed, so a
  * failed write leaves nothing half-done at `root`.
  */
-export async function writeCub(set: SyntheticSet, root: string, options: WriteCubOptions = {}): Promise<{ images: number }> {
+export async function writeCub(
+  set: SyntheticSet,
+  root: string,
+  options: WriteCubOptions = {},
+): Promise<{ images: number }> {
   const trainSplits = options.trainSplits ?? ['train'];
   const testSplits = options.testSplits ?? ['test'];
   const refs: [ItemRef, boolean][] = [
@@ -36,7 +40,13 @@ export async function writeCub(set: SyntheticSet, root: string, options: WriteCu
     await mkdir(join(tmp, 'segmentations', classDir(c)), { recursive: true });
   }
   await mkdir(join(tmp, 'parts'), { recursive: true });
-  const lines = { images: [] as string[], labels: [] as string[], boxes: [] as string[], split: [] as string[], locs: [] as string[] };
+  const lines = {
+    images: [] as string[],
+    labels: [] as string[],
+    boxes: [] as string[],
+    split: [] as string[],
+    locs: [] as string[],
+  };
   let id = 0;
   for (const [ref, training] of refs) {
     id += 1;
@@ -53,7 +63,9 @@ export async function writeCub(set: SyntheticSet, root: string, options: WriteCu
     lines.split.push(`${id} ${training ? 1 : 0}`);
     PART_NAMES.forEach((name, k) => {
       const p = a.parts[name];
-      lines.locs.push(p?.centre ? `${id} ${k + 1} ${fmt(p.centre[0])} ${fmt(p.centre[1])} 1` : `${id} ${k + 1} 0 0 0`);
+      lines.locs.push(
+        p?.centre ? `${id} ${k + 1} ${fmt(p.centre[0])} ${fmt(p.centre[1])} 1` : `${id} ${k + 1} 0 0 0`,
+      );
     });
     options.onImage?.(id, refs.length);
   }

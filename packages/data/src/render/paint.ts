@@ -25,7 +25,14 @@ function unionBounds(shapes: readonly Shape[]) {
 }
 
 /** Fills shapes with a colour, an outline and a texture clipped to them; `unit` = pixels per body unit. */
-export function paintShapes(ctx: Ctx, rng: Rng, shapes: readonly Shape[], colour: Rgb, texture: Texture, unit: number): void {
+export function paintShapes(
+  ctx: Ctx,
+  rng: Rng,
+  shapes: readonly Shape[],
+  colour: Rgb,
+  texture: Texture,
+  unit: number,
+): void {
   pathOf(ctx, shapes);
   ctx.fillStyle = css(colour);
   ctx.fill();

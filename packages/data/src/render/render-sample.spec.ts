@@ -65,9 +65,13 @@ describe('the synthetic renderer', () => {
       "const s = new SampleRenderer(64).render('cow', 'det-1');",
       'console.log(createHash("sha256").update(s.rgb).update(s.labels).update(JSON.stringify(s.annotation)).digest("hex"));',
     ].join('\n');
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: new URL('../../../..', import.meta.url).pathname,
-    });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        cwd: new URL('../../../..', import.meta.url).pathname,
+      },
+    );
     expect(stdout.trim()).toBe(digest(new SampleRenderer(64).render('cow', 'det-1')));
   });
 
@@ -81,7 +85,8 @@ describe('the synthetic renderer', () => {
   it.each([64, 96, 40, 128])('annotations are consistent with the masks at size %i', (size) => {
     const r = new SampleRenderer(size);
     const n = size === 64 ? 12 : 3;
-    for (const c of [...CATEGORY_IDS, 'background'] as const) for (let i = 0; i < n; i++) checkConsistency(r.render(c, `consistency-${i}`));
+    for (const c of [...CATEGORY_IDS, 'background'] as const)
+      for (let i = 0; i < n; i++) checkConsistency(r.render(c, `consistency-${i}`));
   });
 
   it('varies pose, truncation and occlusion across a category', () => {

@@ -63,7 +63,9 @@ function place(rng: Rng, category: Exclude<SampleCategory, 'background'>, size: 
 
 /** The animal's area in pixels as if the image were unbounded (a 3× canvas around it). */
 function wholeArea(shapes: readonly Shape[], size: number): number {
-  const shifted = shapes.map((s) => transformShape(s, { scale: 1, angle: 0, mirror: false, tx: size, ty: size }));
+  const shifted = shapes.map((s) =>
+    transformShape(s, { scale: 1, angle: 0, mirror: false, tx: size, ty: size }),
+  );
   const grid = new Uint8Array(size * size * 9);
   rasterize(shifted, grid, size * 3, size * 3, 1);
   return countNonZero(grid);
@@ -75,10 +77,24 @@ function countNonZero(a: Uint8Array): number {
   return n;
 }
 
-function annotate(labels: Uint8Array, size: number, category: SampleCategory, placed: Placed | undefined): Annotation {
+function annotate(
+  labels: Uint8Array,
+  size: number,
+  category: SampleCategory,
+  placed: Placed | undefined,
+): Annotation {
   const parts: Partial<Record<PartName, PartAnnotation>> = {};
   if (placed === undefined || category === 'background') {
-    return { category, width: size, height: size, box: null, parts, facing: null, truncated: false, occluded: false };
+    return {
+      category,
+      width: size,
+      height: size,
+      box: null,
+      parts,
+      facing: null,
+      truncated: false,
+      occluded: false,
+    };
   }
   const n = PART_NAMES.length + 1;
   const area = new Float64Array(n);
@@ -98,7 +114,11 @@ function annotate(labels: Uint8Array, size: number, category: SampleCategory, pl
   for (const part of CATEGORIES[category].parts) {
     const v = partLabel(part);
     const a = area[v]!;
-    parts[part] = { area: a, visible: a > 0, centre: a > 0 ? centreOnMask(labels, size, v, sx[v]! / a, sy[v]! / a) : null };
+    parts[part] = {
+      area: a,
+      visible: a > 0,
+      centre: a > 0 ? centreOnMask(labels, size, v, sx[v]! / a, sy[v]! / a) : null,
+    };
   }
   const occluded = placed.occluders.length > 0;
   return {
@@ -138,7 +158,12 @@ function light(ctx: Ctx, rng: Rng, size: number): void {
   const angle = rng.uniform(0, Math.PI * 2);
   const dx = Math.cos(angle) * size;
   const dy = Math.sin(angle) * size;
-  const g = ctx.createLinearGradient(size / 2 - dx / 2, size / 2 - dy / 2, size / 2 + dx / 2, size / 2 + dy / 2);
+  const g = ctx.createLinearGradient(
+    size / 2 - dx / 2,
+    size / 2 - dy / 2,
+    size / 2 + dx / 2,
+    size / 2 + dy / 2,
+  );
   g.addColorStop(0, `rgba(0,0,0,${rng.uniform(0, 0.35).toFixed(3)})`);
   g.addColorStop(1, `rgba(255,255,255,${rng.uniform(0, 0.2).toFixed(3)})`);
   ctx.fillStyle = g;
@@ -154,7 +179,8 @@ export class SampleRenderer {
   private readonly ctx: Ctx;
 
   constructor(readonly size: number) {
-    if (!Number.isInteger(size) || size < 16 || size > 1024) throw new RangeError(`image size ${size}: use an integer in 16…1024`);
+    if (!Number.isInteger(size) || size < 16 || size > 1024)
+      throw new RangeError(`image size ${size}: use an integer in 16…1024`);
     this.canvas = createCanvas(size, size);
     this.ctx = this.canvas.getContext('2d');
   }
@@ -169,10 +195,13 @@ export class SampleRenderer {
     const placed = category === 'background' ? undefined : place(rng.fork('placement'), category, size);
     if (placed) {
       const paintRng = rng.fork('paint');
-      for (const p of placed.parts) paintShapes(ctx, paintRng, p.shapes, p.colour, p.texture, placed.pose.scale);
-      for (const o of placed.occluders) paintShapes(ctx, paintRng, o.shapes, o.colour, { kind: 'plain' }, size);
+      for (const p of placed.parts)
+        paintShapes(ctx, paintRng, p.shapes, p.colour, p.texture, placed.pose.scale);
+      for (const o of placed.occluders)
+        paintShapes(ctx, paintRng, o.shapes, o.colour, { kind: 'plain' }, size);
     } else {
-      for (const o of sampleOccluders(rng.fork('placement'), size)) paintShapes(ctx, rng, o.shapes, o.colour, { kind: 'plain' }, size);
+      for (const o of sampleOccluders(rng.fork('placement'), size))
+        paintShapes(ctx, rng, o.shapes, o.colour, { kind: 'plain' }, size);
     }
     light(ctx, rng.fork('light'), size);
     const rgba = ctx.getImageData(0, 0, size, size).data;
@@ -202,7 +231,13 @@ export class SampleRenderer {
         for (let i = 0; i < riverMask.length; i++) if (front[i]) riverMask[i] = 0;
       }
     }
-    return { width: size, height: size, rgb, labels, annotation: annotate(labels, size, category, placed), ...(riverMask ? { river: riverMask } : {}) };
+    return {
+      width: size,
+      height: size,
+      rgb,
+      labels,
+      annotation: annotate(labels, size, category, placed),
+      ...(riverMask ? { river: riverMask } : {}),
+    };
   }
 }
-

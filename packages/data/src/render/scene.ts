@@ -10,23 +10,63 @@ export interface Occluder {
 }
 
 const SKIES: readonly [Rgb, Rgb][] = [
-  [[110, 160, 220], [200, 225, 245]],
-  [[150, 160, 175], [210, 212, 215]],
-  [[230, 150, 90], [250, 215, 160]],
-  [[70, 110, 170], [160, 195, 230]],
+  [
+    [110, 160, 220],
+    [200, 225, 245],
+  ],
+  [
+    [150, 160, 175],
+    [210, 212, 215],
+  ],
+  [
+    [230, 150, 90],
+    [250, 215, 160],
+  ],
+  [
+    [70, 110, 170],
+    [160, 195, 230],
+  ],
 ];
-const GROUNDS: readonly Rgb[] = [[90, 140, 60], [120, 150, 70], [150, 130, 90], [190, 170, 120], [110, 110, 100], [70, 110, 50]];
-const FOLIAGE: readonly Rgb[] = [[50, 100, 45], [70, 125, 55], [95, 120, 50], [40, 80, 40]];
-const WOOD: readonly Rgb[] = [[100, 70, 45], [80, 60, 45], [130, 100, 70]];
+const GROUNDS: readonly Rgb[] = [
+  [90, 140, 60],
+  [120, 150, 70],
+  [150, 130, 90],
+  [190, 170, 120],
+  [110, 110, 100],
+  [70, 110, 50],
+];
+const FOLIAGE: readonly Rgb[] = [
+  [50, 100, 45],
+  [70, 125, 55],
+  [95, 120, 50],
+  [40, 80, 40],
+];
+const WOOD: readonly Rgb[] = [
+  [100, 70, 45],
+  [80, 60, 45],
+  [130, 100, 70],
+];
 
 function tree(rng: Rng, x: number, groundY: number, size: number): Occluder[] {
   const h = size * rng.uniform(0.3, 0.6);
   const w = size * rng.uniform(0.02, 0.04);
-  const trunk: Occluder = { shapes: [{ kind: 'capsule', a: [x, groundY], b: [x + rng.uniform(-2, 2), groundY - h], ra: w, rb: w * 0.7 }], colour: rng.pick(WOOD) };
+  const trunk: Occluder = {
+    shapes: [
+      { kind: 'capsule', a: [x, groundY], b: [x + rng.uniform(-2, 2), groundY - h], ra: w, rb: w * 0.7 },
+    ],
+    colour: rng.pick(WOOD),
+  };
   const canopy: Shape[] = [];
   for (let i = 0; i < rng.int(2, 5); i++) {
     const r = size * rng.uniform(0.08, 0.16);
-    canopy.push({ kind: 'ellipse', cx: x + rng.uniform(-1, 1) * r, cy: groundY - h - rng.uniform(-0.3, 0.6) * r, rx: r, ry: r * rng.uniform(0.7, 1), angle: 0 });
+    canopy.push({
+      kind: 'ellipse',
+      cx: x + rng.uniform(-1, 1) * r,
+      cy: groundY - h - rng.uniform(-0.3, 0.6) * r,
+      rx: r,
+      ry: r * rng.uniform(0.7, 1),
+      angle: 0,
+    });
   }
   return [trunk, { shapes: canopy, colour: rng.pick(FOLIAGE) }];
 }
@@ -37,8 +77,17 @@ function fence(rng: Rng, groundY: number, size: number): Occluder[] {
   const h = size * rng.uniform(0.12, 0.22);
   const w = size * 0.015;
   const posts: Shape[] = [];
-  for (let x = rng.uniform(0, gap); x < size; x += gap) posts.push({ kind: 'capsule', a: [x, groundY + 1], b: [x, groundY - h], ra: w, rb: w });
-  const rails: Shape[] = [0.35, 0.8].map((t) => ({ kind: 'polygon', points: [[0, groundY - h * t - w], [size, groundY - h * t - w], [size, groundY - h * t + w], [0, groundY - h * t + w]] }));
+  for (let x = rng.uniform(0, gap); x < size; x += gap)
+    posts.push({ kind: 'capsule', a: [x, groundY + 1], b: [x, groundY - h], ra: w, rb: w });
+  const rails: Shape[] = [0.35, 0.8].map((t) => ({
+    kind: 'polygon',
+    points: [
+      [0, groundY - h * t - w],
+      [size, groundY - h * t - w],
+      [size, groundY - h * t + w],
+      [0, groundY - h * t + w],
+    ],
+  }));
   return [{ shapes: [...posts, ...rails], colour }];
 }
 
@@ -48,7 +97,12 @@ function fence(rng: Rng, groundY: number, size: number): Occluder[] {
  * returned (for its mask). Forcing it shifts the random draws after it (the trees, fences and
  * rocks of that scene differ from the unforced one's).
  */
-export function paintBackground(ctx: Ctx, rng: Rng, size: number, o: { river?: boolean } = {}): { horizon: number; river: Shape | null } {
+export function paintBackground(
+  ctx: Ctx,
+  rng: Rng,
+  size: number,
+  o: { river?: boolean } = {},
+): { horizon: number; river: Shape | null } {
   const horizon = size * rng.uniform(0.25, 0.55);
   const [top, bottom] = rng.pick(SKIES);
   const sky = ctx.createLinearGradient(0, 0, 0, horizon);
@@ -89,13 +143,21 @@ export function paintBackground(ctx: Ctx, rng: Rng, size: number, o: { river?: b
     const w = size * rng.uniform(0.06, 0.14);
     const phase = rng.uniform(0, Math.PI * 2);
     const points: [number, number][] = [];
-    for (let x = 0; x <= size; x += size / 16) points.push([x, y0 + Math.sin(x / size * 6 + phase) * size * 0.03]);
-    for (let x = size; x >= 0; x -= size / 16) points.push([x, y0 + w + Math.sin(x / size * 6 + phase + 0.5) * size * 0.03]);
+    for (let x = 0; x <= size; x += size / 16)
+      points.push([x, y0 + Math.sin((x / size) * 6 + phase) * size * 0.03]);
+    for (let x = size; x >= 0; x -= size / 16)
+      points.push([x, y0 + w + Math.sin((x / size) * 6 + phase + 0.5) * size * 0.03]);
     river = { kind: 'polygon', points };
     ctx.beginPath();
     for (const [x, y] of points) ctx.lineTo(x, y);
     ctx.closePath();
-    ctx.fillStyle = css(rng.pick([[60, 110, 170], [70, 130, 150], [90, 140, 180]] as const));
+    ctx.fillStyle = css(
+      rng.pick([
+        [60, 110, 170],
+        [70, 130, 150],
+        [90, 140, 180],
+      ] as const),
+    );
     ctx.fill();
     ctx.strokeStyle = 'rgba(220,235,250,0.5)';
     ctx.beginPath();
@@ -108,11 +170,28 @@ export function paintBackground(ctx: Ctx, rng: Rng, size: number, o: { river?: b
     ctx.stroke();
   }
   const behind: Occluder[] = [];
-  for (let i = rng.int(0, 3); i > 0; i--) behind.push(...tree(rng, rng.uniform(0, size), horizon + rng.uniform(0, size * 0.1), size));
+  for (let i = rng.int(0, 3); i > 0; i--)
+    behind.push(...tree(rng, rng.uniform(0, size), horizon + rng.uniform(0, size * 0.1), size));
   if (rng.chance(0.25)) behind.push(...fence(rng, horizon + rng.uniform(size * 0.05, size * 0.2), size));
   for (let i = rng.int(0, 3); i > 0; i--) {
     const r = size * rng.uniform(0.03, 0.08);
-    behind.push({ shapes: [{ kind: 'ellipse', cx: rng.uniform(0, size), cy: rng.uniform(horizon, size), rx: r, ry: r * 0.6, angle: 0 }], colour: rng.pick([[120, 118, 115], [90, 88, 85], [150, 145, 135]] as const) });
+    behind.push({
+      shapes: [
+        {
+          kind: 'ellipse',
+          cx: rng.uniform(0, size),
+          cy: rng.uniform(horizon, size),
+          rx: r,
+          ry: r * 0.6,
+          angle: 0,
+        },
+      ],
+      colour: rng.pick([
+        [120, 118, 115],
+        [90, 88, 85],
+        [150, 145, 135],
+      ] as const),
+    });
   }
   for (const o of behind) paintShapes(ctx, rng, o.shapes, o.colour, { kind: 'plain' }, size);
   return { horizon, river };
@@ -127,7 +206,15 @@ export function sampleOccluders(rng: Rng, size: number): Occluder[] {
     case 'bush': {
       const shapes: Shape[] = [];
       const r = size * rng.uniform(0.08, 0.16);
-      for (let i = 0; i < rng.int(3, 6); i++) shapes.push({ kind: 'ellipse', cx: x + rng.uniform(-1.5, 1.5) * r, cy: size - rng.uniform(0, 1.2) * r, rx: r, ry: r * 0.8, angle: 0 });
+      for (let i = 0; i < rng.int(3, 6); i++)
+        shapes.push({
+          kind: 'ellipse',
+          cx: x + rng.uniform(-1.5, 1.5) * r,
+          cy: size - rng.uniform(0, 1.2) * r,
+          rx: r,
+          ry: r * 0.8,
+          angle: 0,
+        });
       return [{ shapes, colour: rng.pick(FOLIAGE) }];
     }
     case 'grass': {
@@ -135,13 +222,25 @@ export function sampleOccluders(rng: Rng, size: number): Occluder[] {
       for (let i = 0; i < rng.int(4, 9); i++) {
         const bx = x + rng.uniform(-0.12, 0.12) * size;
         const h = size * rng.uniform(0.12, 0.3);
-        shapes.push({ kind: 'polygon', points: [[bx - size * 0.012, size], [bx + rng.uniform(-0.05, 0.05) * size, size - h], [bx + size * 0.012, size]] });
+        shapes.push({
+          kind: 'polygon',
+          points: [
+            [bx - size * 0.012, size],
+            [bx + rng.uniform(-0.05, 0.05) * size, size - h],
+            [bx + size * 0.012, size],
+          ],
+        });
       }
       return [{ shapes, colour: rng.pick(FOLIAGE) }];
     }
     case 'post': {
       const w = size * rng.uniform(0.025, 0.045);
-      return [{ shapes: [{ kind: 'capsule', a: [x, size + w], b: [x, size * rng.uniform(0.2, 0.6)], ra: w, rb: w }], colour: rng.pick(WOOD) }];
+      return [
+        {
+          shapes: [{ kind: 'capsule', a: [x, size + w], b: [x, size * rng.uniform(0.2, 0.6)], ra: w, rb: w }],
+          colour: rng.pick(WOOD),
+        },
+      ];
     }
   }
 }

@@ -6,8 +6,21 @@
 export type Point = readonly [number, number];
 
 export type Shape =
-  | { readonly kind: 'ellipse'; readonly cx: number; readonly cy: number; readonly rx: number; readonly ry: number; readonly angle: number }
-  | { readonly kind: 'capsule'; readonly a: Point; readonly b: Point; readonly ra: number; readonly rb: number }
+  | {
+      readonly kind: 'ellipse';
+      readonly cx: number;
+      readonly cy: number;
+      readonly rx: number;
+      readonly ry: number;
+      readonly angle: number;
+    }
+  | {
+      readonly kind: 'capsule';
+      readonly a: Point;
+      readonly b: Point;
+      readonly ra: number;
+      readonly rb: number;
+    }
   | { readonly kind: 'polygon'; readonly points: readonly Point[] };
 
 export interface PathSink {
@@ -42,7 +55,13 @@ export function transformShape(s: Shape, pose: Pose): Shape {
       return { kind: 'ellipse', cx, cy, rx: s.rx * pose.scale, ry: s.ry * pose.scale, angle };
     }
     case 'capsule':
-      return { kind: 'capsule', a: applyPose(s.a, pose), b: applyPose(s.b, pose), ra: s.ra * pose.scale, rb: s.rb * pose.scale };
+      return {
+        kind: 'capsule',
+        a: applyPose(s.a, pose),
+        b: applyPose(s.b, pose),
+        ra: s.ra * pose.scale,
+        rb: s.rb * pose.scale,
+      };
     case 'polygon':
       return { kind: 'polygon', points: s.points.map((p) => applyPose(p, pose)) };
     default: {
@@ -182,7 +201,9 @@ function compileContains(s: Shape): (x: number, y: number) => boolean {
       const hull = capsuleHull(s);
       const [ra2, rb2] = [s.ra * s.ra, s.rb * s.rb];
       return (x, y) =>
-        (x - s.a[0]) ** 2 + (y - s.a[1]) ** 2 <= ra2 || (x - s.b[0]) ** 2 + (y - s.b[1]) ** 2 <= rb2 || inPolygon(x, y, hull);
+        (x - s.a[0]) ** 2 + (y - s.a[1]) ** 2 <= ra2 ||
+        (x - s.b[0]) ** 2 + (y - s.b[1]) ** 2 <= rb2 ||
+        inPolygon(x, y, hull);
     }
     case 'polygon':
       return (x, y) => inPolygon(x, y, s.points);
@@ -197,7 +218,13 @@ function compileContains(s: Shape): (x: number, y: number) => boolean {
  * Writes `value` into `target` (a width×height label map) at every pixel whose centre lies in
  * any of the shapes; returns how many pixels it wrote.
  */
-export function rasterize(shapes: readonly Shape[], target: Uint8Array, width: number, height: number, value: number): number {
+export function rasterize(
+  shapes: readonly Shape[],
+  target: Uint8Array,
+  width: number,
+  height: number,
+  value: number,
+): number {
   let written = 0;
   for (const s of shapes) {
     const b = shapeBounds(s);

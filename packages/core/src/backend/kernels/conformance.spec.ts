@@ -49,7 +49,16 @@ async function runOn(
   await tf.setBackend(backend);
   const before = tf.memory().numTensors;
   const tensors = Object.fromEntries(
-    Object.entries(inputs).map(([name, i]) => [name, tf.tensor(seeded(i.seed, i.shape.reduce((a, b) => a * b, 1)), [...i.shape])]),
+    Object.entries(inputs).map(([name, i]) => [
+      name,
+      tf.tensor(
+        seeded(
+          i.seed,
+          i.shape.reduce((a, b) => a * b, 1),
+        ),
+        [...i.shape],
+      ),
+    ]),
   );
   const out = tf.engine().runKernel(kernelName, tensors, attrs as tf.NamedAttrMap) as tf.Tensor;
   const data = (await out.data()) as Float32Array;
@@ -85,7 +94,15 @@ function padAttr(p: PadCase, k: number): unknown {
 function geometry(s: number, p: PadCase, k: number) {
   const [n, h, w, ci, co] = [2, 9, 8, 3, 4];
   const pad = padAttr(p, k);
-  const info = tf.backend_util.computeConv2DInfo([n, h, w, ci], [k, k, ci, co], s, 1, pad as 'same', undefined, false);
+  const info = tf.backend_util.computeConv2DInfo(
+    [n, h, w, ci],
+    [k, k, ci, co],
+    s,
+    1,
+    pad as 'same',
+    undefined,
+    false,
+  );
   return { n, h, w, ci, co, pad, outShape: info.outShape };
 }
 
@@ -99,12 +116,17 @@ describe.each(MODES)('%s kernels conform to the cpu back end', (mode) => {
   beforeAll(async () => {
     const selection = await selectBackend({ requested: mode, env: {} });
     expect(selection.id).toBe(mode);
-    expect(selection.kernelPatches.map((p) => p.kernelName)).toEqual(expect.arrayContaining(WASM_TRAINING_KERNELS.map((p) => p.kernelName)));
+    expect(selection.kernelPatches.map((p) => p.kernelName)).toEqual(
+      expect.arrayContaining(WASM_TRAINING_KERNELS.map((p) => p.kernelName)),
+    );
   });
 
   it.each(GRID)('Conv2D and FusedConv2D (bias, relu) stride $s pad $p kernel $k', async ({ s, p, k }) => {
     const g = geometry(s, p, k);
-    const inputs = { x: { shape: [g.n, g.h, g.w, g.ci], seed: 31 }, filter: { shape: [k, k, g.ci, g.co], seed: 32 } };
+    const inputs = {
+      x: { shape: [g.n, g.h, g.w, g.ci], seed: 31 },
+      filter: { shape: [k, k, g.ci, g.co], seed: 32 },
+    };
     const attrs = { strides: [s, s], pad: g.pad, dataFormat: 'NHWC', dilations: [1, 1] };
     for (const [kernel, extraInputs, extraAttrs] of [
       ['Conv2D', {}, {}],
@@ -144,7 +166,20 @@ describe.each(MODES)('%s kernels conform to the cpu back end', (mode) => {
       await tf.setBackend(backend);
       const before = tf.memory().numTensors;
       const x = tf.tensor4d(seeded(41, 2 * hw[0] * hw[1] * 3), [2, hw[0], hw[1], 3]);
-      const dy = tf.tensor4d(seeded(42, tf.backend_util.computePool2DInfo([2, hw[0], hw[1], 3], k, s, 1, p).outShape.reduce((a, b) => a * b, 1)), tf.backend_util.computePool2DInfo([2, hw[0], hw[1], 3], k, s, 1, p).outShape as [number, number, number, number]);
+      const dy = tf.tensor4d(
+        seeded(
+          42,
+          tf.backend_util
+            .computePool2DInfo([2, hw[0], hw[1], 3], k, s, 1, p)
+            .outShape.reduce((a, b) => a * b, 1),
+        ),
+        tf.backend_util.computePool2DInfo([2, hw[0], hw[1], 3], k, s, 1, p).outShape as [
+          number,
+          number,
+          number,
+          number,
+        ],
+      );
       const y = tf.maxPool(x, k, s, p);
       // The gradient through the real forward output: MaxPoolGrad receives (dy, input, output).
       const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, k, s, p), dy)))(x);
@@ -178,34 +213,43 @@ describe.each(MODES)('%s kernels conform to the cpu back end', (mode) => {
   it.each([
     [2, 3, 4, 5],
     [4, 32, 32, 16],
-  ])('Relu and its gradient match cpu to the bit, NaN and ±0 included (shape %i×%i×%i×%i)', async (...shape) => {
-    const size = shape.reduce((a, b) => a * b, 1);
-    const xs = seeded(71, size);
-    [xs[0], xs[1], xs[2], xs[size - 1]] = [NaN, 0, -0, NaN];
-    const dys = seeded(72, size);
-    dys[3] = Infinity; // Infinity × 0 is NaN on every back end alike
-    const results: { y: Float32Array; dx: Float32Array; second: Float32Array }[] = [];
-    for (const backend of ['wasm', 'cpu'] as const) {
-      await tf.setBackend(backend);
-      const before = tf.memory().numTensors;
-      const x = tf.tensor(xs, shape);
-      const dy = tf.tensor(dys, shape);
-      const y = tf.relu(x);
-      const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), dy)))(x);
-      // Second order through the gradient itself: d/dx Σ (∂/∂t Σ relu(t)·t)·dy.
-      const second = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.grad((u: tf.Tensor) => tf.sum(tf.mul(tf.relu(u), u)))(t), dy)))(x);
-      results.push({ y: y.dataSync() as Float32Array, dx: dx.dataSync() as Float32Array, second: second.dataSync() as Float32Array });
-      tf.dispose([x, dy, y, dx, second]);
-      expect(tf.memory().numTensors).toBe(before);
-    }
-    const [ours, ref] = results as [(typeof results)[0], (typeof results)[0]];
-    expect(Array.from(ours.y)).toEqual(Array.from(ref.y));
-    expect(Array.from(ours.dx)).toEqual(Array.from(ref.dx));
-    expect(Array.from(ours.second)).toEqual(Array.from(ref.second));
-    expect(Number.isNaN(ours.dx[0])).toBe(true);
-    // The fused gradient kernel exists only with the addon; plain wasm runs tfjs's formula.
-    expect(tf.getKernel(FUSED_RELU_GRAD, 'wasm') !== undefined).toBe(mode === 'wasm+onednn');
-  });
+  ])(
+    'Relu and its gradient match cpu to the bit, NaN and ±0 included (shape %i×%i×%i×%i)',
+    async (...shape) => {
+      const size = shape.reduce((a, b) => a * b, 1);
+      const xs = seeded(71, size);
+      [xs[0], xs[1], xs[2], xs[size - 1]] = [NaN, 0, -0, NaN];
+      const dys = seeded(72, size);
+      dys[3] = Infinity; // Infinity × 0 is NaN on every back end alike
+      const results: { y: Float32Array; dx: Float32Array; second: Float32Array }[] = [];
+      for (const backend of ['wasm', 'cpu'] as const) {
+        await tf.setBackend(backend);
+        const before = tf.memory().numTensors;
+        const x = tf.tensor(xs, shape);
+        const dy = tf.tensor(dys, shape);
+        const y = tf.relu(x);
+        const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), dy)))(x);
+        // Second order through the gradient itself: d/dx Σ (∂/∂t Σ relu(t)·t)·dy.
+        const second = tf.grad((t: tf.Tensor) =>
+          tf.sum(tf.mul(tf.grad((u: tf.Tensor) => tf.sum(tf.mul(tf.relu(u), u)))(t), dy)),
+        )(x);
+        results.push({
+          y: y.dataSync() as Float32Array,
+          dx: dx.dataSync() as Float32Array,
+          second: second.dataSync() as Float32Array,
+        });
+        tf.dispose([x, dy, y, dx, second]);
+        expect(tf.memory().numTensors).toBe(before);
+      }
+      const [ours, ref] = results as [(typeof results)[0], (typeof results)[0]];
+      expect(Array.from(ours.y)).toEqual(Array.from(ref.y));
+      expect(Array.from(ours.dx)).toEqual(Array.from(ref.dx));
+      expect(Array.from(ours.second)).toEqual(Array.from(ref.second));
+      expect(Number.isNaN(ours.dx[0])).toBe(true);
+      // The fused gradient kernel exists only with the addon; plain wasm runs tfjs's formula.
+      expect(tf.getKernel(FUSED_RELU_GRAD, 'wasm') !== undefined).toBe(mode === 'wasm+onednn');
+    },
+  );
 
   it('MaxPoolGrad sends each window gradient to exactly one maximum when there are ties', async () => {
     await tf.setBackend('wasm');
@@ -217,7 +261,12 @@ describe.each(MODES)('%s kernels conform to the cpu back end', (mode) => {
     tf.dispose([x, g]);
     expect(tf.memory().numTensors).toBe(before);
     // Each 2×2 window sends its 1 to one position holding the window's maximum.
-    for (const [r, c] of [[0, 0], [0, 2], [2, 0], [2, 2]] as const) {
+    for (const [r, c] of [
+      [0, 0],
+      [0, 2],
+      [2, 0],
+      [2, 2],
+    ] as const) {
       const cells = [0, 1, 4, 5].map((o) => r * 4 + c + o);
       const max = Math.max(...cells.map((i) => values[i]!));
       expect(cells.map((i) => grad[i]).reduce((a, b) => a! + b!, 0)).toBe(1);
@@ -238,21 +287,24 @@ describe.each(MODES)('%s kernels conform to the cpu back end', (mode) => {
     { b: 3, m: 4, k: 6, n: 5, ta: true, tb: false },
     { b: 2, m: 8, k: 2, n: 9, ta: false, tb: true },
     { b: 1, m: 1, k: 33, n: 17, ta: true, tb: true },
-  ])('BatchMatMul and _FusedMatMul $b×$m×$k×$n transposeA $ta transposeB $tb', async ({ b, m, k, n, ta, tb }) => {
-    const a = { shape: ta ? [b, k, m] : [b, m, k], seed: 51 };
-    const bb = { shape: tb ? [b, n, k] : [b, k, n], seed: 52 };
-    for (const [kernel, extraInputs, extraAttrs] of [
-      ['BatchMatMul', {}, {}],
-      ['_FusedMatMul', { bias: { shape: [n], seed: 53 } }, { activation: 'relu' }],
-    ] as const) {
-      const attrs = { transposeA: ta, transposeB: tb, ...extraAttrs };
-      const ours = await runOn('wasm', kernel, { a, b: bb, ...extraInputs }, attrs);
-      const ref = await runOn('cpu', kernel, { a, b: bb, ...extraInputs }, attrs);
-      expect(ours.shape).toEqual([b, m, n]);
-      expect(relativeError(ours.data, ref.data)).toBeLessThanOrEqual(TOLERANCE);
-      expect(ours.leaked).toBe(0);
-    }
-  });
+  ])(
+    'BatchMatMul and _FusedMatMul $b×$m×$k×$n transposeA $ta transposeB $tb',
+    async ({ b, m, k, n, ta, tb }) => {
+      const a = { shape: ta ? [b, k, m] : [b, m, k], seed: 51 };
+      const bb = { shape: tb ? [b, n, k] : [b, k, n], seed: 52 };
+      for (const [kernel, extraInputs, extraAttrs] of [
+        ['BatchMatMul', {}, {}],
+        ['_FusedMatMul', { bias: { shape: [n], seed: 53 } }, { activation: 'relu' }],
+      ] as const) {
+        const attrs = { transposeA: ta, transposeB: tb, ...extraAttrs };
+        const ours = await runOn('wasm', kernel, { a, b: bb, ...extraInputs }, attrs);
+        const ref = await runOn('cpu', kernel, { a, b: bb, ...extraInputs }, attrs);
+        expect(ours.shape).toEqual([b, m, n]);
+        expect(relativeError(ours.data, ref.data)).toBeLessThanOrEqual(TOLERANCE);
+        expect(ours.leaked).toBe(0);
+      }
+    },
+  );
 
   it.each(GRID)('Conv2DBackpropFilter stride $s pad $p kernel $k', async ({ s, p, k }) => {
     const g = geometry(s, p, k);
@@ -276,26 +328,45 @@ describe.each(MODES)('%s kernels conform to the cpu back end', (mode) => {
     expect(ours.leaked).toBe(0);
   });
 
-  it.each(ODD_SHAPES)('both conv gradients, stride $s kernel $k input $nhw pad $p', async ({ s, k, nhw, p }) => {
-    const [n, h, w] = nhw;
-    const [ci, co] = [2, 3];
-    const filterShape = [k[0], k[1], ci, co];
-    const info = tf.backend_util.computeConv2DInfo([n, h, w, ci], filterShape as [number, number, number, number], [...s] as [number, number], 1, p);
-    const common = { strides: [...s], pad: p, dataFormat: 'NHWC' };
-    const cases = [
-      ['Conv2DBackpropFilter', { x: { shape: [n, h, w, ci], seed: 21 }, dy: { shape: info.outShape, seed: 22 } }, { ...common, filterShape }],
-      ['Conv2DBackpropInput', { dy: { shape: info.outShape, seed: 23 }, filter: { shape: filterShape, seed: 24 } }, { ...common, inputShape: [n, h, w, ci] }],
-    ] as const;
-    for (const [kernel, inputs, attrs] of cases) {
-      const ours = await runOn('wasm', kernel, inputs, attrs);
-      const ref = await runOn('cpu', kernel, inputs, attrs);
-      expect(ours.shape).toEqual(ref.shape);
-      expect(relativeError(ours.data, ref.data)).toBeLessThanOrEqual(TOLERANCE);
-      expect(ours.leaked).toBe(0);
-    }
-  });
+  it.each(ODD_SHAPES)(
+    'both conv gradients, stride $s kernel $k input $nhw pad $p',
+    async ({ s, k, nhw, p }) => {
+      const [n, h, w] = nhw;
+      const [ci, co] = [2, 3];
+      const filterShape = [k[0], k[1], ci, co];
+      const info = tf.backend_util.computeConv2DInfo(
+        [n, h, w, ci],
+        filterShape as [number, number, number, number],
+        [...s] as [number, number],
+        1,
+        p,
+      );
+      const common = { strides: [...s], pad: p, dataFormat: 'NHWC' };
+      const cases = [
+        [
+          'Conv2DBackpropFilter',
+          { x: { shape: [n, h, w, ci], seed: 21 }, dy: { shape: info.outShape, seed: 22 } },
+          { ...common, filterShape },
+        ],
+        [
+          'Conv2DBackpropInput',
+          { dy: { shape: info.outShape, seed: 23 }, filter: { shape: filterShape, seed: 24 } },
+          { ...common, inputShape: [n, h, w, ci] },
+        ],
+      ] as const;
+      for (const [kernel, inputs, attrs] of cases) {
+        const ours = await runOn('wasm', kernel, inputs, attrs);
+        const ref = await runOn('cpu', kernel, inputs, attrs);
+        expect(ours.shape).toEqual(ref.shape);
+        expect(relativeError(ours.data, ref.data)).toBeLessThanOrEqual(TOLERANCE);
+        expect(ours.leaked).toBe(0);
+      }
+    },
+  );
 
-  const DEPTHWISE = STRIDES.flatMap((s) => (['same', 'valid'] as const).flatMap((p) => [1, 3, 5].map((k) => ({ s, p, k }))));
+  const DEPTHWISE = STRIDES.flatMap((s) =>
+    (['same', 'valid'] as const).flatMap((p) => [1, 3, 5].map((k) => ({ s, p, k }))),
+  );
 
   it.each(DEPTHWISE)('depthwise gradients stride $s pad $p kernel $k', async ({ s, p, k }) => {
     const [n, h, w, c, m] = [2, 9, 8, 3, 2];
@@ -343,25 +414,40 @@ describe.each(MODES)('%s kernels conform to the cpu back end', (mode) => {
   it.each([
     { shape: [7, 3, 2, 4], indices: [6, 0, 0, 3], axis: 0, dtype: 'float32' },
     { shape: [5], indices: [4, 1], axis: 0, dtype: 'float32' },
-    { shape: [4, 6], indices: [[1, 3], [2, 0]], axis: 0, dtype: 'float32' },
+    {
+      shape: [4, 6],
+      indices: [
+        [1, 3],
+        [2, 0],
+      ],
+      axis: 0,
+      dtype: 'float32',
+    },
     { shape: [4, 6], indices: [5, 0], axis: 1, dtype: 'float32' },
     { shape: [4, 6], indices: [3, 2], axis: 0, dtype: 'int32' },
-  ] as const)('GatherV2 of shape $shape, indices $indices along axis $axis ($dtype)', async ({ shape, indices, axis, dtype }) => {
-    const results: { values: number[]; shape: number[] }[] = [];
-    for (const backend of ['wasm', 'cpu'] as const) {
-      await tf.setBackend(backend);
-      const before = tf.memory().numTensors;
-      const size = shape.reduce((a: number, b: number) => a * b, 1);
-      const x = tf.tensor(Array.from(seeded(51, size), (v) => (dtype === 'int32' ? Math.round(v * 100) : v)), [...shape], dtype);
-      const idx = tf.tensor(indices as unknown as number[], undefined, 'int32');
-      const y = tf.gather(x, idx, axis);
-      results.push({ values: Array.from(await y.data()), shape: y.shape });
-      tf.dispose([x, idx, y]);
-      expect(tf.memory().numTensors).toBe(before);
-    }
-    expect(results[0]!.shape).toEqual(results[1]!.shape);
-    expect(results[0]!.values).toEqual(results[1]!.values);
-  });
+  ] as const)(
+    'GatherV2 of shape $shape, indices $indices along axis $axis ($dtype)',
+    async ({ shape, indices, axis, dtype }) => {
+      const results: { values: number[]; shape: number[] }[] = [];
+      for (const backend of ['wasm', 'cpu'] as const) {
+        await tf.setBackend(backend);
+        const before = tf.memory().numTensors;
+        const size = shape.reduce((a: number, b: number) => a * b, 1);
+        const x = tf.tensor(
+          Array.from(seeded(51, size), (v) => (dtype === 'int32' ? Math.round(v * 100) : v)),
+          [...shape],
+          dtype,
+        );
+        const idx = tf.tensor(indices as unknown as number[], undefined, 'int32');
+        const y = tf.gather(x, idx, axis);
+        results.push({ values: Array.from(await y.data()), shape: y.shape });
+        tf.dispose([x, idx, y]);
+        expect(tf.memory().numTensors).toBe(before);
+      }
+      expect(results[0]!.shape).toEqual(results[1]!.shape);
+      expect(results[0]!.values).toEqual(results[1]!.values);
+    },
+  );
 
   it('UnsortedSegmentSum and Einsum fall back to the cpu kernels', async () => {
     const sums: Float32Array[] = [];
@@ -387,10 +473,30 @@ describe.each(MODES)('%s kernels conform to the cpu back end', (mode) => {
     for (const backend of ['wasm', 'cpu'] as const) {
       await tf.setBackend(backend);
       const params = {
-        w1: tf.variable(tf.tensor4d(seeded(11, 3 * 3 * 3 * 8).map((v) => v * 0.3), [3, 3, 3, 8])),
-        w2: tf.variable(tf.tensor4d(seeded(12, 5 * 5 * 8 * 8).map((v) => v * 0.1), [5, 5, 8, 8])),
-        wd: tf.variable(tf.tensor4d(seeded(13, 3 * 3 * 8 * 1).map((v) => v * 0.3), [3, 3, 8, 1])),
-        wf: tf.variable(tf.tensor2d(seeded(14, 72 * 5).map((v) => v * 0.1), [72, 5])),
+        w1: tf.variable(
+          tf.tensor4d(
+            seeded(11, 3 * 3 * 3 * 8).map((v) => v * 0.3),
+            [3, 3, 3, 8],
+          ),
+        ),
+        w2: tf.variable(
+          tf.tensor4d(
+            seeded(12, 5 * 5 * 8 * 8).map((v) => v * 0.1),
+            [5, 5, 8, 8],
+          ),
+        ),
+        wd: tf.variable(
+          tf.tensor4d(
+            seeded(13, 3 * 3 * 8 * 1).map((v) => v * 0.3),
+            [3, 3, 8, 1],
+          ),
+        ),
+        wf: tf.variable(
+          tf.tensor2d(
+            seeded(14, 72 * 5).map((v) => v * 0.1),
+            [72, 5],
+          ),
+        ),
       };
       const x = tf.tensor4d(seeded(15, 4 * 16 * 16 * 3), [4, 16, 16, 3]);
       const labels = tf.oneHot(tf.tensor1d([0, 1, 4, 2], 'int32'), 5);

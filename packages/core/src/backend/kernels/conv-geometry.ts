@@ -30,7 +30,12 @@ export function forwardGeometry(
 }
 
 /** An explicit NHWC padding, the form every back end's Conv2D accepts without re-deriving it. */
-export function explicitPad(top: number, bottom: number, left: number, right: number): backend_util.ExplicitPadding {
+export function explicitPad(
+  top: number,
+  bottom: number,
+  left: number,
+  right: number,
+): backend_util.ExplicitPadding {
   return [
     [0, 0],
     [top, bottom],

@@ -10,7 +10,10 @@ const KERNEL = 'Conv2DBackpropInput';
  * in/out-swapped filter, on the back end's XNNPACK Conv2D (the stock wasm kernel is a naive
  * loop). Other strides, and paddings larger than the kernel, keep the previous kernel.
  */
-function conv2DBackpropInputWasm(backendName: string, previous: KernelConfig | undefined): KernelConfig['kernelFunc'] {
+function conv2DBackpropInputWasm(
+  backendName: string,
+  previous: KernelConfig | undefined,
+): KernelConfig['kernelFunc'] {
   const fallback = previous?.kernelFunc ?? cpuFallbackKernelFunc(KERNEL);
   return (args) => {
     const { inputs, backend, attrs } = args as unknown as {
@@ -45,6 +48,7 @@ function conv2DBackpropInputWasm(backendName: string, previous: KernelConfig | u
 export const conv2DBackpropInputPatch: KernelPatch = {
   kernelName: KERNEL,
   backendName: 'wasm',
-  purpose: 'stock wasm kernel is a scalar loop; stride 1 re-expressed as an XNNPACK Conv2D, other strides keep the stock kernel',
+  purpose:
+    'stock wasm kernel is a scalar loop; stride 1 re-expressed as an XNNPACK Conv2D, other strides keep the stock kernel',
   build: (previous) => replacing(KERNEL, 'wasm', previous, conv2DBackpropInputWasm('wasm', previous)),
 };

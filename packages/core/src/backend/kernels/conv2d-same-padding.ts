@@ -12,22 +12,40 @@ function explicitSame(kernelName: 'Conv2D' | 'FusedConv2D'): KernelPatch {
   return {
     kernelName,
     backendName: 'wasm',
-    purpose: "stock kernel, with 'same' padding passed as explicit pads (the stock 'same' path is wrong when stride > kernel)",
+    purpose:
+      "stock kernel, with 'same' padding passed as explicit pads (the stock 'same' path is wrong when stride > kernel)",
     build: (previous) => {
       if (!previous) throw new Error(`wasm has no ${kernelName} kernel to wrap`);
       const kernelFunc: KernelConfig['kernelFunc'] = (args) => {
-        const attrs = args.attrs as unknown as ConvAttrs & { dilations?: number | [number, number]; filterShape?: number[] };
+        const attrs = args.attrs as unknown as ConvAttrs & {
+          dilations?: number | [number, number];
+          filterShape?: number[];
+        };
         const x = (args.inputs as Record<string, { shape: number[] }>)['x'];
         const filter = (args.inputs as Record<string, { shape: number[] }>)['filter'];
-        if (attrs.pad !== 'same' || attrs.dataFormat === 'NCHW' || !x || !filter || (attrs.dilations !== undefined && attrs.dilations !== 1 && !(Array.isArray(attrs.dilations) && attrs.dilations.every((d) => d === 1)))) {
+        if (
+          attrs.pad !== 'same' ||
+          attrs.dataFormat === 'NCHW' ||
+          !x ||
+          !filter ||
+          (attrs.dilations !== undefined &&
+            attrs.dilations !== 1 &&
+            !(Array.isArray(attrs.dilations) && attrs.dilations.every((d) => d === 1)))
+        ) {
           return previous.kernelFunc(args);
         }
         const { top, bottom, left, right } = forwardGeometry(x.shape, filter.shape, attrs).padInfo;
-        return previous.kernelFunc({ ...args, attrs: { ...(args.attrs as NamedAttrMap), pad: explicitPad(top, bottom, left, right) } });
+        return previous.kernelFunc({
+          ...args,
+          attrs: { ...(args.attrs as NamedAttrMap), pad: explicitPad(top, bottom, left, right) },
+        });
       };
       return replacing(kernelName, 'wasm', previous, kernelFunc);
     },
   };
 }
 
-export const conv2DSamePaddingPatches: readonly KernelPatch[] = [explicitSame('Conv2D'), explicitSame('FusedConv2D')];
+export const conv2DSamePaddingPatches: readonly KernelPatch[] = [
+  explicitSame('Conv2D'),
+  explicitSame('FusedConv2D'),
+];

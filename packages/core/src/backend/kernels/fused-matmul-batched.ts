@@ -10,7 +10,8 @@ import { replacing, type KernelPatch } from './kernel-patch';
 export const fusedMatMulBatchedPatch: KernelPatch = {
   kernelName: '_FusedMatMul',
   backendName: 'wasm',
-  purpose: 'stock kernel for rank-2 inputs; batched inputs (wrong in stock wasm) run the cpu kernel on copied data',
+  purpose:
+    'stock kernel for rank-2 inputs; batched inputs (wrong in stock wasm) run the cpu kernel on copied data',
   build: (previous) => {
     if (!previous) throw new Error('wasm has no _FusedMatMul kernel to wrap');
     const cpu = cpuFallbackKernelFunc('_FusedMatMul');

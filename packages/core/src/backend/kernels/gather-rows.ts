@@ -19,7 +19,10 @@ export const gatherRowsPatch: KernelPatch = {
   purpose: 'stock kernel indexes element by element; rows along axis 0 are copied as blocks',
   build: (previous) => {
     const kernelFunc: KernelConfig['kernelFunc'] = (args) => {
-      const { inputs, attrs } = args as unknown as { inputs: { x: TensorInfo; indices: TensorInfo }; attrs: GatherAttrs };
+      const { inputs, attrs } = args as unknown as {
+        inputs: { x: TensorInfo; indices: TensorInfo };
+        attrs: GatherAttrs;
+      };
       const { x, indices } = inputs;
       const backend = args.backend as WasmHeapBackend;
       const axis = util.parseAxisParam(attrs.axis, x.shape)[0];
@@ -28,7 +31,14 @@ export const gatherRowsPatch: KernelPatch = {
         if (!previous) throw new Error('wasm has no GatherV2 kernel to fall back to');
         return previous.kernelFunc(args);
       };
-      if (axis !== 0 || attrs.batchDims !== 0 || x.dtype !== 'float32' || indices.dtype !== 'int32' || x.shape.length === 0) return fallback();
+      if (
+        axis !== 0 ||
+        attrs.batchDims !== 0 ||
+        x.dtype !== 'float32' ||
+        indices.dtype !== 'int32' ||
+        x.shape.length === 0
+      )
+        return fallback();
       const count = util.sizeFromShape(indices.shape);
       const rowSize = util.sizeFromShape(x.shape.slice(1));
       const picked = new Int32Array(heapOf(backend), offsetOf(backend, indices), count).slice();
@@ -38,7 +48,9 @@ export const gatherRowsPatch: KernelPatch = {
       const heap = heapOf(backend);
       const source = new Float32Array(heap, offsetOf(backend, x), rows * rowSize);
       const target = new Float32Array(heap, offsetOf(backend, out), count * rowSize);
-      picked.forEach((row, k) => target.set(source.subarray(row * rowSize, (row + 1) * rowSize), k * rowSize));
+      picked.forEach((row, k) =>
+        target.set(source.subarray(row * rowSize, (row + 1) * rowSize), k * rowSize),
+      );
       return out;
     };
     return replacing('GatherV2', 'wasm', previous, kernelFunc);

@@ -11,7 +11,8 @@ import { replacing, type KernelPatch } from './kernel-patch';
 export const identityPatch: KernelPatch = {
   kernelName: 'Identity',
   backendName: 'wasm',
-  purpose: 'stock kernel copies the tensor; shares the reference-counted buffer instead (tfjs clones every tensor it saves for backprop)',
+  purpose:
+    'stock kernel copies the tensor; shares the reference-counted buffer instead (tfjs clones every tensor it saves for backprop)',
   build: (previous) => {
     const kernelFunc: KernelConfig['kernelFunc'] = (args) => {
       const x = (args.inputs as { x: TensorInfo }).x;

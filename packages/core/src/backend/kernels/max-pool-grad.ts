@@ -18,18 +18,33 @@ interface PoolAttrs {
 export const maxPoolGradPatch: KernelPatch = {
   kernelName: 'MaxPoolGrad',
   backendName: 'wasm',
-  purpose: 'stock kernel loses gradients; replaced by a zero-copy JavaScript loop on the wasm heap (first maximum wins, as on cpu)',
+  purpose:
+    'stock kernel loses gradients; replaced by a zero-copy JavaScript loop on the wasm heap (first maximum wins, as on cpu)',
   build: (previous) => {
     const kernelFunc: KernelConfig['kernelFunc'] = (args) => {
-      const { inputs, attrs } = args as unknown as { inputs: { dy: TensorInfo; input: TensorInfo }; attrs: PoolAttrs };
+      const { inputs, attrs } = args as unknown as {
+        inputs: { dy: TensorInfo; input: TensorInfo };
+        attrs: PoolAttrs;
+      };
       const backend = args.backend as WasmHeapBackend;
       const x = inputs.input;
-      const info = backend_util.computePool2DInfo(x.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+      const info = backend_util.computePool2DInfo(
+        x.shape as [number, number, number, number],
+        attrs.filterSize,
+        attrs.strides,
+        1,
+        attrs.pad,
+        attrs.dimRoundingMode,
+      );
       const out = backend.makeOutput([...x.shape], 'float32');
       const heap = backend.wasm.HEAPU8.buffer;
       const [n, h, w, c] = x.shape as [number, number, number, number];
       const xs = new Float32Array(heap, offsetOf(backend, x), n * h * w * c);
-      const dys = new Float32Array(heap, offsetOf(backend, inputs.dy), n * info.outHeight * info.outWidth * c);
+      const dys = new Float32Array(
+        heap,
+        offsetOf(backend, inputs.dy),
+        n * info.outHeight * info.outWidth * c,
+      );
       const dx = new Float32Array(heap, offsetOf(backend, out), n * h * w * c).fill(0);
       const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
       const { top, left } = info.padInfo;

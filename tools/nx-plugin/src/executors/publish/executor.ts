@@ -8,14 +8,21 @@ export interface PublishExecutorOptions {
   readonly json?: boolean;
 }
 
-export const PUBLISH_OPTION_KEYS = ['module', 'registry', 'json'] as const satisfies readonly (keyof PublishExecutorOptions)[];
+export const PUBLISH_OPTION_KEYS = [
+  'module',
+  'registry',
+  'json',
+] as const satisfies readonly (keyof PublishExecutorOptions)[];
 
 interface ExecutorContext {
   readonly root: string;
 }
 
 /** Runs `transplant registry publish` in-process; nx prints what it prints. */
-export default async function publishExecutor(options: PublishExecutorOptions, context: ExecutorContext): Promise<{ success: boolean }> {
+export default async function publishExecutor(
+  options: PublishExecutorOptions,
+  context: ExecutorContext,
+): Promise<{ success: boolean }> {
   const argv = [
     ...(options.json ? ['--json'] : []),
     ...(options.registry ? ['--registry', options.registry] : []),

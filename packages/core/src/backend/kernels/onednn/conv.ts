@@ -28,7 +28,11 @@ function fallback(previous: KernelConfig | undefined, args: KernelArgs): TensorI
 }
 
 /** A wasm kernel config replacing `previous`, keeping its setup hooks. */
-function withSetup(kernelName: string, previous: KernelConfig | undefined, kernelFunc: KernelConfig['kernelFunc']): KernelConfig {
+function withSetup(
+  kernelName: string,
+  previous: KernelConfig | undefined,
+  kernelFunc: KernelConfig['kernelFunc'],
+): KernelConfig {
   return replacing(kernelName, 'wasm', previous, kernelFunc);
 }
 
@@ -40,12 +44,20 @@ export function conv2DPatches(addon: OnednnAddon): KernelPatch[] {
     purpose: `oneDNN convolution (NHWC in place on the wasm heap${kernelName === 'FusedConv2D' ? '; bias and relu as post-ops' : ''})`,
     build: (previous) =>
       withSetup(kernelName, previous, (args) => {
-        const { inputs, attrs } = args as unknown as { inputs: Record<string, TensorInfo | undefined>; attrs: ConvAttrs };
+        const { inputs, attrs } = args as unknown as {
+          inputs: Record<string, TensorInfo | undefined>;
+          attrs: ConvAttrs;
+        };
         const backend = args.backend as WasmHeapBackend;
         const { x, filter, bias, preluActivationWeights } = inputs;
         const activation = attrs.activation ?? 'linear';
         const supported =
-          x && filter && attrs.dataFormat !== 'NCHW' && !preluActivationWeights && (activation === 'linear' || activation === 'relu') && (!bias || (bias.shape.length === 1 && bias.shape[0] === filter.shape[3]));
+          x &&
+          filter &&
+          attrs.dataFormat !== 'NCHW' &&
+          !preluActivationWeights &&
+          (activation === 'linear' || activation === 'relu') &&
+          (!bias || (bias.shape.length === 1 && bias.shape[0] === filter.shape[3]));
         if (!supported || isEmpty(x.shape, filter.shape)) return fallback(previous, args);
         const call = convCall(x.shape, filter.shape, attrs);
         const out = backend.makeOutput(call.y, 'float32');
@@ -70,12 +82,21 @@ export function conv2DBackpropInputPatch(addon: OnednnAddon): KernelPatch {
     purpose: 'oneDNN backward-data convolution, every stride',
     build: (previous) =>
       withSetup('Conv2DBackpropInput', previous, (args) => {
-        const { inputs, attrs } = args as unknown as { inputs: { dy: TensorInfo; filter: TensorInfo }; attrs: ConvAttrs & { inputShape: number[] } };
+        const { inputs, attrs } = args as unknown as {
+          inputs: { dy: TensorInfo; filter: TensorInfo };
+          attrs: ConvAttrs & { inputShape: number[] };
+        };
         const backend = args.backend as WasmHeapBackend;
-        if (attrs.dataFormat === 'NCHW' || isEmpty(inputs.dy.shape, inputs.filter.shape, attrs.inputShape)) return fallback(previous, args);
+        if (attrs.dataFormat === 'NCHW' || isEmpty(inputs.dy.shape, inputs.filter.shape, attrs.inputShape))
+          return fallback(previous, args);
         const call = convCall(attrs.inputShape, inputs.filter.shape, attrs);
         const out = backend.makeOutput([...attrs.inputShape], 'float32');
-        addon.conv2dBackwardData(heapOf(backend), { ...call, dyOff: offsetOf(backend, inputs.dy), wOff: offsetOf(backend, inputs.filter), dxOff: offsetOf(backend, out) });
+        addon.conv2dBackwardData(heapOf(backend), {
+          ...call,
+          dyOff: offsetOf(backend, inputs.dy),
+          wOff: offsetOf(backend, inputs.filter),
+          dxOff: offsetOf(backend, out),
+        });
         return out;
       }),
   };
@@ -88,12 +109,21 @@ export function conv2DBackpropFilterPatch(addon: OnednnAddon): KernelPatch {
     purpose: 'oneDNN backward-weights convolution, every stride',
     build: (previous) =>
       withSetup('Conv2DBackpropFilter', previous, (args) => {
-        const { inputs, attrs } = args as unknown as { inputs: { x: TensorInfo; dy: TensorInfo }; attrs: ConvAttrs & { filterShape: number[] } };
+        const { inputs, attrs } = args as unknown as {
+          inputs: { x: TensorInfo; dy: TensorInfo };
+          attrs: ConvAttrs & { filterShape: number[] };
+        };
         const backend = args.backend as WasmHeapBackend;
-        if (attrs.dataFormat === 'NCHW' || isEmpty(inputs.x.shape, inputs.dy.shape, attrs.filterShape)) return fallback(previous, args);
+        if (attrs.dataFormat === 'NCHW' || isEmpty(inputs.x.shape, inputs.dy.shape, attrs.filterShape))
+          return fallback(previous, args);
         const call = convCall(inputs.x.shape, attrs.filterShape, attrs);
         const out = backend.makeOutput([...attrs.filterShape], 'float32');
-        addon.conv2dBackwardWeights(heapOf(backend), { ...call, xOff: offsetOf(backend, inputs.x), dyOff: offsetOf(backend, inputs.dy), dwOff: offsetOf(backend, out) });
+        addon.conv2dBackwardWeights(heapOf(backend), {
+          ...call,
+          xOff: offsetOf(backend, inputs.x),
+          dyOff: offsetOf(backend, inputs.dy),
+          dwOff: offsetOf(backend, out),
+        });
         return out;
       }),
   };

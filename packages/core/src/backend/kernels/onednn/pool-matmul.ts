@@ -12,7 +12,14 @@ interface PoolAttrs {
 }
 
 function poolCall(xShape: readonly number[], attrs: PoolAttrs) {
-  const info = backend_util.computePool2DInfo(xShape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const info = backend_util.computePool2DInfo(
+    xShape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
   const { top, left, bottom, right } = info.padInfo;
   return {
     x: [...xShape],
@@ -42,27 +49,44 @@ export function maxPoolPatches(addon: OnednnAddon): KernelPatch[] {
         withSetup('MaxPool', previous, (args) => {
           const { inputs, attrs } = args as unknown as { inputs: { x: TensorInfo }; attrs: PoolAttrs };
           const backend = args.backend as WasmHeapBackend;
-          if (inputs.x.dtype !== 'float32' || inputs.x.shape.length !== 4 || isEmpty(inputs.x.shape)) return fallback(previous, args);
+          if (inputs.x.dtype !== 'float32' || inputs.x.shape.length !== 4 || isEmpty(inputs.x.shape))
+            return fallback(previous, args);
           const call = poolCall(inputs.x.shape, attrs);
           if (isEmpty(call.y)) return fallback(previous, args);
           const out = backend.makeOutput(call.y, 'float32');
-          addon.maxPool(heapOf(backend), { ...call, xOff: offsetOf(backend, inputs.x), yOff: offsetOf(backend, out) });
+          addon.maxPool(heapOf(backend), {
+            ...call,
+            xOff: offsetOf(backend, inputs.x),
+            yOff: offsetOf(backend, out),
+          });
           return out;
         }),
     },
     {
       kernelName: 'MaxPoolGrad',
       backendName: 'wasm',
-      purpose: 'max-pooling gradient from the forward output, multi-threaded in the addon (first maximum wins, as on cpu)',
+      purpose:
+        'max-pooling gradient from the forward output, multi-threaded in the addon (first maximum wins, as on cpu)',
       build: (previous) =>
         withSetup('MaxPoolGrad', previous, (args) => {
-          const { inputs, attrs } = args as unknown as { inputs: { dy: TensorInfo; input: TensorInfo; output: TensorInfo }; attrs: PoolAttrs };
+          const { inputs, attrs } = args as unknown as {
+            inputs: { dy: TensorInfo; input: TensorInfo; output: TensorInfo };
+            attrs: PoolAttrs;
+          };
           const backend = args.backend as WasmHeapBackend;
           if (isEmpty(inputs.input.shape)) return fallback(previous, args);
           const call = poolCall(inputs.input.shape, attrs);
           const out = backend.makeOutput(call.x, 'float32');
-          const offsets = { xOff: offsetOf(backend, inputs.input), dyOff: offsetOf(backend, inputs.dy), dxOff: offsetOf(backend, out) };
-          addon.maxPoolGradFromOutput(heapOf(backend), { ...call, ...offsets, yOff: offsetOf(backend, inputs.output) });
+          const offsets = {
+            xOff: offsetOf(backend, inputs.input),
+            dyOff: offsetOf(backend, inputs.dy),
+            dxOff: offsetOf(backend, out),
+          };
+          addon.maxPoolGradFromOutput(heapOf(backend), {
+            ...call,
+            ...offsets,
+            yOff: offsetOf(backend, inputs.output),
+          });
           return out;
         }),
     },
@@ -83,18 +107,38 @@ export function matMulPatches(addon: OnednnAddon): KernelPatch[] {
     purpose: `oneDNN matmul${kernelName === '_FusedMatMul' ? ' with bias and relu as post-ops' : ''}`,
     build: (previous) =>
       withSetup(kernelName, previous, (args) => {
-        const { inputs, attrs } = args as unknown as { inputs: Record<string, TensorInfo | undefined>; attrs: MatMulAttrs };
+        const { inputs, attrs } = args as unknown as {
+          inputs: Record<string, TensorInfo | undefined>;
+          attrs: MatMulAttrs;
+        };
         const backend = args.backend as WasmHeapBackend;
         const { a, b, bias, preluActivationWeights } = inputs;
         const activation = attrs.activation ?? 'linear';
-        if (!a || !b || a.shape.length !== b.shape.length || a.shape.length < 2 || preluActivationWeights || (activation !== 'linear' && activation !== 'relu')) return fallback(previous, args);
+        if (
+          !a ||
+          !b ||
+          a.shape.length !== b.shape.length ||
+          a.shape.length < 2 ||
+          preluActivationWeights ||
+          (activation !== 'linear' && activation !== 'relu')
+        )
+          return fallback(previous, args);
         const rank = a.shape.length;
         const batchA = a.shape.slice(0, -2).reduce((p, d) => p * d, 1);
         const batchB = b.shape.slice(0, -2).reduce((p, d) => p * d, 1);
-        const [m, k] = attrs.transposeA ? [a.shape[rank - 1]!, a.shape[rank - 2]!] : [a.shape[rank - 2]!, a.shape[rank - 1]!];
+        const [m, k] = attrs.transposeA
+          ? [a.shape[rank - 1]!, a.shape[rank - 2]!]
+          : [a.shape[rank - 2]!, a.shape[rank - 1]!];
         const n = attrs.transposeB ? b.shape[rank - 2]! : b.shape[rank - 1]!;
         const biasOk = !bias || (bias.shape.length === 1 && bias.shape[0] === n);
-        if (batchA !== batchB || !biasOk || isEmpty(a.shape, b.shape) || a.dtype !== 'float32' || b.dtype !== 'float32') return fallback(previous, args);
+        if (
+          batchA !== batchB ||
+          !biasOk ||
+          isEmpty(a.shape, b.shape) ||
+          a.dtype !== 'float32' ||
+          b.dtype !== 'float32'
+        )
+          return fallback(previous, args);
         const out = backend.makeOutput([...a.shape.slice(0, -2), m, n], 'float32');
         addon.matMul(heapOf(backend), {
           batch: batchA,

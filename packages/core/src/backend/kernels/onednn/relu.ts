@@ -1,4 +1,16 @@
-import { cast, engine, getBackend, getKernel, mul, registerGradient, step, util, zerosLike, type Tensor, type TensorInfo } from '@tensorflow/tfjs';
+import {
+  cast,
+  engine,
+  getBackend,
+  getKernel,
+  mul,
+  registerGradient,
+  step,
+  util,
+  zerosLike,
+  type Tensor,
+  type TensorInfo,
+} from '@tensorflow/tfjs';
 import type { OnednnAddon } from '@transplant/native';
 import type { KernelPatch } from '../kernel-patch';
 import { MIN_ELEMENTS } from './channel-ops';
@@ -77,9 +89,17 @@ export function reluPatches(addon: OnednnAddon): KernelPatch[] {
         kernelFunc: (args) => {
           const backend = args.backend as WasmHeapBackend;
           const { dy, x } = args.inputs as { dy: TensorInfo; x: TensorInfo };
-          if (!util.arraysEqual(dy.shape, x.shape)) throw new Error(`${FUSED_RELU_GRAD}: dy ${JSON.stringify(dy.shape)} and x ${JSON.stringify(x.shape)} differ`);
+          if (!util.arraysEqual(dy.shape, x.shape))
+            throw new Error(
+              `${FUSED_RELU_GRAD}: dy ${JSON.stringify(dy.shape)} and x ${JSON.stringify(x.shape)} differ`,
+            );
           const out = backend.makeOutput([...x.shape], 'float32');
-          addon.reluGrad(heapOf(backend), { size: util.sizeFromShape(x.shape), dyOff: offsetOf(backend, dy), xOff: offsetOf(backend, x), dxOff: offsetOf(backend, out) });
+          addon.reluGrad(heapOf(backend), {
+            size: util.sizeFromShape(x.shape),
+            dyOff: offsetOf(backend, dy),
+            xOff: offsetOf(backend, x),
+            dxOff: offsetOf(backend, out),
+          });
           return out;
         },
       }),
