@@ -46,6 +46,12 @@ describe('transplant CLI', () => {
     expect((await run(['registry', 'publish'])).code).toBe(2);
     expect((await run(['data', 'preview'])).code).toBe(2);
   });
+
+  it('exits 2 when a library refuses a value an option passed through, with the library’s code', async () => {
+    const bad = await run(['--registry', 'oci://user:pw@127.0.0.1:1/x', 'registry', 'list']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('E_REGISTRY_LOCATION_INVALID');
+  });
 });
 
 describe('transplant data', () => {

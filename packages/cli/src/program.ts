@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { isTransplantError, type Environment } from '@transplant/core';
+import { isTransplantError, type Environment, type ErrorCode } from '@transplant/core';
 import { CLI_TOKENS } from './cli-module';
 import { CATEGORY_IDS } from '@transplant/data';
 import { dataInspect, formatInspectReport } from './commands/data-inspect';
@@ -109,6 +109,17 @@ function print(program: Command, io: CliIo, value: unknown, text: string): void 
   io.stdout(program.opts<GlobalOptions>().json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
 }
 
+/**
+ * Codes that mean the command was called wrongly (exit 2): the CLI's own E_USAGE, and the
+ * libraries' codes for a bad value that an option or TRANSPLANT_REGISTRY passes through.
+ */
+const USAGE_EXIT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'E_USAGE',
+  'E_INVALID_ARGUMENT',
+  'E_REGISTRY_LOCATION_INVALID',
+  'E_GRAPH_MISMATCH',
+]);
+
 /** Runs the CLI on `argv` (without `node` and the script) and returns the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const program = buildProgram(io);
@@ -124,7 +135,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           ? `${JSON.stringify({ error: { code: error.code, message: error.message } })}\n`
           : `error ${error.message}\n`,
       );
-      return error.code === 'E_USAGE' ? 2 : 1;
+      return USAGE_EXIT_CODES.has(error.code) ? 2 : 1;
     }
     throw error;
   }

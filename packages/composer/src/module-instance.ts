@@ -15,6 +15,7 @@ import {
   type Port,
   type TaskId,
 } from '@transplant/core';
+import { runPluginHook, type PluginHook } from './plugin-hook';
 import type { PluginRegistry } from './plugin-registry';
 
 /** Where a module instance came from in a registry: its exact version and weights digest. */
@@ -54,13 +55,15 @@ function instantiate(
   plugin: ModulePlugin,
   input: { name: string; options: unknown; seed: number; category?: string },
 ): ModuleInstance {
-  const options = parsePluginOptions(plugin, input.options);
+  const hook = <T>(name: PluginHook, call: () => T) => runPluginHook(plugin, name, input.name, call);
+  const options = hook('options', () => parsePluginOptions(plugin, input.options));
   const prefix = `${input.name}__`;
-  const built = plugin.build(options, { seed: input.seed, prefix });
-  const ports = plugin.ports(options);
+  const built = hook('build', () => plugin.build(options, { seed: input.seed, prefix }));
+  const ports = hook('ports', () => plugin.ports(options));
   // Applying the layers once to a free input creates their weights.
   const free = tf.input({ shape: ports.input.shape.slice(1) as number[], name: `${prefix}input` });
-  const model = tf.model({ inputs: free, outputs: built.apply(free), name: `${prefix}module` });
+  const outputs = hook('apply', () => built.apply(free));
+  const model = tf.model({ inputs: free, outputs, name: `${prefix}module` });
   return {
     model,
     name: input.name,

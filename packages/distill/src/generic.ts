@@ -162,7 +162,7 @@ const categoryOf = (m: ModuleInstance, source?: ModuleManifest): CategoryId => {
   const c = source?.category ?? m.category;
   if (!c || !isCategoryId(c))
     throw new TransplantError(
-      'E_USAGE',
+      'E_INVALID_ARGUMENT',
       `${m.name} names no synthetic category (${c}); adapters are learned on that category's images`,
       { module: m.name, operation: 'generic' },
     );
@@ -230,7 +230,7 @@ export async function createGeneric(
   const started = performance.now();
   if (from.length === 0)
     throw new TransplantError(
-      'E_USAGE',
+      'E_INVALID_ARGUMENT',
       'generic create needs at least one specific network (--from bird-cls,bird-seg)',
       { operation: 'generic create' },
     );
@@ -565,7 +565,7 @@ export async function removeCategory(
     const f = current.network.modules.get(categoryModule);
     if (!f || f.kind !== 'category') {
       throw new TransplantError(
-        'E_USAGE',
+        'E_INVALID_ARGUMENT',
         `${name}@${current.manifest.version} has no category module ${categoryModule}; it has ${current.network
           .ofKind('category')
           .map((m) => m.name)
@@ -576,7 +576,7 @@ export async function removeCategory(
     const links = current.network.links.filter((l) => l.category !== categoryModule);
     if (links.length === 0)
       throw new TransplantError(
-        'E_USAGE',
+        'E_INVALID_ARGUMENT',
         `${categoryModule} is on every link of ${name}; a generic network keeps at least one link`,
         { module: name, operation: 'remove-category' },
       );

@@ -4,6 +4,7 @@ import { Network, createModule, type ModuleInstance } from '@transplant/composer
 import { selectBackend, type ModuleManifest } from '@transplant/core';
 import {
   fitCalibration,
+  linkOf,
   presenceScore,
   resolveTeacher,
   teacherFunction,
@@ -61,6 +62,26 @@ describe('teacher resolution', () => {
     expect(resolveTeacher(specific('bird', 'cls', 'b'), to, specific('cat', 'seg', 'c'))).toMatchObject({
       kind: 'bridge',
     });
+  });
+
+  it('takes specific networks only: a network with two links is an invalid argument', () => {
+    const f = createModule(plugins, { name: 'cat-features', family: 'tiny-category', category: 'cat' });
+    const cls = createModule(plugins, { name: 'cat-cls-head', family: 'tiny-task' });
+    const seg = createModule(plugins, { name: 'cat-seg-head', family: 'tiny-seg' });
+    const network = Network.create(
+      [f, cls, seg],
+      [
+        { category: f.name, task: cls.name },
+        { category: f.name, task: seg.name },
+      ],
+    );
+    expect(() => linkOf({ network, manifest: { name: 'cat-both' } as ModuleManifest })).toThrow(
+      expect.objectContaining({
+        code: 'E_INVALID_ARGUMENT',
+        message: expect.stringContaining('cat-both has 2 links'),
+      }),
+    );
+    network.dispose();
   });
 
   it('scores presence as the log-mean-exp of the mask logits', () => {

@@ -34,7 +34,7 @@ export type TeacherResolution =
 export function linkOf(n: SpecificNetwork): { category: ModuleInstance; task: ModuleInstance } {
   if (n.network.links.length !== 1) {
     throw new TransplantError(
-      'E_USAGE',
+      'E_INVALID_ARGUMENT',
       `${n.manifest.name} has ${n.network.links.length} links; transplant takes specific networks (one link)`,
       { module: n.manifest.name, operation: 'transplant' },
     );

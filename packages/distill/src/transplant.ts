@@ -173,7 +173,7 @@ export function learnLink(o: LearnLinkOptions): LearnedLink {
   }
   if (o.method === 'ol' && o.samples === 0)
     throw new TransplantError(
-      'E_USAGE',
+      'E_INVALID_ARGUMENT',
       'ordinary learning needs annotated samples: pass --samples N (N ≥ 1)',
       { operation: 'transplant' },
     );
@@ -251,7 +251,7 @@ export async function transplant(o: TransplantOptions): Promise<TransplantResult
     const category = to.manifest.category ?? f.category;
     if (!category || !isCategoryId(category))
       throw new TransplantError(
-        'E_USAGE',
+        'E_INVALID_ARGUMENT',
         `${o.to} names no synthetic category (${category}); transplant needs one to draw its images`,
         { operation: 'transplant' },
       );

@@ -39,7 +39,7 @@ export function performerOf(
     : layers.findIndex((l) => l.getClassName() === 'Conv2D');
   if (at < 0 || at === layers.length - 1) {
     throw new TransplantError(
-      'E_USAGE',
+      'E_INVALID_ARGUMENT',
       `${task.name} has ${split ? `no layer "${split}"` : 'no conv layer'} with layers above it to reconstruct; its layers: ${layers.map((l) => l.name.slice(task.prefix.length)).join(', ')}`,
       { operation: 'explain' },
     );
@@ -48,7 +48,7 @@ export function performerOf(
   const yShape = (yLayer.getOutputAt(0) as tf.SymbolicTensor).shape;
   if (yShape.length !== 4)
     throw new TransplantError(
-      'E_USAGE',
+      'E_INVALID_ARGUMENT',
       `${yLayer.name} does not output a feature map; pass a conv layer of ${task.name}`,
       { operation: 'explain' },
     );

@@ -173,11 +173,11 @@ export async function loadGraph(path: string): Promise<ExplanatoryGraph> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
-  } catch {
+  } catch (error) {
     throw new TransplantError(
-      'E_USAGE',
+      'E_INVALID_ARGUMENT',
       `cannot read the graph file ${path}; mine one with \`transplant graph mine --out ${path}\``,
-      { operation: 'graph' },
+      { operation: 'graph', cause: error },
     );
   }
   return decodeGraph(bytes);

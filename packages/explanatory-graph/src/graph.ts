@@ -97,7 +97,8 @@ export interface MineGraphOptions {
   readonly params?: Partial<LayerParams>;
 }
 
-const usage = (message: string) => new TransplantError('E_USAGE', message, { operation: 'graph' });
+const invalid = (message: string) =>
+  new TransplantError('E_INVALID_ARGUMENT', message, { operation: 'graph' });
 
 /** The category module's conv layers, top two, module-qualified (the default graph layers). */
 export function defaultGraphLayers(network: Network, link: Link): string[] {
@@ -105,7 +106,7 @@ export function defaultGraphLayers(network: Network, link: Link): string[] {
   const convs = m.model.layers
     .filter((l) => l.getClassName() === 'Conv2D')
     .map((l) => `${m.name}:${l.name.slice(m.prefix.length)}`);
-  if (convs.length === 0) throw usage(`${m.name} has no conv layer to explain`);
+  if (convs.length === 0) throw invalid(`${m.name} has no conv layer to explain`);
   return convs.slice(-2).reverse();
 }
 
@@ -227,7 +228,7 @@ export function mineGraph(
   const layers = o.layers?.length ? o.layers : defaultGraphLayers(network, link);
   const size = network.module(link.category).ports.input.shape[1]!;
   if (images.size !== size || negatives.size !== size)
-    throw usage(
+    throw invalid(
       `the network takes ${size}-pixel images; got ${images.size} (images) and ${negatives.size} (negatives)`,
     );
   const t0 = performance.now();
@@ -318,8 +319,8 @@ export function assertGraphFits(graph: ExplanatoryGraph, network: Network, link:
     (s.digest !== undefined && m.published !== undefined && m.published.digest !== s.digest);
   if (wrong) {
     throw new TransplantError(
-      'E_USAGE',
-      `this graph explains ${s.module}${s.version ? `@${s.version}` : ''}; the link's category module is ${m.name}${m.published ? `@${m.published.version}` : ''}. Mine a graph for this module with \`transplant graph mine\``,
+      'E_GRAPH_MISMATCH',
+      `this graph explains ${s.module}${s.version ? `@${s.version}` : ''}; the link's category module is ${m.name}${m.published ? `@${m.published.version}` : ''}`,
       { operation: 'graph' },
     );
   }

@@ -25,7 +25,8 @@ export interface LayerRef {
   readonly name: string;
 }
 
-const usage = (message: string) => new TransplantError('E_USAGE', message, { operation: 'interpret' });
+const invalid = (message: string) =>
+  new TransplantError('E_INVALID_ARGUMENT', message, { operation: 'interpret' });
 
 const ownLayers = (m: ModuleInstance) => m.model.layers.filter((l) => l.getClassName() !== 'InputLayer');
 
@@ -66,12 +67,12 @@ export function findLayer(
     const layer = ownLayers(m).find((l) => l.name === m.prefix + local || l.name === local);
     if (!layer) continue;
     if ((layer.getOutputAt(0) as tf.SymbolicTensor).shape.length !== 4)
-      throw usage(
+      throw invalid(
         `layer ${local} of ${m.name} does not output a feature map; choose one of ${convLayerNames(network, link).join(', ')}`,
       );
     return { module: m, layer, before: chain.slice(0, i), name: layer.name.slice(m.prefix.length) };
   }
-  throw usage(
+  throw invalid(
     `no layer "${name}" in the link ${link.category} → ${link.task}; layers with feature maps: ${convLayerNames(network, link).join(', ')}`,
   );
 }
@@ -102,7 +103,7 @@ function spatialStep(layer: tf.layers.Layer): SpatialStep | null {
   const inShape = (layer.getInputAt(0) as tf.SymbolicTensor).shape;
   const outShape = (layer.getOutputAt(0) as tf.SymbolicTensor).shape;
   if (inShape.length !== 4 || outShape.length !== 4)
-    throw usage(
+    throw invalid(
       `layer ${layer.name} (${layer.getClassName()}) does not map feature maps to feature maps; cells cannot be traced to image positions through it`,
     );
   const config = layer.getConfig();
@@ -120,7 +121,7 @@ function spatialStep(layer: tf.layers.Layer): SpatialStep | null {
   } else if (inShape[1] === outShape[1] && inShape[2] === outShape[2]) {
     return null;
   } else {
-    throw usage(
+    throw invalid(
       `layer ${layer.name} (${cls}) changes the map size in a way this tool cannot trace to image positions`,
     );
   }

@@ -217,7 +217,7 @@ export class Registry {
    * registry as it was. An attachment of that kind is replaced only with `replace`.
    */
   async attach(reference: ModuleRef | string, kind: string, bytes: Uint8Array, o: { replace?: boolean; now?: () => Date } = {}): Promise<{ name: string; version: string; digest: string; replaced?: string }> {
-    if (!ATTACHMENT_KIND.test(kind)) throw new TransplantError('E_USAGE', `"${kind}" is not an attachment kind (lower-case words joined by "-")`, { operation: 'attach' });
+    if (!ATTACHMENT_KIND.test(kind)) throw new TransplantError('E_INVALID_ARGUMENT', `"${kind}" is not an attachment kind (lower-case words joined by "-")`, { operation: 'attach' });
     const resolved = await this.resolve(reference);
     const digest = sha256Digest(bytes);
     await this.store.putBlob(resolved.name, bytes, digest);

@@ -178,7 +178,8 @@ describe('transplant transplant', () => {
       'ol',
       '--no-publish',
     );
-    expect(noSamples.stderr).toContain('E_USAGE');
+    expect(noSamples.code).toBe(2);
+    expect(noSamples.stderr).toContain('E_INVALID_ARGUMENT');
     const ol = await run(
       '--json',
       'transplant',

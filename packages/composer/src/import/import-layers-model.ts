@@ -10,6 +10,7 @@ import {
   type ValueRange,
 } from '@transplant/core';
 import { createModule, disposeModule, type ModuleInstance } from '../module-instance';
+import { runPluginHook } from '../plugin-hook';
 import type { PluginRegistry } from '../plugin-registry';
 import { featureStride, featureValues } from './feature-port';
 import { parseTopology } from './keras-topology';
@@ -65,7 +66,8 @@ function probePorts(
 ): { input: Port; output: Port } {
   const plugin = plugins.get(family);
   try {
-    return plugin.ports(parsePluginOptions(plugin, options));
+    const parsed = runPluginHook(plugin, 'options', part, () => parsePluginOptions(plugin, options));
+    return runPluginHook(plugin, 'ports', part, () => plugin.ports(parsed));
   } catch (error) {
     throw rejected(part, family, error);
   }

@@ -48,6 +48,10 @@ export const ERROR_CATALOG = {
     title: 'this module version is already published',
     hint: 'a published version never changes: bump the version (semver) and publish again',
   },
+  E_REGISTRY_LOCATION_INVALID: {
+    title: 'not a valid registry location',
+    hint: 'pass a folder path or oci://host[:port]/namespace (--registry / TRANSPLANT_REGISTRY); credentials go in TRANSPLANT_REGISTRY_USERNAME / TRANSPLANT_REGISTRY_PASSWORD or the credentials file, never in the address',
+  },
   E_MODULE_NOT_FOUND: {
     title: 'no such module in the registry',
     hint: 'check the name with `transplant registry list`, or the registry with --registry / TRANSPLANT_REGISTRY',
@@ -112,6 +116,10 @@ export const ERROR_CATALOG = {
     title: 'a plugin with this family name is already registered',
     hint: 'give the plugin its own family name; a family is registered once',
   },
+  E_PLUGIN_FAILED: {
+    title: 'a module plugin failed',
+    hint: "the plugin named in the message raised an error it gives no code (kept as the error's cause); check the module's options, and if they are valid report the failure to the plugin's authors with its family, version and options",
+  },
   E_PORT_MISMATCH: {
     title: "one module's output port cannot feed the next module's input port",
     hint: 'connect modules whose ports agree, or put an adapter between them (e.g. `transplant transplant --from … --to …` learns one)',
@@ -148,6 +156,15 @@ export const ERROR_CATALOG = {
     title: 'a change to the generic network would alter what it already knew',
     hint: 'an existing link gave other outputs on the probe images after the change; nothing was published. Check that no frozen module is trained or run in training mode (batch statistics), then run the command again',
   },
+  E_GRAPH_MISMATCH: {
+    title: 'the explanatory graph was mined from another category module',
+    hint: 'mine a graph for this category module with `transplant graph mine`, or use the network the graph was mined from',
+  },
+  E_INVALID_ARGUMENT: {
+    title: 'a value passed to the platform is not valid',
+    hint: "fix the named value: on the command line it comes from an option (see the command's --help), in code from the function's arguments",
+  },
+  /** Only the CLI, where arguments are parsed, raises E_USAGE; libraries raise a domain code (E_INVALID_ARGUMENT at least). */
   E_USAGE: {
     title: 'the command was called wrongly',
     hint: 'run the command with --help to see its options',

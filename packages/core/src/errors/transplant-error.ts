@@ -20,6 +20,8 @@ export class TransplantError extends Error {
   readonly operation: string | undefined;
   readonly details: unknown;
   readonly hint: string;
+  /** What went wrong, as passed to the constructor (the message without code, title, place and hint). */
+  readonly detail: string;
 
   constructor(code: ErrorCode, detail: string, options: TransplantErrorOptions = {}) {
     const entry = ERROR_CATALOG[code];
@@ -33,6 +35,7 @@ export class TransplantError extends Error {
     this.operation = options.operation;
     this.details = options.details;
     this.hint = entry.hint;
+    this.detail = detail;
   }
 }
 

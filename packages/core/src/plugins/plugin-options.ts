@@ -25,10 +25,14 @@ function flatten(errors: readonly ValidationError[], parent = ''): { path: strin
  */
 export function parsePluginOptions<O extends object>(plugin: ModulePlugin<O>, raw: unknown): O {
   if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) {
-    throw new TransplantError('E_OPTIONS_INVALID', `${plugin.family}: options must be a JSON object`, {
-      operation: 'parseOptions',
-      module: plugin.family,
-    });
+    throw new TransplantError(
+      'E_OPTIONS_INVALID',
+      `${plugin.family}@${plugin.version}: options must be a JSON object`,
+      {
+        operation: 'parseOptions',
+        module: plugin.family,
+      },
+    );
   }
   const instance = plainToInstance(plugin.optionsSchema, raw ?? {});
   const violations = flatten(
@@ -38,7 +42,7 @@ export function parsePluginOptions<O extends object>(plugin: ModulePlugin<O>, ra
   if (violations.length > 0) {
     throw new TransplantError(
       'E_OPTIONS_INVALID',
-      `${plugin.family}: ${violations.map((v) => `${v.path || '(root)'}: ${v.message}`).join('; ')}`,
+      `${plugin.family}@${plugin.version}: ${violations.map((v) => `${v.path || '(root)'}: ${v.message}`).join('; ')}`,
       {
         operation: 'parseOptions',
         module: plugin.family,

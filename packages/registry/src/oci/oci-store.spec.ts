@@ -86,7 +86,7 @@ describe('OCI back end', () => {
     }
     const reader = new Registry(new OciStore(location, { username: USER, password: PASSWORD }));
     expect(await codeOf(reader.resolve('cat-vgg'))).toBe('E_MODULE_NOT_FOUND');
-    expect(await codeOf(openStore('oci://user:pw@127.0.0.1:1/x', {}))).toBe('E_USAGE');
+    expect(await codeOf(openStore('oci://user:pw@127.0.0.1:1/x', {}))).toBe('E_REGISTRY_LOCATION_INVALID');
   });
 
   it('says the registry is unreachable, with a code', async () => {

@@ -55,14 +55,14 @@ export function parseOciLocation(location: string): OciLocation {
     if (!location.startsWith('oci://')) throw new Error('not oci://');
     url = new URL(location.replace(/^oci:\/\//, 'http://'));
   } catch {
-    throw new TransplantError('E_USAGE', `"${location}" is not an oci://host[:port]/namespace location`, { operation: 'openStore' });
+    throw new TransplantError('E_REGISTRY_LOCATION_INVALID', `"${location}" is not an oci://host[:port]/namespace location`, { operation: 'openStore' });
   }
   if (url.username || url.password) {
-    throw new TransplantError('E_USAGE', 'credentials are never taken from the registry address; use TRANSPLANT_REGISTRY_USERNAME / TRANSPLANT_REGISTRY_PASSWORD or the credentials file', { operation: 'openStore' });
+    throw new TransplantError('E_REGISTRY_LOCATION_INVALID', 'credentials are never taken from the registry address; use TRANSPLANT_REGISTRY_USERNAME / TRANSPLANT_REGISTRY_PASSWORD or the credentials file', { operation: 'openStore' });
   }
   const namespace = url.pathname.replace(/^\/+|\/+$/g, '');
   if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(namespace)) {
-    throw new TransplantError('E_USAGE', `"${location}" needs a namespace: oci://host[:port]/namespace`, { operation: 'openStore' });
+    throw new TransplantError('E_REGISTRY_LOCATION_INVALID', `"${location}" needs a namespace: oci://host[:port]/namespace`, { operation: 'openStore' });
   }
   const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
   return { base: `${loopback ? 'http' : 'https'}://${url.host}`, host: url.host, namespace };

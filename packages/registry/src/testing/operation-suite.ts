@@ -122,7 +122,7 @@ describe(`${kind} registry operations`, () => {
     const replaced = await registry.attach('cat-vgg@1.0.0', 'explanatory-graph', other, { replace: true });
     expect(replaced.replaced).toBe(attached.digest);
     expect(new TextDecoder().decode((await registry.attachment('cat-vgg@1.0.0', 'explanatory-graph')).bytes)).toBe('another graph');
-    expect(await codeOf(registry.attach('cat-vgg@1.0.0', 'Bad Kind', other))).toBe('E_USAGE');
+    expect(await codeOf(registry.attach('cat-vgg@1.0.0', 'Bad Kind', other))).toBe('E_INVALID_ARGUMENT');
     expect(await codeOf(registry.attach('dog-vgg@1.0.0', 'explanatory-graph', other))).toBe('E_MODULE_NOT_FOUND');
     expect(await registry.verify()).toMatchObject({ versions: 2, problems: [] });
     if ((await registry.store.listBlobs()) !== undefined) {
