@@ -79,7 +79,9 @@ export {
   type FewShotOptions,
   type FewShotResult,
   type LocalizationMethod,
+  type MapView,
   type UnitStability,
+  type UnitStabilityOptions,
 } from './evaluate';
 export {
   nodePosition,
