@@ -33,8 +33,9 @@ interface NodeSearch {
   readonly win: SearchWindow;
 }
 
-/** One node's pass over its candidates: the best one, Σ q·e, and the responsibility sums. */
+/** One node's pass over its candidates: where it searched, the best candidate, Σ q·e, and the responsibility sums. */
 interface NodeSums {
+  readonly search: NodeSearch;
   best: number;
   bestAt: number;
   total: number;
@@ -179,9 +180,17 @@ export class LayerEStep {
     const j = node % k;
     const g = this.g;
     const { q, e } = this;
-    const at0 = this.search(input, node, j);
-    const { ty, tx, cy, cx, win } = at0;
-    const sums: NodeSums = { best: -1, bestAt: 0, total: 0, rSum: 0, rY: 0, rX: 0, qeO2: 0 };
+    const sums: NodeSums = {
+      search: this.search(input, node, j),
+      best: -1,
+      bestAt: 0,
+      total: 0,
+      rSum: 0,
+      rY: 0,
+      rX: 0,
+      qeO2: 0,
+    };
+    const { ty, tx, cy, cx, win } = sums.search;
     for (let jy = 0; jy < g; jy++) {
       const py = cy + win.grid[jy]!;
       for (let jx = 0; jx < g; jx++) {
@@ -201,7 +210,7 @@ export class LayerEStep {
         sums.qeO2 += qe * (win.grid[jy]! ** 2 + win.grid[jx]! ** 2);
       }
     }
-    this.write(input, node, at0, sums);
+    this.write(input, node, sums);
     return sums.total;
   }
 
@@ -223,12 +232,12 @@ export class LayerEStep {
   }
 
   /** The node's record (position in pixels, peak, normalised total) and its M-step sums. */
-  private write(input: EStepInput, node: number, search: NodeSearch, sums: NodeSums): void {
+  private write(input: EStepInput, node: number, sums: NodeSums): void {
     const s = this.state;
     const { h, w } = s.geometry;
     const g = this.g;
     const v = nodeCount(s);
-    const { ty, tx, cy, cx, win } = search;
+    const { ty, tx, cy, cx, win } = sums.search;
     const oi = input.outIndex * v + node;
     const local = sums.bestAt - (node % s.params.nodesPerFilter) * g * g;
     // Candidates near the border may lie off the map; a position is kept on it.
