@@ -43,14 +43,7 @@ export async function growGeneric(ctx: GenericContext, options: GrowOptions): Pr
   try {
     for (const planned of options.planned) addPlannedLink(ctx, { generic: name, planned, training, growth });
     assertSomethingAdded(name, growth);
-    const modules = [
-      ...current.network.modules.values(),
-      ...options.newModules.filter((m) =>
-        growth.links.some((l) => l.category === m.name || l.task === m.name),
-      ),
-      ...growth.adapters,
-    ];
-    const grown = Network.create(modules, growth.links);
+    const grown = grownNetwork(current, options.newModules, growth);
     training.afterTraining?.(grown);
     const guarded = assertNoForgetting(grown, before, name);
     const version = semver.inc(current.manifest.version, 'minor')!;
@@ -69,6 +62,20 @@ export async function growGeneric(ctx: GenericContext, options: GrowOptions): Pr
     // The grown network is not handed out: its adapters are freed here, the other modules by the callers.
     growth.adapters.forEach(disposeModule);
   }
+}
+
+/** The current network's modules, the new modules some link uses, and the adapters, with every link. */
+function grownNetwork(
+  current: GenericNetwork,
+  newModules: readonly ModuleInstance[],
+  growth: Growth,
+): Network {
+  const modules = [
+    ...current.network.modules.values(),
+    ...newModules.filter((m) => growth.links.some((l) => l.category === m.name || l.task === m.name)),
+    ...growth.adapters,
+  ];
+  return Network.create(modules, growth.links);
 }
 
 function assertSomethingAdded(name: string, growth: Growth): void {
