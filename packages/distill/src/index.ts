@@ -56,10 +56,13 @@ export {
   linkDigests,
   loadGeneric,
   removeCategory,
+  type CreateGenericOptions,
   type GenericChange,
   type GenericContext,
   type GenericMatrix,
   type GenericNetwork,
+  type GrowFromOptions,
   type LinkOutcome,
   type LinkTraining,
+  type RemoveCategoryOptions,
 } from './generic';

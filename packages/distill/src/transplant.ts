@@ -162,35 +162,35 @@ export interface LearnedLink {
  * samples), and evaluates the link on held-out images: the core of `transplant` and of
  * adding a category or a task to a generic network.
  */
-export function learnLink(o: LearnLinkOptions): LearnedLink {
-  const { f, g, resolution } = o;
+export function learnLink(options: LearnLinkOptions): LearnedLink {
+  const { f, g, resolution } = options;
   const taskId = g.task!;
-  if (o.method !== 'ol' && resolution.kind === 'none') {
-    throw new TransplantError('E_TEACHER_MISSING', `${resolution.reason}; ${o.method} needs one`, {
+  if (options.method !== 'ol' && resolution.kind === 'none') {
+    throw new TransplantError('E_TEACHER_MISSING', `${resolution.reason}; ${options.method} needs one`, {
       module: f.name,
       operation: 'transplant',
     });
   }
-  if (o.method === 'ol' && o.samples === 0)
+  if (options.method === 'ol' && options.samples === 0)
     throw new TransplantError(
       'E_INVALID_ARGUMENT',
       'ordinary learning needs annotated samples: pass --samples N (N ≥ 1)',
       { operation: 'transplant' },
     );
-  const data = new TransplantData(o.seed, o.category, f.ports.input.shape[1]!);
+  const data = new TransplantData(options.seed, options.category, f.ports.input.shape[1]!);
   const fPort = f.ports.output;
-  const adapter = createModule(o.plugins, {
-    name: o.adapterName,
+  const adapter = createModule(options.plugins, {
+    name: options.adapterName,
     family: 'adapter-conv',
     options: {
       size: fPort.shape[1],
       channels: fPort.channels,
       stride: fPort.stride,
       outChannels: g.ports.input.channels,
-      layers: o.adapterLayers,
-      ...(o.adapterInit ? { init: o.adapterInit } : {}),
+      layers: options.adapterLayers,
+      ...(options.adapterInit ? { init: options.adapterInit } : {}),
     },
-    seed: o.seed,
+    seed: options.seed,
   });
   try {
     const network = Network.create(
@@ -199,7 +199,7 @@ export function learnLink(o: LearnLinkOptions): LearnedLink {
     );
     const calibration = resolution.kind === 'bridge' ? calibrate(resolution, f, data) : undefined;
     const started = performance.now();
-    const target = data.render(data.targets(o.samples), taskId);
+    const target = data.render(data.targets(options.samples), taskId);
     const negatives = data.render(data.negatives(NEGATIVES), taskId);
     const images = tf.concat([target.images, negatives.images]) as tf.Tensor4D;
     const targets = tf.concat([target.targets, negatives.targets]);
@@ -208,22 +208,23 @@ export function learnLink(o: LearnLinkOptions): LearnedLink {
       trained = trainAdapter({
         network,
         link: { category: f.name, adapter: adapter.name, task: g.name },
-        method: o.method,
+        method: options.method,
         ...(resolution.kind !== 'none' ? { teacher: teacherFunction(resolution, calibration) } : {}),
         unlabeled: images,
         labelled: { images, targets },
-        steps: o.steps,
-        batchSize: o.batchSize ?? 32,
-        learningRate: o.learningRate ?? 1e-3,
-        seed: o.seed,
-        ...(o.probe ? { probe: o.probe } : {}),
-        ...(o.progress ? { log: o.progress } : {}),
+        steps: options.steps,
+        batchSize: options.batchSize ?? 32,
+        learningRate: options.learningRate ?? 1e-3,
+        seed: options.seed,
+        ...(options.probe ? { probe: options.probe } : {}),
+        ...(options.progress ? { log: options.progress } : {}),
       });
     } finally {
       tf.dispose([target.images, target.targets, negatives.images, negatives.targets, images, targets]);
     }
     const wallSeconds = (performance.now() - started) / 1000;
-    const probe = o.method === 'ol' ? 'none' : taskId === 'cls' ? 'ones' : (o.probe ?? DEFAULT_MASK_PROBE);
+    const probe =
+      options.method === 'ol' ? 'none' : taskId === 'cls' ? 'ones' : (options.probe ?? DEFAULT_MASK_PROBE);
     const metric = heldOut(network, { category: f.name, task: g.name }, taskId, data);
     return { adapter, network, data, metric, calibration, probe, wallSeconds, trained };
   } catch (error) {
@@ -238,11 +239,11 @@ export function learnLink(o: LearnLinkOptions): LearnedLink {
  * evaluates the new link on held-out images and (with `publish`) publishes the adapter and
  * the composition `<B category>-<A task>-via-<A category>` as a new version.
  */
-export async function transplant(o: TransplantOptions): Promise<TransplantResult> {
-  const load = async (ref: string): Promise<SpecificNetwork> => o.composer.load(ref);
-  const from = await load(o.from);
-  const to = await load(o.to);
-  const named = o.teacher ? await load(o.teacher) : undefined;
+export async function transplant(options: TransplantOptions): Promise<TransplantResult> {
+  const load = async (ref: string): Promise<SpecificNetwork> => options.composer.load(ref);
+  const from = await load(options.from);
+  const to = await load(options.to);
+  const named = options.teacher ? await load(options.teacher) : undefined;
   const student: ModuleInstance[] = [];
   try {
     const f = linkOf(to).category;
@@ -252,14 +253,14 @@ export async function transplant(o: TransplantOptions): Promise<TransplantResult
     if (!category || !isCategoryId(category))
       throw new TransplantError(
         'E_INVALID_ARGUMENT',
-        `${o.to} names no synthetic category (${category}); transplant needs one to draw its images`,
+        `${options.to} names no synthetic category (${category}); transplant needs one to draw its images`,
         { operation: 'transplant' },
       );
     const resolution = resolveTeacher(from, to, named);
     const name = `${category}-${taskId}-via-${from.manifest.category ?? from.manifest.name}`;
     const learned = learnLink({
-      ...o,
-      plugins: o.composer.plugins,
+      ...options,
+      plugins: options.composer.plugins,
       f,
       g,
       resolution,
@@ -276,8 +277,8 @@ export async function transplant(o: TransplantOptions): Promise<TransplantResult
     const teacher =
       resolution.kind === 'none' ? 'none (ordinary learning on annotated samples)' : resolution.description;
     let version: string | undefined;
-    if (o.publish) {
-      const registry = o.composer.registry;
+    if (options.publish) {
+      const registry = options.composer.registry;
       version = await nextVersion(registry, name);
       const pin = (m: ModuleInstance, kind: 'category' | 'task') => ({
         name: m.name,
@@ -287,17 +288,17 @@ export async function transplant(o: TransplantOptions): Promise<TransplantResult
       });
       const meta = {
         version,
-        generatedBy: o.generatedBy,
+        generatedBy: options.generatedBy,
         provenance: {
-          data: data.describe(o.samples),
-          seed: o.seed,
-          steps: o.steps,
-          backend: o.backend,
+          data: data.describe(options.samples),
+          seed: options.seed,
+          steps: options.steps,
+          backend: options.backend,
           wallSeconds: Math.round(wallSeconds * 10) / 10,
         },
         card: {
-          summary: `${o.method} adapter (${o.adapterLayers} conv+ReLU) from ${f.name} to ${g.name}; teacher: ${teacher}; ${o.samples} annotated samples${probe === 'random' || probe === 'pseudo-label' ? `; ${probe} probes` : ''}`,
-          metrics: [{ ...metric, on: `${data.describe(o.samples)} (test split)` }],
+          summary: `${options.method} adapter (${options.adapterLayers} conv+ReLU) from ${f.name} to ${g.name}; teacher: ${teacher}; ${options.samples} annotated samples${probe === 'random' || probe === 'pseudo-label' ? `; ${probe} probes` : ''}`,
+          metrics: [{ ...metric, on: `${data.describe(options.samples)} (test split)` }],
         },
       };
       await publishModule(registry, adapter, { ...meta, dependencies: [pin(f, 'category'), pin(g, 'task')] });
@@ -309,15 +310,15 @@ export async function transplant(o: TransplantOptions): Promise<TransplantResult
       adapter: adapter.name,
       student: { category: f.name, task: g.name, taskId },
       teacher,
-      method: o.method,
-      samples: o.samples,
+      method: options.method,
+      samples: options.samples,
       probe,
       metric,
       ...(reference ? { reference } : {}),
       losses: trained.losses,
       stepMilliseconds: trained.stepMilliseconds,
       wallSeconds,
-      data: data.describe(o.samples),
+      data: data.describe(options.samples),
       ...(calibration ? { calibration } : {}),
     };
   } finally {

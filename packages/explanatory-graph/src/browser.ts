@@ -32,9 +32,9 @@ export async function writeGraphBrowser(
   graph: ExplanatoryGraph,
   inference: GraphInference,
   images: PartImages,
-  o: BrowserOptions = {},
+  options: BrowserOptions = {},
 ): Promise<string> {
-  const perLayer = o.nodesPerLayer ?? 24;
+  const perLayer = options.nodesPerLayer ?? 24;
   const shown: Set<number>[] = graph.layers.map(() => new Set<number>());
   const strength = graph.layers.map((_, l) =>
     Array.from({ length: inference.layers[l]!.nodes }, (_, v) =>
@@ -66,7 +66,7 @@ export async function writeGraphBrowser(
       await writeFile(
         join(dir, file),
         renderNodePatches(inference, images, [{ layer: l, node: v }], {
-          images: o.images ?? 6,
+          images: options.images ?? 6,
           patch: Math.max(12, 3 * s.geometry.scale),
           captions: [`filter ${Math.floor(v / k)} · node ${v % k}`],
         }),
@@ -99,7 +99,7 @@ export async function writeGraphBrowser(
     )
     .join('');
   const title =
-    o.title ??
+    options.title ??
     `Explanatory graph of ${graph.subject.module}${graph.subject.version ? `@${graph.subject.version}` : ''}`;
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>

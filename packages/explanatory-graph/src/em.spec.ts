@@ -213,7 +213,12 @@ describe('explanatory-graph EM', () => {
       h: 16,
       w: 16,
     };
-    const state = initLayer(layerParams(16, 0.05, { top: false }), LOW, 2, () => rng.next());
+    const state = initLayer({
+      params: layerParams(16, 0.05, { top: false }),
+      geometry: LOW,
+      filters: 2,
+      random: () => rng.next(),
+    });
     state.sigma.forEach((_, v) => (state.sigma[v] = rng.uniform(0.3, 4)));
     state.scoreScale = 1.7;
     const v = nodeCount(state);
@@ -229,8 +234,8 @@ describe('explanatory-graph EM', () => {
       expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(b)));
     const sums = new Float64Array(v * ACC_WIDTH);
     for (let i = 0; i < n; i++) {
-      estep.run(maps, i, prior, i, records, i, acc);
-      referenceEStep(state, maps, i, prior, i).forEach((r, node) => {
+      estep.run({ maps, image: i, prior, priorIndex: i, out: records, outIndex: i, acc });
+      referenceEStep(state, { maps, image: i, prior, priorIndex: i }).forEach((r, node) => {
         close(records.pos[(i * v + node) * 2]!, r.pos[0]);
         close(records.pos[(i * v + node) * 2 + 1]!, r.pos[1]);
         close(records.peak[i * v + node]!, r.peak);

@@ -33,14 +33,17 @@ export function graphObservations(graph: ExplanatoryGraph, inference: GraphInfer
   return { n, units, pos, score, flips: inference.flips, floor };
 }
 
+/** Which view of each image maps are read in: as it is, or the one the graph chose (original or mirrored). */
+export type MapView = 'as-is' | 'chosen';
+
 /**
  * The graph layers' raw filters as units: peak positions on the images as they are, or
- * (`aligned`) in the view the graph chose for each image, mapped back to the image.
+ * (`chosen`) in the view the graph chose for each image, mapped back to the image.
  */
 export function rawFilterObservations(
   graph: ExplanatoryGraph,
   inference: GraphInference,
-  aligned = false,
+  view: MapView = 'as-is',
 ): UnitObservations {
   return filterObservations(
     graph.layers.map((l, li) => ({
@@ -52,7 +55,7 @@ export function rawFilterObservations(
       offset: l.state.geometry.offset,
     })),
     inference.n,
-    aligned ? { flips: inference.flips, width: graph.imageSize } : undefined,
+    view === 'chosen' ? { flips: inference.flips, width: graph.imageSize } : undefined,
   );
 }
 
@@ -60,13 +63,13 @@ export function rawFilterObservations(
 function pooledSets(
   graph: ExplanatoryGraph,
   sets: readonly GraphInference[],
-  aligned: boolean,
+  view: MapView,
 ): Float64Array[][] {
   const shapes = graph.layers.map((l) => [l.state.geometry.h, l.state.geometry.w, l.state.filters] as const);
   const all = sets.flatMap((inf) =>
     Array.from({ length: inf.n }, (_, i) =>
       pooledFeatures(
-        inf.maps.map((v) => v[aligned && inf.flips[i] ? 1 : 0]),
+        inf.maps.map((v) => v[view === 'chosen' && inf.flips[i] ? 1 : 0]),
         shapes,
         i,
       ),
@@ -127,7 +130,7 @@ export function fewShotLocalization(
   pool: { images: PartImages; inference: GraphInference },
   test: { images: PartImages; inference: GraphInference },
   parts: readonly PartName[],
-  o: FewShotOptions,
+  options: FewShotOptions,
 ): FewShotResult[] {
   const size = graph.imageSize;
   const units = {
@@ -139,14 +142,14 @@ export function fewShotLocalization(
     test: rawFilterObservations(graph, test.inference),
   };
   const alignedFilters = {
-    pool: rawFilterObservations(graph, pool.inference, true),
-    test: rawFilterObservations(graph, test.inference, true),
+    pool: rawFilterObservations(graph, pool.inference, 'chosen'),
+    test: rawFilterObservations(graph, test.inference, 'chosen'),
   };
-  const [poolFeatures, testFeatures] = pooledSets(graph, [pool.inference, test.inference], false) as [
+  const [poolFeatures, testFeatures] = pooledSets(graph, [pool.inference, test.inference], 'as-is') as [
     Float64Array[],
     Float64Array[],
   ];
-  const [poolAligned, testAligned] = pooledSets(graph, [pool.inference, test.inference], true) as [
+  const [poolAligned, testAligned] = pooledSets(graph, [pool.inference, test.inference], 'chosen') as [
     Float64Array[],
     Float64Array[],
   ];
@@ -161,20 +164,20 @@ export function fewShotLocalization(
     const candidates = poolTargets.flatMap((t, i) => (t ? [i] : []));
     const evaluated = testTargets.flatMap((t, i) => (t ? [i] : []));
     if (evaluated.length === 0) continue;
-    for (const k of o.shots) {
+    for (const k of options.shots) {
       if (candidates.length < k) continue;
-      const rng = new Rng(`${o.seed}:${part}:${k}`);
+      const rng = new Rng(`${options.seed}:${part}:${k}`);
       const sums = Object.fromEntries(LOCALIZATION_METHODS.map((m) => [m, 0])) as Record<
         LocalizationMethod,
         number
       >;
-      for (let d = 0; d < o.draws; d++) {
+      for (let d = 0; d < options.draws; d++) {
         const shots = drawWithoutReplacement(candidates, k, rng);
-        const graphLoc = fitUnitLocator(units.pool, shots, poolTargets, o.top);
+        const graphLoc = fitUnitLocator(units.pool, shots, poolTargets, options.top);
         const bestFilter = fitUnitLocator(filters.pool, shots, poolTargets, 1);
-        const ensemble = fitUnitLocator(filters.pool, shots, poolTargets, o.top);
+        const ensemble = fitUnitLocator(filters.pool, shots, poolTargets, options.top);
         const regressor = fitFeatureRegressor(poolFeatures, shots, poolTargets);
-        const alignedEnsemble = fitUnitLocator(alignedFilters.pool, shots, poolTargets, o.top);
+        const alignedEnsemble = fitUnitLocator(alignedFilters.pool, shots, poolTargets, options.top);
         const alignedRegressor = fitFeatureRegressor(
           poolAligned,
           shots,
@@ -210,7 +213,7 @@ export function fewShotLocalization(
           );
         }
       }
-      const count = o.draws * evaluated.length;
+      const count = options.draws * evaluated.length;
       out.push({
         part,
         k,
@@ -265,19 +268,28 @@ export interface UnitStability {
   readonly kept: number[];
 }
 
+export interface UnitStabilityOptions {
+  /** Per image and unit, what ranks the units (graph: total S; filters: the peak). */
+  readonly score: Float64Array;
+  /** Per layer, its units' indices into the observations. */
+  readonly layerUnits: readonly (readonly number[])[];
+  readonly landmarks: readonly (readonly (Point | null)[])[];
+  /** Images per unit: its best-scoring ones. */
+  readonly topN: number;
+  /** Units kept in layer l. */
+  readonly keep: (layer: number) => number;
+  /** Distances are divided by it (the image diagonal). */
+  readonly diagonal: number;
+}
+
 /**
  * Location instability of units (methods.md §3.7): per layer, units ranked by the mean of their
  * `topN` best scores; the best `keep(layer)` kept; each one's instability over its top-N images
  * (§1.3); the mean over kept units, then over layers. `layerUnits[l]` lists layer l's unit
  * indices into `obs`; `score` ranks (graph: total S; filters: the peak).
  */
-export function unitStability(
-  obs: UnitObservations,
-  score: Float64Array,
-  layerUnits: readonly (readonly number[])[],
-  landmarks: readonly (readonly (Point | null)[])[],
-  o: { topN: number; keep: (layer: number) => number; diagonal: number },
-): UnitStability {
+export function unitStability(obs: UnitObservations, options: UnitStabilityOptions): UnitStability {
+  const { score, layerUnits, landmarks, topN, keep, diagonal } = options;
   const n = obs.n;
   const perLayer: number[] = [];
   const kept: number[] = [];
@@ -287,18 +299,18 @@ export function unitStability(
         const order = Array.from({ length: n }, (_, i) => i)
           .filter((i) => score[i * obs.units + u]! > 0)
           .sort((a, b) => score[b * obs.units + u]! - score[a * obs.units + u]! || a - b);
-        const best = order.slice(0, o.topN);
-        return { u, order, strength: best.reduce((s, i) => s + score[i * obs.units + u]!, 0) / o.topN };
+        const best = order.slice(0, topN);
+        return { u, order, strength: best.reduce((s, i) => s + score[i * obs.units + u]!, 0) / topN };
       })
       .sort((a, b) => b.strength - a.strength || a.u - b.u)
-      .slice(0, o.keep(l));
+      .slice(0, keep(l));
     const values = ranked
       .map(({ u, order }) =>
         unitInstability(
           order,
           (i) => [obs.pos[(i * obs.units + u) * 2 + 1]!, obs.pos[(i * obs.units + u) * 2]!],
           landmarks,
-          o,
+          { topN, diagonal },
         ),
       )
       .filter((v) => !Number.isNaN(v));
@@ -318,9 +330,10 @@ export function graphVsFilterStability(
   graph: ExplanatoryGraph,
   inference: GraphInference,
   landmarks: readonly (readonly (Point | null)[])[],
-  o: { topN: number; diagonal?: number },
+  options: { topN: number; diagonal?: number },
 ): { nodes: UnitStability; filters: UnitStability } {
-  const diagonal = o.diagonal ?? Math.hypot(graph.imageSize, graph.imageSize);
+  const { topN } = options;
+  const diagonal = options.diagonal ?? Math.hypot(graph.imageSize, graph.imageSize);
   const keep = (l: number) => Math.ceil((167 / 512) * graph.layers[l]!.state.filters);
   const nodes = graphObservations(graph, inference);
   const totals = new Float64Array(nodes.n * nodes.units);
@@ -340,7 +353,14 @@ export function graphVsFilterStability(
     return ids;
   });
   return {
-    nodes: unitStability(nodes, totals, nodeLayers, landmarks, { topN: o.topN, keep, diagonal }),
-    filters: unitStability(filters, filters.score, filterLayers, landmarks, { topN: o.topN, keep, diagonal }),
+    nodes: unitStability(nodes, { score: totals, layerUnits: nodeLayers, landmarks, topN, keep, diagonal }),
+    filters: unitStability(filters, {
+      score: filters.score,
+      layerUnits: filterLayers,
+      landmarks,
+      topN,
+      keep,
+      diagonal,
+    }),
   };
 }

@@ -13,8 +13,10 @@ export {
   initLayer,
   layerParams,
   nodeCount,
+  type EStepInput,
   type EvidenceMaps,
   type GraphLayerState,
+  type InitLayerOptions,
   type LayerGeometry,
   type LayerParams,
   type Prior,
@@ -77,7 +79,9 @@ export {
   type FewShotOptions,
   type FewShotResult,
   type LocalizationMethod,
+  type MapView,
   type UnitStability,
+  type UnitStabilityOptions,
 } from './evaluate';
 export {
   nodePosition,

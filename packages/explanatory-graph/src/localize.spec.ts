@@ -157,11 +157,25 @@ describe('unit stability (methods.md §3.7)', () => {
         [0, 0],
       ] as Point[],
     ];
-    const r = unitStability(obs, obs.score, [[0, 1]], landmarks, { topN: 3, keep: () => 1, diagonal: 10 });
+    const r = unitStability(obs, {
+      score: obs.score,
+      layerUnits: [[0, 1]],
+      landmarks,
+      topN: 3,
+      keep: () => 1,
+      diagonal: 10,
+    });
     // Distances 0.1, 0.2, 0.3: std with N − 1 = 0.1.
     expect(r.perLayer[0]).toBeCloseTo(0.1, 12);
     expect(r.kept).toEqual([1]);
-    const both = unitStability(obs, obs.score, [[0, 1]], landmarks, { topN: 3, keep: () => 2, diagonal: 10 });
+    const both = unitStability(obs, {
+      score: obs.score,
+      layerUnits: [[0, 1]],
+      landmarks,
+      topN: 3,
+      keep: () => 2,
+      diagonal: 10,
+    });
     expect(both.mean).toBeCloseTo(0.05, 12); // unit 1 never moves: 0
   });
 });

@@ -69,17 +69,22 @@ export interface MinedLayers {
  * lower layer with the top layer's view choice, without parents in its first iteration and
  * with parents re-selected from the layer above in every later one.
  */
-export function mineLayers(layers: readonly LayerEvidence[], o: MiningOptions): MinedLayers {
-  if (layers.length !== o.params.length) throw new RangeError('one parameter set per layer');
+export function mineLayers(layers: readonly LayerEvidence[], options: MiningOptions): MinedLayers {
+  if (layers.length !== options.params.length) throw new RangeError('one parameter set per layer');
   const n = layers[0]!.views[0].n;
   const flips = new Uint8Array(n);
-  const rule = o.views ?? 'choose';
+  const rule = options.views ?? 'choose';
   const states: GraphLayerState[] = [];
   const records: Records[] = [];
   const ms: number[] = [];
   layers.forEach((layer, l) => {
     const started = performance.now();
-    const state = initLayer(o.params[l]!, layer.geometry, layer.views[0].c, o.random);
+    const state = initLayer({
+      params: options.params[l]!,
+      geometry: layer.geometry,
+      filters: layer.views[0].c,
+      random: options.random,
+    });
     const estep = new LayerEStep(state);
     const v = nodeCount(state);
     const upper = l > 0 ? { state: states[l - 1]!, records: records[l - 1]! } : undefined;
@@ -96,15 +101,15 @@ export function mineLayers(layers: readonly LayerEvidence[], o: MiningOptions): 
         for (let i = 0; i < n; i++) {
           const mass = [0, 1].map((view) => {
             if (acc) part[view]!.fill(0);
-            return estep.run(
-              layer.views[view]!,
-              i,
+            return estep.run({
+              maps: layer.views[view]!,
+              image: i,
               prior,
-              0,
-              scratch[view]!,
-              0,
-              acc ? part[view] : undefined,
-            );
+              priorIndex: 0,
+              out: scratch[view]!,
+              outIndex: 0,
+              acc: acc ? part[view] : undefined,
+            });
           });
           const view = pick(rule, i, scratch);
           flips[i] = view;
@@ -114,7 +119,15 @@ export function mineLayers(layers: readonly LayerEvidence[], o: MiningOptions): 
         }
       } else {
         for (let i = 0; i < n; i++)
-          explained += estep.run(layer.views[flips[i]!]!, i, prior, shared ? 0 : i, next, i, acc);
+          explained += estep.run({
+            maps: layer.views[flips[i]!]!,
+            image: i,
+            prior,
+            priorIndex: shared ? 0 : i,
+            out: next,
+            outIndex: i,
+            acc,
+          });
       }
       current = next;
       return explained;
@@ -122,15 +135,28 @@ export function mineLayers(layers: readonly LayerEvidence[], o: MiningOptions): 
     const iterations = state.params.iterations;
     for (let it = 1; it <= iterations; it++) {
       if (upper && it >= 2) {
-        selectParents(state, current, candidates, upper.records, upper.state.meanPos);
-        prior = parentPrior(state, upper.state, upper.records, upper.state.meanPos);
+        const upperMean = upper.state.meanPos;
+        selectParents({
+          child: state,
+          childRecords: current,
+          candidates,
+          upperRecords: upper.records,
+          upperMean,
+        });
+        prior = parentPrior({ child: state, upper: upper.state, upperRecords: upper.records, upperMean });
         shared = false;
       }
       const acc = new Float64Array(v * ACC_WIDTH);
       const t0 = performance.now();
       const explained = pass(acc);
-      mStep(state, acc, minStdPerNode(prior, v), it);
-      o.onProgress?.({ layer: layer.name, iteration: it, iterations, explained, ms: performance.now() - t0 });
+      mStep(state, { acc, minStd: minStdPerNode(prior, v), iteration: it });
+      options.onProgress?.({
+        layer: layer.name,
+        iteration: it,
+        iterations,
+        explained,
+        ms: performance.now() - t0,
+      });
     }
     // Records under the final anchors (the parents and prior of the last iteration).
     pass();
@@ -166,7 +192,15 @@ export function inferLayers(
       const prior = flatPrior(state, 1);
       const scratch = [emptyRecords(1, v), emptyRecords(1, v)] as const;
       for (let i = 0; i < n; i++) {
-        for (const view of [0, 1]) estep.run(layers[l]!.views[view]!, i, prior, 0, scratch[view]!, 0);
+        for (const view of [0, 1])
+          estep.run({
+            maps: layers[l]!.views[view]!,
+            image: i,
+            prior,
+            priorIndex: 0,
+            out: scratch[view]!,
+            outIndex: 0,
+          });
         const view = pick(views, i, scratch);
         flips[i] = view;
         copyRecord(scratch[view]!, 0, out, i);
@@ -175,9 +209,10 @@ export function inferLayers(
       const upper = states[l - 1]!;
       const prior =
         state.params.parents > 0
-          ? parentPrior(state, upper, records[l - 1]!, upper.meanPos)
+          ? parentPrior({ child: state, upper, upperRecords: records[l - 1]!, upperMean: upper.meanPos })
           : flatPrior(state, n);
-      for (let i = 0; i < n; i++) estep.run(layers[l]!.views[flips[i]!]!, i, prior, i, out, i);
+      for (let i = 0; i < n; i++)
+        estep.run({ maps: layers[l]!.views[flips[i]!]!, image: i, prior, priorIndex: i, out, outIndex: i });
     }
     records.push(out);
   });

@@ -25,16 +25,23 @@ export function nodePosition(inference: GraphInference, ref: NodeRef, i: number)
   return [l.pos[(i * l.nodes + ref.node) * 2 + 1]!, l.pos[(i * l.nodes + ref.node) * 2]!];
 }
 
-function drawPatch(
-  ctx: SKRSContext2D,
-  images: PartImages,
-  i: number,
-  centre: Point,
-  patch: number,
-  x0: number,
-  y0: number,
-  zoom: number,
-): void {
+/** Where `drawPatch` takes a patch from and puts it. */
+interface PatchPlacement {
+  /** The image index in `images`. */
+  readonly image: number;
+  /** The patch centre [x, y] in image pixels. */
+  readonly centre: Point;
+  /** The patch side, image pixels. */
+  readonly patch: number;
+  /** The top-left corner on the canvas. */
+  readonly x0: number;
+  readonly y0: number;
+  readonly zoom: number;
+}
+
+/** A patch of one image drawn on the canvas, pixels outside the image dark grey. */
+function drawPatch(ctx: SKRSContext2D, images: PartImages, placement: PatchPlacement): void {
+  const { image: i, centre, patch, x0, y0, zoom } = placement;
   const { size } = images;
   const rgb = images.samples[i]!.rgb;
   const half = patch / 2;
@@ -43,16 +50,16 @@ function drawPatch(
     for (let x = 0; x < patch; x++) {
       const sx = Math.floor(centre[0] - half + x);
       const sy = Math.floor(centre[1] - half + y);
-      const o = (y * patch + x) * 4;
+      const at = (y * patch + x) * 4;
       if (sx < 0 || sy < 0 || sx >= size || sy >= size) {
-        img.data[o] = img.data[o + 1] = img.data[o + 2] = 40;
+        img.data[at] = img.data[at + 1] = img.data[at + 2] = 40;
       } else {
         const s = (sy * size + sx) * 3;
-        img.data[o] = rgb[s]!;
-        img.data[o + 1] = rgb[s + 1]!;
-        img.data[o + 2] = rgb[s + 2]!;
+        img.data[at] = rgb[s]!;
+        img.data[at + 1] = rgb[s + 1]!;
+        img.data[at + 2] = rgb[s + 2]!;
       }
-      img.data[o + 3] = 255;
+      img.data[at + 3] = 255;
     }
   }
   const tile = createCanvas(patch, patch);
@@ -80,11 +87,11 @@ export function renderNodePatches(
   inference: GraphInference,
   images: PartImages,
   nodes: readonly NodeRef[],
-  o: PatchOptions = {},
+  options: PatchOptions = {},
 ): Buffer {
-  const columns = o.images ?? 6;
-  const zoom = o.zoom ?? 3;
-  const sizes = nodes.map((r) => o.patchFor?.(r) ?? o.patch ?? 16);
+  const columns = options.images ?? 6;
+  const zoom = options.zoom ?? 3;
+  const sizes = nodes.map((r) => options.patchFor?.(r) ?? options.patch ?? 16);
   const tile = Math.max(...sizes, 1) * zoom;
   const caption = 14;
   const canvas = createCanvas(
@@ -98,12 +105,19 @@ export function renderNodePatches(
   nodes.forEach((ref, row) => {
     const y0 = row * (tile + caption + 4);
     ctx.fillStyle = '#ffffff';
-    ctx.fillText(o.captions?.[row] ?? `layer ${ref.layer} node ${ref.node}`, 2, y0 + 11);
+    ctx.fillText(options.captions?.[row] ?? `layer ${ref.layer} node ${ref.node}`, 2, y0 + 11);
     const patch = sizes[row]!;
     const z = tile / patch;
     topImages(inference, ref, columns).forEach((i, col) => {
       const x0 = col * (tile + 2);
-      drawPatch(ctx, images, i, nodePosition(inference, ref, i), patch, x0, y0 + caption, z);
+      drawPatch(ctx, images, {
+        image: i,
+        centre: nodePosition(inference, ref, i),
+        patch,
+        x0,
+        y0: y0 + caption,
+        zoom: z,
+      });
       ctx.strokeStyle = '#ffff00';
       const cx = x0 + tile / 2;
       const cy = y0 + caption + tile / 2;
@@ -126,22 +140,22 @@ export function renderLocalizedParts(
   images: PartImages,
   i: number,
   predictions: readonly { part: PartName; point: Point }[],
-  o: { zoom?: number; title?: string } = {},
+  options: { zoom?: number; title?: string } = {},
 ): Buffer {
-  const zoom = o.zoom ?? 5;
+  const zoom = options.zoom ?? 5;
   const { size } = images;
   const sample = images.samples[i]!;
-  const header = o.title ? 16 : 0;
+  const header = options.title ? 16 : 0;
   const legend = 16 * predictions.length + 4;
   const canvas = createCanvas(size * zoom, header + size * zoom + legend);
   const ctx = canvas.getContext('2d');
   ctx.fillStyle = '#1e1e1e';
   ctx.fillRect(0, 0, canvas.width, canvas.height);
-  drawPatch(ctx, images, i, [size / 2, size / 2], size, 0, header, zoom);
+  drawPatch(ctx, images, { image: i, centre: [size / 2, size / 2], patch: size, x0: 0, y0: header, zoom });
   ctx.font = '11px sans-serif';
-  if (o.title) {
+  if (options.title) {
     ctx.fillStyle = '#ffffff';
-    ctx.fillText(o.title, 2, 12);
+    ctx.fillText(options.title, 2, 12);
   }
   predictions.forEach(({ part, point }, k) => {
     const [r, g, b] = partColour(partLabel(part));

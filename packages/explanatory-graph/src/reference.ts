@@ -1,4 +1,4 @@
-import { nodeCount, type EvidenceMaps, type GraphLayerState, type Prior } from './em';
+import { nodeCount, type EStepInput, type GraphLayerState } from './em';
 
 /**
  * A direct transcription of the E-step of methods.md §3.5 (b) with one JavaScript object per
@@ -39,11 +39,9 @@ interface NodeWork {
 
 export function referenceEStep(
   state: GraphLayerState,
-  maps: EvidenceMaps,
-  i: number,
-  prior: Prior,
-  priorIndex: number,
+  input: Pick<EStepInput, 'maps' | 'image' | 'prior' | 'priorIndex'>,
 ): ReferenceNodeResult[] {
+  const { maps, image: i, prior, priorIndex } = input;
   const p = state.params;
   const { h, w, scale, offset } = state.geometry;
   const k = p.nodesPerFilter;

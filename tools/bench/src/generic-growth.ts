@@ -125,9 +125,13 @@ async function record(step: string, change: GenericChange, before: number) {
 
 try {
   let before = await bytes(join(work, 'registry'));
-  await record('create from bird-seg', await createGeneric(ctx, name, ['bird-seg']), before);
+  await record('create from bird-seg', await createGeneric(ctx, { name, from: ['bird-seg'] }), before);
   before = await bytes(join(work, 'registry'));
-  await record('add-task from bird-cls', await addTask(ctx, name, 'bird-cls', { steps }), before);
+  await record(
+    'add-task from bird-cls',
+    await addTask(ctx, { generic: name, from: 'bird-cls', training: { steps } }),
+    before,
+  );
   for (const category of CATEGORY_IDS.filter((c) => c !== 'bird')) {
     if (!(await exists(`${category}-seg`))) {
       missing.push(`${category}-seg`);
@@ -136,7 +140,7 @@ try {
     before = await bytes(join(work, 'registry'));
     await record(
       `add-category from ${category}-seg`,
-      await addCategory(ctx, name, `${category}-seg`, { steps }),
+      await addCategory(ctx, { generic: name, from: `${category}-seg`, training: { steps } }),
       before,
     );
   }

@@ -77,15 +77,17 @@ const layers = graph.layers.map((layer, l) => {
   const estep = new LayerEStep(s);
   const records = emptyRecords(peerImages, v);
   const acc = new Float64Array(v * 5);
-  for (let i = 0; i < peerImages; i++) estep.run(maps, i, prior, i, records, i, acc); // warm-up
+  for (let i = 0; i < peerImages; i++)
+    estep.run({ maps, image: i, prior, priorIndex: i, out: records, outIndex: i, acc }); // warm-up
   const repeats = 20;
   const ta = performance.now();
   for (let r = 0; r < repeats; r++)
-    for (let i = 0; i < peerImages; i++) estep.run(maps, i, prior, i, records, i, acc);
+    for (let i = 0; i < peerImages; i++)
+      estep.run({ maps, image: i, prior, priorIndex: i, out: records, outIndex: i, acc });
   const oursMs = (performance.now() - ta) / (repeats * peerImages);
-  referenceEStep(s, maps, 0, prior, 0); // warm-up
+  referenceEStep(s, { maps, image: 0, prior, priorIndex: 0 }); // warm-up
   const tb = performance.now();
-  for (let i = 0; i < peerImages; i++) referenceEStep(s, maps, i, prior, i);
+  for (let i = 0; i < peerImages; i++) referenceEStep(s, { maps, image: i, prior, priorIndex: i });
   const peerMs = (performance.now() - tb) / peerImages;
   return {
     layer: layer.name,

@@ -124,7 +124,11 @@ describe('generic networks', () => {
       moved.dispose();
     };
     await expect(
-      addCategory(ctx, 'guarded', 'cat-cls', { steps: 2, afterTraining: perturb }),
+      addCategory(ctx, {
+        generic: 'guarded',
+        from: 'cat-cls',
+        training: { steps: 2, afterTraining: perturb },
+      }),
     ).rejects.toMatchObject({
       code: 'E_FORGETTING',
       message: expect.stringContaining('bird-cls-features → bird-cls-head'),
@@ -135,7 +139,7 @@ describe('generic networks', () => {
       code: 'E_MODULE_NOT_FOUND',
     });
     // Without the perturbation the same change goes through.
-    const ok = await addCategory(ctx, 'guarded', 'cat-cls', { steps: 2 });
+    const ok = await addCategory(ctx, { generic: 'guarded', from: 'cat-cls', training: { steps: 2 } });
     expect(ok.guarded).toEqual(['bird-cls-features → bird-cls-head']);
     expect(tf.memory().numTensors).toBe(start);
   }, 120_000);

@@ -158,14 +158,13 @@ export function genericCommands(parent: Command, ctx: CommandContext): void {
     .requiredOption('--name <name>', 'the generic network name')
     .requiredOption('--from <networks>', 'comma-separated specific networks, e.g. bird-cls,bird-seg')
     .action(async (o: { name: string; from: string }) => {
-      const change = await createGeneric(
-        await context(),
-        o.name,
-        o.from
+      const change = await createGeneric(await context(), {
+        name: o.name,
+        from: o.from
           .split(',')
           .map((s) => s.trim())
           .filter(Boolean),
-      );
+      });
       ctx.out(change, formatChange(change));
     });
   generic
@@ -224,7 +223,11 @@ export function genericCommands(parent: Command, ctx: CommandContext): void {
     .requiredOption('--generic <name>', 'the generic network')
     .requiredOption('--from <network>', 'the specific network whose category module joins, e.g. cat-seg')
     .action(async (o: TrainingFlags & { generic: string; from: string }) => {
-      const change = await addCategory(await context(), o.generic, o.from, training(o));
+      const change = await addCategory(await context(), {
+        generic: o.generic,
+        from: o.from,
+        training: training(o),
+      });
       ctx.out(change, formatChange(change));
     });
   trainingOptions(
@@ -237,7 +240,11 @@ export function genericCommands(parent: Command, ctx: CommandContext): void {
     .requiredOption('--generic <name>', 'the generic network')
     .requiredOption('--from <network>', 'the specific network whose task module joins, e.g. bird-cls')
     .action(async (o: TrainingFlags & { generic: string; from: string }) => {
-      const change = await addTask(await context(), o.generic, o.from, training(o));
+      const change = await addTask(await context(), {
+        generic: o.generic,
+        from: o.from,
+        training: training(o),
+      });
       ctx.out(change, formatChange(change));
     });
   parent
@@ -248,7 +255,7 @@ export function genericCommands(parent: Command, ctx: CommandContext): void {
     .requiredOption('--generic <name>', 'the generic network')
     .requiredOption('--category <module>', 'the category module to remove')
     .action(async (o: { generic: string; category: string }) => {
-      const change = await removeCategory(await context(), o.generic, o.category);
+      const change = await removeCategory(await context(), { generic: o.generic, category: o.category });
       ctx.out(change, formatChange(change));
     });
 }

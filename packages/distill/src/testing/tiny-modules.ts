@@ -114,8 +114,8 @@ const adapter: ModulePlugin<Tiny> = {
   description: 'test',
   optionsSchema: Tiny,
   ports: () => ({ input: map, output: map }),
-  build: (o, { seed, prefix }) =>
-    chain(Array.from({ length: o.layers }, (_, i) => conv(`${prefix}conv${i + 1}`, 3, seed + i))),
+  build: (options, { seed, prefix }) =>
+    chain(Array.from({ length: options.layers }, (_, i) => conv(`${prefix}conv${i + 1}`, 3, seed + i))),
 };
 
 export const tinyPlugins = () => new PluginRegistry([category, task, segTask, adapter]);

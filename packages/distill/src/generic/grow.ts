@@ -1,0 +1,90 @@
+import semver from 'semver';
+import { Network, disposeModule, type ModuleInstance } from '@transplant/composer';
+import { TransplantError } from '@transplant/core';
+import { assertNoForgetting, assertReproducesRecord, linkDigests } from './guard';
+import { addPlannedLink, publishAdapters, type Growth, type LinkTraining, type PlannedLink } from './links';
+import { publishGeneric, type GenericChange, type GenericContext, type GenericNetwork } from './network';
+
+export interface GrowOptions {
+  readonly current: GenericNetwork;
+  readonly planned: readonly PlannedLink[];
+  /** The modules the change brings (kept where a link uses them). */
+  readonly newModules: readonly ModuleInstance[];
+  /** The generic record's sources for the next version. */
+  readonly sources: Record<string, string>;
+  readonly training: LinkTraining;
+  /** The card summary of the next version. */
+  readonly summary: string;
+}
+
+/**
+ * Learns the planned links (see `addPlannedLink`), checks that every existing link is
+ * bit-identical, then publishes the adapters and the next minor version of the generic network.
+ */
+export async function growGeneric(ctx: GenericContext, options: GrowOptions): Promise<GenericChange> {
+  const { current, training } = options;
+  const started = performance.now();
+  const name = current.manifest.name;
+  const before = linkDigests(current.network);
+  assertReproducesRecord({
+    reference: `${name}@${current.manifest.version}`,
+    name,
+    guard: current.record.guard,
+    digests: before,
+    backend: ctx.backend,
+    ...(ctx.log ? { log: ctx.log } : {}),
+  });
+  const growth: Growth = {
+    adapters: [],
+    outcomes: [],
+    links: [...current.network.links],
+    metrics: { ...current.record.metrics },
+  };
+  try {
+    for (const planned of options.planned) addPlannedLink(ctx, { generic: name, planned, training, growth });
+    assertSomethingAdded(name, growth);
+    const grown = grownNetwork(current, options.newModules, growth);
+    training.afterTraining?.(grown);
+    const guarded = assertNoForgetting(grown, before, name);
+    const version = semver.inc(current.manifest.version, 'minor')!;
+    await publishAdapters(ctx, { generic: name, version, network: grown, growth, training });
+    await publishGeneric(ctx, {
+      network: grown,
+      name,
+      version,
+      record: { sources: options.sources, metrics: growth.metrics },
+      summary: options.summary,
+      wallSeconds: (performance.now() - started) / 1000,
+    });
+    const wallSeconds = (performance.now() - started) / 1000;
+    return { name, version, links: growth.outcomes, guarded, wallSeconds };
+  } finally {
+    // The grown network is not handed out: its adapters are freed here, the other modules by the callers.
+    growth.adapters.forEach(disposeModule);
+  }
+}
+
+/** The current network's modules, the new modules some link uses, and the adapters, with every link. */
+function grownNetwork(
+  current: GenericNetwork,
+  newModules: readonly ModuleInstance[],
+  growth: Growth,
+): Network {
+  const modules = [
+    ...current.network.modules.values(),
+    ...newModules.filter((m) => growth.links.some((l) => l.category === m.name || l.task === m.name)),
+    ...growth.adapters,
+  ];
+  return Network.create(modules, growth.links);
+}
+
+function assertSomethingAdded(name: string, growth: Growth): void {
+  const added = growth.outcomes.filter((l) => l.status !== 'skipped');
+  if (added.length === 0) {
+    throw new TransplantError(
+      'E_TEACHER_MISSING',
+      `no link could be learned: ${growth.outcomes.map((l) => `${l.link}: ${l.reason}`).join('; ')}`,
+      { module: name, operation: 'generic' },
+    );
+  }
+}
