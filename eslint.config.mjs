@@ -11,7 +11,8 @@ await createProjectGraphAsync({ exitOnError: true });
  * core ← data, registry ← composer ← distill ← cli, with the explanation packages beside
  * distill (interpretable conv layers below the explanatory graph and the explainer, which
  * build on its layer probes and metrics) — and plugins import only @transplant/core and
- * TensorFlow.js.
+ * TensorFlow.js. The platform (built-in plugins, embedded registry, version, container factory)
+ * sits under the composition roots: the CLI and the tools.
  */
 const LAYERS = {
   'layer:core': ['layer:core'],
@@ -22,6 +23,7 @@ const LAYERS = {
   'layer:interpret': ['layer:core', 'layer:data', 'layer:registry', 'layer:composer'],
   'layer:explain': ['layer:core', 'layer:data', 'layer:registry', 'layer:composer', 'layer:interpret'],
   'layer:plugin': ['layer:core'],
+  'layer:platform': ['layer:core', 'layer:registry', 'layer:composer', 'layer:plugin'],
   'layer:cli': [
     'layer:core',
     'layer:data',
@@ -31,6 +33,7 @@ const LAYERS = {
     'layer:interpret',
     'layer:explain',
     'layer:plugin',
+    'layer:platform',
   ],
   'layer:tools': ['*'],
   'layer:e2e': ['*'],

@@ -22,8 +22,8 @@ describe('module boundaries (DESIGN.md §2) are enforced by lint', () => {
   });
 
   it('refuses an import of a tool or application from a library layer', async () => {
-    // The tools depend on the CLI (its built-in plugins), so nx reports the cycle this import
-    // would close, or that apps may not be imported; either way lint refuses it.
+    // nx reports that apps may not be imported, or the cycle the import would close where the
+    // tool depends on the CLI; either way lint refuses it.
     const errors = await boundaryErrors(
       'packages/cli/src/sideways.ts',
       "import { x } from '@transplant/bench';\nexport const y = x;\n",

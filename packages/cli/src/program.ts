@@ -1,10 +1,17 @@
+import { availableParallelism } from 'node:os';
 import { Command, CommanderError } from 'commander';
+import type { ContainerModule } from 'inversify';
 import { isTransplantError, type Environment, type ErrorCode } from '@transplant/core';
-import { CLI_TOKENS } from './cli-module';
+import {
+  PLATFORM_TOKENS,
+  TRANSPLANT_VERSION,
+  createPlatformContainer,
+  type PlatformServices,
+} from '@transplant/platform';
 import { CATEGORY_IDS } from '@transplant/data';
 import { dataInspect, formatInspectReport } from './commands/data-inspect';
 import { dataPreview } from './commands/data-preview';
-import { collectDoctorReport, formatDoctorReport, type DoctorDeps } from './commands/doctor';
+import { collectDoctorReport, formatDoctorReport } from './commands/doctor';
 import type { CommandContext } from './commands/command-context';
 import { importCommand } from './commands/import';
 import { networkCommands } from './commands/networks';
@@ -14,13 +21,16 @@ import { explainCommand } from './commands/explain';
 import { graphCommands } from './commands/graph';
 import { interpretCommands } from './commands/interpret';
 import { registryCommand } from './commands/registry';
-import { buildContainer } from './container';
-import { TRANSPLANT_VERSION } from './version';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly env: Environment;
+}
+
+export interface CliOptions {
+  /** Loaded into the invocation's container after the platform's modules: extra contributions or rebindings. */
+  readonly modules?: readonly ContainerModule[];
 }
 
 interface GlobalOptions {
@@ -29,7 +39,7 @@ interface GlobalOptions {
   json?: boolean;
 }
 
-function buildProgram(io: CliIo): Command {
+function buildProgram(io: CliIo, services: () => PlatformServices): Command {
   const program = new Command('transplant')
     .description('Compose one generic CNN from small pre-trained modules, and explain what they learned.')
     .version(TRANSPLANT_VERSION)
@@ -52,12 +62,12 @@ function buildProgram(io: CliIo): Command {
     )
     .action(async () => {
       const options = program.opts<GlobalOptions>();
-      const container = buildContainer(io.env);
-      const report = await collectDoctorReport(container.get<DoctorDeps>(CLI_TOKENS.DoctorDeps), options);
+      const deps = { selector: services().backendSelector, env: io.env, cpus: availableParallelism() };
+      const report = await collectDoctorReport(deps, options);
       io.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctorReport(report)}\n`);
     });
   const commands: CommandContext = {
-    container: () => buildContainer(io.env),
+    services,
     globals: () => program.opts<GlobalOptions>(),
     env: io.env,
     out: (value, text) => print(program, io, value, text),
@@ -120,9 +130,18 @@ const USAGE_EXIT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'E_GRAPH_MISMATCH',
 ]);
 
-/** Runs the CLI on `argv` (without `node` and the script) and returns the exit code. */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const program = buildProgram(io);
+/**
+ * Runs the CLI on `argv` (without `node` and the script) and returns the exit code. This is the
+ * CLI's composition root: one container per invocation, its services resolved once on first use
+ * (so a binding error is reported like any other); commands get the services, never the container.
+ */
+export async function runCli(argv: readonly string[], io: CliIo, options: CliOptions = {}): Promise<number> {
+  const container = createPlatformContainer({ env: io.env, modules: options.modules ?? [] });
+  let services: PlatformServices | undefined;
+  const program = buildProgram(
+    io,
+    () => (services ??= container.get<PlatformServices>(PLATFORM_TOKENS.Services)),
+  );
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;

@@ -3,6 +3,7 @@
  * registry modules; runs links, freezes modules, publishes and exports networks.
  */
 export { PluginRegistry } from './plugin-registry';
+export { COMPOSER_TOKENS, composerContainerModule } from './composer-module';
 export {
   createModule,
   disposeModule,

@@ -10,9 +10,17 @@ export { LOCKFILE_NAME, readLockfile, recordInLockfile, type LockEntry, type Loc
 export { canonicalJson } from './canonical-json';
 export { copyModule, type CopyResult } from './copy-module';
 export { MODULE_FILES, readModuleFolder, writeModuleFolder } from './module-folder';
-export { cacheDir, openStore } from './open-store';
+export {
+  DEFAULT_STORE_FACTORIES,
+  cacheDir,
+  folderStoreFactory,
+  ociStoreFactory,
+  openStore,
+} from './open-store';
+export type { RegistryStoreFactory } from './store-factory';
 export { OciStore, parseOciLocation } from './oci/oci-store';
 export { CachedStore } from './cache/cached-store';
 export { resolveCredentials, type OciCredentials } from './oci/credentials';
 export { moduleFixture } from './testing/module-fixture';
+export { MemoryStore, memoryStoreFactory } from './testing/memory-store';
 export { REGISTRY_TOKENS, registryContainerModule, type RegistryOpener } from './registry-module';

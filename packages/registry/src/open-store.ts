@@ -1,23 +1,52 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Environment } from '@transplant/core';
+import { TransplantError, type Environment } from '@transplant/core';
 import { CachedStore } from './cache/cached-store';
 import { FolderStore } from './folder/folder-store';
 import { resolveCredentials } from './oci/credentials';
 import { OciStore, parseOciLocation } from './oci/oci-store';
 import type { RegistryStore } from './store';
+import type { RegistryStoreFactory } from './store-factory';
 
 /** The blob cache of remote registries: TRANSPLANT_CACHE, else ~/.cache/transplant. */
 export function cacheDir(env: Environment): string {
   return env['TRANSPLANT_CACHE'] || join(env['XDG_CACHE_HOME'] || join(env['HOME'] || homedir(), '.cache'), 'transplant');
 }
 
-/** A folder path → the folder store; `oci://host/namespace` → the OCI store behind the blob cache. */
-export async function openStore(location: string, env: Environment): Promise<RegistryStore> {
-  if (location.startsWith('oci://')) {
+/** `oci://host/namespace` → the OCI store behind the blob cache. */
+export const ociStoreFactory: RegistryStoreFactory = {
+  locations: 'oci://host[:port]/namespace',
+  accepts: (location) => location.startsWith('oci://'),
+  async open(location, env) {
     const { host } = parseOciLocation(location);
     const store = new OciStore(location, await resolveCredentials(host, env));
     return new CachedStore(store, cacheDir(env));
+  },
+};
+
+/** A folder path (optionally `folder:`-prefixed): anything that names no other scheme. */
+export const folderStoreFactory: RegistryStoreFactory = {
+  locations: 'a folder path',
+  accepts: (location) => location.startsWith('folder:') || !/^[a-z][a-z0-9+.-]*:\/\//i.test(location),
+  open: async (location) => new FolderStore(location.replace(/^folder:/, '')),
+};
+
+/** The stores @transplant/registry provides, in the order its container module binds them. */
+export const DEFAULT_STORE_FACTORIES: readonly RegistryStoreFactory[] = [ociStoreFactory, folderStoreFactory];
+
+/** Opens the store of the first factory that accepts `location` (default: the folder and OCI stores). */
+export async function openStore(
+  location: string,
+  env: Environment,
+  factories: readonly RegistryStoreFactory[] = DEFAULT_STORE_FACTORIES,
+): Promise<RegistryStore> {
+  const factory = factories.find((f) => f.accepts(location));
+  if (!factory) {
+    throw new TransplantError(
+      'E_REGISTRY_UNREACHABLE',
+      `no registry store opens "${location}"; locations: ${factories.map((f) => f.locations).join(', ')}`,
+      { module: location, operation: 'openStore' },
+    );
   }
-  return new FolderStore(location.replace(/^folder:/, ''));
+  return factory.open(location, env);
 }

@@ -4,10 +4,13 @@ import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { builtinPlugins } from '@transplant/cli';
+import { createPlatform } from '@transplant/platform';
 import { Network, createModule } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
 import { trainAdapter, type DistillMethod } from '@transplant/distill';
+
+// The composition root: one container for this run.
+const platform = createPlatform(process.env);
 
 /**
  * The back-distillation step against the ordinary-learning step (same adapter, same batch,
@@ -31,7 +34,7 @@ const batch = Number(values.batch);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 function timeMethod(method: DistillMethod, layers: 1 | 3): number {
-  const plugins = builtinPlugins();
+  const plugins = platform.plugins;
   // f outputs the zoo's 8×8×64 map (computed once per run, outside the timed step); g is the zoo's head.
   const f = createModule(plugins, {
     name: 'bench-features',

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EMBEDDED_REGISTRY, GENERATED_BY, builtinPlugins } from '@transplant/cli';
+import { EMBEDDED_REGISTRY, GENERATED_BY, createPlatform } from '@transplant/platform';
 import { Composer } from '@transplant/composer';
 import { TransplantError, selectBackend } from '@transplant/core';
 import { CATEGORY_IDS } from '@transplant/data';
@@ -16,6 +16,9 @@ import {
   type GenericContext,
 } from '@transplant/distill';
 import { FolderStore, Registry } from '@transplant/registry';
+
+// The composition root: one container for this run.
+const platform = createPlatform(process.env);
 
 /**
  * `nx run bench:generic-growth`: grows one generic network category by category — bird-seg,
@@ -47,7 +50,7 @@ const selection = await selectBackend();
 const work = await mkdtemp(join(tmpdir(), 'transplant-growth-'));
 await cp(values.registry, join(work, 'registry'), { recursive: true });
 const registry = new Registry(new FolderStore(join(work, 'registry')));
-const composer = new Composer(registry, builtinPlugins());
+const composer = new Composer(registry, platform.plugins);
 const ctx: GenericContext = {
   composer,
   generatedBy: GENERATED_BY,

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EMBEDDED_REGISTRY, builtinPlugins } from '@transplant/cli';
+import { EMBEDDED_REGISTRY, createPlatform } from '@transplant/platform';
 import { Composer } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
 import { isCategoryId } from '@transplant/data';
@@ -16,7 +16,9 @@ import {
   type Prior,
 } from '@transplant/explanatory-graph';
 import { backgroundImages, partImages } from '@transplant/interpretable';
-import { Registry, openStore } from '@transplant/registry';
+
+// The composition root: one container for this run.
+const platform = createPlatform(process.env);
 
 /**
  * Explanatory-graph mining time (methods.md §3.5), per image and per layer, on a zoo network:
@@ -35,10 +37,7 @@ const { values } = parseArgs({
   },
 });
 const selection = await selectBackend({ requested: 'wasm' });
-const composer = new Composer(
-  new Registry(await openStore(EMBEDDED_REGISTRY, process.env)),
-  builtinPlugins(),
-);
+const composer = new Composer(await platform.openRegistry(EMBEDDED_REGISTRY), platform.plugins);
 const { network, manifest } = await composer.load(values.net);
 const link = network.links[0]!;
 const category = network.module(link.category).category ?? '';

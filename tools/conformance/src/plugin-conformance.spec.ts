@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtinPlugins } from '@transplant/cli';
+import { testPlugins } from '@transplant/platform/testing';
 import {
   createModule,
   disposeModule,
@@ -21,7 +21,7 @@ import { PLUGIN_CASES } from './plugin-cases';
  * PLUGIN_CASES: ports agree with the built layers, publish → fetch → rebuild is bit-identical,
  * outputs are deterministic for a seed, and no tensor leaks.
  */
-const plugins = builtinPlugins();
+const plugins = testPlugins();
 const cases = plugins.list().flatMap((plugin) =>
   [undefined, ...(PLUGIN_CASES[plugin.family] ?? [])].map((options, i) => ({
     plugin,

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { builtinPlugins } from '@transplant/cli';
+import { testPlugins } from '@transplant/platform/testing';
 import { selectBackend } from '@transplant/core';
 import { SyntheticSet } from '@transplant/data';
 import {
@@ -21,7 +21,7 @@ beforeAll(async () => {
 
 describe('explainer of a performer network', () => {
   it('cuts the performer, learns from its features, accounts for every share, and measures fidelity, without leaking tensors', () => {
-    const network = buildExperimentNetwork(builtinPlugins(), 'p', {
+    const network = buildExperimentNetwork(testPlugins(), 'p', {
       ...INTERPRETABLE_DEFAULTS,
       imageSize: 16,
       blocks: [[4], [8]],

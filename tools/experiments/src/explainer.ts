@@ -2,7 +2,7 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EMBEDDED_REGISTRY, GENERATED_BY, builtinPlugins } from '@transplant/cli';
+import { EMBEDDED_REGISTRY, GENERATED_BY, createPlatform } from '@transplant/platform';
 import { Composer, publishModule, publishNetwork, type Network } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
 import { CATEGORY_IDS, isCategoryId, type CategoryId, type SampleCategory } from '@transplant/data';
@@ -13,13 +13,16 @@ import {
   experimentError,
   trainExperimentNetwork,
 } from '@transplant/interpretable';
-import { FolderStore, Registry, openStore } from '@transplant/registry';
+import { FolderStore, Registry } from '@transplant/registry';
 import {
   explainPerformer,
   formatExplainerReport,
   type DiagnosisResult,
   type ExplainRunResult,
 } from './explainer-runs';
+
+// The composition root: one container for this run.
+const platform = createPlatform(process.env);
 
 /**
  * methods.md §9.4 on the synthetic data: explainers of zoo classifiers (p, fidelity, part
@@ -85,7 +88,7 @@ const save = (key: string, value: unknown) =>
     `${JSON.stringify({ measuredAt: new Date().toISOString(), backend: selection.id, ...(value as object) }, null, 2)}\n`,
   );
 
-const composer = new Composer(new Registry(await openStore(values.registry, process.env)), builtinPlugins());
+const composer = new Composer(await platform.openRegistry(values.registry), platform.plugins);
 for (const category of zoo) {
   const key = `zoo-${category}`;
   if ((wanted && !wanted.has(key)) || (await exists(key))) continue;
@@ -131,10 +134,10 @@ for (const run of diagnosisRuns) {
   );
   let network: Network;
   if (published) {
-    network = (await new Composer(work, builtinPlugins()).load(run.key)).network;
+    network = (await new Composer(work, platform.plugins).load(run.key)).network;
     log(`${run.key}: the performer from ${values['work-registry']}`);
   } else {
-    network = buildExperimentNetwork(builtinPlugins(), run.key, o);
+    network = buildExperimentNetwork(platform.plugins, run.key, o);
   }
   try {
     if (!published) {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { chromium } from 'playwright-core';
-import { builtinPlugins } from '@transplant/cli';
+import { testPlugins } from '@transplant/platform/testing';
 import { selectBackend } from '@transplant/core';
 import {
   decodeGraph,
@@ -51,7 +51,7 @@ let network: ReturnType<typeof buildExperimentNetwork>;
 
 beforeAll(async () => {
   await selectBackend({ requested: 'wasm', env: {} });
-  network = buildExperimentNetwork(builtinPlugins(), 'g', tiny);
+  network = buildExperimentNetwork(testPlugins(), 'g', tiny);
   dir = await mkdtemp(join(tmpdir(), 'transplant-graph-'));
 });
 afterAll(async () => {
@@ -101,7 +101,7 @@ describe('explanatory graph on a network', () => {
     expect(() => decodeGraph(new TextEncoder().encode('{"not":"a graph"}'))).toThrow(
       expect.objectContaining({ code: expect.stringMatching(/E_ARTIFACT_(CORRUPT|FOREIGN)/) }),
     );
-    const other = buildExperimentNetwork(builtinPlugins(), 'h', tiny);
+    const other = buildExperimentNetwork(testPlugins(), 'h', tiny);
     const otherNames = networkModules('h');
     expect(() =>
       inferGraph(graph, other, { category: otherNames.category, task: otherNames.task }, test),

@@ -2,13 +2,15 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EMBEDDED_REGISTRY, builtinPlugins } from '@transplant/cli';
+import { EMBEDDED_REGISTRY, createPlatform } from '@transplant/platform';
 import { Composer } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
 import { isCategoryId, type CategoryId } from '@transplant/data';
 import { GRAPH_VIEW_RULES, type GraphViewRule } from '@transplant/explanatory-graph';
-import { Registry, openStore } from '@transplant/registry';
 import { formatGraphReport, runGraphCategory, type GraphRunResult } from './explanatory-graph-runs';
+
+// The composition root: one container for this run.
+const platform = createPlatform(process.env);
 
 /**
  * methods.md §9.3 and §3.7 on the synthetic data: per category, an explanatory graph mined from
@@ -49,8 +51,8 @@ const categories = values.categories
 const selection = await selectBackend();
 const dir = join(values.results, 'explanatory-graph');
 await mkdir(join(dir, 'runs'), { recursive: true });
-const registry = new Registry(await openStore(values.registry, process.env));
-const composer = new Composer(registry, builtinPlugins());
+const registry = await platform.openRegistry(values.registry);
+const composer = new Composer(registry, platform.plugins);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 for (const [index, category] of categories.entries()) {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { builtinPlugins } from '@transplant/cli';
+import { testPlugins } from '@transplant/platform/testing';
 import { moduleWeights, partMaskLayers, selectBackend } from '@transplant/core';
 import {
   ExperimentData,
@@ -26,7 +26,7 @@ const tiny = { ...INTERPRETABLE_DEFAULTS, imageSize: 16, blocks: [[4], [8]], bat
 describe('interpretable networks', () => {
   it('trains an interpretable network without leaking tensors: only the modules move, β relaxes, the masked layer is measured', () => {
     const o = { ...tiny, categories: ['cat'] as const, mask: 'argmax' as const };
-    const network = buildExperimentNetwork(builtinPlugins(), 't', o);
+    const network = buildExperimentNetwork(testPlugins(), 't', o);
     const names = networkModules('t');
     const link = { category: names.category, task: names.task };
     const mask = partMaskLayers(network.module(names.category).built.layers)[0]!;
@@ -64,7 +64,7 @@ describe('interpretable networks', () => {
     const result = await runOne(
       { categories: ['cat', 'dog'], kind: 'interpretable' },
       {
-        plugins: builtinPlugins(),
+        plugins: testPlugins(),
         training: o,
         mask: 'centroid',
         images: 4,

@@ -2,12 +2,12 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EMBEDDED_REGISTRY, GENERATED_BY, builtinPlugins } from '@transplant/cli';
+import { EMBEDDED_REGISTRY, GENERATED_BY, createPlatform } from '@transplant/platform';
 import { Composer, publishModule, publishNetwork } from '@transplant/composer';
 import { moduleWeights, selectBackend } from '@transplant/core';
 import { isCategoryId, type CategoryId } from '@transplant/data';
 import { PART_MASK_MODES, type FilterLossMode, type PartMaskMode } from '@transplant/interpretable';
-import { FolderStore, Registry, openStore } from '@transplant/registry';
+import { FolderStore, Registry } from '@transplant/registry';
 import {
   formatInterpretableReport,
   measureRun,
@@ -17,6 +17,9 @@ import {
   type RunResult,
   type RunSpec,
 } from './interpretable-runs';
+
+// The composition root: one container for this run.
+const platform = createPlatform(process.env);
 
 /**
  * methods.md §9.2 on the synthetic data: ordinary vs interpretable networks, single-category
@@ -91,10 +94,7 @@ const heatmapWriter = (spec: RunSpec, key: string) => async (category: CategoryI
 
 let init: { name: string; weights: Record<string, import('@tensorflow/tfjs').Tensor> } | undefined;
 if (values.init !== 'none') {
-  const composer = new Composer(
-    new Registry(await openStore(values.registry, process.env)),
-    builtinPlugins(),
-  );
+  const composer = new Composer(await platform.openRegistry(values.registry), platform.plugins);
   const { network, manifest } = await composer.load(values.init);
   const category = network.module(network.links[0]!.category);
   init = {
@@ -112,7 +112,7 @@ for (const spec of specs) {
     () => null,
   );
   if (previous && values.remeasure) {
-    const composer = new Composer(workRegistry, builtinPlugins());
+    const composer = new Composer(workRegistry, platform.plugins);
     const { network } = await composer.load(key);
     try {
       const settings = previous.settings as { crop?: boolean; blocks: number[][]; images: number };
@@ -140,7 +140,7 @@ for (const spec of specs) {
     continue;
   }
   const result = await runOne(spec, {
-    plugins: builtinPlugins(),
+    plugins: platform.plugins,
     ...(init ? { init: init.weights, initName: init.name } : {}),
     training: {
       crop: values.view === 'crop',

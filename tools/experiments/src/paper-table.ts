@@ -2,12 +2,14 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EMBEDDED_REGISTRY, GENERATED_BY, builtinPlugins } from '@transplant/cli';
+import { EMBEDDED_REGISTRY, GENERATED_BY, createPlatform } from '@transplant/platform';
 import { Composer } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
 import { transplant } from '@transplant/distill';
-import { Registry, openStore } from '@transplant/registry';
 import { cellKey, cellNetworks, cellSteps, formatPaperTables, type Cell } from './paper-table-format';
+
+// The composition root: one container for this run.
+const platform = createPlatform(process.env);
 
 /**
  * `nx run distill:paper-table`: methods.md §9.1 on the zoo. For each category, a 1-conv and a
@@ -43,8 +45,8 @@ const samples = values.samples.split(',').map(Number);
 const DONOR: Record<string, string> = { cat: 'dog', dog: 'cat', cow: 'horse', horse: 'cow', sheep: 'cow' };
 
 const selection = await selectBackend();
-const registry = new Registry(await openStore(values.registry, process.env));
-const composer = new Composer(registry, builtinPlugins());
+const registry = await platform.openRegistry(values.registry);
+const composer = new Composer(registry, platform.plugins);
 /** `cat-cls@1.1.0`: the version a transplant of `cat-cls` uses now (the latest). */
 const current = async (name: string) => `${name}@${(await registry.resolve(name)).version}`;
 const file = join(values.results, 'paper-table.json');

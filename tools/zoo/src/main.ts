@@ -2,9 +2,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EMBEDDED_REGISTRY, GENERATED_BY, builtinPlugins, resolveRegistryLocation } from '@transplant/cli';
+import {
+  EMBEDDED_REGISTRY,
+  GENERATED_BY,
+  createPlatform,
+  resolveRegistryLocation,
+} from '@transplant/platform';
 import { selectBackend } from '@transplant/core';
-import { Registry, openStore } from '@transplant/registry';
 import { trainZooNetwork, type ZooEntryResult } from './zoo-entry';
 import {
   EXTRA_CATEGORIES,
@@ -17,6 +21,9 @@ import {
   type ZooVersion,
 } from './zoo-spec';
 import { formatZooTable } from './zoo-report';
+
+// The composition root: one container for this run.
+const platform = createPlatform(process.env);
 
 /**
  * `nx run zoo:train [--only cat-cls,bird-seg] [--seed 7] [--steps-scale 1] [--registry DIR] [--version V]`:
@@ -52,8 +59,8 @@ const entries = only ? trainable.filter((e) => only.includes(networkName(e.categ
 
 const selection = await selectBackend();
 const location = resolveRegistryLocation(values.registry ?? EMBEDDED_REGISTRY, process.env);
-const registry = new Registry(await openStore(location.location, process.env));
-const plugins = builtinPlugins();
+const registry = await platform.openRegistry(location.location);
+const plugins = platform.plugins;
 const scale = Number(values['steps-scale']);
 process.stderr.write(`zoo: ${entries.length} networks on ${selection.id} → ${location.location}\n`);
 

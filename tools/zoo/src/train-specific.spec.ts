@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtinPlugins } from '@transplant/cli';
+import { testPlugins } from '@transplant/platform/testing';
 import { Network, createModule } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
 import { evaluateSpecific, learningRateAt, trainSpecific } from './train-specific';
@@ -13,7 +13,7 @@ import { PLANS, RECIPES } from './zoo-spec';
 const plan = { ...PLANS.cls, steps: 4, maxSteps: 4, batchSize: 4, checkpointEvery: 2, decayAt: 0.5 };
 
 function tinyNetwork(): Network {
-  const plugins = builtinPlugins();
+  const plugins = testPlugins();
   const category = createModule(plugins, {
     name: 'cat-cls-features',
     family: 'category-vgg',

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtinPlugins } from '@transplant/cli';
+import { testPlugins } from '@transplant/platform/testing';
 import { Composer } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
 import { FolderStore, Registry } from '@transplant/registry';
@@ -23,7 +23,7 @@ describe('a zoo network trained with recipe 1.1.0 (batch normalisation)', () => 
 
   it('publishes the plain category module (BN folded) whose network reproduces the reported metrics, and frees its tensors', async () => {
     const registry = new Registry(new FolderStore(join(root, 'registry')));
-    const plugins = builtinPlugins();
+    const plugins = testPlugins();
     const plan = { ...PLANS.cls, steps: 3, maxSteps: 3, batchSize: 8, checkpointEvery: 10 };
     const start = tf.memory().numTensors;
     const lines: string[] = [];

@@ -1,11 +1,13 @@
-import { CORE_TOKENS, type BackendSelection, type BackendSelector } from '@transplant/core';
-import { REGISTRY_TOKENS, type Registry, type RegistryOpener } from '@transplant/registry';
-import type { Container } from 'inversify';
-import { resolveRegistryLocation } from '../registry-location';
+import type { BackendSelection } from '@transplant/core';
+import { resolveRegistryLocation, type PlatformServices } from '@transplant/platform';
+import type { Registry } from '@transplant/registry';
 
-/** What every command gets from the program: the composition root, the global options and the output. */
+/**
+ * What every command gets from the program: the services the composition root resolves once,
+ * on first use (commands never see the container), the global options and the output.
+ */
 export interface CommandContext {
-  readonly container: () => Container;
+  readonly services: () => PlatformServices;
   readonly globals: () => { registry?: string; json?: boolean; backend?: string };
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly out: (value: unknown, text: string) => void;
@@ -13,22 +15,13 @@ export interface CommandContext {
 }
 
 /** Selects the tensor back end that `--backend` / TRANSPLANT_BACKEND asks for (or the first that works). */
-export function selectCommandBackend(
-  ctx: CommandContext,
-  container: Container = ctx.container(),
-): Promise<BackendSelection> {
-  return container
-    .get<BackendSelector>(CORE_TOKENS.BackendSelector)
-    .select({ requested: ctx.globals().backend, env: ctx.env });
+export function selectCommandBackend(ctx: CommandContext): Promise<BackendSelection> {
+  return ctx.services().backendSelector.select({ requested: ctx.globals().backend, env: ctx.env });
 }
 
 /** Opens the registry at `location`, else the one `--registry` / TRANSPLANT_REGISTRY / the embedded default names. */
-export function openCommandRegistry(
-  ctx: CommandContext,
-  location?: string,
-  container: Container = ctx.container(),
-): Promise<Registry> {
-  return container.get<RegistryOpener>(REGISTRY_TOKENS.RegistryOpener)(
-    location ?? resolveRegistryLocation(ctx.globals().registry, ctx.env).location,
-  );
+export function openCommandRegistry(ctx: CommandContext, location?: string): Promise<Registry> {
+  return ctx
+    .services()
+    .openRegistry(location ?? resolveRegistryLocation(ctx.globals().registry, ctx.env).location);
 }

@@ -2,8 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendSelection, BackendSelector, Environment } from '@transplant/core';
 import { loadOnednn } from '@transplant/native';
-import { resolveRegistryLocation, type RegistryLocation } from '../registry-location';
-import { TRANSPLANT_VERSION } from '../version';
+import { TRANSPLANT_VERSION, resolveRegistryLocation, type RegistryLocation } from '@transplant/platform';
 
 export interface DoctorReport {
   readonly transplant: string;

@@ -7,7 +7,7 @@ import { Composer, Network, createModule, publishModule, publishNetwork } from '
 import { selectBackend } from '@transplant/core';
 import { addCategory, linkDigests, loadGeneric, type GenericContext } from '@transplant/distill';
 import { FolderStore, Registry } from '@transplant/registry';
-import { builtinPlugins } from '../plugins';
+import { testPlugins } from '@transplant/platform/testing';
 import { runCli } from '../program';
 
 let dir: string;
@@ -37,7 +37,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'transplant-cli-generic-'));
   reg = join(dir, 'registry');
   registry = new Registry(new FolderStore(reg));
-  const plugins = builtinPlugins();
+  const plugins = testPlugins();
   const map = { inputSize: 8, inputChannels: 8, inputStride: 2 };
   let seed = 1;
   for (const category of ['bird', 'cat', 'cow', 'dog']) {
@@ -86,7 +86,7 @@ describe('generic networks', () => {
       expect(change.guarded).toHaveLength(2 + 2 * i);
     }
     // Every link of every version gives, today, exactly the outputs recorded when that version was published.
-    const composer = new Composer(registry, builtinPlugins());
+    const composer = new Composer(registry, testPlugins());
     for (const version of versions) {
       const g = await loadGeneric(composer, `animals@${version}`);
       expect(linkDigests(g.network)).toEqual(g.record.guard.outputs);
@@ -110,7 +110,7 @@ describe('generic networks', () => {
   it('refuses to publish when a frozen module changed (E_FORGETTING, naming the link), and leaves the registry as it was', async () => {
     await json('generic', 'create', '--name', 'guarded', '--from', 'bird-cls');
     const ctx: GenericContext = {
-      composer: new Composer(registry, builtinPlugins()),
+      composer: new Composer(registry, testPlugins()),
       generatedBy: 'transplant/0.1.0',
       backend: 'cpu',
     };

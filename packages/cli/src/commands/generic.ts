@@ -16,8 +16,6 @@ import {
   type GenericMatrix,
   type LinkTraining,
 } from '@transplant/distill';
-import { builtinPlugins } from '../plugins';
-import { GENERATED_BY } from '../version';
 import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
 import { pickLink } from './networks';
 import { predictImage } from './predict';
@@ -113,12 +111,11 @@ const count = (value: string, name: string, min: number) => integer(value, name,
  */
 export function genericCommands(parent: Command, ctx: CommandContext): void {
   const context = async (): Promise<GenericContext> => {
-    const container = ctx.container();
-    const selection = await selectCommandBackend(ctx, container);
-    const composer = new Composer(await openCommandRegistry(ctx, undefined, container), builtinPlugins());
+    const selection = await selectCommandBackend(ctx);
+    const composer = new Composer(await openCommandRegistry(ctx), ctx.services().plugins);
     return {
       composer,
-      generatedBy: GENERATED_BY,
+      generatedBy: ctx.services().generatedBy,
       backend: selection.id,
       log: (line) => ctx.err(`${line}\n`),
     };

@@ -22,7 +22,7 @@ import {
 import { selectBackend, validateManifest } from '@transplant/core';
 import { importedCategory, importedCls, importedSeg } from '@transplant/plugin-layers-graph';
 import { FolderStore, Registry, readModuleFolder } from '@transplant/registry';
-import { buildContainer } from '../container';
+import { createPlatform } from '@transplant/platform';
 import { importCommand } from './import';
 
 const plugins = () => new PluginRegistry([importedCategory, importedCls, importedSeg]);
@@ -42,12 +42,11 @@ async function run(...argv: string[]): Promise<{ value?: Record<string, unknown>
     .exitOverride();
   let value: Record<string, unknown> | undefined;
   importCommand(program, {
-    container: () => buildContainer({}),
+    services: () => ({ ...createPlatform({}), plugins: plugins() }),
     globals: () => program.opts(),
     env: {},
     out: (v) => (value = v as Record<string, unknown>),
     err: () => undefined,
-    plugins,
   });
   try {
     await program.parseAsync(['--backend', 'cpu', ...argv], { from: 'user' });

@@ -11,7 +11,6 @@ import {
   publishNetwork,
   readLayersModel,
   type ImportedModules,
-  type PluginRegistry,
   type PublishMeta,
 } from '@transplant/composer';
 import {
@@ -22,14 +21,7 @@ import {
   type TaskId,
 } from '@transplant/core';
 import { writeModuleFolder, type Registry } from '@transplant/registry';
-import { builtinPlugins } from '../plugins';
-import { GENERATED_BY } from '../version';
 import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
-
-export interface ImportCommandContext extends CommandContext {
-  /** The module plugins; the imported-* families must be among them. Default: builtinPlugins(). */
-  readonly plugins?: () => PluginRegistry;
-}
 
 interface ImportOptions {
   model: string;
@@ -65,7 +57,7 @@ function parseUsage(o: ImportOptions): { task: TaskId; stride?: number } {
 async function check(
   files: Awaited<ReturnType<typeof readLayersModel>>,
   imported: ImportedModules,
-  ctx: ImportCommandContext,
+  ctx: CommandContext,
 ): Promise<number | null> {
   let difference: number;
   try {
@@ -149,7 +141,7 @@ function report(
  * module (ports inferred from the layer shapes), checks them against the model, and writes
  * them as module folders (`--out`) and/or publishes them with a network composition (`--publish`).
  */
-export function importCommand(parent: Command, ctx: ImportCommandContext): Command {
+export function importCommand(parent: Command, ctx: CommandContext): Command {
   return parent
     .command('import')
     .description(
@@ -176,12 +168,11 @@ export function importCommand(parent: Command, ctx: ImportCommandContext): Comma
     .option('--no-check', 'skip comparing the modules with the original model on random images')
     .action(async (o: ImportOptions) => {
       const { task, stride } = parseUsage(o);
-      const container = ctx.container();
-      await selectCommandBackend(ctx, container);
+      await selectCommandBackend(ctx);
       const path = resolve(o.model);
       const files = await readLayersModel(path);
-      const plugins = (ctx.plugins ?? builtinPlugins)();
-      const imported = importLayersModel(plugins, {
+      // The imported-* families must be among the plugins.
+      const imported = importLayersModel(ctx.services().plugins, {
         model: files,
         split: o.split,
         category: o.category,
@@ -193,7 +184,7 @@ export function importCommand(parent: Command, ctx: ImportCommandContext): Comma
         const difference = o.check ? await check(files, imported, ctx) : null;
         const meta: PublishMeta = {
           version: o.version,
-          generatedBy: GENERATED_BY,
+          generatedBy: ctx.services().generatedBy,
           provenance: {
             data: `imported from ${join(basename(dirname(path)), basename(path))}, split at ${o.split}`.slice(
               0,
@@ -208,7 +199,7 @@ export function importCommand(parent: Command, ctx: ImportCommandContext): Comma
             metrics: [],
           },
         };
-        const openRegistry = () => openCommandRegistry(ctx, undefined, container);
+        const openRegistry = () => openCommandRegistry(ctx);
         ctx.out(...report(imported, o, { difference, ...(await deliver(imported, o, meta, openRegistry)) }));
       } finally {
         [imported.category, imported.task].forEach(disposeModule);

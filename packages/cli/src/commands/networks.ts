@@ -11,8 +11,6 @@ import {
 import { TransplantError } from '@transplant/core';
 import { isCategoryId, type CategoryId } from '@transplant/data';
 import type { Registry } from '@transplant/registry';
-import { builtinPlugins } from '../plugins';
-import { GENERATED_BY } from '../version';
 import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
 import { predictImage } from './predict';
 
@@ -88,10 +86,9 @@ export async function withNetwork<T>(
   }) => Promise<T>,
   choose: { category?: string; task?: string } = {},
 ): Promise<T> {
-  const container = ctx.container();
-  await selectCommandBackend(ctx, container);
-  const registry = await openCommandRegistry(ctx, undefined, container);
-  const { network, manifest } = await new Composer(registry, builtinPlugins()).load(reference);
+  await selectCommandBackend(ctx);
+  const registry = await openCommandRegistry(ctx);
+  const { network, manifest } = await new Composer(registry, ctx.services().plugins).load(reference);
   try {
     return await fn({ network, manifest, link: pickLink(network, choose), registry });
   } finally {
@@ -102,9 +99,8 @@ export async function withNetwork<T>(
 /** `transplant predict | compose | export | plugins`: networks from the registry, run and shipped. */
 export function networkCommands(parent: Command, ctx: CommandContext): void {
   const composer = async () => {
-    const container = ctx.container();
-    await selectCommandBackend(ctx, container);
-    return new Composer(await openCommandRegistry(ctx, undefined, container), builtinPlugins());
+    await selectCommandBackend(ctx);
+    return new Composer(await openCommandRegistry(ctx), ctx.services().plugins);
   };
   const linkOptions = (cmd: Command) =>
     cmd
@@ -156,7 +152,7 @@ export function networkCommands(parent: Command, ctx: CommandContext): void {
         const published = await publishNetwork(c.registry, network, {
           name: o.name,
           version: o.version,
-          generatedBy: GENERATED_BY,
+          generatedBy: ctx.services().generatedBy,
           provenance: {
             data: 'composed from published modules',
             seed: 0,
@@ -186,7 +182,12 @@ export function networkCommands(parent: Command, ctx: CommandContext): void {
     .action(async (o: { net: string; out: string; category?: string; task?: string }) => {
       const { network } = await (await composer()).load(o.net);
       try {
-        const result = await exportLayersModel(network, pickLink(network, o), resolve(o.out), GENERATED_BY);
+        const result = await exportLayersModel(
+          network,
+          pickLink(network, o),
+          resolve(o.out),
+          ctx.services().generatedBy,
+        );
         ctx.out(result, `wrote ${result.files.join(' and ')} (${result.bytes} bytes of weights)`);
       } finally {
         network.dispose();
@@ -197,8 +198,9 @@ export function networkCommands(parent: Command, ctx: CommandContext): void {
     .command('plugins')
     .description('list the module plugin families, with their kind and default options')
     .action(() => {
-      const list = builtinPlugins()
-        .list()
+      const list = ctx
+        .services()
+        .plugins.list()
         .map((p) => ({
           family: p.family,
           version: p.version,

@@ -8,7 +8,6 @@ import {
   recordInLockfile,
   type Registry,
 } from '@transplant/registry';
-import { GENERATED_BY } from '../version';
 import { openCommandRegistry, type CommandContext } from './command-context';
 
 function splitVersion(ref: string): { name: string; version: string } {
@@ -48,7 +47,7 @@ export function registryCommand(parent: Command, ctx: CommandContext): Command {
       for (const ref of refs) entries.push({ ref, resolved: await registry.resolve(ref) });
       for (const e of entries) if (e.resolved.warning) ctx.err(`warning: ${e.resolved.warning}\n`);
       const lockfile = await recordInLockfile(resolve(o.lockfile), entries, {
-        generatedBy: GENERATED_BY,
+        generatedBy: ctx.services().generatedBy,
         registry: registry.store.location,
       });
       ctx.out(

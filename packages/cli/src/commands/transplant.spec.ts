@@ -6,7 +6,7 @@ import { Network, createModule, publishModule, publishNetwork } from '@transplan
 import { selectBackend } from '@transplant/core';
 import { encodePng } from '@transplant/data';
 import { FolderStore, Registry } from '@transplant/registry';
-import { builtinPlugins } from '../plugins';
+import { testPlugins } from '@transplant/platform/testing';
 import { runCli } from '../program';
 
 let dir: string;
@@ -30,7 +30,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'transplant-cli-transplant-'));
   reg = join(dir, 'registry');
   registry = new Registry(new FolderStore(reg));
-  const plugins = builtinPlugins();
+  const plugins = testPlugins();
   const map = { inputSize: 8, inputChannels: 8, inputStride: 2 };
   let seed = 1;
   for (const category of ['cat', 'bird']) {

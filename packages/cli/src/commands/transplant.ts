@@ -10,8 +10,6 @@ import {
   type DistillMethod,
   type ProbeKind,
 } from '@transplant/distill';
-import { builtinPlugins } from '../plugins';
-import { GENERATED_BY } from '../version';
 import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
 
 /** The workspace's `reports/` folder, wherever the command runs from. */
@@ -78,13 +76,12 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
         });
       if (o.adapter !== 'conv1' && o.adapter !== 'conv3')
         throw new TransplantError('E_USAGE', '--adapter must be conv1 or conv3', { operation: 'transplant' });
-      const container = ctx.container();
-      const selection = await selectCommandBackend(ctx, container);
-      const registry = await openCommandRegistry(ctx, undefined, container);
+      const selection = await selectCommandBackend(ctx);
+      const registry = await openCommandRegistry(ctx);
       const steps = integer(o.steps, 'steps', 1);
       const started = Date.now();
       const result = await transplant({
-        composer: new Composer(registry, builtinPlugins()),
+        composer: new Composer(registry, ctx.services().plugins),
         from: o.from,
         to: o.to,
         ...(o.teacher ? { teacher: o.teacher } : {}),
@@ -94,7 +91,7 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
         probe: o.probe as ProbeKind,
         steps,
         seed: integer(o.seed, 'seed', 0),
-        generatedBy: GENERATED_BY,
+        generatedBy: ctx.services().generatedBy,
         backend: selection.id,
         publish: o.publish,
         progress: (step, loss) => {

@@ -1,6 +1,6 @@
 import { Network, createModule, publishModule, publishNetwork } from '@transplant/composer';
 import { FolderStore, Registry } from '@transplant/registry';
-import { builtinPlugins } from '../plugins';
+import { testPlugins } from '@transplant/platform/testing';
 import { runCli } from '../program';
 
 /** Runs the CLI on the wasm back end against a registry folder; collects what it prints. */
@@ -34,7 +34,7 @@ export async function publishTinyClassifiers(
   classifiers: readonly TinyClassifier[],
 ): Promise<void> {
   const registry = new Registry(new FolderStore(location));
-  const plugins = builtinPlugins();
+  const plugins = testPlugins();
   const meta = {
     version: '1.0.0',
     generatedBy: 'transplant/0.1.0',

@@ -9,3 +9,9 @@ export { installKernelPatches, uninstallKernelPatches, type InstalledPatch } fro
 export { onednnKernelPatches } from './kernels/onednn';
 export { WASM_TRAINING_KERNELS } from './kernels/wasm-training-kernels';
 export type { KernelPatch } from './kernels/kernel-patch';
+export {
+  DEFAULT_KERNEL_PATCHES,
+  onednnKernels,
+  wasmTrainingKernels,
+  type KernelPatchContribution,
+} from './kernels/kernel-contribution';

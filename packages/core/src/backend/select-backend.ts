@@ -6,9 +6,8 @@ import { TransplantError } from '../errors';
 import { BACKEND_ORDER, BACKENDS, isBackendId, type BackendId } from './backend-ids';
 import { loadOnednn, type OnednnAddon } from '@transplant/native';
 import { installKernelPatches, uninstallKernelPatches, type InstalledPatch } from './kernels/install-patches';
+import { DEFAULT_KERNEL_PATCHES, type KernelPatchContribution } from './kernels/kernel-contribution';
 import type { KernelPatch } from './kernels/kernel-patch';
-import { onednnKernelPatches, registerFusedReluGradient } from './kernels/onednn';
-import { WASM_TRAINING_KERNELS } from './kernels/wasm-training-kernels';
 
 export interface BackendAttempt {
   readonly id: BackendId;
@@ -35,18 +34,28 @@ export interface SelectBackendOptions {
   readonly load?: (pkg: string) => unknown;
   /** Loads the oneDNN addon; injectable so tests can simulate a machine without it. */
   readonly loadNative?: () => ReturnType<typeof loadOnednn>;
+  /** The kernel patch sets to install (the container's contributions); default DEFAULT_KERNEL_PATCHES. */
+  readonly kernels?: readonly KernelPatchContribution[];
 }
 
-/** One patch set per addon instance, so installing it again is recognised as the same. */
-const onednnPatchSets = new WeakMap<OnednnAddon, KernelPatch[]>();
+type OnednnContribution = Extract<KernelPatchContribution, { layer: 'onednn' }>;
 
-function onednnPatchesFor(addon: OnednnAddon): KernelPatch[] {
-  let patches = onednnPatchSets.get(addon);
-  if (!patches) onednnPatchSets.set(addon, (patches = onednnKernelPatches(addon)));
+/** One patch set per contribution and addon instance, so installing it again is recognised as the same. */
+const onednnPatchSets = new WeakMap<OnednnContribution, WeakMap<OnednnAddon, readonly KernelPatch[]>>();
+
+function onednnPatchesFor(contribution: OnednnContribution, addon: OnednnAddon): readonly KernelPatch[] {
+  let byAddon = onednnPatchSets.get(contribution);
+  if (!byAddon) onednnPatchSets.set(contribution, (byAddon = new WeakMap()));
+  let patches = byAddon.get(addon);
+  if (!patches) byAddon.set(addon, (patches = contribution.patches(addon)));
   return patches;
 }
 
-let activeOnednn: KernelPatch[] | undefined;
+function wasmPatches(kernels: readonly KernelPatchContribution[]): KernelPatch[] {
+  return kernels.flatMap((k) => (k.layer === 'wasm' ? k.patches : []));
+}
+
+let activeOnednn: readonly KernelPatch[] | undefined;
 
 const defaultLoad = createRequire(import.meta.url);
 
@@ -73,6 +82,7 @@ async function prepare(
   id: BackendId,
   load: (pkg: string) => unknown,
   loadNative: () => ReturnType<typeof loadOnednn>,
+  kernels: readonly KernelPatchContribution[],
 ): Promise<Prepared | string> {
   switch (id) {
     case 'tensorflow': {
@@ -95,16 +105,13 @@ async function prepare(
     case 'wasm+onednn': {
       const native = loadNative();
       if (!native.ok) return `@transplant/native: ${native.reason}`;
-      const patches = onednnPatchesFor(native.addon);
+      const onednn = kernels.filter((k): k is OnednnContribution => k.layer === 'onednn');
+      const patches = onednn.flatMap((k) => onednnPatchesFor(k, native.addon));
       // One layer each: take oneDNN's kernels off before (re)installing the wasm ones under them.
       if (activeOnednn) uninstallKernelPatches(activeOnednn);
-      const kernelPatches = [
-        ...installKernelPatches(WASM_TRAINING_KERNELS),
-        ...installKernelPatches(patches),
-      ];
+      const kernelPatches = [...installKernelPatches(wasmPatches(kernels)), ...installKernelPatches(patches)];
       activeOnednn = patches;
-      // Relu's gradient uses the fused kernel where the back end has one (tfjs's formula elsewhere).
-      registerFusedReluGradient();
+      for (const k of onednn) k.afterInstall?.();
       if (await tf.setBackend('wasm')) {
         return {
           provider: `@tensorflow/tfjs-backend-wasm + oneDNN ${native.onednn} (${native.threads} threads)`,
@@ -117,7 +124,7 @@ async function prepare(
       // Plain wasm means without oneDNN, even after wasm+onednn ran in this process.
       if (activeOnednn) uninstallKernelPatches(activeOnednn);
       activeOnednn = undefined;
-      const kernelPatches = installKernelPatches(WASM_TRAINING_KERNELS);
+      const kernelPatches = installKernelPatches(wasmPatches(kernels));
       if (await tf.setBackend('wasm')) return { provider: '@tensorflow/tfjs-backend-wasm', kernelPatches };
       return '@tensorflow/tfjs-backend-wasm: the WebAssembly module did not initialise';
     }
@@ -152,6 +159,7 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
       id,
       options.load ?? defaultLoad,
       options.loadNative ?? (() => loadOnednn(env)),
+      options.kernels ?? DEFAULT_KERNEL_PATCHES,
     );
     if (typeof prepared === 'string') {
       attempts.push({ id, ok: false, detail: prepared });

@@ -13,4 +13,6 @@ export const CORE_TOKENS = {
   BackendSelector: Symbol.for('transplant.core.BackendSelector'),
   /** `transplant/<version>`: written into every artifact as `generatedBy`. */
   GeneratedBy: Symbol.for('transplant.core.GeneratedBy'),
+  /** Contribution point (multi-bound): `KernelPatchContribution`s the back-end selector installs. */
+  KernelPatchContribution: Symbol.for('transplant.core.KernelPatchContribution'),
 } as const;
