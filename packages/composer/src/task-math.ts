@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { TaskId } from '@transplant/core';
+import { TASKS, type TaskId } from '@transplant/core';
 
 /**
  * The training loss of a task on one batch. cls: sigmoid cross-entropy of one logit per
@@ -40,12 +40,23 @@ export function taskCounts(task: TaskId, logits: tf.Tensor, target: tf.Tensor): 
   const [a, b] = tf.tidy(() => {
     const predicted = tf.greater(logits, 0);
     const truth = tf.greater(tf.reshape(target, logits.shape), 0.5);
-    if (task === 'cls')
-      return [tf.sum(tf.cast(tf.notEqual(predicted, truth), 'int32')), tf.scalar(logits.shape[0]!, 'int32')];
-    return [
-      tf.sum(tf.cast(tf.logicalAnd(predicted, truth), 'int32')),
-      tf.sum(tf.cast(tf.logicalOr(predicted, truth), 'int32')),
-    ];
+    const metric = TASKS[task].metric;
+    switch (metric) {
+      case 'error-rate':
+        return [
+          tf.sum(tf.cast(tf.notEqual(predicted, truth), 'int32')),
+          tf.scalar(logits.shape[0]!, 'int32'),
+        ];
+      case 'iou':
+        return [
+          tf.sum(tf.cast(tf.logicalAnd(predicted, truth), 'int32')),
+          tf.sum(tf.cast(tf.logicalOr(predicted, truth), 'int32')),
+        ];
+      default: {
+        const unreachable: never = metric;
+        return unreachable;
+      }
+    }
   });
   const out = { a: a!.dataSync()[0]!, b: b!.dataSync()[0]! };
   tf.dispose([a!, b!]);
@@ -54,9 +65,17 @@ export function taskCounts(task: TaskId, logits: tf.Tensor, target: tf.Tensor): 
 
 /** The held-out metric from summed counts: cls error rate (lower is better), seg IoU (higher is better). */
 export function taskMetric(task: TaskId, counts: TaskCounts): { name: 'error-rate' | 'iou'; value: number } {
-  return task === 'cls'
-    ? { name: 'error-rate', value: counts.a / counts.b }
-    : { name: 'iou', value: counts.b === 0 ? 1 : counts.a / counts.b };
+  const name = TASKS[task].metric;
+  switch (name) {
+    case 'error-rate':
+      return { name, value: counts.a / counts.b };
+    case 'iou':
+      return { name, value: counts.b === 0 ? 1 : counts.a / counts.b };
+    default: {
+      const unreachable: never = name;
+      return unreachable;
+    }
+  }
 }
 
 export const addCounts = (x: TaskCounts, y: TaskCounts): TaskCounts => ({ a: x.a + y.a, b: x.b + y.b });

@@ -17,6 +17,7 @@ export {
   type SyntheticSetOptions,
 } from './synthetic-set';
 export { objectCrop } from './object-crop';
+export { CategoryVsRest, type CategoryVsRestOptions, type HeldOutCounts } from './category-vs-rest';
 export { batches, disposeBatch, renderBatch, type Batch, type BatchMode, type BatchOptions } from './batches';
 export {
   cropResize,

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Network, createModule, type ModuleInstance } from '@transplant/composer';
-import { selectBackend, type ModuleManifest } from '@transplant/core';
+import { selectBackend, type ModuleManifest, type TaskId } from '@transplant/core';
 import {
   fitCalibration,
   linkOf,
@@ -18,8 +18,10 @@ const published = (m: ModuleInstance, digest: string) => {
   return m;
 };
 
+const TINY_TASK_FAMILY: Record<TaskId, string> = { cls: 'tiny-task', seg: 'tiny-seg' };
+
 /** A specific network `<category>-<task>` whose category module has the given weights digest. */
-function specific(category: string, task: 'cls' | 'seg', digest: string): SpecificNetwork {
+function specific(category: string, task: TaskId, digest: string): SpecificNetwork {
   const f = published(
     createModule(plugins, { name: `${category}-${task}-features`, family: 'tiny-category', category }),
     digest,
@@ -27,7 +29,7 @@ function specific(category: string, task: 'cls' | 'seg', digest: string): Specif
   const g = published(
     createModule(plugins, {
       name: `${category}-${task}-head`,
-      family: task === 'cls' ? 'tiny-task' : 'tiny-seg',
+      family: TINY_TASK_FAMILY[task],
     }),
     `${digest}-head`,
   );

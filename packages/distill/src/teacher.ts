@@ -1,5 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { TransplantError, type ModuleManifest, type TaskId } from '@transplant/core';
+import {
+  TASKS,
+  TransplantError,
+  type ModuleManifest,
+  type TaskBehaviour,
+  type TaskBridge,
+  type TaskId,
+} from '@transplant/core';
 import type { ModuleInstance, Network } from '@transplant/composer';
 import type { TeacherFn } from './bd-loss';
 
@@ -26,7 +33,7 @@ export type TeacherResolution =
       readonly kind: 'bridge';
       readonly name: string;
       readonly head: ModuleInstance;
-      readonly bridge: 'seg-to-cls';
+      readonly bridge: TaskBridge;
       readonly description: string;
     }
   | { readonly kind: 'none'; readonly reason: string };
@@ -88,13 +95,15 @@ export function teacherFor(
       description: `${source.manifest.name} itself (its ${teacherTask} head on the same category module)`,
     };
   }
-  if (teacherTask === 'seg' && studentTask === 'cls') {
+  const bridges: TaskBehaviour['bridges'] = TASKS[teacherTask].bridges;
+  const bridge = bridges[studentTask];
+  if (bridge) {
     return {
       kind: 'bridge',
-      name: `${source.manifest.name}→cls`,
+      name: `${source.manifest.name}→${studentTask}`,
       head,
-      bridge: 'seg-to-cls',
-      description: `task bridge seg → cls on ${source.manifest.name}: a calibrated log-mean-exp presence score of its mask logits`,
+      bridge,
+      description: `task bridge ${teacherTask} → ${studentTask} on ${source.manifest.name}: a calibrated log-mean-exp presence score of its mask logits`,
     };
   }
   const reason = `no teacher for a ${studentTask} adapter on ${f.name}: ${source.manifest.name} solves ${teacherTask} and no bridge maps ${teacherTask} → ${studentTask}`;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { taskLoss, type ModuleInstance, type Network } from '@transplant/composer';
+import { AdamTrainer, constantRate } from '@transplant/core';
 import { Rng } from '@transplant/data';
 import {
   bdLoss,
@@ -100,7 +101,7 @@ export function trainAdapter(args: TrainAdapterArgs): { losses: number[]; stepMi
   const adapter = network.module(link.adapter);
   const task = network.module(link.task);
   const variables = network.setTrainable([link.adapter]).map((v) => v.read() as tf.Variable);
-  const optimizer = tf.train.adam(args.learningRate);
+  const trainer = new AdamTrainer(variables, constantRate(args.learningRate));
   const rng = new Rng(`adapter:${args.seed}`);
   const losses: number[] = [];
   let pool: { targets?: TeacherTargets; x?: tf.Tensor4D; y?: tf.Tensor; n: number };
@@ -124,38 +125,33 @@ export function trainAdapter(args: TrainAdapterArgs): { losses: number[]; stepMi
     for (let step = 0; step < args.steps; step++) {
       const picked = Array.from({ length: Math.min(args.batchSize, pool.n) }, () => rng.int(0, pool.n - 1));
       const indices = tf.tensor1d(picked, 'int32');
-      let loss: tf.Scalar;
+      let value: number;
       if (pool.targets) {
         const batch = gather(pool.targets, indices);
         const weights = METHOD_WEIGHTS[args.method as 'bd' | 'kd'];
         const u = weights.gradient > 0 ? taskProbeGradient(adapter, task, batch) : undefined;
-        loss = optimizer.minimize(() => bdLoss(adapter, task, batch, weights, u), true, variables)!;
+        value = trainer.step(step, () => bdLoss(adapter, task, batch, weights, u));
         disposeTargets(batch);
         u?.dispose();
       } else {
         const x = tf.gather(pool.x!, indices);
         const y = tf.gather(pool.y!, indices);
         // g is frozen: inference mode, so that no layer of it (batch statistics) moves while h learns.
-        loss = optimizer.minimize(
-          () =>
-            taskLoss(
-              task.task!,
-              task.model.apply(adapter.model.apply(x, { training: true }), { training: false }) as tf.Tensor,
-              y,
-            ),
-          true,
-          variables,
-        )!;
+        value = trainer.step(step, () =>
+          taskLoss(
+            task.task!,
+            task.model.apply(adapter.model.apply(x, { training: true }), { training: false }) as tf.Tensor,
+            y,
+          ),
+        );
         tf.dispose([x, y]);
       }
       indices.dispose();
-      const value = loss.dataSync()[0]!;
-      loss.dispose();
       losses.push(value);
       args.log?.(step + 1, value);
     }
   } finally {
-    optimizer.dispose();
+    trainer.dispose();
     if (pool.targets) disposeTargets(pool.targets);
     tf.dispose([pool.x, pool.y].filter((t): t is tf.Tensor => t !== undefined));
   }

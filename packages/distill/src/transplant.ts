@@ -14,8 +14,8 @@ import {
   type PluginRegistry,
   type TaskCounts,
 } from '@transplant/composer';
-import { TransplantError, isTransplantError, type TaskId } from '@transplant/core';
-import { isCategoryId, type CategoryId } from '@transplant/data';
+import { TASKS, TransplantError, isTransplantError, type TaskId } from '@transplant/core';
+import { isCategoryId, type CategoryId, type CategoryVsRest } from '@transplant/data';
 import type { Registry } from '@transplant/registry';
 import {
   fitCalibration,
@@ -28,7 +28,7 @@ import {
   type TeacherResolution,
 } from './teacher';
 import { DEFAULT_MASK_PROBE, trainAdapter, type DistillMethod, type ProbeKind } from './train-adapter';
-import { HELD_OUT, NEGATIVES, TransplantData } from './transplant-data';
+import { HELD_OUT, NEGATIVES, describeTransplantData, transplantData } from './transplant-data';
 
 export interface TransplantOptions {
   readonly composer: Composer;
@@ -86,15 +86,15 @@ function heldOut(
   network: Network,
   link: { category: string; task: string },
   taskId: TaskId,
-  data: TransplantData,
+  data: CategoryVsRest,
 ): { name: string; value: number } {
   let counts: TaskCounts = { a: 0, b: 0 };
-  const refs =
-    taskId === 'cls'
-      ? [...data.targets(HELD_OUT.positives, 'test'), ...data.negatives(HELD_OUT.negatives, 'test')]
-      : data.targets(HELD_OUT.positives, 'test');
+  const refs = data.heldOut('test', {
+    positives: HELD_OUT.positives,
+    negatives: TASKS[taskId].metricOn === 'all' ? HELD_OUT.negatives : 0,
+  });
   for (let start = 0; start < refs.length; start += 50) {
-    const { images, targets } = data.render(refs.slice(start, start + 50), taskId);
+    const { images, targets } = data.imagesAndTargets(refs.slice(start, start + 50), taskId);
     const logits = network.run(link.category, link.task, images);
     counts = addCounts(counts, taskCounts(taskId, logits, targets));
     tf.dispose([images, targets, logits]);
@@ -106,10 +106,10 @@ function heldOut(
 function calibrate(
   resolution: Extract<TeacherResolution, { kind: 'bridge' }>,
   category: ModuleInstance,
-  data: TransplantData,
+  data: CategoryVsRest,
 ): Calibration {
-  const refs = [...data.targets(100, 'val'), ...data.negatives(100, 'val')];
-  const { images, targets } = data.render(refs, 'cls');
+  const refs = data.heldOut('val', { positives: 100, negatives: 100 });
+  const { images, targets } = data.imagesAndTargets(refs, 'cls');
   const scores = tf.tidy(() =>
     presenceScore(
       resolution.head.model.predict(category.model.predict(images) as tf.Tensor) as tf.Tensor,
@@ -149,7 +149,7 @@ export interface LearnedLink {
   readonly adapter: ModuleInstance;
   /** f → adapter → g, sharing the modules' layers (dispose the modules, not this). */
   readonly network: Network;
-  readonly data: TransplantData;
+  readonly data: CategoryVsRest;
   readonly metric: { readonly name: string; readonly value: number };
   readonly calibration: Calibration | undefined;
   readonly probe: TransplantResult['probe'];
@@ -177,7 +177,7 @@ export function learnLink(options: LearnLinkOptions): LearnedLink {
       'ordinary learning needs annotated samples: pass --samples N (N ≥ 1)',
       { operation: 'transplant' },
     );
-  const data = new TransplantData(options.seed, options.category, f.ports.input.shape[1]!);
+  const data = transplantData(options.seed, options.category, f.ports.input.shape[1]!, taskId);
   const fPort = f.ports.output;
   const adapter = createModule(options.plugins, {
     name: options.adapterName,
@@ -199,8 +199,8 @@ export function learnLink(options: LearnLinkOptions): LearnedLink {
     );
     const calibration = resolution.kind === 'bridge' ? calibrate(resolution, f, data) : undefined;
     const started = performance.now();
-    const target = data.render(data.targets(options.samples), taskId);
-    const negatives = data.render(data.negatives(NEGATIVES), taskId);
+    const target = data.imagesAndTargets(data.positives('train', options.samples));
+    const negatives = data.imagesAndTargets(data.negatives('train', NEGATIVES));
     const images = tf.concat([target.images, negatives.images]) as tf.Tensor4D;
     const targets = tf.concat([target.targets, negatives.targets]);
     let trained;
@@ -224,7 +224,7 @@ export function learnLink(options: LearnLinkOptions): LearnedLink {
     }
     const wallSeconds = (performance.now() - started) / 1000;
     const probe =
-      options.method === 'ol' ? 'none' : taskId === 'cls' ? 'ones' : (options.probe ?? DEFAULT_MASK_PROBE);
+      options.method === 'ol' ? 'none' : TASKS[taskId].probe === 'ones' ? 'ones' : (options.probe ?? DEFAULT_MASK_PROBE);
     const metric = heldOut(network, { category: f.name, task: g.name }, taskId, data);
     return { adapter, network, data, metric, calibration, probe, wallSeconds, trained };
   } catch (error) {
@@ -290,7 +290,7 @@ export async function transplant(options: TransplantOptions): Promise<Transplant
         version,
         generatedBy: options.generatedBy,
         provenance: {
-          data: data.describe(options.samples),
+          data: describeTransplantData(data, options.samples),
           seed: options.seed,
           steps: options.steps,
           backend: options.backend,
@@ -298,7 +298,7 @@ export async function transplant(options: TransplantOptions): Promise<Transplant
         },
         card: {
           summary: `${options.method} adapter (${options.adapterLayers} conv+ReLU) from ${f.name} to ${g.name}; teacher: ${teacher}; ${options.samples} annotated samples${probe === 'random' || probe === 'pseudo-label' ? `; ${probe} probes` : ''}`,
-          metrics: [{ ...metric, on: `${data.describe(options.samples)} (test split)` }],
+          metrics: [{ ...metric, on: `${describeTransplantData(data, options.samples)} (test split)` }],
         },
       };
       await publishModule(registry, adapter, { ...meta, dependencies: [pin(f, 'category'), pin(g, 'task')] });
@@ -318,7 +318,7 @@ export async function transplant(options: TransplantOptions): Promise<Transplant
       losses: trained.losses,
       stepMilliseconds: trained.stepMilliseconds,
       wallSeconds,
-      data: data.describe(options.samples),
+      data: describeTransplantData(data, options.samples),
       ...(calibration ? { calibration } : {}),
     };
   } finally {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { AdamTrainer, constantRate, smoothLoss } from '@transplant/core';
 import {
   FilterAssignment,
   handBuiltFilterLossProbe,
@@ -109,7 +110,7 @@ export function trainExplainer(
     throw new Error('the decision term needs the performer’s upper layers and the pool’s logits');
   const n = pool.classes.length;
   const variables = explainer.variables();
-  const optimizer = tf.train.adam(o.learningRate);
+  const trainer = new AdamTrainer(variables, constantRate(o.learningRate));
   const filters = explainer.options.filters;
   const assignment = FilterAssignment.single(filters);
   const variance = tf.tidy(() => tf.moments(pool.y).variance.dataSync()[0]!) || 1;
@@ -146,39 +147,30 @@ export function trainExplainer(
     explainer.mask.probe = (t) => recorder.probe(tap(t));
     let beta: tf.Tensor1D | null = null;
     let error = 0;
-    const value = optimizer.minimize(
-      () => {
-        const f = explainer.forward(x, true);
-        beta = tf.keep(relaxedBeta(explainer.mask, recorder.taken(), positives));
-        const reconstruction = tf.div(tf.mean(tf.square(tf.sub(f.reconstruction, y))), variance) as tf.Scalar;
-        error = reconstruction.dataSync()[0]!;
-        const kernel = explainer.decoder.layers[0]!.trainableWeights[0]!.read();
-        const terms = [
-          reconstruction,
-          tf.mul(-o.eta, tf.log(f.p)),
-          tf.mul(o.decay, tf.sum(tf.square(kernel))),
-        ];
-        if (target) {
-          const alone = explainer.decoder.apply(tf.mul(f.p, unitRms(f.interpretable)), {
-            training: true,
-          }) as tf.Tensor4D;
-          const logits = tf.reshape(upper!(alone), target.shape);
-          terms.push(tf.mul(o.decision / logitVariance, tf.mean(tf.square(tf.sub(logits, target)))));
-        }
-        return tf.addN(terms) as tf.Scalar;
-      },
-      true,
-      variables,
-    )!;
+    trainer.step(step, () => {
+      const f = explainer.forward(x, true);
+      beta = tf.keep(relaxedBeta(explainer.mask, recorder.taken(), positives));
+      const reconstruction = tf.div(tf.mean(tf.square(tf.sub(f.reconstruction, y))), variance) as tf.Scalar;
+      error = reconstruction.dataSync()[0]!;
+      const kernel = explainer.decoder.layers[0]!.trainableWeights[0]!.read();
+      const terms = [reconstruction, tf.mul(-o.eta, tf.log(f.p)), tf.mul(o.decay, tf.sum(tf.square(kernel)))];
+      if (target) {
+        const alone = explainer.decoder.apply(tf.mul(f.p, unitRms(f.interpretable)), {
+          training: true,
+        }) as tf.Tensor4D;
+        const logits = tf.reshape(upper!(alone), target.shape);
+        terms.push(tf.mul(o.decision / logitVariance, tf.mean(tf.square(tf.sub(logits, target)))));
+      }
+      return tf.addN(terms) as tf.Scalar;
+    });
     explainer.mask.probe = null;
     recorder.release();
     if (beta) {
       explainer.mask.beta.write(beta);
       (beta as tf.Tensor).dispose();
     }
-    value.dispose();
     tf.dispose([index, x, y, positives, weights.positive, weights.negative, ...(target ? [target] : [])]);
-    smoothed = Number.isNaN(smoothed) ? error : 0.95 * smoothed + 0.05 * error;
+    smoothed = smoothLoss(smoothed, error);
     if ((step + 1) % 50 === 0 || step + 1 === o.steps) {
       curve.push({ step: step + 1, error: smoothed, p: explainer.p() });
       const perStep = (performance.now() - started) / (step + 1);
@@ -188,6 +180,6 @@ export function trainExplainer(
         );
     }
   }
-  optimizer.dispose();
+  trainer.dispose();
   return curve;
 }

@@ -56,7 +56,7 @@ export {
 } from './interpret';
 export { renderFilterHeatmaps, topFilters, type HeatmapOptions } from './heatmaps';
 export {
-  ExperimentData,
+  experimentData,
   INTERPRETABLE_DEFAULTS,
   buildExperimentNetwork,
   experimentError,

@@ -1,17 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { Network, createModule, type PluginRegistry } from '@transplant/composer';
-import { partMaskLayers, type PartMask, type PartMaskMode } from '@transplant/core';
 import {
-  CATEGORY_IDS,
-  Rng,
-  SyntheticSet,
-  disposeBatch,
-  renderBatch,
-  type Batch,
-  type CategoryId,
-  type ItemRef,
-  type SampleCategory,
-} from '@transplant/data';
+  AdamTrainer,
+  partMaskLayers,
+  smoothLoss,
+  stepDecay,
+  type PartMask,
+  type PartMaskMode,
+} from '@transplant/core';
+import { CategoryVsRest, disposeBatch, type CategoryId, type SampleCategory } from '@transplant/data';
 import { relaxedBeta } from './beta-update';
 import { FilterAssignment } from './filter-assignment';
 import { handBuiltFilterLossProbe, mutualInformationLoss, recordingProbe } from './filter-loss';
@@ -65,96 +62,20 @@ export const INTERPRETABLE_DEFAULTS: Omit<InterpretableNetworkOptions, 'categori
 export const networkModules = (name: string) => ({ category: `${name}-features`, task: `${name}-head` });
 
 /**
- * The data of an experiment: fresh seeded training images every step (as the zoo's), a fixed
- * held-out test set. Labels: single-category 1/0; multi-category the category's index, the
- * background class last. `classOf` gives the filter-assignment class (−1: background/rest).
+ * The data of an experiment: the category-vs-rest recipe on the experiments' own stream
+ * (fresh seeded training images every step, as the zoo's; a fixed held-out test set).
+ * Labels: single-category 1/0; multi-category the category's index, the background class
+ * last. `classOf` gives the filter-assignment class (−1: background/rest).
  */
-export class ExperimentData {
-  readonly set: SyntheticSet;
-
-  constructor(
-    readonly categories: readonly CategoryId[],
-    readonly seed: number,
-    readonly size: number,
-    readonly crop = false,
-    /** Force the background river in or out per category (see SyntheticSetOptions.rivers). */
-    rivers?: Partial<Record<SampleCategory, boolean>>,
-  ) {
-    this.set = new SyntheticSet({
-      seed: `icnn-${seed}`,
-      size,
-      categories: [...categories],
-      ...(rivers ? { rivers } : {}),
-    });
-  }
-
-  get single(): boolean {
-    return this.categories.length === 1;
-  }
-
-  private ref(split: 'train' | 'test', category: SampleCategory, key: string): ItemRef {
-    return { split, index: 0, category, seed: `icnn-${this.seed}:${split}:${category}:${key}` };
-  }
-
-  private others(): SampleCategory[] {
-    return this.single
-      ? [...CATEGORY_IDS.filter((c) => c !== this.categories[0]), 'background']
-      : ['background'];
-  }
-
-  private mode() {
-    return this.single
-      ? ({ kind: 'binary', category: this.categories[0]! } as const)
-      : ({ kind: 'multiclass' } as const);
-  }
-
-  classOf(category: SampleCategory): number {
-    return category === 'background' ? -1 : this.categories.indexOf(category);
-  }
-
-  trainBatch(step: number, batchSize: number, positives: number): Batch {
-    const rng = new Rng(`icnn-${this.seed}:${this.categories.join('+')}:step:${step}`);
-    const others = this.others();
-    const refs = Array.from({ length: batchSize }, (_, i) => {
-      let category: SampleCategory;
-      if (this.single)
-        category = rng.chance(positives) ? this.categories[0]! : others[rng.int(0, others.length - 1)]!;
-      else {
-        const k = rng.int(0, this.categories.length);
-        category = k === this.categories.length ? 'background' : this.categories[k]!;
-      }
-      return this.ref('train', category, `${step}-${i}`);
-    });
-    return renderBatch(this.set, refs, this.mode(), { crop: this.crop });
-  }
-
-  /** Single: `perClass` positives and as many negatives over the other categories and backgrounds; multi: `perClass` per class and background. */
-  testRefs(perClass: number): ItemRef[] {
-    const classes: SampleCategory[] = this.single
-      ? [this.categories[0]!]
-      : [...this.categories, 'background'];
-    const refs = classes.flatMap((c) =>
-      Array.from({ length: perClass }, (_, k) => this.ref('test', c, String(k))),
-    );
-    if (this.single) {
-      const others = this.others();
-      refs.push(
-        ...Array.from({ length: perClass }, (_, k) =>
-          this.ref('test', others[k % others.length]!, String(k)),
-        ),
-      );
-    }
-    return refs;
-  }
-
-  batchOf(refs: readonly ItemRef[]): Batch {
-    return renderBatch(this.set, refs, this.mode(), { crop: this.crop });
-  }
-
-  /** Each class's share of the training images (ρ_c of the filter-loss weights). */
-  shares(positives: number): number[] {
-    return this.single ? [positives] : this.categories.map(() => 1 / (this.categories.length + 1));
-  }
+export function experimentData(
+  categories: readonly CategoryId[],
+  seed: number,
+  size: number,
+  crop = false,
+  /** Force the background river in or out per category (see SyntheticSetOptions.rivers). */
+  rivers?: Partial<Record<SampleCategory, boolean>>,
+): CategoryVsRest {
+  return new CategoryVsRest({ stream: 'icnn', seed, categories, size, crop, ...(rivers ? { rivers } : {}) });
 }
 
 /** Builds the network (untrained, seeded): category-vgg (+ mask) → task-cls. */
@@ -229,14 +150,15 @@ function loss(single: boolean, logits: tf.Tensor, labels: tf.Tensor1D): tf.Scala
 export function experimentError(
   network: Network,
   name: string,
-  data: ExperimentData,
+  data: CategoryVsRest,
   perClass: number,
 ): number {
   const names = networkModules(name);
-  const refs = data.testRefs(perClass);
+  // Single: perClass positives and as many negatives over the other categories and backgrounds; multi: perClass per class and background.
+  const refs = data.heldOut('test', { positives: perClass, negatives: perClass });
   let wrong = 0;
   for (let from = 0; from < refs.length; from += 50) {
-    const batch = data.batchOf(refs.slice(from, from + 50));
+    const batch = data.batch(refs.slice(from, from + 50));
     const logits = network.run(names.category, names.task, batch.images);
     wrong += tf.tidy(() => {
       const predicted = data.single
@@ -269,7 +191,7 @@ export interface TrainResult {
 export function trainExperimentNetwork(
   network: Network,
   name: string,
-  data: ExperimentData,
+  data: CategoryVsRest,
   o: InterpretableNetworkOptions,
   log: (line: string) => void,
 ): TrainResult {
@@ -282,13 +204,15 @@ export function trainExperimentNetwork(
   const assignment = data.single
     ? FilterAssignment.single(filters)
     : new FilterAssignment(data.categories.length, filters, data.shares(o.positives));
-  const optimizer = tf.train.adam(o.learningRate);
+  // The learning rate drops ×0.3 once, at `decayAt` of the steps.
+  const trainer = new AdamTrainer(
+    variables,
+    stepDecay({ learningRate: o.learningRate, decayTo: 0.3, at: [Math.round(o.steps * o.decayAt)] }),
+  );
   const curve: { step: number; loss: number }[] = [];
   let smoothed = NaN;
   const started = performance.now();
   for (let step = 0; step < o.steps; step++) {
-    if (step === Math.round(o.steps * o.decayAt))
-      (optimizer as unknown as { learningRate: number }).learningRate = o.learningRate * 0.3;
     const batch = data.trainBatch(step, o.batchSize, o.positives);
     const classes = batch.refs.map((r) => data.classOf(r.category));
     const held: tf.Tensor[] = [];
@@ -311,34 +235,28 @@ export function trainExperimentNetwork(
           : null;
       mask.probe = (x) => recorder.probe(tap ? tap(x) : x);
       let beta: tf.Tensor1D | null = null;
-      const value = optimizer.minimize(
-        () => {
-          const logits = model.apply(batch.images, { training: true }) as tf.Tensor;
-          const x = recorder.taken();
-          // Bookkeeping on this step's maps (no gradient): β's next value, written after the
-          // step (its masks read the current one), and the filters' classes.
-          beta = tf.keep(relaxedBeta(mask, x, positives));
-          assignment.update(x, classes);
-          const task = loss(data.single, logits, batch.labels);
-          return o.filterLoss === 'exact' ? tf.add(task, tf.mul(mutualInformationLoss(x), o.lambda)) : task;
-        },
-        true,
-        variables,
-      )!;
+      const value = trainer.step(step, () => {
+        const logits = model.apply(batch.images, { training: true }) as tf.Tensor;
+        const x = recorder.taken();
+        // Bookkeeping on this step's maps (no gradient): β's next value, written after the
+        // step (its masks read the current one), and the filters' classes.
+        beta = tf.keep(relaxedBeta(mask, x, positives));
+        assignment.update(x, classes);
+        const task = loss(data.single, logits, batch.labels);
+        return o.filterLoss === 'exact' ? tf.add(task, tf.mul(mutualInformationLoss(x), o.lambda)) : task;
+      });
       mask.probe = null;
       recorder.release();
       if (beta) {
         mask.beta.write(beta);
         held.push(beta);
       }
-      smoothed = track(smoothed, value);
+      smoothed = smoothLoss(smoothed, value);
     } else {
-      const value = optimizer.minimize(
-        () => loss(data.single, model.apply(batch.images, { training: true }) as tf.Tensor, batch.labels),
-        true,
-        variables,
-      )!;
-      smoothed = track(smoothed, value);
+      const value = trainer.step(step, () =>
+        loss(data.single, model.apply(batch.images, { training: true }) as tf.Tensor, batch.labels),
+      );
+      smoothed = smoothLoss(smoothed, value);
     }
     tf.dispose(held);
     disposeBatch(batch);
@@ -350,7 +268,7 @@ export function trainExperimentNetwork(
       );
     }
   }
-  optimizer.dispose();
+  trainer.dispose();
   return {
     steps: o.steps,
     wallSeconds: (performance.now() - started) / 1000,
@@ -358,10 +276,4 @@ export function trainExperimentNetwork(
     curve,
     assignment: assignment.assignment(),
   };
-}
-
-function track(smoothed: number, value: tf.Scalar): number {
-  const v = value.dataSync()[0]!;
-  value.dispose();
-  return Number.isNaN(smoothed) ? v : 0.95 * smoothed + 0.05 * v;
 }

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '@transplant/core';
+import { AdamTrainer, constantRate, selectBackend } from '@transplant/core';
 import { SyntheticSet, batches, disposeBatch, type CategoryId } from '@transplant/data';
 
 /**
@@ -64,7 +64,11 @@ const model = tf.sequential({
     tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) }),
   ],
 });
-const optimizer = tf.train.adam(1e-3);
+// Every trainable weight of the model (all of the script's variables, as a bare minimize() took).
+const trainer = new AdamTrainer(
+  model.trainableWeights.map((w) => w.read() as tf.Variable),
+  constantRate(1e-3),
+);
 
 function testError(): number {
   let wrong = 0;
@@ -92,13 +96,11 @@ for (let epoch = 1; epoch <= Number(values.epochs); epoch++) {
     batchSize: 32,
     shuffle: epoch,
   })) {
-    const value = optimizer.minimize(() => {
+    loss += trainer.step(steps, () => {
       const logits = tf.squeeze(model.apply(batch.images) as tf.Tensor, [1]);
       return tf.losses.sigmoidCrossEntropy(tf.cast(batch.labels, 'float32'), logits) as tf.Scalar;
-    }, true);
-    loss += value!.dataSync()[0]!;
+    });
     steps++;
-    value!.dispose();
     disposeBatch(batch);
   }
   const entry = {

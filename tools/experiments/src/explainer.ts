@@ -7,7 +7,7 @@ import { Composer, publishModule, publishNetwork, type Network } from '@transpla
 import { selectBackend } from '@transplant/core';
 import { CATEGORY_IDS, isCategoryId, type CategoryId, type SampleCategory } from '@transplant/data';
 import {
-  ExperimentData,
+  experimentData,
   INTERPRETABLE_DEFAULTS,
   buildExperimentNetwork,
   experimentError,
@@ -142,13 +142,7 @@ for (const run of diagnosisRuns) {
   try {
     if (!published) {
       log(`${run.key}: training the performer (${run.describe})`);
-      trainExperimentNetwork(
-        network,
-        run.key,
-        new ExperimentData(['bird'], 1, 64, false, run.rivers),
-        o,
-        log,
-      );
+      trainExperimentNetwork(network, run.key, experimentData(['bird'], 1, 64, false, run.rivers), o, log);
       const meta = {
         version: '1.0.0',
         generatedBy: GENERATED_BY,
@@ -163,11 +157,11 @@ for (const run of diagnosisRuns) {
       for (const m of network.modules.values()) await publishModule(work, m, meta);
       await publishNetwork(work, network, { ...meta, name: run.key });
     }
-    const clean = experimentError(network, run.key, new ExperimentData(['bird'], 1, 64), 100);
+    const clean = experimentError(network, run.key, experimentData(['bird'], 1, 64), 100);
     const swapped = experimentError(
       network,
       run.key,
-      new ExperimentData(['bird'], 1, 64, false, {
+      experimentData(['bird'], 1, 64, false, {
         bird: false,
         ...Object.fromEntries(Object.keys(others).map((c) => [c, true])),
       }),

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { testPlugins } from '@transplant/platform/testing';
 import { moduleWeights, partMaskLayers, selectBackend } from '@transplant/core';
 import {
-  ExperimentData,
+  experimentData,
   INTERPRETABLE_DEFAULTS,
   buildExperimentNetwork,
   cellGeometry,
@@ -34,7 +34,7 @@ describe('interpretable networks', () => {
     const kernel = moduleWeights(network.module(names.category).built, network.module(names.category).prefix)
       ['block2_conv1/kernel']!.dataSync()
       .slice();
-    const result = trainExperimentNetwork(network, 't', new ExperimentData(['cat'], 1, 16), o, quiet);
+    const result = trainExperimentNetwork(network, 't', experimentData(['cat'], 1, 16), o, quiet);
     expect(tf.memory().numTensors).toBe(before);
     expect(result.curve.at(-1)!.step).toBe(2);
     const after = moduleWeights(network.module(names.category).built, network.module(names.category).prefix);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Network, PluginRegistry } from '@transplant/composer';
 import { Rng, type CategoryId } from '@transplant/data';
 import {
-  ExperimentData,
+  experimentData,
   INSTABILITY_LANDMARKS,
   INTERPRETABLE_DEFAULTS,
   buildExperimentNetwork,
@@ -157,7 +157,7 @@ export async function runOne(spec: RunSpec, o: RunOptions): Promise<RunResult> {
     mask: spec.kind === 'ordinary' ? 'none' : o.mask,
   };
   const name = runKey(spec);
-  const data = new ExperimentData(spec.categories, options.seed, options.imageSize, options.crop);
+  const data = experimentData(spec.categories, options.seed, options.imageSize, options.crop);
   const network = buildExperimentNetwork(o.plugins, name, options);
   try {
     if (o.init)

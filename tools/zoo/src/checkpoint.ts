@@ -1,13 +1,13 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { ScheduledAdam } from './scheduled-adam';
 import {
   decodeWeights,
   encodeWeights,
   sha256Digest,
   tensorsToWeights,
   weightsToTensors,
+  type ScheduledAdam,
 } from '@transplant/core';
 
 /** What a checkpoint restores: the next step, the wall time so far, every trainable variable, the layers' statistics (BN moving averages) and the optimizer's state. */

@@ -7,18 +7,24 @@ import {
   type Network,
   type TaskCounts,
 } from '@transplant/composer';
-import type { TaskId } from '@transplant/core';
-import { disposeBatch } from '@transplant/data';
+import {
+  AdamTrainer,
+  TASKS,
+  smoothLoss,
+  stepDecay,
+  type LearningRateSchedule,
+  type TaskId,
+} from '@transplant/core';
+import { disposeBatch, type CategoryVsRest } from '@transplant/data';
 import { restoreCheckpoint, saveCheckpoint } from './checkpoint';
-import { ScheduledAdam } from './scheduled-adam';
-import type { ZooData } from './zoo-data';
+import { heldOutCounts } from './zoo-data';
 import type { TrainingPlan } from './zoo-spec';
 
 export interface TrainArgs {
   readonly network: Network;
   readonly link: { readonly category: string; readonly task: string };
   readonly task: TaskId;
-  readonly data: ZooData;
+  readonly data: CategoryVsRest;
   readonly plan: TrainingPlan;
   readonly checkpointDir: string;
   /** Progress lines; a throw from here stops training like a kill would (the last checkpoint stays). */
@@ -27,21 +33,25 @@ export interface TrainArgs {
   readonly progressEvery?: number;
 }
 
-const target = (task: TaskId, batch: { labels: tf.Tensor; masks: tf.Tensor }) =>
-  task === 'cls' ? batch.labels : batch.masks;
+const target = (task: TaskId, batch: { labels: tf.Tensor; masks: tf.Tensor }) => batch[TASKS[task].target];
 
 /**
  * The learning rate at a step: `learningRate`, times `decayTo` once at `decayAt` of the minimum
  * steps and once more at each of `laterDecays` (shares of the step cap). A function of the step
  * alone, so that a resumed run follows the same schedule.
  */
-export function learningRateAt(plan: TrainingPlan, step: number): number {
-  const decaySteps = [
-    Math.round(plan.steps * plan.decayAt),
-    ...(plan.laterDecays ?? []).map((share) => Math.round(plan.maxSteps * share)),
-  ];
-  return plan.learningRate * plan.decayTo ** decaySteps.filter((at) => step >= at).length;
+export function planSchedule(plan: TrainingPlan): LearningRateSchedule {
+  return stepDecay({
+    learningRate: plan.learningRate,
+    decayTo: plan.decayTo,
+    at: [
+      Math.round(plan.steps * plan.decayAt),
+      ...(plan.laterDecays ?? []).map((share) => Math.round(plan.maxSteps * share)),
+    ],
+  });
 }
+
+export const learningRateAt = (plan: TrainingPlan, step: number): number => planSchedule(plan)(step);
 
 /** Whether a validation value meets the plan's goal (error rate at most, IoU at least, the goal's value). */
 export const meetsGoal = (plan: TrainingPlan, value: number) =>
@@ -64,8 +74,8 @@ export async function trainSpecific(args: TrainArgs): Promise<{
   const statistics = [link.category, link.task].flatMap((name) =>
     network.modules.get(name)!.built.layers.flatMap((layer) => layer.nonTrainableWeights),
   );
-  const optimizer = new ScheduledAdam(plan.learningRate);
-  const restored = await restoreCheckpoint(args.checkpointDir, variables, optimizer, statistics);
+  const trainer = new AdamTrainer(variables, planSchedule(plan));
+  const restored = await restoreCheckpoint(args.checkpointDir, variables, trainer.optimizer, statistics);
   if (restored)
     log(`resuming at step ${restored.step} (checks from step ${plan.steps}, at most ${plan.maxSteps})`);
   let step = restored?.step ?? 0;
@@ -75,16 +85,11 @@ export async function trainSpecific(args: TrainArgs): Promise<{
   const started = step;
   let validation: { name: string; value: number } | undefined;
   for (; step < plan.maxSteps; step++) {
-    optimizer.setLearningRate(learningRateAt(plan, step));
     const batch = data.trainBatch(step, plan.batchSize, plan.positives);
-    const loss = optimizer.minimize(
-      () => taskLoss(task, model.apply(batch.images, { training: true }) as tf.Tensor, target(task, batch)),
-      true,
-      variables,
-    )!;
-    const value = loss.dataSync()[0]!;
-    smoothed = Number.isNaN(smoothed) ? value : 0.95 * smoothed + 0.05 * value;
-    loss.dispose();
+    const value = trainer.step(step, () =>
+      taskLoss(task, model.apply(batch.images, { training: true }) as tf.Tensor, target(task, batch)),
+    );
+    smoothed = smoothLoss(smoothed, value);
     disposeBatch(batch);
     const done = step + 1;
     const check = done >= plan.steps && (done - plan.steps) % plan.checkEvery === 0;
@@ -116,10 +121,16 @@ export async function trainSpecific(args: TrainArgs): Promise<{
       }
     }
     if ((done % plan.checkpointEvery === 0 || check) && done < plan.maxSteps)
-      await saveCheckpoint(args.checkpointDir, { step: done, wallSeconds }, variables, optimizer, statistics);
+      await saveCheckpoint(
+        args.checkpointDir,
+        { step: done, wallSeconds },
+        variables,
+        trainer.optimizer,
+        statistics,
+      );
   }
   if (step === started) log('already trained to the last step');
-  optimizer.dispose();
+  trainer.dispose();
   return { steps: step, wallSeconds, finalLoss: smoothed, ...(validation ? { validation } : {}) };
 }
 
@@ -128,28 +139,27 @@ export function evaluateSpecific(
   network: Network,
   link: { category: string; task: string },
   task: TaskId,
-  data: ZooData,
+  data: CategoryVsRest,
   split: 'val' | 'test' = 'test',
 ): { name: string; value: number }[] {
-  const refs = data.heldOutRefs(split);
+  const refs = data.heldOut(split, heldOutCounts(split));
   let all: TaskCounts = { a: 0, b: 0 };
   let positives: TaskCounts = { a: 0, b: 0 };
   for (let start = 0; start < refs.length; start += 50) {
     const chunk = refs.slice(start, start + 50);
-    const batch = data.heldOutBatch(chunk);
+    const batch = data.batch(chunk);
     const logits = network.run(link.category, link.task, batch.images);
     all = addCounts(all, taskCounts(task, logits, target(task, batch)));
     const positive = chunk.map((r) => r.category === data.category);
-    if (task === 'seg' && positive.every(Boolean))
+    const onPositives = TASKS[task].metricOn === 'positives';
+    if (onPositives && positive.every(Boolean))
       positives = addCounts(positives, taskCounts(task, logits, batch.masks));
-    else if (task === 'seg' && positive.some(Boolean))
+    else if (onPositives && positive.some(Boolean))
       throw new Error('evaluation chunks must not mix positives and negatives');
     logits.dispose();
     disposeBatch(batch);
   }
-  if (task === 'cls') return [taskMetric('cls', all)];
-  return [
-    { name: 'iou', value: taskMetric('seg', positives).value },
-    { name: 'iou-with-negatives', value: taskMetric('seg', all).value },
-  ];
+  if (TASKS[task].metricOn === 'all') return [taskMetric(task, all)];
+  const metric = taskMetric(task, positives);
+  return [metric, { name: `${metric.name}-with-negatives`, value: taskMetric(task, all).value }];
 }

@@ -8,7 +8,7 @@ import { Composer } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
 import { FolderStore, Registry } from '@transplant/registry';
 import { evaluateSpecific } from './train-specific';
-import { ZooData } from './zoo-data';
+import { zooData } from './zoo-data';
 import { trainZooNetwork } from './zoo-entry';
 import { PLANS, moduleNames } from './zoo-spec';
 
@@ -58,7 +58,7 @@ describe('a zoo network trained with recipe 1.1.0 (batch normalisation)', () => 
 
     // The published network, loaded back, scores exactly what the card says: the fold happened before evaluating.
     const { network } = await new Composer(registry, plugins).load('cow-cls@1.1.0');
-    const metrics = evaluateSpecific(network, names, 'cls', new ZooData(5, 'cow', 'cls'));
+    const metrics = evaluateSpecific(network, names, 'cls', zooData(5, 'cow', 'cls'));
     expect(metrics).toEqual(result.metrics);
     network.dispose();
     expect(tf.memory().numTensors).toBe(start);

@@ -16,7 +16,7 @@ import type { CategoryId } from '@transplant/data';
 import type { Registry } from '@transplant/registry';
 import { removeCheckpoint } from './checkpoint';
 import { evaluateSpecific, meetsGoal, trainSpecific } from './train-specific';
-import { ZooData } from './zoo-data';
+import { describeZooData, zooData } from './zoo-data';
 import {
   FAMILIES,
   TRAINABLE_CATEGORIES,
@@ -25,6 +25,12 @@ import {
   networkName,
   type TrainingPlan,
 } from './zoo-spec';
+
+/** What a zoo card calls a network of each task. */
+const CARD_TASK: Record<TaskId, (category: CategoryId) => string> = {
+  cls: (category) => `classifier (${category} vs. other animals and backgrounds)`,
+  seg: () => 'segmentation',
+};
 
 export interface ZooEntryResult {
   readonly network: string;
@@ -164,7 +170,7 @@ export async function trainZooNetwork(args: ZooEntryArgs): Promise<ZooEntryResul
   });
   let network = Network.create([category, task], [{ category: names.category, task: names.task }]);
   try {
-    const data = new ZooData(args.seed, args.category, args.task);
+    const data = zooData(args.seed, args.category, args.task);
     const trained = await trainSpecific({
       network,
       link: names,
@@ -183,19 +189,19 @@ export async function trainZooNetwork(args: ZooEntryArgs): Promise<ZooEntryResul
     // Evaluated as published: after folding.
     const metrics = evaluateSpecific(network, names, args.task, data);
     args.log(`held-out ${metrics.map((m) => `${m.name} ${m.value.toFixed(4)}`).join(', ')}`);
-    const on = `${data.describe()} (test split)`;
+    const on = `${describeZooData(data)} (test split)`;
     const meta: PublishMeta = {
       version: args.version,
       generatedBy: args.generatedBy,
       provenance: {
-        data: data.describe(),
+        data: describeZooData(data),
         seed: args.seed,
         steps: trained.steps,
         backend: args.backend,
         wallSeconds: Math.round(trained.wallSeconds * 10) / 10,
       },
       card: {
-        summary: `${args.category} ${args.task === 'cls' ? `classifier (${args.category} vs. other animals and backgrounds)` : 'segmentation'}: trained from scratch by the zoo${args.batchNorm ? ' (category module with batch normalisation, folded into its convs for publishing)' : ''}, Adam lr ${args.plan.learningRate}, batch ${args.plan.batchSize}, ${trained.steps} steps${trained.validation ? ` (${meetsGoal(args.plan, trained.validation.value) ? 'stopped on meeting the val goal' : 'the step cap'}: val ${trained.validation.name} ${trained.validation.value.toFixed(4)})` : ''}`,
+        summary: `${args.category} ${CARD_TASK[args.task](args.category)}: trained from scratch by the zoo${args.batchNorm ? ' (category module with batch normalisation, folded into its convs for publishing)' : ''}, Adam lr ${args.plan.learningRate}, batch ${args.plan.batchSize}, ${trained.steps} steps${trained.validation ? ` (${meetsGoal(args.plan, trained.validation.value) ? 'stopped on meeting the val goal' : 'the step cap'}: val ${trained.validation.name} ${trained.validation.value.toFixed(4)})` : ''}`,
         metrics: metrics.map((m) => ({ ...m, on })),
       },
     };

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import {
+  TASKS,
   TransplantError,
   isModuleName,
   isTransplantError,
@@ -137,7 +138,10 @@ export function importLayersModel(
   const upper = { ...parts.upper, inputShape: featureShape.slice(1) as number[], ...facts };
   const family = IMPORTED_FAMILIES[options.task];
   const output = probePorts(plugins, family, 'upper part', upper).output.shape;
-  if (options.task === 'seg' && (output[1] !== inputShape[0] || output[2] !== inputShape[1])) {
+  if (
+    TASKS[options.task].output === 'mask-logits' &&
+    (output[1] !== inputShape[0] || output[2] !== inputShape[1])
+  ) {
     throw new TransplantError(
       'E_IMPORT_MODEL',
       `${source}: the output is [${output.join(', ')}]; a seg task module outputs mask logits at the image size [null, ${inputShape.slice(0, 2).join(', ')}, 1]`,

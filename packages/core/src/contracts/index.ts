@@ -1,4 +1,13 @@
-export { MODULE_KINDS, MODULE_KIND_IDS, TASKS, TASK_IDS, type ModuleKind, type TaskId } from './module-kinds';
+export {
+  MODULE_KINDS,
+  MODULE_KIND_IDS,
+  TASKS,
+  TASK_IDS,
+  type ModuleKind,
+  type TaskBehaviour,
+  type TaskBridge,
+  type TaskId,
+} from './module-kinds';
 export {
   PORT_DTYPES,
   PORT_ROLES,

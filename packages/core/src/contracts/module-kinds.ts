@@ -30,11 +30,61 @@ export const MODULE_KINDS = {
 export type ModuleKind = keyof typeof MODULE_KINDS;
 export const MODULE_KIND_IDS = Object.keys(MODULE_KINDS) as ModuleKind[];
 
-/** The tasks a task module can solve. */
-export const TASKS = {
-  cls: { description: 'classification: category vs. rest, or multi-class', output: 'logits' },
-  seg: { description: 'segmentation: a per-pixel object mask at image size', output: 'mask-logits' },
-} as const;
+const TASK_ID_LIST = ['cls', 'seg'] as const;
 
-export type TaskId = keyof typeof TASKS;
-export const TASK_IDS = Object.keys(TASKS) as TaskId[];
+/** The tasks a task module can solve. */
+export type TaskId = (typeof TASK_ID_LIST)[number];
+export const TASK_IDS: TaskId[] = [...TASK_ID_LIST];
+
+/**
+ * What differs between tasks, in one place: code asks `TASKS[task]` instead of testing the
+ * task id, so a new task must state each of these (the `satisfies` below does not compile
+ * without an entry for every id) instead of silently taking another task's branch.
+ */
+/** Bridges from a teacher's task to a student's: seg → cls scores presence from the mask logits. */
+export type TaskBridge = 'seg-to-cls';
+
+export interface TaskBehaviour {
+  readonly description: string;
+  /** What the task module outputs: one logit per image (or class), or mask logits at image size. */
+  readonly output: 'logits' | 'mask-logits';
+  /** How a data batch of one category is labelled: 1/0 per image, or the category's mask (empty on negatives). */
+  readonly batchMode: 'binary' | 'segmentation';
+  /** The batch tensor a task module is trained against. */
+  readonly target: 'labels' | 'masks';
+  /** The shape of `count` targets for images of `size` × `size`. */
+  readonly targetShape: (count: number, size: number) => number[];
+  /** The held-out metric (thresholding logits at 0): error rate (lower is better) or IoU (higher is better). */
+  readonly metric: 'error-rate' | 'iou';
+  /** The items the metric is measured on: positives and negatives, or the category's own images only. */
+  readonly metricOn: 'all' | 'positives';
+  /** A distillation probe of the output: all ones (one logit), or a chosen probe kind for mask logits. */
+  readonly probe: 'ones' | 'mask';
+  /** The student tasks a teacher of this task can teach through a bridge, and the bridge. */
+  readonly bridges: Partial<Record<TaskId, TaskBridge>>;
+}
+
+export const TASKS = {
+  cls: {
+    description: 'classification: category vs. rest, or multi-class',
+    output: 'logits',
+    batchMode: 'binary',
+    target: 'labels',
+    targetShape: (count: number, _size: number) => [count],
+    metric: 'error-rate',
+    metricOn: 'all',
+    probe: 'ones',
+    bridges: {},
+  },
+  seg: {
+    description: 'segmentation: a per-pixel object mask at image size',
+    output: 'mask-logits',
+    batchMode: 'segmentation',
+    target: 'masks',
+    targetShape: (count: number, size: number) => [count, size, size, 1],
+    metric: 'iou',
+    metricOn: 'positives',
+    probe: 'mask',
+    bridges: { cls: 'seg-to-cls' },
+  },
+} as const satisfies Record<TaskId, TaskBehaviour>;

@@ -1,0 +1,9 @@
+export {
+  AdamTrainer,
+  ScheduledAdam,
+  constantRate,
+  smoothLoss,
+  stepDecay,
+  type LearningRateSchedule,
+  type StepDecayOptions,
+} from './adam-trainer';
