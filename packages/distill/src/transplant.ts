@@ -224,7 +224,11 @@ export function learnLink(options: LearnLinkOptions): LearnedLink {
     }
     const wallSeconds = (performance.now() - started) / 1000;
     const probe =
-      options.method === 'ol' ? 'none' : TASKS[taskId].probe === 'ones' ? 'ones' : (options.probe ?? DEFAULT_MASK_PROBE);
+      options.method === 'ol'
+        ? 'none'
+        : TASKS[taskId].probe === 'ones'
+          ? 'ones'
+          : (options.probe ?? DEFAULT_MASK_PROBE);
     const metric = heldOut(network, { category: f.name, task: g.name }, taskId, data);
     return { adapter, network, data, metric, calibration, probe, wallSeconds, trained };
   } catch (error) {
