@@ -18,7 +18,7 @@ import {
 import { formatZooTable } from './zoo-report';
 
 /**
- * `nx run zoo:train [--only cat-cls,bird-seg] [--seed 7] [--steps-scale 1] [--registry DIR] [--version V]`:
+ * `nx run zoo:train [--only cat-cls,bird-seg] [--seed 7] [--stepsScale 1] [--registry DIR] [--publishVersion V]`:
  * trains, evaluates and publishes the zoo; a network already published is skipped, a
  * network interrupted mid-training resumes from its last checkpoint.
  */
@@ -29,8 +29,11 @@ export interface ZooTrainOptions {
   readonly seed: number;
   readonly stepsScale: number;
   readonly registry: string | undefined;
-  /** Publish every network at this version with its recipe (default: each network's version in ZOO_VERSIONS). */
-  readonly version: string | undefined;
+  /**
+   * Publish every network at this version with its recipe (default: each network's version in
+   * ZOO_VERSIONS). Not `version`: nx takes `--version` for its own.
+   */
+  readonly publishVersion: string | undefined;
   readonly work: string;
   readonly results: string;
 }
@@ -40,7 +43,7 @@ export const ZOO_TRAIN_DEFAULTS: ZooTrainOptions = {
   seed: 7,
   stepsScale: 1,
   registry: undefined,
-  version: undefined,
+  publishVersion: undefined,
   work: fileURLToPath(new URL('../.work', import.meta.url)),
   results: fileURLToPath(new URL('../results', import.meta.url)),
 };
@@ -72,7 +75,7 @@ export async function runZooTrain(options: Partial<ZooTrainOptions> = {}): Promi
   const results: ZooEntryResult[] = [];
   for (const [i, entry] of entries.entries()) {
     const name = networkName(entry.category, entry.task);
-    const version = values.version ?? zooVersion(name);
+    const version = values.publishVersion ?? zooVersion(name);
     if (!(version in RECIPES))
       throw new Error(`no zoo recipe for version ${version}; recipes: ${Object.keys(RECIPES).join(', ')}`);
     const recipe = RECIPES[version as ZooVersion];
