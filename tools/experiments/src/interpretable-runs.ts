@@ -322,7 +322,7 @@ export function formatInterpretableReport(
   return [
     '# Interpretable conv layers on the synthetic data (methods.md §9.2)',
     '',
-    'Regenerate: `npx nx run interpretable:experiment` (resumable; each network is one file under `interpretable/runs/`).',
+    'Regenerate: `npx nx run experiments:interpretable` (resumable; each network is one file under `interpretable/runs/`).',
     first
       ? `Settings (shared): ${JSON.stringify(Object.fromEntries(Object.entries(first.settings).filter(([k]) => k !== 'strength' && k !== 'mask')))}; back end ${first.backend}.`
       : '',

@@ -1,0 +1,6 @@
+export {
+  schemaViolations,
+  toolExecutor,
+  type ExecutorSchema,
+  type ToolExecutorContext,
+} from './tool-executor';
