@@ -105,7 +105,12 @@ describe('explanatory graph on a network', () => {
     const otherNames = networkModules('h');
     expect(() =>
       inferGraph(graph, other, { category: otherNames.category, task: otherNames.task }, test),
-    ).toThrow(/mine a graph for this module/i);
+    ).toThrow(
+      expect.objectContaining({
+        code: 'E_GRAPH_MISMATCH',
+        message: expect.stringMatching(/mine a graph for this category module/i),
+      }),
+    );
     other.dispose();
   });
 
