@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createCanvas } from '@napi-rs/canvas';
 import type { Command } from 'commander';
-import { Composer } from '@transplant/composer';
+import { Composer, predictImage } from '@transplant/composer';
 import { TransplantError } from '@transplant/core';
 import {
   addCategory,
@@ -20,7 +20,6 @@ import { builtinPlugins } from '../plugins';
 import { GENERATED_BY } from '../version';
 import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
 import { pickLink } from './networks';
-import { predictImage } from './predict';
 import { integer } from './transplant';
 
 /** The matrix as text: one row per category module, one column per task module. */
@@ -197,12 +196,12 @@ export function genericCommands(parent: Command, ctx: CommandContext): void {
     .action(async (ref: string, o: { category: string; task: string; image: string; out?: string }) => {
       const g = await loadGeneric((await context()).composer, ref);
       try {
-        const result = await predictImage(
-          g.network,
-          pickLink(g.network, o),
-          resolve(o.image),
-          o.out ? resolve(o.out) : undefined,
-        );
+        const result = await predictImage({
+          network: g.network,
+          link: pickLink(g.network, o),
+          image: o.image,
+          ...(o.out ? { out: o.out } : {}),
+        });
         ctx.out(
           result,
           result.task === 'cls'

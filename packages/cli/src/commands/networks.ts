@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   Composer,
   exportLayersModel,
+  predictImage,
   publishNetwork,
   type LinkRefs,
   type Network,
@@ -14,7 +15,6 @@ import type { Registry } from '@transplant/registry';
 import { builtinPlugins } from '../plugins';
 import { GENERATED_BY } from '../version';
 import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
-import { predictImage } from './predict';
 
 /** `--link CATEGORY:TASK[:ADAPTER]` (module references) → a link. */
 function parseLink(text: string): LinkRefs {
@@ -122,12 +122,12 @@ export function networkCommands(parent: Command, ctx: CommandContext): void {
     .action(async (o: { net: string; image: string; out?: string; category?: string; task?: string }) => {
       const { network } = await (await composer()).load(o.net);
       try {
-        const result = await predictImage(
+        const result = await predictImage({
           network,
-          pickLink(network, o),
-          resolve(o.image),
-          o.out ? resolve(o.out) : undefined,
-        );
+          link: pickLink(network, o),
+          image: o.image,
+          ...(o.out ? { out: o.out } : {}),
+        });
         ctx.out(
           result,
           result.task === 'cls'

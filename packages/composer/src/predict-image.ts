@@ -1,7 +1,8 @@
+import { resolve } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
-import type { Network } from '@transplant/composer';
 import { cropResize, decodeImage, encodeGreyPng, encodePng, type RgbImage } from '@transplant/data';
+import type { Network } from './network';
 
 export type Prediction =
   | { readonly task: 'cls'; readonly link: string; readonly logit: number; readonly score: number }
@@ -46,13 +47,24 @@ function overlay(image: RgbImage, mask: Uint8Array): RgbImage {
   return { width, height, rgb };
 }
 
-/** Runs one link on one image file; seg writes the mask and an overlay PNG. */
-export async function predictImage(
-  network: Network,
-  link: { category: string; task: string },
-  path: string,
-  out: string | undefined,
-): Promise<Prediction> {
+export interface PredictImageOptions {
+  readonly network: Network;
+  /** The link run (its category module gives the input size). */
+  readonly link: { readonly category: string; readonly task: string };
+  /** A JPEG or PNG, resized (bilinear, whole frame) to the network input. */
+  readonly image: string;
+  /** seg: the overlay PNG to write (default `<image>.<task>.png`; the mask goes next to it as `….mask.png`). */
+  readonly out?: string;
+}
+
+/**
+ * Runs one link on one image file (its tensors freed): cls gives the logit and its sigmoid
+ * score; seg thresholds the logits at 0 and writes the mask and an overlay PNG.
+ */
+export async function predictImage(options: PredictImageOptions): Promise<Prediction> {
+  const { network, link } = options;
+  const path = resolve(options.image);
+  const out = options.out === undefined ? undefined : resolve(options.out);
   const task = network.module(link.task);
   const size = network.module(link.category).ports.input.shape[1]!;
   const { image, tensor } = await loadInput(path, size);
