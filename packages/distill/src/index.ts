@@ -63,3 +63,9 @@ export {
   type LinkOutcome,
   type LinkTraining,
 } from './generic';
+export {
+  ADAPTER_LAYERS,
+  ADAPTER_TRAINING_DEFAULTS,
+  isAdapterName,
+  type AdapterName,
+} from './training-defaults';

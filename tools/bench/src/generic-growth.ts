@@ -8,6 +8,7 @@ import { Composer } from '@transplant/composer';
 import { TransplantError, selectBackend } from '@transplant/core';
 import { CATEGORY_IDS } from '@transplant/data';
 import {
+  ADAPTER_TRAINING_DEFAULTS,
   addCategory,
   addTask,
   createGeneric,
@@ -29,7 +30,7 @@ import { FolderStore, Registry } from '@transplant/registry';
 const { values } = parseArgs({
   options: {
     registry: { type: 'string', default: EMBEDDED_REGISTRY },
-    steps: { type: 'string', default: '300' },
+    steps: { type: 'string', default: String(ADAPTER_TRAINING_DEFAULTS.steps) },
     results: { type: 'string', default: fileURLToPath(new URL('../results', import.meta.url)) },
   },
 });

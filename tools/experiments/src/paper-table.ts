@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { EMBEDDED_REGISTRY, GENERATED_BY, builtinPlugins } from '@transplant/cli';
 import { Composer } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
-import { transplant } from '@transplant/distill';
+import { ADAPTER_TRAINING_DEFAULTS, transplant } from '@transplant/distill';
 import { Registry, openStore } from '@transplant/registry';
 import { cellKey, cellNetworks, cellSteps, formatPaperTables, type Cell } from './paper-table-format';
 
@@ -25,14 +25,14 @@ const { values } = parseArgs({
     methods: { type: 'string', default: 'ol,bd,kd' },
     modes: { type: 'string', default: 'inserted,transplanted' },
     /** Steps per cell of the inserted adapters. */
-    steps: { type: 'string', default: '300' },
+    steps: { type: 'string', default: String(ADAPTER_TRAINING_DEFAULTS.steps) },
     /**
      * Steps per cell of the real transplants: an adapter from scratch between two categories'
      * modules converges more slowly; at 300 steps BD with 0 samples sat 2.55 points above BD
      * with 100 (1-conv), at 1000 the cat and dog cells measured 1.0 and 1.75.
      */
     'transplant-steps': { type: 'string', default: '1000' },
-    seed: { type: 'string', default: '1' },
+    seed: { type: 'string', default: String(ADAPTER_TRAINING_DEFAULTS.seed) },
     registry: { type: 'string', default: EMBEDDED_REGISTRY },
     results: { type: 'string', default: fileURLToPath(new URL('../results', import.meta.url)) },
   },

@@ -5,10 +5,13 @@ import type { Command } from 'commander';
 import { Composer, predictImage } from '@transplant/composer';
 import { TransplantError } from '@transplant/core';
 import {
+  ADAPTER_LAYERS,
+  ADAPTER_TRAINING_DEFAULTS as DEFAULTS,
   addCategory,
   addTask,
   createGeneric,
   genericMatrix,
+  isAdapterName,
   loadGeneric,
   removeCategory,
   type GenericChange,
@@ -123,12 +126,12 @@ export function genericCommands(parent: Command, ctx: CommandContext): void {
     };
   };
   const training = (o: TrainingFlags): LinkTraining => {
-    if (o.adapter !== 'conv1' && o.adapter !== 'conv3')
+    if (!isAdapterName(o.adapter))
       throw new TransplantError('E_USAGE', '--adapter must be conv1 or conv3', { operation: 'generic' });
     const steps = count(o.steps, 'steps', 1);
     return {
       samples: count(o.samples, 'samples', 0),
-      adapterLayers: o.adapter === 'conv1' ? 1 : 3,
+      adapterLayers: ADAPTER_LAYERS[o.adapter],
       steps,
       seed: count(o.seed, 'seed', 0),
       progress: (link, step, loss) => {
@@ -142,11 +145,11 @@ export function genericCommands(parent: Command, ctx: CommandContext): void {
       .option(
         '--samples <n>',
         'annotated images for links without a teacher (ordinary learning); 0 skips those links',
-        '0',
+        String(DEFAULTS.samples),
       )
-      .option('--adapter <conv1|conv3>', 'adapter: 1 or 3 conv+ReLU layers', 'conv1')
-      .option('--steps <n>', 'training steps per link', '300')
-      .option('--seed <n>', 'seed of the data and the adapters', '1');
+      .option('--adapter <conv1|conv3>', 'adapter: 1 or 3 conv+ReLU layers', DEFAULTS.adapter)
+      .option('--steps <n>', 'training steps per link', String(DEFAULTS.steps))
+      .option('--seed <n>', 'seed of the data and the adapters', String(DEFAULTS.seed));
 
   const generic = parent
     .command('generic')

@@ -4,7 +4,10 @@ import type { Command } from 'commander';
 import { Composer } from '@transplant/composer';
 import { TransplantError } from '@transplant/core';
 import {
+  ADAPTER_LAYERS,
+  ADAPTER_TRAINING_DEFAULTS as DEFAULTS,
   METHODS,
+  isAdapterName,
   transplant,
   writeTransplantReport,
   type DistillMethod,
@@ -51,20 +54,24 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
     .requiredOption('--from <network>', 'the network whose task module is reused, e.g. bird-cls')
     .requiredOption('--to <network>', 'the network whose category module is reused, e.g. cat-seg')
     .option('--teacher <network>', 'a teacher network on the same category module (same digest)')
-    .option('--samples <n>', 'annotated target images (0: back-distillation from unlabeled images only)', '0')
+    .option(
+      '--samples <n>',
+      'annotated target images (0: back-distillation from unlabeled images only)',
+      String(DEFAULTS.samples),
+    )
     .option(
       '--method <bd|kd|ol>',
       'bd: back-distillation; kd: output distillation; ol: ordinary learning on the samples',
-      'bd',
+      DEFAULTS.method,
     )
-    .option('--adapter <conv1|conv3>', 'adapter: 1 or 3 conv+ReLU layers', 'conv1')
+    .option('--adapter <conv1|conv3>', 'adapter: 1 or 3 conv+ReLU layers', DEFAULTS.adapter)
     .option(
       '--probe <pseudo-label|random>',
       "bd on a mask: the teacher's pseudo-label loss gradient, or random Gaussian probes",
-      'pseudo-label',
+      DEFAULTS.probe,
     )
-    .option('--steps <n>', 'training steps', '300')
-    .option('--seed <n>', 'seed of the data and the adapter', '1')
+    .option('--steps <n>', 'training steps', String(DEFAULTS.steps))
+    .option('--seed <n>', 'seed of the data and the adapter', String(DEFAULTS.seed))
     .option('--no-publish', 'evaluate and report without publishing')
     .option('--reports <dir>', 'where the report goes', REPORTS_DIR)
     .action(async (o: Options) => {
@@ -76,7 +83,7 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
         throw new TransplantError('E_USAGE', '--probe must be random or pseudo-label', {
           operation: 'transplant',
         });
-      if (o.adapter !== 'conv1' && o.adapter !== 'conv3')
+      if (!isAdapterName(o.adapter))
         throw new TransplantError('E_USAGE', '--adapter must be conv1 or conv3', { operation: 'transplant' });
       const container = ctx.container();
       const selection = await selectCommandBackend(ctx, container);
@@ -90,7 +97,7 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
         ...(o.teacher ? { teacher: o.teacher } : {}),
         method: o.method as DistillMethod,
         samples: integer(o.samples, 'samples', 0),
-        adapterLayers: o.adapter === 'conv1' ? 1 : 3,
+        adapterLayers: ADAPTER_LAYERS[o.adapter],
         probe: o.probe as ProbeKind,
         steps,
         seed: integer(o.seed, 'seed', 0),
