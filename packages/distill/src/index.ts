@@ -69,3 +69,10 @@ export {
   isAdapterName,
   type AdapterName,
 } from './training-defaults';
+export {
+  formatGenericChange,
+  formatGenericMatrix,
+  genericMatrixPng,
+  showGeneric,
+  type ShowGenericOptions,
+} from './generic-view';
