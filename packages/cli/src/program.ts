@@ -2,8 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isTransplantError, type Environment } from '@transplant/core';
 import { CLI_TOKENS } from './cli-module';
 import { CATEGORY_IDS } from '@transplant/data';
-import { dataInspect, formatInspectReport } from './commands/data-inspect';
-import { dataPreview } from './commands/data-preview';
+import { formatInspectReport, inspectCub, previewSyntheticSet } from '@transplant/data';
 import { collectDoctorReport, formatDoctorReport, type DoctorDeps } from './commands/doctor';
 import type { CommandContext } from './commands/command-context';
 import { importCommand } from './commands/import';
@@ -87,7 +86,7 @@ function buildProgram(io: CliIo): Command {
     .option('--out <file>', 'PNG to write (default data-preview-<category>.png)')
     .action(
       async (o: { category: string; n: string; size: string; seed: string; split: string; out?: string }) => {
-        const result = await dataPreview({ ...o, n: Number(o.n), size: Number(o.size) });
+        const result = await previewSyntheticSet({ ...o, n: Number(o.n), size: Number(o.size) });
         print(program, io, result, `wrote ${result.images} images to ${result.path}`);
       },
     );
@@ -99,7 +98,7 @@ function buildProgram(io: CliIo): Command {
     .option('--size <pixels>', 'crop side on the sheet', '96')
     .option('--out <file>', 'PNG to write', 'data-inspect.png')
     .action(async (o: { cub: string; n: string; size: string; out?: string }) => {
-      const report = await dataInspect({ cub: o.cub, n: Number(o.n), size: Number(o.size), out: o.out });
+      const report = await inspectCub({ cub: o.cub, n: Number(o.n), size: Number(o.size), out: o.out });
       print(program, io, report, formatInspectReport(report));
     });
   return program;

@@ -1,17 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { TransplantError } from '@transplant/core';
-import {
-  CATEGORY_IDS,
-  PART_NAMES,
-  SPLITS,
-  SyntheticSet,
-  isCategoryId,
-  partLabel,
-  renderContactSheet,
-  type SheetTile,
-  type Split,
-} from '@transplant/data';
+import { CATEGORY_IDS, isCategoryId } from './categories';
+import { PART_NAMES, partLabel } from './parts';
+import { renderContactSheet, type SheetTile } from './preview';
+import { SPLITS, SyntheticSet, type Split } from './synthetic-set';
 
 export interface PreviewOptions {
   readonly category: string;
@@ -27,7 +20,9 @@ function usage(detail: string): TransplantError {
 }
 
 /** Renders n images of a category (or `background`) with masks and part centres into one PNG. */
-export async function dataPreview(options: PreviewOptions): Promise<{ path: string; images: number }> {
+export async function previewSyntheticSet(
+  options: PreviewOptions,
+): Promise<{ path: string; images: number }> {
   const { category } = options;
   if (category !== 'background' && !isCategoryId(category)) {
     throw usage(`unknown category "${category}"; use one of ${[...CATEGORY_IDS, 'background'].join(', ')}`);
