@@ -27,3 +27,4 @@ export { EXPORTED_MODEL_FILES, exportLayersModel } from './export-layers-model';
 export { addCounts, taskCounts, taskLoss, taskMetric, type TaskCounts } from './task-math';
 export * from './import';
 export { predictImage, type Prediction, type PredictImageOptions } from './predict-image';
+export { composeNetwork, type ComposeNetworkOptions } from './compose-network';

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { TransplantError } from '@transplant/core';
 import { EXPLAIN_COMMAND_DEFAULTS, explainNetwork, formatExplainReport } from '@transplant/explainer';
 import type { CommandContext } from './command-context';
-import { categoryOf, withNetwork } from './networks';
+import { categoryOf, withNetwork } from './network-context';
 import { integer } from './transplant';
 
 export type { ExplainReport } from '@transplant/explainer';

@@ -10,7 +10,7 @@ import {
 import type { CommandContext } from './command-context';
 import { genericContext } from './generic-context';
 import { genericGrowthCommands } from './generic-grow';
-import { pickLink } from './networks';
+import { pickLink } from './network-context';
 
 /**
  * `transplant generic create|show|run`, and `add-category`, `add-task`, `remove-category`:

@@ -7,7 +7,7 @@ import {
   localizeParts,
 } from '@transplant/explanatory-graph';
 import type { CommandContext } from './command-context';
-import { categoryOf, withNetwork } from './networks';
+import { categoryOf, withNetwork } from './network-context';
 import { integer } from './transplant';
 
 interface LocalizeFlags {

@@ -8,7 +8,7 @@ import {
   type GraphViewRule,
 } from '@transplant/explanatory-graph';
 import type { CommandContext } from './command-context';
-import { categoryOf, withNetwork } from './networks';
+import { categoryOf, withNetwork } from './network-context';
 import { integer } from './transplant';
 
 interface MineFlags {

@@ -9,7 +9,7 @@ import {
   type NodeRef,
 } from '@transplant/explanatory-graph';
 import type { CommandContext } from './command-context';
-import { categoryOf, withNetwork } from './networks';
+import { categoryOf, withNetwork } from './network-context';
 import { integer } from './transplant';
 
 interface NodesFlags {

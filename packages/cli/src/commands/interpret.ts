@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatLayerMetrics, interpretNetworkLayer } from '@transplant/interpretable';
 import type { CommandContext } from './command-context';
-import { categoryOf, withNetwork } from './networks';
+import { categoryOf, withNetwork } from './network-context';
 import { integer } from './transplant';
 
 export type { MetricsReport } from '@transplant/interpretable';
