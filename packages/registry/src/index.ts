@@ -16,3 +16,4 @@ export { CachedStore } from './cache/cached-store';
 export { resolveCredentials, type OciCredentials } from './oci/credentials';
 export { moduleFixture } from './testing/module-fixture';
 export { REGISTRY_TOKENS, registryContainerModule, type RegistryOpener } from './registry-module';
+export { listWithMetrics, type ListedModule } from './list-with-metrics';
