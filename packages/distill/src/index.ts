@@ -76,3 +76,4 @@ export {
   showGeneric,
   type ShowGenericOptions,
 } from './generic-view';
+export { formatTransplant } from './transplant-summary';

@@ -4,7 +4,7 @@ import { TransplantError } from '@transplant/core';
 import { EXPLAIN_COMMAND_DEFAULTS, explainNetwork, formatExplainReport } from '@transplant/explainer';
 import type { CommandContext } from './command-context';
 import { categoryOf, withNetwork } from './network-context';
-import { integer } from './transplant';
+import { integer } from './parse-options';
 
 export type { ExplainReport } from '@transplant/explainer';
 

@@ -12,7 +12,7 @@ import {
 } from '@transplant/distill';
 import type { CommandContext } from './command-context';
 import { genericContext } from './generic-context';
-import { integer } from './transplant';
+import { integer } from './parse-options';
 
 interface TrainingFlags {
   samples: string;

@@ -8,7 +8,7 @@ import {
 } from '@transplant/explanatory-graph';
 import type { CommandContext } from './command-context';
 import { categoryOf, withNetwork } from './network-context';
-import { integer } from './transplant';
+import { integer } from './parse-options';
 
 interface LocalizeFlags {
   net: string;

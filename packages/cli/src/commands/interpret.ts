@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { formatLayerMetrics, interpretNetworkLayer } from '@transplant/interpretable';
 import type { CommandContext } from './command-context';
 import { categoryOf, withNetwork } from './network-context';
-import { integer } from './transplant';
+import { integer } from './parse-options';
 
 export type { MetricsReport } from '@transplant/interpretable';
 

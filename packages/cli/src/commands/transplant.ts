@@ -7,6 +7,7 @@ import {
   ADAPTER_LAYERS,
   ADAPTER_TRAINING_DEFAULTS as DEFAULTS,
   METHODS,
+  formatTransplant,
   isAdapterName,
   transplant,
   writeTransplantReport,
@@ -16,6 +17,7 @@ import {
 import { builtinPlugins } from '../plugins';
 import { GENERATED_BY } from '../version';
 import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
+import { integer } from './parse-options';
 
 /** The workspace's `reports/` folder, wherever the command runs from. */
 export const REPORTS_DIR = fileURLToPath(new URL('../../../../reports', import.meta.url));
@@ -32,16 +34,6 @@ interface Options {
   seed: string;
   publish: boolean;
   reports: string;
-}
-
-/** A command-line integer option, at least `min`; E_USAGE otherwise. */
-export function integer(value: string, name: string, min: number, operation = 'transplant'): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min)
-    throw new TransplantError('E_USAGE', `--${name} must be an integer ≥ ${min}, not "${value}"`, {
-      operation,
-    });
-  return n;
 }
 
 /** `transplant transplant --from bird-cls --to cat-seg …`: learns an adapter, evaluates, publishes, reports. */
@@ -115,14 +107,6 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
       const command = `transplant --from ${o.from} --to ${o.to} --method ${o.method} --samples ${o.samples} --adapter ${o.adapter} --probe ${o.probe} --steps ${o.steps} --seed ${o.seed}`;
       const report = await writeTransplantReport(resolve(o.reports), result, command);
       const { losses, ...summary } = result;
-      ctx.out(
-        { ...summary, finalLoss: losses.at(-1), report },
-        [
-          `${result.network}${result.version ? `@${result.version} published` : ' (not published)'}: ${result.student.category} → ${result.adapter} → ${result.student.task}`,
-          `teacher: ${result.teacher}`,
-          `held-out ${result.metric.name} ${result.metric.value.toFixed(4)}${result.reference ? ` (the --to network's own head: ${result.reference.value.toFixed(4)})` : ''}`,
-          `report: ${report}`,
-        ].join('\n'),
-      );
+      ctx.out({ ...summary, finalLoss: losses.at(-1), report }, formatTransplant(result, report));
     });
 }
