@@ -72,7 +72,9 @@ describe('transplant data', () => {
 
   it('preview refuses unknown categories and counts with a usage error', async () => {
     expect((await run(['data', 'preview', '--category', 'unicorn'])).code).toBe(2);
-    expect((await run(['data', 'preview', '--category', 'cat', '--n', '0'])).stderr).toContain('E_USAGE');
+    expect((await run(['data', 'preview', '--category', 'cat', '--n', '0'])).stderr).toContain(
+      'E_INVALID_ARGUMENT',
+    );
   });
 
   it('inspect counts a CUB folder and reports its parts', async () => {

@@ -9,8 +9,7 @@ import {
   type PlatformServices,
 } from '@transplant/platform';
 import { CATEGORY_IDS } from '@transplant/data';
-import { dataInspect, formatInspectReport } from './commands/data-inspect';
-import { dataPreview } from './commands/data-preview';
+import { formatInspectReport, inspectCub, previewSyntheticSet } from '@transplant/data';
 import { collectDoctorReport, formatDoctorReport } from './commands/doctor';
 import type { CommandContext } from './commands/command-context';
 import { importCommand } from './commands/import';
@@ -97,7 +96,7 @@ function buildProgram(io: CliIo, services: () => PlatformServices): Command {
     .option('--out <file>', 'PNG to write (default data-preview-<category>.png)')
     .action(
       async (o: { category: string; n: string; size: string; seed: string; split: string; out?: string }) => {
-        const result = await dataPreview({ ...o, n: Number(o.n), size: Number(o.size) });
+        const result = await previewSyntheticSet({ ...o, n: Number(o.n), size: Number(o.size) });
         print(program, io, result, `wrote ${result.images} images to ${result.path}`);
       },
     );
@@ -109,7 +108,7 @@ function buildProgram(io: CliIo, services: () => PlatformServices): Command {
     .option('--size <pixels>', 'crop side on the sheet', '96')
     .option('--out <file>', 'PNG to write', 'data-inspect.png')
     .action(async (o: { cub: string; n: string; size: string; out?: string }) => {
-      const report = await dataInspect({ cub: o.cub, n: Number(o.n), size: Number(o.size), out: o.out });
+      const report = await inspectCub({ cub: o.cub, n: Number(o.n), size: Number(o.size), out: o.out });
       print(program, io, report, formatInspectReport(report));
     });
   return program;

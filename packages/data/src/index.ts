@@ -39,3 +39,5 @@ export {
   type CubPart,
 } from './cub/load-cub';
 export { partColour, renderContactSheet, type SheetTile } from './preview';
+export { previewSyntheticSet, type PreviewOptions } from './preview-set';
+export { formatInspectReport, inspectCub, type InspectReport } from './cub/inspect-cub';

@@ -66,3 +66,17 @@ export {
   type LinkTraining,
   type RemoveCategoryOptions,
 } from './generic';
+export {
+  ADAPTER_LAYERS,
+  ADAPTER_TRAINING_DEFAULTS,
+  isAdapterName,
+  type AdapterName,
+} from './training-defaults';
+export {
+  formatGenericChange,
+  formatGenericMatrix,
+  genericMatrixPng,
+  showGeneric,
+  type ShowGenericOptions,
+} from './generic-view';
+export { formatTransplant } from './transplant-summary';

@@ -34,3 +34,11 @@ export {
 } from './explain';
 export { renderGroupHeatmaps } from './pictures';
 export { explainPerformer, type ExplainRunOptions, type ExplainRunResult } from './run';
+export { explainImage, type ExplainImageOptions, type ImageExplanationReport } from './explain-image';
+export {
+  explainSummaryLines,
+  formatExplainReport,
+  writeExplainReport,
+  type ExplainReport,
+} from './explain-report';
+export { EXPLAIN_COMMAND_DEFAULTS, explainNetwork, type ExplainNetworkOptions } from './explain-network';

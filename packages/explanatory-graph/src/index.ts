@@ -94,3 +94,19 @@ export {
 export { nodeStrength, writeGraphBrowser, type BrowserOptions } from './browser';
 export { referenceEStep, type ReferenceNodeResult } from './reference';
 export { partCentres } from '@transplant/interpretable';
+export { GRAPH_IMAGE_SEEDS, imagesOf, type ImageSource } from './graph-images';
+export { GRAPH_ATTACHMENT, loadGraphFor, type GraphSourceOptions } from './graph-source';
+export {
+  mineCategoryGraph,
+  type MineCategoryGraphOptions,
+  type MinedCategoryGraph,
+} from './mine-category-graph';
+export {
+  annotatedParts,
+  localizeParts,
+  type LocalizePartsOptions,
+  type LocalizedParts,
+} from './localize-parts';
+export { drawGraphNodes, type DrawGraphNodesOptions } from './draw-graph-nodes';
+export { formatGraphSummary, summariseGraph, type GraphSummary } from './graph-summary';
+export { formatLocalization } from './format-localization';

@@ -67,3 +67,9 @@ export {
   type InterpretableNetworkOptions,
   type TrainResult,
 } from './train-interpretable';
+export {
+  formatLayerMetrics,
+  interpretNetworkLayer,
+  type InterpretNetworkLayerOptions,
+  type MetricsReport,
+} from './interpret-network-layer';

@@ -24,3 +24,4 @@ export { resolveCredentials, type OciCredentials } from './oci/credentials';
 export { moduleFixture } from './testing/module-fixture';
 export { MemoryStore, memoryStoreFactory } from './testing/memory-store';
 export { REGISTRY_TOKENS, registryContainerModule, type RegistryOpener } from './registry-module';
+export { listWithMetrics, type ListedModule } from './list-with-metrics';

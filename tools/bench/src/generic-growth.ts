@@ -7,6 +7,7 @@ import { Composer } from '@transplant/composer';
 import { TransplantError, selectBackend } from '@transplant/core';
 import { CATEGORY_IDS } from '@transplant/data';
 import {
+  ADAPTER_TRAINING_DEFAULTS,
   addCategory,
   addTask,
   createGeneric,
@@ -34,7 +35,7 @@ export interface GenericGrowthOptions {
 
 export const GENERIC_GROWTH_DEFAULTS: GenericGrowthOptions = {
   registry: EMBEDDED_REGISTRY,
-  steps: 300,
+  steps: ADAPTER_TRAINING_DEFAULTS.steps,
   results: fileURLToPath(new URL('../results', import.meta.url)),
 };
 

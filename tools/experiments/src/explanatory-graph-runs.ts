@@ -3,29 +3,21 @@ import { join } from 'node:path';
 import type { Network } from '@transplant/composer';
 import type { CategoryId, PartName } from '@transplant/data';
 import {
+  GRAPH_IMAGE_SEEDS,
   LOCALIZATION_METHODS,
-  fewShotLocalization,
   graphSize,
   graphVsFilterStability,
-  inferGraph,
-  kShotPredictions,
-  mineGraph,
+  localizeParts,
+  mineCategoryGraph,
   nodeStrength,
   partCentres,
-  renderLocalizedParts,
   renderNodePatches,
-  saveGraph,
   writeGraphBrowser,
   type FewShotResult,
   type GraphViewRule,
   type LocalizationMethod,
 } from '@transplant/explanatory-graph';
-import {
-  INSTABILITY_LANDMARKS,
-  backgroundImages,
-  partImages,
-  type PartImages,
-} from '@transplant/interpretable';
+import { INSTABILITY_LANDMARKS } from '@transplant/interpretable';
 
 export interface GraphRunOptions {
   readonly images: number;
@@ -73,12 +65,6 @@ export interface GraphRunResult {
   readonly settings: Omit<GraphRunOptions, 'log' | 'pictures' | 'graphFile' | 'browser'>;
 }
 
-/** The parts of a category whose centres are annotated in the images. */
-export const annotatedParts = (images: PartImages): PartName[] =>
-  (Object.keys(images.samples[0]?.annotation.parts ?? {}) as PartName[]).filter((p) =>
-    images.samples.some((s) => s.annotation.parts[p]?.visible),
-  );
-
 /** One category: mine its zoo network's graph, localize every part from K shots, measure instability, draw. */
 export async function runGraphCategory(
   category: CategoryId,
@@ -87,30 +73,49 @@ export async function runGraphCategory(
   o: GraphRunOptions,
 ): Promise<GraphRunResult> {
   const link = network.links[0]!;
-  const size = network.module(link.category).ports.input.shape[1]!;
-  const mining = partImages(category, { count: o.images, size, crop: true, seed: 'graph-mine' });
-  const test = partImages(category, { count: o.test, size, crop: true, seed: 'graph-test' });
-  const negatives = backgroundImages(category, { count: o.negatives, size, seed: 'graph-negatives' });
-  const { graph } = mineGraph(network, link, mining, negatives, {
-    network: name,
+  const {
+    graph,
+    images: mining,
+    digest,
+  } = await mineCategoryGraph({
+    network,
+    link,
+    category,
+    reference: name,
+    images: o.images,
+    negatives: o.negatives,
     iterations: o.iterations,
     views: o.views,
+    out: o.graphFile,
     onProgress: (p) => {
       if (p.iteration === 1 || p.iteration === p.iterations || p.iteration % 5 === 0)
         o.log(`[${category}] ${p.layer} EM ${p.iteration}/${p.iterations} (${(p.ms / 1000).toFixed(1)} s)`);
     },
   });
-  const graphDigest = await saveGraph(graph, o.graphFile);
-  const pool = inferGraph(graph, network, link, mining);
-  const held = inferGraph(graph, network, link, test);
-  const parts = annotatedParts(mining);
-  const localization = fewShotLocalization(
+  const graphDigest = digest!;
+  const partsPng = `${category}-parts.png`;
+  const k = o.shots.includes(3) ? 3 : o.shots[0]!;
+  // The experiment draws its K shots from the mining images, with one seed per category.
+  const localized = await localizeParts({
     graph,
-    { images: mining, inference: pool },
-    { images: test, inference: held },
-    parts,
-    { shots: o.shots, draws: o.draws, top: o.top, seed: `graph-${category}` },
-  );
+    network,
+    link,
+    category,
+    pool: mining,
+    test: { count: o.test, seed: GRAPH_IMAGE_SEEDS.test },
+    shots: o.shots,
+    draws: o.draws,
+    top: o.top,
+    seed: `graph-${category}`,
+    picture: {
+      file: join(o.pictures, partsPng),
+      k,
+      index: 0,
+      title: `${category}: parts from ${k} shots (dot: graph, ring: annotated)`,
+    },
+  });
+  const { parts, results: localization } = localized;
+  const { images: test, inference: held } = localized.test;
   const landmarks = INSTABILITY_LANDMARKS.filter((p) => parts.includes(p));
   const stability = graphVsFilterStability(
     graph,
@@ -146,17 +151,6 @@ export async function runGraphCategory(
     }),
   );
   pictures.push(nodesPng);
-  const partsPng = `${category}-parts.png`;
-  const k = o.shots.includes(3) ? 3 : o.shots[0]!;
-  await writeFile(
-    join(o.pictures, partsPng),
-    renderLocalizedParts(
-      test,
-      0,
-      kShotPredictions(graph, { images: mining, inference: pool }, held, parts, k, 0),
-      { title: `${category}: parts from ${k} shots (dot: graph, ring: annotated)` },
-    ),
-  );
   pictures.push(partsPng);
   if (o.browser)
     await writeGraphBrowser(o.browser, graph, held, test, {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY, GENERATED_BY, createPlatform } from '@transplant/platform';
 import { Composer } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
-import { transplant } from '@transplant/distill';
+import { ADAPTER_TRAINING_DEFAULTS, transplant } from '@transplant/distill';
 import { cellKey, cellNetworks, cellSteps, formatPaperTables, type Cell } from './paper-table-format';
 
 /**
@@ -46,9 +46,9 @@ export const PAPER_TABLE_DEFAULTS: PaperTableOptions = {
   samples: '100,50,20,10,0',
   methods: 'ol,bd,kd',
   modes: 'inserted,transplanted',
-  steps: 300,
+  steps: ADAPTER_TRAINING_DEFAULTS.steps,
   transplantSteps: 1000,
-  seed: 1,
+  seed: ADAPTER_TRAINING_DEFAULTS.seed,
   registry: EMBEDDED_REGISTRY,
   results: fileURLToPath(new URL('../results', import.meta.url)),
 };

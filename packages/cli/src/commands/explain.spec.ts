@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@transplant/core';
 import { SyntheticSet, encodePng } from '@transplant/data';
@@ -32,6 +33,7 @@ describe('transplant explain', () => {
     const image = join(dir, 'bird.png');
     await writeFile(image, await encodePng(sample));
     const out = join(dir, 'report');
+    const tensors = tf.memory().numTensors;
     const r = await run(
       '--json',
       'explain',
@@ -53,6 +55,8 @@ describe('transplant explain', () => {
       out,
     );
     expect(r.code).toBe(0);
+    // The workflow frees the network, the explainer and every step's tensors.
+    expect(tf.memory().numTensors).toBe(tensors);
     const report = JSON.parse(r.stdout) as ExplainReport;
     expect(report).toMatchObject({ network: 'bird-cls@1.0.0', category: 'bird' });
     expect(report.p).toBeGreaterThan(0);

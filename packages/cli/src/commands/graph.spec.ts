@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@transplant/core';
 import { cliRunner, publishTinyClassifiers } from '../testing/tiny-classifiers';
@@ -21,6 +22,7 @@ afterAll(async () => rm(dir, { recursive: true, force: true }));
 describe('transplant graph', () => {
   it('mines a graph into a file and onto the category module, inspects it, and localizes parts with the attached one', async () => {
     const file = join(dir, 'cat.egraph');
+    const tensors = tf.memory().numTensors;
     const mined = await run(
       '--json',
       'graph',
@@ -38,6 +40,7 @@ describe('transplant graph', () => {
       '2',
     );
     expect(mined.code).toBe(0);
+    expect(tf.memory().numTensors).toBe(tensors);
     expect(mined.stderr).toMatch(/block2_conv1: EM 2\/2/);
     const summary = JSON.parse(mined.stdout) as GraphSummary;
     expect(summary).toMatchObject({
@@ -117,6 +120,8 @@ describe('transplant graph', () => {
       'pooled-linear-aligned',
     ]);
     expect((await readFile(png)).subarray(1, 4).toString()).toBe('PNG');
+    // Mining, drawing and localizing free every tensor they make.
+    expect(tf.memory().numTensors).toBe(tensors);
   });
 
   it('says what is wrong: nowhere to put the graph, a second attach without --replace, an unknown part, a damaged file', async () => {

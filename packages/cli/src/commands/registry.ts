@@ -3,12 +3,13 @@ import type { Command } from 'commander';
 import { TransplantError, parseModuleRef } from '@transplant/core';
 import {
   LOCKFILE_NAME,
-  copyModule,
+  listWithMetrics,
   readModuleFolder,
   recordInLockfile,
   type Registry,
 } from '@transplant/registry';
 import { openCommandRegistry, type CommandContext } from './command-context';
+import { registryMaintenanceCommands } from './registry-maintenance';
 
 function splitVersion(ref: string): { name: string; version: string } {
   const parsed = parseModuleRef(ref);
@@ -67,18 +68,7 @@ export function registryCommand(parent: Command, ctx: CommandContext): Command {
       'list the networks and modules in the registry, with the held-out metrics of their latest version',
     )
     .action(async () => {
-      const registry = await open();
-      const modules: (Awaited<ReturnType<Registry['list']>>[number] & {
-        metrics: { name: string; value: number }[];
-      })[] = [];
-      for (const m of await registry.list()) {
-        const card = m.latest ? (await registry.manifest(`${m.name}@${m.latest}`)).manifest.card : undefined;
-        modules.push({ ...m, metrics: (card?.metrics ?? []).map((x) => ({ name: x.name, value: x.value })) });
-      }
-      // Networks first: they are what people run; then the modules they are built from.
-      modules.sort(
-        (a, b) => Number(b.kind === 'network') - Number(a.kind === 'network') || a.name.localeCompare(b.name),
-      );
+      const modules = await listWithMetrics(await open());
       const line = (m: (typeof modules)[number]) =>
         `${m.name.padEnd(24)} ${(m.kind ?? '').padEnd(9)} ${(m.latest ?? '—').padEnd(8)} ${m.metrics.map((x) => `${x.name} ${x.value.toFixed(4)}`).join(', ')}${m.versions > 1 ? `  (${m.versions} versions)` : ''}`;
       ctx.out(
@@ -130,60 +120,6 @@ export function registryCommand(parent: Command, ctx: CommandContext): Command {
         ctx.out({ name, version, yanked }, `${name}@${version} ${yanked ? 'yanked' : 'unyanked'}`);
       });
   }
-  cmd
-    .command('verify')
-    .description(
-      'read every blob and check it against its digest; exits 1 when anything is missing or corrupt',
-    )
-    .action(async () => {
-      const report = await (await open()).verify();
-      ctx.out(
-        report,
-        [
-          `${report.modules} modules, ${report.versions} versions, ${report.blobs} blobs checked`,
-          ...report.problems.map((p) => `  ${p.problem}: ${p.digest}${p.module ? ` (${p.module})` : ''}`),
-        ].join('\n'),
-      );
-      if (report.problems.length > 0) {
-        throw new TransplantError('E_REGISTRY_CORRUPT', `${report.problems.length} problems`, {
-          operation: 'verify',
-          details: report.problems,
-        });
-      }
-    });
-  cmd
-    .command('gc')
-    .description('delete blobs no version references (older than the grace period)')
-    .option(
-      '--grace-ms <ms>',
-      'keep unreferenced blobs younger than this (in-flight publishes)',
-      String(3_600_000),
-    )
-    .action(async (o: { graceMs: string }) => {
-      const result = await (await open()).gc({ graceMs: Number(o.graceMs) });
-      ctx.out(result, `deleted ${result.deleted.length} blobs, swept ${result.swept} leftovers`);
-    });
-  cmd
-    .command('push <ref>')
-    .description('copy a module (and its dependencies) from --registry to another registry')
-    .requiredOption('--to <location>', 'target: a folder or oci://host/namespace')
-    .action(async (ref: string, o: { to: string }) => {
-      const result = await copyModule(await open(), await open(o.to), ref);
-      ctx.out(
-        result,
-        `copied ${result.copied.join(', ') || 'nothing'}${result.present.length ? `; already there: ${result.present.join(', ')}` : ''}`,
-      );
-    });
-  cmd
-    .command('pull <ref>')
-    .description('copy a module (and its dependencies) from another registry into --registry')
-    .requiredOption('--from <location>', 'source: a folder or oci://host/namespace')
-    .action(async (ref: string, o: { from: string }) => {
-      const result = await copyModule(await open(o.from), await open(), ref);
-      ctx.out(
-        result,
-        `copied ${result.copied.join(', ') || 'nothing'}${result.present.length ? `; already there: ${result.present.join(', ')}` : ''}`,
-      );
-    });
+  registryMaintenanceCommands(cmd, open, ctx);
   return cmd;
 }

@@ -4,13 +4,18 @@ import type { Command } from 'commander';
 import { Composer } from '@transplant/composer';
 import { TransplantError } from '@transplant/core';
 import {
+  ADAPTER_LAYERS,
+  ADAPTER_TRAINING_DEFAULTS as DEFAULTS,
   METHODS,
+  formatTransplant,
+  isAdapterName,
   transplant,
   writeTransplantReport,
   type DistillMethod,
   type ProbeKind,
 } from '@transplant/distill';
 import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
+import { integer } from './parse-options';
 
 /** The workspace's `reports/` folder, wherever the command runs from. */
 export const REPORTS_DIR = fileURLToPath(new URL('../../../../reports', import.meta.url));
@@ -29,16 +34,6 @@ interface Options {
   reports: string;
 }
 
-/** A command-line integer option, at least `min`; E_USAGE otherwise. */
-export function integer(value: string, name: string, min: number, operation = 'transplant'): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min)
-    throw new TransplantError('E_USAGE', `--${name} must be an integer ≥ ${min}, not "${value}"`, {
-      operation,
-    });
-  return n;
-}
-
 /** `transplant transplant --from bird-cls --to cat-seg …`: learns an adapter, evaluates, publishes, reports. */
 export function transplantCommand(parent: Command, ctx: CommandContext): Command {
   return parent
@@ -49,20 +44,24 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
     .requiredOption('--from <network>', 'the network whose task module is reused, e.g. bird-cls')
     .requiredOption('--to <network>', 'the network whose category module is reused, e.g. cat-seg')
     .option('--teacher <network>', 'a teacher network on the same category module (same digest)')
-    .option('--samples <n>', 'annotated target images (0: back-distillation from unlabeled images only)', '0')
+    .option(
+      '--samples <n>',
+      'annotated target images (0: back-distillation from unlabeled images only)',
+      String(DEFAULTS.samples),
+    )
     .option(
       '--method <bd|kd|ol>',
       'bd: back-distillation; kd: output distillation; ol: ordinary learning on the samples',
-      'bd',
+      DEFAULTS.method,
     )
-    .option('--adapter <conv1|conv3>', 'adapter: 1 or 3 conv+ReLU layers', 'conv1')
+    .option('--adapter <conv1|conv3>', 'adapter: 1 or 3 conv+ReLU layers', DEFAULTS.adapter)
     .option(
       '--probe <pseudo-label|random>',
       "bd on a mask: the teacher's pseudo-label loss gradient, or random Gaussian probes",
-      'pseudo-label',
+      DEFAULTS.probe,
     )
-    .option('--steps <n>', 'training steps', '300')
-    .option('--seed <n>', 'seed of the data and the adapter', '1')
+    .option('--steps <n>', 'training steps', String(DEFAULTS.steps))
+    .option('--seed <n>', 'seed of the data and the adapter', String(DEFAULTS.seed))
     .option('--no-publish', 'evaluate and report without publishing')
     .option('--reports <dir>', 'where the report goes', REPORTS_DIR)
     .action(async (o: Options) => {
@@ -74,7 +73,7 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
         throw new TransplantError('E_USAGE', '--probe must be random or pseudo-label', {
           operation: 'transplant',
         });
-      if (o.adapter !== 'conv1' && o.adapter !== 'conv3')
+      if (!isAdapterName(o.adapter))
         throw new TransplantError('E_USAGE', '--adapter must be conv1 or conv3', { operation: 'transplant' });
       const selection = await selectCommandBackend(ctx);
       const registry = await openCommandRegistry(ctx);
@@ -87,7 +86,7 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
         ...(o.teacher ? { teacher: o.teacher } : {}),
         method: o.method as DistillMethod,
         samples: integer(o.samples, 'samples', 0),
-        adapterLayers: o.adapter === 'conv1' ? 1 : 3,
+        adapterLayers: ADAPTER_LAYERS[o.adapter],
         probe: o.probe as ProbeKind,
         steps,
         seed: integer(o.seed, 'seed', 0),
@@ -105,14 +104,6 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
       const command = `transplant --from ${o.from} --to ${o.to} --method ${o.method} --samples ${o.samples} --adapter ${o.adapter} --probe ${o.probe} --steps ${o.steps} --seed ${o.seed}`;
       const report = await writeTransplantReport(resolve(o.reports), result, command);
       const { losses, ...summary } = result;
-      ctx.out(
-        { ...summary, finalLoss: losses.at(-1), report },
-        [
-          `${result.network}${result.version ? `@${result.version} published` : ' (not published)'}: ${result.student.category} → ${result.adapter} → ${result.student.task}`,
-          `teacher: ${result.teacher}`,
-          `held-out ${result.metric.name} ${result.metric.value.toFixed(4)}${result.reference ? ` (the --to network's own head: ${result.reference.value.toFixed(4)})` : ''}`,
-          `report: ${report}`,
-        ].join('\n'),
-      );
+      ctx.out({ ...summary, finalLoss: losses.at(-1), report }, formatTransplant(result, report));
     });
 }

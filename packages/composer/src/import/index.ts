@@ -17,3 +17,10 @@ export {
 } from './import-layers-model';
 export { compareWithOriginal } from './check-import';
 export { residualFixture, segFixture, sequentialFixture, writeModelFiles } from './testing/fixture-models';
+export {
+  IMPORT_CHECK_TOLERANCE,
+  formatImport,
+  importModel,
+  type ImportModelOptions,
+  type ImportModelReport,
+} from './import-model';

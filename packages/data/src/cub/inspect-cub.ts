@@ -1,14 +1,8 @@
 import { access, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import {
-  cropResize,
-  cropWindow,
-  decodeImage,
-  loadCub,
-  readCubCrop,
-  renderContactSheet,
-  type SheetTile,
-} from '@transplant/data';
+import { cropResize, cropWindow, decodeImage } from '../image-io';
+import { renderContactSheet, type SheetTile } from '../preview';
+import { loadCub, readCubCrop } from './load-cub';
 
 export interface InspectReport {
   readonly root: string;
@@ -29,7 +23,7 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** Loads a CUB-layout folder, counts what it holds and writes a contact sheet of its first n object crops. */
-export async function dataInspect(options: {
+export async function inspectCub(options: {
   cub: string;
   n: number;
   size: number;
@@ -78,6 +72,8 @@ export async function dataInspect(options: {
   };
 }
 
+/** The report as lines of text. */
+/** The report as lines of text. */
 export function formatInspectReport(r: InspectReport): string {
   return [
     `${r.root}: ${r.images} images, ${r.classes} classes (train ${r.train}, test ${r.test})`,

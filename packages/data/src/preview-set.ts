@@ -1,17 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { TransplantError } from '@transplant/core';
-import {
-  CATEGORY_IDS,
-  PART_NAMES,
-  SPLITS,
-  SyntheticSet,
-  isCategoryId,
-  partLabel,
-  renderContactSheet,
-  type SheetTile,
-  type Split,
-} from '@transplant/data';
+import { CATEGORY_IDS, isCategoryId } from './categories';
+import { PART_NAMES, partLabel } from './parts';
+import { renderContactSheet, type SheetTile } from './preview';
+import { SPLITS, SyntheticSet, type Split } from './synthetic-set';
 
 export interface PreviewOptions {
   readonly category: string;
@@ -22,20 +15,22 @@ export interface PreviewOptions {
   readonly out?: string | undefined;
 }
 
-function usage(detail: string): TransplantError {
-  return new TransplantError('E_USAGE', detail, { operation: 'data preview' });
+function invalid(detail: string): TransplantError {
+  return new TransplantError('E_INVALID_ARGUMENT', detail, { operation: 'data preview' });
 }
 
 /** Renders n images of a category (or `background`) with masks and part centres into one PNG. */
-export async function dataPreview(options: PreviewOptions): Promise<{ path: string; images: number }> {
+export async function previewSyntheticSet(
+  options: PreviewOptions,
+): Promise<{ path: string; images: number }> {
   const { category } = options;
   if (category !== 'background' && !isCategoryId(category)) {
-    throw usage(`unknown category "${category}"; use one of ${[...CATEGORY_IDS, 'background'].join(', ')}`);
+    throw invalid(`unknown category "${category}"; use one of ${[...CATEGORY_IDS, 'background'].join(', ')}`);
   }
   if (!SPLITS.includes(options.split as Split))
-    throw usage(`unknown split "${options.split}"; use ${SPLITS.join(', ')}`);
+    throw invalid(`unknown split "${options.split}"; use ${SPLITS.join(', ')}`);
   if (!Number.isInteger(options.n) || options.n < 1 || options.n > 1024)
-    throw usage('--n takes an integer in 1…1024');
+    throw invalid('--n takes an integer in 1…1024');
   const categories = category === 'background' ? undefined : [category];
   const counts = { train: 0, val: 0, test: 0, [options.split]: options.n };
   const set = new SyntheticSet({

@@ -1,0 +1,100 @@
+import type { Command } from 'commander';
+import { TransplantError } from '@transplant/core';
+import {
+  ADAPTER_LAYERS,
+  ADAPTER_TRAINING_DEFAULTS as DEFAULTS,
+  addCategory,
+  addTask,
+  formatGenericChange,
+  isAdapterName,
+  removeCategory,
+  type LinkTraining,
+} from '@transplant/distill';
+import type { CommandContext } from './command-context';
+import { genericContext } from './generic-context';
+import { integer } from './parse-options';
+
+interface TrainingFlags {
+  samples: string;
+  adapter: string;
+  steps: string;
+  seed: string;
+}
+
+const count = (value: string, name: string, min: number) => integer(value, name, min, 'generic');
+
+/** `transplant add-category | add-task | remove-category`: a generic network grows or shrinks by one module. */
+export function genericGrowthCommands(parent: Command, ctx: CommandContext): void {
+  const context = () => genericContext(ctx);
+  const training = (o: TrainingFlags): LinkTraining => {
+    if (!isAdapterName(o.adapter))
+      throw new TransplantError('E_USAGE', '--adapter must be conv1 or conv3', { operation: 'generic' });
+    const steps = count(o.steps, 'steps', 1);
+    return {
+      samples: count(o.samples, 'samples', 0),
+      adapterLayers: ADAPTER_LAYERS[o.adapter],
+      steps,
+      seed: count(o.seed, 'seed', 0),
+      progress: (link, step, loss) => {
+        if (step % 50 === 0 || step === steps)
+          ctx.err(`  ${link}: step ${step}/${steps}  loss ${loss.toFixed(4)}\n`);
+      },
+    };
+  };
+  const trainingOptions = (cmd: Command) =>
+    cmd
+      .option(
+        '--samples <n>',
+        'annotated images for links without a teacher (ordinary learning); 0 skips those links',
+        String(DEFAULTS.samples),
+      )
+      .option('--adapter <conv1|conv3>', 'adapter: 1 or 3 conv+ReLU layers', DEFAULTS.adapter)
+      .option('--steps <n>', 'training steps per link', String(DEFAULTS.steps))
+      .option('--seed <n>', 'seed of the data and the adapters', String(DEFAULTS.seed));
+
+  trainingOptions(
+    parent
+      .command('add-category')
+      .description(
+        "add a specific network's category module to a generic network, learning an adapter to each of its task modules",
+      ),
+  )
+    .requiredOption('--generic <name>', 'the generic network')
+    .requiredOption('--from <network>', 'the specific network whose category module joins, e.g. cat-seg')
+    .action(async (o: TrainingFlags & { generic: string; from: string }) => {
+      const change = await addCategory(await context(), {
+        generic: o.generic,
+        from: o.from,
+        training: training(o),
+      });
+      ctx.out(change, formatGenericChange(change));
+    });
+  trainingOptions(
+    parent
+      .command('add-task')
+      .description(
+        "add a specific network's task module to a generic network, learning an adapter from each of its category modules",
+      ),
+  )
+    .requiredOption('--generic <name>', 'the generic network')
+    .requiredOption('--from <network>', 'the specific network whose task module joins, e.g. bird-cls')
+    .action(async (o: TrainingFlags & { generic: string; from: string }) => {
+      const change = await addTask(await context(), {
+        generic: o.generic,
+        from: o.from,
+        training: training(o),
+      });
+      ctx.out(change, formatGenericChange(change));
+    });
+  parent
+    .command('remove-category')
+    .description(
+      'publish the next version of a generic network without a category module (older versions still resolve)',
+    )
+    .requiredOption('--generic <name>', 'the generic network')
+    .requiredOption('--category <module>', 'the category module to remove')
+    .action(async (o: { generic: string; category: string }) => {
+      const change = await removeCategory(await context(), { generic: o.generic, category: o.category });
+      ctx.out(change, formatGenericChange(change));
+    });
+}

@@ -1,0 +1,86 @@
+import type { Command } from 'commander';
+import { TransplantError } from '@transplant/core';
+import {
+  GRAPH_VIEW_RULES,
+  formatGraphSummary,
+  mineCategoryGraph,
+  summariseGraph,
+  type GraphViewRule,
+} from '@transplant/explanatory-graph';
+import type { CommandContext } from './command-context';
+import { categoryOf, withNetwork } from './network-context';
+import { integer } from './parse-options';
+
+interface MineFlags {
+  net: string;
+  out?: string;
+  attach?: boolean;
+  replace?: boolean;
+  images: string;
+  negatives: string;
+  iterations: string;
+  layers?: string;
+  views: string;
+  category?: string;
+  html?: string;
+  seed: string;
+}
+
+const usage = (message: string) => new TransplantError('E_USAGE', message, { operation: 'graph' });
+
+/** `transplant graph mine`: the mining workflow of @transplant/explanatory-graph. */
+export function graphMineCommand(graph: Command, ctx: CommandContext): void {
+  graph
+    .command('mine')
+    .description(
+      'mine an explanatory graph from a network’s category module, on object crops of its category (no part labels); write it to a file and/or attach it to the module in the registry',
+    )
+    .requiredOption('--net <ref>', 'a network in the registry, e.g. bird-cls')
+    .option('--out <file>', 'write the graph here')
+    .option('--attach', 'attach the graph to the category module’s version in the registry')
+    .option('--replace', 'with --attach: replace a graph attached before')
+    .option('--images <n>', 'mining images (object crops)', '200')
+    .option('--negatives <n>', 'background scenes for the activation normaliser', '100')
+    .option('--iterations <n>', 'EM iterations per layer', '20')
+    .option(
+      '--layers <names>',
+      'conv layers, top first, comma-separated (default: the category module’s top two)',
+    )
+    .option('--views <rule>', `how each image is mirrored or not: ${GRAPH_VIEW_RULES.join(', ')}`, 'align')
+    .option('--category <id>', 'images of this category (default: the category module’s)')
+    .option('--html <dir>', 'also write the HTML browser here')
+    .option('--seed <text>', 'seed of the node initialisation', 'explanatory-graph')
+    .action(async (flags: MineFlags) => {
+      if (!flags.out && !flags.attach) throw usage('say where the graph goes: --out FILE and/or --attach');
+      if (!GRAPH_VIEW_RULES.includes(flags.views as GraphViewRule))
+        throw usage(`--views must be one of ${GRAPH_VIEW_RULES.join(', ')}`);
+      const images = integer(flags.images, 'images', 2, 'graph');
+      const negatives = integer(flags.negatives, 'negatives', 2, 'graph');
+      const iterations = integer(flags.iterations, 'iterations', 1, 'graph');
+      await withNetwork(ctx, flags.net, async ({ network, manifest, link, registry }) => {
+        const {
+          graph: mined,
+          images: _,
+          ...written
+        } = await mineCategoryGraph({
+          network,
+          link,
+          category: categoryOf(network, link, flags.category, 'graph'),
+          reference: `${manifest.name}@${manifest.version}`,
+          images,
+          negatives,
+          iterations,
+          views: flags.views as GraphViewRule,
+          seed: flags.seed,
+          ...(flags.layers ? { layers: flags.layers.split(',').filter(Boolean) } : {}),
+          ...(flags.out ? { out: flags.out } : {}),
+          ...(flags.attach ? { attach: { registry, replace: flags.replace === true } } : {}),
+          ...(flags.html ? { html: flags.html } : {}),
+          onProgress: (p) =>
+            ctx.err(`${p.layer}: EM ${p.iteration}/${p.iterations} (${(p.ms / 1000).toFixed(1)} s)\n`),
+        });
+        const summary = summariseGraph(mined, written);
+        ctx.out(summary, formatGraphSummary(summary));
+      });
+    });
+}

@@ -1,0 +1,72 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Network } from '@transplant/composer';
+import type { CategoryId } from '@transplant/data';
+import { explainImage, type ImageExplanationReport } from './explain-image';
+import { writeExplainReport, type ExplainReport } from './explain-report';
+import { explainPerformer, type ExplainRunOptions } from './run';
+
+export interface ExplainNetworkOptions extends Omit<ExplainRunOptions, 'keep'> {
+  readonly network: Network;
+  /** The link explained (its category module gives the input size of `image`). */
+  readonly link: { readonly category: string; readonly task: string };
+  /** The network's registry reference, for the report (`bird-cls@1.0.0`). */
+  readonly reference: string;
+  readonly category: CategoryId;
+  /** Where the report, the heat maps and the image go. */
+  readonly out: string;
+  /** Also explain this image file. */
+  readonly image?: string;
+}
+
+/**
+ * The `explain` workflow (docs/methods.md §5): trains an explainer of the network
+ * (`explainPerformer`), explains one image when asked, and writes the Markdown/HTML report with
+ * the group heat maps; the explainer is disposed whatever happens.
+ */
+export async function explainNetwork(options: ExplainNetworkOptions): Promise<ExplainReport> {
+  const { network, link, reference, category, out, image: file, ...settings } = options;
+  const run = explainPerformer(network, reference, category, { ...settings, keep: true });
+  let image: ImageExplanationReport | undefined;
+  const dir = resolve(out);
+  const heatmaps = join(dir, 'groups.png');
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFile(heatmaps, run.png);
+    if (file)
+      image = await explainImage({
+        network,
+        link,
+        explainer: run.explainer!,
+        explanation: run.explanation,
+        file,
+        png: join(dir, 'image.png'),
+      });
+  } finally {
+    run.explainer?.dispose();
+  }
+  const report: ExplainReport = {
+    network: reference,
+    category,
+    p: run.p,
+    fidelity: run.fidelity,
+    groups: run.groups,
+    reconstructionError: run.curve.at(-1)?.error ?? NaN,
+    ...(image ? { image } : {}),
+    files: { markdown: join(dir, 'report.md'), html: join(dir, 'report.html'), heatmaps },
+  };
+  await writeExplainReport(report, run.explanation);
+  return report;
+}
+
+/** The `explain` command's defaults (the explainer experiment sets its own on the command line). */
+export const EXPLAIN_COMMAND_DEFAULTS = {
+  steps: 1500,
+  eta: 0.5,
+  decision: 1,
+  filters: 32,
+  pool: 1000,
+  images: 200,
+  test: 200,
+  seed: 1,
+} as const;

@@ -1,0 +1,97 @@
+import { writeFile } from 'node:fs/promises';
+import type { Explanation } from './explain';
+import type { ImageExplanationReport } from './explain-image';
+import type { ExplainRunResult } from './run';
+
+/** The explanation of a network as the `explain` command reports it. */
+export interface ExplainReport {
+  readonly network: string;
+  readonly category: string;
+  readonly p: number;
+  readonly fidelity: { performer: number; explained: number };
+  readonly groups: ExplainRunResult['groups'];
+  readonly reconstructionError: number;
+  readonly image?: ImageExplanationReport;
+  readonly files: { markdown: string; html: string; heatmaps: string };
+}
+
+const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
+
+/** The report's summary: p, the part groups' shares, fidelity. */
+export function explainSummaryLines(r: ExplainReport): string[] {
+  const parts = r.groups.filter((g) => g.group !== 'silent');
+  return [
+    `p = ${r.p.toFixed(3)}: ${pct(r.p)} of ${r.network}'s features at this layer go through the interpretable track, ${pct(1 - r.p)} cannot be interpreted; the interpretable filters carry ${pct(r.groups.reduce((t, g) => t + g.decision, 0))} of its decision (first order).`,
+    ...parts.map(
+      (g) =>
+        `- ${g.filters} ${g.group} filters contribute ${pct(g.share)} of the features and ${pct(g.decision)} of the decision`,
+    ),
+    `Fidelity: the performer is right on ${pct(r.fidelity.performer)} of held-out images with its own features and on ${pct(r.fidelity.explained)} with the explainer's reconstruction.`,
+  ];
+}
+
+/** The summary, the image's top groups and where the report is, as the command prints them. */
+export function formatExplainReport(r: ExplainReport): string {
+  return [
+    ...explainSummaryLines(r),
+    ...(r.image
+      ? [
+          `Image ${r.image.file}: logit ${r.image.logit.toFixed(2)}; ${r.image.groups
+            .slice(0, 4)
+            .map((g) => `${g.group} ${pct(g.share)}`)
+            .join(', ')} of its interpretable part`,
+        ]
+      : []),
+    `Report: ${r.files.markdown}`,
+  ].join('\n');
+}
+
+/** Writes the report as Markdown and HTML (`r.files`), next to the heat maps and the image. */
+export async function writeExplainReport(r: ExplainReport, explanation: Explanation): Promise<void> {
+  const md = [
+    `# Explanation of ${r.network} (${r.category})`,
+    '',
+    ...explainSummaryLines(r),
+    '',
+    '| group | filters | share of the explained features | share of the interpretable track | share of the decision (first order) |',
+    '|---|---|---|---|---|',
+    ...r.groups.map(
+      (g) =>
+        `| ${g.group} | ${g.filters} | ${pct(g.share)} | ${pct(g.ofInterpretable)} | ${pct(g.decision)} |`,
+    ),
+    `| ordinary track | ${explanation.filters.length} | ${pct(1 - r.p)} | – | ${pct(1 - r.groups.reduce((t, g) => t + g.decision, 0))} |`,
+    '',
+    `Reconstruction error of the performer's higher features: ${r.reconstructionError.toFixed(3)} (1 = predicting their mean).`,
+    '',
+    '![heat maps per part group](groups.png)',
+    ...(r.image
+      ? [
+          '',
+          `## ${r.image.file}`,
+          '',
+          `Performer logit ${r.image.logit.toFixed(2)}. Which part groups carried the interpretable part of this prediction:`,
+          '',
+          ...r.image.groups.map((g) => `- ${g.group}: ${pct(g.share)}`),
+          '',
+          '![the image](image.png)',
+        ]
+      : []),
+    '',
+  ].join('\n');
+  await writeFile(r.files.markdown, md);
+  const escape = (s: string) => s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!);
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(`Explanation of ${r.network}`)}</title>
+<style>body{font:14px system-ui,sans-serif;margin:1.5em;max-width:60em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em}</style></head><body>
+<h1>${escape(`Explanation of ${r.network} (${r.category})`)}</h1>
+${explainSummaryLines(r)
+  .map((l) => `<p>${escape(l.replace(/^- /, ''))}</p>`)
+  .join('\n')}
+<table><tr><th>group</th><th>filters</th><th>share of the explained features</th><th>share of the interpretable track</th><th>share of the decision (first order)</th></tr>
+${r.groups.map((g) => `<tr><td>${escape(g.group)}</td><td>${g.filters}</td><td>${pct(g.share)}</td><td>${pct(g.ofInterpretable)}</td><td>${pct(g.decision)}</td></tr>`).join('\n')}
+<tr><td>ordinary track</td><td>${explanation.filters.length}</td><td>${pct(1 - r.p)}</td><td>–</td><td>${pct(1 - r.groups.reduce((t, g) => t + g.decision, 0))}</td></tr></table>
+<p><img src="groups.png" alt="heat maps per part group"></p>
+${r.image ? `<h2>${escape(r.image.file)}</h2><p>Performer logit ${r.image.logit.toFixed(2)}.</p><ul>${r.image.groups.map((g) => `<li>${escape(g.group)}: ${pct(g.share)}</li>`).join('')}</ul><p><img src="image.png" alt="the image" width="192"></p>` : ''}
+</body></html>
+`;
+  await writeFile(r.files.html, html);
+}
