@@ -95,8 +95,19 @@ function buildProgram(io: CliIo, services: () => PlatformServices): Command {
     .option('--split <split>', 'train | val | test', 'train')
     .option('--out <file>', 'PNG to write (default data-preview-<category>.png)')
     .action(
-      async (o: { category: string; n: string; size: string; seed: string; split: string; out?: string }) => {
-        const result = await previewSyntheticSet({ ...o, n: Number(o.n), size: Number(o.size) });
+      async (options: {
+        category: string;
+        n: string;
+        size: string;
+        seed: string;
+        split: string;
+        out?: string;
+      }) => {
+        const result = await previewSyntheticSet({
+          ...options,
+          n: Number(options.n),
+          size: Number(options.size),
+        });
         print(program, io, result, `wrote ${result.images} images to ${result.path}`);
       },
     );
@@ -107,8 +118,13 @@ function buildProgram(io: CliIo, services: () => PlatformServices): Command {
     .option('--n <count>', 'images on the contact sheet', '16')
     .option('--size <pixels>', 'crop side on the sheet', '96')
     .option('--out <file>', 'PNG to write', 'data-inspect.png')
-    .action(async (o: { cub: string; n: string; size: string; out?: string }) => {
-      const report = await inspectCub({ cub: o.cub, n: Number(o.n), size: Number(o.size), out: o.out });
+    .action(async (options: { cub: string; n: string; size: string; out?: string }) => {
+      const report = await inspectCub({
+        cub: options.cub,
+        n: Number(options.n),
+        size: Number(options.size),
+        out: options.out,
+      });
       print(program, io, report, formatInspectReport(report));
     });
   return program;

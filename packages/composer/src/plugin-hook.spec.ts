@@ -65,8 +65,8 @@ describe('plugin failures', () => {
     const start = tf.memory().numTensors;
     const apply = failure(
       broken({
-        build: (o, context) => {
-          const built = tinyCategory.build(o, context);
+        build: (options, context) => {
+          const built = tinyCategory.build(options, context);
           return {
             layers: built.layers,
             apply: () => {

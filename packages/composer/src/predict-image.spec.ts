@@ -18,8 +18,8 @@ const tinySeg: ModulePlugin<TinyOptions> = {
   family: 'tiny-seg',
   task: 'seg',
   description: 'test: a mask head',
-  ports: (o) => ({
-    ...tinyTask.ports(o),
+  ports: (options) => ({
+    ...tinyTask.ports(options),
     output: {
       role: 'logits',
       dtype: 'float32',

@@ -140,7 +140,7 @@ export function explain(
   performer: Performer,
   explainer: Explainer,
   samples: readonly RenderedSample[],
-  o: { topN?: number } = {},
+  opts: { topN?: number } = {},
 ): Explanation {
   const f = explainer.options.filters;
   const n = samples.length;
@@ -166,7 +166,7 @@ export function explain(
     [performer.xShape[0], performer.xShape[1], f],
     samples,
     performer.geometry,
-    o.topN ?? 20,
+    opts.topN ?? 20,
   );
   const filters: FilterReport[] = assigned.map((a, k) => {
     let contribution = 0;

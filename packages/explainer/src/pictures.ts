@@ -12,16 +12,16 @@ export function renderGroupHeatmaps(
   explanation: Explanation,
   samples: readonly RenderedSample[],
   geometry: CellGeometry,
-  o: { groups?: number; images?: number; zoom?: number; title?: string } = {},
+  options: { groups?: number; images?: number; zoom?: number; title?: string } = {},
 ): Buffer {
   const rows = explanation.groups
     .filter((g) => g.group !== 'silent' && g.ofInterpretable > 0)
-    .slice(0, o.groups ?? 5);
-  const columns = o.images ?? 6;
-  const zoom = o.zoom ?? 2;
+    .slice(0, options.groups ?? 5);
+  const columns = options.images ?? 6;
+  const zoom = options.zoom ?? 2;
   const size = samples[0]?.width ?? 64;
   const tile = size * zoom;
-  const header = o.title ? 18 : 0;
+  const header = options.title ? 18 : 0;
   const caption = 14;
   const canvas = createCanvas(
     Math.max(columns * (tile + 2), 260),
@@ -32,7 +32,7 @@ export function renderGroupHeatmaps(
   ctx.fillRect(0, 0, canvas.width, canvas.height);
   ctx.font = '11px sans-serif';
   ctx.fillStyle = '#ffffff';
-  if (o.title) ctx.fillText(o.title, 4, 13);
+  if (options.title) ctx.fillText(options.title, 4, 13);
   const maps = { values: explanation.maps.values, shape: explanation.maps.shape };
   rows.forEach((g, row) => {
     const y0 = header + row * (tile + caption + 4);

@@ -74,73 +74,79 @@ export function explainPerformer(
   network: Network,
   name: string,
   category: CategoryId,
-  o: ExplainRunOptions,
+  options: ExplainRunOptions,
 ): ExplainRunResult & { png: Buffer; explanation: Explanation; explainer?: Explainer } {
   const performer = performerOf(network, network.links[0]!);
   const size = network.module(network.links[0]!.category).ports.input.shape[1]!;
-  const toView = view(o.crop);
+  const toView = view(options.crop);
   // The pool: the category and everything else, as the performer meets them; no labels are read.
   const poolSet = new SyntheticSet({
-    seed: `explainer-pool-${o.seed}`,
+    seed: `explainer-pool-${options.seed}`,
     size,
     categories: CATEGORY_IDS,
-    perCategory: { train: Math.ceil(o.pool / 2), val: 0, test: 0 },
-    negatives: { train: Math.ceil(o.pool / 4), val: 0, test: 0 },
+    perCategory: { train: Math.ceil(options.pool / 2), val: 0, test: 0 },
+    negatives: { train: Math.ceil(options.pool / 4), val: 0, test: 0 },
   });
   const refs = poolSet.items('train');
-  const positives = refs.filter((r) => r.category === category).slice(0, Math.ceil(o.pool / 2));
+  const positives = refs.filter((r) => r.category === category).slice(0, Math.ceil(options.pool / 2));
   const others = refs.filter((r) => r.category !== category);
   // The rest evenly over every other category and the backgrounds.
-  const mixed = [...positives, ...spread(others, Math.floor(o.pool / 2))];
+  const mixed = [...positives, ...spread(others, Math.floor(options.pool / 2))];
   const poolImages = mixed.map((r) => toView(poolSet.render(r)));
   const pool = featurePool(performer, (a, b) => imageTensor(poolImages.slice(a, b)), poolImages.length);
   const explainer = new Explainer(performer.xShape, performer.yShape, {
-    filters: o.filters,
+    filters: options.filters,
     mask: 'argmax',
-    seed: o.seed,
+    seed: options.seed,
     p0: 0.5,
   });
   try {
     const curve = trainExplainer(
       explainer,
       pool,
-      { ...TRAINING_DEFAULTS, steps: o.steps, eta: o.eta, decision: o.decision ?? 1, seed: o.seed },
-      o.log ?? (() => undefined),
+      {
+        ...TRAINING_DEFAULTS,
+        steps: options.steps,
+        eta: options.eta,
+        decision: options.decision ?? 1,
+        seed: options.seed,
+      },
+      options.log ?? (() => undefined),
       (y) => performer.upper(y),
     );
     const riverFor: Partial<Record<SampleCategory, boolean>> | undefined =
-      o.riverInImages === undefined ? undefined : { [category]: o.riverInImages };
+      options.riverInImages === undefined ? undefined : { [category]: options.riverInImages };
     const evalSet = new SyntheticSet({
       seed: 'explainer-eval',
       size,
       categories: CATEGORY_IDS,
-      perCategory: { train: 0, val: 0, test: Math.max(o.images, o.test) },
-      negatives: { train: 0, val: 0, test: o.test },
+      perCategory: { train: 0, val: 0, test: Math.max(options.images, options.test) },
+      negatives: { train: 0, val: 0, test: options.test },
       ...(riverFor ? { rivers: riverFor } : {}),
     });
     const evalRefs = evalSet.items('test');
     const images = evalRefs
       .filter((r) => r.category === category)
-      .slice(0, o.images)
+      .slice(0, options.images)
       .map((r) => toView(evalSet.render(r)));
     const explanation = explain(performer, explainer, images);
     const cleanSet = new SyntheticSet({
       seed: 'explainer-test',
       size,
       categories: CATEGORY_IDS,
-      perCategory: { train: 0, val: 0, test: o.test },
-      negatives: { train: 0, val: 0, test: o.test },
+      perCategory: { train: 0, val: 0, test: options.test },
+      negatives: { train: 0, val: 0, test: options.test },
     });
     const cleanRefs = cleanSet.items('test');
-    const pos = cleanRefs.filter((r) => r.category === category).slice(0, Math.floor(o.test / 2));
+    const pos = cleanRefs.filter((r) => r.category === category).slice(0, Math.floor(options.test / 2));
     const negatives = cleanRefs.filter((r) => r.category !== category);
-    const neg = spread(negatives, Math.floor(o.test / 2));
+    const neg = spread(negatives, Math.floor(options.test / 2));
     const testImages = [...pos, ...neg].map((r) => toView(cleanSet.render(r)));
     const accuracy = fidelity(performer, explainer, testImages, [...pos.map(() => 1), ...neg.map(() => 0)]);
     const png = renderGroupHeatmaps(explanation, images, performer.geometry, {
       title: `${name}: interpretable filter groups (p = ${explanation.p.toFixed(2)})`,
     });
-    const { log: _log, keep: _keep, ...settings } = o;
+    const { log: _log, keep: _keep, ...settings } = options;
     return {
       name,
       category,
@@ -153,10 +159,10 @@ export function explainPerformer(
       settings,
       png,
       explanation,
-      ...(o.keep ? { explainer } : {}),
+      ...(options.keep ? { explainer } : {}),
     };
   } finally {
     tf.dispose([pool.x, pool.y, ...(pool.logits ? [pool.logits] : [])]);
-    if (!o.keep) explainer.dispose();
+    if (!options.keep) explainer.dispose();
   }
 }

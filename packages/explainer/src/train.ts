@@ -102,15 +102,15 @@ export interface ExplainerCurve {
 export function trainExplainer(
   explainer: Explainer,
   pool: FeaturePool,
-  o: ExplainerTraining,
+  opts: ExplainerTraining,
   log: (line: string) => void = () => undefined,
   upper?: (y: tf.Tensor4D) => tf.Tensor,
 ): ExplainerCurve[] {
-  if (o.decision > 0 && (!upper || !pool.logits))
+  if (opts.decision > 0 && (!upper || !pool.logits))
     throw new Error('the decision term needs the performer’s upper layers and the pool’s logits');
   const n = pool.classes.length;
   const variables = explainer.variables();
-  const trainer = new AdamTrainer(variables, constantRate(o.learningRate));
+  const trainer = new AdamTrainer(variables, constantRate(opts.learningRate));
   const filters = explainer.options.filters;
   const assignment = FilterAssignment.single(filters);
   const variance = tf.tidy(() => tf.moments(pool.y).variance.dataSync()[0]!) || 1;
@@ -119,18 +119,18 @@ export function trainExplainer(
     : 1;
   const curve: ExplainerCurve[] = [];
   let smoothed = NaN;
-  let state = o.seed * 2654435761;
+  let state = opts.seed * 2654435761;
   const next = () => {
     state = (Math.imul(state ^ (state >>> 15), 2246822507) + 0x6d2b79f5) >>> 0;
     return state / 4294967296;
   };
   const started = performance.now();
-  for (let step = 0; step < o.steps; step++) {
-    const picks = Array.from({ length: Math.min(o.batchSize, n) }, () => Math.floor(next() * n));
+  for (let step = 0; step < opts.steps; step++) {
+    const picks = Array.from({ length: Math.min(opts.batchSize, n) }, () => Math.floor(next() * n));
     const index = tf.tensor1d(picks, 'int32');
     const x = tf.gather(pool.x, index) as tf.Tensor4D;
     const y = tf.gather(pool.y, index) as tf.Tensor4D;
-    const target = o.decision > 0 ? (tf.gather(pool.logits!, index) as tf.Tensor2D) : null;
+    const target = opts.decision > 0 ? (tf.gather(pool.logits!, index) as tf.Tensor2D) : null;
     const classes = picks.map((i) => pool.classes[i]!);
     const positives = assignment.positives(classes);
     const weights = assignment.weights();
@@ -141,8 +141,8 @@ export function trainExplainer(
       positives,
       positiveWeights: weights.positive,
       negativeWeights: weights.negative,
-      epoch: 1 + (step * o.batchSize) / o.epochImages,
-      strength: o.strength,
+      epoch: 1 + (step * opts.batchSize) / opts.epochImages,
+      strength: opts.strength,
     });
     explainer.mask.probe = (t) => recorder.probe(tap(t));
     let beta: tf.Tensor1D | null = null;
@@ -153,13 +153,17 @@ export function trainExplainer(
       const reconstruction = tf.div(tf.mean(tf.square(tf.sub(f.reconstruction, y))), variance) as tf.Scalar;
       error = reconstruction.dataSync()[0]!;
       const kernel = explainer.decoder.layers[0]!.trainableWeights[0]!.read();
-      const terms = [reconstruction, tf.mul(-o.eta, tf.log(f.p)), tf.mul(o.decay, tf.sum(tf.square(kernel)))];
+      const terms = [
+        reconstruction,
+        tf.mul(-opts.eta, tf.log(f.p)),
+        tf.mul(opts.decay, tf.sum(tf.square(kernel))),
+      ];
       if (target) {
         const alone = explainer.decoder.apply(tf.mul(f.p, unitRms(f.interpretable)), {
           training: true,
         }) as tf.Tensor4D;
         const logits = tf.reshape(upper!(alone), target.shape);
-        terms.push(tf.mul(o.decision / logitVariance, tf.mean(tf.square(tf.sub(logits, target)))));
+        terms.push(tf.mul(opts.decision / logitVariance, tf.mean(tf.square(tf.sub(logits, target)))));
       }
       return tf.addN(terms) as tf.Scalar;
     });
@@ -171,12 +175,12 @@ export function trainExplainer(
     }
     tf.dispose([index, x, y, positives, weights.positive, weights.negative, ...(target ? [target] : [])]);
     smoothed = smoothLoss(smoothed, error);
-    if ((step + 1) % 50 === 0 || step + 1 === o.steps) {
+    if ((step + 1) % 50 === 0 || step + 1 === opts.steps) {
       curve.push({ step: step + 1, error: smoothed, p: explainer.p() });
       const perStep = (performance.now() - started) / (step + 1);
-      if ((step + 1) % 250 === 0 || step + 1 === o.steps)
+      if ((step + 1) % 250 === 0 || step + 1 === opts.steps)
         log(
-          `explainer step ${step + 1}/${o.steps}  reconstruction error ${smoothed.toFixed(4)}  p ${explainer.p().toFixed(3)}  ${perStep.toFixed(0)} ms/step`,
+          `explainer step ${step + 1}/${opts.steps}  reconstruction error ${smoothed.toFixed(4)}  p ${explainer.p().toFixed(3)}  ${perStep.toFixed(0)} ms/step`,
         );
     }
   }

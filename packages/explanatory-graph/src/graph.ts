@@ -139,7 +139,11 @@ export function readLayerMaps(
     }
     batch.dispose();
   }
-  return out.map((o) => ({ name: o.name, geometry: o.geometry, maps: o.parts.slice(0, views).map(concat) }));
+  return out.map((options) => ({
+    name: options.name,
+    geometry: options.geometry,
+    maps: options.parts.slice(0, views).map(concat),
+  }));
 }
 
 function concat(chunks: Float32Array[]): Float32Array {
@@ -223,9 +227,9 @@ export function mineGraph(
   link: Link,
   images: PartImages,
   negatives: PartImages,
-  o: MineGraphOptions = {},
+  options: MineGraphOptions = {},
 ): { graph: ExplanatoryGraph; records: Records[]; flips: Uint8Array } {
-  const layers = o.layers?.length ? o.layers : defaultGraphLayers(network, link);
+  const layers = options.layers?.length ? options.layers : defaultGraphLayers(network, link);
   const size = network.module(link.category).ports.input.shape[1]!;
   if (images.size !== size || negatives.size !== size)
     throw invalid(
@@ -247,17 +251,17 @@ export function mineGraph(
   });
   const evidence = layerEvidence(read, n, normalisers);
   const params = evidence.map((e, l) => ({
-    ...layerParams(e.geometry.h, o.densities?.[l] ?? (l === 0 ? 0.1 : 0.05), {
+    ...layerParams(e.geometry.h, options.densities?.[l] ?? (l === 0 ? 0.1 : 0.05), {
       top: l === 0,
-      ...(o.iterations !== undefined ? { iterations: o.iterations } : {}),
+      ...(options.iterations !== undefined ? { iterations: options.iterations } : {}),
     }),
-    ...o.params,
+    ...options.params,
     // The top layer has no layer above it, whatever the overrides say.
     ...(l === 0 ? { parents: 0 } : {}),
   }));
-  const seed = o.seed ?? 'explanatory-graph';
+  const seed = options.seed ?? 'explanatory-graph';
   const rng = new Rng(seed);
-  const rule = o.views ?? 'align';
+  const rule = options.views ?? 'align';
   const top = read[0]!;
   const [th, tw] = top.geometry.mapSize;
   const topMaps = top.maps.map((m) => ({ values: m, n, c: m.length / (n * th * tw), h: th, w: tw }));
@@ -267,13 +271,13 @@ export function mineGraph(
     params,
     random: () => rng.next(),
     views,
-    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   const category = network.module(link.category);
   const graph: ExplanatoryGraph = {
     format: GRAPH_FORMAT,
     subject: {
-      network: o.network ?? `${link.category} → ${link.task}`,
+      network: options.network ?? `${link.category} → ${link.task}`,
       link: { category: link.category, task: link.task },
       module: category.name,
       ...(category.published

@@ -84,12 +84,12 @@ const finite = (t: tf.Tensor) => tf.where(tf.isFinite(t), t, tf.zerosLike(t));
  *   s⁻ = mean(x), L⁻ = a·log mean_b exp(−s⁻/a), g⁻ = exp(−s⁻/a)(−s⁻ − L⁻ + a), ĝ⁻ likewise over negatives.
  * The exponentials are shifted by their per-filter maximum before the ratio (it cancels).
  */
-export function handBuiltFilterGradient(x: tf.Tensor4D, o: HandBuiltGradientOptions): tf.Tensor4D {
+export function handBuiltFilterGradient(x: tf.Tensor4D, options: HandBuiltGradientOptions): tf.Tensor4D {
   return tf.tidy(() => {
     const a = HAND_BUILT_TEMPERATURE;
-    const mag = o.epoch / 0.1;
-    const mask = partMasks(x, o.beta, o.mode);
-    const pos = o.positives;
+    const mag = options.epoch / 0.1;
+    const mask = partMasks(x, options.beta, options.mode);
+    const pos = options.positives;
     const neg = tf.sub(1, pos) as tf.Tensor2D;
     const meanOver = (values: tf.Tensor2D, weights: tf.Tensor2D) =>
       tf.div(tf.sum(tf.mul(values, weights), 0), tf.maximum(tf.sum(weights, 0), 1));
@@ -109,9 +109,9 @@ export function handBuiltFilterGradient(x: tf.Tensor4D, o: HandBuiltGradientOpti
     const hatNeg = finite(tf.div(gNeg, tf.mul(meanOver(gNeg, neg), mag)));
 
     const [b, , , c] = x.shape;
-    const up = tf.reshape(tf.mul(tf.mul(hatPos, pos), o.positiveWeights), [b, 1, 1, c]);
-    const down = tf.reshape(tf.mul(tf.mul(hatNeg, neg), o.negativeWeights), [b, 1, 1, c]);
-    return tf.mul(tf.sub(down, tf.mul(up, mask)), o.strength) as tf.Tensor4D;
+    const up = tf.reshape(tf.mul(tf.mul(hatPos, pos), options.positiveWeights), [b, 1, 1, c]);
+    const down = tf.reshape(tf.mul(tf.mul(hatNeg, neg), options.negativeWeights), [b, 1, 1, c]);
+    return tf.mul(tf.sub(down, tf.mul(up, mask)), options.strength) as tf.Tensor4D;
   });
 }
 
@@ -120,10 +120,10 @@ export function handBuiltFilterGradient(x: tf.Tensor4D, o: HandBuiltGradientOpti
  * filter-loss gradient to dL/dx in the backward pass. The options' tensors must live until
  * the step's gradients are computed.
  */
-export function handBuiltFilterLossProbe(o: HandBuiltGradientOptions): PartMaskProbe {
+export function handBuiltFilterLossProbe(options: HandBuiltGradientOptions): PartMaskProbe {
   const tap = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
-    const extra = handBuiltFilterGradient(x, o);
+    const extra = handBuiltFilterGradient(x, options);
     save([extra]);
     return { value: tf.clone(x), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.add(dy, saved[0]!) };
   });

@@ -42,16 +42,16 @@ export function topFilters(
 export function renderFilterHeatmaps(
   interp: LayerInterpretation,
   images: PartImages,
-  o: HeatmapOptions = {},
+  options: HeatmapOptions = {},
 ): Buffer {
   const { score } = peaks(interp.maps);
-  const rows = topFilters(interp, o.filters ?? 8, score);
-  const columns = o.images ?? 6;
-  const zoom = o.zoom ?? 2;
+  const rows = topFilters(interp, options.filters ?? 8, score);
+  const columns = options.images ?? 6;
+  const zoom = options.zoom ?? 2;
   const size = images.size;
   const tile = size * zoom;
   const caption = 14;
-  const header = o.title ? 20 : 0;
+  const header = options.title ? 20 : 0;
   const [n, , , c] = interp.maps.shape;
   const canvas = createCanvas(
     Math.max(columns * (tile + 2), 240),
@@ -61,9 +61,9 @@ export function renderFilterHeatmaps(
   ctx.fillStyle = '#1e1e1e';
   ctx.fillRect(0, 0, canvas.width, canvas.height);
   ctx.font = '11px sans-serif';
-  if (o.title) {
+  if (options.title) {
     ctx.fillStyle = '#ffffff';
-    ctx.fillText(o.title, 4, 14);
+    ctx.fillText(options.title, 4, 14);
   }
   if (rows.length === 0) {
     ctx.fillStyle = '#ffffff';

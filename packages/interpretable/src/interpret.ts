@@ -36,23 +36,23 @@ export interface PartImages {
  */
 export function partImages(
   category: CategoryId,
-  o: { count: number; size: number; seed?: string; crop?: boolean },
+  options: { count: number; size: number; seed?: string; crop?: boolean },
 ): PartImages {
   const set = new SyntheticSet({
-    seed: o.seed ?? 'interpret',
-    size: o.size,
+    seed: options.seed ?? 'interpret',
+    size: options.size,
     categories: [category],
-    perCategory: { train: 0, val: 0, test: o.count },
+    perCategory: { train: 0, val: 0, test: options.count },
     negatives: { train: 0, val: 0, test: 0 },
   });
   const samples = set
     .items('test')
-    .map((ref) => (o.crop ? objectCrop(set.render(ref), o.size) : set.render(ref)));
+    .map((ref) => (options.crop ? objectCrop(set.render(ref), options.size) : set.render(ref)));
   return {
     category,
     samples,
-    size: o.size,
-    describe: `${set.describe()} split=test${o.crop ? ' object crops' : ''}`,
+    size: options.size,
+    describe: `${set.describe()} split=test${options.crop ? ' object crops' : ''}`,
   };
 }
 
@@ -62,19 +62,19 @@ export function partImages(
  */
 export function backgroundImages(
   category: CategoryId,
-  o: { count: number; size: number; seed?: string },
+  options: { count: number; size: number; seed?: string },
 ): PartImages {
   const set = new SyntheticSet({
-    seed: o.seed ?? 'backgrounds',
-    size: o.size,
+    seed: options.seed ?? 'backgrounds',
+    size: options.size,
     categories: [category],
     perCategory: { train: 0, val: 0, test: 0 },
-    negatives: { train: 0, val: 0, test: o.count },
+    negatives: { train: 0, val: 0, test: options.count },
   });
   return {
     category,
     samples: set.items('test').map((ref) => set.render(ref)),
-    size: o.size,
+    size: options.size,
     describe: `${set.describe()} split=test negatives`,
   };
 }
@@ -131,7 +131,7 @@ export function interpretLayer(
   link: { category: string; task: string },
   layerName: string,
   images: PartImages,
-  o: InterpretOptions = {},
+  options: InterpretOptions = {},
 ): LayerInterpretation {
   const ref = findLayer(network, link, layerName);
   const geometry = cellGeometry(ref);
@@ -159,7 +159,7 @@ export function interpretLayer(
   const present = (part: PartName) => annotations.some((a) => a.parts[part] !== undefined);
   const landmarks = INSTABILITY_LANDMARKS.filter(present).map((part) => partCentres(images, part));
   const diagonal = Math.hypot(geometry.imageSize[0], geometry.imageSize[1]);
-  const topN = o.topN ?? Math.min(100, Math.floor(images.samples.length / 2));
+  const topN = options.topN ?? Math.min(100, Math.floor(images.samples.length / 2));
   const instability = locationInstability(maps, geometry, landmarks, { topN, diagonal });
   const parts = PART_NAMES.filter(present);
   const interpretability = partInterpretability(
@@ -167,7 +167,7 @@ export function interpretLayer(
     geometry,
     images.samples.map((s) => s.labels),
     parts.map(partLabel),
-    { quantile: o.quantile ?? 0.995, iou: o.iou ?? 0.2 },
+    { quantile: options.quantile ?? 0.995, iou: options.iou ?? 0.2 },
   );
   return {
     layer: ref.name,

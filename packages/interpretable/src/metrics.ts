@@ -68,7 +68,7 @@ export function locationInstability(
   maps: FeatureMaps,
   geometry: CellGeometry,
   landmarks: readonly (readonly (readonly [number, number] | null)[])[],
-  o: InstabilityOptions,
+  options: InstabilityOptions,
 ): InstabilityResult {
   const [n, , w, c] = maps.shape;
   const { cell, score } = peaks(maps);
@@ -90,13 +90,13 @@ export function locationInstability(
           ];
         },
         landmarks,
-        o,
+        options,
       ),
     );
   }
   const average = (v: number[]) => (v.length ? v.reduce((s, x) => s + x, 0) / v.length : NaN);
   const valid = perFilter.filter((v) => !Number.isNaN(v));
-  const minFiring = o.minFiring ?? o.topN;
+  const minFiring = options.minFiring ?? options.topN;
   const active = perFilter.filter((v, f) => !Number.isNaN(v) && firing[f]! >= minFiring);
   return {
     perFilter,
@@ -118,7 +118,7 @@ export function unitInstability(
   order: readonly number[],
   position: (i: number) => readonly [number, number],
   landmarks: readonly (readonly (readonly [number, number] | null)[])[],
-  o: { topN: number; diagonal: number },
+  options: { topN: number; diagonal: number },
 ): number {
   const stds: number[] = [];
   for (const points of landmarks) {
@@ -127,8 +127,8 @@ export function unitInstability(
       const p = points[i];
       if (!p) continue;
       const [x, y] = position(i);
-      d.push(Math.hypot(p[0] - x, p[1] - y) / o.diagonal);
-      if (d.length === o.topN) break;
+      d.push(Math.hypot(p[0] - x, p[1] - y) / options.diagonal);
+      if (d.length === options.topN) break;
     }
     if (d.length < 2) continue;
     const mean = d.reduce((s, v) => s + v, 0) / d.length;
@@ -217,7 +217,7 @@ export function partInterpretability(
   geometry: CellGeometry,
   labelMaps: readonly Uint8Array[],
   labels: readonly number[],
-  o: InterpretabilityOptions,
+  options: InterpretabilityOptions,
 ): InterpretabilityResult {
   const [n, , , c] = maps.shape;
   const maxLabel = Math.max(0, ...labels) + 1;
@@ -228,7 +228,7 @@ export function partInterpretability(
   });
   const perFilter: { part: number; score: number }[] = [];
   for (let f = 0; f < c; f++) {
-    const threshold = filterQuantile(maps, f, o.quantile);
+    const threshold = filterQuantile(maps, f, options.quantile);
     const hits = new Float64Array(maxLabel);
     const shown = new Float64Array(maxLabel);
     for (let i = 0; i < n; i++) {
@@ -247,7 +247,7 @@ export function partInterpretability(
         if (area === 0) continue;
         shown[k]!++;
         const union = on + area - inter[k]!;
-        if (union > 0 && inter[k]! / union > o.iou) hits[k]!++;
+        if (union > 0 && inter[k]! / union > options.iou) hits[k]!++;
       }
     }
     let best = { part: labels[0] ?? 0, score: 0 };

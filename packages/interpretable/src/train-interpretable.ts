@@ -82,30 +82,30 @@ export function experimentData(
 export function buildExperimentNetwork(
   plugins: PluginRegistry,
   name: string,
-  o: Pick<InterpretableNetworkOptions, 'categories' | 'mask' | 'seed' | 'imageSize' | 'blocks'>,
+  opts: Pick<InterpretableNetworkOptions, 'categories' | 'mask' | 'seed' | 'imageSize' | 'blocks'>,
 ): Network {
   const names = networkModules(name);
-  const channels = o.blocks.at(-1)!.at(-1)!;
-  const stride = 2 ** (o.blocks.length - 1);
+  const channels = opts.blocks.at(-1)!.at(-1)!;
+  const stride = 2 ** (opts.blocks.length - 1);
   const category = createModule(plugins, {
     name: names.category,
     family: 'category-vgg',
-    options: { inputSize: o.imageSize, blocks: o.blocks, kernelSize: 3, mask: o.mask },
-    seed: o.seed * 100,
-    category: o.categories.length === 1 ? o.categories[0]! : 'multi-category',
+    options: { inputSize: opts.imageSize, blocks: opts.blocks, kernelSize: 3, mask: opts.mask },
+    seed: opts.seed * 100,
+    category: opts.categories.length === 1 ? opts.categories[0]! : 'multi-category',
   });
   const task = createModule(plugins, {
     name: names.task,
     family: 'task-cls',
     options: {
-      inputSize: o.imageSize / stride,
+      inputSize: opts.imageSize / stride,
       inputChannels: channels,
       inputStride: stride,
       convs: [64],
       hidden: 64,
-      classes: o.categories.length === 1 ? 1 : o.categories.length + 1,
+      classes: opts.categories.length === 1 ? 1 : opts.categories.length + 1,
     },
-    seed: o.seed * 100 + 50,
+    seed: opts.seed * 100 + 50,
   });
   return Network.create([category, task], [{ category: names.category, task: names.task }]);
 }
@@ -192,7 +192,7 @@ export function trainExperimentNetwork(
   network: Network,
   name: string,
   data: CategoryVsRest,
-  o: InterpretableNetworkOptions,
+  options: InterpretableNetworkOptions,
   log: (line: string) => void,
 ): TrainResult {
   const names = networkModules(name);
@@ -203,17 +203,21 @@ export function trainExperimentNetwork(
   const filters = mask ? (mask.beta.shape[0] as number) : 0;
   const assignment = data.single
     ? FilterAssignment.single(filters)
-    : new FilterAssignment(data.categories.length, filters, data.shares(o.positives));
+    : new FilterAssignment(data.categories.length, filters, data.shares(options.positives));
   // The learning rate drops ×0.3 once, at `decayAt` of the steps.
   const trainer = new AdamTrainer(
     variables,
-    stepDecay({ learningRate: o.learningRate, decayTo: 0.3, at: [Math.round(o.steps * o.decayAt)] }),
+    stepDecay({
+      learningRate: options.learningRate,
+      decayTo: 0.3,
+      at: [Math.round(options.steps * options.decayAt)],
+    }),
   );
   const curve: { step: number; loss: number }[] = [];
   let smoothed = NaN;
   const started = performance.now();
-  for (let step = 0; step < o.steps; step++) {
-    const batch = data.trainBatch(step, o.batchSize, o.positives);
+  for (let step = 0; step < options.steps; step++) {
+    const batch = data.trainBatch(step, options.batchSize, options.positives);
     const classes = batch.refs.map((r) => data.classOf(r.category));
     const held: tf.Tensor[] = [];
     if (mask) {
@@ -222,15 +226,15 @@ export function trainExperimentNetwork(
       held.push(positives, weights.positive, weights.negative);
       const recorder = recordingProbe();
       const tap =
-        o.filterLoss === 'hand-built'
+        options.filterLoss === 'hand-built'
           ? handBuiltFilterLossProbe({
               beta: mask.beta.read() as tf.Tensor1D,
               mode: mask.mode,
               positives,
               positiveWeights: weights.positive,
               negativeWeights: weights.negative,
-              epoch: 1 + (step * o.batchSize) / o.epochImages,
-              strength: o.strength,
+              epoch: 1 + (step * options.batchSize) / options.epochImages,
+              strength: options.strength,
             })
           : null;
       mask.probe = (x) => recorder.probe(tap ? tap(x) : x);
@@ -243,7 +247,9 @@ export function trainExperimentNetwork(
         beta = tf.keep(relaxedBeta(mask, x, positives));
         assignment.update(x, classes);
         const task = loss(data.single, logits, batch.labels);
-        return o.filterLoss === 'exact' ? tf.add(task, tf.mul(mutualInformationLoss(x), o.lambda)) : task;
+        return options.filterLoss === 'exact'
+          ? tf.add(task, tf.mul(mutualInformationLoss(x), options.lambda))
+          : task;
       });
       mask.probe = null;
       recorder.release();
@@ -260,17 +266,17 @@ export function trainExperimentNetwork(
     }
     tf.dispose(held);
     disposeBatch(batch);
-    if ((step + 1) % 50 === 0 || step + 1 === o.steps) {
+    if ((step + 1) % 50 === 0 || step + 1 === options.steps) {
       curve.push({ step: step + 1, loss: smoothed });
       const perStep = (performance.now() - started) / (step + 1);
       log(
-        `step ${step + 1}/${o.steps}  loss ${smoothed.toFixed(4)}  ${perStep.toFixed(0)} ms/step  ETA ${Math.round((perStep * (o.steps - step - 1)) / 1000)} s`,
+        `step ${step + 1}/${options.steps}  loss ${smoothed.toFixed(4)}  ${perStep.toFixed(0)} ms/step  ETA ${Math.round((perStep * (options.steps - step - 1)) / 1000)} s`,
       );
     }
   }
   trainer.dispose();
   return {
-    steps: o.steps,
+    steps: options.steps,
     wallSeconds: (performance.now() - started) / 1000,
     finalLoss: smoothed,
     curve,

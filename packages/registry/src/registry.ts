@@ -216,7 +216,7 @@ export class Registry {
    * resolves to): the blob is stored first, then the index records it, so a failure leaves the
    * registry as it was. An attachment of that kind is replaced only with `replace`.
    */
-  async attach(reference: ModuleRef | string, kind: string, bytes: Uint8Array, o: { replace?: boolean; now?: () => Date } = {}): Promise<{ name: string; version: string; digest: string; replaced?: string }> {
+  async attach(reference: ModuleRef | string, kind: string, bytes: Uint8Array, options: { replace?: boolean; now?: () => Date } = {}): Promise<{ name: string; version: string; digest: string; replaced?: string }> {
     if (!ATTACHMENT_KIND.test(kind)) throw new TransplantError('E_INVALID_ARGUMENT', `"${kind}" is not an attachment kind (lower-case words joined by "-")`, { operation: 'attach' });
     const resolved = await this.resolve(reference);
     const digest = sha256Digest(bytes);
@@ -226,11 +226,11 @@ export class Registry {
       const entry = current?.versions[resolved.version];
       if (!current || !entry) throw notFound(resolved.name);
       const previous = entry.attachments?.[kind];
-      if (previous && previous.digest !== digest && !o.replace) {
+      if (previous && previous.digest !== digest && !options.replace) {
         throw new TransplantError('E_VERSION_EXISTS', `${resolved.name}@${resolved.version} already has an ${kind} attachment (${previous.digest.slice(0, 19)}…, ${previous.attachedAt}); pass --replace to replace it`, { module: `${resolved.name}@${resolved.version}`, operation: 'attach' });
       }
       replaced = previous && previous.digest !== digest ? previous.digest : undefined;
-      const attachment = { digest, size: bytes.byteLength, attachedAt: (o.now ?? (() => new Date()))().toISOString() };
+      const attachment = { digest, size: bytes.byteLength, attachedAt: (options.now ?? (() => new Date()))().toISOString() };
       return { ...current, versions: { ...current.versions, [resolved.version]: { ...entry, attachments: { ...entry.attachments, [kind]: attachment } } } };
     });
     return { name: resolved.name, version: resolved.version, digest, ...(replaced ? { replaced } : {}) };

@@ -36,7 +36,7 @@ export class AdapterConvOptions {
   init?: 'identity' | 'he-normal';
 }
 
-const outChannels = (o: AdapterConvOptions) => o.outChannels ?? o.channels;
+const outChannels = (options: AdapterConvOptions) => options.outChannels ?? options.channels;
 
 /** A [3, 3, c, c] kernel that copies every channel through: with ReLU on a non-negative map, h(x) = x. */
 function identityKernel(channels: number): tf.Tensor4D {
@@ -65,21 +65,21 @@ export const adapterConv: ModulePlugin<AdapterConvOptions> = {
   description:
     '1 or 3 3×3 conv+ReLU layers between feature maps; identity-initialised when channels agree, else He-normal',
   optionsSchema: AdapterConvOptions,
-  optionViolations(o) {
-    return o.init === 'identity' && outChannels(o) !== o.channels
-      ? [{ path: 'init', message: `identity needs outChannels = channels (${o.channels})` }]
+  optionViolations(options) {
+    return options.init === 'identity' && outChannels(options) !== options.channels
+      ? [{ path: 'init', message: `identity needs outChannels = channels (${options.channels})` }]
       : [];
   },
-  ports(o) {
+  ports(options) {
     return {
-      input: featureMapPort(o.size, o.channels, o.stride),
-      output: featureMapPort(o.size, outChannels(o), o.stride),
+      input: featureMapPort(options.size, options.channels, options.stride),
+      output: featureMapPort(options.size, outChannels(options), options.stride),
     };
   },
-  build(o, { seed, prefix }): BuiltModule {
-    const out = outChannels(o);
-    const identity = out === o.channels && o.init !== 'he-normal';
-    const layers = Array.from({ length: o.layers }, (_, i) =>
+  build(options, { seed, prefix }): BuiltModule {
+    const out = outChannels(options);
+    const identity = out === options.channels && options.init !== 'he-normal';
+    const layers = Array.from({ length: options.layers }, (_, i) =>
       tf.layers.conv2d({
         name: `${prefix}conv${i + 1}`,
         filters: out,

@@ -64,7 +64,7 @@ export class CategoryVggOptions {
 const BN_MOMENTUM = 0.99;
 const BN_EPSILON = 1e-3;
 
-const stride = (o: CategoryVggOptions) => 2 ** (o.blocks.length - 1);
+const stride = (options: CategoryVggOptions) => 2 ** (options.blocks.length - 1);
 
 /**
  * The lower layers of a VGG-style network: `same`-padded conv+ReLU layers in blocks, 2×2
@@ -78,39 +78,39 @@ export const categoryVgg: ModulePlugin<CategoryVggOptions> = {
   description:
     'VGG-style conv stack (blocks of 3×3 conv+ReLU, 2×2 max pool between blocks; optionally a part mask on the top conv layer); outputs the feature map at stride 2^(blocks−1)',
   optionsSchema: CategoryVggOptions,
-  optionViolations(o) {
-    return o.inputSize % stride(o) === 0
+  optionViolations(options) {
+    return options.inputSize % stride(options) === 0
       ? []
-      : [{ path: 'inputSize', message: `must be a multiple of the stride ${stride(o)}` }];
+      : [{ path: 'inputSize', message: `must be a multiple of the stride ${stride(options)}` }];
   },
-  ports(o) {
-    const channels = o.blocks[o.blocks.length - 1]!.at(-1)!;
-    const size = o.inputSize / stride(o);
+  ports(options) {
+    const channels = options.blocks[options.blocks.length - 1]!.at(-1)!;
+    const size = options.inputSize / stride(options);
     const input: Port = {
       role: 'image',
       dtype: 'float32',
-      shape: [null, o.inputSize, o.inputSize, 3],
+      shape: [null, options.inputSize, options.inputSize, 3],
       channels: 3,
       stride: 1,
       values: 'unit',
     };
-    return { input, output: featureMapPort(size, channels, stride(o)) };
+    return { input, output: featureMapPort(size, channels, stride(options)) };
   },
-  build(o, { seed, prefix }): BuiltModule {
+  build(options, { seed, prefix }): BuiltModule {
     const layers: tf.layers.Layer[] = [];
     let n = 0;
-    const last = o.blocks.length - 1;
-    o.blocks.forEach((widths, b) => {
+    const last = options.blocks.length - 1;
+    options.blocks.forEach((widths, b) => {
       if (b > 0) layers.push(tf.layers.maxPooling2d({ poolSize: 2, name: `${prefix}block${b}_pool` }));
       widths.forEach((filters, i) => {
         const name = `${prefix}block${b + 1}_conv${i + 1}`;
         const kernelInitializer = tf.initializers.heNormal({ seed: seed + n++ });
-        if (!o.batchNorm) {
+        if (!options.batchNorm) {
           layers.push(
             tf.layers.conv2d({
               name,
               filters,
-              kernelSize: o.kernelSize,
+              kernelSize: options.kernelSize,
               padding: 'same',
               activation: 'relu',
               kernelInitializer,
@@ -121,7 +121,7 @@ export const categoryVgg: ModulePlugin<CategoryVggOptions> = {
             tf.layers.conv2d({
               name,
               filters,
-              kernelSize: o.kernelSize,
+              kernelSize: options.kernelSize,
               padding: 'same',
               useBias: false,
               kernelInitializer,
@@ -130,8 +130,8 @@ export const categoryVgg: ModulePlugin<CategoryVggOptions> = {
             tf.layers.activation({ name: `${name}_relu`, activation: 'relu' }),
           );
         }
-        if (o.mask !== 'none' && b === last && i === widths.length - 1)
-          layers.push(new PartMask({ name: `${name}_mask`, mode: o.mask }));
+        if (options.mask !== 'none' && b === last && i === widths.length - 1)
+          layers.push(new PartMask({ name: `${name}_mask`, mode: options.mask }));
       });
     });
     return { layers, apply: (x) => layers.reduce((t, layer) => layer.apply(t) as tf.SymbolicTensor, x) };
@@ -145,12 +145,12 @@ export const categoryVgg: ModulePlugin<CategoryVggOptions> = {
  * names as `moduleWeights` gives them; the returned tensors are new (the caller disposes them).
  */
 export function foldBatchNorm(
-  o: CategoryVggOptions,
+  opts: CategoryVggOptions,
   weights: Readonly<Record<string, tf.Tensor>>,
 ): { options: CategoryVggOptions; weights: Record<string, tf.Tensor> } {
-  if (!o.batchNorm) throw new Error('foldBatchNorm needs a module built with batchNorm: true');
+  if (!opts.batchNorm) throw new Error('foldBatchNorm needs a module built with batchNorm: true');
   const out: Record<string, tf.Tensor> = {};
-  o.blocks.forEach((widths, b) =>
+  opts.blocks.forEach((widths, b) =>
     widths.forEach((_, i) => {
       const conv = `block${b + 1}_conv${i + 1}`;
       const get = (name: string) => {
@@ -173,5 +173,5 @@ export function foldBatchNorm(
   // A mask's β passes through unchanged.
   for (const [name, tensor] of Object.entries(weights))
     if (name.endsWith('_mask/beta')) out[name] = tensor.clone();
-  return { options: Object.assign(new CategoryVggOptions(), o, { batchNorm: false }), weights: out };
+  return { options: Object.assign(new CategoryVggOptions(), opts, { batchNorm: false }), weights: out };
 }

@@ -12,8 +12,8 @@ export const importedCategory = layersGraphPlugin({
     'lower layers of an imported TensorFlow.js / Keras network (any layer graph, residual merges included), up to the split layer',
   defaults: CATEGORY_DEFAULTS,
   outputProblem: () => undefined,
-  ports: (o, shapes) => ({
+  ports: (options, shapes) => ({
     input: graphPort('image', shapes.input, { stride: 1, values: 'unit' }),
-    output: graphPort('feature-map', shapes.output, o),
+    output: graphPort('feature-map', shapes.output, options),
   }),
 });

@@ -13,8 +13,8 @@ export const importedCls = layersGraphPlugin({
     shape.length === 2
       ? undefined
       : `gives [${shape.join(', ')}]; a classification head outputs logits [null, K]`,
-  ports: (o, shapes) => ({
-    input: graphPort('feature-map', shapes.input, o),
+  ports: (options, shapes) => ({
+    input: graphPort('feature-map', shapes.input, options),
     output: graphPort('logits', shapes.output, { stride: 0, values: 'real' }),
   }),
 });

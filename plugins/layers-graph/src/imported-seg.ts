@@ -13,8 +13,8 @@ export const importedSeg = layersGraphPlugin({
     shape.length === 4 && shape[3] === 1
       ? undefined
       : `gives [${shape.join(', ')}]; a segmentation head outputs mask logits [null, H, W, 1]`,
-  ports: (o, shapes) => ({
-    input: graphPort('feature-map', shapes.input, o),
+  ports: (options, shapes) => ({
+    input: graphPort('feature-map', shapes.input, options),
     output: graphPort('mask-logits', shapes.output, { stride: 1, values: 'real' }),
   }),
 });

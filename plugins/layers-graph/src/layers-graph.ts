@@ -36,19 +36,22 @@ export function graphPort(role: PortRole, shape: Shape, facts: { stride: number;
   };
 }
 
-function outputShape(o: LayersGraphOptions): Shape {
-  return inferShapes(o, o.inputShape).get(o.output)!;
+function outputShape(options: LayersGraphOptions): Shape {
+  return inferShapes(options, options.inputShape).get(options.output)!;
 }
 
-function shapeViolations(o: LayersGraphOptions, family: GraphFamily): { path: string; message: string }[] {
+function shapeViolations(
+  options: LayersGraphOptions,
+  family: GraphFamily,
+): { path: string; message: string }[] {
   let shape: Shape;
   try {
-    shape = outputShape(o);
+    shape = outputShape(options);
   } catch (error) {
     return [
       {
         path: 'layers',
-        message: `the layers do not fit together from input [${o.inputShape.join(', ')}]: ${(error as Error).message}`,
+        message: `the layers do not fit together from input [${options.inputShape.join(', ')}]: ${(error as Error).message}`,
       },
     ];
   }
@@ -78,26 +81,26 @@ export function layersGraphPlugin(family: GraphFamily): ModulePlugin<LayersGraph
     ...(family.task !== undefined ? { task: family.task } : {}),
     description: family.description,
     optionsSchema: optionsWithDefaults(family.defaults),
-    optionViolations(o) {
-      const graph = graphViolations(o);
-      return graph.length > 0 ? graph : shapeViolations(o, family);
+    optionViolations(options) {
+      const graph = graphViolations(options);
+      return graph.length > 0 ? graph : shapeViolations(options, family);
     },
-    ports(o) {
-      return family.ports(o, { input: [null, ...o.inputShape], output: outputShape(o) });
+    ports(options) {
+      return family.ports(options, { input: [null, ...options.inputShape], output: outputShape(options) });
     },
-    build(o, { seed, prefix }): BuiltModule {
-      const order = topologicalOrder(o);
+    build(options, { seed, prefix }): BuiltModule {
+      const order = topologicalOrder(options);
       const layers = order.map((layer, i) => deserializeLayer(layer, { prefix, seed: layerSeed(seed, i) }));
       return {
         layers,
         apply(input) {
-          const tensors = new Map<string, tf.SymbolicTensor>([[o.input, input]]);
+          const tensors = new Map<string, tf.SymbolicTensor>([[options.input, input]]);
           order.forEach((layer, i) => {
             const inputs = inboundNames(layer).map((name) => tensors.get(name)!);
             const merge = LAYER_CLASSES[layer.class_name as LayerClass] === 'merge';
             tensors.set(layer.name, layers[i]!.apply(merge ? inputs : inputs[0]!) as tf.SymbolicTensor);
           });
-          return tensors.get(o.output)!;
+          return tensors.get(options.output)!;
         },
       };
     },

@@ -40,22 +40,22 @@ export const taskCls: ModulePlugin<TaskClsOptions> = {
   description:
     'classification head: conv+ReLU+pool layers, dense ReLU, logits (1 for category vs. rest, K for multi-class)',
   optionsSchema: TaskClsOptions,
-  ports(o) {
-    const input = featureMapPort(o.inputSize, o.inputChannels, o.inputStride);
+  ports(options) {
+    const input = featureMapPort(options.inputSize, options.inputChannels, options.inputStride);
     const output: Port = {
       role: 'logits',
       dtype: 'float32',
-      shape: [null, o.classes],
-      channels: o.classes,
+      shape: [null, options.classes],
+      channels: options.classes,
       stride: 0,
       values: 'real',
     };
     return { input, output };
   },
-  build(o, { seed, prefix }): BuiltModule {
+  build(options, { seed, prefix }): BuiltModule {
     const layers: tf.layers.Layer[] = [];
-    let size = o.inputSize;
-    o.convs.forEach((filters, i) => {
+    let size = options.inputSize;
+    options.convs.forEach((filters, i) => {
       layers.push(
         tf.layers.conv2d({
           name: `${prefix}conv${i + 1}`,
@@ -75,13 +75,13 @@ export const taskCls: ModulePlugin<TaskClsOptions> = {
       tf.layers.flatten({ name: `${prefix}flatten` }),
       tf.layers.dense({
         name: `${prefix}hidden`,
-        units: o.hidden,
+        units: options.hidden,
         activation: 'relu',
         kernelInitializer: tf.initializers.heNormal({ seed: seed + 100 }),
       }),
       tf.layers.dense({
         name: `${prefix}logits`,
-        units: o.classes,
+        units: options.classes,
         kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 101 }),
       }),
     );

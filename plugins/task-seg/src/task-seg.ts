@@ -38,20 +38,20 @@ export const taskSeg: ModulePlugin<TaskSegOptions> = {
   description:
     'segmentation head: conv+ReLU, ×2 transposed convs, 1×1 conv to a mask logit, bilinear upsampling to image size',
   optionsSchema: TaskSegOptions,
-  optionViolations(o) {
+  optionViolations(options) {
     const out: { path: string; message: string }[] = [];
-    if (2 ** log2(o.inputStride) !== o.inputStride)
+    if (2 ** log2(options.inputStride) !== options.inputStride)
       out.push({ path: 'inputStride', message: 'must be a power of two' });
-    else if (o.widths.length - 1 > log2(o.inputStride))
+    else if (options.widths.length - 1 > log2(options.inputStride))
       out.push({
         path: 'widths',
-        message: `at most log2(inputStride) + 1 = ${log2(o.inputStride) + 1} widths`,
+        message: `at most log2(inputStride) + 1 = ${log2(options.inputStride) + 1} widths`,
       });
     return out;
   },
-  ports(o) {
-    const size = o.inputSize * o.inputStride;
-    const input = featureMapPort(o.inputSize, o.inputChannels, o.inputStride);
+  ports(options) {
+    const size = options.inputSize * options.inputStride;
+    const input = featureMapPort(options.inputSize, options.inputChannels, options.inputStride);
     const output: Port = {
       role: 'mask-logits',
       dtype: 'float32',
@@ -62,19 +62,19 @@ export const taskSeg: ModulePlugin<TaskSegOptions> = {
     };
     return { input, output };
   },
-  build(o, { seed, prefix }): BuiltModule {
+  build(options, { seed, prefix }): BuiltModule {
     const heNormal = (i: number) => tf.initializers.heNormal({ seed: seed + i });
     const layers: tf.layers.Layer[] = [
       tf.layers.conv2d({
         name: `${prefix}conv0`,
-        filters: o.widths[0]!,
+        filters: options.widths[0]!,
         kernelSize: 3,
         padding: 'same',
         activation: 'relu',
         kernelInitializer: heNormal(0),
       }),
     ];
-    o.widths.slice(1).forEach((filters, i) => {
+    options.widths.slice(1).forEach((filters, i) => {
       layers.push(
         tf.layers.conv2dTranspose({
           name: `${prefix}up${i + 1}`,
@@ -95,7 +95,7 @@ export const taskSeg: ModulePlugin<TaskSegOptions> = {
         kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 100 }),
       }),
     );
-    const left = o.inputStride / 2 ** (o.widths.length - 1);
+    const left = options.inputStride / 2 ** (options.widths.length - 1);
     if (left > 1)
       layers.push(
         tf.layers.upSampling2d({ name: `${prefix}resize`, size: [left, left], interpolation: 'bilinear' }),

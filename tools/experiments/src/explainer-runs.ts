@@ -17,9 +17,9 @@ export async function explainPerformer(
   network: Network,
   name: string,
   category: CategoryId,
-  o: ExplainRunOptions & { pictures: string },
+  opts: ExplainRunOptions & { pictures: string },
 ): Promise<ExplainRunResult> {
-  const { pictures, ...options } = o;
+  const { pictures, ...options } = opts;
   const {
     png,
     explanation: _explanation,

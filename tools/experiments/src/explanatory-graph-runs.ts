@@ -70,7 +70,7 @@ export async function runGraphCategory(
   category: CategoryId,
   network: Network,
   name: string,
-  o: GraphRunOptions,
+  options: GraphRunOptions,
 ): Promise<GraphRunResult> {
   const link = network.links[0]!;
   const {
@@ -82,19 +82,21 @@ export async function runGraphCategory(
     link,
     category,
     reference: name,
-    images: o.images,
-    negatives: o.negatives,
-    iterations: o.iterations,
-    views: o.views,
-    out: o.graphFile,
+    images: options.images,
+    negatives: options.negatives,
+    iterations: options.iterations,
+    views: options.views,
+    out: options.graphFile,
     onProgress: (p) => {
       if (p.iteration === 1 || p.iteration === p.iterations || p.iteration % 5 === 0)
-        o.log(`[${category}] ${p.layer} EM ${p.iteration}/${p.iterations} (${(p.ms / 1000).toFixed(1)} s)`);
+        options.log(
+          `[${category}] ${p.layer} EM ${p.iteration}/${p.iterations} (${(p.ms / 1000).toFixed(1)} s)`,
+        );
     },
   });
   const graphDigest = digest!;
   const partsPng = `${category}-parts.png`;
-  const k = o.shots.includes(3) ? 3 : o.shots[0]!;
+  const k = options.shots.includes(3) ? 3 : options.shots[0]!;
   // The experiment draws its K shots from the mining images, with one seed per category.
   const localized = await localizeParts({
     graph,
@@ -102,13 +104,13 @@ export async function runGraphCategory(
     link,
     category,
     pool: mining,
-    test: { count: o.test, seed: GRAPH_IMAGE_SEEDS.test },
-    shots: o.shots,
-    draws: o.draws,
-    top: o.top,
+    test: { count: options.test, seed: GRAPH_IMAGE_SEEDS.test },
+    shots: options.shots,
+    draws: options.draws,
+    top: options.top,
     seed: `graph-${category}`,
     picture: {
-      file: join(o.pictures, partsPng),
+      file: join(options.pictures, partsPng),
       k,
       index: 0,
       title: `${category}: parts from ${k} shots (dot: graph, ring: annotated)`,
@@ -121,7 +123,7 @@ export async function runGraphCategory(
     graph,
     held,
     landmarks.map((p) => partCentres(test, p)),
-    { topN: o.topN },
+    { topN: options.topN },
   );
   const agree =
     test.samples.filter((s, i) => (s.annotation.facing === 'right') === (held.flips[i] === 1)).length /
@@ -140,7 +142,7 @@ export async function runGraphCategory(
   const perFilter = (li: number) => graph.layers[li]!.state.params.nodesPerFilter;
   const nodesPng = `${category}-nodes.png`;
   await writeFile(
-    join(o.pictures, nodesPng),
+    join(options.pictures, nodesPng),
     renderNodePatches(held, test, strongest, {
       images: 8,
       patchFor: (r) => Math.max(12, 3 * graph.layers[r.layer]!.state.geometry.scale),
@@ -152,8 +154,8 @@ export async function runGraphCategory(
   );
   pictures.push(nodesPng);
   pictures.push(partsPng);
-  if (o.browser)
-    await writeGraphBrowser(o.browser, graph, held, test, {
+  if (options.browser)
+    await writeGraphBrowser(options.browser, graph, held, test, {
       nodesPerLayer: 10,
       images: 6,
       title: `Explanatory graph of ${name} (${category} object crops)`,
@@ -168,25 +170,25 @@ export async function runGraphCategory(
       filters: l.state.filters,
       map: l.state.geometry.h,
       ms: graph.mining.layerMs[li]!,
-      msPerImageIteration: graph.mining.layerMs[li]! / (o.images * o.iterations),
+      msPerImageIteration: graph.mining.layerMs[li]! / (options.images * options.iterations),
     })),
     featureMs: graph.mining.featureMs,
     graphDigest,
-    views: o.views,
+    views: options.views,
     viewAgreement: Math.max(agree, 1 - agree),
     localization,
-    stability: { nodes: stability.nodes, filters: stability.filters, landmarks, topN: o.topN },
+    stability: { nodes: stability.nodes, filters: stability.filters, landmarks, topN: options.topN },
     pictures,
     settings: {
-      images: o.images,
-      negatives: o.negatives,
-      test: o.test,
-      iterations: o.iterations,
-      shots: o.shots,
-      draws: o.draws,
-      top: o.top,
-      views: o.views,
-      topN: o.topN,
+      images: options.images,
+      negatives: options.negatives,
+      test: options.test,
+      iterations: options.iterations,
+      shots: options.shots,
+      draws: options.draws,
+      top: options.top,
+      views: options.views,
+      topN: options.topN,
     },
   };
 }

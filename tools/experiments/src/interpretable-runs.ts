@@ -101,15 +101,19 @@ export interface MeasureOptions {
 export async function measureRun(
   network: Network,
   spec: RunSpec,
-  o: MeasureOptions,
+  options: MeasureOptions,
 ): Promise<Pick<RunResult, 'perCategory' | 'instability' | 'instabilityAll' | 'interpretability'>> {
   const names = networkModules(runKey(spec));
   const link = { category: names.category, task: names.task };
-  const conv = topLayer(o.blocks);
+  const conv = topLayer(options.blocks);
   const consumedLayer = spec.kind === 'ordinary' ? conv : `${conv}_mask`;
   const perCategory: Record<string, { consumed: LayerNumbers; beforeMask?: LayerNumbers }> = {};
   for (const category of spec.categories) {
-    const images = partImages(category, { count: o.images, size: o.imageSize, crop: o.crop });
+    const images = partImages(category, {
+      count: options.images,
+      size: options.imageSize,
+      crop: options.crop,
+    });
     const numbers = (layer: string) => {
       const r = interpretLayer(network, link, layer, images);
       const n: LayerNumbers = {
@@ -127,8 +131,8 @@ export async function measureRun(
       consumed: consumed.n,
       ...(spec.kind === 'interpretable' ? { beforeMask: numbers(conv).n } : {}),
     };
-    if (o.heatmap)
-      await o.heatmap(
+    if (options.heatmap)
+      await options.heatmap(
         category,
         renderFilterHeatmaps(consumed.r, images, {
           filters: 6,
@@ -149,29 +153,31 @@ export async function measureRun(
 }
 
 /** Trains one network of the experiment and measures it. */
-export async function runOne(spec: RunSpec, o: RunOptions): Promise<RunResult> {
+export async function runOne(spec: RunSpec, opts: RunOptions): Promise<RunResult> {
   const options: InterpretableNetworkOptions = {
     ...INTERPRETABLE_DEFAULTS,
-    ...o.training,
+    ...opts.training,
     categories: spec.categories,
-    mask: spec.kind === 'ordinary' ? 'none' : o.mask,
+    mask: spec.kind === 'ordinary' ? 'none' : opts.mask,
   };
   const name = runKey(spec);
   const data = experimentData(spec.categories, options.seed, options.imageSize, options.crop);
-  const network = buildExperimentNetwork(o.plugins, name, options);
+  const network = buildExperimentNetwork(opts.plugins, name, options);
   try {
-    if (o.init)
-      o.log(
-        `${name}: ${initCategoryModule(network, name, o.init).length} weights from ${o.initName ?? 'a pre-trained module'}`,
+    if (opts.init)
+      opts.log(
+        `${name}: ${initCategoryModule(network, name, opts.init).length} weights from ${opts.initName ?? 'a pre-trained module'}`,
       );
-    const trained = trainExperimentNetwork(network, name, data, options, (line) => o.log(`${name}: ${line}`));
-    const error = experimentError(network, name, data, o.testPerClass);
+    const trained = trainExperimentNetwork(network, name, data, options, (line) =>
+      opts.log(`${name}: ${line}`),
+    );
+    const error = experimentError(network, name, data, opts.testPerClass);
     const measured = await measureRun(network, spec, {
-      images: o.images,
+      images: opts.images,
       crop: options.crop,
       imageSize: options.imageSize,
       blocks: options.blocks,
-      heatmap: o.heatmap,
+      heatmap: opts.heatmap,
     });
     const assignment =
       spec.kind === 'interpretable' && spec.categories.length > 1
@@ -199,12 +205,12 @@ export async function runOne(spec: RunSpec, o: RunOptions): Promise<RunResult> {
         learningRate: options.learningRate,
         blocks: options.blocks,
         crop: options.crop,
-        init: o.initName ?? null,
-        images: o.images,
-        testPerClass: o.testPerClass,
+        init: opts.initName ?? null,
+        images: opts.images,
+        testPerClass: opts.testPerClass,
       },
     };
-    await o.keep?.(network, result);
+    await opts.keep?.(network, result);
     return result;
   } finally {
     network.dispose();

@@ -26,15 +26,15 @@ const count = (value: string, name: string, min: number) => integer(value, name,
 /** `transplant add-category | add-task | remove-category`: a generic network grows or shrinks by one module. */
 export function genericGrowthCommands(parent: Command, ctx: CommandContext): void {
   const context = () => genericContext(ctx);
-  const training = (o: TrainingFlags): LinkTraining => {
-    if (!isAdapterName(o.adapter))
+  const training = (options: TrainingFlags): LinkTraining => {
+    if (!isAdapterName(options.adapter))
       throw new TransplantError('E_USAGE', '--adapter must be conv1 or conv3', { operation: 'generic' });
-    const steps = count(o.steps, 'steps', 1);
+    const steps = count(options.steps, 'steps', 1);
     return {
-      samples: count(o.samples, 'samples', 0),
-      adapterLayers: ADAPTER_LAYERS[o.adapter],
+      samples: count(options.samples, 'samples', 0),
+      adapterLayers: ADAPTER_LAYERS[options.adapter],
       steps,
-      seed: count(o.seed, 'seed', 0),
+      seed: count(options.seed, 'seed', 0),
       progress: (link, step, loss) => {
         if (step % 50 === 0 || step === steps)
           ctx.err(`  ${link}: step ${step}/${steps}  loss ${loss.toFixed(4)}\n`);
@@ -61,11 +61,11 @@ export function genericGrowthCommands(parent: Command, ctx: CommandContext): voi
   )
     .requiredOption('--generic <name>', 'the generic network')
     .requiredOption('--from <network>', 'the specific network whose category module joins, e.g. cat-seg')
-    .action(async (o: TrainingFlags & { generic: string; from: string }) => {
+    .action(async (options: TrainingFlags & { generic: string; from: string }) => {
       const change = await addCategory(await context(), {
-        generic: o.generic,
-        from: o.from,
-        training: training(o),
+        generic: options.generic,
+        from: options.from,
+        training: training(options),
       });
       ctx.out(change, formatGenericChange(change));
     });
@@ -78,11 +78,11 @@ export function genericGrowthCommands(parent: Command, ctx: CommandContext): voi
   )
     .requiredOption('--generic <name>', 'the generic network')
     .requiredOption('--from <network>', 'the specific network whose task module joins, e.g. bird-cls')
-    .action(async (o: TrainingFlags & { generic: string; from: string }) => {
+    .action(async (options: TrainingFlags & { generic: string; from: string }) => {
       const change = await addTask(await context(), {
-        generic: o.generic,
-        from: o.from,
-        training: training(o),
+        generic: options.generic,
+        from: options.from,
+        training: training(options),
       });
       ctx.out(change, formatGenericChange(change));
     });
@@ -93,8 +93,11 @@ export function genericGrowthCommands(parent: Command, ctx: CommandContext): voi
     )
     .requiredOption('--generic <name>', 'the generic network')
     .requiredOption('--category <module>', 'the category module to remove')
-    .action(async (o: { generic: string; category: string }) => {
-      const change = await removeCategory(await context(), { generic: o.generic, category: o.category });
+    .action(async (options: { generic: string; category: string }) => {
+      const change = await removeCategory(await context(), {
+        generic: options.generic,
+        category: options.category,
+      });
       ctx.out(change, formatGenericChange(change));
     });
 }

@@ -26,10 +26,10 @@ export function genericCommands(parent: Command, ctx: CommandContext): void {
     .description('a new generic network from specific networks (their modules and own links)')
     .requiredOption('--name <name>', 'the generic network name')
     .requiredOption('--from <networks>', 'comma-separated specific networks, e.g. bird-cls,bird-seg')
-    .action(async (o: { name: string; from: string }) => {
+    .action(async (options: { name: string; from: string }) => {
       const change = await createGeneric(await context(), {
-        name: o.name,
-        from: o.from
+        name: options.name,
+        from: options.from
           .split(',')
           .map((s) => s.trim())
           .filter(Boolean),
@@ -54,14 +54,14 @@ export function genericCommands(parent: Command, ctx: CommandContext): void {
     .requiredOption('--task <module>', 'task module of the link')
     .requiredOption('--image <file>', 'a JPEG or PNG')
     .option('--out <file>', 'seg: overlay PNG to write')
-    .action(async (ref: string, o: { category: string; task: string; image: string; out?: string }) => {
+    .action(async (ref: string, options: { category: string; task: string; image: string; out?: string }) => {
       const g = await loadGeneric((await context()).composer, ref);
       try {
         const result = await predictImage({
           network: g.network,
-          link: pickLink(g.network, o),
-          image: o.image,
-          ...(o.out ? { out: o.out } : {}),
+          link: pickLink(g.network, options),
+          image: options.image,
+          ...(options.out ? { out: options.out } : {}),
         });
         ctx.out(result, formatPrediction(result));
       } finally {

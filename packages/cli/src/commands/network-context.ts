@@ -7,16 +7,17 @@ import { openCommandRegistry, selectCommandBackend, type CommandContext } from '
 /** The link a command acts on: the only one of a specific network, or the one named. */
 export function pickLink(
   network: Network,
-  o: { category?: string; task?: string },
+  options: { category?: string; task?: string },
 ): { category: string; task: string } {
-  if (o.category || o.task) {
+  if (options.category || options.task) {
     const link = network.links.find(
-      (l) => (!o.category || l.category === o.category) && (!o.task || l.task === o.task),
+      (l) =>
+        (!options.category || l.category === options.category) && (!options.task || l.task === options.task),
     );
     if (!link)
       throw new TransplantError(
         'E_USAGE',
-        `no link matches --category ${o.category ?? '*'} --task ${o.task ?? '*'}; links: ${network.links.map((l) => `${l.category}:${l.task}`).join(', ')}`,
+        `no link matches --category ${options.category ?? '*'} --task ${options.task ?? '*'}; links: ${network.links.map((l) => `${l.category}:${l.task}`).join(', ')}`,
         { operation: 'link' },
       );
     return link;

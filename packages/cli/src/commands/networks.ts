@@ -21,20 +21,22 @@ export function networkCommands(parent: Command, ctx: CommandContext): void {
     .requiredOption('--net <ref>', 'a network in the registry, e.g. cat-seg or cat-seg@1.0.0')
     .requiredOption('--image <file>', 'a JPEG or PNG; resized to the network input')
     .option('--out <file>', 'seg: overlay PNG to write (default <image>.<net>.png)')
-    .action(async (o: { net: string; image: string; out?: string; category?: string; task?: string }) => {
-      const { network } = await (await composer()).load(o.net);
-      try {
-        const result = await predictImage({
-          network,
-          link: pickLink(network, o),
-          image: o.image,
-          ...(o.out ? { out: o.out } : {}),
-        });
-        ctx.out(result, formatPrediction(result));
-      } finally {
-        network.dispose();
-      }
-    });
+    .action(
+      async (options: { net: string; image: string; out?: string; category?: string; task?: string }) => {
+        const { network } = await (await composer()).load(options.net);
+        try {
+          const result = await predictImage({
+            network,
+            link: pickLink(network, options),
+            image: options.image,
+            ...(options.out ? { out: options.out } : {}),
+          });
+          ctx.out(result, formatPrediction(result));
+        } finally {
+          network.dispose();
+        }
+      },
+    );
 
   composeCommand(parent, ctx);
   linkOptions(
@@ -46,13 +48,13 @@ export function networkCommands(parent: Command, ctx: CommandContext): void {
   )
     .requiredOption('--net <ref>', 'a network in the registry')
     .requiredOption('--out <dir>', 'folder to write model.json and weights.bin into')
-    .action(async (o: { net: string; out: string; category?: string; task?: string }) => {
-      const { network } = await (await composer()).load(o.net);
+    .action(async (options: { net: string; out: string; category?: string; task?: string }) => {
+      const { network } = await (await composer()).load(options.net);
       try {
         const result = await exportLayersModel(
           network,
-          pickLink(network, o),
-          resolve(o.out),
+          pickLink(network, options),
+          resolve(options.out),
           ctx.services().generatedBy,
         );
         ctx.out(result, `wrote ${result.files.join(' and ')} (${result.bytes} bytes of weights)`);

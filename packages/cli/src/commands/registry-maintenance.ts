@@ -38,16 +38,16 @@ export function registryMaintenanceCommands(
       'keep unreferenced blobs younger than this (in-flight publishes)',
       String(3_600_000),
     )
-    .action(async (o: { graceMs: string }) => {
-      const result = await (await open()).gc({ graceMs: Number(o.graceMs) });
+    .action(async (options: { graceMs: string }) => {
+      const result = await (await open()).gc({ graceMs: Number(options.graceMs) });
       ctx.out(result, `deleted ${result.deleted.length} blobs, swept ${result.swept} leftovers`);
     });
   cmd
     .command('push <ref>')
     .description('copy a module (and its dependencies) from --registry to another registry')
     .requiredOption('--to <location>', 'target: a folder or oci://host/namespace')
-    .action(async (ref: string, o: { to: string }) => {
-      const result = await copyModule(await open(), await open(o.to), ref);
+    .action(async (ref: string, options: { to: string }) => {
+      const result = await copyModule(await open(), await open(options.to), ref);
       ctx.out(
         result,
         `copied ${result.copied.join(', ') || 'nothing'}${result.present.length ? `; already there: ${result.present.join(', ')}` : ''}`,
@@ -57,8 +57,8 @@ export function registryMaintenanceCommands(
     .command('pull <ref>')
     .description('copy a module (and its dependencies) from another registry into --registry')
     .requiredOption('--from <location>', 'source: a folder or oci://host/namespace')
-    .action(async (ref: string, o: { from: string }) => {
-      const result = await copyModule(await open(o.from), await open(), ref);
+    .action(async (ref: string, options: { from: string }) => {
+      const result = await copyModule(await open(options.from), await open(), ref);
       ctx.out(
         result,
         `copied ${result.copied.join(', ') || 'nothing'}${result.present.length ? `; already there: ${result.present.join(', ')}` : ''}`,

@@ -42,23 +42,23 @@ export function registryCommand(parent: Command, ctx: CommandContext): Command {
     .command('resolve <refs...>')
     .description('resolve NAME@RANGE references to versions and digests, and pin them in the lockfile')
     .option('--lockfile <path>', 'lockfile to write', LOCKFILE_NAME)
-    .action(async (refs: string[], o: { lockfile: string }) => {
+    .action(async (refs: string[], options: { lockfile: string }) => {
       const registry = await open();
       const entries = [];
       for (const ref of refs) entries.push({ ref, resolved: await registry.resolve(ref) });
       for (const e of entries) if (e.resolved.warning) ctx.err(`warning: ${e.resolved.warning}\n`);
-      const lockfile = await recordInLockfile(resolve(o.lockfile), entries, {
+      const lockfile = await recordInLockfile(resolve(options.lockfile), entries, {
         generatedBy: ctx.services().generatedBy,
         registry: registry.store.location,
       });
       ctx.out(
         {
           resolved: entries.map((e) => ({ ref: e.ref, version: e.resolved.version, ...e.resolved.entry })),
-          lockfile: resolve(o.lockfile),
+          lockfile: resolve(options.lockfile),
         },
         [
           ...entries.map((e) => `${e.ref} → ${e.resolved.version} (${e.resolved.entry.weightsDigest})`),
-          `pinned in ${resolve(o.lockfile)} (${Object.keys(lockfile.modules).length} entries)`,
+          `pinned in ${resolve(options.lockfile)} (${Object.keys(lockfile.modules).length} entries)`,
         ].join('\n'),
       );
     });

@@ -64,35 +64,35 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
     .option('--seed <n>', 'seed of the data and the adapter', String(DEFAULTS.seed))
     .option('--no-publish', 'evaluate and report without publishing')
     .option('--reports <dir>', 'where the report goes', REPORTS_DIR)
-    .action(async (o: Options) => {
-      if (!(METHODS as readonly string[]).includes(o.method))
+    .action(async (options: Options) => {
+      if (!(METHODS as readonly string[]).includes(options.method))
         throw new TransplantError('E_USAGE', `--method must be one of ${METHODS.join(', ')}`, {
           operation: 'transplant',
         });
-      if (o.probe !== 'random' && o.probe !== 'pseudo-label')
+      if (options.probe !== 'random' && options.probe !== 'pseudo-label')
         throw new TransplantError('E_USAGE', '--probe must be random or pseudo-label', {
           operation: 'transplant',
         });
-      if (!isAdapterName(o.adapter))
+      if (!isAdapterName(options.adapter))
         throw new TransplantError('E_USAGE', '--adapter must be conv1 or conv3', { operation: 'transplant' });
       const selection = await selectCommandBackend(ctx);
       const registry = await openCommandRegistry(ctx);
-      const steps = integer(o.steps, 'steps', 1);
+      const steps = integer(options.steps, 'steps', 1);
       const started = Date.now();
       const result = await transplant({
         composer: new Composer(registry, ctx.services().plugins),
-        from: o.from,
-        to: o.to,
-        ...(o.teacher ? { teacher: o.teacher } : {}),
-        method: o.method as DistillMethod,
-        samples: integer(o.samples, 'samples', 0),
-        adapterLayers: ADAPTER_LAYERS[o.adapter],
-        probe: o.probe as ProbeKind,
+        from: options.from,
+        to: options.to,
+        ...(options.teacher ? { teacher: options.teacher } : {}),
+        method: options.method as DistillMethod,
+        samples: integer(options.samples, 'samples', 0),
+        adapterLayers: ADAPTER_LAYERS[options.adapter],
+        probe: options.probe as ProbeKind,
         steps,
-        seed: integer(o.seed, 'seed', 0),
+        seed: integer(options.seed, 'seed', 0),
         generatedBy: ctx.services().generatedBy,
         backend: selection.id,
-        publish: o.publish,
+        publish: options.publish,
         progress: (step, loss) => {
           if (step % 25 !== 0 && step !== steps) return;
           const perStep = (Date.now() - started) / 1000 / step;
@@ -101,8 +101,8 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
           );
         },
       });
-      const command = `transplant --from ${o.from} --to ${o.to} --method ${o.method} --samples ${o.samples} --adapter ${o.adapter} --probe ${o.probe} --steps ${o.steps} --seed ${o.seed}`;
-      const report = await writeTransplantReport(resolve(o.reports), result, command);
+      const command = `transplant --from ${options.from} --to ${options.to} --method ${options.method} --samples ${options.samples} --adapter ${options.adapter} --probe ${options.probe} --steps ${options.steps} --seed ${options.seed}`;
+      const report = await writeTransplantReport(resolve(options.reports), result, command);
       const { losses, ...summary } = result;
       ctx.out({ ...summary, finalLoss: losses.at(-1), report }, formatTransplant(result, report));
     });

@@ -36,12 +36,12 @@ export const tinyCategory: ModulePlugin<TinyOptions> = {
   kind: 'category',
   description: 'test: one conv and a pool',
   optionsSchema: TinyOptions,
-  ports: (o) => ({ input: image, output: map(o.channels) }),
-  build: (o, { seed, prefix }) =>
+  ports: (options) => ({ input: image, output: map(options.channels) }),
+  build: (options, { seed, prefix }) =>
     chain([
       tf.layers.conv2d({
         name: `${prefix}conv`,
-        filters: o.channels,
+        filters: options.channels,
         kernelSize: 3,
         padding: 'same',
         activation: 'relu',
@@ -59,8 +59,8 @@ export const tinyTask: ModulePlugin<TinyOptions> = {
   task: 'cls',
   description: 'test: flatten and one logit',
   optionsSchema: TinyOptions,
-  ports: (o) => ({
-    input: map(o.channels),
+  ports: (options) => ({
+    input: map(options.channels),
     output: { role: 'logits', dtype: 'float32', shape: [null, 1], channels: 1, stride: 0, values: 'real' },
   }),
   build: (_o, { seed, prefix }) =>
@@ -80,12 +80,12 @@ export const tinyAdapter: ModulePlugin<TinyOptions> = {
   kind: 'adapter',
   description: 'test: one 1×1 conv',
   optionsSchema: TinyOptions,
-  ports: (o) => ({ input: map(o.channels), output: map(o.channels) }),
-  build: (o, { seed, prefix }) =>
+  ports: (options) => ({ input: map(options.channels), output: map(options.channels) }),
+  build: (options, { seed, prefix }) =>
     chain([
       tf.layers.conv2d({
         name: `${prefix}conv`,
-        filters: o.channels,
+        filters: options.channels,
         kernelSize: 1,
         activation: 'relu',
         kernelInitializer: tf.initializers.glorotUniform({ seed }),

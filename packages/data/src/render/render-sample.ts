@@ -186,12 +186,12 @@ export class SampleRenderer {
   }
 
   /** `river`: force the background river in or out (default: 35 % of scenes). */
-  render(category: SampleCategory, seed: string, o: { river?: boolean } = {}): RenderedSample {
+  render(category: SampleCategory, seed: string, options: { river?: boolean } = {}): RenderedSample {
     const { size, ctx } = this;
     const rng = new Rng(`${seed}:${category}:${size}`);
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.globalCompositeOperation = 'source-over';
-    const { river } = paintBackground(ctx, rng.fork('background'), size, o);
+    const { river } = paintBackground(ctx, rng.fork('background'), size, options);
     const placed = category === 'background' ? undefined : place(rng.fork('placement'), category, size);
     if (placed) {
       const paintRng = rng.fork('paint');

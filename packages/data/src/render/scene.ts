@@ -101,7 +101,7 @@ export function paintBackground(
   ctx: Ctx,
   rng: Rng,
   size: number,
-  o: { river?: boolean } = {},
+  options: { river?: boolean } = {},
 ): { horizon: number; river: Shape | null } {
   const horizon = size * rng.uniform(0.25, 0.55);
   const [top, bottom] = rng.pick(SKIES);
@@ -137,7 +137,7 @@ export function paintBackground(
   }
   let river: Shape | null = null;
   const drawn = rng.chance(0.35);
-  if (o.river ?? drawn) {
+  if (options.river ?? drawn) {
     // A river across the ground: a wavy band with ripples.
     const y0 = rng.uniform(horizon + size * 0.05, size * 0.9);
     const w = size * rng.uniform(0.06, 0.14);

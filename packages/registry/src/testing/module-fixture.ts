@@ -13,9 +13,9 @@ export interface FixtureOptions {
 const featureMap = { role: 'feature-map', dtype: 'float32', shape: [null, 8, 8, 16], channels: 16, stride: 8, values: 'non-negative' };
 
 /** A small, valid module (manifest + weights blob) for registry tests. */
-export function moduleFixture(o: FixtureOptions): { manifest: Record<string, unknown>; weights: Uint8Array } {
-  const kind = o.kind ?? 'category';
-  const data = new Float32Array(o.values ?? 64).map((_, i) => Math.sin(i + (o.seed ?? 0)));
+export function moduleFixture(opts: FixtureOptions): { manifest: Record<string, unknown>; weights: Uint8Array } {
+  const kind = opts.kind ?? 'category';
+  const data = new Float32Array(opts.values ?? 64).map((_, i) => Math.sin(i + (opts.seed ?? 0)));
   const weights = encodeWeights([{ name: 'conv/kernel', dtype: 'float32', shape: [data.length], data }], { generatedBy: 'transplant/0.1.0' });
   const ports = {
     category: { input: { role: 'image', dtype: 'float32', shape: [null, 64, 64, 3], channels: 3, stride: 1, values: 'unit' }, output: featureMap },
@@ -27,14 +27,14 @@ export function moduleFixture(o: FixtureOptions): { manifest: Record<string, unk
     formatVersion: 1,
     generatedBy: 'transplant/0.1.0',
     kind,
-    name: o.name,
-    version: o.version,
+    name: opts.name,
+    version: opts.version,
     family: { name: { category: 'category-vgg', task: 'task-cls', adapter: 'adapter-conv', network: 'composition' }[kind], version: '1.0.0' },
     options: {},
     ports,
-    dependencies: o.dependencies ?? [],
+    dependencies: opts.dependencies ?? [],
     weights: { digest: sha256Digest(weights), size: weights.byteLength, tensors: 1, parameters: data.length },
-    provenance: { data: 'test', seed: o.seed ?? 0, steps: 0, backend: 'cpu', createdAt: '2026-11-25T00:00:00.000Z' },
+    provenance: { data: 'test', seed: opts.seed ?? 0, steps: 0, backend: 'cpu', createdAt: '2026-11-25T00:00:00.000Z' },
     card: { metrics: [] },
   };
   if (kind === 'category') manifest['category'] = 'cat';

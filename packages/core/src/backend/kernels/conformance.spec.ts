@@ -267,7 +267,7 @@ describe.each(MODES)('%s kernels conform to the cpu back end', (mode) => {
       [2, 0],
       [2, 2],
     ] as const) {
-      const cells = [0, 1, 4, 5].map((o) => r * 4 + c + o);
+      const cells = [0, 1, 4, 5].map((options) => r * 4 + c + options);
       const max = Math.max(...cells.map((i) => values[i]!));
       expect(cells.map((i) => grad[i]).reduce((a, b) => a! + b!, 0)).toBe(1);
       expect(cells.filter((i) => grad[i] === 1).every((i) => values[i] === max)).toBe(true);

@@ -47,7 +47,9 @@ export function cpuFallbackKernelFunc(kernelName: string): KernelConfig['kernelF
         );
     const result = cpuKernel.kernelFunc({ inputs: copies as NamedTensorInfoMap, backend: cpu, attrs });
     const outs = Array.isArray(result) ? result : [result];
-    const moved = outs.map((o) => writeOn(host, o.shape, o.dtype, cpu.readSync(o.dataId)));
+    const moved = outs.map((options) =>
+      writeOn(host, options.shape, options.dtype, cpu.readSync(options.dataId)),
+    );
     for (const info of [...(Object.values(copies) as TensorInfo[]), ...outs]) cpu.disposeData(info.dataId);
     return Array.isArray(result) ? moved : (moved[0] as TensorInfo);
   };
