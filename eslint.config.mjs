@@ -7,7 +7,7 @@ import prettierConfig from 'eslint-config-prettier';
 await createProjectGraphAsync({ exitOnError: true });
 
 /**
- * Module boundaries (DESIGN.md §2): a package depends only on packages below it —
+ * Module boundaries (docs/design.md §2): a package depends only on packages below it —
  * core ← data, registry ← composer ← distill ← cli, with the explanation packages beside
  * distill (interpretable conv layers below the explanatory graph and the explainer, which
  * build on its layer probes and metrics) — and plugins import only @transplant/core and
@@ -69,7 +69,7 @@ export default [
               sourceTag,
               onlyDependOnLibsWithTags: allowed,
             })),
-            // Plugins: tfjs layers, and class-validator for their options schema (CONVENTIONS.md).
+            // Plugins: tfjs layers, and class-validator for their options schema (docs/design.md §2).
             {
               sourceTag: 'layer:plugin',
               allowedExternalImports: ['@tensorflow/*', 'class-validator', 'vitest'],

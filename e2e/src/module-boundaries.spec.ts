@@ -12,7 +12,7 @@ async function boundaryErrors(filePath: string, code: string): Promise<string[]>
     .map((m) => m.message);
 }
 
-describe('module boundaries (DESIGN.md §2) are enforced by lint', () => {
+describe('module boundaries (docs/design.md §2) are enforced by lint', () => {
   it('refuses an import of a higher layer', async () => {
     const errors = await boundaryErrors(
       'packages/core/src/upward.ts',

@@ -3,7 +3,7 @@ import { partLabel, type PartName } from './parts';
 import type { RenderedSample } from './render/render-sample';
 
 /**
- * The papers' view of an image (methods.md §1.1): the object's box cropped and resized
+ * The papers' view of an image (docs/methods.md §1.1): the object's box cropped and resized
  * anisotropically to size × size — RGB bilinear (half-pixel centres), the label map nearest,
  * part centres moved into the crop (on a pixel of the part when it is visible), part areas
  * recounted. A negative (no box) is the whole image resized. `margin` widens the box by that

@@ -21,7 +21,7 @@ interface ConvReluLayer {
 /**
  * The adapter as a chain of stride-1, `same`-padded conv+ReLU layers, read from its built
  * layers. Other adapters are refused: back-distillation writes their vector–Jacobian product
- * by hand (methods.md §4.7), which is only done for this family's shape.
+ * by hand (docs/methods.md §4.7), which is only done for this family's shape.
  */
 export function convReluChain(adapter: ModuleInstance): ConvReluLayer[] {
   return adapter.built.layers.map((layer) => {
@@ -69,7 +69,7 @@ export function adapterForward(
 }
 
 /**
- * J_hᵀ u: the adapter's vector–Jacobian product written as explicit ops (methods.md §4.7):
+ * J_hᵀ u: the adapter's vector–Jacobian product written as explicit ops (docs/methods.md §4.7):
  * walking the layers backwards, mask u by the ReLU switches (constants: their derivative is
  * 0 almost everywhere), then apply the transposed convolution with the layer's kernel. The
  * result is an ordinary differentiable function of the kernels, so first-order autodiff

@@ -44,7 +44,7 @@ export function teacherTargets(
 /**
  * The task-derived probe for a mask of logits: v = ∂ℓ/∂y of the per-pixel binary cross-entropy
  * at the teacher's logits y_T against the teacher's own hard mask, v = σ(y_T) − 1[y_T > 0]
- * (methods.md §4.4). It is near 0 where the teacher is sure and largest on its uncertain
+ * (docs/methods.md §4.4). It is near 0 where the teacher is sure and largest on its uncertain
  * pixels, so gradient matching concentrates on the boundaries.
  */
 export function pseudoLabelProbe(output: tf.Tensor): tf.Tensor {
@@ -66,7 +66,7 @@ export interface BdWeights {
  * u = J_gᵀ v at the adapter output z = h(x), by first-order autodiff through the frozen g.
  * Call it outside any gradient tape and pass it to `bdLoss` as a constant: g is piecewise
  * linear, so u depends on the adapter's weights only through ReLU and max-pool switches,
- * whose derivative is 0 almost everywhere (methods.md §4.7).
+ * whose derivative is 0 almost everywhere (docs/methods.md §4.7).
  */
 export function taskProbeGradient(
   adapter: ModuleInstance,
@@ -82,7 +82,7 @@ export function taskProbeGradient(
 }
 
 /**
- * The back-distillation loss of one batch (methods.md §4.4, the normalised form of §10):
+ * The back-distillation loss of one batch (docs/methods.md §4.4, the normalised form of §10):
  *   w_g · mean‖J_Sᵀv − J_Tᵀv‖² / mean‖J_Tᵀv‖²  +  w_o · mean(y_S − y_T)² / (var(y_T) + ε)
  * with J_Sᵀv = J_hᵀ u, u = `taskProbeGradient(...)` (a constant), and J_hᵀ written as
  * explicit ops (adapter-vjp.ts), so first-order autodiff w.r.t. the adapter's variables

@@ -1,5 +1,5 @@
 /**
- * @transplant/distill — back-distillation (methods.md §4) and the ordinary-learning baseline:
+ * @transplant/distill — back-distillation (docs/methods.md §4) and the ordinary-learning baseline:
  * trains only the adapter between a frozen category module and a frozen task module.
  */
 export { adapterForward, adapterVjp, convReluChain } from './adapter-vjp';

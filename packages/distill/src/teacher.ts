@@ -21,7 +21,7 @@ export interface Calibration {
   readonly offset: number;
 }
 
-/** How the teacher was found (DESIGN.md §4), for reports and errors. */
+/** How the teacher was found (docs/design.md §4), for reports and errors. */
 export type TeacherResolution =
   | {
       readonly kind: 'network';

@@ -17,7 +17,7 @@ import {
 export const METHODS = ['bd', 'kd', 'ol'] as const;
 export type DistillMethod = (typeof METHODS)[number];
 
-/** The loss weights of the distillation methods (methods.md §10: both terms together were best). */
+/** The loss weights of the distillation methods (docs/methods.md §10: both terms together were best). */
 export const METHOD_WEIGHTS: Record<Exclude<DistillMethod, 'ol'>, BdWeights> = {
   bd: { gradient: 1, output: 0.1 },
   kd: { gradient: 0, output: 1 },

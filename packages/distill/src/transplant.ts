@@ -239,7 +239,7 @@ export function learnLink(options: LearnLinkOptions): LearnedLink {
 
 /**
  * `--from A --to B`: learns only an adapter between B's category module f and A's task module
- * g (both frozen, bit-identical afterwards), with a teacher on x = f(I) (DESIGN.md §4), then
+ * g (both frozen, bit-identical afterwards), with a teacher on x = f(I) (docs/design.md §4), then
  * evaluates the new link on held-out images and (with `publish`) publishes the adapter and
  * the composition `<B category>-<A task>-via-<A category>` as a new version.
  */

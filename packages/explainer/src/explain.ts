@@ -130,7 +130,7 @@ export function assignGroups(
 }
 
 /**
- * The quantitative explanation (methods.md §5, §9.4) on annotated images: p; every
+ * The quantitative explanation (docs/methods.md §5, §9.4) on annotated images: p; every
  * interpretable filter's group — what its peak cell covers (a part, the river, other
  * background; see `groupAt`) in most of its `topN` strongest images, with our part masks — and its mean share of the decoder's
  * input (`Explainer.contributions`); the shares summed per group ("12 head filters contribute
@@ -227,7 +227,7 @@ export function explain(
 }
 
 /**
- * Fidelity (methods.md §5.4 iii): the performer's accuracy on labelled images when its upper
+ * Fidelity (docs/methods.md §5.4 iii): the performer's accuracy on labelled images when its upper
  * layers consume its own higher features y, and when they consume the explainer's ŷ.
  */
 export function fidelity(

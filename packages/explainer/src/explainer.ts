@@ -4,7 +4,7 @@ import { PartMask, TransplantError, type PartMaskMode } from '@transplant/core';
 import { cellGeometry, findLayer, type CellGeometry } from '@transplant/interpretable';
 
 /**
- * A frozen performer cut in three (methods.md §5.2): `features` (the explained layer x: the
+ * A frozen performer cut in three (docs/methods.md §5.2): `features` (the explained layer x: the
  * category module's output), `higher` (the performer's next layer, whose output y the explainer
  * reconstructs: the task module's first layer) and `upper` (the rest, which consumes y or ŷ).
  */
@@ -102,7 +102,7 @@ export interface Forward {
 }
 
 /**
- * The explainer (methods.md §5.2, every open choice written down): an interpretable track
+ * The explainer (docs/methods.md §5.2, every open choice written down): an interpretable track
  * (conv 3×3 + ReLU + the part mask, trained with the filter loss) and an ordinary track
  * (conv 3×3 + ReLU), each normalised to unit RMS per image, fused as p·x̂_int + (1 − p)·x̂_ord
  * with one learned p = sigmoid(θ) (a scalar, so that "the share of the performer's features

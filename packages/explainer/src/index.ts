@@ -1,5 +1,5 @@
 /**
- * @transplant/explainer — explainer networks (methods.md §5): a frozen performer's features
+ * @transplant/explainer — explainer networks (docs/methods.md §5): a frozen performer's features
  * re-expressed through an interpretable track (part masks + filter loss) and an ordinary track
  * fused with a learned ratio p, decoded into the performer's higher features; the quantitative
  * explanation (p, filter groups by part and their shares, per image) and fidelity.

@@ -94,7 +94,7 @@ export interface ExplainerCurve {
 }
 
 /**
- * Trains the explainer without labels (methods.md §5.3): reconstruction of the performer's
+ * Trains the explainer without labels (docs/methods.md §5.3): reconstruction of the performer's
  * higher features y from x by distillation, plus η·(−log p), plus the hand-built filter-loss
  * gradient on the interpretable track (positives = the images the performer itself calls its
  * category: no annotation is used), with β relaxing every step as in the interpretable layers.

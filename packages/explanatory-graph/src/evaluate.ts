@@ -119,7 +119,7 @@ export interface FewShotResult {
 }
 
 /**
- * The few-shot protocol (methods.md §3.6, §9.3): per part and K, `draws` random sets of K
+ * The few-shot protocol (docs/methods.md §3.6, §9.3): per part and K, `draws` random sets of K
  * annotated images from the shot pool; every method fitted on them locates the part in every
  * test image showing it; normalized distance (§1.5), averaged. Methods: the graph's nodes, the
  * single raw filter ranked best, an ensemble of raw filters under the graph's own rule, and
@@ -283,7 +283,7 @@ export interface UnitStabilityOptions {
 }
 
 /**
- * Location instability of units (methods.md §3.7): per layer, units ranked by the mean of their
+ * Location instability of units (docs/methods.md §3.7): per layer, units ranked by the mean of their
  * `topN` best scores; the best `keep(layer)` kept; each one's instability over its top-N images
  * (§1.3); the mean over kept units, then over layers. `layerUnits[l]` lists layer l's unit
  * indices into `obs`; `score` ranks (graph: total S; filters: the peak).
@@ -322,7 +322,7 @@ export function unitStability(obs: UnitObservations, options: UnitStabilityOptio
 }
 
 /**
- * Nodes vs raw filters (methods.md §3.7): the same number of units per layer for both — the
+ * Nodes vs raw filters (docs/methods.md §3.7): the same number of units per layer for both — the
  * authors' 167 of VGG-16's 512 filters, scaled to this layer's filter count — ranked and
  * measured over their top-N images, with the given landmarks.
  */

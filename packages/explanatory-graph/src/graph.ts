@@ -157,7 +157,7 @@ function concat(chunks: Float32Array[]): Float32Array {
 }
 
 /**
- * σ_neg per cell and channel over the negatives' maps (methods.md §3.3), floored so that units
+ * σ_neg per cell and channel over the negatives' maps (docs/methods.md §3.3), floored so that units
  * silent on every negative do not divide by zero: at a tenth of the channel's mean σ_neg, and at
  * a hundredth of the layer's.
  */
@@ -218,7 +218,7 @@ function layerEvidence(
 }
 
 /**
- * Mines an explanatory graph from a frozen network (methods.md §3): the chosen conv layers'
+ * Mines an explanatory graph from a frozen network (docs/methods.md §3): the chosen conv layers'
  * maps over `images` (one category, object crops, no labels), normalised by their std over
  * `negatives`, learned top-down by EM.
  */
@@ -330,7 +330,7 @@ export function assertGraphFits(graph: ExplanatoryGraph, network: Network, link:
   }
 }
 
-/** Node positions and scores on new images (methods.md §3.5 with the learned parameters). */
+/** Node positions and scores on new images (docs/methods.md §3.5 with the learned parameters). */
 export function inferGraph(
   graph: ExplanatoryGraph,
   network: Network,

@@ -1,5 +1,5 @@
 /**
- * @transplant/explanatory-graph — explanatory graphs (methods.md §3): part patterns mined
+ * @transplant/explanatory-graph — explanatory graphs (docs/methods.md §3): part patterns mined
  * without labels from a frozen network's conv layers (several nodes per filter, parents in the
  * layer above with learned displacements, EM top-down), their inference on new images, few-shot
  * part localization against raw-filter and pooled-feature baselines, node vs filter location

@@ -25,7 +25,7 @@ function observations(pos: Point[][], score: number[][], flips?: number[]): Unit
   };
 }
 
-describe('normalized distance (methods.md §1.5)', () => {
+describe('normalized distance (docs/methods.md §1.5)', () => {
   it('divides by the crop diagonal W·√2', () => {
     expect(normalizedDistance([10, 10], [13, 14], 64)).toBeCloseTo(5 / (64 * Math.SQRT2), 12);
     expect(normalizedDistance([0, 0], [64, 64], 64)).toBeCloseTo(1, 12);
@@ -120,7 +120,7 @@ describe('raw filters as units', () => {
   });
 });
 
-describe('unit stability (methods.md §3.7)', () => {
+describe('unit stability (docs/methods.md §3.7)', () => {
   it('keeps the strongest units per layer and averages their instability over their top images', () => {
     // Two units, four images, one landmark at (0, 0); diagonal 10. Unit 0 fires strongly at distances 1, 2, 3 (top 3 of 4);
     // unit 1 is weaker and is not kept with keep = 1.

@@ -1,5 +1,5 @@
 /**
- * Few-shot part localization (methods.md §3.6) with the graph's nodes, and the two baselines of
+ * Few-shot part localization (docs/methods.md §3.6) with the graph's nodes, and the two baselines of
  * §9.3 built here for comparison: raw filters located by their peaks, and a linear regressor on
  * pooled deep features ("fc7 + linear"). Positions are [x, y] pixels unless said otherwise.
  */
@@ -240,7 +240,7 @@ export function standardise(features: Float64Array[]): void {
 }
 
 /**
- * Normalized distance (methods.md §1.5): ‖p̂ − p*‖ / (W·√2) for a W × W image — the distance as
+ * Normalized distance (docs/methods.md §1.5): ‖p̂ − p*‖ / (W·√2) for a W × W image — the distance as
  * a share of the diagonal of the object crop.
  */
 export function normalizedDistance(predicted: Point, truth: Point, size: number): number {

@@ -64,7 +64,7 @@ export interface MinedLayers {
 }
 
 /**
- * Learns the graph top-down (methods.md §3.2, §3.5): the top layer on its own, choosing per
+ * Learns the graph top-down (docs/methods.md §3.2, §3.5): the top layer on its own, choosing per
  * image the view (original or mirrored) in which its nodes explain more activation mass; each
  * lower layer with the top layer's view choice, without parents in its first iteration and
  * with parents re-selected from the layer above in every later one.
@@ -173,7 +173,7 @@ export function mineLayers(layers: readonly LayerEvidence[], options: MiningOpti
 }
 
 /**
- * Inference on new images (methods.md §3.5 with fixed parameters): the top layer picks each
+ * Inference on new images (docs/methods.md §3.5 with fixed parameters): the top layer picks each
  * image's view; each lower layer's nodes are placed with their parents' votes from this image.
  */
 export function inferLayers(

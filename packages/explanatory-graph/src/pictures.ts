@@ -79,7 +79,7 @@ export interface PatchOptions {
 }
 
 /**
- * Image patches where nodes fire (methods.md §3: "what each node represents"): one row per
+ * Image patches where nodes fire (docs/methods.md §3: "what each node represents"): one row per
  * node, one column per image where it fires most, each patch centred on the node's inferred
  * position there, a cross at the centre.
  */

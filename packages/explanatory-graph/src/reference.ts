@@ -1,7 +1,7 @@
 import { nodeCount, type EStepInput, type GraphLayerState } from './em';
 
 /**
- * A direct transcription of the E-step of methods.md §3.5 (b) with one JavaScript object per
+ * A direct transcription of the E-step of docs/methods.md §3.5 (b) with one JavaScript object per
  * cell, candidate and node, the way one would first write it: the oracle the tests hold
  * `LayerEStep` to, and the peer the mining benchmark measures it against. Not used for mining.
  */

@@ -6,7 +6,7 @@ export const BETA_RANGE = [1.5, 3] as const;
 export const BETA_RELAXATION = 0.1;
 
 /**
- * The authors' β update (methods.md §2.6), scaled to the map size: per filter, the target is
+ * The authors' β update (docs/methods.md §2.6), scaled to the map size: per filter, the target is
  * β* = clamp(3/σ̄, 1.5, 3) with σ̄ the activation spread (the activation-weighted distance of
  * the map's cells from its part location, `sqrtvar`) averaged over the filter's positive
  * images with weights s⁺ = mean(x∘M). Their σ̄ is in cells of a 14-cell map; ours is measured

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 
 /**
  * Which category each filter of an interpretable layer belongs to in multi-category training
- * (methods.md §2.6, the authors' `sliceMag`): per class, a running average (factor 0.9,
+ * (docs/methods.md §2.6, the authors' `sliceMag`): per class, a running average (factor 0.9,
  * initial floor 0.1) of the mean over that class's images of the filter's maximum activation;
  * each filter goes to the class where that average is largest relative to its mean over the
  * classes. One deviation: each class takes at most ⌈filters / classes⌉ filters (the strongest

@@ -16,7 +16,7 @@ beforeAll(async () => {
   await selectBackend({ requested: 'wasm', env: {} });
 });
 
-/** −MI(X; T) of one filter's maps (each `cells` long), straight from methods.md §2.5 in float64. */
+/** −MI(X; T) of one filter's maps (each `cells` long), straight from docs/methods.md §2.5 in float64. */
 function directLoss(maps: number[][], h: number, w: number): number {
   const cells = h * w;
   const t = positiveTemplates(h, w);

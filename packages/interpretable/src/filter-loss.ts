@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { partMasks, type PartMaskMode, type PartMaskProbe } from '@transplant/core';
 
-/** The paper's template constants (methods.md §2.3): τ = 0.5/n², β = 4, one prior 1/(n²+1) per template. */
+/** The paper's template constants (docs/methods.md §2.3): τ = 0.5/n², β = 4, one prior 1/(n²+1) per template. */
 export const TEMPLATE_BETA = 4;
 export const templateTau = (cells: number): number => 0.5 / cells;
 
@@ -27,7 +27,7 @@ export function positiveTemplates(h: number, w: number, beta = TEMPLATE_BETA): F
 }
 
 /**
- * The exact filter loss of methods.md §2.5, −MI(X; 𝒯), per filter over the batch, averaged
+ * The exact filter loss of docs/methods.md §2.5, −MI(X; 𝒯), per filter over the batch, averaged
  * over the filters — built from differentiable ops, so autodiff gives its gradient:
  *   tr(x·T) for every map x and template T (the n² positive templates and T⁻ = −τ),
  *   log p(x|T) = tr(x·T) − log Z_T with Z_T = Σ_{x' in the batch} exp(tr(x'·T)),
@@ -54,7 +54,7 @@ export function mutualInformationLoss(x: tf.Tensor4D, templates?: tf.Tensor2D): 
   });
 }
 
-/** The temperature `a` of the authors' hand-built gradient (methods.md §2.6). */
+/** The temperature `a` of the authors' hand-built gradient (docs/methods.md §2.6). */
 export const HAND_BUILT_TEMPERATURE = 0.5;
 
 export interface HandBuiltGradientOptions {
@@ -75,7 +75,7 @@ export interface HandBuiltGradientOptions {
 const finite = (t: tf.Tensor) => tf.where(tf.isFinite(t), t, tf.zerosLike(t));
 
 /**
- * The authors' hand-built filter-loss gradient (methods.md §2.6, `our_vl_simplenn.m`) for a
+ * The authors' hand-built filter-loss gradient (docs/methods.md §2.6, `our_vl_simplenn.m`) for a
  * batch of maps x [B, H, W, C]: the term added to dL/dx, [B, H, W, C]. On positives it is
  * −w⁺·ĝ⁺·M (activations pushed up near the part location and down away from it), on
  * negatives +w⁻·ĝ⁻ (all activations pushed down), with

@@ -1,5 +1,5 @@
 /**
- * @transplant/interpretable — interpretable conv layers (methods.md §2): the part mask (the
+ * @transplant/interpretable — interpretable conv layers (docs/methods.md §2): the part mask (the
  * `PartMask` layer of @transplant/core, an option of the category-vgg family), the filter
  * loss (exact −MI and the authors' hand-built gradient), β's update, filter-to-category
  * assignment, and the interpretability metrics (location instability, part

@@ -18,7 +18,7 @@ import {
   type InterpretabilityResult,
 } from './metrics';
 
-/** The landmarks of location instability: Pascal-Part's head, neck and torso (methods.md §1.3), where the category has them. */
+/** The landmarks of location instability: Pascal-Part's head, neck and torso (docs/methods.md §1.3), where the category has them. */
 export const INSTABILITY_LANDMARKS: readonly PartName[] = ['head', 'neck', 'torso'];
 
 /** Images of one category with their part annotations, for the interpretability metrics. */

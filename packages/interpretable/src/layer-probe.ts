@@ -3,7 +3,7 @@ import type { ModuleInstance, Network } from '@transplant/composer';
 import { TransplantError } from '@transplant/core';
 
 /**
- * Where a feature-map cell sits in the image (methods.md §1.2, for the layers TF.js builds):
+ * Where a feature-map cell sits in the image (docs/methods.md §1.2, for the layers TF.js builds):
  * the centre of the cell in row or column u (0-based) is at `scale·u + offset` pixels, in the
  * annotations' frame (pixel centres at +0.5).
  */

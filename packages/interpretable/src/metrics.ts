@@ -52,7 +52,7 @@ export interface InstabilityResult {
 }
 
 /**
- * Location instability (methods.md §1.3): for filter f, its inferred position in image I is
+ * Location instability (docs/methods.md §1.3): for filter f, its inferred position in image I is
  * the image position of its peak cell; per landmark k, d_I = ‖p_k(I) − p̂_f(I)‖ / diagonal over
  * the top-N images by the filter's peak that show landmark k; the filter's instability is
  * the mean over landmarks of the standard deviation (N − 1 denominator) of d_I. Images where
@@ -108,7 +108,7 @@ export function locationInstability(
 }
 
 /**
- * One unit's location instability (methods.md §1.3) from its images ranked by score (best
+ * One unit's location instability (docs/methods.md §1.3) from its images ranked by score (best
  * first, only those where it fires) and its inferred position [x, y] in each: per landmark,
  * the std (N − 1 denominator) of the landmark-to-position distance / diagonal over the first
  * `topN` ranked images showing the landmark; the mean over landmarks. NaN when no landmark has
@@ -205,7 +205,7 @@ export interface InterpretabilityResult {
 }
 
 /**
- * Part interpretability (methods.md §1.4): filter f's maps are binarised at its activation
+ * Part interpretability (docs/methods.md §1.4): filter f's maps are binarised at its activation
  * quantile T_f (over all images and cells), upsampled to the image; per image showing part k
  * (label k in the image's label map), IoU of that region with the part's mask;
  * P_{f,k} = share of those images with IoU > 0.2. A filter's interpretability is max_k P_{f,k}

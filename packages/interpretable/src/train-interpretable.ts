@@ -38,7 +38,7 @@ export interface InterpretableNetworkOptions {
   readonly imageSize: number;
   /** category-vgg blocks (the zoo's by default). */
   readonly blocks: readonly (readonly number[])[];
-  /** Train and test on object crops (the papers' view, methods.md §1.1) instead of whole scenes. */
+  /** Train and test on object crops (the papers' view, docs/methods.md §1.1) instead of whole scenes. */
   readonly crop: boolean;
 }
 
@@ -184,7 +184,7 @@ export interface TrainResult {
 
 /**
  * Trains both modules of an experiment network with Adam on the task loss plus, for an
- * interpretable network, the filter loss on its mask layer's input (methods.md §2.5/§2.6), β
+ * interpretable network, the filter loss on its mask layer's input (docs/methods.md §2.5/§2.6), β
  * relaxing toward its target every step, and (multi-category) the filters reassigned to
  * categories by their running activation. `log` gets progress lines.
  */

@@ -23,7 +23,7 @@ export class AdapterConvOptions {
   @Min(1)
   outChannels?: number;
 
-  /** conv1 or conv3 adapters (methods.md §4): 1 or 3 conv+ReLU layers. */
+  /** conv1 or conv3 adapters (docs/methods.md §4): 1 or 3 conv+ReLU layers. */
   @IsIn([1, 3])
   layers: 1 | 3 = 1;
 

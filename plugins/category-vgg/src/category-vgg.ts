@@ -53,7 +53,7 @@ export class CategoryVggOptions {
 
   /**
    * `argmax` or `centroid` makes the top conv layer (the last conv of the last block) an
-   * interpretable conv layer: a part mask (`PartMask`, methods.md §2.4) follows its ReLU, so
+   * interpretable conv layer: a part mask (`PartMask`, docs/methods.md §2.4) follows its ReLU, so
    * the output port carries the masked map. Train it with the filter loss of
    * `@transplant/interpretable`; `none` is the ordinary stack.
    */

@@ -14,7 +14,7 @@ describe('bench harness', () => {
     await selectBackend({ requested: 'wasm', env: {} });
   });
 
-  it('counts the FLOPs of the VGG-style case as BACKENDS.md does (~5.5 GFLOP)', () => {
+  it('counts the FLOPs of the VGG-style case as docs/design.md §6 does (~5.5 GFLOP)', () => {
     expect(forwardFlops(byId('vgg-infer')) / 1e9).toBeCloseTo(5.55, 1);
     expect(stepFlops(byId('small-cnn-train'))).toBe(3 * forwardFlops(byId('small-cnn-train')));
   });

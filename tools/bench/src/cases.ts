@@ -1,6 +1,6 @@
 /**
  * The benchmark networks, as data, so that the TensorFlow.js runner and the PyTorch peer
- * build exactly the same thing (BACKENDS.md: the small CNN and the VGG-style stack).
+ * build exactly the same thing (docs/design.md §6: the small CNN and the VGG-style stack).
  */
 export interface ConvLayer {
   readonly type: 'conv';

@@ -17,7 +17,7 @@ import {
 import { backgroundImages, partImages } from '@transplant/interpretable';
 
 /**
- * Explanatory-graph mining time (methods.md §3.5), per image and per layer, on a zoo network:
+ * Explanatory-graph mining time (docs/methods.md §3.5), per image and per layer, on a zoo network:
  * the whole mining run, and the E-step alone against its direct transcription with one
  * JavaScript object per cell and candidate (`referenceEStep`, the peer) on the same state,
  * prior and maps. Writes tools/bench/results/graph-mining.json.

@@ -60,7 +60,7 @@ export function formatExplainerReport(
   diagnosis: DiagnosisResult | null,
   meta: { backend: string; command: string },
 ): string {
-  const lines: string[] = ['# Explainer networks on the synthetic data (methods.md §5, §9.4)', ''];
+  const lines: string[] = ['# Explainer networks on the synthetic data (docs/methods.md §5, §9.4)', ''];
   lines.push(
     `Regenerate: \`${meta.command}\` (resumable; one JSON per run under \`explainer/runs/\`). Back end ${meta.backend}.`,
   );

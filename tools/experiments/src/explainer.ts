@@ -21,7 +21,7 @@ import {
 } from './explainer-runs';
 
 /**
- * methods.md §9.4 on the synthetic data: explainers of zoo classifiers (p, fidelity, part
+ * docs/methods.md §9.4 on the synthetic data: explainers of zoo classifiers (p, fidelity, part
  * groups), and the diagnosis case — a bird classifier trained where every bird has a river
  * behind it and nothing else does, against one trained on ordinary scenes — each explained.
  * Resumable: one JSON per run (`zoo-<category>`, `bird-river`, `bird-clean`); `--runs` picks

@@ -217,7 +217,7 @@ export function formatGraphReport(
 ): string {
   const s = runs[0]?.settings;
   const lines: string[] = [];
-  lines.push('# Explanatory graphs on the synthetic data (methods.md §3, §9.3)', '');
+  lines.push('# Explanatory graphs on the synthetic data (docs/methods.md §3, §9.3)', '');
   lines.push(
     `Regenerate: \`${meta.command}\` (resumable: one JSON per category under \`explanatory-graph/runs/\`). Back end ${meta.backend}.`,
   );
@@ -277,7 +277,7 @@ export function formatGraphReport(
       );
   lines.push('');
   lines.push(
-    '## Location instability: graph nodes vs raw filters (methods.md §3.7; lower is more stable)',
+    '## Location instability: graph nodes vs raw filters (docs/methods.md §3.7; lower is more stable)',
     '',
   );
   lines.push(

@@ -9,7 +9,7 @@ import { GRAPH_VIEW_RULES, type GraphViewRule } from '@transplant/explanatory-gr
 import { formatGraphReport, runGraphCategory, type GraphRunResult } from './explanatory-graph-runs';
 
 /**
- * methods.md §9.3 and §3.7 on the synthetic data: per category, an explanatory graph mined from
+ * docs/methods.md §9.3 and §3.7 on the synthetic data: per category, an explanatory graph mined from
  * its zoo classification network; few-shot part localization against the baselines; node vs
  * filter instability; pictures and (for the first category) the HTML browser. Resumable: one
  * JSON per category, run again when it names another version of the network than the latest;

@@ -326,7 +326,7 @@ export function formatInterpretableReport(
   );
   const first = results[0];
   return [
-    '# Interpretable conv layers on the synthetic data (methods.md §9.2)',
+    '# Interpretable conv layers on the synthetic data (docs/methods.md §9.2)',
     '',
     'Regenerate: `npx nx run experiments:interpretable` (resumable; each network is one file under `interpretable/runs/`).',
     first

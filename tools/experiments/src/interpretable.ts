@@ -18,7 +18,7 @@ import {
 } from './interpretable-runs';
 
 /**
- * methods.md §9.2 on the synthetic data: ordinary vs interpretable networks, single-category
+ * docs/methods.md §9.2 on the synthetic data: ordinary vs interpretable networks, single-category
  * (each listed category vs. rest) and multi-category (all listed categories + background).
  * Resumable: each trained network is one JSON file; `--runs` picks some (e.g. to run two
  * processes side by side); the report is rebuilt from every file present.

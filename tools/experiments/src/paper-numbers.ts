@@ -1,4 +1,4 @@
-/** methods.md §9.1: the papers' average error (%) over cat, cow, dog, horse, sheep, per adapter and sample count. */
+/** docs/methods.md §9.1: the papers' average error (%) over cat, cow, dog, horse, sheep, per adapter and sample count. */
 export const PAPER_AVERAGE: Record<'1' | '3', Record<'ol' | 'bd', Record<number, number | undefined>>> = {
   '1': {
     ol: { 100: 9.79, 50: 14.84, 20: 25.98, 10: 38.76 },

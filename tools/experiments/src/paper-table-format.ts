@@ -26,7 +26,7 @@ export const cellNetworks = (c: Cell): { from: string; to: string } =>
 export const cellKey = (c: Pick<Cell, 'mode' | 'category' | 'layers' | 'samples' | 'method'>) =>
   `${c.mode}/${c.category}/conv${c.layers}/${c.samples}/${c.method}`;
 
-/** One Markdown table per mode and adapter, in the form of methods.md §9.1, the paper's average beside ours. */
+/** One Markdown table per mode and adapter, in the form of docs/methods.md §9.1, the paper's average beside ours. */
 export function formatPaperTables(
   cells: readonly Cell[],
   categories: readonly string[],

@@ -8,7 +8,7 @@ import { ADAPTER_TRAINING_DEFAULTS, transplant } from '@transplant/distill';
 import { cellKey, cellNetworks, cellSteps, formatPaperTables, type Cell } from './paper-table-format';
 
 /**
- * `nx run experiments:paper-table`: methods.md §9.1 on the zoo. For each category, a 1-conv and a
+ * `nx run experiments:paper-table`: docs/methods.md §9.1 on the zoo. For each category, a 1-conv and a
  * 3-conv adapter (He-normal: learned from scratch) is trained with OL, BD and KD on N annotated
  * samples (BD and KD also see 200 unlabeled negatives; OL sees them labelled) — (1) inserted
  * between the category's own f and g, teacher = the network itself; (2) a real transplant,
@@ -141,7 +141,7 @@ export async function runPaperTable(options: Partial<PaperTableOptions> = {}): P
   const tables = formatPaperTables(saved.cells, categories, samples);
   await writeFile(
     join(values.results, 'paper-table.md'),
-    `# Network transplanting on the zoo (methods.md §9.1 form; back end ${saved.backend}; steps per cell in each table's heading)\n\nError rates in %, held-out (200 target + 200 negative test images); "paper avg" is methods.md §9.1.\n\n${tables}`,
+    `# Network transplanting on the zoo (docs/methods.md §9.1 form; back end ${saved.backend}; steps per cell in each table's heading)\n\nError rates in %, held-out (200 target + 200 negative test images); "paper avg" is docs/methods.md §9.1.\n\n${tables}`,
   );
   process.stdout.write(`${tables}\n`);
 }

@@ -28,7 +28,7 @@ export function graphLocalizeCommand(graph: Command, ctx: CommandContext): void 
   graph
     .command('localize')
     .description(
-      'few-shot part localization with a network’s graph on held-out object crops, against the raw-filter and pooled-feature baselines (normalized distance, methods.md §1.5)',
+      'few-shot part localization with a network’s graph on held-out object crops, against the raw-filter and pooled-feature baselines (normalized distance, docs/methods.md §1.5)',
     )
     .requiredOption('--net <ref>', 'the network the graph was mined from')
     .option(

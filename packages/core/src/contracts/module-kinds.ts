@@ -1,5 +1,5 @@
 /**
- * The three kinds of module a network is built from (DESIGN.md §3), and the network: a
+ * The three kinds of module a network is built from (docs/design.md §3), and the network: a
  * published composition of them (a specific network, or a generic one).
  */
 export const MODULE_KINDS = {

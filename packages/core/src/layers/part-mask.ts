@@ -41,7 +41,7 @@ export function partLocations(x: tf.Tensor4D, mode: PartMaskMode): { rows: tf.Te
 }
 
 /**
- * The masks of methods.md §2.4 (the authors' `getMask`), [B, H, W, C]:
+ * The masks of docs/methods.md §2.4 (the authors' `getMask`), [B, H, W, C]:
  * M_ij = max(1 − β_c·(|u_i − u_μ̂| + |v_j − v_μ̂|), −1) with u, v the cell coordinates in
  * [−1, 1] and μ̂ each map's part location. A function of x only through μ̂ (a constant for
  * the gradient).
@@ -92,7 +92,7 @@ export interface PartMaskArgs {
 }
 
 /**
- * The mask of an interpretable conv layer (methods.md §2.4): placed after a conv+ReLU, it
+ * The mask of an interpretable conv layer (docs/methods.md §2.4): placed after a conv+ReLU, it
  * keeps each filter's activation around that filter's part location in each image and
  * suppresses it elsewhere. Its weight `beta` (per channel, [C]) sets the mask's width; it is
  * not trained by the optimiser but relaxed toward a target by the trainer (the authors'

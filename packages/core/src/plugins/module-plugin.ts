@@ -25,7 +25,7 @@ export interface BuiltModule {
 export type BuildableKind = Exclude<ModuleKind, 'network'>;
 
 /**
- * A module plugin: one architecture family (DESIGN.md §3). A plain typed object: its family
+ * A module plugin: one architecture family (docs/design.md §3). A plain typed object: its family
  * name and version (recorded in every manifest it builds), its options schema (a
  * class-validator DTO whose property initialisers are the defaults), the ports a set of
  * options gives, and a builder of TensorFlow.js layers.

@@ -187,7 +187,7 @@ export interface CubCrop extends RgbImage {
 
 /**
  * Decodes an image, crops its object box and resizes the crop to size × size (bilinear,
- * anisotropic, methods.md §1.1), mapping part locations into the crop.
+ * anisotropic, docs/methods.md §1.1), mapping part locations into the crop.
  */
 export async function readCubCrop(dataset: CubDataset, image: CubImage, size: number): Promise<CubCrop> {
   const path = join(dataset.root, 'images', image.path);
