@@ -174,7 +174,7 @@ describe('transplant graph', () => {
       '--test',
       '2',
     );
-    expect(part.stderr).toMatch(/E_USAGE.*"beak" is not an annotated part of cat/);
+    expect(part.stderr).toMatch(/E_INVALID_ARGUMENT.*"beak" is not an annotated part of cat/);
     const file = join(dir, 'cat.egraph');
     const bytes = await readFile(file);
     bytes[bytes.length - 3]! ^= 0xff;
