@@ -25,7 +25,7 @@ const FILES = fileURLToPath(new URL('./files', import.meta.url));
  * Scaffolds plugins/<name> like the shipped families: package.json, project.json (test, lint
  * and typecheck from the workspace's target defaults), tsconfig.json, src/index.ts, the plugin
  * object with its options DTO, and a spec. The plugin is not registered anywhere: the composition
- * root that wants it adds it to its PluginRegistry (builtinPlugins() for the CLI).
+ * root that wants it adds it to its PluginRegistry (BUILTIN_PLUGINS in @transplant/platform for the CLI and the tools).
  */
 export default async function modulePluginGenerator(tree: Tree, options: ModulePluginGeneratorOptions) {
   if (!NAME.test(options.name)) throw new Error(`"${options.name}" is not a kebab-case family name`);
