@@ -65,14 +65,19 @@ export async function mineCategoryGraph(options: MineCategoryGraphOptions): Prom
     size,
     seed: GRAPH_IMAGE_SEEDS.negatives,
   });
-  const { graph } = mineGraph(network, link, images, negatives, {
-    network: options.reference,
-    ...(options.iterations !== undefined ? { iterations: options.iterations } : {}),
-    ...(options.views ? { views: options.views } : {}),
-    ...(options.seed !== undefined ? { seed: options.seed } : {}),
-    ...(options.layers?.length ? { layers: options.layers } : {}),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-  });
+  const { graph } = mineGraph(
+    { network, link },
+    {
+      images,
+      negatives,
+      network: options.reference,
+      ...(options.iterations !== undefined ? { iterations: options.iterations } : {}),
+      ...(options.views ? { views: options.views } : {}),
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      ...(options.layers?.length ? { layers: options.layers } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    },
+  );
   let result: MinedCategoryGraph = { graph, images };
   if (options.out) {
     const file = resolve(options.out);
@@ -93,12 +98,8 @@ export async function mineCategoryGraph(options: MineCategoryGraphOptions): Prom
       ...result,
       html: await writeGraphBrowser(
         resolve(options.html),
-        graph,
-        inferGraph(graph, network, link, images),
-        images,
-        {
-          title: `Explanatory graph of ${options.reference}`,
-        },
+        { graph, inference: inferGraph(graph, { network, link, images }), images },
+        { title: `Explanatory graph of ${options.reference}` },
       ),
     };
   return result;
