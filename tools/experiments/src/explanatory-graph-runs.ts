@@ -67,11 +67,16 @@ export interface GraphRunResult {
 
 /** One category: mine its zoo network's graph, localize every part from K shots, measure instability, draw. */
 export async function runGraphCategory(
-  category: CategoryId,
-  network: Network,
-  name: string,
+  subject: {
+    readonly category: CategoryId;
+    /** The category's zoo network. */
+    readonly network: Network;
+    /** Its registry reference (`cat-cls@1.1.0`). */
+    readonly name: string;
+  },
   options: GraphRunOptions,
 ): Promise<GraphRunResult> {
+  const { category, network, name } = subject;
   const link = network.links[0]!;
   const {
     graph,
