@@ -85,12 +85,11 @@ export async function mineCategoryGraph(options: MineCategoryGraphOptions): Prom
   }
   if (options.attach) {
     const m = network.module(link.category);
-    const r = await options.attach.registry.attach(
-      `${m.name}@${m.published!.version}`,
-      GRAPH_ATTACHMENT,
-      encodeGraph(graph),
-      { replace: options.attach.replace === true },
-    );
+    const r = await options.attach.registry.attach(`${m.name}@${m.published!.version}`, {
+      kind: GRAPH_ATTACHMENT,
+      bytes: encodeGraph(graph),
+      replace: options.attach.replace === true,
+    });
     result = { ...result, attached: `${r.name}@${r.version}`, digest: r.digest };
   }
   if (options.html)
