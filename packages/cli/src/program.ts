@@ -69,7 +69,7 @@ function buildProgram(io: CliIo, services: () => PlatformServices): Command {
     services,
     globals: () => program.opts<GlobalOptions>(),
     env: io.env,
-    out: (value, text) => print(program, io, value, text),
+    out: (value, text) => print({ program, io }, value, text),
     err: io.stderr,
   };
   registryCommand(program, commands);
@@ -108,7 +108,7 @@ function buildProgram(io: CliIo, services: () => PlatformServices): Command {
           n: Number(options.n),
           size: Number(options.size),
         });
-        print(program, io, result, `wrote ${result.images} images to ${result.path}`);
+        print({ program, io }, result, `wrote ${result.images} images to ${result.path}`);
       },
     );
   data
@@ -125,12 +125,16 @@ function buildProgram(io: CliIo, services: () => PlatformServices): Command {
         size: Number(options.size),
         out: options.out,
       });
-      print(program, io, report, formatInspectReport(report));
+      print({ program, io }, report, formatInspectReport(report));
     });
   return program;
 }
 
-function print(program: Command, io: CliIo, value: unknown, text: string): void {
+function print(
+  { program, io }: { readonly program: Command; readonly io: CliIo },
+  value: unknown,
+  text: string,
+): void {
   io.stdout(program.opts<GlobalOptions>().json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
 }
 

@@ -247,12 +247,11 @@ describe('composer', () => {
         [cat, head, adapter],
         [{ category: 'cat-features', task: 'animal-head', adapter: 'cat-adapter' }],
       );
-      await exportLayersModel(
-        network,
-        { category: 'cat-features', task: 'animal-head' },
-        join(directory, 'cat'),
-        'transplant/0.1.0',
-      );
+      await exportLayersModel(network, {
+        link: { category: 'cat-features', task: 'animal-head' },
+        directory: join(directory, 'cat'),
+        generatedBy: 'transplant/0.1.0',
+      });
       const loaded = await tf.loadLayersModel(`${base}/cat/model.json`);
       const x = images();
       const expected = network.run('cat-features', 'animal-head', x);

@@ -13,10 +13,15 @@ export const EXPORTED_MODEL_FILES = { topology: 'model.json', weights: 'weights.
  */
 export async function exportLayersModel(
   network: Network,
-  link: { category: string; task: string },
-  directory: string,
-  generatedBy: string,
+  options: {
+    readonly link: { category: string; task: string };
+    /** The folder model.json and weights.bin are written into. */
+    readonly directory: string;
+    /** The tool named in model.json. */
+    readonly generatedBy: string;
+  },
 ): Promise<{ files: string[]; bytes: number }> {
+  const { link, directory, generatedBy } = options;
   let artifacts: tf.io.ModelArtifacts | undefined;
   await network.model(link.category, link.task).save(
     tf.io.withSaveHandler(async (a) => {

@@ -55,7 +55,8 @@ function instantiate(
   plugin: ModulePlugin,
   input: { name: string; options: unknown; seed: number; category?: string },
 ): ModuleInstance {
-  const hook = <T>(name: PluginHook, call: () => T) => runPluginHook(plugin, name, input.name, call);
+  const hook = <T>(name: PluginHook, call: () => T) =>
+    runPluginHook({ plugin, hook: name, module: input.name }, call);
   const options = hook('options', () => parsePluginOptions(plugin, input.options));
   const prefix = `${input.name}__`;
   const built = hook('build', () => plugin.build(options, { seed: input.seed, prefix }));
@@ -132,7 +133,7 @@ export function moduleFromManifest(
   }
   const tensors = weightsToTensors(decodeWeights(weights).tensors);
   try {
-    loadModuleWeights(instance.built, instance.prefix, tensors, `${manifest.name}@${manifest.version}`);
+    loadModuleWeights(instance, { tensors, module: `${manifest.name}@${manifest.version}` });
   } finally {
     tf.dispose(Object.values(tensors));
   }

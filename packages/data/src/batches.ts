@@ -75,14 +75,18 @@ function labelOf(set: SyntheticSet, mode: BatchMode, ref: ItemRef): number {
 /**
  * Renders the given items into one batch, labelled for `mode`. Items of any set with the
  * same image size can be mixed: an item renders from its category and seed alone. With
- * `view.crop`, each image is its object's crop (`objectCrop`, the papers' view).
+ * `crop`, each image is its object's crop (`objectCrop`, the papers' view).
  */
 export function renderBatch(
   set: SyntheticSet,
   refs: readonly ItemRef[],
-  mode: BatchMode,
-  view: { readonly crop?: boolean } = {},
+  options: {
+    readonly mode: BatchMode;
+    /** Each image its object's crop (default false). */
+    readonly crop?: boolean;
+  },
 ): Batch {
+  const { mode } = options;
   const { size } = set;
   const pixels = size * size;
   const b = refs.length;
@@ -92,7 +96,7 @@ export function renderBatch(
   const labels: number[] = [];
   const annotations: Annotation[] = [];
   refs.forEach((ref, i) => {
-    const sample = view.crop ? objectCrop(set.render(ref), size) : set.render(ref);
+    const sample = options.crop ? objectCrop(set.render(ref), size) : set.render(ref);
     for (let p = 0; p < pixels * 3; p++) images[i * pixels * 3 + p] = sample.rgb[p]! / 255;
     const keep = mode.kind !== 'segmentation' || ref.category === mode.category;
     if (keep) for (let p = 0; p < pixels; p++) masks[i * pixels + p] = sample.labels[p]! > 0 ? 1 : 0;
@@ -122,6 +126,6 @@ export function* batches(set: SyntheticSet, options: BatchOptions): Generator<Ba
     throw new RangeError('batchSize must be a positive integer');
   const refs = select(set, options);
   for (let start = 0; start < refs.length; start += options.batchSize) {
-    yield renderBatch(set, refs.slice(start, start + options.batchSize), options.mode);
+    yield renderBatch(set, refs.slice(start, start + options.batchSize), { mode: options.mode });
   }
 }

@@ -149,7 +149,7 @@ export class CategoryVsRest {
 
   /** The items rendered into one batch, labelled for the recipe's task (or `task`). */
   batch(refs: readonly ItemRef[], task: TaskId = this.task): Batch {
-    return renderBatch(this.set, refs, this.batchMode(task), { crop: this.options.crop ?? false });
+    return renderBatch(this.set, refs, { mode: this.batchMode(task), crop: this.options.crop ?? false });
   }
 
   /** Only the images and the task's targets (1/0 labels, or masks empty on negatives); an empty list gives empty tensors. */

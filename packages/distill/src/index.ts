@@ -43,7 +43,13 @@ export {
   type TransplantOptions,
   type TransplantResult,
 } from './transplant';
-export { HELD_OUT, NEGATIVES, describeTransplantData, transplantData } from './transplant-data';
+export {
+  HELD_OUT,
+  NEGATIVES,
+  describeTransplantData,
+  transplantData,
+  type TransplantDataOptions,
+} from './transplant-data';
 export { lossCurvePng } from './loss-curve';
 export { writeTransplantReport } from './report';
 export {

@@ -73,10 +73,9 @@ function features(category: ModuleInstance, images: tf.Tensor4D): tf.Tensor4D {
 /** Probes: ones for one logit per image; for a mask, one seeded Gaussian map per image or the pseudo-label rule. */
 function probesFor(
   task: ModuleInstance,
-  count: number,
-  seed: number,
-  kind: ProbeKind,
+  options: { readonly count: number; readonly seed: number; readonly kind: ProbeKind },
 ): tf.Tensor | ((output: tf.Tensor) => tf.Tensor) {
+  const { count, seed, kind } = options;
   const shape = [count, ...task.ports.output.shape.slice(1)] as number[];
   if (task.ports.output.shape.length === 2) return tf.ones(shape);
   return kind === 'pseudo-label' ? pseudoLabelProbe : tf.randomNormal(shape, 0, 1, 'float32', seed);
@@ -116,7 +115,11 @@ export function trainAdapter(args: TrainAdapterArgs): { losses: number[]; stepMi
     if (!args.teacher || !args.unlabeled)
       throw new Error(`${args.method} needs a teacher and unlabeled images`);
     const x = features(network.module(link.category), args.unlabeled);
-    const probe = probesFor(task, x.shape[0], args.seed, args.probe ?? DEFAULT_MASK_PROBE);
+    const probe = probesFor(task, {
+      count: x.shape[0],
+      seed: args.seed,
+      kind: args.probe ?? DEFAULT_MASK_PROBE,
+    });
     pool = { targets: teacherTargets(args.teacher, x, probe), n: x.shape[0] };
     tf.dispose([x, ...(probe instanceof tf.Tensor ? [probe] : [])]);
   }

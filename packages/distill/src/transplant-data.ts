@@ -5,18 +5,23 @@ import { CategoryVsRest, type CategoryId } from '@transplant/data';
 export const NEGATIVES = 200;
 export const HELD_OUT = { positives: 200, negatives: 200 } as const;
 
+export interface TransplantDataOptions {
+  readonly seed: number;
+  /** The target category (the rest are the negatives). */
+  readonly category: CategoryId;
+  /** The network's input size. */
+  readonly size: number;
+  readonly task: TaskId;
+}
+
 /**
  * The images of one transplant: the category-vs-rest recipe on the transplants' own stream, at
  * the network's input size — N target images (annotated for OL; unlabeled for BD/KD),
  * negatives (other categories and plain backgrounds, whose "absent" label is known by
  * construction), and a held-out test set.
  */
-export function transplantData(
-  seed: number,
-  category: CategoryId,
-  size: number,
-  task: TaskId,
-): CategoryVsRest {
+export function transplantData(options: TransplantDataOptions): CategoryVsRest {
+  const { seed, category, size, task } = options;
   return new CategoryVsRest({ stream: 'transplant', seed, categories: [category], size, task });
 }
 

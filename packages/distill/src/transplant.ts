@@ -82,12 +82,14 @@ async function nextVersion(registry: Registry, name: string): Promise<string> {
   }
 }
 
-function heldOut(
-  network: Network,
-  link: { category: string; task: string },
-  taskId: TaskId,
-  data: CategoryVsRest,
-): { name: string; value: number } {
+/** The task's metric of the network's link on the held-out test split. */
+function heldOut(subject: {
+  readonly network: Network;
+  readonly link: { category: string; task: string };
+  readonly task: TaskId;
+  readonly data: CategoryVsRest;
+}): { name: string; value: number } {
+  const { network, link, task: taskId, data } = subject;
   let counts: TaskCounts = { a: 0, b: 0 };
   const refs = data.heldOut('test', {
     positives: HELD_OUT.positives,
@@ -177,7 +179,12 @@ export function learnLink(options: LearnLinkOptions): LearnedLink {
       'ordinary learning needs annotated samples: pass --samples N (N ≥ 1)',
       { operation: 'transplant' },
     );
-  const data = transplantData(options.seed, options.category, f.ports.input.shape[1]!, taskId);
+  const data = transplantData({
+    seed: options.seed,
+    category: options.category,
+    size: f.ports.input.shape[1]!,
+    task: taskId,
+  });
   const fPort = f.ports.output;
   const adapter = createModule(options.plugins, {
     name: options.adapterName,
@@ -229,7 +236,7 @@ export function learnLink(options: LearnLinkOptions): LearnedLink {
         : TASKS[taskId].probe === 'ones'
           ? 'ones'
           : (options.probe ?? DEFAULT_MASK_PROBE);
-    const metric = heldOut(network, { category: f.name, task: g.name }, taskId, data);
+    const metric = heldOut({ network, link: { category: f.name, task: g.name }, task: taskId, data });
     return { adapter, network, data, metric, calibration, probe, wallSeconds, trained };
   } catch (error) {
     disposeModule(adapter);
@@ -276,7 +283,12 @@ export async function transplant(options: TransplantOptions): Promise<Transplant
     const own = linkOf(to);
     const reference =
       own.task.task === taskId
-        ? heldOut(to.network, { category: own.category.name, task: own.task.name }, taskId, data)
+        ? heldOut({
+            network: to.network,
+            link: { category: own.category.name, task: own.task.name },
+            task: taskId,
+            data,
+          })
         : undefined;
     const teacher =
       resolution.kind === 'none' ? 'none (ordinary learning on annotated samples)' : resolution.description;

@@ -26,7 +26,7 @@ export interface ExplainNetworkOptions extends Omit<ExplainRunOptions, 'keep'> {
  */
 export async function explainNetwork(options: ExplainNetworkOptions): Promise<ExplainReport> {
   const { network, link, reference, category, out, image: file, ...settings } = options;
-  const run = explainPerformer(network, reference, category, { ...settings, keep: true });
+  const run = explainPerformer({ network, name: reference, category }, { ...settings, keep: true });
   let image: ImageExplanationReport | undefined;
   const dir = resolve(out);
   const heatmaps = join(dir, 'groups.png');

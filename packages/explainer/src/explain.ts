@@ -3,6 +3,12 @@ import { PART_NAMES, type RenderedSample } from '@transplant/data';
 import { rgbTensor } from '@transplant/interpretable';
 import type { Explainer, Performer } from './explainer';
 
+/** A frozen performer and the explainer trained on its features. */
+export interface PerformerAndExplainer {
+  readonly performer: Performer;
+  readonly explainer: Explainer;
+}
+
 /** What an interpretable filter represents: an object part, the background river, other background, or nothing (it never fires). */
 export type FilterGroup = (typeof PART_NAMES)[number] | 'river' | 'background' | 'silent';
 
@@ -88,11 +94,14 @@ function groupAt(sample: RenderedSample, x: number, y: number, cell: number): Fi
  */
 export function assignGroups(
   maps: readonly Float32Array[],
-  shape: readonly [number, number, number],
-  samples: readonly RenderedSample[],
-  geometry: { scale: number; offset: number },
-  topN: number,
+  options: {
+    readonly shape: readonly [number, number, number];
+    readonly samples: readonly RenderedSample[];
+    readonly geometry: { scale: number; offset: number };
+    readonly topN: number;
+  },
 ): { group: FilterGroup; purity: number }[] {
+  const { shape, samples, geometry, topN } = options;
   const [h, w, c] = shape;
   const out: { group: FilterGroup; purity: number }[] = [];
   for (let k = 0; k < c; k++) {
@@ -137,11 +146,10 @@ export function assignGroups(
  * 42 %"); per image, which groups carried it.
  */
 export function explain(
-  performer: Performer,
-  explainer: Explainer,
-  samples: readonly RenderedSample[],
-  opts: { topN?: number } = {},
+  { performer, explainer }: PerformerAndExplainer,
+  opts: { readonly samples: readonly RenderedSample[]; readonly topN?: number },
 ): Explanation {
+  const { samples } = opts;
   const f = explainer.options.filters;
   const n = samples.length;
   const shares = new Float64Array(n * 2 * f);
@@ -161,13 +169,12 @@ export function explain(
       maps.push(forward.interpretable.dataSync() as Float32Array);
     });
   }
-  const assigned = assignGroups(
-    maps,
-    [performer.xShape[0], performer.xShape[1], f],
+  const assigned = assignGroups(maps, {
+    shape: [performer.xShape[0], performer.xShape[1], f],
     samples,
-    performer.geometry,
-    opts.topN ?? 20,
-  );
+    geometry: performer.geometry,
+    topN: opts.topN ?? 20,
+  });
   const filters: FilterReport[] = assigned.map((a, k) => {
     let contribution = 0;
     let decision = 0;
@@ -231,11 +238,10 @@ export function explain(
  * layers consume its own higher features y, and when they consume the explainer's ŷ.
  */
 export function fidelity(
-  performer: Performer,
-  explainer: Explainer,
-  samples: readonly RenderedSample[],
-  labels: readonly number[],
+  { performer, explainer }: PerformerAndExplainer,
+  options: { readonly samples: readonly RenderedSample[]; readonly labels: readonly number[] },
 ): { performer: number; explained: number } {
+  const { samples, labels } = options;
   let own = 0;
   let rebuilt = 0;
   for (let from = 0; from < samples.length; from += 64) {

@@ -129,12 +129,15 @@ describe('explainer fusion and accounting', () => {
     const pool: FeaturePool = { x, y, classes: Array.from({ length: 24 }, (_, i) => (i % 2 ? 0 : -1)) };
     const beta = ex.mask.beta.read().dataSync().slice();
     const before = tf.memory().numTensors;
-    const curve = trainExplainer(ex, pool, {
-      ...TRAINING_DEFAULTS,
-      steps: 150,
-      batchSize: 8,
-      learningRate: 1e-2,
-    });
+    const curve = trainExplainer(
+      { explainer: ex, pool },
+      {
+        ...TRAINING_DEFAULTS,
+        steps: 150,
+        batchSize: 8,
+        learningRate: 1e-2,
+      },
+    );
     expect(tf.memory().numTensors).toBe(before);
     expect(curve.at(-1)!.step).toBe(150);
     expect(curve.at(-1)!.error).toBeLessThan(curve[0]!.error);
@@ -167,11 +170,8 @@ describe('explainer fusion and accounting', () => {
       const ex = new Explainer([4, 4, 6], [4, 4, 5], { filters: 4, mask: 'argmax', seed: 8, p0: 0.5 });
       const before = tf.memory().numTensors;
       trainExplainer(
-        ex,
-        pool,
+        { explainer: ex, pool, upper },
         { ...TRAINING_DEFAULTS, steps: 150, batchSize: 8, learningRate: 1e-2, decision },
-        undefined,
-        upper,
       );
       expect(tf.memory().numTensors).toBe(before);
       const g = gap(ex);
@@ -182,8 +182,7 @@ describe('explainer fusion and accounting', () => {
     const unused = new Explainer([4, 4, 6], [4, 4, 5]);
     expect(() =>
       trainExplainer(
-        unused,
-        { x, y, classes: pool.classes },
+        { explainer: unused, pool: { x, y, classes: pool.classes } },
         { ...TRAINING_DEFAULTS, steps: 1, decision: 1 },
       ),
     ).toThrow(/decision term needs/);

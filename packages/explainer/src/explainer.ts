@@ -162,7 +162,7 @@ export class Explainer {
   }
 
   /** The caller owns the returned tensors (call inside a tidy, or dispose them). */
-  forward(x: tf.Tensor4D, training = false): Forward {
+  forward(x: tf.Tensor4D, { training = false }: { readonly training?: boolean } = {}): Forward {
     return tf.tidy(() => {
       const interpretable = this.interpretable.apply(x, { training }) as tf.Tensor4D;
       const ordinary = this.ordinary.apply(x, { training }) as tf.Tensor4D;

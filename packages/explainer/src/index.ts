@@ -31,6 +31,7 @@ export {
   type FilterReport,
   type GroupShare,
   type ImageExplanation,
+  type PerformerAndExplainer,
 } from './explain';
 export { renderGroupHeatmaps } from './pictures';
 export { explainPerformer, type ExplainRunOptions, type ExplainRunResult } from './run';

@@ -10,10 +10,17 @@ import type { Explanation, FilterGroup } from './explain';
  */
 export function renderGroupHeatmaps(
   explanation: Explanation,
-  samples: readonly RenderedSample[],
-  geometry: CellGeometry,
-  options: { groups?: number; images?: number; zoom?: number; title?: string } = {},
+  options: {
+    /** The explained images. */
+    readonly samples: readonly RenderedSample[];
+    readonly geometry: CellGeometry;
+    readonly groups?: number;
+    readonly images?: number;
+    readonly zoom?: number;
+    readonly title?: string;
+  },
 ): Buffer {
+  const { samples, geometry } = options;
   const rows = explanation.groups
     .filter((g) => g.group !== 'silent' && g.ofInterpretable > 0)
     .slice(0, options.groups ?? 5);

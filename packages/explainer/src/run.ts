@@ -60,8 +60,10 @@ function spread<T>(items: readonly T[], count: number): T[] {
   return Array.from({ length: n }, (_, j) => items[Math.floor((j * items.length) / n)]!);
 }
 
-const view = (crop: boolean) => (s: RenderedSample) =>
-  crop && s.annotation.box ? objectCrop(s, s.width) : s;
+const view =
+  ({ crop }: { readonly crop: boolean }) =>
+  (s: RenderedSample) =>
+    crop && s.annotation.box ? objectCrop(s, s.width) : s;
 
 /**
  * The whole explanation of a network's link, without labels: a pool of images as the
@@ -71,14 +73,19 @@ const view = (crop: boolean) => (s: RenderedSample) =>
  * trained explainer (the caller disposes it).
  */
 export function explainPerformer(
-  network: Network,
-  name: string,
-  category: CategoryId,
+  subject: {
+    readonly network: Network;
+    /** The network's name in the results (its registry reference). */
+    readonly name: string;
+    /** The category explained. */
+    readonly category: CategoryId;
+  },
   options: ExplainRunOptions,
 ): ExplainRunResult & { png: Buffer; explanation: Explanation; explainer?: Explainer } {
+  const { network, name, category } = subject;
   const performer = performerOf(network, network.links[0]!);
   const size = network.module(network.links[0]!.category).ports.input.shape[1]!;
-  const toView = view(options.crop);
+  const toView = view({ crop: options.crop });
   // The pool: the category and everything else, as the performer meets them; no labels are read.
   const poolSet = new SyntheticSet({
     seed: `explainer-pool-${options.seed}`,
@@ -102,8 +109,7 @@ export function explainPerformer(
   });
   try {
     const curve = trainExplainer(
-      explainer,
-      pool,
+      { explainer, pool, log: options.log ?? (() => undefined), upper: (y) => performer.upper(y) },
       {
         ...TRAINING_DEFAULTS,
         steps: options.steps,
@@ -111,8 +117,6 @@ export function explainPerformer(
         decision: options.decision ?? 1,
         seed: options.seed,
       },
-      options.log ?? (() => undefined),
-      (y) => performer.upper(y),
     );
     const riverFor: Partial<Record<SampleCategory, boolean>> | undefined =
       options.riverInImages === undefined ? undefined : { [category]: options.riverInImages };
@@ -129,7 +133,7 @@ export function explainPerformer(
       .filter((r) => r.category === category)
       .slice(0, options.images)
       .map((r) => toView(evalSet.render(r)));
-    const explanation = explain(performer, explainer, images);
+    const explanation = explain({ performer, explainer }, { samples: images });
     const cleanSet = new SyntheticSet({
       seed: 'explainer-test',
       size,
@@ -142,8 +146,13 @@ export function explainPerformer(
     const negatives = cleanRefs.filter((r) => r.category !== category);
     const neg = spread(negatives, Math.floor(options.test / 2));
     const testImages = [...pos, ...neg].map((r) => toView(cleanSet.render(r)));
-    const accuracy = fidelity(performer, explainer, testImages, [...pos.map(() => 1), ...neg.map(() => 0)]);
-    const png = renderGroupHeatmaps(explanation, images, performer.geometry, {
+    const accuracy = fidelity(
+      { performer, explainer },
+      { samples: testImages, labels: [...pos.map(() => 1), ...neg.map(() => 0)] },
+    );
+    const png = renderGroupHeatmaps(explanation, {
+      samples: images,
+      geometry: performer.geometry,
       title: `${name}: interpretable filter groups (p = ${explanation.p.toFixed(2)})`,
     });
     const { log: _log, keep: _keep, ...settings } = options;

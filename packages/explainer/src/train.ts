@@ -100,12 +100,17 @@ export interface ExplainerCurve {
  * category: no annotation is used), with β relaxing every step as in the interpretable layers.
  */
 export function trainExplainer(
-  explainer: Explainer,
-  pool: FeaturePool,
+  subject: {
+    readonly explainer: Explainer;
+    readonly pool: FeaturePool;
+    /** Progress lines (default: none). */
+    readonly log?: (line: string) => void;
+    /** The performer's upper layers, for the decision term. */
+    readonly upper?: (y: tf.Tensor4D) => tf.Tensor;
+  },
   opts: ExplainerTraining,
-  log: (line: string) => void = () => undefined,
-  upper?: (y: tf.Tensor4D) => tf.Tensor,
 ): ExplainerCurve[] {
+  const { explainer, pool, log = () => undefined, upper } = subject;
   if (opts.decision > 0 && (!upper || !pool.logits))
     throw new Error('the decision term needs the performer’s upper layers and the pool’s logits');
   const n = pool.classes.length;
@@ -148,7 +153,7 @@ export function trainExplainer(
     let beta: tf.Tensor1D | null = null;
     let error = 0;
     trainer.step(step, () => {
-      const f = explainer.forward(x, true);
+      const f = explainer.forward(x, { training: true });
       beta = tf.keep(relaxedBeta(explainer.mask, recorder.taken(), positives));
       const reconstruction = tf.div(tf.mean(tf.square(tf.sub(f.reconstruction, y))), variance) as tf.Scalar;
       error = reconstruction.dataSync()[0]!;

@@ -1,7 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PartImages } from '@transplant/interpretable';
-import type { ExplanatoryGraph, GraphInference } from './graph';
+import type { ExplanatoryGraph, GraphInference, InferredImages } from './graph';
 import { renderNodePatches, topImages, type NodeRef } from './pictures';
 
 export interface BrowserOptions {
@@ -29,9 +28,7 @@ export function nodeStrength(inference: GraphInference, ref: NodeRef, top = 20):
  */
 export async function writeGraphBrowser(
   dir: string,
-  graph: ExplanatoryGraph,
-  inference: GraphInference,
-  images: PartImages,
+  { graph, inference, images }: InferredImages & { readonly graph: ExplanatoryGraph },
   options: BrowserOptions = {},
 ): Promise<string> {
   const perLayer = options.nodesPerLayer ?? 24;
@@ -65,7 +62,7 @@ export async function writeGraphBrowser(
       const file = `nodes/l${l}-n${v}.png`;
       await writeFile(
         join(dir, file),
-        renderNodePatches(inference, images, [{ layer: l, node: v }], {
+        renderNodePatches({ inference, images }, [{ layer: l, node: v }], {
           images: options.images ?? 6,
           patch: Math.max(12, 3 * s.geometry.scale),
           captions: [`filter ${Math.floor(v / k)} · node ${v % k}`],

@@ -24,12 +24,12 @@ export interface DrawGraphNodesOptions {
 export async function drawGraphNodes(options: DrawGraphNodesOptions): Promise<string> {
   const { graph, network, link, nodes } = options;
   const images = imagesOf(options.images, options.category, graph.imageSize);
-  const inference = inferGraph(graph, network, link, images);
+  const inference = inferGraph(graph, { network, link, images });
   const perFilter = (l: number) => graph.layers[l]!.state.params.nodesPerFilter;
   const png = resolve(options.file);
   await writeFile(
     png,
-    renderNodePatches(inference, images, nodes, {
+    renderNodePatches({ inference, images }, nodes, {
       images: options.columns,
       patchFor: (r) => Math.max(12, 3 * graph.layers[r.layer]!.state.geometry.scale),
       captions: nodes.map(

@@ -1,6 +1,6 @@
 import { Rng, type PartName } from '@transplant/data';
-import { partCentres, unitInstability, type PartImages } from '@transplant/interpretable';
-import type { ExplanatoryGraph, GraphInference } from './graph';
+import { partCentres, unitInstability } from '@transplant/interpretable';
+import type { ExplanatoryGraph, GraphInference, InferredImages } from './graph';
 import {
   filterObservations,
   fitFeatureRegressor,
@@ -110,6 +110,35 @@ export const LOCALIZATION_METHODS = [
 ] as const;
 export type LocalizationMethod = (typeof LOCALIZATION_METHODS)[number];
 
+export interface FewShotInput extends FewShotOptions {
+  /** The images the K shots are drawn from. */
+  readonly pool: InferredImages;
+  /** The held-out images every method locates the parts in. */
+  readonly test: InferredImages;
+  readonly parts: readonly PartName[];
+}
+
+export interface KShotPredictionsOptions {
+  readonly pool: InferredImages;
+  /** The inference on the test images. */
+  readonly test: GraphInference;
+  readonly parts: readonly PartName[];
+  readonly k: number;
+  /** The test image predicted. */
+  readonly index: number;
+  /** Units the graph votes with (default 10). */
+  readonly top?: number;
+}
+
+export interface GraphVsFilterStabilityOptions {
+  readonly inference: GraphInference;
+  /** Per landmark, its position in each image (null where absent). */
+  readonly landmarks: readonly (readonly (Point | null)[])[];
+  readonly topN: number;
+  /** Normaliser of the distances (default: the image diagonal). */
+  readonly diagonal?: number;
+}
+
 export interface FewShotResult {
   readonly part: PartName;
   readonly k: number;
@@ -125,13 +154,8 @@ export interface FewShotResult {
  * single raw filter ranked best, an ensemble of raw filters under the graph's own rule, and
  * ridge regression on pooled features. Shot pool and test images are separate inferences.
  */
-export function fewShotLocalization(
-  graph: ExplanatoryGraph,
-  pool: { images: PartImages; inference: GraphInference },
-  test: { images: PartImages; inference: GraphInference },
-  parts: readonly PartName[],
-  options: FewShotOptions,
-): FewShotResult[] {
+export function fewShotLocalization(graph: ExplanatoryGraph, options: FewShotInput): FewShotResult[] {
+  const { pool, test, parts } = options;
   const size = graph.imageSize;
   const units = {
     pool: graphObservations(graph, pool.inference),
@@ -173,16 +197,19 @@ export function fewShotLocalization(
       >;
       for (let d = 0; d < options.draws; d++) {
         const shots = drawWithoutReplacement(candidates, k, rng);
-        const graphLoc = fitUnitLocator(units.pool, shots, poolTargets, options.top);
-        const bestFilter = fitUnitLocator(filters.pool, shots, poolTargets, 1);
-        const ensemble = fitUnitLocator(filters.pool, shots, poolTargets, options.top);
-        const regressor = fitFeatureRegressor(poolFeatures, shots, poolTargets);
-        const alignedEnsemble = fitUnitLocator(alignedFilters.pool, shots, poolTargets, options.top);
-        const alignedRegressor = fitFeatureRegressor(
-          poolAligned,
+        const graphLoc = fitUnitLocator(units.pool, { shots, targets: poolTargets, top: options.top });
+        const bestFilter = fitUnitLocator(filters.pool, { shots, targets: poolTargets, top: 1 });
+        const ensemble = fitUnitLocator(filters.pool, { shots, targets: poolTargets, top: options.top });
+        const regressor = fitFeatureRegressor(poolFeatures, { shots, targets: poolTargets });
+        const alignedEnsemble = fitUnitLocator(alignedFilters.pool, {
           shots,
-          inView(poolTargets, pool.inference.flips),
-        );
+          targets: poolTargets,
+          top: options.top,
+        });
+        const alignedRegressor = fitFeatureRegressor(poolAligned, {
+          shots,
+          targets: inView(poolTargets, pool.inference.flips),
+        });
         for (const i of evaluated) {
           const truth = testTargets[i]!;
           sums.graph += normalizedDistance(locateWithUnits(graphLoc, units.test, i), truth, size);
@@ -234,20 +261,21 @@ export function fewShotLocalization(
  */
 export function kShotPredictions(
   graph: ExplanatoryGraph,
-  pool: { images: PartImages; inference: GraphInference },
-  test: GraphInference,
-  parts: readonly PartName[],
-  k: number,
-  i: number,
-  top = 10,
+  options: KShotPredictionsOptions,
 ): { part: PartName; point: Point }[] {
+  const { pool, test, parts, k, index: i, top = 10 } = options;
   const units = { pool: graphObservations(graph, pool.inference), test: graphObservations(graph, test) };
   return parts.flatMap((part) => {
     const targets = partCentres(pool.images, part);
     const shots = targets.flatMap((t, j) => (t ? [j] : [])).slice(0, k);
     return shots.length < k
       ? []
-      : [{ part, point: locateWithUnits(fitUnitLocator(units.pool, shots, targets, top), units.test, i) }];
+      : [
+          {
+            part,
+            point: locateWithUnits(fitUnitLocator(units.pool, { shots, targets, top }), units.test, i),
+          },
+        ];
   });
 }
 
@@ -328,11 +356,9 @@ export function unitStability(obs: UnitObservations, options: UnitStabilityOptio
  */
 export function graphVsFilterStability(
   graph: ExplanatoryGraph,
-  inference: GraphInference,
-  landmarks: readonly (readonly (Point | null)[])[],
-  options: { topN: number; diagonal?: number },
+  options: GraphVsFilterStabilityOptions,
 ): { nodes: UnitStability; filters: UnitStability } {
-  const { topN } = options;
+  const { inference, landmarks, topN } = options;
   const diagonal = options.diagonal ?? Math.hypot(graph.imageSize, graph.imageSize);
   const keep = (l: number) => Math.ceil((167 / 512) * graph.layers[l]!.state.filters);
   const nodes = graphObservations(graph, inference);

@@ -34,6 +34,12 @@ export interface Link {
   readonly task: string;
 }
 
+/** A network and the link (category module, task module) whose category module is explained. */
+export interface LinkedNetwork {
+  readonly network: Network;
+  readonly link: Link;
+}
+
 /** One layer of a mined graph: the EM state and the negatives' activation std it normalises by. */
 export interface GraphLayer {
   /** Module-qualified layer name (`cat-cls-features:block4_conv1`). */
@@ -97,6 +103,26 @@ export interface MineGraphOptions {
   readonly params?: Partial<LayerParams>;
 }
 
+/** What mineGraph mines on: the category's images and the negatives of the activation normaliser. */
+export interface MineGraphInput extends MineGraphOptions {
+  /** One category, object crops, no labels. */
+  readonly images: PartImages;
+  /** Background scenes; the maps are normalised by their std over these. */
+  readonly negatives: PartImages;
+}
+
+/** Annotated images and the graph's inference on them. */
+export interface InferredImages {
+  readonly images: PartImages;
+  readonly inference: GraphInference;
+}
+
+export interface InferGraphOptions extends LinkedNetwork {
+  readonly images: PartImages;
+  /** Each image's view (0 as is, 1 mirrored); default: the graph's view rule. */
+  readonly views?: Uint8Array;
+}
+
 const invalid = (message: string) =>
   new TransplantError('E_INVALID_ARGUMENT', message, { operation: 'graph' });
 
@@ -112,12 +138,15 @@ export function defaultGraphLayers(network: Network, link: Link): string[] {
 
 /** Feature maps of the named layers over the images, as they are and mirrored; [N, h, w, C] each. */
 export function readLayerMaps(
-  network: Network,
-  link: Link,
-  layers: readonly string[],
-  images: PartImages,
-  mirrored: boolean,
+  { network, link }: LinkedNetwork,
+  options: {
+    readonly layers: readonly string[];
+    readonly images: PartImages;
+    /** Read the mirrored images too (a second view per layer). */
+    readonly mirrored: boolean;
+  },
 ): { name: string; geometry: ReturnType<typeof cellGeometry>; maps: Float32Array[] }[] {
+  const { layers, images, mirrored } = options;
   const refs = layers.map((name) => findLayer(network, link, name));
   const out = refs.map((ref) => ({
     name: `${ref.module.name}:${ref.name}`,
@@ -139,10 +168,10 @@ export function readLayerMaps(
     }
     batch.dispose();
   }
-  return out.map((options) => ({
-    name: options.name,
-    geometry: options.geometry,
-    maps: options.parts.slice(0, views).map(concat),
+  return out.map((layer) => ({
+    name: layer.name,
+    geometry: layer.geometry,
+    maps: layer.parts.slice(0, views).map(concat),
   }));
 }
 
@@ -223,12 +252,10 @@ function layerEvidence(
  * `negatives`, learned top-down by EM.
  */
 export function mineGraph(
-  network: Network,
-  link: Link,
-  images: PartImages,
-  negatives: PartImages,
-  options: MineGraphOptions = {},
+  { network, link }: LinkedNetwork,
+  options: MineGraphInput,
 ): { graph: ExplanatoryGraph; records: Records[]; flips: Uint8Array } {
+  const { images, negatives } = options;
   const layers = options.layers?.length ? options.layers : defaultGraphLayers(network, link);
   const size = network.module(link.category).ports.input.shape[1]!;
   if (images.size !== size || negatives.size !== size)
@@ -236,8 +263,8 @@ export function mineGraph(
       `the network takes ${size}-pixel images; got ${images.size} (images) and ${negatives.size} (negatives)`,
     );
   const t0 = performance.now();
-  const read = readLayerMaps(network, link, layers, images, true);
-  const neg = readLayerMaps(network, link, layers, negatives, false);
+  const read = readLayerMaps({ network, link }, { layers, images, mirrored: true });
+  const neg = readLayerMaps({ network, link }, { layers, images: negatives, mirrored: false });
   const featureMs = performance.now() - t0;
   const n = images.samples.length;
   const normalisers = neg.map((r) => {
@@ -331,20 +358,12 @@ export function assertGraphFits(graph: ExplanatoryGraph, network: Network, link:
 }
 
 /** Node positions and scores on new images (docs/methods.md §3.5 with the learned parameters). */
-export function inferGraph(
-  graph: ExplanatoryGraph,
-  network: Network,
-  link: Link,
-  images: PartImages,
-  views?: Uint8Array,
-): GraphInference {
+export function inferGraph(graph: ExplanatoryGraph, options: InferGraphOptions): GraphInference {
+  const { network, link, images, views } = options;
   assertGraphFits(graph, network, link);
   const read = readLayerMaps(
-    network,
-    link,
-    graph.layers.map((l) => l.name),
-    images,
-    true,
+    { network, link },
+    { layers: graph.layers.map((l) => l.name), images, mirrored: true },
   );
   const n = images.samples.length;
   const evidence = layerEvidence(

@@ -50,7 +50,11 @@ export {
   type GraphLayer,
   type GraphSubject,
   type GraphViewRule,
+  type InferGraphOptions,
+  type InferredImages,
   type Link,
+  type LinkedNetwork,
+  type MineGraphInput,
   type MineGraphOptions,
 } from './graph';
 export { GRAPH_FORMAT_VERSION, decodeGraph, encodeGraph, loadGraph, saveGraph } from './artifact';
@@ -64,7 +68,10 @@ export {
   predictWithFeatures,
   standardise,
   type FeatureRegressor,
+  type FitFeatureRegressorOptions,
+  type FitUnitLocatorOptions,
   type Point,
+  type ShotTargets,
   type UnitLocator,
   type UnitObservations,
 } from './localize';
@@ -76,7 +83,10 @@ export {
   graphVsFilterStability,
   rawFilterObservations,
   unitStability,
+  type FewShotInput,
   type FewShotOptions,
+  type GraphVsFilterStabilityOptions,
+  type KShotPredictionsOptions,
   type FewShotResult,
   type LocalizationMethod,
   type MapView,
@@ -88,6 +98,7 @@ export {
   renderLocalizedParts,
   renderNodePatches,
   topImages,
+  type LocalizedPartsPicture,
   type NodeRef,
   type PatchOptions,
 } from './pictures';

@@ -67,9 +67,12 @@ export async function localizeParts(options: LocalizePartsOptions): Promise<Loca
         `"${p}" is not an annotated part of ${category}; parts: ${annotated.join(', ')} (all parts: ${PART_NAMES.join(', ')})`,
         { operation: 'graph' },
       );
-  const pool = { images: poolImages, inference: inferGraph(graph, network, link, poolImages) };
-  const test = { images: testImages, inference: inferGraph(graph, network, link, testImages) };
-  const results = fewShotLocalization(graph, pool, test, parts, {
+  const pool = { images: poolImages, inference: inferGraph(graph, { network, link, images: poolImages }) };
+  const test = { images: testImages, inference: inferGraph(graph, { network, link, images: testImages }) };
+  const results = fewShotLocalization(graph, {
+    pool,
+    test,
+    parts,
     shots: options.shots,
     draws: options.draws,
     top: options.top,
@@ -78,10 +81,16 @@ export async function localizeParts(options: LocalizePartsOptions): Promise<Loca
   const picture = options.picture;
   if (!picture) return { parts, results, pool, test };
   const png = resolve(picture.file);
-  const predictions = kShotPredictions(graph, pool, test.inference, parts, picture.k, picture.index);
+  const predictions = kShotPredictions(graph, {
+    pool,
+    test: test.inference,
+    parts,
+    k: picture.k,
+    index: picture.index,
+  });
   await writeFile(
     png,
-    renderLocalizedParts(testImages, picture.index, predictions, { title: picture.title }),
+    renderLocalizedParts(testImages, { index: picture.index, predictions, title: picture.title }),
   );
   return { parts, results, pool, test, png };
 }

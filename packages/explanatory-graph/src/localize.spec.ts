@@ -54,7 +54,7 @@ describe('few-shot unit locator', () => {
 
   it('ranks units by mean score / (spread + floor) and keeps the exact offset of a rigid one', () => {
     const obs = observations(pos, score);
-    const loc = fitUnitLocator(obs, [0, 1, 2], parts, 1);
+    const loc = fitUnitLocator(obs, { shots: [0, 1, 2], targets: parts, top: 1 });
     expect(loc.units).toEqual([0]); // unit 2 is perfect too, but silent in a shot
     expect(Array.from(loc.offsets)).toEqual([2, 5]); // [dy, dx]
     expect(loc.rank[0]).toBeCloseTo(1 / (0 + 1), 12);
@@ -63,12 +63,12 @@ describe('few-shot unit locator', () => {
 
   it('weights the chosen units by their scores in the test image', () => {
     const obs = observations(pos, score);
-    const loc = fitUnitLocator(obs, [0, 2], parts, 2);
+    const loc = fitUnitLocator(obs, { shots: [0, 2], targets: parts, top: 2 });
     expect(loc.units).toEqual([0, 2]);
     // Both are rigid: unit 0 votes (28 + 5, 31 + 2) = (33, 33) with weight 2, unit 2 votes (33, 33) with weight 1.
     expect(locateWithUnits(loc, obs, 3)).toEqual([33, 33]);
     // Unit 1's spread: offsets (20, −20), (23, −27), (1, −9) around their mean; the rank is 2 / (rms + 1).
-    const loose = fitUnitLocator(obs, [0, 1, 2], parts, 3);
+    const loose = fitUnitLocator(obs, { shots: [0, 1, 2], targets: parts, top: 3 });
     const d = [
       [20, -20],
       [23, -27],
@@ -83,7 +83,7 @@ describe('few-shot unit locator', () => {
   it('keeps displacements in the units’ own frame across mirrored images', () => {
     // Image 1 is seen mirrored: the unit sits 5 px right of the part in the image, 5 px left in its frame.
     const flipped = observations([[[25, 30]], [[45, 20]], [[20, 40]]], [[1], [1], [1]], [0, 1, 1]);
-    const loc = fitUnitLocator(flipped, [0, 1], [[30, 32], [40, 22], null], 1);
+    const loc = fitUnitLocator(flipped, { shots: [0, 1], targets: [[30, 32], [40, 22], null], top: 1 });
     expect(Array.from(loc.offsets)).toEqual([2, 5]);
     expect(locateWithUnits(loc, flipped, 2)).toEqual([15, 42]);
   });
@@ -98,9 +98,9 @@ describe('pooled-feature ridge regressor', () => {
       Float64Array.of(0.5, 0.5),
     ];
     const targets: Point[] = features.map((f) => [10 + 4 * f[0]!, 20 - 2 * f[1]!]);
-    const one = fitFeatureRegressor(features, [1], targets);
+    const one = fitFeatureRegressor(features, { shots: [1], targets });
     expect(predictWithFeatures(one, features[3]!)).toEqual(targets[1]);
-    const three = fitFeatureRegressor(features, [0, 1, 2], targets, 1e-9);
+    const three = fitFeatureRegressor(features, { shots: [0, 1, 2], targets, lambda: 1e-9 });
     const [x, y] = predictWithFeatures(three, features[3]!);
     expect(x).toBeCloseTo(targets[3]![0], 5);
     expect(y).toBeCloseTo(targets[3]![1], 5);

@@ -32,17 +32,29 @@ export interface UnitLocator {
   readonly rank: Float64Array;
 }
 
+/** The K annotated images (indices into the observations) and every image's part centre. */
+export interface ShotTargets {
+  readonly shots: readonly number[];
+  readonly targets: readonly (Point | null)[];
+}
+
+export interface FitUnitLocatorOptions extends ShotTargets {
+  /** Units kept, best ranked first. */
+  readonly top: number;
+}
+
+export interface FitFeatureRegressorOptions extends ShotTargets {
+  /** Ridge strength per feature dimension (default 1). */
+  readonly lambda?: number;
+}
+
 /**
  * Picks the units that predict a part from K annotated images: per unit that fires in every
  * shot, the displacement Δ = p* − p̂ (canonical frame) and its spread (rms around the mean);
  * ranked by mean shot score / (spread + the unit's floor); the best `top` are kept.
  */
-export function fitUnitLocator(
-  obs: UnitObservations,
-  shots: readonly number[],
-  targets: readonly (Point | null)[],
-  top: number,
-): UnitLocator {
+export function fitUnitLocator(obs: UnitObservations, options: FitUnitLocatorOptions): UnitLocator {
+  const { shots, targets, top } = options;
   const k = shots.length;
   const candidates: { u: number; rank: number; dy: number; dx: number }[] = [];
   for (let u = 0; u < obs.units; u++) {
@@ -120,10 +132,9 @@ export interface FeatureRegressor {
  */
 export function fitFeatureRegressor(
   features: readonly Float64Array[],
-  shots: readonly number[],
-  targets: readonly (Point | null)[],
-  lambda = 1,
+  options: FitFeatureRegressorOptions,
 ): FeatureRegressor {
+  const { shots, targets, lambda = 1 } = options;
   const k = shots.length;
   const d = features[shots[0]!]!.length;
   const mean = new Float64Array(d);

@@ -65,14 +65,19 @@ export async function mineCategoryGraph(options: MineCategoryGraphOptions): Prom
     size,
     seed: GRAPH_IMAGE_SEEDS.negatives,
   });
-  const { graph } = mineGraph(network, link, images, negatives, {
-    network: options.reference,
-    ...(options.iterations !== undefined ? { iterations: options.iterations } : {}),
-    ...(options.views ? { views: options.views } : {}),
-    ...(options.seed !== undefined ? { seed: options.seed } : {}),
-    ...(options.layers?.length ? { layers: options.layers } : {}),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-  });
+  const { graph } = mineGraph(
+    { network, link },
+    {
+      images,
+      negatives,
+      network: options.reference,
+      ...(options.iterations !== undefined ? { iterations: options.iterations } : {}),
+      ...(options.views ? { views: options.views } : {}),
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      ...(options.layers?.length ? { layers: options.layers } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    },
+  );
   let result: MinedCategoryGraph = { graph, images };
   if (options.out) {
     const file = resolve(options.out);
@@ -80,12 +85,11 @@ export async function mineCategoryGraph(options: MineCategoryGraphOptions): Prom
   }
   if (options.attach) {
     const m = network.module(link.category);
-    const r = await options.attach.registry.attach(
-      `${m.name}@${m.published!.version}`,
-      GRAPH_ATTACHMENT,
-      encodeGraph(graph),
-      { replace: options.attach.replace === true },
-    );
+    const r = await options.attach.registry.attach(`${m.name}@${m.published!.version}`, {
+      kind: GRAPH_ATTACHMENT,
+      bytes: encodeGraph(graph),
+      replace: options.attach.replace === true,
+    });
     result = { ...result, attached: `${r.name}@${r.version}`, digest: r.digest };
   }
   if (options.html)
@@ -93,12 +97,8 @@ export async function mineCategoryGraph(options: MineCategoryGraphOptions): Prom
       ...result,
       html: await writeGraphBrowser(
         resolve(options.html),
-        graph,
-        inferGraph(graph, network, link, images),
-        images,
-        {
-          title: `Explanatory graph of ${options.reference}`,
-        },
+        { graph, inference: inferGraph(graph, { network, link, images }), images },
+        { title: `Explanatory graph of ${options.reference}` },
       ),
     };
   return result;

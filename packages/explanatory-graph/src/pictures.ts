@@ -1,7 +1,7 @@
 import { createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
 import { partColour, partLabel, type PartName } from '@transplant/data';
 import type { PartImages } from '@transplant/interpretable';
-import type { GraphInference } from './graph';
+import type { GraphInference, InferredImages } from './graph';
 import type { Point } from './localize';
 
 /** A node of the graph: its layer (0 = top) and its index in that layer. */
@@ -84,8 +84,7 @@ export interface PatchOptions {
  * position there, a cross at the centre.
  */
 export function renderNodePatches(
-  inference: GraphInference,
-  images: PartImages,
+  { inference, images }: InferredImages,
   nodes: readonly NodeRef[],
   options: PatchOptions = {},
 ): Buffer {
@@ -132,16 +131,20 @@ export function renderNodePatches(
   return canvas.toBuffer('image/png');
 }
 
+export interface LocalizedPartsPicture {
+  /** The image drawn. */
+  readonly index: number;
+  readonly predictions: readonly { part: PartName; point: Point }[];
+  readonly zoom?: number;
+  readonly title?: string;
+}
+
 /**
  * One image with localized parts drawn on it: each prediction a filled dot in its part's
  * colour, the annotated centre a ring of the same colour, a line between them; a legend.
  */
-export function renderLocalizedParts(
-  images: PartImages,
-  i: number,
-  predictions: readonly { part: PartName; point: Point }[],
-  options: { zoom?: number; title?: string } = {},
-): Buffer {
+export function renderLocalizedParts(images: PartImages, options: LocalizedPartsPicture): Buffer {
+  const { index: i, predictions } = options;
   const zoom = options.zoom ?? 5;
   const { size } = images;
   const sample = images.samples[i]!;

@@ -49,12 +49,15 @@ export interface MetricsReport {
 }
 
 function summarise(
-  network: string,
-  link: string,
-  category: CategoryId,
   r: LayerInterpretation,
-  png?: string,
+  options: {
+    readonly network: string;
+    readonly link: string;
+    readonly category: CategoryId;
+    readonly png: string | undefined;
+  },
 ): MetricsReport {
+  const { network, link, category, png } = options;
   const filtersPerPart: Record<string, number> = {};
   for (const f of r.interpretability.perFilter)
     if (f.score > 0) filtersPerPart[partNameOf(f.part)] = (filtersPerPart[partNameOf(f.part)] ?? 0) + 1;
@@ -107,7 +110,7 @@ export async function interpretNetworkLayer(options: InterpretNetworkLayerOption
   const { network, link, category } = options;
   const size = network.module(link.category).ports.input.shape[1]!;
   const images = partImages(category, { count: options.images, size, crop: options.crop });
-  const result = interpretLayer(network, link, options.layer, images);
+  const result = interpretLayer({ network, link }, { layer: options.layer, images });
   let png: string | undefined;
   if (options.png) {
     png = resolve(options.png);
@@ -118,5 +121,10 @@ export async function interpretNetworkLayer(options: InterpretNetworkLayerOption
       }),
     );
   }
-  return summarise(options.reference, `${link.category} → ${link.task}`, category, result, png);
+  return summarise(result, {
+    network: options.reference,
+    link: `${link.category} → ${link.task}`,
+    category,
+    png,
+  });
 }

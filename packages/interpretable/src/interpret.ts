@@ -121,18 +121,23 @@ export interface InterpretOptions {
   readonly iou?: number;
 }
 
+export interface InterpretLayerOptions extends InterpretOptions {
+  /** The layer (module-local or MODULE:LAYER). */
+  readonly layer: string;
+  /** Images of one category, with part annotations. */
+  readonly images: PartImages;
+}
+
 /**
  * Location instability and part interpretability of one layer of a network's link, on
  * images of one category. The layer's maps are read in inference mode (for an interpretable
  * layer: the masked maps the next layer consumes).
  */
 export function interpretLayer(
-  network: Network,
-  link: { category: string; task: string },
-  layerName: string,
-  images: PartImages,
-  options: InterpretOptions = {},
+  { network, link }: { readonly network: Network; readonly link: { category: string; task: string } },
+  options: InterpretLayerOptions,
 ): LayerInterpretation {
+  const { layer: layerName, images } = options;
   const ref = findLayer(network, link, layerName);
   const geometry = cellGeometry(ref);
   if (geometry.imageSize[0] !== images.size)

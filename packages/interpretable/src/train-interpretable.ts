@@ -61,20 +61,31 @@ export const INTERPRETABLE_DEFAULTS: Omit<InterpretableNetworkOptions, 'categori
 /** The module names of the networks this trainer builds. */
 export const networkModules = (name: string) => ({ category: `${name}-features`, task: `${name}-head` });
 
+export interface ExperimentDataOptions {
+  readonly categories: readonly CategoryId[];
+  readonly seed: number;
+  readonly size: number;
+  /** Object crops instead of whole scenes (default false). */
+  readonly crop?: boolean;
+  /** Force the background river in or out per category (see SyntheticSetOptions.rivers). */
+  readonly rivers?: Partial<Record<SampleCategory, boolean>>;
+}
+
+/** An experiment network (built by buildExperimentNetwork under `name`) and its data. */
+export interface ExperimentRun {
+  readonly network: Network;
+  readonly name: string;
+  readonly data: CategoryVsRest;
+}
+
 /**
  * The data of an experiment: the category-vs-rest recipe on the experiments' own stream
  * (fresh seeded training images every step, as the zoo's; a fixed held-out test set).
  * Labels: single-category 1/0; multi-category the category's index, the background class
  * last. `classOf` gives the filter-assignment class (−1: background/rest).
  */
-export function experimentData(
-  categories: readonly CategoryId[],
-  seed: number,
-  size: number,
-  crop = false,
-  /** Force the background river in or out per category (see SyntheticSetOptions.rivers). */
-  rivers?: Partial<Record<SampleCategory, boolean>>,
-): CategoryVsRest {
+export function experimentData(options: ExperimentDataOptions): CategoryVsRest {
+  const { categories, seed, size, crop = false, rivers } = options;
   return new CategoryVsRest({ stream: 'icnn', seed, categories, size, crop, ...(rivers ? { rivers } : {}) });
 }
 
@@ -135,7 +146,8 @@ export function initCategoryModule(
   return copied;
 }
 
-function loss(single: boolean, logits: tf.Tensor, labels: tf.Tensor1D): tf.Scalar {
+/** The task loss: sigmoid cross-entropy for one category (`single`), softmax over the classes otherwise. */
+function loss(logits: tf.Tensor, labels: tf.Tensor1D, { single }: { readonly single: boolean }): tf.Scalar {
   return tf.tidy(() =>
     single
       ? (tf.losses.sigmoidCrossEntropy(tf.reshape(labels, logits.shape), logits) as tf.Scalar)
@@ -148,11 +160,13 @@ function loss(single: boolean, logits: tf.Tensor, labels: tf.Tensor1D): tf.Scala
 
 /** Held-out error rate: a logit above 0 (single) or the largest logit (multi) against the label. */
 export function experimentError(
-  network: Network,
-  name: string,
-  data: CategoryVsRest,
-  perClass: number,
+  { network, name, data }: ExperimentRun,
+  options: {
+    /** Held-out positives, and as many negatives (multi-category: per class and background). */
+    readonly perClass: number;
+  },
 ): number {
+  const { perClass } = options;
   const names = networkModules(name);
   // Single: perClass positives and as many negatives over the other categories and backgrounds; multi: perClass per class and background.
   const refs = data.heldOut('test', { positives: perClass, negatives: perClass });
@@ -189,11 +203,8 @@ export interface TrainResult {
  * categories by their running activation. `log` gets progress lines.
  */
 export function trainExperimentNetwork(
-  network: Network,
-  name: string,
-  data: CategoryVsRest,
+  { network, name, data, log }: ExperimentRun & { readonly log: (line: string) => void },
   options: InterpretableNetworkOptions,
-  log: (line: string) => void,
 ): TrainResult {
   const names = networkModules(name);
   const model = network.model(names.category, names.task);
@@ -246,7 +257,7 @@ export function trainExperimentNetwork(
         // step (its masks read the current one), and the filters' classes.
         beta = tf.keep(relaxedBeta(mask, x, positives));
         assignment.update(x, classes);
-        const task = loss(data.single, logits, batch.labels);
+        const task = loss(logits, batch.labels, { single: data.single });
         return options.filterLoss === 'exact'
           ? tf.add(task, tf.mul(mutualInformationLoss(x), options.lambda))
           : task;
@@ -260,7 +271,9 @@ export function trainExperimentNetwork(
       smoothed = smoothLoss(smoothed, value);
     } else {
       const value = trainer.step(step, () =>
-        loss(data.single, model.apply(batch.images, { training: true }) as tf.Tensor, batch.labels),
+        loss(model.apply(batch.images, { training: true }) as tf.Tensor, batch.labels, {
+          single: data.single,
+        }),
       );
       smoothed = smoothLoss(smoothed, value);
     }

@@ -201,7 +201,7 @@ export class Registry {
     return out;
   }
 
-  async setYanked(name: string, version: string, yanked: boolean): Promise<ModuleIndex> {
+  async setYanked(name: string, version: string, { yanked }: { readonly yanked: boolean }): Promise<ModuleIndex> {
     await this.index(name);
     return this.store.updateIndex(name, (current) => {
       const index = current ?? emptyIndex(name);
@@ -216,7 +216,8 @@ export class Registry {
    * resolves to): the blob is stored first, then the index records it, so a failure leaves the
    * registry as it was. An attachment of that kind is replaced only with `replace`.
    */
-  async attach(reference: ModuleRef | string, kind: string, bytes: Uint8Array, options: { replace?: boolean; now?: () => Date } = {}): Promise<{ name: string; version: string; digest: string; replaced?: string }> {
+  async attach(reference: ModuleRef | string, options: { kind: string; bytes: Uint8Array; replace?: boolean; now?: () => Date }): Promise<{ name: string; version: string; digest: string; replaced?: string }> {
+    const { kind, bytes } = options;
     if (!ATTACHMENT_KIND.test(kind)) throw new TransplantError('E_INVALID_ARGUMENT', `"${kind}" is not an attachment kind (lower-case words joined by "-")`, { operation: 'attach' });
     const resolved = await this.resolve(reference);
     const digest = sha256Digest(bytes);

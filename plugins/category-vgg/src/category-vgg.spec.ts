@@ -35,7 +35,10 @@ describe('category-vgg', () => {
       expect(folded.options.batchNorm).toBe(false);
       expect(folded.options.mask).toBe(mask);
       const plain = build({ ...folded.options }, 'plain__');
-      loadModuleWeights(plain.built, 'plain__', folded.weights, 'folded');
+      loadModuleWeights(
+        { built: plain.built, prefix: 'plain__' },
+        { tensors: folded.weights, module: 'folded' },
+      );
       tf.dispose(Object.values(folded.weights));
 
       const x = tf.randomUniform([3, 8, 8, 3], 0, 1, 'float32', 5);

@@ -154,7 +154,7 @@ describe('layers-graph plugins', () => {
       'imported__',
     );
     const stored = Object.fromEntries(reference.weights.map((w) => [w.originalName, w.read()]));
-    loadModuleWeights(m.built, 'imported__', stored, 'every');
+    loadModuleWeights({ built: m.built, prefix: 'imported__' }, { tensors: stored, module: 'every' });
     expect(Object.keys(moduleWeights(m.built, 'imported__')).sort()).toEqual(Object.keys(stored).sort());
     const x = tf.randomUniform([3, 8, 8, 3], 0, 1, 'float32', 9);
     const expected = predict(reference, x);

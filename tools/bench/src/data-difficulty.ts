@@ -48,7 +48,7 @@ export async function runDataDifficulty(options: Partial<DataDifficultyOptions> 
   );
 
   // A small VGG-style classifier: four conv blocks, then dense layers on the 4×4 map (keeps layout).
-  const conv = (filters: number, seed: number, first = false) =>
+  const conv = (filters: number, seed: number, { first = false }: { readonly first?: boolean } = {}) =>
     tf.layers.conv2d({
       ...(first ? { inputShape: [set.size, set.size, 3] } : {}),
       filters,
@@ -59,7 +59,7 @@ export async function runDataDifficulty(options: Partial<DataDifficultyOptions> 
     });
   const model = tf.sequential({
     layers: [
-      conv(16, 1, true),
+      conv(16, 1, { first: true }),
       tf.layers.maxPooling2d({ poolSize: 2 }),
       conv(32, 2),
       tf.layers.maxPooling2d({ poolSize: 2 }),

@@ -60,7 +60,7 @@ export async function runGraphBench(options: Partial<GraphBenchOptions> = {}): P
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(`mining ${values.net} on ${n} images, ${iterations} EM iterations per layer…`);
   const t0 = performance.now();
-  const { graph } = mineGraph(network, link, images, negatives, { iterations });
+  const { graph } = mineGraph({ network, link }, { images, negatives, iterations });
   const totalMs = performance.now() - t0;
 
   // The E-step alone, ours vs the peer, on the mined state with a prior like the mining's.

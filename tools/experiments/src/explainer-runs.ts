@@ -14,18 +14,12 @@ export interface ExplainRunResult extends LinkResult {
 
 /** `explainPerformer` of the explainer package, with its heat maps written to `pictures`. */
 export async function explainPerformer(
-  network: Network,
-  name: string,
-  category: CategoryId,
+  subject: { readonly network: Network; readonly name: string; readonly category: CategoryId },
   opts: ExplainRunOptions & { pictures: string },
 ): Promise<ExplainRunResult> {
+  const { name } = subject;
   const { pictures, ...options } = opts;
-  const {
-    png,
-    explanation: _explanation,
-    explainer: _explainer,
-    ...result
-  } = explainLink(network, name, category, options);
+  const { png, explanation: _explanation, explainer: _explainer, ...result } = explainLink(subject, options);
   const picture = `${name.replace(/[^a-z0-9-]+/gi, '-')}-groups.png`;
   await writeFile(join(pictures, picture), png);
   return { ...result, picture };

@@ -64,14 +64,12 @@ describe('explainer of a performer network', () => {
       seed: 1,
       p0: 0.5,
     });
-    trainExplainer(ex, pool, { ...TRAINING_DEFAULTS, steps: 4, batchSize: 4 });
+    trainExplainer({ explainer: ex, pool }, { ...TRAINING_DEFAULTS, steps: 4, batchSize: 4 });
     const test = set.items('test').map((r) => set.render(r));
-    const explanation = explain(performer, ex, test, { topN: 3 });
+    const explanation = explain({ performer, explainer: ex }, { samples: test, topN: 3 });
     const accuracy = fidelity(
-      performer,
-      ex,
-      test,
-      test.map((s) => (s.annotation.category === 'cat' ? 1 : 0)),
+      { performer, explainer: ex },
+      { samples: test, labels: test.map((s) => (s.annotation.category === 'cat' ? 1 : 0)) },
     );
     tf.dispose([pool.x, pool.y, pool.logits!]);
     ex.dispose();

@@ -112,10 +112,10 @@ export async function runExplainer(options: Partial<ExplainerOptions> = {}): Pro
       log(`${key}: explaining ${manifest.name}@${manifest.version}`);
       await save(
         key,
-        await explainPerformer(network, `${manifest.name}@${manifest.version}`, category, {
-          ...common,
-          crop: true,
-        }),
+        await explainPerformer(
+          { network, name: `${manifest.name}@${manifest.version}`, category },
+          { ...common, crop: true },
+        ),
       );
     } finally {
       network.dispose();
@@ -157,7 +157,21 @@ export async function runExplainer(options: Partial<ExplainerOptions> = {}): Pro
     try {
       if (!published) {
         log(`${run.key}: training the performer (${run.describe})`);
-        trainExperimentNetwork(network, run.key, experimentData(['bird'], 1, 64, false, run.rivers), o, log);
+        trainExperimentNetwork(
+          {
+            network,
+            name: run.key,
+            data: experimentData({
+              categories: ['bird'],
+              seed: 1,
+              size: 64,
+              crop: false,
+              rivers: run.rivers,
+            }),
+            log,
+          },
+          o,
+        );
         const meta = {
           version: '1.0.0',
           generatedBy: GENERATED_BY,
@@ -172,24 +186,35 @@ export async function runExplainer(options: Partial<ExplainerOptions> = {}): Pro
         for (const m of network.modules.values()) await publishModule(work, m, meta);
         await publishNetwork(work, network, { ...meta, name: run.key });
       }
-      const clean = experimentError(network, run.key, experimentData(['bird'], 1, 64), 100);
+      const clean = experimentError(
+        { network, name: run.key, data: experimentData({ categories: ['bird'], seed: 1, size: 64 }) },
+        { perClass: 100 },
+      );
       const swapped = experimentError(
-        network,
-        run.key,
-        experimentData(['bird'], 1, 64, false, {
-          bird: false,
-          ...Object.fromEntries(Object.keys(others).map((c) => [c, true])),
-        }),
-        100,
+        {
+          network,
+          name: run.key,
+          data: experimentData({
+            categories: ['bird'],
+            seed: 1,
+            size: 64,
+            crop: false,
+            rivers: { bird: false, ...Object.fromEntries(Object.keys(others).map((c) => [c, true])) },
+          }),
+        },
+        { perClass: 100 },
       );
       log(
         `${run.key}: error ${(100 * clean).toFixed(1)} % on ordinary scenes, ${(100 * swapped).toFixed(1)} % with the river swapped`,
       );
-      const explanation = await explainPerformer(network, run.key, 'bird', {
-        ...common,
-        crop: false,
-        riverInImages: true,
-      });
+      const explanation = await explainPerformer(
+        { network, name: run.key, category: 'bird' },
+        {
+          ...common,
+          crop: false,
+          riverInImages: true,
+        },
+      );
       await save(run.key, {
         performer: { name: run.key, rivers: run.describe, error: { clean, swapped }, trainSteps: o.steps },
         explanation,

@@ -67,11 +67,16 @@ export interface GraphRunResult {
 
 /** One category: mine its zoo network's graph, localize every part from K shots, measure instability, draw. */
 export async function runGraphCategory(
-  category: CategoryId,
-  network: Network,
-  name: string,
+  subject: {
+    readonly category: CategoryId;
+    /** The category's zoo network. */
+    readonly network: Network;
+    /** Its registry reference (`cat-cls@1.1.0`). */
+    readonly name: string;
+  },
   options: GraphRunOptions,
 ): Promise<GraphRunResult> {
+  const { category, network, name } = subject;
   const link = network.links[0]!;
   const {
     graph,
@@ -119,12 +124,11 @@ export async function runGraphCategory(
   const { parts, results: localization } = localized;
   const { images: test, inference: held } = localized.test;
   const landmarks = INSTABILITY_LANDMARKS.filter((p) => parts.includes(p));
-  const stability = graphVsFilterStability(
-    graph,
-    held,
-    landmarks.map((p) => partCentres(test, p)),
-    { topN: options.topN },
-  );
+  const stability = graphVsFilterStability(graph, {
+    inference: held,
+    landmarks: landmarks.map((p) => partCentres(test, p)),
+    topN: options.topN,
+  });
   const agree =
     test.samples.filter((s, i) => (s.annotation.facing === 'right') === (held.flips[i] === 1)).length /
     test.samples.length;
@@ -143,7 +147,7 @@ export async function runGraphCategory(
   const nodesPng = `${category}-nodes.png`;
   await writeFile(
     join(options.pictures, nodesPng),
-    renderNodePatches(held, test, strongest, {
+    renderNodePatches({ inference: held, images: test }, strongest, {
       images: 8,
       patchFor: (r) => Math.max(12, 3 * graph.layers[r.layer]!.state.geometry.scale),
       captions: strongest.map(
@@ -155,11 +159,15 @@ export async function runGraphCategory(
   pictures.push(nodesPng);
   pictures.push(partsPng);
   if (options.browser)
-    await writeGraphBrowser(options.browser, graph, held, test, {
-      nodesPerLayer: 10,
-      images: 6,
-      title: `Explanatory graph of ${name} (${category} object crops)`,
-    });
+    await writeGraphBrowser(
+      options.browser,
+      { graph, inference: held, images: test },
+      {
+        nodesPerLayer: 10,
+        images: 6,
+        title: `Explanatory graph of ${name} (${category} object crops)`,
+      },
+    );
 
   return {
     category,

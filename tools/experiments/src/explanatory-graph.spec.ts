@@ -63,11 +63,16 @@ describe('explanatory graph on a network', () => {
   it('mines and infers without leaking tensors, saves to a file that reads back identical, refuses damaged files and other modules', async () => {
     const before = tf.memory().numTensors;
     const progress: string[] = [];
-    const { graph } = mineGraph(network, link, images, negatives, {
-      iterations: 2,
-      onProgress: (p) => progress.push(`${p.layer}:${p.iteration}`),
-    });
-    const inference = inferGraph(graph, network, link, test);
+    const { graph } = mineGraph(
+      { network, link },
+      {
+        images,
+        negatives,
+        iterations: 2,
+        onProgress: (p) => progress.push(`${p.layer}:${p.iteration}`),
+      },
+    );
+    const inference = inferGraph(graph, { network, link, images: test });
     expect(tf.memory().numTensors).toBe(before);
 
     // The category module's top two conv layers, top first: 8×8 maps (7 nodes per filter), then 16×16 (13).
@@ -92,7 +97,7 @@ describe('explanatory graph on a network', () => {
     await saveGraph(graph, file);
     const again = await loadGraph(file);
     expect(encodeGraph(again)).toEqual(encodeGraph(graph));
-    const reinferred = inferGraph(again, network, link, test);
+    const reinferred = inferGraph(again, { network, link, images: test });
     expect(Array.from(reinferred.layers[1]!.pos)).toEqual(Array.from(inference.layers[1]!.pos));
 
     const bytes = await readFile(file);
@@ -104,7 +109,11 @@ describe('explanatory graph on a network', () => {
     const other = buildExperimentNetwork(testPlugins(), 'h', tiny);
     const otherNames = networkModules('h');
     expect(() =>
-      inferGraph(graph, other, { category: otherNames.category, task: otherNames.task }, test),
+      inferGraph(graph, {
+        network: other,
+        link: { category: otherNames.category, task: otherNames.task },
+        images: test,
+      }),
     ).toThrow(
       expect.objectContaining({
         code: 'E_GRAPH_MISMATCH',
@@ -115,31 +124,31 @@ describe('explanatory graph on a network', () => {
   });
 
   it('localizes parts from K shots with every method, measures node and filter instability, and draws nodes and parts', async () => {
-    const { graph } = mineGraph(network, link, images, negatives, { iterations: 2 });
-    const pool = inferGraph(graph, network, link, images);
-    const held = inferGraph(graph, network, link, test);
-    const results = fewShotLocalization(
-      graph,
-      { images, inference: pool },
-      { images: test, inference: held },
-      ['head', 'torso'],
-      { shots: [1, 3], draws: 2, top: 5, seed: 's' },
-    );
+    const { graph } = mineGraph({ network, link }, { images, negatives, iterations: 2 });
+    const pool = inferGraph(graph, { network, link, images });
+    const held = inferGraph(graph, { network, link, images: test });
+    const results = fewShotLocalization(graph, {
+      pool: { images, inference: pool },
+      test: { images: test, inference: held },
+      parts: ['head', 'torso'],
+      shots: [1, 3],
+      draws: 2,
+      top: 5,
+      seed: 's',
+    });
     expect(results.map((r) => `${r.part}:${r.k}`)).toEqual(['head:1', 'head:3', 'torso:1', 'torso:3']);
     for (const r of results) for (const d of Object.values(r.distance)) expect(d).toBeGreaterThanOrEqual(0);
     for (const r of results) for (const d of Object.values(r.distance)) expect(d).toBeLessThan(1);
-    const stability = graphVsFilterStability(
-      graph,
-      held,
-      [partCentres(test, 'head'), partCentres(test, 'torso')],
-      { topN: 4 },
-    );
+    const stability = graphVsFilterStability(graph, {
+      inference: held,
+      landmarks: [partCentres(test, 'head'), partCentres(test, 'torso')],
+      topN: 4,
+    });
     expect(stability.nodes.kept).toEqual([Math.ceil((167 / 512) * 8), Math.ceil((167 / 512) * 4)]);
     expect(stability.filters.perLayer).toHaveLength(2);
 
     const patches = renderNodePatches(
-      held,
-      test,
+      { inference: held, images: test },
       [
         { layer: 0, node: 0 },
         { layer: 1, node: 3 },
@@ -147,7 +156,11 @@ describe('explanatory graph on a network', () => {
       { images: 3 },
     );
     expect(patches.subarray(1, 4).toString()).toBe('PNG');
-    const parts = renderLocalizedParts(test, 0, [{ part: 'head', point: [4, 5] }], { title: 'cat' });
+    const parts = renderLocalizedParts(test, {
+      index: 0,
+      predictions: [{ part: 'head', point: [4, 5] }],
+      title: 'cat',
+    });
     expect(parts.subarray(1, 4).toString()).toBe('PNG');
     await writeFile(join(dir, 'parts.png'), parts);
   });
@@ -157,12 +170,16 @@ describe('explanatory graph on a network', () => {
       throw new Error(
         `no Chromium at ${CHROMIUM}: run tools/scripts/install-system-deps.sh (Debian's chromium) or set TRANSPLANT_CHROMIUM`,
       );
-    const { graph } = mineGraph(network, link, images, negatives, { iterations: 2 });
-    const inference = inferGraph(graph, network, link, images);
-    const index = await writeGraphBrowser(join(dir, 'browser'), graph, inference, images, {
-      nodesPerLayer: 4,
-      images: 3,
-    });
+    const { graph } = mineGraph({ network, link }, { images, negatives, iterations: 2 });
+    const inference = inferGraph(graph, { network, link, images });
+    const index = await writeGraphBrowser(
+      join(dir, 'browser'),
+      { graph, inference, images },
+      {
+        nodesPerLayer: 4,
+        images: 3,
+      },
+    );
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [

@@ -90,21 +90,24 @@ export async function runExplanatoryGraph(options: Partial<ExplanatoryGraphOptio
     const { network, manifest } = await composer.load(`${category}-cls`);
     try {
       const started = performance.now();
-      const result = await runGraphCategory(category, network, `${manifest.name}@${manifest.version}`, {
-        images: Number(values.images),
-        negatives: Number(values.negatives),
-        test: Number(values.test),
-        iterations: Number(values.iterations),
-        shots: values.shots.split(',').map(Number),
-        draws: Number(values.draws),
-        top: Number(values.top),
-        views: values.views as GraphViewRule,
-        topN: Number(values.topN),
-        pictures: dir,
-        graphFile: join(values.work, `${category}.egraph`),
-        ...(index === 0 ? { browser: join(dir, 'browser') } : {}),
-        log,
-      });
+      const result = await runGraphCategory(
+        { category, network, name: `${manifest.name}@${manifest.version}` },
+        {
+          images: Number(values.images),
+          negatives: Number(values.negatives),
+          test: Number(values.test),
+          iterations: Number(values.iterations),
+          shots: values.shots.split(',').map(Number),
+          draws: Number(values.draws),
+          top: Number(values.top),
+          views: values.views as GraphViewRule,
+          topN: Number(values.topN),
+          pictures: dir,
+          graphFile: join(values.work, `${category}.egraph`),
+          ...(index === 0 ? { browser: join(dir, 'browser') } : {}),
+          log,
+        },
+      );
       await writeFile(
         file,
         `${JSON.stringify({ measuredAt: new Date().toISOString(), backend: selection.id, ...result }, null, 2)}\n`,

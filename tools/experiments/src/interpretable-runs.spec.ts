@@ -34,7 +34,10 @@ describe('interpretable networks', () => {
     const kernel = moduleWeights(network.module(names.category).built, network.module(names.category).prefix)
       ['block2_conv1/kernel']!.dataSync()
       .slice();
-    const result = trainExperimentNetwork(network, 't', experimentData(['cat'], 1, 16), o, quiet);
+    const result = trainExperimentNetwork(
+      { network, name: 't', data: experimentData({ categories: ['cat'], seed: 1, size: 16 }), log: quiet },
+      o,
+    );
     expect(tf.memory().numTensors).toBe(before);
     expect(result.curve.at(-1)!.step).toBe(2);
     const after = moduleWeights(network.module(names.category).built, network.module(names.category).prefix);
@@ -49,7 +52,7 @@ describe('interpretable networks', () => {
 
     const images = partImages('cat', { count: 6, size: 16 });
     const countBefore = tf.memory().numTensors;
-    const interp = interpretLayer(network, link, 'block2_conv1_mask', images, { topN: 3 });
+    const interp = interpretLayer({ network, link }, { layer: 'block2_conv1_mask', images, topN: 3 });
     expect(tf.memory().numTensors).toBe(countBefore);
     expect(interp.filters).toBe(8);
     expect(interp.images).toBe(6);
@@ -87,7 +90,7 @@ describe('interpretable networks', () => {
   });
 
   it('a filter at a part centre is far more stable than one at random cells', () => {
-    const r = referenceInstability('cat', 40, false);
+    const r = referenceInstability('cat', { images: 40, crop: false });
     expect(r.partDetector).toBeLessThan(r.random / 2);
   });
 });

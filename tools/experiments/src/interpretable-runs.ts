@@ -115,7 +115,7 @@ export async function measureRun(
       crop: options.crop,
     });
     const numbers = (layer: string) => {
-      const r = interpretLayer(network, link, layer, images);
+      const r = interpretLayer({ network, link }, { layer, images });
       const n: LayerNumbers = {
         layer,
         instability: r.instability.mean,
@@ -161,17 +161,23 @@ export async function runOne(spec: RunSpec, opts: RunOptions): Promise<RunResult
     mask: spec.kind === 'ordinary' ? 'none' : opts.mask,
   };
   const name = runKey(spec);
-  const data = experimentData(spec.categories, options.seed, options.imageSize, options.crop);
+  const data = experimentData({
+    categories: spec.categories,
+    seed: options.seed,
+    size: options.imageSize,
+    crop: options.crop,
+  });
   const network = buildExperimentNetwork(opts.plugins, name, options);
   try {
     if (opts.init)
       opts.log(
         `${name}: ${initCategoryModule(network, name, opts.init).length} weights from ${opts.initName ?? 'a pre-trained module'}`,
       );
-    const trained = trainExperimentNetwork(network, name, data, options, (line) =>
-      opts.log(`${name}: ${line}`),
+    const trained = trainExperimentNetwork(
+      { network, name, data, log: (line) => opts.log(`${name}: ${line}`) },
+      options,
     );
-    const error = experimentError(network, name, data, opts.testPerClass);
+    const error = experimentError({ network, name, data }, { perClass: opts.testPerClass });
     const measured = await measureRun(network, spec, {
       images: opts.images,
       crop: options.crop,
@@ -224,11 +230,16 @@ export async function runOne(spec: RunSpec, opts: RunOptions): Promise<RunResult
  */
 export function referenceInstability(
   category: CategoryId,
-  images: number,
-  crop: boolean,
-  size = 64,
-  stride = 8,
+  setup: {
+    readonly images: number;
+    readonly crop: boolean;
+    /** Image side (default 64). */
+    readonly size?: number;
+    /** The made-up filters' map stride (default 8). */
+    readonly stride?: number;
+  },
 ): { partDetector: number; random: number } {
+  const { images, crop, size = 64, stride = 8 } = setup;
   const set = partImages(category, { count: images, size, crop });
   const annotations = set.samples.map((s) => s.annotation);
   const landmarks = INSTABILITY_LANDMARKS.filter((p) => annotations.some((a) => a.parts[p])).map((p) =>

@@ -239,11 +239,10 @@ export async function runInterpretable(options: Partial<InterpretableOptions> = 
   const references = Object.fromEntries(
     evaluated.map((c) => [
       c,
-      referenceInstability(
-        c,
-        Number(values.images),
-        results.some((r) => (r.settings as { crop?: boolean }).crop === true),
-      ),
+      referenceInstability(c, {
+        images: Number(values.images),
+        crop: results.some((r) => (r.settings as { crop?: boolean }).crop === true),
+      }),
     ]),
   );
   const report = formatInterpretableReport(results, pictures, references);

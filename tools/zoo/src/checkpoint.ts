@@ -16,6 +16,14 @@ export interface CheckpointState {
   readonly wallSeconds: number;
 }
 
+/** What a checkpoint holds besides its state: the trainable variables, the optimizer and the layers' statistics. */
+export interface Checkpointed {
+  readonly variables: readonly tf.Variable[];
+  readonly optimizer: ScheduledAdam;
+  /** Non-trainable weights that training moves (BN moving averages); default none. */
+  readonly statistics?: readonly tf.LayerVariable[];
+}
+
 const FILES = { state: 'checkpoint.json', tensors: 'checkpoint.bin' } as const;
 
 /**
@@ -24,11 +32,10 @@ const FILES = { state: 'checkpoint.json', tensors: 'checkpoint.bin' } as const;
  */
 export async function saveCheckpoint(
   directory: string,
+  checkpointed: Checkpointed,
   state: CheckpointState,
-  variables: readonly tf.Variable[],
-  optimizer: ScheduledAdam,
-  statistics: readonly tf.LayerVariable[] = [],
 ): Promise<void> {
+  const { variables, optimizer, statistics = [] } = checkpointed;
   await mkdir(directory, { recursive: true });
   const previous = await readState(directory);
   const optimizerWeights = await optimizer.getWeights();
@@ -64,10 +71,9 @@ async function readState(directory: string): Promise<StoredState | undefined> {
 /** Restores the last checkpoint into the variables and optimizer; undefined when there is none. */
 export async function restoreCheckpoint(
   directory: string,
-  variables: readonly tf.Variable[],
-  optimizer: ScheduledAdam,
-  statistics: readonly tf.LayerVariable[] = [],
+  checkpointed: Checkpointed,
 ): Promise<CheckpointState | undefined> {
+  const { variables, optimizer, statistics = [] } = checkpointed;
   const json = await readState(directory);
   if (!json) return undefined;
   const blob = await readFile(join(directory, json.tensorsFile));

@@ -45,7 +45,7 @@ describe('zoo training', () => {
   afterAll(async () => rm(root, { recursive: true, force: true }));
 
   it('resumes a killed run from its checkpoint to the same weights and BN statistics as an uninterrupted run, and frees its tensors', async () => {
-    const data = zooData(3, 'cat', 'cls');
+    const data = zooData({ seed: 3, category: 'cat', task: 'cls' });
     const start = tf.memory().numTensors;
     const straight = tinyNetwork();
     await trainSpecific({
@@ -97,7 +97,10 @@ describe('zoo training', () => {
     });
     expect(lines[0]).toBe('resuming at step 2 (checks from step 4, at most 4)');
     expect(weightsOf(resumed)).toEqual(expected);
-    const metrics = evaluateSpecific(resumed, link, 'cls', zooData(3, 'cat', 'cls'));
+    const metrics = evaluateSpecific(
+      { network: resumed, link },
+      { task: 'cls', data: zooData({ seed: 3, category: 'cat', task: 'cls' }) },
+    );
     expect(metrics[0]!.name).toBe('error-rate');
     expect(metrics[0]!.value).toBeGreaterThanOrEqual(0);
     expect(metrics[0]!.value).toBeLessThanOrEqual(1);

@@ -75,7 +75,11 @@ export async function trainSpecific(args: TrainArgs): Promise<{
     network.modules.get(name)!.built.layers.flatMap((layer) => layer.nonTrainableWeights),
   );
   const trainer = new AdamTrainer(variables, planSchedule(plan));
-  const restored = await restoreCheckpoint(args.checkpointDir, variables, trainer.optimizer, statistics);
+  const restored = await restoreCheckpoint(args.checkpointDir, {
+    variables,
+    optimizer: trainer.optimizer,
+    statistics,
+  });
   if (restored)
     log(`resuming at step ${restored.step} (checks from step ${plan.steps}, at most ${plan.maxSteps})`);
   let step = restored?.step ?? 0;
@@ -110,7 +114,7 @@ export async function trainSpecific(args: TrainArgs): Promise<{
       );
     }
     if (check) {
-      validation = evaluateSpecific(network, link, task, data, 'val')[0]!;
+      validation = evaluateSpecific({ network, link }, { task, data, split: 'val' })[0]!;
       log(
         `step ${done}: val ${validation.name} ${validation.value.toFixed(4)} (goal ${plan.goal.metric === 'error-rate' ? '≤' : '≥'} ${plan.goal.value})`,
       );
@@ -123,10 +127,8 @@ export async function trainSpecific(args: TrainArgs): Promise<{
     if ((done % plan.checkpointEvery === 0 || check) && done < plan.maxSteps)
       await saveCheckpoint(
         args.checkpointDir,
+        { variables, optimizer: trainer.optimizer, statistics },
         { step: done, wallSeconds },
-        variables,
-        trainer.optimizer,
-        statistics,
       );
   }
   if (step === started) log('already trained to the last step');
@@ -136,12 +138,15 @@ export async function trainSpecific(args: TrainArgs): Promise<{
 
 /** The link's held-out metrics: cls error rate; seg IoU on positives and IoU counting false masks on negatives. */
 export function evaluateSpecific(
-  network: Network,
-  link: { category: string; task: string },
-  task: TaskId,
-  data: CategoryVsRest,
-  split: 'val' | 'test' = 'test',
+  { network, link }: { readonly network: Network; readonly link: { category: string; task: string } },
+  options: {
+    readonly task: TaskId;
+    readonly data: CategoryVsRest;
+    /** Held-out split (default test). */
+    readonly split?: 'val' | 'test';
+  },
 ): { name: string; value: number }[] {
+  const { task, data, split = 'test' } = options;
   const refs = data.heldOut(split, heldOutCounts(split));
   let all: TaskCounts = { a: 0, b: 0 };
   let positives: TaskCounts = { a: 0, b: 0 };

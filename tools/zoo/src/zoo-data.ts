@@ -7,7 +7,12 @@ import { EVALUATION, IMAGE_SIZE, VALIDATION } from './zoo-spec';
  * images every step, so there is nothing to overfit) at the zoo's image size. Every item
  * depends only on the seed, the network and the index, so a resumed run sees the same batches.
  */
-export function zooData(seed: number, category: CategoryId, task: TaskId): CategoryVsRest {
+export function zooData(options: {
+  readonly seed: number;
+  readonly category: CategoryId;
+  readonly task: TaskId;
+}): CategoryVsRest {
+  const { seed, category, task } = options;
   return new CategoryVsRest({
     stream: 'zoo',
     seed,

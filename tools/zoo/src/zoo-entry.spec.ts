@@ -58,7 +58,10 @@ describe('a zoo network trained with recipe 1.1.0 (batch normalisation)', () => 
 
     // The published network, loaded back, scores exactly what the card says: the fold happened before evaluating.
     const { network } = await new Composer(registry, plugins).load('cow-cls@1.1.0');
-    const metrics = evaluateSpecific(network, names, 'cls', zooData(5, 'cow', 'cls'));
+    const metrics = evaluateSpecific(
+      { network, link: names },
+      { task: 'cls', data: zooData({ seed: 5, category: 'cow', task: 'cls' }) },
+    );
     expect(metrics).toEqual(result.metrics);
     network.dispose();
     expect(tf.memory().numTensors).toBe(start);

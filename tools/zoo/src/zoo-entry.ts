@@ -94,11 +94,14 @@ async function publishOnce(registry: Registry, module: ModuleInstance, meta: Pub
  * convs) and a copy of the task module; the given network stays the caller's to dispose.
  */
 function foldedNetwork(
-  plugins: PluginRegistry,
   network: Network,
-  names: { category: string; task: string },
-  category: string,
+  options: {
+    readonly plugins: PluginRegistry;
+    readonly names: { category: string; task: string };
+    readonly category: string;
+  },
 ): Network {
+  const { plugins, names, category } = options;
   const bn = network.modules.get(names.category)!;
   const head = network.modules.get(names.task)!;
   const folded = foldBatchNorm(bn.options as CategoryVggOptions, moduleWeights(bn.built, bn.prefix));
@@ -115,8 +118,8 @@ function foldedNetwork(
     category,
   });
   try {
-    loadModuleWeights(plain.built, plain.prefix, folded.weights, names.category);
-    loadModuleWeights(task.built, task.prefix, moduleWeights(head.built, head.prefix), names.task);
+    loadModuleWeights(plain, { tensors: folded.weights, module: names.category });
+    loadModuleWeights(task, { tensors: moduleWeights(head.built, head.prefix), module: names.task });
     return Network.create([plain, task], [names]);
   } catch (error) {
     [plain, task].forEach(disposeModule);
@@ -170,7 +173,7 @@ export async function trainZooNetwork(args: ZooEntryArgs): Promise<ZooEntryResul
   });
   let network = Network.create([category, task], [{ category: names.category, task: names.task }]);
   try {
-    const data = zooData(args.seed, args.category, args.task);
+    const data = zooData({ seed: args.seed, category: args.category, task: args.task });
     const trained = await trainSpecific({
       network,
       link: names,
@@ -181,13 +184,13 @@ export async function trainZooNetwork(args: ZooEntryArgs): Promise<ZooEntryResul
       log: args.log,
     });
     if (args.batchNorm) {
-      const folded = foldedNetwork(args.plugins, network, names, args.category);
+      const folded = foldedNetwork(network, { plugins: args.plugins, names, category: args.category });
       network.dispose();
       network = folded;
       args.log("folded batch normalisation into the category module's convs");
     }
     // Evaluated as published: after folding.
-    const metrics = evaluateSpecific(network, names, args.task, data);
+    const metrics = evaluateSpecific({ network, link: names }, { task: args.task, data });
     args.log(`held-out ${metrics.map((m) => `${m.name} ${m.value.toFixed(4)}`).join(', ')}`);
     const on = `${describeZooData(data)} (test split)`;
     const meta: PublishMeta = {

@@ -51,12 +51,11 @@ export function networkCommands(parent: Command, ctx: CommandContext): void {
     .action(async (options: { net: string; out: string; category?: string; task?: string }) => {
       const { network } = await (await composer()).load(options.net);
       try {
-        const result = await exportLayersModel(
-          network,
-          pickLink(network, options),
-          resolve(options.out),
-          ctx.services().generatedBy,
-        );
+        const result = await exportLayersModel(network, {
+          link: pickLink(network, options),
+          directory: resolve(options.out),
+          generatedBy: ctx.services().generatedBy,
+        });
         ctx.out(result, `wrote ${result.files.join(' and ')} (${result.bytes} bytes of weights)`);
       } finally {
         network.dispose();

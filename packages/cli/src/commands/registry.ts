@@ -116,7 +116,7 @@ export function registryCommand(parent: Command, ctx: CommandContext): Command {
       )
       .action(async (ref: string) => {
         const { name, version } = splitVersion(ref);
-        await (await open()).setYanked(name, version, yanked);
+        await (await open()).setYanked(name, version, { yanked });
         ctx.out({ name, version, yanked }, `${name}@${version} ${yanked ? 'yanked' : 'unyanked'}`);
       });
   }

@@ -61,14 +61,18 @@ function rejected(part: string, family: string, error: unknown): unknown {
 /** The ports a part's options give, errors of the family's options schema reported as import errors. */
 function probePorts(
   plugins: PluginRegistry,
-  family: string,
-  part: string,
-  options: PartOptions,
+  {
+    family,
+    part,
+    options,
+  }: { readonly family: string; readonly part: string; readonly options: PartOptions },
 ): { input: Port; output: Port } {
   const plugin = plugins.get(family);
   try {
-    const parsed = runPluginHook(plugin, 'options', part, () => parsePluginOptions(plugin, options));
-    return runPluginHook(plugin, 'ports', part, () => plugin.ports(parsed));
+    const parsed = runPluginHook({ plugin, hook: 'options', module: part }, () =>
+      parsePluginOptions(plugin, options),
+    );
+    return runPluginHook({ plugin, hook: 'ports', module: part }, () => plugin.ports(parsed));
   } catch (error) {
     throw rejected(part, family, error);
   }
@@ -86,7 +90,7 @@ function loadPart(
       .map((w) => [w.name, tf.tensor(w.data, [...w.shape], 'float32')]),
   );
   try {
-    loadModuleWeights(instance.built, instance.prefix, tensors, instance.name);
+    loadModuleWeights(instance, { tensors, module: instance.name });
   } finally {
     tf.dispose(Object.values(tensors));
   }
@@ -130,14 +134,18 @@ export function importLayersModel(
     stride: 0,
     values: 'real' as ValueRange,
   };
-  const featureShape = probePorts(plugins, IMPORTED_FAMILIES.category, 'lower part', lower).output.shape;
+  const featureShape = probePorts(plugins, {
+    family: IMPORTED_FAMILIES.category,
+    part: 'lower part',
+    options: lower,
+  }).output.shape;
   const facts = {
     stride: featureStride(graph.input.shape, featureShape, options.split, options.stride),
     values: featureValues(graph, options.split),
   };
   const upper = { ...parts.upper, inputShape: featureShape.slice(1) as number[], ...facts };
   const family = IMPORTED_FAMILIES[options.task];
-  const output = probePorts(plugins, family, 'upper part', upper).output.shape;
+  const output = probePorts(plugins, { family, part: 'upper part', options: upper }).output.shape;
   if (
     TASKS[options.task].output === 'mask-logits' &&
     (output[1] !== inputShape[0] || output[2] !== inputShape[1])

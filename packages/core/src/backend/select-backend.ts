@@ -80,10 +80,13 @@ interface Prepared {
 /** Makes a back end's kernels available; returns why not, as a string, when it cannot. */
 async function prepare(
   id: BackendId,
-  load: (pkg: string) => unknown,
-  loadNative: () => ReturnType<typeof loadOnednn>,
-  kernels: readonly KernelPatchContribution[],
+  loaders: {
+    readonly load: (pkg: string) => unknown;
+    readonly loadNative: () => ReturnType<typeof loadOnednn>;
+    readonly kernels: readonly KernelPatchContribution[];
+  },
 ): Promise<Prepared | string> {
+  const { load, loadNative, kernels } = loaders;
   switch (id) {
     case 'tensorflow': {
       const reasons: string[] = [];
@@ -155,12 +158,11 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
   const candidates = requested !== undefined ? [requested] : BACKEND_ORDER;
   const attempts: BackendAttempt[] = [];
   for (const id of candidates) {
-    const prepared = await prepare(
-      id,
-      options.load ?? defaultLoad,
-      options.loadNative ?? (() => loadOnednn(env)),
-      options.kernels ?? DEFAULT_KERNEL_PATCHES,
-    );
+    const prepared = await prepare(id, {
+      load: options.load ?? defaultLoad,
+      loadNative: options.loadNative ?? (() => loadOnednn(env)),
+      kernels: options.kernels ?? DEFAULT_KERNEL_PATCHES,
+    });
     if (typeof prepared === 'string') {
       attempts.push({ id, ok: false, detail: prepared });
       continue;

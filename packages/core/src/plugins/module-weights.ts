@@ -25,11 +25,14 @@ export function moduleWeights(built: BuiltModule, prefix: string): Record<string
  * for other options is refused, never half-loaded.
  */
 export function loadModuleWeights(
-  built: BuiltModule,
-  prefix: string,
-  tensors: Readonly<Record<string, tf.Tensor>>,
-  module: string,
+  { built, prefix }: { readonly built: BuiltModule; readonly prefix: string },
+  options: {
+    readonly tensors: Readonly<Record<string, tf.Tensor>>;
+    /** The module named in errors. */
+    readonly module: string;
+  },
 ): void {
+  const { tensors, module } = options;
   const variables = built.layers.flatMap((layer) => layer.weights);
   const expected = new Map(variables.map((v) => [localName(v, prefix), v]));
   const problems: string[] = [];

@@ -28,11 +28,14 @@ function unionBounds(shapes: readonly Shape[]) {
 export function paintShapes(
   ctx: Ctx,
   rng: Rng,
-  shapes: readonly Shape[],
-  colour: Rgb,
-  texture: Texture,
-  unit: number,
+  paint: {
+    readonly shapes: readonly Shape[];
+    readonly colour: Rgb;
+    readonly texture: Texture;
+    readonly unit: number;
+  },
 ): void {
+  const { shapes, colour, texture, unit } = paint;
   pathOf(ctx, shapes);
   ctx.fillStyle = css(colour);
   ctx.fill();

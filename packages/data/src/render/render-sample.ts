@@ -196,12 +196,22 @@ export class SampleRenderer {
     if (placed) {
       const paintRng = rng.fork('paint');
       for (const p of placed.parts)
-        paintShapes(ctx, paintRng, p.shapes, p.colour, p.texture, placed.pose.scale);
+        paintShapes(ctx, paintRng, {
+          shapes: p.shapes,
+          colour: p.colour,
+          texture: p.texture,
+          unit: placed.pose.scale,
+        });
       for (const o of placed.occluders)
-        paintShapes(ctx, paintRng, o.shapes, o.colour, { kind: 'plain' }, size);
+        paintShapes(ctx, paintRng, {
+          shapes: o.shapes,
+          colour: o.colour,
+          texture: { kind: 'plain' },
+          unit: size,
+        });
     } else {
       for (const o of sampleOccluders(rng.fork('placement'), size))
-        paintShapes(ctx, rng, o.shapes, o.colour, { kind: 'plain' }, size);
+        paintShapes(ctx, rng, { shapes: o.shapes, colour: o.colour, texture: { kind: 'plain' }, unit: size });
     }
     light(ctx, rng.fork('light'), size);
     const rgba = ctx.getImageData(0, 0, size, size).data;

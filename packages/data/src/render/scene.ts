@@ -193,7 +193,8 @@ export function paintBackground(
       ] as const),
     });
   }
-  for (const o of behind) paintShapes(ctx, rng, o.shapes, o.colour, { kind: 'plain' }, size);
+  for (const o of behind)
+    paintShapes(ctx, rng, { shapes: o.shapes, colour: o.colour, texture: { kind: 'plain' }, unit: size });
   return { horizon, river };
 }
 

@@ -15,7 +15,7 @@ function probeImages(size: number): tf.Tensor4D {
     category: categories[k % categories.length]!,
     seed: `${GUARD_PROBE.seed}:${k}`,
   }));
-  const batch = renderBatch(set, refs, { kind: 'binary', category: CATEGORY_IDS[0]! });
+  const batch = renderBatch(set, refs, { mode: { kind: 'binary', category: CATEGORY_IDS[0]! } });
   const images = batch.images.clone();
   disposeBatch(batch);
   return images;

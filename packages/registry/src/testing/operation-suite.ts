@@ -93,22 +93,22 @@ describe(`${kind} registry operations`, () => {
 
   it('yank hides a version from ranges and tags but not from an exact pin, which warns', async () => {
     for (const v of ['1.0.0', '1.1.0']) await registry.publish(moduleFixture({ name: 'cat-vgg', version: v }));
-    await registry.setYanked('cat-vgg', '1.1.0', true);
+    await registry.setYanked('cat-vgg', '1.1.0', { yanked: true });
     expect((await registry.resolve('cat-vgg@^1')).version).toBe('1.0.0');
     expect((await registry.resolve('cat-vgg@latest')).version).toBe('1.0.0');
     const pinned = await registry.resolve('cat-vgg@1.1.0');
     expect(pinned.version).toBe('1.1.0');
     expect(pinned.warning).toContain('yanked');
-    await registry.setYanked('cat-vgg', '1.1.0', false);
+    await registry.setYanked('cat-vgg', '1.1.0', { yanked: false });
     expect((await registry.resolve('cat-vgg@latest')).version).toBe('1.1.0');
-    expect(await codeOf(registry.setYanked('cat-vgg', '9.9.9', true))).toBe('E_VERSION_NOT_FOUND');
+    expect(await codeOf(registry.setYanked('cat-vgg', '9.9.9', { yanked: true }))).toBe('E_VERSION_NOT_FOUND');
   });
 
   it('attaches an artifact to a version, reads it back verified, refuses to overwrite it silently, and keeps it through gc', async () => {
     await registry.publish(moduleFixture({ name: 'cat-vgg', version: '1.0.0' }));
     await registry.publish(moduleFixture({ name: 'cat-vgg', version: '1.1.0', seed: 4 }));
     const graph = new TextEncoder().encode('a mined graph');
-    const attached = await registry.attach('cat-vgg@1.0.0', 'explanatory-graph', graph);
+    const attached = await registry.attach('cat-vgg@1.0.0', { kind: 'explanatory-graph', bytes: graph });
     expect(attached).toMatchObject({ name: 'cat-vgg', version: '1.0.0' });
     const read = await registry.attachment('cat-vgg@1.0.0', 'explanatory-graph');
     expect(new TextDecoder().decode(read.bytes)).toBe('a mined graph');
@@ -117,13 +117,13 @@ describe(`${kind} registry operations`, () => {
     expect(await codeOf(registry.attachment('cat-vgg@1.1.0', 'explanatory-graph'))).toBe('E_MODULE_NOT_FOUND');
     expect((await registry.resolve('cat-vgg')).version).toBe('1.1.0');
     const other = new TextEncoder().encode('another graph');
-    expect(await codeOf(registry.attach('cat-vgg@1.0.0', 'explanatory-graph', other))).toBe('E_VERSION_EXISTS');
+    expect(await codeOf(registry.attach('cat-vgg@1.0.0', { kind: 'explanatory-graph', bytes: other }))).toBe('E_VERSION_EXISTS');
     expect(new TextDecoder().decode((await registry.attachment('cat-vgg@1.0.0', 'explanatory-graph')).bytes)).toBe('a mined graph');
-    const replaced = await registry.attach('cat-vgg@1.0.0', 'explanatory-graph', other, { replace: true });
+    const replaced = await registry.attach('cat-vgg@1.0.0', { kind: 'explanatory-graph', bytes: other, replace: true });
     expect(replaced.replaced).toBe(attached.digest);
     expect(new TextDecoder().decode((await registry.attachment('cat-vgg@1.0.0', 'explanatory-graph')).bytes)).toBe('another graph');
-    expect(await codeOf(registry.attach('cat-vgg@1.0.0', 'Bad Kind', other))).toBe('E_INVALID_ARGUMENT');
-    expect(await codeOf(registry.attach('dog-vgg@1.0.0', 'explanatory-graph', other))).toBe('E_MODULE_NOT_FOUND');
+    expect(await codeOf(registry.attach('cat-vgg@1.0.0', { kind: 'Bad Kind', bytes: other }))).toBe('E_INVALID_ARGUMENT');
+    expect(await codeOf(registry.attach('dog-vgg@1.0.0', { kind: 'explanatory-graph', bytes: other }))).toBe('E_MODULE_NOT_FOUND');
     expect(await registry.verify()).toMatchObject({ versions: 2, problems: [] });
     if ((await registry.store.listBlobs()) !== undefined) {
       // gc keeps the live attachment and collects the replaced one.
