@@ -18,6 +18,7 @@ export {
   DEFAULT_MASK_PROBE,
   METHODS,
   METHOD_WEIGHTS,
+  PROBE_KINDS,
   trainAdapter,
   type AdapterLink,
   type DistillMethod,
@@ -74,6 +75,7 @@ export {
 } from './generic';
 export {
   ADAPTER_LAYERS,
+  ADAPTER_NAMES,
   ADAPTER_TRAINING_DEFAULTS,
   isAdapterName,
   type AdapterName,
@@ -85,4 +87,10 @@ export {
   showGeneric,
   type ShowGenericOptions,
 } from './generic-view';
-export { formatTransplant } from './transplant-summary';
+export {
+  formatTransplant,
+  transplantProgressLine,
+  transplantSummary,
+  transplantWithReport,
+  type TransplantReportOptions,
+} from './transplant-summary';

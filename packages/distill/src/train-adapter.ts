@@ -50,6 +50,8 @@ export interface TrainAdapterArgs {
 
 /** How a mask output is probed; a scalar score is always probed with ones. */
 export type ProbeKind = 'random' | 'pseudo-label';
+/** The probe kinds, in the order a usage error names them. */
+export const PROBE_KINDS: readonly ProbeKind[] = ['random', 'pseudo-label'];
 
 /**
  * The default probe of a mask: pseudo-label. BD with 0 samples, 300 steps, seed 1, measured on

@@ -3,6 +3,8 @@ import { DEFAULT_MASK_PROBE } from './train-adapter';
 /** Adapters by name: how many conv+ReLU layers each has. */
 export const ADAPTER_LAYERS = { conv1: 1, conv3: 3 } as const;
 export type AdapterName = keyof typeof ADAPTER_LAYERS;
+/** The adapter names, in the order of {@link ADAPTER_LAYERS}: conv1, conv3. */
+export const ADAPTER_NAMES = Object.keys(ADAPTER_LAYERS) as AdapterName[];
 
 /**
  * The defaults of adapter training, in one place: the `transplant` and `transplant generic`

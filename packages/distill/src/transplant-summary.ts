@@ -1,4 +1,41 @@
-import type { TransplantResult } from './transplant';
+import { writeTransplantReport } from './report';
+import { transplant, type TransplantOptions, type TransplantResult } from './transplant';
+
+/** Where {@link transplantWithReport} writes the report, and the command line it quotes. */
+export interface TransplantReportOptions {
+  readonly dir: string;
+  readonly command: string;
+}
+
+/** The transplant command's workflow: {@link transplant}, then its report written into `report.dir`. */
+export async function transplantWithReport(
+  options: TransplantOptions & { readonly report: TransplantReportOptions },
+): Promise<{ result: TransplantResult; report: string }> {
+  const { report: where, ...transplantOptions } = options;
+  const result = await transplant(transplantOptions);
+  return { result, report: await writeTransplantReport(where.dir, result, where.command) };
+}
+
+/**
+ * The transplant command's progress line: every 25 steps and at the last one, the step, the loss
+ * and the seconds left at the pace so far (`elapsedMs` since training began); otherwise undefined.
+ */
+export function transplantProgressLine(
+  step: number,
+  steps: number,
+  loss: number,
+  elapsedMs: number,
+): string | undefined {
+  if (step % 25 !== 0 && step !== steps) return undefined;
+  const perStep = elapsedMs / 1000 / step;
+  return `step ${step}/${steps}  loss ${loss.toFixed(4)}  ETA ${Math.round(perStep * (steps - step))} s\n`;
+}
+
+/** A transplant as JSON: the result without its loss curve, the final loss and the report's path. */
+export function transplantSummary(result: TransplantResult, report: string) {
+  const { losses, ...summary } = result;
+  return { ...summary, finalLoss: losses.at(-1), report };
+}
 
 /** A transplant as lines of text: the network, its teacher, the held-out metric, the report. */
 export function formatTransplant(result: TransplantResult, report: string): string {

@@ -19,3 +19,23 @@ export function formatLocalization(results: readonly FewShotResult[]): string[] 
     ),
   ];
 }
+
+/** What `graph localize` reports: the network, the category, the few-shot results and the picture drawn. */
+export interface LocalizationReport {
+  readonly network: string;
+  readonly category: string;
+  readonly results: readonly FewShotResult[];
+  readonly png?: string;
+}
+
+/** A localization report as text: a header with the draws and test crops, the table, the picture. */
+export function formatLocalizationReport(
+  report: LocalizationReport,
+  settings: { readonly draws: number; readonly test: number },
+): string {
+  return [
+    `${report.network} · ${report.category} · normalized distance (lower is better), ${settings.draws} draws, ${settings.test} test crops`,
+    ...formatLocalization(report.results),
+    ...(report.png ? [`  picture ${report.png}`] : []),
+  ].join('\n');
+}

@@ -120,4 +120,4 @@ export {
 } from './localize-parts';
 export { drawGraphNodes, type DrawGraphNodesOptions } from './draw-graph-nodes';
 export { formatGraphSummary, summariseGraph, type GraphSummary } from './graph-summary';
-export { formatLocalization } from './format-localization';
+export { formatLocalization, formatLocalizationReport, type LocalizationReport } from './format-localization';

@@ -1,6 +1,10 @@
+import { fileURLToPath } from 'node:url';
 import type { BackendSelection } from '@transplant/core';
 import { resolveRegistryLocation, type PlatformServices } from '@transplant/platform';
 import type { Registry } from '@transplant/registry';
+
+/** The workspace's `reports/` folder (`transplant --reports` default), wherever a command runs from. */
+export const REPORTS_DIR = fileURLToPath(new URL('../../../../reports', import.meta.url));
 
 /**
  * What every command gets from the program: the services the composition root resolves once,

@@ -37,6 +37,7 @@ export async function collectDoctorReport(
           wasmThreads: Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')),
         }
       : {};
+  const native = loadOnednn(deps.env);
   return {
     transplant: TRANSPLANT_VERSION,
     node: process.version,
@@ -45,15 +46,10 @@ export async function collectDoctorReport(
     tfjs: { ...(tf.version as Record<string, string>), 'tfjs-backend-wasm': version_wasm },
     backend: { ...selection, ...wasm },
     registry: resolveRegistryLocation(options.registry, deps.env),
-    native: nativeStatus(deps.env),
+    native: native.ok
+      ? { on: true, onednn: native.onednn, threads: native.threads }
+      : { on: false, reason: native.reason },
   };
-}
-
-function nativeStatus(env: Environment): DoctorReport['native'] {
-  const native = loadOnednn(env);
-  return native.ok
-    ? { on: true, onednn: native.onednn, threads: native.threads }
-    : { on: false, reason: native.reason };
 }
 
 export function formatDoctorReport(r: DoctorReport): string {
@@ -62,11 +58,10 @@ export function formatDoctorReport(r: DoctorReport): string {
     '',
     `back end: ${r.backend.id} via ${r.backend.provider}${r.backend.forced ? ' (forced)' : ''}`,
   ];
-  if (r.backend.wasmSimd !== undefined) {
+  if (r.backend.wasmSimd !== undefined)
     lines.push(
       `  wasm SIMD: ${r.backend.wasmSimd ? 'yes' : 'no'}, threads: ${r.backend.wasmThreads ? 'yes' : 'no (single-threaded in Node)'}`,
     );
-  }
   for (const a of r.backend.attempts)
     lines.push(`  tried ${a.id}: ${a.ok ? 'ok' : 'unavailable'} — ${a.detail}`);
   lines.push(

@@ -1,10 +1,9 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { TransplantError } from '@transplant/core';
 import { EXPLAIN_COMMAND_DEFAULTS, explainNetwork, formatExplainReport } from '@transplant/explainer';
 import type { CommandContext } from './command-context';
 import { categoryOf, withNetwork } from './network-context';
-import { integer } from './parse-options';
+import { integers, nonNegative } from './parse-options';
 
 export type { ExplainReport } from '@transplant/explainer';
 
@@ -21,16 +20,6 @@ interface ExplainFlags {
   images: string;
   test: string;
   scenes?: boolean;
-}
-
-/** `--name` as a number ≥ 0; E_USAGE otherwise. */
-function weight(value: string, name: string): number {
-  const w = Number(value);
-  if (!(w >= 0))
-    throw new TransplantError('E_USAGE', `--${name} must be a number ≥ 0, not "${value}"`, {
-      operation: 'explain',
-    });
-  return w;
 }
 
 /** `transplant explain --net bird-cls [--image x.png]`: trains an explainer of the network and writes the report. */
@@ -62,19 +51,10 @@ export function explainCommand(parent: Command, ctx: CommandContext): void {
     .option('--test <n>', 'labelled images for fidelity', String(d.test))
     .option('--scenes', 'whole scenes instead of object crops')
     .action(async (flags: ExplainFlags) => {
-      const eta = weight(flags.eta, 'eta');
-      const decision = weight(flags.decision, 'decision');
-      const settings = {
-        steps: integer(flags.steps, 'steps', 1, 'explain'),
-        eta,
-        decision,
-        filters: integer(flags.filters, 'filters', 1, 'explain'),
-        pool: integer(flags.pool, 'pool', 4, 'explain'),
-        images: integer(flags.images, 'images', 2, 'explain'),
-        test: integer(flags.test, 'test', 2, 'explain'),
-        crop: flags.scenes !== true,
-        seed: d.seed,
-      };
+      const eta = nonNegative(flags.eta, 'eta', 'explain');
+      const decision = nonNegative(flags.decision, 'decision', 'explain');
+      const counts = integers(flags, { steps: 1, filters: 1, pool: 4, images: 2, test: 2 }, 'explain');
+      const settings = { ...counts, eta, decision, crop: flags.scenes !== true, seed: d.seed };
       await withNetwork(ctx, flags.net, async ({ network, manifest, link }) => {
         const report = await explainNetwork({
           ...settings,

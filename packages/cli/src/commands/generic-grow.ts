@@ -1,45 +1,31 @@
 import type { Command } from 'commander';
-import { TransplantError } from '@transplant/core';
 import {
   ADAPTER_LAYERS,
+  ADAPTER_NAMES,
   ADAPTER_TRAINING_DEFAULTS as DEFAULTS,
   addCategory,
   addTask,
   formatGenericChange,
-  isAdapterName,
   removeCategory,
   type LinkTraining,
 } from '@transplant/distill';
 import type { CommandContext } from './command-context';
 import { genericContext } from './generic-context';
-import { integer } from './parse-options';
+import { integers, oneOf } from './parse-options';
 
-interface TrainingFlags {
-  samples: string;
-  adapter: string;
-  steps: string;
-  seed: string;
-}
-
-const count = (value: string, name: string, min: number) => integer(value, name, min, 'generic');
+type TrainingFlags = Record<'samples' | 'adapter' | 'steps' | 'seed', string>;
 
 /** `transplant add-category | add-task | remove-category`: a generic network grows or shrinks by one module. */
 export function genericGrowthCommands(parent: Command, ctx: CommandContext): void {
   const context = () => genericContext(ctx);
   const training = (options: TrainingFlags): LinkTraining => {
-    if (!isAdapterName(options.adapter))
-      throw new TransplantError('E_USAGE', '--adapter must be conv1 or conv3', { operation: 'generic' });
-    const steps = count(options.steps, 'steps', 1);
-    return {
-      samples: count(options.samples, 'samples', 0),
-      adapterLayers: ADAPTER_LAYERS[options.adapter],
-      steps,
-      seed: count(options.seed, 'seed', 0),
-      progress: (link, step, loss) => {
-        if (step % 50 === 0 || step === steps)
-          ctx.err(`  ${link}: step ${step}/${steps}  loss ${loss.toFixed(4)}\n`);
-      },
+    const adapter = oneOf(options.adapter, 'adapter', ADAPTER_NAMES, 'generic');
+    const { steps, samples, seed } = integers(options, { steps: 1, samples: 0, seed: 0 }, 'generic');
+    const progress = (link: string, step: number, loss: number) => {
+      if (step % 50 === 0 || step === steps)
+        ctx.err(`  ${link}: step ${step}/${steps}  loss ${loss.toFixed(4)}\n`);
     };
+    return { samples, adapterLayers: ADAPTER_LAYERS[adapter], steps, seed, progress };
   };
   const trainingOptions = (cmd: Command) =>
     cmd
@@ -62,11 +48,8 @@ export function genericGrowthCommands(parent: Command, ctx: CommandContext): voi
     .requiredOption('--generic <name>', 'the generic network')
     .requiredOption('--from <network>', 'the specific network whose category module joins, e.g. cat-seg')
     .action(async (options: TrainingFlags & { generic: string; from: string }) => {
-      const change = await addCategory(await context(), {
-        generic: options.generic,
-        from: options.from,
-        training: training(options),
-      });
+      const { generic, from } = options;
+      const change = await addCategory(await context(), { generic, from, training: training(options) });
       ctx.out(change, formatGenericChange(change));
     });
   trainingOptions(
@@ -79,11 +62,8 @@ export function genericGrowthCommands(parent: Command, ctx: CommandContext): voi
     .requiredOption('--generic <name>', 'the generic network')
     .requiredOption('--from <network>', 'the specific network whose task module joins, e.g. bird-cls')
     .action(async (options: TrainingFlags & { generic: string; from: string }) => {
-      const change = await addTask(await context(), {
-        generic: options.generic,
-        from: options.from,
-        training: training(options),
-      });
+      const { generic, from } = options;
+      const change = await addTask(await context(), { generic, from, training: training(options) });
       ctx.out(change, formatGenericChange(change));
     });
   parent
@@ -93,11 +73,8 @@ export function genericGrowthCommands(parent: Command, ctx: CommandContext): voi
     )
     .requiredOption('--generic <name>', 'the generic network')
     .requiredOption('--category <module>', 'the category module to remove')
-    .action(async (options: { generic: string; category: string }) => {
-      const change = await removeCategory(await context(), {
-        generic: options.generic,
-        category: options.category,
-      });
+    .action(async ({ generic, category }: { generic: string; category: string }) => {
+      const change = await removeCategory(await context(), { generic, category });
       ctx.out(change, formatGenericChange(change));
     });
 }

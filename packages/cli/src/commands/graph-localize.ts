@@ -1,27 +1,17 @@
 import type { Command } from 'commander';
-import { TransplantError } from '@transplant/core';
 import {
   GRAPH_IMAGE_SEEDS,
-  formatLocalization,
+  formatLocalizationReport,
   loadGraphFor,
   localizeParts,
 } from '@transplant/explanatory-graph';
 import type { CommandContext } from './command-context';
 import { categoryOf, withNetwork } from './network-context';
-import { integer } from './parse-options';
+import { integer, integers, usage } from './parse-options';
 
-interface LocalizeFlags {
-  net: string;
-  graph?: string;
-  parts?: string;
-  shots: string;
-  pool: string;
-  test: string;
-  draws: string;
-  category?: string;
-  png?: string;
-  index: string;
-}
+/** The flags as commander hands them over (every value a string). */
+type LocalizeFlags = Record<'net' | 'shots' | 'pool' | 'test' | 'draws' | 'index', string> &
+  Partial<Record<'graph' | 'parts' | 'category' | 'png', string>>;
 
 /** `transplant graph localize`: the few-shot localization workflow of @transplant/explanatory-graph. */
 export function graphLocalizeCommand(graph: Command, ctx: CommandContext): void {
@@ -48,16 +38,12 @@ export function graphLocalizeCommand(graph: Command, ctx: CommandContext): void 
     .option('--index <i>', 'which test image --png draws', '0')
     .action(async (flags: LocalizeFlags) => {
       const shots = flags.shots.split(',').map((k) => integer(k, 'shots', 1, 'graph'));
-      const pool = integer(flags.pool, 'pool', 1, 'graph');
-      const test = integer(flags.test, 'test', 1, 'graph');
-      const draws = integer(flags.draws, 'draws', 1, 'graph');
-      const index = integer(flags.index, 'index', 0, 'graph');
-      if (index >= test)
-        throw new TransplantError('E_USAGE', `--index ${index} is past the ${test} test images`, {
-          operation: 'graph',
-        });
+      const { pool, test, draws, index } = integers(flags, { pool: 1, test: 1, draws: 1, index: 0 }, 'graph');
+      if (index >= test) throw usage(`--index ${index} is past the ${test} test images`, 'graph');
       await withNetwork(ctx, flags.net, async ({ network, manifest, link, registry }) => {
         const category = categoryOf(network, link, flags.category, 'graph');
+        const k = shots[0]!;
+        const title = `${manifest.name}: ${k}-shot parts (dot: graph, ring: annotated)`;
         const { results, png } = await localizeParts({
           graph: await loadGraphFor({
             network,
@@ -75,16 +61,7 @@ export function graphLocalizeCommand(graph: Command, ctx: CommandContext): void 
           draws,
           top: 10,
           seed: 'graph-localize',
-          ...(flags.png
-            ? {
-                picture: {
-                  file: flags.png,
-                  k: shots[0]!,
-                  index,
-                  title: `${manifest.name}: ${shots[0]!}-shot parts (dot: graph, ring: annotated)`,
-                },
-              }
-            : {}),
+          ...(flags.png ? { picture: { file: flags.png, k, index, title } } : {}),
         });
         const report = {
           network: `${manifest.name}@${manifest.version}`,
@@ -92,12 +69,7 @@ export function graphLocalizeCommand(graph: Command, ctx: CommandContext): void 
           results,
           ...(png ? { png } : {}),
         };
-        const text = [
-          `${report.network} · ${category} · normalized distance (lower is better), ${draws} draws, ${test} test crops`,
-          ...formatLocalization(results),
-          ...(png ? [`  picture ${png}`] : []),
-        ].join('\n');
-        ctx.out(report, text);
+        ctx.out(report, formatLocalizationReport(report, { draws, test }));
       });
     });
 }

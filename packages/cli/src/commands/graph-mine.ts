@@ -1,15 +1,13 @@
 import type { Command } from 'commander';
-import { TransplantError } from '@transplant/core';
 import {
   GRAPH_VIEW_RULES,
   formatGraphSummary,
   mineCategoryGraph,
   summariseGraph,
-  type GraphViewRule,
 } from '@transplant/explanatory-graph';
 import type { CommandContext } from './command-context';
 import { categoryOf, withNetwork } from './network-context';
-import { integer } from './parse-options';
+import { integers, oneOf, usage } from './parse-options';
 
 interface MineFlags {
   net: string;
@@ -25,8 +23,6 @@ interface MineFlags {
   html?: string;
   seed: string;
 }
-
-const usage = (message: string) => new TransplantError('E_USAGE', message, { operation: 'graph' });
 
 /** `transplant graph mine`: the mining workflow of @transplant/explanatory-graph. */
 export function graphMineCommand(graph: Command, ctx: CommandContext): void {
@@ -51,12 +47,10 @@ export function graphMineCommand(graph: Command, ctx: CommandContext): void {
     .option('--html <dir>', 'also write the HTML browser here')
     .option('--seed <text>', 'seed of the node initialisation', 'explanatory-graph')
     .action(async (flags: MineFlags) => {
-      if (!flags.out && !flags.attach) throw usage('say where the graph goes: --out FILE and/or --attach');
-      if (!GRAPH_VIEW_RULES.includes(flags.views as GraphViewRule))
-        throw usage(`--views must be one of ${GRAPH_VIEW_RULES.join(', ')}`);
-      const images = integer(flags.images, 'images', 2, 'graph');
-      const negatives = integer(flags.negatives, 'negatives', 2, 'graph');
-      const iterations = integer(flags.iterations, 'iterations', 1, 'graph');
+      if (!flags.out && !flags.attach)
+        throw usage('say where the graph goes: --out FILE and/or --attach', 'graph');
+      const views = oneOf(flags.views, 'views', GRAPH_VIEW_RULES, 'graph');
+      const counts = integers(flags, { images: 2, negatives: 2, iterations: 1 }, 'graph');
       await withNetwork(ctx, flags.net, async ({ network, manifest, link, registry }) => {
         const {
           graph: mined,
@@ -67,10 +61,8 @@ export function graphMineCommand(graph: Command, ctx: CommandContext): void {
           link,
           category: categoryOf(network, link, flags.category, 'graph'),
           reference: `${manifest.name}@${manifest.version}`,
-          images,
-          negatives,
-          iterations,
-          views: flags.views as GraphViewRule,
+          ...counts,
+          views,
           seed: flags.seed,
           ...(flags.layers ? { layers: flags.layers.split(',').filter(Boolean) } : {}),
           ...(flags.out ? { out: flags.out } : {}),

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { TransplantError } from '@transplant/core';
 import {
   GRAPH_IMAGE_SEEDS,
   drawGraphNodes,
@@ -10,17 +9,11 @@ import {
 } from '@transplant/explanatory-graph';
 import type { CommandContext } from './command-context';
 import { categoryOf, withNetwork } from './network-context';
-import { integer } from './parse-options';
+import { integers, usage } from './parse-options';
 
-interface NodesFlags {
-  net: string;
-  nodes: string;
-  png: string;
-  graph?: string;
-  images: string;
-  columns: string;
-  category?: string;
-}
+/** The flags as commander hands them over (every value a string). */
+type NodesFlags = Record<'net' | 'nodes' | 'png' | 'images' | 'columns', string> &
+  Partial<Record<'graph' | 'category', string>>;
 
 /** `--nodes 0:12,1:40` → node references of the graph; E_USAGE for a pair that names no node. */
 function parseNodes(text: string, graph: ExplanatoryGraph): NodeRef[] {
@@ -31,17 +24,11 @@ function parseNodes(text: string, graph: ExplanatoryGraph): NodeRef[] {
     .map((pair) => {
       const [layer, node] = pair.split(':').map(Number);
       const nodes = perLayer[layer ?? -1];
-      if (
-        !Number.isInteger(layer) ||
-        !Number.isInteger(node) ||
-        nodes === undefined ||
-        node! < 0 ||
-        node! >= nodes
-      )
-        throw new TransplantError(
-          'E_USAGE',
+      const named = Number.isInteger(layer) && Number.isInteger(node) && nodes !== undefined;
+      if (!named || node! < 0 || node! >= nodes!)
+        throw usage(
           `"${pair}" is not a node: use LAYER:NODE with layer 0…${graph.layers.length - 1} and node 0…(nodes − 1) (${perLayer.join(', ')} nodes per layer)`,
-          { operation: 'graph' },
+          'graph',
         );
       return { layer: layer!, node: node! };
     });
@@ -66,8 +53,7 @@ export function graphNodesCommand(graph: Command, ctx: CommandContext): void {
     .option('--columns <n>', 'patches per node', '8')
     .option('--category <id>', 'images of this category (default: the category module’s)')
     .action(async (flags: NodesFlags) => {
-      const count = integer(flags.images, 'images', 1, 'graph');
-      const columns = integer(flags.columns, 'columns', 1, 'graph');
+      const { images, columns } = integers(flags, { images: 1, columns: 1 }, 'graph');
       await withNetwork(ctx, flags.net, async ({ network, link, registry }) => {
         const loaded = await loadGraphFor({
           network,
@@ -81,7 +67,7 @@ export function graphNodesCommand(graph: Command, ctx: CommandContext): void {
           network,
           link,
           category: categoryOf(network, link, flags.category, 'graph'),
-          images: { count, seed: GRAPH_IMAGE_SEEDS.test },
+          images: { count: images, seed: GRAPH_IMAGE_SEEDS.test },
           nodes,
           columns,
           file: flags.png,

@@ -64,11 +64,10 @@ export async function withNetwork<T>(
   }) => Promise<T>,
   choose: { category?: string; task?: string } = {},
 ): Promise<T> {
-  await selectCommandBackend(ctx);
-  const registry = await openCommandRegistry(ctx);
-  const { network, manifest } = await new Composer(registry, ctx.services().plugins).load(reference);
+  const composer = await commandComposer(ctx);
+  const { network, manifest } = await composer.load(reference);
   try {
-    return await fn({ network, manifest, link: pickLink(network, choose), registry });
+    return await fn({ network, manifest, link: pickLink(network, choose), registry: composer.registry });
   } finally {
     network.dispose();
   }

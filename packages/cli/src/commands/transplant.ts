@@ -1,38 +1,23 @@
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { Composer } from '@transplant/composer';
-import { TransplantError } from '@transplant/core';
 import {
   ADAPTER_LAYERS,
+  ADAPTER_NAMES,
   ADAPTER_TRAINING_DEFAULTS as DEFAULTS,
   METHODS,
+  PROBE_KINDS,
   formatTransplant,
-  isAdapterName,
-  transplant,
-  writeTransplantReport,
-  type DistillMethod,
-  type ProbeKind,
+  transplantProgressLine,
+  transplantSummary,
+  transplantWithReport,
 } from '@transplant/distill';
-import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
-import { integer } from './parse-options';
+import { REPORTS_DIR, type CommandContext } from './command-context';
+import { trainingContext } from './generic-context';
+import { integers, oneOf } from './parse-options';
 
-/** The workspace's `reports/` folder, wherever the command runs from. */
-export const REPORTS_DIR = fileURLToPath(new URL('../../../../reports', import.meta.url));
-
-interface Options {
-  from: string;
-  to: string;
-  teacher?: string;
-  samples: string;
-  method: string;
-  adapter: string;
-  probe: string;
-  steps: string;
-  seed: string;
-  publish: boolean;
-  reports: string;
-}
+/** The flags as commander hands them over: values as strings, --no-publish as `publish`. */
+type Flag = 'from' | 'to' | 'samples' | 'method' | 'adapter' | 'probe' | 'steps' | 'seed' | 'reports';
+type Options = Record<Flag, string> & { teacher?: string; publish: boolean };
 
 /** `transplant transplant --from bird-cls --to cat-seg …`: learns an adapter, evaluates, publishes, reports. */
 export function transplantCommand(parent: Command, ctx: CommandContext): Command {
@@ -65,45 +50,31 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
     .option('--no-publish', 'evaluate and report without publishing')
     .option('--reports <dir>', 'where the report goes', REPORTS_DIR)
     .action(async (options: Options) => {
-      if (!(METHODS as readonly string[]).includes(options.method))
-        throw new TransplantError('E_USAGE', `--method must be one of ${METHODS.join(', ')}`, {
-          operation: 'transplant',
-        });
-      if (options.probe !== 'random' && options.probe !== 'pseudo-label')
-        throw new TransplantError('E_USAGE', '--probe must be random or pseudo-label', {
-          operation: 'transplant',
-        });
-      if (!isAdapterName(options.adapter))
-        throw new TransplantError('E_USAGE', '--adapter must be conv1 or conv3', { operation: 'transplant' });
-      const selection = await selectCommandBackend(ctx);
-      const registry = await openCommandRegistry(ctx);
-      const steps = integer(options.steps, 'steps', 1);
+      const method = oneOf(options.method, 'method', METHODS, 'transplant');
+      const probe = oneOf(options.probe, 'probe', PROBE_KINDS, 'transplant');
+      const adapter = oneOf(options.adapter, 'adapter', ADAPTER_NAMES, 'transplant');
+      const context = await trainingContext(ctx);
+      const numbers = integers(options, { steps: 1, samples: 0, seed: 0 }, 'transplant');
       const started = Date.now();
-      const result = await transplant({
-        composer: new Composer(registry, ctx.services().plugins),
+      const { result, report } = await transplantWithReport({
+        ...context,
         from: options.from,
         to: options.to,
         ...(options.teacher ? { teacher: options.teacher } : {}),
-        method: options.method as DistillMethod,
-        samples: integer(options.samples, 'samples', 0),
-        adapterLayers: ADAPTER_LAYERS[options.adapter],
-        probe: options.probe as ProbeKind,
-        steps,
-        seed: integer(options.seed, 'seed', 0),
-        generatedBy: ctx.services().generatedBy,
-        backend: selection.id,
+        method,
+        ...numbers,
+        adapterLayers: ADAPTER_LAYERS[adapter],
+        probe,
         publish: options.publish,
         progress: (step, loss) => {
-          if (step % 25 !== 0 && step !== steps) return;
-          const perStep = (Date.now() - started) / 1000 / step;
-          ctx.err(
-            `step ${step}/${steps}  loss ${loss.toFixed(4)}  ETA ${Math.round(perStep * (steps - step))} s\n`,
-          );
+          const line = transplantProgressLine(step, numbers.steps, loss, Date.now() - started);
+          if (line) ctx.err(line);
+        },
+        report: {
+          dir: resolve(options.reports),
+          command: `transplant --from ${options.from} --to ${options.to} --method ${options.method} --samples ${options.samples} --adapter ${options.adapter} --probe ${options.probe} --steps ${options.steps} --seed ${options.seed}`,
         },
       });
-      const command = `transplant --from ${options.from} --to ${options.to} --method ${options.method} --samples ${options.samples} --adapter ${options.adapter} --probe ${options.probe} --steps ${options.steps} --seed ${options.seed}`;
-      const report = await writeTransplantReport(resolve(options.reports), result, command);
-      const { losses, ...summary } = result;
-      ctx.out({ ...summary, finalLoss: losses.at(-1), report }, formatTransplant(result, report));
+      ctx.out(transplantSummary(result, report), formatTransplant(result, report));
     });
 }
