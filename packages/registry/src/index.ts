@@ -5,7 +5,13 @@
 export { FolderStore } from './folder/folder-store';
 export { Registry, type Fetched, type Resolved, type VerifyProblem, type VerifyReport } from './registry';
 export type { RegistryStore } from './store';
-export { ATTACHMENT_KIND, emptyIndex, type AttachmentEntry, type ModuleIndex, type VersionEntry } from './module-index';
+export {
+  ATTACHMENT_KIND,
+  emptyIndex,
+  type AttachmentEntry,
+  type ModuleIndex,
+  type VersionEntry,
+} from './module-index';
 export { LOCKFILE_NAME, readLockfile, recordInLockfile, type LockEntry, type Lockfile } from './lockfile';
 export { canonicalJson } from './canonical-json';
 export { copyModule, type CopyResult } from './copy-module';

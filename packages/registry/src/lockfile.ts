@@ -31,16 +31,22 @@ export async function readLockfile(path: string): Promise<Lockfile | undefined> 
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  const bad = (why: string) => new TransplantError('E_LOCKFILE_INVALID', `${path}: ${why}`, { operation: 'readLockfile' });
+  const bad = (why: string) =>
+    new TransplantError('E_LOCKFILE_INVALID', `${path}: ${why}`, { operation: 'readLockfile' });
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(text) as Record<string, unknown>;
   } catch {
     throw bad('not JSON');
   }
-  if (raw['lockfileVersion'] !== 1 || typeof raw['modules'] !== 'object' || raw['modules'] === null) throw bad('not a lockfile of version 1');
+  if (raw['lockfileVersion'] !== 1 || typeof raw['modules'] !== 'object' || raw['modules'] === null)
+    throw bad('not a lockfile of version 1');
   for (const [ref, e] of Object.entries(raw['modules'] as Record<string, Record<string, unknown>>)) {
-    if (typeof e['version'] !== 'string' || !DIGEST.test(String(e['manifestDigest'])) || !DIGEST.test(String(e['weightsDigest']))) {
+    if (
+      typeof e['version'] !== 'string' ||
+      !DIGEST.test(String(e['manifestDigest'])) ||
+      !DIGEST.test(String(e['weightsDigest']))
+    ) {
       throw bad(`entry "${ref}" is incomplete`);
     }
   }
@@ -56,10 +62,23 @@ export async function recordInLockfile(
   const current = await readLockfile(path);
   const modules: Record<string, LockEntry> = { ...(current?.modules ?? {}) };
   for (const { ref, resolved } of entries) {
-    modules[ref] = { version: resolved.version, manifestDigest: resolved.entry.manifestDigest, weightsDigest: resolved.entry.weightsDigest };
+    modules[ref] = {
+      version: resolved.version,
+      manifestDigest: resolved.entry.manifestDigest,
+      weightsDigest: resolved.entry.weightsDigest,
+    };
   }
   const sorted = Object.fromEntries(Object.entries(modules).sort(([a], [b]) => (a < b ? -1 : 1)));
-  const lockfile: Lockfile = { lockfileVersion: 1, generatedBy: meta.generatedBy, registry: meta.registry, modules: sorted };
-  await replaceDurably(dirname(path), path, new TextEncoder().encode(`${JSON.stringify(lockfile, null, 2)}\n`));
+  const lockfile: Lockfile = {
+    lockfileVersion: 1,
+    generatedBy: meta.generatedBy,
+    registry: meta.registry,
+    modules: sorted,
+  };
+  await replaceDurably(
+    dirname(path),
+    path,
+    new TextEncoder().encode(`${JSON.stringify(lockfile, null, 2)}\n`),
+  );
   return lockfile;
 }

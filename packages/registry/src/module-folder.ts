@@ -10,11 +10,15 @@ export async function readModuleFolder(path: string): Promise<{ manifest: unknow
     try {
       return await readFile(join(path, file));
     } catch (cause) {
-      throw new TransplantError('E_DATA_MISSING_FILE', `${join(path, file)} cannot be read (a module folder holds ${MODULE_FILES.manifest} and ${MODULE_FILES.weights})`, {
-        module: path,
-        operation: 'readModuleFolder',
-        cause,
-      });
+      throw new TransplantError(
+        'E_DATA_MISSING_FILE',
+        `${join(path, file)} cannot be read (a module folder holds ${MODULE_FILES.manifest} and ${MODULE_FILES.weights})`,
+        {
+          module: path,
+          operation: 'readModuleFolder',
+          cause,
+        },
+      );
     }
   };
   const text = (await read(MODULE_FILES.manifest)).toString('utf8');
@@ -22,12 +26,18 @@ export async function readModuleFolder(path: string): Promise<{ manifest: unknow
   try {
     manifest = JSON.parse(text);
   } catch {
-    throw new TransplantError('E_MANIFEST_INVALID', `${join(path, MODULE_FILES.manifest)} is not JSON`, { module: path, operation: 'readModuleFolder' });
+    throw new TransplantError('E_MANIFEST_INVALID', `${join(path, MODULE_FILES.manifest)} is not JSON`, {
+      module: path,
+      operation: 'readModuleFolder',
+    });
   }
   return { manifest, weights: new Uint8Array(await read(MODULE_FILES.weights)) };
 }
 
-export async function writeModuleFolder(path: string, module: { manifest: unknown; weights: Uint8Array }): Promise<void> {
+export async function writeModuleFolder(
+  path: string,
+  module: { manifest: unknown; weights: Uint8Array },
+): Promise<void> {
   await mkdir(path, { recursive: true });
   await writeFile(join(path, MODULE_FILES.manifest), `${JSON.stringify(module.manifest, null, 2)}\n`);
   await writeFile(join(path, MODULE_FILES.weights), module.weights);

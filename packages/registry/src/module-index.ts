@@ -44,7 +44,9 @@ export function emptyIndex(name: string): ModuleIndex {
 
 /** `latest` follows the highest non-prerelease, non-yanked version (npm's default, without publish order). */
 export function withLatest(index: ModuleIndex): ModuleIndex {
-  const candidates = Object.entries(index.versions).filter(([v, e]) => !e.yanked && semver.prerelease(v) === null).map(([v]) => v);
+  const candidates = Object.entries(index.versions)
+    .filter(([v, e]) => !e.yanked && semver.prerelease(v) === null)
+    .map(([v]) => v);
   const latest = semver.rsort(candidates)[0];
   const distTags = { ...index.distTags };
   if (latest) distTags['latest'] = latest;
@@ -56,28 +58,40 @@ const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
 /** Checks an index read from storage; a damaged one is E_REGISTRY_CORRUPT, never trusted. */
 export function parseIndex(raw: unknown, name: string, where: string): ModuleIndex {
-  const bad = (why: string) => new TransplantError('E_REGISTRY_CORRUPT', `${where}: ${why}`, { module: name, operation: 'readIndex' });
+  const bad = (why: string) =>
+    new TransplantError('E_REGISTRY_CORRUPT', `${where}: ${why}`, { module: name, operation: 'readIndex' });
   if (typeof raw !== 'object' || raw === null) throw bad('not an object');
   const r = raw as Record<string, unknown>;
-  if (r['format'] !== 'transplant.module-index' || r['formatVersion'] !== 1) throw bad('not a module index of format 1');
+  if (r['format'] !== 'transplant.module-index' || r['formatVersion'] !== 1)
+    throw bad('not a module index of format 1');
   if (r['name'] !== name || !isModuleName(name)) throw bad(`names module "${String(r['name'])}"`);
   const versions = r['versions'];
   const distTags = r['distTags'];
-  if (typeof versions !== 'object' || versions === null || typeof distTags !== 'object' || distTags === null) throw bad('no versions or dist-tags');
+  if (typeof versions !== 'object' || versions === null || typeof distTags !== 'object' || distTags === null)
+    throw bad('no versions or dist-tags');
   for (const [v, e] of Object.entries(versions as Record<string, Record<string, unknown>>)) {
     if (!isExactVersion(v)) throw bad(`version "${v}" is not semver`);
-    if (!DIGEST.test(String(e['manifestDigest'])) || !DIGEST.test(String(e['weightsDigest']))) throw bad(`${v} has a bad digest`);
-    if (typeof e['yanked'] !== 'boolean' || typeof e['publishedAt'] !== 'string') throw bad(`${v} is incomplete`);
+    if (!DIGEST.test(String(e['manifestDigest'])) || !DIGEST.test(String(e['weightsDigest'])))
+      throw bad(`${v} has a bad digest`);
+    if (typeof e['yanked'] !== 'boolean' || typeof e['publishedAt'] !== 'string')
+      throw bad(`${v} is incomplete`);
     const attachments = e['attachments'];
     if (attachments !== undefined) {
       if (typeof attachments !== 'object' || attachments === null) throw bad(`${v} has bad attachments`);
       for (const [kind, a] of Object.entries(attachments as Record<string, Record<string, unknown>>)) {
-        if (!ATTACHMENT_KIND.test(kind) || !DIGEST.test(String(a?.['digest'])) || !Number.isInteger(a?.['size']) || typeof a?.['attachedAt'] !== 'string') throw bad(`${v} has a bad ${kind} attachment`);
+        if (
+          !ATTACHMENT_KIND.test(kind) ||
+          !DIGEST.test(String(a?.['digest'])) ||
+          !Number.isInteger(a?.['size']) ||
+          typeof a?.['attachedAt'] !== 'string'
+        )
+          throw bad(`${v} has a bad ${kind} attachment`);
       }
     }
   }
   for (const [tag, v] of Object.entries(distTags as Record<string, unknown>)) {
-    if (typeof v !== 'string' || !(v in (versions as object))) throw bad(`dist-tag ${tag} points to no version`);
+    if (typeof v !== 'string' || !(v in (versions as object)))
+      throw bad(`dist-tag ${tag} points to no version`);
   }
   return raw as ModuleIndex;
 }

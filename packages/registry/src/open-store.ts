@@ -10,7 +10,10 @@ import type { RegistryStoreFactory } from './store-factory';
 
 /** The blob cache of remote registries: TRANSPLANT_CACHE, else ~/.cache/transplant. */
 export function cacheDir(env: Environment): string {
-  return env['TRANSPLANT_CACHE'] || join(env['XDG_CACHE_HOME'] || join(env['HOME'] || homedir(), '.cache'), 'transplant');
+  return (
+    env['TRANSPLANT_CACHE'] ||
+    join(env['XDG_CACHE_HOME'] || join(env['HOME'] || homedir(), '.cache'), 'transplant')
+  );
 }
 
 /** `oci://host/namespace` → the OCI store behind the blob cache. */

@@ -38,7 +38,10 @@ describe('folder-only behaviour', () => {
     await registry.publish(moduleFixture({ name: 'cat-vgg', version: '1.0.0' }));
     const dir = join(root, 'modules', 'cat-vgg');
     const [file] = await readdir(dir);
-    await writeFile(join(dir, file!), '{"format": "transplant.module-index", "formatVersion": 1, "name": "dog"}');
+    await writeFile(
+      join(dir, file!),
+      '{"format": "transplant.module-index", "formatVersion": 1, "name": "dog"}',
+    );
     expect(await codeOf(registry.resolve('cat-vgg'))).toBe('E_REGISTRY_CORRUPT');
   });
 });
@@ -52,13 +55,18 @@ describe('copying modules between registries', () => {
     const cat = await a.registry.resolve('cat-vgg@1.0.0');
     const task = await a.registry.resolve('animal-cls@2.1.0');
     await a.registry.publish(
-      adapterFixture({ category: { version: '1.0.0', digest: cat.entry.weightsDigest }, task: { version: '2.1.0', digest: task.entry.weightsDigest } }),
+      adapterFixture({
+        category: { version: '1.0.0', digest: cat.entry.weightsDigest },
+        task: { version: '2.1.0', digest: task.entry.weightsDigest },
+      }),
     );
     expect(await copyModule(a.registry, b.registry, 'cat-to-animal')).toEqual({
       copied: ['cat-vgg@1.0.0', 'animal-cls@2.1.0', 'cat-to-animal@1.0.0'],
       present: [],
     });
-    expect((await b.registry.resolve('cat-to-animal')).entry.weightsDigest).toBe((await a.registry.resolve('cat-to-animal')).entry.weightsDigest);
+    expect((await b.registry.resolve('cat-to-animal')).entry.weightsDigest).toBe(
+      (await a.registry.resolve('cat-to-animal')).entry.weightsDigest,
+    );
     expect((await copyModule(a.registry, b.registry, 'cat-to-animal')).copied).toEqual([]);
     await a.cleanup();
     await b.cleanup();

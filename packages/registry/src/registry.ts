@@ -50,7 +50,10 @@ export interface RegistryOptions {
 const encoder = new TextEncoder();
 
 function notFound(name: string): TransplantError {
-  return new TransplantError('E_MODULE_NOT_FOUND', `"${name}" is not published here`, { module: name, operation: 'resolve' });
+  return new TransplantError('E_MODULE_NOT_FOUND', `"${name}" is not published here`, {
+    module: name,
+    operation: 'resolve',
+  });
 }
 
 /**
@@ -63,15 +66,22 @@ export class Registry {
     private readonly options: RegistryOptions = {},
   ) {}
 
-  async publish(input: { manifest: unknown; weights: Uint8Array }): Promise<{ name: string; version: string; manifestDigest: string; weightsDigest: string }> {
+  async publish(input: {
+    manifest: unknown;
+    weights: Uint8Array;
+  }): Promise<{ name: string; version: string; manifestDigest: string; weightsDigest: string }> {
     const manifest = validateManifest(input.manifest);
     const ref = `${manifest.name}@${manifest.version}`;
     const weightsDigest = sha256Digest(input.weights);
     if (weightsDigest !== manifest.weights.digest || input.weights.byteLength !== manifest.weights.size) {
-      throw new TransplantError('E_DIGEST_MISMATCH', `weights are ${weightsDigest} (${input.weights.byteLength} bytes); the manifest says ${manifest.weights.digest} (${manifest.weights.size} bytes)`, {
-        module: ref,
-        operation: 'publish',
-      });
+      throw new TransplantError(
+        'E_DIGEST_MISMATCH',
+        `weights are ${weightsDigest} (${input.weights.byteLength} bytes); the manifest says ${manifest.weights.digest} (${manifest.weights.size} bytes)`,
+        {
+          module: ref,
+          operation: 'publish',
+        },
+      );
     }
     await this.checkDependencies(manifest);
     const existing = await this.store.readIndex(manifest.name);
@@ -105,10 +115,14 @@ export class Registry {
       const index = await this.store.readIndex(dep.name);
       if (dep.pinned) {
         const entry = index?.versions[dep.pinned.version];
-        if (!entry || entry.weightsDigest !== dep.pinned.digest || entry.kind !== dep.kind) missing.push(`${dep.name}@${dep.pinned.version} (${dep.kind}, ${dep.pinned.digest})`);
+        if (!entry || entry.weightsDigest !== dep.pinned.digest || entry.kind !== dep.kind)
+          missing.push(`${dep.name}@${dep.pinned.version} (${dep.kind}, ${dep.pinned.digest})`);
       } else {
-        const versions = Object.entries(index?.versions ?? {}).filter(([, e]) => !e.yanked && e.kind === dep.kind).map(([v]) => v);
-        if (!semver.maxSatisfying(versions, dep.range)) missing.push(`${dep.name}@${dep.range} (${dep.kind})`);
+        const versions = Object.entries(index?.versions ?? {})
+          .filter(([, e]) => !e.yanked && e.kind === dep.kind)
+          .map(([v]) => v);
+        if (!semver.maxSatisfying(versions, dep.range))
+          missing.push(`${dep.name}@${dep.range} (${dep.kind})`);
       }
     }
     if (missing.length > 0) {
@@ -121,7 +135,10 @@ export class Registry {
   }
 
   async index(name: string): Promise<ModuleIndex> {
-    if (!isModuleName(name)) throw new TransplantError('E_MODULE_REF_INVALID', `"${name}" is not a module name`, { operation: 'info' });
+    if (!isModuleName(name))
+      throw new TransplantError('E_MODULE_REF_INVALID', `"${name}" is not a module name`, {
+        operation: 'info',
+      });
     const index = await this.store.readIndex(name);
     if (!index) throw notFound(name);
     return index;
@@ -147,22 +164,36 @@ export class Registry {
         break;
     }
     if (version === undefined) {
-      throw new TransplantError('E_VERSION_NOT_FOUND', `${formatModuleRef(ref)}: published ${Object.keys(index.versions).join(', ') || 'nothing'}; tags ${JSON.stringify(index.distTags)}`, {
-        module: ref.name,
-        operation: 'resolve',
-      });
+      throw new TransplantError(
+        'E_VERSION_NOT_FOUND',
+        `${formatModuleRef(ref)}: published ${Object.keys(index.versions).join(', ') || 'nothing'}; tags ${JSON.stringify(index.distTags)}`,
+        {
+          module: ref.name,
+          operation: 'resolve',
+        },
+      );
     }
     const entry = index.versions[version]!;
-    const warning = entry.yanked ? `${ref.name}@${version} is yanked; it was selected because it is pinned exactly` : undefined;
+    const warning = entry.yanked
+      ? `${ref.name}@${version} is yanked; it was selected because it is pinned exactly`
+      : undefined;
     return { name: ref.name, version, entry, fromLockfile: false, ...(warning ? { warning } : {}) };
   }
 
   private async blob(name: string, digest: string, what: string): Promise<Uint8Array> {
     const bytes = await this.store.getBlob(name, digest);
-    if (!bytes) throw new TransplantError('E_REGISTRY_CORRUPT', `${what}: blob ${digest} is missing`, { module: what, operation: 'fetch' });
+    if (!bytes)
+      throw new TransplantError('E_REGISTRY_CORRUPT', `${what}: blob ${digest} is missing`, {
+        module: what,
+        operation: 'fetch',
+      });
     const actual = sha256Digest(bytes);
     if (actual !== digest) {
-      throw new TransplantError('E_DIGEST_MISMATCH', `${what}: blob ${digest} reads as ${actual}`, { module: what, operation: 'fetch', details: { expected: digest, actual } });
+      throw new TransplantError('E_DIGEST_MISMATCH', `${what}: blob ${digest} reads as ${actual}`, {
+        module: what,
+        operation: 'fetch',
+        details: { expected: digest, actual },
+      });
     }
     return bytes;
   }
@@ -171,13 +202,26 @@ export class Registry {
    * Resolves and reads a module's manifest only (verified against its digest): enough to
    * check ports and dependencies before any weights are read.
    */
-  async manifest(reference: ModuleRef | string | Resolved, lockfile?: Lockfile): Promise<Omit<Fetched, 'weights'>> {
-    const resolved = typeof reference === 'object' && 'entry' in reference ? reference : await this.resolve(reference, lockfile);
+  async manifest(
+    reference: ModuleRef | string | Resolved,
+    lockfile?: Lockfile,
+  ): Promise<Omit<Fetched, 'weights'>> {
+    const resolved =
+      typeof reference === 'object' && 'entry' in reference
+        ? reference
+        : await this.resolve(reference, lockfile);
     const what = `${resolved.name}@${resolved.version}`;
     const manifestBytes = await this.blob(resolved.name, resolved.entry.manifestDigest, what);
     const manifest = validateManifest(JSON.parse(new TextDecoder().decode(manifestBytes)), what);
-    if (manifest.weights.digest !== resolved.entry.weightsDigest || manifest.name !== resolved.name || manifest.version !== resolved.version) {
-      throw new TransplantError('E_REGISTRY_CORRUPT', `${what}: the manifest does not match the index`, { module: what, operation: 'fetch' });
+    if (
+      manifest.weights.digest !== resolved.entry.weightsDigest ||
+      manifest.name !== resolved.name ||
+      manifest.version !== resolved.version
+    ) {
+      throw new TransplantError('E_REGISTRY_CORRUPT', `${what}: the manifest does not match the index`, {
+        module: what,
+        operation: 'fetch',
+      });
     }
     return { resolved, manifest };
   }
@@ -185,11 +229,17 @@ export class Registry {
   /** Resolves and reads a module; both blobs are verified against their digests on every read. */
   async fetch(reference: ModuleRef | string | Resolved, lockfile?: Lockfile): Promise<Fetched> {
     const { resolved, manifest } = await this.manifest(reference, lockfile);
-    const weights = await this.blob(resolved.name, resolved.entry.weightsDigest, `${resolved.name}@${resolved.version}`);
+    const weights = await this.blob(
+      resolved.name,
+      resolved.entry.weightsDigest,
+      `${resolved.name}@${resolved.version}`,
+    );
     return { resolved, manifest, weights };
   }
 
-  async list(): Promise<{ name: string; latest: string | undefined; versions: number; kind: string | undefined }[]> {
+  async list(): Promise<
+    { name: string; latest: string | undefined; versions: number; kind: string | undefined }[]
+  > {
     const out = [];
     for (const name of await this.store.listNames()) {
       const index = await this.store.readIndex(name);
@@ -201,12 +251,20 @@ export class Registry {
     return out;
   }
 
-  async setYanked(name: string, version: string, { yanked }: { readonly yanked: boolean }): Promise<ModuleIndex> {
+  async setYanked(
+    name: string,
+    version: string,
+    { yanked }: { readonly yanked: boolean },
+  ): Promise<ModuleIndex> {
     await this.index(name);
     return this.store.updateIndex(name, (current) => {
       const index = current ?? emptyIndex(name);
       const entry = index.versions[version];
-      if (!entry) throw new TransplantError('E_VERSION_NOT_FOUND', `${name}@${version} is not published`, { module: name, operation: yanked ? 'yank' : 'unyank' });
+      if (!entry)
+        throw new TransplantError('E_VERSION_NOT_FOUND', `${name}@${version} is not published`, {
+          module: name,
+          operation: yanked ? 'yank' : 'unyank',
+        });
       return withLatest({ ...index, versions: { ...index.versions, [version]: { ...entry, yanked } } });
     });
   }
@@ -216,9 +274,17 @@ export class Registry {
    * resolves to): the blob is stored first, then the index records it, so a failure leaves the
    * registry as it was. An attachment of that kind is replaced only with `replace`.
    */
-  async attach(reference: ModuleRef | string, options: { kind: string; bytes: Uint8Array; replace?: boolean; now?: () => Date }): Promise<{ name: string; version: string; digest: string; replaced?: string }> {
+  async attach(
+    reference: ModuleRef | string,
+    options: { kind: string; bytes: Uint8Array; replace?: boolean; now?: () => Date },
+  ): Promise<{ name: string; version: string; digest: string; replaced?: string }> {
     const { kind, bytes } = options;
-    if (!ATTACHMENT_KIND.test(kind)) throw new TransplantError('E_INVALID_ARGUMENT', `"${kind}" is not an attachment kind (lower-case words joined by "-")`, { operation: 'attach' });
+    if (!ATTACHMENT_KIND.test(kind))
+      throw new TransplantError(
+        'E_INVALID_ARGUMENT',
+        `"${kind}" is not an attachment kind (lower-case words joined by "-")`,
+        { operation: 'attach' },
+      );
     const resolved = await this.resolve(reference);
     const digest = sha256Digest(bytes);
     await this.store.putBlob(resolved.name, bytes, digest);
@@ -228,23 +294,48 @@ export class Registry {
       if (!current || !entry) throw notFound(resolved.name);
       const previous = entry.attachments?.[kind];
       if (previous && previous.digest !== digest && !options.replace) {
-        throw new TransplantError('E_VERSION_EXISTS', `${resolved.name}@${resolved.version} already has an ${kind} attachment (${previous.digest.slice(0, 19)}…, ${previous.attachedAt}); pass --replace to replace it`, { module: `${resolved.name}@${resolved.version}`, operation: 'attach' });
+        throw new TransplantError(
+          'E_VERSION_EXISTS',
+          `${resolved.name}@${resolved.version} already has an ${kind} attachment (${previous.digest.slice(0, 19)}…, ${previous.attachedAt}); pass --replace to replace it`,
+          { module: `${resolved.name}@${resolved.version}`, operation: 'attach' },
+        );
       }
       replaced = previous && previous.digest !== digest ? previous.digest : undefined;
-      const attachment = { digest, size: bytes.byteLength, attachedAt: (options.now ?? (() => new Date()))().toISOString() };
-      return { ...current, versions: { ...current.versions, [resolved.version]: { ...entry, attachments: { ...entry.attachments, [kind]: attachment } } } };
+      const attachment = {
+        digest,
+        size: bytes.byteLength,
+        attachedAt: (options.now ?? (() => new Date()))().toISOString(),
+      };
+      return {
+        ...current,
+        versions: {
+          ...current.versions,
+          [resolved.version]: { ...entry, attachments: { ...entry.attachments, [kind]: attachment } },
+        },
+      };
     });
     return { name: resolved.name, version: resolved.version, digest, ...(replaced ? { replaced } : {}) };
   }
 
   /** The attachment of `kind` of the version a reference resolves to, its bytes verified against the recorded digest. */
-  async attachment(reference: ModuleRef | string, kind: string): Promise<{ resolved: Resolved; digest: string; bytes: Uint8Array }> {
+  async attachment(
+    reference: ModuleRef | string,
+    kind: string,
+  ): Promise<{ resolved: Resolved; digest: string; bytes: Uint8Array }> {
     const resolved = await this.resolve(reference);
     const attachment = (await this.index(resolved.name)).versions[resolved.version]?.attachments?.[kind];
     if (!attachment) {
-      throw new TransplantError('E_MODULE_NOT_FOUND', `${resolved.name}@${resolved.version} has no ${kind} attachment${kind === 'explanatory-graph' ? '; mine one with `transplant graph mine --attach`' : ''}`, { module: `${resolved.name}@${resolved.version}`, operation: 'attachment' });
+      throw new TransplantError(
+        'E_MODULE_NOT_FOUND',
+        `${resolved.name}@${resolved.version} has no ${kind} attachment${kind === 'explanatory-graph' ? '; mine one with `transplant graph mine --attach`' : ''}`,
+        { module: `${resolved.name}@${resolved.version}`, operation: 'attachment' },
+      );
     }
-    const bytes = await this.blob(resolved.name, attachment.digest, `${resolved.name}@${resolved.version} (${kind})`);
+    const bytes = await this.blob(
+      resolved.name,
+      attachment.digest,
+      `${resolved.name}@${resolved.version} (${kind})`,
+    );
     return { resolved, digest: attachment.digest, bytes };
   }
 
@@ -258,7 +349,12 @@ export class Registry {
       const index = await this.store.readIndex(name);
       for (const [version, entry] of Object.entries(index?.versions ?? {})) {
         versions++;
-        for (const digest of [entry.manifestDigest, entry.weightsDigest, ...Object.values(entry.attachments ?? {}).map((a) => a.digest)]) referenced.set(digest, { name, module: `${name}@${version}` });
+        for (const digest of [
+          entry.manifestDigest,
+          entry.weightsDigest,
+          ...Object.values(entry.attachments ?? {}).map((a) => a.digest),
+        ])
+          referenced.set(digest, { name, module: `${name}@${version}` });
       }
     }
     const all = (await this.store.listBlobs()) ?? [...referenced.keys()];
@@ -269,7 +365,8 @@ export class Registry {
       const module = ref?.module;
       seen.add(digest);
       if (!bytes) problems.push({ ...(module ? { module } : {}), digest, problem: 'missing' });
-      else if (sha256Digest(bytes) !== digest) problems.push({ ...(module ? { module } : {}), digest, problem: 'corrupt' });
+      else if (sha256Digest(bytes) !== digest)
+        problems.push({ ...(module ? { module } : {}), digest, problem: 'corrupt' });
     }
     return { modules: names.length, versions, blobs: seen.size, problems };
   }
@@ -286,7 +383,12 @@ export class Registry {
       }
     }
     const blobs = await this.store.listBlobs();
-    if (blobs === undefined) throw new TransplantError('E_REGISTRY_PROTOCOL', `${this.store.location} cannot list its blobs; run the registry's own garbage collector`, { operation: 'gc' });
+    if (blobs === undefined)
+      throw new TransplantError(
+        'E_REGISTRY_PROTOCOL',
+        `${this.store.location} cannot list its blobs; run the registry's own garbage collector`,
+        { operation: 'gc' },
+      );
     const deleted: string[] = [];
     for (const digest of blobs) {
       if (referenced.has(digest)) continue;
@@ -304,5 +406,8 @@ export class Registry {
 }
 
 function versionExists(ref: string): TransplantError {
-  return new TransplantError('E_VERSION_EXISTS', `${ref} is already published`, { module: ref, operation: 'publish' });
+  return new TransplantError('E_VERSION_EXISTS', `${ref} is already published`, {
+    module: ref,
+    operation: 'publish',
+  });
 }

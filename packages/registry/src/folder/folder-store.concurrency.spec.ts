@@ -14,7 +14,9 @@ const run = promisify(execFile);
 let root: string;
 
 function publish(versions: string[]): Promise<string> {
-  return run(process.execPath, ['--import', 'tsx', publisher, root, 'cat-vgg', ...versions], { timeout: 120_000 }).then((r) => r.stdout);
+  return run(process.execPath, ['--import', 'tsx', publisher, root, 'cat-vgg', ...versions], {
+    timeout: 120_000,
+  }).then((r) => r.stdout);
 }
 
 beforeEach(async () => {
@@ -40,7 +42,12 @@ describe('folder store under concurrency and crashes', () => {
   it('two processes racing to publish the same version: exactly one succeeds', async () => {
     for (let round = 0; round < 3; round++) {
       const outputs = await Promise.all([publish([`1.0.${round}`]), publish([`1.0.${round}`])]);
-      const lines = outputs.join('').trim().split('\n').filter((l) => !l.startsWith('start ')).sort();
+      const lines = outputs
+        .join('')
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('start '))
+        .sort();
       expect(lines).toEqual([`err E_VERSION_EXISTS 1.0.${round}`, `ok 1.0.${round}`]);
     }
   }, 120_000);
@@ -48,9 +55,13 @@ describe('folder store under concurrency and crashes', () => {
   it('a publisher killed with SIGKILL at random points leaves no partial version; the next publish succeeds', async () => {
     const registry = new Registry(new FolderStore(root));
     for (let kill = 0; kill < 20; kill++) {
-      const child = spawn(process.execPath, ['--import', 'tsx', publisher, root, `cat-vgg`, '--forever'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', publisher, root, `cat-vgg`, '--forever'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       // Wait for the first publish of this process, then kill it at a random point of a later one.
-      await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('ok ') && resolve()));
+      await new Promise<void>((resolve) =>
+        child.stdout.on('data', (d: Buffer) => d.toString().includes('ok ') && resolve()),
+      );
       await new Promise((r) => setTimeout(r, Math.random() * 40));
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));

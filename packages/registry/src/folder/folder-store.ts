@@ -40,7 +40,9 @@ export class FolderStore implements RegistryStore {
   private blobPath(digest: string): string {
     const hex = digest.slice('sha256:'.length);
     if (!digest.startsWith('sha256:') || !HEX.test(hex)) {
-      throw new TransplantError('E_REGISTRY_CORRUPT', `"${digest}" is not a sha256 digest`, { operation: 'blobPath' });
+      throw new TransplantError('E_REGISTRY_CORRUPT', `"${digest}" is not a sha256 digest`, {
+        operation: 'blobPath',
+      });
     }
     return join(this.root, 'blobs', 'sha256', hex);
   }
@@ -58,7 +60,9 @@ export class FolderStore implements RegistryStore {
     await mkdir(this.tmp, { recursive: true });
     const markerPath = join(this.root, MARKER);
     if (!(await stat(markerPath).catch(() => undefined))) {
-      const marker = new TextEncoder().encode(`${JSON.stringify({ format: 'transplant.registry', formatVersion: 1 }, null, 2)}\n`);
+      const marker = new TextEncoder().encode(
+        `${JSON.stringify({ format: 'transplant.registry', formatVersion: 1 }, null, 2)}\n`,
+      );
       await createDurably(this.tmp, markerPath, marker);
     }
     this.laidOut = true;
@@ -100,10 +104,12 @@ export class FolderStore implements RegistryStore {
   private async revisions(name: string): Promise<number[]> {
     try {
       const files = await readdir(join(this.root, 'modules', name));
-      return files.flatMap((f) => {
-        const m = INDEX_FILE.exec(f);
-        return m ? [Number(m[1])] : [];
-      }).sort((a, b) => a - b);
+      return files
+        .flatMap((f) => {
+          const m = INDEX_FILE.exec(f);
+          return m ? [Number(m[1])] : [];
+        })
+        .sort((a, b) => a - b);
     } catch (error) {
       if (isMissing(error)) return [];
       throw error;
@@ -122,7 +128,10 @@ export class FolderStore implements RegistryStore {
         try {
           raw = JSON.parse(text);
         } catch {
-          throw new TransplantError('E_REGISTRY_CORRUPT', `${file} is not JSON`, { module: name, operation: 'readIndex' });
+          throw new TransplantError('E_REGISTRY_CORRUPT', `${file} is not JSON`, {
+            module: name,
+            operation: 'readIndex',
+          });
         }
         return { seq, index: parseIndex(raw, name, file) };
       } catch (error) {
@@ -137,23 +146,36 @@ export class FolderStore implements RegistryStore {
     return (await this.readCurrent(name)).index;
   }
 
-  async updateIndex(name: string, update: (current: ModuleIndex | undefined) => ModuleIndex): Promise<ModuleIndex> {
-    if (!isModuleName(name)) throw new TransplantError('E_MODULE_REF_INVALID', `"${name}" is not a module name`, { operation: 'updateIndex' });
+  async updateIndex(
+    name: string,
+    update: (current: ModuleIndex | undefined) => ModuleIndex,
+  ): Promise<ModuleIndex> {
+    if (!isModuleName(name))
+      throw new TransplantError('E_MODULE_REF_INVALID', `"${name}" is not a module name`, {
+        operation: 'updateIndex',
+      });
     await this.ensureLayout();
     for (let attempt = 0; attempt < 2000; attempt++) {
       const { seq, index } = await this.readCurrent(name);
       const next = update(index);
       const bytes = new TextEncoder().encode(`${JSON.stringify(next, null, 2)}\n`);
-      if (await createDurably(this.tmp, join(this.root, 'modules', name, indexFile(seq + 1)), bytes)) return next;
+      if (await createDurably(this.tmp, join(this.root, 'modules', name, indexFile(seq + 1)), bytes))
+        return next;
       // Another writer committed revision seq + 1 first: back off a little and retry on it.
       await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 + attempt)));
     }
-    throw new TransplantError('E_LOCK_TIMEOUT', `could not commit an index update of ${name} after 2000 attempts`, { module: name, operation: 'updateIndex' });
+    throw new TransplantError(
+      'E_LOCK_TIMEOUT',
+      `could not commit an index update of ${name} after 2000 attempts`,
+      { module: name, operation: 'updateIndex' },
+    );
   }
 
   async listBlobs(): Promise<string[]> {
     try {
-      return (await readdir(join(this.root, 'blobs', 'sha256'))).filter((f) => HEX.test(f)).map((f) => `sha256:${f}`);
+      return (await readdir(join(this.root, 'blobs', 'sha256')))
+        .filter((f) => HEX.test(f))
+        .map((f) => `sha256:${f}`);
     } catch (error) {
       if (isMissing(error)) return [];
       throw error;
@@ -161,7 +183,9 @@ export class FolderStore implements RegistryStore {
   }
 
   async deleteBlob(digest: string): Promise<void> {
-    await unlink(this.blobPath(digest)).catch((error: unknown) => (isMissing(error) ? undefined : Promise.reject(error)));
+    await unlink(this.blobPath(digest)).catch((error: unknown) =>
+      isMissing(error) ? undefined : Promise.reject(error),
+    );
   }
 
   async blobAgeMs(digest: string): Promise<number | undefined> {

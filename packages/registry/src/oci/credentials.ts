@@ -14,11 +14,16 @@ export interface OciCredentials {
  * ~/.config/transplant/credentials.json: `{ "registries": { "host:port": { "username", "password" } } }`).
  * Never from the command line, and never printed.
  */
-export async function resolveCredentials(host: string, env: Environment): Promise<OciCredentials | undefined> {
+export async function resolveCredentials(
+  host: string,
+  env: Environment,
+): Promise<OciCredentials | undefined> {
   const username = env['TRANSPLANT_REGISTRY_USERNAME'];
   const password = env['TRANSPLANT_REGISTRY_PASSWORD'];
   if (username && password) return { username, password };
-  const path = env['TRANSPLANT_CREDENTIALS'] || join(env['HOME'] || homedir(), '.config', 'transplant', 'credentials.json');
+  const path =
+    env['TRANSPLANT_CREDENTIALS'] ||
+    join(env['HOME'] || homedir(), '.config', 'transplant', 'credentials.json');
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -26,10 +31,15 @@ export async function resolveCredentials(host: string, env: Environment): Promis
     return undefined;
   }
   try {
-    const entry = (JSON.parse(text) as { registries?: Record<string, { username?: unknown; password?: unknown }> }).registries?.[host];
-    if (entry && typeof entry.username === 'string' && typeof entry.password === 'string') return { username: entry.username, password: entry.password };
+    const entry = (
+      JSON.parse(text) as { registries?: Record<string, { username?: unknown; password?: unknown }> }
+    ).registries?.[host];
+    if (entry && typeof entry.username === 'string' && typeof entry.password === 'string')
+      return { username: entry.username, password: entry.password };
     return undefined;
   } catch {
-    throw new TransplantError('E_AUTH', `the credentials file ${path} is not valid JSON`, { operation: 'resolveCredentials' });
+    throw new TransplantError('E_AUTH', `the credentials file ${path} is not valid JSON`, {
+      operation: 'resolveCredentials',
+    });
   }
 }

@@ -41,7 +41,17 @@ async function ociHarness(): Promise<Harness> {
     },
     damage: async (digest, how) => {
       const hex = digest.slice(7);
-      const path = join(server.dataDir, 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
+      const path = join(
+        server.dataDir,
+        'docker',
+        'registry',
+        'v2',
+        'blobs',
+        'sha256',
+        hex.slice(0, 2),
+        hex,
+        'data',
+      );
       const { readFile } = await import('node:fs/promises');
       if (how === 'remove') return rm(path);
       const bytes = await readFile(path);
@@ -60,12 +70,17 @@ describe('OCI back end', () => {
     const published = await h.registry.publish(moduleFixture({ name: 'cat-vgg', version: '1.2.3+build.7' }));
     const { base, namespace } = parseOciLocation(h.registry.store.location);
     const auth = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
-    const tags = await fetch(`${base}/v2/${namespace}/cat-vgg/tags/list`, { headers: { authorization: auth } }).then((r) => r.json() as Promise<{ tags: string[] }>);
+    const tags = await fetch(`${base}/v2/${namespace}/cat-vgg/tags/list`, {
+      headers: { authorization: auth },
+    }).then((r) => r.json() as Promise<{ tags: string[] }>);
     expect(tags.tags).toContain('1.2.3_build.7');
     const manifest = await fetch(`${base}/v2/${namespace}/cat-vgg/manifests/1.2.3_build.7`, {
       headers: { authorization: auth, accept: 'application/vnd.oci.image.manifest.v1+json' },
     }).then((r) => r.json() as Promise<{ config: unknown; layers: unknown[] }>);
-    expect(manifest.config).toMatchObject({ mediaType: 'application/vnd.transplant.module.manifest.v1+json', digest: published.manifestDigest });
+    expect(manifest.config).toMatchObject({
+      mediaType: 'application/vnd.transplant.module.manifest.v1+json',
+      digest: published.manifestDigest,
+    });
     expect(manifest.layers).toEqual([expect.objectContaining({ digest: published.weightsDigest })]);
     expect((await h.registry.resolve('cat-vgg@^1')).version).toBe('1.2.3+build.7');
     await h.cleanup();
@@ -102,30 +117,38 @@ describe('OCI back end', () => {
       env: { ...process.env, ...env, TRANSPLANT_CACHE: cache, PUBLISHER_VALUES: String(12_000_000) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('start') && resolve()));
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (d: Buffer) => d.toString().includes('start') && resolve()),
+    );
     await new Promise((r) => setTimeout(r, 400));
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     const registry = new Registry(await openStore(location, { ...env, TRANSPLANT_CACHE: cache }));
     expect(await codeOf(registry.resolve('big-vgg@1.0.0'))).toBe('E_MODULE_NOT_FOUND');
-    expect((await registry.publish(moduleFixture({ name: 'big-vgg', version: '1.0.0', values: 1000 }))).version).toBe('1.0.0');
+    expect(
+      (await registry.publish(moduleFixture({ name: 'big-vgg', version: '1.0.0', values: 1000 }))).version,
+    ).toBe('1.0.0');
     await rm(cache, { recursive: true, force: true });
   }, 60_000);
 
   it('serves 50 concurrent readers while 4 publishers publish 3 versions each, every response verified', async () => {
     const h = await ociHarness();
-    for (let i = 0; i < 5; i++) await h.registry.publish(moduleFixture({ name: 'cat-vgg', version: `1.0.${i}`, seed: i }));
+    for (let i = 0; i < 5; i++)
+      await h.registry.publish(moduleFixture({ name: 'cat-vgg', version: `1.0.${i}`, seed: i }));
     let reads = 0;
     let publishing = true;
     const publishers = Promise.all(
       Array.from({ length: 4 }, async (_, p) => {
-        for (let i = 0; i < 3; i++) await h.registry.publish(moduleFixture({ name: `pub-${p}`, version: `1.0.${i}`, seed: i }));
+        for (let i = 0; i < 3; i++)
+          await h.registry.publish(moduleFixture({ name: `pub-${p}`, version: `1.0.${i}`, seed: i }));
       }),
     ).finally(() => (publishing = false));
     // Readers share no cache: each reads through the registry until the publishers are done
     // (and at least twice each), so the two overlap however loaded the machine is.
     const readers = Array.from({ length: 50 }, async (_, r) => {
-      const registry = new Registry(new OciStore(h.registry.store.location, { username: USER, password: PASSWORD }));
+      const registry = new Registry(
+        new OciStore(h.registry.store.location, { username: USER, password: PASSWORD }),
+      );
       for (let own = 0; publishing || own < 2; own++) {
         const f = await registry.fetch(`cat-vgg@1.0.${(r + reads) % 5}`);
         expect(f.manifest.name).toBe('cat-vgg');
@@ -134,7 +157,8 @@ describe('OCI back end', () => {
     });
     await Promise.all([...readers, publishers]);
     expect(reads).toBeGreaterThanOrEqual(100);
-    for (let p = 0; p < 4; p++) expect(Object.keys((await h.registry.index(`pub-${p}`)).versions)).toHaveLength(3);
+    for (let p = 0; p < 4; p++)
+      expect(Object.keys((await h.registry.index(`pub-${p}`)).versions)).toHaveLength(3);
     expect((await h.registry.verify()).problems).toEqual([]);
     await h.cleanup();
   }, 120_000);
@@ -148,7 +172,10 @@ describe('OCI back end', () => {
     await registry.publish(moduleFixture({ name: 'cat-vgg', version: '1.0.0' }));
     const lockPath = join(cache, 'transplant.lock.json');
     const resolved = await registry.resolve('cat-vgg@^1');
-    await recordInLockfile(lockPath, [{ ref: 'cat-vgg@^1', resolved }], { generatedBy: 'transplant/0.1.0', registry: own.location });
+    await recordInLockfile(lockPath, [{ ref: 'cat-vgg@^1', resolved }], {
+      generatedBy: 'transplant/0.1.0',
+      registry: own.location,
+    });
     await registry.fetch(resolved);
     await own.stop();
     expect(await codeOf(registry.resolve('cat-vgg@^1'))).toBe('E_REGISTRY_UNREACHABLE');

@@ -1,5 +1,11 @@
 import { TransplantError, isExactVersion, isModuleName, sha256Digest } from '@transplant/core';
-import { emptyIndex, withLatest, type AttachmentEntry, type ModuleIndex, type VersionEntry } from '../module-index';
+import {
+  emptyIndex,
+  withLatest,
+  type AttachmentEntry,
+  type ModuleIndex,
+  type VersionEntry,
+} from '../module-index';
 import type { RegistryStore } from '../store';
 import type { OciCredentials } from './credentials';
 
@@ -55,14 +61,26 @@ export function parseOciLocation(location: string): OciLocation {
     if (!location.startsWith('oci://')) throw new Error('not oci://');
     url = new URL(location.replace(/^oci:\/\//, 'http://'));
   } catch {
-    throw new TransplantError('E_REGISTRY_LOCATION_INVALID', `"${location}" is not an oci://host[:port]/namespace location`, { operation: 'openStore' });
+    throw new TransplantError(
+      'E_REGISTRY_LOCATION_INVALID',
+      `"${location}" is not an oci://host[:port]/namespace location`,
+      { operation: 'openStore' },
+    );
   }
   if (url.username || url.password) {
-    throw new TransplantError('E_REGISTRY_LOCATION_INVALID', 'credentials are never taken from the registry address; use TRANSPLANT_REGISTRY_USERNAME / TRANSPLANT_REGISTRY_PASSWORD or the credentials file', { operation: 'openStore' });
+    throw new TransplantError(
+      'E_REGISTRY_LOCATION_INVALID',
+      'credentials are never taken from the registry address; use TRANSPLANT_REGISTRY_USERNAME / TRANSPLANT_REGISTRY_PASSWORD or the credentials file',
+      { operation: 'openStore' },
+    );
   }
   const namespace = url.pathname.replace(/^\/+|\/+$/g, '');
   if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(namespace)) {
-    throw new TransplantError('E_REGISTRY_LOCATION_INVALID', `"${location}" needs a namespace: oci://host[:port]/namespace`, { operation: 'openStore' });
+    throw new TransplantError(
+      'E_REGISTRY_LOCATION_INVALID',
+      `"${location}" needs a namespace: oci://host[:port]/namespace`,
+      { operation: 'openStore' },
+    );
   }
   const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
   return { base: `${loopback ? 'http' : 'https'}://${url.host}`, host: url.host, namespace };
@@ -95,13 +113,22 @@ export class OciStore implements RegistryStore {
   }
 
   private repo(name: string): string {
-    if (!isModuleName(name)) throw new TransplantError('E_MODULE_REF_INVALID', `"${name}" is not a module name`, { operation: 'oci' });
+    if (!isModuleName(name))
+      throw new TransplantError('E_MODULE_REF_INVALID', `"${name}" is not a module name`, {
+        operation: 'oci',
+      });
     return `${this.where.namespace}/${name}`;
   }
 
-  private async request(method: string, path: string, init: { body?: Uint8Array; headers?: Record<string, string>; ok: number[]; what: string }): Promise<Response> {
+  private async request(
+    method: string,
+    path: string,
+    init: { body?: Uint8Array; headers?: Record<string, string>; ok: number[]; what: string },
+  ): Promise<Response> {
     const headers: Record<string, string> = { ...init.headers };
-    if (this.credentials) headers['authorization'] = `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
+    if (this.credentials)
+      headers['authorization'] =
+        `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
     let response: Response;
     try {
       response = await this.http(path.startsWith('http') ? path : `${this.where.base}${path}`, {
@@ -111,7 +138,11 @@ export class OciStore implements RegistryStore {
         redirect: 'follow',
       });
     } catch (cause) {
-      throw new TransplantError('E_REGISTRY_UNREACHABLE', `${this.location}: ${init.what}: ${(cause as Error).message}`, { module: this.location, operation: init.what, cause });
+      throw new TransplantError(
+        'E_REGISTRY_UNREACHABLE',
+        `${this.location}: ${init.what}: ${(cause as Error).message}`,
+        { module: this.location, operation: init.what, cause },
+      );
     }
     if (init.ok.includes(response.status)) return response;
     const text = await response.text().catch(() => '');
@@ -122,31 +153,55 @@ export class OciStore implements RegistryStore {
         : this.credentials
           ? 'the credentials were refused'
           : 'no credentials were given';
-      throw new TransplantError('E_AUTH', `${this.location}: ${init.what}: ${why}`, { module: this.location, operation: init.what });
+      throw new TransplantError('E_AUTH', `${this.location}: ${init.what}: ${why}`, {
+        module: this.location,
+        operation: init.what,
+      });
     }
-    throw new TransplantError('E_REGISTRY_PROTOCOL', `${this.location}: ${init.what}: HTTP ${response.status} ${text.slice(0, 200)}`, {
-      module: this.location,
-      operation: init.what,
-    });
+    throw new TransplantError(
+      'E_REGISTRY_PROTOCOL',
+      `${this.location}: ${init.what}: HTTP ${response.status} ${text.slice(0, 200)}`,
+      {
+        module: this.location,
+        operation: init.what,
+      },
+    );
   }
 
   async hasBlob(name: string, digest: string): Promise<boolean> {
-    const r = await this.request('HEAD', `/v2/${this.repo(name)}/blobs/${digest}`, { ok: [200, 404], what: 'check blob' });
+    const r = await this.request('HEAD', `/v2/${this.repo(name)}/blobs/${digest}`, {
+      ok: [200, 404],
+      what: 'check blob',
+    });
     return r.status === 200;
   }
 
   async putBlob(name: string, bytes: Uint8Array, digest: string): Promise<void> {
     if (await this.hasBlob(name, digest)) return;
-    const start = await this.request('POST', `/v2/${this.repo(name)}/blobs/uploads/`, { ok: [202], what: 'start upload' });
+    const start = await this.request('POST', `/v2/${this.repo(name)}/blobs/uploads/`, {
+      ok: [202],
+      what: 'start upload',
+    });
     const location = start.headers.get('location');
-    if (!location) throw new TransplantError('E_REGISTRY_PROTOCOL', `${this.location}: upload without a Location`, { operation: 'putBlob' });
+    if (!location)
+      throw new TransplantError('E_REGISTRY_PROTOCOL', `${this.location}: upload without a Location`, {
+        operation: 'putBlob',
+      });
     const url = new URL(location, this.where.base);
     url.searchParams.set('digest', digest);
-    await this.request('PUT', url.toString(), { body: bytes, headers: { 'content-type': 'application/octet-stream' }, ok: [201], what: 'upload blob' });
+    await this.request('PUT', url.toString(), {
+      body: bytes,
+      headers: { 'content-type': 'application/octet-stream' },
+      ok: [201],
+      what: 'upload blob',
+    });
   }
 
   async getBlob(name: string, digest: string): Promise<Uint8Array | undefined> {
-    const r = await this.request('GET', `/v2/${this.repo(name)}/blobs/${digest}`, { ok: [200, 404], what: 'fetch blob' });
+    const r = await this.request('GET', `/v2/${this.repo(name)}/blobs/${digest}`, {
+      ok: [200, 404],
+      what: 'fetch blob',
+    });
     return r.status === 404 ? undefined : new Uint8Array(await r.arrayBuffer());
   }
 
@@ -158,7 +213,8 @@ export class OciStore implements RegistryStore {
       const body = (await r.json()) as { repositories?: string[] };
       for (const repo of body.repositories ?? []) {
         const prefix = `${this.where.namespace}/`;
-        if (repo.startsWith(prefix) && isModuleName(repo.slice(prefix.length))) names.push(repo.slice(prefix.length));
+        if (repo.startsWith(prefix) && isModuleName(repo.slice(prefix.length)))
+          names.push(repo.slice(prefix.length));
       }
       next = /<([^>]+)>;\s*rel="next"/.exec(r.headers.get('link') ?? '')?.[1];
     }
@@ -177,14 +233,25 @@ export class OciStore implements RegistryStore {
     return tags;
   }
 
-  private async manifest(name: string, tag: string): Promise<{ manifest: OciManifest; digest: string } | undefined> {
-    const r = await this.request('GET', `/v2/${this.repo(name)}/manifests/${tag}`, { headers: { accept: MEDIA_TYPES.manifest }, ok: [200, 404], what: 'read manifest' });
+  private async manifest(
+    name: string,
+    tag: string,
+  ): Promise<{ manifest: OciManifest; digest: string } | undefined> {
+    const r = await this.request('GET', `/v2/${this.repo(name)}/manifests/${tag}`, {
+      headers: { accept: MEDIA_TYPES.manifest },
+      ok: [200, 404],
+      what: 'read manifest',
+    });
     if (r.status === 404) return undefined;
     const bytes = new Uint8Array(await r.arrayBuffer());
     const digest = sha256Digest(bytes);
     const served = r.headers.get('docker-content-digest');
     if (served && served !== digest) {
-      throw new TransplantError('E_DIGEST_MISMATCH', `${name}:${tag} manifest reads as ${digest}, the registry says ${served}`, { module: name, operation: 'read manifest' });
+      throw new TransplantError(
+        'E_DIGEST_MISMATCH',
+        `${name}:${tag} manifest reads as ${digest}, the registry says ${served}`,
+        { module: name, operation: 'read manifest' },
+      );
     }
     return { manifest: JSON.parse(new TextDecoder().decode(bytes)) as OciManifest, digest };
   }
@@ -195,7 +262,11 @@ export class OciStore implements RegistryStore {
     if (!layer) return { distTags: {}, yanked: [] };
     const bytes = await this.getBlob(name, layer.digest);
     if (!bytes || sha256Digest(bytes) !== layer.digest) {
-      throw new TransplantError('E_DIGEST_MISMATCH', `${name}: the ${META_TAG} blob does not match ${layer.digest}`, { module: name, operation: 'readIndex' });
+      throw new TransplantError(
+        'E_DIGEST_MISMATCH',
+        `${name}: the ${META_TAG} blob does not match ${layer.digest}`,
+        { module: name, operation: 'readIndex' },
+      );
     }
     return JSON.parse(new TextDecoder().decode(bytes)) as Meta;
   }
@@ -205,7 +276,10 @@ export class OciStore implements RegistryStore {
     if (tags === undefined) return undefined;
     // The meta artifact and every version's manifest are independent reads: issue them together.
     const versionTags = tags.filter((tag) => isExactVersion(tagToVersion(tag)));
-    const [meta, manifests] = await Promise.all([this.readMeta(name), Promise.all(versionTags.map((tag) => this.manifest(name, tag)))]);
+    const [meta, manifests] = await Promise.all([
+      this.readMeta(name),
+      Promise.all(versionTags.map((tag) => this.manifest(name, tag))),
+    ]);
     const versions: Record<string, VersionEntry> = {};
     for (const [i, tag] of versionTags.entries()) {
       const version = tagToVersion(tag);
@@ -230,23 +304,38 @@ export class OciStore implements RegistryStore {
 
   private async putManifest(name: string, tag: string, manifest: OciManifest): Promise<string> {
     const bytes = new TextEncoder().encode(JSON.stringify(manifest));
-    await this.request('PUT', `/v2/${this.repo(name)}/manifests/${tag}`, { body: bytes, headers: { 'content-type': MEDIA_TYPES.manifest }, ok: [201], what: 'write manifest' });
+    await this.request('PUT', `/v2/${this.repo(name)}/manifests/${tag}`, {
+      body: bytes,
+      headers: { 'content-type': MEDIA_TYPES.manifest },
+      ok: [201],
+      what: 'write manifest',
+    });
     return sha256Digest(bytes);
   }
 
-  async updateIndex(name: string, update: (current: ModuleIndex | undefined) => ModuleIndex): Promise<ModuleIndex> {
+  async updateIndex(
+    name: string,
+    update: (current: ModuleIndex | undefined) => ModuleIndex,
+  ): Promise<ModuleIndex> {
     const current = await this.readIndex(name);
     const next = update(current);
     for (const [version, entry] of Object.entries(next.versions)) {
       if (current?.versions[version]) continue;
       const tag = versionToTag(version);
       if (await this.manifest(name, tag)) {
-        throw new TransplantError('E_VERSION_EXISTS', `${name}@${version} is already published`, { module: `${name}@${version}`, operation: 'publish' });
+        throw new TransplantError('E_VERSION_EXISTS', `${name}@${version} is already published`, {
+          module: `${name}@${version}`,
+          operation: 'publish',
+        });
       }
       const ours = await this.putManifest(name, tag, {
         schemaVersion: 2,
         mediaType: MEDIA_TYPES.manifest,
-        config: { mediaType: MEDIA_TYPES.moduleManifest, digest: entry.manifestDigest, size: entry.manifestSize },
+        config: {
+          mediaType: MEDIA_TYPES.moduleManifest,
+          digest: entry.manifestDigest,
+          size: entry.manifestSize,
+        },
         layers: [{ mediaType: MEDIA_TYPES.weights, digest: entry.weightsDigest, size: entry.weightsSize }],
         annotations: {
           'org.opencontainers.image.created': entry.publishedAt,
@@ -257,16 +346,45 @@ export class OciStore implements RegistryStore {
       });
       const after = await this.manifest(name, tag);
       if (after?.digest !== ours) {
-        throw new TransplantError('E_VERSION_EXISTS', `${name}@${version} was published by someone else at the same moment`, { module: `${name}@${version}`, operation: 'publish' });
+        throw new TransplantError(
+          'E_VERSION_EXISTS',
+          `${name}@${version} was published by someone else at the same moment`,
+          { module: `${name}@${version}`, operation: 'publish' },
+        );
       }
     }
-    const yanked = Object.entries(next.versions).filter(([, e]) => e.yanked).map(([v]) => v).sort();
+    const yanked = Object.entries(next.versions)
+      .filter(([, e]) => e.yanked)
+      .map(([v]) => v)
+      .sort();
     const distTags = Object.fromEntries(Object.entries(next.distTags).filter(([tag]) => tag !== 'latest'));
-    const attachmentsOf = (index: ModuleIndex | undefined) => Object.fromEntries(Object.entries(index?.versions ?? {}).flatMap(([v, e]) => (e.attachments && Object.keys(e.attachments).length ? [[v, e.attachments]] : [])).sort((a, b) => (a[0]! < b[0]! ? -1 : 1)));
+    const attachmentsOf = (index: ModuleIndex | undefined) =>
+      Object.fromEntries(
+        Object.entries(index?.versions ?? {})
+          .flatMap(([v, e]) =>
+            e.attachments && Object.keys(e.attachments).length ? [[v, e.attachments]] : [],
+          )
+          .sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
+      );
     const attachments = attachmentsOf(next);
-    const before = current ? { yanked: Object.entries(current.versions).filter(([, e]) => e.yanked).map(([v]) => v).sort(), distTags: Object.fromEntries(Object.entries(current.distTags).filter(([t]) => t !== 'latest')), attachments: attachmentsOf(current) } : { yanked: [], distTags: {}, attachments: {} };
+    const before = current
+      ? {
+          yanked: Object.entries(current.versions)
+            .filter(([, e]) => e.yanked)
+            .map(([v]) => v)
+            .sort(),
+          distTags: Object.fromEntries(Object.entries(current.distTags).filter(([t]) => t !== 'latest')),
+          attachments: attachmentsOf(current),
+        }
+      : { yanked: [], distTags: {}, attachments: {} };
     if (JSON.stringify(before) !== JSON.stringify({ yanked, distTags, attachments })) {
-      const bytes = new TextEncoder().encode(JSON.stringify({ distTags, yanked, ...(Object.keys(attachments).length ? { attachments } : {}) } satisfies Meta));
+      const bytes = new TextEncoder().encode(
+        JSON.stringify({
+          distTags,
+          yanked,
+          ...(Object.keys(attachments).length ? { attachments } : {}),
+        } satisfies Meta),
+      );
       const digest = sha256Digest(bytes);
       await this.putBlob(name, bytes, digest);
       await this.putBlob(name, EMPTY, sha256Digest(EMPTY));
@@ -286,7 +404,11 @@ export class OciStore implements RegistryStore {
   }
 
   async deleteBlob(): Promise<void> {
-    throw new TransplantError('E_REGISTRY_PROTOCOL', `${this.location}: blobs are removed by the registry's own garbage collector`, { operation: 'gc' });
+    throw new TransplantError(
+      'E_REGISTRY_PROTOCOL',
+      `${this.location}: blobs are removed by the registry's own garbage collector`,
+      { operation: 'gc' },
+    );
   }
 
   async blobAgeMs(): Promise<undefined> {

@@ -22,13 +22,18 @@ async function freePort(): Promise<number> {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
 
 /** Starts a private registry on 127.0.0.1 with htpasswd basic auth; stop() removes everything. */
-export async function startLocalRegistry(users: Record<string, string>, namespace = 'transplant'): Promise<LocalRegistry> {
+export async function startLocalRegistry(
+  users: Record<string, string>,
+  namespace = 'transplant',
+): Promise<LocalRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'transplant-oci-'));
   const htpasswd: string[] = [];
   for (const [user, password] of Object.entries(users)) {
@@ -56,17 +61,24 @@ export async function startLocalRegistry(users: Record<string, string>, namespac
     `    path: ${join(dir, 'htpasswd')}`,
   ].join('\n');
   await writeFile(join(dir, 'config.yml'), `${config}\n`);
-  const child: ChildProcess = spawn(DISTRIBUTION_BINARY, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(DISTRIBUTION_BINARY, ['serve', join(dir, 'config.yml')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const started = Date.now();
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${DISTRIBUTION_BINARY} exited: ${stderr.slice(-500)}`);
-    const status = await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.status, () => 0);
+    const status = await fetch(`http://127.0.0.1:${port}/v2/`).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 401 || status === 200) break;
     if (Date.now() - started > 15_000) {
       child.kill('SIGKILL');
-      throw new Error(`${DISTRIBUTION_BINARY} did not answer on port ${port} within 15 s: ${stderr.slice(-500)}`);
+      throw new Error(
+        `${DISTRIBUTION_BINARY} did not answer on port ${port} within 15 s: ${stderr.slice(-500)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -16,7 +16,9 @@ const values = Number(process.env['PUBLISHER_VALUES'] ?? 64);
 async function publish(version: string): Promise<void> {
   try {
     process.stdout.write(`start ${version}\n`);
-    await registry.publish(moduleFixture({ name: name!, version, seed: Number(version.replaceAll('.', '')), values }));
+    await registry.publish(
+      moduleFixture({ name: name!, version, seed: Number(version.replaceAll('.', '')), values }),
+    );
     process.stdout.write(`ok ${version}\n`);
   } catch (error) {
     if (!isTransplantError(error)) throw error;
