@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY, GENERATED_BY, createPlatform } from '@transplant/platform';
 import { Composer } from '@transplant/composer';
-import { TransplantError, selectBackend } from '@transplant/core';
+import { TransplantError } from '@transplant/core';
 import { CATEGORY_IDS } from '@transplant/data';
 import {
   ADAPTER_TRAINING_DEFAULTS,
@@ -53,7 +53,7 @@ export async function runGenericGrowth(options: Partial<GenericGrowthOptions> = 
     return total;
   }
 
-  const selection = await selectBackend();
+  const selection = await platform.backendSelector.select({ env: process.env });
   const work = await mkdtemp(join(tmpdir(), 'transplant-growth-'));
   await cp(values.registry, join(work, 'registry'), { recursive: true });
   const registry = new Registry(new FolderStore(join(work, 'registry')));

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY, GENERATED_BY, createPlatform } from '@transplant/platform';
 import { Composer, publishModule, publishNetwork, type Network } from '@transplant/composer';
-import { selectBackend } from '@transplant/core';
 import { CATEGORY_IDS, isCategoryId, type CategoryId, type SampleCategory } from '@transplant/data';
 import {
   experimentData,
@@ -75,7 +74,7 @@ export async function runExplainer(options: Partial<ExplainerOptions> = {}): Pro
       if (!isCategoryId(c)) throw new Error(`unknown category ${c}`);
       return c as CategoryId;
     });
-  const selection = await selectBackend();
+  const selection = await platform.backendSelector.select({ env: process.env });
   const dir = join(values.results, 'explainer');
   await mkdir(join(dir, 'runs'), { recursive: true });
   const log = (line: string) => process.stderr.write(`${line}\n`);

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY, createPlatform } from '@transplant/platform';
 import { Composer } from '@transplant/composer';
-import { selectBackend } from '@transplant/core';
 import { isCategoryId, type CategoryId } from '@transplant/data';
 import { GRAPH_VIEW_RULES, type GraphViewRule } from '@transplant/explanatory-graph';
 import { formatGraphReport, runGraphCategory, type GraphRunResult } from './explanatory-graph-runs';
@@ -66,7 +65,7 @@ export async function runExplanatoryGraph(options: Partial<ExplanatoryGraphOptio
       return c as CategoryId;
     });
 
-  const selection = await selectBackend();
+  const selection = await platform.backendSelector.select({ env: process.env });
   const dir = join(values.results, 'explanatory-graph');
   await mkdir(join(dir, 'runs'), { recursive: true });
   const registry = await platform.openRegistry(values.registry);

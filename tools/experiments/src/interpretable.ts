@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY, GENERATED_BY, createPlatform } from '@transplant/platform';
 import { Composer, publishModule, publishNetwork } from '@transplant/composer';
-import { moduleWeights, selectBackend } from '@transplant/core';
+import { moduleWeights } from '@transplant/core';
 import { isCategoryId, type CategoryId } from '@transplant/data';
 import { PART_MASK_MODES, type FilterLossMode, type PartMaskMode } from '@transplant/interpretable';
 import { FolderStore, Registry } from '@transplant/registry';
@@ -93,7 +93,7 @@ export async function runInterpretable(options: Partial<InterpretableOptions> = 
     throw new Error('--loss must be exact or hand-built');
   if (values.view !== 'crop' && values.view !== 'scene') throw new Error('--view must be crop or scene');
 
-  const selection = await selectBackend();
+  const selection = await platform.backendSelector.select({ env: process.env });
   const specs: RunSpec[] = [
     ...categories(values.single).flatMap((c) =>
       (['ordinary', 'interpretable'] as const).map((kind) => ({ categories: [c], kind })),

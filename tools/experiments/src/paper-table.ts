@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY, GENERATED_BY, createPlatform } from '@transplant/platform';
 import { Composer } from '@transplant/composer';
-import { selectBackend } from '@transplant/core';
 import { ADAPTER_TRAINING_DEFAULTS, transplant } from '@transplant/distill';
 import { cellKey, cellNetworks, cellSteps, formatPaperTables, type Cell } from './paper-table-format';
 
@@ -62,7 +61,7 @@ export async function runPaperTable(options: Partial<PaperTableOptions> = {}): P
   /** The donor of each real transplant: the task module comes from this category's classifier. */
   const DONOR: Record<string, string> = { cat: 'dog', dog: 'cat', cow: 'horse', horse: 'cow', sheep: 'cow' };
 
-  const selection = await selectBackend();
+  const selection = await platform.backendSelector.select({ env: process.env });
   const registry = await platform.openRegistry(values.registry);
   const composer = new Composer(registry, platform.plugins);
   /** `cat-cls@1.1.0`: the version a transplant of `cat-cls` uses now (the latest). */

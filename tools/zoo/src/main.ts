@@ -7,7 +7,6 @@ import {
   createPlatform,
   resolveRegistryLocation,
 } from '@transplant/platform';
-import { selectBackend } from '@transplant/core';
 import { trainZooNetwork, type ZooEntryResult } from './zoo-entry';
 import {
   EXTRA_CATEGORIES,
@@ -71,7 +70,7 @@ export async function runZooTrain(options: Partial<ZooTrainOptions> = {}): Promi
     );
   const entries = only ? trainable.filter((e) => only.includes(networkName(e.category, e.task))) : all;
 
-  const selection = await selectBackend();
+  const selection = await platform.backendSelector.select({ env: process.env });
   const location = resolveRegistryLocation(values.registry ?? EMBEDDED_REGISTRY, process.env);
   const registry = await platform.openRegistry(location.location);
   const plugins = platform.plugins;
