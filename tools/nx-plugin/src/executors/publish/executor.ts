@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
-import { runCli } from '@transplant/cli';
+import { isTransplantError } from '@transplant/core';
+import { createPlatform, resolveRegistryLocation } from '@transplant/platform';
+import { readModuleFolder } from '@transplant/registry';
 
 /** The options of `nx run registry:publish`; schema.json is checked against this by a test. */
 export interface PublishExecutorOptions {
@@ -18,22 +20,34 @@ interface ExecutorContext {
   readonly root: string;
 }
 
-/** Runs `transplant registry publish` in-process; nx prints what it prints. */
+/**
+ * Publishes a module folder through the platform's registry opener (this executor is a
+ * composition root: one container per run). Prints what `transplant registry publish` prints;
+ * a coded failure is one line (or `{"error":…}` with json) and `success: false`.
+ */
 export default async function publishExecutor(
   options: PublishExecutorOptions,
   context: ExecutorContext,
 ): Promise<{ success: boolean }> {
-  const argv = [
-    ...(options.json ? ['--json'] : []),
-    ...(options.registry ? ['--registry', options.registry] : []),
-    'registry',
-    'publish',
-    resolve(context.root, options.module),
-  ];
-  const code = await runCli(argv, {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-    env: process.env,
-  });
-  return { success: code === 0 };
+  const platform = createPlatform(process.env);
+  try {
+    const registry = await platform.openRegistry(
+      resolveRegistryLocation(options.registry, process.env).location,
+    );
+    const result = await registry.publish(await readModuleFolder(resolve(context.root, options.module)));
+    process.stdout.write(
+      options.json
+        ? `${JSON.stringify(result, null, 2)}\n`
+        : `published ${result.name}@${result.version} (weights ${result.weightsDigest})\n`,
+    );
+    return { success: true };
+  } catch (error) {
+    if (!isTransplantError(error)) throw error;
+    process.stderr.write(
+      options.json
+        ? `${JSON.stringify({ error: { code: error.code, message: error.message } })}\n`
+        : `error ${error.message}\n`,
+    );
+    return { success: false };
+  }
 }
