@@ -5,7 +5,6 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { createPlatform } from '@transplant/platform';
 import { Network, createModule } from '@transplant/composer';
-import { selectBackend } from '@transplant/core';
 import { trainAdapter, type DistillMethod } from '@transplant/distill';
 
 /**
@@ -122,7 +121,7 @@ export async function runBdBench(options: Partial<BdBenchOptions> = {}): Promise
   for (const layers of [1, 3] as const) {
     const peer = await torchPeer(layers, availableParallelism());
     for (const backend of values.backends.split(',')) {
-      const selection = await selectBackend({ requested: backend });
+      const selection = await platform.backendSelector.select({ requested: backend, env: process.env });
       const bd = timeMethod('bd', layers);
       const ol = timeMethod('ol', layers);
       const torchMs = 'medianMs' in peer ? peer.medianMs : undefined;

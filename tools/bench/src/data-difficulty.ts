@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { AdamTrainer, constantRate, selectBackend } from '@transplant/core';
+import { AdamTrainer, constantRate } from '@transplant/core';
+import { createPlatform } from '@transplant/platform';
 import { SyntheticSet, batches, disposeBatch, type CategoryId } from '@transplant/data';
 
 /**
@@ -34,6 +35,8 @@ export const DATA_DIFFICULTY_DEFAULTS: DataDifficultyOptions = {
 
 export async function runDataDifficulty(options: Partial<DataDifficultyOptions> = {}): Promise<void> {
   const values = { ...DATA_DIFFICULTY_DEFAULTS, ...options };
+  // The composition root of this run: one container.
+  const platform = createPlatform(process.env);
   const categories = [values.a, values.b] as CategoryId[];
   const set = new SyntheticSet({
     seed: 'difficulty',
@@ -42,7 +45,7 @@ export async function runDataDifficulty(options: Partial<DataDifficultyOptions> 
     perCategory: { train: Number(values.train), val: 0, test: Number(values.test) },
     negatives: { train: 0, val: 0, test: 0 },
   });
-  const selection = await selectBackend();
+  const selection = await platform.backendSelector.select({ env: process.env });
   process.stderr.write(
     `back end ${selection.id}; ${set.length('train')} training and ${set.length('test')} test images of ${categories.join(' vs ')}\n`,
   );

@@ -101,12 +101,15 @@ export async function runGenericGrowth(options: Partial<GenericGrowthOptions> = 
       (n, m) => n + m.built.layers.reduce((k, l) => k + l.countParams(), 0),
       0,
     );
+    // The task of each task module, from its manifest (not its name), read before the weights go.
+    const taskOf = new Map([...g.network.modules].map(([name, m]) => [name, m.task]));
     g.network.dispose();
     const links = [];
     for (const l of change.links) {
       const [category, task] = l.link.split(' → ') as [string, string];
       const cat = category.replace(/-(cls|seg)-features$/, '');
-      const taskId = task.endsWith('cls-head') ? 'cls' : 'seg';
+      const taskId = taskOf.get(task);
+      if (taskId === undefined) throw new Error(`${task} is not a task module of ${change.name}`);
       const specific = await cardMetric(`${cat}-${taskId}`);
       links.push({
         link: l.link,

@@ -3,7 +3,6 @@ import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY, createPlatform } from '@transplant/platform';
 import { Composer } from '@transplant/composer';
-import { selectBackend } from '@transplant/core';
 import { isCategoryId } from '@transplant/data';
 import {
   LayerEStep,
@@ -45,7 +44,7 @@ export async function runGraphBench(options: Partial<GraphBenchOptions> = {}): P
   const values = { ...GRAPH_BENCH_DEFAULTS, ...options };
   // The composition root of this run: one container.
   const platform = createPlatform(process.env);
-  const selection = await selectBackend({ requested: 'wasm' });
+  const selection = await platform.backendSelector.select({ requested: 'wasm', env: process.env });
   const composer = new Composer(await platform.openRegistry(EMBEDDED_REGISTRY), platform.plugins);
   const { network, manifest } = await composer.load(values.net);
   const link = network.links[0]!;

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { selectBackend } from '@transplant/core';
+import { createPlatform } from '@transplant/platform';
 import { BENCH_CASES, stepFlops } from './cases';
 import { formatCaseReport, type CaseReport } from './report';
 import { medianPeerRound, medianRound } from './rounds';
@@ -45,6 +45,8 @@ export const BENCH_DEFAULTS: BenchOptions = {
 
 export async function runBench(options: Partial<BenchOptions> = {}): Promise<void> {
   const values = { ...BENCH_DEFAULTS, ...options };
+  // The composition root of this run: one container.
+  const platform = createPlatform(process.env);
 
   const warmup = Number(values.warmup);
   const steps = Number(values.steps);
@@ -60,7 +62,7 @@ export async function runBench(options: Partial<BenchOptions> = {}): Promise<voi
       const peerRounds = new Map<number, PeerResult[]>();
       for (let round = 1; round <= rounds; round++) {
         for (const backend of values.backends.split(',')) {
-          const selection = await selectBackend({ requested: backend });
+          const selection = await platform.backendSelector.select({ requested: backend, env: process.env });
           log(
             `[${c.id}] round ${round}/${rounds}: tfjs ${selection.id}, ${warmup} warm-up + ${steps} timed steps…`,
           );
