@@ -32,8 +32,11 @@ describe('citations of documents', () => {
 
   it('name only files in the repository (docs/…), never an outside methods, design, conventions or back-ends page', () => {
     // Inside docs/ the methods page is a sibling, linked by its bare name; elsewhere it is docs/…
-    const outside = /(?<![\w/])(?:methods|DESIGN|CONVENTIONS|BACKENDS)\.md/;
-    const outsideFromDocs = /(?<![\w/])(?:DESIGN|CONVENTIONS|BACKENDS)\.md/;
+    // The file names of the old outside pages, with or without .md before a section sign.
+    const outside =
+      /(?<![\w/])(?:(?:methods|DESIGN|CONVENTIONS|BACKENDS)\.md|(?:DESIGN|CONVENTIONS|BACKENDS) §)/;
+    const outsideFromDocs =
+      /(?<![\w/])(?:(?:DESIGN|CONVENTIONS|BACKENDS)\.md|(?:DESIGN|CONVENTIONS|BACKENDS) §)/;
     const found = files.flatMap((path) => {
       const pattern = path.startsWith('docs/') ? outsideFromDocs : outside;
       return readFileSync(join(ROOT, path), 'utf8')

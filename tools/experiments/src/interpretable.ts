@@ -193,7 +193,7 @@ export async function runInterpretable(options: Partial<InterpretableOptions> = 
             steps: result.steps,
             backend: result.backend,
           },
-          // The card carries the interpretability numbers too (DESIGN §3), per category measured.
+          // The card carries the interpretability numbers too (docs/design.md §3), per category measured.
           card: {
             summary: `${result.kind} network of the interpretable-layer experiment`,
             metrics: [
