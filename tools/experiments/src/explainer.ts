@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY, GENERATED_BY, createPlatform } from '@transplant/platform';
 import { Composer, publishModule, publishNetwork, type Network } from '@transplant/composer';
-import { CATEGORY_IDS, isCategoryId, type CategoryId, type SampleCategory } from '@transplant/data';
+import { CATEGORY_IDS, type SampleCategory } from '@transplant/data';
 import {
   experimentData,
   INTERPRETABLE_DEFAULTS,
@@ -18,6 +18,7 @@ import {
   type DiagnosisResult,
   type ExplainRunResult,
 } from './explainer-runs';
+import { categoryList } from './category-list';
 
 /**
  * docs/methods.md §9.4 on the synthetic data: explainers of zoo classifiers (p, fidelity, part
@@ -67,13 +68,7 @@ export async function runExplainer(options: Partial<ExplainerOptions> = {}): Pro
   const values = { ...EXPLAINER_DEFAULTS, ...options };
   // The composition root of this run: one container.
   const platform = createPlatform(process.env);
-  const zoo = values.zoo
-    .split(',')
-    .filter(Boolean)
-    .map((c) => {
-      if (!isCategoryId(c)) throw new Error(`unknown category ${c}`);
-      return c as CategoryId;
-    });
+  const zoo = categoryList(values.zoo);
   const selection = await platform.backendSelector.select({ env: process.env });
   const dir = join(values.results, 'explainer');
   await mkdir(join(dir, 'runs'), { recursive: true });

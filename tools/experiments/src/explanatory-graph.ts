@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY, createPlatform } from '@transplant/platform';
 import { Composer } from '@transplant/composer';
-import { isCategoryId, type CategoryId } from '@transplant/data';
 import { GRAPH_VIEW_RULES, type GraphViewRule } from '@transplant/explanatory-graph';
 import { formatGraphReport, runGraphCategory, type GraphRunResult } from './explanatory-graph-runs';
+import { categoryList } from './category-list';
 
 /**
  * docs/methods.md §9.3 and §3.7 on the synthetic data: per category, an explanatory graph mined from
@@ -57,13 +57,7 @@ export async function runExplanatoryGraph(options: Partial<ExplanatoryGraphOptio
   const platform = createPlatform(process.env);
   if (!GRAPH_VIEW_RULES.includes(values.views as GraphViewRule))
     throw new Error(`--views must be one of ${GRAPH_VIEW_RULES.join(', ')}`);
-  const categories = values.categories
-    .split(',')
-    .filter(Boolean)
-    .map((c) => {
-      if (!isCategoryId(c)) throw new Error(`unknown category ${c}`);
-      return c as CategoryId;
-    });
+  const categories = categoryList(values.categories);
 
   const selection = await platform.backendSelector.select({ env: process.env });
   const dir = join(values.results, 'explanatory-graph');

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY, GENERATED_BY, createPlatform } from '@transplant/platform';
 import { Composer, publishModule, publishNetwork } from '@transplant/composer';
 import { moduleWeights } from '@transplant/core';
-import { isCategoryId, type CategoryId } from '@transplant/data';
+import { type CategoryId } from '@transplant/data';
 import { PART_MASK_MODES, type FilterLossMode, type PartMaskMode } from '@transplant/interpretable';
 import { FolderStore, Registry } from '@transplant/registry';
 import {
@@ -16,6 +16,7 @@ import {
   type RunResult,
   type RunSpec,
 } from './interpretable-runs';
+import { categoryList } from './category-list';
 
 /**
  * docs/methods.md §9.2 on the synthetic data: ordinary vs interpretable networks, single-category
@@ -79,14 +80,7 @@ export async function runInterpretable(options: Partial<InterpretableOptions> = 
   // The composition root of this run: one container.
   const platform = createPlatform(process.env);
 
-  const categories = (list: string): CategoryId[] =>
-    list
-      .split(',')
-      .filter(Boolean)
-      .map((c) => {
-        if (!isCategoryId(c)) throw new Error(`unknown category ${c}`);
-        return c;
-      });
+  const categories = categoryList;
   if (!PART_MASK_MODES.includes(values.mask as PartMaskMode))
     throw new Error(`--mask must be one of ${PART_MASK_MODES.join(', ')}`);
   if (values.loss !== 'exact' && values.loss !== 'hand-built')
