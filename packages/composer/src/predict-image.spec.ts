@@ -98,9 +98,11 @@ describe('predictImage', () => {
     const overlay = await decodeImage(p.overlay);
     // Enlarged (nearest) to 256 pixels from the 8-pixel input.
     expect([overlay.width, overlay.height]).toEqual([256, 256]);
-    expect(p.foreground).toBeGreaterThanOrEqual(0);
-    expect(p.foreground).toBeLessThanOrEqual(1);
     expect((await readFile(p.mask)).subarray(1, 4).toString()).toBe('PNG');
+    // The reported share is the mask's: its lit pixels over all of them.
+    const mask = await decodeImage(p.mask);
+    const lit = Array.from({ length: mask.width * mask.height }, (_, i) => mask.rgb[i * 3]! > 0);
+    expect(p.foreground).toBeCloseTo(lit.filter(Boolean).length / lit.length, 12);
     const out = join(dir, 'chosen.png');
     const chosen = await predictImage({
       network,

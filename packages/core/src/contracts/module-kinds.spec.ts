@@ -19,6 +19,11 @@ describe('TASKS', () => {
     for (const id of TASK_IDS) {
       const entry: Record<string, unknown> = TASKS[id];
       for (const field of FIELDS) expect(entry[field], `${id}.${field}`).toBeDefined();
+      // The fields agree with each other: labels are one per image, masks one per pixel.
+      const shape = TASKS[id].targetShape(3, 8);
+      expect(shape, `${id}.targetShape`).toEqual(TASKS[id].target === 'labels' ? [3] : [3, 8, 8, 1]);
+      expect(TASKS[id].output === 'logits', `${id}.output`).toBe(TASKS[id].target === 'labels');
+      for (const student of Object.keys(TASKS[id].bridges)) expect(TASK_IDS).toContain(student);
     }
   });
 

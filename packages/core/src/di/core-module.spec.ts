@@ -43,7 +43,10 @@ describe('coreContainerModule', () => {
     const names = selection.kernelPatches.map((k) => k.kernelName);
     expect(names).toContain('Conv2DBackpropFilter');
     expect(names.at(-1)).toBe('TransplantTestProbe');
-    expect(tf.getKernel('TransplantTestProbe', 'wasm')).toBeDefined();
+    const x = tf.tensor1d([1, 2, 3]);
+    const y = tf.engine().runKernel('TransplantTestProbe', { x }, {}) as tf.Tensor;
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3]);
+    tf.dispose([x, y]);
 
     const plain = await container()
       .get<BackendSelector>(CORE_TOKENS.BackendSelector)
