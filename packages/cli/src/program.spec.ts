@@ -87,7 +87,7 @@ describe('transplant data', () => {
       seed: 2,
       size: 48,
       categories: ['cow', 'sheep'],
-      perCategory: { train: 2, val: 0, test: 1 },
+      perCategory: { train: 2, dev: 0, test: 1 },
     });
     await writeCub(set, join(dir, 'cub'));
     const r = await run([

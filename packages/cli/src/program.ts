@@ -92,7 +92,7 @@ function buildProgram(io: CliIo, services: () => PlatformServices): Command {
     .option('--n <count>', 'how many images', '16')
     .option('--size <pixels>', 'image side', '64')
     .option('--seed <seed>', 'data set seed', '1')
-    .option('--split <split>', 'train | val | test', 'train')
+    .option('--split <split>', 'train | dev | test', 'train')
     .option('--out <file>', 'PNG to write (default data-preview-<category>.png)')
     .action(
       async (options: {

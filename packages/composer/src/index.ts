@@ -25,7 +25,7 @@ export {
 export { Composer, type LinkRefs } from './composer';
 export { moduleArtifact, publishModule, publishNetwork, type PublishMeta } from './publish';
 export { EXPORTED_MODEL_FILES, exportLayersModel } from './export-layers-model';
-export { addCounts, taskCounts, taskLoss, taskMetric, type TaskCounts } from './task-math';
+export { addCounts, imageCounts, taskCounts, taskLoss, taskMetric, type TaskCounts } from './task-math';
 export * from './import';
 export { formatPrediction, predictImage, type Prediction, type PredictImageOptions } from './predict-image';
 export { composeNetwork, type ComposeNetworkOptions } from './compose-network';

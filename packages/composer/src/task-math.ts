@@ -27,6 +27,9 @@ export function taskLoss(task: TaskId, logits: tf.Tensor, target: tf.Tensor): tf
   });
 }
 
+/** Adds two counts. */
+export const addCounts = (x: TaskCounts, y: TaskCounts): TaskCounts => ({ a: x.a + y.a, b: x.b + y.b });
+
 /** Counts a task's metric accumulates over batches. */
 export interface TaskCounts {
   /** cls: misclassified images; seg: pixels in both predicted and true masks. */
@@ -35,22 +38,24 @@ export interface TaskCounts {
   readonly b: number;
 }
 
-/** One batch's counts: cls thresholds the logit at 0 against 0/1 labels; seg thresholds every pixel. */
-export function taskCounts(task: TaskId, logits: tf.Tensor, target: tf.Tensor): TaskCounts {
+/**
+ * Each image's counts: cls thresholds the logit at 0 against its 0/1 label (a = 1 when wrong,
+ * b = 1); seg thresholds every pixel (a = pixels in both masks, b = pixels in either). Kept
+ * per image so that an interval can resample the images (docs/protocol.md).
+ */
+export function imageCounts(task: TaskId, logits: tf.Tensor, target: tf.Tensor): TaskCounts[] {
+  const n = logits.shape[0]!;
   const [a, b] = tf.tidy(() => {
-    const predicted = tf.greater(logits, 0);
-    const truth = tf.greater(tf.reshape(target, logits.shape), 0.5);
+    const predicted = tf.reshape(tf.greater(logits, 0), [n, -1]);
+    const truth = tf.reshape(tf.greater(tf.reshape(target, logits.shape), 0.5), [n, -1]);
     const metric = TASKS[task].metric;
     switch (metric) {
       case 'error-rate':
-        return [
-          tf.sum(tf.cast(tf.notEqual(predicted, truth), 'int32')),
-          tf.scalar(logits.shape[0]!, 'int32'),
-        ];
+        return [tf.max(tf.cast(tf.notEqual(predicted, truth), 'int32'), 1), tf.ones([n], 'int32')];
       case 'iou':
         return [
-          tf.sum(tf.cast(tf.logicalAnd(predicted, truth), 'int32')),
-          tf.sum(tf.cast(tf.logicalOr(predicted, truth), 'int32')),
+          tf.sum(tf.cast(tf.logicalAnd(predicted, truth), 'int32'), 1),
+          tf.sum(tf.cast(tf.logicalOr(predicted, truth), 'int32'), 1),
         ];
       default: {
         const unreachable: never = metric;
@@ -58,9 +63,15 @@ export function taskCounts(task: TaskId, logits: tf.Tensor, target: tf.Tensor): 
       }
     }
   });
-  const out = { a: a!.dataSync()[0]!, b: b!.dataSync()[0]! };
+  const as = Array.from(a!.dataSync() as Int32Array);
+  const bs = Array.from(b!.dataSync() as Int32Array);
   tf.dispose([a!, b!]);
-  return out;
+  return as.map((x, i) => ({ a: x, b: bs[i]! }));
+}
+
+/** One batch's counts: the sum of its images' (see `imageCounts`). */
+export function taskCounts(task: TaskId, logits: tf.Tensor, target: tf.Tensor): TaskCounts {
+  return imageCounts(task, logits, target).reduce(addCounts, { a: 0, b: 0 });
 }
 
 /** The held-out metric from summed counts: cls error rate (lower is better), seg IoU (higher is better). */
@@ -77,5 +88,3 @@ export function taskMetric(task: TaskId, counts: TaskCounts): { name: 'error-rat
     }
   }
 }
-
-export const addCounts = (x: TaskCounts, y: TaskCounts): TaskCounts => ({ a: x.a + y.a, b: x.b + y.b });

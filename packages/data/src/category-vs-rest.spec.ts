@@ -52,9 +52,28 @@ describe('CategoryVsRest', () => {
     });
   });
 
+  it('refuses the final test outside a final run; the final test is drawn under a name of its own', () => {
+    const dev = new CategoryVsRest(SINGLE);
+    for (const read of [
+      () => dev.heldOut('test', { positives: 1, negatives: 0 }),
+      () => dev.positives('test', 1),
+      () => dev.negatives('test', 1),
+    ])
+      expect(read).toThrow(expect.objectContaining({ code: 'E_PROTOCOL' }));
+    expect(dev.heldOut('dev', { positives: 1, negatives: 1 }).map((r) => r.seed)).toEqual([
+      'spec-3:val:cat:0',
+      'spec-3:val:bird:0',
+    ]);
+    const final = new CategoryVsRest({ ...SINGLE, finalTest: true });
+    expect(final.heldOut('test', { positives: 1, negatives: 1 }).map((r) => r.seed)).toEqual([
+      'spec-3:final:cat:0',
+      'spec-3:final:bird:0',
+    ]);
+  });
+
   it('keeps its splits disjoint, positives before negatives spread over the rest in turn', () => {
-    const data = new CategoryVsRest(SINGLE);
-    const splits = (['train', 'val', 'test'] as const).map((s) =>
+    const data = new CategoryVsRest({ ...SINGLE, finalTest: true });
+    const splits = (['train', 'dev', 'test'] as const).map((s) =>
       data.heldOut(s, { positives: 7, negatives: 9 }),
     );
     const seeds = splits.flatMap((refs) => refs.map((r) => r.seed));
@@ -99,7 +118,7 @@ describe('CategoryVsRest', () => {
       expect(share).toBeLessThan(0.32);
     }
     expect(multi.shares(0.5)).toEqual([0.25, 0.25, 0.25]);
-    expect(multi.heldOut('test', { positives: 2, negatives: 2 }).map((r) => r.category)).toEqual([
+    expect(multi.heldOut('dev', { positives: 2, negatives: 2 }).map((r) => r.category)).toEqual([
       'cat',
       'cat',
       'dog',
@@ -115,7 +134,7 @@ describe('CategoryVsRest', () => {
   });
 
   it('labels for the task: cls 1/0 per image, seg the category mask, empty on negatives', () => {
-    const refs = new CategoryVsRest(SINGLE).heldOut('val', { positives: 2, negatives: 2 });
+    const refs = new CategoryVsRest(SINGLE).heldOut('dev', { positives: 2, negatives: 2 });
     const cls = new CategoryVsRest(SINGLE).imagesAndTargets(refs);
     expect(Array.from(cls.targets.dataSync())).toEqual([1, 1, 0, 0]);
     const seg = new CategoryVsRest({ ...SINGLE, task: 'seg' }).imagesAndTargets(refs);
@@ -138,7 +157,7 @@ describe('CategoryVsRest', () => {
     const batch = data.trainBatch(0, 4, 0.5);
     expect(tf.memory().numTensors).toBe(before + 4);
     disposeBatch(batch);
-    const pair = data.imagesAndTargets(data.positives('test', 3));
+    const pair = data.imagesAndTargets(data.positives('dev', 3));
     expect(tf.memory().numTensors).toBe(before + 2);
     tf.dispose([pair.images, pair.targets]);
     expect(tf.memory().numTensors).toBe(before);

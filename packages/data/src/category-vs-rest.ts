@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { TASKS, type TaskId } from '@transplant/core';
+import { TASKS, TransplantError, type TaskId } from '@transplant/core';
 import type { SampleCategory } from './annotation';
 import { disposeBatch, renderBatch, type Batch, type BatchMode } from './batches';
 import { CATEGORY_IDS, type CategoryId } from './categories';
@@ -25,7 +25,23 @@ export interface CategoryVsRestOptions {
   readonly rivers?: Partial<Record<SampleCategory, boolean>>;
   /** Names the training batches' random draw (default: the categories joined by '+'). */
   readonly trainStream?: string;
+  /**
+   * A final run (docs/protocol.md): only then may the test split be read. Without it, asking
+   * for a test item is an `E_PROTOCOL` error, so a decision can never see the final test.
+   */
+  readonly finalTest?: boolean;
 }
+
+/**
+ * The seed name of each split's images. The final test is drawn under a name no run before
+ * the protocol used, so no image in it informed an earlier decision; dev keeps the former
+ * validation images (the zoo's stopping rule); the images formerly called test are retired.
+ */
+export const CATEGORY_VS_REST_SEED_NAMES: Readonly<Record<Split, string>> = {
+  train: 'train',
+  dev: 'val',
+  test: 'final',
+};
 
 /** How many positives and negatives a held-out split holds. */
 export interface HeldOutCounts {
@@ -102,7 +118,14 @@ export class CategoryVsRest {
 
   private ref(split: Split, category: SampleCategory, key: string): ItemRef {
     const { stream, seed } = this.options;
-    return { split, index: 0, category, seed: `${stream}-${seed}:${split}:${category}:${key}` };
+    if (split === 'test' && !this.options.finalTest)
+      throw new TransplantError(
+        'E_PROTOCOL',
+        `${stream} asked for final-test images outside a final run: evaluate on the dev split, or pass --final for the one final reading`,
+        { operation: 'CategoryVsRest' },
+      );
+    const name = CATEGORY_VS_REST_SEED_NAMES[split];
+    return { split, index: 0, category, seed: `${stream}-${seed}:${name}:${category}:${key}` };
   }
 
   /**

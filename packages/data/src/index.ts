@@ -9,6 +9,7 @@ export { SampleRenderer, type RenderedSample } from './render/render-sample';
 export { Rng } from './render/rng';
 export {
   SPLITS,
+  SPLIT_SEED_NAMES,
   SYNTHETIC_SET_VERSION,
   SyntheticSet,
   type ItemRef,
@@ -17,7 +18,12 @@ export {
   type SyntheticSetOptions,
 } from './synthetic-set';
 export { objectCrop } from './object-crop';
-export { CategoryVsRest, type CategoryVsRestOptions, type HeldOutCounts } from './category-vs-rest';
+export {
+  CATEGORY_VS_REST_SEED_NAMES,
+  CategoryVsRest,
+  type CategoryVsRestOptions,
+  type HeldOutCounts,
+} from './category-vs-rest';
 export { batches, disposeBatch, renderBatch, type Batch, type BatchMode, type BatchOptions } from './batches';
 export {
   cropResize,

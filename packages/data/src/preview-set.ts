@@ -32,12 +32,12 @@ export async function previewSyntheticSet(
   if (!Number.isInteger(options.n) || options.n < 1 || options.n > 1024)
     throw invalid('--n takes an integer in 1…1024');
   const categories = category === 'background' ? undefined : [category];
-  const counts = { train: 0, val: 0, test: 0, [options.split]: options.n };
+  const counts = { train: 0, dev: 0, test: 0, [options.split]: options.n };
   const set = new SyntheticSet({
     seed: options.seed,
     size: options.size,
     ...(categories
-      ? { categories, perCategory: counts, negatives: { train: 0, val: 0, test: 0 } }
+      ? { categories, perCategory: counts, negatives: { train: 0, dev: 0, test: 0 } }
       : { categories: [], perCategory: counts, negatives: counts }),
   });
   const tiles: SheetTile[] = set.items(options.split as Split).map((ref) => {

@@ -10,8 +10,8 @@ const set = new SyntheticSet({
   seed: 7,
   size: 32,
   categories: ['cat', 'dog', 'bird'],
-  perCategory: { train: 4, val: 2, test: 3 },
-  negatives: { train: 3, val: 1, test: 2 },
+  perCategory: { train: 4, dev: 2, test: 3 },
+  negatives: { train: 3, dev: 1, test: 2 },
 });
 
 describe('SyntheticSet', () => {
@@ -24,10 +24,10 @@ describe('SyntheticSet', () => {
       ...Array(3).fill('background'),
     ]);
     const seeds = new Set(
-      ['train', 'val', 'test'].flatMap((s) => set.items(s as 'train').map((r) => r.seed)),
+      ['train', 'dev', 'test'].flatMap((s) => set.items(s as 'train').map((r) => r.seed)),
     );
     expect(seeds.size).toBe(15 + 7 + 11);
-    expect(() => set.item('val', 7)).toThrow(RangeError);
+    expect(() => set.item('dev', 7)).toThrow(RangeError);
     expect(() => new SyntheticSet({ seed: 1, categories: ['unicorn' as 'cat'] })).toThrow(
       /unknown categories unicorn/,
     );
@@ -63,7 +63,7 @@ describe('batches', () => {
   it('renders the same batch bytes from two instances of the same set', () => {
     const hash = (s: SyntheticSet) => {
       const h = createHash('sha256');
-      for (const b of batches(s, { split: 'val', mode: { kind: 'multiclass' }, batchSize: 4 })) {
+      for (const b of batches(s, { split: 'dev', mode: { kind: 'multiclass' }, batchSize: 4 })) {
         h.update(b.images.dataSync() as Float32Array)
           .update(b.masks.dataSync() as Float32Array)
           .update(b.parts.dataSync() as Float32Array);
@@ -100,7 +100,7 @@ describe('batches', () => {
   it('gives per-category segmentation masks that match the annotations', () => {
     let count = 0;
     for (const b of batches(set, {
-      split: 'val',
+      split: 'dev',
       mode: { kind: 'segmentation', category: 'bird' },
       batchSize: 8,
     })) {

@@ -3,8 +3,18 @@ import { SampleRenderer } from './render/render-sample';
 import { CATEGORY_IDS, type CategoryId } from './categories';
 import type { SampleCategory } from './annotation';
 
-export const SPLITS = ['train', 'val', 'test'] as const;
+/**
+ * The three image streams of docs/protocol.md: train (fitting), dev (every decision) and test
+ * (the final test, read only by a final run).
+ */
+export const SPLITS = ['train', 'dev', 'test'] as const;
 export type Split = (typeof SPLITS)[number];
+
+/**
+ * The name each split's images are seeded under. The dev split keeps the images of the split
+ * formerly called `val`, so that sets drawn before the protocol render the same images.
+ */
+export const SPLIT_SEED_NAMES: Readonly<Record<Split, string>> = { train: 'train', dev: 'val', test: 'test' };
 
 export type SplitCounts = Readonly<Record<Split, number>>;
 
@@ -53,8 +63,8 @@ export class SyntheticSet {
     const unknown = this.categories.filter((c) => !CATEGORY_IDS.includes(c));
     if (unknown.length > 0)
       throw new RangeError(`unknown categories ${unknown.join(', ')}; known: ${CATEGORY_IDS.join(', ')}`);
-    this.perCategory = { train: 200, val: 50, test: 100, ...options.perCategory };
-    this.negatives = { train: 200, val: 50, test: 100, ...options.negatives };
+    this.perCategory = { train: 200, dev: 50, test: 100, ...options.perCategory };
+    this.negatives = { train: 200, dev: 50, test: 100, ...options.negatives };
   }
 
   /** A label naming exactly this set, for manifests' provenance. */
@@ -75,7 +85,12 @@ export class SyntheticSet {
     const category: SampleCategory =
       per > 0 && c < this.categories.length ? this.categories[c]! : 'background';
     const k = category === 'background' ? index - this.categories.length * per : index - c * per;
-    return { split, index, category, seed: `${this.options.seed}:${split}:${category}:${k}` };
+    return {
+      split,
+      index,
+      category,
+      seed: `${this.options.seed}:${SPLIT_SEED_NAMES[split]}:${category}:${k}`,
+    };
   }
 
   items(split: Split): ItemRef[] {

@@ -12,6 +12,8 @@ export interface TransplantDataOptions {
   /** The network's input size. */
   readonly size: number;
   readonly task: TaskId;
+  /** A final run (docs/protocol.md): the test split may be read. */
+  readonly finalTest?: boolean;
 }
 
 /**
@@ -21,11 +23,19 @@ export interface TransplantDataOptions {
  * construction), and a held-out test set.
  */
 export function transplantData(options: TransplantDataOptions): CategoryVsRest {
-  const { seed, category, size, task } = options;
-  return new CategoryVsRest({ stream: 'transplant', seed, categories: [category], size, task });
+  const { seed, category, size, task, finalTest } = options;
+  return new CategoryVsRest({
+    stream: 'transplant',
+    seed,
+    categories: [category],
+    size,
+    task,
+    ...(finalTest ? { finalTest } : {}),
+  });
 }
 
 /** The data line of a transplant's card and report. */
 export function describeTransplantData(data: CategoryVsRest, samples: number): string {
-  return `synthetic:v1 seed=transplant-${data.options.seed} size=${data.size} ${data.category}: ${samples} target images, ${NEGATIVES} negatives (${data.rest().join(',')}); test ${HELD_OUT.positives} + ${HELD_OUT.negatives}`;
+  const split = data.options.finalTest ? 'final test' : 'dev';
+  return `synthetic:v1 seed=transplant-${data.options.seed} size=${data.size} ${data.category}: ${samples} target images, ${NEGATIVES} negatives (${data.rest().join(',')}); ${split} ${HELD_OUT.positives} + ${HELD_OUT.negatives}`;
 }

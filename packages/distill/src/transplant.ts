@@ -4,10 +4,10 @@ import {
   Network,
   addCounts,
   createModule,
+  imageCounts,
   disposeModule,
   publishModule,
   publishNetwork,
-  taskCounts,
   taskMetric,
   type Composer,
   type ModuleInstance,
@@ -46,6 +46,11 @@ export interface TransplantOptions {
   readonly batchSize?: number;
   readonly learningRate?: number;
   readonly seed: number;
+  /**
+   * A final run (docs/protocol.md): the link is evaluated on the final-test split. Without it,
+   * on the dev split, which is where every decision (method, steps, adapter) is made.
+   */
+  readonly final?: boolean;
   readonly generatedBy: string;
   readonly backend: string;
   readonly publish: boolean;
@@ -63,6 +68,8 @@ export interface TransplantResult {
   /** How the outputs were probed for the gradients: ones (a score), random or pseudo-label (a mask); none for OL. */
   readonly probe: 'ones' | ProbeKind | 'none';
   readonly metric: { readonly name: string; readonly value: number };
+  /** Where the metric was measured and each image's counts (an interval resamples them). */
+  readonly evaluation: Evaluation;
   /** The same metric of the --to network's own link on the same held-out images, when it solves the same task. */
   readonly reference?: { readonly name: string; readonly value: number };
   readonly losses: readonly number[];
@@ -82,26 +89,39 @@ async function nextVersion(registry: Registry, name: string): Promise<string> {
   }
 }
 
-/** The task's metric of the network's link on the held-out test split. */
+/** Where a link was evaluated: the split (dev, or the final test of a final run) and each image's counts. */
+export interface Evaluation {
+  readonly split: 'dev' | 'test';
+  readonly images: readonly TaskCounts[];
+}
+
+/**
+ * The task's metric of the network's link on the held-out split (dev, or the final test when
+ * the data was made for a final run), with each image's counts.
+ */
 function heldOut(subject: {
   readonly network: Network;
   readonly link: { category: string; task: string };
   readonly task: TaskId;
   readonly data: CategoryVsRest;
-}): { name: string; value: number } {
+}): { metric: { name: string; value: number }; evaluation: Evaluation } {
   const { network, link, task: taskId, data } = subject;
-  let counts: TaskCounts = { a: 0, b: 0 };
-  const refs = data.heldOut('test', {
+  const split = data.options.finalTest ? 'test' : 'dev';
+  const images: TaskCounts[] = [];
+  const refs = data.heldOut(split, {
     positives: HELD_OUT.positives,
     negatives: TASKS[taskId].metricOn === 'all' ? HELD_OUT.negatives : 0,
   });
   for (let start = 0; start < refs.length; start += 50) {
-    const { images, targets } = data.imagesAndTargets(refs.slice(start, start + 50), taskId);
-    const logits = network.run(link.category, link.task, images);
-    counts = addCounts(counts, taskCounts(taskId, logits, targets));
-    tf.dispose([images, targets, logits]);
+    const batch = data.imagesAndTargets(refs.slice(start, start + 50), taskId);
+    const logits = network.run(link.category, link.task, batch.images);
+    images.push(...imageCounts(taskId, logits, batch.targets));
+    tf.dispose([batch.images, batch.targets, logits]);
   }
-  return taskMetric(taskId, counts);
+  return {
+    metric: taskMetric(taskId, images.reduce(addCounts, { a: 0, b: 0 })),
+    evaluation: { split, images },
+  };
 }
 
 /** Calibrates the seg → cls bridge on the teacher's own val split (its category's images and negatives). */
@@ -110,7 +130,7 @@ function calibrate(
   category: ModuleInstance,
   data: CategoryVsRest,
 ): Calibration {
-  const refs = data.heldOut('val', { positives: 100, negatives: 100 });
+  const refs = data.heldOut('dev', { positives: 100, negatives: 100 });
   const { images, targets } = data.imagesAndTargets(refs, 'cls');
   const scores = tf.tidy(() =>
     presenceScore(
@@ -134,6 +154,7 @@ export interface LearnLinkOptions extends Pick<
   | 'batchSize'
   | 'learningRate'
   | 'seed'
+  | 'final'
   | 'progress'
 > {
   readonly plugins: PluginRegistry;
@@ -153,6 +174,7 @@ export interface LearnedLink {
   readonly network: Network;
   readonly data: CategoryVsRest;
   readonly metric: { readonly name: string; readonly value: number };
+  readonly evaluation: Evaluation;
   readonly calibration: Calibration | undefined;
   readonly probe: TransplantResult['probe'];
   readonly wallSeconds: number;
@@ -184,6 +206,7 @@ export function learnLink(options: LearnLinkOptions): LearnedLink {
     category: options.category,
     size: f.ports.input.shape[1]!,
     task: taskId,
+    ...(options.final ? { finalTest: true } : {}),
   });
   const fPort = f.ports.output;
   const adapter = createModule(options.plugins, {
@@ -236,8 +259,13 @@ export function learnLink(options: LearnLinkOptions): LearnedLink {
         : TASKS[taskId].probe === 'ones'
           ? 'ones'
           : (options.probe ?? DEFAULT_MASK_PROBE);
-    const metric = heldOut({ network, link: { category: f.name, task: g.name }, task: taskId, data });
-    return { adapter, network, data, metric, calibration, probe, wallSeconds, trained };
+    const { metric, evaluation } = heldOut({
+      network,
+      link: { category: f.name, task: g.name },
+      task: taskId,
+      data,
+    });
+    return { adapter, network, data, metric, evaluation, calibration, probe, wallSeconds, trained };
   } catch (error) {
     disposeModule(adapter);
     throw error;
@@ -279,7 +307,7 @@ export async function transplant(options: TransplantOptions): Promise<Transplant
       adapterName: `${name}-adapter`,
     });
     student.push(learned.adapter);
-    const { adapter, network, data, metric, calibration, probe, wallSeconds, trained } = learned;
+    const { adapter, network, data, metric, evaluation, calibration, probe, wallSeconds, trained } = learned;
     const own = linkOf(to);
     const reference =
       own.task.task === taskId
@@ -288,7 +316,7 @@ export async function transplant(options: TransplantOptions): Promise<Transplant
             link: { category: own.category.name, task: own.task.name },
             task: taskId,
             data,
-          })
+          }).metric
         : undefined;
     const teacher =
       resolution.kind === 'none' ? 'none (ordinary learning on annotated samples)' : resolution.description;
@@ -314,7 +342,7 @@ export async function transplant(options: TransplantOptions): Promise<Transplant
         },
         card: {
           summary: `${options.method} adapter (${options.adapterLayers} conv+ReLU) from ${f.name} to ${g.name}; teacher: ${teacher}; ${options.samples} annotated samples${probe === 'random' || probe === 'pseudo-label' ? `; ${probe} probes` : ''}`,
-          metrics: [{ ...metric, on: `${describeTransplantData(data, options.samples)} (test split)` }],
+          metrics: [{ ...metric, on: describeTransplantData(data, options.samples) }],
         },
       };
       await publishModule(registry, adapter, { ...meta, dependencies: [pin(f, 'category'), pin(g, 'task')] });
@@ -330,6 +358,7 @@ export async function transplant(options: TransplantOptions): Promise<Transplant
       samples: options.samples,
       probe,
       metric,
+      evaluation,
       ...(reference ? { reference } : {}),
       losses: trained.losses,
       stepMilliseconds: trained.stepMilliseconds,

@@ -91,8 +91,8 @@ export function explainPerformer(
     seed: `explainer-pool-${options.seed}`,
     size,
     categories: CATEGORY_IDS,
-    perCategory: { train: Math.ceil(options.pool / 2), val: 0, test: 0 },
-    negatives: { train: Math.ceil(options.pool / 4), val: 0, test: 0 },
+    perCategory: { train: Math.ceil(options.pool / 2), dev: 0, test: 0 },
+    negatives: { train: Math.ceil(options.pool / 4), dev: 0, test: 0 },
   });
   const refs = poolSet.items('train');
   const positives = refs.filter((r) => r.category === category).slice(0, Math.ceil(options.pool / 2));
@@ -124,8 +124,8 @@ export function explainPerformer(
       seed: 'explainer-eval',
       size,
       categories: CATEGORY_IDS,
-      perCategory: { train: 0, val: 0, test: Math.max(options.images, options.test) },
-      negatives: { train: 0, val: 0, test: options.test },
+      perCategory: { train: 0, dev: 0, test: Math.max(options.images, options.test) },
+      negatives: { train: 0, dev: 0, test: options.test },
       ...(riverFor ? { rivers: riverFor } : {}),
     });
     const evalRefs = evalSet.items('test');
@@ -138,8 +138,8 @@ export function explainPerformer(
       seed: 'explainer-test',
       size,
       categories: CATEGORY_IDS,
-      perCategory: { train: 0, val: 0, test: options.test },
-      negatives: { train: 0, val: 0, test: options.test },
+      perCategory: { train: 0, dev: 0, test: options.test },
+      negatives: { train: 0, dev: 0, test: options.test },
     });
     const cleanRefs = cleanSet.items('test');
     const pos = cleanRefs.filter((r) => r.category === category).slice(0, Math.floor(options.test / 2));

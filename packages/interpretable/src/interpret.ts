@@ -42,8 +42,8 @@ export function partImages(
     seed: options.seed ?? 'interpret',
     size: options.size,
     categories: [category],
-    perCategory: { train: 0, val: 0, test: options.count },
-    negatives: { train: 0, val: 0, test: 0 },
+    perCategory: { train: 0, dev: 0, test: options.count },
+    negatives: { train: 0, dev: 0, test: 0 },
   });
   const samples = set
     .items('test')
@@ -68,8 +68,8 @@ export function backgroundImages(
     seed: options.seed ?? 'backgrounds',
     size: options.size,
     categories: [category],
-    perCategory: { train: 0, val: 0, test: 0 },
-    negatives: { train: 0, val: 0, test: options.count },
+    perCategory: { train: 0, dev: 0, test: 0 },
+    negatives: { train: 0, dev: 0, test: options.count },
   });
   return {
     category,

@@ -42,8 +42,8 @@ export async function runDataDifficulty(options: Partial<DataDifficultyOptions> 
     seed: 'difficulty',
     size: Number(values.size),
     categories,
-    perCategory: { train: Number(values.train), val: 0, test: Number(values.test) },
-    negatives: { train: 0, val: 0, test: 0 },
+    perCategory: { train: Number(values.train), dev: 0, test: Number(values.test) },
+    negatives: { train: 0, dev: 0, test: 0 },
   });
   const selection = await platform.backendSelector.select({ env: process.env });
   process.stderr.write(

@@ -43,8 +43,8 @@ describe('explainer of a performer network', () => {
       seed: 'explainer-spec',
       size: 16,
       categories: ['cat'],
-      perCategory: { train: 8, val: 0, test: 4 },
-      negatives: { train: 4, val: 0, test: 4 },
+      perCategory: { train: 8, dev: 0, test: 4 },
+      negatives: { train: 4, dev: 0, test: 4 },
       rivers: { cat: true },
     });
     const samples = set.items('train').map((r) => set.render(r));

@@ -114,9 +114,9 @@ export async function trainSpecific(args: TrainArgs): Promise<{
       );
     }
     if (check) {
-      validation = evaluateSpecific({ network, link }, { task, data, split: 'val' })[0]!;
+      validation = evaluateSpecific({ network, link }, { task, data, split: 'dev' })[0]!;
       log(
-        `step ${done}: val ${validation.name} ${validation.value.toFixed(4)} (goal ${plan.goal.metric === 'error-rate' ? '≤' : '≥'} ${plan.goal.value})`,
+        `step ${done}: dev ${validation.name} ${validation.value.toFixed(4)} (goal ${plan.goal.metric === 'error-rate' ? '≤' : '≥'} ${plan.goal.value})`,
       );
       since = performance.now();
       if (meetsGoal(plan, validation.value)) {
@@ -142,11 +142,11 @@ export function evaluateSpecific(
   options: {
     readonly task: TaskId;
     readonly data: CategoryVsRest;
-    /** Held-out split (default test). */
-    readonly split?: 'val' | 'test';
+    /** Held-out split (default: the final test when the data was made for a final run, else dev). */
+    readonly split?: 'dev' | 'test';
   },
 ): { name: string; value: number }[] {
-  const { task, data, split = 'test' } = options;
+  const { task, data, split = data.options.finalTest ? 'test' : 'dev' } = options;
   const refs = data.heldOut(split, heldOutCounts(split));
   let all: TaskCounts = { a: 0, b: 0 };
   let positives: TaskCounts = { a: 0, b: 0 };

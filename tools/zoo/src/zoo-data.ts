@@ -11,8 +11,10 @@ export function zooData(options: {
   readonly seed: number;
   readonly category: CategoryId;
   readonly task: TaskId;
+  /** A final run (docs/protocol.md): the test split may be read. */
+  readonly finalTest?: boolean;
 }): CategoryVsRest {
-  const { seed, category, task } = options;
+  const { seed, category, task, finalTest } = options;
   return new CategoryVsRest({
     stream: 'zoo',
     seed,
@@ -20,13 +22,14 @@ export function zooData(options: {
     size: IMAGE_SIZE,
     task,
     trainStream: `${category}-${task}`,
+    ...(finalTest ? { finalTest } : {}),
   });
 }
 
-/** The held-out counts of a split: the stopping rule's val, the card's test. */
-export const heldOutCounts = (split: 'val' | 'test') => (split === 'test' ? EVALUATION : VALIDATION);
+/** The held-out counts of a split: dev (the stopping rule and the card), the final test. */
+export const heldOutCounts = (split: 'dev' | 'test') => (split === 'test' ? EVALUATION : VALIDATION);
 
 /** The data line of a zoo card. */
 export function describeZooData(data: CategoryVsRest): string {
-  return `synthetic:v1 seed=zoo-${data.options.seed} size=${IMAGE_SIZE} ${data.category} vs. ${data.rest().join(',')}; fresh training images per step; stopping rule on val ${VALIDATION.positives} + ${VALIDATION.negatives}; test ${EVALUATION.positives} positives + ${EVALUATION.negatives} negatives`;
+  return `synthetic:v1 seed=zoo-${data.options.seed} size=${IMAGE_SIZE} ${data.category} vs. ${data.rest().join(',')}; fresh training images per step; stopping rule on dev ${VALIDATION.positives} + ${VALIDATION.negatives}; final test ${EVALUATION.positives} positives + ${EVALUATION.negatives} negatives`;
 }

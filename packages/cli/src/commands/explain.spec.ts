@@ -26,8 +26,8 @@ describe('transplant explain', () => {
       seed: 'explain-cli',
       size: 16,
       categories: ['bird'],
-      perCategory: { train: 1, val: 0, test: 0 },
-      negatives: { train: 0, val: 0, test: 0 },
+      perCategory: { train: 1, dev: 0, test: 0 },
+      negatives: { train: 0, dev: 0, test: 0 },
     });
     const sample = set.render(set.items('train')[0]!);
     const image = join(dir, 'bird.png');

@@ -160,6 +160,10 @@ export const ERROR_CATALOG = {
     title: 'the explanatory graph was mined from another category module',
     hint: 'mine a graph for this category module with `transplant graph mine`, or use the network the graph was mined from',
   },
+  E_PROTOCOL: {
+    title: 'the final-test images were asked for outside a final run',
+    hint: 'decide on the dev split; only a final run (--final, docs/protocol.md) reads the final test, once',
+  },
   E_INVALID_ARGUMENT: {
     title: 'a value passed to the platform is not valid',
     hint: "fix the named value: on the command line it comes from an option (see the command's --help), in code from the function's arguments",

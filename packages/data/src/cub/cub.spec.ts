@@ -13,8 +13,8 @@ const set = new SyntheticSet({
   seed: 'cub',
   size: 64,
   categories: ['bird', 'cat'],
-  perCategory: { train: 3, val: 0, test: 2 },
-  negatives: { train: 2, val: 0, test: 1 },
+  perCategory: { train: 3, dev: 0, test: 2 },
+  negatives: { train: 2, dev: 0, test: 1 },
 });
 let dir: string;
 let root: string;
