@@ -45,7 +45,25 @@ export interface TrainAdapterArgs {
   readonly seed: number;
   /** bd, kd on a mask output: the task-derived pseudo-label probe (default) or seeded Gaussian probes. */
   readonly probe?: ProbeKind;
+  /**
+   * ol: draw every minibatch half from the samples that show the category (any positive
+   * target) and half from the rest, instead of uniformly: with 10 target images among 200
+   * negatives a uniform draw holds one positive per batch of 32 on average.
+   */
+  readonly balanced?: boolean;
+  /** Called after these steps (ascending), e.g. to evaluate the link along one run. */
+  readonly checkpoints?: { readonly steps: readonly number[]; readonly at: (step: number) => void };
   readonly log?: (step: number, loss: number) => void;
+}
+
+/** The pool indices whose targets show the category (a label of 1, or a mask with a pixel on). */
+function positiveIndices(targets: tf.Tensor): { positive: number[]; rest: number[] } {
+  const n = targets.shape[0]!;
+  const any = tf.tidy(() => tf.max(tf.reshape(targets, [n, -1]), 1).dataSync());
+  const positive: number[] = [];
+  const rest: number[] = [];
+  any.forEach((v, i) => (v > 0.5 ? positive : rest).push(i));
+  return { positive, rest };
 }
 
 /** How a mask output is probed; a scalar score is always probed with ones. */
@@ -106,6 +124,7 @@ export function trainAdapter(args: TrainAdapterArgs): { losses: number[]; stepMi
   const rng = new Rng(`adapter:${args.seed}`);
   const losses: number[] = [];
   let pool: { targets?: TeacherTargets; x?: tf.Tensor4D; y?: tf.Tensor; n: number };
+  let classes: { positive: number[]; rest: number[] } | undefined;
   if (args.method === 'ol') {
     if (!args.labelled || args.labelled.images.shape[0] === 0) throw new Error('ol needs annotated samples');
     pool = {
@@ -113,6 +132,10 @@ export function trainAdapter(args: TrainAdapterArgs): { losses: number[]; stepMi
       y: args.labelled.targets.clone(),
       n: args.labelled.images.shape[0],
     };
+    if (args.balanced) {
+      classes = positiveIndices(args.labelled.targets);
+      if (classes.positive.length === 0 || classes.rest.length === 0) classes = undefined;
+    }
   } else {
     if (!args.teacher || !args.unlabeled)
       throw new Error(`${args.method} needs a teacher and unlabeled images`);
@@ -128,7 +151,13 @@ export function trainAdapter(args: TrainAdapterArgs): { losses: number[]; stepMi
   const started = performance.now();
   try {
     for (let step = 0; step < args.steps; step++) {
-      const picked = Array.from({ length: Math.min(args.batchSize, pool.n) }, () => rng.int(0, pool.n - 1));
+      const size = Math.min(args.batchSize, pool.n);
+      const picked = classes
+        ? Array.from({ length: size }, (_, i) => {
+            const from = i % 2 === 0 ? classes!.positive : classes!.rest;
+            return from[rng.int(0, from.length - 1)]!;
+          })
+        : Array.from({ length: size }, () => rng.int(0, pool.n - 1));
       const indices = tf.tensor1d(picked, 'int32');
       let value: number;
       if (pool.targets) {
@@ -154,6 +183,7 @@ export function trainAdapter(args: TrainAdapterArgs): { losses: number[]; stepMi
       indices.dispose();
       losses.push(value);
       args.log?.(step + 1, value);
+      if (args.checkpoints?.steps.includes(step + 1)) args.checkpoints.at(step + 1);
     }
   } finally {
     trainer.dispose();

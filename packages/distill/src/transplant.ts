@@ -42,7 +42,11 @@ export interface TransplantOptions {
   readonly adapterInit?: 'identity' | 'he-normal';
   /** bd/kd with a mask output: the pseudo-label probe (default) or random Gaussian probes. */
   readonly probe?: ProbeKind;
+  /** ol: class-balanced minibatches (see `TrainAdapterArgs.balanced`). */
+  readonly balanced?: boolean;
   readonly steps: number;
+  /** Also evaluate the link after these steps (ascending, each ≤ steps): the result's `curve`. */
+  readonly evaluateAt?: readonly number[];
   readonly batchSize?: number;
   readonly learningRate?: number;
   readonly seed: number;
@@ -70,8 +74,12 @@ export interface TransplantResult {
   readonly metric: { readonly name: string; readonly value: number };
   /** Where the metric was measured and each image's counts (an interval resamples them). */
   readonly evaluation: Evaluation;
+  /** The metric after each of `evaluateAt`'s steps (empty without it). */
+  readonly curve: LearnedLink['curve'];
   /** The same metric of the --to network's own link on the same held-out images, when it solves the same task. */
   readonly reference?: { readonly name: string; readonly value: number };
+  /** Where `reference` was measured, with each image's counts. */
+  readonly referenceEvaluation?: Evaluation;
   readonly losses: readonly number[];
   readonly stepMilliseconds: number;
   readonly wallSeconds: number;
@@ -150,7 +158,9 @@ export interface LearnLinkOptions extends Pick<
   | 'adapterLayers'
   | 'adapterInit'
   | 'probe'
+  | 'balanced'
   | 'steps'
+  | 'evaluateAt'
   | 'batchSize'
   | 'learningRate'
   | 'seed'
@@ -175,6 +185,8 @@ export interface LearnedLink {
   readonly data: CategoryVsRest;
   readonly metric: { readonly name: string; readonly value: number };
   readonly evaluation: Evaluation;
+  /** The metric after each of `evaluateAt`'s steps. */
+  readonly curve: readonly { readonly step: number; readonly metric: { name: string; value: number } }[];
   readonly calibration: Calibration | undefined;
   readonly probe: TransplantResult['probe'];
   readonly wallSeconds: number;
@@ -233,6 +245,8 @@ export function learnLink(options: LearnLinkOptions): LearnedLink {
     const negatives = data.imagesAndTargets(data.negatives('train', NEGATIVES));
     const images = tf.concat([target.images, negatives.images]) as tf.Tensor4D;
     const targets = tf.concat([target.targets, negatives.targets]);
+    const link = { category: f.name, task: g.name };
+    const curve: { step: number; metric: { name: string; value: number } }[] = [];
     let trained;
     try {
       trained = trainAdapter({
@@ -247,6 +261,16 @@ export function learnLink(options: LearnLinkOptions): LearnedLink {
         learningRate: options.learningRate ?? 1e-3,
         seed: options.seed,
         ...(options.probe ? { probe: options.probe } : {}),
+        ...(options.balanced ? { balanced: true } : {}),
+        ...(options.evaluateAt
+          ? {
+              checkpoints: {
+                steps: options.evaluateAt,
+                at: (step: number) =>
+                  curve.push({ step, metric: heldOut({ network, link, task: taskId, data }).metric }),
+              },
+            }
+          : {}),
         ...(options.progress ? { log: options.progress } : {}),
       });
     } finally {
@@ -259,13 +283,8 @@ export function learnLink(options: LearnLinkOptions): LearnedLink {
         : TASKS[taskId].probe === 'ones'
           ? 'ones'
           : (options.probe ?? DEFAULT_MASK_PROBE);
-    const { metric, evaluation } = heldOut({
-      network,
-      link: { category: f.name, task: g.name },
-      task: taskId,
-      data,
-    });
-    return { adapter, network, data, metric, evaluation, calibration, probe, wallSeconds, trained };
+    const { metric, evaluation } = heldOut({ network, link, task: taskId, data });
+    return { adapter, network, data, metric, evaluation, curve, calibration, probe, wallSeconds, trained };
   } catch (error) {
     disposeModule(adapter);
     throw error;
@@ -307,17 +326,19 @@ export async function transplant(options: TransplantOptions): Promise<Transplant
       adapterName: `${name}-adapter`,
     });
     student.push(learned.adapter);
-    const { adapter, network, data, metric, evaluation, calibration, probe, wallSeconds, trained } = learned;
+    const { adapter, network, data, metric, evaluation, curve, calibration, probe, wallSeconds, trained } =
+      learned;
     const own = linkOf(to);
-    const reference =
+    const referenced =
       own.task.task === taskId
         ? heldOut({
             network: to.network,
             link: { category: own.category.name, task: own.task.name },
             task: taskId,
             data,
-          }).metric
+          })
         : undefined;
+    const reference = referenced?.metric;
     const teacher =
       resolution.kind === 'none' ? 'none (ordinary learning on annotated samples)' : resolution.description;
     let version: string | undefined;
@@ -359,7 +380,8 @@ export async function transplant(options: TransplantOptions): Promise<Transplant
       probe,
       metric,
       evaluation,
-      ...(reference ? { reference } : {}),
+      curve,
+      ...(referenced ? { reference, referenceEvaluation: referenced.evaluation } : {}),
       losses: trained.losses,
       stepMilliseconds: trained.stepMilliseconds,
       wallSeconds,

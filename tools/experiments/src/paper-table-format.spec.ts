@@ -1,58 +1,139 @@
 import { describe, expect, it } from 'vitest';
-import { formatPaperTables, type Cell } from './paper-table-format';
+import { chooseSettings } from './paper-table';
+import {
+  formatPaperTables,
+  formatTuning,
+  type Cell,
+  type PaperTableFile,
+  type TuningRun,
+} from './paper-table-format';
+import { packOutcomes } from './stats';
 
-const cell = (category: string, method: Cell['method'], samples: number, error: number): Cell => ({
-  mode: 'inserted',
+/** 400 images of which the first `wrong` are misclassified. */
+const outcomes = (wrong: number) => packOutcomes(Array.from({ length: 400 }, (_, i) => (i < wrong ? 1 : 0)));
+
+const cell = (
+  category: string,
+  method: Cell['method'],
+  samples: number,
+  seed: number,
+  wrong: number,
+  mode: Cell['mode'] = 'inserted',
+): Cell => ({
+  mode,
   category,
   from: `${category}-cls`,
+  networks: { from: `${category}-cls@1.0.0`, to: `${category}-cls@1.0.0` },
   layers: 1,
   samples,
   method,
-  error,
+  seed,
+  settings: { init: 'he-normal', steps: 300, learningRate: 1e-3 },
+  error: wrong / 400,
+  wrong: outcomes(wrong),
+  images: 400,
   seconds: 1,
 });
 
+const file = (cells: Cell[], split: PaperTableFile['split'] = 'test'): PaperTableFile => ({
+  backend: 'cpu',
+  machine: 'test machine',
+  split,
+  cells,
+  teachers: ['cat', 'dog'].flatMap((category) =>
+    [1, 2, 3].map((seed) => ({
+      category,
+      seed,
+      network: `${category}-cls@1.0.0`,
+      error: 0.01,
+      wrong: outcomes(4),
+      images: 400,
+    })),
+  ),
+});
+
 describe('paper table', () => {
-  it('writes our errors in %, their average when every category is in, and the paper average beside them', () => {
-    const text = formatPaperTables(
-      [cell('cat', 'bd', 0, 0.02), cell('dog', 'bd', 0, 0.04), cell('cat', 'ol', 10, 0.3)],
-      ['cat', 'dog'],
-      [10, 0],
+  it('writes the mean over seeds with its interval, the teacher row, the average only when every category has every seed', () => {
+    const cells = [1, 2, 3].flatMap((seed) => [
+      cell('cat', 'bd', 0, seed, 8),
+      cell('dog', 'bd', 0, seed, 16),
+      cell('cat', 'ol', 10, seed, 120),
+    ]);
+    const text = formatPaperTables(file(cells), ['cat', 'dog'], [10, 0]);
+    expect(text).toContain('Split: **final test**');
+    expect(text).toMatch(/| – | teacher | 1\.00 \[0\.50, 1\.\d\d\] \| 1\.00 \[/);
+    expect(text).toMatch(
+      /\| 0 \| BD \| 2\.00 \[\d\.\d\d, \d\.\d\d\] \| 4\.00 \[\d\.\d\d, \d\.\d\d\] \| 3\.00 \[/,
     );
-    expect(text).toContain('| 0 | BD | 2.00 | 4.00 | 3.00 | 1.75 |');
-    expect(text).toContain('| 10 | OL | 30.00 | … | … | 38.76 |');
-    expect(text).toContain('(networks: cat-cls@1.0.0, dog-cls@1.0.0)');
+    expect(text).toMatch(/\| 10 \| OL \| 30\.00 \[\d\d\.\d\d, \d\d\.\d\d\] \| … \| … \| 38\.76 \|/);
+    expect(text).toContain('3 seeds × 400 images');
     expect(text).not.toContain('KD');
-    expect(text).not.toContain('3 conv');
   });
 
-  it('states the steps per cell of each table, from the cells themselves', () => {
-    const long = { ...cell('cat', 'bd', 0, 0.02), mode: 'transplanted' as const, steps: 1000 };
-    const text = formatPaperTables([cell('cat', 'bd', 0, 0.02), long], ['cat'], [0]);
-    expect(text).toContain('inserted into the category’s own network: 1 conv + ReLU, 300 steps per cell');
-    expect(text).toContain('### Real transplants: 1 conv + ReLU, 1000 steps per cell');
+  it('says a dev run is not the final test', () => {
+    const text = formatPaperTables(file([cell('cat', 'bd', 0, 1, 8)], 'dev'), ['cat'], [0]);
+    expect(text).toContain('Split: **dev (not the final test)**');
+  });
+
+  it('resolves BD against OL when their intervals of the difference exclude 0, and only then', () => {
+    const rows = (olWrong: number) =>
+      [1, 2, 3].flatMap((seed) => [
+        cell('cat', 'bd', 10, seed, 10),
+        cell('dog', 'bd', 10, seed, 10),
+        cell('cat', 'ol', 10, seed, olWrong),
+        cell('dog', 'ol', 10, seed, olWrong),
+      ]);
+    expect(formatPaperTables(file(rows(60)), ['cat', 'dog'], [10])).toMatch(
+      /\| inserted \| 1 \| 10 \| BD − OL \| -12\.50 \[-\d+\.\d\d, -\d+\.\d\d\] \| BD lower \|/,
+    );
+    expect(formatPaperTables(file(rows(10)), ['cat', 'dog'], [10])).toMatch(
+      /\| BD − OL \| \+0\.00 \[0\.00, 0\.00\] \| not resolved \|/,
+    );
   });
 
   it('names the exact networks of real transplants, the target and the donor of the task module', () => {
-    const t = (category: string, from: string, to: string): Cell => ({
-      mode: 'transplanted',
-      category,
-      from: from.split('@')[0]!,
-      networks: { from, to },
-      layers: 3,
-      samples: 0,
-      method: 'bd',
-      error: 0.1,
-      seconds: 1,
+    const t = {
+      ...cell('cat', 'bd', 0, 1, 40, 'transplanted'),
+      networks: { from: 'dog-cls@1.1.0', to: 'cat-cls@1.1.0' },
+    };
+    const text = formatPaperTables(file([t]), ['cat'], [0]);
+    expect(text).toContain('### Real transplants: 1 conv + ReLU (BD he-normal, 300 steps)');
+    expect(text).toContain('Target ← task module from: cat-cls@1.1.0 ← dog-cls@1.1.0.');
+  });
+});
+
+describe('the tuning grid', () => {
+  const run = (method: TuningRun['method'], init: TuningRun['init'], errors: number[]): TuningRun => ({
+    mode: 'transplanted',
+    category: 'cat',
+    layers: 1,
+    samples: 10,
+    method,
+    seed: 1,
+    init,
+    learningRate: 1e-3,
+    steps: [300, 1000],
+    errors,
+    seconds: 1,
+  });
+
+  it('chooses per mode and method the lowest mean dev error; a tie goes to fewer steps', () => {
+    const runs = [
+      run('ol', 'he-normal', [0.3, 0.2]),
+      run('ol', 'identity', [0.15, 0.25]),
+      run('bd', 'he-normal', [0.05, 0.05]),
+      run('bd', 'identity', [0.06, 0.02]),
+      run('kd', 'he-normal', [0.1, 0.1]),
+    ];
+    const chosen = chooseSettings(runs);
+    expect(chosen.transplanted).toEqual({
+      ol: { init: 'identity', steps: 300, learningRate: 1e-3 },
+      bd: { init: 'identity', steps: 1000, learningRate: 1e-3 },
+      kd: { init: 'he-normal', steps: 300, learningRate: 1e-3 },
     });
-    const text = formatPaperTables(
-      [t('cat', 'dog-cls@1.1.0', 'cat-cls@1.1.0'), t('cow', 'horse-cls@1.0.0', 'cow-cls@1.0.0')],
-      ['cat', 'cow'],
-      [0],
-    );
+    const text = formatTuning({ backend: 'cpu', machine: 'm', split: 'dev', runs, chosen });
     expect(text).toContain(
-      '### Real transplants: 3 conv + ReLU, 300 steps per cell (target ← task module from: cat-cls@1.1.0 ← dog-cls@1.1.0, cow-cls@1.0.0 ← horse-cls@1.0.0)',
+      '| transplanted | OL | identity | **300: 15.00**, 1000: 25.00 (1 runs) | 300 steps |',
     );
-    expect(text).toContain('| 0 | BD | 10.00 | 10.00 | 10.00 |');
   });
 });

@@ -1,18 +1,37 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY, GENERATED_BY, createPlatform } from '@transplant/platform';
 import { Composer } from '@transplant/composer';
-import { ADAPTER_TRAINING_DEFAULTS, transplant } from '@transplant/distill';
-import { cellKey, cellNetworks, cellSteps, formatPaperTables, type Cell } from './paper-table-format';
+import { TransplantError } from '@transplant/core';
+import { transplant, type TransplantResult } from '@transplant/distill';
+import { categoryList } from './category-list';
+import { describeMachine } from './machine';
+import {
+  cellKey,
+  formatPaperTables,
+  formatTuning,
+  teacherKey,
+  type Cell,
+  type PaperTableFile,
+  type Settings,
+  type TeacherCell,
+  type TuningFile,
+  type TuningRun,
+} from './paper-table-format';
+import { packOutcomes } from './stats';
 
 /**
- * `nx run experiments:paper-table`: docs/methods.md §9.1 on the zoo. For each category, a 1-conv and a
- * 3-conv adapter (He-normal: learned from scratch) is trained with OL, BD and KD on N annotated
- * samples (BD and KD also see 200 unlabeled negatives; OL sees them labelled) — (1) inserted
- * between the category's own f and g, teacher = the network itself; (2) a real transplant,
- * g from another category's classifier. Every finished cell is saved at once; a rerun skips
- * them, so the table fills in over several sittings.
+ * `nx run experiments:paper-table`: docs/methods.md §9.1 on the zoo, under docs/protocol.md.
+ * For each category, a 1-conv and a 3-conv adapter learned from scratch is trained with OL, BD
+ * and KD on N annotated samples (BD and KD also see 200 unlabeled negatives; OL sees them
+ * labelled) — (1) inserted between the category's own f and g, teacher = the network itself;
+ * (2) a real transplant, g from another category's classifier.
+ *
+ * Three phases, one per flag: `--tune` runs the same small grid for every method on dev and
+ * writes the chosen settings; a plain run evaluates the table on dev with them; `--final` reads
+ * the final test, once per cell and seed, with the settings `--tune` chose. Every finished cell
+ * is saved at once and a rerun skips it, so a table fills in over several sittings.
  */
 /** Options of `nx run experiments:paper-table` (its schema.json holds the same names, types and defaults). */
 export interface PaperTableOptions {
@@ -26,15 +45,18 @@ export interface PaperTableOptions {
   readonly methods: string;
   /** Comma-separated modes (inserted, transplanted). */
   readonly modes: string;
-  /** Steps per cell of the inserted adapters. */
-  readonly steps: number;
-  /**
-   * Steps per cell of the real transplants: an adapter from scratch between two categories'
-   * modules converges more slowly; at 300 steps BD with 0 samples sat 2.55 points above BD
-   * with 100 (1-conv), at 1000 the cat and dog cells measured 1.0 and 1.75.
-   */
-  readonly transplantSteps: number;
-  readonly seed: number;
+  /** Comma-separated seeds: each sets the training seed and the data seed of a run. */
+  readonly seeds: string;
+  /** Run the tuning grid on dev (and write the chosen settings) instead of the table. */
+  readonly tune: boolean;
+  /** Comma-separated categories the grid is run on. */
+  readonly tuneCategories: string;
+  /** Comma-separated sample counts the grid is run on. */
+  readonly tuneSamples: string;
+  /** Comma-separated step counts the grid evaluates (one run per setting, evaluated after each). */
+  readonly tuneSteps: string;
+  /** The final run: every cell on the final test, with the settings the grid chose. */
+  readonly final: boolean;
   readonly registry: string;
   readonly results: string;
 }
@@ -45,102 +67,236 @@ export const PAPER_TABLE_DEFAULTS: PaperTableOptions = {
   samples: '100,50,20,10,0',
   methods: 'ol,bd,kd',
   modes: 'inserted,transplanted',
-  steps: ADAPTER_TRAINING_DEFAULTS.steps,
-  transplantSteps: 1000,
-  seed: ADAPTER_TRAINING_DEFAULTS.seed,
+  seeds: '1,2,3',
+  tune: false,
+  tuneCategories: 'cat,horse',
+  tuneSamples: '10,0',
+  tuneSteps: '300,1000',
+  final: false,
   registry: EMBEDDED_REGISTRY,
   results: fileURLToPath(new URL('../results', import.meta.url)),
 };
 
+/** The donor of each real transplant: the task module comes from this category's classifier. */
+const DONOR: Record<string, string> = { cat: 'dog', dog: 'cat', cow: 'horse', horse: 'cow', sheep: 'cow' };
+const LEARNING_RATE = 1e-3;
+const numbers = (list: string) => String(list).split(',').map(Number);
+
+/**
+ * The grid every method gets (the same budget for ours and the baselines): steps, and for real
+ * transplants the adapter's start — identity (g sees f's features as they are) or He-normal
+ * (from scratch). An inserted adapter always starts He-normal: started as the identity, it
+ * would begin as the teacher itself and the experiment would measure nothing.
+ */
+function grid(mode: Cell['mode']): Settings['init'][] {
+  return mode === 'inserted' ? ['he-normal'] : ['identity', 'he-normal'];
+}
+
+async function writeAtomic(file: string, text: string): Promise<void> {
+  await writeFile(`${file}.partial`, text);
+  await rename(`${file}.partial`, file);
+}
+
 export async function runPaperTable(options: Partial<PaperTableOptions> = {}): Promise<void> {
   const values = { ...PAPER_TABLE_DEFAULTS, ...options };
-  // The composition root of this run: one container.
+  if (values.tune && values.final)
+    throw new TransplantError('E_INVALID_ARGUMENT', '--tune and --final are two phases: pass one of them', {
+      operation: 'paper-table',
+    });
   const platform = createPlatform(process.env);
-  const categories = values.categories.split(',');
-  const samples = values.samples.split(',').map(Number);
-  /** The donor of each real transplant: the task module comes from this category's classifier. */
-  const DONOR: Record<string, string> = { cat: 'dog', dog: 'cat', cow: 'horse', horse: 'cow', sheep: 'cow' };
-
   const selection = await platform.backendSelector.select({ env: process.env });
   const registry = await platform.openRegistry(values.registry);
   const composer = new Composer(registry, platform.plugins);
   /** `cat-cls@1.1.0`: the version a transplant of `cat-cls` uses now (the latest). */
   const current = async (name: string) => `${name}@${(await registry.resolve(name)).version}`;
-  const file = join(values.results, 'paper-table.json');
+  const networksOf = async (mode: Cell['mode'], category: string) => {
+    const from = mode === 'inserted' ? `${category}-cls` : `${DONOR[category] ?? 'bird'}-cls`;
+    return { from, networks: { from: await current(from), to: await current(`${category}-cls`) } };
+  };
   await mkdir(values.results, { recursive: true });
-  const stepsFor = (mode: Cell['mode']) =>
-    Number(mode === 'inserted' ? values.steps : values.transplantSteps);
-  const saved: { backend: string; cells: Cell[] } = await readFile(file, 'utf8').then(
-    (t) => {
-      // Files from before per-cell steps also held one `steps` for the whole table: dropped, each cell says its own.
-      const { backend, cells } = JSON.parse(t) as { backend: string; cells: Cell[] };
-      return { backend, cells };
+  const machine = describeMachine();
+  const run = async (
+    cell: Pick<Cell, 'mode' | 'category' | 'layers' | 'samples' | 'method' | 'seed'>,
+    settings: Settings,
+    evaluateAt?: number[],
+  ): Promise<TransplantResult & { from: string; networks: Cell['networks']; seconds: number }> => {
+    const { from, networks } = await networksOf(cell.mode, cell.category);
+    process.stderr.write(
+      `${cellKey(cell)} (${networks.to} ← ${networks.from}; ${settings.init}, ${settings.steps} steps)… `,
+    );
+    const started = performance.now();
+    const r = await transplant({
+      composer,
+      from,
+      to: `${cell.category}-cls`,
+      method: cell.method,
+      samples: cell.samples,
+      adapterLayers: cell.layers,
+      adapterInit: settings.init,
+      balanced: cell.method === 'ol',
+      steps: settings.steps,
+      ...(evaluateAt ? { evaluateAt } : {}),
+      learningRate: settings.learningRate,
+      seed: cell.seed,
+      final: values.final,
+      generatedBy: GENERATED_BY,
+      backend: selection.id,
+      publish: false,
+    });
+    const seconds = (performance.now() - started) / 1000;
+    process.stderr.write(`error ${(100 * r.metric.value).toFixed(2)} % (${seconds.toFixed(0)} s)\n`);
+    return { ...r, from, networks, seconds };
+  };
+
+  const tuningFile = join(values.results, 'paper-table-tuning.json');
+  if (values.tune) {
+    const steps = numbers(values.tuneSteps).sort((a, b) => a - b);
+    const saved: TuningFile = await readFile(tuningFile, 'utf8').then(
+      (t) => JSON.parse(t) as TuningFile,
+      () => ({ backend: selection.id, machine, split: 'dev', runs: [], chosen: {} }),
+    );
+    const key = (r: Omit<TuningRun, 'errors' | 'seconds' | 'steps'>) =>
+      `${cellKey(r)}/${r.init}/lr${r.learningRate}/${r.seed}`;
+    const done = new Set(saved.runs.map(key));
+    for (const mode of values.modes.split(',') as Cell['mode'][])
+      for (const category of categoryList(values.tuneCategories))
+        for (const samples of numbers(values.tuneSamples))
+          for (const method of values.methods.split(',') as Cell['method'][])
+            for (const init of grid(mode)) {
+              const cell = { mode, category, layers: 1 as const, samples, method, seed: 1 };
+              const spec = { ...cell, init, learningRate: LEARNING_RATE };
+              if ((method === 'ol' && samples === 0) || done.has(key(spec))) continue;
+              const r = await run(
+                cell,
+                { init, learningRate: LEARNING_RATE, steps: steps.at(-1)! },
+                steps.slice(0, -1),
+              );
+              const errors = [...r.curve.map((c) => c.metric.value), r.metric.value];
+              saved.runs.push({ ...spec, steps, errors, seconds: r.seconds });
+              done.add(key(spec));
+              saved.chosen = chooseSettings(saved.runs);
+              await writeAtomic(tuningFile, `${JSON.stringify(saved, null, 2)}\n`);
+            }
+    saved.chosen = chooseSettings(saved.runs);
+    await writeAtomic(tuningFile, `${JSON.stringify(saved, null, 2)}\n`);
+    const text = formatTuning(saved);
+    await writeAtomic(join(values.results, 'paper-table-tuning.md'), text);
+    process.stdout.write(`${text}\n`);
+    return;
+  }
+
+  const tuning: TuningFile = await readFile(tuningFile, 'utf8').then(
+    (t) => JSON.parse(t) as TuningFile,
+    () => {
+      throw new TransplantError(
+        'E_INVALID_ARGUMENT',
+        `no tuned settings at ${tuningFile}: run the grid on dev first (nx run experiments:paper-table --tune)`,
+        { operation: 'paper-table' },
+      );
     },
-    () => ({ backend: selection.id, cells: [] }),
   );
-  // A cell computed with other versions of its networks than the registry's latest, or with other steps, is stale: computed again.
+  const split = values.final ? 'test' : 'dev';
+  const base = values.final ? 'paper-table' : 'paper-table-dev';
+  const file = join(values.results, `${base}.json`);
+  const saved: PaperTableFile = await readFile(file, 'utf8').then(
+    (t) => JSON.parse(t) as PaperTableFile,
+    () => ({ backend: selection.id, machine, split, cells: [], teachers: [] }),
+  );
+  if (saved.split !== split)
+    throw new TransplantError('E_INVALID_ARGUMENT', `${file} holds ${saved.split} cells, not ${split}`, {
+      operation: 'paper-table',
+    });
+  // A cell computed with other networks than the registry's latest, or other settings, is stale.
   const fresh: Cell[] = [];
   for (const c of saved.cells) {
-    const used = cellNetworks(c);
-    if (cellSteps(c) !== stepsFor(c.mode))
-      process.stderr.write(
-        `${cellKey(c)} ran ${cellSteps(c)} steps, not ${stepsFor(c.mode)}: stale, computed again\n`,
-      );
-    else if (used.from === (await current(c.from)) && used.to === (await current(`${c.category}-cls`)))
-      fresh.push({ ...c, steps: cellSteps(c) });
-    else
-      process.stderr.write(
-        `${cellKey(c)} was computed with ${used.to} ← ${used.from}: stale, computed again\n`,
-      );
+    const want = tuning.chosen[c.mode]?.[c.method];
+    const { networks } = await networksOf(c.mode, c.category);
+    if (
+      want &&
+      want.init === c.settings.init &&
+      want.steps === c.settings.steps &&
+      networks.to === c.networks.to &&
+      networks.from === c.networks.from
+    )
+      fresh.push(c);
+    else process.stderr.write(`${cellKey(c)}: stale (settings or networks changed), computed again\n`);
   }
   saved.cells = fresh;
   const done = new Set(saved.cells.map(cellKey));
-  for (const mode of values.modes.split(',') as Cell['mode'][]) {
-    for (const category of categories) {
-      for (const layers of values.adapters.split(',').map(Number) as (1 | 3)[]) {
-        for (const n of samples) {
-          for (const method of values.methods.split(',') as Cell['method'][]) {
-            const cell = { mode, category, layers, samples: n, method };
-            if ((method === 'ol' && n === 0) || done.has(cellKey(cell))) continue;
-            const from = mode === 'inserted' ? `${category}-cls` : `${DONOR[category] ?? 'bird'}-cls`;
-            const networks = { from: await current(from), to: await current(`${category}-cls`) };
-            process.stderr.write(`${cellKey(cell)} (${networks.to}, task module of ${networks.from})… `);
-            const started = performance.now();
-            const r = await transplant({
-              composer,
-              from,
-              to: `${category}-cls`,
-              method,
-              samples: n,
-              adapterLayers: layers,
-              adapterInit: 'he-normal',
-              steps: stepsFor(mode),
-              seed: Number(values.seed),
-              generatedBy: GENERATED_BY,
-              backend: selection.id,
-              publish: false,
-            });
-            const seconds = (performance.now() - started) / 1000;
-            process.stderr.write(`error ${(100 * r.metric.value).toFixed(2)} % (${seconds.toFixed(0)} s)\n`);
-            saved.cells.push({
-              ...cell,
-              from,
-              networks,
-              error: r.metric.value,
-              seconds,
-              steps: stepsFor(mode),
-            });
-            done.add(cellKey(cell));
-            await writeFile(file, `${JSON.stringify(saved, null, 2)}\n`);
-          }
-        }
-      }
-    }
-  }
-  const tables = formatPaperTables(saved.cells, categories, samples);
-  await writeFile(
-    join(values.results, 'paper-table.md'),
-    `# Network transplanting on the zoo (docs/methods.md §9.1 form; back end ${saved.backend}; steps per cell in each table's heading)\n\nError rates in %, held-out (200 target + 200 negative test images); "paper avg" is docs/methods.md §9.1.\n\n${tables}`,
-  );
+  const teachers = new Set(saved.teachers.map(teacherKey));
+  const categories = categoryList(values.categories);
+  const samples = numbers(values.samples);
+  for (const seed of numbers(values.seeds))
+    for (const mode of values.modes.split(',') as Cell['mode'][])
+      for (const category of categories)
+        for (const layers of numbers(values.adapters) as (1 | 3)[])
+          for (const n of samples)
+            for (const method of values.methods.split(',') as Cell['method'][]) {
+              const cell = { mode, category, layers, samples: n, method, seed };
+              if ((method === 'ol' && n === 0) || done.has(cellKey(cell))) continue;
+              const settings = tuning.chosen[mode]?.[method];
+              if (!settings)
+                throw new TransplantError(
+                  'E_INVALID_ARGUMENT',
+                  `the grid chose no settings for ${mode}/${method}: run --tune with that mode and method`,
+                  { operation: 'paper-table' },
+                );
+              const r = await run(cell, settings);
+              saved.cells.push({
+                ...cell,
+                from: r.from,
+                networks: r.networks,
+                settings,
+                error: r.metric.value,
+                wrong: packOutcomes(r.evaluation.images.map((c) => c.a)),
+                images: r.evaluation.images.length,
+                seconds: r.seconds,
+              });
+              done.add(cellKey(cell));
+              const teacher = { category, seed, network: r.networks.to };
+              if (r.referenceEvaluation && !teachers.has(teacherKey(teacher))) {
+                saved.teachers.push({
+                  ...teacher,
+                  error: r.reference!.value,
+                  wrong: packOutcomes(r.referenceEvaluation.images.map((c) => c.a)),
+                  images: r.referenceEvaluation.images.length,
+                } satisfies TeacherCell);
+                teachers.add(teacherKey(teacher));
+              }
+              await writeAtomic(file, `${JSON.stringify(saved, null, 2)}\n`);
+            }
+  const tables = formatPaperTables(saved, categories, samples);
+  await writeAtomic(join(values.results, `${base}.md`), tables);
   process.stdout.write(`${tables}\n`);
+}
+
+/**
+ * The settings each (mode, method) gets: the grid point with the lowest mean dev error over
+ * the grid's categories and sample counts; on a tie, fewer steps, then the identity start.
+ */
+export function chooseSettings(runs: readonly TuningRun[]): TuningFile['chosen'] {
+  const chosen: Record<string, Record<string, Settings>> = {};
+  const groups = new Map<string, TuningRun[]>();
+  for (const r of runs)
+    groups.set(`${r.mode}/${r.method}`, [...(groups.get(`${r.mode}/${r.method}`) ?? []), r]);
+  for (const [group, members] of groups) {
+    const [mode, method] = group.split('/') as [string, string];
+    const candidates: { settings: Settings; error: number }[] = [];
+    const inits = [...new Set(members.map((m) => m.init))].sort();
+    for (const init of inits) {
+      const same = members.filter((m) => m.init === init);
+      same[0]!.steps.forEach((steps, i) => {
+        const error = same.reduce((a, m) => a + m.errors[i]!, 0) / same.length;
+        candidates.push({ settings: { init, steps, learningRate: same[0]!.learningRate }, error });
+      });
+    }
+    candidates.sort(
+      (a, b) =>
+        a.error - b.error ||
+        a.settings.steps - b.settings.steps ||
+        (a.settings.init === 'identity' ? -1 : 1) - (b.settings.init === 'identity' ? -1 : 1),
+    );
+    (chosen[mode] ??= {})[method] = candidates[0]!.settings;
+  }
+  return chosen as TuningFile['chosen'];
 }

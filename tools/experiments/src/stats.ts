@@ -1,0 +1,169 @@
+import { Rng } from '@transplant/data';
+
+/**
+ * Intervals and paired comparisons for the experiments' tables (docs/protocol.md §Intervals).
+ *
+ * A measurement is a set of units (e.g. the categories of a table row), each measured under
+ * the same seeds, each run scored on its own held-out images (0/1 outcomes: an image was
+ * misclassified or not). The statistic is the mean over units of the mean over seeds of the
+ * run's error rate. Its interval is a two-level bootstrap: seeds are drawn with replacement
+ * (one draw shared by every unit, as a seed is one training + data draw), then each drawn run's
+ * images are drawn with replacement. Two arms measured on the same seeds and images (e.g. BD and
+ * OL of one row) are compared with the same draws applied to both: a paired bootstrap.
+ */
+
+/** One run: the seed and its images' outcomes (1 = wrong). */
+export interface Run {
+  readonly seed: number;
+  readonly wrong: readonly number[];
+}
+
+/** The runs of each unit, keyed by seed; every unit has the same seeds. */
+export type Measurement = readonly (readonly Run[])[];
+
+export interface Interval {
+  readonly mean: number;
+  readonly low: number;
+  readonly high: number;
+}
+
+/** Replicates of every bootstrap; enough for a stable 95 % percentile interval. */
+export const BOOTSTRAP_REPLICATES = 1000;
+
+export const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** The sample standard deviation (n − 1). */
+export function sd(xs: readonly number[]): number {
+  if (xs.length < 2) return 0;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
+}
+
+/** Two-sided 95 % quantiles of Student's t by degrees of freedom (1–30); beyond, the normal's. */
+const T975 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
+  2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
+
+/** The 95 % t interval of the mean of `xs` (over seeds, say): mean ± t·sd/√n. */
+export function tInterval(xs: readonly number[]): Interval {
+  if (xs.length < 2) throw new RangeError('a t interval needs at least two values');
+  const m = mean(xs);
+  const half = (T975[xs.length - 2] ?? 1.96) * (sd(xs) / Math.sqrt(xs.length));
+  return { mean: m, low: m - half, high: m + half };
+}
+
+const errorOf = (run: Run): number => mean(run.wrong);
+
+/** The statistic itself: mean over units of the mean over seeds of each run's error. */
+export function statistic(measurement: Measurement): number {
+  return mean(measurement.map((runs) => mean(runs.map(errorOf))));
+}
+
+function check(measurements: readonly Measurement[]): void {
+  const seeds = measurements[0]?.[0]?.map((r) => r.seed).join(',');
+  for (const m of measurements)
+    for (const runs of m) {
+      if (runs.map((r) => r.seed).join(',') !== seeds)
+        throw new RangeError(`every unit must be measured on the same seeds (${seeds})`);
+    }
+}
+
+/**
+ * Bootstrap replicates of each measurement's statistic, all drawn with the same seed and image
+ * indices (so arms measured on the same images are paired). Returns replicates[arm][b].
+ */
+function replicates(measurements: readonly Measurement[], seed: string): number[][] {
+  check(measurements);
+  const rng = new Rng(`bootstrap:${seed}`);
+  const units = measurements[0]!.length;
+  const seeds = measurements[0]![0]!.length;
+  // Outcomes as bytes, [arm][unit][seed]: the inner loop below runs millions of times per table.
+  const bytes = measurements.map((m) =>
+    m.map((runs) =>
+      runs.map((r) => {
+        if (r.wrong.length !== m[0]![0]!.wrong.length && measurements.length > 1)
+          throw new RangeError('paired arms must be scored on the same images');
+        return Uint8Array.from(r.wrong);
+      }),
+    ),
+  );
+  for (let u = 0; u < units; u++)
+    for (let s = 0; s < seeds; s++) {
+      const n = bytes[0]![u]![s]!.length;
+      if (bytes.some((arm) => arm[u]![s]!.length !== n))
+        throw new RangeError('paired arms must be scored on the same images');
+    }
+  const out = measurements.map(() => new Float64Array(BOOTSTRAP_REPLICATES));
+  const errors = new Float64Array(measurements.length);
+  for (let b = 0; b < BOOTSTRAP_REPLICATES; b++) {
+    const sums = new Float64Array(measurements.length);
+    for (let k = 0; k < seeds; k++) {
+      const s = rng.int(0, seeds - 1);
+      for (let u = 0; u < units; u++) {
+        const n = bytes[0]![u]![s]!.length;
+        errors.fill(0);
+        for (let i = 0; i < n; i++) {
+          const pick = Math.floor(rng.next() * n);
+          for (let arm = 0; arm < bytes.length; arm++) errors[arm]! += bytes[arm]![u]![s]![pick]!;
+        }
+        for (let arm = 0; arm < bytes.length; arm++) sums[arm]! += errors[arm]! / n;
+      }
+    }
+    for (let arm = 0; arm < bytes.length; arm++) out[arm]![b] = sums[arm]! / (units * seeds);
+  }
+  return out.map((r) => Array.from(r));
+}
+
+function percentile(sorted: readonly number[], q: number): number {
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))));
+  return sorted[i]!;
+}
+
+/** The statistic with its 95 % two-level bootstrap interval (seeds × images). */
+export function bootstrapInterval(measurement: Measurement, seed = 'interval'): Interval {
+  const reps = replicates([measurement], seed)[0]!.sort((a, b) => a - b);
+  return { mean: statistic(measurement), low: percentile(reps, 0.025), high: percentile(reps, 0.975) };
+}
+
+export interface PairedComparison {
+  /** statistic(a) − statistic(b), with its 95 % paired bootstrap interval. */
+  readonly difference: Interval;
+  /** The share of replicates with a − b ≥ 0: small means a is lower (better, for an error). */
+  readonly shareNotLower: number;
+}
+
+/** A paired bootstrap of a − b over the same seeds and images. */
+export function pairedComparison(a: Measurement, b: Measurement, seed = 'paired'): PairedComparison {
+  const [ra, rb] = replicates([a, b], seed) as [number[], number[]];
+  const diff = ra.map((x, i) => x - rb[i]!).sort((x, y) => x - y);
+  return {
+    difference: {
+      mean: statistic(a) - statistic(b),
+      low: percentile(diff, 0.025),
+      high: percentile(diff, 0.975),
+    },
+    shareNotLower: diff.filter((d) => d >= 0).length / diff.length,
+  };
+}
+
+/** 0/1 outcomes as a hex string (4 images a digit), for compact result files. */
+export function packOutcomes(wrong: readonly number[]): string {
+  let out = '';
+  for (let i = 0; i < wrong.length; i += 4) {
+    let digit = 0;
+    for (let k = 0; k < 4; k++) digit |= (wrong[i + k] ? 1 : 0) << (3 - k);
+    out += digit.toString(16);
+  }
+  return out;
+}
+
+/** The inverse of `packOutcomes` for `count` images. */
+export function unpackOutcomes(hex: string, count: number): number[] {
+  const out: number[] = [];
+  for (const c of hex) {
+    const digit = parseInt(c, 16);
+    for (let k = 0; k < 4; k++) out.push((digit >> (3 - k)) & 1);
+  }
+  return out.slice(0, count);
+}
