@@ -2,12 +2,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Network, createModule, publishModule, publishNetwork } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
-import { FolderStore, Registry } from '@transplant/registry';
-import { testPlugins } from '@transplant/platform/testing';
 import type { TransplantOptions, TransplantResult } from '@transplant/distill';
 import { runPaperTable } from './paper-table';
+import { publishTinyZoo } from './testing/tiny-zoo';
 import type { PaperTableFile, TuningFile } from './paper-table-format';
 
 let dir = '';
@@ -35,40 +33,11 @@ vi.mock('@transplant/distill', () => ({
   },
 }));
 
-/** Tiny cat-cls and dog-cls networks (16×16 images) in a folder registry. */
 beforeAll(async () => {
   await selectBackend({ requested: 'cpu', env: {} });
   dir = await mkdtemp(join(tmpdir(), 'transplant-paper-table-'));
   registry = join(dir, 'registry');
-  const store = new Registry(new FolderStore(registry));
-  const plugins = testPlugins();
-  let seed = 1;
-  for (const category of ['cat', 'dog']) {
-    const f = createModule(plugins, {
-      name: `${category}-cls-features`,
-      family: 'category-vgg',
-      options: { inputSize: 16, blocks: [[4], [8]] },
-      seed: seed++,
-      category,
-    });
-    const g = createModule(plugins, {
-      name: `${category}-cls-head`,
-      family: 'task-cls',
-      options: { inputSize: 8, inputChannels: 8, inputStride: 2, convs: [], hidden: 4 },
-      seed: seed++,
-    });
-    const network = Network.create([f, g], [{ category: f.name, task: g.name }]);
-    const meta = {
-      version: '1.0.0',
-      generatedBy: 'transplant/0.1.0',
-      provenance: { data: 'test', seed: 1, steps: 0, backend: 'cpu' },
-      card: { metrics: [] },
-    };
-    await publishModule(store, f, meta);
-    await publishModule(store, g, meta);
-    await publishNetwork(store, network, { ...meta, name: `${category}-cls` });
-    network.dispose();
-  }
+  await publishTinyZoo(registry);
   process.env.TRANSPLANT_BACKEND = 'cpu';
 });
 afterEach(() => {

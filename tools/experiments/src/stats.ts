@@ -167,3 +167,28 @@ export function unpackOutcomes(hex: string, count: number): number[] {
   }
   return out.slice(0, count);
 }
+
+/**
+ * A ratio of sums over images (an error rate Σwrong/Σimages, an IoU Σintersection/Σunion) with
+ * its 95 % percentile bootstrap interval over the images: one network, one seed.
+ */
+export function bootstrapRatio(images: readonly { a: number; b: number }[], seed = 'ratio'): Interval {
+  const rng = new Rng(`bootstrap:${seed}`);
+  const a = Float64Array.from(images, (c) => c.a);
+  const b = Float64Array.from(images, (c) => c.b);
+  const ratio = (x: number, y: number) => (y === 0 ? 1 : x / y);
+  const reps = new Float64Array(BOOTSTRAP_REPLICATES);
+  for (let r = 0; r < reps.length; r++) {
+    let x = 0;
+    let y = 0;
+    for (let i = 0; i < a.length; i++) {
+      const pick = Math.floor(rng.next() * a.length);
+      x += a[pick]!;
+      y += b[pick]!;
+    }
+    reps[r] = ratio(x, y);
+  }
+  const sorted = Array.from(reps).sort((p, q) => p - q);
+  const sum = (v: Float64Array) => v.reduce((p, q) => p + q, 0);
+  return { mean: ratio(sum(a), sum(b)), low: percentile(sorted, 0.025), high: percentile(sorted, 0.975) };
+}

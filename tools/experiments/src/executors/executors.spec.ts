@@ -8,6 +8,7 @@ import { EXPLAINER_DEFAULTS } from '../explainer';
 import { EXPLANATORY_GRAPH_DEFAULTS } from '../explanatory-graph';
 import { INTERPRETABLE_EXPERIMENT_DEFAULTS } from '../interpretable';
 import { PAPER_TABLE_DEFAULTS } from '../paper-table';
+import { ZOO_EVALUATION_DEFAULTS } from '../zoo-evaluation';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const DEFAULTS: Record<string, object> = {
@@ -15,6 +16,7 @@ const DEFAULTS: Record<string, object> = {
   explainer: EXPLAINER_DEFAULTS,
   'explanatory-graph': EXPLANATORY_GRAPH_DEFAULTS,
   interpretable: INTERPRETABLE_EXPERIMENT_DEFAULTS,
+  'zoo-evaluation': ZOO_EVALUATION_DEFAULTS,
 };
 const read = async (path: string) =>
   JSON.parse(await readFile(new URL(`../../${path}`, import.meta.url), 'utf8')) as Record<string, unknown>;
