@@ -1,4 +1,5 @@
-import { writeTransplantReport } from './report';
+import { annotationLine } from './bridge-calibration';
+import { calibrationText, writeTransplantReport } from './report';
 import { transplant, type TransplantOptions, type TransplantResult } from './transplant';
 
 /** Where {@link transplantWithReport} writes the report, and the command line it quotes. */
@@ -42,6 +43,8 @@ export function formatTransplant(result: TransplantResult, report: string): stri
   return [
     `${result.network}${result.version ? `@${result.version} published` : ' (not published)'}: ${result.student.category} → ${result.adapter} → ${result.student.task}`,
     `teacher: ${result.teacher}`,
+    ...(result.calibration ? [`calibration: ${calibrationText(result.calibration)}`] : []),
+    `images: ${annotationLine(result.method, result.samples, result.calibration, result.knownNegatives)}`,
     `held-out ${result.metric.name} ${result.metric.value.toFixed(4)}${result.reference ? ` (the --to network's own head: ${result.reference.value.toFixed(4)})` : ''}`,
     `report: ${report}`,
   ].join('\n');
