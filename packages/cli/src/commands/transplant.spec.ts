@@ -113,6 +113,9 @@ describe('transplant transplant', () => {
     );
     expect(second.version).toBe('1.1.0');
     const { manifest } = await registry.manifest('cat-cls-via-bird-adapter@1.0.0');
+    expect(manifest.card.summary).toContain(
+      'teacher: cat-cls itself (its cls head on the same category module); 0 annotated images (0 unlabelled target images); 200 negatives known by construction',
+    );
     const pinned = Object.fromEntries(manifest.dependencies.map((d) => [d.name, d.pinned!.digest]));
     expect(pinned['cat-cls-features']).toBe(
       (await registry.manifest('cat-cls-features@1.0.0')).manifest.weights.digest,
