@@ -34,7 +34,7 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
     .option('--teacher <network>', 'a teacher network on the same category module (same digest)')
     .option(
       '--samples <n>',
-      'annotated target images (0: back-distillation from unlabeled images only)',
+      'target images: annotated for ol, only their pixels for bd and kd (0: bd and kd learn from the negatives alone)',
       String(DEFAULTS.samples),
     )
     .option(
