@@ -71,7 +71,7 @@ export function genericMatrixPng(m: GenericMatrix): Buffer {
 export function formatGenericChange(c: GenericChange): string {
   const lines = c.links.map(
     (l) =>
-      `  ${l.link}: ${l.status}${l.method ? ` (${l.method})` : ''}${l.metric ? ` ${l.metric.name} ${l.metric.value.toFixed(4)}` : ''}${l.reason ? ` — ${l.reason}` : ''}`,
+      `  ${l.link}: ${l.status}${l.method ? ` (${l.method})` : ''}${l.metric ? ` ${l.metric.name} ${l.metric.value.toFixed(4)}` : ''}${l.annotatedImages !== undefined ? `, ${l.annotatedImages} annotated images, ${l.knownNegatives} negatives known by construction${l.calibration ? `, ${l.calibration.mode} calibration` : ''}` : ''}${l.reason ? ` — ${l.reason}` : ''}`,
   );
   const guard =
     c.guarded.length > 0

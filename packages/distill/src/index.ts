@@ -26,16 +26,33 @@ export {
   type TrainAdapterArgs,
 } from './train-adapter';
 export {
+  CALIBRATION_MODES,
+  DEFAULT_CALIBRATION,
+  PRESENCE_SHARE,
   fitCalibration,
+  fitLabelFreeCalibration,
   linkOf,
+  maskCoverage,
   presenceScore,
   resolveTeacher,
   teacherFor,
   teacherFunction,
+  type BridgeCalibration,
   type Calibration,
+  type CalibrationMode,
   type SpecificNetwork,
   type TeacherResolution,
 } from './teacher';
+export {
+  CALIBRATION_IMAGES,
+  CALIBRATION_MIXTURE,
+  annotatedImages,
+  annotationLine,
+  calibrateBridge,
+  labelFreeCalibration,
+  labelledCalibration,
+  type BridgeTeacher,
+} from './bridge-calibration';
 export {
   learnLink,
   transplant,

@@ -3,8 +3,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Network, createModule, type ModuleInstance } from '@transplant/composer';
 import { selectBackend, type ModuleManifest, type TaskId } from '@transplant/core';
 import {
+  PRESENCE_SHARE,
   fitCalibration,
+  fitLabelFreeCalibration,
   linkOf,
+  maskCoverage,
   presenceScore,
   resolveTeacher,
   teacherFunction,
@@ -133,5 +136,77 @@ describe('teacher resolution', () => {
     const g = tf.grad((input: tf.Tensor) => tf.sum(fn(input as tf.Tensor4D)))(x);
     expect(g.shape).toEqual(x.shape);
     tf.dispose([x, y, expected, g]);
+  });
+
+  it("measures each image's mask coverage as the share of pixels with a positive logit", () => {
+    const logits = tf.tensor4d([1, -1, 2, -3, -1, -1, -1, 0.5], [2, 2, 2, 1]);
+    expect(Array.from(maskCoverage(logits).dataSync())).toEqual([0.5, 0.25]);
+    logits.dispose();
+  });
+});
+
+describe('the label-free calibration', () => {
+  /** Presence scores on an arbitrary scale far from 0, and the share of each mask the teacher fills. */
+  const pool = (absent: number, present: number) => ({
+    scores: [
+      ...Array.from({ length: absent }, (_, i) => 10 + (2 * i) / absent),
+      ...Array.from({ length: present }, (_, i) => 20 + (2 * i) / present),
+    ],
+    coverage: [
+      ...Array.from({ length: absent }, (_, i) => (i % 3) * 0.01),
+      ...Array.from({ length: present }, (_, i) => 0.06 + (i % 5) * 0.05),
+    ],
+  });
+
+  it("puts the decision between the images the teacher's own mask calls absent and present", () => {
+    const { scores, coverage } = pool(120, 80);
+    const c = fitLabelFreeCalibration(scores, coverage);
+    expect(c.present).toBe(80);
+    const logits = scores.map((s) => c.scale * s + c.offset);
+    // A stub (scale 1, offset 0) calls every image present; the fit must not.
+    expect(logits.slice(0, 120).every((l) => l < 0)).toBe(true);
+    expect(logits.slice(120).every((l) => l > 0)).toBe(true);
+    const threshold = -c.offset / c.scale;
+    expect(threshold).toBeGreaterThan(12);
+    expect(threshold).toBeLessThan(20);
+  });
+
+  it('follows the teacher, not the score: an image counts present only when its mask covers PRESENCE_SHARE', () => {
+    // Same scores; the teacher's masks now fill enough of the image only on the top 40 scores.
+    const scores = Array.from({ length: 200 }, (_, i) => i / 10);
+    const below = fitLabelFreeCalibration(
+      scores,
+      scores.map((_, i) => (i >= 160 ? PRESENCE_SHARE : PRESENCE_SHARE / 2)),
+    );
+    const above = fitLabelFreeCalibration(
+      scores,
+      scores.map((_, i) => (i >= 40 ? PRESENCE_SHARE : PRESENCE_SHARE / 2)),
+    );
+    expect(below.present).toBe(40);
+    expect(above.present).toBe(160);
+    expect(-below.offset / below.scale).toBeGreaterThan(14);
+    expect(-above.offset / above.scale).toBeLessThan(6);
+  });
+
+  it('keeps the slope bounded when the pseudo-labels separate, as the labelled fit does', () => {
+    const { scores, coverage } = pool(100, 100);
+    const c = fitLabelFreeCalibration(
+      scores.map((s) => s * 1e6),
+      coverage,
+    );
+    expect(Number.isFinite(c.scale) && Number.isFinite(c.offset)).toBe(true);
+    const logits = scores.map((s) => c.scale * s * 1e6 + c.offset);
+    expect(Math.max(...logits.map(Math.abs))).toBeLessThan(50);
+  });
+
+  it('stays finite when the teacher calls every image absent: a constant, negative bridge', () => {
+    const scores = Array.from({ length: 200 }, (_, i) => -5 + i / 50);
+    const c = fitLabelFreeCalibration(
+      scores,
+      scores.map(() => 0),
+    );
+    expect(c.present).toBe(0);
+    const logits = scores.map((s) => c.scale * s + c.offset);
+    expect(logits.every((l) => Number.isFinite(l) && l < -3)).toBe(true);
   });
 });

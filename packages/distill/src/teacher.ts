@@ -21,6 +21,26 @@ export interface Calibration {
   readonly offset: number;
 }
 
+/**
+ * How the seg → cls bridge is calibrated (docs/calibration.md): `label-free` (the default) fits
+ * it to the teacher's own mask decisions on images whose class is never read; `labelled` fits it
+ * to class labels of dev-split images, and every one of them counts as an annotated image.
+ */
+export const CALIBRATION_MODES = ['label-free', 'labelled'] as const;
+export type CalibrationMode = (typeof CALIBRATION_MODES)[number];
+export const DEFAULT_CALIBRATION: CalibrationMode = 'label-free';
+
+/** A fitted bridge calibration and the images it cost. */
+export interface BridgeCalibration extends Calibration {
+  readonly mode: CalibrationMode;
+  /** Images the fit saw. */
+  readonly images: number;
+  /** Of those, images whose class label was read (0 for `label-free`). */
+  readonly annotated: number;
+  /** Images counted as showing the category: by the teacher's mask (`label-free`) or by their label. */
+  readonly present: number;
+}
+
 /** How the teacher was found (docs/design.md §4), for reports and errors. */
 export type TeacherResolution =
   | {
@@ -126,6 +146,49 @@ export function presenceScore(maskLogits: tf.Tensor): tf.Tensor2D {
   });
 }
 
+/** Each image's share of mask pixels the teacher marks as the category (logit > 0). */
+export function maskCoverage(maskLogits: tf.Tensor): tf.Tensor1D {
+  return tf.tidy(
+    () =>
+      tf.mean(
+        tf.reshape(tf.cast(tf.greater(maskLogits, 0), 'float32'), [maskLogits.shape[0]!, -1]),
+        1,
+      ) as tf.Tensor1D,
+  );
+}
+
+/**
+ * The share of an image the teacher's mask must cover for the teacher to "see" the category
+ * (a pseudo-label of presence). Chosen once on the dev split over the zoo's eight segmenters
+ * (docs/calibration.md): smaller shares count the segmenters' stray blobs on other animals as
+ * cats, larger ones miss small or occluded animals.
+ */
+export const PRESENCE_SHARE = 0.04;
+
+/**
+ * The label-free calibration: the logistic fit of `fitCalibration`, with the teacher's own
+ * decision (its mask covers at least `PRESENCE_SHARE` of the image) as the target instead of a
+ * class label. The targets are smoothed as in Platt scaling, (n₊ + 1) / (n₊ + 2) and
+ * 1 / (n₋ + 2), so the fit stays finite even when the teacher calls every image the same
+ * (the bridge is then a constant, and `present` says why).
+ */
+export function fitLabelFreeCalibration(
+  scores: readonly number[],
+  coverage: readonly number[],
+): Calibration & { readonly present: number } {
+  const present = coverage.filter((c) => c >= PRESENCE_SHARE).length;
+  const absent = coverage.length - present;
+  const high = (present + 1) / (present + 2);
+  const low = 1 / (absent + 2);
+  return {
+    ...fitCalibration(
+      scores,
+      coverage.map((c) => (c >= PRESENCE_SHARE ? high : low)),
+    ),
+    present,
+  };
+}
+
 /** Ridge weight on the slope of the standardised score: bounds the fit when the classes separate. */
 export const CALIBRATION_RIDGE = 1;
 
@@ -137,6 +200,7 @@ export const CALIBRATION_RIDGE = 1;
  * presence score did (scale 5.5·10⁸), and the student learned nothing from that teacher.
  */
 export function fitCalibration(scores: readonly number[], labels: readonly number[]): Calibration {
+  // \`labels\` may be soft targets in [0, 1] (the label-free fit's smoothed pseudo-labels).
   const n = scores.length;
   const mean = scores.reduce((a, b) => a + b, 0) / n;
   const sd = Math.sqrt(scores.reduce((a, s) => a + (s - mean) ** 2, 0) / n) || 1;

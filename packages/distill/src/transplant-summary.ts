@@ -1,4 +1,5 @@
-import { writeTransplantReport } from './report';
+import { annotationLine } from './bridge-calibration';
+import { calibrationText, writeTransplantReport } from './report';
 import { transplant, type TransplantOptions, type TransplantResult } from './transplant';
 
 /** Where {@link transplantWithReport} writes the report, and the command line it quotes. */
@@ -31,18 +32,29 @@ export function transplantProgressLine(
   return `step ${step}/${steps}  loss ${loss.toFixed(4)}  ETA ${Math.round(perStep * (steps - step))} s\n`;
 }
 
-/** A transplant as JSON: the result without its loss curve, the final loss and the report's path. */
+/**
+ * A transplant as JSON: the result without its loss curve and per-image counts (the split and
+ * the number of images stay), the final loss and the report's path.
+ */
 export function transplantSummary(result: TransplantResult, report: string) {
-  const { losses, ...summary } = result;
-  return { ...summary, finalLoss: losses.at(-1), report };
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- dropped from the JSON: per-image counts
+  const { losses, evaluation, referenceEvaluation, ...summary } = result;
+  return {
+    ...summary,
+    evaluation: { split: evaluation.split, images: evaluation.images.length },
+    finalLoss: losses.at(-1),
+    report,
+  };
 }
 
-/** A transplant as lines of text: the network, its teacher, the held-out metric, the report. */
+/** A transplant as lines of text: the network, its teacher, the metric on dev (or the final test), the report. */
 export function formatTransplant(result: TransplantResult, report: string): string {
   return [
     `${result.network}${result.version ? `@${result.version} published` : ' (not published)'}: ${result.student.category} → ${result.adapter} → ${result.student.task}`,
     `teacher: ${result.teacher}`,
-    `held-out ${result.metric.name} ${result.metric.value.toFixed(4)}${result.reference ? ` (the --to network's own head: ${result.reference.value.toFixed(4)})` : ''}`,
+    ...(result.calibration ? [`calibration: ${calibrationText(result.calibration)}`] : []),
+    `images: ${annotationLine(result.method, result.samples, result.calibration, result.knownNegatives)}`,
+    `${result.evaluation.split === 'test' ? 'final-test' : 'dev'} ${result.metric.name} ${result.metric.value.toFixed(4)}${result.reference ? ` (the --to network's own head: ${result.reference.value.toFixed(4)})` : ''}`,
     `report: ${report}`,
   ].join('\n');
 }

@@ -17,13 +17,14 @@ import {
 import { TASKS, TransplantError, isTransplantError, type TaskId } from '@transplant/core';
 import { isCategoryId, type CategoryId, type CategoryVsRest } from '@transplant/data';
 import type { Registry } from '@transplant/registry';
+import { annotatedImages, annotationLine, calibrateBridge } from './bridge-calibration';
 import {
-  fitCalibration,
+  DEFAULT_CALIBRATION,
   linkOf,
-  presenceScore,
   resolveTeacher,
   teacherFunction,
-  type Calibration,
+  type BridgeCalibration,
+  type CalibrationMode,
   type SpecificNetwork,
   type TeacherResolution,
 } from './teacher';
@@ -50,6 +51,8 @@ export interface TransplantOptions {
   readonly batchSize?: number;
   readonly learningRate?: number;
   readonly seed: number;
+  /** How a seg → cls bridge is calibrated (default `label-free`: no class label is read). */
+  readonly calibration?: CalibrationMode;
   /**
    * A final run (docs/protocol.md): the link is evaluated on the final-test split. Without it,
    * on the dev split, which is where every decision (method, steps, adapter) is made.
@@ -69,6 +72,10 @@ export interface TransplantResult {
   readonly teacher: string;
   readonly method: DistillMethod;
   readonly samples: number;
+  /** Images whose labels or masks the run read: OL's samples plus a labelled calibration's images. */
+  readonly annotatedImages: number;
+  /** Negatives (other animals, backgrounds) whose absence of the category is known by construction. */
+  readonly knownNegatives: number;
   /** How the outputs were probed for the gradients: ones (a score), random or pseudo-label (a mask); none for OL. */
   readonly probe: 'ones' | ProbeKind | 'none';
   readonly metric: { readonly name: string; readonly value: number };
@@ -84,7 +91,7 @@ export interface TransplantResult {
   readonly stepMilliseconds: number;
   readonly wallSeconds: number;
   readonly data: string;
-  readonly calibration?: Calibration;
+  readonly calibration?: BridgeCalibration;
 }
 
 async function nextVersion(registry: Registry, name: string): Promise<string> {
@@ -132,22 +139,14 @@ function heldOut(subject: {
   };
 }
 
-/** Calibrates the seg → cls bridge on the teacher's own val split (its category's images and negatives). */
+/** Calibrates the seg → cls bridge (docs/calibration.md): label-free unless `labelled` is asked for. */
 function calibrate(
   resolution: Extract<TeacherResolution, { kind: 'bridge' }>,
   category: ModuleInstance,
   data: CategoryVsRest,
-): Calibration {
-  const refs = data.heldOut('dev', { positives: 100, negatives: 100 });
-  const { images, targets } = data.imagesAndTargets(refs, 'cls');
-  const scores = tf.tidy(() =>
-    presenceScore(
-      resolution.head.model.predict(category.model.predict(images) as tf.Tensor) as tf.Tensor,
-    ).dataSync(),
-  );
-  const calibration = fitCalibration(Array.from(scores), Array.from(targets.dataSync()));
-  tf.dispose([images, targets]);
-  return calibration;
+  mode: CalibrationMode = DEFAULT_CALIBRATION,
+): BridgeCalibration {
+  return calibrateBridge({ category, head: resolution.head }, data, mode);
 }
 
 /** The training settings of `transplant`, with the modules and teacher already resolved. */
@@ -164,6 +163,7 @@ export interface LearnLinkOptions extends Pick<
   | 'batchSize'
   | 'learningRate'
   | 'seed'
+  | 'calibration'
   | 'final'
   | 'progress'
 > {
@@ -187,7 +187,9 @@ export interface LearnedLink {
   readonly evaluation: Evaluation;
   /** The metric after each of `evaluateAt`'s steps. */
   readonly curve: readonly { readonly step: number; readonly metric: { name: string; value: number } }[];
-  readonly calibration: Calibration | undefined;
+  readonly calibration: BridgeCalibration | undefined;
+  /** OL's samples plus the calibration's labelled images (see `annotatedImages`). */
+  readonly annotatedImages: number;
   readonly probe: TransplantResult['probe'];
   readonly wallSeconds: number;
   readonly trained: { readonly losses: number[]; readonly stepMilliseconds: number };
@@ -239,7 +241,8 @@ export function learnLink(options: LearnLinkOptions): LearnedLink {
       [f, adapter, g],
       [{ category: f.name, task: g.name, adapter: adapter.name }],
     );
-    const calibration = resolution.kind === 'bridge' ? calibrate(resolution, f, data) : undefined;
+    const calibration =
+      resolution.kind === 'bridge' ? calibrate(resolution, f, data, options.calibration) : undefined;
     const started = performance.now();
     const target = data.imagesAndTargets(data.positives('train', options.samples));
     const negatives = data.imagesAndTargets(data.negatives('train', NEGATIVES));
@@ -284,7 +287,20 @@ export function learnLink(options: LearnLinkOptions): LearnedLink {
           ? 'ones'
           : (options.probe ?? DEFAULT_MASK_PROBE);
     const { metric, evaluation } = heldOut({ network, link, task: taskId, data });
-    return { adapter, network, data, metric, evaluation, curve, calibration, probe, wallSeconds, trained };
+    const annotated = annotatedImages(options.method, options.samples, calibration);
+    return {
+      adapter,
+      network,
+      data,
+      metric,
+      evaluation,
+      curve,
+      calibration,
+      annotatedImages: annotated,
+      probe,
+      wallSeconds,
+      trained,
+    };
   } catch (error) {
     disposeModule(adapter);
     throw error;
@@ -328,6 +344,7 @@ export async function transplant(options: TransplantOptions): Promise<Transplant
     student.push(learned.adapter);
     const { adapter, network, data, metric, evaluation, curve, calibration, probe, wallSeconds, trained } =
       learned;
+    const counted = annotationLine(options.method, options.samples, calibration, NEGATIVES);
     const own = linkOf(to);
     const referenced =
       own.task.task === taskId
@@ -362,7 +379,7 @@ export async function transplant(options: TransplantOptions): Promise<Transplant
           wallSeconds: Math.round(wallSeconds * 10) / 10,
         },
         card: {
-          summary: `${options.method} adapter (${options.adapterLayers} conv+ReLU) from ${f.name} to ${g.name}; teacher: ${teacher}; ${options.samples} annotated samples${probe === 'random' || probe === 'pseudo-label' ? `; ${probe} probes` : ''}`,
+          summary: `${options.method} adapter (${options.adapterLayers} conv+ReLU) from ${f.name} to ${g.name}; teacher: ${teacher}; ${counted}${probe === 'random' || probe === 'pseudo-label' ? `; ${probe} probes` : ''}`,
           metrics: [{ ...metric, on: describeTransplantData(data, options.samples) }],
         },
       };
@@ -377,6 +394,8 @@ export async function transplant(options: TransplantOptions): Promise<Transplant
       teacher,
       method: options.method,
       samples: options.samples,
+      annotatedImages: learned.annotatedImages,
+      knownNegatives: NEGATIVES,
       probe,
       metric,
       evaluation,

@@ -63,6 +63,17 @@ beforeAll(async () => {
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 
 describe('transplant transplant', () => {
+  it('evaluates on dev by default and on the final test only with --final, saying which', async () => {
+    const args = ['transplant', '--from', 'bird-cls', '--to', 'cat-cls', '--steps', '1', '--no-publish'];
+    const reports = ['--reports', join(dir, 'reports-final')];
+    const dev = await run(...args, ...reports);
+    expect(dev.code).toBe(0);
+    expect(dev.stdout).toMatch(/^dev error-rate 0\.\d{4} \(the --to network's own head: 0\.\d{4}\)$/m);
+    const final = await run('--json', ...args, '--final', ...reports);
+    expect(final.code).toBe(0);
+    expect(JSON.parse(final.stdout).evaluation).toEqual({ split: 'test', images: 400 });
+  });
+
   it('learns an adapter with back-distillation from zero samples, publishes a new version each run, and reports', async () => {
     const first = await run(
       '--json',
@@ -83,8 +94,11 @@ describe('transplant transplant', () => {
       version: '1.0.0',
       method: 'bd',
       samples: 0,
+      annotatedImages: 0,
+      knownNegatives: 200,
       student: { category: 'cat-cls-features', task: 'bird-cls-head' },
     });
+    expect(result.calibration).toBeUndefined();
     expect(result.teacher).toContain('cat-cls itself');
     expect(first.stderr).toContain('step 3/3');
     const report = await readFile(result.report, 'utf8');
@@ -110,6 +124,9 @@ describe('transplant transplant', () => {
     );
     expect(second.version).toBe('1.1.0');
     const { manifest } = await registry.manifest('cat-cls-via-bird-adapter@1.0.0');
+    expect(manifest.card.summary).toContain(
+      'teacher: cat-cls itself (its cls head on the same category module); 0 annotated images (0 unlabelled target images); 200 negatives known by construction',
+    );
     const pinned = Object.fromEntries(manifest.dependencies.map((d) => [d.name, d.pinned!.digest]));
     expect(pinned['cat-cls-features']).toBe(
       (await registry.manifest('cat-cls-features@1.0.0')).manifest.weights.digest,
@@ -132,27 +149,56 @@ describe('transplant transplant', () => {
     expect(predicted).toMatchObject({ task: 'cls', link: 'cat-cls-features → bird-cls-head' });
   });
 
-  it('bridges a segmentation teacher to a classification student', async () => {
-    const r = JSON.parse(
-      (
-        await run(
-          '--json',
-          'transplant',
-          '--from',
-          'bird-cls',
-          '--to',
-          'cat-seg',
-          '--steps',
-          '2',
-          '--no-publish',
-          '--reports',
-          join(dir, 'reports'),
-        )
-      ).stdout,
-    );
+  it('bridges a segmentation teacher to a classification student, calibrated without labels unless asked', async () => {
+    const bridge = (...extra: string[]) =>
+      run(
+        'transplant',
+        '--from',
+        'bird-cls',
+        '--to',
+        'cat-seg',
+        '--steps',
+        '2',
+        '--no-publish',
+        '--reports',
+        join(dir, 'reports'),
+        ...extra,
+      );
+    const r = JSON.parse((await bridge('--json')).stdout);
     expect(r.teacher).toContain('bridge seg → cls');
     expect(r.version).toBeUndefined();
+    expect(r).toMatchObject({
+      samples: 0,
+      annotatedImages: 0,
+      knownNegatives: 200,
+      calibration: { mode: 'label-free', images: 200, annotated: 0 },
+    });
     expect(r.calibration.scale).toEqual(expect.any(Number));
+    const report = await readFile(r.report, 'utf8');
+    expect(report).toContain(
+      'images: 0 annotated images (0 unlabelled target images, a label-free calibration on 200 unlabelled images); 200 negatives known by construction',
+    );
+    expect(report).toContain('--calibration label-free');
+
+    // The former calibration, on request: its 200 dev labels are counted, in the JSON, the report and the text.
+    const labelled = JSON.parse((await bridge('--json', '--calibration', 'labelled')).stdout);
+    expect(labelled).toMatchObject({
+      annotatedImages: 200,
+      knownNegatives: 200,
+      calibration: { mode: 'labelled', images: 200, annotated: 200, present: 100 },
+    });
+    expect(await readFile(labelled.report, 'utf8')).toMatch(
+      /\| cat-cls-via-bird .* \| bd \| 200 \| 200 \| error-rate \|/,
+    );
+    const text = await bridge('--calibration', 'labelled', '--samples', '3');
+    expect(text.stdout).toContain(
+      'images: 200 annotated images (3 unlabelled target images, 200 labelled calibration images); 200 negatives known by construction',
+    );
+    const wrong = await bridge('--calibration', 'guess');
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain(
+      'E_USAGE: the command was called wrongly (transplant): --calibration must be label-free or labelled',
+    );
   });
 
   it('refuses back-distillation without a teacher, and ordinary learning without samples, with codes', async () => {
@@ -197,7 +243,13 @@ describe('transplant transplant', () => {
       '--reports',
       join(dir, 'reports'),
     );
-    expect(JSON.parse(ol.stdout)).toMatchObject({ method: 'ol', samples: 4, metric: { name: 'iou' } });
+    expect(JSON.parse(ol.stdout)).toMatchObject({
+      method: 'ol',
+      samples: 4,
+      annotatedImages: 4,
+      knownNegatives: 200,
+      metric: { name: 'iou' },
+    });
     const wrongTeacher = await run(
       'transplant',
       '--from',

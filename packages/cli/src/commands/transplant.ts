@@ -4,6 +4,8 @@ import {
   ADAPTER_LAYERS,
   ADAPTER_NAMES,
   ADAPTER_TRAINING_DEFAULTS as DEFAULTS,
+  CALIBRATION_MODES,
+  DEFAULT_CALIBRATION,
   METHODS,
   PROBE_KINDS,
   formatTransplant,
@@ -16,8 +18,9 @@ import { trainingContext } from './generic-context';
 import { integers, oneOf } from './parse-options';
 
 /** The flags as commander hands them over: values as strings, --no-publish as `publish`. */
-type Flag = 'from' | 'to' | 'samples' | 'method' | 'adapter' | 'probe' | 'steps' | 'seed' | 'reports';
-type Options = Record<Flag, string> & { teacher?: string; publish: boolean };
+type Flag =
+  'from' | 'to' | 'samples' | 'method' | 'adapter' | 'probe' | 'calibration' | 'steps' | 'seed' | 'reports';
+type Options = Record<Flag, string> & { teacher?: string; publish: boolean; final?: boolean };
 
 /** `transplant transplant --from bird-cls --to cat-seg …`: learns an adapter, evaluates, publishes, reports. */
 export function transplantCommand(parent: Command, ctx: CommandContext): Command {
@@ -31,7 +34,7 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
     .option('--teacher <network>', 'a teacher network on the same category module (same digest)')
     .option(
       '--samples <n>',
-      'annotated target images (0: back-distillation from unlabeled images only)',
+      'target images: annotated for ol, only their pixels for bd and kd (0: bd and kd learn from the negatives alone)',
       String(DEFAULTS.samples),
     )
     .option(
@@ -45,14 +48,24 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
       "bd on a mask: the teacher's pseudo-label loss gradient, or random Gaussian probes",
       DEFAULTS.probe,
     )
+    .option(
+      '--calibration <label-free|labelled>',
+      "a seg → cls bridge's calibration: the teacher's own mask decisions on unlabelled images, or 200 dev images with class labels (counted as annotated)",
+      DEFAULT_CALIBRATION,
+    )
     .option('--steps <n>', 'training steps', String(DEFAULTS.steps))
     .option('--seed <n>', 'seed of the data and the adapter', String(DEFAULTS.seed))
+    .option(
+      '--final',
+      'evaluate on the final-test split instead of dev (docs/protocol.md: only once settings are fixed on dev)',
+    )
     .option('--no-publish', 'evaluate and report without publishing')
     .option('--reports <dir>', 'where the report goes', REPORTS_DIR)
     .action(async (options: Options) => {
       const method = oneOf(options.method, 'method', METHODS, 'transplant');
       const probe = oneOf(options.probe, 'probe', PROBE_KINDS, 'transplant');
       const adapter = oneOf(options.adapter, 'adapter', ADAPTER_NAMES, 'transplant');
+      const calibration = oneOf(options.calibration, 'calibration', CALIBRATION_MODES, 'transplant');
       const context = await trainingContext(ctx);
       const numbers = integers(options, { steps: 1, samples: 0, seed: 0 }, 'transplant');
       const started = Date.now();
@@ -65,6 +78,8 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
         ...numbers,
         adapterLayers: ADAPTER_LAYERS[adapter],
         probe,
+        calibration,
+        ...(options.final ? { final: true } : {}),
         publish: options.publish,
         progress: (step, loss) => {
           const line = transplantProgressLine(step, numbers.steps, loss, Date.now() - started);
@@ -72,7 +87,7 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
         },
         report: {
           dir: resolve(options.reports),
-          command: `transplant --from ${options.from} --to ${options.to} --method ${options.method} --samples ${options.samples} --adapter ${options.adapter} --probe ${options.probe} --steps ${options.steps} --seed ${options.seed}`,
+          command: `transplant --from ${options.from} --to ${options.to} --method ${options.method} --samples ${options.samples} --adapter ${options.adapter} --probe ${options.probe} --calibration ${options.calibration} --steps ${options.steps} --seed ${options.seed}${options.final ? ' --final' : ''}`,
         },
       });
       ctx.out(transplantSummary(result, report), formatTransplant(result, report));

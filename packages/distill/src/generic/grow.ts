@@ -2,7 +2,14 @@ import semver from 'semver';
 import { Network, disposeModule, type ModuleInstance } from '@transplant/composer';
 import { TransplantError } from '@transplant/core';
 import { assertNoForgetting, assertReproducesRecord, linkDigests } from './guard';
-import { addPlannedLink, publishAdapters, type Growth, type LinkTraining, type PlannedLink } from './links';
+import {
+  addPlannedLink,
+  growthImages,
+  publishAdapters,
+  type Growth,
+  type LinkTraining,
+  type PlannedLink,
+} from './links';
 import { publishGeneric, type GenericChange, type GenericContext, type GenericNetwork } from './network';
 
 export interface GrowOptions {
@@ -53,7 +60,7 @@ export async function growGeneric(ctx: GenericContext, options: GrowOptions): Pr
       name,
       version,
       record: { sources: options.sources, metrics: growth.metrics },
-      summary: options.summary,
+      summary: `${options.summary} (${growthImages(growth.outcomes)})`,
       wallSeconds: (performance.now() - started) / 1000,
     });
     const wallSeconds = (performance.now() - started) / 1000;

@@ -7,7 +7,15 @@ import {
 } from '@transplant/composer';
 import { MODULE_NAME_MAX_LENGTH, sha256Digest, type TaskId } from '@transplant/core';
 import type { CategoryId } from '@transplant/data';
-import { linkOf, teacherFor, type SpecificNetwork, type TeacherResolution } from '../teacher';
+import { annotationLine } from '../bridge-calibration';
+import { NEGATIVES } from '../transplant-data';
+import {
+  linkOf,
+  teacherFor,
+  type CalibrationMode,
+  type SpecificNetwork,
+  type TeacherResolution,
+} from '../teacher';
 import type { DistillMethod, ProbeKind } from '../train-adapter';
 import { learnLink } from '../transplant';
 import type { GenericContext, LinkMetrics, LinkOutcome } from './network';
@@ -19,6 +27,8 @@ export interface LinkTraining {
   readonly probe?: ProbeKind;
   readonly steps?: number;
   readonly seed?: number;
+  /** A seg → cls bridge's calibration (default `label-free`; `labelled` reads 200 dev labels per link). */
+  readonly calibration?: CalibrationMode;
   readonly progress?: (link: string, step: number, loss: number) => void;
   /** Runs after the new adapters are trained and before the no-forgetting check (tests perturb a frozen module here). */
   readonly afterTraining?: (network: Network) => void;
@@ -122,6 +132,7 @@ function learnAdapter(
     ...(training.probe ? { probe: training.probe } : {}),
     steps: training.steps ?? 300,
     seed: training.seed ?? 1,
+    ...(training.calibration ? { calibration: training.calibration } : {}),
     ...(training.progress
       ? { progress: (step: number, loss: number) => training.progress!(id, step, loss) }
       : {}),
@@ -138,6 +149,9 @@ function learnAdapter(
     adapter: learned.adapter.name,
     adapterParameters: parameters,
     metric: learned.metric,
+    annotatedImages: learned.annotatedImages,
+    knownNegatives: NEGATIVES,
+    ...(learned.calibration ? { calibration: learned.calibration } : {}),
   });
 }
 
@@ -163,6 +177,7 @@ export async function publishAdapters(ctx: GenericContext, publication: AdapterP
   for (const adapter of growth.adapters) {
     const link = growth.links.find((l) => l.adapter === adapter.name)!;
     const metric = growth.metrics[linkId(link)];
+    const outcome = growth.outcomes.find((o) => o.adapter === adapter.name)!;
     await publishModule(ctx.composer.registry, adapter, {
       version,
       generatedBy: ctx.generatedBy,
@@ -173,10 +188,22 @@ export async function publishAdapters(ctx: GenericContext, publication: AdapterP
         backend: ctx.backend,
       },
       card: {
-        summary: `adapter of ${name}@${version} on ${linkId(link)}`,
+        summary: `adapter of ${name}@${version} on ${linkId(link)}; ${linkImages(outcome, training)}`,
         metrics: metric ? [{ ...metric, on: 'held-out' }] : [],
       },
       dependencies: [pin(network.module(link.category), 'category'), pin(network.module(link.task), 'task')],
     });
   }
+}
+
+/** A learned link's images in words (see `annotationLine`). */
+export function linkImages(outcome: LinkOutcome, training: LinkTraining): string {
+  return annotationLine(outcome.method!, training.samples ?? 0, outcome.calibration, NEGATIVES);
+}
+
+/** The images a change's learned links used, for the generic network's card. */
+export function growthImages(outcomes: readonly LinkOutcome[]): string {
+  const learned = outcomes.filter((o) => o.status === 'learned');
+  const annotated = learned.reduce((n, o) => n + (o.annotatedImages ?? 0), 0);
+  return `${learned.length} learned links, ${annotated} annotated images in all; ${NEGATIVES} negatives known by construction per link`;
 }

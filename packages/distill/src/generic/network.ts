@@ -10,7 +10,7 @@ import {
 } from '@transplant/composer';
 import { TransplantError, isTransplantError, type ModuleManifest } from '@transplant/core';
 import { isCategoryId, type CategoryId } from '@transplant/data';
-import { linkOf, type SpecificNetwork } from '../teacher';
+import { linkOf, type BridgeCalibration, type SpecificNetwork } from '../teacher';
 import type { DistillMethod } from '../train-adapter';
 import { GUARD_PROBE, linkDigests } from './guard';
 
@@ -37,6 +37,12 @@ export interface LinkOutcome {
   readonly adapter?: string;
   readonly adapterParameters?: number;
   readonly metric?: { readonly name: string; readonly value: number };
+  /** A learned link: images whose labels or masks it read (OL samples, a labelled calibration). */
+  readonly annotatedImages?: number;
+  /** A learned link: negatives whose absence of the category is known by construction. */
+  readonly knownNegatives?: number;
+  /** A learned link on a seg → cls bridge: how the bridge was calibrated. */
+  readonly calibration?: BridgeCalibration;
   readonly reason?: string;
 }
 
