@@ -17,7 +17,7 @@ const avxOnly = block('fpu sse sse2 avx f16c');
 
 describe('describeMachine', () => {
   it('reads the model and each AVX flag as a whole word (avx512dq is not avx512f, avx2 is not avx)', () => {
-    const m = describeMachine({ cpuinfo: () => avx512 + avx512, threads: () => 8, node: 'v20.1.0' });
+    const m = describeMachine({ cpuinfo: () => avx512 + avx512, threads: () => 8, node: 'v20.1.0', env: {} });
     expect(m).toEqual({
       cpu: 'Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz',
       threads: 8,
@@ -41,6 +41,22 @@ describe('describeMachine', () => {
     expect(
       formatMachine(describeMachine({ cpuinfo: () => avxOnly, threads: () => 2, node: 'v22.0.0' })),
     ).toBe('Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz, 2 threads, avx -avx2 -avx512f, node v22.0.0');
+  });
+
+  it('records a limit on the ISA oneDNN may use, which changes the numbers as another CPU would', () => {
+    const limited = describeMachine({
+      cpuinfo: () => avx512,
+      threads: () => 2,
+      node: 'v20.1.0',
+      env: { ONEDNN_MAX_CPU_ISA: 'AVX2' },
+    });
+    expect(limited.onednnMaxIsa).toBe('AVX2');
+    expect(formatMachine(limited)).toBe(
+      'Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz, 2 threads, avx avx2 avx512f, oneDNN limited to AVX2, node v20.1.0',
+    );
+    expect(describeMachine({ cpuinfo: () => avx512, env: { DNNL_MAX_CPU_ISA: 'AVX' } }).onednnMaxIsa).toBe(
+      'AVX',
+    );
   });
 
   it("says 'unknown' where /proc/cpuinfo cannot be read, and reads arm64's Features line", () => {

@@ -15,6 +15,11 @@ export interface MachineDescription {
   readonly features: Readonly<Record<CpuFeature, boolean>> | 'unknown';
   /** process.version, e.g. 'v20.20.2'. */
   readonly node: string;
+  /**
+   * ONEDNN_MAX_CPU_ISA (or DNNL_MAX_CPU_ISA) where set: oneDNN then runs that ISA's kernels
+   * instead of the CPU's best, and a run's numbers are those of a CPU with only that ISA.
+   */
+  readonly onednnMaxIsa?: string;
 }
 
 export interface DescribeMachineOptions {
@@ -22,6 +27,7 @@ export interface DescribeMachineOptions {
   readonly cpuinfo?: () => string | undefined;
   readonly threads?: () => number;
   readonly node?: string;
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 function readCpuinfo(): string | undefined {
@@ -45,6 +51,8 @@ export function describeMachine(options: DescribeMachineOptions = {}): MachineDe
   const flags = info === undefined ? undefined : (field(info, 'flags') ?? field(info, 'Features'));
   const set = flags === undefined ? undefined : new Set(flags.split(/\s+/));
   const model = (info && field(info, 'model name')) || cpus()[0]?.model?.trim() || 'unknown';
+  const env = options.env ?? process.env;
+  const isa = env['ONEDNN_MAX_CPU_ISA'] || env['DNNL_MAX_CPU_ISA'];
   return {
     cpu: model,
     threads: (options.threads ?? availableParallelism)(),
@@ -53,6 +61,7 @@ export function describeMachine(options: DescribeMachineOptions = {}): MachineDe
         ? 'unknown'
         : (Object.fromEntries(CPU_FEATURES.map((f) => [f, set.has(f)])) as Record<CpuFeature, boolean>),
     node: options.node ?? process.version,
+    ...(isa ? { onednnMaxIsa: isa } : {}),
   };
 }
 
@@ -63,5 +72,6 @@ export function formatMachine(m: MachineDescription): string {
     features === 'unknown'
       ? 'CPU features unknown'
       : CPU_FEATURES.map((f) => (features[f] ? f : `-${f}`)).join(' ');
-  return `${m.cpu}, ${m.threads} threads, ${flags}, node ${m.node}`;
+  const limit = m.onednnMaxIsa ? `, oneDNN limited to ${m.onednnMaxIsa}` : '';
+  return `${m.cpu}, ${m.threads} threads, ${flags}${limit}, node ${m.node}`;
 }
