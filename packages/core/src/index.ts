@@ -11,3 +11,4 @@ export * from './di';
 export * from './plugins';
 export * from './layers';
 export * from './training';
+export * from './machine';

@@ -19,6 +19,7 @@ interface ExplainFlags {
   pool: string;
   images: string;
   test: string;
+  seed: string;
   scenes?: boolean;
 }
 
@@ -50,11 +51,16 @@ export function explainCommand(parent: Command, ctx: CommandContext): void {
     .option('--images <n>', 'annotated images the explanation is computed on', String(d.images))
     .option('--test <n>', 'labelled images for fidelity', String(d.test))
     .option('--scenes', 'whole scenes instead of object crops')
+    .option('--seed <n>', 'seed of the images and of the explainer', String(d.seed))
     .action(async (flags: ExplainFlags) => {
       const eta = nonNegative(flags.eta, 'eta', 'explain');
       const decision = nonNegative(flags.decision, 'decision', 'explain');
-      const counts = integers(flags, { steps: 1, filters: 1, pool: 4, images: 2, test: 2 }, 'explain');
-      const settings = { ...counts, eta, decision, crop: flags.scenes !== true, seed: d.seed };
+      const counts = integers(
+        flags,
+        { steps: 1, filters: 1, pool: 4, images: 2, test: 2, seed: 0 },
+        'explain',
+      );
+      const settings = { ...counts, eta, decision, crop: flags.scenes !== true };
       await withNetwork(ctx, flags.net, async ({ network, manifest, link }) => {
         const report = await explainNetwork({
           ...settings,

@@ -144,10 +144,25 @@ describe('generic networks', () => {
     expect(tf.memory().numTensors).toBe(start);
   }, 120_000);
 
-  it('skips a link without a teacher and says why; learns it by ordinary learning when given samples; adds tasks and removes categories', async () => {
+  it('skips a link without a teacher and says why; refuses a change that learns nothing; learns it by ordinary learning when given samples; adds tasks and removes categories', async () => {
+    // A cls source added to a cls + seg network: its cls link is taught by the source network, its
+    // seg link has no teacher (no cls → seg bridge) and no samples, so it is skipped with the reason.
+    await json('generic', 'create', '--name', 'both', '--from', 'bird-cls,bird-seg');
+    const partly = await json('add-category', '--generic', 'both', '--from', 'cow-cls', '--steps', '2');
+    expect(partly.links).toEqual([
+      expect.objectContaining({ link: 'cow-cls-features → bird-cls-head', status: 'learned', method: 'bd' }),
+      {
+        link: 'cow-cls-features → bird-seg-head',
+        status: 'skipped',
+        reason: expect.stringMatching(/no bridge maps cls → seg.*pass --samples N/),
+      },
+    ]);
+    // The skipped link is not in the published network: only the learned one joined it.
+    const grown = await json('generic', 'show', 'both');
+    expect(grown.cells).toHaveLength(3);
     await json('generic', 'create', '--name', 'mixed', '--from', 'bird-seg');
-    const skipped = await json('add-category', '--generic', 'mixed', '--from', 'cat-seg', '--steps', '2');
-    expect(skipped.links).toEqual([
+    const taught = await json('add-category', '--generic', 'mixed', '--from', 'cat-seg', '--steps', '2');
+    expect(taught.links).toEqual([
       expect.objectContaining({ link: 'cat-seg-features → bird-seg-head', status: 'learned', method: 'bd' }),
     ]);
     // cow-cls cannot teach a seg head (no cls → seg bridge): refused without samples, learned with them.

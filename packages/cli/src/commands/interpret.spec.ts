@@ -50,7 +50,18 @@ describe('transplant interpret metrics', () => {
       geometry: { scale: 2, offset: 1, mapSize: [8, 8] },
     });
     expect(report.perFilter).toHaveLength(8);
-    expect(report.interpretability.mean).toBeGreaterThanOrEqual(0);
+    // The summary is of the per-filter numbers: the instability is the mean over the filters that
+    // fire on enough images (here all 8, each with its own value), the interpretability the mean
+    // of the filters' scores (0 for this untrained 16-pixel network: no map overlaps a part).
+    const unstable = report.perFilter.map((f) => f.instability).filter((v): v is number => v !== null);
+    expect(unstable).toHaveLength(report.instability.active);
+    expect(new Set(unstable).size).toBe(8);
+    expect(report.instability.mean).toBeCloseTo(unstable.reduce((s, v) => s + v, 0) / unstable.length, 9);
+    const scores = report.perFilter.map((f) => f.score);
+    expect(report.interpretability.mean).toBeCloseTo(scores.reduce((s, v) => s + v, 0) / 8, 9);
+    expect(Object.values(report.interpretability.filtersPerPart).reduce((s, n) => s + n, 0)).toBe(
+      scores.filter((v) => v > 0).length,
+    );
     expect((await readFile(png)).subarray(1, 4).toString()).toBe('PNG');
   });
 
