@@ -3,10 +3,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY, GENERATED_BY, createPlatform } from '@transplant/platform';
 import { Composer } from '@transplant/composer';
-import { TransplantError } from '@transplant/core';
+import { TransplantError, describeMachine, formatMachine } from '@transplant/core';
 import { transplant, type TransplantResult } from '@transplant/distill';
 import { categoryList } from './category-list';
-import { describeMachine } from './machine';
 import {
   cellKey,
   formatPaperTables,
@@ -114,7 +113,7 @@ export async function runPaperTable(options: Partial<PaperTableOptions> = {}): P
     return { from, networks: { from: await current(from), to: await current(`${category}-cls`) } };
   };
   await mkdir(values.results, { recursive: true });
-  const machine = describeMachine();
+  const machine = formatMachine(describeMachine());
   const run = async (
     cell: Pick<Cell, 'mode' | 'category' | 'layers' | 'samples' | 'method' | 'seed'>,
     settings: Settings,

@@ -3,10 +3,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { Composer, imageCounts, type TaskCounts } from '@transplant/composer';
-import { TASKS, TransplantError, type TaskId } from '@transplant/core';
+import { TASKS, TransplantError, describeMachine, formatMachine, type TaskId } from '@transplant/core';
 import { CategoryVsRest, isCategoryId } from '@transplant/data';
 import { EMBEDDED_REGISTRY, createPlatform } from '@transplant/platform';
-import { describeMachine } from './machine';
 import { bootstrapRatio, type Interval } from './stats';
 
 /**
@@ -105,7 +104,7 @@ export async function runZooEvaluation(options: Partial<ZooEvaluationOptions> = 
   const file = join(values.results, 'zoo-evaluation.json');
   const saved: ZooEvaluationFile = await readFile(file, 'utf8').then(
     (t) => JSON.parse(t) as ZooEvaluationFile,
-    () => ({ backend: selection.id, machine: describeMachine(), dev: [], final: [] }),
+    () => ({ backend: selection.id, machine: formatMachine(describeMachine()), dev: [], final: [] }),
   );
   const save = async () => {
     await writeFile(`${file}.partial`, `${JSON.stringify(saved, null, 2)}\n`);
