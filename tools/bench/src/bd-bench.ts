@@ -1,3 +1,4 @@
+import { describeMachine } from '@transplant/core';
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
@@ -158,7 +159,7 @@ export async function runBdBench(options: Partial<BdBenchOptions> = {}): Promise
     mkdirSync(dir, { recursive: true });
     writeFileSync(
       `${dir}/bd-step.json`,
-      `${JSON.stringify({ measuredAt: new Date().toISOString(), batch, warmup, steps, rows }, null, 2)}\n`,
+      `${JSON.stringify({ measuredAt: new Date().toISOString(), machine: describeMachine(), batch, warmup, steps, rows }, null, 2)}\n`,
     );
   }
 }

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { AdamTrainer, constantRate } from '@transplant/core';
+import { AdamTrainer, constantRate, describeMachine } from '@transplant/core';
 import { createPlatform } from '@transplant/platform';
 import { SyntheticSet, batches, disposeBatch, type CategoryId } from '@transplant/data';
 
@@ -134,7 +134,7 @@ export async function runDataDifficulty(options: Partial<DataDifficultyOptions> 
     mkdirSync(dir, { recursive: true });
     writeFileSync(
       `${dir}/data-difficulty-${categories.join('-vs-')}.json`,
-      `${JSON.stringify({ measuredAt: new Date().toISOString(), backend: selection.id, data: set.describe(), history }, null, 2)}\n`,
+      `${JSON.stringify({ measuredAt: new Date().toISOString(), machine: describeMachine(), backend: selection.id, data: set.describe(), history }, null, 2)}\n`,
     );
   }
 }

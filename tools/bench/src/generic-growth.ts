@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY, GENERATED_BY, createPlatform } from '@transplant/platform';
 import { Composer } from '@transplant/composer';
-import { TransplantError } from '@transplant/core';
+import { TransplantError, describeMachine } from '@transplant/core';
 import { CATEGORY_IDS } from '@transplant/data';
 import {
   ADAPTER_TRAINING_DEFAULTS,
@@ -181,7 +181,7 @@ export async function runGenericGrowth(options: Partial<GenericGrowthOptions> = 
   await mkdir(values.results, { recursive: true });
   await writeFile(
     join(values.results, 'generic-growth.json'),
-    `${JSON.stringify({ measuredAt: new Date().toISOString(), backend: selection.id, steps, rows, missing }, null, 2)}\n`,
+    `${JSON.stringify({ measuredAt: new Date().toISOString(), machine: describeMachine(), backend: selection.id, steps, rows, missing }, null, 2)}\n`,
   );
   await writeFile(join(values.results, 'generic-growth.md'), table);
   process.stdout.write(table);

@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
+import { describeMachine } from '@transplant/core';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY, createPlatform } from '@transplant/platform';
 import { Composer } from '@transplant/composer';
@@ -113,9 +113,7 @@ export async function runGraphBench(options: Partial<GraphBenchOptions> = {}): P
   const result = {
     measuredAt: new Date().toISOString(),
     machine: {
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: availableParallelism(),
-      node: process.version,
+      ...describeMachine(),
       backend: selection.id,
     },
     network: `${manifest.name}@${manifest.version}`,

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism } from 'node:os';
+import { describeMachine, formatMachine } from '@transplant/core';
 import { fileURLToPath } from 'node:url';
 import { createPlatform } from '@transplant/platform';
 import { BENCH_CASES, stepFlops } from './cases';
@@ -91,13 +92,11 @@ export async function runBench(options: Partial<BenchOptions> = {}): Promise<voi
     }
 
     const machine = {
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: availableParallelism(),
-      node: process.version,
+      ...describeMachine(),
     };
     const text = reports.map(formatCaseReport).join('\n\n');
     process.stdout.write(
-      `${text}\n\n(${machine.cpu}, ${machine.cores} cores, node ${machine.node}; per runner the median of ${rounds} interleaved rounds of ${steps} timed steps after ${warmup} warm-up)\n`,
+      `${text}\n\n(${formatMachine(machine)}; per runner the median of ${rounds} interleaved rounds of ${steps} timed steps after ${warmup} warm-up)\n`,
     );
     if (values.write) {
       mkdirSync(RESULTS, { recursive: true });

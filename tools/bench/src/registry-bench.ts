@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
+import { describeMachine } from '@transplant/core';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FolderStore, OciStore, Registry, moduleFixture } from '@transplant/registry';
@@ -133,9 +134,7 @@ export async function runRegistryBench(options: Partial<RegistryBenchOptions> = 
     const out = fileURLToPath(new URL('../results', import.meta.url));
     mkdirSync(out, { recursive: true });
     const machine = {
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: availableParallelism(),
-      node: process.version,
+      ...describeMachine(),
     };
     writeFileSync(
       `${out}/registry.json`,

@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
+import { describeMachine } from '@transplant/core';
 import { fileURLToPath } from 'node:url';
 import { SyntheticSet } from '@transplant/data';
 
@@ -45,9 +45,7 @@ export async function runRenderBench(options: Partial<RenderBenchOptions> = {}):
   const result = {
     measuredAt: new Date().toISOString(),
     machine: {
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: availableParallelism(),
-      node: process.version,
+      ...describeMachine(),
       threads: 1,
     },
     images: n,
