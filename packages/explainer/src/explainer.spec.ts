@@ -301,4 +301,53 @@ describe('explainer fusion and accounting', () => {
     expect(run(0.05).curve).toEqual(settled.curve);
     tf.dispose([x, y, dev.x, dev.y]);
   });
+
+  it('measures a higher p where the next layer depends on one localised part than where it depends on dense features', () => {
+    // Planted performers: x is faint noise with one bright blob per image. "Local": y is a
+    // conv of x kept only around the blob (a part the masked track can carry). "Dense": y is a
+    // conv of the noise everywhere (nothing a peak-centred mask can carry).
+    const n = 32;
+    const size = 6;
+    const rng = Array.from({ length: n }, (_, i) => [(i * 5) % size, (i * 7 + 2) % size]);
+    const blob = tf.tidy(() => {
+      const maps = rng.map(([r, c]) =>
+        tf.tensor3d(
+          Array.from({ length: size * size }, (_, q) =>
+            Math.exp(-((Math.floor(q / size) - r!) ** 2 + ((q % size) - c!) ** 2) / 1.5),
+          ),
+          [size, size, 1],
+        ),
+      );
+      return tf.stack(maps) as tf.Tensor4D;
+    });
+    const noise = tf.randomUniform([n, size, size, 4], 0, 0.3, 'float32', 21) as tf.Tensor4D;
+    const x = tf.tidy(() => tf.add(noise, tf.mul(blob, 3))) as tf.Tensor4D;
+    const kernel = tf.randomNormal([3, 3, 4, 5], 0, 0.4, 'float32', 22) as tf.Tensor4D;
+    const local = tf.tidy(() =>
+      tf.mul(tf.relu(tf.conv2d(x, kernel, 1, 'same')), tf.greater(blob, 0.2)),
+    ) as tf.Tensor4D;
+    const dense = tf.tidy(() =>
+      tf.relu(tf.conv2d(tf.mul(noise, 10) as tf.Tensor4D, kernel, 1, 'same')),
+    ) as tf.Tensor4D;
+    const classes = Array.from({ length: n }, (_, i) => (i % 2 ? 0 : -1));
+    const measure = (y: tf.Tensor4D) => {
+      const ex = new Explainer([size, size, 4], [size, size, 5], {
+        filters: 4,
+        mask: 'argmax',
+        seed: 23,
+        p0: 0.5,
+      });
+      trainExplainer(
+        { explainer: ex, pool: { x, y, classes } },
+        { ...TRAINING_DEFAULTS, steps: 120, batchSize: 16, learningRate: 1e-2 },
+      );
+      const r = ex.reconstructionShare(x, y);
+      ex.dispose();
+      return r;
+    };
+    const pLocal = measure(local);
+    const pDense = measure(dense);
+    expect(pLocal.p - pDense.p).toBeGreaterThan(0.2);
+    tf.dispose([blob, noise, x, kernel, local, dense]);
+  });
 });

@@ -56,7 +56,7 @@ export const TRAINING_DEFAULTS: ExplainerTraining = {
   seed: 1,
   every: 50,
   window: 4,
-  epsilon: 0.01,
+  epsilon: 0.02,
 };
 
 /**
