@@ -118,6 +118,13 @@ export class Explainer {
   readonly decoder: tf.Sequential;
   readonly mask: PartMask;
   readonly theta: tf.Variable<tf.Rank.R0>;
+  /**
+   * ŷ = scale · decoder(code). Set to the RMS of the performer's y over the training pool
+   * (`featurePool` gives it), so that every performer starts at its own scale: otherwise a
+   * performer with large activations (a shuffled one, a masked one) spends its first hundreds of
+   * steps growing the decoder, and p would measure that scale, not the features.
+   */
+  scale = 1;
 
   constructor(
     readonly xShape: readonly [number, number, number],
@@ -187,7 +194,7 @@ export class Explainer {
       const means = codes.map((c) => tf.broadcastTo(tf.mean(c, 0, true), c.shape));
       const variance = tf.moments(y).variance;
       const error = (a: tf.Tensor, b: tf.Tensor) =>
-        tf.div(tf.mean(tf.square(tf.sub(this.decoder.apply(tf.add(a, b)) as tf.Tensor, y))), variance);
+        tf.div(tf.mean(tf.square(tf.sub(this.decode(tf.add(a, b) as tf.Tensor4D), y))), variance);
       return tf
         .stack([
           error(codes[0]!, codes[1]!),
@@ -202,6 +209,13 @@ export class Explainer {
     return { p, both: both!, interpretable: interpretable!, ordinary: ordinary!, neither: neither! };
   }
 
+  /** ŷ of a fused code: scale · decoder(code). */
+  decode(code: tf.Tensor4D, { training = false }: { readonly training?: boolean } = {}): tf.Tensor4D {
+    return tf.tidy(
+      () => tf.mul(this.decoder.apply(code, { training }) as tf.Tensor, this.scale) as tf.Tensor4D,
+    );
+  }
+
   /** The caller owns the returned tensors (call inside a tidy, or dispose them). */
   forward(x: tf.Tensor4D, { training = false }: { readonly training?: boolean } = {}): Forward {
     return tf.tidy(() => {
@@ -212,7 +226,7 @@ export class Explainer {
         tf.mul(p, unitRms(interpretable)),
         tf.mul(tf.sub(1, p), unitRms(ordinary)),
       ) as tf.Tensor4D;
-      const reconstruction = this.decoder.apply(fused, { training }) as tf.Tensor4D;
+      const reconstruction = this.decode(fused, { training });
       return { interpretable, ordinary, fused, p, reconstruction };
     });
   }

@@ -17,6 +17,7 @@ export {
   TRAINING_DEFAULTS,
   converged,
   featurePool,
+  poolScale,
   trainExplainer,
   type ExplainerCurve,
   type ExplainerTraining,

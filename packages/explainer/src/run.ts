@@ -20,7 +20,7 @@ import {
 } from './explain';
 import { Explainer, performerOf } from './explainer';
 import { renderGroupHeatmaps } from './pictures';
-import { TRAINING_DEFAULTS, featurePool, trainExplainer, type ExplainerCurve } from './train';
+import { TRAINING_DEFAULTS, featurePool, poolScale, trainExplainer, type ExplainerCurve } from './train';
 
 export interface ExplainRunOptions {
   readonly pool: number;
@@ -168,6 +168,7 @@ export function explainPerformer(
     seed: options.seed,
     p0: 0.5,
   });
+  explainer.scale = poolScale(pool);
   try {
     const trained = trainExplainer(
       { explainer, pool, dev, log: options.log ?? (() => undefined), upper: (y) => performer.upper(y) },

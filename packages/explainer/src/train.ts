@@ -84,6 +84,10 @@ export interface FeaturePool {
   readonly classes: number[];
 }
 
+/** The RMS of a pool's y: the explainer's output scale (`Explainer.scale`). */
+export const poolScale = (pool: Pick<FeaturePool, 'y'>): number =>
+  tf.tidy(() => tf.sqrt(tf.mean(tf.square(pool.y))).dataSync()[0]!) || 1;
+
 /** Runs the frozen performer over images (in chunks) and keeps x, y and its calls. The caller disposes x and y. */
 export function featurePool(
   performer: Performer,
@@ -208,9 +212,9 @@ export function trainExplainer(
       const terms = [reconstruction, tf.mul(opts.decay, tf.sum(tf.square(kernel)))];
       if (opts.eta > 0) terms.push(tf.mul(-opts.eta, tf.log(f.p)));
       if (target) {
-        const alone = explainer.decoder.apply(tf.mul(f.p, unitRms(f.interpretable)), {
+        const alone = explainer.decode(tf.mul(f.p, unitRms(f.interpretable)) as tf.Tensor4D, {
           training: true,
-        }) as tf.Tensor4D;
+        });
         const logits = tf.reshape(upper!(alone), target.shape);
         terms.push(tf.mul(opts.decision / logitVariance, tf.mean(tf.square(tf.sub(logits, target)))));
       }
