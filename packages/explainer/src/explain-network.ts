@@ -49,9 +49,13 @@ export async function explainNetwork(options: ExplainNetworkOptions): Promise<Ex
     network: reference,
     category,
     p: run.p,
+    stream: run.stream,
+    steps: run.steps,
+    converged: run.converged,
     fidelity: run.fidelity,
     groups: run.groups,
-    reconstructionError: run.curve.at(-1)?.error ?? NaN,
+    ordinaryShare: run.ordinaryShare,
+    reconstructionError: run.errors.both,
     ...(image ? { image } : {}),
     files: { markdown: join(dir, 'report.md'), html: join(dir, 'report.html'), heatmaps },
   };
@@ -62,7 +66,7 @@ export async function explainNetwork(options: ExplainNetworkOptions): Promise<Ex
 /** The `explain` command's defaults (the explainer experiment sets its own on the command line). */
 export const EXPLAIN_COMMAND_DEFAULTS = {
   steps: 1500,
-  eta: 0.5,
+  eta: 0,
   decision: 1,
   filters: 32,
   pool: 1000,

@@ -7,9 +7,18 @@ import type { ExplainRunResult } from './run';
 export interface ExplainReport {
   readonly network: string;
   readonly category: string;
+  /** The measured p (`Explainer.reconstructionShare`) on held-out images. */
   readonly p: number;
+  /** Which held-out images (`ExplainRunResult.stream`). */
+  readonly stream: 'dev' | 'final';
+  /** Steps trained, and whether the stopping rule ended training (false: the step cap). */
+  readonly steps: number;
+  readonly converged: boolean;
   readonly fidelity: { performer: number; explained: number };
   readonly groups: ExplainRunResult['groups'];
+  /** The ordinary track's share of Σ|decoder terms| (the groups' shares and this sum to 1). */
+  readonly ordinaryShare: number;
+  /** On the held-out images, with both tracks. */
   readonly reconstructionError: number;
   readonly image?: ImageExplanationReport;
   readonly files: { markdown: string; html: string; heatmaps: string };
@@ -21,11 +30,12 @@ const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
 export function explainSummaryLines(r: ExplainReport): string[] {
   const parts = r.groups.filter((g) => g.group !== 'silent');
   return [
-    `p = ${r.p.toFixed(3)}: ${pct(r.p)} of ${r.network}'s features at this layer go through the interpretable track, ${pct(1 - r.p)} cannot be interpreted; the interpretable filters carry ${pct(r.groups.reduce((t, g) => t + g.decision, 0))} of its decision (first order).`,
+    `p = ${r.p.toFixed(3)}: on held-out images the interpretable track alone achieves ${pct(r.p)} of the explainer's reconstruction of ${r.network}'s next layer (${r.steps} steps, ${r.converged ? 'stopped when p and the error settled' : 'stopped at the step cap before they settled'}); the interpretable filters carry ${pct(r.groups.reduce((t, g) => t + g.decision, 0))} of its decision (first order).`,
     ...parts.map(
       (g) =>
         `- ${g.filters} ${g.group} filters contribute ${pct(g.share)} of the features and ${pct(g.decision)} of the decision`,
     ),
+    `- the ordinary track (not interpretable) contributes ${pct(r.ordinaryShare)} of the features and ${pct(1 - r.groups.reduce((t, g) => t + g.decision, 0))} of the decision`,
     `Fidelity: the performer is right on ${pct(r.fidelity.performer)} of held-out images with its own features and on ${pct(r.fidelity.explained)} with the explainer's reconstruction.`,
   ];
 }
@@ -59,9 +69,11 @@ export async function writeExplainReport(r: ExplainReport, explanation: Explanat
       (g) =>
         `| ${g.group} | ${g.filters} | ${pct(g.share)} | ${pct(g.ofInterpretable)} | ${pct(g.decision)} |`,
     ),
-    `| ordinary track | ${explanation.filters.length} | ${pct(1 - r.p)} | – | ${pct(1 - r.groups.reduce((t, g) => t + g.decision, 0))} |`,
+    `| ordinary track | ${explanation.filters.length} | ${pct(r.ordinaryShare)} | – | ${pct(1 - r.groups.reduce((t, g) => t + g.decision, 0))} |`,
     '',
-    `Reconstruction error of the performer's higher features: ${r.reconstructionError.toFixed(3)} (1 = predicting their mean).`,
+    "A share of the features is the filters' share of Σ|decoder terms| over both tracks (measured per image, then averaged); the groups and the ordinary track sum to 100 %. p is a different question: what the interpretable track reconstructs alone (docs/methods.md §5.3).",
+    '',
+    `Reconstruction error of the performer's higher features on held-out images: ${r.reconstructionError.toFixed(3)} (1 = predicting their mean).`,
     '',
     '![heat maps per part group](groups.png)',
     ...(r.image
@@ -88,7 +100,7 @@ ${explainSummaryLines(r)
   .join('\n')}
 <table><tr><th>group</th><th>filters</th><th>share of the explained features</th><th>share of the interpretable track</th><th>share of the decision (first order)</th></tr>
 ${r.groups.map((g) => `<tr><td>${escape(g.group)}</td><td>${g.filters}</td><td>${pct(g.share)}</td><td>${pct(g.ofInterpretable)}</td><td>${pct(g.decision)}</td></tr>`).join('\n')}
-<tr><td>ordinary track</td><td>${explanation.filters.length}</td><td>${pct(1 - r.p)}</td><td>–</td><td>${pct(1 - r.groups.reduce((t, g) => t + g.decision, 0))}</td></tr></table>
+<tr><td>ordinary track</td><td>${explanation.filters.length}</td><td>${pct(r.ordinaryShare)}</td><td>–</td><td>${pct(1 - r.groups.reduce((t, g) => t + g.decision, 0))}</td></tr></table>
 <p><img src="groups.png" alt="heat maps per part group"></p>
 ${r.image ? `<h2>${escape(r.image.file)}</h2><p>Performer logit ${r.image.logit.toFixed(2)}.</p><ul>${r.image.groups.map((g) => `<li>${escape(g.group)}: ${pct(g.share)}</li>`).join('')}</ul><p><img src="image.png" alt="the image" width="192"></p>` : ''}
 </body></html>

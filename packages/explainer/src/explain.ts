@@ -28,7 +28,11 @@ export interface GroupShare {
   readonly filters: number;
   /** Share of the interpretable track's contribution (the groups sum to 1). */
   readonly ofInterpretable: number;
-  /** Of the whole: p × ofInterpretable (with 1 − p for the ordinary track, everything sums to 1). */
+  /**
+   * Share of the features, measured: its filters' share of Σ|decoder terms| over both tracks
+   * (`Explainer.contributions`), mean over the images; the groups and the ordinary track
+   * (`Explanation.ordinaryShare`) sum to 1.
+   */
   readonly share: number;
   /** Share of the performer's decision (logit) its filters carry, of all 2F filters of both tracks. */
   readonly decision: number;
@@ -43,13 +47,18 @@ export interface ImageExplanation {
 }
 
 export interface Explanation {
+  /** The measured p (`Explainer.reconstructionShare` on held-out images), as the caller passed it. */
   readonly p: number;
+  /** The gate weight of the fusion (fixed at p0 unless −η·log p trained it). */
+  readonly gate: number;
   /**
-   * Diagnostic: the interpretable track's share of Σ|decoder terms| (`Explainer.contributions`),
-   * mean over images. Lower than p because its masked maps are sparse (at equal RMS a sparse map
-   * has a smaller L1 norm); p is the headline number.
+   * The interpretable track's share of Σ|decoder terms| (`Explainer.contributions`), mean over
+   * the images: the sum of the groups' shares. It differs from p, which asks what the
+   * interpretable track can reconstruct alone, not how large its terms are.
    */
   readonly interpretableShare: number;
+  /** The ordinary track's share of Σ|decoder terms| (1 − interpretableShare). */
+  readonly ordinaryShare: number;
   readonly groups: GroupShare[];
   readonly filters: FilterReport[];
   readonly images: ImageExplanation[];
@@ -139,15 +148,17 @@ export function assignGroups(
 }
 
 /**
- * The quantitative explanation (docs/methods.md §5, §9.4) on annotated images: p; every
+ * The quantitative explanation (docs/methods.md §5, §9.4) on annotated images: every
  * interpretable filter's group — what its peak cell covers (a part, the river, other
- * background; see `groupAt`) in most of its `topN` strongest images, with our part masks — and its mean share of the decoder's
- * input (`Explainer.contributions`); the shares summed per group ("12 head filters contribute
- * 42 %"); per image, which groups carried it.
+ * background; see `groupAt`) in most of its `topN` strongest images, with our part masks — and
+ * its mean share of Σ|decoder terms| over both tracks (`Explainer.contributions`); the shares
+ * summed per group ("12 head filters contribute 42 %") beside the ordinary track's; per image,
+ * which groups carried it. `p` is measured elsewhere (`Explainer.reconstructionShare`, on
+ * held-out features) and passed through.
  */
 export function explain(
   { performer, explainer }: PerformerAndExplainer,
-  opts: { readonly samples: readonly RenderedSample[]; readonly topN?: number },
+  opts: { readonly samples: readonly RenderedSample[]; readonly p: number; readonly topN?: number },
 ): Explanation {
   const { samples } = opts;
   const f = explainer.options.filters;
@@ -185,7 +196,8 @@ export function explain(
     return { filter: k, ...a, contribution, decision };
   });
   const interpretableShare = filters.reduce((s, r) => s + r.contribution, 0);
-  const p = explainer.p();
+  let ordinaryShare = 0;
+  for (let im = 0; im < n; im++) for (let k = f; k < 2 * f; k++) ordinaryShare += shares[im * 2 * f + k]! / n;
   const byGroup = new Map<FilterGroup, { filters: number; share: number; decision: number }>();
   for (const r of filters) {
     const g = byGroup.get(r.group) ?? { filters: 0, share: 0, decision: 0 };
@@ -198,7 +210,7 @@ export function explain(
   const groups = [...byGroup.entries()]
     .map(([group, g]) => {
       const ofInterpretable = interpretableShare > 0 ? g.share / interpretableShare : 0;
-      return { group, filters: g.filters, ofInterpretable, share: p * ofInterpretable, decision: g.decision };
+      return { group, filters: g.filters, ofInterpretable, share: g.share, decision: g.decision };
     })
     .sort((a, b) => b.share - a.share || a.group.localeCompare(b.group));
   const images = samples.map((_, im) => {
@@ -224,8 +236,10 @@ export function explain(
     at += m.length;
   }
   return {
-    p,
+    p: opts.p,
+    gate: explainer.gate(),
     interpretableShare,
+    ordinaryShare,
     groups,
     filters,
     images,

@@ -77,7 +77,7 @@ export interface ExplainerOptions {
   readonly filters: number;
   readonly mask: PartMaskMode;
   readonly seed: number;
-  /** Initial p. */
+  /** The gate's initial weight (it stays there unless −η·log p trains it). */
   readonly p0: number;
 }
 
@@ -94,8 +94,9 @@ export interface Forward {
   /** The interpretable track's masked maps (before normalisation), [B, h, w, F]. */
   readonly interpretable: tf.Tensor4D;
   readonly ordinary: tf.Tensor4D;
-  /** The fused code p·x̂_int + (1 − p)·x̂_ord. */
+  /** The fused code g·x̂_int + (1 − g)·x̂_ord. */
   readonly fused: tf.Tensor4D;
+  /** The gate g. */
   readonly p: tf.Scalar;
   /** The reconstruction ŷ of the performer's higher features. */
   readonly reconstruction: tf.Tensor4D;
@@ -104,12 +105,12 @@ export interface Forward {
 /**
  * The explainer (docs/methods.md §5.2, every open choice written down): an interpretable track
  * (conv 3×3 + ReLU + the part mask, trained with the filter loss) and an ordinary track
- * (conv 3×3 + ReLU), each normalised to unit RMS per image, fused as p·x̂_int + (1 − p)·x̂_ord
- * with one learned p = sigmoid(θ) (a scalar, so that "the share of the performer's features
- * that goes through object parts" is one number per explainer); the decoder mirrors the
- * performer's next layer (a 3×3 conv + ReLU to y's channels). The normalisation is what makes p
- * mean something: without it the ordinary track could grow its weights by 1/(1 − p) and carry
- * everything whatever p says.
+ * (conv 3×3 + ReLU), each normalised to unit RMS per image, fused as g·x̂_int + (1 − g)·x̂_ord
+ * with a gate g = sigmoid(θ); the decoder mirrors the performer's next layer (a 3×3 conv + ReLU
+ * to y's channels). The paper's p is the learned gate; trained with −η·log p it only counted
+ * steps (docs/methods.md §5.3), so the gate now stays at p0 unless η > 0, and p is measured
+ * after training by `reconstructionShare`. The normalisation keeps both tracks at one scale, so
+ * neither wins by the size of its activations.
  */
 export class Explainer {
   readonly interpretable: tf.Sequential;
@@ -117,6 +118,13 @@ export class Explainer {
   readonly decoder: tf.Sequential;
   readonly mask: PartMask;
   readonly theta: tf.Variable<tf.Rank.R0>;
+  /**
+   * ŷ = scale · decoder(code). Set to the RMS of the performer's y over the training pool
+   * (`featurePool` gives it), so that every performer starts at its own scale: otherwise a
+   * performer with large activations (a shuffled one, a masked one) spends its first hundreds of
+   * steps growing the decoder, and p would measure that scale, not the features.
+   */
+  scale = 1;
 
   constructor(
     readonly xShape: readonly [number, number, number],
@@ -146,19 +154,66 @@ export class Explainer {
     this.theta = tf.tidy(() => tf.variable(tf.scalar(Math.log(options.p0 / (1 - options.p0))), true));
   }
 
-  /** Every trainable variable (both tracks, the decoder, θ). */
-  variables(): tf.Variable[] {
+  /**
+   * Every trainable variable: both tracks and the decoder, and θ when `gate` (only the paper's
+   * −η·log p term trains it; with η = 0 the gate stays at p0).
+   */
+  variables({ gate = true }: { readonly gate?: boolean } = {}): tf.Variable[] {
     return [
       ...this.interpretable.trainableWeights,
       ...this.ordinary.trainableWeights,
       ...this.decoder.trainableWeights,
     ]
       .map((w) => w.read() as tf.Variable)
-      .concat(this.theta);
+      .concat(gate ? [this.theta] : []);
   }
 
-  p(): number {
+  /** The gate weight sigmoid(θ) of the fusion (not the measured p: see `reconstructionShare`). */
+  gate(): number {
     return tf.tidy(() => tf.sigmoid(this.theta).dataSync()[0]!);
+  }
+
+  /**
+   * The measured p (docs/methods.md §5.3): on held-out features x → y, how much of the
+   * reconstruction the interpretable track achieves alone. Each track can be replaced by its mean
+   * code over the images (mean ablation: the decoder keeps its usual input level, the track's
+   * information is gone); with e(·) the error ‖ŷ − y‖² / var(y) of the decoder's output,
+   *
+   *   p = (e(neither) − e(interpretable only)) / (e(neither) − e(both)),
+   *
+   * clamped to [0, 1], and 0 when the explainer reconstructs nothing (e(both) ≥ e(neither)).
+   * Also returns the four errors.
+   */
+  reconstructionShare(
+    x: tf.Tensor4D,
+    y: tf.Tensor4D,
+  ): { p: number; both: number; interpretable: number; ordinary: number; neither: number } {
+    const [both, interpretable, ordinary, neither] = tf.tidy(() => {
+      const f = this.forward(x);
+      const codes = [tf.mul(f.p, unitRms(f.interpretable)), tf.mul(tf.sub(1, f.p), unitRms(f.ordinary))];
+      const means = codes.map((c) => tf.broadcastTo(tf.mean(c, 0, true), c.shape));
+      const variance = tf.moments(y).variance;
+      const error = (a: tf.Tensor, b: tf.Tensor) =>
+        tf.div(tf.mean(tf.square(tf.sub(this.decode(tf.add(a, b) as tf.Tensor4D), y))), variance);
+      return tf
+        .stack([
+          error(codes[0]!, codes[1]!),
+          error(codes[0]!, means[1]!),
+          error(means[0]!, codes[1]!),
+          error(means[0]!, means[1]!),
+        ])
+        .arraySync() as number[];
+    });
+    const gain = neither! - both!;
+    const p = gain > 0 ? Math.min(1, Math.max(0, (neither! - interpretable!) / gain)) : 0;
+    return { p, both: both!, interpretable: interpretable!, ordinary: ordinary!, neither: neither! };
+  }
+
+  /** ŷ of a fused code: scale · decoder(code). */
+  decode(code: tf.Tensor4D, { training = false }: { readonly training?: boolean } = {}): tf.Tensor4D {
+    return tf.tidy(
+      () => tf.mul(this.decoder.apply(code, { training }) as tf.Tensor, this.scale) as tf.Tensor4D,
+    );
   }
 
   /** The caller owns the returned tensors (call inside a tidy, or dispose them). */
@@ -171,7 +226,7 @@ export class Explainer {
         tf.mul(p, unitRms(interpretable)),
         tf.mul(tf.sub(1, p), unitRms(ordinary)),
       ) as tf.Tensor4D;
-      const reconstruction = this.decoder.apply(fused, { training }) as tf.Tensor4D;
+      const reconstruction = this.decode(fused, { training });
       return { interpretable, ordinary, fused, p, reconstruction };
     });
   }

@@ -15,12 +15,16 @@ export {
 } from './explainer';
 export {
   TRAINING_DEFAULTS,
+  converged,
   featurePool,
+  poolScale,
   trainExplainer,
   type ExplainerCurve,
   type ExplainerTraining,
+  type ExplainerTrainingResult,
   type FeaturePool,
 } from './train';
+export { RANDOMISATIONS, randomiseUpperLayers, type Randomisation } from './randomise';
 export {
   assignGroups,
   explain,
@@ -33,7 +37,7 @@ export {
   type ImageExplanation,
   type PerformerAndExplainer,
 } from './explain';
-export { renderGroupHeatmaps } from './pictures';
+export { renderCurves, renderGroupHeatmaps } from './pictures';
 export { explainPerformer, type ExplainRunOptions, type ExplainRunResult } from './run';
 export { explainImage, type ExplainImageOptions, type ImageExplanationReport } from './explain-image';
 export {

@@ -9,10 +9,16 @@ import {
 import { unitRms, type Explainer, type Performer } from './explainer';
 
 export interface ExplainerTraining {
+  /** The step cap: training stops here if the stopping rule has not stopped it before. */
   readonly steps: number;
   readonly batchSize: number;
   readonly learningRate: number;
-  /** Weight of −log p, the term that prefers the interpretable track. */
+  /**
+   * Weight of −log g, the paper's term that pushes the gate g toward the interpretable track; 0
+   * (the default) leaves the gate at p0 untrained. With Adam its gradient −η(1 − g), of one
+   * sign, moves θ by about the learning rate per step whatever η is, so a trained gate counts
+   * steps (docs/methods.md §5.3); kept for comparison.
+   */
   readonly eta: number;
   /** Scale of the hand-built filter-loss gradient on the interpretable track (interpretable's default). */
   readonly strength: number;
@@ -31,19 +37,42 @@ export interface ExplainerTraining {
    */
   readonly decision: number;
   readonly seed: number;
+  /** The stopping rule (on the dev pool): evaluate every `every` steps … */
+  readonly every: number;
+  /** … and stop once p and the dev reconstruction error each moved less than `epsilon` over the last `window` evaluations. */
+  readonly window: number;
+  readonly epsilon: number;
 }
 
 export const TRAINING_DEFAULTS: ExplainerTraining = {
   steps: 1500,
   batchSize: 32,
   learningRate: 1e-3,
-  eta: 0.3,
+  eta: 0,
   strength: 1e-3,
   epochImages: 2000,
   decay: 1e-4,
   decision: 0,
   seed: 1,
+  every: 50,
+  window: 4,
+  epsilon: 0.02,
 };
+
+/**
+ * The stopping rule: true once the last `window` + 1 evaluations (a span of `window` intervals)
+ * each lie within `epsilon` of each other in p and in the dev reconstruction error.
+ */
+export function converged(
+  evaluations: readonly { readonly p: number; readonly error: number }[],
+  { window, epsilon }: { readonly window: number; readonly epsilon: number },
+): boolean {
+  if (window < 1 || evaluations.length < window + 1) return false;
+  const last = evaluations.slice(-(window + 1));
+  const range = (f: (e: { p: number; error: number }) => number) =>
+    Math.max(...last.map(f)) - Math.min(...last.map(f));
+  return range((e) => e.p) <= epsilon && range((e) => e.error) <= epsilon;
+}
 
 /** The performer's features of a pool of images, computed once: x, y and its positive calls. */
 export interface FeaturePool {
@@ -54,6 +83,10 @@ export interface FeaturePool {
   /** Per image: 0 where the performer calls it its category (logit > 0), −1 otherwise. */
   readonly classes: number[];
 }
+
+/** The RMS of a pool's y: the explainer's output scale (`Explainer.scale`). */
+export const poolScale = (pool: Pick<FeaturePool, 'y'>): number =>
+  tf.tidy(() => tf.sqrt(tf.mean(tf.square(pool.y))).dataSync()[0]!) || 1;
 
 /** Runs the frozen performer over images (in chunks) and keeps x, y and its calls. The caller disposes x and y. */
 export function featurePool(
@@ -88,16 +121,31 @@ export function featurePool(
 
 export interface ExplainerCurve {
   readonly step: number;
-  /** Reconstruction error ‖ŷ − y‖² / var(y) (1 = predicting the mean). */
+  /** Training reconstruction error ‖ŷ − y‖² / var(y) (1 = predicting the mean), smoothed. */
   readonly error: number;
-  readonly p: number;
+  /** The gate weight g. */
+  readonly gate: number;
+  /** On the dev pool (when one is given): the reconstruction error and the measured p (`Explainer.reconstructionShare`). */
+  readonly devError?: number;
+  readonly p?: number;
+}
+
+export interface ExplainerTrainingResult {
+  /** Every `every` steps (and the last). */
+  readonly curve: ExplainerCurve[];
+  /** Steps taken. */
+  readonly steps: number;
+  /** Whether the stopping rule stopped training (false: the cap did, or no dev pool was given). */
+  readonly converged: boolean;
 }
 
 /**
  * Trains the explainer without labels (docs/methods.md §5.3): reconstruction of the performer's
- * higher features y from x by distillation, plus η·(−log p), plus the hand-built filter-loss
- * gradient on the interpretable track (positives = the images the performer itself calls its
- * category: no annotation is used), with β relaxing every step as in the interpretable layers.
+ * higher features y from x by distillation, plus η·(−log g) when η > 0, plus the hand-built
+ * filter-loss gradient on the interpretable track (positives = the images the performer itself
+ * calls its category: no annotation is used), with β relaxing every step as in the
+ * interpretable layers. With a `dev` pool, every `every` steps the dev reconstruction error and
+ * the measured p are recorded and the stopping rule (`converged`) may end training before the cap.
  */
 export function trainExplainer(
   subject: {
@@ -107,14 +155,16 @@ export function trainExplainer(
     readonly log?: (line: string) => void;
     /** The performer's upper layers, for the decision term. */
     readonly upper?: (y: tf.Tensor4D) => tf.Tensor;
+    /** Held-out features for the stopping rule (dev images, never the final test). */
+    readonly dev?: Pick<FeaturePool, 'x' | 'y'>;
   },
   opts: ExplainerTraining,
-): ExplainerCurve[] {
-  const { explainer, pool, log = () => undefined, upper } = subject;
+): ExplainerTrainingResult {
+  const { explainer, pool, log = () => undefined, upper, dev } = subject;
   if (opts.decision > 0 && (!upper || !pool.logits))
     throw new Error('the decision term needs the performer’s upper layers and the pool’s logits');
   const n = pool.classes.length;
-  const variables = explainer.variables();
+  const variables = explainer.variables({ gate: opts.eta > 0 });
   const trainer = new AdamTrainer(variables, constantRate(opts.learningRate));
   const filters = explainer.options.filters;
   const assignment = FilterAssignment.single(filters);
@@ -130,6 +180,7 @@ export function trainExplainer(
     return state / 4294967296;
   };
   const started = performance.now();
+  let stopped = false;
   for (let step = 0; step < opts.steps; step++) {
     const picks = Array.from({ length: Math.min(opts.batchSize, n) }, () => Math.floor(next() * n));
     const index = tf.tensor1d(picks, 'int32');
@@ -158,15 +209,12 @@ export function trainExplainer(
       const reconstruction = tf.div(tf.mean(tf.square(tf.sub(f.reconstruction, y))), variance) as tf.Scalar;
       error = reconstruction.dataSync()[0]!;
       const kernel = explainer.decoder.layers[0]!.trainableWeights[0]!.read();
-      const terms = [
-        reconstruction,
-        tf.mul(-opts.eta, tf.log(f.p)),
-        tf.mul(opts.decay, tf.sum(tf.square(kernel))),
-      ];
+      const terms = [reconstruction, tf.mul(opts.decay, tf.sum(tf.square(kernel)))];
+      if (opts.eta > 0) terms.push(tf.mul(-opts.eta, tf.log(f.p)));
       if (target) {
-        const alone = explainer.decoder.apply(tf.mul(f.p, unitRms(f.interpretable)), {
+        const alone = explainer.decode(tf.mul(f.p, unitRms(f.interpretable)) as tf.Tensor4D, {
           training: true,
-        }) as tf.Tensor4D;
+        });
         const logits = tf.reshape(upper!(alone), target.shape);
         terms.push(tf.mul(opts.decision / logitVariance, tf.mean(tf.square(tf.sub(logits, target)))));
       }
@@ -180,15 +228,27 @@ export function trainExplainer(
     }
     tf.dispose([index, x, y, positives, weights.positive, weights.negative, ...(target ? [target] : [])]);
     smoothed = smoothLoss(smoothed, error);
-    if ((step + 1) % 50 === 0 || step + 1 === opts.steps) {
-      curve.push({ step: step + 1, error: smoothed, p: explainer.p() });
+    if ((step + 1) % opts.every === 0 || step + 1 === opts.steps) {
+      const measured = dev ? explainer.reconstructionShare(dev.x, dev.y) : null;
+      curve.push({
+        step: step + 1,
+        error: smoothed,
+        gate: explainer.gate(),
+        ...(measured ? { devError: measured.both, p: measured.p } : {}),
+      });
       const perStep = (performance.now() - started) / (step + 1);
-      if ((step + 1) % 250 === 0 || step + 1 === opts.steps)
+      if (measured && (step + 1) % opts.every === 0)
+        stopped = converged(
+          curve.filter((c) => c.step % opts.every === 0).map((c) => ({ p: c.p!, error: c.devError! })),
+          opts,
+        );
+      if ((step + 1) % 250 === 0 || step + 1 === opts.steps || stopped)
         log(
-          `explainer step ${step + 1}/${opts.steps}  reconstruction error ${smoothed.toFixed(4)}  p ${explainer.p().toFixed(3)}  ${perStep.toFixed(0)} ms/step`,
+          `explainer step ${step + 1}/${opts.steps}  reconstruction error ${smoothed.toFixed(4)}${measured ? `  dev ${measured.both.toFixed(4)}  p ${measured.p.toFixed(3)}` : ''}  gate ${explainer.gate().toFixed(3)}  ${perStep.toFixed(0)} ms/step${stopped ? '  (converged)' : ''}`,
         );
     }
+    if (stopped) break;
   }
   trainer.dispose();
-  return curve;
+  return { curve, steps: curve.at(-1)?.step ?? 0, converged: stopped };
 }

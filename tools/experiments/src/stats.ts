@@ -45,11 +45,14 @@ const T975 = [
   2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
 ];
 
+/** The two-sided 95 % quantile of Student's t with `df` degrees of freedom. */
+export const t975 = (df: number): number => T975[df - 1] ?? 1.96;
+
 /** The 95 % t interval of the mean of `xs` (over seeds, say): mean ± t·sd/√n. */
 export function tInterval(xs: readonly number[]): Interval {
   if (xs.length < 2) throw new RangeError('a t interval needs at least two values');
   const m = mean(xs);
-  const half = (T975[xs.length - 2] ?? 1.96) * (sd(xs) / Math.sqrt(xs.length));
+  const half = t975(xs.length - 1) * (sd(xs) / Math.sqrt(xs.length));
   return { mean: m, low: m - half, high: m + half };
 }
 

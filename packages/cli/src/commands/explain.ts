@@ -35,10 +35,14 @@ export function explainCommand(parent: Command, ctx: CommandContext): void {
     .option('--image <file>', 'also explain one image: which part groups drove this prediction')
     .option('--out <dir>', 'where the report goes (default reports/explain-NET)')
     .option('--category <id>', 'images of this category (default: the category module’s)')
-    .option('--steps <n>', 'explainer training steps', String(d.steps))
+    .option(
+      '--steps <n>',
+      'explainer training steps at most (it stops earlier once p and the error settle)',
+      String(d.steps),
+    )
     .option(
       '--eta <w>',
-      'weight of −log p (how strongly the interpretable track is preferred)',
+      'weight of −log g on the fusion gate (the paper’s term; 0: the gate stays at 0.5, p is measured)',
       String(d.eta),
     )
     .option(
