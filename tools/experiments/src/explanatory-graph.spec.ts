@@ -300,6 +300,10 @@ describe('the explanatory-graph experiment under the protocol', () => {
     expect(dev).toContain('dev numbers, not the final test');
     expect(dev).toMatch(/\| cat \| 3 \| 3 \| \*\*0\.\d{3} \[-?0\.\d{3}, 0\.\d{3}\]\*\*/);
     expect(dev).toContain('| **average (1 categories)** | 3 | 3 |');
+    // Findings in words carry their paired test; a direction only with p < 0.05.
+    expect(dev).toMatch(
+      /- K = 3: the graph's distance (is lower than|is higher than|and) that of each category's best baseline.*paired t test p [^,]+, n = 3\)/,
+    );
     const final = formatGraphReport([devRuns[0]!, finalRun, devRuns[2]!], { ...meta, final: true });
     expect(final).toContain(': final test');
     expect(final).toContain('Not in this report (no final-test numbers yet): cat seed 1, cat seed 3.');

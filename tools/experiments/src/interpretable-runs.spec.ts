@@ -252,6 +252,9 @@ describe('interpretable networks', () => {
     expect(dev).toContain(
       '| single-cat | 3 | −0.3 (p 0.67) | −15 % (p < 0.001) | −15 % (p < 0.001) | +0.000 (p 1.0) |',
     );
+    expect(dev).toContain(
+      "- single-cat: the interpretable layer's instability is lower than the ordinary layer's (−15 %, paired t test p < 0.001, n = 3); the interpretable network's error and the ordinary network's do not differ detectably (−0.3 points, paired t test p 0.67, n = 3);",
+    );
     expect(dev).toContain('![interpretable/x.png]');
     const final = formatInterpretableReport(results, { ...meta, final: true });
     expect(final).toContain(': final test');

@@ -17,7 +17,7 @@ import {
   type InterpretableNetworkOptions,
   type PartMaskMode,
 } from '@transplant/interpretable';
-import { formatInterval, formatP, mean, pairedT, tInterval } from './seed-stats';
+import { comparedInWords, formatInterval, formatP, mean, pairedT, tInterval } from './seed-stats';
 
 /**
  * The held-out streams of the experiment (docs/protocol.md). Dev: the part-annotated crops
@@ -455,6 +455,58 @@ export function formatInterpretableReport(
   const ci = (xs: readonly number[], digits = 3, scale = 1) => formatInterval(tInterval(xs), digits, scale);
   const col = (runs: readonly RunResult[], f: (n: SplitNumbers) => number) => runs.map((r) => f(numbers(r)!));
   const first = results[0];
+  /** Per setting, the ordinary and interpretable runs of the seeds both kinds have, in the same order. */
+  const pairs = [...new Set(cells.map((c) => c.setting))].flatMap((setting) => {
+    const ord = cells.find((c) => c.setting === setting && c.kind === 'ordinary')!;
+    const int = cells.find((c) => c.setting === setting && c.kind === 'interpretable')!;
+    const seeds = ord.runs.map((r) => r.seed).filter((s) => int.runs.some((r) => r.seed === s));
+    const pick = (c: ReportedCell) => seeds.map((s) => c.runs.find((r) => r.seed === s)!);
+    return seeds.length ? [{ setting, ordinary: pick(ord), interpretable: pick(int) }] : [];
+  });
+  const relative = (a: readonly number[], b: readonly number[]) => {
+    const d = mean(a) - mean(b);
+    return `${d < 0 ? '−' : '+'}${Math.abs((100 * d) / mean(b)).toFixed(0)} %`;
+  };
+  const findings = pairs
+    .filter((p) => p.ordinary.length >= 2)
+    .map((p) => {
+      const [o, i] = [p.ordinary, p.interpretable];
+      const points = (f: (n: SplitNumbers) => number) => {
+        const d = mean(col(i, f)) - mean(col(o, f));
+        return `${d < 0 ? '−' : '+'}${Math.abs(100 * d).toFixed(1)} points`;
+      };
+      return `- ${p.setting}: ${comparedInWords(
+        "the interpretable layer's instability",
+        "the ordinary layer's",
+        pairedT(
+          col(i, (n) => n.instability),
+          col(o, (n) => n.instability),
+        ),
+        relative(
+          col(i, (n) => n.instability),
+          col(o, (n) => n.instability),
+        ),
+      )}; ${comparedInWords(
+        "the interpretable network's error",
+        "the ordinary network's",
+        pairedT(
+          col(i, (n) => n.error),
+          col(o, (n) => n.error),
+        ),
+        points((n) => n.error),
+      )}; ${comparedInWords(
+        "the interpretable layer's part interpretability",
+        "the ordinary layer's",
+        pairedT(
+          col(i, (n) => n.interpretability),
+          col(o, (n) => n.interpretability),
+        ),
+        relative(
+          col(i, (n) => n.interpretability),
+          col(o, (n) => n.interpretability),
+        ),
+      )}.`;
+    });
   const lines: string[] = [
     meta.final
       ? '# Interpretable conv layers on the synthetic data (docs/methods.md §9.2): final test'
@@ -474,6 +526,9 @@ export function formatInterpretableReport(
           .map((r) => `${settingKey(r.categories)} ${String(r.settings['strength'])}`),
       ),
     ].join(', ')}.`,
+    ...(findings.length
+      ? ['', `## Findings (${meta.final ? 'final test' : 'dev'}; paired over seeds)`, '', ...findings, '']
+      : []),
     `Tuning, the same for both kinds: learning rate from {${meta.grid.join(', ')}} on seed ${meta.seeds[0]}, the lowest dev error (ties: the lower dev loss), then every seed at that rate. Seeds: ${meta.seeds.join(', ')} (a seed initialises the head and mask and draws the training batches and the held-out items; the part crops are the same for every seed). Every cell: mean over seeds [95 % t interval over seeds], n = seeds. p: two-sided paired t test over seeds.`,
     '',
     '| setting | kind | learning rate | n | error % | instability (active filters) | active filters | instability, all filters | part interpretability |',
@@ -496,26 +551,18 @@ export function formatInterpretableReport(
     '',
     '| setting | pairs | error, points | instability (active) | instability, all filters | part interpretability |',
     '|---|---|---|---|---|---|',
-    ...[...new Set(cells.map((c) => c.setting))].flatMap((setting) => {
-      const ord = cells.find((c) => c.setting === setting && c.kind === 'ordinary')!;
-      const int = cells.find((c) => c.setting === setting && c.kind === 'interpretable')!;
-      const seeds = ord.runs.map((r) => r.seed).filter((s) => int.runs.some((r) => r.seed === s));
-      if (seeds.length === 0) return [];
-      const pick = (c: ReportedCell) => seeds.map((s) => c.runs.find((r) => r.seed === s)!);
-      const [o, i] = [pick(ord), pick(int)];
-      const cmp = (f: (n: SplitNumbers) => number, relative: boolean, scale = 1, digits = 3) => {
+    ...pairs.map(({ setting, ordinary: o, interpretable: i }) => {
+      const cmp = (f: (n: SplitNumbers) => number, isRelative: boolean, scale = 1, digits = 3) => {
         const a = col(i, f);
         const b = col(o, f);
         const t = pairedT(a, b);
         const sign = t.difference < 0 ? '−' : '+';
-        const change = relative
+        const change = isRelative
           ? `${sign}${Math.abs((100 * t.difference) / mean(b)).toFixed(0)} %`
           : `${sign}${Math.abs(t.difference * scale).toFixed(digits)}`;
         return `${change} (p ${formatP(t.p)})`;
       };
-      return [
-        `| ${setting} | ${seeds.length} | ${cmp((n) => n.error, false, 100, 1)} | ${cmp((n) => n.instability, true)} | ${cmp((n) => n.instabilityAll, true)} | ${cmp((n) => n.interpretability, false)} |`,
-      ];
+      return `| ${setting} | ${o.length} | ${cmp((n) => n.error, false, 100, 1)} | ${cmp((n) => n.instability, true)} | ${cmp((n) => n.instabilityAll, true)} | ${cmp((n) => n.interpretability, false)} |`;
     }),
     '',
     'Interpretable minus ordinary: error in percentage points; instability relative to the ordinary mean (negative: the interpretable layer is more stable); part interpretability as a difference. With n seeds the paired t test has n − 1 degrees of freedom (2 for 3 seeds): only a difference that is large against its spread across seeds reaches p < 0.05.',

@@ -79,7 +79,7 @@ export const INTERPRETABLE_EXPERIMENT_DEFAULTS: InterpretableOptions = {
   seeds: '1,2,3',
   learningRates: '0.001,0.003',
   final: false,
-  steps: 300,
+  steps: 200,
   batchSize: 16,
   mask: 'argmax',
   loss: 'hand-built',

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { describeMachine, formatMachine } from './machine';
-import { formatInterval, formatP, pairedT, sd, tInterval, tQuantile975, tTwoSided } from './seed-stats';
+import {
+  comparedInWords,
+  formatInterval,
+  formatP,
+  pairedT,
+  sd,
+  tInterval,
+  tQuantile975,
+  tTwoSided,
+} from './seed-stats';
 
 describe('statistics over seeds', () => {
   it("Student's t: the tabled 97.5 % quantiles, and p of the tabled values is 0.05", () => {
@@ -43,6 +52,12 @@ describe('statistics over seeds', () => {
     expect(() => pairedT([1], [1, 2])).toThrow(RangeError);
     expect(formatP(0.0004)).toBe('< 0.001');
     expect(formatP(0.0123)).toBe('0.012');
+    expect(comparedInWords('a', 'b', pairedT(a, b), '−7 %')).toBe(
+      'a is lower than b (−7 %, paired t test p < 0.001, n = 4)',
+    );
+    expect(comparedInWords('a', 'b', pairedT([1, 2, 3], [1.1, 1.9, 3.05]), '+0 %')).toMatch(
+      /^a and b do not differ detectably \(\+0 %, paired t test p 0\.\d+, n = 3\)$/,
+    );
   });
 });
 

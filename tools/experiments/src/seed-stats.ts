@@ -136,3 +136,13 @@ export function formatInterval(x: SeedInterval, digits = 3, scale = 1): string {
 /** A p value for a table: two significant digits, `< 0.001` below. */
 export const formatP = (p: number): string =>
   Number.isNaN(p) ? '–' : p < 0.001 ? '< 0.001' : p.toPrecision(2);
+
+/**
+ * A comparison of a against b in words, backed by its paired test: a direction ("lower",
+ * "higher") only where p < 0.05; otherwise it says the difference is not detectable.
+ */
+export function comparedInWords(a: string, b: string, test: PairedTest, change: string): string {
+  const evidence = `${change}, paired t test p ${formatP(test.p)}, n = ${test.n}`;
+  if (!(test.p < 0.05)) return `${a} and ${b} do not differ detectably (${evidence})`;
+  return `${a} is ${test.difference < 0 ? 'lower' : 'higher'} than ${b} (${evidence})`;
+}
