@@ -200,7 +200,8 @@ describe('interpretable networks', () => {
         { error: 0.01, loss: 0.2, instability: 0.1 },
         { error: 0.03, instability: 0.1 },
       ),
-      run('interpretable', 1, 3e-3, { error: 0.05, loss: 0.1, instability: 0.09 }),
+      // A diverged run: no filter fires, its instability is NaN (null once written to JSON).
+      run('interpretable', 1, 3e-3, { error: 0.5, loss: 0.7, instability: NaN }),
       run(
         'interpretable',
         2,
@@ -229,7 +230,8 @@ describe('interpretable networks', () => {
       )!.learningRate,
     ).toBe(1e-3);
     expect(chooseLearningRate(results.slice(0, 1), grid)).toBeNull();
-    const cells = reportedCells(results, grid, [1, 2, 3]);
+    const stored = JSON.parse(JSON.stringify(results)) as RunResult[];
+    const cells = reportedCells(stored, grid, [1, 2, 3]);
     expect(cells.map((c) => `${c.kind} ${c.learningRate} ${c.runs.map((r) => r.seed).join('')}`)).toEqual([
       'ordinary 0.003 123',
       'interpretable 0.001 123',
@@ -243,7 +245,8 @@ describe('interpretable networks', () => {
       pictures: ['interpretable/x.png'],
       references: { cat: { partDetector: 0.03, random: 0.11 } },
     };
-    const dev = formatInterpretableReport(results, { ...meta, final: false });
+    const dev = formatInterpretableReport(stored, { ...meta, final: false });
+    expect(dev).toContain('| single-cat | interpretable | 0.003 | 50.0 | 0.7000 | – |  |');
     expect(dev).toContain('dev numbers, not the final test');
     // Ordinary dev instability over seeds 0.12, 0.13, 0.14: mean 0.130, half-width 4.303 · 0.01 / √3.
     expect(dev).toContain('| single-cat | ordinary | 0.003 | 3 | 2.0 [-0.5, 4.5] | 0.130 [0.105, 0.155] |');

@@ -386,7 +386,8 @@ export function referenceInstability(
 }
 
 const pct = (v: number) => (v * 100).toFixed(1);
-const f3 = (v: number) => (Number.isNaN(v) ? '–' : v.toFixed(3));
+/** Three decimals; '–' for what is not a number (a NaN instability is stored as null in the JSON: no filter fired). */
+const f3 = (v: number | null) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(3) : '–');
 
 /** The runs a report shows per setting and kind: the chosen learning rate's run of every seed. */
 export interface ReportedCell {
