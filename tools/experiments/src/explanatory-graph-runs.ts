@@ -581,7 +581,7 @@ export function formatGraphReport(
   );
   lines.push('## Mining time (this machine, shared with other runs; mean over seeds)', '');
   lines.push(
-    '| category | layer | map | filters | nodes | EM time | per image and iteration | reading feature maps (all layers, both views, with negatives) | view agreement with facing |',
+    '| category | layer | map | filters | nodes (mean) | EM time | per image and iteration | reading feature maps (all layers, both views, with negatives) | view agreement with facing |',
   );
   lines.push('|---|---|---|---|---|---|---|---|---|');
   for (const [category, list] of categories)
@@ -589,7 +589,7 @@ export function formatGraphReport(
       const ms = mean(list.map((r) => r.layers[li]!.ms));
       const per = mean(list.map((r) => r.layers[li]!.msPerImageIteration));
       lines.push(
-        `| ${category} | ${l.name.split(':')[1]} | ${l.map}×${l.map} | ${l.filters} | ${ci(list.map((r) => r.layers[li]!.nodes)).replace(/\.000/g, '')} | ${(ms / 1000).toFixed(1)} s | ${per.toFixed(2)} ms | ${(mean(list.map((r) => r.featureMs)) / 1000).toFixed(1)} s | ${(100 * mean(list.map((r) => ev(r).viewAgreement))).toFixed(0)} % |`,
+        `| ${category} | ${l.name.split(':')[1]} | ${l.map}×${l.map} | ${l.filters} | ${mean(list.map((r) => r.layers[li]!.nodes)).toFixed(0)} | ${(ms / 1000).toFixed(1)} s | ${per.toFixed(2)} ms | ${(mean(list.map((r) => r.featureMs)) / 1000).toFixed(1)} s | ${(100 * mean(list.map((r) => ev(r).viewAgreement))).toFixed(0)} % |`,
       );
     });
   lines.push('');

@@ -389,6 +389,21 @@ const pct = (v: number) => (v * 100).toFixed(1);
 /** Three decimals; '–' for what is not a number (a NaN instability is stored as null in the JSON: no filter fired). */
 const f3 = (v: number | null) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(3) : '–');
 
+/** The recipe before the protocol: 3,000 steps of 32 images per network. */
+const FULL_RECIPE = { steps: 3000, batchSize: 32 };
+
+/** A line saying how much smaller than the full recipe the runs are, where they are. */
+function shortRuns(results: readonly RunResult[]): string[] {
+  const s = results[0]?.settings as { steps?: number; batchSize?: number } | undefined;
+  if (!s?.steps || !s.batchSize) return [];
+  const share = (s.steps * s.batchSize) / (FULL_RECIPE.steps * FULL_RECIPE.batchSize);
+  return share < 1
+    ? [
+        `Reduced size: ${s.steps} steps of ${s.batchSize} images per network (the recipe: ${FULL_RECIPE.steps.toLocaleString('en')} of ${FULL_RECIPE.batchSize}), ${(100 * share).toFixed(0)} % of its training images, to fit the machine; these numbers test the recipe cut short, not the recipe.`,
+      ]
+    : [];
+}
+
 /** The runs a report shows per setting and kind: the chosen learning rate's run of every seed. */
 export interface ReportedCell {
   readonly setting: string;
@@ -468,15 +483,25 @@ export function formatInterpretableReport(
     const d = mean(a) - mean(b);
     return `${d < 0 ? '−' : '+'}${Math.abs((100 * d) / mean(b)).toFixed(0)} %`;
   };
+  const activeOf = (runs: readonly RunResult[]) =>
+    mean(runs.map((r) => mean(Object.values(numbers(r)!.perCategory).map((v) => v.consumed.active))));
   const findings = pairs
     .filter((p) => p.ordinary.length >= 2)
-    .map((p) => {
+    .flatMap((p) => {
       const [o, i] = [p.ordinary, p.interpretable];
+      const [ao, ai] = [activeOf(o), activeOf(i)];
+      // Few active filters: the all-filters column then averages filters that fire on a few images only.
+      const caution =
+        ai < ao / 2
+          ? [
+              `- ${p.setting}: the interpretable layer keeps ${ai.toFixed(0)} active filters (the ordinary one ${ao.toFixed(0)}); its other filters fire on few images, so the *all filters* instability averages mostly near-silent filters and says little about part stability.`,
+            ]
+          : [];
       const points = (f: (n: SplitNumbers) => number) => {
         const d = mean(col(i, f)) - mean(col(o, f));
         return `${d < 0 ? '−' : '+'}${Math.abs(100 * d).toFixed(1)} points`;
       };
-      return `- ${p.setting}: ${comparedInWords(
+      const sentence = `- ${p.setting}: ${comparedInWords(
         "the interpretable layer's instability",
         "the ordinary layer's",
         pairedT(
@@ -507,6 +532,7 @@ export function formatInterpretableReport(
           col(o, (n) => n.interpretability),
         ),
       )}.`;
+      return [sentence, ...caution];
     });
   const lines: string[] = [
     meta.final
@@ -527,6 +553,10 @@ export function formatInterpretableReport(
           .map((r) => `${settingKey(r.categories)} ${String(r.settings['strength'])}`),
       ),
     ].join(', ')}.`,
+    ...shortRuns(results),
+    results.length
+      ? `Training cost on this machine (shared with other runs): ${mean(results.map((r) => r.cpuSeconds)).toFixed(0)} CPU s and ${mean(results.map((r) => r.wallSeconds)).toFixed(0)} s wall per network on average (${results.length} networks).`
+      : '',
     ...(findings.length
       ? ['', `## Findings (${meta.final ? 'final test' : 'dev'}; paired over seeds)`, '', ...findings, '']
       : []),
