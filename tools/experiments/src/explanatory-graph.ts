@@ -50,7 +50,7 @@ export interface ExplanatoryGraphOptions {
 }
 
 export const EXPLANATORY_GRAPH_DEFAULTS: ExplanatoryGraphOptions = {
-  categories: 'bird,cat,cow',
+  categories: 'bird,cat,cow,dog,horse,sheep',
   seeds: '1,2,3',
   images: 200,
   negatives: 100,
