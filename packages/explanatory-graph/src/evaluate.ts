@@ -91,6 +91,12 @@ export interface FewShotOptions {
   /** Units the graph (and the filter ensemble) votes with. */
   readonly top: number;
   readonly seed: string;
+  /**
+   * Ridge strengths (per feature dimension) the two pooled-feature baselines are also fitted
+   * with, each reported in `ridge`, so that a caller can choose λ on dev images (default: none;
+   * `distance` always uses λ = 1).
+   */
+  readonly lambdas?: readonly number[];
 }
 
 /**
@@ -139,11 +145,17 @@ export interface GraphVsFilterStabilityOptions {
   readonly diagonal?: number;
 }
 
+/** The two ridge baselines, whose λ a caller may tune. */
+export const RIDGE_METHODS = ['pooled-linear', 'pooled-linear-aligned'] as const;
+export type RidgeMethod = (typeof RIDGE_METHODS)[number];
+
 export interface FewShotResult {
   readonly part: PartName;
   readonly k: number;
   /** Mean normalized distance over the test images and draws, per method. */
   readonly distance: Record<LocalizationMethod, number>;
+  /** With `lambdas`: the ridge baselines' mean distance at each λ (in the order given). */
+  readonly ridge?: Record<RidgeMethod, number[]>;
   readonly testImages: number;
 }
 
@@ -195,6 +207,11 @@ export function fewShotLocalization(graph: ExplanatoryGraph, options: FewShotInp
         LocalizationMethod,
         number
       >;
+      const lambdas = options.lambdas ?? [];
+      const ridgeSums = {
+        'pooled-linear': lambdas.map(() => 0),
+        'pooled-linear-aligned': lambdas.map(() => 0),
+      };
       for (let d = 0; d < options.draws; d++) {
         const shots = drawWithoutReplacement(candidates, k, rng);
         const graphLoc = fitUnitLocator(units.pool, { shots, targets: poolTargets, top: options.top });
@@ -210,6 +227,14 @@ export function fewShotLocalization(graph: ExplanatoryGraph, options: FewShotInp
           shots,
           targets: inView(poolTargets, pool.inference.flips),
         });
+        const swept = lambdas.map((lambda) => ({
+          plain: fitFeatureRegressor(poolFeatures, { shots, targets: poolTargets, lambda }),
+          aligned: fitFeatureRegressor(poolAligned, {
+            shots,
+            targets: inView(poolTargets, pool.inference.flips),
+            lambda,
+          }),
+        }));
         for (const i of evaluated) {
           const truth = testTargets[i]!;
           sums.graph += normalizedDistance(locateWithUnits(graphLoc, units.test, i), truth, size);
@@ -238,6 +263,18 @@ export function fewShotLocalization(graph: ExplanatoryGraph, options: FewShotInp
             truth,
             size,
           );
+          swept.forEach((r, l) => {
+            ridgeSums['pooled-linear'][l]! += normalizedDistance(
+              predictWithFeatures(r.plain, testFeatures[i]!),
+              truth,
+              size,
+            );
+            ridgeSums['pooled-linear-aligned'][l]! += normalizedDistance(
+              back(predictWithFeatures(r.aligned, testAligned[i]!), test.inference.flips[i]),
+              truth,
+              size,
+            );
+          });
         }
       }
       const count = options.draws * evaluated.length;
@@ -249,6 +286,14 @@ export function fewShotLocalization(graph: ExplanatoryGraph, options: FewShotInp
           LocalizationMethod,
           number
         >,
+        ...(lambdas.length
+          ? {
+              ridge: {
+                'pooled-linear': ridgeSums['pooled-linear'].map((s) => s / count),
+                'pooled-linear-aligned': ridgeSums['pooled-linear-aligned'].map((s) => s / count),
+              },
+            }
+          : {}),
       });
     }
   }

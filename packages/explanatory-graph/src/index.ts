@@ -77,6 +77,7 @@ export {
 } from './localize';
 export {
   LOCALIZATION_METHODS,
+  RIDGE_METHODS,
   fewShotLocalization,
   graphObservations,
   kShotPredictions,
@@ -90,6 +91,7 @@ export {
   type FewShotResult,
   type LocalizationMethod,
   type MapView,
+  type RidgeMethod,
   type UnitStability,
   type UnitStabilityOptions,
 } from './evaluate';

@@ -26,6 +26,8 @@ export interface LocalizePartsOptions {
   readonly top: number;
   /** Seed of the K-shot draws. */
   readonly seed: string;
+  /** Ridge strengths the pooled-feature baselines are also fitted with (see FewShotOptions). */
+  readonly lambdas?: readonly number[];
   /** Also draw the graph's K-shot predictions (the first K shots) on test image `index`. */
   readonly picture?: {
     readonly file: string;
@@ -77,6 +79,7 @@ export async function localizeParts(options: LocalizePartsOptions): Promise<Loca
     draws: options.draws,
     top: options.top,
     seed: options.seed,
+    ...(options.lambdas ? { lambdas: options.lambdas } : {}),
   });
   const picture = options.picture;
   if (!picture) return { parts, results, pool, test };

@@ -17,10 +17,12 @@ export interface MineCategoryGraphOptions {
   readonly category: CategoryId;
   /** The network's registry reference, recorded in the graph (`cat-cls@1.1.0`). */
   readonly reference: string;
-  /** Mining images (object crops, seed `graph-mine`). */
+  /** Mining images (object crops, seed `imageSeeds.mine`). */
   readonly images: number;
-  /** Background scenes for the activation normaliser (seed `graph-negatives`). */
+  /** Background scenes for the activation normaliser (seed `imageSeeds.negatives`). */
   readonly negatives: number;
+  /** Seed names of the mining images and the background scenes (default GRAPH_IMAGE_SEEDS'); an experiment's seeds draw other images. */
+  readonly imageSeeds?: { readonly mine: string; readonly negatives: string };
   readonly iterations?: number;
   readonly views?: GraphViewRule;
   /** Seed of the node initialisation (mineGraph's default when absent). */
@@ -58,12 +60,12 @@ export async function mineCategoryGraph(options: MineCategoryGraphOptions): Prom
     count: options.images,
     size,
     crop: true,
-    seed: GRAPH_IMAGE_SEEDS.mine,
+    seed: options.imageSeeds?.mine ?? GRAPH_IMAGE_SEEDS.mine,
   });
   const negatives = backgroundImages(category, {
     count: options.negatives,
     size,
-    seed: GRAPH_IMAGE_SEEDS.negatives,
+    seed: options.imageSeeds?.negatives ?? GRAPH_IMAGE_SEEDS.negatives,
   });
   const { graph } = mineGraph(
     { network, link },

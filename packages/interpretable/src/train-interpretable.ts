@@ -69,6 +69,8 @@ export interface ExperimentDataOptions {
   readonly crop?: boolean;
   /** Force the background river in or out per category (see SyntheticSetOptions.rivers). */
   readonly rivers?: Partial<Record<SampleCategory, boolean>>;
+  /** A final run (docs/protocol.md): only then may the final-test split be read. */
+  readonly finalTest?: boolean;
 }
 
 /** An experiment network (built by buildExperimentNetwork under `name`) and its data. */
@@ -80,13 +82,22 @@ export interface ExperimentRun {
 
 /**
  * The data of an experiment: the category-vs-rest recipe on the experiments' own stream
- * (fresh seeded training images every step, as the zoo's; a fixed held-out test set).
+ * (fresh seeded training images every step, as the zoo's; fixed dev and final-test sets, the
+ * final test readable only with `finalTest`).
  * Labels: single-category 1/0; multi-category the category's index, the background class
  * last. `classOf` gives the filter-assignment class (−1: background/rest).
  */
 export function experimentData(options: ExperimentDataOptions): CategoryVsRest {
-  const { categories, seed, size, crop = false, rivers } = options;
-  return new CategoryVsRest({ stream: 'icnn', seed, categories, size, crop, ...(rivers ? { rivers } : {}) });
+  const { categories, seed, size, crop = false, rivers, finalTest = false } = options;
+  return new CategoryVsRest({
+    stream: 'icnn',
+    seed,
+    categories,
+    size,
+    crop,
+    finalTest,
+    ...(rivers ? { rivers } : {}),
+  });
 }
 
 /** Builds the network (untrained, seeded): category-vgg (+ mask) → task-cls. */
@@ -158,32 +169,58 @@ function loss(logits: tf.Tensor, labels: tf.Tensor1D, { single }: { readonly sin
   );
 }
 
-/** Held-out error rate: a logit above 0 (single) or the largest logit (multi) against the label. */
-export function experimentError(
+/** What a held-out evaluation measured: the error rate, the mean task loss and the images. */
+export interface ExperimentEvaluation {
+  readonly error: number;
+  /** Mean sigmoid (single) or softmax (multi) cross-entropy: breaks ties between equal error rates. */
+  readonly loss: number;
+  readonly images: number;
+}
+
+/**
+ * Held-out error rate and loss on `split` (default dev, where every decision is taken): a logit
+ * above 0 (single) or the largest logit (multi) against the label. The final-test split is
+ * read only from data built with `finalTest` (else E_PROTOCOL).
+ */
+export function experimentEvaluation(
   { network, name, data }: ExperimentRun,
   options: {
     /** Held-out positives, and as many negatives (multi-category: per class and background). */
     readonly perClass: number;
+    readonly split?: 'dev' | 'test';
   },
-): number {
-  const { perClass } = options;
+): ExperimentEvaluation {
+  const { perClass, split = 'dev' } = options;
   const names = networkModules(name);
   // Single: perClass positives and as many negatives over the other categories and backgrounds; multi: perClass per class and background.
-  const refs = data.heldOut('test', { positives: perClass, negatives: perClass });
+  const refs = data.heldOut(split, { positives: perClass, negatives: perClass });
   let wrong = 0;
+  let lossSum = 0;
   for (let from = 0; from < refs.length; from += 50) {
     const batch = data.batch(refs.slice(from, from + 50));
     const logits = network.run(names.category, names.task, batch.images);
-    wrong += tf.tidy(() => {
+    const [w, l] = tf.tidy(() => {
       const predicted = data.single
         ? tf.cast(tf.greater(tf.reshape(logits, [-1]), 0), 'int32')
         : tf.argMax(logits, 1);
-      return tf.sum(tf.cast(tf.notEqual(predicted, tf.cast(batch.labels, 'int32')), 'int32')).dataSync()[0]!;
+      const count = tf.sum(tf.cast(tf.notEqual(predicted, tf.cast(batch.labels, 'int32')), 'int32'));
+      const mean = loss(logits, batch.labels, { single: data.single });
+      return [count.dataSync()[0]!, mean.dataSync()[0]!];
     });
+    wrong += w;
+    lossSum += l * batch.refs.length;
     logits.dispose();
     disposeBatch(batch);
   }
-  return wrong / refs.length;
+  return { error: wrong / refs.length, loss: lossSum / refs.length, images: refs.length };
+}
+
+/** Held-out error rate on `split` (default dev): see experimentEvaluation. */
+export function experimentError(
+  run: ExperimentRun,
+  options: { readonly perClass: number; readonly split?: 'dev' | 'test' },
+): number {
+  return experimentEvaluation(run, options).error;
 }
 
 export interface TrainResult {

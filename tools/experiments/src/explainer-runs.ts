@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Network } from '@transplant/composer';
 import { formatMachine, type MachineDescription } from '@transplant/core';
-import { t975 } from './stats';
+import { tInterval, type SeedInterval } from './seed-stats';
 import type { CategoryId } from '@transplant/data';
 import {
   explainPerformer as explainLink,
@@ -58,21 +58,8 @@ export interface ExplainerRun extends ExplainRunResult {
 }
 
 /** Mean, sample sd and the 95 % t interval over seeds (n − 1 degrees of freedom). */
-export interface SeedStats {
-  readonly n: number;
-  readonly mean: number;
-  readonly sd: number;
-  readonly low: number;
-  readonly high: number;
-}
-
-export function seedStats(values: readonly number[]): SeedStats {
-  const n = values.length;
-  const mean = values.reduce((s, v) => s + v, 0) / Math.max(n, 1);
-  const sd = n > 1 ? Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1)) : NaN;
-  const half = n > 1 ? (t975(n - 1) * sd) / Math.sqrt(n) : NaN;
-  return { n, mean, sd, low: mean - half, high: mean + half };
-}
+export type SeedStats = SeedInterval;
+export const seedStats = tInterval;
 
 export interface PerformerSummary {
   readonly performer: PerformerInfo;

@@ -186,7 +186,7 @@ describe('the explainer experiment', () => {
     expect(s.mean).toBeCloseTo(0.6, 12);
     expect(s.sd).toBeCloseTo(0.1, 12);
     // t(0.975, 2) = 4.303: half-width 4.303 · 0.1 / √3.
-    expect(s.high - s.mean).toBeCloseTo((4.303 * 0.1) / Math.sqrt(3), 6);
+    expect(s.high - s.mean).toBeCloseTo((4.3027 * 0.1) / Math.sqrt(3), 4);
     const run = (key: string, kind: ExplainerRun['performer']['kind'], seed: number, p: number) =>
       ({
         performer: {

@@ -29,7 +29,15 @@ import {
   networkModules,
   partImages,
 } from '@transplant/interpretable';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SyntheticSet } from '@transplant/data';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  GRAPH_STREAMS,
+  chooseLambdas,
+  formatGraphReport,
+  runGraphCategory,
+  type GraphRunResult,
+} from './explanatory-graph-runs';
 
 /** Debian's Chromium (tools/scripts/install-system-deps.sh installs it), or TRANSPLANT_CHROMIUM. */
 const CHROMIUM = process.env['TRANSPLANT_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -135,6 +143,7 @@ describe('explanatory graph on a network', () => {
       draws: 2,
       top: 5,
       seed: 's',
+      lambdas: [0.01, 1, 1e9],
     };
     const results = fewShotLocalization(graph, protocol);
     expect(results.map((r) => `${r.part}:${r.k}`)).toEqual(['head:1', 'head:3', 'torso:1', 'torso:3']);
@@ -144,6 +153,21 @@ describe('explanatory graph on a network', () => {
     const oneShot = (rs: typeof results) => rs.filter((r) => r.k === 1).map((r) => r.distance);
     expect(oneShot(fewShotLocalization(graph, { ...protocol, seed: 't' }))).not.toEqual(oneShot(results));
     for (const r of results) expect(new Set(Object.values(r.distance)).size).toBeGreaterThan(1);
+    for (const r of results) {
+      // The λ sweep refits the same ridge: at λ = 1 (the default) it is the reported baseline.
+      expect(r.ridge!['pooled-linear'][1]).toBeCloseTo(r.distance['pooled-linear'], 12);
+      expect(r.ridge!['pooled-linear-aligned'][1]).toBeCloseTo(r.distance['pooled-linear-aligned'], 12);
+      // One shot: the prediction is the shot's position whatever λ is.
+      if (r.k === 1) expect(new Set(r.ridge!['pooled-linear'].map((d) => d.toFixed(12))).size).toBe(1);
+    }
+    // Three shots: λ changes the fit (a huge λ predicts the shots' mean position).
+    const three = results.find((r) => r.k === 3 && r.part === 'head')!;
+    expect(three.ridge!['pooled-linear'][0]).not.toBeCloseTo(three.ridge!['pooled-linear'][2]!, 6);
+    const chosen = chooseLambdas(results, [0.01, 1, 1e9]);
+    const atK3 = (l: number) =>
+      results.filter((r) => r.k === 3).reduce((s, r) => s + r.ridge!['pooled-linear'][l]!, 0);
+    const bestK3 = [0, 1, 2].reduce((b, l) => (atK3(l) < atK3(b) ? l : b));
+    expect(chosen['pooled-linear']['3']).toBe([0.01, 1, 1e9][bestK3]);
     const stability = graphVsFilterStability(graph, {
       inference: held,
       landmarks: [partCentres(test, 'head'), partCentres(test, 'torso')],
@@ -221,5 +245,72 @@ describe('explanatory graph on a network', () => {
     } finally {
       await browser.close();
     }
+  });
+});
+
+describe('the explanatory-graph experiment under the protocol', () => {
+  it('a run without final reads the dev crops and never a final-test crop; the final run reuses the graph, reads the final crops with the λ chosen on dev; the report says which', async () => {
+    const rendered = vi.spyOn(SyntheticSet.prototype, 'render');
+    const logs: string[] = [];
+    const options = {
+      images: 12,
+      negatives: 6,
+      test: 8,
+      iterations: 2,
+      shots: [1, 3],
+      draws: 2,
+      top: 5,
+      views: 'align' as const,
+      topN: 4,
+      lambdas: [0.1, 10],
+      log: (line: string) => logs.push(line),
+    };
+    const subject = { category: 'cat' as const, network, name: 'g@1.0.0' };
+    const devRuns: GraphRunResult[] = [];
+    for (const seed of [1, 2, 3])
+      devRuns.push(
+        await runGraphCategory(subject, {
+          ...options,
+          seed,
+          final: false,
+          graphFile: join(dir, `exp-s${seed}.egraph`),
+          ...(seed === 1 ? { pictures: dir } : {}),
+        }),
+      );
+    const seen = rendered.mock.calls.map(([ref]) => ref.seed);
+    rendered.mockClear();
+    expect(seen.some((s) => s.startsWith(`${GRAPH_STREAMS.dev}:`))).toBe(true);
+    expect(seen.filter((s) => s.startsWith(`${GRAPH_STREAMS.final}:`))).toEqual([]);
+    expect(devRuns.every((r) => r.final === undefined)).toBe(true);
+    // Each seed mines its own crops: three different graphs.
+    expect(new Set(devRuns.map((r) => r.graphDigest)).size).toBe(3);
+    expect(devRuns[1]!.settings.seedNames.mine).toBe('graph-mine-s2');
+    expect(devRuns[0]!.pictures).toEqual(['cat-nodes.png', 'cat-parts.png']);
+
+    const finalRun = await runGraphCategory(
+      subject,
+      { ...options, seed: 2, final: true, graphFile: join(dir, 'exp-s2.egraph') },
+      devRuns[1],
+    );
+    expect(logs.some((l) => l.includes('graph read back'))).toBe(true);
+    expect(finalRun.graphDigest).toBe(devRuns[1]!.graphDigest);
+    expect(finalRun.dev).toEqual(devRuns[1]!.dev);
+    expect(rendered.mock.calls.some(([ref]) => ref.seed.startsWith(`${GRAPH_STREAMS.final}:`))).toBe(true);
+    rendered.mockRestore();
+    expect(finalRun.final!.split).toBe('test');
+    expect(finalRun.final!.lambda).toEqual(devRuns[1]!.dev.lambda);
+
+    const meta = { backend: 'wasm', machine: 'X, 2 cores, avx', command: 'c' };
+    const dev = formatGraphReport(devRuns, { ...meta, final: false });
+    expect(dev).toContain('dev numbers, not the final test');
+    expect(dev).toMatch(/\| cat \| 3 \| 3 \| \*\*0\.\d{3} \[-?0\.\d{3}, 0\.\d{3}\]\*\*/);
+    expect(dev).toContain('| **average (1 categories)** | 3 | 3 |');
+    // Findings in words carry their paired test; a direction only with p < 0.05.
+    expect(dev).toMatch(
+      /- K = 3: the graph's distance (is lower than|is higher than|and) that of each category's best baseline.*paired t test p [^,]+, n = 3\)/,
+    );
+    const final = formatGraphReport([devRuns[0]!, finalRun, devRuns[2]!], { ...meta, final: true });
+    expect(final).toContain(': final test');
+    expect(final).toContain('Not in this report (no final-test numbers yet): cat seed 1, cat seed 3.');
   });
 });

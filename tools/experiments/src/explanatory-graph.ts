@@ -1,22 +1,33 @@
+import { describeMachine, formatMachine } from '@transplant/core';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY, createPlatform } from '@transplant/platform';
 import { Composer } from '@transplant/composer';
 import { GRAPH_VIEW_RULES, type GraphViewRule } from '@transplant/explanatory-graph';
-import { formatGraphReport, runGraphCategory, type GraphRunResult } from './explanatory-graph-runs';
+import {
+  DEFAULT_LAMBDAS,
+  formatGraphReport,
+  runGraphCategory,
+  type GraphRunResult,
+} from './explanatory-graph-runs';
 import { categoryList } from './category-list';
 
 /**
- * docs/methods.md §9.3 and §3.7 on the synthetic data: per category, an explanatory graph mined from
- * its zoo classification network; few-shot part localization against the baselines; node vs
- * filter instability; pictures and (for the first category) the HTML browser. Resumable: one
- * JSON per category, run again when it names another version of the network than the latest;
- * the report is rebuilt from every file present.
+ * docs/methods.md §9.3 and §3.7 on the synthetic data under docs/protocol.md: per category and
+ * seed, an explanatory graph mined from its zoo classification network on the seed's training
+ * crops; few-shot part localization against the baselines (the ridge baselines' λ chosen on
+ * dev); node vs filter instability; pictures and (for the first category) the HTML browser.
+ * Without `final` every number is on the dev crops; `final` adds the final-test crops, read
+ * once. Resumable: one JSON per category and seed, run again when it names another version
+ * of the network than the latest or other settings; a final run reuses a dev run's graph and
+ * dev numbers. The report is rebuilt from every file present.
  */
 /** Options of `nx run experiments:explanatory-graph` (its schema.json holds the same names, types and defaults). */
 export interface ExplanatoryGraphOptions {
   readonly categories: string;
+  /** Comma-separated seeds (≥ 3 for a reported cell). */
+  readonly seeds: string;
   readonly images: number;
   readonly negatives: number;
   readonly test: number;
@@ -27,6 +38,10 @@ export interface ExplanatoryGraphOptions {
   readonly top: number;
   readonly views: GraphViewRule;
   readonly topN: number;
+  /** Comma-separated ridge strengths the pooled-feature baselines choose from on dev. */
+  readonly lambdas: string;
+  /** The final run: also read the final-test crops (docs/protocol.md); the report shows them. */
+  readonly final: boolean;
   readonly redo: boolean;
   readonly registry: string;
   readonly results: string;
@@ -36,6 +51,7 @@ export interface ExplanatoryGraphOptions {
 
 export const EXPLANATORY_GRAPH_DEFAULTS: ExplanatoryGraphOptions = {
   categories: 'bird,cat,cow,dog,horse,sheep',
+  seeds: '1,2,3',
   images: 200,
   negatives: 100,
   test: 200,
@@ -45,11 +61,18 @@ export const EXPLANATORY_GRAPH_DEFAULTS: ExplanatoryGraphOptions = {
   top: 10,
   views: 'align',
   topN: 20,
+  lambdas: DEFAULT_LAMBDAS.join(','),
+  final: false,
   redo: false,
   registry: EMBEDDED_REGISTRY,
   results: fileURLToPath(new URL('../results', import.meta.url)),
   work: fileURLToPath(new URL('../.work/graphs', import.meta.url)),
 };
+
+const numbers = (text: string | number) =>
+  String(text)
+    .split(',')
+    .map((v) => Number(v.trim()));
 
 export async function runExplanatoryGraph(options: Partial<ExplanatoryGraphOptions> = {}): Promise<void> {
   const values = { ...EXPLANATORY_GRAPH_DEFAULTS, ...options };
@@ -58,8 +81,14 @@ export async function runExplanatoryGraph(options: Partial<ExplanatoryGraphOptio
   if (!GRAPH_VIEW_RULES.includes(values.views as GraphViewRule))
     throw new Error(`--views must be one of ${GRAPH_VIEW_RULES.join(', ')}`);
   const categories = categoryList(values.categories);
+  const seeds = numbers(values.seeds);
+  if (seeds.some((s) => !Number.isInteger(s) || s < 1)) throw new Error('--seeds: positive integers');
+  const lambdas = numbers(values.lambdas);
+  if (lambdas.some((l) => !(l > 0))) throw new Error('--lambdas: positive numbers');
+  const final = values.final === true;
 
   const selection = await platform.backendSelector.select({ env: process.env });
+  const machine = describeMachine();
   const dir = join(values.results, 'explanatory-graph');
   await mkdir(join(dir, 'runs'), { recursive: true });
   const registry = await platform.openRegistry(values.registry);
@@ -67,61 +96,77 @@ export async function runExplanatoryGraph(options: Partial<ExplanatoryGraphOptio
   const log = (line: string) => process.stderr.write(`${line}\n`);
 
   for (const [index, category] of categories.entries()) {
-    const file = join(dir, 'runs', `${category}.json`);
-    // A run mined from another version of the category's network than the latest is stale: run again.
     const current = `${category}-cls@${(await registry.resolve(`${category}-cls`)).version}`;
-    const previous = await readFile(file, 'utf8').then(
-      (t) => (JSON.parse(t) as GraphRunResult).network,
-      () => undefined,
-    );
-    if (!values.redo && previous === current) {
-      log(`${category}: done already (${file})`);
-      continue;
-    }
-    if (previous !== undefined && previous !== current)
-      log(`${category}: ${file} was mined from ${previous}, not ${current}: stale, run again`);
-    const { network, manifest } = await composer.load(`${category}-cls`);
-    try {
-      const started = performance.now();
-      const result = await runGraphCategory(
-        { category, network, name: `${manifest.name}@${manifest.version}` },
-        {
-          images: Number(values.images),
-          negatives: Number(values.negatives),
-          test: Number(values.test),
-          iterations: Number(values.iterations),
-          shots: values.shots.split(',').map(Number),
-          draws: Number(values.draws),
-          top: Number(values.top),
-          views: values.views as GraphViewRule,
-          topN: Number(values.topN),
-          pictures: dir,
-          graphFile: join(values.work, `${category}.egraph`),
-          ...(index === 0 ? { browser: join(dir, 'browser') } : {}),
-          log,
-        },
+    for (const seed of seeds) {
+      const file = join(dir, 'runs', `${category}-s${seed}.json`);
+      const settings = {
+        seed,
+        images: Number(values.images),
+        negatives: Number(values.negatives),
+        test: Number(values.test),
+        iterations: Number(values.iterations),
+        shots: numbers(values.shots),
+        draws: Number(values.draws),
+        top: Number(values.top),
+        views: values.views as GraphViewRule,
+        topN: Number(values.topN),
+        lambdas,
+      };
+      const stored = await readFile(file, 'utf8').then(
+        (t) => JSON.parse(t) as GraphRunResult,
+        () => undefined,
       );
-      await writeFile(
-        file,
-        `${JSON.stringify({ measuredAt: new Date().toISOString(), backend: selection.id, ...result }, null, 2)}\n`,
-      );
-      log(`${category}: done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
-    } finally {
-      network.dispose();
+      // A run mined from another version of the network, or with other settings, is stale: run again.
+      const { seedNames: _names, ...storedSettings } = stored?.settings ?? { seedNames: null };
+      const usable =
+        stored && stored.network === current && JSON.stringify(storedSettings) === JSON.stringify(settings)
+          ? stored
+          : undefined;
+      if (stored && !usable)
+        log(`${category} seed ${seed}: ${file} is stale (network or settings): run again`);
+      if (!values.redo && usable && (!final || usable.final)) {
+        log(`${category} seed ${seed}: done already (${file})`);
+        continue;
+      }
+      const { network, manifest } = await composer.load(`${category}-cls`);
+      try {
+        const started = performance.now();
+        const result = await runGraphCategory(
+          { category, network, name: `${manifest.name}@${manifest.version}` },
+          {
+            ...settings,
+            final,
+            ...(seed === seeds[0] ? { pictures: dir } : {}),
+            graphFile: join(values.work, `${category}-s${seed}.egraph`),
+            ...(index === 0 && seed === seeds[0] ? { browser: join(dir, 'browser') } : {}),
+            log,
+          },
+          values.redo ? undefined : usable,
+        );
+        await writeFile(
+          file,
+          `${JSON.stringify({ measuredAt: new Date().toISOString(), backend: selection.id, machine, ...result }, null, 2)}\n`,
+        );
+        log(`${category} seed ${seed}: done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+      } finally {
+        network.dispose();
+      }
     }
   }
 
   const runs: GraphRunResult[] = [];
-  for (const name of (await readdir(join(dir, 'runs'))).sort())
+  for (const name of (await readdir(join(dir, 'runs'))).filter((n) => n.endsWith('.json')).sort())
     runs.push(JSON.parse(await readFile(join(dir, 'runs', name), 'utf8')) as GraphRunResult);
   const report = formatGraphReport(runs, {
     backend: selection.id,
-    command: 'npx nx run experiments:explanatory-graph',
+    machine: formatMachine(machine),
+    command: `npx nx run experiments:explanatory-graph${final ? ' --final' : ''}`,
+    final,
   });
   await writeFile(join(values.results, 'explanatory-graph.md'), report);
   await writeFile(
     join(values.results, 'explanatory-graph.json'),
-    `${JSON.stringify({ generatedAt: new Date().toISOString(), backend: selection.id, runs }, null, 2)}\n`,
+    `${JSON.stringify({ generatedAt: new Date().toISOString(), backend: selection.id, machine, final, runs }, null, 2)}\n`,
   );
   process.stdout.write(report);
 }

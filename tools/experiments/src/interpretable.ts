@@ -3,26 +3,36 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY, GENERATED_BY, createPlatform } from '@transplant/platform';
 import { Composer, publishModule, publishNetwork } from '@transplant/composer';
-import { moduleWeights } from '@transplant/core';
+import { describeMachine, formatMachine, moduleWeights } from '@transplant/core';
 import { type CategoryId } from '@transplant/data';
 import { PART_MASK_MODES, type FilterLossMode, type PartMaskMode } from '@transplant/interpretable';
 import { FolderStore, Registry } from '@transplant/registry';
 import {
+  chooseLearningRate,
   formatInterpretableReport,
   measureRun,
+  networkName,
   referenceInstability,
+  reportedCells,
   runKey,
   runOne,
+  settingKey,
+  INTERPRET_STREAMS,
   type RunResult,
   type RunSpec,
+  type SplitNumbers,
 } from './interpretable-runs';
 import { categoryList } from './category-list';
 
 /**
- * docs/methods.md §9.2 on the synthetic data: ordinary vs interpretable networks, single-category
- * (each listed category vs. rest) and multi-category (all listed categories + background).
- * Resumable: each trained network is one JSON file; `--runs` picks some (e.g. to run two
- * processes side by side); the report is rebuilt from every file present.
+ * docs/methods.md §9.2 on the synthetic data under docs/protocol.md: ordinary vs interpretable
+ * networks, single-category (each listed category vs. rest) and multi-category (all listed
+ * categories + background). Both kinds get the same tuning: each learning rate of the grid
+ * on the first seed, the best on dev, then every seed at it. Without `final` every number is
+ * on dev; `final` measures the chosen networks on the final test, once. Resumable: each
+ * trained network is one JSON file (and a network in the work registry, which a final run
+ * measures again); `--runs` picks some (e.g. to run two processes side by side); the report
+ * is rebuilt from every file present.
  */
 /** Options of `nx run experiments:interpretable` (its schema.json holds the same names, types and defaults). */
 export interface InterpretableOptions {
@@ -30,9 +40,16 @@ export interface InterpretableOptions {
   readonly single: string;
   /** Comma-separated categories of the multi-category networks (fewer than two: none). */
   readonly multi: string;
-  /** Comma-separated run keys to do (default: all). */
+  /** Comma-separated setting-kind keys to do (`single-cat-ordinary`; default: all). */
   readonly runs: string | undefined;
+  /** Comma-separated seeds; the first is the tuning seed. */
+  readonly seeds: string;
+  /** Comma-separated learning rates: the tuning grid of both kinds. */
+  readonly learningRates: string;
+  /** The final run: measure the chosen networks on the final test (docs/protocol.md); the report shows it. */
+  readonly final: boolean;
   readonly steps: number;
+  readonly batchSize: number;
   readonly mask: PartMaskMode;
   readonly loss: FilterLossMode;
   readonly lambda: number;
@@ -44,7 +61,7 @@ export interface InterpretableOptions {
   readonly view: 'crop' | 'scene';
   /** category-vgg blocks as JSON; a block with a second conv adds a new top layer on the pre-trained stack, as the paper adds conv6. */
   readonly blocks: string;
-  /** Measure the runs done already again from the work registry (after a change to the metrics), without training. */
+  /** Measure the runs done already again on dev from the work registry (after a change to the metrics), without training. */
   readonly remeasure: boolean;
   readonly images: number;
   readonly testPerClass: number;
@@ -55,10 +72,14 @@ export interface InterpretableOptions {
 }
 
 export const INTERPRETABLE_EXPERIMENT_DEFAULTS: InterpretableOptions = {
-  single: 'cat,dog,horse',
-  multi: 'bird,cat,cow,dog,horse,sheep',
+  single: 'cat',
+  multi: '',
   runs: undefined,
-  steps: 3000,
+  seeds: '1,2,3',
+  learningRates: '0.001,0.003',
+  final: false,
+  steps: 200,
+  batchSize: 16,
   mask: 'argmax',
   loss: 'hand-built',
   lambda: 2,
@@ -68,12 +89,17 @@ export const INTERPRETABLE_EXPERIMENT_DEFAULTS: InterpretableOptions = {
   view: 'crop',
   blocks: '[[16],[32],[32],[64]]',
   remeasure: false,
-  images: 400,
+  images: 200,
   testPerClass: 100,
   registry: EMBEDDED_REGISTRY,
   results: fileURLToPath(new URL('../results', import.meta.url)),
   workRegistry: fileURLToPath(new URL('../.work/interpretable-registry', import.meta.url)),
 };
+
+const numberList = (text: string | number) =>
+  String(text)
+    .split(',')
+    .map((v) => Number(v.trim()));
 
 export async function runInterpretable(options: Partial<InterpretableOptions> = {}): Promise<void> {
   const values = { ...INTERPRETABLE_EXPERIMENT_DEFAULTS, ...options };
@@ -86,18 +112,17 @@ export async function runInterpretable(options: Partial<InterpretableOptions> = 
   if (values.loss !== 'exact' && values.loss !== 'hand-built')
     throw new Error('--loss must be exact or hand-built');
   if (values.view !== 'crop' && values.view !== 'scene') throw new Error('--view must be crop or scene');
+  const seeds = numberList(values.seeds);
+  if (seeds.some((s) => !Number.isInteger(s) || s < 1)) throw new Error('--seeds: positive integers');
+  const grid = numberList(values.learningRates);
+  if (grid.some((l) => !(l > 0))) throw new Error('--learning-rates: positive numbers');
+  const final = values.final === true;
 
   const selection = await platform.backendSelector.select({ env: process.env });
-  const specs: RunSpec[] = [
-    ...categories(values.single).flatMap((c) =>
-      (['ordinary', 'interpretable'] as const).map((kind) => ({ categories: [c], kind })),
-    ),
-    ...(categories(values.multi).length > 1
-      ? (['ordinary', 'interpretable'] as const).map((kind) => ({
-          categories: categories(values.multi),
-          kind,
-        }))
-      : []),
+  const machine = describeMachine();
+  const settings = [
+    ...categories(values.single).map((c) => [c]),
+    ...(categories(values.multi).length > 1 ? [categories(values.multi)] : []),
   ];
   const workRegistry = new Registry(new FolderStore(values.workRegistry));
   const wanted = values.runs ? new Set(values.runs.split(',')) : null;
@@ -105,9 +130,9 @@ export async function runInterpretable(options: Partial<InterpretableOptions> = 
   await mkdir(join(dir, 'runs'), { recursive: true });
   /** Multi-category networks get heat maps on this category's images only (each PNG is ~250 KB in the repo). */
   const HEATMAP_CATEGORY = 'cat';
-  const heatmapWriter = (spec: RunSpec, key: string) => async (category: CategoryId, png: Buffer) => {
+  const heatmapWriter = (spec: RunSpec) => async (category: CategoryId, png: Buffer) => {
     if (spec.categories.length === 1 || category === HEATMAP_CATEGORY)
-      await writeFile(join(dir, `${key}-${category}.png`), png);
+      await writeFile(join(dir, `${settingKey(spec.categories)}-${spec.kind}-${category}.png`), png);
   };
 
   let init: { name: string; weights: Record<string, import('@tensorflow/tfjs').Tensor> } | undefined;
@@ -120,50 +145,85 @@ export async function runInterpretable(options: Partial<InterpretableOptions> = 
       weights: moduleWeights(category.built, category.prefix),
     };
   }
-
-  for (const spec of specs) {
-    const key = runKey(spec);
-    if (wanted && !wanted.has(key)) continue;
-    const file = join(dir, 'runs', `${key}.json`);
-    const previous: RunResult | null = await readFile(file, 'utf8').then(
-      (t) => JSON.parse(t),
+  const blocks = JSON.parse(values.blocks) as number[][];
+  const fileOf = (spec: RunSpec) => join(dir, 'runs', `${runKey(spec)}.json`);
+  const read = (spec: RunSpec): Promise<RunResult | null> =>
+    readFile(fileOf(spec), 'utf8').then(
+      (t) => JSON.parse(t) as RunResult,
       () => null,
     );
+  const write = (result: RunResult) =>
+    writeFile(join(dir, 'runs', `${result.key}.json`), `${JSON.stringify(result, null, 2)}\n`);
+
+  /** Measures a trained network of the work registry again on `split`. */
+  const measureStored = async (spec: RunSpec, previous: RunResult, split: 'dev' | 'test') => {
+    const composer = new Composer(workRegistry, platform.plugins);
+    const { network } = await composer.load(networkName(spec));
+    try {
+      const s = previous.settings as {
+        crop?: boolean;
+        blocks: number[][];
+        images: number;
+        testPerClass: number;
+      };
+      return await measureRun(network, spec, {
+        split,
+        images: s.images,
+        testPerClass: s.testPerClass,
+        crop: s.crop === true,
+        imageSize: network.module(network.links[0]!.category).ports.input.shape[1]!,
+        blocks: s.blocks,
+        heatmap: split === 'dev' && spec.seed === seeds[0] ? heatmapWriter(spec) : null,
+      });
+    } finally {
+      network.dispose();
+    }
+  };
+
+  /** The run of `spec`: read back, or trained now (and published to the work registry). */
+  const ensure = async (spec: RunSpec): Promise<RunResult> => {
+    const key = runKey(spec);
+    const stored = await read(spec);
+    // A run trained or measured with other settings is stale: run it again.
+    const same = (r: RunResult) => {
+      const s = r.settings as {
+        steps: number;
+        batchSize: number;
+        images: number;
+        testPerClass: number;
+        blocks: number[][];
+        crop: boolean;
+      };
+      return (
+        s.steps === Number(values.steps) &&
+        s.batchSize === Number(values.batchSize) &&
+        s.images === Number(values.images) &&
+        s.testPerClass === Number(values.testPerClass) &&
+        JSON.stringify(s.blocks) === JSON.stringify(blocks) &&
+        s.crop === (values.view === 'crop')
+      );
+    };
+    const previous = stored && same(stored) ? stored : null;
+    if (stored && !previous) process.stderr.write(`${key}: ${fileOf(spec)} has other settings: run again\n`);
     if (previous && values.remeasure) {
-      const composer = new Composer(workRegistry, platform.plugins);
-      const { network } = await composer.load(key);
-      try {
-        const settings = previous.settings as { crop?: boolean; blocks: number[][]; images: number };
-        const measured = await measureRun(network, spec, {
-          images: Number(values.images),
-          crop: settings.crop === true,
-          imageSize: network.module(network.links[0]!.category).ports.input.shape[1]!,
-          blocks: settings.blocks,
-          heatmap: heatmapWriter(spec, key),
-        });
-        await writeFile(
-          file,
-          `${JSON.stringify({ ...previous, ...measured, settings: { ...previous.settings, images: Number(values.images) } }, null, 2)}\n`,
-        );
-        process.stderr.write(
-          `${key}: measured again, instability ${measured.instability.toFixed(4)} (all filters ${measured.instabilityAll.toFixed(4)})\n`,
-        );
-      } finally {
-        network.dispose();
-      }
-      continue;
+      const dev = await measureStored(spec, previous, 'dev');
+      const again = { ...previous, dev };
+      await write(again);
+      process.stderr.write(`${key}: measured again on dev, instability ${dev.instability.toFixed(4)}\n`);
+      return again;
     }
     if (previous) {
-      process.stderr.write(`${key}: done already (${file})\n`);
-      continue;
+      process.stderr.write(`${key}: done already (${fileOf(spec)})\n`);
+      return previous;
     }
     const result = await runOne(spec, {
       plugins: platform.plugins,
       ...(init ? { init: init.weights, initName: init.name } : {}),
       training: {
         crop: values.view === 'crop',
-        blocks: JSON.parse(values.blocks) as number[][],
+        blocks,
         steps: Number(values.steps),
+        batchSize: Number(values.batchSize),
         filterLoss: values.loss as FilterLossMode,
         lambda: Number(values.lambda),
         strength: Number(spec.categories.length > 1 ? values.multiStrength : values.strength),
@@ -171,79 +231,121 @@ export async function runInterpretable(options: Partial<InterpretableOptions> = 
       mask: values.mask as PartMaskMode,
       images: Number(values.images),
       testPerClass: Number(values.testPerClass),
-      heatmap: heatmapWriter(spec, key),
+      // Tuning decides on dev; the final test is measured only for the chosen rate, below.
+      final: false,
+      heatmap: spec.seed === seeds[0] ? heatmapWriter(spec) : null,
       keep: async (network, result) => {
+        const name = networkName(spec);
         // A run done again publishes the next patch version.
-        const previous = await workRegistry.resolve(key).then(
+        const previousVersion = await workRegistry.resolve(name).then(
           (r) => r.version,
           () => null,
         );
         const meta = {
-          version: previous ? `1.0.${Number(previous.split('.')[2]) + 1}` : '1.0.0',
+          version: previousVersion ? `1.0.${Number(previousVersion.split('.')[2]) + 1}` : '1.0.0',
           generatedBy: GENERATED_BY,
           provenance: {
-            data: `synthetic:v1 seed=icnn-1 ${result.categories.join(',')}${values.view === 'crop' ? ' object crops' : ''}`,
-            seed: 1,
+            data: `synthetic:v1 seed=icnn-${spec.seed} ${result.categories.join(',')}${values.view === 'crop' ? ' object crops' : ''}`,
+            seed: spec.seed,
             steps: result.steps,
             backend: result.backend,
           },
-          // The card carries the interpretability numbers too (docs/design.md §3), per category measured.
+          // The card carries the interpretability numbers too (docs/design.md §3), per category measured, on dev.
           card: {
-            summary: `${result.kind} network of the interpretable-layer experiment`,
+            summary: `${result.kind} network of the interpretable-layer experiment (learning rate ${spec.learningRate})`,
             metrics: [
-              { name: 'error-rate', value: result.error, on: 'test' },
-              ...Object.entries(result.perCategory).flatMap(([category, v]) => [
+              { name: 'error-rate', value: result.dev.error, on: 'dev' },
+              ...Object.entries(result.dev.perCategory).flatMap(([category, v]) => [
                 ...(Number.isFinite(v.consumed.instability)
                   ? [
                       {
                         name: 'location-instability',
                         value: v.consumed.instability,
-                        on: `${category} ${v.consumed.layer} active filters n=${values.images}`,
+                        on: `${category} ${v.consumed.layer} active filters dev n=${values.images}`,
                       },
                     ]
                   : []),
                 {
                   name: 'part-interpretability',
                   value: v.consumed.interpretability,
-                  on: `${category} ${v.consumed.layer} n=${values.images}`,
+                  on: `${category} ${v.consumed.layer} dev n=${values.images}`,
                 },
               ]),
             ],
           },
         };
         for (const m of network.modules.values()) await publishModule(workRegistry, m, meta);
-        await publishNetwork(workRegistry, network, { ...meta, name: key });
+        await publishNetwork(workRegistry, network, { ...meta, name });
       },
       log: (line) => process.stderr.write(`${line}\n`),
     });
-    await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
+    await write(result);
     process.stderr.write(
-      `${key}: error ${(result.error * 100).toFixed(1)} %, instability ${result.instability.toFixed(4)}, part interpretability ${result.interpretability.toFixed(4)}\n`,
+      `${key}: dev error ${(result.dev.error * 100).toFixed(1)} %, instability ${result.dev.instability.toFixed(4)}, part interpretability ${result.dev.interpretability.toFixed(4)}, ${result.cpuSeconds} CPU s for ${result.steps} steps\n`,
     );
-  }
+    return result;
+  };
+
+  for (const categoriesOfSetting of settings)
+    for (const kind of ['ordinary', 'interpretable'] as const) {
+      const setting = settingKey(categoriesOfSetting);
+      if (wanted && !wanted.has(`${setting}-${kind}`)) continue;
+      const spec = (seed: number, learningRate: number): RunSpec => ({
+        categories: categoriesOfSetting,
+        kind,
+        seed,
+        learningRate,
+      });
+      // Tuning: every rate of the grid on the first seed, chosen on dev.
+      const tuning: RunResult[] = [];
+      for (const lr of grid) tuning.push(await ensure(spec(seeds[0]!, lr)));
+      const chosen = chooseLearningRate(tuning, grid)!.learningRate;
+      process.stderr.write(`${setting}-${kind}: learning rate ${chosen} chosen on dev\n`);
+      for (const seed of seeds) {
+        const run = await ensure(spec(seed, chosen));
+        if (final && !run.final) {
+          const measured: SplitNumbers = await measureStored(spec(seed, chosen), run, 'test');
+          await write({ ...run, final: measured });
+          process.stderr.write(
+            `${run.key}: final error ${(measured.error * 100).toFixed(1)} %, instability ${measured.instability.toFixed(4)}\n`,
+          );
+        }
+      }
+    }
 
   const results: RunResult[] = [];
   for (const name of (await readdir(join(dir, 'runs'))).filter((n) => n.endsWith('.json')).sort())
-    results.push(JSON.parse(await readFile(join(dir, 'runs', name), 'utf8')));
+    results.push(JSON.parse(await readFile(join(dir, 'runs', name), 'utf8')) as RunResult);
   const pictures = (await readdir(dir))
     .filter((n) => n.endsWith('.png'))
     .sort()
     .map((n) => `interpretable/${n}`);
-  const evaluated = [...new Set(results.flatMap((r) => Object.keys(r.perCategory)))] as CategoryId[];
+  const shown = reportedCells(results, grid, seeds).flatMap((c) => c.runs);
+  const evaluated = [...new Set(shown.flatMap((r) => r.categories))] as CategoryId[];
   const references = Object.fromEntries(
     evaluated.map((c) => [
       c,
       referenceInstability(c, {
         images: Number(values.images),
-        crop: results.some((r) => (r.settings as { crop?: boolean }).crop === true),
+        crop: values.view === 'crop',
+        seed: final ? INTERPRET_STREAMS.final : INTERPRET_STREAMS.dev,
       }),
     ]),
   );
-  const report = formatInterpretableReport(results, pictures, references);
+  const report = formatInterpretableReport(results, {
+    final,
+    grid,
+    seeds,
+    backend: selection.id,
+    machine: formatMachine(machine),
+    command: `npx nx run experiments:interpretable${final ? ' --final' : ''}`,
+    pictures,
+    references,
+  });
   await writeFile(join(values.results, 'interpretable.md'), report);
   await writeFile(
     join(values.results, 'interpretable.json'),
-    `${JSON.stringify({ backend: selection.id, results, references }, null, 2)}\n`,
+    `${JSON.stringify({ backend: selection.id, machine, final, grid, seeds, results, references }, null, 2)}\n`,
   );
   process.stdout.write(`${report}\n`);
 }

@@ -4,9 +4,7 @@ import {
   bootstrapInterval,
   packOutcomes,
   pairedComparison,
-  sd,
   statistic,
-  tInterval,
   unpackOutcomes,
   type Measurement,
 } from './stats';
@@ -23,14 +21,6 @@ function draw(rate: number, options: { units: number; seeds: number; images: num
 }
 
 describe('stats', () => {
-  it('t interval: mean ± t(0.975, n−1)·sd/√n', () => {
-    const i = tInterval([1, 2, 3]);
-    expect(sd([1, 2, 3])).toBe(1);
-    expect(i.mean).toBe(2);
-    expect(i.high - i.mean).toBeCloseTo(4.303 / Math.sqrt(3), 6);
-    expect(() => tInterval([1])).toThrow(RangeError);
-  });
-
   it('the bootstrap interval holds the statistic and narrows with more images', () => {
     const small = draw(0.1, { units: 2, seeds: 3, images: 50, key: 'small' });
     const large = draw(0.1, { units: 2, seeds: 3, images: 2000, key: 'large' });

@@ -1,4 +1,5 @@
 import { Rng } from '@transplant/data';
+import { mean } from './seed-stats';
 
 /**
  * Intervals and paired comparisons for the experiments' tables (docs/protocol.md §Intervals).
@@ -29,32 +30,6 @@ export interface Interval {
 
 /** Replicates of every bootstrap; enough for a stable 95 % percentile interval. */
 export const BOOTSTRAP_REPLICATES = 1000;
-
-export const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-
-/** The sample standard deviation (n − 1). */
-export function sd(xs: readonly number[]): number {
-  if (xs.length < 2) return 0;
-  const m = mean(xs);
-  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
-}
-
-/** Two-sided 95 % quantiles of Student's t by degrees of freedom (1–30); beyond, the normal's. */
-const T975 = [
-  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
-  2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
-];
-
-/** The two-sided 95 % quantile of Student's t with `df` degrees of freedom. */
-export const t975 = (df: number): number => T975[df - 1] ?? 1.96;
-
-/** The 95 % t interval of the mean of `xs` (over seeds, say): mean ± t·sd/√n. */
-export function tInterval(xs: readonly number[]): Interval {
-  if (xs.length < 2) throw new RangeError('a t interval needs at least two values');
-  const m = mean(xs);
-  const half = t975(xs.length - 1) * (sd(xs) / Math.sqrt(xs.length));
-  return { mean: m, low: m - half, high: m + half };
-}
 
 const errorOf = (run: Run): number => mean(run.wrong);
 
