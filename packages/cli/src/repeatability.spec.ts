@@ -71,8 +71,9 @@ describe('repeatable runs', () => {
     const png = (out: string) => readFile(join(dir, out, 'groups.png'));
     expect((await png('b')).equals(await png('a'))).toBe(true);
     const other = await explain('c', '--seed', '2');
-    expect(other['p']).not.toBe(first['p']);
+    // Four steps leave p at 0 (clamped) for any seed; what the explainer learned differs.
     expect(other['reconstructionError']).not.toBe(first['reconstructionError']);
+    expect(other['ordinaryShare']).not.toBe(first['ordinaryShare']);
   }, 180_000);
 
   it('transplant twice with one seed gives the same adapter loss, per-image counts and error; another seed other numbers', async () => {
