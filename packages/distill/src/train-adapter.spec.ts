@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Network, createModule, disposeModule, type ModuleInstance } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
 import { pseudoLabelProbe } from './bd-loss';
-import { trainAdapter, type DistillMethod } from './train-adapter';
+import { Rng } from '@transplant/data';
+import { drawIndices, trainAdapter, type DistillMethod } from './train-adapter';
 import { tinyModules } from './testing/tiny-modules';
 
 const snapshot = (modules: readonly ModuleInstance[]) =>
@@ -12,6 +13,20 @@ const snapshot = (modules: readonly ModuleInstance[]) =>
       m.built.layers.flatMap((l) => l.weights.map((w) => [w.originalName, Array.from(w.read().dataSync())])),
     ),
   );
+
+describe('drawIndices', () => {
+  it('class-balanced: every other pick shows the category, however rare it is in the pool', () => {
+    const classes = { positive: [3], rest: [0, 1, 2, 4, 5, 6, 7, 8, 9] };
+    const picked = drawIndices(new Rng('b'), 32, 10, classes);
+    expect(picked.filter((_, i) => i % 2 === 0)).toEqual(Array(16).fill(3));
+    expect(picked.filter((_, i) => i % 2 === 1).every((k) => k !== 3)).toBe(true);
+    expect(new Set(picked.filter((_, i) => i % 2 === 1)).size).toBeGreaterThan(4);
+    // Uniform: the rare class turns up about as often as the pool holds it.
+    const uniform = drawIndices(new Rng('u'), 1000, 10);
+    expect(uniform.filter((k) => k === 3).length).toBeLessThan(150);
+    expect(new Set(uniform).size).toBe(10);
+  });
+});
 
 describe('trainAdapter', () => {
   beforeAll(async () => {

@@ -56,6 +56,23 @@ export interface TrainAdapterArgs {
   readonly log?: (step: number, loss: number) => void;
 }
 
+/**
+ * A minibatch's pool indices: uniform over the pool, or (with `classes`) alternately a sample
+ * that shows the category and one that does not, each uniform within its class.
+ */
+export function drawIndices(
+  rng: Rng,
+  size: number,
+  n: number,
+  classes?: { readonly positive: readonly number[]; readonly rest: readonly number[] },
+): number[] {
+  if (!classes) return Array.from({ length: size }, () => rng.int(0, n - 1));
+  return Array.from({ length: size }, (_, i) => {
+    const from = i % 2 === 0 ? classes.positive : classes.rest;
+    return from[rng.int(0, from.length - 1)]!;
+  });
+}
+
 /** The pool indices whose targets show the category (a label of 1, or a mask with a pixel on). */
 function positiveIndices(targets: tf.Tensor): { positive: number[]; rest: number[] } {
   const n = targets.shape[0]!;
@@ -151,13 +168,7 @@ export function trainAdapter(args: TrainAdapterArgs): { losses: number[]; stepMi
   const started = performance.now();
   try {
     for (let step = 0; step < args.steps; step++) {
-      const size = Math.min(args.batchSize, pool.n);
-      const picked = classes
-        ? Array.from({ length: size }, (_, i) => {
-            const from = i % 2 === 0 ? classes!.positive : classes!.rest;
-            return from[rng.int(0, from.length - 1)]!;
-          })
-        : Array.from({ length: size }, () => rng.int(0, pool.n - 1));
+      const picked = drawIndices(rng, Math.min(args.batchSize, pool.n), pool.n, classes);
       const indices = tf.tensor1d(picked, 'int32');
       let value: number;
       if (pool.targets) {
