@@ -1,6 +1,7 @@
 import type { ModulePlugin } from '@transplant/core';
 import { adapterConv } from '@transplant/plugin-adapter-conv';
 import { importedCategory, importedCls, importedSeg } from '@transplant/plugin-layers-graph';
+import { graphCategory, graphCls, graphSeg } from '@transplant/plugin-tf-graph';
 import { categoryVgg } from '@transplant/plugin-category-vgg';
 import { taskCls } from '@transplant/plugin-task-cls';
 import { taskSeg } from '@transplant/plugin-task-seg';
@@ -14,4 +15,7 @@ export const BUILTIN_PLUGINS: readonly ModulePlugin[] = [
   importedCategory,
   importedCls,
   importedSeg,
+  graphCategory,
+  graphCls,
+  graphSeg,
 ];

@@ -12,7 +12,7 @@ import {
   importLayersModel,
   moduleArtifact,
   moduleFromManifest,
-  readLayersModel,
+  readModelFiles,
   residualFixture,
   segFixture,
   sequentialFixture,
@@ -93,7 +93,7 @@ describe('transplant import', () => {
     async (model, split, task, stride, values) => {
       const start = tf.memory().numTensors;
       const imported = importLayersModel(plugins(), {
-        model: await readLayersModel(paths[model]),
+        model: await readModelFiles(paths[model]),
         split,
         category: 'cat',
         task,
@@ -117,7 +117,7 @@ describe('transplant import', () => {
   it('survives moduleArtifact → Registry.publish → fetch → moduleFromManifest bit-identically', async () => {
     const registry = new Registry(new FolderStore(join(dir, 'registry-roundtrip')));
     const imported = importLayersModel(plugins(), {
-      model: await readLayersModel(paths.residual),
+      model: await readModelFiles(paths.residual),
       split: 'relu',
       category: 'cat',
       task: 'cls',

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { formatImport, importModel } from '@transplant/composer';
 import { TASK_IDS, TransplantError, type TaskId } from '@transplant/core';
@@ -14,9 +15,41 @@ interface ImportFlags {
   publish?: boolean;
   stride?: string;
   check: boolean;
+  output?: string;
+  inputRange?: string;
+  channels?: string;
+  classes?: string;
+  labels?: string;
+  checkImage?: string[];
 }
 
 const usage = (detail: string) => new TransplantError('E_USAGE', detail, { operation: 'import' });
+
+/** The output channels to keep: `--channels` as numbers, or `--classes` looked up in `--labels`. */
+async function channelList(flags: ImportFlags): Promise<number[] | undefined> {
+  if (flags.channels !== undefined && flags.classes !== undefined)
+    throw usage('give --channels or --classes, not both');
+  if (flags.channels !== undefined) {
+    const list = flags.channels.split(',').map((c) => c.trim());
+    if (!list.every((c) => /^\d+$/.test(c)))
+      throw usage(`--channels ${flags.channels}: non-negative integers, comma-separated`);
+    return list.map(Number);
+  }
+  if (flags.classes === undefined) return undefined;
+  if (!flags.labels) throw usage('--classes needs --labels FILE (one class name per line, in channel order)');
+  const text = await readFile(flags.labels, 'utf8').catch((cause: unknown) => {
+    throw new TransplantError('E_USAGE', `--labels ${flags.labels} cannot be read`, {
+      operation: 'import',
+      cause,
+    });
+  });
+  const labels = text.split(/\r?\n/).map((l) => l.trim());
+  return flags.classes.split(',').map((name) => {
+    const index = labels.indexOf(name.trim());
+    if (index < 0) throw usage(`--classes: "${name}" is not in ${flags.labels}`);
+    return index;
+  });
+}
 
 /**
  * `transplant import`: splits a TensorFlow.js LayersModel into a category module and a task
@@ -26,15 +59,15 @@ export function importCommand(parent: Command, ctx: CommandContext): Command {
   return parent
     .command('import')
     .description(
-      'split a TensorFlow.js LayersModel (model.json + weights) into a category module and a task module',
+      'split a TensorFlow.js model — a LayersModel (Keras layers) or a GraphModel (TF ops), as model.json + weights or wrapped in .js modules — into a category module and a task module',
     )
     .requiredOption(
       '--model <model.json>',
-      'the model: model.json and its weight files (tensorflowjs_converter or `transplant export` layout)',
+      'the model: model.json and its weight files (tensorflowjs_converter or `transplant export` layout), or a model.js exporting the JSON',
     )
     .requiredOption(
-      '--split <layer>',
-      'the layer whose output is the feature map between the modules (after a residual block, not inside one)',
+      '--split <layer|node>',
+      'the layer (LayersModel) or op node (GraphModel) whose output is the feature map between the modules (after a residual block, not inside one)',
     )
     .requiredOption('--category <category>', 'the category the category module is for, e.g. cat')
     .requiredOption('--task <task>', `the task the rest of the model solves: ${TASK_IDS.join(' | ')}`)
@@ -46,7 +79,25 @@ export function importCommand(parent: Command, ctx: CommandContext): Command {
     .option('--out <dir>', 'write the two module folders (manifest.json + weights.bin) here')
     .option('--publish', 'publish both modules and the network composition to the registry')
     .option('--stride <n>', 'the feature map stride, when input side / feature side is not it')
-    .option('--no-check', 'skip comparing the modules with the original model on random images')
+    .option('--no-check', 'skip comparing the modules with the original model')
+    .option(
+      '--check-image <path...>',
+      'photos to compare the modules with the original model on (default: seeded noise)',
+    )
+    .option(
+      '--output <node>',
+      "GraphModel: the node the task module ends at (default: the model's one output)",
+    )
+    .option(
+      '--input-range <lo,hi>',
+      'GraphModel: the value range the model expects, mapped from images in [0, 1] (e.g. 0,255 or -1,1)',
+    )
+    .option(
+      '--channels <i,j,…>',
+      'GraphModel: output channels to keep, in order (e.g. the classes of per-class heat maps)',
+    )
+    .option('--classes <a,b,…>', 'GraphModel: output channels to keep, by name in --labels')
+    .option('--labels <file>', 'one class name per line, in channel order (e.g. coco.names)')
     .action(async (flags: ImportFlags) => {
       if (!(TASK_IDS as string[]).includes(flags.task))
         throw usage(`--task ${flags.task}: use one of ${TASK_IDS.join(', ')}`);
@@ -54,6 +105,10 @@ export function importCommand(parent: Command, ctx: CommandContext): Command {
         throw usage('say where the modules go: --out DIR (module folders) and/or --publish (the registry)');
       if (flags.stride !== undefined && !/^\d+$/.test(flags.stride))
         throw usage(`--stride ${flags.stride}: a non-negative integer`);
+      const range = flags.inputRange?.split(',').map(Number);
+      if (range && (range.length !== 2 || !range.every(Number.isFinite) || !(range[0]! < range[1]!)))
+        throw usage(`--input-range ${flags.inputRange}: two numbers lo,hi with lo < hi`);
+      const channels = await channelList(flags);
       await selectCommandBackend(ctx);
       const { report, feature } = await importModel({
         plugins: ctx.services().plugins,
@@ -66,6 +121,10 @@ export function importCommand(parent: Command, ctx: CommandContext): Command {
         version: flags.version,
         generatedBy: ctx.services().generatedBy,
         check: flags.check,
+        ...(flags.checkImage ? { checkImages: flags.checkImage } : {}),
+        ...(flags.output ? { output: flags.output } : {}),
+        ...(range ? { inputRange: range as [number, number] } : {}),
+        ...(channels ? { channels } : {}),
         ...(flags.out ? { out: flags.out } : {}),
         ...(flags.publish ? { registry: () => openCommandRegistry(ctx) } : {}),
         warn: (line) => ctx.err(`${line}\n`),

@@ -26,7 +26,7 @@ export const IMPORTED_FAMILIES = {
 } as const satisfies Record<'category' | TaskId, string>;
 
 export interface ImportLayersModelOptions {
-  /** The model, as `readLayersModel` reads it. */
+  /** The model, as `readModelFiles` reads it. */
   readonly model: LayersModelFiles;
   /** The layer to split after: its output is the feature map between the two modules. */
   readonly split: string;
@@ -120,6 +120,13 @@ export function importLayersModel(
       });
   }
   const graph = parseTopology(options.model.modelJson, source);
+  const integers = options.model.weights.filter((w) => w.dtype !== 'float32').map((w) => w.name);
+  if (integers.length > 0)
+    throw new TransplantError(
+      'E_IMPORT_MODEL',
+      `${source}: weights ${integers.slice(0, 5).join(', ')} are ${options.model.weights.find((w) => w.dtype !== 'float32')!.dtype}; a LayersModel's weights are float32`,
+      { module: source, operation: 'import' },
+    );
   const parts = splitLayersModel(graph, options.split);
   const inputShape = graph.input.shape.slice(1);
   if (inputShape.length === 0 || inputShape.some((n) => n === null))

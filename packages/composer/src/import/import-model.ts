@@ -6,9 +6,10 @@ import { disposeModule, type ModuleInstance } from '../module-instance';
 import { Network } from '../network';
 import type { PluginRegistry } from '../plugin-registry';
 import { moduleArtifact, publishModule, publishNetwork, type PublishMeta } from '../publish';
-import { compareWithOriginal } from './check-import';
+import { checkImages, compareWithOriginal, differenceToReference } from './check-import';
+import { importGraphModel, isGraphModelJson } from './import-graph-model';
 import { importLayersModel, type ImportedModules } from './import-layers-model';
-import { readLayersModel, type LayersModelFiles } from './model-weights';
+import { readModelFiles, type LayersModelFiles } from './model-weights';
 
 /** Largest difference to the original model that still counts as the same network. */
 export const IMPORT_CHECK_TOLERANCE = 1e-4;
@@ -33,6 +34,14 @@ export interface ImportModelOptions {
   readonly out?: string;
   /** Publish the modules and their network to this registry (opened only when needed). */
   readonly registry?: () => Promise<Registry>;
+  /** GraphModels: the node whose value the task module outputs (default: the model's one output). */
+  readonly output?: string;
+  /** GraphModels: the input range the model expects, mapped from unit images (default [0, 1]). */
+  readonly inputRange?: readonly [number, number];
+  /** GraphModels: output channels kept, in order (e.g. chosen classes of per-class heat maps). */
+  readonly channels?: readonly number[];
+  /** Photos to check the modules on (resized to the input); default seeded noise. */
+  readonly checkImages?: readonly string[];
   /** A line for the user (the check skipped). */
   readonly warn?: (line: string) => void;
 }
@@ -58,10 +67,11 @@ async function check(
   files: LayersModelFiles,
   imported: ImportedModules,
   warn: (line: string) => void,
+  images?: readonly string[],
 ): Promise<number | null> {
   let difference: number;
   try {
-    difference = await compareWithOriginal(files, imported);
+    difference = await compareWithOriginal(files, imported, { ...(images ? { images } : {}) });
   } catch (error) {
     if (isTransplantError(error)) throw error;
     // Stock tfjs cannot load some models we can split (e.g. prefixed weight names): say so, go on.
@@ -70,11 +80,16 @@ async function check(
     );
     return null;
   }
+  return withinTolerance(difference, files.source);
+}
+
+/** Refuses an import whose modules differ from the original by more than the tolerance. */
+function withinTolerance(difference: number, source: string): number {
   if (!(difference <= IMPORT_CHECK_TOLERANCE)) {
     throw new TransplantError(
       'E_IMPORT_MODEL',
       `the imported modules differ from the model by up to ${difference} (tolerance ${IMPORT_CHECK_TOLERANCE})`,
-      { module: files.source, operation: 'check' },
+      { module: source, operation: 'check' },
     );
   }
   return difference;
@@ -115,22 +130,62 @@ export async function importModel(
   options: ImportModelOptions,
 ): Promise<{ report: ImportModelReport; feature: ImportedModules['feature'] }> {
   const path = resolve(options.model);
-  const files = await readLayersModel(path);
-  const imported = importLayersModel(options.plugins, {
+  const files = await readModelFiles(path);
+  const graphModel = isGraphModelJson(files.modelJson);
+  const common = {
     model: files,
     split: options.split,
     category: options.category,
     task: options.task,
     ...(options.name ? { name: options.name } : {}),
     ...(options.stride !== undefined ? { stride: options.stride } : {}),
-  });
+  };
+  let imported: ImportedModules;
+  let verify: () => Promise<number | null>;
+  let dispose = () => undefined as void;
+  if (graphModel) {
+    const g = await importGraphModel(options.plugins, {
+      ...common,
+      ...(options.output !== undefined ? { output: options.output } : {}),
+      ...(options.inputRange ? { inputRange: options.inputRange } : {}),
+      ...(options.channels ? { channels: options.channels } : {}),
+    });
+    imported = g;
+    dispose = () => g.original.dispose();
+    const [lo, hi] = options.inputRange ?? [0, 1];
+    const channels = options.channels ?? [];
+    const size =
+      options.task === 'seg' ? (g.category.ports.input.shape.slice(1, 3) as [number, number]) : undefined;
+    verify = async () => {
+      const images = await checkImages(g.category.ports.input.shape.slice(1) as number[], {
+        ...(options.checkImages ? { images: options.checkImages } : {}),
+      });
+      try {
+        const difference = differenceToReference(
+          g,
+          (x) => {
+            let out = g.original.execute(tf.add(tf.mul(x, hi - lo), lo), g.output) as tf.Tensor;
+            if (channels.length > 0) out = tf.gather(out, [...channels], out.rank - 1);
+            return size ? tf.image.resizeBilinear(out as tf.Tensor4D, size) : out;
+          },
+          images,
+        );
+        return withinTolerance(difference, files.source);
+      } finally {
+        images.dispose();
+      }
+    };
+  } else {
+    imported = importLayersModel(options.plugins, common);
+    verify = () => check(files, imported, options.warn ?? (() => undefined), options.checkImages);
+  }
   try {
-    const difference = options.check ? await check(files, imported, options.warn ?? (() => undefined)) : null;
+    const difference = options.check ? await verify() : null;
     const meta: PublishMeta = {
       version: options.version,
       generatedBy: options.generatedBy,
       provenance: {
-        data: `imported from ${join(basename(dirname(path)), basename(path))}, split at ${options.split}`.slice(
+        data: `imported from ${join(basename(dirname(path)), basename(path))}, split at ${options.split}${graphModel ? ` (GraphModel, output ${(imported as { output?: string }).output ?? ''})` : ''}`.slice(
           0,
           500,
         ),
@@ -139,7 +194,7 @@ export async function importModel(
         backend: tf.getBackend(),
       },
       card: {
-        summary: `imported from a TensorFlow.js LayersModel; ${difference === null ? 'not checked' : `max difference to the original ${difference}`}`,
+        summary: `imported from a TensorFlow.js ${graphModel ? 'GraphModel' : 'LayersModel'}; ${difference === null ? 'not checked' : `max difference to the original ${difference}`}`,
         metrics: [],
       },
     };
@@ -163,6 +218,7 @@ export async function importModel(
     };
   } finally {
     [imported.category, imported.task].forEach(disposeModule);
+    dispose();
   }
 }
 

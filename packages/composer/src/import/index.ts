@@ -4,7 +4,7 @@ export { splitLayersModel, splitPoints, type GraphPart, type SplitGraph } from '
 export {
   decodeWeightsManifest,
   localWeightNames,
-  readLayersModel,
+  readModelFiles,
   type LayersModelFiles,
   type NamedArray,
 } from './model-weights';
@@ -15,7 +15,18 @@ export {
   type ImportLayersModelOptions,
   type ImportedModules,
 } from './import-layers-model';
-export { compareWithOriginal } from './check-import';
+export { checkImages, compareWithOriginal, differenceToReference } from './check-import';
+export {
+  GRAPH_FAMILIES,
+  graphSplitPoints,
+  importGraphModel,
+  isGraphModelJson,
+  loadOriginalGraph,
+  parseGraphModel,
+  type ImportGraphModelOptions,
+  type TfGraphModel,
+} from './import-graph-model';
+export { readJsModuleLiteral } from './js-module-literal';
 export { residualFixture, segFixture, sequentialFixture, writeModelFiles } from './testing/fixture-models';
 export {
   IMPORT_CHECK_TOLERANCE,

@@ -1,12 +1,16 @@
-import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join } from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
 import { TransplantError } from '@transplant/core';
+import { readJsModuleLiteral } from './js-module-literal';
 
-/** One float32 weight as stored in the weight files, under its manifest name. */
+/** One weight as stored in the weight files, under its manifest name, dequantised. */
 export interface NamedArray {
   readonly name: string;
   readonly shape: readonly number[];
-  readonly data: Float32Array;
+  /** float32 (quantised weights are dequantised on read) or int32 (graph constants: shapes, axes). */
+  readonly dtype: 'float32' | 'int32';
+  readonly data: Float32Array | Int32Array;
 }
 
 /** A model.json and its weights, read from disk. */
@@ -36,10 +40,101 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** The most elements one weight may declare (2^28 float32 = 1 GiB): larger is refused unread. */
+export const MAX_WEIGHT_ELEMENTS = 2 ** 28;
+/** The largest rank a weight may declare. */
+const MAX_RANK = 8;
+
+/** Bytes per stored element: the quantised dtype when there is one, else the dtype. */
+const STORED_BYTES: Record<string, number> = { float32: 4, int32: 4, uint8: 1, uint16: 2, float16: 2 };
+
+interface CheckedSpec {
+  readonly spec: tf.io.WeightsManifestEntry;
+  readonly elements: number;
+  readonly bytes: number;
+}
+
+/** A manifest entry whose name, shape, dtype and quantisation are sound; its stored size. */
+function checkSpec(raw: unknown, group: number, source: string): CheckedSpec {
+  if (!isObject(raw) || typeof raw['name'] !== 'string' || !Array.isArray(raw['shape']))
+    throw invalid(source, `weightsManifest[${group}] holds a weight that is not {name, shape, dtype}`);
+  const name = raw['name'];
+  const shape = raw['shape'] as unknown[];
+  if (shape.length > MAX_RANK || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0))
+    throw invalid(
+      source,
+      `weight ${name} has shape ${JSON.stringify(shape)}; sizes are ≤ ${MAX_RANK} non-negative integers`,
+    );
+  const elements = (shape as number[]).reduce((n, d) => n * d, 1);
+  if (elements > MAX_WEIGHT_ELEMENTS)
+    throw invalid(
+      source,
+      `weight ${name} declares ${elements} elements, more than the ${MAX_WEIGHT_ELEMENTS} allowed`,
+    );
+  const dtype = raw['dtype'] ?? 'float32';
+  if (dtype !== 'float32' && dtype !== 'int32')
+    throw invalid(
+      source,
+      `weight ${name} is ${String(dtype)}; only float32 and int32 weights can be imported`,
+    );
+  const q = raw['quantization'];
+  let stored: string = dtype;
+  if (q !== undefined) {
+    if (!isObject(q) || !['uint8', 'uint16', 'float16'].includes(String(q['dtype'])))
+      throw invalid(source, `weight ${name} has a quantization other than uint8, uint16 or float16`);
+    if (
+      q['dtype'] === 'float16'
+        ? dtype !== 'float32'
+        : !(Number.isFinite(q['scale']) && Number.isFinite(q['min']))
+    )
+      throw invalid(
+        source,
+        `weight ${name}: its ${String(q['dtype'])} quantization lacks a finite scale and min, or is not of a float32 weight`,
+      );
+    stored = String(q['dtype']);
+  }
+  return {
+    spec: { ...(raw as object), name, shape: shape as number[], dtype } as tf.io.WeightsManifestEntry,
+    elements,
+    bytes: elements * STORED_BYTES[stored]!,
+  };
+}
+
+/** An IEEE 754 half-precision value as a number. */
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const fraction = h & 0x3ff;
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+  if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : NaN;
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+}
+
 /**
- * The weights of a `weightsManifest` (groups of `{paths, weights: [{name, shape, dtype}]}`; a
- * group's files are consecutive shards of one buffer). Only unquantised float32 weights are
- * accepted; a buffer of the wrong length is refused, never half-read.
+ * A weight's values from its stored bytes (little-endian, as tfjs writes them): float32 and
+ * int32 as they are; uint8 / uint16 quantised values as min + q × scale; float16 widened.
+ */
+function decodeValues(bytes: ArrayBuffer, spec: tf.io.WeightsManifestEntry): Float32Array | Int32Array {
+  const q = spec.quantization;
+  if (!q) return spec.dtype === 'int32' ? new Int32Array(bytes) : new Float32Array(bytes);
+  if (q.dtype === 'float16') {
+    const halves = new Uint16Array(bytes);
+    const out = new Float32Array(halves.length);
+    for (let i = 0; i < halves.length; i++) out[i] = halfToFloat(halves[i]!);
+    return out;
+  }
+  const stored = q.dtype === 'uint8' ? new Uint8Array(bytes) : new Uint16Array(bytes);
+  const out = spec.dtype === 'int32' ? new Int32Array(stored.length) : new Float32Array(stored.length);
+  for (let i = 0; i < stored.length; i++) out[i] = q.min! + stored[i]! * q.scale!;
+  return out;
+}
+
+/**
+ * The weights of a `weightsManifest` (groups of `{paths, weights: [{name, shape, dtype,
+ * quantization?}]}`; a group's files are consecutive shards of one buffer). float32 and int32
+ * weights, uint8 / uint16 / float16 quantisation dequantised to float32.
+ * Shapes are checked, and each group's bytes must be exactly what its manifest describes,
+ * before anything is decoded: a hostile or truncated file costs no memory.
  */
 export function decodeWeightsManifest(
   manifest: unknown,
@@ -50,64 +145,94 @@ export function decodeWeightsManifest(
   return manifest.flatMap((group: unknown, g) => {
     if (!isObject(group) || !Array.isArray(group['paths']) || !Array.isArray(group['weights']))
       throw invalid(source, `weightsManifest[${g}] is not {paths, weights}`);
-    const bytes = concat(
-      (group['paths'] as unknown[]).map((path) => {
-        const file = files.get(String(path));
-        if (!file) throw invalid(source, `weight file ${String(path)} is missing`);
-        return file;
-      }),
-    );
-    let offset = 0;
-    const out = (group['weights'] as unknown[]).map((spec): NamedArray => {
-      if (!isObject(spec) || typeof spec['name'] !== 'string' || !Array.isArray(spec['shape']))
-        throw invalid(source, `weightsManifest[${g}] holds a weight that is not {name, shape, dtype}`);
-      if (spec['quantization'] !== undefined || (spec['dtype'] ?? 'float32') !== 'float32')
-        throw invalid(
-          source,
-          `weight ${spec['name']} is ${spec['quantization'] ? 'quantized' : String(spec['dtype'])}; only float32 weights can be imported`,
-        );
-      const shape = spec['shape'] as number[];
-      const length = shape.reduce((n, d) => n * d, 1) * 4;
-      if (offset + length > bytes.byteLength)
-        throw invalid(source, `the weight files of group ${g} end before weight ${spec['name']}`);
-      const data = new Float32Array(
-        bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + length),
-      );
-      offset += length;
-      return { name: spec['name'], shape, data };
+    const specs = (group['weights'] as unknown[]).map((w) => checkSpec(w, g, source));
+    const parts = (group['paths'] as unknown[]).map((path) => {
+      const file = files.get(String(path));
+      if (!file) throw invalid(source, `weight file ${String(path)} is missing`);
+      return file;
     });
-    if (offset !== bytes.byteLength)
+    const described = specs.reduce((n, s) => n + s.bytes, 0);
+    const held = parts.reduce((n, p) => n + p.byteLength, 0);
+    if (held !== described)
       throw invalid(
         source,
-        `the weight files of group ${g} hold ${bytes.byteLength} bytes, the manifest describes ${offset}`,
+        `the weight files of group ${g} hold ${held} bytes, the manifest describes ${described}`,
       );
-    return out;
+    const bytes = concat(parts);
+    let offset = 0;
+    return specs.map(({ spec, bytes: length }): NamedArray => {
+      const slice = (bytes.buffer as ArrayBuffer).slice(
+        bytes.byteOffset + offset,
+        bytes.byteOffset + offset + length,
+      );
+      offset += length;
+      const data = decodeValues(slice, spec);
+      return { name: spec.name, shape: spec.shape, dtype: spec.dtype as 'float32' | 'int32', data };
+    });
   });
 }
 
-/** Reads a model.json and the weight files its manifest names (paths relative to it). */
-export async function readLayersModel(path: string): Promise<LayersModelFiles> {
-  const read = async (file: string) => {
+/** A file's bytes, or a coded error naming it. */
+async function readBytes(file: string, model: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(file));
+  } catch (cause) {
+    throw new TransplantError('E_IMPORT_MODEL', `${file} cannot be read`, {
+      module: model,
+      operation: 'readModel',
+      cause,
+    });
+  }
+}
+
+const isJsModule = (path: string): boolean => /\.(c|m)?js$/.test(path);
+
+/**
+ * A weight shard named in the manifest: the file itself, or — for models shipped as JavaScript
+ * modules — `<name>.min.js` / `<name>.js` exporting the shard as a base64 string.
+ */
+async function readShard(dir: string, name: string, model: string): Promise<Uint8Array> {
+  if (name.includes('..') || isAbsolute(name))
+    throw invalid(model, `weight file ${name} is outside the model's folder`);
+  const candidates = [name, `${name}.min.js`, `${name}.js`];
+  for (const candidate of candidates) {
+    const path = join(dir, candidate);
+    if (
+      !(await stat(path).then(
+        (s) => s.isFile(),
+        () => false,
+      ))
+    )
+      continue;
+    const bytes = await readBytes(path, model);
+    if (candidate === name && !isJsModule(name)) return bytes;
+    const text = readJsModuleLiteral(Buffer.from(bytes).toString('utf8'), path);
+    if (typeof text !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(text))
+      throw invalid(model, `${candidate} does not export a base64 string`);
+    return new Uint8Array(Buffer.from(text, 'base64'));
+  }
+  throw invalid(model, `weight file ${name} is missing (looked for ${candidates.join(', ')})`);
+}
+
+/**
+ * Reads a TensorFlow.js model — model.json (LayersModel or GraphModel) and the weight files its
+ * manifest names, relative to it — or the same model wrapped as JavaScript modules (a `.js`
+ * model file exporting the model JSON, shards exporting base64 strings), read without running them.
+ */
+export async function readModelFiles(path: string): Promise<LayersModelFiles> {
+  const bytes = await readBytes(path, path);
+  let modelJson: unknown;
+  if (isJsModule(path)) modelJson = readJsModuleLiteral(Buffer.from(bytes).toString('utf8'), path);
+  else {
     try {
-      return new Uint8Array(await readFile(file));
+      modelJson = JSON.parse(Buffer.from(bytes).toString('utf8'));
     } catch (cause) {
-      throw new TransplantError('E_IMPORT_MODEL', `${file} cannot be read`, {
+      throw new TransplantError('E_IMPORT_MODEL', `${path} is not JSON`, {
         module: path,
         operation: 'readModel',
         cause,
       });
     }
-  };
-  let modelJson: unknown;
-  try {
-    modelJson = JSON.parse(Buffer.from(await read(path)).toString('utf8'));
-  } catch (cause) {
-    if (cause instanceof TransplantError) throw cause;
-    throw new TransplantError('E_IMPORT_MODEL', `${path} is not JSON`, {
-      module: path,
-      operation: 'readModel',
-      cause,
-    });
   }
   const manifest = isObject(modelJson) ? modelJson['weightsManifest'] : undefined;
   const paths = Array.isArray(manifest)
@@ -116,7 +241,7 @@ export async function readLayersModel(path: string): Promise<LayersModelFiles> {
       )
     : [];
   const files = new Map<string, Uint8Array>();
-  for (const p of new Set(paths)) files.set(p, await read(join(dirname(path), p)));
+  for (const p of new Set(paths)) files.set(p, await readShard(dirname(path), p, path));
   return { source: path, modelJson, weights: decodeWeightsManifest(manifest, files, path) };
 }
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@transplant/core';
 import { featureStride, featureValues } from './feature-port';
 import { parseTopology } from './keras-topology';
-import { decodeWeightsManifest, localWeightNames, readLayersModel } from './model-weights';
+import { decodeWeightsManifest, localWeightNames, readModelFiles } from './model-weights';
 import { splitLayersModel, splitPoints } from './split-layers-model';
 import { residualFixture, sequentialFixture, writeModelFiles } from './testing/fixture-models';
 
@@ -172,7 +172,7 @@ describe('splitting a LayersModel', () => {
   });
 
   it('reads float32 weights and maps Keras names (scope prefixes, :0 suffixes) to module-local names', async () => {
-    const files = await readLayersModel(residual.path);
+    const files = await readModelFiles(residual.path);
     expect(files.weights.map((w) => w.name)).toContain('stem/kernel');
     const layers = new Set(parseTopology(files.modelJson, 'r').layers.map((l) => l.name));
     const renamed = files.weights.map((w) => ({ ...w, name: `resnet/${w.name}:0` }));
@@ -215,8 +215,8 @@ describe('splitting a LayersModel', () => {
       ).code,
     ).toBe('E_IMPORT_MODEL');
     await writeFile(join(dir, 'broken.json'), '{ not json');
-    await expect(readLayersModel(join(dir, 'broken.json'))).rejects.toMatchObject({ code: 'E_IMPORT_MODEL' });
-    await expect(readLayersModel(join(dir, 'missing.json'))).rejects.toMatchObject({
+    await expect(readModelFiles(join(dir, 'broken.json'))).rejects.toMatchObject({ code: 'E_IMPORT_MODEL' });
+    await expect(readModelFiles(join(dir, 'missing.json'))).rejects.toMatchObject({
       code: 'E_IMPORT_MODEL',
     });
   });

@@ -1,0 +1,46 @@
+import * as tf from '@tensorflow/tfjs';
+import type { GraphSpec } from './graph-nodes';
+import { runGraph, type GraphFrame } from './run-graph';
+
+/** What the layer needs: the graph, its frame, and the output shape without the batch axis. */
+export type TfGraphConfig = GraphSpec & GraphFrame & { readonly outputShape: readonly number[] };
+
+/**
+ * One TensorFlow.js layer that runs an imported TF op graph. Its weights are the graph's float
+ * constants (named `<layer>/<constant>`), so they load, save and freeze like any layer's; the
+ * graph runs eagerly with differentiable tfjs ops, so gradients flow through it.
+ */
+export class TfGraphLayer extends tf.layers.Layer {
+  static readonly className = 'TransplantTfGraph';
+  private readonly graph: TfGraphConfig;
+  private readonly variables = new Map<string, tf.LayerVariable>();
+
+  constructor(args: { graph: TfGraphConfig; name?: string; trainable?: boolean }) {
+    super({ ...(args.name ? { name: args.name } : {}), trainable: args.trainable ?? true });
+    this.graph = args.graph;
+  }
+
+  override build(): void {
+    for (const w of this.graph.weights)
+      this.variables.set(
+        w.name,
+        this.addWeight(w.name, [...w.shape], 'float32', tf.initializers.zeros(), undefined, true),
+      );
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const batch = (Array.isArray(inputShape[0]) ? (inputShape[0] as tf.Shape) : (inputShape as tf.Shape))[0];
+    return [batch ?? null, ...this.graph.outputShape];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    return tf.tidy(() => runGraph(this.graph, x, (name) => this.variables.get(name)!.read()));
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), graph: this.graph as unknown as tf.serialization.ConfigDictValue };
+  }
+}
+tf.serialization.registerClass(TfGraphLayer);

@@ -1,0 +1,287 @@
+import { IsArray, IsIn, IsInt, IsNumber, IsObject, Matches, Min, ValidateBy } from 'class-validator';
+import {
+  VALUE_RANGES,
+  type BuiltModule,
+  type ModulePlugin,
+  type Port,
+  type PortRole,
+  type TaskId,
+  type ValueRange,
+} from '@transplant/core';
+import type * as tf from '@tensorflow/tfjs';
+import {
+  NODE_NAME_PATTERN,
+  topologicalOrder,
+  type GraphNode,
+  type StaticValue,
+  type WeightSpec,
+} from './graph-nodes';
+import { OPS, mustBeStatic } from './graph-ops';
+import { TfGraphLayer } from './tf-graph-layer';
+
+const positiveInts = (min: number, max: number, what: string) =>
+  ValidateBy({
+    name: 'isShape',
+    validator: {
+      validate: (v: unknown) =>
+        Array.isArray(v) &&
+        v.length >= min &&
+        v.length <= max &&
+        v.every((n) => Number.isSafeInteger(n) && n >= 1),
+      defaultMessage: () => `$property must be ${min} to ${max} positive integers (${what})`,
+    },
+  });
+
+/**
+ * Options of an imported TF op graph (the three families share them):
+ *
+ * - `inputShape`, `outputShape`: the module's input and output without the batch axis;
+ * - `input`: the name the nodes use for the module input (the Placeholder, or the node split at);
+ * - `output`: the node whose value is the module output;
+ * - `nodes`: op nodes `{name, op, inputs, attr}` with normalised attributes, no Const nodes;
+ * - `statics`: integer constants by name (`{shape, values}`), read as op parameters;
+ * - `weights`: float constants `{name, shape}`, the module's weights (values in the blob);
+ * - `inputScale`, `inputOffset`: the input is mapped to `x × scale + offset` first;
+ * - `outputChannels`: channels kept from the output's last axis, in order (empty: all);
+ * - `outputSize`: `[H, W]` to resize a 4-D output to (a seg head at image size; empty: none);
+ * - `stride`, `values`: the feature-map port's stride and value range.
+ */
+export class TfGraphOptions {
+  @positiveInts(1, 3, 'the input shape without the batch axis')
+  inputShape: number[] = [];
+
+  @positiveInts(1, 3, 'the output shape without the batch axis')
+  outputShape: number[] = [];
+
+  @Matches(NODE_NAME_PATTERN)
+  input = '';
+
+  @Matches(NODE_NAME_PATTERN)
+  output = '';
+
+  @IsArray()
+  nodes: GraphNode[] = [];
+
+  @IsObject()
+  statics: Record<string, StaticValue> = {};
+
+  @IsArray()
+  weights: WeightSpec[] = [];
+
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  inputScale = 1;
+
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  inputOffset = 0;
+
+  @ValidateBy({
+    name: 'isChannels',
+    validator: {
+      validate: (v: unknown) => Array.isArray(v) && v.every((n) => Number.isSafeInteger(n) && n >= 0),
+      defaultMessage: () => '$property must be channel indices (non-negative integers)',
+    },
+  })
+  outputChannels: number[] = [];
+
+  @ValidateBy({
+    name: 'isSize',
+    validator: {
+      validate: (v: unknown) =>
+        Array.isArray(v) &&
+        (v.length === 0 || (v.length === 2 && v.every((n) => Number.isSafeInteger(n) && n >= 1))),
+      defaultMessage: () => '$property must be [] or [H, W]',
+    },
+  })
+  outputSize: number[] = [];
+
+  @IsInt()
+  @Min(0)
+  stride = 1;
+
+  @IsIn(Object.keys(VALUE_RANGES))
+  values: ValueRange = 'real';
+}
+
+type Violation = { path: string; message: string };
+
+/** Most elements a static constant may hold (shapes, axes and paddings are tiny). */
+export const MAX_STATIC_ELEMENTS = 4096;
+
+function isNode(raw: unknown): raw is GraphNode {
+  if (typeof raw !== 'object' || raw === null) return false;
+  const n = raw as Record<string, unknown>;
+  return (
+    typeof n['name'] === 'string' &&
+    typeof n['op'] === 'string' &&
+    Array.isArray(n['inputs']) &&
+    n['inputs'].every((i) => typeof i === 'string') &&
+    typeof n['attr'] === 'object' &&
+    n['attr'] !== null
+  );
+}
+
+/** Structural rules: known ops, names, statics where ops need them, no dead nodes, no cycle. */
+export function tfGraphViolations(o: TfGraphOptions): Violation[] {
+  const out: Violation[] = [];
+  const statics = new Map(Object.entries(o.statics));
+  for (const [name, s] of statics) {
+    const ok =
+      NODE_NAME_PATTERN.test(name) &&
+      Array.isArray(s?.shape) &&
+      Array.isArray(s?.values) &&
+      s.values.length <= MAX_STATIC_ELEMENTS &&
+      s.values.every(Number.isSafeInteger) &&
+      s.shape.reduce((n, d) => n * d, 1) === s.values.length;
+    if (!ok)
+      out.push({
+        path: `statics.${name}`,
+        message: `must be {shape, values} of ≤ ${MAX_STATIC_ELEMENTS} integers`,
+      });
+  }
+  o.weights.forEach((w, i) => {
+    if (
+      !NODE_NAME_PATTERN.test(String(w?.name)) ||
+      !Array.isArray(w?.shape) ||
+      !w.shape.every((d) => Number.isSafeInteger(d) && d >= 0)
+    )
+      out.push({ path: `weights[${i}]`, message: 'must be {name, shape}' });
+  });
+  o.nodes.forEach((n, i) => {
+    if (!isNode(n)) out.push({ path: `nodes[${i}]`, message: 'must be {name, op, inputs, attr}' });
+    else if (!NODE_NAME_PATTERN.test(n.name))
+      out.push({ path: `nodes[${i}].name`, message: 'is not a node name' });
+    else if (!Object.hasOwn(OPS, n.op))
+      out.push({
+        path: `nodes[${i}].op`,
+        message: `${n.op} (node ${n.name}) is not supported; supported: ${Object.keys(OPS).join(', ')}`,
+      });
+    else
+      n.inputs.forEach((input, k) => {
+        if (mustBeStatic(n.op, k, n.inputs.length) && !statics.has(input))
+          out.push({
+            path: `nodes[${i}].inputs[${k}]`,
+            message: `${n.op} node ${n.name} reads ${input} as a parameter: it must be a static integer constant`,
+          });
+      });
+  });
+  if (out.length > 0) return out;
+  const names = [o.input, ...statics.keys(), ...o.weights.map((w) => w.name), ...o.nodes.map((n) => n.name)];
+  const twice = names.filter((n, i) => names.indexOf(n) !== i);
+  if (twice.length > 0)
+    return [{ path: 'nodes', message: `${[...new Set(twice)].join(', ')} are named twice` }];
+  if (!o.nodes.some((n) => n.name === o.output) && o.output !== o.input)
+    return [{ path: 'output', message: `"${o.output}" is not a node of the graph` }];
+  try {
+    topologicalOrder(o);
+  } catch (error) {
+    return [{ path: 'nodes', message: (error as Error).message }];
+  }
+  return [];
+}
+
+/** A float32 port of the given shape, channels the last axis. */
+function port(
+  role: PortRole,
+  shape: readonly (number | null)[],
+  facts: { stride: number; values: ValueRange },
+): Port {
+  return {
+    role,
+    dtype: 'float32',
+    shape: [...shape],
+    channels: shape[shape.length - 1] as number,
+    stride: facts.stride,
+    values: facts.values,
+  };
+}
+
+interface Family {
+  readonly family: string;
+  readonly kind: 'category' | 'task';
+  readonly task?: TaskId;
+  readonly description: string;
+  outputProblem(shape: readonly number[]): string | undefined;
+  ports(o: TfGraphOptions): { input: Port; output: Port };
+}
+
+function tfGraphPlugin(f: Family): ModulePlugin<TfGraphOptions> {
+  return {
+    family: f.family,
+    version: '1.0.0',
+    kind: f.kind,
+    ...(f.task !== undefined ? { task: f.task } : {}),
+    description: f.description,
+    optionsSchema: TfGraphOptions,
+    optionViolations(o) {
+      const graph = tfGraphViolations(o);
+      if (graph.length > 0) return graph;
+      const problem = f.outputProblem(o.outputShape);
+      return problem ? [{ path: 'outputShape', message: problem }] : [];
+    },
+    ports: (o) => f.ports(o),
+    build(o, { prefix }): BuiltModule {
+      const layer = new TfGraphLayer({
+        name: `${prefix}graph`,
+        graph: {
+          input: o.input,
+          output: o.output,
+          nodes: o.nodes,
+          statics: o.statics,
+          weights: o.weights,
+          inputScale: o.inputScale,
+          inputOffset: o.inputOffset,
+          outputChannels: o.outputChannels,
+          outputSize: o.outputSize,
+          outputShape: o.outputShape,
+        },
+      });
+      return {
+        layers: [layer],
+        apply: (input: tf.SymbolicTensor) => layer.apply(input) as tf.SymbolicTensor,
+      };
+    },
+  };
+}
+
+/** The lower part of an imported TF graph: image (unit values, stride 1) → the split node's feature map. */
+export const graphCategory = tfGraphPlugin({
+  family: 'graph-category',
+  kind: 'category',
+  description: 'lower part of an imported TensorFlow GraphModel (TF ops), up to the node it was split at',
+  outputProblem: () => undefined,
+  ports: (o) => ({
+    input: port('image', [null, ...o.inputShape], { stride: 1, values: 'unit' }),
+    output: port('feature-map', [null, ...o.outputShape], o),
+  }),
+});
+
+/** The upper part of an imported TF graph as a classifier: the feature map → logits [null, K]. */
+export const graphCls = tfGraphPlugin({
+  family: 'graph-cls',
+  kind: 'task',
+  task: 'cls',
+  description: 'upper part of an imported TensorFlow GraphModel (TF ops): the feature map → logits [null, K]',
+  outputProblem: (s) =>
+    s.length === 1 ? undefined : `is [${s.join(', ')}]; a classification head outputs logits [null, K]`,
+  ports: (o) => ({
+    input: port('feature-map', [null, ...o.inputShape], o),
+    output: port('logits', [null, ...o.outputShape], { stride: 0, values: 'real' }),
+  }),
+});
+
+/** The upper part of an imported TF graph as a segmenter: the feature map → mask logits per class at image size. */
+export const graphSeg = tfGraphPlugin({
+  family: 'graph-seg',
+  kind: 'task',
+  task: 'seg',
+  description:
+    'upper part of an imported TensorFlow GraphModel (TF ops): the feature map → mask logits [null, H, W, K] at image size, one channel per class',
+  outputProblem: (s) =>
+    s.length === 3
+      ? undefined
+      : `is [${s.join(', ')}]; a segmentation head outputs mask logits [null, H, W, K]`,
+  ports: (o) => ({
+    input: port('feature-map', [null, ...o.inputShape], o),
+    output: port('mask-logits', [null, ...o.outputShape], { stride: 1, values: 'real' }),
+  }),
+});
