@@ -35,3 +35,4 @@ export {
   type ImportModelOptions,
   type ImportModelReport,
 } from './import-model';
+export { graphFixture, writeGraphFixture } from './testing/graph-fixture';

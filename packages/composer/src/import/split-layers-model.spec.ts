@@ -193,10 +193,17 @@ describe('splitting a LayersModel', () => {
       decodeWeightsManifest(m, new Map([['weights.bin', b]]), 'r');
     expect(decode(manifest, bytes)().length).toBe(files.weights.length);
     expect(codeOf(decode(manifest, bytes.slice(0, -4))).code).toBe('E_IMPORT_MODEL');
+    // int32 weights are read (graph constants); a LayersModel refuses them at import (import-graph-model.spec).
+    expect(
+      decode(
+        [{ ...manifest[0]!, weights: manifest[0]!.weights.map((w) => ({ ...w, dtype: 'int32' })) }],
+        bytes,
+      )().every((w) => w.dtype === 'int32' && w.data instanceof Int32Array),
+    ).toBe(true);
     expect(
       codeOf(
         decode(
-          [{ ...manifest[0]!, weights: manifest[0]!.weights.map((w) => ({ ...w, dtype: 'int32' })) }],
+          [{ ...manifest[0]!, weights: manifest[0]!.weights.map((w) => ({ ...w, dtype: 'string' })) }],
           bytes,
         ),
       ).code,

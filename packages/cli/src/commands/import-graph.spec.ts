@@ -1,0 +1,380 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  Network,
+  PluginRegistry,
+  decodeWeightsManifest,
+  disposeModule,
+  graphFixture,
+  importGraphModel,
+  moduleArtifact,
+  moduleFromManifest,
+  readJsModuleLiteral,
+  readModelFiles,
+  writeGraphFixture,
+} from '@transplant/composer';
+import { selectBackend } from '@transplant/core';
+import { importedCategory, importedCls, importedSeg } from '@transplant/plugin-layers-graph';
+import { graphCategory, graphCls, graphSeg } from '@transplant/plugin-tf-graph';
+import { FolderStore, Registry } from '@transplant/registry';
+import { createPlatform } from '@transplant/platform';
+import { importCommand } from './import';
+
+const plugins = () =>
+  new PluginRegistry([importedCategory, importedCls, importedSeg, graphCategory, graphCls, graphSeg]);
+const meta = {
+  version: '1.0.0',
+  generatedBy: 'transplant/0.1.0',
+  provenance: { data: 'test', seed: 0, steps: 0, backend: 'cpu' },
+  card: { metrics: [] },
+};
+
+async function run(
+  ...argv: string[]
+): Promise<{ value?: Record<string, unknown>; code?: string; message?: string }> {
+  const program = new Command('transplant')
+    .option('--backend <id>')
+    .option('--registry <location>')
+    .option('--json')
+    .exitOverride();
+  let value: Record<string, unknown> | undefined;
+  importCommand(program, {
+    services: () => ({ ...createPlatform({}), plugins: plugins() }),
+    globals: () => program.opts(),
+    env: {},
+    out: (v) => (value = v as Record<string, unknown>),
+    err: () => undefined,
+  });
+  try {
+    await program.parseAsync(['--backend', 'cpu', ...argv], { from: 'user' });
+    return { value: value! };
+  } catch (error) {
+    return { code: (error as { code?: string }).code!, message: (error as Error).message };
+  }
+}
+
+async function codeOf(
+  p: Promise<unknown> | (() => unknown),
+): Promise<{ code?: string; message: string; details?: unknown }> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (error) {
+    return error as { code?: string; message: string; details?: unknown };
+  }
+  throw new Error('expected an error');
+}
+
+/** Stock tfjs on the fixture's own files: quantised weights decoded by tfjs, not by us. */
+async function stockGraph(): Promise<tf.GraphModel> {
+  const { json, weights } = graphFixture();
+  const manifest = (json['weightsManifest'] as { weights: tf.io.WeightsManifestEntry[] }[])[0]!.weights;
+  return tf.loadGraphModel(
+    tf.io.fromMemory({
+      modelTopology: json['modelTopology'] as object,
+      weightSpecs: manifest,
+      weightData: weights.buffer.slice(
+        weights.byteOffset,
+        weights.byteOffset + weights.byteLength,
+      ) as ArrayBuffer,
+    }),
+  );
+}
+
+const maxDifference = (a: tf.Tensor, b: tf.Tensor) =>
+  tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+
+describe('transplant import of a GraphModel (TF ops)', () => {
+  let dir: string;
+  let model: string;
+  let stock: tf.GraphModel;
+  let images: tf.Tensor4D;
+  beforeAll(async () => {
+    await selectBackend({ requested: 'cpu', env: {} });
+    dir = await mkdtemp(join(tmpdir(), 'transplant-import-graph-'));
+    model = await writeGraphFixture(join(dir, 'tiny'));
+    stock = await stockGraph();
+    images = tf.randomUniform([3, 16, 16, 3], 0, 1, 'float32', 11) as tf.Tensor4D;
+  });
+  afterAll(async () => {
+    stock.dispose();
+    images.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['seg', 'maps', [2, 0], [3, 16, 16, 2]],
+    ['cls', 'logits', [], [3, 2]],
+  ] as const)(
+    'a %s head split at a node equals stock tfjs on the quantised original, and frees every tensor',
+    async (task, output, channels, shape) => {
+      const start = tf.memory().numTensors;
+      const g = await importGraphModel(plugins(), {
+        model: await readModelFiles(model),
+        split: 'se',
+        output,
+        category: 'cat',
+        task,
+        inputRange: [0, 255],
+        channels,
+      });
+      g.original.dispose();
+      expect(g.feature).toMatchObject({
+        role: 'feature-map',
+        stride: 2,
+        values: 'real',
+        shape: [null, 8, 8, 4],
+      });
+      expect(g.task.ports.input).toEqual(g.category.ports.output);
+      const network = Network.create(
+        [g.category, g.task],
+        [{ category: g.category.name, task: g.task.name }],
+      );
+      const actual = network.run(g.category.name, g.task.name, images);
+      const expected = tf.tidy(() => {
+        const out = stock.execute(tf.mul(images, 255), output) as tf.Tensor;
+        return channels.length > 0 ? tf.gather(out, [...channels], 3) : out;
+      });
+      expect(actual.shape).toEqual(shape);
+      expect(maxDifference(actual, expected)).toBeLessThanOrEqual(1e-5);
+      tf.dispose([actual, expected]);
+      network.dispose();
+      expect(tf.memory().numTensors).toBe(start);
+    },
+  );
+
+  it('passes gradients through an imported head (an adapter below it can learn) without leaking', async () => {
+    const g = await importGraphModel(plugins(), {
+      model: await readModelFiles(model),
+      split: 'se',
+      output: 'maps',
+      category: 'cat',
+      task: 'seg',
+    });
+    g.original.dispose();
+    const start = tf.memory().numTensors;
+    const feature = tf.randomUniform([2, 8, 8, 4], 0, 1, 'float32', 3);
+    const grad = tf.grad((x: tf.Tensor) => tf.sum(g.task.model.apply(x) as tf.Tensor))(feature);
+    const norm = tf.tidy(() => tf.sum(tf.abs(grad)).dataSync()[0]!);
+    expect(Number.isFinite(norm) && norm > 0).toBe(true);
+    tf.dispose([feature, grad]);
+    expect(tf.memory().numTensors).toBe(start);
+    [g.category, g.task].forEach(disposeModule);
+  });
+
+  it('refuses cuts a skip connection crosses (naming where to cut), unsupported ops, and unchosen outputs', async () => {
+    const files = await readModelFiles(model);
+    const across = await codeOf(
+      importGraphModel(plugins(), {
+        model: files,
+        split: 'dw',
+        output: 'maps',
+        category: 'cat',
+        task: 'seg',
+      }),
+    );
+    expect(across.code).toBe('E_IMPORT_SPLIT');
+    expect(across.message).toContain('skip reads c1');
+    expect((across.details as { splitPoints: string[] }).splitPoints).toEqual([
+      'scaled',
+      'c1',
+      'skip',
+      'se',
+      'up',
+      'cat',
+      'head',
+      'head/add',
+    ]);
+    const two = await codeOf(
+      importGraphModel(plugins(), { model: files, split: 'se', category: 'cat', task: 'seg' }),
+    );
+    expect(two.code).toBe('E_IMPORT_SPLIT');
+    expect(two.message).toMatch(/2 outputs \((maps, logits|logits, maps)\)/);
+    const json = graphFixture().json as { modelTopology: { node: { name: string; op: string }[] } };
+    json.modelTopology.node.find((n) => n.name === 'gate')!.op = 'Erf';
+    const erf = await writeGraphFixture(join(dir, 'erf'), json);
+    const unsupported = await codeOf(
+      importGraphModel(plugins(), {
+        model: await readModelFiles(erf),
+        split: 'se',
+        output: 'maps',
+        category: 'cat',
+        task: 'seg',
+      }),
+    );
+    expect(unsupported.code).toBe('E_IMPORT_MODEL');
+    expect(unsupported.message).toContain('Erf (node gate) is not supported');
+    const wrongTask = await codeOf(
+      importGraphModel(plugins(), {
+        model: files,
+        split: 'se',
+        output: 'logits',
+        category: 'cat',
+        task: 'seg',
+      }),
+    );
+    expect(wrongTask.code).toBe('E_IMPORT_MODEL');
+    const badChannel = await codeOf(
+      importGraphModel(plugins(), {
+        model: files,
+        split: 'se',
+        output: 'maps',
+        category: 'cat',
+        task: 'seg',
+        channels: [3],
+      }),
+    );
+    expect(badChannel.message).toContain('channels 3 are not among the output');
+  });
+
+  it('survives publish → fetch → moduleFromManifest bit-identically', async () => {
+    const registry = new Registry(new FolderStore(join(dir, 'registry')));
+    const g = await importGraphModel(plugins(), {
+      model: await readModelFiles(model),
+      split: 'se',
+      output: 'maps',
+      category: 'cat',
+      task: 'seg',
+      name: 'tiny-graph',
+    });
+    g.original.dispose();
+    for (const m of [g.category, g.task]) {
+      const artifact = moduleArtifact(m, meta);
+      await registry.publish(artifact);
+      const fetched = await registry.fetch(`${m.name}@1.0.0`);
+      const again = moduleFromManifest(plugins(), fetched.manifest, fetched.weights);
+      expect(again.ports).toEqual(m.ports);
+      const input = tf.randomUniform([2, ...(m.ports.input.shape.slice(1) as number[])], 0, 1, 'float32', 3);
+      const [a, b] = [m, again].map((x) =>
+        tf.tidy(() => Array.from((x.model.predict(input) as tf.Tensor).dataSync())),
+      );
+      expect(b).toEqual(a);
+      input.dispose();
+      disposeModule(again);
+      disposeModule(m);
+    }
+  });
+
+  it('the CLI imports it, checks it, picks classes by name, and refuses bad flags with E_USAGE', async () => {
+    const labels = join(dir, 'labels.txt');
+    await writeFile(labels, 'bird\ncat\ndog\n');
+    const base = [
+      'import',
+      '--model',
+      model,
+      '--split',
+      'se',
+      '--output',
+      'maps',
+      '--category',
+      'cat',
+      '--task',
+      'seg',
+    ];
+    const ok = await run(
+      ...base,
+      '--classes',
+      'dog,bird',
+      '--labels',
+      labels,
+      '--input-range',
+      '0,255',
+      '--out',
+      join(dir, 'out'),
+    );
+    expect(ok.code).toBeUndefined();
+    expect(ok.value!['difference']).toBeLessThanOrEqual(1e-4);
+    expect(existsSync(join(dir, 'out', 'cat-seg-imported-head', 'manifest.json'))).toBe(true);
+    const head = JSON.parse(
+      await readFile(join(dir, 'out', 'cat-seg-imported-head', 'manifest.json'), 'utf8'),
+    );
+    expect(JSON.stringify(head)).toContain('"outputChannels":[2,0]');
+    expect((await run(...base, '--input-range', '255,0', '--out', dir)).code).toBe('E_USAGE');
+    expect((await run(...base, '--classes', 'cat', '--out', dir)).code).toBe('E_USAGE');
+    expect((await run(...base, '--classes', 'horse', '--labels', labels, '--out', dir)).code).toBe('E_USAGE');
+    expect((await run(...base, '--channels', '1,x', '--out', dir)).code).toBe('E_USAGE');
+  });
+});
+
+describe('models wrapped as JavaScript modules, and hostile weight files', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'transplant-js-model-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  const wrap = (literal: string) =>
+    `!function(e){"object"==typeof exports?module.exports=e():this.model=e()}(function(){return function(){}({1:[function(e,a,n){a.exports=${literal}},{}]},{},[1])(1)});`;
+
+  it('reads the exported literal without running the file, and equals the JSON files', async () => {
+    const { json, weights } = graphFixture();
+    // Minifier style: unquoted keys, !0 / !1 for booleans.
+    const literal = JSON.stringify(json)
+      .replace(/"([A-Za-z_][A-Za-z0-9_]*)":/g, '$1:')
+      .replace(/\btrue\b/g, '!0')
+      .replace(/\bfalse\b/g, '!1');
+    await writeFile(join(dir, 'model.min.js'), wrap(literal));
+    await writeFile(
+      join(dir, 'group1-shard1of1.bin.min.js'),
+      wrap(JSON.stringify(Buffer.from(weights).toString('base64'))),
+    );
+    const fromJs = await readModelFiles(join(dir, 'model.min.js'));
+    const fromJson = await readModelFiles(await writeGraphFixture(join(dir, 'json')));
+    expect(fromJs.modelJson).toEqual(fromJson.modelJson);
+    expect(fromJs.weights).toEqual(fromJson.weights);
+    expect(readJsModuleLiteral('x.exports={a:-1,b:[!0,!1,null,"s"],"c d":.5}', 't')).toEqual({
+      a: -1,
+      b: [true, false, null, 's'],
+      'c d': 0.5,
+    });
+  });
+
+  it.each([
+    ['a call', 'module.exports={a:require("fs")}'],
+    ['an identifier', 'module.exports={a:b}'],
+    ['a getter', 'module.exports={get a(){return 1}}'],
+    ['two exports', 'a.exports={x:1};b.exports={y:2}'],
+    ['no export', 'var x = {a: 1}'],
+    ['a computed key', 'module.exports={[k]:1}'],
+    ['a __proto__ key', 'module.exports={__proto__:{polluted:1}}'],
+    ['not JavaScript', 'module.exports = {'],
+  ])('refuses %s with E_IMPORT_MODEL', (_what, text) => {
+    expect(() => readJsModuleLiteral(text, 't')).toThrow(expect.objectContaining({ code: 'E_IMPORT_MODEL' }));
+  });
+
+  it('dequantises uint8 and float16 exactly as tfjs does', async () => {
+    const { json, weights } = graphFixture();
+    const manifest = json['weightsManifest'] as { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+    const ours = decodeWeightsManifest(manifest, new Map([['group1-shard1of1.bin', weights]]), 't');
+    const theirs = tf.io.decodeWeights(weights.buffer.slice(0) as ArrayBuffer, manifest[0]!.weights);
+    for (const w of ours) expect(Array.from(w.data)).toEqual(Array.from(theirs[w.name]!.dataSync()));
+    tf.dispose(Object.values(theirs));
+  });
+
+  it('refuses absurd shapes, wrong lengths and paths outside the folder before reading them', async () => {
+    const { json, weights } = graphFixture();
+    const manifest = json['weightsManifest'] as { paths: string[]; weights: Record<string, unknown>[] }[];
+    const files = new Map([['group1-shard1of1.bin', weights]]);
+    const huge = [{ ...manifest[0]!, weights: [{ name: 'w', shape: [2 ** 31], dtype: 'float32' }] }];
+    expect(() => decodeWeightsManifest(huge, files, 't')).toThrow(/declares 2147483648 elements/);
+    const negative = [{ ...manifest[0]!, weights: [{ name: 'w', shape: [-1, 4], dtype: 'float32' }] }];
+    expect(() => decodeWeightsManifest(negative, files, 't')).toThrow(
+      expect.objectContaining({ code: 'E_IMPORT_MODEL' }),
+    );
+    const longer = new Map([['group1-shard1of1.bin', new Uint8Array([...weights, 0, 0, 0, 0])]]);
+    expect(() => decodeWeightsManifest(manifest, longer, 't')).toThrow(
+      /hold \d+ bytes, the manifest describes/,
+    );
+    const shorter = new Map([['group1-shard1of1.bin', weights.slice(0, -1)]]);
+    expect(() => decodeWeightsManifest(manifest, shorter, 't')).toThrow(
+      /hold \d+ bytes, the manifest describes/,
+    );
+    const outside = { ...json, weightsManifest: [{ ...manifest[0]!, paths: ['../../etc/passwd'] }] };
+    await writeFile(join(dir, 'outside.json'), JSON.stringify(outside));
+    await expect(readModelFiles(join(dir, 'outside.json'))).rejects.toThrow(/outside the model's folder/);
+  });
+});
