@@ -10,10 +10,10 @@ if command -v docker-registry >/dev/null && command -v htpasswd >/dev/null && [ 
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install-system-deps: run as root, or: sudo apt-get install docker-registry apache2-utils libdnnl-dev chromium" >&2
+  echo "install-system-deps: run as root, or: sudo apt-get install docker-registry apache2-utils libdnnl-dev chromium darknet" >&2
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends docker-registry apache2-utils libdnnl-dev chromium g++ make python3 >/dev/null
-echo "install-system-deps: installed docker-registry, apache2-utils, libdnnl-dev and chromium"
+apt-get install -y -qq --no-install-recommends docker-registry apache2-utils libdnnl-dev chromium darknet g++ make python3 >/dev/null
+echo "install-system-deps: installed docker-registry, apache2-utils, libdnnl-dev, chromium and darknet (its sample photos)"

@@ -15,17 +15,31 @@ export class TfGraphLayer extends tf.layers.Layer {
   private readonly graph: TfGraphConfig;
   private readonly variables = new Map<string, tf.LayerVariable>();
 
-  constructor(args: { graph: TfGraphConfig; name?: string; trainable?: boolean }) {
+  private readonly seed: number;
+
+  constructor(args: { graph: TfGraphConfig; name?: string; trainable?: boolean; seed?: number }) {
     super({ ...(args.name ? { name: args.name } : {}), trainable: args.trainable ?? true });
     this.graph = args.graph;
+    this.seed = args.seed ?? 0;
   }
 
   override build(): void {
-    for (const w of this.graph.weights)
+    // Seeded Glorot for kernels, zeros for vectors: a fresh module is usable; imports overwrite them.
+    this.graph.weights.forEach((w, i) =>
       this.variables.set(
         w.name,
-        this.addWeight(w.name, [...w.shape], 'float32', tf.initializers.zeros(), undefined, true),
-      );
+        this.addWeight(
+          w.name,
+          [...w.shape],
+          'float32',
+          w.shape.length >= 2
+            ? tf.initializers.glorotUniform({ seed: this.seed + 64 * i })
+            : tf.initializers.zeros(),
+          undefined,
+          true,
+        ),
+      ),
+    );
     this.built = true;
   }
 
@@ -40,7 +54,11 @@ export class TfGraphLayer extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), graph: this.graph as unknown as tf.serialization.ConfigDictValue };
+    return {
+      ...super.getConfig(),
+      seed: this.seed,
+      graph: this.graph as unknown as tf.serialization.ConfigDictValue,
+    };
   }
 }
 tf.serialization.registerClass(TfGraphLayer);

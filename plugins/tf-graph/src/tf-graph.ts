@@ -102,6 +102,85 @@ export class TfGraphOptions {
   values: ValueRange = 'real';
 }
 
+const convAttr = (stride: number, fused: string[]) => ({
+  strides: [1, stride, stride, 1],
+  dilations: [1, 1, 1, 1],
+  padding: 'SAME',
+  data_format: 'NHWC',
+  fused_ops: fused,
+});
+
+/** Defaults: tiny graphs that fit each other (8×8 image → 4×4×4 map at stride 2 → head). */
+const CATEGORY_DEFAULTS: Partial<TfGraphOptions> = {
+  inputShape: [8, 8, 3],
+  outputShape: [4, 4, 4],
+  input: 'images',
+  output: 'conv',
+  nodes: [
+    {
+      name: 'conv',
+      op: '_FusedConv2D',
+      inputs: ['images', 'conv/w', 'conv/b'],
+      attr: convAttr(2, ['BiasAdd', 'Relu']),
+    },
+  ],
+  weights: [
+    { name: 'conv/w', shape: [3, 3, 3, 4] },
+    { name: 'conv/b', shape: [4] },
+  ],
+  stride: 2,
+  values: 'non-negative',
+};
+const CLS_DEFAULTS: Partial<TfGraphOptions> = {
+  inputShape: [4, 4, 4],
+  outputShape: [1],
+  input: 'features',
+  output: 'logits',
+  nodes: [
+    { name: 'gap', op: 'Mean', inputs: ['features', 'gap/axes'], attr: { keep_dims: false } },
+    { name: 'fc', op: 'MatMul', inputs: ['gap', 'fc/w'], attr: {} },
+    { name: 'logits', op: 'BiasAdd', inputs: ['fc', 'fc/b'], attr: {} },
+  ],
+  statics: { 'gap/axes': { shape: [2], values: [1, 2] } },
+  weights: [
+    { name: 'fc/w', shape: [4, 1] },
+    { name: 'fc/b', shape: [1] },
+  ],
+  stride: 2,
+  values: 'non-negative',
+};
+const SEG_DEFAULTS: Partial<TfGraphOptions> = {
+  inputShape: [4, 4, 4],
+  outputShape: [8, 8, 1],
+  input: 'features',
+  output: 'mask',
+  nodes: [
+    {
+      name: 'mask',
+      op: '_FusedConv2D',
+      inputs: ['features', 'mask/w', 'mask/b'],
+      attr: convAttr(1, ['BiasAdd']),
+    },
+  ],
+  weights: [
+    { name: 'mask/w', shape: [1, 1, 4, 1] },
+    { name: 'mask/b', shape: [1] },
+  ],
+  outputSize: [8, 8],
+  stride: 2,
+  values: 'non-negative',
+};
+
+/** The options class of a family: TfGraphOptions with the family's defaults (deep-copied per instance). */
+function withDefaults(defaults: Partial<TfGraphOptions>): new () => TfGraphOptions {
+  return class extends TfGraphOptions {
+    constructor() {
+      super();
+      Object.assign(this, structuredClone(defaults));
+    }
+  };
+}
+
 type Violation = { path: string; message: string };
 
 /** Most elements a static constant may hold (shapes, axes and paddings are tiny). */
@@ -197,6 +276,7 @@ function port(
 
 interface Family {
   readonly family: string;
+  readonly defaults: Partial<TfGraphOptions>;
   readonly kind: 'category' | 'task';
   readonly task?: TaskId;
   readonly description: string;
@@ -211,7 +291,7 @@ function tfGraphPlugin(f: Family): ModulePlugin<TfGraphOptions> {
     kind: f.kind,
     ...(f.task !== undefined ? { task: f.task } : {}),
     description: f.description,
-    optionsSchema: TfGraphOptions,
+    optionsSchema: withDefaults(f.defaults),
     optionViolations(o) {
       const graph = tfGraphViolations(o);
       if (graph.length > 0) return graph;
@@ -219,9 +299,10 @@ function tfGraphPlugin(f: Family): ModulePlugin<TfGraphOptions> {
       return problem ? [{ path: 'outputShape', message: problem }] : [];
     },
     ports: (o) => f.ports(o),
-    build(o, { prefix }): BuiltModule {
+    build(o, { prefix, seed }): BuiltModule {
       const layer = new TfGraphLayer({
         name: `${prefix}graph`,
+        seed,
         graph: {
           input: o.input,
           output: o.output,
@@ -247,6 +328,7 @@ function tfGraphPlugin(f: Family): ModulePlugin<TfGraphOptions> {
 export const graphCategory = tfGraphPlugin({
   family: 'graph-category',
   kind: 'category',
+  defaults: CATEGORY_DEFAULTS,
   description: 'lower part of an imported TensorFlow GraphModel (TF ops), up to the node it was split at',
   outputProblem: () => undefined,
   ports: (o) => ({
@@ -259,6 +341,7 @@ export const graphCategory = tfGraphPlugin({
 export const graphCls = tfGraphPlugin({
   family: 'graph-cls',
   kind: 'task',
+  defaults: CLS_DEFAULTS,
   task: 'cls',
   description: 'upper part of an imported TensorFlow GraphModel (TF ops): the feature map → logits [null, K]',
   outputProblem: (s) =>
@@ -273,6 +356,7 @@ export const graphCls = tfGraphPlugin({
 export const graphSeg = tfGraphPlugin({
   family: 'graph-seg',
   kind: 'task',
+  defaults: SEG_DEFAULTS,
   task: 'seg',
   description:
     'upper part of an imported TensorFlow GraphModel (TF ops): the feature map → mask logits [null, H, W, K] at image size, one channel per class',
