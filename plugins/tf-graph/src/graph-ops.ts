@@ -300,7 +300,10 @@ export const OPS: Readonly<Record<string, OpDef>> = {
     run: ([x, s]) => {
       const shape = ints(s!);
       const input = tensor(x!);
-      return tf.reshape(input, shape[0] === 1 && input.shape[0] !== 1 ? [-1, ...shape.slice(1)] : shape);
+      return tf.reshape(
+        input,
+        shape[0] === 1 && input.shape[0] !== 1 ? [input.shape[0], ...shape.slice(1)] : shape,
+      );
     },
   },
   Squeeze: {

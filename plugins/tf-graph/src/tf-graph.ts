@@ -183,6 +183,9 @@ function withDefaults(defaults: Partial<TfGraphOptions>): new () => TfGraphOptio
 
 type Violation = { path: string; message: string };
 
+/** Most float elements a module's weights may declare in all (2^28 float32 = 1 GiB). */
+export const MAX_WEIGHT_ELEMENTS = 2 ** 28;
+
 /** Most elements a static constant may hold (shapes, axes and paddings are tiny). */
 export const MAX_STATIC_ELEMENTS = 4096;
 
@@ -217,14 +220,22 @@ export function tfGraphViolations(o: TfGraphOptions): Violation[] {
         message: `must be {shape, values} of ≤ ${MAX_STATIC_ELEMENTS} integers`,
       });
   }
+  let elements = 0;
   o.weights.forEach((w, i) => {
-    if (
-      !NODE_NAME_PATTERN.test(String(w?.name)) ||
-      !Array.isArray(w?.shape) ||
-      !w.shape.every((d) => Number.isSafeInteger(d) && d >= 0)
-    )
-      out.push({ path: `weights[${i}]`, message: 'must be {name, shape}' });
+    const sizes =
+      Array.isArray(w?.shape) &&
+      w.shape.length <= 8 &&
+      w.shape.every((d) => Number.isSafeInteger(d) && d >= 0);
+    if (!NODE_NAME_PATTERN.test(String(w?.name)) || !sizes)
+      out.push({ path: `weights[${i}]`, message: 'must be {name, shape} with ≤ 8 non-negative sizes' });
+    else elements += w.shape.reduce((n, d) => n * d, 1);
   });
+  // Checked before build allocates anything (a manifest is untrusted input).
+  if (elements > MAX_WEIGHT_ELEMENTS)
+    out.push({
+      path: 'weights',
+      message: `declare ${elements} elements in all, more than the ${MAX_WEIGHT_ELEMENTS} allowed`,
+    });
   o.nodes.forEach((n, i) => {
     if (!isNode(n)) out.push({ path: `nodes[${i}]`, message: 'must be {name, op, inputs, attr}' });
     else if (!NODE_NAME_PATTERN.test(n.name))

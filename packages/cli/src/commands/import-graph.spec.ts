@@ -135,10 +135,16 @@ describe('transplant import of a GraphModel (TF ops)', () => {
         [{ category: g.category.name, task: g.task.name }],
       );
       const actual = network.run(g.category.name, g.task.name, images);
-      const expected = tf.tidy(() => {
-        const out = stock.execute(tf.mul(images, 255), output) as tf.Tensor;
-        return channels.length > 0 ? tf.gather(out, [...channels], 3) : out;
-      });
+      // Stock tfjs runs the batch-1 graph one image at a time; the modules run the batch of 3.
+      const expected = tf.tidy(() =>
+        tf.concat(
+          [0, 1, 2].map((i) => {
+            const x = tf.slice(images, [i, 0, 0, 0], [1, -1, -1, -1]);
+            const out = stock.execute(tf.mul(x, 255), output) as tf.Tensor;
+            return channels.length > 0 ? tf.gather(out, [...channels], 3) : out;
+          }),
+        ),
+      );
       expect(actual.shape).toEqual(shape);
       expect(maxDifference(actual, expected)).toBeLessThanOrEqual(1e-5);
       tf.dispose([actual, expected]);
@@ -346,12 +352,47 @@ describe('models wrapped as JavaScript modules, and hostile weight files', () =>
     expect(() => readJsModuleLiteral(text, 't')).toThrow(expect.objectContaining({ code: 'E_IMPORT_MODEL' }));
   });
 
-  it('dequantises uint8 and float16 exactly as tfjs does', async () => {
+  it('dequantises uint8, uint16 and float16 (subnormals too), float and int32, exactly as tfjs does', async () => {
     const { json, weights } = graphFixture();
     const manifest = json['weightsManifest'] as { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
-    const ours = decodeWeightsManifest(manifest, new Map([['group1-shard1of1.bin', weights]]), 't');
-    const theirs = tf.io.decodeWeights(weights.buffer.slice(0) as ArrayBuffer, manifest[0]!.weights);
+    const extra: { spec: tf.io.WeightsManifestEntry; bytes: Uint8Array }[] = [
+      {
+        spec: {
+          name: 'q8i',
+          shape: [5],
+          dtype: 'int32',
+          quantization: { dtype: 'uint8', min: -1, scale: 0.3 },
+        },
+        bytes: new Uint8Array([0, 1, 2, 3, 255]),
+      },
+      {
+        spec: {
+          name: 'q16',
+          shape: [3],
+          dtype: 'float32',
+          quantization: { dtype: 'uint16', min: -2, scale: 1 / 4096 },
+        },
+        bytes: new Uint8Array(new Uint16Array([0, 4096, 65535]).buffer),
+      },
+      // ±0, the smallest and largest subnormals, ±Inf, NaN, 1.
+      {
+        spec: { name: 'half', shape: [8], dtype: 'float32', quantization: { dtype: 'float16' } },
+        bytes: new Uint8Array(
+          new Uint16Array([0x0000, 0x8000, 0x0001, 0x03ff, 0x7c00, 0xfc00, 0x7e00, 0x3c00]).buffer,
+        ),
+      },
+    ];
+    const all = new Uint8Array([...weights, ...extra.flatMap((e) => [...e.bytes])]);
+    const specs = [...manifest[0]!.weights, ...extra.map((e) => e.spec)];
+    const ours = decodeWeightsManifest(
+      [{ paths: ['w.bin'], weights: specs }],
+      new Map([['w.bin', all]]),
+      't',
+    );
+    const theirs = tf.io.decodeWeights(all.buffer.slice(0) as ArrayBuffer, specs);
+    expect(ours.map((w) => w.name)).toEqual(specs.map((s) => s.name));
     for (const w of ours) expect(Array.from(w.data)).toEqual(Array.from(theirs[w.name]!.dataSync()));
+    expect(Array.from(ours.find((w) => w.name === 'q8i')!.data)).toEqual([-1, -1, 0, 0, 76]);
     tf.dispose(Object.values(theirs));
   });
 

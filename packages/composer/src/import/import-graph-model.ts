@@ -67,6 +67,9 @@ function bad(
   return new TransplantError(code, `${source}: ${detail}`, { module: source, operation: 'importGraph' });
 }
 
+/** The largest input side accepted (a 4096×4096 image); larger inputs are refused before running anything. */
+export const MAX_INPUT_SIDE = 4096;
+
 /** Whether a model.json is a GraphModel (TF nodes) rather than a LayersModel (Keras layers). */
 export function isGraphModelJson(json: unknown): boolean {
   return isObject(json) && isObject(json['modelTopology']) && Array.isArray(json['modelTopology']['node']);
@@ -125,7 +128,7 @@ export function parseGraphModel(files: LayersModelFiles): TfGraphModel {
     );
   const p = placeholders[0]!;
   const shape = dims(isObject(p.attr['shape']) ? p.attr['shape']['shape'] : undefined);
-  if (!shape || shape.length !== 4 || shape.slice(1).some((d) => !(d >= 1)))
+  if (!shape || shape.length !== 4 || shape.slice(1).some((d) => !(d >= 1 && d <= MAX_INPUT_SIDE)))
     throw bad(
       source,
       `the input ${p.name} has shape [${shape?.join(', ') ?? '?'}]; an image input [batch, H, W, C] of fixed size is needed`,
@@ -258,19 +261,13 @@ function valuesOf(graph: TfGraphModel, name: string): ValueRange {
 
 /** Loads the original model with stock tfjs (the reference for shapes and for the check). */
 export async function loadOriginalGraph(files: LayersModelFiles): Promise<tf.GraphModel> {
-  const bytes = files.weights.reduce((n, w) => n + w.data.byteLength, 0);
-  const data = new Uint8Array(bytes);
-  let offset = 0;
-  for (const w of files.weights) {
-    data.set(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength), offset);
-    offset += w.data.byteLength;
-  }
   const json = files.modelJson as { modelTopology: object; signature?: object };
   return tf.loadGraphModel(
     tf.io.fromMemory({
       modelTopology: json.modelTopology,
-      weightSpecs: files.weights.map((w) => ({ name: w.name, shape: [...w.shape], dtype: w.dtype })),
-      weightData: data.buffer,
+      // The stored bytes with their quantisation: stock tfjs decodes them itself.
+      weightSpecs: files.stored.specs,
+      weightData: files.stored.data,
       ...(json.signature ? { signature: json.signature } : {}),
     } as tf.io.ModelArtifacts),
   );

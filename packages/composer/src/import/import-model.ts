@@ -176,6 +176,17 @@ export async function importModel(
       }
     };
   } else {
+    const graphOnly = [
+      ['--output', options.output],
+      ['--input-range', options.inputRange],
+      ['--channels / --classes', options.channels],
+    ].filter(([, v]) => v !== undefined);
+    if (graphOnly.length > 0)
+      throw new TransplantError(
+        'E_INVALID_ARGUMENT',
+        `${graphOnly.map(([f]) => f).join(', ')}: for GraphModels only; ${basename(path)} is a LayersModel (split it with --split LAYER)`,
+        { module: path, operation: 'import' },
+      );
     imported = importLayersModel(options.plugins, common);
     verify = () => check(files, imported, options.warn ?? (() => undefined), options.checkImages);
   }

@@ -18,6 +18,12 @@ export interface LayersModelFiles {
   readonly source: string;
   readonly modelJson: unknown;
   readonly weights: readonly NamedArray[];
+  /**
+   * The weights as stored (manifest entries with their quantisation, the groups' bytes in
+   * order): what stock tfjs is given when an import is checked, so that the check also covers
+   * our decoding.
+   */
+  readonly stored: { readonly specs: tf.io.WeightsManifestEntry[]; readonly data: ArrayBuffer };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -125,7 +131,10 @@ function decodeValues(bytes: ArrayBuffer, spec: tf.io.WeightsManifestEntry): Flo
   }
   const stored = q.dtype === 'uint8' ? new Uint8Array(bytes) : new Uint16Array(bytes);
   const out = spec.dtype === 'int32' ? new Int32Array(stored.length) : new Float32Array(stored.length);
-  for (let i = 0; i < stored.length; i++) out[i] = q.min! + stored[i]! * q.scale!;
+  // As tfjs does: int32 weights round to the nearest integer, float32 ones keep the product.
+  if (out instanceof Int32Array)
+    for (let i = 0; i < stored.length; i++) out[i] = Math.round(q.min! + stored[i]! * q.scale!);
+  else for (let i = 0; i < stored.length; i++) out[i] = q.min! + stored[i]! * q.scale!;
   return out;
 }
 
@@ -242,7 +251,15 @@ export async function readModelFiles(path: string): Promise<LayersModelFiles> {
     : [];
   const files = new Map<string, Uint8Array>();
   for (const p of new Set(paths)) files.set(p, await readShard(dirname(path), p, path));
-  return { source: path, modelJson, weights: decodeWeightsManifest(manifest, files, path) };
+  const weights = decodeWeightsManifest(manifest, files, path);
+  const groups = manifest as { paths: unknown[]; weights: tf.io.WeightsManifestEntry[] }[];
+  const data = concat(groups.flatMap((g) => g.paths.map((p) => files.get(String(p))!)));
+  return {
+    source: path,
+    modelJson,
+    weights,
+    stored: { specs: groups.flatMap((g) => g.weights), data: data.buffer as ArrayBuffer },
+  };
 }
 
 /**

@@ -6,7 +6,7 @@ import { join } from 'node:path';
  * (fused conv + ReLU6, fused depthwise, a residual Add, a squeeze-excite Mean/Sigmoid/Mul, a
  * bilinear resize, a concat), constants in the weights manifest — float16 and uint8 quantised,
  * float32 and int32 — and two outputs: per-class maps `maps` [16, 16, 3] and logits `logits` [2].
- * Input [-1, 16, 16, 3] in 0–255.
+ * Input [1, 16, 16, 3] in 0–255 (converted at batch 1, as detectors often are).
  */
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -103,13 +103,14 @@ export function graphFixture(): { json: Record<string, unknown>; weights: Uint8A
     float32('head/w', [1, 1, 8, 3], 6),
     float32('head/b', [3], 7, 0.1),
     int32('gap/axes', [2], [1, 2]),
+    int32('flat/shape', [2], [1, 8]),
     float32('fc/w', [8, 2], 8),
     float32('fc/b', [2], 9, 0.1),
   ];
   const nodes = [
     node('images', 'Placeholder', [], {
       dtype: { type: 'DT_FLOAT' },
-      shape: { shape: { dim: [{ size: '-1' }, { size: '16' }, { size: '16' }, { size: '3' }] } },
+      shape: { shape: { dim: [{ size: '1' }, { size: '16' }, { size: '16' }, { size: '3' }] } },
     }),
     ...weights.map((w) =>
       node(w.name, 'Const', [], { dtype: { type: w.dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT' } }),
@@ -133,7 +134,9 @@ export function graphFixture(): { json: Record<string, unknown>; weights: Uint8A
     node('head/add', 'BiasAdd', ['head', 'head/b'], { data_format: { s: b64('NHWC') } }),
     node('maps', 'Identity', ['head/add']),
     node('gap', 'Mean', ['cat', 'gap/axes'], { keep_dims: { b: false } }),
-    node('fc', 'MatMul', ['gap', 'fc/w'], { transpose_a: { b: false }, transpose_b: { b: false } }),
+    // A graph converted at batch 1 reshapes to [1, …]; the import keeps the batch free.
+    node('flat', 'Reshape', ['gap', 'flat/shape']),
+    node('fc', 'MatMul', ['flat', 'fc/w'], { transpose_a: { b: false }, transpose_b: { b: false } }),
     node('logits', 'BiasAdd', ['fc', 'fc/b']),
   ];
   const json = {
