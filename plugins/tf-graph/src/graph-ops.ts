@@ -14,6 +14,8 @@ export type OpInput = tf.Tensor | StaticValue;
 const isStatic = (v: OpInput): v is StaticValue => !(v instanceof tf.Tensor);
 
 interface OpDef {
+  /** The fewest inputs the op reads (1 when not given). */
+  readonly arity?: number;
   /** Input positions that must be static integer constants (axes, shapes, sizes, paddings). */
   readonly statics?: readonly number[] | 'last';
   run(inputs: OpInput[], attr: Readonly<Record<string, AttrValue>>, node: GraphNode): tf.Tensor;
@@ -94,15 +96,21 @@ function fusedTail(
 
 const unary = (f: (x: tf.Tensor) => tf.Tensor): OpDef => ({ run: ([x]) => f(tensor(x!)) });
 const binary = (f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor): OpDef => ({
+  arity: 2,
   run: ([a, b]) => f(tensor(a!), tensor(b!)),
 });
 
 function reduce(f: (x: tf.Tensor, axes: number[], keep: boolean) => tf.Tensor): OpDef {
-  return { statics: [1], run: ([x, axes], attr) => f(tensor(x!), ints(axes!), Boolean(attr['keep_dims'])) };
+  return {
+    arity: 2,
+    statics: [1],
+    run: ([x, axes], attr) => f(tensor(x!), ints(axes!), Boolean(attr['keep_dims'])),
+  };
 }
 
 function resize(nearest: boolean): OpDef {
   return {
+    arity: 2,
     statics: [1],
     run: ([x, size], attr) => {
       const [h, w] = ints(size!) as [number, number];
@@ -120,6 +128,7 @@ function resize(nearest: boolean): OpDef {
 export const OPS: Readonly<Record<string, OpDef>> = {
   Identity: { run: ([x]) => tf.clone(tensor(x!)) },
   Conv2D: {
+    arity: 2,
     run: ([x, f], attr, node) => {
       nhwc(attr, node);
       return tf.conv2d(
@@ -133,6 +142,7 @@ export const OPS: Readonly<Record<string, OpDef>> = {
     },
   },
   _FusedConv2D: {
+    arity: 3,
     run: ([x, f, ...args], attr, node) => {
       nhwc(attr, node);
       const y = tf.conv2d(
@@ -147,6 +157,7 @@ export const OPS: Readonly<Record<string, OpDef>> = {
     },
   },
   DepthwiseConv2dNative: {
+    arity: 2,
     run: ([x, f], attr, node) => {
       nhwc(attr, node);
       return tf.depthwiseConv2d(
@@ -160,6 +171,7 @@ export const OPS: Readonly<Record<string, OpDef>> = {
     },
   },
   FusedDepthwiseConv2dNative: {
+    arity: 3,
     run: ([x, f, ...args], attr, node) => {
       nhwc(attr, node);
       const y = tf.depthwiseConv2d(
@@ -174,6 +186,7 @@ export const OPS: Readonly<Record<string, OpDef>> = {
     },
   },
   Conv2DBackpropInput: {
+    arity: 3,
     statics: [0],
     run: ([shape, f, x], attr, node) => {
       nhwc(attr, node);
@@ -190,10 +203,12 @@ export const OPS: Readonly<Record<string, OpDef>> = {
     },
   },
   MatMul: {
+    arity: 2,
     run: ([a, b], attr) =>
       tf.matMul(tensor(a!), tensor(b!), Boolean(attr['transpose_a']), Boolean(attr['transpose_b'])),
   },
   _FusedMatMul: {
+    arity: 3,
     run: ([a, b, ...args], attr, node) =>
       fusedTail(
         tf.matMul(tensor(a!), tensor(b!), Boolean(attr['transpose_a']), Boolean(attr['transpose_b'])),
@@ -254,6 +269,7 @@ export const OPS: Readonly<Record<string, OpDef>> = {
   Sum: reduce((x, axes, keep) => tf.sum(x, axes, keep)),
   Max: reduce((x, axes, keep) => tf.max(x, axes, keep)),
   ConcatV2: {
+    arity: 2,
     statics: 'last',
     run: (xs) => {
       const axis = ints(xs.at(-1)!)[0]!;
@@ -261,6 +277,7 @@ export const OPS: Readonly<Record<string, OpDef>> = {
     },
   },
   Pad: {
+    arity: 2,
     statics: [1],
     run: ([x, p]) => {
       const v = ints(p!);
@@ -271,6 +288,7 @@ export const OPS: Readonly<Record<string, OpDef>> = {
     },
   },
   PadV2: {
+    arity: 3,
     statics: [1],
     run: ([x, p, c]) => {
       const v = ints(p!);
@@ -283,6 +301,7 @@ export const OPS: Readonly<Record<string, OpDef>> = {
     },
   },
   MirrorPad: {
+    arity: 2,
     statics: [1],
     run: ([x, p], attr) => {
       const v = ints(p!);
@@ -295,6 +314,7 @@ export const OPS: Readonly<Record<string, OpDef>> = {
     },
   },
   Reshape: {
+    arity: 2,
     statics: [1],
     // A graph converted with a fixed batch of 1 reshapes to [1, …]: the batch stays free here.
     run: ([x, s]) => {
@@ -315,11 +335,12 @@ export const OPS: Readonly<Record<string, OpDef>> = {
           : undefined,
       ),
   },
-  ExpandDims: { statics: [1], run: ([x, d]) => tf.expandDims(tensor(x!), ints(d!)[0]) },
-  Transpose: { statics: [1], run: ([x, p]) => tf.transpose(tensor(x!), ints(p!)) },
+  ExpandDims: { arity: 2, statics: [1], run: ([x, d]) => tf.expandDims(tensor(x!), ints(d!)[0]) },
+  Transpose: { arity: 2, statics: [1], run: ([x, p]) => tf.transpose(tensor(x!), ints(p!)) },
   ResizeBilinear: resize(false),
   ResizeNearestNeighbor: resize(true),
   FusedBatchNorm: {
+    arity: 5,
     run: ([x, scale, offset, mean, variance], attr) =>
       tf.batchNorm(
         tensor(x!),
@@ -331,6 +352,7 @@ export const OPS: Readonly<Record<string, OpDef>> = {
       ),
   },
   FusedBatchNormV3: {
+    arity: 5,
     run: ([x, scale, offset, mean, variance], attr) =>
       tf.batchNorm(
         tensor(x!),
@@ -342,6 +364,23 @@ export const OPS: Readonly<Record<string, OpDef>> = {
       ),
   },
 };
+
+/** Why a node's inputs do not fit its op (too few; fused ops whose num_args disagree), or undefined. */
+export function arityProblem(node: {
+  name: string;
+  op: string;
+  inputs: readonly string[];
+  attr: Readonly<Record<string, unknown>>;
+}): string | undefined {
+  const need = OPS[node.op]?.arity ?? 1;
+  if (node.inputs.length < need)
+    return `${node.op} node ${node.name} reads ${node.inputs.length} inputs, it needs ${need}`;
+  const args = node.attr['num_args'];
+  if (node.op.startsWith('_Fused') || node.op.startsWith('FusedDepthwise'))
+    if (typeof args === 'number' && node.inputs.length !== 2 + args)
+      return `${node.op} node ${node.name} reads ${node.inputs.length} inputs, its num_args says ${2 + args}`;
+  return undefined;
+}
 
 /** Whether input `i` of a node with `count` inputs must be static. */
 export function mustBeStatic(op: string, i: number, count: number): boolean {

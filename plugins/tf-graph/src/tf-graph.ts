@@ -16,7 +16,7 @@ import {
   type StaticValue,
   type WeightSpec,
 } from './graph-nodes';
-import { OPS, mustBeStatic } from './graph-ops';
+import { OPS, arityProblem, mustBeStatic } from './graph-ops';
 import { TfGraphLayer } from './tf-graph-layer';
 
 const positiveInts = (min: number, max: number, what: string) =>
@@ -245,6 +245,7 @@ export function tfGraphViolations(o: TfGraphOptions): Violation[] {
         path: `nodes[${i}].op`,
         message: `${n.op} (node ${n.name}) is not supported; supported: ${Object.keys(OPS).join(', ')}`,
       });
+    else if (arityProblem(n)) out.push({ path: `nodes[${i}].inputs`, message: arityProblem(n)! });
     else
       n.inputs.forEach((input, k) => {
         if (mustBeStatic(n.op, k, n.inputs.length) && !statics.has(input))

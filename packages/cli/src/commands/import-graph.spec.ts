@@ -214,6 +214,18 @@ describe('transplant import of a GraphModel (TF ops)', () => {
     );
     expect(unsupported.code).toBe('E_IMPORT_MODEL');
     expect(unsupported.message).toContain('Erf (node gate) is not supported');
+    const short = graphFixture().json as { modelTopology: { node: { name: string; input?: string[] }[] } };
+    short.modelTopology.node.find((n) => n.name === 'head')!.input = ['cat'];
+    const arity = await codeOf(
+      importGraphModel(plugins(), {
+        model: await readModelFiles(await writeGraphFixture(join(dir, 'short'), short)),
+        split: 'se',
+        output: 'maps',
+        category: 'cat',
+        task: 'seg',
+      }),
+    );
+    expect(arity.message).toContain('Conv2D node head reads 1 inputs, it needs 2');
     const wrongTask = await codeOf(
       importGraphModel(plugins(), {
         model: files,

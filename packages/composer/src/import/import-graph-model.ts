@@ -4,6 +4,7 @@ import {
   isModuleName,
   isTransplantError,
   loadModuleWeights,
+  parsePluginOptions,
   type TaskId,
   type ValueRange,
 } from '@transplant/core';
@@ -310,7 +311,9 @@ function loadConstants(
 export async function importGraphModel(
   plugins: PluginRegistry,
   options: ImportGraphModelOptions,
-): Promise<ImportedModules & { original: tf.GraphModel; graph: TfGraphModel; output: string }> {
+): Promise<
+  ImportedModules & { original: tf.GraphModel; graph: TfGraphModel; output: string; warnings: string[] }
+> {
   const source = options.model.source;
   const name = options.name ?? `${options.category}-${options.task}-imported`;
   for (const [what, value] of [
@@ -353,13 +356,68 @@ export async function importGraphModel(
       { module: source, operation: 'split', details: { bypass, splitPoints: points } },
     );
   }
+  const [h, w, c] = graph.placeholder.shape.slice(1) as [number, number, number];
+  // The parts' ops, names and constants are checked (with provisional shapes) before the
+  // original runs: an unsupported op is refused here, not after stock tfjs ran the whole graph.
+  const provisional = {
+    inputScale: 1,
+    inputOffset: 0,
+    outputChannels: [],
+    outputSize: [],
+    stride: 1,
+    values: 'real',
+  };
+  for (const [part, family, names, input, end, shapes] of [
+    [
+      'lower part',
+      GRAPH_FAMILIES.category,
+      lower,
+      graph.placeholder.name,
+      options.split,
+      { inputShape: [h, w, c], outputShape: [1] },
+    ],
+    [
+      'upper part',
+      GRAPH_FAMILIES[options.task],
+      upper,
+      options.split,
+      output,
+      { inputShape: [1], outputShape: options.task === 'seg' ? [1, 1, 1] : [1] },
+    ],
+  ] as const) {
+    try {
+      parsePluginOptions(plugins.get(family), {
+        ...partOptions(graph, names, input, end),
+        ...provisional,
+        ...shapes,
+      });
+    } catch (error) {
+      throw rejected(part, error);
+    }
+  }
+  const warnings = [...upper]
+    .map((n) => graph.nodes.get(n)!)
+    .filter((n) => (normalise(n.attr['dilations']) as number[] | undefined)?.some((d) => d > 1))
+    .map(
+      (n) =>
+        `warning: ${n.op} node ${n.name} is dilated; tfjs has no gradient for dilated convolutions, so an adapter below this head cannot be trained through it`,
+    );
   const original = await loadOriginalGraph(options.model);
   try {
-    const [h, w, c] = graph.placeholder.shape.slice(1) as [number, number, number];
-    const [featureShape, outputShape] = tf.tidy(() => {
-      const outs = original.execute(tf.zeros([1, h, w, c]), [options.split, output]) as tf.Tensor[];
-      return outs.map((t) => t.shape.slice(1));
-    });
+    let featureShape: number[];
+    let outputShape: number[];
+    try {
+      [featureShape, outputShape] = tf.tidy(() => {
+        const outs = original.execute(tf.zeros([1, h, w, c]), [options.split, output]) as tf.Tensor[];
+        return outs.map((t) => t.shape.slice(1));
+      }) as [number[], number[]];
+    } catch (cause) {
+      throw new TransplantError(
+        'E_IMPORT_MODEL',
+        `${source}: stock TensorFlow.js cannot run the model (${(cause as Error).message}); it is the reference an import is checked against`,
+        { module: source, operation: 'importGraph', cause },
+      );
+    }
     const [lo, hi] = options.inputRange ?? [0, 1];
     const channels = [...(options.channels ?? [])];
     const last = outputShape!.at(-1)!;
@@ -433,6 +491,7 @@ export async function importGraphModel(
       original,
       graph,
       output,
+      warnings,
     };
   } catch (error) {
     original.dispose();

@@ -151,6 +151,7 @@ export async function importModel(
       ...(options.channels ? { channels: options.channels } : {}),
     });
     imported = g;
+    g.warnings.forEach((line) => options.warn?.(line));
     dispose = () => g.original.dispose();
     const [lo, hi] = options.inputRange ?? [0, 1];
     const channels = options.channels ?? [];
