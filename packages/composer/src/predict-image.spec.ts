@@ -9,7 +9,7 @@ import { decodeImage, encodePng } from '@transplant/data';
 import { createModule } from './module-instance';
 import { Network } from './network';
 import { PluginRegistry } from './plugin-registry';
-import { predictImage } from './predict-image';
+import { channelCentres, predictImage, regionBoxes } from './predict-image';
 import { TinyOptions, tinyCategory, tinyTask } from './testing/tiny-plugins';
 
 /** A mask head for the tiny 4×4 map: one 1×1 conv, upsampled to the 8×8 input. */
@@ -115,5 +115,53 @@ describe('predictImage', () => {
       mask: join(dir, 'chosen.mask.png'),
       foreground: p.foreground,
     });
+  });
+
+  it('regions: boxes of 4-connected regions, largest first, small ones dropped', () => {
+    // 6×6: a 2×3 block, a diagonal pair (two regions of one pixel), a 1×4 bar.
+    const m = new Uint8Array(36);
+    for (const [x, y] of [
+      [0, 0],
+      [1, 0],
+      [2, 0],
+      [0, 1],
+      [1, 1],
+      [2, 1],
+      [4, 2],
+      [5, 3],
+      [1, 5],
+      [2, 5],
+      [3, 5],
+      [4, 5],
+    ])
+      m[y! * 6 + x!] = 255;
+    expect(regionBoxes(m, 6, 0)).toEqual([
+      [0, 0, 3, 2],
+      [1, 5, 4, 1],
+      [4, 2, 1, 1],
+      [5, 3, 1, 1],
+    ]);
+    expect(regionBoxes(m, 6, 2 / 36)).toEqual([
+      [0, 0, 3, 2],
+      [1, 5, 4, 1],
+    ]);
+  });
+
+  it('centres: local maxima of one channel at or above the threshold, strongest first', () => {
+    // 5×5 logits, 2 channels (HWC): channel 1 has peaks of 2 at (1,1) and 0 at (3,3), a plateau-free slope elsewhere.
+    const size = 5;
+    const values = new Float32Array(size * size * 2).fill(-3);
+    values[(1 * size + 1) * 2 + 1] = 2;
+    values[(3 * size + 3) * 2 + 1] = 0;
+    values[(3 * size + 4) * 2 + 1] = -0.5;
+    const logit = (p: number) => Math.log(p / (1 - p));
+    expect(channelCentres(values, size, 2, 1, 0.3).map(([x, y]) => [x, y])).toEqual([
+      [1, 1],
+      [3, 3],
+    ]);
+    expect(channelCentres(values, size, 2, 1, 0.3)[0]![2]).toBeCloseTo(1 / (1 + Math.exp(-2)), 6);
+    expect(channelCentres(values, size, 2, 1, 0.6)).toHaveLength(1);
+    expect(channelCentres(values, size, 2, 0, 0.3)).toEqual([]);
+    expect(logit(0.3)).toBeLessThan(0);
   });
 });

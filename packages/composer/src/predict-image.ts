@@ -13,7 +13,106 @@ export type Prediction =
       readonly foreground: number;
       readonly mask: string;
       readonly overlay: string;
+      /** Per output channel (one per class of a multi-class head): presence and regions. */
+      readonly classes: readonly ClassPrediction[];
     };
+
+/** One channel of a seg output: its name, strongest evidence, share of pixels and regions. */
+export interface ClassPrediction {
+  readonly channel: number;
+  readonly name: string;
+  /** sigmoid of the largest logit: how sure the network is that the class is somewhere. */
+  readonly peak: number;
+  readonly foreground: number;
+  /** Bounding boxes [x, y, w, h] of the mask's connected regions, in input pixels, largest first. */
+  readonly boxes: readonly (readonly [number, number, number, number])[];
+  /**
+   * Local maxima (3×3) with probability ≥ PEAK_THRESHOLD, as [x, y, probability], strongest first
+   * (at most 10): object centres for heads that draw a peak per object, as detectors' heat maps do.
+   */
+  readonly centres: readonly (readonly [number, number, number])[];
+}
+
+/** The probability from which a local maximum counts as an object centre (CenterNet's usual 0.3). */
+export const PEAK_THRESHOLD = 0.3;
+
+/** Local maxima of one channel of HWC logits with sigmoid ≥ threshold, strongest first. */
+export function channelCentres(
+  values: ArrayLike<number>,
+  size: number,
+  channels: number,
+  k: number,
+  threshold = PEAK_THRESHOLD,
+): [number, number, number][] {
+  const at = (x: number, y: number) => values[(y * size + x) * channels + k]!;
+  const floor = Math.log(threshold / (1 - threshold));
+  const out: [number, number, number][] = [];
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++) {
+      const v = at(x, y);
+      if (!(v >= floor)) continue;
+      let top = true;
+      for (let dy = -1; dy <= 1 && top; dy++)
+        for (let dx = -1; dx <= 1; dx++) {
+          const [nx, ny] = [x + dx, y + dy];
+          if ((dx || dy) && nx >= 0 && ny >= 0 && nx < size && ny < size && at(nx, ny) > v) {
+            top = false;
+            break;
+          }
+        }
+      if (top) out.push([x, y, 1 / (1 + Math.exp(-v))]);
+    }
+  return out.sort((a, b) => b[2] - a[2]).slice(0, 10);
+}
+
+/** Colours of channels in overlays: red first (the one-channel case), then distinct hues. */
+const COLOURS: readonly (readonly [number, number, number])[] = [
+  [255, 0, 0],
+  [0, 160, 255],
+  [255, 200, 0],
+  [0, 200, 80],
+  [200, 0, 255],
+  [255, 110, 0],
+  [0, 255, 230],
+  [255, 0, 140],
+];
+
+/** Regions smaller than this share of the image get no box. */
+const MIN_REGION = 0.002;
+
+/** Connected regions (4-neighbourhood) of a binary mask, as boxes, largest first. */
+export function regionBoxes(
+  mask: Uint8Array,
+  size: number,
+  min = MIN_REGION,
+): [number, number, number, number][] {
+  const seen = new Uint8Array(mask.length);
+  const boxes: { box: [number, number, number, number]; area: number }[] = [];
+  const stack: number[] = [];
+  for (let start = 0; start < mask.length; start++) {
+    if (!mask[start] || seen[start]) continue;
+    let [x0, y0, x1, y1, area] = [size, size, 0, 0, 0];
+    seen[start] = 1;
+    stack.push(start);
+    while (stack.length > 0) {
+      const i = stack.pop()!;
+      const x = i % size;
+      const y = (i - x) / size;
+      area++;
+      x0 = Math.min(x0, x);
+      y0 = Math.min(y0, y);
+      x1 = Math.max(x1, x);
+      y1 = Math.max(y1, y);
+      for (const j of [x > 0 ? i - 1 : -1, x < size - 1 ? i + 1 : -1, i - size, i + size])
+        if (j >= 0 && j < mask.length && mask[j] && !seen[j]) {
+          seen[j] = 1;
+          stack.push(j);
+        }
+    }
+    if (area >= min * mask.length) boxes.push({ box: [x0, y0, x1 - x0 + 1, y1 - y0 + 1], area });
+  }
+  return boxes.sort((a, b) => b.area - a.area).map((b) => b.box);
+}
 
 /** The image resized (bilinear, whole frame) to the network's square input, in [0, 1]. */
 async function loadInput(path: string, size: number): Promise<{ image: RgbImage; tensor: tf.Tensor4D }> {
@@ -29,8 +128,15 @@ async function loadInput(path: string, size: number): Promise<{ image: RgbImage;
   return { image, tensor };
 }
 
-/** The image with the mask tinted red, enlarged (nearest) so that a 64-pixel input is easy to see. */
-function overlay(image: RgbImage, mask: Uint8Array): RgbImage {
+/**
+ * The image with each channel's mask tinted in its colour and its regions boxed, enlarged
+ * (nearest) so that a 64-pixel input is easy to see.
+ */
+function overlay(
+  image: RgbImage,
+  masks: readonly Uint8Array[],
+  boxes: readonly (readonly (readonly number[])[])[],
+): RgbImage {
   const scale = Math.max(1, Math.floor(256 / image.width));
   const width = image.width * scale;
   const height = image.height * scale;
@@ -38,13 +144,27 @@ function overlay(image: RgbImage, mask: Uint8Array): RgbImage {
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const src = Math.floor(y / scale) * image.width + Math.floor(x / scale);
-      const on = mask[src]! > 0;
+      const k = masks.findIndex((m) => m[src]! > 0);
       for (let c = 0; c < 3; c++) {
         const v = image.rgb[src * 3 + c]!;
-        rgb[(y * width + x) * 3 + c] = on ? Math.round(0.45 * v + 0.55 * (c === 0 ? 255 : 0)) : v;
+        rgb[(y * width + x) * 3 + c] =
+          k >= 0 ? Math.round(0.45 * v + 0.55 * COLOURS[k % COLOURS.length]![c]!) : v;
       }
     }
   }
+  // Boxes only where there are several classes: one red mask needs no frame.
+  if (masks.length > 1)
+    boxes.forEach((list, k) => {
+      const colour = COLOURS[k % COLOURS.length]!;
+      for (const [bx, by, bw, bh] of list) {
+        const [l, t, r, b] = [bx! * scale, by! * scale, (bx! + bw!) * scale - 1, (by! + bh!) * scale - 1];
+        for (let x = Math.max(0, l); x <= Math.min(width - 1, r); x++)
+          for (const y of [t, t + 1, b - 1, b])
+            if (y >= 0 && y < height) rgb.set(colour, (y * width + x) * 3);
+        for (let y = Math.max(0, t); y <= Math.min(height - 1, b); y++)
+          for (const x of [l, l + 1, r - 1, r]) if (x >= 0 && x < width) rgb.set(colour, (y * width + x) * 3);
+      }
+    });
   return { width, height, rgb };
 }
 
@@ -82,14 +202,32 @@ export async function predictImage(options: PredictImageOptions): Promise<Predic
     case 'logits':
       return { task: 'cls', link: name, logit: values[0]!, score: 1 / (1 + Math.exp(-values[0]!)) };
     case 'mask-logits':
-      return writeMask({ values, image, size, path, out, link: link.task, name });
+      return writeMask({
+        values,
+        channels: network.module(link.task).ports.output.channels,
+        labels: outputLabels(network.module(link.task).options),
+        image,
+        size,
+        path,
+        out,
+        link: link.task,
+        name,
+      });
     default:
       throw new Error(`no prediction for task output ${output satisfies never}`);
   }
 }
 
+/** Class names a task module's options carry for its output channels (imported heads), if any. */
+function outputLabels(options: unknown): readonly string[] {
+  const labels = (options as { outputLabels?: unknown } | undefined)?.outputLabels;
+  return Array.isArray(labels) && labels.every((l) => typeof l === 'string') ? labels : [];
+}
+
 interface MaskOutput {
   readonly values: Float32Array | Int32Array | Uint8Array;
+  readonly channels: number;
+  readonly labels: readonly string[];
   readonly image: RgbImage;
   readonly size: number;
   readonly path: string;
@@ -98,19 +236,58 @@ interface MaskOutput {
   readonly name: string;
 }
 
-/** seg: thresholds the logits at 0, writes the mask and the overlay PNGs. */
-async function writeMask({ values, image, size, path, out, link, name }: MaskOutput): Promise<Prediction> {
-  const mask = Uint8Array.from(values, (v) => (v > 0 ? 255 : 0));
+/**
+ * seg: thresholds the logits at 0 per channel; writes the mask (the union of the channels) and
+ * an overlay PNG (a colour per channel, boxes around each channel's regions when there are several).
+ */
+async function writeMask({
+  values,
+  channels,
+  labels,
+  image,
+  size,
+  path,
+  out,
+  link,
+  name,
+}: MaskOutput): Promise<Prediction> {
+  const masks = Array.from({ length: channels }, (_, k) =>
+    Uint8Array.from({ length: size * size }, (_, i) => (values[i * channels + k]! > 0 ? 255 : 0)),
+  );
+  const union = Uint8Array.from({ length: size * size }, (_, i) => (masks.some((m) => m[i]! > 0) ? 255 : 0));
+  const classes = masks.map((m, k): ClassPrediction => {
+    let peak = -Infinity;
+    for (let i = 0; i < size * size; i++) peak = Math.max(peak, values[i * channels + k]!);
+    return {
+      channel: k,
+      name: labels[k] ?? `channel ${k}`,
+      peak: 1 / (1 + Math.exp(-peak)),
+      foreground: m.filter((v) => v > 0).length / m.length,
+      boxes: regionBoxes(m, size),
+      centres: channels > 1 ? channelCentres(values, size, channels, k) : [],
+    };
+  });
   const overlayPath = out ?? `${path.replace(/\.[^./]+$/, '')}.${link}.png`;
   const maskPath = overlayPath.replace(/\.png$/i, '') + '.mask.png';
-  await writeFile(maskPath, await encodeGreyPng(mask, size, size));
-  await writeFile(overlayPath, await encodePng(overlay(image, mask)));
+  await writeFile(maskPath, await encodeGreyPng(union, size, size));
+  await writeFile(
+    overlayPath,
+    await encodePng(
+      overlay(
+        image,
+        masks,
+        // Regions, and a small square around each centre.
+        classes.map((c) => [...c.boxes, ...c.centres.map(([x, y]) => [x - 6, y - 6, 13, 13] as const)]),
+      ),
+    ),
+  );
   return {
     task: 'seg',
     link: name,
-    foreground: mask.filter((v) => v > 0).length / mask.length,
+    foreground: union.filter((v) => v > 0).length / union.length,
     mask: maskPath,
     overlay: overlayPath,
+    classes,
   };
 }
 
@@ -120,7 +297,22 @@ export function formatPrediction(result: Prediction): string {
     case 'cls':
       return `${result.link}: score ${result.score.toFixed(4)} (logit ${result.logit.toFixed(3)})`;
     case 'seg':
-      return `${result.link}: ${(result.foreground * 100).toFixed(1)}% of pixels; overlay ${result.overlay}, mask ${result.mask}`;
+      return [
+        `${result.link}: ${(result.foreground * 100).toFixed(1)}% of pixels; overlay ${result.overlay}, mask ${result.mask}`,
+        ...(result.classes.length > 1
+          ? result.classes.map((c) => {
+              const centres = c.centres.map(([x, y, p]) => `(${x},${y}) ${p.toFixed(2)}`).join(' ');
+              const regions =
+                c.boxes.length > 0
+                  ? `, regions ${c.boxes
+                      .slice(0, 3)
+                      .map((b) => `[${b.join(',')}]`)
+                      .join(' ')}`
+                  : '';
+              return `  ${c.name}: peak ${c.peak.toFixed(3)}, ${(c.foreground * 100).toFixed(1)}% of pixels${c.centres.length > 0 ? `, centres ${centres}` : ''}${regions}`;
+            })
+          : []),
+      ].join('\n');
     default:
       return result satisfies never;
   }

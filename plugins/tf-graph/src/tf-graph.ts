@@ -44,6 +44,7 @@ const positiveInts = (min: number, max: number, what: string) =>
  * - `inputScale`, `inputOffset`: the input is mapped to `x × scale + offset` first;
  * - `outputChannels`: channels kept from the output's last axis, in order (empty: all);
  * - `outputSize`: `[H, W]` to resize a 4-D output to (a seg head at image size; empty: none);
+ * - `outputLabels`: a name per output channel (e.g. the chosen classes), shown by `predict`;
  * - `stride`, `values`: the feature-map port's stride and value range.
  */
 export class TfGraphOptions {
@@ -93,6 +94,18 @@ export class TfGraphOptions {
     },
   })
   outputSize: number[] = [];
+
+  @ValidateBy({
+    name: 'isLabels',
+    validator: {
+      validate: (v: unknown) =>
+        Array.isArray(v) &&
+        v.length <= 4096 &&
+        v.every((l) => typeof l === 'string' && l.length > 0 && l.length <= 100),
+      defaultMessage: () => '$property must be class names (1–100 characters each)',
+    },
+  })
+  outputLabels: string[] = [];
 
   @IsInt()
   @Min(0)
@@ -255,6 +268,12 @@ export function tfGraphViolations(o: TfGraphOptions): Violation[] {
           });
       });
   });
+  const channels = o.outputShape.at(-1);
+  if (o.outputLabels.length > 0 && o.outputLabels.length !== channels)
+    out.push({
+      path: 'outputLabels',
+      message: `names ${o.outputLabels.length} channels, the output has ${channels}`,
+    });
   if (out.length > 0) return out;
   const names = [o.input, ...statics.keys(), ...o.weights.map((w) => w.name), ...o.nodes.map((n) => n.name)];
   const twice = names.filter((n, i) => names.indexOf(n) !== i);

@@ -14,11 +14,13 @@ import {
   importGraphModel,
   moduleArtifact,
   moduleFromManifest,
+  predictImage,
   readJsModuleLiteral,
   readModelFiles,
   writeGraphFixture,
 } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
+import { decodeImage, encodePng } from '@transplant/data';
 import { importedCategory, importedCls, importedSeg } from '@transplant/plugin-layers-graph';
 import { graphCategory, graphCls, graphSeg } from '@transplant/plugin-tf-graph';
 import { FolderStore, Registry } from '@transplant/registry';
@@ -152,6 +154,43 @@ describe('transplant import of a GraphModel (TF ops)', () => {
       expect(tf.memory().numTensors).toBe(start);
     },
   );
+
+  it('predict names the kept classes, and draws each in its colour', async () => {
+    const g = await importGraphModel(plugins(), {
+      model: await readModelFiles(model),
+      split: 'se',
+      output: 'maps',
+      category: 'cat',
+      task: 'seg',
+      inputRange: [0, 255],
+      channels: [2, 0],
+      labels: ['dog', 'bird'],
+    });
+    g.original.dispose();
+    const network = Network.create([g.category, g.task], [{ category: g.category.name, task: g.task.name }]);
+    const png = join(dir, 'photo.png');
+    const rgb = Uint8Array.from({ length: 16 * 16 * 3 }, (_, i) => (i * 53) % 256);
+    await writeFile(png, await encodePng({ width: 16, height: 16, rgb }));
+    const start = tf.memory().numTensors;
+    const p = await predictImage({
+      network,
+      link: { category: g.category.name, task: g.task.name },
+      image: png,
+    });
+    expect(tf.memory().numTensors).toBe(start);
+    if (p.task !== 'seg') throw new Error('expected a seg prediction');
+    expect(p.classes.map((c) => [c.channel, c.name])).toEqual([
+      [0, 'dog'],
+      [1, 'bird'],
+    ]);
+    for (const c of p.classes) {
+      expect(c.peak).toBeGreaterThan(0);
+      expect(c.peak).toBeLessThan(1);
+      for (const [x, y, q] of c.centres) expect(x >= 0 && y >= 0 && x < 16 && y < 16 && q >= 0.3).toBe(true);
+    }
+    expect((await decodeImage(p.overlay)).width).toBe(256);
+    network.dispose();
+  });
 
   it('passes gradients through an imported head (an adapter below it can learn) without leaking', async () => {
     const g = await importGraphModel(plugins(), {

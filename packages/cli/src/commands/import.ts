@@ -125,6 +125,7 @@ export function importCommand(parent: Command, ctx: CommandContext): Command {
         ...(flags.output ? { output: flags.output } : {}),
         ...(range ? { inputRange: range as [number, number] } : {}),
         ...(channels ? { channels } : {}),
+        ...(flags.classes !== undefined ? { labels: flags.classes.split(',').map((c) => c.trim()) } : {}),
         ...(flags.out ? { out: flags.out } : {}),
         ...(flags.publish ? { registry: () => openCommandRegistry(ctx) } : {}),
         warn: (line) => ctx.err(`${line}\n`),

@@ -55,6 +55,8 @@ export interface ImportGraphModelOptions {
   readonly inputRange?: readonly [number, number];
   /** Output channels kept, in order (e.g. the chosen classes of a detector's heat maps). */
   readonly channels?: readonly number[];
+  /** A name per kept channel (the classes), stored with the task module for `predict`. */
+  readonly labels?: readonly string[];
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -446,6 +448,7 @@ export async function importGraphModel(
       inputScale: 1,
       inputOffset: 0,
       outputChannels: channels,
+      outputLabels: [...(options.labels ?? [])],
       outputSize: seg ? [h, w] : [],
       inputShape: featureShape,
       outputShape: headShape,

@@ -40,6 +40,8 @@ export interface ImportModelOptions {
   readonly inputRange?: readonly [number, number];
   /** GraphModels: output channels kept, in order (e.g. chosen classes of per-class heat maps). */
   readonly channels?: readonly number[];
+  /** GraphModels: a name per kept channel, stored with the task module. */
+  readonly labels?: readonly string[];
   /** Photos to check the modules on (resized to the input); default seeded noise. */
   readonly checkImages?: readonly string[];
   /** A line for the user (the check skipped). */
@@ -149,6 +151,7 @@ export async function importModel(
       ...(options.output !== undefined ? { output: options.output } : {}),
       ...(options.inputRange ? { inputRange: options.inputRange } : {}),
       ...(options.channels ? { channels: options.channels } : {}),
+      ...(options.labels ? { labels: options.labels } : {}),
     });
     imported = g;
     g.warnings.forEach((line) => options.warn?.(line));
