@@ -99,8 +99,14 @@ interface SpatialStep {
 
 const pair = (v: unknown): number => (Array.isArray(v) ? Number(v[0]) : Number(v));
 
+/** The first input of a layer (merge layers take several; in a well-formed net they share one geometry). */
+function firstInput(layer: tf.layers.Layer): tf.SymbolicTensor {
+  const input = layer.getInputAt(0) as tf.SymbolicTensor | tf.SymbolicTensor[];
+  return Array.isArray(input) ? input[0]! : input;
+}
+
 function spatialStep(layer: tf.layers.Layer): SpatialStep | null {
-  const inShape = (layer.getInputAt(0) as tf.SymbolicTensor).shape;
+  const inShape = firstInput(layer).shape;
   const outShape = (layer.getOutputAt(0) as tf.SymbolicTensor).shape;
   if (inShape.length !== 4 || outShape.length !== 4)
     throw invalid(
@@ -118,6 +124,12 @@ function spatialStep(layer: tf.layers.Layer): SpatialStep | null {
   } else if (cls === 'MaxPooling2D' || cls === 'AveragePooling2D') {
     kernel = pair(config['poolSize']);
     stride = pair(config['strides'] ?? config['poolSize']);
+  } else if (cls === 'ZeroPadding2D') {
+    // Padding shifts cells by the rows / columns added before them.
+    const padding = config['padding'] as number | [number, number] | [[number, number], [number, number]];
+    const top =
+      typeof padding === 'number' ? padding : Array.isArray(padding[0]) ? padding[0][0] : padding[0];
+    return { kernel: 1, stride: 1, dilation: 1, padBefore: Number(top) };
   } else if (inShape[1] === outShape[1] && inShape[2] === outShape[2]) {
     return null;
   } else {
@@ -133,11 +145,30 @@ function spatialStep(layer: tf.layers.Layer): SpatialStep | null {
   return { kernel, stride, dilation, padBefore };
 }
 
-/** The image position of the layer's cells (each conv/pool layer on the way composes c_in = s·c_out − pad + (k−1)·d/2). */
+/**
+ * The layers from the image to `layer` along its first inputs (through merges and the modules
+ * before it), image side first: the path whose conv / pool / padding steps place its cells.
+ */
+function pathTo(ref: LayerRef): tf.layers.Layer[] {
+  const path: tf.layers.Layer[] = [];
+  const modules = [...ref.before, ref.module];
+  let layer: tf.layers.Layer | undefined = ref.layer;
+  for (let m = modules.length - 1; m >= 0; m--) {
+    if (m < modules.length - 1) {
+      const model = modules[m]!.model;
+      layer = model.outputs[0]!.sourceLayer as tf.layers.Layer;
+    }
+    while (layer && layer.getClassName() !== 'InputLayer') {
+      path.push(layer);
+      layer = firstInput(layer).sourceLayer as tf.layers.Layer;
+    }
+  }
+  return path.reverse();
+}
+
+/** The image position of the layer's cells (each conv/pool/padding layer on the way composes c_in = s·c_out − pad + (k−1)·d/2). */
 export function cellGeometry(ref: LayerRef): CellGeometry {
-  const path = [...ref.before.flatMap(ownLayers)];
-  const own = ownLayers(ref.module);
-  path.push(...own.slice(0, own.indexOf(ref.layer) + 1));
+  const path = pathTo(ref);
   let scale = 1;
   let offset = 0;
   for (let i = path.length - 1; i >= 0; i--) {

@@ -187,7 +187,11 @@ export function upsampledMask(
   geometry: CellGeometry,
   threshold: number,
 ): Uint8Array {
-  return Uint8Array.from(upsampleMap(maps, i, f, geometry), (v) => (v > threshold ? 1 : 0));
+  const map = upsampleMap(maps, i, f, geometry);
+  // A plain loop: Uint8Array.from with a mapping function is ~20× slower at 224 px × 576 filters.
+  const out = new Uint8Array(map.length);
+  for (let k = 0; k < map.length; k++) out[k] = map[k]! > threshold ? 1 : 0;
+  return out;
 }
 
 export interface InterpretabilityOptions {

@@ -1,0 +1,85 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  Network,
+  PluginRegistry,
+  importLayersModel,
+  readModelFiles,
+  writeModelFiles,
+} from '@transplant/composer';
+import { selectBackend } from '@transplant/core';
+import { cellGeometry, findLayer } from '@transplant/interpretable';
+import { importedCategory, importedCls, importedSeg } from '@transplant/plugin-layers-graph';
+
+/**
+ * Where a layer's cells sit in the image, for imported real-network shapes: Keras applications
+ * pad explicitly (ZeroPadding2D) before strided 'valid' convolutions and merge residual branches.
+ */
+describe('cell geometry through padding layers and residual merges', () => {
+  let dir: string;
+  beforeAll(async () => {
+    await selectBackend({ requested: 'cpu', env: {} });
+    dir = await mkdtemp(join(tmpdir(), 'transplant-geometry-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('follows the first input of merges and counts the rows a ZeroPadding2D adds', async () => {
+    const input = tf.input({ shape: [16, 16, 3], name: 'image' });
+    const padded = tf.layers
+      .zeroPadding2d({
+        padding: [
+          [1, 0],
+          [1, 0],
+        ],
+        name: 'pad',
+      })
+      .apply(input);
+    const down = tf.layers
+      .conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'valid', name: 'down' })
+      .apply(padded);
+    const side = tf.layers.conv2d({ filters: 4, kernelSize: 1, name: 'side' }).apply(down);
+    const sum = tf.layers.add({ name: 'sum' }).apply([down, side] as tf.SymbolicTensor[]);
+    const top = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'top' }).apply(sum);
+    const head = tf.layers
+      .dense({ units: 1, name: 'logit' })
+      .apply(tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(top));
+    const model = tf.model({ inputs: input, outputs: head as tf.SymbolicTensor });
+    const path = await writeModelFiles(model, join(dir, 'net'));
+    model.dispose();
+    const imported = importLayersModel(new PluginRegistry([importedCategory, importedCls, importedSeg]), {
+      model: await readModelFiles(path),
+      split: 'top',
+      category: 'cat',
+      task: 'cls',
+    });
+    const network = Network.create(
+      [imported.category, imported.task],
+      [{ category: imported.category.name, task: imported.task.name }],
+    );
+    const link = { category: imported.category.name, task: imported.task.name };
+    // top (3×3 same) → sum (first input: down) → down (3×3, stride 2, valid) → pad (1 row before):
+    // cell i is centred at 2·i + 1 − 1 + 0.5 in image pixels.
+    expect(cellGeometry(findLayer(network, link, 'top'))).toEqual({
+      scale: 2,
+      offset: 0.5,
+      mapSize: [8, 8],
+      imageSize: [16, 16],
+    });
+    expect(cellGeometry(findLayer(network, link, 'sum'))).toEqual({
+      scale: 2,
+      offset: 0.5,
+      mapSize: [8, 8],
+      imageSize: [16, 16],
+    });
+    expect(cellGeometry(findLayer(network, link, 'pad'))).toEqual({
+      scale: 1,
+      offset: -0.5,
+      mapSize: [17, 17],
+      imageSize: [16, 16],
+    });
+    network.dispose();
+  });
+});
