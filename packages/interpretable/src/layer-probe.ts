@@ -114,6 +114,7 @@ function spatialStep(layer: tf.layers.Layer): SpatialStep | null {
     );
   const config = layer.getConfig();
   const cls = layer.getClassName();
+  if (cls === 'TransplantTfOp') return tfOpStep(layer, config, inShape[1]!, outShape[1]!);
   let kernel: number;
   let stride: number;
   let dilation = 1;
@@ -143,6 +144,48 @@ function spatialStep(layer: tf.layers.Layer): SpatialStep | null {
   const padBefore =
     config['padding'] === 'same' ? Math.floor(Math.max((out - 1) * stride + span - size, 0) / 2) : 0;
   return { kernel, stride, dilation, padBefore };
+}
+
+interface TfOpConfigView {
+  node: { name: string; op: string; inputs: string[]; attr: Record<string, unknown> };
+  statics: Record<string, { values: number[] }>;
+  weights: { name: string; shape: number[] }[];
+}
+
+/**
+ * The step of one op of an imported TF graph (a `TransplantTfOp` layer, read from its config):
+ * convolutions and pools by their kernel, strides, dilations and padding; Pad by the rows it adds.
+ */
+function tfOpStep(
+  layer: tf.layers.Layer,
+  config: tf.serialization.ConfigDict,
+  size: number,
+  out: number,
+): SpatialStep | null {
+  const { node, statics, weights } = config['op'] as unknown as TfOpConfigView;
+  const nhwc = (key: string) => ((node.attr[key] as number[] | undefined) ?? [1, 1, 1, 1])[1]!;
+  const padBefore = (kernel: number, stride: number, dilation: number): number => {
+    const padding = node.attr['padding'];
+    if (padding === 'EXPLICIT')
+      return ((node.attr['explicit_paddings'] as number[] | undefined) ?? [])[2] ?? 0;
+    if (padding !== 'SAME') return 0;
+    return Math.floor(Math.max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0) / 2);
+  };
+  if (['Conv2D', '_FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2dNative'].includes(node.op)) {
+    const kernel = weights.find((w) => w.name === node.inputs[1])?.shape[0] ?? 1;
+    const [stride, dilation] = [nhwc('strides'), nhwc('dilations')];
+    return { kernel, stride, dilation, padBefore: padBefore(kernel, stride, dilation) };
+  }
+  if (node.op === 'MaxPool' || node.op === 'AvgPool') {
+    const [kernel, stride] = [nhwc('ksize'), nhwc('strides')];
+    return { kernel, stride, dilation: 1, padBefore: padBefore(kernel, stride, 1) };
+  }
+  if (['Pad', 'PadV2', 'MirrorPad'].includes(node.op))
+    return { kernel: 1, stride: 1, dilation: 1, padBefore: statics[node.inputs[1]!]?.values[2] ?? 0 };
+  if (size === out) return null;
+  throw invalid(
+    `layer ${layer.name} (${node.op}) changes the map size in a way this tool cannot trace to image positions`,
+  );
 }
 
 /**

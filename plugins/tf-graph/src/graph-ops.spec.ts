@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { normaliseAttr, type GraphNode, type StaticValue } from './graph-nodes';
 import { OPS } from './graph-ops';
-import { runGraph } from './run-graph';
+import { TfOpLayer } from './tf-op-layer';
 
 /**
  * Every op of the table against stock TensorFlow.js running the same one-node GraphModel, with
@@ -331,18 +331,24 @@ describe('the TF op table against stock TensorFlow.js', () => {
   it.each(CASES)('$label', async (c) => {
     const { artifacts, spec, weights, x } = build(c, c.batch ?? 2);
     const stock = await tf.loadGraphModel(tf.io.fromMemory(artifacts as tf.io.ModelArtifacts));
-    const tensors = new Map(weights.map((w) => [w.name, tf.tensor(w.data, w.shape)]));
+    const layer = new TfOpLayer({
+      op: { node: spec.nodes[0]!, statics: spec.statics, weights: spec.weights },
+    });
+    const data = TfOpLayer.dataInputs(layer.op).map(() => x);
+    layer.apply(data.length === 1 ? data[0]! : data); // builds the weights
+    const values = weights.map((w) => tf.tensor(w.data, w.shape));
+    layer.setWeights(values);
+    tf.dispose(values);
     const start = tf.memory().numTensors;
-    const [expected, actual] = [
-      stock.execute({ [spec.input]: x }, 'y') as tf.Tensor,
-      tf.tidy(() => runGraph(spec, x, (n) => tensors.get(n)!)),
-    ];
+    const expected = stock.execute({ [spec.input]: x }, 'y') as tf.Tensor;
+    const actual = layer.apply(data.length === 1 ? data[0]! : data) as tf.Tensor;
     expect(actual.shape).toEqual(expected.shape);
     const difference = tf.tidy(() => tf.max(tf.abs(tf.sub(actual, expected))).dataSync()[0]!);
     expect(difference).toBeLessThanOrEqual(1e-5);
     tf.dispose([expected, actual]);
     expect(tf.memory().numTensors).toBe(start);
-    tf.dispose([x, ...tensors.values()]);
+    tf.dispose(x);
+    layer.dispose();
     stock.dispose();
   });
 });

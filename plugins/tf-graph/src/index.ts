@@ -1,5 +1,4 @@
 export { graphCategory, graphCls, graphSeg, TfGraphOptions, MAX_STATIC_ELEMENTS } from './tf-graph';
 export { OPS } from './graph-ops';
-export { runGraph, type GraphFrame } from './run-graph';
-export { TfGraphLayer } from './tf-graph-layer';
+export { TfOpLayer, type TfOpConfig } from './tf-op-layer';
 export type { AttrValue, GraphNode, StaticValue, WeightSpec } from './graph-nodes';

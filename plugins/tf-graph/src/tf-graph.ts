@@ -17,7 +17,7 @@ import {
   type WeightSpec,
 } from './graph-nodes';
 import { OPS, arityProblem, mustBeStatic } from './graph-ops';
-import { TfGraphLayer } from './tf-graph-layer';
+import { TfOpLayer } from './tf-op-layer';
 
 const positiveInts = (min: number, max: number, what: string) =>
   ValidateBy({
@@ -259,6 +259,11 @@ export function tfGraphViolations(o: TfGraphOptions): Violation[] {
         message: `${n.op} (node ${n.name}) is not supported; supported: ${Object.keys(OPS).join(', ')}`,
       });
     else if (arityProblem(n)) out.push({ path: `nodes[${i}].inputs`, message: arityProblem(n)! });
+    else if (n.inputs.every((input) => statics.has(input) || o.weights.some((w) => w.name === input)))
+      out.push({
+        path: `nodes[${i}].inputs`,
+        message: `${n.op} node ${n.name} reads only constants; fold it first`,
+      });
     else
       n.inputs.forEach((input, k) => {
         if (mustBeStatic(n.op, k, n.inputs.length) && !statics.has(input))
@@ -331,25 +336,58 @@ function tfGraphPlugin(f: Family): ModulePlugin<TfGraphOptions> {
     },
     ports: (o) => f.ports(o),
     build(o, { prefix, seed }): BuiltModule {
-      const layer = new TfGraphLayer({
-        name: `${prefix}graph`,
-        seed,
-        graph: {
-          input: o.input,
-          output: o.output,
-          nodes: o.nodes,
-          statics: o.statics,
-          weights: o.weights,
-          inputScale: o.inputScale,
-          inputOffset: o.inputOffset,
-          outputChannels: o.outputChannels,
-          outputSize: o.outputSize,
-          outputShape: o.outputShape,
-        },
+      // One layer per op node (topological order), framed by the input mapping and the output
+      // channel choice / resize; each layer holds the float constants its node reads.
+      const weights = new Map(o.weights.map((w) => [w.name, w]));
+      const frame = (name: string, op: string, input: string, attr: GraphNode['attr']): GraphNode => ({
+        name,
+        op,
+        inputs: [input],
+        attr,
       });
+      const nodes: GraphNode[] = [];
+      const scaled = o.inputScale !== 1 || o.inputOffset !== 0;
+      const start = scaled ? '_scale' : o.input;
+      if (scaled)
+        nodes.push(frame('_scale', '_Scale', o.input, { scale: o.inputScale, offset: o.inputOffset }));
+      const rename = (n: string) => (n === o.input ? start : n);
+      for (const n of topologicalOrder(o)) nodes.push({ ...n, inputs: n.inputs.map(rename) });
+      let end = rename(o.output);
+      if (o.outputChannels.length > 0) {
+        nodes.push(frame('_channels', '_Channels', end, { channels: o.outputChannels }));
+        end = '_channels';
+      }
+      if (o.outputSize.length === 2) {
+        nodes.push(frame('_resize', '_Resize', end, { size: o.outputSize }));
+        end = '_resize';
+      }
+      const layers = nodes.map(
+        (node, i) =>
+          new TfOpLayer({
+            name: `${prefix}${node.name}`,
+            seed: seed + 1024 * i,
+            op: {
+              node,
+              statics: Object.fromEntries(
+                node.inputs.filter((n) => Object.hasOwn(o.statics, n)).map((n) => [n, o.statics[n]!]),
+              ),
+              weights: [...new Set(node.inputs)].filter((n) => weights.has(n)).map((n) => weights.get(n)!),
+            },
+          }),
+      );
       return {
-        layers: [layer],
-        apply: (input: tf.SymbolicTensor) => layer.apply(input) as tf.SymbolicTensor,
+        layers,
+        apply: (input: tf.SymbolicTensor) => {
+          const values = new Map<string, tf.SymbolicTensor>([[o.input, input]]);
+          layers.forEach((layer) => {
+            const data = TfOpLayer.dataInputs(layer.op).map((n) => values.get(n)!);
+            values.set(
+              layer.op.node.name,
+              layer.apply(data.length === 1 ? data[0]! : data) as tf.SymbolicTensor,
+            );
+          });
+          return values.get(end)!;
+        },
       };
     },
   };

@@ -6,13 +6,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Network,
   PluginRegistry,
+  importGraphModel,
   importLayersModel,
   readModelFiles,
+  writeGraphFixture,
   writeModelFiles,
 } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
 import { cellGeometry, findLayer } from '@transplant/interpretable';
 import { importedCategory, importedCls, importedSeg } from '@transplant/plugin-layers-graph';
+import { graphCategory, graphCls, graphSeg } from '@transplant/plugin-tf-graph';
 
 /**
  * Where a layer's cells sit in the image, for imported real-network shapes: Keras applications
@@ -80,6 +83,28 @@ describe('cell geometry through padding layers and residual merges', () => {
       mapSize: [17, 17],
       imageSize: [16, 16],
     });
+    network.dispose();
+  });
+
+  it('places the cells of any node of an imported GraphModel (each node is a layer)', async () => {
+    const g = await importGraphModel(new PluginRegistry([graphCategory, graphCls, graphSeg]), {
+      model: await readModelFiles(await writeGraphFixture(join(dir, 'graph'))),
+      split: 'se',
+      output: 'maps',
+      category: 'cat',
+      task: 'seg',
+    });
+    g.original.dispose();
+    const network = Network.create([g.category, g.task], [{ category: g.category.name, task: g.task.name }]);
+    const link = { category: g.category.name, task: g.task.name };
+    // c1: 3×3, stride 2, SAME on 16 px (no padding before: TF pads the odd row after) → 2·i + 1 + 0.5.
+    const eight = { scale: 2, offset: 1.5, mapSize: [8, 8], imageSize: [16, 16] };
+    expect(cellGeometry(findLayer(network, link, 'c1'))).toEqual(eight);
+    // dw (3×3, SAME, pad 1) cancels its own centre shift; skip and se follow their first input.
+    for (const node of ['dw', 'skip', 'se'])
+      expect(cellGeometry(findLayer(network, link, node))).toEqual(eight);
+    // The head's up-sampling cannot be traced back to image positions: a coded refusal.
+    expect(() => cellGeometry(findLayer(network, link, 'up'))).toThrow(/cannot trace/);
     network.dispose();
   });
 });

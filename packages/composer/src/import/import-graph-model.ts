@@ -285,17 +285,15 @@ function rejected(part: string, error: unknown): unknown {
   });
 }
 
-function loadConstants(
-  instance: ModuleInstance,
-  graph: TfGraphModel,
-  names: readonly { name: string }[],
-): void {
-  const tensors = Object.fromEntries(
-    names.map(({ name }) => {
+/** Loads the float constants into the part's op layers: `<node>/<constant>` for each node reading one. */
+function loadConstants(instance: ModuleInstance, graph: TfGraphModel, part: PartOptions): void {
+  const floats = new Set(part.weights.map((w) => w.name));
+  const tensors: Record<string, tf.Tensor> = {};
+  for (const node of part.nodes)
+    for (const name of new Set(node.inputs.filter((n) => floats.has(n)))) {
       const c = graph.constants.get(name)!;
-      return [`graph/${name}`, tf.tensor(c.data as Float32Array, [...c.shape], 'float32')];
-    }),
-  );
+      tensors[`${node.name}/${name}`] = tf.tensor(c.data as Float32Array, [...c.shape], 'float32');
+    }
   try {
     loadModuleWeights(instance, { tensors, module: instance.name });
   } finally {
@@ -480,8 +478,8 @@ export async function importGraphModel(
       } catch (error) {
         throw rejected('upper part', error);
       }
-      loadConstants(made[0]!, graph, lowerOptions.weights);
-      loadConstants(made[1]!, graph, upperOptions.weights);
+      loadConstants(made[0]!, graph, lowerOptions);
+      loadConstants(made[1]!, graph, upperOptions);
     } catch (error) {
       made.forEach(disposeModule);
       throw error;
