@@ -99,10 +99,16 @@ interface SpatialStep {
 
 const pair = (v: unknown): number => (Array.isArray(v) ? Number(v[0]) : Number(v));
 
-/** The first input of a layer (merge layers take several; in a well-formed net they share one geometry). */
+/**
+ * The input a layer's cells come from: the only one, or among several (merges, a squeeze-excite
+ * gate times its map) the first whose spatial size is the output's — inputs of that size share
+ * one geometry in a well-formed net; a broadcast 1×1 gate has none.
+ */
 function firstInput(layer: tf.layers.Layer): tf.SymbolicTensor {
   const input = layer.getInputAt(0) as tf.SymbolicTensor | tf.SymbolicTensor[];
-  return Array.isArray(input) ? input[0]! : input;
+  if (!Array.isArray(input)) return input;
+  const out = (layer.getOutputAt(0) as tf.SymbolicTensor).shape;
+  return input.find((t) => t.shape[1] === out[1] && t.shape[2] === out[2]) ?? input[0]!;
 }
 
 function spatialStep(layer: tf.layers.Layer): SpatialStep | null {

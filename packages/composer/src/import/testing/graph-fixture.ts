@@ -124,7 +124,7 @@ export function graphFixture(): { json: Record<string, unknown>; weights: Uint8A
     node('skip', 'AddV2', ['c1', 'dw']),
     node('m', 'Mean', ['skip', 'm/axes'], { keep_dims: { b: true }, Tidx: { type: 'DT_INT32' } }),
     node('gate', 'Sigmoid', ['m']),
-    node('se', 'Mul', ['skip', 'gate']),
+    node('se', 'Mul', ['gate', 'skip']), // the 1×1 gate first, as squeeze-excite blocks often have it
     node('up', 'ResizeBilinear', ['se', 'up/size'], {
       align_corners: { b: false },
       half_pixel_centers: { b: false },
