@@ -129,8 +129,15 @@ const invalid = (message: string) =>
 /** The category module's conv layers, top two, module-qualified (the default graph layers). */
 export function defaultGraphLayers(network: Network, link: Link): string[] {
   const m = network.module(link.category);
+  // Keras Conv2D layers, or the conv ops of an imported TF graph (one TransplantTfOp layer per node).
+  const isConv = (l: tf.layers.Layer) =>
+    l.getClassName() === 'Conv2D' ||
+    (l.getClassName() === 'TransplantTfOp' &&
+      ['Conv2D', '_FusedConv2D'].includes(
+        String((l.getConfig()['op'] as { node?: { op?: unknown } } | undefined)?.node?.op),
+      ));
   const convs = m.model.layers
-    .filter((l) => l.getClassName() === 'Conv2D')
+    .filter(isConv)
     .map((l) => `${m.name}:${l.name.slice(m.prefix.length)}`);
   if (convs.length === 0) throw invalid(`${m.name} has no conv layer to explain`);
   return convs.slice(-2).reverse();

@@ -13,6 +13,7 @@ import {
   writeModelFiles,
 } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
+import { defaultGraphLayers } from '@transplant/explanatory-graph';
 import { cellGeometry, findLayer } from '@transplant/interpretable';
 import { importedCategory, importedCls, importedSeg } from '@transplant/plugin-layers-graph';
 import { graphCategory, graphCls, graphSeg } from '@transplant/plugin-tf-graph';
@@ -103,6 +104,8 @@ describe('cell geometry through padding layers and residual merges', () => {
     // dw (3×3, SAME, pad 1) cancels its own centre shift; skip and se follow their first input.
     for (const node of ['dw', 'skip', 'se'])
       expect(cellGeometry(findLayer(network, link, node))).toEqual(eight);
+    // Graph mining's default layers: the category module's conv ops.
+    expect(defaultGraphLayers(network, link)).toEqual([`${g.category.name}:c1`]);
     // The head's up-sampling cannot be traced back to image positions: a coded refusal.
     expect(() => cellGeometry(findLayer(network, link, 'up'))).toThrow(/cannot trace/);
     network.dispose();
