@@ -1,3 +1,4 @@
+import type { TfAttrValue } from '@transplant/core';
 /**
  * The op graph of an imported TensorFlow GraphModel part, as the module options hold it, and the
  * pure functions over it: normalised node attributes, the tensors a node reads, a topological
@@ -5,8 +6,8 @@
  * weights, integer constants (shapes, axes, sizes) are `statics` in the options.
  */
 
-/** An attribute value after normalisation: TF's `{i}`, `{f}`, `{b}`, `{s}` (base64), `{type}`, `{list}`. */
-export type AttrValue = number | string | boolean | number[] | string[];
+/** An attribute value after normalisation (see normaliseTfAttr in @transplant/core). */
+export type AttrValue = TfAttrValue;
 
 /** One op node: its name, TF op, the names it reads (producer names, in order) and attributes. */
 export interface GraphNode {
@@ -39,40 +40,6 @@ export interface GraphSpec {
 
 /** TF node names: letters, digits and `_ . - /`, as TensorFlow allows them. */
 export const NODE_NAME_PATTERN = /^[A-Za-z0-9.][A-Za-z0-9_.\-/]{0,254}$/;
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
-const decodeBase64 = (s: unknown): string => Buffer.from(String(s), 'base64').toString('utf8');
-
-/**
- * A TF attribute as a plain value, or undefined for the kinds an op never reads here (shapes,
- * tensors, functions). Integers arrive as strings in the JSON (int64).
- */
-export function normaliseAttr(raw: unknown): AttrValue | undefined {
-  if (!isObject(raw)) return undefined;
-  if ('i' in raw) return Number(raw['i']);
-  if ('f' in raw) return Number(raw['f']);
-  if ('b' in raw) return Boolean(raw['b']);
-  if ('s' in raw) return decodeBase64(raw['s']);
-  if ('type' in raw) return String(raw['type']);
-  if (isObject(raw['list'])) {
-    const list = raw['list'];
-    if (Array.isArray(list['i'])) return (list['i'] as unknown[]).map(Number);
-    if (Array.isArray(list['f'])) return (list['f'] as unknown[]).map(Number);
-    if (Array.isArray(list['s'])) return (list['s'] as unknown[]).map(decodeBase64);
-    if (Array.isArray(list['type'])) return (list['type'] as unknown[]).map(String);
-    return [];
-  }
-  return undefined;
-}
-
-/** The producer a TF input reference names: `name`, `name:0`; control inputs (`^name`) are not data. */
-export function producerOf(ref: string): { name: string; output: number } | undefined {
-  if (ref.startsWith('^')) return undefined;
-  const m = /^(.*?)(?::(\d+))?$/.exec(ref)!;
-  return { name: m[1]!, output: m[2] === undefined ? 0 : Number(m[2]) };
-}
 
 /** Every name a node may read: the module input, statics, weights and earlier nodes. */
 function knownNames(spec: GraphSpec): Set<string> {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { normaliseAttr, type GraphNode, type StaticValue } from './graph-nodes';
+import { normaliseTfAttr } from '@transplant/core';
+import type { GraphNode, StaticValue } from './graph-nodes';
 import { OPS } from './graph-ops';
 import { TfOpLayer } from './tf-op-layer';
 
@@ -293,8 +294,8 @@ function build(c: Case, batch: number) {
     inputs: names.map((n) => n.name),
     attr: Object.fromEntries(
       Object.entries(c.attr ?? {})
-        .map(([k, v]) => [k, normaliseAttr(v)] as const)
-        .filter((e): e is [string, NonNullable<ReturnType<typeof normaliseAttr>>] => e[1] !== undefined),
+        .map(([k, v]) => [k, normaliseTfAttr(v)] as const)
+        .filter((e): e is [string, NonNullable<ReturnType<typeof normaliseTfAttr>>] => e[1] !== undefined),
     ),
   };
   return {

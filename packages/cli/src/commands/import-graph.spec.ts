@@ -354,6 +354,8 @@ describe('transplant import of a GraphModel (TF ops)', () => {
     expect((await run(...base, '--classes', 'cat', '--out', dir)).code).toBe('E_USAGE');
     expect((await run(...base, '--classes', 'horse', '--labels', labels, '--out', dir)).code).toBe('E_USAGE');
     expect((await run(...base, '--channels', '1,x', '--out', dir)).code).toBe('E_USAGE');
+    expect((await run(...base, '--input-range', ',255', '--out', dir)).code).toBe('E_USAGE');
+    expect((await run(...base, '--classes', 'dog,', '--labels', labels, '--out', dir)).code).toBe('E_USAGE');
   });
 });
 
@@ -464,6 +466,12 @@ describe('models wrapped as JavaScript modules, and hostile weight files', () =>
     const shorter = new Map([['group1-shard1of1.bin', weights.slice(0, -1)]]);
     expect(() => decodeWeightsManifest(manifest, shorter, 't')).toThrow(
       /hold \d+ bytes, the manifest describes/,
+    );
+    // A shard larger than its group describes is refused from its size, before it is read.
+    await writeFile(join(dir, 'big.json'), JSON.stringify(json));
+    await writeFile(join(dir, 'group1-shard1of1.bin'), new Uint8Array(weights.byteLength + 1));
+    await expect(readModelFiles(join(dir, 'big.json'))).rejects.toThrow(
+      /more than the \d+ its manifest group describes/,
     );
     const outside = { ...json, weightsManifest: [{ ...manifest[0]!, paths: ['../../etc/passwd'] }] };
     await writeFile(join(dir, 'outside.json'), JSON.stringify(outside));

@@ -45,6 +45,7 @@ async function channelList(flags: ImportFlags): Promise<number[] | undefined> {
   });
   const labels = text.split(/\r?\n/).map((l) => l.trim());
   return flags.classes.split(',').map((name) => {
+    if (name.trim() === '') throw usage(`--classes ${flags.classes}: an empty class name`);
     const index = labels.indexOf(name.trim());
     if (index < 0) throw usage(`--classes: "${name}" is not in ${flags.labels}`);
     return index;
@@ -105,8 +106,16 @@ export function importCommand(parent: Command, ctx: CommandContext): Command {
         throw usage('say where the modules go: --out DIR (module folders) and/or --publish (the registry)');
       if (flags.stride !== undefined && !/^\d+$/.test(flags.stride))
         throw usage(`--stride ${flags.stride}: a non-negative integer`);
-      const range = flags.inputRange?.split(',').map(Number);
-      if (range && (range.length !== 2 || !range.every(Number.isFinite) || !(range[0]! < range[1]!)))
+      const parts = flags.inputRange?.split(',').map((p) => p.trim());
+      const range = parts?.map(Number);
+      if (
+        parts &&
+        range &&
+        (range.length !== 2 ||
+          parts.some((p) => p === '') ||
+          !range.every(Number.isFinite) ||
+          !(range[0]! < range[1]!))
+      )
         throw usage(`--input-range ${flags.inputRange}: two numbers lo,hi with lo < hi`);
       const channels = await channelList(flags);
       await selectCommandBackend(ctx);

@@ -4,6 +4,7 @@ import {
   isModuleName,
   isTransplantError,
   loadModuleWeights,
+  normaliseTfAttr,
   parsePluginOptions,
   type TaskId,
   type ValueRange,
@@ -213,7 +214,7 @@ function partOptions(graph: TfGraphModel, names: Set<string>, input: string, out
       }),
       attr: Object.fromEntries(
         Object.entries(n.attr)
-          .map(([k, v]) => [k, normalise(v)] as const)
+          .map(([k, v]) => [k, normaliseTfAttr(v)] as const)
           .filter(([, v]) => v !== undefined),
       ),
     }));
@@ -229,25 +230,6 @@ function partOptions(graph: TfGraphModel, names: Set<string>, input: string, out
   return { input, output, nodes, statics, weights };
 }
 
-/** A TF attribute as a plain value (the plugin's normalisation; kept here so options are plain JSON). */
-function normalise(raw: unknown): unknown {
-  if (!isObject(raw)) return undefined;
-  const b64 = (s: unknown) => Buffer.from(String(s), 'base64').toString('utf8');
-  if ('i' in raw) return Number(raw['i']);
-  if ('f' in raw) return Number(raw['f']);
-  if ('b' in raw) return Boolean(raw['b']);
-  if ('s' in raw) return b64(raw['s']);
-  if ('type' in raw) return String(raw['type']);
-  if (isObject(raw['list'])) {
-    const l = raw['list'];
-    if (Array.isArray(l['i'])) return (l['i'] as unknown[]).map(Number);
-    if (Array.isArray(l['f'])) return (l['f'] as unknown[]).map(Number);
-    if (Array.isArray(l['s'])) return (l['s'] as unknown[]).map(b64);
-    return [];
-  }
-  return undefined;
-}
-
 /** The value range of a node's output, from its op: ReLU-family → non-negative, sigmoid → unit. */
 function valuesOf(graph: TfGraphModel, name: string): ValueRange {
   const node = graph.nodes.get(name)!;
@@ -257,7 +239,7 @@ function valuesOf(graph: TfGraphModel, name: string): ValueRange {
   }
   if (['Relu', 'Relu6'].includes(node.op)) return 'non-negative';
   if (node.op === 'Sigmoid') return 'unit';
-  const fused = normalise(node.attr['fused_ops']);
+  const fused = normaliseTfAttr(node.attr['fused_ops']);
   if (Array.isArray(fused) && ['Relu', 'Relu6'].includes(String(fused.at(-1)))) return 'non-negative';
   return 'real';
 }
@@ -397,7 +379,7 @@ export async function importGraphModel(
   }
   const warnings = [...upper]
     .map((n) => graph.nodes.get(n)!)
-    .filter((n) => (normalise(n.attr['dilations']) as number[] | undefined)?.some((d) => d > 1))
+    .filter((n) => (normaliseTfAttr(n.attr['dilations']) as number[] | undefined)?.some((d) => d > 1))
     .map(
       (n) =>
         `warning: ${n.op} node ${n.name} is dilated; tfjs has no gradient for dilated convolutions, so an adapter below this head cannot be trained through it`,

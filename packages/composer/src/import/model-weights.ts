@@ -200,19 +200,26 @@ const isJsModule = (path: string): boolean => /\.(c|m)?js$/.test(path);
  * A weight shard named in the manifest: the file itself, or — for models shipped as JavaScript
  * modules — `<name>.min.js` / `<name>.js` exporting the shard as a base64 string.
  */
-async function readShard(dir: string, name: string, model: string): Promise<Uint8Array> {
+async function readShard(dir: string, name: string, model: string, limit: number): Promise<Uint8Array> {
   if (name.includes('..') || isAbsolute(name))
     throw invalid(model, `weight file ${name} is outside the model's folder`);
   const candidates = [name, `${name}.min.js`, `${name}.js`];
   for (const candidate of candidates) {
     const path = join(dir, candidate);
-    if (
-      !(await stat(path).then(
-        (s) => s.isFile(),
-        () => false,
-      ))
-    )
-      continue;
+    const size = await stat(path).then(
+      (s) => (s.isFile() ? s.size : -1),
+      () => -1,
+    );
+    if (size < 0) continue;
+    // Refused before reading: a shard larger than its group's manifest describes (base64 in a
+    // JS wrapper: 4/3 of it plus the wrapper).
+    const js = candidate !== name || isJsModule(name);
+    const most = js ? Math.ceil((limit * 4) / 3) + 65_536 : limit;
+    if (size > most)
+      throw invalid(
+        model,
+        `${candidate} holds ${size} bytes, more than the ${limit} its manifest group describes`,
+      );
     const bytes = await readBytes(path, model);
     if (candidate === name && !isJsModule(name)) return bytes;
     const text = readJsModuleLiteral(Buffer.from(bytes).toString('utf8'), path);
@@ -249,8 +256,16 @@ export async function readModelFiles(path: string): Promise<LayersModelFiles> {
         isObject(g) && Array.isArray(g['paths']) ? (g['paths'] as unknown[]).map(String) : [],
       )
     : [];
+  // Each group's stored size, from its checked entries, bounds what its files may hold.
+  const limits = new Map<string, number>();
+  if (Array.isArray(manifest))
+    manifest.forEach((g: unknown, i) => {
+      if (!isObject(g) || !Array.isArray(g['paths']) || !Array.isArray(g['weights'])) return;
+      const bytes = (g['weights'] as unknown[]).reduce((n: number, w) => n + checkSpec(w, i, path).bytes, 0);
+      for (const p of g['paths'] as unknown[]) limits.set(String(p), bytes);
+    });
   const files = new Map<string, Uint8Array>();
-  for (const p of new Set(paths)) files.set(p, await readShard(dirname(path), p, path));
+  for (const p of new Set(paths)) files.set(p, await readShard(dirname(path), p, path, limits.get(p) ?? 0));
   const weights = decodeWeightsManifest(manifest, files, path);
   const groups = manifest as { paths: unknown[]; weights: tf.io.WeightsManifestEntry[] }[];
   const data = concat(groups.flatMap((g) => g.paths.map((p) => files.get(String(p))!)));
