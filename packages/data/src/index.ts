@@ -47,3 +47,14 @@ export {
 export { partColour, renderContactSheet, type SheetTile } from './preview';
 export { previewSyntheticSet, type PreviewOptions } from './preview-set';
 export { formatInspectReport, inspectCub, type InspectReport } from './cub/inspect-cub';
+export {
+  CATS_AND_DOGS_SIDE,
+  CATS_AND_DOGS_SPLIT,
+  CatsAndDogsSplit,
+  PHOTO_CLASSES,
+  catsAndDogsPath,
+  readCatsAndDogs,
+  type CatsAndDogs,
+  type PhotoClass,
+  type PhotoRef,
+} from './real/cats-and-dogs';
