@@ -162,6 +162,16 @@ describe('predictImage', () => {
     expect(channelCentres(values, size, 2, 1, 0.3)[0]![2]).toBeCloseTo(1 / (1 + Math.exp(-2)), 6);
     expect(channelCentres(values, size, 2, 1, 0.6)).toHaveLength(1);
     expect(channelCentres(values, size, 2, 0, 0.3)).toEqual([]);
+    // A plateau (as bilinear up-sampling leaves at the edges) is one centre: its first pixel.
+    const flat = new Float32Array(size * size).fill(-3);
+    for (const [x, y] of [
+      [3, 3],
+      [4, 3],
+      [3, 4],
+      [4, 4],
+    ])
+      flat[y! * size + x!] = 1;
+    expect(channelCentres(flat, size, 1, 0, 0.3).map(([x, y]) => [x, y])).toEqual([[3, 3]]);
     expect(logit(0.3)).toBeLessThan(0);
   });
 });

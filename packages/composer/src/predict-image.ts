@@ -51,11 +51,15 @@ export function channelCentres(
     for (let x = 0; x < size; x++) {
       const v = at(x, y);
       if (!(v >= floor)) continue;
+      // A neighbour beats this pixel when it is larger, or equal and earlier in scan order: a
+      // plateau (bilinear up-sampling makes them at the edges) gives one centre, not many.
       let top = true;
       for (let dy = -1; dy <= 1 && top; dy++)
         for (let dx = -1; dx <= 1; dx++) {
           const [nx, ny] = [x + dx, y + dy];
-          if ((dx || dy) && nx >= 0 && ny >= 0 && nx < size && ny < size && at(nx, ny) > v) {
+          if (!(dx || dy) || nx < 0 || ny < 0 || nx >= size || ny >= size) continue;
+          const n = at(nx, ny);
+          if (n > v || (n === v && (dy < 0 || (dy === 0 && dx < 0)))) {
             top = false;
             break;
           }
@@ -251,10 +255,15 @@ async function writeMask({
   link,
   name,
 }: MaskOutput): Promise<Prediction> {
-  const masks = Array.from({ length: channels }, (_, k) =>
-    Uint8Array.from({ length: size * size }, (_, i) => (values[i * channels + k]! > 0 ? 255 : 0)),
-  );
-  const union = Uint8Array.from({ length: size * size }, (_, i) => (masks.some((m) => m[i]! > 0) ? 255 : 0));
+  // Plain loops: mapping Uint8Array.from is slow at 512 × 512 × K.
+  const masks = Array.from({ length: channels }, () => new Uint8Array(size * size));
+  const union = new Uint8Array(size * size);
+  for (let i = 0; i < size * size; i++)
+    for (let k = 0; k < channels; k++)
+      if (values[i * channels + k]! > 0) {
+        masks[k]![i] = 255;
+        union[i] = 255;
+      }
   const classes = masks.map((m, k): ClassPrediction => {
     let peak = -Infinity;
     for (let i = 0; i < size * size; i++) peak = Math.max(peak, values[i * channels + k]!);

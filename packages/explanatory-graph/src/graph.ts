@@ -136,9 +136,7 @@ export function defaultGraphLayers(network: Network, link: Link): string[] {
       ['Conv2D', '_FusedConv2D'].includes(
         String((l.getConfig()['op'] as { node?: { op?: unknown } } | undefined)?.node?.op),
       ));
-  const convs = m.model.layers
-    .filter(isConv)
-    .map((l) => `${m.name}:${l.name.slice(m.prefix.length)}`);
+  const convs = m.model.layers.filter(isConv).map((l) => `${m.name}:${l.name.slice(m.prefix.length)}`);
   if (convs.length === 0) throw invalid(`${m.name} has no conv layer to explain`);
   return convs.slice(-2).reverse();
 }

@@ -344,6 +344,10 @@ describe('the TF op table against stock TensorFlow.js', () => {
     const expected = stock.execute({ [spec.input]: x }, 'y') as tf.Tensor;
     const actual = layer.apply(data.length === 1 ? data[0]! : data) as tf.Tensor;
     expect(actual.shape).toEqual(expected.shape);
+    // The shape the layer reports to a symbolic (any-batch) input is the real one.
+    const free = tf.input({ shape: x.shape.slice(1) });
+    const symbolic = layer.apply(data.length === 1 ? free : data.map(() => free)) as tf.SymbolicTensor;
+    expect(symbolic.shape).toEqual([null, ...expected.shape.slice(1)]);
     const difference = tf.tidy(() => tf.max(tf.abs(tf.sub(actual, expected))).dataSync()[0]!);
     expect(difference).toBeLessThanOrEqual(1e-5);
     tf.dispose([expected, actual]);

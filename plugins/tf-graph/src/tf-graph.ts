@@ -280,6 +280,17 @@ export function tfGraphViolations(o: TfGraphOptions): Violation[] {
       message: `names ${o.outputLabels.length} channels, the output has ${channels}`,
     });
   if (out.length > 0) return out;
+  if (o.nodes.some((n) => n.name === 'input'))
+    return [{ path: 'nodes', message: 'a node is named "input", the name of the module input layer' }];
+  // Each node's layer stores the constants it reads as `<node>/<constant>`: those names must differ.
+  const stored = o.nodes.flatMap((n) =>
+    [...new Set(n.inputs)].filter((i) => o.weights.some((w) => w.name === i)).map((i) => `${n.name}/${i}`),
+  );
+  const clash = stored.filter((n, i) => stored.indexOf(n) !== i);
+  if (clash.length > 0)
+    return [
+      { path: 'weights', message: `the stored weight names ${[...new Set(clash)].join(', ')} would collide` },
+    ];
   const names = [o.input, ...statics.keys(), ...o.weights.map((w) => w.name), ...o.nodes.map((n) => n.name)];
   const twice = names.filter((n, i) => names.indexOf(n) !== i);
   if (twice.length > 0)

@@ -82,15 +82,27 @@ export class TfOpLayer extends tf.layers.Layer {
     return def.run(inputs, node.attr, node);
   }
 
+  private readonly shapes = new Map<string, tf.Shape>();
+
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     const shapes = (Array.isArray(inputShape[0]) ? inputShape : [inputShape]) as tf.Shape[];
-    // The op's own shape rules, run once on zeros at batch 1 (shapes only; nothing is kept).
+    const key = JSON.stringify(shapes);
+    const known = this.shapes.get(key);
+    if (known) return known;
+    // The op's own shape rules, run once on zeros (then cached). At batch 2, not 1: a squeeze
+    // without axes or a reshape to [1, …] must not take the batch axis for a size-1 axis.
     const out = tf.tidy(() => {
-      const data = shapes.map((s) => tf.zeros(s.map((d) => d ?? 1)));
+      const data = shapes.map((s) => tf.zeros(s.map((d) => d ?? 2)));
       const weights = new Map(this.op.weights.map((w) => [w.name, tf.zeros([...w.shape])]));
       return this.run(data, (n) => weights.get(n)!).shape;
     });
-    return [shapes[0]![0] ?? null, ...out.slice(1)];
+    if (out[0] !== 2)
+      throw new Error(
+        `node ${this.op.node.name} (${this.op.node.op}) does not keep the batch axis: [${out.join(', ')}] for a batch of 2`,
+      );
+    const shape = [shapes[0]![0] ?? null, ...out.slice(1)];
+    this.shapes.set(key, shape);
+    return shape;
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
