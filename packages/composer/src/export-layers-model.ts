@@ -1,6 +1,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { TransplantError } from '@transplant/core';
 import type { Network } from './network';
 
 export const EXPORTED_MODEL_FILES = { topology: 'model.json', weights: 'weights.bin' } as const;
@@ -22,6 +23,20 @@ export async function exportLayersModel(
   },
 ): Promise<{ files: string[]; bytes: number }> {
   const { link, directory, generatedBy } = options;
+  // Layers whose config tfjs cannot write back loadably (an imported TF op graph: save()
+  // snake-cases its op names and attributes) are refused, not exported broken.
+  const custom = [link.category, link.task].flatMap((name) =>
+    network
+      .module(name)
+      .model.layers.filter((l) => l.getClassName() === 'TransplantTfOp')
+      .map(() => name),
+  );
+  if (custom.length > 0)
+    throw new TransplantError(
+      'E_INVALID_ARGUMENT',
+      `${[...new Set(custom)].join(', ')} run an imported TensorFlow graph, which cannot be exported as a LayersModel; use the original GraphModel with tf.loadGraphModel`,
+      { operation: 'export' },
+    );
   let artifacts: tf.io.ModelArtifacts | undefined;
   await network.model(link.category, link.task).save(
     tf.io.withSaveHandler(async (a) => {

@@ -9,6 +9,7 @@ import {
   Network,
   PluginRegistry,
   decodeWeightsManifest,
+  exportLayersModel,
   disposeModule,
   graphFixture,
   importGraphModel,
@@ -189,6 +190,27 @@ describe('transplant import of a GraphModel (TF ops)', () => {
       for (const [x, y, q] of c.centres) expect(x >= 0 && y >= 0 && x < 16 && y < 16 && q >= 0.3).toBe(true);
     }
     expect((await decodeImage(p.overlay)).width).toBe(256);
+    network.dispose();
+  });
+
+  it('refuses to export a graph link as a LayersModel (tfjs cannot write its config back loadably)', async () => {
+    const g = await importGraphModel(plugins(), {
+      model: await readModelFiles(model),
+      split: 'se',
+      output: 'maps',
+      category: 'cat',
+      task: 'seg',
+    });
+    g.original.dispose();
+    const network = Network.create([g.category, g.task], [{ category: g.category.name, task: g.task.name }]);
+    await expect(
+      exportLayersModel(network, {
+        link: { category: g.category.name, task: g.task.name },
+        directory: join(dir, 'export'),
+        generatedBy: 'test',
+      }),
+    ).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
+    expect(existsSync(join(dir, 'export', 'model.json'))).toBe(false);
     network.dispose();
   });
 
