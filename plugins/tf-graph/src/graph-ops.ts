@@ -124,67 +124,32 @@ function resize(nearest: boolean): OpDef {
   };
 }
 
+/** A (depthwise) convolution op, NHWC, with TF's strides, padding and dilations; fused: then bias/BN and activation. */
+function convolution(conv: typeof tf.conv2d | typeof tf.depthwiseConv2d, fused: boolean): OpDef {
+  return {
+    arity: fused ? 3 : 2,
+    run: ([x, f, ...args], attr, node) => {
+      nhwc(attr, node);
+      const y = (conv as typeof tf.conv2d)(
+        tensor(x!) as tf.Tensor4D,
+        tensor(f!) as tf.Tensor4D,
+        pair(attr, 'strides'),
+        padding(attr) as 'same',
+        'NHWC',
+        pair(attr, 'dilations'),
+      );
+      return fused ? fusedTail(y, args, attr, node) : y;
+    },
+  };
+}
+
 /** The supported ops; anything else is refused at import, naming the node and the op. */
 export const OPS: Readonly<Record<string, OpDef>> = {
   Identity: { run: ([x]) => tf.clone(tensor(x!)) },
-  Conv2D: {
-    arity: 2,
-    run: ([x, f], attr, node) => {
-      nhwc(attr, node);
-      return tf.conv2d(
-        tensor(x!) as tf.Tensor4D,
-        tensor(f!) as tf.Tensor4D,
-        pair(attr, 'strides'),
-        padding(attr) as 'same',
-        'NHWC',
-        pair(attr, 'dilations'),
-      );
-    },
-  },
-  _FusedConv2D: {
-    arity: 3,
-    run: ([x, f, ...args], attr, node) => {
-      nhwc(attr, node);
-      const y = tf.conv2d(
-        tensor(x!) as tf.Tensor4D,
-        tensor(f!) as tf.Tensor4D,
-        pair(attr, 'strides'),
-        padding(attr) as 'same',
-        'NHWC',
-        pair(attr, 'dilations'),
-      );
-      return fusedTail(y, args, attr, node);
-    },
-  },
-  DepthwiseConv2dNative: {
-    arity: 2,
-    run: ([x, f], attr, node) => {
-      nhwc(attr, node);
-      return tf.depthwiseConv2d(
-        tensor(x!) as tf.Tensor4D,
-        tensor(f!) as tf.Tensor4D,
-        pair(attr, 'strides'),
-        padding(attr) as 'same',
-        'NHWC',
-        pair(attr, 'dilations'),
-      );
-    },
-  },
-  FusedDepthwiseConv2dNative: {
-    arity: 3,
-    run: ([x, f, ...args], attr, node) => {
-      nhwc(attr, node);
-      const y = tf.depthwiseConv2d(
-        tensor(x!) as tf.Tensor4D,
-        tensor(f!) as tf.Tensor4D,
-        pair(attr, 'strides'),
-        padding(attr) as 'same',
-        'NHWC',
-        pair(attr, 'dilations'),
-      );
-      return fusedTail(y, args, attr, node);
-    },
-  },
+  Conv2D: convolution(tf.conv2d, false),
+  _FusedConv2D: convolution(tf.conv2d, true),
+  DepthwiseConv2dNative: convolution(tf.depthwiseConv2d, false),
+  FusedDepthwiseConv2dNative: convolution(tf.depthwiseConv2d, true),
   Conv2DBackpropInput: {
     arity: 3,
     statics: [0],
