@@ -20,10 +20,12 @@ export {
   METHOD_WEIGHTS,
   PROBE_KINDS,
   trainAdapter,
+  trainAdapterOnFeatures,
   type AdapterLink,
   type DistillMethod,
   type ProbeKind,
   type TrainAdapterArgs,
+  type TrainOnFeaturesArgs,
 } from './train-adapter';
 export {
   CALIBRATION_MODES,

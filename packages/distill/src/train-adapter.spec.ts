@@ -4,7 +4,7 @@ import { Network, createModule, disposeModule, type ModuleInstance } from '@tran
 import { selectBackend } from '@transplant/core';
 import { pseudoLabelProbe } from './bd-loss';
 import { Rng } from '@transplant/data';
-import { drawIndices, trainAdapter, type DistillMethod } from './train-adapter';
+import { drawIndices, trainAdapter, trainAdapterOnFeatures, type DistillMethod } from './train-adapter';
 import { tinyModules } from './testing/tiny-modules';
 
 const snapshot = (modules: readonly ModuleInstance[]) =>
@@ -70,6 +70,62 @@ describe('trainAdapter', () => {
       tf.dispose([images, labels]);
       network.dispose();
       disposeModule(m.teacherTask);
+      expect(tf.memory().numTensors).toBe(start);
+    },
+  );
+
+  it.each<DistillMethod>(['bd', 'ol'])(
+    '%s on cached features f(I) trains exactly as on the images (same losses, same adapter)',
+    (method) => {
+      const start = tf.memory().numTensors;
+      const images = tf.randomUniform([12, 8, 8, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
+      const labels = tf.tensor1d(Array.from({ length: 12 }, (_, i) => i % 2));
+      const run = (onFeatures: boolean) => {
+        const m = tinyModules(6, 1);
+        const network = Network.create(
+          [m.category, m.task, m.adapter],
+          [{ category: 'cat-features', task: 'bird-head', adapter: 'cat-bird-adapter' }],
+        );
+        const common = {
+          method,
+          teacher: (x: tf.Tensor4D) => m.teacherTask.model.apply(x) as tf.Tensor,
+          steps: 8,
+          batchSize: 6,
+          learningRate: 1e-2,
+          seed: 3,
+          balanced: method === 'ol',
+        };
+        let losses: number[];
+        if (onFeatures) {
+          const x = m.category.model.predict(images) as tf.Tensor4D;
+          losses = trainAdapterOnFeatures({
+            ...common,
+            adapter: m.adapter,
+            task: m.task,
+            unlabeled: x,
+            labelled: { images: x, targets: labels },
+          }).losses;
+          x.dispose();
+        } else {
+          losses = trainAdapter({
+            ...common,
+            network,
+            link: { category: 'cat-features', adapter: 'cat-bird-adapter', task: 'bird-head' },
+            unlabeled: images,
+            labelled: { images, targets: labels },
+          }).losses;
+        }
+        const weights = snapshot([m.adapter]);
+        network.dispose();
+        disposeModule(m.teacherTask);
+        return { losses, weights };
+      };
+      const fromImages = run(false);
+      const fromFeatures = run(true);
+      expect(fromFeatures.losses).toEqual(fromImages.losses);
+      expect(fromFeatures.weights).toEqual(fromImages.weights);
+      expect(new Set(fromImages.losses).size).toBeGreaterThan(1);
+      tf.dispose([images, labels]);
       expect(tf.memory().numTensors).toBe(start);
     },
   );

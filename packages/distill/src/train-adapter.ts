@@ -134,9 +134,48 @@ function gather(targets: TeacherTargets, indices: tf.Tensor1D): TeacherTargets {
  */
 export function trainAdapter(args: TrainAdapterArgs): { losses: number[]; stepMilliseconds: number } {
   const { network, link } = args;
-  const adapter = network.module(link.adapter);
-  const task = network.module(link.task);
-  const variables = network.setTrainable([link.adapter]).map((v) => v.read() as tf.Variable);
+  network.setTrainable([link.adapter]);
+  const category = network.module(link.category);
+  const onFeatures = (images: tf.Tensor4D) => features(category, images);
+  const x = {
+    unlabeled: args.method !== 'ol' && args.unlabeled ? onFeatures(args.unlabeled) : undefined,
+    labelled: args.method === 'ol' && args.labelled ? onFeatures(args.labelled.images) : undefined,
+  };
+  try {
+    return trainAdapterOnFeatures({
+      ...args,
+      adapter: network.module(link.adapter),
+      task: network.module(link.task),
+      ...(x.unlabeled ? { unlabeled: x.unlabeled } : {}),
+      ...(x.labelled ? { labelled: { images: x.labelled, targets: args.labelled!.targets } } : {}),
+    });
+  } finally {
+    tf.dispose([x.unlabeled, x.labelled].filter((t): t is tf.Tensor4D => t !== undefined));
+  }
+}
+
+/** What `trainAdapterOnFeatures` takes: `trainAdapter`'s arguments with f's outputs in place of images. */
+export type TrainOnFeaturesArgs = Omit<TrainAdapterArgs, 'network' | 'link'> & {
+  /** The adapter (only its weights learn) and the frozen task module after it. */
+  readonly adapter: ModuleInstance;
+  readonly task: ModuleInstance;
+};
+
+/**
+ * The core of `trainAdapter`, on adapter inputs x = f(I) instead of images: `unlabeled` and
+ * `labelled.images` hold feature maps (e.g. a frozen backbone's outputs, computed once and
+ * cached). Only the adapter's layers are trainable while it runs.
+ */
+export function trainAdapterOnFeatures(args: TrainOnFeaturesArgs): {
+  losses: number[];
+  stepMilliseconds: number;
+} {
+  const { adapter, task } = args;
+  for (const layer of task.built.layers) layer.trainable = false;
+  for (const layer of adapter.built.layers) layer.trainable = true;
+  const variables = adapter.built.layers.flatMap((layer) =>
+    layer.trainableWeights.map((v) => v.read() as tf.Variable),
+  );
   const trainer = new AdamTrainer(variables, constantRate(args.learningRate));
   const rng = new Rng(`adapter:${args.seed}`);
   const losses: number[] = [];
@@ -145,7 +184,7 @@ export function trainAdapter(args: TrainAdapterArgs): { losses: number[]; stepMi
   if (args.method === 'ol') {
     if (!args.labelled || args.labelled.images.shape[0] === 0) throw new Error('ol needs annotated samples');
     pool = {
-      x: features(network.module(link.category), args.labelled.images),
+      x: args.labelled.images.clone(),
       y: args.labelled.targets.clone(),
       n: args.labelled.images.shape[0],
     };
@@ -156,14 +195,14 @@ export function trainAdapter(args: TrainAdapterArgs): { losses: number[]; stepMi
   } else {
     if (!args.teacher || !args.unlabeled)
       throw new Error(`${args.method} needs a teacher and unlabeled images`);
-    const x = features(network.module(link.category), args.unlabeled);
+    const x = args.unlabeled;
     const probe = probesFor(task, {
       count: x.shape[0],
       seed: args.seed,
       kind: args.probe ?? DEFAULT_MASK_PROBE,
     });
     pool = { targets: teacherTargets(args.teacher, x, probe), n: x.shape[0] };
-    tf.dispose([x, ...(probe instanceof tf.Tensor ? [probe] : [])]);
+    if (probe instanceof tf.Tensor) probe.dispose();
   }
   const started = performance.now();
   try {

