@@ -131,6 +131,24 @@ export function formatRealTransplant(
       ),
       '',
     );
+  const curves = Object.entries(tuning.teacherCurve);
+  if (curves.length > 0 || tuning.runs.length > 0)
+    out.push(
+      '## Choices made on dev',
+      '',
+      ...curves.map(
+        ([category, c]) =>
+          `- teacher (${category}): dev error ${c!.steps.map((s, i) => `${pct(c!.errors[i]!)} % at ${s}`).join(', ')} steps; chosen ${tuning.teacherSteps} steps (lowest mean over the categories).`,
+      ),
+      ...METHODS.filter((m) => tuning.chosen[m]).map((m) => {
+        const chosen = tuning.chosen[m]!;
+        const runs = tuning.runs.filter((r) => r.method === m && r.learningRate === chosen.learningRate);
+        const at = runs[0]?.steps.indexOf(chosen.steps) ?? -1;
+        const mean = at < 0 ? NaN : runs.reduce((a, r) => a + r.errors[at]!, 0) / runs.length;
+        return `- ${m.toUpperCase()}: ${chosen.steps} steps at learning rate ${chosen.learningRate}, mean dev error ${pct(mean)} % over ${runs.length} grid runs (seed 1, 1-conv adapter; grid: steps ${runs[0]?.steps.join(', ')} × learning rates ${[...new Set(tuning.runs.map((r) => r.learningRate))].join(', ')}).`;
+      }),
+      '',
+    );
   out.push('## Picture', '', `![${PICTURE_CAPTION}](${options.picture})`, '', PICTURE_CAPTION, '');
   return out.join('\n');
 }

@@ -287,9 +287,26 @@ describe.skipIf(!data)('real-transplant on the real photos', () => {
       backend: 'cpu',
       machine: 'test',
       split: 'dev',
-      teacherCurve: {},
+      teacherCurve: { cat: { steps: [250, 500], errors: [0.3, 0.25] } },
       teacherSteps: 500,
-      runs: [],
+      runs: [
+        {
+          category: 'cat',
+          samples: 10,
+          method: 'bd',
+          learningRate: 0.001,
+          steps: [300, 1000],
+          errors: [0.2, 0.3],
+        },
+        {
+          category: 'dog',
+          samples: 10,
+          method: 'bd',
+          learningRate: 0.001,
+          steps: [300, 1000],
+          errors: [0.3, 0.3],
+        },
+      ],
       chosen: { bd: { steps: 300, learningRate: 0.001 }, ol: { steps: 300, learningRate: 0.001 } },
     };
     const text = formatRealTransplant(file, tuning, {
@@ -298,6 +315,10 @@ describe.skipIf(!data)('real-transplant on the real photos', () => {
       picture: 'p.png',
     });
     expect(text).toContain('Split: **dev (not the final test)**');
+    expect(text).toContain(
+      '- teacher (cat): dev error 30.00 % at 250, 25.00 % at 500 steps; chosen 500 steps',
+    );
+    expect(text).toContain('- BD: 300 steps at learning rate 0.001, mean dev error 25.00 % over 2 grid runs');
     expect(text).toMatch(/\| – \| teacher \| 5\.00 \[[\d.]+, [\d.]+\] \|/);
     expect(text).toMatch(/\| 10 \| OL \| 33\.\d\d \[/);
     expect(text).toMatch(/\| 0 \| BD \| 10\.00 \[/);
