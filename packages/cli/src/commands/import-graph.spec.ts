@@ -233,6 +233,31 @@ describe('transplant import of a GraphModel (TF ops)', () => {
     [g.category, g.task].forEach(disposeModule);
   });
 
+  it('warns when the chosen output is a probability (Sigmoid), naming the node to cut before it', async () => {
+    const squashed = await importGraphModel(plugins(), {
+      model: await readModelFiles(model),
+      split: 'skip',
+      output: 'gate',
+      category: 'cat',
+      task: 'seg',
+    });
+    const logits = await importGraphModel(plugins(), {
+      model: await readModelFiles(model),
+      split: 'se',
+      output: 'maps',
+      category: 'cat',
+      task: 'seg',
+    });
+    for (const g of [squashed, logits]) {
+      g.original.dispose();
+      [g.category, g.task].forEach(disposeModule);
+    }
+    expect(squashed.warnings).toEqual([
+      expect.stringMatching(/output node gate is a Sigmoid.*probabilities.*--output m$/),
+    ]);
+    expect(logits.warnings).toEqual([]);
+  });
+
   it('refuses cuts a skip connection crosses (naming where to cut), unsupported ops, and unchosen outputs', async () => {
     const files = await readModelFiles(model);
     const across = await codeOf(

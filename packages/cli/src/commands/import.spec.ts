@@ -10,6 +10,7 @@ import {
   PluginRegistry,
   disposeModule,
   importLayersModel,
+  importModel,
   moduleArtifact,
   moduleFromManifest,
   readModelFiles,
@@ -193,6 +194,45 @@ describe('transplant import', () => {
     expect(maxDifference(actual, expected)).toBeLessThanOrEqual(1e-5);
     tf.dispose([actual, expected]);
     network.dispose();
+  });
+
+  it('warns when the output layer ends in a softmax (probabilities, not logits), and not otherwise', async () => {
+    const L = tf.layers;
+    const squashed = tf.sequential({
+      layers: [
+        L.conv2d({
+          name: 'c1',
+          inputShape: [8, 8, 3],
+          filters: 2,
+          kernelSize: 3,
+          padding: 'same',
+          activation: 'relu',
+        }),
+        L.flatten({ name: 'f' }),
+        L.dense({ name: 'probs', units: 3, activation: 'softmax' }),
+      ],
+    });
+    const path = await writeModelFiles(squashed, join(dir, 'softmax'));
+    squashed.dispose();
+    const warned = async (model: string, split: string) => {
+      const lines: string[] = [];
+      await importModel({
+        plugins: plugins(),
+        model,
+        split,
+        category: 'cat',
+        task: 'cls',
+        version: '1.0.0',
+        generatedBy: 'test',
+        check: false,
+        warn: (line) => lines.push(line),
+      });
+      return lines;
+    };
+    expect(await warned(path, 'c1')).toEqual([
+      expect.stringMatching(/output layer probs ends in a softmax.*probabilities.*logits/),
+    ]);
+    expect(await warned(paths.sequential, 'p1')).toEqual([]);
   });
 
   it('refuses with codes: a split inside the residual block or at an unknown layer, a wrong task, bad usage', async () => {

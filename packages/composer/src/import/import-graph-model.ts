@@ -152,6 +152,9 @@ export function parseGraphModel(files: LayersModelFiles): TfGraphModel {
   return { source, nodes, order, constants, placeholder: { name: p.name, shape }, outputs };
 }
 
+/** Ops whose output is a probability, not a logit: a head ending in one is warned about. */
+const PROBABILITY_OPS = new Set(['Sigmoid', 'Softmax']);
+
 /** The op nodes (not constants) a node depends on, itself included. */
 function ancestors(graph: TfGraphModel, from: string): Set<string> {
   const seen = new Set<string>();
@@ -377,13 +380,22 @@ export async function importGraphModel(
       throw rejected(part, error);
     }
   }
-  const warnings = [...upper]
-    .map((n) => graph.nodes.get(n)!)
-    .filter((n) => (normaliseTfAttr(n.attr['dilations']) as number[] | undefined)?.some((d) => d > 1))
-    .map(
-      (n) =>
-        `warning: ${n.op} node ${n.name} is dilated; tfjs has no gradient for dilated convolutions, so an adapter below this head cannot be trained through it`,
-    );
+  const last = graph.nodes.get(output)!;
+  const squashed = PROBABILITY_OPS.has(last.op)
+    ? [
+        `warning: the output node ${output} is a ${last.op}, so the head outputs probabilities; Transplant reads a head's output as logits (0 = undecided): cut before it with --output ${last.input[0] !== undefined ? (producer(last.input[0], output, source) ?? last.input[0]) : '<its input>'}`,
+      ]
+    : [];
+  const warnings = [
+    ...squashed,
+    ...[...upper]
+      .map((n) => graph.nodes.get(n)!)
+      .filter((n) => (normaliseTfAttr(n.attr['dilations']) as number[] | undefined)?.some((d) => d > 1))
+      .map(
+        (n) =>
+          `warning: ${n.op} node ${n.name} is dilated; tfjs has no gradient for dilated convolutions, so an adapter below this head cannot be trained through it`,
+      ),
+  ];
   const original = await loadOriginalGraph(options.model);
   try {
     let featureShape: number[];

@@ -10,6 +10,7 @@ import { checkImages, compareWithOriginal, differenceToReference } from './check
 import { importGraphModel, isGraphModelJson } from './import-graph-model';
 import { importLayersModel, type ImportedModules } from './import-layers-model';
 import { readModelFiles, type LayersModelFiles } from './model-weights';
+import { parseTopology } from './keras-topology';
 
 /** Largest difference to the original model that still counts as the same network. */
 export const IMPORT_CHECK_TOLERANCE = 1e-4;
@@ -192,6 +193,12 @@ export async function importModel(
         { module: path, operation: 'import' },
       );
     imported = importLayersModel(options.plugins, common);
+    const topology = parseTopology(files.modelJson, files.source);
+    const activation = topology.layers.find((l) => l.name === topology.output)?.config['activation'];
+    if (activation === 'softmax' || activation === 'sigmoid')
+      options.warn?.(
+        `warning: the output layer ${topology.output} ends in a ${activation}, so the head outputs probabilities; Transplant reads a head's output as logits (0 = undecided), so its scores and thresholds do not mean what they say for this head`,
+      );
     verify = () => check(files, imported, options.warn ?? (() => undefined), options.checkImages);
   }
   try {
