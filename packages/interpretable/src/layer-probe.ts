@@ -68,13 +68,28 @@ export function findLayer(
     if (!layer) continue;
     if ((layer.getOutputAt(0) as tf.SymbolicTensor).shape.length !== 4)
       throw invalid(
-        `layer ${local} of ${m.name} does not output a feature map; choose one of ${convLayerNames(network, link).join(', ')}`,
+        `layer ${local} of ${m.name} does not output a feature map; choose one of ${layerHint(convLayerNames(network, link), local)}`,
       );
     return { module: m, layer, before: chain.slice(0, i), name: layer.name.slice(m.prefix.length) };
   }
   throw invalid(
-    `no layer "${name}" in the link ${link.category} → ${link.task}; layers with feature maps: ${convLayerNames(network, link).join(', ')}`,
+    `no layer "${name}" in the link ${link.category} → ${link.task}; layers with feature maps: ${layerHint(convLayerNames(network, link), local)}`,
   );
+}
+
+/** At most this many layer names in an error (an imported graph has hundreds). */
+const HINT_NAMES = 12;
+
+/**
+ * Layer names for an error message: those containing `query` (case-insensitive) when any do,
+ * else all, at most `HINT_NAMES` of them, with how many were left out.
+ */
+export function layerHint(names: readonly string[], query: string): string {
+  const near = names.filter((n) => n.toLowerCase().includes(query.toLowerCase()));
+  const pool = near.length > 0 ? near : names;
+  const shown = pool.slice(0, HINT_NAMES);
+  const more = pool.length - shown.length;
+  return `${near.length > 0 && near.length < names.length ? `(of ${names.length}, those matching "${query}") ` : ''}${shown.join(', ')}${more > 0 ? `, … and ${more} more` : ''}`;
 }
 
 /** The layer's feature maps for a batch of images, [B, h, w, C] (inference mode). The caller owns them. */
