@@ -112,7 +112,26 @@ interface SpatialStep {
   readonly padBefore: number;
 }
 
-const pair = (v: unknown): number => (Array.isArray(v) ? Number(v[0]) : Number(v));
+/** A Keras size along rows and columns: `3` or `[3, 3]`. */
+const axes = (v: unknown): [number, number] =>
+  Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)];
+
+/**
+ * The one value both axes share; cell geometry is one scale and offset for rows and columns, so a
+ * layer whose rows and columns step differently (a 1×7 kernel with 'valid' padding, unequal
+ * strides or padding) is refused rather than placed wrongly.
+ */
+function shared(layer: tf.layers.Layer, what: string, [row, column]: readonly [number, number]): number {
+  if (row !== column)
+    throw invalid(
+      `layer ${layer.name} has ${what} ${row} along rows and ${column} along columns; cells can be placed in the image only when both axes agree`,
+    );
+  return row;
+}
+
+/** 'same' padding before the first cell, from the kernel span, the stride and the sizes of one axis. */
+const samePad = (size: number, out: number, stride: number, span: number): number =>
+  Math.floor(Math.max((out - 1) * stride + span - size, 0) / 2);
 
 /**
  * The input a layer's cells come from: the only one, or among several (merges, a squeeze-excite
@@ -136,22 +155,26 @@ function spatialStep(layer: tf.layers.Layer): SpatialStep | null {
   const config = layer.getConfig();
   const cls = layer.getClassName();
   if (cls === 'TransplantTfOp') return tfOpStep(layer, config, inShape[1]!, outShape[1]!);
-  let kernel: number;
-  let stride: number;
-  let dilation = 1;
+  let kernel: [number, number];
+  let stride: [number, number];
+  let dilation: [number, number] = [1, 1];
   if (cls === 'Conv2D' || cls === 'DepthwiseConv2D' || cls === 'SeparableConv2D') {
-    kernel = pair(config['kernelSize']);
-    stride = pair(config['strides'] ?? 1);
-    dilation = pair(config['dilationRate'] ?? 1);
+    kernel = axes(config['kernelSize']);
+    stride = axes(config['strides'] ?? 1);
+    dilation = axes(config['dilationRate'] ?? 1);
   } else if (cls === 'MaxPooling2D' || cls === 'AveragePooling2D') {
-    kernel = pair(config['poolSize']);
-    stride = pair(config['strides'] ?? config['poolSize']);
+    kernel = axes(config['poolSize']);
+    stride = axes(config['strides'] ?? config['poolSize']);
   } else if (cls === 'ZeroPadding2D') {
     // Padding shifts cells by the rows / columns added before them.
     const padding = config['padding'] as number | [number, number] | [[number, number], [number, number]];
-    const top =
-      typeof padding === 'number' ? padding : Array.isArray(padding[0]) ? padding[0][0] : padding[0];
-    return { kernel: 1, stride: 1, dilation: 1, padBefore: Number(top) };
+    const [top, left]: [number, number] =
+      typeof padding === 'number'
+        ? [padding, padding]
+        : Array.isArray(padding[0])
+          ? [padding[0][0], (padding[1] as [number, number])[0]]
+          : [padding[0], padding[1] as number];
+    return { kernel: 1, stride: 1, dilation: 1, padBefore: shared(layer, 'padding before', [top, left]) };
   } else if (inShape[1] === outShape[1] && inShape[2] === outShape[2]) {
     return null;
   } else {
@@ -159,12 +182,17 @@ function spatialStep(layer: tf.layers.Layer): SpatialStep | null {
       `layer ${layer.name} (${cls}) changes the map size in a way this tool cannot trace to image positions`,
     );
   }
-  const size = inShape[1]!;
-  const out = outShape[1]!;
-  const span = (kernel - 1) * dilation + 1;
-  const padBefore =
-    config['padding'] === 'same' ? Math.floor(Math.max((out - 1) * stride + span - size, 0) / 2) : 0;
-  return { kernel, stride, dilation, padBefore };
+  const span = (axis: 0 | 1) => (kernel[axis] - 1) * dilation[axis] + 1;
+  const pad = (axis: 0 | 1) =>
+    config['padding'] === 'same'
+      ? samePad(inShape[axis + 1]!, outShape[axis + 1]!, stride[axis], span(axis))
+      : 0;
+  return {
+    kernel: shared(layer, 'kernel size', kernel),
+    stride: shared(layer, 'stride', stride),
+    dilation: shared(layer, 'dilation', dilation),
+    padBefore: shared(layer, 'padding before', [pad(0), pad(1)]),
+  };
 }
 
 interface TfOpConfigView {
@@ -184,25 +212,47 @@ function tfOpStep(
   out: number,
 ): SpatialStep | null {
   const { node, statics, weights } = config['op'] as unknown as TfOpConfigView;
-  const nhwc = (key: string) => ((node.attr[key] as number[] | undefined) ?? [1, 1, 1, 1])[1]!;
-  const padBefore = (kernel: number, stride: number, dilation: number): number => {
+  const inShape = firstInput(layer).shape;
+  const outShape = (layer.getOutputAt(0) as tf.SymbolicTensor).shape;
+  const nhwc = (key: string): [number, number] => {
+    const v = (node.attr[key] as number[] | undefined) ?? [1, 1, 1, 1];
+    return [v[1]!, v[2]!];
+  };
+  const step = (kernel: [number, number], stride: [number, number], dilation: [number, number]) => {
     const padding = node.attr['padding'];
-    if (padding === 'EXPLICIT')
-      return ((node.attr['explicit_paddings'] as number[] | undefined) ?? [])[2] ?? 0;
-    if (padding !== 'SAME') return 0;
-    return Math.floor(Math.max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0) / 2);
+    const explicit = (node.attr['explicit_paddings'] as number[] | undefined) ?? [];
+    const pad = (axis: 0 | 1): number =>
+      padding === 'EXPLICIT'
+        ? (explicit[2 + 2 * axis] ?? 0)
+        : padding === 'SAME'
+          ? samePad(
+              axis === 0 ? size : inShape[2]!,
+              axis === 0 ? out : outShape[2]!,
+              stride[axis],
+              (kernel[axis] - 1) * dilation[axis] + 1,
+            )
+          : 0;
+    return {
+      kernel: shared(layer, 'kernel size', kernel),
+      stride: shared(layer, 'stride', stride),
+      dilation: shared(layer, 'dilation', dilation),
+      padBefore: shared(layer, 'padding before', [pad(0), pad(1)]),
+    };
   };
   if (['Conv2D', '_FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2dNative'].includes(node.op)) {
-    const kernel = weights.find((w) => w.name === node.inputs[1])?.shape[0] ?? 1;
-    const [stride, dilation] = [nhwc('strides'), nhwc('dilations')];
-    return { kernel, stride, dilation, padBefore: padBefore(kernel, stride, dilation) };
+    const shape = weights.find((w) => w.name === node.inputs[1])?.shape ?? [1, 1];
+    return step([shape[0]!, shape[1]!], nhwc('strides'), nhwc('dilations'));
   }
-  if (node.op === 'MaxPool' || node.op === 'AvgPool') {
-    const [kernel, stride] = [nhwc('ksize'), nhwc('strides')];
-    return { kernel, stride, dilation: 1, padBefore: padBefore(kernel, stride, 1) };
+  if (node.op === 'MaxPool' || node.op === 'AvgPool') return step(nhwc('ksize'), nhwc('strides'), [1, 1]);
+  if (['Pad', 'PadV2', 'MirrorPad'].includes(node.op)) {
+    const values = statics[node.inputs[1]!]?.values ?? [];
+    return {
+      kernel: 1,
+      stride: 1,
+      dilation: 1,
+      padBefore: shared(layer, 'padding before', [values[2] ?? 0, values[4] ?? 0]),
+    };
   }
-  if (['Pad', 'PadV2', 'MirrorPad'].includes(node.op))
-    return { kernel: 1, stride: 1, dilation: 1, padBefore: statics[node.inputs[1]!]?.values[2] ?? 0 };
   if (size === out) return null;
   throw invalid(
     `layer ${layer.name} (${node.op}) changes the map size in a way this tool cannot trace to image positions`,

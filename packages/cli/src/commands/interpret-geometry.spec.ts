@@ -87,6 +87,37 @@ describe('cell geometry through padding layers and residual merges', () => {
     network.dispose();
   });
 
+  it('refuses, with the layer and the axes, a layer whose rows and columns step differently', async () => {
+    const input = tf.input({ shape: [16, 16, 3], name: 'image' });
+    const wide = tf.layers
+      .conv2d({ filters: 4, kernelSize: [1, 7], padding: 'valid', name: 'wide' })
+      .apply(input) as tf.SymbolicTensor;
+    const top = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'top' }).apply(wide);
+    const head = tf.layers
+      .dense({ units: 1, name: 'logit' })
+      .apply(tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(top));
+    const model = tf.model({ inputs: input, outputs: head as tf.SymbolicTensor });
+    const path = await writeModelFiles(model, join(dir, 'wide'));
+    model.dispose();
+    const imported = importLayersModel(new PluginRegistry([importedCategory, importedCls, importedSeg]), {
+      model: await readModelFiles(path),
+      split: 'top',
+      category: 'cat',
+      task: 'cls',
+      stride: 1,
+    });
+    const network = Network.create(
+      [imported.category, imported.task],
+      [{ category: imported.category.name, task: imported.task.name }],
+    );
+    const link = { category: imported.category.name, task: imported.task.name };
+    // 16×10 after the 1×7 'valid' conv: rows keep their place, columns shift by 3.
+    expect(() => cellGeometry(findLayer(network, link, 'top'))).toThrow(
+      /layer \S*wide has kernel size 1 along rows and 7 along columns/,
+    );
+    network.dispose();
+  });
+
   it('places the cells of any node of an imported GraphModel (each node is a layer)', async () => {
     const g = await importGraphModel(new PluginRegistry([graphCategory, graphCls, graphSeg]), {
       model: await readModelFiles(await writeGraphFixture(join(dir, 'graph'))),
