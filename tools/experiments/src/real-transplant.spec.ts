@@ -280,7 +280,17 @@ describe.skipIf(!data)('real-transplant on the real photos', () => {
         wrong: bits(20),
         images: refs.length,
       })),
-      bridge: [],
+      bridge: [
+        {
+          category: 'cat',
+          detectorError: 0.5,
+          wrong: packOutcomes(refs.map((r) => (r.cls === 'cat' ? 1 : 0))),
+          detections: 0,
+          maxPeak: 0.25,
+          auc: 0.6,
+          images: refs.length,
+        },
+      ],
       cells,
     };
     const tuning: RealTuningFile = {
@@ -322,6 +332,12 @@ describe.skipIf(!data)('real-transplant on the real photos', () => {
     expect(text).toMatch(/\| – \| teacher \| 5\.00 \[[\d.]+, [\d.]+\] \|/);
     expect(text).toMatch(/\| 10 \| OL \| 33\.\d\d \[/);
     expect(text).toMatch(/\| 0 \| BD \| 10\.00 \[/);
+    expect(text).toContain(
+      '| – | CenterNet detector | 50.00 (fires on no photo; highest peak 0.250) | … | – |',
+    );
+    expect(text).toMatch(
+      /\| 1 \| 10 \| BD − teacher \| \+5\.00 \[[-\d.]+, [-\d.]+\] \| (teacher lower|not resolved) \|/,
+    );
     expect(text).toMatch(/\| 1 \| 10 \| BD − OL \| -23\.\d\d \[[-\d.]+, [-\d.]+\] \| BD lower \|/);
     const png = await outcomeGrid(photos, dev, file);
     const image = await decodeImage(png);

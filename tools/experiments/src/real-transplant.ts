@@ -41,6 +41,11 @@ export interface RealTransplantOptions {
   readonly final: boolean;
   /** The zoo network whose task module is transplanted. */
   readonly donor: string;
+  /**
+   * `zoo`: the donor's trained task module; `random`: the same architecture freshly initialised
+   * (seeded), the control that says how much of the result the zoo module's training carries.
+   */
+  readonly head: string;
   readonly registry: string;
   readonly results: string;
   /** Where the backbone's pooled features are cached (photo after photo, per split). */
@@ -60,6 +65,7 @@ export const REAL_TRANSPLANT_DEFAULTS: RealTransplantOptions = {
   teacherSteps: '250,500,1000,2000,4000',
   final: false,
   donor: 'bird-cls',
+  head: 'zoo',
   registry: EMBEDDED_REGISTRY,
   results: join(experiments, 'results'),
   cache: join(experiments, '.work', 'real-transplant'),
@@ -72,6 +78,7 @@ const BATCH = 32;
 export const DETECTION_THRESHOLD = 0.3;
 const TEACHER_RATE = 1e-3;
 const TEACHER_SEED = 1;
+const RANDOM_HEAD_SEED = 1;
 
 export interface RealSettings {
   readonly steps: number;
@@ -106,6 +113,9 @@ export interface BridgeRow {
   readonly detectorError: number;
   /** Each photo's detector outcome (1 = wrong), packed (stats.packOutcomes). */
   readonly wrong: string;
+  /** Photos on which the detector fires, and the largest peak probability over all of them. */
+  readonly detections: number;
+  readonly maxPeak: number;
   /** How well the bridge's presence score ranks the photos (area under the ROC curve). */
   readonly auc: number;
   readonly images: number;
@@ -235,6 +245,8 @@ export function bridgeRow(features: SplitFeatures, category: PhotoClass): Bridge
     category,
     detectorError: wrong.reduce((a, b) => a + b, 0) / wrong.length,
     wrong: packOutcomes(wrong),
+    detections: bridge.peak[category].filter((p) => p >= DETECTION_THRESHOLD).length,
+    maxPeak: Math.max(...bridge.peak[category]),
     auc: rocAuc(bridge.presence[category], labels),
     images: labels.length,
   };
@@ -408,8 +420,23 @@ export async function runRealTransplant(options: Partial<RealTransplantOptions> 
   const dev = await features('dev');
   const registry = await platform.openRegistry(values.registry);
   const donor = await new Composer(registry, platform.plugins).load(values.donor);
-  const g = linkOf(donor).task;
-  const donorName = `${donor.manifest.name}@${donor.manifest.version} (task module ${g.name})`;
+  const zooHead = linkOf(donor).task;
+  if (values.head !== 'zoo' && values.head !== 'random')
+    throw new TransplantError('E_INVALID_ARGUMENT', `--head ${values.head}: zoo or random`, {
+      operation: 'real-transplant',
+    });
+  const random = values.head === 'random';
+  const g = random
+    ? createModule(platform.plugins, {
+        name: `${zooHead.name}-random`,
+        family: zooHead.plugin.family,
+        options: zooHead.options,
+        seed: RANDOM_HEAD_SEED,
+      })
+    : zooHead;
+  const donorName = random
+    ? `a freshly initialised ${zooHead.plugin.family} module of ${zooHead.name}'s architecture (seed ${RANDOM_HEAD_SEED}; the control)`
+    : `${donor.manifest.name}@${donor.manifest.version} (task module ${g.name})`;
   const categories = list(values.categories) as PhotoClass[];
   await mkdir(values.results, { recursive: true });
   const tuningFile = join(values.results, 'real-transplant-tuning.json');
@@ -504,7 +531,7 @@ export async function runRealTransplant(options: Partial<RealTransplantOptions> 
       );
     const split = values.final ? 'test' : 'dev';
     const evaluate = values.final ? await features('test') : dev;
-    const base = values.final ? 'real-transplant' : 'real-transplant-dev';
+    const base = `real-transplant${random ? '-random-head' : ''}${values.final ? '' : '-dev'}`;
     const file = join(values.results, `${base}.json`);
     const saved: RealTransplantFile = await readFile(file, 'utf8').then(
       (t) => JSON.parse(t) as RealTransplantFile,
@@ -518,12 +545,23 @@ export async function runRealTransplant(options: Partial<RealTransplantOptions> 
         cells: [],
       }),
     );
-    saved.cells = saved.cells.filter((c) => {
+    const stale = saved.cells.filter((c) => {
       const want = tuning.chosen[c.method];
-      const fresh = want && want.steps === c.settings.steps && want.learningRate === c.settings.learningRate;
-      if (!fresh) log(`${realCellKey(c)}: stale (settings changed), computed again`);
-      return fresh;
+      return !(want && want.steps === c.settings.steps && want.learningRate === c.settings.learningRate);
     });
+    if (stale.length > 0 && values.final)
+      throw new TransplantError(
+        'E_PROTOCOL',
+        `${file} holds ${stale.length} final-test cell(s) computed with other settings than ${tuningFile} now chooses (${stale
+          .slice(0, 3)
+          .map(realCellKey)
+          .join(
+            ', ',
+          )}): the final test is read once. Restore the tuning that made them, or move the file away deliberately to read the final test again`,
+        { operation: 'real-transplant' },
+      );
+    stale.forEach((c) => log(`${realCellKey(c)}: stale (settings changed), computed again`));
+    saved.cells = saved.cells.filter((c) => !stale.includes(c));
     const done = new Set(saved.cells.map(realCellKey));
     for (const category of categories) {
       const { teacher } = trainTeacher({
@@ -547,11 +585,12 @@ export async function runRealTransplant(options: Partial<RealTransplantOptions> 
             wrong: packOutcomes(wrong),
             images: wrong.length,
           });
-          saved.bridge = [
-            ...saved.bridge.filter((b) => b.category !== category),
-            bridgeRow(evaluate, category),
-          ];
         }
+        // A fixed rule on cached scores, no training: recomputed on every run.
+        saved.bridge = [
+          ...saved.bridge.filter((b) => b.category !== category),
+          bridgeRow(evaluate, category),
+        ];
         for (const seed of numbers(values.seeds))
           for (const layers of numbers(values.adapters) as (1 | 3)[])
             for (const samples of numbers(values.samples))
@@ -606,6 +645,7 @@ export async function runRealTransplant(options: Partial<RealTransplantOptions> 
     await writeAtomic(join(values.results, `${base}.md`), text);
     process.stdout.write(`${text}\n`);
   } finally {
+    if (random) disposeModule(g);
     donor.network.dispose();
   }
 }

@@ -7,6 +7,7 @@ import {
   statistic,
   unpackOutcomes,
   type Measurement,
+  type Run,
 } from './stats';
 
 /** `units` units × `seeds` seeds of `images` 0/1 outcomes, each wrong with probability `rate`. */
@@ -59,6 +60,28 @@ describe('stats', () => {
     expect(() => pairedComparison(base, draw(0.1, { units: 3, seeds: 2, images: 400, key: 'x' }))).toThrow(
       RangeError,
     );
+  });
+
+  it('shared images: units and seeds scored on one test set keep their correlation in the interval', () => {
+    const wrong = stripe(0.25, 400);
+    const one: Run[][] = [[1, 2, 3].map((seed) => ({ seed, wrong }))];
+    const twice: Run[][] = [one[0]!, one[0]!];
+    const width = (i: { low: number; high: number }) => i.high - i.low;
+    // The same outcomes counted twice say nothing new: with shared draws the interval is unchanged…
+    expect(bootstrapInterval(twice, 's', { sharedImages: true })).toEqual(
+      bootstrapInterval(one, 's', { sharedImages: true }),
+    );
+    // …while drawing each run's images apart treats them as new photos and narrows it.
+    expect(width(bootstrapInterval(twice, 's'))).toBeLessThan(0.85 * width(bootstrapInterval(one, 's')));
+    expect(width(bootstrapInterval(one, 's', { sharedImages: true }))).toBeGreaterThan(0.06);
+    // Paired arms on the same images: a difference of exactly 0 stays exactly 0.
+    const same = pairedComparison(twice, twice, 'p', { sharedImages: true });
+    expect([same.difference.low, same.difference.high]).toEqual([0, 0]);
+    expect(() =>
+      bootstrapInterval([[{ seed: 1, wrong }], [{ seed: 1, wrong: wrong.slice(1) }]], 's', {
+        sharedImages: true,
+      }),
+    ).toThrow(RangeError);
   });
 
   it('packs outcomes four to a hex digit and back', () => {

@@ -51,8 +51,13 @@ function check(measurements: readonly Measurement[]): void {
  * Bootstrap replicates of each measurement's statistic, all drawn with the same seed and image
  * indices (so arms measured on the same images are paired). Returns replicates[arm][b].
  */
-function replicates(measurements: readonly Measurement[], seed: string): number[][] {
+function replicates(
+  measurements: readonly Measurement[],
+  seed: string,
+  options: BootstrapOptions = {},
+): number[][] {
   check(measurements);
+  if (options.sharedImages) return sharedReplicates(measurements, seed);
   const rng = new Rng(`bootstrap:${seed}`);
   const units = measurements[0]!.length;
   const seeds = measurements[0]![0]!.length;
@@ -93,14 +98,64 @@ function replicates(measurements: readonly Measurement[], seed: string): number[
   return out.map((r) => Array.from(r));
 }
 
+/**
+ * How the images are resampled. By default each run's images are drawn on their own (each run
+ * scored on its own held-out images). `sharedImages`: every run of every unit and arm was scored
+ * on the same images, in the same order (one fixed test set, e.g. the real photos). Then one
+ * image draw per replicate is applied to all of them, so that the correlation between seeds,
+ * units and arms that share the images is kept (drawing them apart would make the interval too
+ * narrow).
+ */
+export interface BootstrapOptions {
+  readonly sharedImages?: boolean;
+}
+
+function sharedReplicates(measurements: readonly Measurement[], seed: string): number[][] {
+  const rng = new Rng(`bootstrap:${seed}`);
+  const units = measurements[0]!.length;
+  const seeds = measurements[0]![0]!.length;
+  const n = measurements[0]![0]![0]!.wrong.length;
+  const bytes = measurements.map((m) =>
+    m.map((runs) =>
+      runs.map((r) => {
+        if (r.wrong.length !== n)
+          throw new RangeError('shared images: every run must be scored on the same images');
+        return Uint8Array.from(r.wrong);
+      }),
+    ),
+  );
+  const out = measurements.map(() => new Float64Array(BOOTSTRAP_REPLICATES));
+  const picks = new Int32Array(n);
+  for (let b = 0; b < BOOTSTRAP_REPLICATES; b++) {
+    const drawn = Array.from({ length: seeds }, () => rng.int(0, seeds - 1));
+    for (let i = 0; i < n; i++) picks[i] = Math.floor(rng.next() * n);
+    for (let arm = 0; arm < bytes.length; arm++) {
+      let sum = 0;
+      for (let u = 0; u < units; u++)
+        for (const s of drawn) {
+          const wrong = bytes[arm]![u]![s]!;
+          let errors = 0;
+          for (let i = 0; i < n; i++) errors += wrong[picks[i]!]!;
+          sum += errors / n;
+        }
+      out[arm]![b] = sum / (units * seeds);
+    }
+  }
+  return out.map((r) => Array.from(r));
+}
+
 function percentile(sorted: readonly number[], q: number): number {
   const i = Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))));
   return sorted[i]!;
 }
 
 /** The statistic with its 95 % two-level bootstrap interval (seeds × images). */
-export function bootstrapInterval(measurement: Measurement, seed = 'interval'): Interval {
-  const reps = replicates([measurement], seed)[0]!.sort((a, b) => a - b);
+export function bootstrapInterval(
+  measurement: Measurement,
+  seed = 'interval',
+  options: BootstrapOptions = {},
+): Interval {
+  const reps = replicates([measurement], seed, options)[0]!.sort((a, b) => a - b);
   return { mean: statistic(measurement), low: percentile(reps, 0.025), high: percentile(reps, 0.975) };
 }
 
@@ -112,8 +167,13 @@ export interface PairedComparison {
 }
 
 /** A paired bootstrap of a − b over the same seeds and images. */
-export function pairedComparison(a: Measurement, b: Measurement, seed = 'paired'): PairedComparison {
-  const [ra, rb] = replicates([a, b], seed) as [number[], number[]];
+export function pairedComparison(
+  a: Measurement,
+  b: Measurement,
+  seed = 'paired',
+  options: BootstrapOptions = {},
+): PairedComparison {
+  const [ra, rb] = replicates([a, b], seed, options) as [number[], number[]];
   const diff = ra.map((x, i) => x - rb[i]!).sort((x, y) => x - y);
   return {
     difference: {
