@@ -80,7 +80,13 @@ function fixedRow(
 export function formatRealTransplant(
   file: RealTransplantFile,
   tuning: RealTuningFile,
-  options: { categories: readonly PhotoClass[]; samples: readonly number[]; picture: string },
+  options: {
+    categories: readonly PhotoClass[];
+    samples: readonly number[];
+    picture: string;
+    /** The `--head random` control's final file, when it exists: compared cell by cell. */
+    control?: RealTransplantFile;
+  },
 ): string {
   const { categories, samples } = options;
   const seeds = [...new Set(file.cells.map((c) => c.seed))].sort((a, b) => a - b);
@@ -170,6 +176,37 @@ export function formatRealTransplant(
       ),
       '',
     );
+  if (options.control) {
+    const rows: string[] = [];
+    const control = options.control;
+    for (const layers of [1, 3] as const)
+      for (const n of samples)
+        for (const method of METHODS) {
+          const pick = (f: RealTransplantFile) =>
+            measurement(
+              f.cells.filter((c) => c.layers === layers && c.samples === n && c.method === method),
+              categories,
+              seeds,
+            );
+          const [zoo, fresh] = [pick(file), pick(control)];
+          if (!zoo || !fresh) continue;
+          const c = pairedComparison(zoo, fresh, 'control', SHARED);
+          rows.push(
+            `| ${layers} | ${n} | ${method.toUpperCase()} | ${showInterval(bootstrapInterval(fresh, 'interval', SHARED))} | ${showDifference(c.difference)} | ${c.difference.high < 0 ? 'zoo head lower' : c.difference.low > 0 ? 'fresh head lower' : 'not resolved'} |`,
+          );
+        }
+    if (rows.length > 0)
+      out.push(
+        '## Control: a freshly initialised head',
+        '',
+        `The same cells with g replaced by ${control.donor} (real-transplant-random-head.md), the same settings, seeds and photos. "zoo − fresh" is the paired difference in points: what g's training on the synthetic world contributes.`,
+        '',
+        '| conv | samples | method | fresh head | zoo − fresh | verdict |',
+        '|---|---|---|---|---|---|',
+        ...rows,
+        '',
+      );
+  }
   const curves = Object.entries(tuning.teacherCurve);
   if (curves.length > 0 || tuning.runs.length > 0)
     out.push(

@@ -339,6 +339,18 @@ describe.skipIf(!data)('real-transplant on the real photos', () => {
       /\| 1 \| 10 \| BD − teacher \| \+5\.00 \[[-\d.]+, [-\d.]+\] \| (teacher lower|not resolved) \|/,
     );
     expect(text).toMatch(/\| 1 \| 10 \| BD − OL \| -23\.\d\d \[[-\d.]+, [-\d.]+\] \| BD lower \|/);
+    const withControl = formatRealTransplant(file, tuning, {
+      categories: ['cat', 'dog'],
+      samples: [10, 0],
+      picture: 'p.png',
+      control: { ...file, donor: 'a fresh head', cells: cells.map((c) => ({ ...c, wrong: bits(2) })) },
+    });
+    expect(text).not.toContain('## Control');
+    expect(withControl).toContain('## Control: a freshly initialised head');
+    // BD at 0: 10 % (zoo) vs 50 % (fresh): the zoo head is lower by 40 points.
+    expect(withControl).toMatch(
+      /\| 1 \| 0 \| BD \| 50\.00 \[[\d.]+, [\d.]+\] \| -40\.00 \[[-\d.]+, [-\d.]+\] \| zoo head lower \|/,
+    );
     const png = await outcomeGrid(photos, dev, file);
     const image = await decodeImage(png);
     expect([image.width, image.height]).toEqual([16 * 72, 3 * 2 * 72 + 16]);

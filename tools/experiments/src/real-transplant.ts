@@ -637,10 +637,20 @@ export async function runRealTransplant(options: Partial<RealTransplantOptions> 
     await writeAtomic(file, `${JSON.stringify(saved, null, 2)}\n`);
     const picture = `${base}.png`;
     await writeAtomic(join(values.results, picture), await outcomeGrid(photos, evaluate, saved));
+    const control = random
+      ? undefined
+      : await readFile(
+          join(values.results, `real-transplant-random-head${values.final ? '' : '-dev'}.json`),
+          'utf8',
+        ).then(
+          (t) => JSON.parse(t) as RealTransplantFile,
+          () => undefined,
+        );
     const text = formatRealTransplant(saved, tuning, {
       categories,
       samples: numbers(values.samples),
       picture,
+      ...(control ? { control } : {}),
     });
     await writeAtomic(join(values.results, `${base}.md`), text);
     process.stdout.write(`${text}\n`);
