@@ -52,6 +52,9 @@ export interface RealTransplantOptions {
   readonly cache: string;
 }
 
+/** The heads g can be: the donor's zoo module, or the freshly initialised control. */
+export const REAL_TRANSPLANT_HEADS = ['zoo', 'random'] as const;
+
 const experiments = fileURLToPath(new URL('..', import.meta.url));
 export const REAL_TRANSPLANT_DEFAULTS: RealTransplantOptions = {
   categories: 'cat,dog',
@@ -423,10 +426,14 @@ export async function runRealTransplant(options: Partial<RealTransplantOptions> 
   const registry = await platform.openRegistry(values.registry);
   const donor = await new Composer(registry, platform.plugins).load(values.donor);
   const zooHead = linkOf(donor).task;
-  if (values.head !== 'zoo' && values.head !== 'random')
-    throw new TransplantError('E_INVALID_ARGUMENT', `--head ${values.head}: zoo or random`, {
-      operation: 'real-transplant',
-    });
+  if (!(REAL_TRANSPLANT_HEADS as readonly string[]).includes(values.head))
+    throw new TransplantError(
+      'E_INVALID_ARGUMENT',
+      `--head ${values.head}: ${REAL_TRANSPLANT_HEADS.join(' or ')}`,
+      {
+        operation: 'real-transplant',
+      },
+    );
   const random = values.head === 'random';
   const g = random
     ? createModule(platform.plugins, {

@@ -8,6 +8,7 @@ import { EXPLAINER_DEFAULTS } from '../explainer';
 import { EXPLANATORY_GRAPH_DEFAULTS } from '../explanatory-graph';
 import { INTERPRETABLE_EXPERIMENT_DEFAULTS } from '../interpretable';
 import { PAPER_TABLE_DEFAULTS } from '../paper-table';
+import { REAL_TRANSPLANT_DEFAULTS, REAL_TRANSPLANT_HEADS } from '../real-transplant';
 import { ZOO_EVALUATION_DEFAULTS } from '../zoo-evaluation';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -17,6 +18,7 @@ const DEFAULTS: Record<string, object> = {
   'explanatory-graph': EXPLANATORY_GRAPH_DEFAULTS,
   interpretable: INTERPRETABLE_EXPERIMENT_DEFAULTS,
   'zoo-evaluation': ZOO_EVALUATION_DEFAULTS,
+  'real-transplant': REAL_TRANSPLANT_DEFAULTS,
 };
 const read = async (path: string) =>
   JSON.parse(await readFile(new URL(`../../${path}`, import.meta.url), 'utf8')) as Record<string, unknown>;
@@ -44,5 +46,6 @@ describe('the experiments executors', () => {
   it('offer the enums the libraries accept', async () => {
     expect((await schemaOf('explanatory-graph')).properties['views']!.enum).toEqual([...GRAPH_VIEW_RULES]);
     expect((await schemaOf('interpretable')).properties['mask']!.enum).toEqual([...PART_MASK_MODES]);
+    expect((await schemaOf('real-transplant')).properties['head']!.enum).toEqual([...REAL_TRANSPLANT_HEADS]);
   });
 });
