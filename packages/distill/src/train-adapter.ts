@@ -139,7 +139,10 @@ export function trainAdapter(args: TrainAdapterArgs): { losses: number[]; stepMi
   const onFeatures = (images: tf.Tensor4D) => features(category, images);
   const x = {
     unlabeled: args.method !== 'ol' && args.unlabeled ? onFeatures(args.unlabeled) : undefined,
-    labelled: args.method === 'ol' && args.labelled ? onFeatures(args.labelled.images) : undefined,
+    labelled:
+      args.method === 'ol' && args.labelled && args.labelled.images.shape[0] > 0
+        ? onFeatures(args.labelled.images)
+        : undefined,
   };
   try {
     return trainAdapterOnFeatures({
@@ -147,7 +150,11 @@ export function trainAdapter(args: TrainAdapterArgs): { losses: number[]; stepMi
       adapter: network.module(link.adapter),
       task: network.module(link.task),
       ...(x.unlabeled ? { unlabeled: x.unlabeled } : {}),
-      ...(x.labelled ? { labelled: { images: x.labelled, targets: args.labelled!.targets } } : {}),
+      ...(x.labelled
+        ? { labelled: { images: x.labelled, targets: args.labelled!.targets } }
+        : args.method === 'ol' && args.labelled
+          ? { labelled: args.labelled }
+          : {}),
     });
   } finally {
     tf.dispose([x.unlabeled, x.labelled].filter((t): t is tf.Tensor4D => t !== undefined));
