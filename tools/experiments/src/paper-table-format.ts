@@ -94,8 +94,13 @@ export const runOf = (c: { seed: number; wrong: string; images: number }): Run =
 });
 
 /** The runs of each category (sorted by seed), or undefined unless every category has every seed. */
-function measurement(
-  cells: readonly (Pick<Cell, 'seed' | 'wrong' | 'images' | 'category'> & Partial<Cell>)[],
+export function measurement(
+  cells: readonly {
+    readonly category: string;
+    readonly seed: number;
+    readonly wrong: string;
+    readonly images: number;
+  }[],
   categories: readonly string[],
   seeds: readonly number[],
 ): Measurement | undefined {

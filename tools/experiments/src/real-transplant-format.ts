@@ -1,6 +1,6 @@
 import { encodePng, type CatsAndDogsSplit, type PhotoClass } from '@transplant/data';
-import { runOf, showDifference, showInterval } from './paper-table-format';
-import type { RealCell, RealTransplantFile, RealTuningFile } from './real-transplant';
+import { measurement, showDifference, showInterval } from './paper-table-format';
+import type { RealTransplantFile, RealTuningFile } from './real-transplant';
 import type { SplitFeatures } from './real-transplant-features';
 import {
   BOOTSTRAP_REPLICATES,
@@ -14,19 +14,6 @@ const METHODS = ['ol', 'bd', 'kd'] as const;
 /** Every run is scored on the same photos: one photo draw per replicate for all of them (stats.ts). */
 const SHARED = { sharedImages: true } as const;
 const pct = (x: number) => (100 * x).toFixed(2);
-
-/** The runs of each category, by seed; undefined unless every category has every seed. */
-function measurement(
-  cells: readonly Pick<RealCell, 'category' | 'seed' | 'wrong' | 'images'>[],
-  categories: readonly PhotoClass[],
-  seeds: readonly number[],
-): Measurement | undefined {
-  const units = categories.map((category) =>
-    seeds.map((seed) => cells.find((c) => c.category === category && c.seed === seed)),
-  );
-  if (units.some((u) => u.some((c) => c === undefined))) return undefined;
-  return units.map((u) => u.map((c) => runOf(c!)));
-}
 
 /** The detector's error, without an interval: a fixed rule; "fires on no photo" when it never detects. */
 function detectorCell(b: RealTransplantFile['bridge'][number]): string {
