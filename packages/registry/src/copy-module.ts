@@ -17,7 +17,8 @@ export async function copyModule(from: Registry, to: Registry, ref: ModuleRef | 
   const copied: string[] = [];
   const present: string[] = [];
   const visit = async (reference: ModuleRef | string): Promise<void> => {
-    const fetched = await from.fetch(reference);
+    // The weights stream from one store into the other (verified on the way), never held whole.
+    const fetched = await from.openWeights(reference);
     const id = `${fetched.resolved.name}@${fetched.resolved.version}`;
     if (copied.includes(id) || present.includes(id)) return;
     for (const dep of fetched.manifest.dependencies) {

@@ -3,8 +3,24 @@
  * verified), yanked, verified, garbage-collected and locked; in a folder or an OCI registry.
  */
 export { FolderStore } from './folder/folder-store';
-export { Registry, type Fetched, type Resolved, type VerifyProblem, type VerifyReport } from './registry';
+export {
+  Registry,
+  type Fetched,
+  type OpenedWeights,
+  type Resolved,
+  type VerifyProblem,
+  type VerifyReport,
+} from './registry';
 export type { RegistryStore } from './store';
+export {
+  CHUNK_BYTES,
+  bytesSource,
+  digestOf,
+  fileSource,
+  isBlobSource,
+  readAll,
+  type BlobSource,
+} from './blob-source';
 export {
   ATTACHMENT_KIND,
   emptyIndex,

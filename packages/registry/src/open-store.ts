@@ -4,7 +4,7 @@ import { TransplantError, type Environment } from '@transplant/core';
 import { CachedStore } from './cache/cached-store';
 import { FolderStore } from './folder/folder-store';
 import { resolveCredentials } from './oci/credentials';
-import { OciStore, parseOciLocation } from './oci/oci-store';
+import { OciStore, ociStoreOptions, parseOciLocation } from './oci/oci-store';
 import type { RegistryStore } from './store';
 import type { RegistryStoreFactory } from './store-factory';
 
@@ -22,7 +22,7 @@ export const ociStoreFactory: RegistryStoreFactory = {
   accepts: (location) => location.startsWith('oci://'),
   async open(location, env) {
     const { host } = parseOciLocation(location);
-    const store = new OciStore(location, await resolveCredentials(host, env));
+    const store = new OciStore(location, await resolveCredentials(host, env), fetch, ociStoreOptions(env));
     return new CachedStore(store, cacheDir(env));
   },
 };

@@ -1,6 +1,7 @@
 import semver from 'semver';
 import {
   TransplantError,
+  isTransplantError,
   formatModuleRef,
   isModuleName,
   matchVersion,
@@ -10,6 +11,8 @@ import {
   type ModuleManifest,
   type ModuleRef,
 } from '@transplant/core';
+import { createHash } from 'node:crypto';
+import { bytesSource, digestOf, isBlobSource, readAll, type BlobSource } from './blob-source';
 import { canonicalJson } from './canonical-json';
 import type { Lockfile } from './lockfile';
 import { ATTACHMENT_KIND, emptyIndex, withLatest, type ModuleIndex, type VersionEntry } from './module-index';
@@ -28,6 +31,13 @@ export interface Fetched {
   readonly resolved: Resolved;
   readonly manifest: ModuleManifest;
   readonly weights: Uint8Array;
+}
+
+/** A module's weights as a stream that checks itself: the last chunk is followed by E_DIGEST_MISMATCH if they were damaged. */
+export interface OpenedWeights {
+  readonly resolved: Resolved;
+  readonly manifest: ModuleManifest;
+  readonly weights: BlobSource;
 }
 
 export interface VerifyProblem {
@@ -49,6 +59,14 @@ export interface RegistryOptions {
 
 const encoder = new TextEncoder();
 
+function readMismatch(what: string, expected: string, actual: string): TransplantError {
+  return new TransplantError('E_DIGEST_MISMATCH', `${what}: blob ${expected} reads as ${actual}`, {
+    module: what,
+    operation: 'fetch',
+    details: { expected, actual },
+  });
+}
+
 function notFound(name: string): TransplantError {
   return new TransplantError('E_MODULE_NOT_FOUND', `"${name}" is not published here`, {
     module: name,
@@ -66,17 +84,26 @@ export class Registry {
     private readonly options: RegistryOptions = {},
   ) {}
 
+  /**
+   * Publishes a version. `weights` may be bytes or a BlobSource (a file, another registry's
+   * stream): a source is hashed by the store while it is written and never held whole, so a
+   * module of any size publishes in O(chunk) memory. Bytes that do not match the manifest's
+   * digest and size leave the registry as it was (E_DIGEST_MISMATCH).
+   */
   async publish(input: {
     manifest: unknown;
-    weights: Uint8Array;
+    weights: Uint8Array | BlobSource;
   }): Promise<{ name: string; version: string; manifestDigest: string; weightsDigest: string }> {
     const manifest = validateManifest(input.manifest);
     const ref = `${manifest.name}@${manifest.version}`;
-    const weightsDigest = sha256Digest(input.weights);
-    if (weightsDigest !== manifest.weights.digest || input.weights.byteLength !== manifest.weights.size) {
+    const source = isBlobSource(input.weights) ? input.weights : bytesSource(input.weights);
+    // Bytes in memory are hashed here (cheap, and the error names the module before any
+    // write); a source is hashed by the store in the same pass as the write.
+    const weightsDigest = isBlobSource(input.weights) ? manifest.weights.digest : sha256Digest(input.weights);
+    if (weightsDigest !== manifest.weights.digest || source.size !== manifest.weights.size) {
       throw new TransplantError(
         'E_DIGEST_MISMATCH',
-        `weights are ${weightsDigest} (${input.weights.byteLength} bytes); the manifest says ${manifest.weights.digest} (${manifest.weights.size} bytes)`,
+        `weights are ${weightsDigest} (${source.size} bytes); the manifest says ${manifest.weights.digest} (${manifest.weights.size} bytes)`,
         {
           module: ref,
           operation: 'publish',
@@ -90,14 +117,36 @@ export class Registry {
     const manifestDigest = sha256Digest(manifestBytes);
     // Blobs first, then the index: a crash in between leaves unreferenced blobs (gc removes
     // them), never a visible version without its bytes.
-    await this.store.putBlob(manifest.name, input.weights, weightsDigest);
+    // A store skips bytes it already holds without reading them; streamed weights are then
+    // hashed here, so a damaged module folder is refused even when its digest is known.
+    if (isBlobSource(input.weights) && (await this.store.hasBlob(manifest.name, weightsDigest))) {
+      const actual = await digestOf(input.weights);
+      if (actual !== weightsDigest)
+        throw new TransplantError(
+          'E_DIGEST_MISMATCH',
+          `${ref}: the weights hash to ${actual}, not the manifest's ${weightsDigest}; nothing was published`,
+          { module: ref, operation: 'publish', details: { expected: weightsDigest, actual } },
+        );
+    }
+    try {
+      await this.store.putBlob(manifest.name, input.weights, weightsDigest);
+    } catch (error) {
+      if (isTransplantError(error, 'E_DIGEST_MISMATCH')) {
+        throw new TransplantError(
+          'E_DIGEST_MISMATCH',
+          `${ref}: the weights do not match the manifest's ${weightsDigest}; nothing was published (${error.message})`,
+          { module: ref, operation: 'publish', cause: error },
+        );
+      }
+      throw error;
+    }
     await this.store.putBlob(manifest.name, manifestBytes, manifestDigest);
     const entry: VersionEntry = {
       kind: manifest.kind,
       manifestDigest,
       manifestSize: manifestBytes.byteLength,
       weightsDigest,
-      weightsSize: input.weights.byteLength,
+      weightsSize: source.size,
       publishedAt: (this.options.now?.() ?? new Date()).toISOString(),
       yanked: false,
     };
@@ -180,21 +229,20 @@ export class Registry {
     return { name: ref.name, version, entry, fromLockfile: false, ...(warning ? { warning } : {}) };
   }
 
-  private async blob(name: string, digest: string, what: string): Promise<Uint8Array> {
-    const bytes = await this.store.getBlob(name, digest);
-    if (!bytes)
+  private async openVerified(name: string, digest: string, what: string): Promise<BlobSource> {
+    const source = await this.store.openBlob(name, digest);
+    if (!source)
       throw new TransplantError('E_REGISTRY_CORRUPT', `${what}: blob ${digest} is missing`, {
         module: what,
         operation: 'fetch',
       });
-    const actual = sha256Digest(bytes);
-    if (actual !== digest) {
-      throw new TransplantError('E_DIGEST_MISMATCH', `${what}: blob ${digest} reads as ${actual}`, {
-        module: what,
-        operation: 'fetch',
-        details: { expected: digest, actual },
-      });
-    }
+    return source;
+  }
+
+  /** A blob read whole into one array, hashed on the way (one copy, one pass). */
+  private async blob(name: string, digest: string, what: string): Promise<Uint8Array> {
+    const { bytes, digest: actual } = await readAll(await this.openVerified(name, digest, what), what);
+    if (actual !== digest) throw readMismatch(what, digest, actual);
     return bytes;
   }
 
@@ -234,6 +282,36 @@ export class Registry {
       resolved.entry.weightsDigest,
       `${resolved.name}@${resolved.version}`,
     );
+    return { resolved, manifest, weights };
+  }
+
+  /**
+   * Resolves a module and opens its weights as a stream that verifies itself: it hashes every
+   * chunk and throws E_DIGEST_MISMATCH after the last one if the bytes are not the published
+   * ones, so a consumer commits what it wrote only once the stream has ended. O(chunk) memory.
+   */
+  async openWeights(reference: ModuleRef | string | Resolved, lockfile?: Lockfile): Promise<OpenedWeights> {
+    const { resolved, manifest } = await this.manifest(reference, lockfile);
+    const what = `${resolved.name}@${resolved.version}`;
+    const digest = resolved.entry.weightsDigest;
+    const source = await this.openVerified(resolved.name, digest, what);
+    const weights: BlobSource = {
+      size: source.size,
+      async *chunks(from = 0) {
+        // Only a read from the start can be checked; a partial read is the caller's to check.
+        if (from > 0) {
+          yield* source.chunks(from);
+          return;
+        }
+        const hash = createHash('sha256');
+        for await (const chunk of source.chunks()) {
+          hash.update(chunk);
+          yield chunk;
+        }
+        const actual = `sha256:${hash.digest('hex')}`;
+        if (actual !== digest) throw readMismatch(what, digest, actual);
+      },
+    };
     return { resolved, manifest, weights };
   }
 
@@ -361,11 +439,11 @@ export class Registry {
     const seen = new Set<string>();
     for (const digest of new Set([...all, ...referenced.keys()])) {
       const ref = referenced.get(digest);
-      const bytes = await this.store.getBlob(ref?.name ?? '', digest);
+      const source = await this.store.openBlob(ref?.name ?? '', digest);
       const module = ref?.module;
       seen.add(digest);
-      if (!bytes) problems.push({ ...(module ? { module } : {}), digest, problem: 'missing' });
-      else if (sha256Digest(bytes) !== digest)
+      if (!source) problems.push({ ...(module ? { module } : {}), digest, problem: 'missing' });
+      else if ((await digestOf(source).catch(() => undefined)) !== digest)
         problems.push({ ...(module ? { module } : {}), digest, problem: 'corrupt' });
     }
     return { modules: names.length, versions, blobs: seen.size, problems };

@@ -1,16 +1,24 @@
+import type { BlobSource } from './blob-source';
 import type { ModuleIndex } from './module-index';
 
 /**
  * Where a registry keeps its bytes. Blobs are content-addressed (sha256); each module name has
  * one index. Stores move bytes; the Registry above them validates, verifies and decides.
+ * Blobs of any size stream through `putBlob` (a BlobSource) and `openBlob` in O(chunk) memory.
  */
 export interface RegistryStore {
   /** `folder:/abs/path` or `oci://host/namespace`. */
   readonly location: string;
-  /** Stores a blob for module `name` (OCI registries keep blobs per repository; folders share them). */
-  putBlob(name: string, bytes: Uint8Array, digest: string): Promise<void>;
-  /** The stored bytes, unverified (the caller checks the digest), or undefined when absent. */
+  /**
+   * Stores a blob for module `name` (OCI registries keep blobs per repository; folders share
+   * them). The store hashes the bytes as it writes them; bytes that do not hash to `digest`
+   * throw E_DIGEST_MISMATCH and leave nothing behind.
+   */
+  putBlob(name: string, data: Uint8Array | BlobSource, digest: string): Promise<void>;
+  /** The stored bytes, unverified (the caller checks the digest), or undefined when absent. For small blobs. */
   getBlob(name: string, digest: string): Promise<Uint8Array | undefined>;
+  /** The stored bytes as a stream, unverified (the caller hashes them), or undefined when absent. */
+  openBlob(name: string, digest: string): Promise<BlobSource | undefined>;
   hasBlob(name: string, digest: string): Promise<boolean>;
   listNames(): Promise<string[]>;
   readIndex(name: string): Promise<ModuleIndex | undefined>;

@@ -1,6 +1,12 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { LOCKFILE_NAME, listWithMetrics, recordInLockfile, type Registry } from '@transplant/registry';
+import {
+  LOCKFILE_NAME,
+  digestOf,
+  listWithMetrics,
+  recordInLockfile,
+  type Registry,
+} from '@transplant/registry';
 import type { CommandContext } from './command-context';
 
 /** `transplant registry resolve | list | info`: what the registry holds, and pinning it in a lockfile. */
@@ -59,7 +65,11 @@ export function registryQueryCommands(
       const registry = await open();
       const index = await registry.index(name);
       const latest = index.distTags['latest'];
-      const card = latest ? (await registry.fetch(`${name}@${latest}`)).manifest : undefined;
+      // The card is the manifest; the weights are hashed by streaming (never held whole), so a
+      // damaged version is reported here too.
+      const opened = latest ? await registry.openWeights(`${name}@${latest}`) : undefined;
+      if (opened) await digestOf(opened.weights);
+      const card = opened?.manifest;
       const lines = [
         `${name}: ${Object.keys(index.versions).length} versions; dist-tags ${JSON.stringify(index.distTags)}`,
         ...Object.entries(index.versions).flatMap(([v, e]) => [

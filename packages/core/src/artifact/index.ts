@@ -11,3 +11,4 @@ export {
   type WeightsArtifact,
 } from './weights-codec';
 export { tensorsToWeights, weightsToTensors } from './tensors';
+export { weightsLayout, type StreamedWeight, type WeightsLayout } from './weights-stream';

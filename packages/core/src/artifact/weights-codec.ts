@@ -2,6 +2,8 @@ import { endianness } from 'node:os';
 import { Packr } from 'msgpackr';
 import { TransplantError } from '../errors';
 import { sha256Digest } from './digest';
+import { WEIGHTS_FORMAT, WEIGHTS_FORMAT_VERSION, WEIGHT_DTYPES, type WeightDtype } from './weights-format';
+import { weightsLayout } from './weights-stream';
 
 /**
  * The weights blob of a module. Layout (plain MessagePack, readable by any msgpack library):
@@ -17,15 +19,7 @@ import { sha256Digest } from './digest';
  * to keep): typed arrays are stored as raw bytes, which round-trip bit-exactly (NaN payloads
  * and -0 included) and are read back without msgpackr.
  */
-export const WEIGHTS_FORMAT = 'transplant.weights';
-export const WEIGHTS_FORMAT_VERSION = 1;
-
-export const WEIGHT_DTYPES = {
-  float32: { bytes: 4, array: Float32Array },
-  int32: { bytes: 4, array: Int32Array },
-  bool: { bytes: 1, array: Uint8Array },
-} as const;
-export type WeightDtype = keyof typeof WEIGHT_DTYPES;
+export { WEIGHTS_FORMAT, WEIGHTS_FORMAT_VERSION, WEIGHT_DTYPES, type WeightDtype } from './weights-format';
 
 export type WeightValues = Float32Array | Int32Array | Uint8Array;
 
@@ -88,25 +82,30 @@ function checkTensor(t: NamedWeight, seen: Set<string>): void {
   }
 }
 
+/**
+ * Encodes tensors into one weights blob. The blob is laid out by `weightsLayout` and filled in
+ * one allocation of its final size (the tensors' bytes are copied once).
+ */
 export function encodeWeights(tensors: readonly NamedWeight[], options: { generatedBy: string }): Uint8Array {
   assertLittleEndian();
   const seen = new Set<string>();
   tensors.forEach((t) => checkTensor(t, seen));
-  const body = packr.pack(
+  const layout = weightsLayout(
     tensors.map((t) => ({
       name: t.name,
       dtype: t.dtype,
-      shape: [...t.shape],
-      data: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+      shape: t.shape,
+      data: () => [new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)],
     })),
+    options,
   );
-  return packr.pack({
-    format: WEIGHTS_FORMAT,
-    formatVersion: WEIGHTS_FORMAT_VERSION,
-    generatedBy: options.generatedBy,
-    digest: sha256Digest(body),
-    body,
-  });
+  const blob = new Uint8Array(layout.size);
+  let at = 0;
+  for (const piece of layout.pieces()) {
+    blob.set(piece, at);
+    at += piece.byteLength;
+  }
+  return blob;
 }
 
 function unpack(bytes: Uint8Array, what: string): unknown {

@@ -1,7 +1,7 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256Digest } from '@transplant/core';
-import { replaceDurably } from '../folder/durable-fs';
+import { digestOf, fileSource, readAll, type BlobSource } from '../blob-source';
+import { replaceDurablyFrom } from '../folder/durable-fs';
 import type { ModuleIndex } from '../module-index';
 import type { RegistryStore } from '../store';
 
@@ -24,24 +24,46 @@ export class CachedStore implements RegistryStore {
     return join(this.dir, 'blobs', digest.replace(':', '-'));
   }
 
+  private async cached(digest: string): Promise<BlobSource | undefined> {
+    const path = this.path(digest);
+    const size = await stat(path).then(
+      (s) => s.size,
+      () => undefined,
+    );
+    return size === undefined ? undefined : fileSource(path, size);
+  }
+
+  /**
+   * A verified cached copy, else the remote blob streamed into the cache (renamed into place
+   * only when it hashes to `digest`, so only verified bytes enter it) and served from there. A
+   * remote blob that does not verify is passed on unchanged for the caller to report.
+   */
+  async openBlob(name: string, digest: string): Promise<BlobSource | undefined> {
+    const hit = await this.cached(digest);
+    if (hit && (await digestOf(hit)) === digest) return hit;
+    const remote = await this.inner.openBlob(name, digest);
+    if (!remote) return undefined;
+    await mkdir(join(this.dir, 'blobs'), { recursive: true });
+    const written = await replaceDurablyFrom(
+      join(this.dir, 'tmp'),
+      this.path(digest),
+      remote.chunks(),
+      digest,
+    );
+    return written.digest === digest ? this.cached(digest) : remote;
+  }
+
   async getBlob(name: string, digest: string): Promise<Uint8Array | undefined> {
-    const cached = await readFile(this.path(digest)).catch(() => undefined);
-    if (cached && sha256Digest(cached) === digest) return new Uint8Array(cached);
-    const bytes = await this.inner.getBlob(name, digest);
-    // Only verified bytes enter the cache; a bad read is returned for the caller to report.
-    if (bytes && sha256Digest(bytes) === digest) {
-      await mkdir(join(this.dir, 'blobs'), { recursive: true });
-      await replaceDurably(join(this.dir, 'tmp'), this.path(digest), bytes);
-    }
-    return bytes;
+    const source = await this.openBlob(name, digest);
+    return source && (await readAll(source, digest)).bytes;
   }
 
   async hasBlob(name: string, digest: string): Promise<boolean> {
     return this.inner.hasBlob(name, digest);
   }
 
-  putBlob(name: string, bytes: Uint8Array, digest: string): Promise<void> {
-    return this.inner.putBlob(name, bytes, digest);
+  putBlob(name: string, data: Uint8Array | BlobSource, digest: string): Promise<void> {
+    return this.inner.putBlob(name, data, digest);
   }
 
   listNames(): Promise<string[]> {

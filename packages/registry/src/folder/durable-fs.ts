@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, open, rename, unlink, link } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
@@ -32,6 +32,60 @@ export async function replaceDurably(tmpDir: string, path: string, bytes: Uint8A
   await mkdir(dirname(path), { recursive: true });
   await rename(tmp, path);
   await syncDir(dirname(path));
+}
+
+/**
+ * Streams chunks to a fresh temporary file in `tmpDir`, hashing them on the way, and fsyncs
+ * it; returns its path, size and sha256. The caller renames or removes it.
+ */
+export async function writeTempFrom(
+  tmpDir: string,
+  chunks: AsyncIterable<Uint8Array>,
+): Promise<{ path: string; size: number; digest: string }> {
+  await mkdir(tmpDir, { recursive: true });
+  const path = join(tmpDir, `${randomUUID()}.tmp`);
+  const hash = createHash('sha256');
+  let size = 0;
+  const fh = await open(path, 'wx');
+  try {
+    for await (const chunk of chunks) {
+      hash.update(chunk);
+      for (let at = 0; at < chunk.byteLength;) {
+        const { bytesWritten } = await fh.write(chunk, at, chunk.byteLength - at);
+        at += bytesWritten;
+      }
+      size += chunk.byteLength;
+    }
+    await fh.sync();
+  } catch (error) {
+    await fh.close().catch(() => undefined);
+    await unlink(path).catch(() => undefined);
+    throw error;
+  }
+  await fh.close();
+  return { path, size, digest: `sha256:${hash.digest('hex')}` };
+}
+
+/**
+ * Streams chunks into `path` atomically, but only if they hash to `digest`: the temporary file
+ * is checked before the rename and removed on a mismatch, so a wrong or interrupted write
+ * leaves `path` as it was. Returns the digest the bytes actually had.
+ */
+export async function replaceDurablyFrom(
+  tmpDir: string,
+  path: string,
+  chunks: AsyncIterable<Uint8Array>,
+  digest: string,
+): Promise<{ size: number; digest: string }> {
+  const tmp = await writeTempFrom(tmpDir, chunks);
+  if (tmp.digest !== digest) {
+    await unlink(tmp.path);
+    return { size: tmp.size, digest: tmp.digest };
+  }
+  await mkdir(dirname(path), { recursive: true });
+  await rename(tmp.path, path);
+  await syncDir(dirname(path));
+  return { size: tmp.size, digest: tmp.digest };
 }
 
 /**

@@ -1,9 +1,18 @@
 import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { TransplantError, isModuleName, sha256Digest } from '@transplant/core';
+import { TransplantError, isModuleName } from '@transplant/core';
+import {
+  bytesSource,
+  digestMismatch,
+  digestOf,
+  fileSource,
+  isBlobSource,
+  readAll,
+  type BlobSource,
+} from '../blob-source';
 import { parseIndex, type ModuleIndex } from '../module-index';
 import type { RegistryStore } from '../store';
-import { createDurably, replaceDurably } from './durable-fs';
+import { createDurably, replaceDurablyFrom } from './durable-fs';
 
 const MARKER = 'transplant-registry.json';
 const INDEX_FILE = /^index\.(\d{10})\.json$/;
@@ -68,21 +77,34 @@ export class FolderStore implements RegistryStore {
     this.laidOut = true;
   }
 
-  async putBlob(name: string, bytes: Uint8Array, digest: string): Promise<void> {
+  /**
+   * Streams the bytes into a temporary file, hashing them, and renames it into place only if
+   * they match `digest`. A blob already present intact is kept (hashed by streaming); a damaged
+   * one is replaced.
+   */
+  async putBlob(name: string, data: Uint8Array | BlobSource, digest: string): Promise<void> {
     await this.ensureLayout();
     const path = this.blobPath(digest);
-    const existing = await this.getBlob(name, digest);
-    if (existing && sha256Digest(existing) === digest) return;
-    await replaceDurably(this.tmp, path, bytes);
+    const source = isBlobSource(data) ? data : bytesSource(data);
+    const existing = await this.openBlob(name, digest);
+    if (existing && existing.size === source.size && (await digestOf(existing)) === digest) return;
+    const written = await replaceDurablyFrom(this.tmp, path, source.chunks(), digest);
+    if (written.digest !== digest) throw digestMismatch(this.location, digest, written.digest, written.size);
   }
 
-  async getBlob(_name: string, digest: string): Promise<Uint8Array | undefined> {
+  async openBlob(_name: string, digest: string): Promise<BlobSource | undefined> {
+    const path = this.blobPath(digest);
     try {
-      return new Uint8Array(await readFile(this.blobPath(digest)));
+      return fileSource(path, (await stat(path)).size);
     } catch (error) {
       if (isMissing(error)) return undefined;
       throw error;
     }
+  }
+
+  async getBlob(name: string, digest: string): Promise<Uint8Array | undefined> {
+    const source = await this.openBlob(name, digest);
+    return source && (await readAll(source, digest)).bytes;
   }
 
   async hasBlob(_name: string, digest: string): Promise<boolean> {

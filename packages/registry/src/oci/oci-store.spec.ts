@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTransplantError } from '@transplant/core';
+import { bytesSource, digestOf } from '../blob-source';
 import { CachedStore } from '../cache/cached-store';
 import { readLockfile, recordInLockfile } from '../lockfile';
 import { openStore } from '../open-store';
@@ -13,7 +14,7 @@ import { Registry } from '../registry';
 import { startLocalRegistry, type LocalRegistry } from '../testing/local-oci-registry';
 import { moduleFixture } from '../testing/module-fixture';
 import { codeOf, operationSuite, type Harness } from '../testing/operation-suite';
-import { OciStore, parseOciLocation } from './oci-store';
+import { OciStore, ociStoreOptions, parseOciLocation } from './oci-store';
 
 const USER = 'transplant';
 const PASSWORD = 's3cret-never-printed';
@@ -53,6 +54,8 @@ async function ociHarness(): Promise<Harness> {
         'data',
       );
       const { readFile } = await import('node:fs/promises');
+      // The client's blob cache holds verified copies: clear it so readers meet the damage.
+      await rm(join(cache, 'blobs'), { recursive: true, force: true });
       if (how === 'remove') return rm(path);
       const bytes = await readFile(path);
       bytes[bytes.length >> 1]! ^= 0x20;
@@ -105,7 +108,9 @@ describe('OCI back end', () => {
   });
 
   it('says the registry is unreachable, with a code', async () => {
-    const registry = new Registry(new OciStore('oci://127.0.0.1:9/none', undefined));
+    const registry = new Registry(
+      new OciStore('oci://127.0.0.1:9/none', undefined, fetch, { retryBaseMs: 1 }),
+    );
     expect(await codeOf(registry.resolve('cat-vgg'))).toBe('E_REGISTRY_UNREACHABLE');
   });
 
@@ -183,4 +188,350 @@ describe('OCI back end', () => {
     expect(offline.manifest.version).toBe('1.0.0');
     await rm(cache, { recursive: true, force: true });
   }, 60_000);
+});
+
+const MiB = 1024 * 1024;
+const sha256 = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+/** One request the store made, and what came back (filled in once it did). */
+interface Call {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly bytes: number;
+  status?: number;
+  location?: string | null;
+}
+type Hook = (call: Call, forward: () => Promise<Response>) => Promise<Response>;
+
+/** The real fetch, with every call recorded and a hook to fail, drop or alter it. */
+function tap(hook: Hook = (_, forward) => forward()): { http: typeof fetch; calls: Call[] } {
+  const calls: Call[] = [];
+  const http = (async (input: string | URL | Request, init?: RequestInit) => {
+    const call: Call = {
+      method: init?.method ?? 'GET',
+      url: String(input),
+      headers: { ...(init?.headers as Record<string, string>) },
+      // Big bodies go as one-chunk streams with their length (undici refuses a stream whose
+      // length differs from content-length, so the header is the bytes sent).
+      bytes:
+        init?.body instanceof Uint8Array
+          ? init.body.byteLength
+          : init?.body
+            ? Number((init.headers as Record<string, string>)['content-length'])
+            : 0,
+    };
+    calls.push(call);
+    const response = await hook(call, () => fetch(input, init));
+    call.status = response.status;
+    call.location = response.headers.get('location');
+    return response;
+  }) as typeof fetch;
+  return { http, calls };
+}
+
+const isFinalPut = (c: Call) => c.method === 'PUT' && new URL(c.url).searchParams.has('digest');
+const isUploadStatus = (c: Call) => c.method === 'GET' && c.url.includes('/blobs/uploads/');
+const count = (calls: Call[], method: string) => calls.filter((c) => c.method === method).length;
+
+/** A response whose body fails after `limit` bytes, as when a connection drops mid-download. */
+function cutAfter(response: Response, limit: number): Response {
+  const reader = response.body!.getReader();
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (sent >= limit) {
+        await reader.cancel();
+        controller.error(new TypeError('terminated: other side closed'));
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) return controller.close();
+      const part = value.subarray(0, limit - sent);
+      sent += part.byteLength;
+      controller.enqueue(part);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  return new Response(body, { status: response.status, headers: response.headers });
+}
+
+describe('OCI back end: large blobs, chunked and resumable', () => {
+  // 5 MiB and a bit: 6 PATCHes of 1 MiB, the last one short; the source's 300 000-byte
+  // chunks never line up with them.
+  const bytes = new Uint8Array(randomBytes(5 * MiB + 12_345));
+  const digest = sha256(bytes);
+  const size = bytes.byteLength;
+  const chunks = Math.ceil(size / MiB);
+  const credentials = { username: USER, password: PASSWORD };
+  const store = (http: typeof fetch = fetch, location = `${server.location}-${randomUUID().slice(0, 8)}`) =>
+    new OciStore(location, credentials, http, { chunkBytes: MiB, retryBaseMs: 1 });
+  const readBack = async (s: OciStore) => {
+    const source = await s.openBlob('big-vgg', digest);
+    expect(source?.size).toBe(size);
+    return digestOf(source!);
+  };
+
+  it('uploads a source in PATCHes of exactly chunkBytes, each following the last Location; reads it back streamed', async () => {
+    const { http, calls } = tap();
+    const s = store(http);
+    await s.putBlob('big-vgg', bytesSource(bytes, 300_000), digest);
+    const patches = calls.filter((c) => c.method === 'PATCH');
+    expect(patches).toHaveLength(chunks);
+    for (const [i, patch] of patches.entries()) {
+      const start = i * MiB;
+      const end = Math.min(start + MiB, size) - 1;
+      expect(patch.headers['content-range']).toBe(`${start}-${end}`);
+      expect(patch.headers['content-length']).toBe(String(end - start + 1));
+      expect(patch.headers['content-type']).toBe('application/octet-stream');
+      expect(patch.bytes).toBe(end - start + 1);
+      expect(patch.status).toBe(202);
+      // Each PATCH goes to the Location of the response before it (POST or PATCH).
+      const before = calls[calls.indexOf(patch) - 1]!;
+      expect(new URL(patch.url).toString()).toBe(new URL(before.location!, patch.url).toString());
+    }
+    const finals = calls.filter(isFinalPut);
+    expect(finals.map((c) => [new URL(c.url).searchParams.get('digest'), c.bytes, c.status])).toEqual([
+      [digest, 0, 201],
+    ]);
+    expect(count(calls, 'POST')).toBe(1);
+
+    calls.length = 0;
+    expect(await s.hasBlob('big-vgg', digest)).toBe(true);
+    const source = await s.openBlob('big-vgg', digest);
+    expect(source?.size).toBe(size);
+    expect(await digestOf(source!)).toBe(digest);
+    // The first reading reused the GET that opened the blob; a second one asks again.
+    expect(count(calls, 'GET')).toBe(1);
+    expect(await digestOf(source!)).toBe(digest);
+    expect(count(calls, 'GET')).toBe(2);
+    const tail = [];
+    for await (const chunk of source!.chunks(size - 1000)) tail.push(...chunk);
+    expect(new Uint8Array(tail)).toEqual(bytes.subarray(size - 1000));
+    expect(calls.at(-1)?.headers['range']).toBe(`bytes=${size - 1000}-`);
+    expect(calls.at(-1)?.status).toBe(206);
+    expect(sha256((await s.getBlob('big-vgg', digest))!)).toBe(digest);
+    // Putting it again is a HEAD, nothing more.
+    calls.length = 0;
+    await s.putBlob('big-vgg', bytesSource(bytes), digest);
+    expect(calls.map((c) => c.method)).toEqual(['HEAD']);
+  });
+
+  it('a PATCH that fails before it is sent: the upload asks for its state and resumes where it was', async () => {
+    let patches = 0;
+    const { http, calls } = tap(async (call, forward) => {
+      if (call.method === 'PATCH' && ++patches === 3) throw new TypeError('fetch failed');
+      return forward();
+    });
+    const s = store(http);
+    await s.putBlob('big-vgg', bytesSource(bytes, 300_000), digest);
+    expect(calls.filter(isUploadStatus).map((c) => c.status)).toEqual([204]);
+    expect(count(calls, 'POST')).toBe(1);
+    const patched = calls.filter((c) => c.method === 'PATCH').reduce((n, c) => n + c.bytes, 0);
+    expect(patched).toBeLessThan(1.5 * size);
+    expect(patched).toBe(size + MiB); // every byte once, plus the PATCH that never left
+    expect(await readBack(s)).toBe(digest);
+  });
+
+  it('a PATCH applied whose answer is lost: the registry refuses the stale session, the upload starts again and completes', async () => {
+    let patches = 0;
+    const { http, calls } = tap(async (call, forward) => {
+      const response = await forward();
+      if (call.method === 'PATCH' && ++patches === 3) {
+        await response.body?.cancel();
+        throw new TypeError('fetch failed: other side closed');
+      }
+      return response;
+    });
+    const s = store(http);
+    await s.putBlob('big-vgg', bytesSource(bytes, 300_000), digest);
+    // CNCF distribution 2.8 answers the stale session's status with 404 BLOB_UPLOAD_INVALID.
+    expect(calls.filter(isUploadStatus).map((c) => c.status)).toEqual([404]);
+    expect(count(calls, 'POST')).toBe(2);
+    expect(calls.filter(isFinalPut).map((c) => c.status)).toEqual([201]);
+    expect(await readBack(s)).toBe(digest);
+  });
+
+  it('a lost answer on a registry that keeps its session URL: resumes after the applied PATCH, hashing the prefix again', async () => {
+    // Most registries besides CNCF distribution answer a status request on the session's
+    // URL with what they hold: here the status request is sent where the lost answer pointed.
+    let patches = 0;
+    let lost: string | undefined;
+    const { http, calls } = tap(async (call, forward) => {
+      if (isUploadStatus(call) && lost) return fetch(lost, { headers: call.headers });
+      const response = await forward();
+      if (call.method === 'PATCH' && ++patches === 3) {
+        lost = new URL(response.headers.get('location')!, call.url).toString();
+        await response.body?.cancel();
+        throw new TypeError('fetch failed: other side closed');
+      }
+      return response;
+    });
+    const s = store(http);
+    await s.putBlob('big-vgg', bytesSource(bytes, 300_000), digest);
+    expect(calls.filter(isUploadStatus).map((c) => c.status)).toEqual([204]);
+    expect(count(calls, 'POST')).toBe(1);
+    expect(calls.filter((c) => c.method === 'PATCH').reduce((n, c) => n + c.bytes, 0)).toBe(size);
+    expect(calls.filter(isFinalPut).map((c) => c.status)).toEqual([201]);
+    expect(await readBack(s)).toBe(digest);
+  });
+
+  it('a 503 on the final PUT: the upload checks its state and finishes without sending bytes again', async () => {
+    let refused = false;
+    const { http, calls } = tap(async (call, forward) => {
+      if (isFinalPut(call) && !refused) {
+        refused = true;
+        return new Response('{"errors":[]}', { status: 503 });
+      }
+      return forward();
+    });
+    const s = store(http);
+    await s.putBlob('big-vgg', bytesSource(bytes, 300_000), digest);
+    expect(calls.filter(isFinalPut).map((c) => c.status)).toEqual([503, 201]);
+    expect(calls.filter((c) => c.method === 'PATCH').reduce((n, c) => n + c.bytes, 0)).toBe(size);
+    expect(await readBack(s)).toBe(digest);
+  });
+
+  it('a download cut mid-way continues with a Range request from the bytes received', async () => {
+    const location = `${server.location}-${randomUUID().slice(0, 8)}`;
+    await store(fetch, location).putBlob('big-vgg', bytes, digest);
+    const cutAt = 2 * MiB + 17;
+    let cuts = 0;
+    const { http, calls } = tap(async (call, forward) => {
+      const response = await forward();
+      const whole = call.method === 'GET' && call.url.endsWith(`/blobs/${digest}`) && !call.headers['range'];
+      if (!whole) return response;
+      cuts++;
+      return cutAfter(response, cutAt);
+    });
+    const s = store(http, location);
+    // openBlob's own response is cut; so is getBlob's.
+    expect(await readBack(s)).toBe(digest);
+    expect(sha256((await s.getBlob('big-vgg', digest))!)).toBe(digest);
+    const ranges = calls.filter((c) => c.headers['range']);
+    expect(ranges.map((c) => [c.headers['range'], c.status])).toEqual([
+      [`bytes=${cutAt}-`, 206],
+      [`bytes=${cutAt}-`, 206],
+    ]);
+    expect(cuts).toBe(2);
+
+    // Cut every time: a few continuations, then E_REGISTRY_UNREACHABLE, never short bytes.
+    const always = tap(async (call, forward) =>
+      call.method === 'GET' && call.url.endsWith(`/blobs/${digest}`)
+        ? cutAfter(await forward(), MiB)
+        : forward(),
+    );
+    const source = await store(always.http, location).openBlob('big-vgg', digest);
+    expect(await codeOf(digestOf(source!))).toBe('E_REGISTRY_UNREACHABLE');
+    expect(always.calls.map((c) => c.headers['range'])).toEqual([
+      undefined,
+      `bytes=${MiB}-`,
+      `bytes=${2 * MiB}-`,
+      `bytes=${3 * MiB}-`,
+    ]);
+  });
+
+  it('retries what may pass (network, 5xx, 429 after its Retry-After), never a 401, 400 or 404', async () => {
+    // Wrong credentials: one request, E_AUTH.
+    const refused = tap();
+    const wrong = new OciStore(
+      `${server.location}-auth`,
+      { username: USER, password: 'wrong' },
+      refused.http,
+      {
+        chunkBytes: MiB,
+        retryBaseMs: 1,
+      },
+    );
+    expect(await codeOf(wrong.putBlob('big-vgg', bytesSource(bytes, 300_000), digest))).toBe('E_AUTH');
+    expect(await codeOf(wrong.readIndex('big-vgg'))).toBe('E_AUTH');
+    expect(refused.calls.map((c) => [c.method, c.status])).toEqual([
+      ['HEAD', 401],
+      ['GET', 401],
+    ]);
+
+    // A 400 is final too; a 404 is an answer.
+    const bad = tap(async () => new Response('', { status: 400 }));
+    expect(await codeOf(store(bad.http).hasBlob('big-vgg', digest))).toBe('E_REGISTRY_PROTOCOL');
+    expect(bad.calls).toHaveLength(1);
+    const absent = tap();
+    expect(await store(absent.http).hasBlob('big-vgg', digest)).toBe(false);
+    expect(absent.calls).toHaveLength(1);
+
+    // An unreachable registry: 5 tries, then E_REGISTRY_UNREACHABLE.
+    const down = tap(async () => {
+      throw new TypeError('fetch failed');
+    });
+    expect(await codeOf(store(down.http).hasBlob('big-vgg', digest))).toBe('E_REGISTRY_UNREACHABLE');
+    expect(down.calls).toHaveLength(5);
+
+    // 502, 503, 504 then an answer: the answer.
+    let failures = 0;
+    const flaky = tap(async (_, forward) =>
+      failures < 3 ? new Response('', { status: [502, 503, 504][failures++]! }) : forward(),
+    );
+    expect(await store(flaky.http).hasBlob('big-vgg', digest)).toBe(false);
+    expect(flaky.calls.map((c) => c.status)).toEqual([502, 503, 504, 404]);
+
+    // 429 with Retry-After: 1 is waited on (the backoff alone would be 1 ms).
+    let limited = false;
+    const busy = tap(async (_, forward) => {
+      if (limited) return forward();
+      limited = true;
+      return new Response('', { status: 429, headers: { 'retry-after': '1' } });
+    });
+    const started = Date.now();
+    expect(await store(busy.http).hasBlob('big-vgg', digest)).toBe(false);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(busy.calls.map((c) => c.status)).toEqual([429, 404]);
+  });
+
+  it('bytes that do not hash to the digest: E_DIGEST_MISMATCH, the session cancelled, no blob under either digest', async () => {
+    const wrong = bytes.slice();
+    wrong[4 * MiB + 5]! ^= 1;
+    const { http, calls } = tap();
+    const s = store(http);
+    const error = await s.putBlob('big-vgg', bytesSource(wrong, 300_000), digest).catch((e: unknown) => e);
+    expect(isTransplantError(error, 'E_DIGEST_MISMATCH')).toBe(true);
+    expect(calls.some(isFinalPut)).toBe(false);
+    expect(count(calls, 'PUT')).toBe(0);
+    expect(count(calls, 'PATCH')).toBe(chunks);
+    const cancel = calls.filter((c) => c.method === 'DELETE');
+    expect(cancel.map((c) => c.status)).toEqual([204]);
+    expect(await s.hasBlob('big-vgg', digest)).toBe(false);
+    expect(await s.hasBlob('big-vgg', sha256(wrong))).toBe(false);
+    expect(await s.openBlob('big-vgg', digest)).toBeUndefined();
+    // The session is gone: its status reads as unknown.
+    const auth = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
+    const status = await fetch(cancel[0]!.url, { headers: { authorization: auth } });
+    expect(status.status).toBe(404);
+
+    // Small bytes in memory are checked before anything is sent.
+    calls.length = 0;
+    expect(await codeOf(s.putBlob('big-vgg', wrong.subarray(0, 1000), digest))).toBe('E_DIGEST_MISMATCH');
+    expect(calls).toEqual([]);
+  });
+
+  it('chunk size: TRANSPLANT_OCI_CHUNK_MB, else 16 MiB; a bad value is refused', async () => {
+    expect(ociStoreOptions({ TRANSPLANT_OCI_CHUNK_MB: '2' })).toEqual({ chunkBytes: 2 * MiB });
+    expect(ociStoreOptions({})).toEqual({});
+    for (const bad of ['0', '-1', 'lots']) {
+      expect(() => ociStoreOptions({ TRANSPLANT_OCI_CHUNK_MB: bad })).toThrow(/E_OPTIONS_INVALID/);
+    }
+    const saved = process.env['TRANSPLANT_OCI_CHUNK_MB'];
+    process.env['TRANSPLANT_OCI_CHUNK_MB'] = '2';
+    try {
+      const { http, calls } = tap();
+      const location = `${server.location}-${randomUUID().slice(0, 8)}`;
+      await new OciStore(location, credentials, http).putBlob('big-vgg', bytes, digest);
+      expect(calls.filter((c) => c.method === 'PATCH').map((c) => c.bytes)).toEqual([
+        2 * MiB,
+        2 * MiB,
+        size - 4 * MiB,
+      ]);
+    } finally {
+      if (saved === undefined) delete process.env['TRANSPLANT_OCI_CHUNK_MB'];
+      else process.env['TRANSPLANT_OCI_CHUNK_MB'] = saved;
+    }
+  });
 });

@@ -1,4 +1,14 @@
-import { TransplantError, isExactVersion, isModuleName, sha256Digest } from '@transplant/core';
+import { createHash, type Hash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  TransplantError,
+  isExactVersion,
+  isModuleName,
+  isTransplantError,
+  sha256Digest,
+  type Environment,
+} from '@transplant/core';
+import { bytesSource, digestMismatch, isBlobSource, readAll, type BlobSource } from '../blob-source';
 import {
   emptyIndex,
   withLatest,
@@ -39,6 +49,142 @@ interface Meta {
   readonly yanked: string[];
   /** Per version, its attachments by kind (the one mutable record of a version besides yanking). */
   readonly attachments?: Record<string, Record<string, AttachmentEntry>>;
+}
+
+/** Statuses worth another try: the same request may well succeed a moment later. */
+const TRANSIENT = new Set([408, 429, 500, 502, 503, 504]);
+/** Tries of one safe request (HEAD, GET, manifest PUT, upload start) before its error is final. */
+const MAX_TRIES = 5;
+/** Failures one chunked upload recovers from (status check, then resume or restart). */
+const MAX_RESUMES = 5;
+/** Of those, how many may start a new upload session from byte 0. */
+const MAX_RESTARTS = 3;
+/** Times one blob download may be cut and continued with a Range request. */
+const MAX_DOWNLOAD_RESUMES = 3;
+/** Longest Retry-After honoured (a registry asking for more is waited on this long). */
+const MAX_RETRY_AFTER_MS = 60_000;
+export const DEFAULT_OCI_CHUNK_BYTES = 16 * 1024 * 1024;
+/** Blob bytes are already compressed or content-addressed: a re-encoded body would not match its length. */
+const IDENTITY = { 'accept-encoding': 'identity' };
+
+export interface OciStoreOptions {
+  /** Bytes per PATCH of a chunked upload (default 16 MiB, or TRANSPLANT_OCI_CHUNK_MB). */
+  readonly chunkBytes?: number;
+  /** Delay before the first retry; each next one doubles, up to 16 times this (default 500 ms). */
+  readonly retryBaseMs?: number;
+}
+
+/** The options an environment sets: TRANSPLANT_OCI_CHUNK_MB (MiB per upload chunk, may be fractional). */
+export function ociStoreOptions(env: Environment): OciStoreOptions {
+  const mb = env['TRANSPLANT_OCI_CHUNK_MB'];
+  if (mb === undefined || mb.trim() === '') return {};
+  const chunkBytes = Math.round(Number(mb) * 1024 * 1024);
+  if (!Number.isFinite(chunkBytes) || chunkBytes < 1) {
+    throw new TransplantError(
+      'E_OPTIONS_INVALID',
+      `TRANSPLANT_OCI_CHUNK_MB=${mb} is not a positive size in MiB`,
+      {
+        operation: 'openStore',
+      },
+    );
+  }
+  return { chunkBytes };
+}
+
+/** The status of a failed registry request (0 when fetch itself failed), from `request`'s errors. */
+function statusOf(error: unknown): number | undefined {
+  if (isTransplantError(error, 'E_REGISTRY_UNREACHABLE')) return 0;
+  if (!isTransplantError(error, 'E_REGISTRY_PROTOCOL')) return undefined;
+  const status = (error.details as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** A failure that the same request may not repeat: the network or a 408/429/5xx. */
+function isTransient(error: unknown): boolean {
+  const status = statusOf(error);
+  return status === 0 || (status !== undefined && TRANSIENT.has(status));
+}
+
+/** Milliseconds a `Retry-After` header (seconds or an HTTP date) asks for, when it says. */
+function retryAfterMs(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const ms = /^\s*\d+\s*$/.test(header) ? Number(header) * 1000 : Date.parse(header) - Date.now();
+  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS) : undefined;
+}
+
+/**
+ * The offset after the bytes a `Range: 0-<end>` header acknowledges. `0-0` is ambiguous (none
+ * or one byte, registries differ), so it reads as unknown, like a missing or malformed header.
+ */
+function rangeOffset(header: string | null): number | undefined {
+  const m = /^\s*0-(\d+)\s*$/.exec(header ?? '');
+  if (!m) return undefined;
+  const end = Number(m[1]);
+  return end > 0 ? end + 1 : undefined;
+}
+
+/**
+ * A source's bytes re-cut into pieces of exactly `size` bytes, the last one shorter. Pieces
+ * assembled from several source chunks share one buffer, refilled only when the consumer asks
+ * for the next piece (it has sent and hashed the last one by then): one allocation per
+ * upload instead of one per PATCH, which the garbage collector would reclaim only late.
+ */
+async function* rechunk(chunks: AsyncIterable<Uint8Array>, size: number): AsyncIterable<Uint8Array> {
+  let buffer: Uint8Array | undefined;
+  let filled = 0;
+  for await (const chunk of chunks) {
+    let rest = chunk;
+    while (rest.byteLength > 0) {
+      if (filled === 0 && rest.byteLength >= size) {
+        yield rest.subarray(0, size);
+        rest = rest.subarray(size);
+        continue;
+      }
+      buffer ??= new Uint8Array(size);
+      const n = Math.min(size - filled, rest.byteLength);
+      buffer.set(rest.subarray(0, n), filled);
+      filled += n;
+      rest = rest.subarray(n);
+      if (filled === size) {
+        yield buffer;
+        filled = 0;
+      }
+    }
+  }
+  if (buffer && filled > 0) yield buffer.subarray(0, filled);
+}
+
+/**
+ * A request body as fetch should send it. fetch copies a Uint8Array body into a fresh buffer
+ * before sending, which for 16 MiB chunks left hundreds of MiB for the garbage collector; a
+ * one-chunk stream is sent as it is (with the length given, so no chunked encoding).
+ */
+function streamedBody(body: Uint8Array): { body: Uint8Array | ReadableStream<Uint8Array>; duplex?: 'half' } {
+  if (body.byteLength < 1 << 20) return { body };
+  return {
+    body: new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(body);
+        controller.close();
+      },
+    }),
+    duplex: 'half',
+  };
+}
+
+/** sha256 state over a source's first `length` bytes (re-read), to continue an upload from there. */
+async function hashPrefix(source: BlobSource, length: number): Promise<Hash | undefined> {
+  const hash = createHash('sha256');
+  let at = 0;
+  if (length > 0) {
+    for await (const chunk of source.chunks(0)) {
+      const take = Math.min(chunk.byteLength, length - at);
+      hash.update(chunk.subarray(0, take));
+      at += take;
+      if (at === length) break;
+    }
+  }
+  return at === length ? hash : undefined;
 }
 
 /** Semver allows `+`, OCI tags do not: `1.0.0+build.1` is stored as tag `1.0.0_build.1`. */
@@ -103,13 +249,31 @@ export class OciStore implements RegistryStore {
   readonly location: string;
   private readonly where: OciLocation;
 
+  private readonly chunkBytes: number;
+  private readonly retryBaseMs: number;
+
+  /** `options` default to TRANSPLANT_OCI_CHUNK_MB of the process environment, else 16 MiB chunks. */
   constructor(
     location: string,
     private readonly credentials: OciCredentials | undefined,
     private readonly http: typeof fetch = fetch,
+    options: OciStoreOptions = {},
   ) {
     this.where = parseOciLocation(location);
     this.location = `oci://${this.where.host}/${this.where.namespace}`;
+    const chunkBytes =
+      options.chunkBytes ?? ociStoreOptions(process.env).chunkBytes ?? DEFAULT_OCI_CHUNK_BYTES;
+    if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1)
+      throw new TransplantError('E_OPTIONS_INVALID', `chunkBytes ${chunkBytes} is not a positive integer`, {
+        operation: 'openStore',
+      });
+    this.chunkBytes = chunkBytes;
+    this.retryBaseMs = Math.max(0, options.retryBaseMs ?? 500);
+  }
+
+  /** The wait before retry number `k` (0-based): base·2^k, at most 16·base (8 s by default). */
+  private backoff(k: number): number {
+    return Math.min(this.retryBaseMs * 2 ** k, this.retryBaseMs * 16);
   }
 
   private repo(name: string): string {
@@ -120,52 +284,78 @@ export class OciStore implements RegistryStore {
     return `${this.where.namespace}/${name}`;
   }
 
+  /**
+   * One registry request. Safe and idempotent ones (the default) are tried up to 5 times when
+   * fetch fails or the registry answers 408/429/5xx, waiting Retry-After or an exponential
+   * backoff; `retry: false` tries once (upload steps, which recover by asking the upload's state).
+   * Errors carry `details.status` (0: fetch failed).
+   */
   private async request(
     method: string,
     path: string,
-    init: { body?: Uint8Array; headers?: Record<string, string>; ok: number[]; what: string },
+    init: {
+      body?: Uint8Array;
+      headers?: Record<string, string>;
+      ok: number[];
+      what: string;
+      retry?: boolean;
+    },
   ): Promise<Response> {
     const headers: Record<string, string> = { ...init.headers };
     if (this.credentials)
       headers['authorization'] =
         `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
-    let response: Response;
-    try {
-      response = await this.http(path.startsWith('http') ? path : `${this.where.base}${path}`, {
-        method,
-        headers,
-        ...(init.body ? { body: init.body } : {}),
-        redirect: 'follow',
-      });
-    } catch (cause) {
+    // A streamed body carries its length, so the registry gets no chunked encoding.
+    if (init.body) headers['content-length'] = String(init.body.byteLength);
+    const url = path.startsWith('http') ? path : `${this.where.base}${path}`;
+    const tries = init.retry === false ? 1 : MAX_TRIES;
+    for (let attempt = 1; ; attempt++) {
+      let response: Response;
+      try {
+        response = await this.http(url, {
+          method,
+          headers,
+          ...(init.body ? streamedBody(init.body) : {}),
+          redirect: 'follow',
+        });
+      } catch (cause) {
+        if (attempt < tries) {
+          await sleep(this.backoff(attempt - 1));
+          continue;
+        }
+        throw new TransplantError(
+          'E_REGISTRY_UNREACHABLE',
+          `${this.location}: ${init.what}: ${(cause as Error).message}`,
+          { module: this.location, operation: init.what, cause, details: { status: 0 } },
+        );
+      }
+      if (init.ok.includes(response.status)) return response;
+      if (attempt < tries && TRANSIENT.has(response.status)) {
+        const wait = retryAfterMs(response.headers.get('retry-after')) ?? this.backoff(attempt - 1);
+        await response.body?.cancel().catch(() => undefined);
+        await sleep(wait);
+        continue;
+      }
+      const text = await response.text().catch(() => '');
+      if (response.status === 401 || response.status === 403) {
+        const challenge = response.headers.get('www-authenticate') ?? '';
+        const why = /^bearer/i.test(challenge)
+          ? 'this registry wants bearer-token authentication, which Transplant does not speak yet (basic authentication only)'
+          : this.credentials
+            ? 'the credentials were refused'
+            : 'no credentials were given';
+        throw new TransplantError('E_AUTH', `${this.location}: ${init.what}: ${why}`, {
+          module: this.location,
+          operation: init.what,
+          details: { status: response.status },
+        });
+      }
       throw new TransplantError(
-        'E_REGISTRY_UNREACHABLE',
-        `${this.location}: ${init.what}: ${(cause as Error).message}`,
-        { module: this.location, operation: init.what, cause },
+        'E_REGISTRY_PROTOCOL',
+        `${this.location}: ${init.what}: HTTP ${response.status} ${text.slice(0, 200)}`,
+        { module: this.location, operation: init.what, details: { status: response.status } },
       );
     }
-    if (init.ok.includes(response.status)) return response;
-    const text = await response.text().catch(() => '');
-    if (response.status === 401 || response.status === 403) {
-      const challenge = response.headers.get('www-authenticate') ?? '';
-      const why = /^bearer/i.test(challenge)
-        ? 'this registry wants bearer-token authentication, which Transplant does not speak yet (basic authentication only)'
-        : this.credentials
-          ? 'the credentials were refused'
-          : 'no credentials were given';
-      throw new TransplantError('E_AUTH', `${this.location}: ${init.what}: ${why}`, {
-        module: this.location,
-        operation: init.what,
-      });
-    }
-    throw new TransplantError(
-      'E_REGISTRY_PROTOCOL',
-      `${this.location}: ${init.what}: HTTP ${response.status} ${text.slice(0, 200)}`,
-      {
-        module: this.location,
-        operation: init.what,
-      },
-    );
   }
 
   async hasBlob(name: string, digest: string): Promise<boolean> {
@@ -176,33 +366,279 @@ export class OciStore implements RegistryStore {
     return r.status === 200;
   }
 
-  async putBlob(name: string, bytes: Uint8Array, digest: string): Promise<void> {
+  /**
+   * Uploads a blob unless the repository has it. Bytes up to one chunk go in one PUT after
+   * hashing them; a source or anything larger goes in PATCHes of `chunkBytes`, hashed as they
+   * are sent. A failed PATCH or final PUT asks the registry how much it holds and continues
+   * from there, or starts a new session from byte 0 when it cannot say (CNCF distribution
+   * refuses a session whose last response was lost). Bytes that do not hash to `digest` cancel
+   * the session before the final PUT: the registry never holds them.
+   */
+  async putBlob(name: string, data: Uint8Array | BlobSource, digest: string): Promise<void> {
+    if (!isBlobSource(data) && data.byteLength <= this.chunkBytes) return this.putWhole(name, data, digest);
     if (await this.hasBlob(name, digest)) return;
+    return this.putChunked(name, isBlobSource(data) ? data : bytesSource(data, this.chunkBytes), digest);
+  }
+
+  private async startUpload(name: string): Promise<string> {
+    // Retried like a safe request: a session whose answer was lost is an orphan the registry purges.
     const start = await this.request('POST', `/v2/${this.repo(name)}/blobs/uploads/`, {
       ok: [202],
       what: 'start upload',
     });
+    await start.body?.cancel().catch(() => undefined);
     const location = start.headers.get('location');
     if (!location)
       throw new TransplantError('E_REGISTRY_PROTOCOL', `${this.location}: upload without a Location`, {
         operation: 'putBlob',
       });
-    const url = new URL(location, this.where.base);
-    url.searchParams.set('digest', digest);
-    await this.request('PUT', url.toString(), {
-      body: bytes,
-      headers: { 'content-type': 'application/octet-stream' },
-      ok: [201],
-      what: 'upload blob',
-    });
+    return new URL(location, this.where.base).toString();
   }
 
-  async getBlob(name: string, digest: string): Promise<Uint8Array | undefined> {
-    const r = await this.request('GET', `/v2/${this.repo(name)}/blobs/${digest}`, {
-      ok: [200, 404],
-      what: 'fetch blob',
+  /** The next step's URL: each upload response names it (it carries the session's state). */
+  private nextLocation(response: Response, current: string): string {
+    const location = response.headers.get('location');
+    return location ? new URL(location, current).toString() : current;
+  }
+
+  private async cancelUpload(location: string): Promise<void> {
+    await this.request('DELETE', location, { ok: [202, 204], retry: false, what: 'cancel upload' }).then(
+      (r) => r.body?.cancel().catch(() => undefined),
+      () => undefined,
+    );
+  }
+
+  private async putWhole(name: string, bytes: Uint8Array, digest: string): Promise<void> {
+    const actual = sha256Digest(bytes);
+    if (actual !== digest) throw digestMismatch(this.location, digest, actual, bytes.byteLength);
+    if (await this.hasBlob(name, digest)) return;
+    for (let attempt = 1; ; attempt++) {
+      const url = new URL(await this.startUpload(name));
+      url.searchParams.set('digest', digest);
+      try {
+        const r = await this.request('PUT', url.toString(), {
+          body: bytes,
+          headers: { 'content-type': 'application/octet-stream' },
+          ok: [201],
+          retry: false,
+          what: 'upload blob',
+        });
+        await r.body?.cancel().catch(() => undefined);
+        return;
+      } catch (error) {
+        if (!isTransient(error) || attempt >= MAX_TRIES) throw error;
+        await sleep(this.backoff(attempt - 1));
+        // The PUT may have landed with only its answer lost.
+        if (await this.hasBlob(name, digest)) return;
+      }
+    }
+  }
+
+  private async putChunked(name: string, source: BlobSource, digest: string): Promise<void> {
+    let location = await this.startUpload(name);
+    let restarts = 0;
+    let resumes = 0;
+    // The registry holds [0, offset) of this session, and `hash` is their sha256 state.
+    let offset = 0;
+    let hash = createHash('sha256');
+    for (;;) {
+      let sent = offset;
+      let committing = false;
+      try {
+        for await (const chunk of rechunk(source.chunks(offset), this.chunkBytes)) {
+          const end = offset + chunk.byteLength - 1;
+          sent = end + 1;
+          const r = await this.request('PATCH', location, {
+            body: chunk,
+            headers: {
+              'content-type': 'application/octet-stream',
+              'content-range': `${offset}-${end}`,
+              'content-length': String(chunk.byteLength),
+            },
+            ok: [202],
+            retry: false,
+            what: 'upload chunk',
+          });
+          await r.body?.cancel().catch(() => undefined);
+          location = this.nextLocation(r, location);
+          const range = r.headers.get('range');
+          if (range !== null && rangeOffset(range) !== end + 1) {
+            throw new TransplantError(
+              'E_REGISTRY_PROTOCOL',
+              `${this.location}: upload chunk ${offset}-${end} was acknowledged as Range ${range}`,
+              { module: this.location, operation: 'upload chunk', details: { status: 416 } },
+            );
+          }
+          hash.update(chunk);
+          offset = end + 1;
+        }
+        const actual = `sha256:${hash.copy().digest('hex')}`;
+        if (actual !== digest) throw digestMismatch(this.location, digest, actual, offset);
+        const url = new URL(location);
+        url.searchParams.set('digest', digest);
+        committing = true;
+        const r = await this.request('PUT', url.toString(), {
+          ok: [201],
+          retry: false,
+          what: 'finish upload',
+        });
+        await r.body?.cancel().catch(() => undefined);
+        return;
+      } catch (error) {
+        const status = statusOf(error);
+        // Transient failures and a disputed offset (416) ask where the session stands; an
+        // unknown or invalid session (404, 400) is replaced; anything else is final.
+        const recoverable = status !== undefined && (isTransient(error) || [400, 404, 416].includes(status));
+        if (!recoverable || resumes >= MAX_RESUMES) {
+          await this.cancelUpload(location);
+          throw error;
+        }
+        await sleep(this.backoff(resumes++));
+        if (committing && (await this.hasBlob(name, digest))) return;
+        const at = status === 400 || status === 404 ? undefined : await this.uploadStatus(location);
+        const resumed =
+          at && at.offset <= sent
+            ? at.offset === offset
+              ? hash
+              : await hashPrefix(source, at.offset)
+            : undefined;
+        if (at && resumed) {
+          location = at.location;
+          offset = at.offset;
+          hash = resumed;
+          continue;
+        }
+        if (restarts++ >= MAX_RESTARTS) {
+          await this.cancelUpload(at?.location ?? location);
+          throw error;
+        }
+        if (at) await this.cancelUpload(at.location);
+        location = await this.startUpload(name);
+        offset = 0;
+        hash = createHash('sha256');
+      }
+    }
+  }
+
+  /** How many bytes an upload session holds, and its next URL; undefined when it is gone or cannot say. */
+  private async uploadStatus(location: string): Promise<{ offset: number; location: string } | undefined> {
+    const r = await this.request('GET', location, {
+      ok: [204, 400, 404],
+      what: 'upload status',
+    }).catch((error: unknown) => {
+      if (isTransplantError(error, 'E_AUTH')) throw error;
+      return undefined;
     });
-    return r.status === 404 ? undefined : new Uint8Array(await r.arrayBuffer());
+    if (!r) return undefined;
+    await r.body?.cancel().catch(() => undefined);
+    const offset = r.status === 204 ? rangeOffset(r.headers.get('range')) : undefined;
+    return offset === undefined ? undefined : { offset, location: this.nextLocation(r, location) };
+  }
+
+  /** Small blobs (manifests, meta): read into one array of the blob's length. */
+  async getBlob(name: string, digest: string): Promise<Uint8Array | undefined> {
+    const source = await this.openBlob(name, digest);
+    return source && (await readAll(source, `${this.location} ${digest}`)).bytes;
+  }
+
+  /**
+   * The blob as a source of the registry's bytes, unverified. Its first reading from 0 uses the
+   * response that opened it; other readings (and `from` > 0) request again, with a Range. A
+   * body cut short continues with a Range request from the bytes received.
+   */
+  async openBlob(name: string, digest: string): Promise<BlobSource | undefined> {
+    const path = `/v2/${this.repo(name)}/blobs/${digest}`;
+    const first = await this.request('GET', path, { headers: IDENTITY, ok: [200, 404], what: 'fetch blob' });
+    if (first.status === 404) {
+      await first.body?.cancel().catch(() => undefined);
+      return undefined;
+    }
+    const size = Number(first.headers.get('content-length') ?? NaN);
+    if (!Number.isSafeInteger(size) || size < 0) {
+      await first.body?.cancel().catch(() => undefined);
+      throw new TransplantError(
+        'E_REGISTRY_PROTOCOL',
+        `${this.location}: blob ${digest} without a Content-Length`,
+        {
+          module: this.location,
+          operation: 'fetch blob',
+        },
+      );
+    }
+    let unread: Response | undefined = first;
+    return {
+      size,
+      chunks: (from = 0) => {
+        const response = unread;
+        unread = undefined;
+        if (response && from !== 0) void response.body?.cancel().catch(() => undefined);
+        return this.download(path, size, from, from === 0 ? response : undefined);
+      },
+    };
+  }
+
+  private async *download(
+    path: string,
+    size: number,
+    from: number,
+    response: Response | undefined,
+  ): AsyncIterable<Uint8Array> {
+    let at = from;
+    let cuts = 0;
+    while (at < size) {
+      response ??= await this.request('GET', path, {
+        headers: at > 0 ? { ...IDENTITY, range: `bytes=${at}-` } : IDENTITY,
+        ok: at > 0 ? [200, 206] : [200],
+        what: 'fetch blob',
+      });
+      // A registry that ignores Range answers 200 with the whole blob: skip what we have.
+      let skip = response.status === 200 ? at : 0;
+      const range = response.headers.get('content-range');
+      if (response.status === 206 && !range?.startsWith(`bytes ${at}-`)) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new TransplantError(
+          'E_REGISTRY_PROTOCOL',
+          `${this.location}: asked for bytes ${at}-, got ${range}`,
+          {
+            module: this.location,
+            operation: 'fetch blob',
+          },
+        );
+      }
+      const body = response.body as AsyncIterable<Uint8Array> | null;
+      response = undefined;
+      try {
+        for await (const piece of body ?? []) {
+          let bytes = piece;
+          if (skip > 0) {
+            const n = Math.min(skip, bytes.byteLength);
+            skip -= n;
+            bytes = bytes.subarray(n);
+            if (bytes.byteLength === 0) continue;
+          }
+          if (at + bytes.byteLength > size) {
+            throw new TransplantError(
+              'E_REGISTRY_PROTOCOL',
+              `${this.location}: ${path} sends more than its ${size} bytes`,
+              { module: this.location, operation: 'fetch blob' },
+            );
+          }
+          at += bytes.byteLength;
+          yield bytes;
+        }
+        if (at < size) throw new Error(`the body ended after ${at} of ${size} bytes`);
+      } catch (error) {
+        if (isTransplantError(error)) throw error;
+        if (++cuts > MAX_DOWNLOAD_RESUMES) {
+          throw new TransplantError(
+            'E_REGISTRY_UNREACHABLE',
+            `${this.location}: fetch blob: ${(error as Error).message} (${cuts - 1} times continued)`,
+            { module: this.location, operation: 'fetch blob', cause: error, details: { status: 0 } },
+          );
+        }
+        await sleep(this.backoff(cuts - 1));
+      }
+    }
   }
 
   async listNames(): Promise<string[]> {

@@ -1,3 +1,4 @@
+import { bytesSource, digestMismatch, isBlobSource, readAll, type BlobSource } from '../blob-source';
 import type { ModuleIndex } from '../module-index';
 import type { RegistryStore } from '../store';
 import type { RegistryStoreFactory } from '../store-factory';
@@ -9,12 +10,21 @@ export class MemoryStore implements RegistryStore {
 
   constructor(readonly location: string) {}
 
-  async putBlob(_name: string, bytes: Uint8Array, digest: string): Promise<void> {
-    if (!this.blobs.has(digest)) this.blobs.set(digest, { bytes: bytes.slice(), writtenAt: Date.now() });
+  async putBlob(_name: string, data: Uint8Array | BlobSource, digest: string): Promise<void> {
+    if (this.blobs.has(digest)) return;
+    const read = await readAll(isBlobSource(data) ? data : bytesSource(data), this.location);
+    if (read.digest !== digest)
+      throw digestMismatch(this.location, digest, read.digest, read.bytes.byteLength);
+    this.blobs.set(digest, { bytes: read.bytes, writtenAt: Date.now() });
   }
 
   async getBlob(_name: string, digest: string): Promise<Uint8Array | undefined> {
     return this.blobs.get(digest)?.bytes.slice();
+  }
+
+  async openBlob(_name: string, digest: string): Promise<BlobSource | undefined> {
+    const bytes = this.blobs.get(digest)?.bytes;
+    return bytes && bytesSource(bytes.slice());
   }
 
   async hasBlob(_name: string, digest: string): Promise<boolean> {

@@ -24,11 +24,25 @@ export function moduleFixture(opts: FixtureOptions): {
   manifest: Record<string, unknown>;
   weights: Uint8Array;
 } {
-  const kind = opts.kind ?? 'category';
   const data = new Float32Array(opts.values ?? 64).map((_, i) => Math.sin(i + (opts.seed ?? 0)));
   const weights = encodeWeights([{ name: 'conv/kernel', dtype: 'float32', shape: [data.length], data }], {
     generatedBy: 'transplant/0.1.0',
   });
+  const manifest = fixtureManifest(opts, {
+    digest: sha256Digest(weights),
+    size: weights.byteLength,
+    tensors: 1,
+    parameters: data.length,
+  });
+  return { manifest, weights };
+}
+
+/** The manifest of a fixture module whose weights blob is described by `weights`. */
+export function fixtureManifest(
+  opts: FixtureOptions,
+  weights: { digest: string; size: number; tensors: number; parameters: number },
+): Record<string, unknown> {
+  const kind = opts.kind ?? 'category';
   const ports = {
     category: {
       input: {
@@ -73,7 +87,7 @@ export function moduleFixture(opts: FixtureOptions): {
     options: {},
     ports,
     dependencies: opts.dependencies ?? [],
-    weights: { digest: sha256Digest(weights), size: weights.byteLength, tensors: 1, parameters: data.length },
+    weights,
     provenance: {
       data: 'test',
       seed: opts.seed ?? 0,
@@ -85,7 +99,7 @@ export function moduleFixture(opts: FixtureOptions): {
   };
   if (kind === 'category') manifest['category'] = 'cat';
   if (kind === 'task') manifest['task'] = 'cls';
-  return { manifest, weights };
+  return manifest;
 }
 
 /** An adapter pinned between the category module `cat-vgg` and the task module `animal-cls`. */

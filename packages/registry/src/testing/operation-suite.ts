@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTransplantError } from '@transplant/core';
+import { bytesSource, type BlobSource } from '../blob-source';
 import { FolderStore } from '../folder/folder-store';
 import { readLockfile, recordInLockfile } from '../lockfile';
 import { Registry } from '../registry';
@@ -192,7 +193,11 @@ export function operationSuite(kind: string, makeHarness: () => Promise<Harness>
       await registry.publish(moduleFixture({ name: 'animal-cls', version: '2.1.0', kind: 'task' }));
     });
 
-    const cases: [string, () => { manifest: Record<string, unknown>; weights: Uint8Array }, string][] = [
+    const cases: [
+      string,
+      () => { manifest: Record<string, unknown>; weights: Uint8Array | BlobSource },
+      string,
+    ][] = [
       ['a path-like name', () => moduleFixture({ name: '../x', version: '1.0.0' }), 'E_MANIFEST_INVALID'],
       ['a name with a slash', () => moduleFixture({ name: 'a/b', version: '1.0.0' }), 'E_MANIFEST_INVALID'],
       ['an upper-case name', () => moduleFixture({ name: 'CatVgg', version: '1.0.0' }), 'E_MANIFEST_INVALID'],
@@ -211,6 +216,22 @@ export function operationSuite(kind: string, makeHarness: () => Promise<Harness>
         () => ({
           ...moduleFixture({ name: 'cat-vgg', version: '1.1.0' }),
           weights: moduleFixture({ name: 'cat-vgg', version: '1.1.0', seed: 7 }).weights,
+        }),
+        'E_DIGEST_MISMATCH',
+      ],
+      [
+        'streamed weights that do not match the digest (found by the store while it writes)',
+        () => ({
+          ...moduleFixture({ name: 'cat-vgg', version: '1.1.0', seed: 3 }),
+          weights: bytesSource(moduleFixture({ name: 'cat-vgg', version: '1.1.0', seed: 7 }).weights, 50),
+        }),
+        'E_DIGEST_MISMATCH',
+      ],
+      [
+        'streamed weights that do not match a digest the store already holds',
+        () => ({
+          ...moduleFixture({ name: 'cat-vgg', version: '1.1.0' }),
+          weights: bytesSource(moduleFixture({ name: 'cat-vgg', version: '1.1.0', seed: 7 }).weights, 50),
         }),
         'E_DIGEST_MISMATCH',
       ],
@@ -250,6 +271,38 @@ export function operationSuite(kind: string, makeHarness: () => Promise<Harness>
         task: { version: '2.1.0', digest: task.entry.weightsDigest },
       });
       expect((await registry.publish(adapter)).version).toBe('1.0.0');
+    });
+  });
+
+  describe(`${kind} streams`, () => {
+    it('publishes streamed weights and streams them back, checked at the end of the stream', async () => {
+      const module = moduleFixture({ name: 'cat-vgg', version: '1.0.0', values: 5000 });
+      const { weightsDigest } = await registry.publish({
+        manifest: module.manifest,
+        weights: bytesSource(module.weights, 999),
+      });
+      const opened = await registry.openWeights('cat-vgg@1.0.0');
+      expect(opened.weights.size).toBe(module.weights.byteLength);
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of opened.weights.chunks()) chunks.push(chunk);
+      expect(Buffer.concat(chunks).equals(Buffer.from(module.weights))).toBe(true);
+      expect(
+        Buffer.from((await registry.fetch('cat-vgg@1.0.0')).weights).equals(Buffer.from(module.weights)),
+      ).toBe(true);
+
+      await harness.damage(weightsDigest, 'flip');
+      const damaged = await registry.openWeights('cat-vgg@1.0.0');
+      let read = 0;
+      const error = await (async () => {
+        for await (const chunk of damaged.weights.chunks()) read += chunk.byteLength;
+      })().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // Every byte is delivered, then the stream refuses: a consumer commits only after the end.
+      expect(read).toBe(module.weights.byteLength);
+      expect(isTransplantError(error, 'E_DIGEST_MISMATCH')).toBe(true);
+      expect(String(error)).toContain('cat-vgg@1.0.0');
     });
   });
 
