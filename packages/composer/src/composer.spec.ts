@@ -39,11 +39,12 @@ describe('composer', () => {
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), 'transplant-composer-'));
     const store = new FolderStore(root);
-    const getBlob = store.getBlob.bind(store);
+    // Every blob read goes through openBlob (getBlob too, in the folder store).
+    const openBlob = store.openBlob.bind(store);
     weightReads = [];
-    store.getBlob = async (name, digest) => {
+    store.openBlob = async (name, digest) => {
       weightReads.push(digest);
-      return getBlob(name, digest);
+      return openBlob(name, digest);
     };
     registry = new Registry(store);
   });
@@ -105,6 +106,9 @@ describe('composer', () => {
     expect(error).toMatchObject({ code: 'E_PORT_MISMATCH' });
     expect(String(error)).toContain('cat-features@1.0.0 (output) → wide-head@1.0.0 (input): channels 4 ≠ 6');
     expect(weightReads.filter((d) => weightDigests.includes(d))).toEqual([]);
+    // The spy sees weight reads when there are some.
+    await registry.fetch('cat-features@1.0.0');
+    expect(weightReads).toContain(category.published!.digest);
     [category, task].forEach((m) => m.built.layers.forEach((l) => l.dispose()));
   });
 

@@ -13,7 +13,8 @@ import { VGG16_SHAPES, scaledShapes, writeBigModule } from './testing/big-module
  * memory is measured. By default the module is 256 MiB, and memory must grow by less than
  * half the module for everything that streams (a process holding the weights whole grows by
  * more than the module; streaming costs a constant 30–80 MiB of buffers here); TRANSPLANT_BIG_MODULE_MB=528 runs the same test at
- * VGG-16's size (553 MB) with the absolute bound of 1.5 GiB (docs/registry.md).
+ * VGG-16's size (553 MB) with the absolute bound of 1.5 GiB (docs/design.md §5; `nx run bench:registry` measures
+ * that size too).
  */
 const run = promisify(execFile);
 const child = fileURLToPath(new URL('./testing/big-module-child.ts', import.meta.url));
@@ -30,9 +31,11 @@ interface Measured {
   error?: string;
 }
 
+let caches = 0;
+/** One operation in a fresh process, with a fresh blob cache: OCI reads come from the registry. */
 async function measure(...args: string[]): Promise<Measured> {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', child, ...args], {
-    env: { ...env, TRANSPLANT_CACHE: cache },
+    env: { ...env, TRANSPLANT_CACHE: join(dir, `cache-${caches++}`) },
     maxBuffer: 1 << 20,
   }).catch((error: { stdout?: string; stderr?: string }) => {
     if (error.stdout) return { stdout: error.stdout };
@@ -42,13 +45,11 @@ async function measure(...args: string[]): Promise<Measured> {
 }
 
 let dir: string;
-let cache: string;
 let server: LocalRegistry;
 let module: { size: number; digest: string };
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'transplant-big-'));
-  cache = join(dir, 'cache');
   server = await startLocalRegistry({ [USER]: PASSWORD });
   const shapes = MB >= 528 ? VGG16_SHAPES : scaledShapes(MB);
   module = writeBigModule(join(dir, 'module'), { name: 'big-vgg', version: '1.0.0', shapes, seed: 3 });
@@ -101,7 +102,9 @@ describe(`a ${MB} MiB module`, () => {
   }
 
   it('pulls from the OCI registry into a folder registry, streamed and verified', async () => {
-    const pulled = await measure('pull', server.location, join(dir, 'pulled'), 'big-vgg@1.0.0');
+    const location = `${server.location}-pull`;
+    expect((await measure('publish', location, join(dir, 'module'))).error).toBeUndefined();
+    const pulled = await measure('pull', location, join(dir, 'pulled'), 'big-vgg@1.0.0');
     expectStreamed(pulled);
     expect(pulled.result).toEqual({ copied: ['big-vgg@1.0.0'], present: [] });
     const verified = await measure('verify', join(dir, 'pulled'));

@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { TransplantError } from '@transplant/core';
 
@@ -31,42 +31,39 @@ export function bytesSource(bytes: Uint8Array, chunkBytes = CHUNK_BYTES): BlobSo
   };
 }
 
-/** A source over a file of known size; a file that has changed size reads as an error, not short. */
+/**
+ * A source over a file of known size. A file that cannot be read is E_DATA_MISSING_FILE; one
+ * that changed size while it was read is E_DIGEST_MISMATCH (it is not the file that was sized).
+ */
 export function fileSource(path: string, size: number, chunkBytes = CHUNK_BYTES): BlobSource {
   return {
     size,
     async *chunks(from = 0) {
       if (from >= size) return;
       let read = from;
-      for await (const chunk of createReadStream(path, { start: from, highWaterMark: chunkBytes })) {
-        const bytes = chunk as Buffer;
-        read += bytes.byteLength;
-        if (read > size) break;
-        yield new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      try {
+        for await (const chunk of createReadStream(path, { start: from, highWaterMark: chunkBytes })) {
+          const bytes = chunk as Buffer;
+          read += bytes.byteLength;
+          if (read > size) break;
+          yield new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        }
+      } catch (cause) {
+        if (cause instanceof TransplantError) throw cause;
+        throw new TransplantError(
+          'E_DATA_MISSING_FILE',
+          `${path} cannot be read (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`,
+          { operation: 'read', cause },
+        );
       }
       if (read !== size)
         throw new TransplantError(
           'E_DIGEST_MISMATCH',
           `${path} changed while it was read: ${read} bytes, expected ${size}`,
-          {
-            operation: 'read',
-          },
+          { operation: 'read' },
         );
     },
   };
-}
-
-/** Passes a source's chunks through, hashing them and counting bytes, for a check at the end. */
-export async function* hashing(
-  chunks: AsyncIterable<Uint8Array>,
-  hash: Hash,
-  count: { bytes: number },
-): AsyncIterable<Uint8Array> {
-  for await (const chunk of chunks) {
-    hash.update(chunk);
-    count.bytes += chunk.byteLength;
-    yield chunk;
-  }
 }
 
 /** sha256 of a source, read once. */

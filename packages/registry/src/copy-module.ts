@@ -1,4 +1,4 @@
-import { isTransplantError, type ModuleRef } from '@transplant/core';
+import { TransplantError, isTransplantError, type ModuleRef } from '@transplant/core';
 import type { Registry } from './registry';
 
 export interface CopyResult {
@@ -17,20 +17,36 @@ export async function copyModule(from: Registry, to: Registry, ref: ModuleRef | 
   const copied: string[] = [];
   const present: string[] = [];
   const visit = async (reference: ModuleRef | string): Promise<void> => {
-    // The weights stream from one store into the other (verified on the way), never held whole.
-    const fetched = await from.openWeights(reference);
+    const fetched = await from.manifest(reference);
     const id = `${fetched.resolved.name}@${fetched.resolved.version}`;
     if (copied.includes(id) || present.includes(id)) return;
     for (const dep of fetched.manifest.dependencies) {
       await visit(dep.pinned ? `${dep.name}@${dep.pinned.version}` : `${dep.name}@${dep.range}`);
     }
+    const there = await to.resolve(id).catch((error: unknown) => {
+      if (isTransplantError(error, 'E_MODULE_NOT_FOUND') || isTransplantError(error, 'E_VERSION_NOT_FOUND'))
+        return undefined;
+      throw error;
+    });
+    if (there) {
+      if (there.entry.weightsDigest !== fetched.resolved.entry.weightsDigest)
+        throw new TransplantError(
+          'E_VERSION_EXISTS',
+          `${id} is already published in ${to.store.location} with other weights (${there.entry.weightsDigest})`,
+          { module: id, operation: 'copy' },
+        );
+      present.push(id);
+      return;
+    }
+    // The weights stream from one store into the other (verified on the way), never held whole.
+    const opened = await from.openWeights(fetched.resolved);
     try {
-      await to.publish({ manifest: fetched.manifest, weights: fetched.weights });
+      await to.publish({ manifest: opened.manifest, weights: opened.weights });
       copied.push(id);
     } catch (error) {
+      // Published by someone else meanwhile: the same bytes are as good as ours.
       if (!isTransplantError(error, 'E_VERSION_EXISTS')) throw error;
-      const there = await to.resolve(id);
-      if (there.entry.weightsDigest !== fetched.resolved.entry.weightsDigest) throw error;
+      if ((await to.resolve(id)).entry.weightsDigest !== fetched.resolved.entry.weightsDigest) throw error;
       present.push(id);
     }
   };

@@ -1,8 +1,9 @@
-import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { TransplantError } from '@transplant/core';
 import { bytesSource, fileSource, isBlobSource, type BlobSource } from './blob-source';
-import { writeTempFrom } from './folder/durable-fs';
+import { syncDir, writeTempFrom } from './folder/durable-fs';
 
 /** A module on disk, ready to publish: `manifest.json` and `weights.bin` in one folder. */
 export const MODULE_FILES = { manifest: 'manifest.json', weights: 'weights.bin' } as const;
@@ -44,22 +45,35 @@ export async function readModuleFolder(path: string): Promise<{ manifest: unknow
 }
 
 /**
- * Writes a module folder. The weights are streamed into a temporary file beside their final
- * name and renamed into place when complete, so an interrupted write (or a source that fails
- * its own check, like `Registry.openWeights`) never leaves a truncated `weights.bin`.
+ * Writes a module folder atomically: both files go into a temporary sibling folder (the weights
+ * streamed), which is renamed into place once complete, so an interrupted write or a source
+ * that fails its own check (like `Registry.openWeights`) leaves no module folder at all, and
+ * an existing one is replaced only by a complete one.
  */
 export async function writeModuleFolder(
   path: string,
   module: { manifest: unknown; weights: Uint8Array | BlobSource },
 ): Promise<void> {
-  await mkdir(path, { recursive: true });
-  const source = isBlobSource(module.weights) ? module.weights : bytesSource(module.weights);
-  const tmp = await writeTempFrom(path, source.chunks());
+  const target = resolve(path);
+  await mkdir(dirname(target), { recursive: true });
+  const staging = `${target}.tmp-${randomUUID().slice(0, 8)}`;
+  await mkdir(staging);
   try {
-    await rename(tmp.path, join(path, MODULE_FILES.weights));
+    const source = isBlobSource(module.weights) ? module.weights : bytesSource(module.weights);
+    const weights = await writeTempFrom(staging, source.chunks());
+    await rename(weights.path, join(staging, MODULE_FILES.weights));
+    await writeFile(join(staging, MODULE_FILES.manifest), `${JSON.stringify(module.manifest, null, 2)}\n`);
+    // An existing folder is moved aside first (rename cannot replace a non-empty folder).
+    const old = `${target}.old-${randomUUID().slice(0, 8)}`;
+    const had = await rename(target, old).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? false : Promise.reject(error)),
+    );
+    await rename(staging, target);
+    if (had) await rm(old, { recursive: true, force: true });
+    await syncDir(dirname(target));
   } catch (error) {
-    await unlink(tmp.path).catch(() => undefined);
+    await rm(staging, { recursive: true, force: true });
     throw error;
   }
-  await writeFile(join(path, MODULE_FILES.manifest), `${JSON.stringify(module.manifest, null, 2)}\n`);
 }

@@ -103,7 +103,9 @@ export class Registry {
     if (weightsDigest !== manifest.weights.digest || source.size !== manifest.weights.size) {
       throw new TransplantError(
         'E_DIGEST_MISMATCH',
-        `weights are ${weightsDigest} (${source.size} bytes); the manifest says ${manifest.weights.digest} (${manifest.weights.size} bytes)`,
+        isBlobSource(input.weights)
+          ? `weights are ${source.size} bytes; the manifest says ${manifest.weights.size}`
+          : `weights are ${weightsDigest} (${source.size} bytes); the manifest says ${manifest.weights.digest} (${manifest.weights.size} bytes)`,
         {
           module: ref,
           operation: 'publish',
@@ -443,8 +445,16 @@ export class Registry {
       const module = ref?.module;
       seen.add(digest);
       if (!source) problems.push({ ...(module ? { module } : {}), digest, problem: 'missing' });
-      else if ((await digestOf(source).catch(() => undefined)) !== digest)
-        problems.push({ ...(module ? { module } : {}), digest, problem: 'corrupt' });
+      else {
+        // A blob that reads short or not at all is a problem of the blob; a registry that
+        // cannot be reached (or refuses us) is not, and stops the walk with its own code.
+        const actual = await digestOf(source).catch((error: unknown) => {
+          if (isTransplantError(error, 'E_REGISTRY_UNREACHABLE') || isTransplantError(error, 'E_AUTH'))
+            throw error;
+          return undefined;
+        });
+        if (actual !== digest) problems.push({ ...(module ? { module } : {}), digest, problem: 'corrupt' });
+      }
     }
     return { modules: names.length, versions, blobs: seen.size, problems };
   }

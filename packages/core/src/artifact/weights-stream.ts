@@ -128,8 +128,9 @@ function feed(hash: Hash, pieces: Iterable<Uint8Array>): number {
 }
 
 /**
- * Lays out a weights blob: its size and sha256 are computed here (two passes over the data,
- * hashing only), `pieces()` then yields its bytes in a third. Names, dtypes and shapes are
+ * Lays out a weights blob: its size and the body's sha256 are computed here (one pass over the
+ * data, hashing only); the blob's sha256 on first use of `digest` (another); `pieces()` yields
+ * the bytes. Names, dtypes and shapes are
  * checked as by `encodeWeights`.
  */
 export function weightsLayout(
@@ -163,7 +164,18 @@ export function weightsLayout(
     yield header;
     yield* bodyPieces(tensors);
   }
-  const hash = createHash('sha256');
-  const size = feed(hash, pieces());
-  return { size, digest: `sha256:${hash.digest('hex')}`, pieces };
+  let digest: string | undefined;
+  return {
+    size: header.byteLength + bodySize,
+    // Hashed on first use, a pass over the data that encodeWeights never needs.
+    get digest() {
+      if (digest === undefined) {
+        const hash = createHash('sha256');
+        feed(hash, pieces());
+        digest = `sha256:${hash.digest('hex')}`;
+      }
+      return digest;
+    },
+    pieces,
+  };
 }

@@ -1,4 +1,4 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestOf, fileSource, readAll, type BlobSource } from '../blob-source';
 import { replaceDurablyFrom } from '../folder/durable-fs';
@@ -90,7 +90,17 @@ export class CachedStore implements RegistryStore {
     return this.inner.blobAgeMs(digest);
   }
 
-  sweep(olderThanMs: number): Promise<number> {
-    return this.inner.sweep(olderThanMs);
+  /** The remote store's leftovers, and the cache's own: temporary files of interrupted downloads. */
+  async sweep(olderThanMs: number): Promise<number> {
+    let removed = await this.inner.sweep(olderThanMs);
+    const tmp = join(this.dir, 'tmp');
+    for (const f of await readdir(tmp).catch(() => [] as string[])) {
+      const s = await stat(join(tmp, f)).catch(() => undefined);
+      if (s && Date.now() - s.mtimeMs > olderThanMs) {
+        await unlink(join(tmp, f)).catch(() => undefined);
+        removed++;
+      }
+    }
+    return removed;
   }
 }

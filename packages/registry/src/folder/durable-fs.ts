@@ -82,8 +82,13 @@ export async function replaceDurablyFrom(
     await unlink(tmp.path);
     return { size: tmp.size, digest: tmp.digest };
   }
-  await mkdir(dirname(path), { recursive: true });
-  await rename(tmp.path, path);
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await rename(tmp.path, path);
+  } catch (error) {
+    await unlink(tmp.path).catch(() => undefined);
+    throw error;
+  }
   await syncDir(dirname(path));
   return { size: tmp.size, digest: tmp.digest };
 }

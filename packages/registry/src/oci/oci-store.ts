@@ -302,12 +302,14 @@ export class OciStore implements RegistryStore {
     },
   ): Promise<Response> {
     const headers: Record<string, string> = { ...init.headers };
-    if (this.credentials)
+    const url = path.startsWith('http') ? path : `${this.where.base}${path}`;
+    // Credentials go only to the registry itself, never to another host an upload Location
+    // or a redirect names (fetch drops them on cross-origin redirects; this covers Locations).
+    if (this.credentials && new URL(url).origin === new URL(this.where.base).origin)
       headers['authorization'] =
         `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
     // A streamed body carries its length, so the registry gets no chunked encoding.
     if (init.body) headers['content-length'] = String(init.body.byteLength);
-    const url = path.startsWith('http') ? path : `${this.where.base}${path}`;
     const tries = init.retry === false ? 1 : MAX_TRIES;
     for (let attempt = 1; ; attempt++) {
       let response: Response;
@@ -553,9 +555,16 @@ export class OciStore implements RegistryStore {
       await first.body?.cancel().catch(() => undefined);
       return undefined;
     }
-    const size = Number(first.headers.get('content-length') ?? NaN);
+    let size = Number(first.headers.get('content-length') ?? NaN);
+    let unread: Response | undefined = first;
     if (!Number.isSafeInteger(size) || size < 0) {
+      // Served without a length (chunked, or by a CDN): the length comes from a HEAD.
       await first.body?.cancel().catch(() => undefined);
+      unread = undefined;
+      const head = await this.request('HEAD', path, { headers: IDENTITY, ok: [200], what: 'fetch blob' });
+      size = Number(head.headers.get('content-length') ?? NaN);
+    }
+    if (!Number.isSafeInteger(size) || size < 0) {
       throw new TransplantError(
         'E_REGISTRY_PROTOCOL',
         `${this.location}: blob ${digest} without a Content-Length`,
@@ -565,7 +574,6 @@ export class OciStore implements RegistryStore {
         },
       );
     }
-    let unread: Response | undefined = first;
     return {
       size,
       chunks: (from = 0) => {

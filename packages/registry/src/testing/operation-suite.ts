@@ -10,6 +10,7 @@ import { isTransplantError } from '@transplant/core';
 import { bytesSource, type BlobSource } from '../blob-source';
 import { FolderStore } from '../folder/folder-store';
 import { readLockfile, recordInLockfile } from '../lockfile';
+import { writeModuleFolder } from '../module-folder';
 import { Registry } from '../registry';
 import { adapterFixture, moduleFixture, orphanAdapterFixture } from './module-fixture';
 
@@ -303,6 +304,22 @@ export function operationSuite(kind: string, makeHarness: () => Promise<Harness>
       expect(read).toBe(module.weights.byteLength);
       expect(isTransplantError(error, 'E_DIGEST_MISMATCH')).toBe(true);
       expect(String(error)).toContain('cat-vgg@1.0.0');
+
+      // Fetched into a module folder, the damaged stream leaves nothing behind.
+      const parent = await mkdtemp(join(tmpdir(), 'transplant-fetch-'));
+      try {
+        const written = await writeModuleFolder(
+          join(parent, 'cat-vgg'),
+          await registry.openWeights('cat-vgg@1.0.0'),
+        ).then(
+          () => 'written',
+          (e: unknown) => (isTransplantError(e) ? e.code : String(e)),
+        );
+        expect(written).toBe('E_DIGEST_MISMATCH');
+        expect(await readdir(parent)).toEqual([]);
+      } finally {
+        await rm(parent, { recursive: true, force: true });
+      }
     });
   });
 
