@@ -272,6 +272,17 @@ describe('OCI back end: large blobs, chunked and resumable', () => {
     return digestOf(source!);
   };
 
+  it('a source that fits one chunk (even 1 byte) goes in one PUT, no PATCH', async () => {
+    const { http, calls } = tap();
+    const s = store(http);
+    const one = new Uint8Array([7]);
+    const oneDigest = `sha256:${createHash('sha256').update(one).digest('hex')}`;
+    await s.putBlob('big-vgg', bytesSource(one), oneDigest);
+    expect(count(calls, 'PATCH')).toBe(0);
+    expect(calls.filter(isFinalPut).map((c) => c.bytes)).toEqual([1]);
+    expect(Array.from((await s.getBlob('big-vgg', oneDigest))!)).toEqual([7]);
+  });
+
   it('uploads a source in PATCHes of exactly chunkBytes, each following the last Location; reads it back streamed', async () => {
     const { http, calls } = tap();
     const s = store(http);

@@ -378,6 +378,10 @@ export class OciStore implements RegistryStore {
    */
   async putBlob(name: string, data: Uint8Array | BlobSource, digest: string): Promise<void> {
     if (!isBlobSource(data) && data.byteLength <= this.chunkBytes) return this.putWhole(name, data, digest);
+    // A source that fits one chunk goes whole too: one request, and no upload-state Range
+    // to interpret (a registry reports 0 and 1 bytes alike, as "0-0").
+    if (isBlobSource(data) && data.size <= this.chunkBytes)
+      return this.putWhole(name, (await readAll(data, `${this.location} ${digest}`)).bytes, digest);
     if (await this.hasBlob(name, digest)) return;
     return this.putChunked(name, isBlobSource(data) ? data : bytesSource(data, this.chunkBytes), digest);
   }
