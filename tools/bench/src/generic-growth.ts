@@ -89,6 +89,8 @@ export async function runGenericGrowth(options: Partial<GenericGrowthOptions> = 
       metric?: { name: string; value: number };
       specific?: { network: string; name: string; value: number };
       reason?: string;
+      annotatedImages?: number;
+      calibration?: string;
     }[];
   }
   const rows: Row[] = [];
@@ -119,6 +121,8 @@ export async function runGenericGrowth(options: Partial<GenericGrowthOptions> = 
           ? { specific: { network: `${cat}-${taskId}`, name: specific.name, value: specific.value } }
           : {}),
         ...(l.reason ? { reason: l.reason } : {}),
+        ...(l.annotatedImages !== undefined ? { annotatedImages: l.annotatedImages } : {}),
+        ...(l.calibration ? { calibration: l.calibration.mode } : {}),
       });
     }
     const row: Row = {
@@ -166,11 +170,13 @@ export async function runGenericGrowth(options: Partial<GenericGrowthOptions> = 
   const table = [
     `# Growing a generic network (back end ${selection.id}, ${steps} steps per adapter)`,
     '',
+    "One run (seed 1). A learned link's metric is on its dev split (docs/protocol.md); the specific network's, in brackets, is its card's number from its training run. Annotated images: target-category images with labels the link used (the seg → cls bridge is calibrated without labels by default, docs/calibration.md).",
+    '',
     '| addition | version | wall time | adapter parameters added | of the network | registry bytes added | new links: held-out metric (specific network it came from) |',
     '|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.step} | ${r.version} | ${r.wallSeconds.toFixed(0)} s | ${r.adapterParameters} | ${pct(r.adapterParameters, r.networkParameters)} of ${r.networkParameters} | ${r.registryBytes} | ${r.links.map((l) => `${l.link}: ${l.status} ${fmt(l.metric)} (${l.specific ? `${l.specific.network} ${fmt(l.specific)}` : '–'})`).join('; ')} |`,
+        `| ${r.step} | ${r.version} | ${r.wallSeconds.toFixed(0)} s | ${r.adapterParameters} | ${pct(r.adapterParameters, r.networkParameters)} of ${r.networkParameters} | ${r.registryBytes} | ${r.links.map((l) => `${l.link}: ${l.status} ${fmt(l.metric)}${l.annotatedImages !== undefined ? `, ${l.annotatedImages} annotated images${l.calibration ? `, ${l.calibration} calibration` : ''}` : ''} (${l.specific ? `${l.specific.network} ${fmt(l.specific)}` : '–'})`).join('; ')} |`,
     ),
     '',
     missing.length > 0
