@@ -328,6 +328,22 @@ describe('OCI back end: large blobs, chunked and resumable', () => {
     expect(calls.map((c) => c.method)).toEqual(['HEAD']);
   });
 
+  it('a redirected PATCH is refused with E_REGISTRY_PROTOCOL naming the status, not retried as a network failure', async () => {
+    let patches = 0;
+    const { http, calls } = tap(async (call, forward) =>
+      call.method === 'PATCH' && ++patches === 2
+        ? new Response(null, { status: 307, headers: { location: 'http://elsewhere.invalid/upload' } })
+        : forward(),
+    );
+    const error = await store(http)
+      .putBlob('big-vgg', bytesSource(bytes, 300_000), digest)
+      .catch((e: unknown) => e);
+    expect(isTransplantError(error, 'E_REGISTRY_PROTOCOL')).toBe(true);
+    expect(String(error)).toContain('307');
+    expect(count(calls, 'PATCH')).toBe(2);
+    expect(calls.filter(isFinalPut)).toEqual([]);
+  });
+
   it('a PATCH that fails before it is sent: the upload asks for its state and resumes where it was', async () => {
     let patches = 0;
     const { http, calls } = tap(async (call, forward) => {
@@ -403,6 +419,18 @@ describe('OCI back end: large blobs, chunked and resumable', () => {
     expect(await readBack(s)).toBe(digest);
   });
 
+  it('opening a blob opens no body: the GET waits for the first read', async () => {
+    const location = `${server.location}-${randomUUID().slice(0, 8)}`;
+    await store(fetch, location).putBlob('big-vgg', bytes, digest);
+    const { http, calls } = tap();
+    const source = await store(http, location).openBlob('big-vgg', digest);
+    expect(source!.size).toBe(size);
+    expect(count(calls, 'GET')).toBe(0);
+    expect(await digestOf(source!)).toBe(digest);
+    expect(count(calls, 'GET')).toBe(1);
+    expect(await store(http, location).openBlob('big-vgg', `sha256:${'0'.repeat(64)}`)).toBeUndefined();
+  });
+
   it('a download cut mid-way continues with a Range request from the bytes received', async () => {
     const location = `${server.location}-${randomUUID().slice(0, 8)}`;
     await store(fetch, location).putBlob('big-vgg', bytes, digest);
@@ -434,7 +462,8 @@ describe('OCI back end: large blobs, chunked and resumable', () => {
     );
     const source = await store(always.http, location).openBlob('big-vgg', digest);
     expect(await codeOf(digestOf(source!))).toBe('E_REGISTRY_UNREACHABLE');
-    expect(always.calls.map((c) => c.headers['range'])).toEqual([
+    // openBlob asks HEAD for the length; the GETs are the whole read and its continuations.
+    expect(always.calls.filter((c) => c.method === 'GET').map((c) => c.headers['range'])).toEqual([
       undefined,
       `bytes=${MiB}-`,
       `bytes=${2 * MiB}-`,

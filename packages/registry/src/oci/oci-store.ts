@@ -159,9 +159,16 @@ async function* rechunk(chunks: AsyncIterable<Uint8Array>, size: number): AsyncI
  * before sending, which for 16 MiB chunks left hundreds of MiB for the garbage collector; a
  * one-chunk stream is sent as it is (with the length given, so no chunked encoding).
  */
-function streamedBody(body: Uint8Array): { body: Uint8Array | ReadableStream<Uint8Array>; duplex?: 'half' } {
+function streamedBody(body: Uint8Array): {
+  body: Uint8Array | ReadableStream<Uint8Array>;
+  duplex?: 'half';
+  redirect?: 'manual';
+} {
   if (body.byteLength < 1 << 20) return { body };
+  // fetch cannot replay a stream on a 307/308: the redirect is answered as what it is (an
+  // HTTP status the request did not expect, E_REGISTRY_PROTOCOL), not as a network failure.
   return {
+    redirect: 'manual',
     body: new ReadableStream<Uint8Array>({
       start(controller) {
         controller.enqueue(body);
@@ -317,8 +324,8 @@ export class OciStore implements RegistryStore {
         response = await this.http(url, {
           method,
           headers,
-          ...(init.body ? streamedBody(init.body) : {}),
           redirect: 'follow',
+          ...(init.body ? streamedBody(init.body) : {}),
         });
       } catch (cause) {
         if (attempt < tries) {
@@ -554,6 +561,13 @@ export class OciStore implements RegistryStore {
    */
   async openBlob(name: string, digest: string): Promise<BlobSource | undefined> {
     const path = `/v2/${this.repo(name)}/blobs/${digest}`;
+    // A HEAD gives existence and length without opening a body: nothing stays open if the
+    // source is never read (a copy that finds the version already there, an error before it).
+    const head = await this.request('HEAD', path, { headers: IDENTITY, ok: [200, 404], what: 'fetch blob' });
+    if (head.status === 404) return undefined;
+    const headSize = Number(head.headers.get('content-length') ?? NaN);
+    if (Number.isSafeInteger(headSize) && headSize >= 0)
+      return { size: headSize, chunks: (from = 0) => this.download(path, headSize, from, undefined) };
     const first = await this.request('GET', path, { headers: IDENTITY, ok: [200, 404], what: 'fetch blob' });
     if (first.status === 404) {
       await first.body?.cancel().catch(() => undefined);
