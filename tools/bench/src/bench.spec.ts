@@ -30,6 +30,22 @@ describe('bench harness', () => {
     expect(timing.medianMs).toBeGreaterThan(0);
     expect(timing.leaked).toBe(0);
     expect(tf.memory().numTensors).toBe(before);
+    // Both cases stay on wasm's own and Transplant's kernels: nothing is routed to cpu.
+    expect(timing.fallbacks).toEqual([]);
+  });
+
+  it('prints the kernels that left the fast path, per step, or none', () => {
+    const ours = (fallbacks: { kernel: string; via: string; perStep: number }[]) => ({
+      backend: 'wasm',
+      timing: { medianMs: 50, minMs: 49, samples: 3, warmupMedianMs: 80, leaked: 0, fallbacks },
+      leaked: 0,
+    });
+    const report = (fallbacks: { kernel: string; via: string; perStep: number }[]) =>
+      formatCaseReport({ caseId: 'c', description: 'd', gflop: 1, ours: [ours(fallbacks)], peers: [] });
+    expect(report([{ kernel: 'DepthwiseConv2dNativeBackpropInput', via: 'cpu', perStep: 17 }])).toContain(
+      'Kernels off the fast path in the timed steps: tfjs wasm: DepthwiseConv2dNativeBackpropInput (cpu, 17.0×/step).',
+    );
+    expect(report([])).toContain('Kernels off the fast path in the timed steps: tfjs wasm: none.');
   });
 
   it('reports a missing PyTorch peer instead of failing', async () => {

@@ -38,6 +38,16 @@ export function formatCaseReport(r: CaseReport): string {
       `| tfjs ${o.backend} | ${fmt(o.timing.medianMs)} | ${fmt(r.gflop / (o.timing.medianMs / 1000))} | ${ratios.join(' | ')} | ${fmt(o.timing.warmupMedianMs)} |`,
     );
   }
+  // Which kernels left the fast path during the timed steps (docs/design.md §6): a "no
+  // fallbacks" claim is read here, not assumed.
+  const fallbackNotes = r.ours.map((o) => {
+    const list = o.timing.fallbacks;
+    if (list === undefined) return undefined;
+    const text = list.length
+      ? list.map((f) => `${f.kernel} (${f.via}, ${fmt(f.perStep, 1)}×/step)`).join(', ')
+      : 'none';
+    return `tfjs ${o.backend}: ${text}`;
+  });
   for (const p of r.peers) {
     if (p.available) {
       lines.push(
@@ -49,5 +59,7 @@ export function formatCaseReport(r: CaseReport): string {
       );
     }
   }
+  const notes = fallbackNotes.filter((n): n is string => n !== undefined);
+  if (notes.length) lines.push('', `Kernels off the fast path in the timed steps: ${notes.join('; ')}.`);
   return lines.join('\n');
 }

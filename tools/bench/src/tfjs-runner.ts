@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { fallbackCounts, resetFallbacks } from '@transplant/core';
 import type { BenchCase } from './cases';
 
 export interface Timing {
@@ -11,6 +12,8 @@ export interface Timing {
 export interface TfjsTiming extends Timing {
   readonly warmupMedianMs: number;
   readonly leaked: number;
+  /** Kernels that ran off the fast path during the timed steps, with calls per step. */
+  readonly fallbacks?: readonly { kernel: string; via: string; perStep: number }[];
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -116,11 +119,17 @@ export async function timeTfjsCase(
     warm.push(performance.now() - t0);
   }
   const times: number[] = [];
+  resetFallbacks();
   for (let i = 0; i < options.steps; i++) {
     const t0 = performance.now();
     step();
     times.push(performance.now() - t0);
   }
+  const fallbacks = fallbackCounts().map((f) => ({
+    kernel: f.kernel,
+    via: f.via,
+    perStep: f.calls / Math.max(options.steps, 1),
+  }));
   optimizer.dispose();
   tf.dispose([x, labels, ...net.params]);
   return {
@@ -129,5 +138,6 @@ export async function timeTfjsCase(
     samples: times.length,
     warmupMedianMs: median(warm),
     leaked: tf.memory().numTensors - before,
+    fallbacks,
   };
 }

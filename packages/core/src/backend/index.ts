@@ -10,6 +10,13 @@ export { onednnKernelPatches } from './kernels/onednn';
 export { WASM_TRAINING_KERNELS } from './kernels/wasm-training-kernels';
 export type { KernelPatch } from './kernels/kernel-patch';
 export {
+  fallbackCounts,
+  noteFallback,
+  resetFallbacks,
+  type FallbackCount,
+  type FallbackKind,
+} from './kernels/fallback-log';
+export {
   DEFAULT_KERNEL_PATCHES,
   onednnKernels,
   wasmTrainingKernels,

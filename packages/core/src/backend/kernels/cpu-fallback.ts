@@ -8,6 +8,7 @@ import {
 } from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import { TransplantError } from '../../errors';
+import { noteFallback } from './fallback-log';
 import type { KernelPatch } from './kernel-patch';
 
 interface DataBackend extends KernelBackend {
@@ -37,6 +38,7 @@ export function cpuFallbackKernelFunc(kernelName: string): KernelConfig['kernelF
         operation: 'cpuFallback',
       });
     }
+    noteFallback(kernelName, 'cpu');
     const host = backend as DataBackend;
     const copy = (info: TensorInfo) => writeOn(cpu, info.shape, info.dtype, host.readSync(info.dataId));
     // Variadic kernels (Einsum, Concat, …) take their inputs as an array: keep that form.

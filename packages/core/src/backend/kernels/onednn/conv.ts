@@ -1,6 +1,7 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
 import { forwardGeometry, type ConvAttrs as BaseConvAttrs } from '../conv-geometry';
 import type { OnednnAddon } from '@transplant/native';
+import { noteFallback } from '../fallback-log';
 import { replacing, type KernelPatch } from '../kernel-patch';
 import { heapOf, isEmpty, offsetOf, type WasmHeapBackend } from '../wasm-heap';
 
@@ -24,6 +25,7 @@ function convCall(inShape: readonly number[], filterShape: readonly number[], at
 
 function fallback(previous: KernelConfig | undefined, args: KernelArgs): TensorInfo | TensorInfo[] {
   if (!previous) throw new Error(`no kernel to fall back to`);
+  noteFallback(previous.kernelName, 'stock');
   return previous.kernelFunc(args);
 }
 
