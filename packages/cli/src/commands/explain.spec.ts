@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { selectBackend } from '@transplant/core';
 import { SyntheticSet, encodePng } from '@transplant/data';
 import { cliRunner, publishTinyClassifiers } from '../testing/tiny-classifiers';
@@ -34,6 +34,8 @@ describe('transplant explain', () => {
     await writeFile(image, await encodePng(sample));
     const out = join(dir, 'report');
     const tensors = tf.memory().numTensors;
+    // Every synthetic image the run renders, by its seed name (the protocol's streams).
+    const rendered = vi.spyOn(SyntheticSet.prototype, 'render');
     const r = await run(
       '--json',
       'explain',
@@ -55,6 +57,13 @@ describe('transplant explain', () => {
       out,
     );
     expect(r.code).toBe(0);
+    const seeds = rendered.mock.calls.map(([ref]) => ref.seed);
+    rendered.mockRestore();
+    // A run without --final reads its pool, the dev pool and dev-side held-out images only,
+    // never the final-test streams (explainer-final-*), which only the experiment's --final reads.
+    expect(seeds.some((seed) => seed.startsWith('explainer-pool-1:'))).toBe(true);
+    expect(seeds.some((seed) => seed.startsWith('explainer-eval'))).toBe(true);
+    expect(seeds.filter((seed) => seed.includes('explainer-final'))).toEqual([]);
     // The workflow frees the network, the explainer and every step's tensors.
     expect(tf.memory().numTensors).toBe(tensors);
     const report = JSON.parse(r.stdout) as ExplainReport;
