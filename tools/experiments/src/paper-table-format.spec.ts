@@ -133,7 +133,29 @@ describe('the tuning grid', () => {
     });
     const text = formatTuning({ backend: 'cpu', machine: 'm', split: 'dev', runs, chosen });
     expect(text).toContain(
-      '| transplanted | OL | identity | **300: 15.00**, 1000: 25.00 (1 runs) | 300 steps |',
+      '| transplanted | OL | identity | 0.001 | **300: 15.00**, 1000: 25.00 (1 runs) | 300 steps |',
     );
+  });
+
+  it('treats the learning rate as a grid dimension: each (start, rate) is a point, averaged over its runs', () => {
+    const at = (lr: number, errors: number[], category: TuningRun['category'] = 'cat'): TuningRun => ({
+      ...run('ol', 'identity', errors),
+      learningRate: lr,
+      category,
+    });
+    // 0.003 wins on average over both categories although it loses on cat.
+    const chosen = chooseSettings([
+      at(1e-3, [0.2, 0.3]),
+      at(1e-3, [0.4, 0.5], 'horse'),
+      at(3e-3, [0.25, 0.3]),
+      at(3e-3, [0.1, 0.5], 'horse'),
+    ]);
+    expect(chosen.transplanted!.ol).toEqual({ init: 'identity', steps: 300, learningRate: 3e-3 });
+    // A tie goes to the smaller rate.
+    expect(chooseSettings([at(3e-3, [0.2, 0.3]), at(1e-3, [0.2, 0.3])]).transplanted!.ol).toEqual({
+      init: 'identity',
+      steps: 300,
+      learningRate: 1e-3,
+    });
   });
 });

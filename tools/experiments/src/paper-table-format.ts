@@ -214,27 +214,31 @@ export function formatPaperTables(
 
 /** The tuning grid's dev errors and the settings it chose. */
 export function formatTuning(file: TuningFile): string {
+  const rates = [...new Set(file.runs.map((r) => r.learningRate))].sort((a, b) => a - b);
   const out = [
     '# Paper table: the tuning grid on dev (docs/protocol.md)',
     '',
-    `Back end ${file.backend}; machine ${file.machine}. Every method gets the same grid: a 1-conv adapter, learning rate ${file.runs[0]?.learningRate ?? '–'}, evaluated on the dev split after each step count; real transplants also try both adapter starts (identity, He-normal). The chosen setting of a mode and method has the lowest mean dev error over the grid's categories and sample counts (ties: fewer steps). The 3-conv adapters use the 1-conv choice.`,
+    `Back end ${file.backend}; machine ${file.machine}. Every method gets the same grid: a 1-conv adapter, learning rate ${rates.join(' or ') || '–'} (where a method was given several, each is a grid point), evaluated on the dev split after each step count; real transplants also try both adapter starts (identity, He-normal). The chosen setting of a mode and method has the lowest mean dev error over the grid's categories and sample counts (ties: fewer steps, the identity start, the smaller rate). The 3-conv adapters use the 1-conv choice.`,
     '',
-    '| mode | method | start | dev error % per step count (mean over categories × samples) | chosen |',
-    '|---|---|---|---|---|',
+    '| mode | method | start | learning rate | dev error % per step count (mean over categories × samples) | chosen |',
+    '|---|---|---|---|---|---|',
   ];
   for (const mode of ['inserted', 'transplanted'] as const)
     for (const method of METHODS) {
       const runs = file.runs.filter((r) => r.mode === mode && r.method === method);
-      for (const init of [...new Set(runs.map((r) => r.init))].sort()) {
-        const same = runs.filter((r) => r.init === init);
+      const points = [...new Set(runs.map((r) => `${r.init}/${r.learningRate}`))].sort();
+      for (const point of points) {
+        const same = runs.filter((r) => `${r.init}/${r.learningRate}` === point);
+        const { init, learningRate } = same[0]!;
         const chosen = file.chosen[mode]?.[method];
+        const here = chosen?.init === init && chosen.learningRate === learningRate;
         const cells = same[0]!.steps.map((steps, i) => {
           const error = same.reduce((a, r) => a + r.errors[i]!, 0) / same.length;
-          const mark = chosen?.init === init && chosen.steps === steps ? '**' : '';
+          const mark = here && chosen.steps === steps ? '**' : '';
           return `${mark}${steps}: ${pct(error)}${mark}`;
         });
         out.push(
-          `| ${mode} | ${method.toUpperCase()} | ${init} | ${cells.join(', ')} (${same.length} runs) | ${chosen?.init === init ? `${chosen.steps} steps` : ''} |`,
+          `| ${mode} | ${method.toUpperCase()} | ${init} | ${learningRate} | ${cells.join(', ')} (${same.length} runs) | ${here ? `${chosen.steps} steps` : ''} |`,
         );
       }
     }

@@ -54,6 +54,8 @@ export interface PaperTableOptions {
   readonly tuneSamples: string;
   /** Comma-separated step counts the grid evaluates (one run per setting, evaluated after each). */
   readonly tuneSteps: string;
+  /** Comma-separated learning rates of the dev grid (Adam). */
+  readonly tuneLearningRates: string;
   /** The final run: every cell on the final test, with the settings the grid chose. */
   readonly final: boolean;
   readonly registry: string;
@@ -71,6 +73,7 @@ export const PAPER_TABLE_DEFAULTS: PaperTableOptions = {
   tuneCategories: 'cat,horse',
   tuneSamples: '10,0',
   tuneSteps: '300,1000',
+  tuneLearningRates: '0.001',
   final: false,
   registry: EMBEDDED_REGISTRY,
   results: fileURLToPath(new URL('../results', import.meta.url)),
@@ -78,7 +81,6 @@ export const PAPER_TABLE_DEFAULTS: PaperTableOptions = {
 
 /** The donor of each real transplant: the task module comes from this category's classifier. */
 const DONOR: Record<string, string> = { cat: 'dog', dog: 'cat', cow: 'horse', horse: 'cow', sheep: 'cow' };
-const LEARNING_RATE = 1e-3;
 const numbers = (list: string) => String(list).split(',').map(Number);
 
 /**
@@ -161,21 +163,18 @@ export async function runPaperTable(options: Partial<PaperTableOptions> = {}): P
       for (const category of categoryList(values.tuneCategories))
         for (const samples of numbers(values.tuneSamples))
           for (const method of values.methods.split(',') as Cell['method'][])
-            for (const init of grid(mode)) {
-              const cell = { mode, category, layers: 1 as const, samples, method, seed: 1 };
-              const spec = { ...cell, init, learningRate: LEARNING_RATE };
-              if ((method === 'ol' && samples === 0) || done.has(key(spec))) continue;
-              const r = await run(
-                cell,
-                { init, learningRate: LEARNING_RATE, steps: steps.at(-1)! },
-                steps.slice(0, -1),
-              );
-              const errors = [...r.curve.map((c) => c.metric.value), r.metric.value];
-              saved.runs.push({ ...spec, steps, errors, seconds: r.seconds });
-              done.add(key(spec));
-              saved.chosen = chooseSettings(saved.runs);
-              await writeAtomic(tuningFile, `${JSON.stringify(saved, null, 2)}\n`);
-            }
+            for (const init of grid(mode))
+              for (const learningRate of numbers(String(values.tuneLearningRates))) {
+                const cell = { mode, category, layers: 1 as const, samples, method, seed: 1 };
+                const spec = { ...cell, init, learningRate };
+                if ((method === 'ol' && samples === 0) || done.has(key(spec))) continue;
+                const r = await run(cell, { init, learningRate, steps: steps.at(-1)! }, steps.slice(0, -1));
+                const errors = [...r.curve.map((c) => c.metric.value), r.metric.value];
+                saved.runs.push({ ...spec, steps, errors, seconds: r.seconds });
+                done.add(key(spec));
+                saved.chosen = chooseSettings(saved.runs);
+                await writeAtomic(tuningFile, `${JSON.stringify(saved, null, 2)}\n`);
+              }
     saved.chosen = chooseSettings(saved.runs);
     await writeAtomic(tuningFile, `${JSON.stringify(saved, null, 2)}\n`);
     const text = formatTuning(saved);
@@ -281,19 +280,22 @@ export function chooseSettings(runs: readonly TuningRun[]): TuningFile['chosen']
   for (const [group, members] of groups) {
     const [mode, method] = group.split('/') as [string, string];
     const candidates: { settings: Settings; error: number }[] = [];
-    const inits = [...new Set(members.map((m) => m.init))].sort();
-    for (const init of inits) {
-      const same = members.filter((m) => m.init === init);
+    const points = [...new Set(members.map((m) => `${m.init}/${m.learningRate}`))].sort();
+    for (const point of points) {
+      const same = members.filter((m) => `${m.init}/${m.learningRate}` === point);
+      const { init, learningRate } = same[0]!;
       same[0]!.steps.forEach((steps, i) => {
         const error = same.reduce((a, m) => a + m.errors[i]!, 0) / same.length;
-        candidates.push({ settings: { init, steps, learningRate: same[0]!.learningRate }, error });
+        candidates.push({ settings: { init, steps, learningRate }, error });
       });
     }
+    // On a tie: fewer steps, then the identity start, then the smaller learning rate.
     candidates.sort(
       (a, b) =>
         a.error - b.error ||
         a.settings.steps - b.settings.steps ||
-        (a.settings.init === 'identity' ? -1 : 1) - (b.settings.init === 'identity' ? -1 : 1),
+        (a.settings.init === 'identity' ? -1 : 1) - (b.settings.init === 'identity' ? -1 : 1) ||
+        a.settings.learningRate - b.settings.learningRate,
     );
     (chosen[mode] ??= {})[method] = candidates[0]!.settings;
   }
