@@ -213,6 +213,7 @@ export async function runPaperTable(options: Partial<PaperTableOptions> = {}): P
       want &&
       want.init === c.settings.init &&
       want.steps === c.settings.steps &&
+      want.learningRate === c.settings.learningRate &&
       networks.to === c.networks.to &&
       networks.from === c.networks.from
     )
