@@ -2,7 +2,13 @@ import { endianness } from 'node:os';
 import { Packr } from 'msgpackr';
 import { TransplantError } from '../errors';
 import { sha256Digest } from './digest';
-import { WEIGHTS_FORMAT, WEIGHTS_FORMAT_VERSION, WEIGHT_DTYPES, type WeightDtype } from './weights-format';
+import {
+  WEIGHTS_FORMAT,
+  WEIGHTS_FORMAT_VERSION,
+  WEIGHT_DTYPES,
+  elementCount,
+  type WeightDtype,
+} from './weights-format';
 import { weightsLayout } from './weights-stream';
 
 /**
@@ -57,15 +63,6 @@ function assertLittleEndian(): void {
       },
     );
   }
-}
-
-function elementCount(shape: readonly unknown[]): number | undefined {
-  let n = 1;
-  for (const size of shape) {
-    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return undefined;
-    n *= size;
-  }
-  return Number.isSafeInteger(n) ? n : undefined;
 }
 
 function checkTensor(t: NamedWeight, seen: Set<string>): void {

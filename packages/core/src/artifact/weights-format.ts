@@ -8,3 +8,13 @@ export const WEIGHT_DTYPES = {
   bool: { bytes: 1, array: Uint8Array },
 } as const;
 export type WeightDtype = keyof typeof WEIGHT_DTYPES;
+
+/** Elements of a shape; undefined when a dimension is not a non-negative safe integer or the product overflows. */
+export function elementCount(shape: readonly unknown[]): number | undefined {
+  let n = 1;
+  for (const size of shape) {
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return undefined;
+    n *= size;
+  }
+  return Number.isSafeInteger(n) ? n : undefined;
+}

@@ -1,6 +1,12 @@
 import { createHash, type Hash } from 'node:crypto';
 import { TransplantError } from '../errors';
-import { WEIGHTS_FORMAT, WEIGHTS_FORMAT_VERSION, WEIGHT_DTYPES, type WeightDtype } from './weights-format';
+import {
+  WEIGHTS_FORMAT,
+  WEIGHTS_FORMAT_VERSION,
+  WEIGHT_DTYPES,
+  elementCount,
+  type WeightDtype,
+} from './weights-format';
 
 /**
  * The weights format (weights-codec.ts) written as a stream of pieces instead of one packed
@@ -89,15 +95,6 @@ class Framing {
   done(): Uint8Array {
     return Uint8Array.from(this.bytes);
   }
-}
-
-function elementCount(shape: readonly number[]): number | undefined {
-  let n = 1;
-  for (const size of shape) {
-    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return undefined;
-    n *= size;
-  }
-  return Number.isSafeInteger(n) ? n : undefined;
 }
 
 function* bodyPieces(tensors: readonly StreamedWeight[]): Iterable<Uint8Array> {
