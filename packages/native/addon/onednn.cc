@@ -56,13 +56,22 @@ std::string key(const std::vector<memory::dims>& parts, const std::string& extra
 
 // NHWC tensor [n, h, w, c] as oneDNN's logical {n, c, h, w} in nhwc layout.
 memory::desc nhwc(const memory::dims& s) { return memory::desc({s[0], s[3], s[1], s[2]}, dt::f32, tag::nhwc); }
-// HWIO filter [kh, kw, i, o] as oneDNN's logical {o, i, kh, kw} in hwio layout.
-memory::desc hwio(const memory::dims& s) { return memory::desc({s[3], s[2], s[0], s[1]}, dt::f32, tag::hwio); }
 
-// Convolution geometry shared by the three convolution kernels.
+// Convolution geometry shared by the three convolution kernels. A depthwise convolution (tfjs's
+// filter [kh, kw, C, m], output C·m channels) is oneDNN's grouped convolution with C groups of one
+// input channel each; its weights {C, m, 1, kh, kw} in `hwigo` are exactly tfjs's layout.
 struct ConvGeometry {
   memory::dims x, w, y, strides, dilations, padL, padR;
-  std::string str() const { return key({x, w, y, strides, dilations, padL, padR}, ""); }
+  bool depthwise = false;
+  std::string str() const { return key({x, w, y, strides, dilations, padL, padR}, depthwise ? "d" : ""); }
+  // Logical weight dims: {o, i, kh, kw}, or {groups, o/group, i/group, kh, kw} for depthwise.
+  memory::dims weightDims() const {
+    return depthwise ? memory::dims{w[2], w[3], 1, w[0], w[1]} : memory::dims{w[3], w[2], w[0], w[1]};
+  }
+  // tfjs's filter layout on the heap.
+  memory::desc userWeights() const { return memory::desc(weightDims(), dt::f32, depthwise ? tag::hwigo : tag::hwio); }
+  memory::desc anyWeights() const { return memory::desc(weightDims(), dt::f32, tag::any); }
+  int64_t outChannels() const { return y[3]; }
 };
 
 ConvGeometry readGeometry(const Napi::Object& o) {
@@ -75,16 +84,27 @@ ConvGeometry readGeometry(const Napi::Object& o) {
   g.dilations = {d[0] - 1, d[1] - 1};  // oneDNN counts dilation from 0
   g.padL = dims(o.Get("padL"));
   g.padR = dims(o.Get("padR"));
+  Napi::Value dw = o.Get("depthwise");
+  g.depthwise = dw.IsBoolean() && dw.As<Napi::Boolean>().Value();
   return g;
 }
 
 convolution_forward::desc forwardDesc(const ConvGeometry& g, bool bias, prop_kind kind) {
-  memory::desc wAny({g.w[3], g.w[2], g.w[0], g.w[1]}, dt::f32, tag::any);
+  memory::desc wAny = g.anyWeights();
   if (bias) {
-    return convolution_forward::desc(kind, algorithm::convolution_direct, nhwc(g.x), wAny, memory::desc({g.w[3]}, dt::f32, tag::x),
-                                     nhwc(g.y), g.strides, g.dilations, g.padL, g.padR);
+    return convolution_forward::desc(kind, algorithm::convolution_direct, nhwc(g.x), wAny,
+                                     memory::desc({g.outChannels()}, dt::f32, tag::x), nhwc(g.y), g.strides, g.dilations, g.padL,
+                                     g.padR);
   }
   return convolution_forward::desc(kind, algorithm::convolution_direct, nhwc(g.x), wAny, nhwc(g.y), g.strides, g.dilations, g.padL, g.padR);
+}
+
+// The implementation oneDNN chose for each primitive created so far (e.g. "jit:avx512_core", "jit_dw:avx2", "gemm:jit"), by kind and geometry.
+std::vector<std::pair<std::string, std::string>> chosenImpls;
+
+template <typename PD>
+void noteImpl(const std::string& kind, const std::string& k, const PD& pd) {
+  chosenImpls.emplace_back(kind + " " + k, pd.impl_info_str());
 }
 
 // Runs `reorder` from a user layout into a primitive's preferred one when they differ.
@@ -110,32 +130,41 @@ struct FwdEntry {
 };
 std::unordered_map<std::string, std::shared_ptr<FwdEntry>> fwdCache;
 
-// conv2dForward(heap, {x, w, y, strides, dilations, padL, padR, xOff, wOff, biasOff (-1 none), yOff, relu})
+// conv2dForward(heap, {x, w, y, strides, dilations, padL, padR, depthwise?, xOff, wOff, biasOff (-1 none), yOff,
+//                      activation: "linear" | "relu" | "relu6"})
 Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
   Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
   Napi::Object o = info[1].As<Napi::Object>();
   ConvGeometry g = readGeometry(o);
   int64_t biasOff = num(o.Get("biasOff"));
-  bool relu = o.Get("relu").As<Napi::Boolean>().Value();
-  std::string k = g.str() + (biasOff >= 0 ? "b" : "") + (relu ? "r" : "");
+  std::string activation = o.Get("activation").As<Napi::String>().Utf8Value();
+  if (activation != "linear" && activation != "relu" && activation != "relu6")
+    throw Napi::Error::New(info.Env(), "conv2dForward: activation " + activation + " is not linear, relu or relu6");
+  std::string k = g.str() + (biasOff >= 0 ? "b" : "") + activation;
   auto it = fwdCache.find(k);
   if (it == fwdCache.end()) {
     primitive_attr attr;
-    if (relu) {
+    if (activation != "linear") {
       post_ops po;
-      po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+      // relu6 is min(max(x, 0), 6): oneDNN's clip to [0, 6].
+      if (activation == "relu")
+        po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+      else
+        po.append_eltwise(1.f, algorithm::eltwise_clip, 0.f, 6.f);
       attr.set_post_ops(po);
     }
     auto pd = convolution_forward::primitive_desc(forwardDesc(g, biasOff >= 0, prop_kind::forward_inference), attr, cpu());
+    noteImpl("forward", k, pd);
     it = fwdCache.emplace(k, std::make_shared<FwdEntry>(FwdEntry{pd, convolution_forward(pd)})).first;
   }
   auto& e = *it->second;
   memory x(nhwc(g.x), cpu(), at(heap, num(o.Get("xOff"))));
-  memory wUser(hwio(g.w), cpu(), at(heap, num(o.Get("wOff"))));
+  memory wUser(g.userWeights(), cpu(), at(heap, num(o.Get("wOff"))));
   memory y(nhwc(g.y), cpu(), at(heap, num(o.Get("yOff"))));
   Reordered w = maybeReorder(wUser, e.pd.weights_desc(), scratchMemories, "fw" + k);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w.mem}, {DNNL_ARG_DST, y}};
-  if (biasOff >= 0) args.emplace(DNNL_ARG_BIAS, memory(memory::desc({g.w[3]}, dt::f32, tag::x), cpu(), at(heap, biasOff)));
+  if (biasOff >= 0)
+    args.emplace(DNNL_ARG_BIAS, memory(memory::desc({g.outChannels()}, dt::f32, tag::x), cpu(), at(heap, biasOff)));
   e.prim.execute(cpuStream(), args);
   cpuStream().wait();
   return info.Env().Undefined();
@@ -159,14 +188,15 @@ Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info) {
     auto hint = convolution_forward::primitive_desc(forwardDesc(g, false, prop_kind::forward_training), cpu());
     memory::desc dxAny({g.x[0], g.x[3], g.x[1], g.x[2]}, dt::f32, tag::any);
     memory::desc dyAny({g.y[0], g.y[3], g.y[1], g.y[2]}, dt::f32, tag::any);
-    memory::desc wAny({g.w[3], g.w[2], g.w[0], g.w[1]}, dt::f32, tag::any);
-    auto d = convolution_backward_data::desc(algorithm::convolution_direct, dxAny, wAny, dyAny, g.strides, g.dilations, g.padL, g.padR);
+    auto d = convolution_backward_data::desc(algorithm::convolution_direct, dxAny, g.anyWeights(), dyAny, g.strides, g.dilations, g.padL,
+                                             g.padR);
     auto pd = convolution_backward_data::primitive_desc(d, cpu(), hint);
+    noteImpl("backward-data", k, pd);
     it = bwdDataCache.emplace(k, std::make_shared<BwdDataEntry>(BwdDataEntry{pd, convolution_backward_data(pd)})).first;
   }
   auto& e = *it->second;
   memory dyUser(nhwc(g.y), cpu(), at(heap, num(o.Get("dyOff"))));
-  memory wUser(hwio(g.w), cpu(), at(heap, num(o.Get("wOff"))));
+  memory wUser(g.userWeights(), cpu(), at(heap, num(o.Get("wOff"))));
   memory dxUser(nhwc(g.x), cpu(), at(heap, num(o.Get("dxOff"))));
   Reordered dy = maybeReorder(dyUser, e.pd.diff_dst_desc(), scratchMemories, "bd-dy" + k);
   Reordered w = maybeReorder(wUser, e.pd.weights_desc(), scratchMemories, "bd-w" + k);
@@ -196,15 +226,16 @@ Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo& info) {
     auto hint = convolution_forward::primitive_desc(forwardDesc(g, false, prop_kind::forward_training), cpu());
     memory::desc xAny({g.x[0], g.x[3], g.x[1], g.x[2]}, dt::f32, tag::any);
     memory::desc dyAny({g.y[0], g.y[3], g.y[1], g.y[2]}, dt::f32, tag::any);
-    memory::desc dwAny({g.w[3], g.w[2], g.w[0], g.w[1]}, dt::f32, tag::any);
-    auto d = convolution_backward_weights::desc(algorithm::convolution_direct, xAny, dwAny, dyAny, g.strides, g.dilations, g.padL, g.padR);
+    auto d = convolution_backward_weights::desc(algorithm::convolution_direct, xAny, g.anyWeights(), dyAny, g.strides, g.dilations,
+                                                g.padL, g.padR);
     auto pd = convolution_backward_weights::primitive_desc(d, cpu(), hint);
+    noteImpl("backward-weights", k, pd);
     it = bwdWeightsCache.emplace(k, std::make_shared<BwdWeightsEntry>(BwdWeightsEntry{pd, convolution_backward_weights(pd)})).first;
   }
   auto& e = *it->second;
   memory xUser(nhwc(g.x), cpu(), at(heap, num(o.Get("xOff"))));
   memory dyUser(nhwc(g.y), cpu(), at(heap, num(o.Get("dyOff"))));
-  memory dwUser(hwio(g.w), cpu(), at(heap, num(o.Get("dwOff"))));
+  memory dwUser(g.userWeights(), cpu(), at(heap, num(o.Get("dwOff"))));
   Reordered x = maybeReorder(xUser, e.pd.src_desc(), scratchMemories, "bw-x" + k);
   Reordered dy = maybeReorder(dyUser, e.pd.diff_dst_desc(), scratchMemories, "bw-dy" + k);
   bool dwDirect = e.pd.diff_weights_desc() == dwUser.get_desc();
@@ -456,6 +487,18 @@ Napi::Value MaxPoolGradFromOutput(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// implementations() → [[kind and geometry, oneDNN implementation], …] for every convolution primitive created.
+Napi::Value Implementations(const Napi::CallbackInfo& info) {
+  Napi::Array out = Napi::Array::New(info.Env(), chosenImpls.size());
+  for (size_t i = 0; i < chosenImpls.size(); i++) {
+    Napi::Array pair = Napi::Array::New(info.Env(), 2);
+    pair.Set(uint32_t{0}, chosenImpls[i].first);
+    pair.Set(uint32_t{1}, chosenImpls[i].second);
+    out.Set(static_cast<uint32_t>(i), pair);
+  }
+  return out;
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   omp_set_num_threads(static_cast<int>(num(info[0])));
   return info.Env().Undefined();
@@ -492,6 +535,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("relu", Napi::Function::New(env, guarded<Relu>));
   exports.Set("reluGrad", Napi::Function::New(env, guarded<ReluGrad>));
   exports.Set("maxPool", Napi::Function::New(env, guarded<MaxPool>));
+  exports.Set("implementations", Napi::Function::New(env, guarded<Implementations>));
   exports.Set("setThreads", Napi::Function::New(env, guarded<SetThreads>));
   exports.Set("info", Napi::Function::New(env, guarded<Info>));
   return exports;

@@ -1,7 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 
-/** Convolution geometry in tfjs layouts: x/y NHWC, w HWIO; pads [top, left] and [bottom, right]. */
+/**
+ * Convolution geometry in tfjs layouts: x/y NHWC, w HWIO (depthwise: [kh, kw, C, m], output C·m
+ * channels); pads [top, left] and [bottom, right].
+ */
 export interface ConvCall {
   readonly x: readonly number[];
   readonly w: readonly number[];
@@ -10,7 +13,12 @@ export interface ConvCall {
   readonly dilations: readonly [number, number];
   readonly padL: readonly [number, number];
   readonly padR: readonly [number, number];
+  /** A depthwise convolution (oneDNN's grouped convolution, one group per input channel). */
+  readonly depthwise?: boolean;
 }
+
+/** The activations a forward convolution applies as a oneDNN post-op. */
+export type ConvActivation = 'linear' | 'relu' | 'relu6';
 
 export interface PoolCall {
   readonly x: readonly number[];
@@ -25,7 +33,13 @@ export interface PoolCall {
 export interface OnednnAddon {
   conv2dForward(
     heap: ArrayBuffer,
-    call: ConvCall & { xOff: number; wOff: number; biasOff: number; yOff: number; relu: boolean },
+    call: ConvCall & {
+      xOff: number;
+      wOff: number;
+      biasOff: number;
+      yOff: number;
+      activation: ConvActivation;
+    },
   ): void;
   conv2dBackwardData(
     heap: ArrayBuffer,
@@ -69,6 +83,8 @@ export interface OnednnAddon {
     heap: ArrayBuffer,
     call: PoolCall & { xOff: number; yOff: number; dyOff: number; dxOff: number },
   ): void;
+  /** [kind and geometry, oneDNN's implementation] of every convolution primitive created so far. */
+  implementations(): [string, string][];
   setThreads(threads: number): void;
   info(): { onednn: string; threads: number; cpuRuntime: string };
 }

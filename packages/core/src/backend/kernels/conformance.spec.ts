@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadOnednn } from '@transplant/native';
 import { selectBackend } from '../select-backend';
 import { WASM_TRAINING_KERNELS } from './wasm-training-kernels';
 import { FUSED_RELU_GRAD } from './onednn';
+import { fallbackCounts, resetFallbacks } from './fallback-log';
 
 /** Every kernel set this machine can run: plain wasm always, wasm+onednn where the addon is built. */
 const MODES = ['wasm', ...(loadOnednn().ok ? ['wasm+onednn'] : [])] as const;
@@ -368,29 +370,99 @@ describe.each(MODES)('%s kernels conform to the cpu back end', (mode) => {
     (['same', 'valid'] as const).flatMap((p) => [1, 3, 5].map((k) => ({ s, p, k }))),
   );
 
-  it.each(DEPTHWISE)('depthwise gradients stride $s pad $p kernel $k', async ({ s, p, k }) => {
-    const [n, h, w, c, m] = [2, 9, 8, 3, 2];
-    const info = tf.backend_util.computeConv2DInfo([n, h, w, c], [k, k, c, m], s, 1, p, undefined, true);
-    const base = { strides: [s, s], pad: p, dilations: [1, 1], dimRoundingMode: undefined };
-    const filterCase = {
-      inputs: { x: { shape: [n, h, w, c], seed: 5 }, dy: { shape: info.outShape, seed: 6 } },
-      attrs: { ...base, filterShape: [k, k, c, m] },
-    };
-    const inputCase = {
-      inputs: { dy: { shape: info.outShape, seed: 7 }, filter: { shape: [k, k, c, m], seed: 8 } },
-      attrs: { ...base, inputShape: [n, h, w, c] },
-    };
-    for (const [kernel, c0] of [
-      ['DepthwiseConv2dNativeBackpropFilter', filterCase],
-      ['DepthwiseConv2dNativeBackpropInput', inputCase],
+  // Channel multipliers 2 (oneDNN's generic grouped path) and 1 with many channels (its
+  // depthwise kernels, MobileNet's case); the fused forward with bias and relu6 as post-ops.
+  it.each(DEPTHWISE)('depthwise forward and gradients stride $s pad $p kernel $k', async ({ s, p, k }) => {
+    for (const [c, m] of [
+      [3, 2],
+      [20, 1],
     ] as const) {
-      const ours = await runOn('wasm', kernel, c0.inputs, c0.attrs);
-      const ref = await runOn('cpu', kernel, c0.inputs, c0.attrs);
+      const [n, h, w] = [2, 9, 8];
+      const info = tf.backend_util.computeConv2DInfo([n, h, w, c], [k, k, c, m], s, 1, p, undefined, true);
+      const base = { strides: [s, s], pad: p, dilations: [1, 1], dimRoundingMode: undefined };
+      const filter = { shape: [k, k, c, m], seed: 8 };
+      const cases = [
+        ['DepthwiseConv2dNative', { x: { shape: [n, h, w, c], seed: 4 }, filter }, base],
+        [
+          'FusedDepthwiseConv2D',
+          { x: { shape: [n, h, w, c], seed: 4 }, filter, bias: { shape: [c * m], seed: 9 } },
+          // Inputs in [-1, 1) times a sum of k² of them: relu6's upper clip is reached at k = 5.
+          { ...base, dataFormat: 'NHWC', activation: 'relu6' },
+        ],
+        [
+          'DepthwiseConv2dNativeBackpropFilter',
+          { x: { shape: [n, h, w, c], seed: 5 }, dy: { shape: info.outShape, seed: 6 } },
+          { ...base, filterShape: [k, k, c, m] },
+        ],
+        [
+          'DepthwiseConv2dNativeBackpropInput',
+          { dy: { shape: info.outShape, seed: 7 }, filter },
+          { ...base, inputShape: [n, h, w, c] },
+        ],
+      ] as const;
+      for (const [kernel, inputs, attrs] of cases) {
+        const ours = await runOn('wasm', kernel, inputs, attrs);
+        const ref = await runOn('cpu', kernel, inputs, attrs);
+        expect(ours.shape).toEqual(ref.shape);
+        expect(relativeError(ours.data, ref.data), `${kernel} C=${c} m=${m}`).toBeLessThanOrEqual(TOLERANCE);
+        expect(ours.leaked).toBe(0);
+      }
+    }
+  });
+
+  it('a depthwise training step: with oneDNN no kernel leaves the fast path, and oneDNN picks a depthwise implementation', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor4d(seeded(41, 2 * 10 * 10 * 32), [2, 10, 10, 32]);
+    const f = tf.tensor4d(seeded(42, 3 * 3 * 32), [3, 3, 32, 1]);
+    resetFallbacks();
+    const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf
+        .depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same')
+        .square()
+        .sum(),
+    );
+    const [gx, gf] = grads([x, f]);
+    const depthwise = fallbackCounts().filter((c) => c.kernel.startsWith('DepthwiseConv2dNative'));
+    tf.dispose([x, f, gx!, gf!]);
+    if (mode === 'wasm') {
+      // tfjs-backend-wasm has no depthwise gradients: both run on the cpu back end.
+      expect(depthwise.map((c) => `${c.kernel} ${c.via}`).sort()).toEqual([
+        'DepthwiseConv2dNativeBackpropFilter cpu',
+        'DepthwiseConv2dNativeBackpropInput cpu',
+      ]);
+      return;
+    }
+    expect(depthwise).toEqual([]);
+    const addon = loadOnednn();
+    if (!addon.ok) throw new Error(addon.reason);
+    const chosen = addon.addon.implementations().filter(([key]) => key.includes('2,10,10,32,;3,3,32,1,;'));
+    expect(chosen.map(([key]) => key.split(' ')[0]).sort()).toEqual([
+      'backward-data',
+      'backward-weights',
+      'forward',
+    ]);
+    // On a CPU with AVX2, oneDNN has jit depthwise kernels in NHWC; its reference loops would be 10–100× slower.
+    if (/\bavx2\b/.test(readFileSync('/proc/cpuinfo', 'utf8')))
+      for (const [, impl] of chosen) expect(impl).not.toMatch(/^ref/);
+  });
+
+  it.each([
+    { s: [1, 2], k: [3, 2], nhw: [1, 7, 10], p: 'same', d: [1, 1] },
+    { s: [2, 1], k: [1, 4], nhw: [3, 11, 5], p: 'valid', d: [1, 1] },
+    { s: [1, 1], k: [3, 3], nhw: [1, 12, 11], p: 'same', d: [2, 3] },
+  ] as const)(
+    'depthwise forward stride $s kernel $k input $nhw pad $p dilation $d',
+    async ({ s, k, nhw, p, d }) => {
+      const [c, m] = [32, 1];
+      const inputs = { x: { shape: [...nhw, c], seed: 31 }, filter: { shape: [k[0], k[1], c, m], seed: 32 } };
+      const attrs = { strides: [...s], pad: p, dilations: [...d], dataFormat: 'NHWC' };
+      const ours = await runOn('wasm', 'DepthwiseConv2dNative', inputs, attrs);
+      const ref = await runOn('cpu', 'DepthwiseConv2dNative', inputs, attrs);
       expect(ours.shape).toEqual(ref.shape);
       expect(relativeError(ours.data, ref.data)).toBeLessThanOrEqual(TOLERANCE);
       expect(ours.leaked).toBe(0);
-    }
-  });
+    },
+  );
 
   it('Identity shares the buffer: no copy, both tensors read the same values, and disposing one keeps the other', async () => {
     await tf.setBackend('wasm');

@@ -11,11 +11,12 @@ export interface ConvAttrs {
   readonly dilations?: [number, number] | number;
 }
 
-/** The forward convolution's geometry, as the stock kernels compute it. */
+/** The forward convolution's geometry, as the stock kernels compute it (depthwise: filter [kh, kw, C, m]). */
 export function forwardGeometry(
   inShape: readonly number[],
   filterShape: readonly number[],
   attrs: ConvAttrs,
+  depthwise = false,
 ): backend_util.Conv2DInfo {
   return backend_util.computeConv2DInfo(
     inShape as [number, number, number, number],
@@ -24,7 +25,7 @@ export function forwardGeometry(
     attrs.dilations ?? 1,
     attrs.pad,
     attrs.dimRoundingMode,
-    false,
+    depthwise,
     backend_util.convertConv2DDataFormat(attrs.dataFormat),
   );
 }

@@ -1,6 +1,6 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
 import { forwardGeometry, type ConvAttrs as BaseConvAttrs } from '../conv-geometry';
-import type { OnednnAddon } from '@transplant/native';
+import type { ConvActivation, OnednnAddon } from '@transplant/native';
 import { noteFallback } from '../fallback-log';
 import { replacing, type KernelPatch } from '../kernel-patch';
 import { heapOf, isEmpty, offsetOf, type WasmHeapBackend } from '../wasm-heap';
@@ -9,8 +9,13 @@ type ConvAttrs = BaseConvAttrs & { activation?: string };
 type KernelArgs = Parameters<KernelConfig['kernelFunc']>[0];
 
 /** The addon's view of a convolution: shapes, strides, dilations and pads from tfjs's own geometry. */
-function convCall(inShape: readonly number[], filterShape: readonly number[], attrs: ConvAttrs) {
-  const info = forwardGeometry(inShape, filterShape, attrs);
+function convCall(
+  inShape: readonly number[],
+  filterShape: readonly number[],
+  attrs: ConvAttrs,
+  depthwise = false,
+) {
+  const info = forwardGeometry(inShape, filterShape, attrs, depthwise);
   const { top, left, bottom, right } = info.padInfo;
   return {
     x: [...inShape],
@@ -20,6 +25,7 @@ function convCall(inShape: readonly number[], filterShape: readonly number[], at
     dilations: [info.dilationHeight, info.dilationWidth] as [number, number],
     padL: [top, left] as [number, number],
     padR: [bottom, right] as [number, number],
+    depthwise,
   };
 }
 
@@ -38,12 +44,12 @@ function withSetup(
   return replacing(kernelName, 'wasm', previous, kernelFunc);
 }
 
-/** Conv2D and FusedConv2D (bias + relu as oneDNN post-ops); other activations and NCHW keep the previous kernel. */
+/** Conv2D and FusedConv2D (bias + relu/relu6 as oneDNN post-ops); other activations and NCHW keep the previous kernel. */
 export function conv2DPatches(addon: OnednnAddon): KernelPatch[] {
   const forward = (kernelName: 'Conv2D' | 'FusedConv2D'): KernelPatch => ({
     kernelName,
     backendName: 'wasm',
-    purpose: `oneDNN convolution (NHWC in place on the wasm heap${kernelName === 'FusedConv2D' ? '; bias and relu as post-ops' : ''})`,
+    purpose: `oneDNN convolution (NHWC in place on the wasm heap${kernelName === 'FusedConv2D' ? '; bias and relu/relu6 as post-ops' : ''})`,
     build: (previous) =>
       withSetup(kernelName, previous, (args) => {
         const { inputs, attrs } = args as unknown as {
@@ -58,7 +64,7 @@ export function conv2DPatches(addon: OnednnAddon): KernelPatch[] {
           filter &&
           attrs.dataFormat !== 'NCHW' &&
           !preluActivationWeights &&
-          (activation === 'linear' || activation === 'relu') &&
+          (activation === 'linear' || activation === 'relu' || activation === 'relu6') &&
           (!bias || (bias.shape.length === 1 && bias.shape[0] === filter.shape[3]));
         if (!supported || isEmpty(x.shape, filter.shape)) return fallback(previous, args);
         const call = convCall(x.shape, filter.shape, attrs);
@@ -69,7 +75,7 @@ export function conv2DPatches(addon: OnednnAddon): KernelPatch[] {
           wOff: offsetOf(backend, filter),
           biasOff: bias ? offsetOf(backend, bias) : -1,
           yOff: offsetOf(backend, out),
-          relu: activation === 'relu',
+          activation: activation as ConvActivation,
         });
         return out;
       }),
@@ -131,4 +137,4 @@ export function conv2DBackpropFilterPatch(addon: OnednnAddon): KernelPatch {
   };
 }
 
-export { fallback, withSetup };
+export { convCall, fallback, withSetup };

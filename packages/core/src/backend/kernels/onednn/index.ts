@@ -2,6 +2,7 @@ import type { OnednnAddon } from '@transplant/native';
 import type { KernelPatch } from '../kernel-patch';
 import { channelOpPatches } from './channel-ops';
 import { conv2DBackpropFilterPatch, conv2DBackpropInputPatch, conv2DPatches } from './conv';
+import { depthwisePatches } from './depthwise';
 import { matMulPatches, maxPoolPatches } from './pool-matmul';
 import { reluPatches } from './relu';
 
@@ -13,6 +14,7 @@ export function onednnKernelPatches(addon: OnednnAddon): KernelPatch[] {
     ...conv2DPatches(addon),
     conv2DBackpropInputPatch(addon),
     conv2DBackpropFilterPatch(addon),
+    ...depthwisePatches(addon),
     ...maxPoolPatches(addon),
     ...matMulPatches(addon),
     ...channelOpPatches(addon),
