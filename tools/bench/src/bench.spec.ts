@@ -1,11 +1,23 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@transplant/core';
-import { BENCH_CASES, forwardFlops, shrink, stepFlops } from './cases';
+import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  BENCH_CASES,
+  forwardFlops,
+  makeDivisible,
+  MOBILENET_V2,
+  shrink,
+  stepFlops,
+  type BenchCase,
+  type MobileNetV2Network,
+} from './cases';
 import { formatCaseReport } from './report';
 import { medianPeerRound, medianRound } from './rounds';
-import { timeTfjsCase } from './tfjs-runner';
-import { runTorchPeer } from './torch-peer';
+import { buildMobileNetV2, timeTfjsCase } from './tfjs-runner';
+import { peerFailureReason, runTorchPeer } from './torch-peer';
 
 const byId = (id: string) => BENCH_CASES.find((c) => c.id === id)!;
 
@@ -23,16 +35,19 @@ describe('bench harness', () => {
     expect(stepFlops(byId('small-cnn-train'))).toBe(3 * forwardFlops(byId('small-cnn-train')));
   });
 
-  it.each(BENCH_CASES.map((c) => c.id))('times a shrunken %s without leaking tensors', async (id) => {
-    const before = tf.memory().numTensors;
-    const timing = await timeTfjsCase(shrink(byId(id), 2, 16), { warmup: 1, steps: 2 });
-    expect(timing.samples).toBe(2);
-    expect(timing.medianMs).toBeGreaterThan(0);
-    expect(timing.leaked).toBe(0);
-    expect(tf.memory().numTensors).toBe(before);
-    // Both cases stay on wasm's own and Transplant's kernels: nothing is routed to cpu.
-    expect(timing.fallbacks).toEqual([]);
-  });
+  it.each(BENCH_CASES.filter((c) => c.network.kind === 'sequential').map((c) => c.id))(
+    'times a shrunken %s without leaking tensors',
+    async (id) => {
+      const before = tf.memory().numTensors;
+      const timing = await timeTfjsCase(shrink(byId(id), 2, 16), { warmup: 1, steps: 2 });
+      expect(timing.samples).toBe(2);
+      expect(timing.medianMs).toBeGreaterThan(0);
+      expect(timing.leaked).toBe(0);
+      expect(tf.memory().numTensors).toBe(before);
+      // Both cases stay on wasm's own and Transplant's kernels: nothing is routed to cpu.
+      expect(timing.fallbacks).toEqual([]);
+    },
+  );
 
   it('prints the kernels that left the fast path, per step, or none', () => {
     const ours = (fallbacks: { kernel: string; via: string; perStep: number }[]) => ({
@@ -72,6 +87,202 @@ describe('bench harness', () => {
     expect(text).toContain('| tfjs wasm | 50.0 | 20.0 |');
     expect(text).toContain('| 80.0 |');
     expect(text).toContain('missing: /nonexistent/python3');
+  });
+});
+
+/** 2 × multiply-adds of the convs, depthwise convs and dense layers, read off a built tf.layers model. */
+function flopsOfModel(model: tf.LayersModel, batch: number): number {
+  let flops = 0;
+  for (const layer of model.layers) {
+    const out = layer.outputShape as number[];
+    const kernel = layer.weights[0]?.shape as number[] | undefined;
+    const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+    switch (layer.getClassName()) {
+      case 'Conv2D':
+      case 'DepthwiseConv2D': // kernel [3, 3, channels, 1]: 9 taps per output value
+        flops += 2 * batch * out[1]! * out[2]! * size(kernel!);
+        break;
+      case 'Dense':
+        flops += 2 * batch * size(kernel!);
+        break;
+    }
+  }
+  return flops;
+}
+
+describe('MobileNetV2', () => {
+  beforeAll(async () => {
+    await selectBackend({ requested: 'wasm', env: {} });
+  });
+
+  it("is torchvision's and Keras's network, and its cases run briefly on wasm+onednn by default", () => {
+    expect(MOBILENET_V2.setting).toEqual([
+      [1, 16, 1, 1],
+      [6, 24, 2, 2],
+      [6, 32, 3, 2],
+      [6, 64, 4, 2],
+      [6, 96, 3, 1],
+      [6, 160, 3, 2],
+      [6, 320, 1, 1],
+    ]);
+    expect(MOBILENET_V2).toMatchObject({ stem: 32, last: 1280, classes: 1000, width: 1, dropout: 0.2 });
+    for (const id of ['mobilenetv2-infer', 'mobilenetv2-train']) {
+      expect(byId(id).input).toEqual([8, 224, 224, 3]);
+      expect(byId(id).defaults).toEqual({ warmup: 5, steps: 10, rounds: 3, backends: 'wasm+onednn' });
+    }
+    expect(byId('mobilenetv2-infer').mode).toBe('infer');
+    expect(byId('mobilenetv2-train').mode).toBe('train');
+    expect(byId('vgg-infer').defaults).toEqual({
+      warmup: 100,
+      steps: 50,
+      rounds: 3,
+      backends: 'wasm+onednn,wasm',
+    });
+    // torchvision's _make_divisible: 32 × 0.35 = 11.2 → 8 would lose > 10 %, so 16; 18 → 24.
+    expect([makeDivisible(11.2), makeDivisible(8), makeDivisible(18), makeDivisible(1280)]).toEqual([
+      16, 8, 24, 1280,
+    ]);
+  });
+
+  it('counts the FLOPs of a tiny setting as summed by hand', () => {
+    const tiny: MobileNetV2Network = {
+      kind: 'mobilenetv2',
+      setting: [
+        [1, 8, 1, 1],
+        [2, 16, 1, 2],
+      ],
+      stem: 8,
+      last: 16,
+      classes: 10,
+      width: 1,
+      dropout: 0.2,
+    };
+    const c: BenchCase = { ...byId('mobilenetv2-infer'), input: [1, 8, 8, 3], network: tiny };
+    const stem = 2 * 4 * 4 * 9 * 3 * 8; // 3×3 stride 2: 8×8 → 4×4, 3 → 8 channels
+    const block1 = 2 * 4 * 4 * 9 * 8 + 2 * 4 * 4 * 8 * 8; // t = 1: no expansion; depthwise, project 8 → 8
+    const block2 = 2 * 4 * 4 * 8 * 16 + 2 * 2 * 2 * 9 * 16 + 2 * 2 * 2 * 16 * 16; // expand ×2, depthwise /2, project
+    const head = 2 * 2 * 2 * 16 * 16 + 2 * 16 * 10; // 1×1 conv to 16, dense 16 → 10
+    expect(forwardFlops(c)).toBe(stem + block1 + block2 + head);
+    expect(forwardFlops(c)).toBe(20_928);
+    expect(forwardFlops({ ...c, input: [3, 8, 8, 3] })).toBe(3 * 20_928);
+    // 7 × 7 gives 4 × 4 after the stem too ('same' and padding 1 both give ⌈h/s⌉).
+    expect(forwardFlops({ ...c, input: [1, 7, 7, 3] })).toBe(20_928);
+  });
+
+  it("counts 300,774,272 multiply-adds per 224×224 image, as torchvision's model has, and as the built model has", () => {
+    const model = buildMobileNetV2(MOBILENET_V2, [8, 224, 224, 3]);
+    try {
+      // 300,774,272 multiply-adds per image: counted with forward hooks on torchvision 0.14's
+      // mobilenet_v2 (Conv2d: output elements × in/groups × k²; Linear: output × in).
+      expect(forwardFlops(byId('mobilenetv2-infer'))).toBe(2 * 8 * 300_774_272);
+      expect(flopsOfModel(model, 8)).toBe(2 * 8 * 300_774_272);
+      expect(stepFlops(byId('mobilenetv2-train'))).toBe(3 * 2 * 8 * 300_774_272);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it("has torchvision's 3,504,872 trainable parameters (built, not run)", () => {
+    const before = tf.memory().numTensors;
+    const model = buildMobileNetV2(MOBILENET_V2, [8, 224, 224, 3]);
+    try {
+      const count = (ws: readonly { shape: readonly (number | null)[] }[]) =>
+        ws.reduce((n, w) => n + w.shape.reduce<number>((a, b) => a * (b ?? NaN), 1), 0);
+      expect(count(model.trainableWeights)).toBe(3_504_872);
+      // Batch norm's moving mean and variance: 2 × 17,056 channels.
+      expect(count(model.nonTrainableWeights)).toBe(34_112);
+      const layers = (name: string) => model.layers.filter((l) => l.getClassName() === name);
+      expect(layers('DepthwiseConv2D')).toHaveLength(17);
+      expect(layers('Add')).toHaveLength(10);
+      expect(layers('BatchNormalization')).toHaveLength(52);
+      // ReLU6 as a Keras import writes it: after the stem, each expansion, each depthwise, the last conv.
+      const relu6 = layers('ReLU');
+      expect(relu6).toHaveLength(1 + 16 + 17 + 1);
+      expect(relu6.every((l) => l.getConfig()['maxValue'] === 6)).toBe(true);
+      expect(layers('Dropout').map((l) => l.getConfig()['rate'])).toEqual([0.2]);
+      expect(model.outputs[0]!.shape).toEqual([null, 1000]);
+    } finally {
+      model.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  const narrow: MobileNetV2Network = { ...MOBILENET_V2, width: 0.35, classes: 10 };
+  it.each([
+    { id: 'mobilenetv2-infer', network: MOBILENET_V2 },
+    { id: 'mobilenetv2-train', network: MOBILENET_V2 },
+    { id: 'mobilenetv2-infer', network: narrow },
+    { id: 'mobilenetv2-train', network: narrow },
+  ])('times a shrunken $id (width $network.width) without leaking tensors', async ({ id, network }) => {
+    const before = tf.memory().numTensors;
+    const c: BenchCase = { ...shrink(byId(id), 2, 32), network };
+    const timing = await timeTfjsCase(c, { warmup: 1, steps: 2 });
+    expect(timing.samples).toBe(2);
+    expect(timing.medianMs).toBeGreaterThan(0);
+    expect(timing.leaked).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
+    // Plain wasm has the forward kernels; only the depthwise gradients may go to cpu.
+    if (c.mode === 'infer') expect(timing.fallbacks).toEqual([]);
+    else
+      expect(timing.fallbacks?.every((f) => f.kernel.startsWith('DepthwiseConv2dNativeBackprop'))).toBe(true);
+  });
+});
+
+describe('the PyTorch peer', () => {
+  it('tells torchvision missing from PyTorch missing', () => {
+    expect(peerFailureReason("Traceback …\nModuleNotFoundError: No module named 'torch'\n", 1)).toBe(
+      "PyTorch is not installed (ModuleNotFoundError: No module named 'torch')",
+    );
+    expect(peerFailureReason("ModuleNotFoundError: No module named 'torchvision'", 1)).toMatch(
+      /^torchvision is not installed: apt-get install python3-torchvision/,
+    );
+    expect(peerFailureReason('torchvision is not installed: apt-get install python3-torchvision\n', 1)).toBe(
+      'torchvision is not installed: apt-get install python3-torchvision',
+    );
+    // A failure inside torch's own files is not "PyTorch is not installed".
+    expect(
+      peerFailureReason('  File "/usr/lib/python3/dist-packages/torch/nn.py"\nRuntimeError: boom', 1),
+    ).toBe('RuntimeError: boom');
+    expect(peerFailureReason('', 9)).toBe('exit 9');
+  });
+
+  // The real peer script, run by /usr/bin/python3 with stand-in torch and torchvision modules
+  // first on its path: what it says when one of them is missing.
+  it.skipIf(!existsSync('/usr/bin/python3'))('says which module is missing, in its own words', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-peer-'));
+    try {
+      const python = (torchSource: string, torchvisionSource: string) => {
+        const root = mkdtempSync(join(dir, 'env-'));
+        for (const [name, source] of [
+          ['torch', torchSource],
+          ['torchvision', torchvisionSource],
+        ] as const) {
+          mkdirSync(join(root, name));
+          writeFileSync(join(root, name, '__init__.py'), source);
+        }
+        const wrapper = join(root, 'python3');
+        writeFileSync(wrapper, `#!/bin/sh\nPYTHONPATH='${root}' exec /usr/bin/python3 "$@"\n`, {
+          mode: 0o755,
+        });
+        return wrapper;
+      };
+      const missing = (name: string) =>
+        `raise ModuleNotFoundError("No module named '${name}'", name='${name}')\n`;
+      const run = (c: BenchCase, py: string) =>
+        runTorchPeer(c, { threads: 1, warmup: 0, steps: 1, python: py });
+      const noTorchvision = python("__version__ = 'stand-in'\n", missing('torchvision'));
+      expect(await run(byId('mobilenetv2-train'), noTorchvision)).toEqual({
+        available: false,
+        reason: 'torchvision is not installed: apt-get install python3-torchvision',
+      });
+      const noTorch = python(missing('torch'), missing('torchvision'));
+      expect(await run(byId('mobilenetv2-infer'), noTorch)).toEqual({
+        available: false,
+        reason: 'PyTorch is not installed: apt-get install python3-torch',
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

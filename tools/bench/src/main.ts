@@ -13,18 +13,17 @@ const RESULTS = fileURLToPath(new URL('../results', import.meta.url));
 
 /** Options of `nx run bench:bench` (its schema.json holds the same names, types and defaults). */
 export interface BenchOptions {
-  /** Comma-separated back ends. */
-  readonly backends: string;
+  /** Comma-separated back ends (default: the case's own, `BenchCase.defaults`). */
+  readonly backends: string | undefined;
   /** Comma-separated case ids. */
   readonly cases: string;
-  // V8 keeps compiling tfjs's JavaScript through the first ~100 steps of a process (the small-CNN
-  // step measured 26 ms median over steps 4–18 and 11 ms after step 100), so both sides get 100
-  // warm-up steps and the steady state is compared; the warm-up median is reported beside it.
-  readonly warmup: number;
-  readonly steps: number;
+  // Warm-up steps, timed steps and rounds: each case has its own defaults (`BenchCase.defaults`
+  // in cases.ts: 100 + 50 × 3 for the small cases, 5 + 10 × 3 for MobileNetV2); these override.
   // The machine is a shared VM whose speed drifts by tens of percent within minutes: every
   // runner is timed once per round, rounds interleave the runners, and the median round counts.
-  readonly rounds: number;
+  readonly warmup: number | undefined;
+  readonly steps: number | undefined;
+  readonly rounds: number | undefined;
   /** Comma-separated PyTorch thread counts. */
   readonly peerThreads: string;
   /** Time the PyTorch peer (`--no-peer`: ours only). */
@@ -34,11 +33,11 @@ export interface BenchOptions {
 }
 
 export const BENCH_DEFAULTS: BenchOptions = {
-  backends: 'wasm+onednn,wasm',
+  backends: undefined,
   cases: BENCH_CASES.map((c) => c.id).join(','),
-  warmup: 100,
-  steps: 50,
-  rounds: 3,
+  warmup: undefined,
+  steps: undefined,
+  rounds: undefined,
   peerThreads: [...new Set([1, availableParallelism()])].join(','),
   peer: true,
   write: true,
@@ -49,9 +48,6 @@ export async function runBench(options: Partial<BenchOptions> = {}): Promise<voi
   // The composition root of this run: one container.
   const platform = createPlatform(process.env);
 
-  const warmup = Number(values.warmup);
-  const steps = Number(values.steps);
-  const rounds = Number(values.rounds);
   const log = (line: string) => process.stderr.write(`${line}\n`);
 
   async function main(): Promise<void> {
@@ -59,10 +55,14 @@ export async function runBench(options: Partial<BenchOptions> = {}): Promise<voi
     for (const id of values.cases.split(',')) {
       const c = BENCH_CASES.find((k) => k.id === id);
       if (!c) throw new Error(`unknown case ${id}; known: ${BENCH_CASES.map((k) => k.id).join(', ')}`);
+      const warmup = Number(values.warmup ?? c.defaults.warmup);
+      const steps = Number(values.steps ?? c.defaults.steps);
+      const rounds = Number(values.rounds ?? c.defaults.rounds);
+      const backends = (values.backends ?? c.defaults.backends).split(',');
       const ourRounds = new Map<string, TfjsTiming[]>();
       const peerRounds = new Map<number, PeerResult[]>();
       for (let round = 1; round <= rounds; round++) {
-        for (const backend of values.backends.split(',')) {
+        for (const backend of backends) {
           const selection = await platform.backendSelector.select({ requested: backend, env: process.env });
           log(
             `[${c.id}] round ${round}/${rounds}: tfjs ${selection.id}, ${warmup} warm-up + ${steps} timed steps…`,
@@ -88,7 +88,14 @@ export async function runBench(options: Partial<BenchOptions> = {}): Promise<voi
         return { backend, timing, leaked: Math.max(...timings.map((t) => t.leaked)) };
       });
       const peers = [...peerRounds].map(([threads, results]) => ({ threads, ...medianPeerRound(results) }));
-      reports.push({ caseId: c.id, description: c.description, gflop: stepFlops(c) / 1e9, ours, peers });
+      reports.push({
+        caseId: c.id,
+        description: c.description,
+        gflop: stepFlops(c) / 1e9,
+        run: { warmup, steps, rounds },
+        ours,
+        peers,
+      });
     }
 
     const machine = {
@@ -96,15 +103,16 @@ export async function runBench(options: Partial<BenchOptions> = {}): Promise<voi
     };
     const text = reports.map(formatCaseReport).join('\n\n');
     process.stdout.write(
-      `${text}\n\n(${formatMachine(machine)}; per runner the median of ${rounds} interleaved rounds of ${steps} timed steps after ${warmup} warm-up)\n`,
+      `${text}\n\n(${formatMachine(machine)}; per runner the median of its interleaved rounds, each case's run as stated under it)\n`,
     );
     if (values.write) {
       mkdirSync(RESULTS, { recursive: true });
       for (const r of reports) {
         const file = `${RESULTS}/${r.caseId}.json`;
+        const { run, ...rest } = r;
         writeFileSync(
           file,
-          `${JSON.stringify({ measuredAt: new Date().toISOString(), machine, warmup, steps, rounds, ...r }, null, 2)}\n`,
+          `${JSON.stringify({ measuredAt: new Date().toISOString(), machine, ...run, ...rest }, null, 2)}\n`,
         );
         log(`wrote ${file}`);
       }

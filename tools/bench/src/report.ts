@@ -6,6 +6,8 @@ export interface CaseReport {
   readonly description: string;
   /** GFLOP of one step (training counts forward + both backward passes as 3× forward). */
   readonly gflop: number;
+  /** How this case was run (each case has its own defaults). */
+  readonly run?: { readonly warmup: number; readonly steps: number; readonly rounds: number };
   readonly ours: readonly { backend: string; timing: TfjsTiming; leaked: number }[];
   readonly peers: readonly ({ threads: number } & PeerResult)[];
 }
@@ -51,7 +53,7 @@ export function formatCaseReport(r: CaseReport): string {
   for (const p of r.peers) {
     if (p.available) {
       lines.push(
-        `| PyTorch ${p.torch}, ${p.threads} thread(s), ${p.best} | ${fmt(p.timing.medianMs)} | ${fmt(r.gflop / (p.timing.medianMs / 1000))} | ${peers.map(() => '').join(' | ')} | |`,
+        `| PyTorch ${p.torch}${p.torchvision ? ` (torchvision ${p.torchvision})` : ''}, ${p.threads} thread(s), ${p.best} | ${fmt(p.timing.medianMs)} | ${fmt(r.gflop / (p.timing.medianMs / 1000))} | ${peers.map(() => '').join(' | ')} | |`,
       );
     } else {
       lines.push(
@@ -61,5 +63,10 @@ export function formatCaseReport(r: CaseReport): string {
   }
   const notes = fallbackNotes.filter((n): n is string => n !== undefined);
   if (notes.length) lines.push('', `Kernels off the fast path in the timed steps: ${notes.join('; ')}.`);
+  if (r.run)
+    lines.push(
+      '',
+      `Per runner the median of ${r.run.rounds} interleaved rounds of ${r.run.steps} timed steps after ${r.run.warmup} warm-up.`,
+    );
   return lines.join('\n');
 }

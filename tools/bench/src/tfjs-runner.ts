@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { fallbackCounts, resetFallbacks } from '@transplant/core';
-import type { BenchCase } from './cases';
+import { classesOf, mobileNetV2Plan, type BenchCase, type Layer, type MobileNetV2Network } from './cases';
 
 export interface Timing {
   readonly medianMs: number;
@@ -19,8 +19,11 @@ export interface TfjsTiming extends Timing {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 interface Built {
-  readonly params: tf.Variable[];
-  readonly forward: (x: tf.Tensor4D) => tf.Tensor;
+  /** What the optimiser updates. */
+  readonly trainable: tf.Variable[];
+  /** Logits; `training` switches batch norm to batch statistics and turns dropout on. */
+  readonly forward: (x: tf.Tensor4D, training: boolean) => tf.Tensor;
+  readonly dispose: () => void;
 }
 
 /** A variable from an initialiser; tidy frees the initial tensor (variables survive tidy). */
@@ -32,12 +35,12 @@ function seededNormal(shape: number[], seed: number, scale: number): tf.Tensor {
   return tf.mul(tf.randomNormal(shape, 0, 1, 'float32', seed), scale);
 }
 
-/** Builds the case's network from tfjs ops (He-initialised), NHWC, 'same' padding, 2×2 pooling. */
-function build(c: BenchCase): Built {
+/** Builds a plain stack from tfjs ops (He-initialised), NHWC, 'same' padding, 2×2 pooling. */
+function buildSequential(layers: readonly Layer[], input: BenchCase['input']): Built {
   const params: tf.Variable[] = [];
-  let [, h, w, ch] = c.input;
+  let [, h, w, ch] = input;
   const ops: ((x: tf.Tensor) => tf.Tensor)[] = [];
-  c.layers.forEach((layer, i) => {
+  layers.forEach((layer, i) => {
     switch (layer.type) {
       case 'conv': {
         const k = variable(() =>
@@ -78,7 +81,72 @@ function build(c: BenchCase): Built {
       }
     }
   });
-  return { params, forward: (x) => ops.reduce<tf.Tensor>((acc, op) => op(acc), x) };
+  return {
+    trainable: params,
+    forward: (x) => ops.reduce<tf.Tensor>((acc, op) => op(acc), x),
+    dispose: () => tf.dispose(params),
+  };
+}
+
+/**
+ * MobileNetV2 as a tf.layers functional model, built the way an imported Keras MobileNetV2 is:
+ * Conv2D / DepthwiseConv2D without bias, BatchNormalization with Keras's epsilon 1e-3 and
+ * momentum 0.999 (torchvision uses 1e-5 and 0.9 in Keras's terms: the same work per step),
+ * ReLU6 as `tf.layers.reLU({maxValue: 6})` (relu, then clip to [0, 6]), 'same' padding. A
+ * stride-2 'same' 3×3 conv pads 0 rows above and 1 below in tfjs, torchvision pads 1 and 1: the
+ * same shapes and work, different values (random weights either way).
+ */
+export function buildMobileNetV2(net: MobileNetV2Network, input: BenchCase['input']): tf.LayersModel {
+  const plan = mobileNetV2Plan(net);
+  const bn = () => tf.layers.batchNormalization({ axis: -1, epsilon: 1e-3, momentum: 0.999 });
+  const relu6 = () => tf.layers.reLU({ maxValue: 6 });
+  const convBn = (x: tf.SymbolicTensor, filters: number, kernel: number, strides: number, act: boolean) => {
+    const y = bn().apply(
+      tf.layers
+        .conv2d({ filters, kernelSize: kernel, strides, padding: 'same', useBias: false })
+        .apply(x) as tf.SymbolicTensor,
+    ) as tf.SymbolicTensor;
+    return act ? (relu6().apply(y) as tf.SymbolicTensor) : y;
+  };
+  const inputs = tf.input({ shape: [input[1], input[2], input[3]] });
+  let x = convBn(inputs, plan.stem, 3, 2, true);
+  for (const b of plan.blocks) {
+    let y = b.expand ? convBn(x, b.hidden, 1, 1, true) : x;
+    y = tf.layers
+      .depthwiseConv2d({ kernelSize: 3, strides: b.stride, padding: 'same', useBias: false })
+      .apply(y) as tf.SymbolicTensor;
+    y = relu6().apply(bn().apply(y)) as tf.SymbolicTensor;
+    y = convBn(y, b.out, 1, 1, false);
+    x = b.residual ? (tf.layers.add().apply([x, y]) as tf.SymbolicTensor) : y;
+  }
+  x = convBn(x, plan.last, 1, 1, true);
+  x = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.dropout({ rate: net.dropout }).apply(x) as tf.SymbolicTensor;
+  const logits = tf.layers.dense({ units: net.classes }).apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs, outputs: logits, name: 'mobilenetv2' });
+}
+
+function buildMobileNetV2Runner(net: MobileNetV2Network, input: BenchCase['input']): Built {
+  const model = buildMobileNetV2(net, input);
+  return {
+    trainable: model.trainableWeights.map((w) => w.read() as tf.Variable),
+    forward: (x, training) => model.apply(x, { training }) as tf.Tensor,
+    dispose: () => model.dispose(),
+  };
+}
+
+function build(c: BenchCase): Built {
+  const net = c.network;
+  switch (net.kind) {
+    case 'sequential':
+      return buildSequential(net.layers, c.input);
+    case 'mobilenetv2':
+      return buildMobileNetV2Runner(net, c.input);
+    default: {
+      const unreachable: never = net;
+      return unreachable;
+    }
+  }
 }
 
 /** Times one step of the case on the active back end: median and minimum over `steps` after `warmup` (whose median is kept too). */
@@ -89,8 +157,7 @@ export async function timeTfjsCase(
   const before = tf.memory().numTensors;
   const net = build(c);
   const x = tf.tidy(() => tf.randomUniform([...c.input], 0, 1, 'float32', 1)) as tf.Tensor4D;
-  const last = c.layers.at(-1);
-  const classes = last?.type === 'dense' ? last.units : 0;
+  const classes = classesOf(c.network);
   if (c.mode === 'train' && classes < 2)
     throw new Error(`${c.id}: a training case ends in a dense layer of ≥ 2 classes`);
   const labels = tf.tidy(() =>
@@ -100,14 +167,14 @@ export async function timeTfjsCase(
   const step = (): void => {
     if (c.mode === 'train') {
       const loss = optimizer.minimize(
-        () => tf.losses.softmaxCrossEntropy(labels, net.forward(x)) as tf.Scalar,
+        () => tf.losses.softmaxCrossEntropy(labels, net.forward(x, true)) as tf.Scalar,
         true,
-        net.params,
+        net.trainable,
       );
       loss?.dataSync();
       loss?.dispose();
     } else {
-      const y = tf.tidy(() => net.forward(x));
+      const y = tf.tidy(() => net.forward(x, false));
       y.dataSync();
       y.dispose();
     }
@@ -131,7 +198,8 @@ export async function timeTfjsCase(
     perStep: f.calls / Math.max(options.steps, 1),
   }));
   optimizer.dispose();
-  tf.dispose([x, labels, ...net.params]);
+  tf.dispose([x, labels]);
+  net.dispose();
   return {
     medianMs: median(times),
     minMs: Math.min(...times),

@@ -9,12 +9,28 @@ export type PeerResult =
   | {
       readonly available: true;
       readonly torch: string;
+      /** Set for the MobileNetV2 cases, built by torchvision. */
+      readonly torchvision?: string | null;
       readonly threads: number;
       readonly best: string;
       readonly timing: Timing;
       readonly formats: Record<string, Timing>;
     }
   | { readonly available: false; readonly reason: string };
+
+/**
+ * Why the peer failed, from its stderr: its own "… is not installed: apt-get install …" line,
+ * or the last line of whatever else went wrong. torchvision missing is told apart from PyTorch
+ * missing (a MobileNetV2 case needs both).
+ */
+export function peerFailureReason(stderr: string, code: number | null): string {
+  const last = stderr.trim().split('\n').at(-1)?.trim() || `exit ${code}`;
+  if (/^(PyTorch|torchvision) is not installed/.test(last)) return last;
+  if (/No module named '?torchvision\b/.test(last))
+    return `torchvision is not installed: apt-get install python3-torchvision (${last})`;
+  if (/No module named '?torch'?$/.test(last)) return `PyTorch is not installed (${last})`;
+  return last;
+}
 
 /**
  * Runs the PyTorch peer in a child process (Debian's python3-torch imports only under
@@ -34,16 +50,13 @@ export function runTorchPeer(
     child.on('error', (e) => resolve({ available: false, reason: `${python}: ${e.message}` }));
     child.on('close', (code) => {
       if (code !== 0) {
-        const last = err.trim().split('\n').at(-1) ?? `exit ${code}`;
-        resolve({
-          available: false,
-          reason: last.includes('torch') ? `PyTorch is not installed (${last})` : last,
-        });
+        resolve({ available: false, reason: peerFailureReason(err, code) });
         return;
       }
       try {
         const parsed = JSON.parse(out) as {
           torch: string;
+          torchvision?: string | null;
           threads: number;
           best: string;
           formats: Record<string, Timing>;

@@ -1,14 +1,15 @@
 """PyTorch peer of the Transplant benchmark: builds the same network from the case JSON
-(read on stdin) and prints one JSON line of timings. Run by tools/bench, never by tests."""
+(read on stdin) and prints one JSON line of timings. Run by tools/bench; tests run it only
+against stand-in modules (to check its messages), never to time anything."""
 import json
 import sys
 import time
 
 
-def build(torch, case):
+def build_sequential(torch, net, case):
     nn = torch.nn
     layers, (n, h, w, ch) = [], case["input"]
-    for layer in case["layers"]:
+    for layer in net["layers"]:
         if layer["type"] == "conv":
             k = layer["kernel"]
             layers += [nn.Conv2d(ch, layer["filters"], k, padding=k // 2), nn.ReLU()]
@@ -22,14 +23,41 @@ def build(torch, case):
     return nn.Sequential(*layers)
 
 
-def time_case(torch, case, memory_format, warmup, steps):
+def build_mobilenetv2(torchvision, net, case):
+    # torchvision fixes the stem at 32 and the last conv at 1280 channels (both scaled by width).
+    if net["stem"] != 32 or net["last"] != 1280 or case["input"][3] != 3:
+        raise ValueError("torchvision's mobilenet_v2 has a 32-channel stem, a 1280-channel last conv and RGB input")
+    return torchvision.models.mobilenet_v2(
+        weights=None,
+        num_classes=net["classes"],
+        width_mult=net["width"],
+        inverted_residual_setting=[list(row) for row in net["setting"]],
+        dropout=net["dropout"],
+    )
+
+
+def build(torch, torchvision, case):
+    net = case["network"]
+    if net["kind"] == "sequential":
+        return build_sequential(torch, net, case)
+    if net["kind"] == "mobilenetv2":
+        return build_mobilenetv2(torchvision, net, case)
+    raise ValueError(f"unknown network kind {net['kind']}")
+
+
+def classes_of(net):
+    return net["classes"] if net["kind"] == "mobilenetv2" else net["layers"][-1]["units"]
+
+
+def time_case(torch, torchvision, case, memory_format, warmup, steps):
     torch.manual_seed(0)
     n, h, w, c = case["input"]
-    model = build(torch, case).to(memory_format=memory_format)
+    model = build(torch, torchvision, case).to(memory_format=memory_format)
     x = torch.rand(n, c, h, w).contiguous(memory_format=memory_format)
     if case["mode"] == "train":
-        classes = case["layers"][-1]["units"]
-        y = torch.randint(0, classes, (n,))
+        # Training mode: batch norm on batch statistics (and running averages), dropout on.
+        model.train()
+        y = torch.randint(0, classes_of(case["network"]), (n,))
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 
         def step():
@@ -58,16 +86,39 @@ def time_case(torch, case, memory_format, warmup, steps):
 
 def main():
     request = json.load(sys.stdin)
-    import torch
+    try:
+        import torch
+    except ModuleNotFoundError as e:
+        if e.name == "torch":
+            sys.exit("PyTorch is not installed: apt-get install python3-torch")
+        raise
+    torchvision = None
+    if request["case"]["network"]["kind"] == "mobilenetv2":
+        try:
+            import torchvision
+        except ModuleNotFoundError as e:
+            if e.name == "torchvision":
+                sys.exit("torchvision is not installed: apt-get install python3-torchvision")
+            raise
 
     torch.set_num_threads(request["threads"])
     formats = {"nchw": torch.contiguous_format, "channels-last": torch.channels_last}
     results = {
-        name: time_case(torch, request["case"], fmt, request["warmup"], request["steps"])
+        name: time_case(torch, torchvision, request["case"], fmt, request["warmup"], request["steps"])
         for name, fmt in formats.items()
     }
     best = min(results, key=lambda k: results[k]["medianMs"])
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "best": best, "formats": results}))
+    print(
+        json.dumps(
+            {
+                "torch": torch.__version__,
+                "torchvision": getattr(torchvision, "__version__", None),
+                "threads": torch.get_num_threads(),
+                "best": best,
+                "formats": results,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
