@@ -8,6 +8,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <memory>
 #include <sstream>
@@ -340,6 +341,196 @@ Napi::Value SumRows(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---------------------------------------------------------------------------------------------
+// Batch normalisation over the channels of an NHWC map, seen as [rows, C] (rows = N·H·W).
+// Per-channel sums run in double over a fixed number of row blocks that do not depend on the
+// thread count and are added in block order: the results are the same at any thread count.
+constexpr int64_t kSumBlocks = 64;
+
+// sums[j·C + c] = Σ_r f(r, c, j) for j < terms, over every row.
+template <int Terms, typename F>
+void channelSums(int64_t rows, int64_t C, F f, double* sums) {
+  const int64_t blocks = std::max<int64_t>(1, std::min(kSumBlocks, rows));
+  std::vector<double> partial(static_cast<size_t>(blocks * Terms * C), 0.0);
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < blocks; b++) {
+    double* acc = partial.data() + b * Terms * C;
+    const int64_t begin = rows * b / blocks, end = rows * (b + 1) / blocks;
+    for (int64_t r = begin; r < end; r++) f(r, acc);
+  }
+  std::fill(sums, sums + Terms * C, 0.0);
+  for (int64_t b = 0; b < blocks; b++)
+    for (int64_t i = 0; i < Terms * C; i++) sums[i] += partial[static_cast<size_t>(b * Terms * C + i)];
+}
+
+const float* optional(Napi::ArrayBuffer heap, const Napi::Object& o, const char* name) {
+  const int64_t off = num(o.Get(name));
+  return off >= 0 ? at(heap, off) : nullptr;
+}
+
+// batchNormTrain(heap, {rows, channels, epsilon, xOff, gammaOff (-1), betaOff (-1), yOff, meanOff, varianceOff}):
+// the batch's mean and (biased) variance per channel, and y = (x − mean)·γ/√(variance + ε) + β.
+Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  Napi::Object o = info[1].As<Napi::Object>();
+  const int64_t rows = num(o.Get("rows")), C = num(o.Get("channels"));
+  const double eps = o.Get("epsilon").As<Napi::Number>().DoubleValue();
+  const float* x = at(heap, num(o.Get("xOff")));
+  const float* gamma = optional(heap, o, "gammaOff");
+  const float* beta = optional(heap, o, "betaOff");
+  float* y = at(heap, num(o.Get("yOff")));
+  float* meanOut = at(heap, num(o.Get("meanOff")));
+  float* varOut = at(heap, num(o.Get("varianceOff")));
+  std::vector<double> sum(C), sq(C);
+  channelSums<1>(rows, C, [&](int64_t r, double* acc) {
+    const float* xr = x + r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) acc[c] += xr[c];
+  }, sum.data());
+  std::vector<float> mean(C), scale(C), shift(C);
+  for (int64_t c = 0; c < C; c++) mean[c] = static_cast<float>(sum[c] / static_cast<double>(rows));
+  // The variance about the float mean, as tfjs's moments computes it (mean of squared differences).
+  channelSums<1>(rows, C, [&](int64_t r, double* acc) {
+    const float* xr = x + r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) {
+      const double d = static_cast<double>(xr[c] - mean[c]);
+      acc[c] += d * d;
+    }
+  }, sq.data());
+  for (int64_t c = 0; c < C; c++) {
+    const double variance = sq[c] / static_cast<double>(rows);
+    meanOut[c] = mean[c];
+    varOut[c] = static_cast<float>(variance);
+    scale[c] = static_cast<float>((gamma ? gamma[c] : 1.0) / std::sqrt(static_cast<double>(varOut[c]) + eps));
+    shift[c] = beta ? beta[c] : 0.f;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * C;
+    float* yr = y + r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) yr[c] = (xr[c] - mean[c]) * scale[c] + shift[c];
+  }
+  return info.Env().Undefined();
+}
+
+// batchNormTrainGrad(heap, {rows, channels, epsilon, dyOff, xOff, meanOff, varianceOff, gammaOff (-1),
+//                           dMeanOff (-1), dVarianceOff (-1), dxOff, dGammaOff, dBetaOff}):
+// the gradient of batchNormTrain's three outputs (y, mean, variance) with respect to x, γ and β.
+Napi::Value BatchNormTrainGrad(const Napi::CallbackInfo& info) {
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  Napi::Object o = info[1].As<Napi::Object>();
+  const int64_t rows = num(o.Get("rows")), C = num(o.Get("channels"));
+  const double eps = o.Get("epsilon").As<Napi::Number>().DoubleValue();
+  const float* dy = at(heap, num(o.Get("dyOff")));
+  const float* x = at(heap, num(o.Get("xOff")));
+  const float* mean = at(heap, num(o.Get("meanOff")));
+  const float* variance = at(heap, num(o.Get("varianceOff")));
+  const float* gamma = optional(heap, o, "gammaOff");
+  const float* dMean = optional(heap, o, "dMeanOff");
+  const float* dVariance = optional(heap, o, "dVarianceOff");
+  float* dx = at(heap, num(o.Get("dxOff")));
+  float* dGamma = at(heap, num(o.Get("dGammaOff")));
+  float* dBeta = at(heap, num(o.Get("dBetaOff")));
+  // sums[c] = Σ dy, sums[C + c] = Σ dy·(x − mean).
+  std::vector<double> sums(2 * C);
+  channelSums<2>(rows, C, [&](int64_t r, double* acc) {
+    const float* dyr = dy + r * C;
+    const float* xr = x + r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) {
+      acc[c] += dyr[c];
+      acc[C + c] += static_cast<double>(dyr[c]) * static_cast<double>(xr[c] - mean[c]);
+    }
+  }, sums.data());
+  // dx = a·dy + b·(x − mean) + k per channel (see docs/design.md, batch norm in training).
+  std::vector<float> a(C), b(C), k(C);
+  const double M = static_cast<double>(rows);
+  for (int64_t c = 0; c < C; c++) {
+    const double rstd = 1.0 / std::sqrt(static_cast<double>(variance[c]) + eps);
+    const double g = gamma ? gamma[c] : 1.0;
+    dBeta[c] = static_cast<float>(sums[c]);
+    dGamma[c] = static_cast<float>(sums[C + c] * rstd);
+    a[c] = static_cast<float>(g * rstd);
+    b[c] = static_cast<float>(-g * rstd * rstd * rstd * sums[C + c] / M + (dVariance ? 2.0 * dVariance[c] / M : 0.0));
+    k[c] = static_cast<float>(-g * rstd * sums[c] / M + (dMean ? dMean[c] / M : 0.0));
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* dyr = dy + r * C;
+    const float* xr = x + r * C;
+    float* dxr = dx + r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) dxr[c] = a[c] * dyr[c] + b[c] * (xr[c] - mean[c]) + k[c];
+  }
+  return info.Env().Undefined();
+}
+
+// batchNormInference(heap, {rows, channels, epsilon, xOff, meanOff, varianceOff, scaleOff (-1), offsetOff (-1), yOff}):
+// y = (x − mean)·scale/√(variance + ε) + offset with per-channel statistics (FusedBatchNorm).
+Napi::Value BatchNormInference(const Napi::CallbackInfo& info) {
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  Napi::Object o = info[1].As<Napi::Object>();
+  const int64_t rows = num(o.Get("rows")), C = num(o.Get("channels"));
+  const float eps = static_cast<float>(o.Get("epsilon").As<Napi::Number>().DoubleValue());
+  const float* x = at(heap, num(o.Get("xOff")));
+  const float* mean = at(heap, num(o.Get("meanOff")));
+  const float* variance = at(heap, num(o.Get("varianceOff")));
+  const float* scaleIn = optional(heap, o, "scaleOff");
+  const float* offset = optional(heap, o, "offsetOff");
+  float* y = at(heap, num(o.Get("yOff")));
+  std::vector<float> scale(C), shift(C);
+  for (int64_t c = 0; c < C; c++) {
+    scale[c] = (scaleIn ? scaleIn[c] : 1.f) / std::sqrt(variance[c] + eps);
+    shift[c] = offset ? offset[c] : 0.f;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * C;
+    float* yr = y + r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) yr[c] = (xr[c] - mean[c]) * scale[c] + shift[c];
+  }
+  return info.Env().Undefined();
+}
+
+// clip(heap, {size, lo, hi, xOff, yOff}): y = min(max(x, lo), hi), NaN stays NaN (ClipByValue).
+Napi::Value Clip(const Napi::CallbackInfo& info) {
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  Napi::Object o = info[1].As<Napi::Object>();
+  const int64_t size = num(o.Get("size"));
+  const float lo = static_cast<float>(o.Get("lo").As<Napi::Number>().DoubleValue());
+  const float hi = static_cast<float>(o.Get("hi").As<Napi::Number>().DoubleValue());
+  const float* x = at(heap, num(o.Get("xOff")));
+  float* y = at(heap, num(o.Get("yOff")));
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < size; i++) {
+    const float v = x[i];
+    y[i] = v < lo ? lo : (v > hi ? hi : v);
+  }
+  return info.Env().Undefined();
+}
+
+// clipGrad(heap, {size, lo, hi, dyOff, xOff, dxOff}): dx = lo ≤ x ≤ hi ? dy : 0 — ClipByValue's gradient
+// (where(logicalAnd(x ≥ lo, x ≤ hi), dy, 0)) in one pass, to the bit.
+Napi::Value ClipGrad(const Napi::CallbackInfo& info) {
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  Napi::Object o = info[1].As<Napi::Object>();
+  const int64_t size = num(o.Get("size"));
+  const float lo = static_cast<float>(o.Get("lo").As<Napi::Number>().DoubleValue());
+  const float hi = static_cast<float>(o.Get("hi").As<Napi::Number>().DoubleValue());
+  const float* dy = at(heap, num(o.Get("dyOff")));
+  const float* x = at(heap, num(o.Get("xOff")));
+  float* dx = at(heap, num(o.Get("dxOff")));
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < size; i++) {
+    const float v = x[i];
+    dx[i] = (v >= lo && v <= hi) ? dy[i] : 0.f;
+  }
+  return info.Env().Undefined();
+}
+
 // Pooling geometry (NHWC) shared by the pooling loops.
 struct PoolGeometry {
   int64_t N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL;
@@ -535,6 +726,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("relu", Napi::Function::New(env, guarded<Relu>));
   exports.Set("reluGrad", Napi::Function::New(env, guarded<ReluGrad>));
   exports.Set("maxPool", Napi::Function::New(env, guarded<MaxPool>));
+  exports.Set("batchNormTrain", Napi::Function::New(env, guarded<BatchNormTrain>));
+  exports.Set("batchNormTrainGrad", Napi::Function::New(env, guarded<BatchNormTrainGrad>));
+  exports.Set("batchNormInference", Napi::Function::New(env, guarded<BatchNormInference>));
+  exports.Set("clip", Napi::Function::New(env, guarded<Clip>));
+  exports.Set("clipGrad", Napi::Function::New(env, guarded<ClipGrad>));
   exports.Set("implementations", Napi::Function::New(env, guarded<Implementations>));
   exports.Set("setThreads", Napi::Function::New(env, guarded<SetThreads>));
   exports.Set("info", Napi::Function::New(env, guarded<Info>));

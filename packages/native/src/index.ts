@@ -83,6 +83,65 @@ export interface OnednnAddon {
     heap: ArrayBuffer,
     call: PoolCall & { xOff: number; yOff: number; dyOff: number; dxOff: number },
   ): void;
+  /**
+   * Batch norm in training over a [rows, channels] view of an NHWC map: the batch mean and biased
+   * variance per channel, and y = (x − mean)·γ/√(variance + ε) + β (γ, β offsets −1: 1 and 0).
+   */
+  batchNormTrain(
+    heap: ArrayBuffer,
+    call: {
+      rows: number;
+      channels: number;
+      epsilon: number;
+      xOff: number;
+      gammaOff: number;
+      betaOff: number;
+      yOff: number;
+      meanOff: number;
+      varianceOff: number;
+    },
+  ): void;
+  /** The gradient of batchNormTrain's (y, mean, variance) with respect to x, γ and β (dMean/dVariance −1: zero). */
+  batchNormTrainGrad(
+    heap: ArrayBuffer,
+    call: {
+      rows: number;
+      channels: number;
+      epsilon: number;
+      dyOff: number;
+      xOff: number;
+      meanOff: number;
+      varianceOff: number;
+      gammaOff: number;
+      dMeanOff: number;
+      dVarianceOff: number;
+      dxOff: number;
+      dGammaOff: number;
+      dBetaOff: number;
+    },
+  ): void;
+  /** y = (x − mean)·scale/√(variance + ε) + offset with per-channel statistics (scale/offset −1: 1 and 0). */
+  batchNormInference(
+    heap: ArrayBuffer,
+    call: {
+      rows: number;
+      channels: number;
+      epsilon: number;
+      xOff: number;
+      meanOff: number;
+      varianceOff: number;
+      scaleOff: number;
+      offsetOff: number;
+      yOff: number;
+    },
+  ): void;
+  /** y = min(max(x, lo), hi) over `size` floats (NaN stays NaN). */
+  clip(heap: ArrayBuffer, call: { size: number; lo: number; hi: number; xOff: number; yOff: number }): void;
+  /** dx = lo ≤ x ≤ hi ? dy : 0 (ClipByValue's gradient in one pass). */
+  clipGrad(
+    heap: ArrayBuffer,
+    call: { size: number; lo: number; hi: number; dyOff: number; xOff: number; dxOff: number },
+  ): void;
   /** [kind and geometry, oneDNN's implementation] of every convolution primitive created so far. */
   implementations(): [string, string][];
   setThreads(threads: number): void;

@@ -1,3 +1,4 @@
+export { BatchNormalization } from './batch-normalization';
 export {
   PART_MASK_BETA_INIT,
   PART_MASK_MODES,

@@ -1,6 +1,6 @@
 import type { OnednnAddon } from '@transplant/native';
 import type { KernelPatch } from './kernel-patch';
-import { onednnKernelPatches, registerFusedReluGradient } from './onednn';
+import { onednnKernelPatches, registerFusedGradients } from './onednn';
 import { WASM_TRAINING_KERNELS } from './wasm-training-kernels';
 
 /**
@@ -31,12 +31,12 @@ export const wasmTrainingKernels: KernelPatchContribution = {
   patches: WASM_TRAINING_KERNELS,
 };
 
-/** The oneDNN addon's kernels; Relu's gradient then uses the fused kernel where the back end has one. */
+/** The oneDNN addon's kernels; the Relu, ClipByValue and batch-norm gradients then use fused kernels where the back end has them. */
 export const onednnKernels: KernelPatchContribution = {
   id: 'onednn',
   layer: 'onednn',
   patches: onednnKernelPatches,
-  afterInstall: registerFusedReluGradient,
+  afterInstall: registerFusedGradients,
 };
 
 /** What `selectBackend` installs when it is not given its kernels (the core container module binds the same). */

@@ -1,12 +1,23 @@
 import type { OnednnAddon } from '@transplant/native';
 import type { KernelPatch } from '../kernel-patch';
+import { batchNormPatches, registerBatchNormTrainGradient } from './batch-norm';
 import { channelOpPatches } from './channel-ops';
+import { clipPatches, registerFusedClipGradient } from './clip';
 import { conv2DBackpropFilterPatch, conv2DBackpropInputPatch, conv2DPatches } from './conv';
 import { depthwisePatches } from './depthwise';
 import { matMulPatches, maxPoolPatches } from './pool-matmul';
-import { reluPatches } from './relu';
+import { registerFusedReluGradient, reluPatches } from './relu';
 
 export { FUSED_RELU_GRAD, registerFusedReluGradient } from './relu';
+export { FUSED_CLIP_GRAD } from './clip';
+export { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, batchNormTrain } from './batch-norm';
+
+/** The gradients that use the addon's fused kernels where the back end has them (tfjs's own formulas elsewhere). */
+export function registerFusedGradients(): void {
+  registerFusedReluGradient();
+  registerFusedClipGradient();
+  registerBatchNormTrainGradient();
+}
 
 /** The kernels the oneDNN addon takes over on the wasm back end (installed over the wasm training kernels). */
 export function onednnKernelPatches(addon: OnednnAddon): KernelPatch[] {
@@ -19,5 +30,7 @@ export function onednnKernelPatches(addon: OnednnAddon): KernelPatch[] {
     ...matMulPatches(addon),
     ...channelOpPatches(addon),
     ...reluPatches(addon),
+    ...clipPatches(addon),
+    ...batchNormPatches(addon),
   ];
 }
