@@ -18,11 +18,13 @@ export interface ExplainImageOptions {
   readonly file: string;
   /** Also write the resized image here (PNG). */
   readonly png?: string;
+  /** The output explained (`PerformerOptions.output`), as the explainer was trained for. */
+  readonly output?: number | string;
 }
 
 export interface ImageExplanationReport {
   readonly file: string;
-  /** The performer's logit on the image. */
+  /** The performer's logit of the explained output on the image (`ExplainedOutput`). */
   readonly logit: number;
   /** Each group's share of the image's interpretable contributions, largest first. */
   readonly groups: { group: FilterGroup; share: number }[];
@@ -31,7 +33,11 @@ export interface ImageExplanationReport {
 /** Which part groups carried the interpretable part of one image's prediction. */
 export async function explainImage(options: ExplainImageOptions): Promise<ImageExplanationReport> {
   const { network, link, explainer } = options;
-  const performer = performerOf(network, link);
+  const performer = performerOf(
+    network,
+    link,
+    options.output === undefined ? {} : { output: options.output },
+  );
   const size = network.module(link.category).ports.input.shape[1]!;
   const decoded = await decodeImage(resolve(options.file));
   const picture = await cropResize(

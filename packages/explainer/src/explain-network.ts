@@ -41,6 +41,7 @@ export async function explainNetwork(options: ExplainNetworkOptions): Promise<Ex
         explanation: run.explanation,
         file,
         png: join(dir, 'image.png'),
+        ...(settings.output === undefined ? {} : { output: settings.output }),
       });
   } finally {
     run.explainer?.dispose();
@@ -48,6 +49,7 @@ export async function explainNetwork(options: ExplainNetworkOptions): Promise<Ex
   const report: ExplainReport = {
     network: reference,
     category,
+    explained: run.explained.describe,
     p: run.p,
     stream: run.stream,
     steps: run.steps,

@@ -7,6 +7,8 @@ import type { ExplainRunResult } from './run';
 export interface ExplainReport {
   readonly network: string;
   readonly category: string;
+  /** The output explained, in words (`ExplainedOutput.describe`): "output 0 of 1, the logit". */
+  readonly explained: string;
   /** The measured p (`Explainer.reconstructionShare`) on held-out images. */
   readonly p: number;
   /** Which held-out images (`ExplainRunResult.stream`). */
@@ -31,6 +33,7 @@ export function explainSummaryLines(r: ExplainReport): string[] {
   const parts = r.groups.filter((g) => g.group !== 'silent');
   return [
     `p = ${r.p.toFixed(3)}: on held-out images the interpretable track alone achieves ${pct(r.p)} of the explainer's reconstruction of ${r.network}'s next layer (${r.steps} steps, ${r.converged ? 'stopped when p and the error settled' : 'stopped at the step cap before they settled'}); the interpretable filters carry ${pct(r.groups.reduce((t, g) => t + g.decision, 0))} of its decision (first order).`,
+    `Explained: ${r.explained}.`,
     ...parts.map(
       (g) =>
         `- ${g.filters} ${g.group} filters contribute ${pct(g.share)} of the features and ${pct(g.decision)} of the decision`,

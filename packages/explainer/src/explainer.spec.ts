@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '@transplant/core';
+import { TransplantError, selectBackend } from '@transplant/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Explainer, unitRms } from './explainer';
+import type { ModuleInstance } from '@transplant/composer';
+import { Explainer, explainedLogit, explainedOutput, unitRms } from './explainer';
 import { TRAINING_DEFAULTS, converged, poolScale, trainExplainer, type FeaturePool } from './train';
 
 beforeAll(async () => {
@@ -359,5 +360,89 @@ describe('explainer fusion and accounting', () => {
     const pDense = measure(dense);
     expect(pLocal.p - pDense.p).toBeGreaterThan(0.2);
     tf.dispose([blob, noise, x, kernel, local, dense]);
+  });
+});
+
+describe('the explained output of a classifier', () => {
+  /** A head module as performerOf reads it: its layers, output port and options. */
+  const head = (outputs: number, activation: string, outputLabels?: string[]) =>
+    ({
+      name: 'head',
+      prefix: '',
+      model: tf.sequential({
+        layers: [tf.layers.dense({ inputShape: [4], units: outputs, activation: activation as 'linear' })],
+      }),
+      ports: { output: { shape: [null, outputs] } },
+      options: outputLabels ? { outputLabels } : {},
+    }) as unknown as ModuleInstance;
+
+  it('reads a softmax, logits and sigmoids as the chosen class’s log-odds against the rest', () => {
+    const z = tf.tensor2d([
+      [2, -1, 0.5],
+      [-3, 4, 1],
+    ]);
+    // log P(k) − log P(not k) = z_k − logsumexp_{j≠k} z_j, for every k.
+    const expected = (k: number) =>
+      [0, 1].map((i) => {
+        const row = z.arraySync()[i]!;
+        return row[k]! - Math.log(row.reduce((s, v, j) => (j === k ? s : s + Math.exp(v)), 0));
+      });
+    const modules = [head(3, 'softmax'), head(3, 'linear')];
+    for (const [m, out] of [
+      [modules[0]!, tf.softmax(z)],
+      [modules[1]!, z],
+    ] as const)
+      for (let k = 0; k < 3; k++) {
+        const e = explainedOutput(m, k);
+        const logit = explainedLogit(out, e);
+        expect(logit.shape).toEqual([2, 1]);
+        close(logit.dataSync(), expected(k), 1e-5);
+        logit.dispose();
+      }
+    expect(explainedOutput(modules[0]!, 1)).toMatchObject({ index: 1, outputs: 3, activation: 'softmax' });
+    expect(explainedOutput(modules[1]!, 1).activation).toBe('none');
+    // Independent sigmoids: log p_k − log(1 − p_k) = z_k; one plain logit is itself.
+    const sigmoid = head(3, 'sigmoid');
+    const e = explainedOutput(sigmoid, 2);
+    close(
+      tf.tidy(() => explainedLogit(tf.sigmoid(z), e).dataSync()),
+      [0.5, 1],
+      1e-5,
+    );
+    const one = head(1, 'linear');
+    close(
+      tf.tidy(() => explainedLogit(tf.tensor2d([[1.5], [-2]]), explainedOutput(one)).dataSync()),
+      [1.5, -2],
+    );
+    tf.dispose(z);
+    for (const m of [...modules, sigmoid, one]) m.model.dispose();
+  });
+
+  it('needs a class for a multi-class head, by index or by the head’s output name, and says which exist', () => {
+    const named = head(3, 'softmax', ['cat', 'dog', 'horse']);
+    const unnamed = head(5, 'softmax');
+    expect(explainedOutput(named, 'dog')).toMatchObject({
+      index: 1,
+      label: 'dog',
+      describe: 'output 1 of 3 (dog), log-odds from the softmax',
+    });
+    const refused = (m: ModuleInstance, output: number | string | undefined, message: RegExp) => {
+      let error: unknown;
+      try {
+        explainedOutput(m, output);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(TransplantError);
+      expect(error).toMatchObject({ code: 'E_INVALID_ARGUMENT', message: expect.stringMatching(message) });
+    };
+    refused(named, undefined, /has 3 outputs; choose the class .*: 0 \(cat\), 1 \(dog\), 2 \(horse\)/);
+    refused(named, 3, /has no output 3; its outputs are 0–2/);
+    refused(named, 'zebra', /no output named "zebra"/);
+    refused(unnamed, 'Neutral', /does not name its outputs; choose one by index, 0–4/);
+    refused(head(1, 'softmax'), undefined, /softmax over one output/);
+    const seg = { ...head(2, 'linear'), ports: { output: { shape: [null, 8, 8, 2] } } } as ModuleInstance;
+    refused(seg, 0, /outputs \[null, 8, 8, 2\]; the explainer explains a classifier/);
+    for (const m of [named, unnamed, seg]) m.model.dispose();
   });
 });

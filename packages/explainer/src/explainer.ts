@@ -18,21 +18,162 @@ export interface Performer {
   readonly yShape: readonly [number, number, number];
   /** Where x's cells sit in the image. */
   readonly geometry: CellGeometry;
+  /** The one number per image `upper` gives: which output of the head, and how it is read. */
+  readonly explained: ExplainedOutput;
   features(images: tf.Tensor4D): tf.Tensor4D;
   higher(x: tf.Tensor4D): tf.Tensor4D;
+  /** The performer's logit of the explained output, [B, 1] (see `ExplainedOutput`). */
   upper(y: tf.Tensor4D): tf.Tensor;
+}
+
+/** How the last layer of a classifier's head squashes its outputs. */
+export type HeadActivation = 'none' | 'softmax' | 'sigmoid';
+
+/**
+ * The output of a classifier the explainer explains (docs/methods.md §5.2): one logit per image.
+ * A one-output head gives it as it is (its logit; log p − log(1 − p) if it ends in a sigmoid).
+ * A head with K ≥ 2 outputs explains one class k, chosen by the caller, through its log-odds
+ * against the other classes, log P(k) − log P(not k): from softmax probabilities
+ * log p_k − log Σ_{j≠k} p_j, from logits z_k − logsumexp_{j≠k} z_j (the same number), from
+ * independent sigmoids log p_k − log(1 − p_k). It is > 0 exactly when the head gives class k more
+ * than half the probability, so every "logit > 0" rule (the positives of the filter loss,
+ * fidelity) reads "the performer calls it class k".
+ */
+export interface ExplainedOutput {
+  /** The output explained (0 for a one-output head). */
+  readonly index: number;
+  /** The head's outputs K. */
+  readonly outputs: number;
+  /** The output's name, when the head names its outputs. */
+  readonly label?: string;
+  readonly activation: HeadActivation;
+  /** In words, for reports: "output 2 of 5 (Neutral), log-odds from the softmax". */
+  readonly describe: string;
+}
+
+export interface PerformerOptions {
+  /** Module-local name of the task-module layer whose output is y (default: its first conv layer). */
+  readonly split?: string;
+  /** The output explained: an index, or a name of the head's output labels (required when K ≥ 2). */
+  readonly output?: number | string;
 }
 
 const own = (m: ModuleInstance) => m.model.layers.filter((l) => l.getClassName() !== 'InputLayer');
 
-/** Cuts a network's link after its category module and after the task module's first conv layer (or `split`). */
+const invalid = (message: string) =>
+  new TransplantError('E_INVALID_ARGUMENT', message, { operation: 'explain' });
+
+/** The activation the head's last layer ends in: a Keras activation or layer, or an imported TF op. */
+export function headActivation(task: ModuleInstance): HeadActivation {
+  const last = own(task).at(-1);
+  if (!last) return 'none';
+  const config = last.getConfig();
+  const name = last.getClassName();
+  const op = String((config['op'] as { node?: { op?: unknown } } | undefined)?.node?.op ?? '');
+  const activation = String(config['activation'] ?? '');
+  if (name === 'Softmax' || op === 'Softmax' || activation === 'softmax') return 'softmax';
+  if (op === 'Sigmoid' || activation === 'sigmoid') return 'sigmoid';
+  return 'none';
+}
+
+/** Which output of `task` is explained, and how it becomes one logit (`ExplainedOutput`). */
+export function explainedOutput(task: ModuleInstance, output?: number | string): ExplainedOutput {
+  const shape = task.ports.output.shape;
+  if (shape.length !== 2 || !(shape[1]! >= 1))
+    throw invalid(
+      `${task.name} outputs [${shape.map((d) => d ?? 'null').join(', ')}]; the explainer explains a classifier, whose head outputs [null, K]`,
+    );
+  const outputs = shape[1]!;
+  const labels = (task.options as { outputLabels?: unknown } | undefined)?.outputLabels;
+  const names = Array.isArray(labels) && labels.length === outputs ? labels.map(String) : [];
+  const listed =
+    Array.from({ length: Math.min(outputs, 12) }, (_, k) =>
+      names[k] ? `${k} (${names[k]})` : String(k),
+    ).join(', ') + (outputs > 12 ? ', …' : '');
+  const activation = headActivation(task);
+  if (outputs === 1 && activation === 'softmax')
+    throw invalid(`${task.name} ends in a softmax over one output (always 1): there is nothing to explain`);
+  let index: number;
+  if (output === undefined) {
+    if (outputs > 1)
+      throw invalid(
+        `${task.name} has ${outputs} outputs; choose the class whose log-odds is explained: ${listed}`,
+      );
+    index = 0;
+  } else if (typeof output === 'number') {
+    if (!Number.isInteger(output) || output < 0 || output >= outputs)
+      throw invalid(`${task.name} has no output ${output}; its outputs are 0–${outputs - 1}: ${listed}`);
+    index = output;
+  } else {
+    index = names.indexOf(output);
+    if (index < 0)
+      throw invalid(
+        names.length > 0
+          ? `${task.name} has no output named "${output}"; its outputs: ${listed}`
+          : `${task.name} does not name its outputs; choose one by index, 0–${outputs - 1}`,
+      );
+  }
+  const label = names[index];
+  const how =
+    outputs === 1
+      ? activation === 'sigmoid'
+        ? 'log-odds from the sigmoid'
+        : 'the logit'
+      : activation === 'softmax'
+        ? 'log-odds from the softmax'
+        : activation === 'sigmoid'
+          ? 'log-odds from its sigmoid'
+          : 'log-odds of the softmax of the logits';
+  return {
+    index,
+    outputs,
+    ...(label !== undefined ? { label } : {}),
+    activation,
+    describe: `output ${index} of ${outputs}${label !== undefined ? ` (${label})` : ''}, ${how}`,
+  };
+}
+
+/** The floor under probabilities before their log (float32 probabilities underflow to 0). */
+const TINY = 1e-30;
+
+/** The head's outputs [B, K] → the explained output's logit [B, 1] (see `ExplainedOutput`). */
+export function explainedLogit(out: tf.Tensor, explained: ExplainedOutput): tf.Tensor2D {
+  return tf.tidy(() => {
+    const { index: k, outputs, activation } = explained;
+    const v = tf.reshape(out, [-1, outputs]) as tf.Tensor2D;
+    const column = tf.slice(v, [0, k], [-1, 1]);
+    if (outputs === 1 || activation === 'sigmoid') {
+      if (activation === 'none') return column as tf.Tensor2D;
+      return tf.sub(tf.log(tf.add(column, TINY)), tf.log(tf.add(tf.sub(1, column), TINY))) as tf.Tensor2D;
+    }
+    const others = tf.concat(
+      [tf.slice(v, [0, 0], [-1, k]), tf.slice(v, [0, k + 1], [-1, outputs - k - 1])].filter(
+        (t) => t.shape[1]! > 0,
+      ),
+      1,
+    );
+    if (activation === 'softmax')
+      return tf.sub(
+        tf.log(tf.add(column, TINY)),
+        tf.log(tf.add(tf.sum(others, 1, true), TINY)),
+      ) as tf.Tensor2D;
+    return tf.sub(column, tf.logSumExp(others, 1, true)) as tf.Tensor2D;
+  });
+}
+
+/**
+ * Cuts a network's link after its category module and after the task module's first conv layer
+ * (or `split`); `upper` gives the logit of the explained output (`output`; see `ExplainedOutput`).
+ */
 export function performerOf(
   network: Network,
   link: { category: string; task: string },
-  split?: string,
+  options: PerformerOptions = {},
 ): Performer {
+  const { split } = options;
   const category = network.module(link.category);
   const task = network.module(link.task);
+  const explained = explainedOutput(task, options.output);
   const layers = own(task);
   const at = split
     ? layers.findIndex((l) => l.name === task.prefix + split || l.name === split)
@@ -66,9 +207,10 @@ export function performerOf(
     xShape: [xShape[1]!, xShape[2]!, xShape[3]!],
     yShape: [yShape[1]!, yShape[2]!, yShape[3]!],
     geometry,
+    explained,
     features: (images) => tf.tidy(() => category.model.predict(images) as tf.Tensor4D),
     higher: (x) => tf.tidy(() => run(0, at + 1, x) as tf.Tensor4D),
-    upper: (y) => tf.tidy(() => run(at + 1, layers.length, y)),
+    upper: (y) => tf.tidy(() => explainedLogit(run(at + 1, layers.length, y), explained)),
   };
 }
 

@@ -7,9 +7,15 @@
 export {
   EXPLAINER_DEFAULTS,
   Explainer,
+  explainedLogit,
+  explainedOutput,
+  headActivation,
   performerOf,
   unitRms,
+  type ExplainedOutput,
   type ExplainerOptions,
+  type HeadActivation,
+  type PerformerOptions,
   type Forward,
   type Performer,
 } from './explainer';

@@ -18,7 +18,7 @@ import {
   type FilterReport,
   type GroupShare,
 } from './explain';
-import { Explainer, performerOf } from './explainer';
+import { Explainer, performerOf, type ExplainedOutput } from './explainer';
 import { renderGroupHeatmaps } from './pictures';
 import { TRAINING_DEFAULTS, featurePool, poolScale, trainExplainer, type ExplainerCurve } from './train';
 
@@ -48,6 +48,8 @@ export interface ExplainRunOptions {
   /** Force the river in the explanation images of the category (the diagnosis). */
   readonly riverInImages?: boolean;
   readonly seed: number;
+  /** The output of a multi-class head that is explained (`PerformerOptions.output`; required when K ≥ 2). */
+  readonly output?: number | string;
   /**
    * A final run (docs/protocol.md): p, the explanation and fidelity on the final-test images,
    * drawn under seed names nothing else uses. Otherwise they come from dev images, and the
@@ -62,6 +64,8 @@ export interface ExplainRunOptions {
 export interface ExplainRunResult {
   readonly name: string;
   readonly category: CategoryId;
+  /** Which output of the head is explained, and how it is read as one logit. */
+  readonly explained: ExplainedOutput;
   /** Which images p, the groups and fidelity were measured on. */
   readonly stream: 'dev' | 'final';
   /** The measured p (`Explainer.reconstructionShare`) on held-out images of `stream`. */
@@ -134,7 +138,11 @@ export function explainPerformer(
   options: ExplainRunOptions,
 ): ExplainRunResult & { png: Buffer; explanation: Explanation; explainer?: Explainer } {
   const { network, name, category } = subject;
-  const performer = performerOf(network, network.links[0]!);
+  const performer = performerOf(
+    network,
+    network.links[0]!,
+    options.output === undefined ? {} : { output: options.output },
+  );
   const size = network.module(network.links[0]!.category).ports.input.shape[1]!;
   const toView = view({ crop: options.crop });
   // The pool: the category and everything else, as the performer meets them; no labels are read.
@@ -227,6 +235,7 @@ export function explainPerformer(
     return {
       name,
       category,
+      explained: performer.explained,
       stream,
       p,
       errors,

@@ -38,7 +38,9 @@ describe('explainer of a performer network', () => {
     const performer = performerOf(network, { category: names.category, task: names.task });
     expect(performer).toMatchObject({ split: 'conv1', xShape: [8, 8, 8], yShape: [8, 8, 64] });
     expect(performer.geometry).toMatchObject({ scale: 2, mapSize: [8, 8] });
-    expect(() => performerOf(network, { category: names.category, task: names.task }, 'nope')).toThrow(
+    expect(() =>
+      performerOf(network, { category: names.category, task: names.task }, { split: 'nope' }),
+    ).toThrow(
       expect.objectContaining({
         code: 'E_INVALID_ARGUMENT',
         message: expect.stringContaining('no layer "nope"'),

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { EXPLAIN_COMMAND_DEFAULTS, explainNetwork, formatExplainReport } from '@transplant/explainer';
 import type { CommandContext } from './command-context';
 import { categoryOf, withNetwork } from './network-context';
-import { integers, nonNegative } from './parse-options';
+import { integer, integers, nonNegative, usage } from './parse-options';
 
 export type { ExplainReport } from '@transplant/explainer';
 
@@ -21,6 +21,7 @@ interface ExplainFlags {
   test: string;
   seed: string;
   scenes?: boolean;
+  class?: string;
 }
 
 /** `transplant explain --net bird-cls [--image x.png]`: trains an explainer of the network and writes the report. */
@@ -35,6 +36,10 @@ export function explainCommand(parent: Command, ctx: CommandContext): void {
     .option('--image <file>', 'also explain one image: which part groups drove this prediction')
     .option('--out <dir>', 'where the report goes (default reports/explain-NET)')
     .option('--category <id>', 'images of this category (default: the category module’s)')
+    .option(
+      '--class <k|name>',
+      'a head with several outputs: the class explained, by index from 0 or by the head’s output name; its log-odds against the other classes is the explained logit (docs/methods.md §5.2)',
+    )
     .option(
       '--steps <n>',
       'explainer training steps at most (it stops earlier once p and the error settle)',
@@ -64,7 +69,14 @@ export function explainCommand(parent: Command, ctx: CommandContext): void {
         { steps: 1, filters: 1, pool: 4, images: 2, test: 2, seed: 0 },
         'explain',
       );
-      const settings = { ...counts, eta, decision, crop: flags.scenes !== true };
+      const output = flags.class === undefined ? undefined : classOf(flags.class);
+      const settings = {
+        ...counts,
+        eta,
+        decision,
+        crop: flags.scenes !== true,
+        ...(output === undefined ? {} : { output }),
+      };
       await withNetwork(ctx, flags.net, async ({ network, manifest, link }) => {
         const report = await explainNetwork({
           ...settings,
@@ -79,4 +91,11 @@ export function explainCommand(parent: Command, ctx: CommandContext): void {
         ctx.out(report, formatExplainReport(report));
       });
     });
+}
+
+/** `--class`: an index (digits) or an output name; whether the head has it is the explainer's check. */
+function classOf(value: string): number | string {
+  if (/^\d+$/.test(value)) return integer(value, 'class', 0, 'explain');
+  if (value.trim() === '') throw usage('--class needs an output index or name', 'explain');
+  return value;
 }
