@@ -99,5 +99,12 @@ describe('transplant explain', () => {
     expect((await run('explain', '--net', 'bird-cls', '--steps', '0')).stderr).toMatch(
       /E_USAGE.*--steps must be an integer ≥ 1/,
     );
+    // --class picks an output of the head; this one has one logit (output 0).
+    expect((await run('explain', '--net', 'bird-cls', '--class', '1')).stderr).toMatch(
+      /E_INVALID_ARGUMENT.*has no output 1; its outputs are 0–0/,
+    );
+    expect((await run('explain', '--net', 'bird-cls', '--class', 'bird')).stderr).toMatch(
+      /E_INVALID_ARGUMENT.*does not name its outputs; choose one by index, 0–0/,
+    );
   });
 });
