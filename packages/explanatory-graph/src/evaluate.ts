@@ -1,13 +1,11 @@
 import { Rng, type PartName } from '@transplant/data';
 import { partCentres, unitInstability } from '@transplant/interpretable';
-import type { ExplanatoryGraph, GraphInference, InferredImages } from './graph';
+import type { ExplanatoryGraph, GraphInference, InferredImages, MapView } from './graph';
 import {
-  filterObservations,
   fitFeatureRegressor,
   fitUnitLocator,
   locateWithUnits,
   normalizedDistance,
-  pooledFeatures,
   predictWithFeatures,
   standardise,
   type Point,
@@ -33,48 +31,25 @@ export function graphObservations(graph: ExplanatoryGraph, inference: GraphInfer
   return { n, units, pos, score, flips: inference.flips, floor };
 }
 
-/** Which view of each image maps are read in: as it is, or the one the graph chose (original or mirrored). */
-export type MapView = 'as-is' | 'chosen';
+export type { MapView } from './graph';
 
 /**
  * The graph layers' raw filters as units: peak positions on the images as they are, or
- * (`chosen`) in the view the graph chose for each image, mapped back to the image.
+ * (`chosen`) in the view the graph chose for each image, mapped back to the image (read while
+ * inferring, `GraphInference.baselines`).
  */
 export function rawFilterObservations(
-  graph: ExplanatoryGraph,
+  _graph: ExplanatoryGraph,
   inference: GraphInference,
   view: MapView = 'as-is',
 ): UnitObservations {
-  return filterObservations(
-    graph.layers.map((l, li) => ({
-      views: inference.maps[li]!,
-      h: l.state.geometry.h,
-      w: l.state.geometry.w,
-      c: l.state.filters,
-      scale: l.state.geometry.scale,
-      offset: l.state.geometry.offset,
-    })),
-    inference.n,
-    view === 'chosen' ? { flips: inference.flips, width: graph.imageSize } : undefined,
-  );
+  return inference.baselines.filters[view];
 }
 
 /** Standardised pooled features of every image of both sets, read as they are or in the graph's chosen views. */
-function pooledSets(
-  graph: ExplanatoryGraph,
-  sets: readonly GraphInference[],
-  view: MapView,
-): Float64Array[][] {
-  const shapes = graph.layers.map((l) => [l.state.geometry.h, l.state.geometry.w, l.state.filters] as const);
-  const all = sets.flatMap((inf) =>
-    Array.from({ length: inf.n }, (_, i) =>
-      pooledFeatures(
-        inf.maps.map((v) => v[view === 'chosen' && inf.flips[i] ? 1 : 0]),
-        shapes,
-        i,
-      ),
-    ),
-  );
+function pooledSets(sets: readonly GraphInference[], view: MapView): Float64Array[][] {
+  // Copies: standardising is over these sets together, and the inferences stay as they were.
+  const all = sets.flatMap((inf) => inf.baselines.pooled[view].map((f) => Float64Array.from(f)));
   standardise(all);
   let at = 0;
   return sets.map((inf) => {
@@ -181,11 +156,11 @@ export function fewShotLocalization(graph: ExplanatoryGraph, options: FewShotInp
     pool: rawFilterObservations(graph, pool.inference, 'chosen'),
     test: rawFilterObservations(graph, test.inference, 'chosen'),
   };
-  const [poolFeatures, testFeatures] = pooledSets(graph, [pool.inference, test.inference], 'as-is') as [
+  const [poolFeatures, testFeatures] = pooledSets([pool.inference, test.inference], 'as-is') as [
     Float64Array[],
     Float64Array[],
   ];
-  const [poolAligned, testAligned] = pooledSets(graph, [pool.inference, test.inference], 'chosen') as [
+  const [poolAligned, testAligned] = pooledSets([pool.inference, test.inference], 'chosen') as [
     Float64Array[],
     Float64Array[],
   ];

@@ -26,6 +26,7 @@ import {
   type MiningProgress,
   type ViewRule,
 } from './mine';
+import { filterObservations, pooledFeatures, type UnitObservations } from './localize';
 
 export const GRAPH_FORMAT = 'transplant-explanatory-graph/1';
 
@@ -121,6 +122,8 @@ export interface InferGraphOptions extends LinkedNetwork {
   readonly images: PartImages;
   /** Each image's view (0 as is, 1 mirrored); default: the graph's view rule. */
   readonly views?: Uint8Array;
+  /** Images read and inferred at a time (default INFER_CHUNK); the result does not depend on it. */
+  readonly chunk?: number;
 }
 
 const invalid = (message: string) =>
@@ -149,9 +152,14 @@ export function readLayerMaps(
     readonly images: PartImages;
     /** Read the mirrored images too (a second view per layer). */
     readonly mirrored: boolean;
+    /** Only images [from, to) (default: all). */
+    readonly from?: number;
+    readonly to?: number;
   },
 ): { name: string; geometry: ReturnType<typeof cellGeometry>; maps: Float32Array[] }[] {
   const { layers, images, mirrored } = options;
+  const first = options.from ?? 0;
+  const end = options.to ?? images.samples.length;
   const refs = layers.map((name) => findLayer(network, link, name));
   const out = refs.map((ref) => ({
     name: `${ref.module.name}:${ref.name}`,
@@ -160,8 +168,8 @@ export function readLayerMaps(
     parts: [[], []] as Float32Array[][],
   }));
   const views = mirrored ? 2 : 1;
-  for (let from = 0; from < images.samples.length; from += 50) {
-    const batch = imagesTensor(images, from, Math.min(from + 50, images.samples.length));
+  for (let from = first; from < end; from += 50) {
+    const batch = imagesTensor(images, from, Math.min(from + 50, end));
     for (let view = 0; view < views; view++) {
       const input = view === 0 ? batch : tf.reverse(batch, 2);
       refs.forEach((ref, l) => {
@@ -342,9 +350,24 @@ export interface GraphInference {
     readonly peak: Float64Array;
     readonly total: Float64Array;
   }[];
-  /** The raw maps read on the way, per layer [as is, mirrored], each [N, h, w, C]: for the filter and pooled-feature baselines. */
-  readonly maps: (readonly [Float32Array, Float32Array])[];
+  /**
+   * What the filter and pooled-feature baselines read of the raw maps, per image, with the
+   * images as they are (`as-is`) and in the views the graph chose (`chosen`): each graph layer's
+   * filters as units (peak position and value, `filterObservations`) and the pooled features
+   * (`pooledFeatures`, not standardised). The maps themselves are not kept: inference streams
+   * over the images, a chunk at a time.
+   */
+  readonly baselines: {
+    readonly filters: Readonly<Record<MapView, UnitObservations>>;
+    readonly pooled: Readonly<Record<MapView, Float64Array[]>>;
+  };
 }
+
+/** Which view of each image maps are read in: as it is, or the one the graph chose (original or mirrored). */
+export type MapView = 'as-is' | 'chosen';
+
+/** Images inferGraph reads and infers at a time: their maps, evidence and tensors are what it holds. */
+export const INFER_CHUNK = 16;
 
 /** Checks that the network's category module is the one the graph was mined from. */
 export function assertGraphFits(graph: ExplanatoryGraph, network: Network, link: Link): void {
@@ -362,38 +385,103 @@ export function assertGraphFits(graph: ExplanatoryGraph, network: Network, link:
   }
 }
 
-/** Node positions and scores on new images (docs/methods.md §3.5 with the learned parameters). */
+/**
+ * Node positions and scores on new images (docs/methods.md §3.5 with the learned parameters),
+ * and what the baselines need of the raw maps. Streams over the images, `chunk` at a time: the
+ * inference of one image does not depend on the others, so only a chunk's maps and evidence are
+ * ever held, whatever the image count and map size.
+ */
 export function inferGraph(graph: ExplanatoryGraph, options: InferGraphOptions): GraphInference {
   const { network, link, images, views } = options;
   assertGraphFits(graph, network, link);
-  const read = readLayerMaps(
-    { network, link },
-    { layers: graph.layers.map((l) => l.name), images, mirrored: true },
-  );
   const n = images.samples.length;
-  const evidence = layerEvidence(
-    read,
-    n,
-    graph.layers.map((l) => l.normaliser),
-  );
-  let rule: ViewRule = views ?? (graph.views.rule === 'fit' ? 'choose' : 'original');
-  if (!views && graph.views.rule === 'align' && graph.views.template)
-    rule = templateViews(read[0]!.maps, n, graph.views.template);
-  const { records, flips } = inferLayers(
-    graph.layers.map((l) => l.state),
-    evidence,
-    rule,
-  );
+  const chunk = Math.max(1, options.chunk ?? INFER_CHUNK);
+  const size = graph.imageSize;
+  const states = graph.layers.map((l) => l.state);
+  const nodes = states.map(nodeCount);
+  const flips = new Uint8Array(n);
+  const layers = nodes.map((v) => ({
+    nodes: v,
+    pos: new Float64Array(n * v * 2),
+    peak: new Float64Array(n * v),
+    total: new Float64Array(n * v),
+  }));
+  const filterUnits = states.reduce((t, st) => t + st.filters, 0);
+  const filters = (['as-is', 'chosen'] as const).map((view) => ({
+    view,
+    pos: new Float64Array(n * filterUnits * 2),
+    score: new Float64Array(n * filterUnits),
+    floor: new Float64Array(filterUnits),
+  }));
+  const pooled: Record<MapView, Float64Array[]> = { 'as-is': [], chosen: [] };
+  const shapes = states.map((st) => [st.geometry.h, st.geometry.w, st.filters] as const);
+  for (let from = 0; from < n; from += chunk) {
+    const to = Math.min(from + chunk, n);
+    const m = to - from;
+    const read = readLayerMaps(
+      { network, link },
+      { layers: graph.layers.map((l) => l.name), images, mirrored: true, from, to },
+    );
+    const evidence = layerEvidence(
+      read,
+      m,
+      graph.layers.map((l) => l.normaliser),
+    );
+    let rule: ViewRule = views?.subarray(from, to) ?? (graph.views.rule === 'fit' ? 'choose' : 'original');
+    if (!views && graph.views.rule === 'align' && graph.views.template)
+      rule = templateViews(read[0]!.maps, m, graph.views.template);
+    const inferred = inferLayers(states, evidence, rule);
+    flips.set(inferred.flips, from);
+    inferred.records.forEach((r, l) => {
+      const out = layers[l]!;
+      out.pos.set(imageFramePositions(r, inferred.flips, size), from * r.nodes * 2);
+      out.peak.set(r.peak, from * r.nodes);
+      out.total.set(r.total, from * r.nodes);
+    });
+    const maps = read.map((r, l) => ({
+      views: r.maps,
+      h: states[l]!.geometry.h,
+      w: states[l]!.geometry.w,
+      c: states[l]!.filters,
+      scale: states[l]!.geometry.scale,
+      offset: states[l]!.geometry.offset,
+    }));
+    for (const f of filters) {
+      const seen = filterObservations(
+        maps,
+        m,
+        f.view === 'chosen' ? { flips: inferred.flips, width: size } : undefined,
+      );
+      f.pos.set(seen.pos, from * filterUnits * 2);
+      f.score.set(seen.score, from * filterUnits);
+      f.floor.set(seen.floor);
+    }
+    for (let i = 0; i < m; i++) {
+      pooled['as-is'].push(
+        pooledFeatures(
+          read.map((r) => r.maps[0]!),
+          shapes,
+          i,
+        ),
+      );
+      pooled.chosen.push(
+        pooledFeatures(
+          read.map((r) => r.maps[inferred.flips[i]!]!),
+          shapes,
+          i,
+        ),
+      );
+    }
+  }
+  const [asIs, chosen] = filters.map(({ view: _, ...f }) => ({ n, units: filterUnits, ...f }));
   return {
     n,
     flips,
-    layers: records.map((r) => ({
-      nodes: r.nodes,
-      pos: imageFramePositions(r, flips, graph.imageSize),
-      peak: r.peak,
-      total: r.total,
-    })),
-    maps: read.map((r) => [r.maps[0]!, r.maps[1]!] as const),
+    layers,
+    baselines: {
+      filters: { 'as-is': asIs!, chosen: { ...chosen!, flips } },
+      pooled,
+    },
   };
 }
 

@@ -107,6 +107,21 @@ describe('explanatory graph on a network', () => {
     expect(encodeGraph(again)).toEqual(encodeGraph(graph));
     const reinferred = inferGraph(again, { network, link, images: test });
     expect(Array.from(reinferred.layers[1]!.pos)).toEqual(Array.from(inference.layers[1]!.pos));
+    // Streaming over the images a few at a time infers exactly what one pass over all of them does.
+    expect(test.samples.length).toBeGreaterThan(3);
+    const streamed = inferGraph(graph, { network, link, images: test, chunk: 3 });
+    const whole = inferGraph(graph, { network, link, images: test, chunk: test.samples.length });
+    for (const inf of [streamed, whole]) {
+      expect(Array.from(inf.flips)).toEqual(Array.from(inference.flips));
+      inf.layers.forEach((l, i) => {
+        expect(Array.from(l.pos)).toEqual(Array.from(inference.layers[i]!.pos));
+        expect(Array.from(l.total)).toEqual(Array.from(inference.layers[i]!.total));
+      });
+      expect(inf.baselines).toEqual(inference.baselines);
+    }
+    expect(inference.baselines.filters['as-is'].units).toBe(8 + 4);
+    expect(inference.baselines.pooled.chosen).toHaveLength(test.samples.length);
+    expect(tf.memory().numTensors).toBe(before);
 
     const bytes = await readFile(file);
     bytes[bytes.length - 5]! ^= 0xff;
