@@ -66,6 +66,9 @@ export interface Explanation {
   readonly maps: { readonly values: Float32Array; readonly shape: readonly [number, number, number, number] };
 }
 
+/** Values of one track's decoder terms (`Explainer.accounting`) `explain` lets a chunk of images hold. */
+export const TERMS_BUDGET = 1 << 24;
+
 /** Rendered images of one size as a tensor in [0, 1]. */
 export const imageTensor = (samples: readonly RenderedSample[]): tf.Tensor4D =>
   rgbTensor(samples, samples[0]!.width);
@@ -167,8 +170,13 @@ export function explain(
   const decisions = new Float64Array(n * 2 * f);
   const maps: Float32Array[] = [];
   const logits: number[] = [];
-  for (let from = 0; from < n; from += 64) {
-    const chunk = samples.slice(from, from + 64);
+  // The accounting holds every filter's decoder terms, [B, h, w, F, C_y] per track: images are
+  // taken as many at a time as keep that under TERMS_BUDGET values (MobileNetV2's 7×7 map with
+  // 32 filters and a 1,280-channel next layer is 2 M values an image).
+  const [h, w] = performer.xShape;
+  const step = Math.max(1, Math.min(64, Math.floor(TERMS_BUDGET / (h * w * f * performer.yShape[2]))));
+  for (let from = 0; from < n; from += step) {
+    const chunk = samples.slice(from, from + step);
     tf.tidy(() => {
       const images = imageTensor(chunk);
       const x = performer.features(images);
