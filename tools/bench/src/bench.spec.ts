@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '@transplant/core';
+import { BatchNormalization, selectBackend } from '@transplant/core';
 import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -195,6 +195,8 @@ describe('MobileNetV2', () => {
       expect(layers('DepthwiseConv2D')).toHaveLength(17);
       expect(layers('Add')).toHaveLength(10);
       expect(layers('BatchNormalization')).toHaveLength(52);
+      // As a deserialised (imported) model gets it: core's fused-in-training subclass.
+      expect(layers('BatchNormalization').every((l) => l instanceof BatchNormalization)).toBe(true);
       // ReLU6 as a Keras import writes it: after the stem, each expansion, each depthwise, the last conv.
       const relu6 = layers('ReLU');
       expect(relu6).toHaveLength(1 + 16 + 17 + 1);

@@ -89,7 +89,23 @@ function buildSequential(layers: readonly Layer[], input: BenchCase['input']): B
 }
 
 /**
- * MobileNetV2 as a tf.layers functional model, built the way an imported Keras MobileNetV2 is:
+ * A layer of the class registered under `className`, made as deserialising a Keras model makes
+ * it: where Transplant registers its own subclass under the stock name (core's
+ * BatchNormalization, fused in training), that subclass, as an imported model gets it.
+ */
+function importedLayer(className: string, config: tf.serialization.ConfigDict): tf.layers.Layer {
+  const entry = tf.serialization.SerializationMap.getMap().classNameMap[className];
+  if (!entry) throw new Error(`tfjs-layers has no layer class ${className}`);
+  const [cls, fromConfig] = entry;
+  return fromConfig(cls, config) as unknown as tf.layers.Layer;
+}
+
+const applied = (layer: tf.layers.Layer, x: tf.SymbolicTensor | tf.SymbolicTensor[]) =>
+  layer.apply(x) as tf.SymbolicTensor;
+
+/**
+ * MobileNetV2 as a tf.layers functional model, built the way an imported Keras MobileNetV2 is
+ * (each layer from the serialization registry, as a deserialised model gets it):
  * Conv2D / DepthwiseConv2D without bias, BatchNormalization with Keras's epsilon 1e-3 and
  * momentum 0.999 (torchvision uses 1e-5 and 0.9 in Keras's terms: the same work per step),
  * ReLU6 as `tf.layers.reLU({maxValue: 6})` (relu, then clip to [0, 6]), 'same' padding. A
@@ -98,31 +114,31 @@ function buildSequential(layers: readonly Layer[], input: BenchCase['input']): B
  */
 export function buildMobileNetV2(net: MobileNetV2Network, input: BenchCase['input']): tf.LayersModel {
   const plan = mobileNetV2Plan(net);
-  const bn = () => tf.layers.batchNormalization({ axis: -1, epsilon: 1e-3, momentum: 0.999 });
-  const relu6 = () => tf.layers.reLU({ maxValue: 6 });
-  const convBn = (x: tf.SymbolicTensor, filters: number, kernel: number, strides: number, act: boolean) => {
-    const y = bn().apply(
-      tf.layers
-        .conv2d({ filters, kernelSize: kernel, strides, padding: 'same', useBias: false })
-        .apply(x) as tf.SymbolicTensor,
-    ) as tf.SymbolicTensor;
-    return act ? (relu6().apply(y) as tf.SymbolicTensor) : y;
+  const bnRelu6 = (x: tf.SymbolicTensor, act: boolean) => {
+    const y = applied(importedLayer('BatchNormalization', { axis: -1, epsilon: 1e-3, momentum: 0.999 }), x);
+    return act ? applied(importedLayer('ReLU', { maxValue: 6 }), y) : y;
   };
+  const convBn = (x: tf.SymbolicTensor, filters: number, kernel: number, strides: number, act: boolean) =>
+    bnRelu6(
+      applied(
+        importedLayer('Conv2D', { filters, kernelSize: kernel, strides, padding: 'same', useBias: false }),
+        x,
+      ),
+      act,
+    );
   const inputs = tf.input({ shape: [input[1], input[2], input[3]] });
   let x = convBn(inputs, plan.stem, 3, 2, true);
   for (const b of plan.blocks) {
     let y = b.expand ? convBn(x, b.hidden, 1, 1, true) : x;
-    y = tf.layers
-      .depthwiseConv2d({ kernelSize: 3, strides: b.stride, padding: 'same', useBias: false })
-      .apply(y) as tf.SymbolicTensor;
-    y = relu6().apply(bn().apply(y)) as tf.SymbolicTensor;
+    const depthwise = { kernelSize: 3, strides: b.stride, padding: 'same', useBias: false };
+    y = bnRelu6(applied(importedLayer('DepthwiseConv2D', depthwise), y), true);
     y = convBn(y, b.out, 1, 1, false);
-    x = b.residual ? (tf.layers.add().apply([x, y]) as tf.SymbolicTensor) : y;
+    x = b.residual ? applied(importedLayer('Add', {}), [x, y]) : y;
   }
   x = convBn(x, plan.last, 1, 1, true);
-  x = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.dropout({ rate: net.dropout }).apply(x) as tf.SymbolicTensor;
-  const logits = tf.layers.dense({ units: net.classes }).apply(x) as tf.SymbolicTensor;
+  x = applied(importedLayer('GlobalAveragePooling2D', {}), x);
+  x = applied(importedLayer('Dropout', { rate: net.dropout }), x);
+  const logits = applied(importedLayer('Dense', { units: net.classes }), x);
   return tf.model({ inputs, outputs: logits, name: 'mobilenetv2' });
 }
 
