@@ -84,9 +84,11 @@ describe('bench harness', () => {
       ],
       peers: [{ threads: 1, ...peer }],
     });
-    expect(text).toContain('| tfjs wasm | 50.0 | 20.0 |');
-    expect(text).toContain('| 80.0 |');
+    expect(text).toContain('| tfjs wasm | 50.0 | 20.0 | 80.0 |');
     expect(text).toContain('missing: /nonexistent/python3');
+    // Every row has as many cells as the header (4 without a peer to compare with).
+    for (const line of text.split('\n').filter((l) => l.startsWith('|')))
+      expect(line.match(/\|/g)).toHaveLength(5);
   });
 });
 

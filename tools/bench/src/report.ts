@@ -12,6 +12,9 @@ export interface CaseReport {
   readonly peers: readonly ({ threads: number } & PeerResult)[];
 }
 
+/** A table row with one cell per header column, whatever the number of peers. */
+const row = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
 
 /** A Markdown table: ms, GFLOP/s, and ours/PyTorch for every peer thread count (lower is better). */
@@ -37,7 +40,13 @@ export function formatCaseReport(r: CaseReport): string {
   for (const o of r.ours) {
     const ratios = peers.map((p) => fmt(o.timing.medianMs / p.timing.medianMs, 2));
     lines.push(
-      `| tfjs ${o.backend} | ${fmt(o.timing.medianMs)} | ${fmt(r.gflop / (o.timing.medianMs / 1000))} | ${ratios.join(' | ')} | ${fmt(o.timing.warmupMedianMs)} |`,
+      row([
+        `tfjs ${o.backend}`,
+        fmt(o.timing.medianMs),
+        fmt(r.gflop / (o.timing.medianMs / 1000)),
+        ...ratios,
+        fmt(o.timing.warmupMedianMs),
+      ]),
     );
   }
   // Which kernels left the fast path during the timed steps (docs/design.md §6): a "no
@@ -53,11 +62,17 @@ export function formatCaseReport(r: CaseReport): string {
   for (const p of r.peers) {
     if (p.available) {
       lines.push(
-        `| PyTorch ${p.torch}${p.torchvision ? ` (torchvision ${p.torchvision})` : ''}, ${p.threads} thread(s), ${p.best} | ${fmt(p.timing.medianMs)} | ${fmt(r.gflop / (p.timing.medianMs / 1000))} | ${peers.map(() => '').join(' | ')} | |`,
+        row([
+          `PyTorch ${p.torch}${p.torchvision ? ` (torchvision ${p.torchvision})` : ''}, ${p.threads} thread(s), ${p.best}`,
+          fmt(p.timing.medianMs),
+          fmt(r.gflop / (p.timing.medianMs / 1000)),
+          ...peers.map(() => ''),
+          '',
+        ]),
       );
     } else {
       lines.push(
-        `| PyTorch, ${p.threads} thread(s) | missing: ${p.reason} | | ${peers.map(() => '').join(' | ')} | |`,
+        row([`PyTorch, ${p.threads} thread(s)`, `missing: ${p.reason}`, '', ...peers.map(() => ''), '']),
       );
     }
   }
