@@ -76,6 +76,10 @@ export interface OnednnAddon {
   relu(heap: ArrayBuffer, call: { size: number; xOff: number; yOff: number }): void;
   /** dx = dy · step(x) over `size` floats (tfjs's Relu gradient in one pass). */
   reluGrad(heap: ArrayBuffer, call: { size: number; dyOff: number; xOff: number; dxOff: number }): void;
+  /** y = min(max(0, x), 6) over `size` floats (NaN stays NaN, −0 gives +0). */
+  relu6(heap: ArrayBuffer, call: { size: number; xOff: number; yOff: number }): void;
+  /** dx = dy · m, m = 1 for 0 < x ≤ 6, NaN for NaN, else 0 (tfjs's Relu6 gradient in one pass). */
+  relu6Grad(heap: ArrayBuffer, call: { size: number; dyOff: number; xOff: number; dxOff: number }): void;
   /** NHWC max pooling over the in-bounds part of each window. */
   maxPool(heap: ArrayBuffer, call: PoolCall & { xOff: number; yOff: number }): void;
   /** Max-pooling gradient from the forward output: dy goes to the first input equal to its window's maximum. */

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchNormTrain } from '../backend/kernels/onednn/batch-norm';
+import { stockLayerClass } from './stock-class';
 
 /** The fields of tfjs-layers' BatchNormalization that this subclass reads (private in its typings). */
 interface BatchNormFields {
@@ -14,15 +15,7 @@ interface BatchNormFields {
   readonly movingVariance: tf.LayerVariable;
 }
 
-type LayerClass = (new (args?: object) => tf.layers.Layer) & Pick<typeof tf.layers.Layer, 'fromConfig'>;
-
-/** tfjs-layers' own class, from the serialization registry (the package exports only its factory). */
-function stockClass(): LayerClass {
-  const entry = tf.serialization.SerializationMap.getMap().classNameMap['BatchNormalization'];
-  if (!entry) throw new Error('tfjs-layers has not registered BatchNormalization');
-  return entry[0] as unknown as LayerClass;
-}
-const StockBatchNormalization = stockClass();
+const StockBatchNormalization = stockLayerClass('BatchNormalization');
 
 /**
  * tfjs-layers' BatchNormalization with one change: a training-mode call over the last axis runs

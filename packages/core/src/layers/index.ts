@@ -1,4 +1,5 @@
 export { BatchNormalization } from './batch-normalization';
+export { ReLU } from './relu';
 export {
   PART_MASK_BETA_INIT,
   PART_MASK_MODES,

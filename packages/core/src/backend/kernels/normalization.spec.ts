@@ -4,7 +4,8 @@ import { loadOnednn } from '@transplant/native';
 import { BatchNormalization } from '../../layers/batch-normalization';
 import { selectBackend } from '../select-backend';
 import { fallbackCounts, resetFallbacks } from './fallback-log';
-import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, FUSED_CLIP_GRAD, batchNormTrain } from './onednn';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, FUSED_RELU6_GRAD, batchNormTrain } from './onednn';
+import { ReLU } from '../../layers/relu';
 
 /**
  * Batch norm, ReLU(6) and depthwise convolution — what a MobileNet trains through — against the
@@ -36,7 +37,7 @@ function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): 
 /** A MobileNetV2 block in miniature: expand, depthwise, project, residual; Keras's layer types. */
 function mobileBlock(): tf.LayersModel {
   const input = tf.input({ shape: [12, 12, 8] });
-  const relu6 = () => tf.layers.reLU({ maxValue: 6 });
+  const relu6 = () => new ReLU({ maxValue: 6 }) as tf.layers.Layer;
   const bn = () => new BatchNormalization({ epsilon: 1e-3, momentum: 0.9 }) as tf.layers.Layer;
   let h = tf.layers.conv2d({ filters: 24, kernelSize: 1, useBias: false }).apply(input) as tf.SymbolicTensor;
   h = relu6().apply(bn().apply(h)) as tf.SymbolicTensor;
@@ -111,6 +112,51 @@ describe.each(MODES)('%s: batch norm, ReLU(6) and depthwise training conform to 
     expect(results[0]!.dx).toEqual(results[1]!.dx);
   });
 
+  it('Relu6 and its gradient match the cpu back end to the bit, NaN, ±0 and the bounds included', async () => {
+    const results: { y: number[]; dx: number[] }[] = [];
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await tf.setBackend(backend);
+      const before = tf.memory().numTensors;
+      const values = seeded(17, 40_000, 9);
+      values.set([NaN, 0, 6, -0, Infinity, -Infinity, 6.000001, -1e-9], 0);
+      const x = tf.tensor1d(values);
+      const dy = tf.tensor1d(seeded(18, values.length));
+      const y = tf.relu6(x);
+      const dx = tf.grad((t: tf.Tensor) => tf.relu6(t))(x, dy);
+      results.push({ y: Array.from(await y.data()), dx: Array.from(await dx.data()) });
+      tf.dispose([x, dy, y, dx]);
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    // Stock wasm's Relu6 (XNNPACK) differs from cpu on NaN and −0; the addon's loop does as cpu does.
+    const special = 8;
+    if (mode === 'wasm+onednn') expect(results[0]!.y).toEqual(results[1]!.y);
+    else expect(results[0]!.y.slice(special)).toEqual(results[1]!.y.slice(special));
+    expect(results[0]!.dx).toEqual(results[1]!.dx);
+  });
+
+  it("the ReLU layer with maxValue 6 runs as Relu6, with the stock layer's values and gradients", async () => {
+    const x = tf.tensor1d(seeded(19, 4_000, 9));
+    const dy = tf.tensor1d(seeded(20, 4_000));
+    const ours = new ReLU({ maxValue: 6 }) as tf.layers.Layer;
+    const stock = (t: tf.Tensor) => tf.clipByValue(tf.relu(t), 0, 6);
+    const profile = await tf.profile(() => tf.dispose(ours.apply(x) as tf.Tensor));
+    expect(profile.kernelNames).toEqual(['Relu6']);
+    const [yOurs, yStock] = [ours.apply(x) as tf.Tensor, stock(x)];
+    const gOurs = tf.grad((t: tf.Tensor) => ours.apply(t) as tf.Tensor)(x, dy);
+    const gStock = tf.grad(stock)(x, dy);
+    expect(Array.from(await yOurs.data())).toEqual(Array.from(await yStock.data()));
+    // Equal as numbers: only the sign of a zero may differ where x > 6.
+    const [a, b] = [await gOurs.data(), await gStock.data()];
+    expect(Array.from(a, (v, i) => v === b[i])).not.toContain(false);
+    // Another cap keeps the stock code.
+    const capped = new ReLU({ maxValue: 3 }) as tf.layers.Layer;
+    expect((await tf.profile(() => tf.dispose(capped.apply(x) as tf.Tensor))).kernelNames).toEqual([
+      'Relu',
+      'ClipByValue',
+    ]);
+    tf.dispose([x, dy, yOurs, yStock, gOurs, gStock]);
+  });
+
   it('a MobileNetV2 block: training gradients and moving statistics match cpu; with oneDNN the fused kernels run and nothing falls back to cpu', async () => {
     const runs: { grads: Float32Array[]; moving: Float32Array[]; kernels: string[] }[] = [];
     for (const backend of ['wasm', 'cpu'] as const) {
@@ -154,7 +200,7 @@ describe.each(MODES)('%s: batch norm, ReLU(6) and depthwise training conform to 
     ours.grads.forEach((g, i) => expect(relativeError(g, cpu.grads[i]!)).toBeLessThanOrEqual(TOLERANCE));
     expect(ours.moving.length).toBe(6);
     ours.moving.forEach((m, i) => expect(relativeError(m, cpu.moving[i]!)).toBeLessThanOrEqual(TOLERANCE));
-    const fused = [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, FUSED_CLIP_GRAD];
+    const fused = [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, FUSED_RELU6_GRAD];
     if (mode === 'wasm+onednn') expect(ours.kernels).toEqual(expect.arrayContaining(fused));
     else expect(ours.kernels.filter((k) => fused.includes(k))).toEqual([]);
     expect(cpu.kernels.filter((k) => fused.includes(k))).toEqual([]);
@@ -162,7 +208,11 @@ describe.each(MODES)('%s: batch norm, ReLU(6) and depthwise training conform to 
 
   it("the fused batch norm's gradient includes the paths through the batch mean and variance", async () => {
     await tf.setBackend('wasm');
-    const x = tf.tensor2d(seeded(21, 50 * 6, 2), [50, 6]);
+    // A mean 25 × the standard deviation: the one-pass statistics must not lose the variance.
+    const x = tf.tensor2d(
+      seeded(21, 50 * 6, 2).map((v) => v + 30),
+      [50, 6],
+    );
     const gamma = tf.tensor1d(seeded(22, 6));
     const beta = tf.tensor1d(seeded(23, 6));
     const [w, u, v] = [

@@ -8,7 +8,7 @@ import { depthwisePatches } from './depthwise';
 import { matMulPatches, maxPoolPatches } from './pool-matmul';
 import { registerFusedReluGradient, reluPatches } from './relu';
 
-export { FUSED_RELU_GRAD, registerFusedReluGradient } from './relu';
+export { FUSED_RELU_GRAD, FUSED_RELU6_GRAD, registerFusedReluGradient } from './relu';
 export { FUSED_CLIP_GRAD } from './clip';
 export { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, batchNormTrain } from './batch-norm';
 

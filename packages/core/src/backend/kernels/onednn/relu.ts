@@ -3,6 +3,7 @@ import {
   engine,
   getBackend,
   getKernel,
+  lessEqual,
   mul,
   registerGradient,
   step,
@@ -24,12 +25,20 @@ import { heapOf, offsetOf, type WasmHeapBackend } from '../wasm-heap';
  * addon is installed; the gradient below falls back to tfjs's formula everywhere else.
  */
 export const FUSED_RELU_GRAD = 'TransplantReluGrad';
+/** The same for Relu6 (tfjs: mul(dy, cast(mul(lessEqual(x, 6), step(x))))): five kernels in one pass. */
+export const FUSED_RELU6_GRAD = 'TransplantRelu6Grad';
+
+const fused = (kernel: string, dy: Tensor, x: Tensor) =>
+  getKernel(kernel, getBackend()) !== undefined && x.dtype === 'float32' && dy.dtype === 'float32';
 
 function reluBackward(dy: Tensor, x: Tensor): Tensor {
-  if (getKernel(FUSED_RELU_GRAD, getBackend()) && x.dtype === 'float32' && dy.dtype === 'float32') {
-    return engine().runKernel(FUSED_RELU_GRAD, { dy, x }) as Tensor;
-  }
+  if (fused(FUSED_RELU_GRAD, dy, x)) return engine().runKernel(FUSED_RELU_GRAD, { dy, x }) as Tensor;
   return mul(dy, cast(step(x), 'float32'));
+}
+
+function relu6Backward(dy: Tensor, x: Tensor): Tensor {
+  if (fused(FUSED_RELU6_GRAD, dy, x)) return engine().runKernel(FUSED_RELU6_GRAD, { dy, x }) as Tensor;
+  return mul(dy, cast(mul(lessEqual(x, 6), step(x)), 'float32'));
 }
 
 let gradientsRegistered = false;
@@ -43,58 +52,74 @@ let gradientsRegistered = false;
 export function registerFusedReluGradient(): void {
   if (gradientsRegistered) return;
   gradientsRegistered = true;
-  registerGradient({
-    kernelName: 'Relu',
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved) => {
-      const [x] = saved as Tensor[];
-      return { x: () => reluBackward(dy as Tensor, x!) };
-    },
-  });
-  registerGradient({
-    kernelName: FUSED_RELU_GRAD,
-    inputsToSave: ['x'],
-    gradFunc: (g, saved) => {
-      const [x] = saved as Tensor[];
-      return { dy: () => reluBackward(g as Tensor, x!), x: () => zerosLike(x!) };
-    },
-  });
+  for (const [kernelName, fusedName, backward] of [
+    ['Relu', FUSED_RELU_GRAD, reluBackward],
+    ['Relu6', FUSED_RELU6_GRAD, relu6Backward],
+  ] as const) {
+    registerGradient({
+      kernelName,
+      inputsToSave: ['x'],
+      gradFunc: (dy, saved) => {
+        const [x] = saved as Tensor[];
+        return { x: () => backward(dy as Tensor, x!) };
+      },
+    });
+    registerGradient({
+      kernelName: fusedName,
+      inputsToSave: ['x'],
+      gradFunc: (g, saved) => {
+        const [x] = saved as Tensor[];
+        return { dy: () => backward(g as Tensor, x!), x: () => zerosLike(x!) };
+      },
+    });
+  }
 }
 
-/** Relu forward and the fused Relu gradient as multi-threaded addon loops (small tensors keep the stock kernel). */
+type ElementwiseAddon = Pick<OnednnAddon, 'relu' | 'relu6' | 'reluGrad' | 'relu6Grad'>;
+
+/** Relu and Relu6 forward and their fused gradients as multi-threaded addon loops (small tensors keep the stock kernel). */
 export function reluPatches(addon: OnednnAddon): KernelPatch[] {
-  return [
+  const variants = [
+    { kernelName: 'Relu', gradName: FUSED_RELU_GRAD, forward: 'relu', backward: 'reluGrad' },
+    { kernelName: 'Relu6', gradName: FUSED_RELU6_GRAD, forward: 'relu6', backward: 'relu6Grad' },
+  ] as const satisfies readonly {
+    kernelName: string;
+    gradName: string;
+    forward: keyof ElementwiseAddon;
+    backward: keyof ElementwiseAddon;
+  }[];
+  return variants.flatMap(({ kernelName, gradName, forward, backward }): KernelPatch[] => [
     {
-      kernelName: 'Relu',
+      kernelName,
       backendName: 'wasm',
-      purpose: 'relu as a multi-threaded loop (float32 maps of ≥ 32k elements)',
+      purpose: `${kernelName.toLowerCase()} as a multi-threaded loop (float32 maps of ≥ 32k elements)`,
       build: (previous) =>
-        withSetup('Relu', previous, (args) => {
+        withSetup(kernelName, previous, (args) => {
           const backend = args.backend as WasmHeapBackend;
           const { x } = args.inputs as { x: TensorInfo };
           const size = util.sizeFromShape(x.shape);
           if (x.dtype !== 'float32' || size < MIN_ELEMENTS) return fallback(previous, args);
           const out = backend.makeOutput([...x.shape], 'float32');
-          addon.relu(heapOf(backend), { size, xOff: offsetOf(backend, x), yOff: offsetOf(backend, out) });
+          addon[forward](heapOf(backend), { size, xOff: offsetOf(backend, x), yOff: offsetOf(backend, out) });
           return out;
         }),
     },
     {
-      kernelName: FUSED_RELU_GRAD,
+      kernelName: gradName,
       backendName: 'wasm',
-      purpose: "Relu's gradient dy·step(x) in one multi-threaded pass (tfjs runs step, cast and mul)",
+      purpose: `${kernelName}'s gradient in one multi-threaded pass`,
       build: () => ({
-        kernelName: FUSED_RELU_GRAD,
+        kernelName: gradName,
         backendName: 'wasm',
         kernelFunc: (args) => {
           const backend = args.backend as WasmHeapBackend;
           const { dy, x } = args.inputs as { dy: TensorInfo; x: TensorInfo };
           if (!util.arraysEqual(dy.shape, x.shape))
             throw new Error(
-              `${FUSED_RELU_GRAD}: dy ${JSON.stringify(dy.shape)} and x ${JSON.stringify(x.shape)} differ`,
+              `${gradName}: dy ${JSON.stringify(dy.shape)} and x ${JSON.stringify(x.shape)} differ`,
             );
           const out = backend.makeOutput([...x.shape], 'float32');
-          addon.reluGrad(heapOf(backend), {
+          addon[backward](heapOf(backend), {
             size: util.sizeFromShape(x.shape),
             dyOff: offsetOf(backend, dy),
             xOff: offsetOf(backend, x),
@@ -104,5 +129,5 @@ export function reluPatches(addon: OnednnAddon): KernelPatch[] {
         },
       }),
     },
-  ];
+  ]);
 }
