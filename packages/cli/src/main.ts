@@ -1,7 +1,3 @@
-import { runCli } from './program';
+import { runCliProcess } from './cli-process';
 
-process.exitCode = await runCli(process.argv.slice(2), {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  env: process.env,
-});
+await runCliProcess(process.argv.slice(2));

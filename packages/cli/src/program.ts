@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Command, CommanderError } from 'commander';
 import type { ContainerModule } from 'inversify';
-import { isTransplantError, type Environment, type ErrorCode } from '@transplant/core';
+import type { Environment } from '@transplant/core';
 import {
   PLATFORM_TOKENS,
   TRANSPLANT_VERSION,
@@ -20,6 +20,8 @@ import { explainCommand } from './commands/explain';
 import { graphCommands } from './commands/graph';
 import { interpretCommands } from './commands/interpret';
 import { registryCommand } from './commands/registry';
+import { usage } from './commands/parse-options';
+import { formatFailure, isDebug } from './failure';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -52,7 +54,17 @@ function buildProgram(io: CliIo, services: () => PlatformServices): Command {
     )
     .option('--json', 'print machine-readable JSON instead of text')
     .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+    .configureOutput({
+      writeOut: io.stdout,
+      writeErr: io.stderr,
+      // Commander's own usage errors (unknown option, missing argument) as the one coded E_USAGE line.
+      outputError: (message) => {
+        const error = usage(message.replace(/^error: /, '').trim(), 'transplant');
+        io.stderr(
+          formatFailure(error, { json: program.opts<GlobalOptions>().json === true, debug: false }).text,
+        );
+      },
+    });
 
   program
     .command('doctor')
@@ -139,42 +151,27 @@ function print(
 }
 
 /**
- * Codes that mean the command was called wrongly (exit 2): the CLI's own E_USAGE, and the
- * libraries' codes for a bad value that an option or TRANSPLANT_REGISTRY passes through.
- */
-const USAGE_EXIT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'E_USAGE',
-  'E_INVALID_ARGUMENT',
-  'E_REGISTRY_LOCATION_INVALID',
-  'E_GRAPH_MISMATCH',
-]);
-
-/**
  * Runs the CLI on `argv` (without `node` and the script) and returns the exit code. This is the
  * CLI's composition root: one container per invocation, its services resolved once on first use
  * (so a binding error is reported like any other); commands get the services, never the container.
  */
 export async function runCli(argv: readonly string[], io: CliIo, options: CliOptions = {}): Promise<number> {
-  const container = createPlatformContainer({ env: io.env, modules: options.modules ?? [] });
-  let services: PlatformServices | undefined;
-  const program = buildProgram(
-    io,
-    () => (services ??= container.get<PlatformServices>(PLATFORM_TOKENS.Services)),
-  );
+  let program: Command | undefined;
+  const json = () => program?.opts<GlobalOptions>().json === true || argv.includes('--json');
   try {
+    const container = createPlatformContainer({ env: io.env, modules: options.modules ?? [] });
+    let services: PlatformServices | undefined;
+    program = buildProgram(
+      io,
+      () => (services ??= container.get<PlatformServices>(PLATFORM_TOKENS.Services)),
+    );
     await program.parseAsync([...argv], { from: 'user' });
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    if (isTransplantError(error)) {
-      const json = program.opts<GlobalOptions>().json;
-      io.stderr(
-        json
-          ? `${JSON.stringify({ error: { code: error.code, message: error.message } })}\n`
-          : `error ${error.message}\n`,
-      );
-      return USAGE_EXIT_CODES.has(error.code) ? 2 : 1;
-    }
-    throw error;
+    // Everything else, coded or not (a plain Error, a thrown `undefined`), ends in one coded line.
+    const failure = formatFailure(error, { json: json(), debug: isDebug(io.env) });
+    io.stderr(failure.text);
+    return failure.exitCode;
   }
 }

@@ -8,6 +8,7 @@ import { loadOnednn, type OnednnAddon } from '@transplant/native';
 import { installKernelPatches, uninstallKernelPatches, type InstalledPatch } from './kernels/install-patches';
 import { DEFAULT_KERNEL_PATCHES, type KernelPatchContribution } from './kernels/kernel-contribution';
 import type { KernelPatch } from './kernels/kernel-patch';
+import { removeWasmGlueProcessHandlers } from './wasm-glue-handlers';
 
 export interface BackendAttempt {
   readonly id: BackendId;
@@ -163,6 +164,8 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
       loadNative: options.loadNative ?? (() => loadOnednn(env)),
       kernels: options.kernels ?? DEFAULT_KERNEL_PATCHES,
     });
+    // The wasm module's glue, once started, rethrows every uncaught failure from its own listeners.
+    removeWasmGlueProcessHandlers();
     if (typeof prepared === 'string') {
       attempts.push({ id, ok: false, detail: prepared });
       continue;

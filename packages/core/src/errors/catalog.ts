@@ -168,6 +168,10 @@ export const ERROR_CATALOG = {
     title: 'a value passed to the platform is not valid',
     hint: "fix the named value: on the command line it comes from an option (see the command's --help), in code from the function's arguments",
   },
+  E_INTERNAL: {
+    title: 'Transplant failed unexpectedly',
+    hint: 'this is a bug: run the command again with TRANSPLANT_DEBUG=1 to see the stack, and report it with the command line and that output',
+  },
   /** Only the CLI, where arguments are parsed, raises E_USAGE; libraries raise a domain code (E_INVALID_ARGUMENT at least). */
   E_USAGE: {
     title: 'the command was called wrongly',
