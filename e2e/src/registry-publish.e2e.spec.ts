@@ -20,7 +20,7 @@ describe('nx run registry:publish', () => {
         cwd: root,
         env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
       });
-    const { stdout } = await nx([`--module=${join(dir, 'module')}`, `--registry=${registry}`]);
+    const { stdout } = await nx([`--module=${join(dir, 'module')}`, `--registry=${registry}`, '--create']);
     expect(stdout).toContain('published horse-vgg@3.1.4');
     expect((await new Registry(new FolderStore(registry)).resolve('horse-vgg')).version).toBe('3.1.4');
     const again = await nx([`--module=${join(dir, 'module')}`, `--registry=${registry}`]).then(

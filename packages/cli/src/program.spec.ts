@@ -13,7 +13,9 @@ describe('transplant CLI', () => {
     const r = await run(['--backend', 'cpu', '--registry', '/tmp/transplant-test-registry', 'doctor']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('back end: cpu via @tensorflow/tfjs-backend-cpu (forced)');
-    expect(r.stdout).toContain('registry: /tmp/transplant-test-registry (flag, does not exist yet)');
+    expect(r.stdout).toContain(
+      'registry: /tmp/transplant-test-registry (flag, does not exist: `transplant registry init` creates it)',
+    );
   });
 
   it('doctor --json reports wasm with its registered kernels', async () => {

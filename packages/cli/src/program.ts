@@ -38,6 +38,7 @@ interface GlobalOptions {
   backend?: string;
   registry?: string;
   json?: boolean;
+  create?: boolean;
 }
 
 function buildProgram(io: CliIo, services: () => PlatformServices): Command {
@@ -51,6 +52,10 @@ function buildProgram(io: CliIo, services: () => PlatformServices): Command {
     .option(
       '--registry <location>',
       'module registry: a folder or oci://host/namespace (env TRANSPLANT_REGISTRY)',
+    )
+    .option(
+      '--create',
+      'let a command that publishes create the registry folder when it does not exist (without it: E_REGISTRY_NOT_FOUND)',
     )
     .option('--json', 'print machine-readable JSON instead of text')
     .exitOverride()

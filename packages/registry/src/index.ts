@@ -39,7 +39,7 @@ export {
   ociStoreFactory,
   openStore,
 } from './open-store';
-export type { RegistryStoreFactory } from './store-factory';
+export type { OpenStoreOptions, RegistryStoreFactory } from './store-factory';
 export { OciStore, parseOciLocation } from './oci/oci-store';
 export { CachedStore } from './cache/cached-store';
 export { resolveCredentials, type OciCredentials } from './oci/credentials';

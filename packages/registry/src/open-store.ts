@@ -6,7 +6,7 @@ import { FolderStore } from './folder/folder-store';
 import { resolveCredentials } from './oci/credentials';
 import { OciStore, ociStoreOptions, parseOciLocation } from './oci/oci-store';
 import type { RegistryStore } from './store';
-import type { RegistryStoreFactory } from './store-factory';
+import type { OpenStoreOptions, RegistryStoreFactory } from './store-factory';
 
 /** The blob cache of remote registries: TRANSPLANT_CACHE, else ~/.cache/transplant. */
 export function cacheDir(env: Environment): string {
@@ -31,17 +31,25 @@ export const ociStoreFactory: RegistryStoreFactory = {
 export const folderStoreFactory: RegistryStoreFactory = {
   locations: 'a folder path',
   accepts: (location) => location.startsWith('folder:') || !/^[a-z][a-z0-9+.-]*:\/\//i.test(location),
-  open: async (location) => new FolderStore(location.replace(/^folder:/, '')),
+  async open(location, _env, options = {}) {
+    const store = new FolderStore(location.replace(/^folder:/, ''));
+    if (!options.create) await store.assertExists();
+    return store;
+  },
 };
 
 /** The stores @transplant/registry provides, in the order its container module binds them. */
 export const DEFAULT_STORE_FACTORIES: readonly RegistryStoreFactory[] = [ociStoreFactory, folderStoreFactory];
 
-/** Opens the store of the first factory that accepts `location` (default: the folder and OCI stores). */
+/**
+ * Opens the store of the first factory that accepts `location` (default: the folder and OCI
+ * stores). A folder that does not exist is E_REGISTRY_NOT_FOUND unless `options.create`.
+ */
 export async function openStore(
   location: string,
   env: Environment,
   factories: readonly RegistryStoreFactory[] = DEFAULT_STORE_FACTORIES,
+  options: OpenStoreOptions = {},
 ): Promise<RegistryStore> {
   const factory = factories.find((f) => f.accepts(location));
   if (!factory) {
@@ -51,5 +59,5 @@ export async function openStore(
       { module: location, operation: 'openStore' },
     );
   }
-  return factory.open(location, env);
+  return factory.open(location, env, options);
 }

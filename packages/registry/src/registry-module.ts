@@ -2,10 +2,13 @@ import { ContainerModule } from 'inversify';
 import { CORE_TOKENS, type Environment } from '@transplant/core';
 import { DEFAULT_STORE_FACTORIES, openStore } from './open-store';
 import { Registry } from './registry';
-import type { RegistryStoreFactory } from './store-factory';
+import type { OpenStoreOptions, RegistryStoreFactory } from './store-factory';
 
-/** Opens the registry at a location (a folder path or oci://host/namespace). */
-export type RegistryOpener = (location: string) => Promise<Registry>;
+/**
+ * Opens the registry at a location (a folder path or oci://host/namespace); a folder that does
+ * not exist is E_REGISTRY_NOT_FOUND unless `options.create`.
+ */
+export type RegistryOpener = (location: string, options?: OpenStoreOptions) => Promise<Registry>;
 
 export const REGISTRY_TOKENS = {
   RegistryOpener: Symbol.for('transplant.registry.RegistryOpener'),
@@ -21,6 +24,7 @@ export const registryContainerModule = new ContainerModule(({ bind }) => {
   bind<RegistryOpener>(REGISTRY_TOKENS.RegistryOpener).toDynamicValue((ctx) => {
     const env = ctx.get<Environment>(CORE_TOKENS.Environment);
     const factories = ctx.getAll<RegistryStoreFactory>(REGISTRY_TOKENS.StoreFactory);
-    return async (location: string) => new Registry(await openStore(location, env, factories));
+    return async (location: string, options?: OpenStoreOptions) =>
+      new Registry(await openStore(location, env, factories, options));
   });
 });

@@ -34,4 +34,9 @@ export interface RegistryStore {
   blobAgeMs(digest: string): Promise<number | undefined>;
   /** Removes leftovers of interrupted writes older than `olderThanMs`; returns how many. */
   sweep(olderThanMs: number): Promise<number>;
+  /**
+   * Makes an empty registry where there is none (`transplant registry init`); 'exists' when
+   * one is already there. Absent where a registry is not made from here (OCI: the server's).
+   */
+  init?(): Promise<'created' | 'exists'>;
 }

@@ -12,7 +12,7 @@ export const REPORTS_DIR = fileURLToPath(new URL('../../../../reports', import.m
  */
 export interface CommandContext {
   readonly services: () => PlatformServices;
-  readonly globals: () => { registry?: string; json?: boolean; backend?: string };
+  readonly globals: () => { registry?: string; json?: boolean; backend?: string; create?: boolean };
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly out: (value: unknown, text: string) => void;
   readonly err: (text: string) => void;
@@ -23,9 +23,19 @@ export function selectCommandBackend(ctx: CommandContext): Promise<BackendSelect
   return ctx.services().backendSelector.select({ requested: ctx.globals().backend, env: ctx.env });
 }
 
-/** Opens the registry at `location`, else the one `--registry` / TRANSPLANT_REGISTRY / the embedded default names. */
-export function openCommandRegistry(ctx: CommandContext, location?: string): Promise<Registry> {
+/**
+ * Opens the registry at `location`, else the one `--registry` / TRANSPLANT_REGISTRY / the embedded
+ * default names. A folder that does not exist is E_REGISTRY_NOT_FOUND, except for a command that
+ * publishes into it (`write`) when `--create` is given: then its first write creates it.
+ */
+export function openCommandRegistry(
+  ctx: CommandContext,
+  location?: string,
+  { write = false }: { readonly write?: boolean } = {},
+): Promise<Registry> {
   return ctx
     .services()
-    .openRegistry(location ?? resolveRegistryLocation(ctx.globals().registry, ctx.env).location);
+    .openRegistry(location ?? resolveRegistryLocation(ctx.globals().registry, ctx.env).location, {
+      create: write && ctx.globals().create === true,
+    });
 }

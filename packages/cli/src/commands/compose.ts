@@ -31,7 +31,7 @@ export function composeCommand(parent: Command, ctx: CommandContext): void {
     .option('--version <semver>', 'version to publish', '1.0.0')
     .action(async (flags: { name: string; link: string[]; version: string }) => {
       const published = await composeNetwork({
-        composer: await commandComposer(ctx),
+        composer: await commandComposer(ctx, { write: true }),
         name: flags.name,
         version: flags.version,
         links: flags.link.map(parseLink),

@@ -75,7 +75,7 @@ export function formatDoctorReport(r: DoctorReport): string {
   for (const [name, version] of Object.entries(r.tfjs)) lines.push(`  ${name} ${version}`);
   lines.push(
     '',
-    `registry: ${r.registry.location} (${r.registry.source}${r.registry.exists ? '' : ', does not exist yet'})`,
+    `registry: ${r.registry.location} (${r.registry.source}${r.registry.exists ? '' : ', does not exist: `transplant registry init` creates it'})`,
   );
   return lines.join('\n');
 }

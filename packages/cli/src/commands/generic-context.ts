@@ -8,7 +8,10 @@ import { openCommandRegistry, selectCommandBackend, type CommandContext } from '
  */
 export async function trainingContext(ctx: CommandContext): Promise<Omit<GenericContext, 'log'>> {
   const selection = await selectCommandBackend(ctx);
-  const composer = new Composer(await openCommandRegistry(ctx), ctx.services().plugins);
+  const composer = new Composer(
+    await openCommandRegistry(ctx, undefined, { write: true }),
+    ctx.services().plugins,
+  );
   return { composer, generatedBy: ctx.services().generatedBy, backend: selection.id };
 }
 

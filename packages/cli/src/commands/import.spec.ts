@@ -39,6 +39,7 @@ async function run(...argv: string[]): Promise<{ value?: Record<string, unknown>
   const program = new Command('transplant')
     .option('--backend <id>')
     .option('--registry <location>')
+    .option('--create')
     .option('--json')
     .exitOverride();
   let value: Record<string, unknown> | undefined;
@@ -170,6 +171,7 @@ describe('transplant import', () => {
     const published = await run(
       '--registry',
       location,
+      '--create',
       'import',
       '--model',
       paths.sequential,

@@ -136,7 +136,7 @@ export function importCommand(parent: Command, ctx: CommandContext): Command {
         ...(channels ? { channels } : {}),
         ...(flags.classes !== undefined ? { labels: flags.classes.split(',').map((c) => c.trim()) } : {}),
         ...(flags.out ? { out: flags.out } : {}),
-        ...(flags.publish ? { registry: () => openCommandRegistry(ctx) } : {}),
+        ...(flags.publish ? { registry: () => openCommandRegistry(ctx, undefined, { write: true }) } : {}),
         warn: (line) => ctx.err(`${line}\n`),
       });
       ctx.out(report, formatImport(flags.model, report, feature));

@@ -73,8 +73,14 @@ export async function withNetwork<T>(
   }
 }
 
-/** A composer on the registry the command names, with the built-in plugins, after selecting the back end. */
-export async function commandComposer(ctx: CommandContext): Promise<Composer> {
+/**
+ * A composer on the registry the command names, with the built-in plugins, after selecting the
+ * back end; `write` for a command that publishes (`--create` may then create the registry).
+ */
+export async function commandComposer(
+  ctx: CommandContext,
+  options: { readonly write?: boolean } = {},
+): Promise<Composer> {
   await selectCommandBackend(ctx);
-  return new Composer(await openCommandRegistry(ctx), ctx.services().plugins);
+  return new Composer(await openCommandRegistry(ctx, undefined, options), ctx.services().plugins);
 }

@@ -6,7 +6,7 @@ import type { CommandContext } from './command-context';
 /** `transplant registry verify | gc | push | pull`: checks, clean-up and copies between registries. */
 export function registryMaintenanceCommands(
   cmd: Command,
-  open: (location?: string) => Promise<Registry>,
+  open: (location?: string, options?: { readonly write?: boolean }) => Promise<Registry>,
   ctx: CommandContext,
 ): void {
   cmd
@@ -47,7 +47,7 @@ export function registryMaintenanceCommands(
     .description('copy a module (and its dependencies) from --registry to another registry')
     .requiredOption('--to <location>', 'target: a folder or oci://host/namespace')
     .action(async (ref: string, options: { to: string }) => {
-      const result = await copyModule(await open(), await open(options.to), ref);
+      const result = await copyModule(await open(), await open(options.to, { write: true }), ref);
       ctx.out(
         result,
         `copied ${result.copied.join(', ') || 'nothing'}${result.present.length ? `; already there: ${result.present.join(', ')}` : ''}`,
@@ -58,7 +58,7 @@ export function registryMaintenanceCommands(
     .description('copy a module (and its dependencies) from another registry into --registry')
     .requiredOption('--from <location>', 'source: a folder or oci://host/namespace')
     .action(async (ref: string, options: { from: string }) => {
-      const result = await copyModule(await open(options.from), await open(), ref);
+      const result = await copyModule(await open(options.from), await open(undefined, { write: true }), ref);
       ctx.out(
         result,
         `copied ${result.copied.join(', ') || 'nothing'}${result.present.length ? `; already there: ${result.present.join(', ')}` : ''}`,

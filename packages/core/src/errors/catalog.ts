@@ -52,6 +52,10 @@ export const ERROR_CATALOG = {
     title: 'not a valid registry location',
     hint: 'pass a folder path or oci://host[:port]/namespace (--registry / TRANSPLANT_REGISTRY); credentials go in TRANSPLANT_REGISTRY_USERNAME / TRANSPLANT_REGISTRY_PASSWORD or the credentials file, never in the address',
   },
+  E_REGISTRY_NOT_FOUND: {
+    title: 'no registry at this location',
+    hint: 'check the path (--registry / TRANSPLANT_REGISTRY); to make a new registry there, run `transplant registry init --registry DIR`, or publish with --create',
+  },
   E_MODULE_NOT_FOUND: {
     title: 'no such module in the registry',
     hint: 'check the name with `transplant registry list`, or the registry with --registry / TRANSPLANT_REGISTRY',

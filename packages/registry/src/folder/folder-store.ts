@@ -62,6 +62,48 @@ export class FolderStore implements RegistryStore {
 
   private laidOut = false;
 
+  /**
+   * Throws E_REGISTRY_NOT_FOUND unless the root is an existing folder: a location that does not
+   * exist is a mistake to report, not an empty registry. Creates nothing.
+   */
+  async assertExists(): Promise<void> {
+    const s = await stat(this.root).catch((error: unknown) =>
+      isMissing(error) || (error as NodeJS.ErrnoException).code === 'ENOTDIR'
+        ? undefined
+        : Promise.reject(error),
+    );
+    if (s?.isDirectory()) return;
+    throw new TransplantError(
+      'E_REGISTRY_NOT_FOUND',
+      s ? `${this.root} is a file, not a registry folder` : `${this.root} does not exist`,
+      { module: this.location, operation: 'openStore' },
+    );
+  }
+
+  /**
+   * Makes the root an empty registry (`transplant registry init`): the layout and its marker.
+   * An existing registry is left as it is; a folder that holds other files is refused, so that
+   * a registry is never laid out over something else by mistake.
+   */
+  async init(): Promise<'created' | 'exists'> {
+    if (await stat(join(this.root, MARKER)).catch(() => undefined)) {
+      await this.ensureLayout();
+      return 'exists';
+    }
+    const entries = await readdir(this.root).catch((error: unknown) =>
+      isMissing(error) ? [] : Promise.reject(error),
+    );
+    if (entries.length > 0) {
+      throw new TransplantError(
+        'E_INVALID_ARGUMENT',
+        `${this.root} is a folder with other files in it (no ${MARKER}); choose an empty or new folder`,
+        { module: this.location, operation: 'init' },
+      );
+    }
+    await this.ensureLayout();
+    return 'created';
+  }
+
   private async ensureLayout(): Promise<void> {
     if (this.laidOut) return;
     await mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true });

@@ -11,11 +11,13 @@
 import { isTransplantError } from '@transplant/core';
 import { copyModule } from '../copy-module';
 import { readModuleFolder, writeModuleFolder } from '../module-folder';
-import { openStore } from '../open-store';
+import { DEFAULT_STORE_FACTORIES, openStore } from '../open-store';
 import { Registry } from '../registry';
 
 const [command, a, b, c] = process.argv.slice(2);
-const open = async (location: string) => new Registry(await openStore(location, process.env));
+// A publisher here may make the registry it writes to (like `transplant registry publish --create`).
+const open = async (location: string) =>
+  new Registry(await openStore(location, process.env, DEFAULT_STORE_FACTORIES, { create: true }));
 const rssStartMiB = process.memoryUsage().rss / 2 ** 20;
 const started = performance.now();
 

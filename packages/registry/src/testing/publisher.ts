@@ -5,12 +5,13 @@
  * LOCATION is a folder or oci://…; PUBLISHER_VALUES sets the weights' size (floats).
  */
 import { isTransplantError } from '@transplant/core';
-import { openStore } from '../open-store';
+import { DEFAULT_STORE_FACTORIES, openStore } from '../open-store';
 import { Registry } from '../registry';
 import { moduleFixture } from './module-fixture';
 
 const [root, name, ...rest] = process.argv.slice(2);
-const registry = new Registry(await openStore(root!, process.env));
+// A publisher may make the registry it writes to (like `transplant registry publish --create`).
+const registry = new Registry(await openStore(root!, process.env, DEFAULT_STORE_FACTORIES, { create: true }));
 const values = Number(process.env['PUBLISHER_VALUES'] ?? 64);
 
 async function publish(version: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,7 +17,12 @@ describe('the registry:publish executor', () => {
     const dir = await mkdtemp(join(tmpdir(), 'transplant-executor-'));
     await writeModuleFolder(join(dir, 'm'), moduleFixture({ name: 'cat-vgg', version: '1.0.0' }));
     const registry = join(dir, 'reg');
-    expect(await publishExecutor({ module: 'm', registry }, { root: dir })).toEqual({ success: true });
+    // A registry folder that does not exist is refused (E_REGISTRY_NOT_FOUND) unless create is set.
+    expect(await publishExecutor({ module: 'm', registry }, { root: dir })).toEqual({ success: false });
+    expect(await readdir(dir)).toEqual(['m']);
+    expect(await publishExecutor({ module: 'm', registry, create: true }, { root: dir })).toEqual({
+      success: true,
+    });
     expect((await new Registry(new FolderStore(registry)).resolve('cat-vgg')).version).toBe('1.0.0');
     expect(await publishExecutor({ module: 'm', registry }, { root: dir })).toEqual({ success: false });
     await rm(dir, { recursive: true });

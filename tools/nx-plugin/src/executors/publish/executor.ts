@@ -7,12 +7,15 @@ import { readModuleFolder } from '@transplant/registry';
 export interface PublishExecutorOptions {
   readonly module: string;
   readonly registry?: string;
+  /** Create the registry folder when it does not exist (as `transplant --create`); else E_REGISTRY_NOT_FOUND. */
+  readonly create?: boolean;
   readonly json?: boolean;
 }
 
 export const PUBLISH_OPTION_KEYS = [
   'module',
   'registry',
+  'create',
   'json',
 ] as const satisfies readonly (keyof PublishExecutorOptions)[];
 
@@ -33,6 +36,7 @@ export default async function publishExecutor(
   try {
     const registry = await platform.openRegistry(
       resolveRegistryLocation(options.registry, process.env).location,
+      { create: options.create === true },
     );
     const result = await registry.publish(await readModuleFolder(resolve(context.root, options.module)));
     process.stdout.write(
