@@ -27,5 +27,13 @@ export { moduleArtifact, publishModule, publishNetwork, type PublishMeta } from 
 export { EXPORTED_MODEL_FILES, exportLayersModel } from './export-layers-model';
 export { addCounts, imageCounts, taskCounts, taskLoss, taskMetric, type TaskCounts } from './task-math';
 export * from './import';
-export { formatPrediction, predictImage, type Prediction, type PredictImageOptions } from './predict-image';
+export {
+  clsPrediction,
+  formatPrediction,
+  predictImage,
+  type ClassScore,
+  type Prediction,
+  type PredictImageOptions,
+} from './predict-image';
 export { composeNetwork, type ComposeNetworkOptions } from './compose-network';
+export { headActivation, type HeadActivation } from './head-activation';

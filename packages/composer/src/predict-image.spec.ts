@@ -9,7 +9,7 @@ import { decodeImage, encodePng } from '@transplant/data';
 import { createModule } from './module-instance';
 import { Network } from './network';
 import { PluginRegistry } from './plugin-registry';
-import { channelCentres, predictImage, regionBoxes } from './predict-image';
+import { channelCentres, clsPrediction, formatPrediction, predictImage, regionBoxes } from './predict-image';
 import { TinyOptions, tinyCategory, tinyTask } from './testing/tiny-plugins';
 
 /** A mask head for the tiny 4×4 map: one 1×1 conv, upsampled to the 8×8 input. */
@@ -82,6 +82,33 @@ describe('predictImage', () => {
     if (p.task !== 'cls') throw new Error('expected a cls prediction');
     expect(p.link).toBe('cat-features → cat-head');
     expect(p.score).toBeCloseTo(1 / (1 + Math.exp(-p.logit)), 12);
+  });
+
+  it("cls with several outputs: every class's probability — a softmax of logits, or the head's own probabilities", () => {
+    const logits = [2, 0, -1];
+    const fromLogits = clsPrediction(logits, 'none', ['cat', 'dog', 'bird'], 'l');
+    if (fromLogits.task !== 'cls' || !fromLogits.classes) throw new Error('expected classes');
+    const z = Math.exp(2) + 1 + Math.exp(-1);
+    expect(fromLogits.classes.map((c) => c.probability)).toEqual(
+      [Math.exp(2) / z, 1 / z, Math.exp(-1) / z].map((p) => expect.closeTo(p, 12)),
+    );
+    expect(fromLogits.classes.map((c) => c.name)).toEqual(['cat', 'dog', 'bird']);
+    expect(fromLogits.score).toBeCloseTo(Math.exp(2) / z, 12);
+    expect(fromLogits.logit).toBeCloseTo(Math.log(Math.exp(2) / z) - Math.log(1 - Math.exp(2) / z), 10);
+    // An imported head that ends in a softmax gives probabilities already: not squashed again.
+    const probs = [0.1, 0.7, 0.2];
+    const fromSoftmax = clsPrediction(probs, 'softmax', [], 'l');
+    if (fromSoftmax.task !== 'cls') throw new Error('expected cls');
+    expect(fromSoftmax.classes?.map((c) => [c.name, c.probability])).toEqual([
+      ['output 0', 0.1],
+      ['output 1', 0.7],
+      ['output 2', 0.2],
+    ]);
+    expect(fromSoftmax.logit).toBeCloseTo(Math.log(0.1 / 0.9), 12);
+    expect(formatPrediction(fromSoftmax).split('\n')[0]).toBe('l: output 1 (0.7000)');
+    // One logit: "category vs rest", as before.
+    const one = clsPrediction([1.5], 'none', [], 'l');
+    expect(one).toEqual({ task: 'cls', link: 'l', logit: 1.5, score: 1 / (1 + Math.exp(-1.5)) });
   });
 
   it('seg: thresholds the logits at 0 and writes the mask and the overlay next to the image', async () => {

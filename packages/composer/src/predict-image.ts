@@ -3,10 +3,20 @@ import { writeFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
 import { TASKS, TransplantError } from '@transplant/core';
 import { cropResize, decodeImage, encodeGreyPng, encodePng, type RgbImage } from '@transplant/data';
+import { headActivation, type HeadActivation } from './head-activation';
 import type { Network } from './network';
 
 export type Prediction =
-  | { readonly task: 'cls'; readonly link: string; readonly logit: number; readonly score: number }
+  | {
+      readonly task: 'cls';
+      readonly link: string;
+      /** Output 0 as a logit (its log-odds where the head ends in a softmax or sigmoid). */
+      readonly logit: number;
+      /** Output 0's probability. */
+      readonly score: number;
+      /** A head with several outputs: every class's probability, in output order. */
+      readonly classes?: readonly ClassScore[];
+    }
   | {
       readonly task: 'seg';
       readonly link: string;
@@ -16,6 +26,13 @@ export type Prediction =
       /** Per output channel (one per class of a multi-class head): presence and regions. */
       readonly classes: readonly ClassPrediction[];
     };
+
+/** One output of a multi-class cls head: its name and probability. */
+export interface ClassScore {
+  readonly output: number;
+  readonly name: string;
+  readonly probability: number;
+}
 
 /** One channel of a seg output: its name, strongest evidence, share of pixels and regions. */
 export interface ClassPrediction {
@@ -183,8 +200,8 @@ export interface PredictImageOptions {
 }
 
 /**
- * Runs one link on one image file (its tensors freed): cls gives the logit and its sigmoid
- * score; seg thresholds the logits at 0 and writes the mask and an overlay PNG.
+ * Runs one link on one image file (its tensors freed): cls gives output 0's logit and probability,
+ * and every class's probability for a head with several outputs; seg thresholds the logits at 0 and writes the mask and an overlay PNG.
  */
 export async function predictImage(options: PredictImageOptions): Promise<Prediction> {
   const { network, link } = options;
@@ -204,7 +221,12 @@ export async function predictImage(options: PredictImageOptions): Promise<Predic
   const output = TASKS[task].output;
   switch (output) {
     case 'logits':
-      return { task: 'cls', link: name, logit: values[0]!, score: 1 / (1 + Math.exp(-values[0]!)) };
+      return clsPrediction(
+        Array.from(values),
+        headActivation(network.module(link.task)),
+        outputLabels(network.module(link.task).options),
+        name,
+      );
     case 'mask-logits':
       return writeMask({
         values,
@@ -220,6 +242,46 @@ export async function predictImage(options: PredictImageOptions): Promise<Predic
     default:
       throw new Error(`no prediction for task output ${output satisfies never}`);
   }
+}
+
+/**
+ * cls: the probabilities the head's outputs stand for. Transplant's heads output logits: one is
+ * "category vs rest" (a sigmoid), several are classes (a softmax). An imported head that already
+ * ends in a softmax or a sigmoid outputs probabilities, which are taken as they are.
+ */
+export function clsPrediction(
+  values: readonly number[],
+  activation: HeadActivation,
+  labels: readonly string[],
+  link: string,
+): Prediction {
+  const probabilities =
+    activation !== 'none'
+      ? values
+      : values.length === 1
+        ? [1 / (1 + Math.exp(-values[0]!))]
+        : softmax(values);
+  const p0 = probabilities[0]!;
+  const logit = activation === 'none' && values.length === 1 ? values[0]! : Math.log(p0) - Math.log1p(-p0);
+  if (values.length === 1) return { task: 'cls', link, logit, score: p0 };
+  return {
+    task: 'cls',
+    link,
+    logit,
+    score: p0,
+    classes: probabilities.map((probability, output) => ({
+      output,
+      name: labels[output] ?? `output ${output}`,
+      probability,
+    })),
+  };
+}
+
+function softmax(values: readonly number[]): number[] {
+  const top = Math.max(...values);
+  const e = values.map((v) => Math.exp(v - top));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / sum);
 }
 
 /** Class names a task module's options carry for its output channels (imported heads), if any. */
@@ -303,8 +365,18 @@ async function writeMask({
 /** One line for a prediction, per task. */
 export function formatPrediction(result: Prediction): string {
   switch (result.task) {
-    case 'cls':
-      return `${result.link}: score ${result.score.toFixed(4)} (logit ${result.logit.toFixed(3)})`;
+    case 'cls': {
+      if (!result.classes)
+        return `${result.link}: score ${result.score.toFixed(4)} (logit ${result.logit.toFixed(3)})`;
+      const ranked = [...result.classes].sort((a, b) => b.probability - a.probability);
+      return [
+        `${result.link}: ${ranked[0]!.name} (${ranked[0]!.probability.toFixed(4)})`,
+        ...ranked.map(
+          (c) =>
+            `  ${c.name === `output ${c.output}` ? c.name : `${c.output} ${c.name}`}: ${c.probability.toFixed(4)}`,
+        ),
+      ].join('\n');
+    }
     case 'seg':
       return [
         `${result.link}: ${(result.foreground * 100).toFixed(1)}% of pixels; overlay ${result.overlay}, mask ${result.mask}`,

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ModuleInstance, Network } from '@transplant/composer';
+import { headActivation, type HeadActivation, type ModuleInstance, type Network } from '@transplant/composer';
 import { PartMask, TransplantError, type PartMaskMode } from '@transplant/core';
 import { cellGeometry, findLayer, type CellGeometry } from '@transplant/interpretable';
 
@@ -27,7 +27,6 @@ export interface Performer {
 }
 
 /** How the last layer of a classifier's head squashes its outputs. */
-export type HeadActivation = 'none' | 'softmax' | 'sigmoid';
 
 /**
  * The output of a classifier the explainer explains (docs/methods.md §5.2): one logit per image.
@@ -62,19 +61,6 @@ const own = (m: ModuleInstance) => m.model.layers.filter((l) => l.getClassName()
 
 const invalid = (message: string) =>
   new TransplantError('E_INVALID_ARGUMENT', message, { operation: 'explain' });
-
-/** The activation the head's last layer ends in: a Keras activation or layer, or an imported TF op. */
-export function headActivation(task: ModuleInstance): HeadActivation {
-  const last = own(task).at(-1);
-  if (!last) return 'none';
-  const config = last.getConfig();
-  const name = last.getClassName();
-  const op = String((config['op'] as { node?: { op?: unknown } } | undefined)?.node?.op ?? '');
-  const activation = String(config['activation'] ?? '');
-  if (name === 'Softmax' || op === 'Softmax' || activation === 'softmax') return 'softmax';
-  if (op === 'Sigmoid' || activation === 'sigmoid') return 'sigmoid';
-  return 'none';
-}
 
 /** Which output of `task` is explained, and how it becomes one logit (`ExplainedOutput`). */
 export function explainedOutput(task: ModuleInstance, output?: number | string): ExplainedOutput {
