@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BatchNormalization, selectBackend } from '@transplant/core';
+import {
+  BATCH_NORM_TRAIN,
+  BATCH_NORM_TRAIN_GRAD,
+  BatchNormalization,
+  FUSED_RELU6_GRAD,
+  fallbackCounts,
+  resetFallbacks,
+  selectBackend,
+} from '@transplant/core';
 import { loadOnednn } from '@transplant/native';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -265,11 +273,28 @@ describe('MobileNetV2 on the fast path', () => {
       model.layers
         .filter((l) => l.getClassName() === 'Dropout')
         .forEach((l) => ((l as unknown as { rate: number }).rate = 0));
-      const { value, grads } = tf.variableGrads(
-        () =>
-          tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
-        vars,
-      );
+      resetFallbacks();
+      let step: { value: tf.Scalar; grads: tf.NamedTensorMap } | undefined;
+      const { kernelNames } = await tf.profile(() => {
+        step = tf.variableGrads(
+          () =>
+            tf.losses.softmaxCrossEntropy(
+              labels,
+              model.apply(x, { training: true }) as tf.Tensor,
+            ) as tf.Scalar,
+          vars,
+        );
+      });
+      const { value, grads } = step!;
+      if (backend === 'wasm+onednn') {
+        // The fast path really ran: the fused batch norm and ReLU6 gradients, and nothing handed to
+        // the cpu back end (the depthwise gradients would be, without oneDNN).
+        expect(kernelNames).toEqual(
+          expect.arrayContaining([BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, FUSED_RELU6_GRAD]),
+        );
+        expect(kernelNames).not.toContain('ClipByValue');
+        expect(fallbackCounts().filter((f) => f.via === 'cpu')).toEqual([]);
+      }
       runs.push({
         logits: logits.dataSync() as Float32Array,
         loss: value.dataSync()[0]!,
@@ -354,6 +379,27 @@ describe('the PyTorch peer', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the report', () => {
+  it("prints every round's median of every runner, so a disturbed round shows", () => {
+    const timing = {
+      medianMs: 20,
+      minMs: 9,
+      samples: 3,
+      warmupMedianMs: 25,
+      leaked: 0,
+      roundMediansMs: [30, 10, 20],
+    };
+    const text = formatCaseReport({
+      caseId: 'c',
+      description: 'd',
+      gflop: 1,
+      ours: [{ backend: 'wasm+onednn', timing, leaked: 0 }],
+      peers: [],
+    });
+    expect(text).toContain('Round medians (ms): tfjs wasm+onednn 30.0 / 10.0 / 20.0.');
   });
 });
 

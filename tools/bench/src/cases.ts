@@ -76,8 +76,8 @@ const pool: PoolLayer = { type: 'maxpool' };
 // step measured 26 ms median over steps 4–18 and 11 ms after step 100), so both sides get 100
 // warm-up steps and the steady state is compared; the warm-up median is reported beside it.
 const SMALL_CASE_RUN: RunDefaults = { warmup: 100, steps: 50, rounds: 3, backends: 'wasm+onednn,wasm' };
-// A MobileNetV2 step takes seconds, not milliseconds, so JIT warm-up is a small share of it: 5
-// warm-up and 10 timed steps. Plain wasm is left out by default: its depthwise-conv gradients
+// A MobileNetV2 step takes 60–300 ms on wasm+onednn (seconds on plain wasm), so JIT warm-up is a
+// small share of it: 5 warm-up and 10 timed steps (the warm-up median stays close to the timed one). Plain wasm is left out by default: its depthwise-conv gradients
 // run on the cpu back end, which makes its training step many times slower (`--backends` adds it).
 const MOBILENET_RUN: RunDefaults = { warmup: 5, steps: 10, rounds: 3, backends: 'wasm+onednn' };
 

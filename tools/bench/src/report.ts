@@ -78,6 +78,16 @@ export function formatCaseReport(r: CaseReport): string {
   }
   const notes = fallbackNotes.filter((n): n is string => n !== undefined);
   if (notes.length) lines.push('', `Kernels off the fast path in the timed steps: ${notes.join('; ')}.`);
+  // Every round's median, so that a round disturbed by other load shows instead of hiding in the median.
+  const roundsOf = (t: object) => (t as { roundMediansMs?: readonly number[] }).roundMediansMs;
+  const runners: [string, readonly number[] | undefined][] = [
+    ...r.ours.map((o): [string, readonly number[] | undefined] => [`tfjs ${o.backend}`, roundsOf(o.timing)]),
+    ...peers.map((p): [string, readonly number[] | undefined] => [`PyTorch ${p.threads}t`, roundsOf(p)]),
+  ];
+  const spread = runners.flatMap(([name, ms]) =>
+    ms && ms.length > 1 ? [`${name} ${ms.map((m) => fmt(m)).join(' / ')}`] : [],
+  );
+  if (spread.length) lines.push('', `Round medians (ms): ${spread.join('; ')}.`);
   if (r.run)
     lines.push(
       '',

@@ -12,6 +12,8 @@ export type PeerResult =
       /** Set for the MobileNetV2 cases, built by torchvision. */
       readonly torchvision?: string | null;
       readonly threads: number;
+      /** The build measured: CPU capability, BLAS, oneDNN (torch_peer.py `build_info`). */
+      readonly build?: Readonly<Record<string, string | boolean>>;
       readonly best: string;
       readonly timing: Timing;
       readonly formats: Record<string, Timing>;
@@ -58,6 +60,7 @@ export function runTorchPeer(
           torch: string;
           torchvision?: string | null;
           threads: number;
+          build?: Record<string, string | boolean>;
           best: string;
           formats: Record<string, Timing>;
         };

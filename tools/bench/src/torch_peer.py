@@ -84,6 +84,27 @@ def time_case(torch, torchvision, case, memory_format, warmup, steps):
     return {"medianMs": times[len(times) // 2], "minMs": times[0], "samples": len(times)}
 
 
+def build_info(torch):
+    """What this PyTorch build runs on: its CPU capability, BLAS and oneDNN (a distribution's build
+    is not the pip wheel; the report must say which was measured)."""
+    config = torch.__config__.show()
+    settings = {}
+    for line in config.splitlines():
+        line = line.strip()
+        if line.startswith("- CPU capability usage:"):
+            settings["cpuCapability"] = line.split(":", 1)[1].strip()
+        if line.startswith("- Build settings:"):
+            for item in line.split(":", 1)[1].split(", "):
+                key, _, value = item.partition("=")
+                if key.strip() in ("BLAS_INFO", "USE_MKLDNN", "USE_OPENMP"):
+                    settings[key.strip()] = value.strip()
+    onednn = [l.strip() for l in torch.__config__.parallel_info().splitlines() if "MKL-DNN" in l or "oneDNN" in l]
+    settings["mkldnnAvailable"] = bool(torch.backends.mkldnn.is_available())
+    if onednn:
+        settings["onednn"] = onednn[0]
+    return settings
+
+
 def main():
     request = json.load(sys.stdin)
     try:
@@ -114,6 +135,7 @@ def main():
                 "torch": torch.__version__,
                 "torchvision": getattr(torchvision, "__version__", None),
                 "threads": torch.get_num_threads(),
+                "build": build_info(torch),
                 "best": best,
                 "formats": results,
             }

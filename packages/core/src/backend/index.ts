@@ -6,7 +6,12 @@ export {
   type SelectBackendOptions,
 } from './select-backend';
 export { installKernelPatches, uninstallKernelPatches, type InstalledPatch } from './kernels/install-patches';
-export { onednnKernelPatches } from './kernels/onednn';
+export {
+  BATCH_NORM_TRAIN,
+  BATCH_NORM_TRAIN_GRAD,
+  FUSED_RELU6_GRAD,
+  onednnKernelPatches,
+} from './kernels/onednn';
 export { WASM_TRAINING_KERNELS } from './kernels/wasm-training-kernels';
 export type { KernelPatch } from './kernels/kernel-patch';
 export {

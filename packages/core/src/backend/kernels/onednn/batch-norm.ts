@@ -17,7 +17,7 @@ import { heapOf, offsetOf, type WasmHeapBackend } from '../wasm-heap';
  * Batch norm in training as two kernels of the addon. tfjs-layers' BatchNormalization trains
  * through `moments` and `batchNorm`: about 6 kernels forward and more than 20 full-size passes
  * backward per layer (a full-size Tile, a JavaScript array of ones uploaded twice, transposes
- * before each Mean), all on one thread. These do it in 3 passes forward and 2 backward,
+ * before each Mean), all on one thread. These do it in 2 passes forward and 2 backward,
  * multi-threaded, with per-channel sums in double. Inputs x [..., C], γ [C], β [C]; outputs
  * y, the batch mean [C] and its biased variance [C] (what tfjs's moments gives).
  */
@@ -135,7 +135,7 @@ export function batchNormPatches(addon: OnednnAddon): KernelPatch[] {
     {
       kernelName: BATCH_NORM_TRAIN,
       backendName: 'wasm',
-      purpose: 'batch norm in training: batch statistics and the normalised map in 3 multi-threaded passes',
+      purpose: 'batch norm in training: batch statistics and the normalised map in 2 multi-threaded passes',
       build: () => ({
         kernelName: BATCH_NORM_TRAIN,
         backendName: 'wasm',
