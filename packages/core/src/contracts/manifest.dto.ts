@@ -5,6 +5,7 @@ import {
   Equals,
   IsArray,
   IsDateString,
+  IsDefined,
   IsIn,
   IsInt,
   IsNumber,
@@ -162,6 +163,7 @@ export class ModuleManifestDto {
   @Matches(MODULE_NAME_PATTERN)
   category?: string;
 
+  @IsDefined()
   @ValidateNested()
   @Type(() => FamilyDto)
   family!: FamilyDto;
@@ -170,6 +172,7 @@ export class ModuleManifestDto {
   @IsObject()
   options!: Record<string, unknown>;
 
+  @IsDefined()
   @ValidateNested()
   @Type(() => PortsDto)
   ports!: PortsDto;
@@ -179,14 +182,17 @@ export class ModuleManifestDto {
   @Type(() => DependencyDto)
   dependencies!: DependencyDto[];
 
+  @IsDefined()
   @ValidateNested()
   @Type(() => WeightsDto)
   weights!: WeightsDto;
 
+  @IsDefined()
   @ValidateNested()
   @Type(() => ProvenanceDto)
   provenance!: ProvenanceDto;
 
+  @IsDefined()
   @ValidateNested()
   @Type(() => CardDto)
   card!: CardDto;

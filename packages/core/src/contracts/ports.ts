@@ -1,7 +1,15 @@
 // class-transformer's @Type reads decorator metadata through the Reflect API polyfill.
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, Min, ValidateBy, ValidateNested, type ValidationOptions } from 'class-validator';
+import {
+  IsDefined,
+  IsIn,
+  IsInt,
+  Min,
+  ValidateBy,
+  ValidateNested,
+  type ValidationOptions,
+} from 'class-validator';
 
 /** What a port carries. */
 export const PORT_ROLES = ['image', 'feature-map', 'logits', 'mask-logits'] as const;
@@ -67,10 +75,13 @@ export class PortDto {
 }
 
 export class PortsDto {
+  // @ValidateNested alone lets a missing value through.
+  @IsDefined()
   @ValidateNested()
   @Type(() => PortDto)
   input!: PortDto;
 
+  @IsDefined()
   @ValidateNested()
   @Type(() => PortDto)
   output!: PortDto;
@@ -104,12 +115,19 @@ export function portMismatches(from: Port, to: Port): string[] {
 
 /** Cross-field rules class-validator cannot express: the last axis of a map is its channels. */
 export function portViolations(port: Port, path: string): { path: string; message: string }[] {
+  const known = port.shape.reduce<number>((n, size) => (size === null ? n : n * size), 1);
+  if (known > MAX_PORT_ELEMENTS) {
+    return [{ path: `${path}.shape`, message: `declares ${known} elements; at most ${MAX_PORT_ELEMENTS}` }];
+  }
   const last = port.shape[port.shape.length - 1];
   if (last !== null && last !== undefined && last !== port.channels) {
     return [{ path: `${path}.channels`, message: `channels ${port.channels} ≠ last axis of shape ${last}` }];
   }
   return [];
 }
+
+/** The most elements a port's known sizes may multiply to (a tensor's limit, 2³¹ − 1). */
+export const MAX_PORT_ELEMENTS = 2 ** 31 - 1;
 
 /** A square, non-negative (post-ReLU) float32 feature map: what category modules output and heads and adapters take. */
 export function featureMapPort(size: number, channels: number, stride: number): Port {

@@ -78,4 +78,26 @@ describe('validateManifest', () => {
   it('refuses what is not an object', () => {
     for (const input of [null, 3, 'manifest', [manifestFixture('task')]]) expect(paths(input)).toEqual(['']);
   });
+
+  it('refuses hostile manifests with a code before walking them (issue 24)', () => {
+    const m = manifestFixture('category');
+    const deep = JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`) as unknown;
+    expect(violations({ ...m, options: { deep } })[0]?.message).toMatch(/nested more than 32 deep/);
+    expect(violations({ ...m, dependencies: new Array(1_000_000).fill({}) })[0]?.message).toMatch(
+      /more than 100000 values/,
+    );
+    expect(violations(JSON.parse('{"ports": {"__proto__": {"input": {}}}}'))[0]?.message).toMatch(
+      /__proto__/,
+    );
+  });
+
+  it('refuses a port declaring more than 2³¹ − 1 elements, and a missing port', () => {
+    const m = manifestFixture('category');
+    const ports = m['ports'] as { input: Record<string, unknown>; output: unknown };
+    ports.input['shape'] = [null, 2 ** 31, 2 ** 31, 3];
+    expect(paths(m)).toEqual(['ports.input.shape']);
+    const n = manifestFixture('task');
+    delete (n['ports'] as Record<string, unknown>)['output'];
+    expect(paths(n)).toEqual(['ports.output']);
+  });
 });

@@ -85,6 +85,31 @@ function crossFieldViolations(m: ModuleManifestDto): Violation[] {
   return out;
 }
 
+/** Limits checked before validation walks a manifest (recursively, so depth must be bounded). */
+export const MANIFEST_LIMITS = { depth: 32, values: 100_000 } as const;
+
+/**
+ * Why a value is too deep or too large to be a manifest, or holds a "__proto__" key (which
+ * class-transformer would turn into a prototype), checked without recursion; undefined if none.
+ */
+function oversizedJson(input: unknown): string | undefined {
+  const stack: { value: unknown; depth: number }[] = [{ value: input, depth: 0 }];
+  let values = 0;
+  while (stack.length > 0) {
+    const { value, depth } = stack.pop()!;
+    if (++values > MANIFEST_LIMITS.values) return `more than ${MANIFEST_LIMITS.values} values`;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth >= MANIFEST_LIMITS.depth) return `nested more than ${MANIFEST_LIMITS.depth} deep`;
+    if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) return 'a "__proto__" key is not allowed';
+    const children = Array.isArray(value) ? value : Object.values(value);
+    if (values + stack.length + children.length > MANIFEST_LIMITS.values) {
+      return `more than ${MANIFEST_LIMITS.values} values`;
+    }
+    for (const child of children) stack.push({ value: child, depth: depth + 1 });
+  }
+  return undefined;
+}
+
 /**
  * Validates a manifest read from anywhere (JSON, a registry, a user). Unknown fields are
  * refused; every violation is reported with its path, not only the first.
@@ -95,6 +120,14 @@ export function validateManifest(input: unknown, module?: string): ModuleManifes
       module,
       operation: 'validateManifest',
       details: [{ path: '', message: 'must be an object' }],
+    });
+  }
+  const oversized = oversizedJson(input);
+  if (oversized !== undefined) {
+    throw new TransplantError('E_MANIFEST_INVALID', oversized, {
+      module,
+      operation: 'validateManifest',
+      details: [{ path: '', message: oversized }],
     });
   }
   const instance = plainToInstance(ModuleManifestDto, input);
