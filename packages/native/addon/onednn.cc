@@ -373,6 +373,17 @@ void channelSums(int64_t rows, int64_t C, F f, double* sums) {
     for (int64_t i = 0; i < Terms * C; i++) sums[i] += partial[static_cast<size_t>(b * Terms * C + i)];
 }
 
+// y[r, c] = (x[r, c] − mean[c])·scale[c] + shift[c]: batch norm's last pass, in training and inference.
+void normalise(const float* x, float* y, int64_t rows, int64_t C, const float* mean, const float* scale, const float* shift) {
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * C;
+    float* yr = y + r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) yr[c] = (xr[c] - mean[c]) * scale[c] + shift[c];
+  }
+}
+
 const float* optional(Napi::ArrayBuffer heap, const Napi::Object& o, const char* name) {
   const int64_t off = num(o.Get(name));
   return off >= 0 ? at(heap, off) : nullptr;
@@ -418,13 +429,7 @@ Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
     scale[c] = static_cast<float>((gamma ? gamma[c] : 1.0) / std::sqrt(static_cast<double>(varOut[c]) + eps));
     shift[c] = beta ? beta[c] : 0.f;
   }
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; r++) {
-    const float* xr = x + r * C;
-    float* yr = y + r * C;
-#pragma omp simd
-    for (int64_t c = 0; c < C; c++) yr[c] = (xr[c] - mean[c]) * scale[c] + shift[c];
-  }
+  normalise(x, y, rows, C, mean.data(), scale.data(), shift.data());
   return info.Env().Undefined();
 }
 
@@ -498,13 +503,7 @@ Napi::Value BatchNormInference(const Napi::CallbackInfo& info) {
     scale[c] = (scaleIn ? scaleIn[c] : 1.f) / std::sqrt(variance[c] + eps);
     shift[c] = offset ? offset[c] : 0.f;
   }
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; r++) {
-    const float* xr = x + r * C;
-    float* yr = y + r * C;
-#pragma omp simd
-    for (int64_t c = 0; c < C; c++) yr[c] = (xr[c] - mean[c]) * scale[c] + shift[c];
-  }
+  normalise(x, y, rows, C, mean, scale.data(), shift.data());
   return info.Env().Undefined();
 }
 

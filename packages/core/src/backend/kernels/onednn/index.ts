@@ -3,8 +3,7 @@ import type { KernelPatch } from '../kernel-patch';
 import { batchNormPatches, registerBatchNormTrainGradient } from './batch-norm';
 import { channelOpPatches } from './channel-ops';
 import { clipPatches, registerFusedClipGradient } from './clip';
-import { conv2DBackpropFilterPatch, conv2DBackpropInputPatch, conv2DPatches } from './conv';
-import { depthwisePatches } from './depthwise';
+import { conv2DPatches, depthwisePatches } from './conv';
 import { matMulPatches, maxPoolPatches } from './pool-matmul';
 import { registerFusedReluGradient, reluPatches } from './relu';
 
@@ -23,8 +22,6 @@ export function registerFusedGradients(): void {
 export function onednnKernelPatches(addon: OnednnAddon): KernelPatch[] {
   return [
     ...conv2DPatches(addon),
-    conv2DBackpropInputPatch(addon),
-    conv2DBackpropFilterPatch(addon),
     ...depthwisePatches(addon),
     ...maxPoolPatches(addon),
     ...matMulPatches(addon),
