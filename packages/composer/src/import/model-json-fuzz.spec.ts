@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isTransplantError, selectBackend } from '@transplant/core';
+import { selectBackend } from '@transplant/core';
+import { nested, outcomeOf, picker, seededRandom, slots, type Pick } from '@transplant/core/testing';
 import { parseTopology } from './keras-topology';
 import { MAX_WEIGHT_ELEMENTS, decodeWeightsManifest } from './model-weights';
 import { residualFixture, writeModelFiles } from './testing/fixture-models';
@@ -15,25 +16,7 @@ import { residualFixture, writeModelFiles } from './testing/fixture-models';
 
 const CASES = 10_000;
 
-/** mulberry32: a small seeded generator, so a failing case is reproducible by its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function nested(depth: number): unknown {
-  let value: unknown = [];
-  for (let i = 0; i < depth; i++) value = i % 2 === 0 ? [value] : { k: value };
-  return value;
-}
-
-function hostile(pick: (n: number) => number): unknown {
+function hostile(pick: Pick): unknown {
   const values: (() => unknown)[] = [
     () => 2 ** 31,
     () => 2 ** 53,
@@ -55,21 +38,7 @@ function hostile(pick: (n: number) => number): unknown {
   return values[pick(values.length)]!();
 }
 
-function slots(value: unknown): { holder: Record<string, unknown>; key: string }[] {
-  const out: { holder: Record<string, unknown>; key: string }[] = [];
-  const stack = [value];
-  while (stack.length > 0) {
-    const node = stack.pop();
-    if (typeof node !== 'object' || node === null) continue;
-    for (const key of Object.keys(node)) {
-      out.push({ holder: node as Record<string, unknown>, key });
-      stack.push((node as Record<string, unknown>)[key]);
-    }
-  }
-  return out;
-}
-
-function mutate(value: unknown, pick: (n: number) => number): unknown {
+function mutate(value: unknown, pick: Pick): unknown {
   const copy = structuredClone(value);
   const places = slots(copy);
   const rounds = 1 + pick(3);
@@ -85,7 +54,7 @@ function mutate(value: unknown, pick: (n: number) => number): unknown {
 }
 
 /** The weight file, cut short, extended or left as it is. */
-function resize(bytes: Uint8Array, pick: (n: number) => number): Uint8Array {
+function resize(bytes: Uint8Array, pick: Pick): Uint8Array {
   switch (pick(4)) {
     case 0:
       return bytes.slice(0, pick(bytes.length));
@@ -96,15 +65,7 @@ function resize(bytes: Uint8Array, pick: (n: number) => number): Uint8Array {
   }
 }
 
-function coded(run: () => void): string {
-  try {
-    run();
-    return 'accepted';
-  } catch (error) {
-    if (isTransplantError(error)) return error.code;
-    throw error;
-  }
-}
+const coded = (run: () => void): string => outcomeOf(run, 'accepted');
 
 describe('model.json reading under fuzzing', () => {
   let dir: string;
@@ -122,8 +83,8 @@ describe('model.json reading under fuzzing', () => {
   afterAll(async () => rm(dir, { recursive: true, force: true }));
 
   it(`decodes or refuses with a code ${CASES} mutated topologies, weight manifests and weight files`, () => {
-    const next = random(0x24_04_03);
-    const pick = (n: number): number => Math.floor(next() * n);
+    const next = seededRandom(0x24_04_03);
+    const pick = picker(next);
     const seen = new Map<string, number>();
     const file = modelJson.weightsManifest[0]!.paths[0]!;
     for (let i = 0; i < CASES; i++) {

@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { isTransplantError } from '../errors';
+import { outcomeOf, picker, seededRandom } from '../testing/fuzz';
 import { sha256Digest } from './digest';
 import { decodeWeights, encodeWeights, type NamedWeight, type WeightsArtifact } from './weights-codec';
 import { WEIGHT_DTYPES, elementCount } from './weights-format';
@@ -12,18 +12,6 @@ import { WEIGHT_DTYPES, elementCount } from './weights-format';
 
 const CASES = 12_000;
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, variableMapSize: true });
-
-/** mulberry32: a small seeded generator, so a failing case is reproducible by its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function tensors(): NamedWeight[] {
   return [
@@ -50,7 +38,7 @@ const BOUNDARIES = [...BOUNDARY, ...BOUNDARY2];
 const LENGTH_TYPES = new Set([0xc4, 0xc5, 0xc6, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf]);
 
 function mutate(bytes: Uint8Array, next: () => number): Uint8Array {
-  const pick = (n: number): number => Math.floor(next() * n);
+  const pick = picker(next);
   let out: Uint8Array = Uint8Array.from(bytes);
   const rounds = 1 + pick(3);
   for (let r = 0; r < rounds; r++) {
@@ -151,18 +139,12 @@ function checkDecode(blob: Uint8Array, decoded: WeightsArtifact): void {
 }
 
 function outcome(blob: Uint8Array): 'decoded' | string {
-  try {
-    checkDecode(blob, decodeWeights(blob));
-    return 'decoded';
-  } catch (error) {
-    if (isTransplantError(error)) return error.code;
-    throw error;
-  }
+  return outcomeOf(() => checkDecode(blob, decodeWeights(blob)), 'decoded');
 }
 
 describe('weights decoder under fuzzing', () => {
   it(`gives a correct decode or a coded error for ${CASES} mutated blobs and bodies`, () => {
-    const next = random(0x24_04);
+    const next = seededRandom(0x24_04);
     const seen = new Map<string, number>();
     for (let i = 0; i < CASES; i++) {
       // Half mutate the whole blob (the digest catches most), half the body under a fresh digest.

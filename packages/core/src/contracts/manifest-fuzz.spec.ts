@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isTransplantError } from '../errors';
+import { nested, outcomeOf, picker, seededRandom, slots, type Pick } from '../testing/fuzz';
 import { manifestFixture } from './fixtures';
 import { MAX_PORT_ELEMENTS } from './ports';
 import { validateManifest } from './validate-manifest';
@@ -11,28 +11,10 @@ import { validateManifest } from './validate-manifest';
 
 const CASES = 10_000;
 
-/** mulberry32: a small seeded generator, so a failing case is reproducible by its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const KINDS = ['category', 'task', 'adapter'] as const;
 
-function nested(depth: number): unknown {
-  let value: unknown = [];
-  for (let i = 0; i < depth; i++) value = i % 2 === 0 ? [value] : { k: value };
-  return value;
-}
-
 /** Values a hostile manifest might hold in place of a real one. */
-function hostile(pick: (n: number) => number): unknown {
+function hostile(pick: Pick): unknown {
   const values: (() => unknown)[] = [
     () => 2 ** 31,
     () => 2 ** 53,
@@ -52,22 +34,7 @@ function hostile(pick: (n: number) => number): unknown {
   return values[pick(values.length)]!();
 }
 
-/** Every object or array in a value with the keys that lead to it. */
-function containers(value: unknown): { holder: Record<string, unknown>; key: string }[] {
-  const out: { holder: Record<string, unknown>; key: string }[] = [];
-  const stack = [value];
-  while (stack.length > 0) {
-    const node = stack.pop();
-    if (typeof node !== 'object' || node === null) continue;
-    for (const key of Object.keys(node)) {
-      out.push({ holder: node as Record<string, unknown>, key });
-      stack.push((node as Record<string, unknown>)[key]);
-    }
-  }
-  return out;
-}
-
-function mutateText(text: string, pick: (n: number) => number): string {
+function mutateText(text: string, pick: Pick): string {
   const bytes = Buffer.from(text);
   const at = pick(bytes.length);
   switch (pick(4)) {
@@ -84,13 +51,13 @@ function mutateText(text: string, pick: (n: number) => number): string {
   }
 }
 
-function mutateValue(manifest: Record<string, unknown>, pick: (n: number) => number): unknown {
+function mutateValue(manifest: Record<string, unknown>, pick: Pick): unknown {
   const rounds = 1 + pick(3);
   // Slots of the real manifest only (a slot inside a replaced value just goes unused), so that
   // a hostile value already put in is not walked.
-  const slots = containers(manifest);
+  const places = slots(manifest);
   for (let r = 0; r < rounds; r++) {
-    const { holder, key } = slots[pick(slots.length)]!;
+    const { holder, key } = places[pick(places.length)]!;
     if (pick(6) === 0) delete holder[key];
     else holder[key] = hostile(pick);
   }
@@ -98,23 +65,19 @@ function mutateValue(manifest: Record<string, unknown>, pick: (n: number) => num
 }
 
 function outcome(input: unknown): string {
-  try {
+  return outcomeOf(() => {
     const manifest = validateManifest(input);
     for (const port of [manifest.ports.input, manifest.ports.output]) {
       const known = port.shape.reduce<number>((n, size) => (size === null ? n : n * size), 1);
       expect(known).toBeLessThanOrEqual(MAX_PORT_ELEMENTS);
     }
-    return 'accepted';
-  } catch (error) {
-    if (isTransplantError(error)) return error.code;
-    throw error;
-  }
+  }, 'accepted');
 }
 
 describe('manifest validation under fuzzing', () => {
   it(`accepts or refuses with a code ${CASES} mutated manifests`, () => {
-    const next = random(0x24_04_02);
-    const pick = (n: number): number => Math.floor(next() * n);
+    const next = seededRandom(0x24_04_02);
+    const pick = picker(next);
     const seen = new Map<string, number>();
     for (let i = 0; i < CASES; i++) {
       const fixture = manifestFixture(KINDS[i % KINDS.length]!);

@@ -1,0 +1,1 @@
+export { nested, outcomeOf, picker, seededRandom, slots, type Pick } from './fuzz';
