@@ -94,49 +94,33 @@ describe.each(MODES)('%s: batch norm, ReLU(6) and depthwise training conform to 
     expect(relativeError(outs[0]!, outs[1]!)).toBeLessThanOrEqual(TOLERANCE);
   });
 
-  it('ClipByValue and its gradient match the cpu back end to the bit, NaN and the bounds included', async () => {
-    const results: { y: number[]; dx: number[] }[] = [];
-    for (const backend of ['wasm', 'cpu'] as const) {
-      await tf.setBackend(backend);
-      const before = tf.memory().numTensors;
-      const values = seeded(7, 40_000, 9);
-      values.set([NaN, 0, 6, -0, Infinity, -Infinity, 6.000001, -1e-9], 0);
-      const x = tf.tensor1d(values);
-      const dy = tf.tensor1d(seeded(8, values.length));
-      const y = tf.clipByValue(x, 0, 6);
-      const dx = tf.grad((t: tf.Tensor) => tf.clipByValue(t, 0, 6))(x, dy);
-      results.push({ y: Array.from(await y.data()), dx: Array.from(await dx.data()) });
-      tf.dispose([x, dy, y, dx]);
-      expect(tf.memory().numTensors).toBe(before);
-    }
-    // Stock wasm's clip (XNNPACK) turns NaN into 0 and −0 into +0; the addon's loop does as cpu does.
-    const special = 8;
-    if (mode === 'wasm+onednn') expect(results[0]!.y).toEqual(results[1]!.y);
-    else expect(results[0]!.y.slice(special)).toEqual(results[1]!.y.slice(special));
-    expect(results[0]!.dx).toEqual(results[1]!.dx);
-  });
-
-  it('Relu6 and its gradient match the cpu back end to the bit, NaN, ±0 and the bounds included', async () => {
-    const results: { y: number[]; dx: number[] }[] = [];
-    for (const backend of ['wasm', 'cpu'] as const) {
-      await tf.setBackend(backend);
-      const before = tf.memory().numTensors;
-      const values = seeded(17, 40_000, 9);
-      values.set([NaN, 0, 6, -0, Infinity, -Infinity, 6.000001, -1e-9], 0);
-      const x = tf.tensor1d(values);
-      const dy = tf.tensor1d(seeded(18, values.length));
-      const y = tf.relu6(x);
-      const dx = tf.grad((t: tf.Tensor) => tf.relu6(t))(x, dy);
-      results.push({ y: Array.from(await y.data()), dx: Array.from(await dx.data()) });
-      tf.dispose([x, dy, y, dx]);
-      expect(tf.memory().numTensors).toBe(before);
-    }
-    // Stock wasm's Relu6 (XNNPACK) differs from cpu on NaN and −0; the addon's loop does as cpu does.
-    const special = 8;
-    if (mode === 'wasm+onednn') expect(results[0]!.y).toEqual(results[1]!.y);
-    else expect(results[0]!.y.slice(special)).toEqual(results[1]!.y.slice(special));
-    expect(results[0]!.dx).toEqual(results[1]!.dx);
-  });
+  // Stock wasm's clip and relu6 (XNNPACK) turn NaN into 0 and −0 into +0; the addon's loops do as cpu does.
+  it.each([
+    { kernel: 'ClipByValue', op: (t: tf.Tensor) => tf.clipByValue(t, 0, 6), seed: 7 },
+    { kernel: 'Relu6', op: (t: tf.Tensor) => tf.relu6(t), seed: 17 },
+  ])(
+    '$kernel and its gradient match the cpu back end to the bit, NaN, ±0 and the bounds included',
+    async ({ op, seed }) => {
+      const results: { y: number[]; dx: number[] }[] = [];
+      for (const backend of ['wasm', 'cpu'] as const) {
+        await tf.setBackend(backend);
+        const before = tf.memory().numTensors;
+        const values = seeded(seed, 40_000, 9);
+        values.set([NaN, 0, 6, -0, Infinity, -Infinity, 6.000001, -1e-9], 0);
+        const x = tf.tensor1d(values);
+        const dy = tf.tensor1d(seeded(seed + 1, values.length));
+        const y = op(x);
+        const dx = tf.grad(op)(x, dy);
+        results.push({ y: Array.from(await y.data()), dx: Array.from(await dx.data()) });
+        tf.dispose([x, dy, y, dx]);
+        expect(tf.memory().numTensors).toBe(before);
+      }
+      const special = 8;
+      if (mode === 'wasm+onednn') expect(results[0]!.y).toEqual(results[1]!.y);
+      else expect(results[0]!.y.slice(special)).toEqual(results[1]!.y.slice(special));
+      expect(results[0]!.dx).toEqual(results[1]!.dx);
+    },
+  );
 
   it("the ReLU layer with maxValue 6 runs as Relu6, with the stock layer's values and gradients", async () => {
     const x = tf.tensor1d(seeded(19, 4_000, 9));
