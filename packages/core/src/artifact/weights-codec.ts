@@ -2,6 +2,7 @@ import { endianness } from 'node:os';
 import { Packr } from 'msgpackr';
 import { TransplantError } from '../errors';
 import { sha256Digest } from './digest';
+import { scanMsgpack } from './msgpack-scan';
 import {
   WEIGHTS_FORMAT,
   WEIGHTS_FORMAT_VERSION,
@@ -105,7 +106,19 @@ export function encodeWeights(tensors: readonly NamedWeight[], options: { genera
   return blob;
 }
 
+/**
+ * The deepest nesting a blob may hold. The format nests 3 deep (the tensor list, a tensor, its
+ * shape); the limit leaves room for fields added later, and keeps the decoder's recursion short.
+ */
+export const MAX_MSGPACK_DEPTH = 32;
+
+/**
+ * A MessagePack value, its structure checked first (`scanMsgpack`): nesting, declared lengths
+ * and types are refused before the decoder allocates or recurses.
+ */
 function unpack(bytes: Uint8Array, what: string): unknown {
+  const problem = scanMsgpack(bytes, { maxDepth: MAX_MSGPACK_DEPTH });
+  if (problem !== undefined) throw corrupt(`the ${what} is not sound MessagePack: ${problem}`);
   try {
     return packr.unpack(bytes);
   } catch (cause) {
