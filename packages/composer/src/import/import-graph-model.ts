@@ -12,6 +12,7 @@ import {
 import { createModule, disposeModule, type ModuleInstance } from '../module-instance';
 import type { PluginRegistry } from '../plugin-registry';
 import { featureStride } from './feature-port';
+import { assertJsonValue } from './json-value';
 import type { ImportedModules } from './import-layers-model';
 import type { LayersModelFiles, NamedArray } from './model-weights';
 
@@ -99,6 +100,9 @@ function dims(shape: unknown): number[] | undefined {
 /** Reads a GraphModel's nodes: every Const must have its value in the weights. */
 export function parseGraphModel(files: LayersModelFiles): TfGraphModel {
   const source = files.source;
+  assertJsonValue(files.modelJson, source, 'the model', 'importGraph');
+  if (!isGraphModelJson(files.modelJson))
+    throw bad(source, 'no modelTopology.node list: not a TensorFlow.js GraphModel');
   const json = files.modelJson as { modelTopology: { node: unknown[] }; signature?: unknown };
   const nodes = new Map<string, NodeDef>();
   const order: string[] = [];

@@ -1,4 +1,5 @@
 import { TransplantError } from '@transplant/core';
+import { assertJsonValue } from './json-value';
 
 /** One layer of a functional model config, as Keras and TensorFlow.js write it. */
 export interface KerasLayerConfig {
@@ -147,9 +148,11 @@ function sequential(config: unknown, source: string): LayersModelGraph {
  * The layer graph of a model.json: `modelTopology` as tfjs writes it (`{class_name, config}`)
  * or as tensorflowjs_converter writes Keras models (`{model_config: {class_name, config}}`);
  * functional (`Model`, `Functional`) and `Sequential` configs. Malformed topologies, shared
- * layers and nested models are E_IMPORT_MODEL; several inputs or outputs are E_IMPORT_SPLIT.
+ * layers, nested models and values nested too deep (or, given programmatically, sparse or cyclic)
+ * are E_IMPORT_MODEL; several inputs or outputs are E_IMPORT_SPLIT.
  */
 export function parseTopology(modelJson: unknown, source: string): LayersModelGraph {
+  assertJsonValue(modelJson, source, 'the model', 'parseTopology');
   const topology = isObject(modelJson) ? modelJson['modelTopology'] : undefined;
   if (!isObject(topology))
     throw malformed(

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { TransplantError } from '@transplant/core';
 import { readJsModuleLiteral } from './js-module-literal';
+import { assertJsonValue } from './json-value';
 
 /** One weight as stored in the weight files, under its manifest name, dequantised. */
 export interface NamedArray {
@@ -151,6 +152,7 @@ export function decodeWeightsManifest(
   source: string,
 ): NamedArray[] {
   if (!Array.isArray(manifest)) throw invalid(source, 'no weightsManifest list');
+  assertJsonValue(manifest, source, 'the weightsManifest', 'readWeights');
   return manifest.flatMap((group: unknown, g) => {
     if (!isObject(group) || !Array.isArray(group['paths']) || !Array.isArray(group['weights']))
       throw invalid(source, `weightsManifest[${g}] is not {paths, weights}`);
@@ -250,6 +252,7 @@ export async function readModelFiles(path: string): Promise<LayersModelFiles> {
       });
     }
   }
+  assertJsonValue(modelJson, path, 'the model', 'readModel');
   const manifest = isObject(modelJson) ? modelJson['weightsManifest'] : undefined;
   const paths = Array.isArray(manifest)
     ? manifest.flatMap((g: unknown) =>
