@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { TransplantError } from '@transplant/core';
+import { TransplantError, checkFolderFile, readFolderFile, type FolderFileRules } from '@transplant/core';
 import { bytesSource, fileSource, isBlobSource, type BlobSource } from './blob-source';
 import { syncDir, writeTempFrom } from './folder/durable-fs';
 
 /** A module on disk, ready to publish: `manifest.json` and `weights.bin` in one folder. */
 export const MODULE_FILES = { manifest: 'manifest.json', weights: 'weights.bin' } as const;
 
-function missing(path: string, file: string, cause: unknown): TransplantError {
+function missing(path: string, file: string, cause?: unknown): TransplantError {
   return new TransplantError(
     'E_DATA_MISSING_FILE',
     `${join(path, file)} cannot be read (a module folder holds ${MODULE_FILES.manifest} and ${MODULE_FILES.weights})`,
@@ -16,32 +16,54 @@ function missing(path: string, file: string, cause: unknown): TransplantError {
   );
 }
 
+/** The most bytes a module's manifest.json may hold (refused unread); the weights are streamed. */
+export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The checks on a module folder's files before anything is read: inside the folder once links
+ * are resolved (a link out of it is refused, not followed), regular files (a FIFO would block
+ * the read, a device never end it), the manifest at most MAX_MANIFEST_BYTES. A refused file is
+ * E_DATA_MISSING_FILE, like one that cannot be read.
+ */
+function folderRules(path: string, maxBytes: number): FolderFileRules {
+  return {
+    folder: path,
+    maxBytes,
+    refuse: (detail, cause) =>
+      new TransplantError(
+        'E_DATA_MISSING_FILE',
+        `${detail}; a module folder holds ${MODULE_FILES.manifest} and ${MODULE_FILES.weights} as regular files`,
+        {
+          module: path,
+          operation: 'readModuleFolder',
+          cause,
+        },
+      ),
+  };
+}
+
 /**
  * Reads a module folder: the manifest parsed, the weights as a stream over `weights.bin` (never
- * read whole, so a module of any size publishes in O(chunk) memory).
+ * read whole, so a module of any size publishes in O(chunk) memory). Both files are checked
+ * first (see `folderRules`); the stream reads the weights' real path, not a link.
  */
 export async function readModuleFolder(path: string): Promise<{ manifest: unknown; weights: BlobSource }> {
   const manifestPath = join(path, MODULE_FILES.manifest);
   const weightsPath = join(path, MODULE_FILES.weights);
-  const text = await readFile(manifestPath, 'utf8').catch((cause: unknown) => {
-    throw missing(path, MODULE_FILES.manifest, cause);
-  });
-  const size = await stat(weightsPath).then(
-    (s) => s.size,
-    (cause: unknown) => {
-      throw missing(path, MODULE_FILES.weights, cause);
-    },
-  );
+  const bytes = await readFolderFile(manifestPath, folderRules(path, MAX_MANIFEST_BYTES));
+  if (bytes === undefined) throw missing(path, MODULE_FILES.manifest);
+  const weights = await checkFolderFile(weightsPath, folderRules(path, Number.MAX_SAFE_INTEGER));
+  if (weights === undefined) throw missing(path, MODULE_FILES.weights);
   let manifest: unknown;
   try {
-    manifest = JSON.parse(text);
+    manifest = JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch {
     throw new TransplantError('E_MANIFEST_INVALID', `${manifestPath} is not JSON`, {
       module: path,
       operation: 'readModuleFolder',
     });
   }
-  return { manifest, weights: fileSource(weightsPath, size) };
+  return { manifest, weights: fileSource(weights.path, weights.size) };
 }
 
 /**

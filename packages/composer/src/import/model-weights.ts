@@ -1,7 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { TransplantError } from '@transplant/core';
+import { TransplantError, readFolderFile } from '@transplant/core';
 import { readJsModuleLiteral } from './js-module-literal';
 import { assertJsonValue } from './json-value';
 
@@ -183,17 +182,27 @@ export function decodeWeightsManifest(
   });
 }
 
-/** A file's bytes, or a coded error naming it. */
-async function readBytes(file: string, model: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(file));
-  } catch (cause) {
-    throw new TransplantError('E_IMPORT_MODEL', `${file} cannot be read`, {
-      module: model,
-      operation: 'readModel',
-      cause,
-    });
-  }
+/** The most bytes a model.json (or its JavaScript module) may hold; refused unread. */
+export const MAX_MODEL_JSON_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A file of the model's folder, checked before it is read: inside the folder once links are
+ * resolved, a regular file (not a FIFO, device or folder), at most `maxBytes`; else E_IMPORT_MODEL.
+ * Undefined when there is no such file.
+ */
+function readInFolder(
+  file: string,
+  model: string,
+  maxBytes: number,
+  limitIs?: string,
+): Promise<Uint8Array | undefined> {
+  return readFolderFile(file, {
+    folder: dirname(model),
+    maxBytes,
+    ...(limitIs ? { limitIs } : {}),
+    refuse: (detail, cause) =>
+      new TransplantError('E_IMPORT_MODEL', `${detail}`, { module: model, operation: 'readModel', cause }),
+  });
 }
 
 const isJsModule = (path: string): boolean => /\.(c|m)?js$/.test(path);
@@ -207,23 +216,14 @@ async function readShard(dir: string, name: string, model: string, limit: number
     throw invalid(model, `weight file ${name} is outside the model's folder`);
   const candidates = [name, `${name}.min.js`, `${name}.js`];
   for (const candidate of candidates) {
-    const path = join(dir, candidate);
-    const size = await stat(path).then(
-      (s) => (s.isFile() ? s.size : -1),
-      () => -1,
-    );
-    if (size < 0) continue;
     // Refused before reading: a shard larger than its group's manifest describes (base64 in a
-    // JS wrapper: 4/3 of it plus the wrapper).
+    // JS wrapper: 4/3 of it plus the wrapper), a link out of the folder, a FIFO or a device.
     const js = candidate !== name || isJsModule(name);
     const most = js ? Math.ceil((limit * 4) / 3) + 65_536 : limit;
-    if (size > most)
-      throw invalid(
-        model,
-        `${candidate} holds ${size} bytes, more than the ${limit} its manifest group describes`,
-      );
-    const bytes = await readBytes(path, model);
-    if (candidate === name && !isJsModule(name)) return bytes;
+    const path = join(dir, candidate);
+    const bytes = await readInFolder(path, model, most, 'its manifest group describes');
+    if (bytes === undefined) continue;
+    if (!js) return bytes;
     const text = readJsModuleLiteral(Buffer.from(bytes).toString('utf8'), path);
     if (typeof text !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(text))
       throw invalid(model, `${candidate} does not export a base64 string`);
@@ -238,7 +238,12 @@ async function readShard(dir: string, name: string, model: string, limit: number
  * model file exporting the model JSON, shards exporting base64 strings), read without running them.
  */
 export async function readModelFiles(path: string): Promise<LayersModelFiles> {
-  const bytes = await readBytes(path, path);
+  const bytes = await readInFolder(path, path, MAX_MODEL_JSON_BYTES);
+  if (bytes === undefined)
+    throw new TransplantError('E_IMPORT_MODEL', `${path} cannot be read: there is no such file`, {
+      module: path,
+      operation: 'readModel',
+    });
   let modelJson: unknown;
   if (isJsModule(path)) modelJson = readJsModuleLiteral(Buffer.from(bytes).toString('utf8'), path);
   else {

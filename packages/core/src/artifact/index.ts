@@ -1,4 +1,5 @@
 export { assertDigest, sha256Digest, type Digest } from './digest';
+export { checkFolderFile, readFolderFile, type FolderFile, type FolderFileRules } from './folder-file';
 export {
   WEIGHTS_FORMAT,
   WEIGHTS_FORMAT_VERSION,
