@@ -9,6 +9,7 @@ import { GRAPH_BENCH_DEFAULTS } from '../graph-bench';
 import { BENCH_DEFAULTS } from '../main';
 import { REGISTRY_BENCH_DEFAULTS } from '../registry-bench';
 import { RENDER_BENCH_DEFAULTS } from '../render-bench';
+import { SOAK_DEFAULTS } from '../soak';
 import renderExecutor from './render/executor';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -20,6 +21,7 @@ const DEFAULTS: Record<string, object> = {
   'data-difficulty': DATA_DIFFICULTY_DEFAULTS,
   'generic-growth': GENERIC_GROWTH_DEFAULTS,
   graph: GRAPH_BENCH_DEFAULTS,
+  soak: SOAK_DEFAULTS,
 };
 const read = async (path: string) =>
   JSON.parse(await readFile(new URL(`../../${path}`, import.meta.url), 'utf8'));
