@@ -29,11 +29,53 @@ export function encodeGreyPng(values: Uint8Array, width: number, height: number)
     .toBuffer();
 }
 
-/** Decodes JPEG, PNG (or anything sharp reads) from a path or bytes into RGB. */
+/**
+ * The most pixels an image may declare (8192 × 8192, 192 MiB as RGB): a larger one is refused
+ * from its header, before anything is decoded, so that a small file declaring 30000 × 30000
+ * pixels cannot take gigabytes of memory.
+ */
+export const MAX_IMAGE_PIXELS = 8192 * 8192;
+
+function unreadable(name: string, cause: unknown): TransplantError {
+  if (cause instanceof TransplantError) return cause;
+  return new TransplantError(
+    'E_IMAGE_UNREADABLE',
+    `${name}: ${cause instanceof Error ? cause.message : String(cause)}`,
+    { module: name, operation: 'decodeImage', cause },
+  );
+}
+
+/**
+ * Reads only an image's header: its size, if it is an image sharp reads and declares at most
+ * {@link MAX_IMAGE_PIXELS} pixels; E_IMAGE_UNREADABLE otherwise. Nothing is decoded.
+ */
+export async function probeImage(
+  source: string | Buffer,
+  name = typeof source === 'string' ? source : 'image',
+): Promise<{ readonly width: number; readonly height: number }> {
+  let size: { width?: number; height?: number };
+  try {
+    size = await sharp(source, { limitInputPixels: false }).metadata();
+  } catch (cause) {
+    throw unreadable(name, cause);
+  }
+  const { width, height } = size;
+  if (width === undefined || height === undefined || width * height > MAX_IMAGE_PIXELS)
+    throw new TransplantError(
+      'E_IMAGE_UNREADABLE',
+      `${name}: ${width ?? '?'} × ${height ?? '?'} pixels declared; at most 8192 × 8192 are decoded, scale the image down first`,
+      { module: name, operation: 'decodeImage' },
+    );
+  return { width, height };
+}
+
+/** Decodes JPEG, PNG (or anything sharp reads) from a path or bytes into RGB, after {@link probeImage}. */
 export async function decodeImage(
   source: string | Buffer,
   name = typeof source === 'string' ? source : 'image',
 ): Promise<RgbImage> {
+  // The header first: its declared size decides whether the pixels are decoded at all.
+  await probeImage(source, name);
   try {
     const { data, info } = await sharp(source)
       .removeAlpha()
@@ -47,16 +89,7 @@ export async function decodeImage(
       rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     };
   } catch (cause) {
-    if (cause instanceof TransplantError) throw cause;
-    throw new TransplantError(
-      'E_IMAGE_UNREADABLE',
-      `${name}: ${cause instanceof Error ? cause.message : String(cause)}`,
-      {
-        module: name,
-        operation: 'decodeImage',
-        cause,
-      },
-    );
+    throw unreadable(name, cause);
   }
 }
 

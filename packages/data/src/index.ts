@@ -28,9 +28,11 @@ export { batches, disposeBatch, renderBatch, type Batch, type BatchMode, type Ba
 export {
   cropResize,
   cropWindow,
+  MAX_IMAGE_PIXELS,
   decodeImage,
   encodeGreyPng,
   encodePng,
+  probeImage,
   toCrop,
   type CropWindow,
   type RgbImage,
