@@ -24,8 +24,11 @@ async function child(entry: string, args: string[], env: Record<string, string> 
   }
 }
 
-/** The command of the child tests: it selects the wasm back end (its glue starts), then opens the registry. */
-const PREDICT = ['--backend', 'wasm', 'predict', '--net', 'cat-cls', '--image', 'x.png'];
+/**
+ * The command of the child tests: it selects the wasm back end (its glue starts), then opens the
+ * registry (`export`: `predict` would first find that its --image does not exist).
+ */
+const COMMAND = ['--backend', 'wasm', 'export', '--net', 'cat-cls', '--out', 'x-export'];
 
 /** No Node report of an uncaught error, no dump of the wasm glue, no stack frame. */
 function expectOneCodedLine(stderr: string, code: string): void {
@@ -99,7 +102,7 @@ describe('formatFailure: every failure is one coded line', () => {
 
 describe('the CLI process: no uncaught failure, ever', () => {
   it('a thrown undefined after the wasm back end loads: one coded E_INTERNAL line, exit 1', async () => {
-    const r = await child(FAILING_CLI, ['undefined', ...PREDICT]);
+    const r = await child(FAILING_CLI, ['undefined', ...COMMAND]);
     expect(r.code).toBe(1);
     expectOneCodedLine(r.stderr, 'E_INTERNAL');
     expect(r.stderr).toContain('a non-Error value was thrown: undefined');
@@ -107,11 +110,11 @@ describe('the CLI process: no uncaught failure, ever', () => {
   });
 
   it('failures outside the awaited work (a timer’s throw, a stray rejection) end the same way', async () => {
-    const timer = await child(FAILING_CLI, ['timer', ...PREDICT]);
+    const timer = await child(FAILING_CLI, ['timer', ...COMMAND]);
     expect(timer.code).toBe(1);
     expectOneCodedLine(timer.stderr, 'E_INTERNAL');
     expect(timer.stderr).toContain('a non-Error value was thrown: 42');
-    const rejection = await child(FAILING_CLI, ['rejection', '--json', ...PREDICT]);
+    const rejection = await child(FAILING_CLI, ['rejection', '--json', ...COMMAND]);
     expect(rejection.code).toBe(1);
     expect(rejection.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(JSON.parse(rejection.stderr).error.code).toBe('E_INTERNAL');
@@ -119,10 +122,10 @@ describe('the CLI process: no uncaught failure, ever', () => {
   });
 
   it('TRANSPLANT_DEBUG=1 shows the stack after the coded line', async () => {
-    const quiet = await child(FAILING_CLI, ['error', ...PREDICT]);
+    const quiet = await child(FAILING_CLI, ['error', ...COMMAND]);
     expectOneCodedLine(quiet.stderr, 'E_INTERNAL');
     expect(quiet.stderr).toContain('TypeError: registry.open is not a function');
-    const r = await child(FAILING_CLI, ['error', ...PREDICT], { TRANSPLANT_DEBUG: '1' });
+    const r = await child(FAILING_CLI, ['error', ...COMMAND], { TRANSPLANT_DEBUG: '1' });
     expect(r.code).toBe(1);
     const [line, ...stack] = r.stderr.trimEnd().split('\n');
     expect(line).toMatch(/^error E_INTERNAL: /);

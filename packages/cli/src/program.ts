@@ -20,7 +20,7 @@ import { explainCommand } from './commands/explain';
 import { graphCommands } from './commands/graph';
 import { interpretCommands } from './commands/interpret';
 import { registryCommand } from './commands/registry';
-import { usage } from './commands/parse-options';
+import { checkOptionValues, integer, usage } from './commands/parse-options';
 import { formatFailure, isDebug } from './failure';
 
 export interface CliIo {
@@ -69,7 +69,10 @@ function buildProgram(io: CliIo, services: () => PlatformServices): Command {
           formatFailure(error, { json: program.opts<GlobalOptions>().json === true, debug: false }).text,
         );
       },
-    });
+    })
+    // Before any command's work: no empty option values, a known back end, output paths that can
+    // be written and input images that decode (commands/parse-options.ts, checkOptionValues).
+    .hook('preAction', (_program, command) => checkOptionValues(command));
 
   program
     .command('doctor')
@@ -122,8 +125,9 @@ function buildProgram(io: CliIo, services: () => PlatformServices): Command {
       }) => {
         const result = await previewSyntheticSet({
           ...options,
-          n: Number(options.n),
-          size: Number(options.size),
+          // The count's range is the library's check (E_INVALID_ARGUMENT); the side's, here.
+          n: integer(options.n, 'n', 0, 'data preview'),
+          size: side(options.size, 'data preview'),
         });
         print({ program, io }, result, `wrote ${result.images} images to ${result.path}`);
       },
@@ -138,13 +142,30 @@ function buildProgram(io: CliIo, services: () => PlatformServices): Command {
     .action(async (options: { cub: string; n: string; size: string; out?: string }) => {
       const report = await inspectCub({
         cub: options.cub,
-        n: Number(options.n),
-        size: Number(options.size),
+        n: integer(options.n, 'n', 1, 'data inspect'),
+        size: side(options.size, 'data inspect'),
         out: options.out,
       });
       print({ program, io }, report, formatInspectReport(report));
     });
   return program;
+}
+
+/**
+ * The command tree exactly as {@link runCli} builds it (every command, option and argument), for
+ * code that walks the definitions, e.g. the generated bad-input suite; it runs nothing.
+ */
+export function commandTree(): Command {
+  return buildProgram({ stdout: () => undefined, stderr: () => undefined, env: {} }, () => {
+    throw new Error('commandTree() builds the definitions only; run commands with runCli');
+  });
+}
+
+/** An image side in pixels (`--size`): 16…1024, E_USAGE otherwise. */
+function side(value: string, operation: string): number {
+  const size = integer(value, 'size', 16, operation);
+  if (size > 1024) throw usage(`--size must be at most 1024 pixels, not ${size}`, operation);
+  return size;
 }
 
 function print(

@@ -3,6 +3,7 @@ import { composeNetwork, type LinkRefs } from '@transplant/composer';
 import { TransplantError } from '@transplant/core';
 import type { CommandContext } from './command-context';
 import { commandComposer } from './network-context';
+import { exactVersion } from './parse-options';
 
 /** `--link CATEGORY:TASK[:ADAPTER]` (module references) → a link. */
 function parseLink(text: string): LinkRefs {
@@ -30,10 +31,11 @@ export function composeCommand(parent: Command, ctx: CommandContext): void {
     )
     .option('--version <semver>', 'version to publish', '1.0.0')
     .action(async (flags: { name: string; link: string[]; version: string }) => {
+      const version = exactVersion(flags.version, 'version', 'compose');
       const published = await composeNetwork({
         composer: await commandComposer(ctx, { write: true }),
         name: flags.name,
-        version: flags.version,
+        version,
         links: flags.link.map(parseLink),
         generatedBy: ctx.services().generatedBy,
         summary: `composed by transplant compose from ${flags.link.join(', ')}`,

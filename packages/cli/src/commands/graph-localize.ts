@@ -7,7 +7,7 @@ import {
 } from '@transplant/explanatory-graph';
 import type { CommandContext } from './command-context';
 import { categoryOf, withNetwork } from './network-context';
-import { integer, integers, usage } from './parse-options';
+import { integer, integers, nameList, usage } from './parse-options';
 
 /** The flags as commander hands them over (every value a string). */
 type LocalizeFlags = Record<'net' | 'shots' | 'pool' | 'test' | 'draws' | 'index', string> &
@@ -40,6 +40,7 @@ export function graphLocalizeCommand(graph: Command, ctx: CommandContext): void 
       const shots = flags.shots.split(',').map((k) => integer(k, 'shots', 1, 'graph'));
       const { pool, test, draws, index } = integers(flags, { pool: 1, test: 1, draws: 1, index: 0 }, 'graph');
       if (index >= test) throw usage(`--index ${index} is past the ${test} test images`, 'graph');
+      const parts = flags.parts === undefined ? undefined : nameList(flags.parts, 'parts', 'graph');
       await withNetwork(ctx, flags.net, async ({ network, manifest, link, registry }) => {
         const category = categoryOf(network, link, flags.category, 'graph');
         const k = shots[0]!;
@@ -56,7 +57,7 @@ export function graphLocalizeCommand(graph: Command, ctx: CommandContext): void 
           category,
           pool: { count: pool, seed: GRAPH_IMAGE_SEEDS.shots },
           test: { count: test, seed: GRAPH_IMAGE_SEEDS.test },
-          ...(flags.parts ? { parts: flags.parts.split(',').filter(Boolean) } : {}),
+          ...(parts ? { parts } : {}),
           shots,
           draws,
           top: 10,

@@ -7,7 +7,7 @@ import {
 } from '@transplant/explanatory-graph';
 import type { CommandContext } from './command-context';
 import { categoryOf, withNetwork } from './network-context';
-import { integers, oneOf, usage } from './parse-options';
+import { integers, nameList, oneOf, usage } from './parse-options';
 
 interface MineFlags {
   net: string;
@@ -51,6 +51,7 @@ export function graphMineCommand(graph: Command, ctx: CommandContext): void {
         throw usage('say where the graph goes: --out FILE and/or --attach', 'graph');
       const views = oneOf(flags.views, 'views', GRAPH_VIEW_RULES, 'graph');
       const counts = integers(flags, { images: 2, negatives: 2, iterations: 1 }, 'graph');
+      const layers = flags.layers === undefined ? undefined : nameList(flags.layers, 'layers', 'graph');
       await withNetwork(ctx, flags.net, async ({ network, manifest, link, registry }) => {
         const {
           graph: mined,
@@ -64,7 +65,7 @@ export function graphMineCommand(graph: Command, ctx: CommandContext): void {
           ...counts,
           views,
           seed: flags.seed,
-          ...(flags.layers ? { layers: flags.layers.split(',').filter(Boolean) } : {}),
+          ...(layers ? { layers } : {}),
           ...(flags.out ? { out: flags.out } : {}),
           ...(flags.attach ? { attach: { registry, replace: flags.replace === true } } : {}),
           ...(flags.html ? { html: flags.html } : {}),

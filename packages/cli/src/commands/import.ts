@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { formatImport, importModel } from '@transplant/composer';
 import { TASK_IDS, TransplantError, type TaskId } from '@transplant/core';
 import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
+import { exactVersion, integer } from './parse-options';
 
 interface ImportFlags {
   model: string;
@@ -35,7 +36,11 @@ async function channelList(flags: ImportFlags): Promise<number[] | undefined> {
       throw usage(`--channels ${flags.channels}: non-negative integers, comma-separated`);
     return list.map(Number);
   }
-  if (flags.classes === undefined) return undefined;
+  if (flags.classes === undefined) {
+    if (flags.labels !== undefined)
+      throw usage('--labels names the classes of --classes; give both or neither');
+    return undefined;
+  }
   if (!flags.labels) throw usage('--classes needs --labels FILE (one class name per line, in channel order)');
   const text = await readFile(flags.labels, 'utf8').catch((cause: unknown) => {
     throw new TransplantError('E_USAGE', `--labels ${flags.labels} cannot be read`, {
@@ -104,8 +109,8 @@ export function importCommand(parent: Command, ctx: CommandContext): Command {
         throw usage(`--task ${flags.task}: use one of ${TASK_IDS.join(', ')}`);
       if (!flags.out && !flags.publish)
         throw usage('say where the modules go: --out DIR (module folders) and/or --publish (the registry)');
-      if (flags.stride !== undefined && !/^\d+$/.test(flags.stride))
-        throw usage(`--stride ${flags.stride}: a non-negative integer`);
+      const stride = flags.stride === undefined ? undefined : integer(flags.stride, 'stride', 1, 'import');
+      const version = exactVersion(flags.version, 'version', 'import');
       const parts = flags.inputRange?.split(',').map((p) => p.trim());
       const range = parts?.map(Number);
       if (
@@ -126,8 +131,8 @@ export function importCommand(parent: Command, ctx: CommandContext): Command {
         category: flags.category,
         task: flags.task as TaskId,
         ...(flags.name ? { name: flags.name } : {}),
-        ...(flags.stride !== undefined ? { stride: Number(flags.stride) } : {}),
-        version: flags.version,
+        ...(stride !== undefined ? { stride } : {}),
+        version,
         generatedBy: ctx.services().generatedBy,
         check: flags.check,
         ...(flags.checkImage ? { checkImages: flags.checkImage } : {}),

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { TransplantError } from '@transplant/core';
 import { copyModule, type Registry } from '@transplant/registry';
 import type { CommandContext } from './command-context';
+import { integer } from './parse-options';
 
 /** `transplant registry verify | gc | push | pull`: checks, clean-up and copies between registries. */
 export function registryMaintenanceCommands(
@@ -39,7 +40,8 @@ export function registryMaintenanceCommands(
       String(3_600_000),
     )
     .action(async (options: { graceMs: string }) => {
-      const result = await (await open()).gc({ graceMs: Number(options.graceMs) });
+      const graceMs = integer(options.graceMs, 'grace-ms', 0, 'registry gc');
+      const result = await (await open()).gc({ graceMs });
       ctx.out(result, `deleted ${result.deleted.length} blobs, swept ${result.swept} leftovers`);
     });
   cmd
