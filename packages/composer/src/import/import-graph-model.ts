@@ -208,7 +208,12 @@ interface PartOptions {
 }
 
 /** A part's options: its op nodes in file order, with the constants they read split into statics and weights. */
-function partOptions(graph: TfGraphModel, names: Set<string>, input: string, output: string): PartOptions {
+function partOptions(
+  graph: TfGraphModel,
+  names: ReadonlySet<string>,
+  input: string,
+  output: string,
+): PartOptions {
   const nodes = graph.order
     .filter((n) => names.has(n) && n !== input)
     .map((n) => graph.nodes.get(n)!)
@@ -239,11 +244,17 @@ function partOptions(graph: TfGraphModel, names: Set<string>, input: string, out
 
 /** The value range of a node's output, from its op: ReLU-family → non-negative, sigmoid → unit. */
 function valuesOf(graph: TfGraphModel, name: string): ValueRange {
-  const node = graph.nodes.get(name)!;
-  if (node.op === 'Identity') {
-    const p = producer(node.input[0] ?? '', name, graph.source);
-    return p && graph.nodes.has(p) ? valuesOf(graph, p) : 'real';
+  // Identity chains are followed to the op that makes the value; a cycle of them reads as 'real'.
+  const seen = new Set<string>();
+  let node = graph.nodes.get(name)!;
+  while (node.op === 'Identity' && !seen.has(node.name)) {
+    seen.add(node.name);
+    const p = producer(node.input[0] ?? '', node.name, graph.source);
+    const next = p === undefined ? undefined : graph.nodes.get(p);
+    if (!next) return 'real';
+    node = next;
   }
+  if (node.op === 'Identity') return 'real';
   if (['Relu', 'Relu6'].includes(node.op)) return 'non-negative';
   if (node.op === 'Sigmoid') return 'unit';
   const fused = normaliseTfAttr(node.attr['fused_ops']);
@@ -254,19 +265,32 @@ function valuesOf(graph: TfGraphModel, name: string): ValueRange {
 /** Loads the original model with stock tfjs (the reference for shapes and for the check). */
 export async function loadOriginalGraph(files: LayersModelFiles): Promise<tf.GraphModel> {
   const json = files.modelJson as { modelTopology: object; signature?: object };
-  return tf.loadGraphModel(
-    tf.io.fromMemory({
-      modelTopology: json.modelTopology,
-      // The stored bytes with their quantisation: stock tfjs decodes them itself.
-      weightSpecs: files.stored.specs,
-      weightData: files.stored.data,
-      ...(json.signature ? { signature: json.signature } : {}),
-    } as tf.io.ModelArtifacts),
-  );
+  // tfjs decodes the weights into tensors before it reads the graph, so a graph it then refuses
+  // (e.g. an attribute that is not base64) would leave them behind: a scope frees what a failed
+  // load made, and keeps a loaded model's weights. (The load is not interleaved with other tfjs
+  // work: an import runs one step at a time.)
+  tf.engine().startScope();
+  let model: tf.GraphModel | undefined;
+  try {
+    model = await tf.loadGraphModel(
+      tf.io.fromMemory({
+        modelTopology: json.modelTopology,
+        // The stored bytes with their quantisation: stock tfjs decodes them itself.
+        weightSpecs: files.stored.specs,
+        weightData: files.stored.data,
+        ...(json.signature ? { signature: json.signature } : {}),
+      } as tf.io.ModelArtifacts),
+    );
+    return model;
+  } finally {
+    tf.engine().endScope(model ? Object.values(model.weights).flat() : []);
+  }
 }
 
+/** A part the graph plugins refuse (its options) or fail to build: the model cannot be imported. */
 function rejected(part: string, error: unknown): unknown {
-  if (!isTransplantError(error, 'E_OPTIONS_INVALID')) return error;
+  if (!isTransplantError(error, 'E_OPTIONS_INVALID') && !isTransplantError(error, 'E_PLUGIN_FAILED'))
+    return error;
   return new TransplantError('E_IMPORT_MODEL', `the ${part} cannot be imported: ${error.message}`, {
     operation: 'import',
     details: error.details,
@@ -290,19 +314,26 @@ function loadConstants(instance: ModuleInstance, graph: TfGraphModel, part: Part
   }
 }
 
+/** What `planGraphImport` settles before stock tfjs runs anything. */
+export interface GraphImportPlan {
+  readonly name: string;
+  readonly graph: TfGraphModel;
+  readonly output: string;
+  /** The op nodes of the category module (up to the split) and of the task module. */
+  readonly lower: ReadonlySet<string>;
+  readonly upper: ReadonlySet<string>;
+  readonly warnings: string[];
+  /** The value range of the feature map (the split node's output). */
+  readonly values: ValueRange;
+}
+
 /**
- * Splits a TensorFlow GraphModel at node `split` into a category module (the input and every op
- * the split node depends on) and a task module (the ops from there to `output`), built by the
- * graph-* plugin families with the model's constants as weights. A cut that the later ops
- * bypass (a skip connection across it) is refused with the nodes where it can be made. Shapes
- * come from running the original once (stock tfjs) on a blank image. The caller owns the modules.
+ * The checks of a GraphModel import that need no TensorFlow.js run: names, the graph read, the
+ * output and the split (a clean cut), and both parts' options as their plugins parse them (with
+ * provisional shapes). Everything a hostile model.json can get wrong in its topology is refused
+ * here with a code; `importGraphModel` runs the original only after it.
  */
-export async function importGraphModel(
-  plugins: PluginRegistry,
-  options: ImportGraphModelOptions,
-): Promise<
-  ImportedModules & { original: tf.GraphModel; graph: TfGraphModel; output: string; warnings: string[] }
-> {
+export function planGraphImport(plugins: PluginRegistry, options: ImportGraphModelOptions): GraphImportPlan {
   const source = options.model.source;
   const name = options.name ?? `${options.category}-${options.task}-imported`;
   for (const [what, value] of [
@@ -329,6 +360,12 @@ export async function importGraphModel(
     throw bad(
       source,
       `${output} does not depend on ${options.split}: split at a node on its way`,
+      'E_IMPORT_SPLIT',
+    );
+  if (options.split === output)
+    throw bad(
+      source,
+      `${output} is the output itself: the task module would hold no op; split at a node before it`,
       'E_IMPORT_SPLIT',
     );
   const lower = ancestors(graph, options.split);
@@ -394,13 +431,45 @@ export async function importGraphModel(
     ...squashed,
     ...[...upper]
       .map((n) => graph.nodes.get(n)!)
-      .filter((n) => (normaliseTfAttr(n.attr['dilations']) as number[] | undefined)?.some((d) => d > 1))
+      .filter((n) => {
+        // Any value may stand here in a hostile file: only a list of numbers above 1 is a dilation.
+        const dilations = normaliseTfAttr(n.attr['dilations']);
+        return Array.isArray(dilations) && dilations.some((d) => typeof d === 'number' && d > 1);
+      })
       .map(
         (n) =>
           `warning: ${n.op} node ${n.name} is dilated; tfjs has no gradient for dilated convolutions, so an adapter below this head cannot be trained through it`,
       ),
   ];
-  const original = await loadOriginalGraph(options.model);
+  return { name, graph, output, lower, upper, warnings, values: valuesOf(graph, options.split) };
+}
+
+/**
+ * Splits a TensorFlow GraphModel at node `split` into a category module (the input and every op
+ * the split node depends on) and a task module (the ops from there to `output`), built by the
+ * graph-* plugin families with the model's constants as weights. A cut that the later ops
+ * bypass (a skip connection across it) is refused with the nodes where it can be made. Shapes
+ * come from running the original once (stock tfjs) on a blank image. The caller owns the modules.
+ */
+export async function importGraphModel(
+  plugins: PluginRegistry,
+  options: ImportGraphModelOptions,
+): Promise<
+  ImportedModules & { original: tf.GraphModel; graph: TfGraphModel; output: string; warnings: string[] }
+> {
+  const { name, graph, output, lower, upper, warnings, values } = planGraphImport(plugins, options);
+  const source = options.model.source;
+  const [h, w, c] = graph.placeholder.shape.slice(1) as [number, number, number];
+  let original: tf.GraphModel;
+  try {
+    original = await loadOriginalGraph(options.model);
+  } catch (cause) {
+    throw new TransplantError(
+      'E_IMPORT_MODEL',
+      `${source}: stock TensorFlow.js cannot load the model (${(cause as Error).message}); it is the reference an import is checked against`,
+      { module: source, operation: 'importGraph', cause },
+    );
+  }
   try {
     let featureShape: number[];
     let outputShape: number[];
@@ -429,7 +498,6 @@ export async function importGraphModel(
       throw bad(source, `the output ${output} is [${outputShape!.join(', ')}]; a cls head needs logits [K]`);
     const headShape = seg ? [h, w, channels.length || last] : [channels.length || last];
     const stride = featureStride([null, h, w, c], [null, ...featureShape!], options.split, options.stride);
-    const values = valuesOf(graph, options.split);
     const frame = { inputScale: hi - lo, inputOffset: lo, outputChannels: [], outputSize: [] };
     const lowerOptions = {
       ...partOptions(graph, lower, graph.placeholder.name, options.split),

@@ -23,6 +23,8 @@ export {
   isGraphModelJson,
   loadOriginalGraph,
   parseGraphModel,
+  planGraphImport,
+  type GraphImportPlan,
   type ImportGraphModelOptions,
   type TfGraphModel,
 } from './import-graph-model';
