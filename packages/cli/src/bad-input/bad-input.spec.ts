@@ -223,6 +223,16 @@ afterAll(async () => {
 
 const CODED_LINE = /^error (E_[A-Z_]+): [^\n]*\n$/;
 
+/** A --json failure, `{"error":{code,message}}` on one line, as the text line it stands for. */
+function jsonLine(stderr: string): string {
+  if (!/^[^\n]*\n$/.test(stderr)) return stderr;
+  const parsed = JSON.parse(stderr) as { error?: { code?: unknown; message?: unknown } };
+  const { code, message } = parsed.error ?? {};
+  return typeof message === 'string' && typeof code === 'string' && message.startsWith(`${code}: `)
+    ? `error ${message}\n`
+    : stderr;
+}
+
 describe(`bad input: ${cases.length} generated cases over every command and option`, () => {
   it('covers every option and argument of every command, and every global option', () => {
     const program = commandTree();
@@ -244,7 +254,7 @@ describe(`bad input: ${cases.length} generated cases over every command and opti
     describe(command, () => {
       for (const c of cases.filter((x) => x.command === command)) {
         it(`${c.slot}: ${c.label}`, async () => {
-          const result = await run(c.argv, c.globals);
+          const result = await run(c.argv, { ...c.globals, ...(c.json ? { '--json': true } : {}) });
           const after = await snapshot();
           if (JSON.stringify(after) !== JSON.stringify(before)) await restore(after);
           const shown = `transplant ${c.argv.join(' ')}\n${result.stderr}${result.stdout}`;
@@ -252,10 +262,11 @@ describe(`bad input: ${cases.length} generated cases over every command and opti
             expect(result.code, shown).toBe(0);
           } else {
             expect([1, 2], shown).toContain(result.code);
-            expect(result.stderr, shown).toMatch(CODED_LINE);
-            expect(CODED_LINE.exec(result.stderr)?.[1], shown).not.toBe('E_INTERNAL');
             expect(result.stdout, shown).toBe('');
-            if (c.message) expect(result.stderr, shown).toMatch(c.message);
+            const line = c.json ? jsonLine(result.stderr) : result.stderr;
+            expect(line, shown).toMatch(CODED_LINE);
+            expect(CODED_LINE.exec(line)?.[1], shown).not.toBe('E_INTERNAL');
+            if (c.message) expect(line, shown).toMatch(c.message);
           }
           expect(after, shown).toEqual(before);
         });

@@ -112,6 +112,8 @@ export interface BadInputCase {
   readonly globals?: Readonly<Record<string, string | true>>;
   readonly accepted?: string;
   readonly message?: RegExp;
+  /** Run with --json: the failure is then one JSON object `{"error":{code,message}}` on one line. */
+  readonly json?: boolean;
 }
 
 /** The valid values a command needs besides the slot under test: its arguments and options. */
@@ -172,11 +174,17 @@ const BY_PLACEHOLDER: Readonly<Record<string, Kind>> = {
  * few placeholders that mean several things, the option's name); throws for one it cannot read,
  * so that a new option with a new kind of value cannot go untested.
  */
-export function kindOf(command: string, name: string, flags: string, description: string): Kind {
+export function kindOf(
+  command: string,
+  name: string,
+  flags: string,
+  description: string,
+  commandDescription = '',
+): Kind {
   const p = placeholder(flags);
   if (p === undefined) return 'flag';
   const where = `${command || '(global)'} ${name}`;
-  // Alternatives with the default among them (`<bd|kd|ol>`) are a choice.
+  // Alternatives (`<bd|kd|ol>`) are a choice, unless the table reads them otherwise (`<k|name>`).
   if (/^[a-z0-9-]+(\|[a-z0-9-]+)+$/.test(p) && !BY_PLACEHOLDER[p]) return 'choice';
   switch (p) {
     case 'name':
@@ -191,8 +199,8 @@ export function kindOf(command: string, name: string, flags: string, description
       break;
     case 'ref':
       if (name === '<ref>') return 'module-ref';
-      // A command that explains classifiers gets a segmenter as its wrong task.
-      return /classification network|classifier/.test(description) ? 'classifier' : 'network';
+      // A command for classification networks gets a segmenter as its wrong task.
+      return /classification network/.test(commandDescription) ? 'classifier' : 'network';
     case 'file':
       if (/write|goes|draw|overlay/i.test(description)) return 'out-file';
       if (/JPEG|PNG|image/.test(description)) return 'image';
@@ -283,13 +291,17 @@ export function badValues(kind: Kind, f: Fixtures): readonly BadValue[] {
         { label: 'a network of the wrong task (seg)', value: 'cat-seg' },
       ];
     case 'generic':
-      return [...BAD_REFS, { label: 'a module, not a network', value: 'cat-cls-features' }];
+      return [
+        ...BAD_REFS,
+        { label: 'a module, not a network', value: 'cat-cls-features' },
+        { label: 'a specific network, not a generic one', value: 'cat-cls' },
+      ];
     case 'new-name':
       return [...BAD_NAMES, { label: 'upper case', value: 'Animals' }];
     case 'module-name':
     case 'module-ref':
     case 'module-refs':
-      return [...BAD_REFS.filter((v) => v.label !== 'a version not published' || kind !== 'module-name')];
+      return BAD_REFS;
     case 'exact-ref':
       return [
         ...BAD_NAMES,
@@ -468,7 +480,13 @@ export function slotsOf(path: string, command: Command): Slot[] {
     ...command.options.map((option) => ({
       command: path,
       name: option.long ?? option.flags,
-      kind: kindOf(path, option.long ?? option.flags, option.flags, option.description),
+      kind: kindOf(
+        path,
+        option.long ?? option.flags,
+        option.flags,
+        option.description,
+        command.description(),
+      ),
       option,
       required: option.mandatory,
     })),
@@ -477,7 +495,7 @@ export function slotsOf(path: string, command: Command): Slot[] {
       return {
         command: path,
         name,
-        kind: kindOf(path, name, name, argument.description),
+        kind: kindOf(path, name, name, argument.description, command.description()),
         required: argument.required,
       };
     }),
@@ -567,5 +585,10 @@ export function generateCases(f: Fixtures, baselines: BaselineTable): BadInputCa
       for (const v of badValues(kind, f)) push(v.label, { [name]: v.value });
     }
   }
-  return cases;
+  // The first bad value of every slot once more with --json.
+  const firsts = new Map<string, BadInputCase>();
+  for (const c of cases)
+    if (!c.accepted && !c.globals && !firsts.has(`${c.command} ${c.slot}`))
+      firsts.set(`${c.command} ${c.slot}`, c);
+  return [...cases, ...[...firsts.values()].map((c) => ({ ...c, label: `${c.label} (--json)`, json: true }))];
 }
