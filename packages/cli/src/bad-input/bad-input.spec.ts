@@ -12,7 +12,11 @@ import { fixturePaths, publishTinyZoo, writeFixtures, writeTinyCub } from './fix
 /**
  * The generated bad-input suite (issue 24): every option and argument of every command, given
  * bad values of its kind (cases.ts), must end in one coded error line, exit 1 or 2, leave no file
- * behind and the registry byte for byte as it was.
+ * behind and the registry byte for byte as it was. "No file behind" is every file under one
+ * temporary root: the registries, the fixtures, the working folder every case runs in (relative
+ * outputs land there; transplant's --reports points there) and the long runs' state folder.
+ * "Unreadable" is a path below a plain file (ENOTDIR): the tests run as root, whom a mode of 000
+ * does not stop.
  */
 
 const root = await mkdtemp(join(tmpdir(), 'transplant-bad-input-'));

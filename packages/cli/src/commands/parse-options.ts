@@ -54,7 +54,7 @@ export function exactVersion(value: string, name: string, operation: string): st
 export function nonNegative(value: string, name: string, operation: string): number {
   const w = Number(value);
   if (value.trim() === '' || !Number.isFinite(w) || !(w >= 0))
-    throw usage(`--${name} must be a finite number ≥ 0, not "${value}"`, operation);
+    throw usage(`--${name} must be a number ≥ 0 and finite, not "${value}"`, operation);
   return w;
 }
 
