@@ -1,1 +1,3 @@
 export { nested, outcomeOf, picker, seededRandom, slots, type Pick } from './fuzz';
+export { FILE_SWAPS, mutateBytes, swapFile, swapSupport, type FileSwap } from './fuzz-files';
+export { manifestFixture } from '../contracts/fixtures';
