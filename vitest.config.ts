@@ -11,6 +11,7 @@ export default defineConfig({
     exclude: ['**/node_modules/**', '**/dist/**'],
     // Tensor back ends are process-global state: one file per worker process, no shared isolates.
     pool: 'forks',
+    globalSetup: ['./vitest.global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

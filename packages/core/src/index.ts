@@ -12,3 +12,4 @@ export * from './plugins';
 export * from './layers';
 export * from './training';
 export * from './machine';
+export * from './files';

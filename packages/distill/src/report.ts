@@ -1,5 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileWhole } from '@transplant/core';
 import { annotationLine } from './bridge-calibration';
 import { lossCurvePng } from './loss-curve';
 import type { TransplantResult } from './transplant';
@@ -22,15 +22,15 @@ export async function writeTransplantReport(
   r: TransplantResult,
   command: string,
 ): Promise<string> {
-  await mkdir(dir, { recursive: true });
   const base = `${r.network}${r.version ? `@${r.version}` : ''}-${r.method}-${r.samples}`;
   const png = `${base}-loss.png`;
-  await writeFile(
+  await writeFileWhole(
     join(dir, png),
     lossCurvePng(
       [{ label: `${r.method} loss`, values: r.losses }],
       `${r.network}: ${r.method}, ${r.annotatedImages} annotated images`,
     ),
+    'report',
   );
   const rows = [
     `| ${r.network} (${r.student.category} → adapter → ${r.student.task}) | ${r.method} | ${r.annotatedImages} | ${r.knownNegatives} | ${r.metric.name} | ${pct(r.metric)} |`,
@@ -60,6 +60,6 @@ export async function writeTransplantReport(
     '',
   ].join('\n');
   const path = join(dir, `${base}.md`);
-  await writeFile(path, md);
+  await writeFileWhole(path, md, 'report');
   return path;
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { taskLoss, type ModuleInstance, type Network } from '@transplant/composer';
-import { AdamTrainer, constantRate } from '@transplant/core';
+import { AdamTrainer, constantRate, restoreCheckpoint, saveCheckpoint } from '@transplant/core';
 import { Rng } from '@transplant/data';
 import {
   bdLoss,
@@ -54,6 +54,30 @@ export interface TrainAdapterArgs {
   /** Called after these steps (ascending), e.g. to evaluate the link along one run. */
   readonly checkpoints?: { readonly steps: readonly number[]; readonly at: (step: number) => void };
   readonly log?: (step: number, loss: number) => void;
+  /** Resumable training: see `AdapterCheckpoint`. */
+  readonly checkpoint?: AdapterCheckpoint;
+}
+
+/**
+ * Where and how often a training run saves its state (adapter weights, Adam's moments, the
+ * losses so far). A run started again with the same directory and fingerprint resumes at the
+ * last saved step and ends bit-identical to an uninterrupted run on the same back end: the
+ * minibatch draws of the steps already done are replayed, everything else is restored.
+ */
+export interface AdapterCheckpoint {
+  readonly directory: string;
+  /** Save after every this many steps (and after the last). */
+  readonly every: number;
+  /** The run's inputs (module digests, options, back end): another fingerprint starts over. */
+  readonly fingerprint: string;
+  /** Told when a run resumes, or why a checkpoint was not used. */
+  readonly note?: (line: string) => void;
+}
+
+interface AdapterCheckpointState {
+  readonly step: number;
+  readonly wallSeconds: number;
+  readonly losses: number[];
 }
 
 /**
@@ -212,8 +236,25 @@ export function trainAdapterOnFeatures(args: TrainOnFeaturesArgs): {
     if (probe instanceof tf.Tensor) probe.dispose();
   }
   const started = performance.now();
+  const saved = args.checkpoint;
+  const checkpointed = { variables, optimizer: trainer.optimizer };
+  let first = 0;
   try {
-    for (let step = 0; step < args.steps; step++) {
+    if (saved) {
+      const restored = restoreCheckpoint<AdapterCheckpointState>(saved.directory, checkpointed, {
+        fingerprint: saved.fingerprint,
+        ...(saved.note ? { onStale: saved.note } : {}),
+      });
+      if (restored) {
+        first = Math.min(restored.step, args.steps);
+        losses.push(...restored.losses.slice(0, first));
+        // The draws of the steps already done, so that the next batch is the uninterrupted run's.
+        for (let step = 0; step < first; step++)
+          drawIndices(rng, Math.min(args.batchSize, pool.n), pool.n, classes);
+        saved.note?.(`resuming at step ${first}/${args.steps} from ${saved.directory}`);
+      }
+    }
+    for (let step = first; step < args.steps; step++) {
       const picked = drawIndices(rng, Math.min(args.batchSize, pool.n), pool.n, classes);
       const indices = tf.tensor1d(picked, 'int32');
       let value: number;
@@ -241,11 +282,21 @@ export function trainAdapterOnFeatures(args: TrainOnFeaturesArgs): {
       losses.push(value);
       args.log?.(step + 1, value);
       if (args.checkpoints?.steps.includes(step + 1)) args.checkpoints.at(step + 1);
+      if (saved && ((step + 1) % saved.every === 0 || step + 1 === args.steps))
+        saveCheckpoint<AdapterCheckpointState>(
+          saved.directory,
+          checkpointed,
+          { step: step + 1, wallSeconds: (performance.now() - started) / 1000, losses },
+          { fingerprint: saved.fingerprint },
+        );
     }
   } finally {
     trainer.dispose();
     if (pool.targets) disposeTargets(pool.targets);
     tf.dispose([pool.x, pool.y].filter((t): t is tf.Tensor => t !== undefined));
   }
-  return { losses, stepMilliseconds: (performance.now() - started) / Math.max(args.steps, 1) };
+  return {
+    losses,
+    stepMilliseconds: (performance.now() - started) / Math.max(args.steps - first, 1),
+  };
 }

@@ -1,20 +1,24 @@
 import * as tf from '@tensorflow/tfjs';
-import semver from 'semver';
 import {
   Network,
   addCounts,
   createModule,
   imageCounts,
   disposeModule,
-  publishModule,
-  publishNetwork,
   taskMetric,
   type Composer,
   type ModuleInstance,
   type PluginRegistry,
   type TaskCounts,
 } from '@transplant/composer';
-import { TASKS, TransplantError, isTransplantError, type TaskId } from '@transplant/core';
+import {
+  TASKS,
+  TransplantError,
+  isTransplantError,
+  sha256Digest,
+  type RunFolder,
+  type TaskId,
+} from '@transplant/core';
 import { isCategoryId, type CategoryId, type CategoryVsRest } from '@transplant/data';
 import type { Registry } from '@transplant/registry';
 import { annotatedImages, annotationLine, calibrateBridge } from './bridge-calibration';
@@ -28,6 +32,7 @@ import {
   type SpecificNetwork,
   type TeacherResolution,
 } from './teacher';
+import { nextFreeVersion, publishModuleOnce, publishNetworkOnce } from './publish-resumed';
 import { DEFAULT_MASK_PROBE, trainAdapter, type DistillMethod, type ProbeKind } from './train-adapter';
 import { HELD_OUT, NEGATIVES, describeTransplantData, transplantData } from './transplant-data';
 
@@ -62,6 +67,12 @@ export interface TransplantOptions {
   readonly backend: string;
   readonly publish: boolean;
   readonly progress?: (step: number, loss: number) => void;
+  /**
+   * Where the run keeps what it needs to resume after a kill (the adapter's training state,
+   * the version it publishes): rerun with the same folder and it continues to the result an
+   * uninterrupted run gives. The caller removes the folder once the run has finished.
+   */
+  readonly run?: RunFolder;
 }
 
 export interface TransplantResult {
@@ -92,16 +103,6 @@ export interface TransplantResult {
   readonly wallSeconds: number;
   readonly data: string;
   readonly calibration?: BridgeCalibration;
-}
-
-async function nextVersion(registry: Registry, name: string): Promise<string> {
-  try {
-    const index = await registry.index(name);
-    return semver.inc(semver.rsort(Object.keys(index.versions))[0]!, 'minor')!;
-  } catch (error) {
-    if (isTransplantError(error, 'E_MODULE_NOT_FOUND')) return '1.0.0';
-    throw error;
-  }
 }
 
 /** Where a link was evaluated: the split (dev, or the final test of a final run) and each image's counts. */
@@ -175,6 +176,47 @@ export interface LearnLinkOptions extends Pick<
   /** The synthetic category whose images train and evaluate the link. */
   readonly category: CategoryId;
   readonly adapterName: string;
+  /** Save the training state here every `every` steps, and resume from it (see `AdapterCheckpoint`). */
+  readonly checkpoint?: LinkCheckpoint;
+}
+
+/** Where a long run keeps a link's training state; the fingerprint is derived from the link's inputs. */
+export interface LinkCheckpoint {
+  readonly directory: string;
+  readonly every: number;
+  readonly note?: (line: string) => void;
+}
+
+/** What a link's training depends on: a checkpoint made from other inputs is not resumed. */
+function linkFingerprint(options: LearnLinkOptions): string {
+  const { f, g, resolution } = options;
+  const inputs = {
+    f: f.published?.digest ?? f.name,
+    g: g.published?.digest ?? g.name,
+    teacher: resolution.kind === 'none' ? 'none' : resolution.description,
+    adapter: options.adapterName,
+    ...Object.fromEntries(
+      (
+        [
+          'method',
+          'samples',
+          'adapterLayers',
+          'adapterInit',
+          'probe',
+          'balanced',
+          'steps',
+          'batchSize',
+          'learningRate',
+          'seed',
+          'calibration',
+          'final',
+        ] as const
+      ).map((key) => [key, options[key] ?? null]),
+    ),
+    category: options.category,
+    backend: tf.getBackend(),
+  };
+  return sha256Digest(new TextEncoder().encode(JSON.stringify(inputs)));
 }
 
 export interface LearnedLink {
@@ -213,6 +255,12 @@ export function learnLink(options: LearnLinkOptions): LearnedLink {
     throw new TransplantError(
       'E_INVALID_ARGUMENT',
       'ordinary learning needs annotated samples: pass --samples N (N ≥ 1)',
+      { operation: 'transplant' },
+    );
+  if (options.checkpoint && options.evaluateAt)
+    throw new TransplantError(
+      'E_INVALID_ARGUMENT',
+      'a checkpointed run does not record a learning curve: pass either evaluateAt or checkpoint',
       { operation: 'transplant' },
     );
   const data = transplantData({
@@ -275,6 +323,9 @@ export function learnLink(options: LearnLinkOptions): LearnedLink {
             }
           : {}),
         ...(options.progress ? { log: options.progress } : {}),
+        ...(options.checkpoint
+          ? { checkpoint: { ...options.checkpoint, fingerprint: linkFingerprint(options) } }
+          : {}),
       });
     } finally {
       tf.dispose([target.images, target.targets, negatives.images, negatives.targets, images, targets]);
@@ -340,6 +391,15 @@ export async function transplant(options: TransplantOptions): Promise<Transplant
       resolution,
       category,
       adapterName: `${name}-adapter`,
+      ...(options.run
+        ? {
+            checkpoint: {
+              directory: options.run.path('adapter'),
+              every: options.run.every,
+              note: options.run.note,
+            },
+          }
+        : {}),
     });
     student.push(learned.adapter);
     const { adapter, network, data, metric, evaluation, curve, calibration, probe, wallSeconds, trained } =
@@ -361,14 +421,13 @@ export async function transplant(options: TransplantOptions): Promise<Transplant
     let version: string | undefined;
     if (options.publish) {
       const registry = options.composer.registry;
-      version = await nextVersion(registry, name);
       const pin = (m: ModuleInstance, kind: 'category' | 'task') => ({
         name: m.name,
         kind,
         range: m.published!.version,
         pinned: { version: m.published!.version, digest: m.published!.digest },
       });
-      const meta = {
+      const meta = (version: string) => ({
         version,
         generatedBy: options.generatedBy,
         provenance: {
@@ -382,9 +441,20 @@ export async function transplant(options: TransplantOptions): Promise<Transplant
           summary: `${options.method} adapter (${options.adapterLayers} conv+ReLU) from ${f.name} to ${g.name}; teacher: ${teacher}; ${counted}${probe === 'random' || probe === 'pseudo-label' ? `; ${probe} probes` : ''}`,
           metrics: [{ ...metric, on: describeTransplantData(data, options.samples) }],
         },
-      };
-      await publishModule(registry, adapter, { ...meta, dependencies: [pin(f, 'category'), pin(g, 'task')] });
-      await publishNetwork(registry, network, { ...meta, name });
+      });
+      version = await publishTransplant(registry, {
+        names: [adapter.name, name],
+        run: options.run,
+        publish: async (v, resumed) => {
+          await publishModuleOnce(
+            registry,
+            adapter,
+            { ...meta(v), dependencies: [pin(f, 'category'), pin(g, 'task')] },
+            resumed,
+          );
+          await publishNetworkOnce(registry, network, { ...meta(v), name }, resumed);
+        },
+      });
     }
     return {
       network: name,
@@ -414,5 +484,32 @@ export async function transplant(options: TransplantOptions): Promise<Transplant
       ...to.network.modules.values(),
       ...(named ? named.network.modules.values() : []),
     ].forEach(disposeModule);
+  }
+}
+
+/**
+ * Publishes the adapter and its network at one version: the next free one, or the one a
+ * killed run recorded (its modules already there count as published by this run). When
+ * another run takes the version first, the next free one is tried.
+ */
+async function publishTransplant(
+  registry: Registry,
+  job: {
+    readonly names: readonly string[];
+    readonly run: RunFolder | undefined;
+    readonly publish: (version: string, resumed: boolean) => Promise<void>;
+  },
+): Promise<string> {
+  const recorded = job.run?.read<{ version: string }>('publish')?.version;
+  let version = recorded ?? (await nextFreeVersion(registry, job.names));
+  for (let attempt = 1; ; attempt++) {
+    job.run?.write('publish', { version });
+    try {
+      await job.publish(version, version === recorded);
+      return version;
+    } catch (error) {
+      if (!isTransplantError(error, 'E_VERSION_EXISTS') || attempt >= 20) throw error;
+      version = await nextFreeVersion(registry, job.names);
+    }
   }
 }

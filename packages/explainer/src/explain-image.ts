@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { writeFileWhole } from '@transplant/core';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '@transplant/composer';
@@ -58,7 +58,7 @@ export async function explainImage(options: ExplainImageOptions): Promise<ImageE
     perGroup.set(r.group, (perGroup.get(r.group) ?? 0) + shares[r.filter]!);
     total += shares[r.filter]!;
   }
-  if (options.png) await writeFile(options.png, await encodePng(picture));
+  if (options.png) await writeFileWhole(options.png, await encodePng(picture), 'explain');
   return {
     file: resolve(options.file),
     logit,

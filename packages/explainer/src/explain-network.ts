@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFileWhole } from '@transplant/core';
 import { join, resolve } from 'node:path';
 import type { Network } from '@transplant/composer';
 import type { CategoryId } from '@transplant/data';
@@ -31,8 +31,7 @@ export async function explainNetwork(options: ExplainNetworkOptions): Promise<Ex
   const dir = resolve(out);
   const heatmaps = join(dir, 'groups.png');
   try {
-    await mkdir(dir, { recursive: true });
-    await writeFile(heatmaps, run.png);
+    await writeFileWhole(heatmaps, run.png, 'explain');
     if (file)
       image = await explainImage({
         network,

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { writeFileWhole } from '@transplant/core';
 import type { Explanation } from './explain';
 import type { ImageExplanationReport } from './explain-image';
 import type { ExplainRunResult } from './run';
@@ -93,7 +93,7 @@ export async function writeExplainReport(r: ExplainReport, explanation: Explanat
       : []),
     '',
   ].join('\n');
-  await writeFile(r.files.markdown, md);
+  await writeFileWhole(r.files.markdown, md, 'explain');
   const escape = (s: string) => s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!);
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(`Explanation of ${r.network}`)}</title>
 <style>body{font:14px system-ui,sans-serif;margin:1.5em;max-width:60em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em}</style></head><body>
@@ -108,5 +108,5 @@ ${r.groups.map((g) => `<tr><td>${escape(g.group)}</td><td>${g.filters}</td><td>$
 ${r.image ? `<h2>${escape(r.image.file)}</h2><p>Performer logit ${r.image.logit.toFixed(2)}.</p><ul>${r.image.groups.map((g) => `<li>${escape(g.group)}: ${pct(g.share)}</li>`).join('')}</ul><p><img src="image.png" alt="the image" width="192"></p>` : ''}
 </body></html>
 `;
-  await writeFile(r.files.html, html);
+  await writeFileWhole(r.files.html, html, 'explain');
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '@transplant/composer';
+import { sha256Digest } from '@transplant/core';
 import {
   CATEGORY_IDS,
   SyntheticSet,
@@ -57,6 +58,15 @@ export interface ExplainRunOptions {
    */
   readonly final?: boolean;
   readonly log?: (line: string) => void;
+  /**
+   * Resumable training: the explainer's state is saved in `directory` every `every` steps and
+   * a run killed before it finished resumes from it (inputs and back end must be the same).
+   */
+  readonly checkpoint?: {
+    readonly directory: string;
+    readonly every: number;
+    readonly note?: (line: string) => void;
+  };
   /** Return the trained explainer (the caller disposes it) instead of disposing it. */
   readonly keep?: boolean;
 }
@@ -84,7 +94,15 @@ export interface ExplainRunResult {
   readonly filters: FilterReport[];
   readonly fidelity: { performer: number; explained: number };
   readonly curve: ExplainerCurve[];
-  readonly settings: Omit<ExplainRunOptions, 'log' | 'keep'>;
+  readonly settings: Omit<ExplainRunOptions, 'log' | 'keep' | 'checkpoint'>;
+}
+
+/** What an explainer's training depends on: a checkpoint made from other inputs is not resumed. */
+function runFingerprint(name: string, category: CategoryId, options: ExplainRunOptions): string {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- how the run reports and keeps state does not change it
+  const { log, keep, checkpoint, ...settings } = options;
+  const inputs = JSON.stringify({ name, category, settings, backend: tf.getBackend() });
+  return sha256Digest(new TextEncoder().encode(inputs));
 }
 
 /** `count` items taken evenly over a list (a set's items come grouped by category). */
@@ -179,7 +197,16 @@ export function explainPerformer(
   explainer.scale = poolScale(pool);
   try {
     const trained = trainExplainer(
-      { explainer, pool, dev, log: options.log ?? (() => undefined), upper: (y) => performer.upper(y) },
+      {
+        explainer,
+        pool,
+        dev,
+        log: options.log ?? (() => undefined),
+        upper: (y) => performer.upper(y),
+        ...(options.checkpoint
+          ? { checkpoint: { ...options.checkpoint, fingerprint: runFingerprint(name, category, options) } }
+          : {}),
+      },
       {
         ...TRAINING_DEFAULTS,
         steps: options.steps,
@@ -231,7 +258,7 @@ export function explainPerformer(
       geometry: performer.geometry,
       title: `${name}: interpretable filter groups (p = ${p.toFixed(2)}, ${stream} images)`,
     });
-    const { log: _log, keep: _keep, ...settings } = options;
+    const { log: _log, keep: _keep, checkpoint: _checkpoint, ...settings } = options;
     return {
       name,
       category,

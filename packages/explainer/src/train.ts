@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { AdamTrainer, constantRate, smoothLoss } from '@transplant/core';
+import { AdamTrainer, constantRate, restoreCheckpoint, saveCheckpoint, smoothLoss } from '@transplant/core';
 import {
   FilterAssignment,
   handBuiltFilterLossProbe,
@@ -139,6 +139,23 @@ export interface ExplainerTrainingResult {
   readonly converged: boolean;
 }
 
+/** Where and how often `trainExplainer` saves its state; another fingerprint starts over. */
+export interface ExplainerCheckpoint {
+  readonly directory: string;
+  readonly every: number;
+  readonly fingerprint: string;
+  readonly note?: (line: string) => void;
+}
+
+interface ExplainerCheckpointState {
+  readonly step: number;
+  readonly wallSeconds: number;
+  readonly random: number;
+  readonly smoothed: number | null;
+  readonly curve: ExplainerCurve[];
+  readonly stopped: boolean;
+}
+
 /**
  * Trains the explainer without labels (docs/methods.md §5.3): reconstruction of the performer's
  * higher features y from x by distillation, plus η·(−log g) when η > 0, plus the hand-built
@@ -157,6 +174,11 @@ export function trainExplainer(
     readonly upper?: (y: tf.Tensor4D) => tf.Tensor;
     /** Held-out features for the stopping rule (dev images, never the final test). */
     readonly dev?: Pick<FeaturePool, 'x' | 'y'>;
+    /**
+     * Save the training state here every `every` steps and resume from it: a killed run started
+     * again ends bit-identical to an uninterrupted one on the same back end.
+     */
+    readonly checkpoint?: ExplainerCheckpoint;
   },
   opts: ExplainerTraining,
 ): ExplainerTrainingResult {
@@ -181,7 +203,28 @@ export function trainExplainer(
   };
   const started = performance.now();
   let stopped = false;
-  for (let step = 0; step < opts.steps; step++) {
+  let first = 0;
+  const saved = subject.checkpoint;
+  // The β of the part mask and any other weight training moves besides the variables.
+  const statistics = [explainer.interpretable, explainer.ordinary, explainer.decoder].flatMap(
+    (model) => model.nonTrainableWeights,
+  );
+  const checkpointed = { variables, optimizer: trainer.optimizer, statistics };
+  if (saved) {
+    const restored = restoreCheckpoint<ExplainerCheckpointState>(saved.directory, checkpointed, {
+      fingerprint: saved.fingerprint,
+      ...(saved.note ? { onStale: saved.note } : {}),
+    });
+    if (restored) {
+      first = restored.step;
+      state = restored.random;
+      smoothed = restored.smoothed ?? NaN;
+      curve.push(...restored.curve);
+      stopped = restored.stopped;
+      saved.note?.(`resuming the explainer at step ${first}/${opts.steps} from ${saved.directory}`);
+    }
+  }
+  for (let step = first; step < opts.steps && !stopped; step++) {
     const picks = Array.from({ length: Math.min(opts.batchSize, n) }, () => Math.floor(next() * n));
     const index = tf.tensor1d(picks, 'int32');
     const x = tf.gather(pool.x, index) as tf.Tensor4D;
@@ -247,7 +290,20 @@ export function trainExplainer(
           `explainer step ${step + 1}/${opts.steps}  reconstruction error ${smoothed.toFixed(4)}${measured ? `  dev ${measured.both.toFixed(4)}  p ${measured.p.toFixed(3)}` : ''}  gate ${explainer.gate().toFixed(3)}  ${perStep.toFixed(0)} ms/step${stopped ? '  (converged)' : ''}`,
         );
     }
-    if (stopped) break;
+    if (saved && ((step + 1) % saved.every === 0 || step + 1 === opts.steps || stopped))
+      saveCheckpoint<ExplainerCheckpointState>(
+        saved.directory,
+        checkpointed,
+        {
+          step: step + 1,
+          wallSeconds: (performance.now() - started) / 1000,
+          random: state,
+          smoothed: Number.isNaN(smoothed) ? null : smoothed,
+          curve,
+          stopped,
+        },
+        { fingerprint: saved.fingerprint },
+      );
   }
   trainer.dispose();
   return { curve, steps: curve.at(-1)?.step ?? 0, converged: stopped };

@@ -9,6 +9,8 @@ import {
 } from '@transplant/composer';
 import {
   AdamTrainer,
+  restoreCheckpoint,
+  saveCheckpoint,
   TASKS,
   smoothLoss,
   stepDecay,
@@ -16,7 +18,7 @@ import {
   type TaskId,
 } from '@transplant/core';
 import { disposeBatch, type CategoryVsRest } from '@transplant/data';
-import { restoreCheckpoint, saveCheckpoint } from './checkpoint';
+
 import { heldOutCounts } from './zoo-data';
 import type { TrainingPlan } from './zoo-spec';
 
@@ -75,7 +77,7 @@ export async function trainSpecific(args: TrainArgs): Promise<{
     network.modules.get(name)!.built.layers.flatMap((layer) => layer.nonTrainableWeights),
   );
   const trainer = new AdamTrainer(variables, planSchedule(plan));
-  const restored = await restoreCheckpoint(args.checkpointDir, {
+  const restored = restoreCheckpoint(args.checkpointDir, {
     variables,
     optimizer: trainer.optimizer,
     statistics,
@@ -125,7 +127,7 @@ export async function trainSpecific(args: TrainArgs): Promise<{
       }
     }
     if ((done % plan.checkpointEvery === 0 || check) && done < plan.maxSteps)
-      await saveCheckpoint(
+      saveCheckpoint(
         args.checkpointDir,
         { variables, optimizer: trainer.optimizer, statistics },
         { step: done, wallSeconds },

@@ -10,11 +10,17 @@ import {
   type PublishMeta,
 } from '@transplant/composer';
 import * as tf from '@tensorflow/tfjs';
-import { TransplantError, loadModuleWeights, moduleWeights, type TaskId } from '@transplant/core';
+import {
+  TransplantError,
+  loadModuleWeights,
+  moduleWeights,
+  removeCheckpoint,
+  type TaskId,
+} from '@transplant/core';
 import { foldBatchNorm, type CategoryVggOptions } from '@transplant/plugin-category-vgg';
 import type { CategoryId } from '@transplant/data';
 import type { Registry } from '@transplant/registry';
-import { removeCheckpoint } from './checkpoint';
+
 import { evaluateSpecific, meetsGoal, trainSpecific } from './train-specific';
 import { describeZooData, zooData } from './zoo-data';
 import {
@@ -212,7 +218,7 @@ export async function trainZooNetwork(args: ZooEntryArgs): Promise<ZooEntryResul
     await publishOnce(args.registry, network.modules.get(names.category)!, meta);
     await publishOnce(args.registry, network.modules.get(names.task)!, meta);
     await publishNetwork(args.registry, network, { ...meta, name });
-    await removeCheckpoint(args.checkpointDir);
+    removeCheckpoint(args.checkpointDir);
     args.log(`published ${name}@${args.version} (${names.category}, ${names.task})`);
     return {
       network: name,

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { EXPLAIN_COMMAND_DEFAULTS, explainNetwork, formatExplainReport } from '@transplant/explainer';
-import type { CommandContext } from './command-context';
+import { selectCommandBackend, type CommandContext } from './command-context';
+import { resumableOptions, withRunFolder } from './long-run';
 import { categoryOf, withNetwork } from './network-context';
 import { integer, integers, nonNegative, usage } from './parse-options';
 
@@ -22,13 +23,13 @@ interface ExplainFlags {
   seed: string;
   scenes?: boolean;
   class?: string;
+  restart?: boolean;
 }
 
 /** `transplant explain --net bird-cls [--image x.png]`: trains an explainer of the network and writes the report. */
 export function explainCommand(parent: Command, ctx: CommandContext): void {
   const d = EXPLAIN_COMMAND_DEFAULTS;
-  parent
-    .command('explain')
+  resumableOptions(parent.command('explain'))
     .description(
       'explain a classification network: how much of its features are object parts (p), which part groups carry them, and the fidelity of the explanation; writes a Markdown/HTML report with heat maps',
     )
@@ -78,17 +79,27 @@ export function explainCommand(parent: Command, ctx: CommandContext): void {
         ...(output === undefined ? {} : { output }),
       };
       await withNetwork(ctx, flags.net, async ({ network, manifest, link }) => {
-        const report = await explainNetwork({
-          ...settings,
-          network,
-          link,
-          reference: `${manifest.name}@${manifest.version}`,
-          category: categoryOf(network, link, flags.category, 'explain'),
-          out: flags.out ?? join('reports', `explain-${manifest.name}`),
-          ...(flags.image ? { image: flags.image } : {}),
-          log: (line) => ctx.err(`${line}\n`),
-        });
-        ctx.out(report, formatExplainReport(report));
+        const reference = `${manifest.name}@${manifest.version}`;
+        const category = categoryOf(network, link, flags.category, 'explain');
+        const backend = (await selectCommandBackend(ctx)).id;
+        const inputs = { reference, category, settings, image: flags.image ?? null };
+        await withRunFolder(
+          ctx,
+          { command: 'explain', inputs, restart: flags.restart === true, backend },
+          (run) =>
+            explainNetwork({
+              ...settings,
+              network,
+              link,
+              reference,
+              category,
+              out: flags.out ?? join('reports', `explain-${manifest.name}`),
+              ...(flags.image ? { image: flags.image } : {}),
+              log: (line) => ctx.err(`${line}\n`),
+              checkpoint: { directory: run.path('explainer'), every: run.every, note: run.note },
+            }),
+          (report) => ctx.out(report, formatExplainReport(report)),
+        );
       });
     });
 }

@@ -11,6 +11,7 @@ import {
 } from '@transplant/distill';
 import type { CommandContext } from './command-context';
 import { genericContext } from './generic-context';
+import { resumableOptions, withRunFolder } from './long-run';
 import { integers, oneOf } from './parse-options';
 
 type TrainingFlags = Record<'samples' | 'adapter' | 'steps' | 'seed', string>;
@@ -28,7 +29,7 @@ export function genericGrowthCommands(parent: Command, ctx: CommandContext): voi
     return { samples, adapterLayers: ADAPTER_LAYERS[adapter], steps, seed, progress };
   };
   const trainingOptions = (cmd: Command) =>
-    cmd
+    resumableOptions(cmd)
       .option(
         '--samples <n>',
         'annotated images for links without a teacher (ordinary learning); 0 skips those links',
@@ -47,10 +48,21 @@ export function genericGrowthCommands(parent: Command, ctx: CommandContext): voi
   )
     .requiredOption('--generic <name>', 'the generic network')
     .requiredOption('--from <network>', 'the specific network whose category module joins, e.g. cat-seg')
-    .action(async (options: TrainingFlags & { generic: string; from: string }) => {
-      const { generic, from } = options;
-      const change = await addCategory(await context(), { generic, from, training: training(options) });
-      ctx.out(change, formatGenericChange(change));
+    .action(async (options: TrainingFlags & { generic: string; from: string; restart?: boolean }) => {
+      const { generic, from, restart, ...flags } = options;
+      const learning = training(options);
+      const growing = await context();
+      await withRunFolder(
+        ctx,
+        {
+          command: 'add-category',
+          inputs: { generic, from, ...flags },
+          restart: restart === true,
+          backend: growing.backend,
+        },
+        (run) => addCategory(growing, { generic, from, training: learning, run }),
+        (change) => ctx.out(change, formatGenericChange(change)),
+      );
     });
   trainingOptions(
     parent
@@ -61,10 +73,21 @@ export function genericGrowthCommands(parent: Command, ctx: CommandContext): voi
   )
     .requiredOption('--generic <name>', 'the generic network')
     .requiredOption('--from <network>', 'the specific network whose task module joins, e.g. bird-cls')
-    .action(async (options: TrainingFlags & { generic: string; from: string }) => {
-      const { generic, from } = options;
-      const change = await addTask(await context(), { generic, from, training: training(options) });
-      ctx.out(change, formatGenericChange(change));
+    .action(async (options: TrainingFlags & { generic: string; from: string; restart?: boolean }) => {
+      const { generic, from, restart, ...flags } = options;
+      const learning = training(options);
+      const growing = await context();
+      await withRunFolder(
+        ctx,
+        {
+          command: 'add-task',
+          inputs: { generic, from, ...flags },
+          restart: restart === true,
+          backend: growing.backend,
+        },
+        (run) => addTask(growing, { generic, from, training: learning, run }),
+        (change) => ctx.out(change, formatGenericChange(change)),
+      );
     });
   parent
     .command('remove-category')

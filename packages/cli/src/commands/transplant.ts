@@ -15,17 +15,22 @@ import {
 } from '@transplant/distill';
 import { REPORTS_DIR, type CommandContext } from './command-context';
 import { trainingContext } from './generic-context';
+import { resumableOptions, withRunFolder } from './long-run';
 import { integers, oneOf } from './parse-options';
 
 /** The flags as commander hands them over: values as strings, --no-publish as `publish`. */
 type Flag =
   'from' | 'to' | 'samples' | 'method' | 'adapter' | 'probe' | 'calibration' | 'steps' | 'seed' | 'reports';
-type Options = Record<Flag, string> & { teacher?: string; publish: boolean; final?: boolean };
+type Options = Record<Flag, string> & {
+  teacher?: string;
+  publish: boolean;
+  final?: boolean;
+  restart?: boolean;
+};
 
 /** `transplant transplant --from bird-cls --to cat-seg …`: learns an adapter, evaluates, publishes, reports. */
 export function transplantCommand(parent: Command, ctx: CommandContext): Command {
-  return parent
-    .command('transplant')
+  return resumableOptions(parent.command('transplant'))
     .description(
       "learn only an adapter that puts --from's task module on --to's category module (both frozen), evaluate, publish and report",
     )
@@ -69,27 +74,35 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
       const context = await trainingContext(ctx);
       const numbers = integers(options, { steps: 1, samples: 0, seed: 0 }, 'transplant');
       const started = Date.now();
-      const { result, report } = await transplantWithReport({
-        ...context,
-        from: options.from,
-        to: options.to,
-        ...(options.teacher ? { teacher: options.teacher } : {}),
-        method,
-        ...numbers,
-        adapterLayers: ADAPTER_LAYERS[adapter],
-        probe,
-        calibration,
-        ...(options.final ? { final: true } : {}),
-        publish: options.publish,
-        progress: (step, loss) => {
-          const line = transplantProgressLine(step, numbers.steps, loss, Date.now() - started);
-          if (line) ctx.err(line);
-        },
-        report: {
-          dir: resolve(options.reports),
-          command: `transplant --from ${options.from} --to ${options.to} --method ${options.method} --samples ${options.samples} --adapter ${options.adapter} --probe ${options.probe} --calibration ${options.calibration} --steps ${options.steps} --seed ${options.seed}${options.final ? ' --final' : ''}`,
-        },
-      });
-      ctx.out(transplantSummary(result, report), formatTransplant(result, report));
+      // eslint-disable-next-line @typescript-eslint/no-unused-vars -- where the report goes does not change the run
+      const { reports, restart, ...inputs } = options;
+      await withRunFolder(
+        ctx,
+        { command: 'transplant', inputs, restart: restart === true, backend: context.backend },
+        (run) =>
+          transplantWithReport({
+            ...context,
+            from: options.from,
+            to: options.to,
+            ...(options.teacher ? { teacher: options.teacher } : {}),
+            method,
+            ...numbers,
+            adapterLayers: ADAPTER_LAYERS[adapter],
+            probe,
+            calibration,
+            ...(options.final ? { final: true } : {}),
+            publish: options.publish,
+            run,
+            progress: (step, loss) => {
+              const line = transplantProgressLine(step, numbers.steps, loss, Date.now() - started);
+              if (line) ctx.err(line);
+            },
+            report: {
+              dir: resolve(options.reports),
+              command: `transplant --from ${options.from} --to ${options.to} --method ${options.method} --samples ${options.samples} --adapter ${options.adapter} --probe ${options.probe} --calibration ${options.calibration} --steps ${options.steps} --seed ${options.seed}${options.final ? ' --final' : ''}`,
+            },
+          }),
+        ({ result, report }) => ctx.out(transplantSummary(result, report), formatTransplant(result, report)),
+      );
     });
 }

@@ -62,3 +62,44 @@ export async function publishTinyClassifiers(
     network.dispose();
   }
 }
+
+/**
+ * Publishes a cls and a seg network per category at 1.0.0 (16-pixel images, category-vgg
+ * [[4], [8]] → an 8×8×8 map at stride 2 → task-cls or task-seg): `<category>-cls`, `<category>-seg`.
+ */
+export async function publishTinySpecifics(
+  location: string,
+  categories: readonly string[],
+  backend: string,
+): Promise<void> {
+  const registry = new Registry(new FolderStore(location));
+  const plugins = testPlugins();
+  const map = { inputSize: 8, inputChannels: 8, inputStride: 2 };
+  let seed = 1;
+  for (const category of categories) {
+    for (const [task, family, options] of [
+      ['cls', 'task-cls', { ...map, convs: [], hidden: 4 }],
+      ['seg', 'task-seg', { ...map, widths: [8, 4] }],
+    ] as const) {
+      const f = createModule(plugins, {
+        name: `${category}-${task}-features`,
+        family: 'category-vgg',
+        options: { inputSize: 16, blocks: [[4], [8]] },
+        seed: seed++,
+        category,
+      });
+      const g = createModule(plugins, { name: `${category}-${task}-head`, family, options, seed: seed++ });
+      const network = Network.create([f, g], [{ category: f.name, task: g.name }]);
+      const meta = {
+        version: '1.0.0',
+        generatedBy: 'transplant/0.1.0',
+        provenance: { data: 'test', seed: 1, steps: 0, backend },
+        card: { metrics: [{ name: task === 'cls' ? 'error-rate' : 'iou', value: 0.25, on: 'test' }] },
+      };
+      await publishModule(registry, f, meta);
+      await publishModule(registry, g, meta);
+      await publishNetwork(registry, network, { ...meta, name: `${category}-${task}` });
+      network.dispose();
+    }
+  }
+}

@@ -168,6 +168,14 @@ export const ERROR_CATALOG = {
     title: 'the final-test images were asked for outside a final run',
     hint: 'decide on the dev split; only a final run (--final, docs/protocol.md) reads the final test, once',
   },
+  E_CHECKPOINT_CORRUPT: {
+    title: "a long run's checkpoint cannot be read",
+    hint: 'start the run over with --restart, or delete the checkpoint folder the message names',
+  },
+  E_DISK_FULL: {
+    title: 'the disk is full (or over quota)',
+    hint: 'free space on the named device (`registry gc` removes unreferenced blobs) and run the command again: what was published before stays valid',
+  },
   E_INVALID_ARGUMENT: {
     title: 'a value passed to the platform is not valid',
     hint: "fix the named value: on the command line it comes from an option (see the command's --help), in code from the function's arguments",

@@ -48,6 +48,42 @@ export class ScheduledAdam extends tf.AdamOptimizer {
     this['accBeta1'].assign(beta1);
     this['accBeta2'].assign(beta2);
   }
+
+  /**
+   * Everything an update reads besides the variables, synchronously (stock `getWeights` is
+   * async): the moments m and v of each variable in update order (empty before the first
+   * update), β₁ᵗ, β₂ᵗ and the update count. The tensors are live: do not dispose.
+   */
+  state(): { moments: tf.Variable[]; beta1: tf.Variable; beta2: tf.Variable; iterations: number } {
+    const first = (this['accumulatedFirstMoment'] as { variable: tf.Variable }[]).map((m) => m.variable);
+    const second = (this['accumulatedSecondMoment'] as { variable: tf.Variable }[]).map((m) => m.variable);
+    return {
+      moments: [...first, ...second],
+      beta1: this['accBeta1'],
+      beta2: this['accBeta2'],
+      iterations: this.iterations,
+    };
+  }
+
+  /**
+   * Puts back a `state()` (the optimizer's variables share the tensors' data; the caller still frees its own), so
+   * that the next update is the one an uninterrupted run would have made, to the bit.
+   */
+  restoreState(state: {
+    moments: readonly tf.Tensor[];
+    beta1: tf.Tensor;
+    beta2: tf.Tensor;
+    iterations: number;
+  }): void {
+    const count = state.moments.length / 2;
+    const own = (tensors: readonly tf.Tensor[], suffix: string) =>
+      tensors.map((t, i) => ({ originalName: `restored/${i}/${suffix}`, variable: t.variable(false) }));
+    tf.dispose(this.state().moments);
+    this['accumulatedFirstMoment'] = own(state.moments.slice(0, count), 'm');
+    this['accumulatedSecondMoment'] = own(state.moments.slice(count), 'v');
+    this.restoreBiasCorrection(state.beta1, state.beta2);
+    this['iterations_'] = state.iterations;
+  }
 }
 
 /**

@@ -7,3 +7,12 @@ export {
   type LearningRateSchedule,
   type StepDecayOptions,
 } from './adam-trainer';
+export {
+  removeCheckpoint,
+  restoreCheckpoint,
+  saveCheckpoint,
+  type CheckpointOptions,
+  type CheckpointState,
+  type Checkpointed,
+} from './checkpoint';
+export { RunFolder } from './run-folder';

@@ -1,6 +1,6 @@
 import semver from 'semver';
 import { Network, disposeModule, type ModuleInstance } from '@transplant/composer';
-import { TransplantError } from '@transplant/core';
+import { TransplantError, type RunFolder } from '@transplant/core';
 import { assertNoForgetting, assertReproducesRecord, linkDigests } from './guard';
 import {
   addPlannedLink,
@@ -22,6 +22,8 @@ export interface GrowOptions {
   readonly training: LinkTraining;
   /** The card summary of the next version. */
   readonly summary: string;
+  /** Resumable: each link's training state and the publication are kept here (see `GrowFromOptions.run`). */
+  readonly run?: RunFolder;
 }
 
 /**
@@ -48,14 +50,29 @@ export async function growGeneric(ctx: GenericContext, options: GrowOptions): Pr
     metrics: { ...current.record.metrics },
   };
   try {
-    for (const planned of options.planned) addPlannedLink(ctx, { generic: name, planned, training, growth });
+    const { run } = options;
+    options.planned.forEach((planned, i) =>
+      addPlannedLink(ctx, {
+        generic: name,
+        planned,
+        training,
+        growth,
+        ...(run
+          ? { checkpoint: { directory: run.path(`link-${i}`), every: run.every, note: run.note } }
+          : {}),
+      }),
+    );
     assertSomethingAdded(name, growth);
     const grown = grownNetwork(current, options.newModules, growth);
     training.afterTraining?.(grown);
     const guarded = assertNoForgetting(grown, before, name);
     const version = semver.inc(current.manifest.version, 'minor')!;
-    await publishAdapters(ctx, { generic: name, version, network: grown, growth, training });
+    // A killed run that had begun to publish this very version finds its modules there.
+    const resumed = run?.read<{ version: string }>('publish')?.version === version;
+    run?.write('publish', { base: `${name}@${current.manifest.version}`, version });
+    await publishAdapters(ctx, { generic: name, version, network: grown, growth, training, resumed });
     await publishGeneric(ctx, {
+      resumed,
       network: grown,
       name,
       version,

@@ -1,10 +1,4 @@
-import {
-  linkId,
-  publishModule,
-  type LinkSpec,
-  type ModuleInstance,
-  type Network,
-} from '@transplant/composer';
+import { linkId, type LinkSpec, type ModuleInstance, type Network } from '@transplant/composer';
 import { MODULE_NAME_MAX_LENGTH, sha256Digest, type TaskId } from '@transplant/core';
 import type { CategoryId } from '@transplant/data';
 import { annotationLine } from '../bridge-calibration';
@@ -17,7 +11,8 @@ import {
   type TeacherResolution,
 } from '../teacher';
 import type { DistillMethod, ProbeKind } from '../train-adapter';
-import { learnLink } from '../transplant';
+import { publishModuleOnce } from '../publish-resumed';
+import { learnLink, type LinkCheckpoint } from '../transplant';
 import type { GenericContext, LinkMetrics, LinkOutcome } from './network';
 
 /** How adapters of a new category or task are learned (the transplant defaults). */
@@ -75,6 +70,8 @@ export interface AddLinkOptions {
   readonly training: LinkTraining;
   /** Where the link's outcome, spec, metric and adapter are added. */
   readonly growth: Growth;
+  /** Resumable training of the link's adapter. */
+  readonly checkpoint?: LinkCheckpoint;
 }
 
 /**
@@ -133,6 +130,7 @@ function learnAdapter(
     steps: training.steps ?? 300,
     seed: training.seed ?? 1,
     ...(training.calibration ? { calibration: training.calibration } : {}),
+    ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
     ...(training.progress
       ? { progress: (step: number, loss: number) => training.progress!(id, step, loss) }
       : {}),
@@ -163,6 +161,8 @@ export interface AdapterPublication {
   readonly network: Network;
   readonly growth: Growth;
   readonly training: LinkTraining;
+  /** A killed run had begun this publication: adapters already there with these weights are adopted. */
+  readonly resumed?: boolean;
 }
 
 /** Publishes every learned adapter, pinned to the exact category and task modules of its link. */
@@ -178,21 +178,29 @@ export async function publishAdapters(ctx: GenericContext, publication: AdapterP
     const link = growth.links.find((l) => l.adapter === adapter.name)!;
     const metric = growth.metrics[linkId(link)];
     const outcome = growth.outcomes.find((o) => o.adapter === adapter.name)!;
-    await publishModule(ctx.composer.registry, adapter, {
-      version,
-      generatedBy: ctx.generatedBy,
-      provenance: {
-        data: `generic ${name}: ${linkId(link)}`,
-        seed: training.seed ?? 1,
-        steps: training.steps ?? 300,
-        backend: ctx.backend,
+    await publishModuleOnce(
+      ctx.composer.registry,
+      adapter,
+      {
+        version,
+        generatedBy: ctx.generatedBy,
+        provenance: {
+          data: `generic ${name}: ${linkId(link)}`,
+          seed: training.seed ?? 1,
+          steps: training.steps ?? 300,
+          backend: ctx.backend,
+        },
+        card: {
+          summary: `adapter of ${name}@${version} on ${linkId(link)}; ${linkImages(outcome, training)}`,
+          metrics: metric ? [{ ...metric, on: 'held-out' }] : [],
+        },
+        dependencies: [
+          pin(network.module(link.category), 'category'),
+          pin(network.module(link.task), 'task'),
+        ],
       },
-      card: {
-        summary: `adapter of ${name}@${version} on ${linkId(link)}; ${linkImages(outcome, training)}`,
-        metrics: metric ? [{ ...metric, on: 'held-out' }] : [],
-      },
-      dependencies: [pin(network.module(link.category), 'category'), pin(network.module(link.task), 'task')],
-    });
+      publication.resumed === true,
+    );
   }
 }
 

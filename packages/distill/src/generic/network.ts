@@ -2,7 +2,6 @@ import {
   disposeModule,
   linkId,
   parseGenericRecord,
-  publishNetwork,
   type Composer,
   type GenericRecord,
   type ModuleInstance,
@@ -10,6 +9,7 @@ import {
 } from '@transplant/composer';
 import { TransplantError, isTransplantError, type ModuleManifest } from '@transplant/core';
 import { isCategoryId, type CategoryId } from '@transplant/data';
+import { publishNetworkOnce } from '../publish-resumed';
 import { linkOf, type BridgeCalibration, type SpecificNetwork } from '../teacher';
 import type { DistillMethod } from '../train-adapter';
 import { GUARD_PROBE, linkDigests } from './guard';
@@ -118,11 +118,13 @@ export interface GenericPublication {
   readonly record: Omit<GenericRecord, 'guard'>;
   readonly summary: string;
   readonly wallSeconds: number;
+  /** A killed run had begun this publication: the version already there with the same modules is this one. */
+  readonly resumed?: boolean;
 }
 
 /** Publishes the network with its generic record, whose guard digests are taken now. */
 export async function publishGeneric(ctx: GenericContext, publication: GenericPublication): Promise<void> {
-  const { network, name, version, record, summary, wallSeconds } = publication;
+  const { network, name, version, record, summary, wallSeconds, resumed = false } = publication;
   const outputs = linkDigests(network);
   const generic: GenericRecord = {
     ...record,
@@ -133,20 +135,25 @@ export async function publishGeneric(ctx: GenericContext, publication: GenericPu
     value: m.value,
     on: `${link} (held-out)`,
   }));
-  await publishNetwork(ctx.composer.registry, network, {
-    name,
-    version,
-    generatedBy: ctx.generatedBy,
-    provenance: {
-      data: `guard probe ${GUARD_PROBE.seed} × ${GUARD_PROBE.count}`,
-      seed: 0,
-      steps: 0,
-      backend: ctx.backend,
-      wallSeconds: Math.round(wallSeconds * 10) / 10,
+  await publishNetworkOnce(
+    ctx.composer.registry,
+    network,
+    {
+      name,
+      version,
+      generatedBy: ctx.generatedBy,
+      provenance: {
+        data: `guard probe ${GUARD_PROBE.seed} × ${GUARD_PROBE.count}`,
+        seed: 0,
+        steps: 0,
+        backend: ctx.backend,
+        wallSeconds: Math.round(wallSeconds * 10) / 10,
+      },
+      card: { summary, metrics },
+      generic,
     },
-    card: { summary, metrics },
-    generic,
-  });
+    resumed,
+  );
 }
 
 /** The category × task matrix of a generic network: which links exist, their adapter and held-out metric. */

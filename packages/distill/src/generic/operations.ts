@@ -1,6 +1,6 @@
 import semver from 'semver';
 import { Network, linkId, type GenericRecord, type LinkSpec } from '@transplant/composer';
-import { TransplantError } from '@transplant/core';
+import { TransplantError, type RunFolder } from '@transplant/core';
 import { linkOf, type SpecificNetwork } from '../teacher';
 import { growGeneric } from './grow';
 import { assertNoForgetting, linkDigests } from './guard';
@@ -23,7 +23,16 @@ export interface GrowFromOptions {
   /** The specific network whose module joins, e.g. `cat-seg`. */
   readonly from: string;
   readonly training?: LinkTraining;
+  /**
+   * Where a long change keeps what it needs to resume after a kill (each link's training
+   * state, the version it publishes and the version it grows): see `RunFolder`.
+   */
+  readonly run?: RunFolder;
 }
+
+/** The generic network a change grows: the version a killed run of it recorded, else the one asked for. */
+const baseOf = (options: GrowFromOptions): string =>
+  options.run?.read<{ base: string }>('publish')?.base ?? options.generic;
 
 const alreadyHolds = (current: GenericNetwork, kind: 'category' | 'task', module: string) =>
   new TransplantError(
@@ -38,7 +47,7 @@ const alreadyHolds = (current: GenericNetwork, kind: 'category' | 'task', module
  */
 export async function addCategory(ctx: GenericContext, options: GrowFromOptions): Promise<GenericChange> {
   const { from } = options;
-  const current = await loadGeneric(ctx.composer, options.generic);
+  const current = await loadGeneric(ctx.composer, baseOf(options));
   const source = await loadSpecific(ctx.composer, from).catch((error: unknown) => {
     disposeAll(current.network);
     throw error;
@@ -56,6 +65,7 @@ export async function addCategory(ctx: GenericContext, options: GrowFromOptions)
         [f.name]: `${source.manifest.name}@${source.manifest.version}`,
       },
       training: options.training ?? {},
+      ...(options.run ? { run: options.run } : {}),
       summary: `${current.manifest.name}: added the category module ${f.name} from ${from}`,
     });
   } finally {
@@ -70,7 +80,7 @@ export async function addCategory(ctx: GenericContext, options: GrowFromOptions)
  */
 export async function addTask(ctx: GenericContext, options: GrowFromOptions): Promise<GenericChange> {
   const { from } = options;
-  const current = await loadGeneric(ctx.composer, options.generic);
+  const current = await loadGeneric(ctx.composer, baseOf(options));
   const loaded: SpecificNetwork[] = [];
   try {
     const donor = await loadSpecific(ctx.composer, from);
@@ -96,6 +106,7 @@ export async function addTask(ctx: GenericContext, options: GrowFromOptions): Pr
       newModules: [g],
       sources: { ...current.record.sources },
       training: options.training ?? {},
+      ...(options.run ? { run: options.run } : {}),
       summary: `${current.manifest.name}: added the task module ${g.name} from ${from}`,
     });
   } finally {

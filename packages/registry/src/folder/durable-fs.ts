@@ -20,9 +20,13 @@ export async function writeTemp(tmpDir: string, bytes: Uint8Array): Promise<stri
   try {
     await fh.writeFile(bytes);
     await fh.sync();
-  } finally {
-    await fh.close();
+  } catch (error) {
+    // A full disk (or any failed write) leaves no partial temporary file behind.
+    await fh.close().catch(() => undefined);
+    await unlink(path).catch(() => undefined);
+    throw error;
   }
+  await fh.close();
   return path;
 }
 

@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { TransplantError, isModuleName } from '@transplant/core';
+import { TransplantError, isModuleName, storageError } from '@transplant/core';
 import {
   bytesSource,
   digestMismatch,
@@ -125,6 +125,14 @@ export class FolderStore implements RegistryStore {
    * one is replaced.
    */
   async putBlob(name: string, data: Uint8Array | BlobSource, digest: string): Promise<void> {
+    try {
+      await this.writeBlob(name, data, digest);
+    } catch (error) {
+      throw storageError(error, `a blob into ${this.location}`, { operation: 'publish', module: name });
+    }
+  }
+
+  private async writeBlob(name: string, data: Uint8Array | BlobSource, digest: string): Promise<void> {
     await this.ensureLayout();
     const path = this.blobPath(digest);
     const source = isBlobSource(data) ? data : bytesSource(data);
@@ -213,6 +221,20 @@ export class FolderStore implements RegistryStore {
   }
 
   async updateIndex(
+    name: string,
+    update: (current: ModuleIndex | undefined) => ModuleIndex,
+  ): Promise<ModuleIndex> {
+    try {
+      return await this.commitIndex(name, update);
+    } catch (error) {
+      throw storageError(error, `the index of ${name} in ${this.location}`, {
+        operation: 'publish',
+        module: name,
+      });
+    }
+  }
+
+  private async commitIndex(
     name: string,
     update: (current: ModuleIndex | undefined) => ModuleIndex,
   ): Promise<ModuleIndex> {

@@ -1,0 +1,90 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { RunFolder, TransplantError, sha256Digest, storageError } from '@transplant/core';
+import { resolveRegistryLocation } from '@transplant/platform';
+import type { CommandContext } from './command-context';
+
+/** Steps between two checkpoints of a long run's training loops (env TRANSPLANT_CHECKPOINT_EVERY). */
+export const DEFAULT_CHECKPOINT_EVERY = 25;
+
+function checkpointEvery(env: CommandContext['env']): number {
+  const text = env['TRANSPLANT_CHECKPOINT_EVERY'];
+  if (text === undefined || text === '') return DEFAULT_CHECKPOINT_EVERY;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1)
+    throw new TransplantError(
+      'E_INVALID_ARGUMENT',
+      `TRANSPLANT_CHECKPOINT_EVERY must be an integer ≥ 1, not "${text}"`,
+      { operation: 'checkpoint' },
+    );
+  return n;
+}
+
+/**
+ * Where long runs keep their checkpoints: TRANSPLANT_RUNS_DIR, else the XDG state folder
+ * (`$XDG_STATE_HOME/transplant/runs`, `~/.local/state/transplant/runs` without it).
+ */
+export function runsRoot(env: CommandContext['env']): string {
+  if (env['TRANSPLANT_RUNS_DIR']) return env['TRANSPLANT_RUNS_DIR'];
+  const state = env['XDG_STATE_HOME'] || join(env['HOME'] || homedir(), '.local', 'state');
+  return join(state, 'transplant', 'runs');
+}
+
+/** Adds `--restart` to a command that resumes. */
+export function resumableOptions(command: Command): Command {
+  return command.option(
+    '--restart',
+    'start over instead of resuming a run of this same command that was killed (its checkpoint is in TRANSPLANT_RUNS_DIR, default ~/.local/state/transplant/runs)',
+  );
+}
+
+/**
+ * Runs a long command in its run folder: the same command line on the same registry and back
+ * end finds the folder a killed run left and resumes from it; a failed run keeps it (the rerun
+ * resumes) and lets its lock go. A finished run prints its result (`done`) and only then
+ * removes the folder: a run killed before its output was printed is resumed to the same result
+ * (what it published is adopted), not started again.
+ */
+export async function withRunFolder<T>(
+  ctx: CommandContext,
+  job: {
+    readonly command: string;
+    /** The options that decide the result (not where reports go). */
+    readonly inputs: Record<string, unknown>;
+    readonly restart?: boolean;
+    readonly backend: string;
+  },
+  work: (run: RunFolder) => Promise<T>,
+  done: (result: T) => void,
+): Promise<void> {
+  const every = checkpointEvery(ctx.env);
+  const registry = resolveRegistryLocation(ctx.globals().registry, ctx.env).location;
+  const identity = JSON.stringify({
+    command: job.command,
+    inputs: job.inputs,
+    registry,
+    backend: job.backend,
+  });
+  const key = `${job.command}-${sha256Digest(new TextEncoder().encode(identity)).slice(7, 23)}`;
+  let run: RunFolder;
+  try {
+    run = RunFolder.open(runsRoot(ctx.env), key, {
+      every,
+      note: (line) => ctx.err(`${line}\n`),
+      ...(job.restart ? { restart: true } : {}),
+    });
+  } catch (error) {
+    throw storageError(error, `the run folder under ${runsRoot(ctx.env)}`, {
+      operation: job.command,
+      otherwise: 'set TRANSPLANT_RUNS_DIR to a writable folder',
+    });
+  }
+  try {
+    done(await work(run));
+    run.remove();
+  } catch (error) {
+    run.release();
+    throw error;
+  }
+}
