@@ -70,6 +70,14 @@ describe('files of a model or module folder', () => {
     expect(await outcome('own.bin', 2)).toMatch(/holds 3 bytes, more than the 2 allowed/);
   });
 
+  it('refuses a device in the folder itself (/dev/zero in /dev), unread', async () => {
+    const device: FolderFileRules = { ...rules(), folder: '/dev' };
+    const start = performance.now();
+    await expect(readFolderFile('/dev/zero', device)).rejects.toThrow(/not a regular file/);
+    await expect(checkFolderFile('/dev/null', device)).rejects.toThrow(/not a regular file/);
+    expect(performance.now() - start).toBeLessThan(1_000);
+  });
+
   it('accepts a folder that is itself reached through a link', async () => {
     const linked: FolderFileRules = { ...rules(), folder: join(root, 'model-link', 'model') };
     const bytes = await readFolderFile(join(root, 'model-link', 'model', 'in.bin'), linked);
