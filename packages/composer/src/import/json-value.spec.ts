@@ -66,6 +66,10 @@ describe('model.json values that no reader may recurse into', () => {
       ];
       expect(await outcome(() => parseTopology(withLayers(layers), 's'))).toBe('E_IMPORT_MODEL');
     }
+    // A huge sparse array is refused at its first hole, not walked.
+    const start = performance.now();
+    expect(() => assertJsonValue({ a: [1, new Array(2 ** 32 - 1)] }, 's', 'x', 'test')).toThrow(/holes/);
+    expect(performance.now() - start).toBeLessThan(100);
     // A shared (not cyclic) value is fine: it is walked once.
     const shared = { units: 2 };
     expect(() => assertJsonValue([shared, shared, [shared]], 's', 'x', 'test')).not.toThrow();

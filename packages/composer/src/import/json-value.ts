@@ -15,38 +15,49 @@ const isPlain = (value: object): boolean => {
 
 /** Why a value is not the JSON data a model file parses to, or undefined when it is. */
 function problem(value: unknown): string | undefined {
-  // An iterative walk: a frame per open container, its keys and the next one to visit.
-  const frames: { node: object; keys: string[]; next: number }[] = [];
+  // An iterative walk: a frame per open container (an object's keys, or an array by index).
+  const frames: { node: object; keys: string[] | undefined; length: number; next: number }[] = [];
   const onPath = new Set<object>();
   const done = new WeakSet<object>();
-  const enter = (node: unknown, where: string): string | undefined => {
+  const where = () => (frames.length === 0 ? 'the value' : `a value at depth ${frames.length}`);
+  const enter = (node: unknown): string | undefined => {
+    const type = typeof node;
     // undefined: a property JSON.stringify leaves out (programmatic input only).
-    const scalar = ['string', 'number', 'boolean', 'undefined'].includes(typeof node);
-    if (node === null || scalar) return undefined;
-    if (typeof node !== 'object') return `${where} is a ${typeof node}`;
-    if (onPath.has(node)) return `${where} contains itself`;
-    if (done.has(node)) return undefined;
-    if (!isPlain(node)) return `${where} is a ${node.constructor?.name ?? 'object'}, not JSON data`;
-    if (frames.length >= MAX_JSON_DEPTH) return `${where} nests more than ${MAX_JSON_DEPTH} deep`;
-    const keys = Object.keys(node);
-    // A sparse array (a hole where JSON always has a value): programmatic input only.
-    if (Array.isArray(node) && keys.length !== node.length) return `${where} is an array with holes`;
-    onPath.add(node);
-    frames.push({ node, keys, next: 0 });
+    if (node === null || type === 'string' || type === 'number' || type === 'boolean' || type === 'undefined')
+      return undefined;
+    if (type !== 'object') return `${where()} is a ${type}`;
+    const container = node as object;
+    if (onPath.has(container)) return `${where()} contains itself`;
+    if (done.has(container)) return undefined;
+    if (!isPlain(container))
+      return `${where()} is a ${container.constructor?.name ?? 'object'}, not JSON data`;
+    if (frames.length >= MAX_JSON_DEPTH) return `${where()} nests more than ${MAX_JSON_DEPTH} deep`;
+    const keys = Array.isArray(container) ? undefined : Object.keys(container);
+    const length = keys ? keys.length : (container as unknown[]).length;
+    onPath.add(container);
+    frames.push({ node: container, keys, length, next: 0 });
     return undefined;
   };
-  const first = enter(value, 'the value');
+  const first = enter(value);
   if (first) return first;
   while (frames.length > 0) {
     const frame = frames.at(-1)!;
-    if (frame.next === frame.keys.length) {
+    if (frame.next === frame.length) {
       frames.pop();
       onPath.delete(frame.node);
       done.add(frame.node);
       continue;
     }
-    const key = frame.keys[frame.next++]!;
-    const found = enter((frame.node as Record<string, unknown>)[key], `a value at depth ${frames.length}`);
+    const at = frame.next++;
+    let child: unknown;
+    if (frame.keys) child = (frame.node as Record<string, unknown>)[frame.keys[at]!];
+    else {
+      // A sparse array (a hole where JSON always has a value): programmatic input only. The
+      // walk stops at the first hole, so even `new Array(2 ** 32 - 1)` is refused at once.
+      if (!(at in frame.node)) return `${where()} is an array with holes`;
+      child = (frame.node as unknown[])[at];
+    }
+    const found = enter(child);
     if (found) return found;
   }
   return undefined;
