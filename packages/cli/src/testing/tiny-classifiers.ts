@@ -65,14 +65,15 @@ export async function publishTinyClassifiers(
 
 /**
  * Publishes a cls and a seg network per category at 1.0.0 (16-pixel images, category-vgg
- * [[4], [8]] → an 8×8×8 map at stride 2 → task-cls or task-seg): `<category>-cls`, `<category>-seg`.
+ * [[4], [8]] → an 8×8×8 map at stride 2 → task-cls or task-seg): `<category>-cls`, `<category>-seg`,
+ * into a folder registry (its path) or any registry.
  */
 export async function publishTinySpecifics(
-  location: string,
+  location: string | Registry,
   categories: readonly string[],
   backend: string,
 ): Promise<void> {
-  const registry = new Registry(new FolderStore(location));
+  const registry = typeof location === 'string' ? new Registry(new FolderStore(location)) : location;
   const plugins = testPlugins();
   const map = { inputSize: 8, inputChannels: 8, inputStride: 2 };
   let seed = 1;

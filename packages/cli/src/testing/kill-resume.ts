@@ -1,0 +1,172 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
+/** What long commands print once training is under way (their progress lines). */
+const MARKER = /^(step|explainer step| {2}\S.*: step) \d+\//m;
+
+/** How one CLI process ended: its output, and whether the harness killed it. */
+export interface CliRun {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly code: number | null;
+  readonly killed: boolean;
+  readonly ms: number;
+}
+
+/** When to SIGKILL a run: this many ms after it starts, or after `marker` first shows on its stderr. */
+export interface KillAt {
+  readonly ms: number;
+  readonly marker?: RegExp;
+}
+
+/** Runs `transplant ARGS` as a process; with `kill`, SIGKILLs it then unless it ended first. */
+export function runCli(
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  kill?: KillAt,
+): Promise<CliRun & { markerMs?: number }> {
+  const started = performance.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let killed = false;
+  let timer: NodeJS.Timeout | undefined;
+  let markerMs: number | undefined;
+  const schedule = () =>
+    (timer = setTimeout(() => {
+      killed = child.kill('SIGKILL');
+    }, kill!.ms));
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (markerMs === undefined && MARKER.test(stderr)) markerMs = performance.now() - started;
+    if (kill?.marker && timer === undefined && kill.marker.test(stderr)) schedule();
+  });
+  if (kill && !kill.marker) schedule();
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (timer) clearTimeout(timer);
+      resolve({
+        stdout,
+        stderr,
+        code,
+        killed: killed && code === null,
+        ms: performance.now() - started,
+        ...(markerMs === undefined ? {} : { markerMs }),
+      });
+    });
+  });
+}
+
+/** A seeded uniform generator in [0, 1) (mulberry32), so that a kill schedule can be replayed. */
+export function seededUniform(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface KillResumeOptions {
+  /** The command line after the global options (the harness adds `--registry DIR --json`). */
+  readonly args: readonly string[];
+  /** At least this many kills in all. */
+  readonly kills: number;
+  readonly seed: number;
+  /** A fresh copy of the registry the command starts from. */
+  readonly freshRegistry: () => Promise<string>;
+  /** Checked after every kill, on the registry the killed run wrote into. */
+  readonly afterKill: (registry: string, run: CliRun) => Promise<void>;
+  /**
+   * Kill points, alternately: uniform in [lo, hi] × the uninterrupted run's wall time (start-up,
+   * training, publishing, reports), and uniform over what the uninterrupted run had left after
+   * its first progress line, counted from the killed run's own first progress line (training
+   * and after, where checkpoints are written and resumed).
+   */
+  readonly window?: readonly [number, number];
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** An uninterrupted run, and every run that finished after kills (each on its own registry copy). */
+export interface KillResumeOutcome {
+  readonly reference: CliRun & { readonly registry: string };
+  readonly finished: (CliRun & { readonly registry: string; readonly killsBefore: number })[];
+  readonly kills: number;
+  /** Every "resuming … at step N" a run reported, as N. */
+  readonly resumedAt: number[];
+}
+
+/**
+ * Runs the command once without interruption, then again and again on fresh registry copies,
+ * each run SIGKILLed at a seeded random point of the reference's wall time and started again
+ * with the same run folder, until it finishes; episodes repeat until `kills` kills happened.
+ * The caller compares every finished run with the reference.
+ */
+export async function killAndResume(options: KillResumeOptions): Promise<KillResumeOutcome> {
+  const env = (runs: string) => ({
+    TRANSPLANT_RUNS_DIR: runs,
+    TRANSPLANT_CHECKPOINT_EVERY: '5',
+    TRANSPLANT_THREADS: '1',
+    ...options.env,
+  });
+  const argv = (registry: string) => ['--registry', registry, '--json', ...options.args];
+  const referenceRegistry = await options.freshRegistry();
+  const reference = await runCli(argv(referenceRegistry), env(await runsDir()));
+  if (reference.code !== 0) throw new Error(`the uninterrupted run failed: ${reference.stderr}`);
+  const uniform = seededUniform(options.seed);
+  const [lo, hi] = options.window ?? [0.15, 0.95];
+  const finished: KillResumeOutcome['finished'] = [];
+  const resumedAt: number[] = [];
+  let kills = 0;
+  while (kills < options.kills) {
+    const registry = await options.freshRegistry();
+    const runs = await runsDir();
+    let killsBefore = 0;
+    const left = reference.ms - (reference.markerMs ?? reference.ms);
+    for (;;) {
+      const u = uniform();
+      const kill: KillAt =
+        kills % 2 === 0 || reference.markerMs === undefined || options.window
+          ? { ms: (lo + (hi - lo) * u) * reference.ms }
+          : { ms: u * left, marker: MARKER };
+      const run = await runCli(argv(registry), env(runs), kill);
+      for (const m of run.stderr.matchAll(/resuming[^\n]*? at step (\d+)/g)) resumedAt.push(Number(m[1]));
+      // A run killed after it printed its result had finished (only its exit was cut short).
+      if (run.killed && !printedResult(run.stdout)) {
+        kills++;
+        killsBefore++;
+        if (killsBefore > 40)
+          throw new Error('40 kills in a row and the run never finished: it does not progress');
+        await options.afterKill(registry, run);
+        continue;
+      }
+      if (run.code !== 0 && !run.killed)
+        throw new Error(`a resumed run failed (exit ${run.code}): ${run.stderr}`);
+      finished.push({ ...run, registry, killsBefore });
+      break;
+    }
+  }
+  return { reference: { ...reference, registry: referenceRegistry }, finished, kills, resumedAt };
+}
+
+function printedResult(stdout: string): boolean {
+  try {
+    JSON.parse(stdout);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const runsDir = () => mkdtemp(join(tmpdir(), 'transplant-runs-'));
