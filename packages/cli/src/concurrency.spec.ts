@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@transplant/core';
 import { FolderStore, Registry, openStore } from '@transplant/registry';
 import { startLocalRegistry, type LocalRegistry } from '@transplant/registry/testing';
-import { runCli } from './testing/kill-resume';
+import { runCli } from './testing/cli-process';
 import { publishTinySpecifics } from './testing/tiny-classifiers';
 
 const USER = 'concurrency';

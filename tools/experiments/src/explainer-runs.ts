@@ -1,7 +1,6 @@
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Network } from '@transplant/composer';
-import { formatMachine, type MachineDescription } from '@transplant/core';
+import { formatMachine, type MachineDescription, writeFileWhole } from '@transplant/core';
 import { tInterval, type SeedInterval } from './seed-stats';
 import type { CategoryId } from '@transplant/data';
 import {
@@ -25,7 +24,7 @@ export async function explainPerformer(
   const { pictures, ...options } = opts;
   const { png, explanation: _explanation, explainer: _explainer, ...result } = explainLink(subject, options);
   const picture = pictures ? `${name.replace(/[^a-z0-9-]+/gi, '-')}-${result.stream}-groups.png` : null;
-  if (pictures && picture) await writeFile(join(pictures, picture), png);
+  if (pictures && picture) await writeFileWhole(join(pictures, picture), png, 'experiment');
   return { ...result, picture };
 }
 

@@ -1,10 +1,10 @@
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { EMBEDDED_REGISTRY, GENERATED_BY, createPlatform } from '@transplant/platform';
 import { Composer, publishModule, publishNetwork, type Network } from '@transplant/composer';
-import { describeMachine, moduleWeights } from '@transplant/core';
+import { describeMachine, moduleWeights, writeFileWhole } from '@transplant/core';
 import { CATEGORY_IDS, disposeBatch, type SampleCategory } from '@transplant/data';
 import {
   RANDOMISATIONS,
@@ -201,7 +201,7 @@ export async function runExplainer(options: Partial<ExplainerOptions> = {}): Pro
           wallSeconds: Math.round((performance.now() - started) / 1000),
           ...result,
         };
-        await writeFile(path, `${JSON.stringify(run, null, 2)}\n`);
+        await writeFileWhole(path, `${JSON.stringify(run, null, 2)}\n`, 'experiment');
       } finally {
         network.dispose();
       }
@@ -394,7 +394,7 @@ export async function runExplainer(options: Partial<ExplainerOptions> = {}): Pro
     { title: `Explainer training on dev images: measured p and reconstruction error, one line per seed` },
   );
   const curvesFile = final ? 'curves.png' : 'curves-dev.png';
-  await writeFile(join(dir, curvesFile), curves);
+  await writeFileWhole(join(dir, curvesFile), curves, 'experiment');
   const summary = summarise(runs);
   const report = formatExplainerReport(runs, summary, {
     backend: selection.id,
@@ -404,10 +404,11 @@ export async function runExplainer(options: Partial<ExplainerOptions> = {}): Pro
     command: `nice -n 10 npx nx run experiments:explainer${final ? ' --final' : ''}`,
   });
   const base = final ? 'explainer' : 'explainer-dev';
-  await writeFile(join(values.results, `${base}.md`), report);
-  await writeFile(
+  await writeFileWhole(join(values.results, `${base}.md`), report, 'experiment');
+  await writeFileWhole(
     join(values.results, `${base}.json`),
     `${JSON.stringify({ generatedAt: new Date().toISOString(), stream, backend: selection.id, machine, summary, runs }, null, 2)}\n`,
+    'experiment',
   );
   process.stdout.write(report);
 }

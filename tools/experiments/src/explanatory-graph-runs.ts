@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Network } from '@transplant/composer';
-import { sha256Digest } from '@transplant/core';
+import { sha256Digest, writeFileWhole } from '@transplant/core';
 import type { CategoryId, PartName } from '@transplant/data';
 import {
   GRAPH_IMAGE_SEEDS,
@@ -296,7 +296,7 @@ export async function runGraphCategory(
       );
       const perFilter = (li: number) => mined.layers[li]!.state.params.nodesPerFilter;
       const nodesPng = `${category}-nodes.png`;
-      await writeFile(
+      await writeFileWhole(
         join(options.pictures, nodesPng),
         renderNodePatches({ inference: held, images: test }, strongest, {
           images: 8,
@@ -306,6 +306,7 @@ export async function runGraphCategory(
               `${mined.layers[r.layer]!.name.split(':')[1]} · filter ${Math.floor(r.node / perFilter(r.layer))} · node ${r.node % perFilter(r.layer)}`,
           ),
         }),
+        'experiment',
       );
       pictures.push(nodesPng, partsPng);
     }

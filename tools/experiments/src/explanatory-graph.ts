@@ -1,5 +1,5 @@
-import { describeMachine, formatMachine } from '@transplant/core';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { describeMachine, formatMachine, writeFileWhole } from '@transplant/core';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY, createPlatform } from '@transplant/platform';
@@ -143,9 +143,10 @@ export async function runExplanatoryGraph(options: Partial<ExplanatoryGraphOptio
           },
           values.redo ? undefined : usable,
         );
-        await writeFile(
+        await writeFileWhole(
           file,
           `${JSON.stringify({ measuredAt: new Date().toISOString(), backend: selection.id, machine, ...result }, null, 2)}\n`,
+          'experiment',
         );
         log(`${category} seed ${seed}: done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
       } finally {
@@ -163,10 +164,11 @@ export async function runExplanatoryGraph(options: Partial<ExplanatoryGraphOptio
     command: `npx nx run experiments:explanatory-graph${final ? ' --final' : ''}`,
     final,
   });
-  await writeFile(join(values.results, 'explanatory-graph.md'), report);
-  await writeFile(
+  await writeFileWhole(join(values.results, 'explanatory-graph.md'), report, 'experiment');
+  await writeFileWhole(
     join(values.results, 'explanatory-graph.json'),
     `${JSON.stringify({ generatedAt: new Date().toISOString(), backend: selection.id, machine, final, runs }, null, 2)}\n`,
+    'experiment',
   );
   process.stdout.write(report);
 }

@@ -1,9 +1,9 @@
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY, GENERATED_BY, createPlatform } from '@transplant/platform';
 import { Composer, publishModule, publishNetwork } from '@transplant/composer';
-import { describeMachine, formatMachine, moduleWeights } from '@transplant/core';
+import { describeMachine, formatMachine, moduleWeights, writeFileWhole } from '@transplant/core';
 import { type CategoryId } from '@transplant/data';
 import { PART_MASK_MODES, type FilterLossMode, type PartMaskMode } from '@transplant/interpretable';
 import { FolderStore, Registry } from '@transplant/registry';
@@ -132,7 +132,11 @@ export async function runInterpretable(options: Partial<InterpretableOptions> = 
   const HEATMAP_CATEGORY = 'cat';
   const heatmapWriter = (spec: RunSpec) => async (category: CategoryId, png: Buffer) => {
     if (spec.categories.length === 1 || category === HEATMAP_CATEGORY)
-      await writeFile(join(dir, `${settingKey(spec.categories)}-${spec.kind}-${category}.png`), png);
+      await writeFileWhole(
+        join(dir, `${settingKey(spec.categories)}-${spec.kind}-${category}.png`),
+        png,
+        'experiment',
+      );
   };
 
   let init: { name: string; weights: Record<string, import('@tensorflow/tfjs').Tensor> } | undefined;
@@ -153,7 +157,11 @@ export async function runInterpretable(options: Partial<InterpretableOptions> = 
       () => null,
     );
   const write = (result: RunResult) =>
-    writeFile(join(dir, 'runs', `${result.key}.json`), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileWhole(
+      join(dir, 'runs', `${result.key}.json`),
+      `${JSON.stringify(result, null, 2)}\n`,
+      'experiment',
+    );
 
   /** Measures a trained network of the work registry again on `split`. */
   const measureStored = async (spec: RunSpec, previous: RunResult, split: 'dev' | 'test') => {
@@ -342,10 +350,11 @@ export async function runInterpretable(options: Partial<InterpretableOptions> = 
     pictures,
     references,
   });
-  await writeFile(join(values.results, 'interpretable.md'), report);
-  await writeFile(
+  await writeFileWhole(join(values.results, 'interpretable.md'), report, 'experiment');
+  await writeFileWhole(
     join(values.results, 'interpretable.json'),
     `${JSON.stringify({ backend: selection.id, machine, final, grid, seeds, results, references }, null, 2)}\n`,
+    'experiment',
   );
   process.stdout.write(`${report}\n`);
 }

@@ -1,9 +1,9 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY, GENERATED_BY, createPlatform } from '@transplant/platform';
 import { Composer } from '@transplant/composer';
-import { TransplantError, describeMachine, formatMachine } from '@transplant/core';
+import { TransplantError, describeMachine, formatMachine, writeFileWhole } from '@transplant/core';
 import { transplant, type TransplantResult } from '@transplant/distill';
 import { categoryList } from './category-list';
 import {
@@ -93,11 +93,6 @@ function grid(mode: Cell['mode']): Settings['init'][] {
   return mode === 'inserted' ? ['he-normal'] : ['identity', 'he-normal'];
 }
 
-async function writeAtomic(file: string, text: string): Promise<void> {
-  await writeFile(`${file}.partial`, text);
-  await rename(`${file}.partial`, file);
-}
-
 export async function runPaperTable(options: Partial<PaperTableOptions> = {}): Promise<void> {
   const values = { ...PAPER_TABLE_DEFAULTS, ...options };
   if (values.tune && values.final)
@@ -173,12 +168,12 @@ export async function runPaperTable(options: Partial<PaperTableOptions> = {}): P
                 saved.runs.push({ ...spec, steps, errors, seconds: r.seconds });
                 done.add(key(spec));
                 saved.chosen = chooseSettings(saved.runs);
-                await writeAtomic(tuningFile, `${JSON.stringify(saved, null, 2)}\n`);
+                await writeFileWhole(tuningFile, `${JSON.stringify(saved, null, 2)}\n`, 'experiment');
               }
     saved.chosen = chooseSettings(saved.runs);
-    await writeAtomic(tuningFile, `${JSON.stringify(saved, null, 2)}\n`);
+    await writeFileWhole(tuningFile, `${JSON.stringify(saved, null, 2)}\n`, 'experiment');
     const text = formatTuning(saved);
-    await writeAtomic(join(values.results, 'paper-table-tuning.md'), text);
+    await writeFileWhole(join(values.results, 'paper-table-tuning.md'), text, 'experiment');
     process.stdout.write(`${text}\n`);
     return;
   }
@@ -262,10 +257,10 @@ export async function runPaperTable(options: Partial<PaperTableOptions> = {}): P
                 } satisfies TeacherCell);
                 teachers.add(teacherKey(teacher));
               }
-              await writeAtomic(file, `${JSON.stringify(saved, null, 2)}\n`);
+              await writeFileWhole(file, `${JSON.stringify(saved, null, 2)}\n`, 'experiment');
             }
   const tables = formatPaperTables(saved, categories, samples);
-  await writeAtomic(join(values.results, `${base}.md`), tables);
+  await writeFileWhole(join(values.results, `${base}.md`), tables, 'experiment');
   process.stdout.write(`${tables}\n`);
 }
 

@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { Composer, imageCounts, type TaskCounts } from '@transplant/composer';
-import { TASKS, TransplantError, describeMachine, formatMachine, type TaskId } from '@transplant/core';
+import {
+  TASKS,
+  TransplantError,
+  describeMachine,
+  formatMachine,
+  type TaskId,
+  writeFileWhole,
+} from '@transplant/core';
 import { CategoryVsRest, isCategoryId } from '@transplant/data';
 import { EMBEDDED_REGISTRY, createPlatform } from '@transplant/platform';
 import { bootstrapRatio, type Interval } from './stats';
@@ -145,7 +152,7 @@ export async function runZooEvaluation(options: Partial<ZooEvaluationOptions> = 
     await save();
   }
   const text = formatZooEvaluation(saved);
-  await writeFile(join(values.results, 'zoo-evaluation.md'), text);
+  await writeFileWhole(join(values.results, 'zoo-evaluation.md'), text, 'experiment');
   process.stdout.write(`${text}\n`);
 }
 

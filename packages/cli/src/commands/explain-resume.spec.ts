@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@transplant/core';
-import { killAndResume } from '../testing/kill-resume';
+import { killAndResumeCli as killAndResume } from '../testing/cli-process';
 import { publishTinyClassifiers } from '../testing/tiny-classifiers';
 
 let dir: string;

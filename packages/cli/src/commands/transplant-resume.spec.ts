@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@transplant/core';
 import { FolderStore, Registry } from '@transplant/registry';
-import { killAndResume } from '../testing/kill-resume';
+import { killAndResumeCli as killAndResume } from '../testing/cli-process';
 import { publishTinySpecifics } from '../testing/tiny-classifiers';
 
 let dir: string;

@@ -2,9 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { seededRandom } from './fuzz';
 
-const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 /** What long commands print once training is under way (their progress lines). */
 const MARKER = /^(step|explainer step| {2}\S.*: step) \d+\//m;
 
@@ -23,14 +22,15 @@ export interface KillAt {
   readonly marker?: RegExp;
 }
 
-/** Runs `transplant ARGS` as a process; with `kill`, SIGKILLs it then unless it ended first. */
-export function runCli(
+/** Runs a TypeScript entry point `SCRIPT ARGS` as a process (through tsx); with `kill`, SIGKILLs it then unless it ended first. */
+export function runScript(
+  script: string,
   args: readonly string[],
   env: Readonly<Record<string, string>>,
   kill?: KillAt,
 ): Promise<CliRun & { markerMs?: number }> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -66,21 +66,11 @@ export function runCli(
   });
 }
 
-/** A seeded uniform generator in [0, 1) (mulberry32), so that a kill schedule can be replayed. */
-export function seededUniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface KillResumeOptions {
-  /** The command line after the global options (the harness adds `--registry DIR --json`). */
-  readonly args: readonly string[];
+  /** The entry point run (a TypeScript file). */
+  readonly script: string;
+  /** Its arguments for a registry folder (and a run folder, in TRANSPLANT_RUNS_DIR). */
+  readonly argv: (registry: string) => readonly string[];
   /** At least this many kills in all. */
   readonly kills: number;
   readonly seed: number;
@@ -108,7 +98,7 @@ export interface KillResumeOutcome {
 }
 
 /**
- * Runs the command once without interruption, then again and again on fresh registry copies,
+ * Runs the entry point once without interruption, then again and again on fresh registry copies,
  * each run SIGKILLed at a seeded random point of the reference's wall time and started again
  * with the same run folder, until it finishes; episodes repeat until `kills` kills happened.
  * The caller compares every finished run with the reference.
@@ -120,11 +110,13 @@ export async function killAndResume(options: KillResumeOptions): Promise<KillRes
     TRANSPLANT_THREADS: '1',
     ...options.env,
   });
-  const argv = (registry: string) => ['--registry', registry, '--json', ...options.args];
+  const { argv } = options;
+  const run = (registry: string, runs: string, kill?: KillAt) =>
+    runScript(options.script, argv(registry), env(runs), kill);
   const referenceRegistry = await options.freshRegistry();
-  const reference = await runCli(argv(referenceRegistry), env(await runsDir()));
+  const reference = await run(referenceRegistry, await runsDir());
   if (reference.code !== 0) throw new Error(`the uninterrupted run failed: ${reference.stderr}`);
-  const uniform = seededUniform(options.seed);
+  const uniform = seededRandom(options.seed);
   const [lo, hi] = options.window ?? [0.15, 0.95];
   const finished: KillResumeOutcome['finished'] = [];
   const resumedAt: number[] = [];
@@ -140,20 +132,20 @@ export async function killAndResume(options: KillResumeOptions): Promise<KillRes
         kills % 2 === 0 || reference.markerMs === undefined || options.window
           ? { ms: (lo + (hi - lo) * u) * reference.ms }
           : { ms: u * left, marker: MARKER };
-      const run = await runCli(argv(registry), env(runs), kill);
-      for (const m of run.stderr.matchAll(/resuming[^\n]*? at step (\d+)/g)) resumedAt.push(Number(m[1]));
+      const ended = await run(registry, runs, kill);
+      for (const m of ended.stderr.matchAll(/resuming[^\n]*? at step (\d+)/g)) resumedAt.push(Number(m[1]));
       // A run killed after it printed its result had finished (only its exit was cut short).
-      if (run.killed && !printedResult(run.stdout)) {
+      if (ended.killed && !printedResult(ended.stdout)) {
         kills++;
         killsBefore++;
         if (killsBefore > 40)
           throw new Error('40 kills in a row and the run never finished: it does not progress');
-        await options.afterKill(registry, run);
+        await options.afterKill(registry, ended);
         continue;
       }
-      if (run.code !== 0 && !run.killed)
-        throw new Error(`a resumed run failed (exit ${run.code}): ${run.stderr}`);
-      finished.push({ ...run, registry, killsBefore });
+      if (ended.code !== 0 && !ended.killed)
+        throw new Error(`a resumed run failed (exit ${ended.code}): ${ended.stderr}`);
+      finished.push({ ...ended, registry, killsBefore });
       break;
     }
   }
