@@ -63,8 +63,22 @@ function instantiate(
   const ports = hook('ports', () => plugin.ports(options));
   // Applying the layers once to a free input creates their weights.
   const free = tf.input({ shape: ports.input.shape.slice(1) as number[], name: `${prefix}input` });
-  const outputs = hook('apply', () => built.apply(free));
-  const model = tf.model({ inputs: free, outputs, name: `${prefix}module` });
+  let model: tf.LayersModel;
+  try {
+    const outputs = hook('apply', () => built.apply(free));
+    model = tf.model({ inputs: free, outputs, name: `${prefix}module` });
+  } catch (error) {
+    // The layers built before the failure hold weights nothing else will free; a layer built
+    // but never applied refuses Layer.dispose, so its weights go one by one.
+    for (const layer of built.layers.filter((l) => l.built)) {
+      try {
+        while (layer.dispose().refCountAfterDispose > 0);
+      } catch {
+        layer.weights.forEach((w) => w.dispose());
+      }
+    }
+    throw error;
+  }
   return {
     model,
     name: input.name,

@@ -30,6 +30,13 @@ function nhwc(attr: Readonly<Record<string, AttrValue>>, node: GraphNode): void 
     throw new Error(`node ${node.name}: data_format ${String(format)} is not supported (NHWC only)`);
 }
 
+/** A boolean attribute (absent: false); any other value is refused, not read as truthy. */
+function flag(attr: Readonly<Record<string, AttrValue>>, key: string, node: GraphNode): boolean {
+  const v = attr[key];
+  if (v === undefined || typeof v === 'boolean') return v === true;
+  throw new Error(`node ${node.name}: ${key} must be a boolean, not ${JSON.stringify(v)}`);
+}
+
 /** TF's padding attribute as tfjs takes it: 'same', 'valid' or explicit [[t, b], [l, r]] per axis. */
 function padding(
   attr: Readonly<Record<string, AttrValue>>,
@@ -169,14 +176,14 @@ export const OPS: Readonly<Record<string, OpDef>> = {
   },
   MatMul: {
     arity: 2,
-    run: ([a, b], attr) =>
-      tf.matMul(tensor(a!), tensor(b!), Boolean(attr['transpose_a']), Boolean(attr['transpose_b'])),
+    run: ([a, b], attr, node) =>
+      tf.matMul(tensor(a!), tensor(b!), flag(attr, 'transpose_a', node), flag(attr, 'transpose_b', node)),
   },
   _FusedMatMul: {
     arity: 3,
     run: ([a, b, ...args], attr, node) =>
       fusedTail(
-        tf.matMul(tensor(a!), tensor(b!), Boolean(attr['transpose_a']), Boolean(attr['transpose_b'])),
+        tf.matMul(tensor(a!), tensor(b!), flag(attr, 'transpose_a', node), flag(attr, 'transpose_b', node)),
         args,
         attr,
         node,

@@ -339,11 +339,14 @@ describe('GraphModel import: what the fuzzing found', () => {
           (n.attr = { ...n.attr, transpose_a: { list: { s: ['!!'] } } }),
       ),
     );
+    const before = tf.memory().numTensors;
     await expect(importGraphModel(plugins(), options(model, splits[0]!))).rejects.toThrow(
       expect.objectContaining({
         code: 'E_IMPORT_MODEL',
         message: expect.stringMatching(/cannot be imported/),
       }),
     );
+    // The layers the plugin built before it failed are freed with it.
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

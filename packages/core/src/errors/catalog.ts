@@ -93,8 +93,8 @@ export const ERROR_CATALOG = {
     hint: 'fix or delete transplant.lock.json; it is rewritten by the next command that resolves modules',
   },
   E_DATA_MISSING_FILE: {
-    title: 'a file of the data set is missing',
-    hint: 'check the data set path; a CUB-200-2011 folder holds images.txt, classes.txt, image_class_labels.txt, bounding_boxes.txt, train_test_split.txt, parts/parts.txt, parts/part_locs.txt and images/',
+    title: 'a file that should be there is missing or cannot be read',
+    hint: 'check the path: a module folder holds manifest.json and weights.bin as regular files inside it (no links out of it); a CUB-200-2011 folder holds images.txt, classes.txt, image_class_labels.txt, bounding_boxes.txt, train_test_split.txt, parts/parts.txt, parts/part_locs.txt and images/',
   },
   E_DATA_MALFORMED: {
     title: 'a line of the data set cannot be read',
@@ -106,7 +106,7 @@ export const ERROR_CATALOG = {
   },
   E_IMAGE_UNREADABLE: {
     title: 'an image cannot be decoded',
-    hint: 'replace the file with a readable JPEG or PNG, or remove it from images.txt',
+    hint: 'pass a readable JPEG or PNG of at most 8192 × 8192 pixels (in a CUB data set: replace the file, or remove it from images.txt)',
   },
   E_OPTIONS_INVALID: {
     title: "the plugin's options are not valid",
