@@ -1,6 +1,14 @@
 #!/usr/bin/env node
-// The packages ship TypeScript sources; tsx compiles them on load.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/main.ts');
+// Runs the compiled CLI (dist/, written by `npm run build` or `nx run cli:build`): plain
+// JavaScript, no TypeScript compiler at run time, the same from any working directory.
+// From the sources without a build: `npm run transplant -- ARGS` in the workspace.
+const main = new URL('../dist/main.js', import.meta.url);
+try {
+  await import(main.href);
+} catch (error) {
+  if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes(main.pathname)) throw error;
+  process.stderr.write(
+    'error the transplant CLI is not built (no dist/main.js): run `npm run build` in the workspace\n',
+  );
+  process.exit(1);
+}

@@ -1,10 +1,11 @@
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { BackendSelection } from '@transplant/core';
 import { resolveRegistryLocation, type PlatformServices } from '@transplant/platform';
 import type { Registry } from '@transplant/registry';
+import { CLI_PACKAGE_ROOT } from '../package-root';
 
 /** The workspace's `reports/` folder (`transplant --reports` default), wherever a command runs from. */
-export const REPORTS_DIR = fileURLToPath(new URL('../../../../reports', import.meta.url));
+export const REPORTS_DIR = join(CLI_PACKAGE_ROOT, '..', '..', 'reports');
 
 /**
  * What every command gets from the program: the services the composition root resolves once,

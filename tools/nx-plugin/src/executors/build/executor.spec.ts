@@ -1,0 +1,88 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { BUILD_OPTION_KEYS, buildPackage, entryPointsOf, SOURCE_CONDITION } from './executor';
+
+const ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
+
+describe('the build executor', () => {
+  it('has a schema that matches its options type', async () => {
+    const schema = JSON.parse(await readFile(new URL('./schema.json', import.meta.url), 'utf8'));
+    expect(Object.keys(schema.properties).sort()).toEqual([...BUILD_OPTION_KEYS].sort());
+    expect(schema.additionalProperties).toBe(false);
+  });
+
+  it('builds the exports whose compiled paths mirror their sources, and refuses the others', () => {
+    const pkg = (compiled: string) => ({
+      name: 'p',
+      exports: {
+        '.': { [SOURCE_CONDITION]: './src/index.ts', types: './dist/index.d.ts', default: './dist/index.js' },
+        './testing': { [SOURCE_CONDITION]: './src/testing/index.ts', default: compiled },
+        './package.json': './package.json',
+      },
+    });
+    expect(entryPointsOf(pkg('./dist/testing/index.js'), 'dist', ['src/main.ts'])).toEqual({
+      index: './src/index.ts',
+      'testing/index': './src/testing/index.ts',
+      main: 'src/main.ts',
+    });
+    expect(() => entryPointsOf(pkg('./dist/testing.js'), 'dist', [])).toThrow(/the build writes/);
+  });
+
+  it('compiles decorators and relative imports into JavaScript that plain node runs, with declarations', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'transplant-build-spec-'));
+    try {
+      await mkdir(join(dir, 'src', 'inner'), { recursive: true });
+      await writeFile(
+        join(dir, 'package.json'),
+        JSON.stringify({
+          name: 'tiny',
+          type: 'module',
+          exports: {
+            '.': {
+              [SOURCE_CONDITION]: './src/index.ts',
+              types: './dist/index.d.ts',
+              default: './dist/index.js',
+            },
+          },
+        }),
+      );
+      await writeFile(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({ extends: join(ROOT, 'tsconfig.base.json'), include: ['src/**/*.ts'] }),
+      );
+      await writeFile(
+        join(dir, 'src', 'inner', 'tagged.ts'),
+        [
+          'export const tags: string[] = [];',
+          'export function tag(target: object, key: string): void {',
+          '  tags.push(`${target.constructor.name}.${key}`);',
+          '}',
+          'export class Tagged {',
+          '  @tag name = "x";',
+          '}',
+        ].join('\n'),
+      );
+      await writeFile(join(dir, 'src', 'index.ts'), "export { Tagged, tags } from './inner/tagged';\n");
+      await buildPackage(dir, ROOT);
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `const m = await import(${JSON.stringify(join(dir, 'dist/index.js'))}); console.log(m.tags.join())`,
+        ],
+        { cwd: tmpdir(), env: { ...process.env, NODE_OPTIONS: '' } },
+      );
+      expect(stdout.trim()).toBe('Tagged.name');
+      expect(await readFile(join(dir, 'dist', 'index.d.ts'), 'utf8')).toContain("from './inner/tagged.js'");
+      expect(await readFile(join(dir, 'dist', 'inner', 'tagged.d.ts'), 'utf8')).toContain('class Tagged');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
