@@ -77,6 +77,14 @@ describe('the transplant bin from any folder', () => {
     expect(stdout).toContain('doctor');
   }, 120_000);
 
+  it("runs compiled packages even where the workspace's source condition is set (nx tasks, tests)", async () => {
+    const { stdout } = await run(process.execPath, [BIN, '--help'], {
+      cwd,
+      env: { ...env, NODE_OPTIONS: '--conditions=@transplant/source' },
+    });
+    expect(stdout).toMatch(/^Usage: transplant /);
+  }, 120_000);
+
   it('runs doctor', async () => {
     const { stdout } = await transplant('doctor');
     expect(stdout).toMatch(/^transplant \d+\.\d+\.\d+/);

@@ -2,6 +2,16 @@
 // Runs the compiled CLI (dist/, written by `npm run build` or `nx run cli:build`): plain
 // JavaScript, no TypeScript compiler at run time, the same from any working directory.
 // From the sources without a build: `npm run transplant -- ARGS` in the workspace.
+import { register } from 'node:module';
+
+// Inside the workspace, nx tasks and tests run with --conditions=@transplant/source (packages
+// resolve to their TypeScript sources); the compiled CLI must still import compiled packages.
+const SOURCE = '@transplant/source';
+if (`${process.env.NODE_OPTIONS ?? ''} ${process.execArgv.join(' ')}`.includes(SOURCE))
+  register(
+    `data:text/javascript,export const resolve = (specifier, context, next) => next(specifier, { ...context, conditions: context.conditions.filter((c) => c !== ${JSON.stringify(SOURCE)}) });`,
+  );
+
 const main = new URL('../dist/main.js', import.meta.url);
 try {
   await import(main.href);
