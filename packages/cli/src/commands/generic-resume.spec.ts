@@ -68,6 +68,7 @@ describe('add-category killed with SIGKILL at random points', () => {
     });
     expect(outcome.kills).toBeGreaterThanOrEqual(10);
     expect(outcome.resumedAt.filter((step) => step > 0).length).toBeGreaterThan(0);
+    for (const run of outcome.finished.filter((r) => r.code === 0)) expect(run.runFolders).toEqual([]);
     const reference = JSON.parse(outcome.reference.stdout);
     expect(reference.version).toBe('1.1.0');
     const expected = await published(outcome.reference.registry);
