@@ -11,13 +11,7 @@ import {
   type PluginRegistry,
   type TaskCounts,
 } from '@transplant/composer';
-import {
-  TASKS,
-  TransplantError,
-  sha256Digest,
-  type RunFolder,
-  type TaskId,
-} from '@transplant/core';
+import { TASKS, TransplantError, sha256Digest, type RunFolder, type TaskId } from '@transplant/core';
 import { isCategoryId, type CategoryId, type CategoryVsRest } from '@transplant/data';
 import { annotatedImages, annotationLine, calibrateBridge } from './bridge-calibration';
 import {
