@@ -33,7 +33,7 @@ describe('explain killed with SIGKILL at random points', () => {
         '--net',
         'bird-cls',
         '--steps',
-        '600',
+        '400',
         '--pool',
         '32',
         '--images',
