@@ -91,6 +91,27 @@ CLI --registry "$DISK/registry" --json ${TRANSPLANT} --reports "$OUT/reports" > 
     300_000,
   );
 
+  it.each([0, 8, 16])(
+    'where the run keeps its checkpoints (%i KiB free) is E_DISK_FULL, and leaves no temporary file there',
+    async (freeKiB) => {
+      const out = await onFullDisk(
+        `runs-${freeKiB}`,
+        freeKiB,
+        `
+cp -r ${JSON.stringify(template)} "$OUT/registry"
+mkdir -p "$DISK/runs"
+fill
+TRANSPLANT_RUNS_DIR="$DISK/runs" CLI --registry "$OUT/registry" ${TRANSPLANT} --reports "$OUT/reports" > /dev/null 2> "$OUT/stderr"; echo $? > "$OUT/code"
+(cd "$DISK/runs" && find . -name '*.tmp' -o -name '.lock.*') > "$OUT/after"
+`,
+      );
+      expect(out['code']!.trim()).toBe('1');
+      expect(out['stderr']).toMatch(/^error E_DISK_FULL: .*\(checkpoint\)/m);
+      expect(out['after']!.trim()).toBe('');
+    },
+    300_000,
+  );
+
   it('while the report is written is E_DISK_FULL, leaves no partial report file, and the registry verifies clean', async () => {
     const out = await onFullDisk(
       'report',

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { writeFileWhole } from '@transplant/core';
 import { resolve } from 'node:path';
 import { createCanvas } from '@napi-rs/canvas';
 import type { Composer } from '@transplant/composer';
@@ -95,7 +95,7 @@ export async function showGeneric(options: ShowGenericOptions): Promise<GenericM
     const matrix = genericMatrix(g);
     if (!options.png) return matrix;
     const png = resolve(options.png);
-    await writeFile(png, genericMatrixPng(matrix));
+    await writeFileWhole(png, genericMatrixPng(matrix), 'generic');
     return { ...matrix, png };
   } finally {
     g.network.dispose();

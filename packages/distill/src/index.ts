@@ -113,3 +113,9 @@ export {
   transplantWithReport,
   type TransplantReportOptions,
 } from './transplant-summary';
+export {
+  nextFreeVersion,
+  publishAtFreeVersion,
+  publishModuleOnce,
+  publishNetworkOnce,
+} from './publish-resumed';

@@ -6,7 +6,7 @@ import {
   type Network,
   type PublishMeta,
 } from '@transplant/composer';
-import { isTransplantError } from '@transplant/core';
+import { isTransplantError, type RunFolder } from '@transplant/core';
 import type { Registry } from '@transplant/registry';
 import semver from 'semver';
 
@@ -70,5 +70,34 @@ export async function publishNetworkOnce(
       pinned: { digest: m.published?.digest ?? '' },
     }));
     if (pins(manifest.dependencies ?? []) !== pins(ours)) throw error;
+  }
+}
+
+/**
+ * Publishes modules that go out together (an adapter and its network) at one version: the
+ * next free one, or the one a killed run recorded in `run` (`publish` is then told it resumes,
+ * and adopts what is already there when it is the same). When another writer takes the version
+ * first (E_VERSION_EXISTS), the next free one is tried, at most `attempts` times.
+ */
+export async function publishAtFreeVersion(
+  registry: Registry,
+  job: {
+    readonly names: readonly string[];
+    readonly run: RunFolder | undefined;
+    readonly publish: (version: string, resumed: boolean) => Promise<void>;
+    readonly attempts?: number;
+  },
+): Promise<string> {
+  const recorded = job.run?.read<{ version: string }>('publish')?.version;
+  let version = recorded ?? (await nextFreeVersion(registry, job.names));
+  for (let attempt = 1; ; attempt++) {
+    job.run?.write('publish', { version });
+    try {
+      await job.publish(version, version === recorded);
+      return version;
+    } catch (error) {
+      if (!isTransplantError(error, 'E_VERSION_EXISTS') || attempt >= (job.attempts ?? 20)) throw error;
+      version = await nextFreeVersion(registry, job.names);
+    }
   }
 }

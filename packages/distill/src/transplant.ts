@@ -11,16 +11,8 @@ import {
   type PluginRegistry,
   type TaskCounts,
 } from '@transplant/composer';
-import {
-  TASKS,
-  TransplantError,
-  isTransplantError,
-  sha256Digest,
-  type RunFolder,
-  type TaskId,
-} from '@transplant/core';
+import { TASKS, TransplantError, sha256Digest, type RunFolder, type TaskId } from '@transplant/core';
 import { isCategoryId, type CategoryId, type CategoryVsRest } from '@transplant/data';
-import type { Registry } from '@transplant/registry';
 import { annotatedImages, annotationLine, calibrateBridge } from './bridge-calibration';
 import {
   DEFAULT_CALIBRATION,
@@ -32,7 +24,7 @@ import {
   type SpecificNetwork,
   type TeacherResolution,
 } from './teacher';
-import { nextFreeVersion, publishModuleOnce, publishNetworkOnce } from './publish-resumed';
+import { publishAtFreeVersion, publishModuleOnce, publishNetworkOnce } from './publish-resumed';
 import { DEFAULT_MASK_PROBE, trainAdapter, type DistillMethod, type ProbeKind } from './train-adapter';
 import { HELD_OUT, NEGATIVES, describeTransplantData, transplantData } from './transplant-data';
 
@@ -193,7 +185,13 @@ function linkFingerprint(options: LearnLinkOptions): string {
   const inputs = {
     f: f.published?.digest ?? f.name,
     g: g.published?.digest ?? g.name,
-    teacher: resolution.kind === 'none' ? 'none' : resolution.description,
+    teacher:
+      resolution.kind === 'none'
+        ? 'none'
+        : {
+            description: resolution.description,
+            head: resolution.head.published?.digest ?? resolution.head.name,
+          },
     adapter: options.adapterName,
     ...Object.fromEntries(
       (
@@ -442,7 +440,7 @@ export async function transplant(options: TransplantOptions): Promise<Transplant
           metrics: [{ ...metric, on: describeTransplantData(data, options.samples) }],
         },
       });
-      version = await publishTransplant(registry, {
+      version = await publishAtFreeVersion(registry, {
         names: [adapter.name, name],
         run: options.run,
         publish: async (v, resumed) => {
@@ -484,32 +482,5 @@ export async function transplant(options: TransplantOptions): Promise<Transplant
       ...to.network.modules.values(),
       ...(named ? named.network.modules.values() : []),
     ].forEach(disposeModule);
-  }
-}
-
-/**
- * Publishes the adapter and its network at one version: the next free one, or the one a
- * killed run recorded (its modules already there count as published by this run). When
- * another run takes the version first, the next free one is tried.
- */
-async function publishTransplant(
-  registry: Registry,
-  job: {
-    readonly names: readonly string[];
-    readonly run: RunFolder | undefined;
-    readonly publish: (version: string, resumed: boolean) => Promise<void>;
-  },
-): Promise<string> {
-  const recorded = job.run?.read<{ version: string }>('publish')?.version;
-  let version = recorded ?? (await nextFreeVersion(registry, job.names));
-  for (let attempt = 1; ; attempt++) {
-    job.run?.write('publish', { version });
-    try {
-      await job.publish(version, version === recorded);
-      return version;
-    } catch (error) {
-      if (!isTransplantError(error, 'E_VERSION_EXISTS') || attempt >= 20) throw error;
-      version = await nextFreeVersion(registry, job.names);
-    }
   }
 }

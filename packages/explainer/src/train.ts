@@ -211,10 +211,16 @@ export function trainExplainer(
   );
   const checkpointed = { variables, optimizer: trainer.optimizer, statistics };
   if (saved) {
-    const restored = restoreCheckpoint<ExplainerCheckpointState>(saved.directory, checkpointed, {
-      fingerprint: saved.fingerprint,
-      ...(saved.note ? { onStale: saved.note } : {}),
-    });
+    let restored: ExplainerCheckpointState | undefined;
+    try {
+      restored = restoreCheckpoint<ExplainerCheckpointState>(saved.directory, checkpointed, {
+        fingerprint: saved.fingerprint,
+        ...(saved.note ? { onStale: saved.note } : {}),
+      });
+    } catch (error) {
+      trainer.dispose();
+      throw error;
+    }
     if (restored) {
       first = restored.step;
       state = restored.random;

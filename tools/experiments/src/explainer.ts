@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { EMBEDDED_REGISTRY, GENERATED_BY, createPlatform } from '@transplant/platform';
-import { Composer, publishModule, publishNetwork, type Network } from '@transplant/composer';
+import { Composer, type Network } from '@transplant/composer';
+import { publishModuleOnce, publishNetworkOnce } from '@transplant/distill';
 import { describeMachine, moduleWeights, writeFileWhole } from '@transplant/core';
 import { CATEGORY_IDS, disposeBatch, type SampleCategory } from '@transplant/data';
 import {
@@ -257,8 +258,9 @@ export async function runExplainer(options: Partial<ExplainerOptions> = {}): Pro
           },
           card: { summary: `performer of the explainer experiment: ${describe}`, metrics: [] },
         };
-        for (const m of network.modules.values()) await publishModule(work, m, meta);
-        await publishNetwork(work, network, { ...meta, name: key });
+        // A run killed between these publishes retrains the same weights: what is there is adopted.
+        for (const m of network.modules.values()) await publishModuleOnce(work, m, meta, true);
+        await publishNetworkOnce(work, network, { ...meta, name: key }, true);
       } finally {
         network.dispose();
       }

@@ -2,7 +2,8 @@ import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY, GENERATED_BY, createPlatform } from '@transplant/platform';
-import { Composer, publishModule, publishNetwork } from '@transplant/composer';
+import { Composer } from '@transplant/composer';
+import { publishModuleOnce, publishNetworkOnce } from '@transplant/distill';
 import { describeMachine, formatMachine, moduleWeights, writeFileWhole } from '@transplant/core';
 import { type CategoryId } from '@transplant/data';
 import { PART_MASK_MODES, type FilterLossMode, type PartMaskMode } from '@transplant/interpretable';
@@ -282,8 +283,9 @@ export async function runInterpretable(options: Partial<InterpretableOptions> = 
             ],
           },
         };
-        for (const m of network.modules.values()) await publishModule(workRegistry, m, meta);
-        await publishNetwork(workRegistry, network, { ...meta, name });
+        // A run killed between these publishes retrains the same weights: what is there is adopted.
+        for (const m of network.modules.values()) await publishModuleOnce(workRegistry, m, meta, true);
+        await publishNetworkOnce(workRegistry, network, { ...meta, name }, true);
       },
       log: (line) => process.stderr.write(`${line}\n`),
     });

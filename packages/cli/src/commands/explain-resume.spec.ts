@@ -33,7 +33,7 @@ describe('explain killed with SIGKILL at random points', () => {
         '--net',
         'bird-cls',
         '--steps',
-        '600',
+        '400',
         '--pool',
         '32',
         '--images',
@@ -54,6 +54,7 @@ describe('explain killed with SIGKILL at random points', () => {
     });
     expect(outcome.kills).toBeGreaterThanOrEqual(10);
     expect(outcome.resumedAt.filter((step) => step > 0).length).toBeGreaterThan(0);
+    for (const run of outcome.finished.filter((r) => r.code === 0)) expect(run.runFolders).toEqual([]);
     const reference = JSON.parse(outcome.reference.stdout);
     for (const run of outcome.finished) expect(JSON.parse(run.stdout)).toEqual(reference);
     expect((await readdir(out)).sort()).toEqual(['groups.png', 'report.html', 'report.md']);

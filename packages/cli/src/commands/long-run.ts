@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { RunFolder, TransplantError, sha256Digest, storageError } from '@transplant/core';
+import { RunFolder, TransplantError, sha256Digest } from '@transplant/core';
 import { resolveRegistryLocation } from '@transplant/platform';
 import type { CommandContext } from './command-context';
 
@@ -27,6 +27,9 @@ function checkpointEvery(env: CommandContext['env']): number {
  */
 export function runsRoot(env: CommandContext['env']): string {
   if (env['TRANSPLANT_RUNS_DIR']) return env['TRANSPLANT_RUNS_DIR'];
+  // A program given an environment of its own (the tests, an embedding host) still keeps its
+  // runs where the process was told to, not in the user's home.
+  if (process.env['TRANSPLANT_RUNS_DIR']) return process.env['TRANSPLANT_RUNS_DIR'];
   const state = env['XDG_STATE_HOME'] || join(env['HOME'] || homedir(), '.local', 'state');
   return join(state, 'transplant', 'runs');
 }
@@ -60,31 +63,32 @@ export async function withRunFolder<T>(
 ): Promise<void> {
   const every = checkpointEvery(ctx.env);
   const registry = resolveRegistryLocation(ctx.globals().registry, ctx.env).location;
+  // What decides the result besides the options: the code, the registry, the back end and its threads.
   const identity = JSON.stringify({
     command: job.command,
     inputs: job.inputs,
     registry,
     backend: job.backend,
+    threads: ctx.env['TRANSPLANT_THREADS'] ?? null,
+    code: ctx.services().generatedBy,
   });
   const key = `${job.command}-${sha256Digest(new TextEncoder().encode(identity)).slice(7, 23)}`;
-  let run: RunFolder;
+  const run = RunFolder.open(runsRoot(ctx.env), key, {
+    every,
+    note: (line) => ctx.err(`${line}\n`),
+    ...(job.restart ? { restart: true } : {}),
+  });
+  let result: T;
   try {
-    run = RunFolder.open(runsRoot(ctx.env), key, {
-      every,
-      note: (line) => ctx.err(`${line}\n`),
-      ...(job.restart ? { restart: true } : {}),
-    });
+    result = await work(run);
   } catch (error) {
-    throw storageError(error, `the run folder under ${runsRoot(ctx.env)}`, {
-      operation: job.command,
-      otherwise: 'set TRANSPLANT_RUNS_DIR to a writable folder',
-    });
-  }
-  try {
-    done(await work(run));
-    run.remove();
-  } catch (error) {
-    run.release();
+    try {
+      run.release();
+    } catch {
+      // the error that stopped the run is the one to report
+    }
     throw error;
   }
+  done(result);
+  run.remove();
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seededRandom } from './fuzz';
@@ -91,7 +91,12 @@ export interface KillResumeOptions {
 /** An uninterrupted run, and every run that finished after kills (each on its own registry copy). */
 export interface KillResumeOutcome {
   readonly reference: CliRun & { readonly registry: string };
-  readonly finished: (CliRun & { readonly registry: string; readonly killsBefore: number })[];
+  readonly finished: (CliRun & {
+    readonly registry: string;
+    readonly killsBefore: number;
+    /** What was left in the runs folder once the run had finished (a finished run removes its own). */
+    readonly runFolders: string[];
+  })[];
   readonly kills: number;
   /** Every "resuming … at step N" a run reported, as N. */
   readonly resumedAt: number[];
@@ -114,7 +119,9 @@ export async function killAndResume(options: KillResumeOptions): Promise<KillRes
   const run = (registry: string, runs: string, kill?: KillAt) =>
     runScript(options.script, argv(registry), env(runs), kill);
   const referenceRegistry = await options.freshRegistry();
-  const reference = await run(referenceRegistry, await runsDir());
+  const referenceRuns = await runsDir();
+  const reference = await run(referenceRegistry, referenceRuns);
+  await rm(referenceRuns, { recursive: true, force: true });
   if (reference.code !== 0) throw new Error(`the uninterrupted run failed: ${reference.stderr}`);
   const uniform = seededRandom(options.seed);
   const [lo, hi] = options.window ?? [0.15, 0.95];
@@ -145,7 +152,8 @@ export async function killAndResume(options: KillResumeOptions): Promise<KillRes
       }
       if (ended.code !== 0 && !ended.killed)
         throw new Error(`a resumed run failed (exit ${ended.code}): ${ended.stderr}`);
-      finished.push({ ...ended, registry, killsBefore });
+      finished.push({ ...ended, registry, killsBefore, runFolders: await readdir(runs) });
+      await rm(runs, { recursive: true, force: true });
       break;
     }
   }

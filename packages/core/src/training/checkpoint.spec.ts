@@ -1,4 +1,12 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -60,33 +68,40 @@ describe('training checkpoints', () => {
     ]);
   });
 
-  it('keeps the previous checkpoint whole when a newer one was cut short before its JSON landed', () => {
+  it('a kill after a newer tensors file but before its JSON leaves the previous checkpoint in force', () => {
     const t = trainer();
     t.step(0);
     saveCheckpoint(dir, { variables: [t.w], optimizer: t.adam.optimizer }, { step: 1, wallSeconds: 0 });
-    const json = readFileSync(join(dir, 'checkpoint.json'), 'utf8');
+    const expected = Array.from(t.w.dataSync());
+    // What a process killed inside the next save leaves: a new tensors file (and a temporary
+    // one) that no JSON names yet.
+    writeFileSync(join(dir, 'checkpoint.0123456789abcdef.bin'), new Uint8Array(64));
+    writeFileSync(join(dir, 'checkpoint.json.tmp'), '{"step": 2');
     t.step(1);
-    saveCheckpoint(dir, { variables: [t.w], optimizer: t.adam.optimizer }, { step: 2, wallSeconds: 0 });
-    // A kill between the tensors file and the JSON: the JSON still names the step-1 tensors.
-    const tensorsFile = (JSON.parse(json) as { tensorsFile: string }).tensorsFile;
-    writeFileSync(
-      join(dir, tensorsFile),
-      readFileSync(
-        join(
-          dir,
-          (JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as { tensorsFile: string })
-            .tensorsFile,
-        ),
-      ),
-    );
-    writeFileSync(join(dir, 'checkpoint.json'), json);
     const fresh = trainer();
-    // The step-1 file was replaced by other bytes: its digest no longer matches, a coded refusal.
-    expect(() => restoreCheckpoint(dir, { variables: [fresh.w], optimizer: fresh.adam.optimizer })).toThrow(
+    expect(restoreCheckpoint(dir, { variables: [fresh.w], optimizer: fresh.adam.optimizer })).toEqual({
+      step: 1,
+      wallSeconds: 0,
+    });
+    expect(Array.from(fresh.w.dataSync())).toEqual(expected);
+    t.dispose();
+    fresh.dispose();
+  });
+
+  it('refuses, with a code, a checkpoint whose tensors do not match the digest its JSON names', () => {
+    const t = trainer();
+    t.step(0);
+    saveCheckpoint(dir, { variables: [t.w], optimizer: t.adam.optimizer }, { step: 1, wallSeconds: 0 });
+    const { tensorsFile } = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as {
+      tensorsFile: string;
+    };
+    const bytes = readFileSync(join(dir, tensorsFile));
+    bytes[bytes.length - 1]! ^= 1;
+    writeFileSync(join(dir, tensorsFile), bytes);
+    expect(() => restoreCheckpoint(dir, { variables: [t.w], optimizer: t.adam.optimizer })).toThrow(
       expect.objectContaining({ code: 'E_CHECKPOINT_CORRUPT' }),
     );
     t.dispose();
-    fresh.dispose();
   });
 
   it('starts over (and says why) when the checkpoint was written for other inputs; refuses other shapes with a code', () => {
@@ -108,7 +123,7 @@ describe('training checkpoints', () => {
       ),
     ).toBeUndefined();
     expect(notes).toEqual([expect.stringContaining('written for other inputs; starting over')]);
-    expect(readdirSync(tmpdir())).not.toContain(dir);
+    expect(existsSync(dir)).toBe(false);
     expect(Array.from(t.w.dataSync())).toEqual(before);
 
     saveCheckpoint(dir, { variables: [t.w], optimizer: t.adam.optimizer }, { step: 1, wallSeconds: 0 });
@@ -132,34 +147,59 @@ describe('training checkpoints', () => {
 });
 
 describe('run folders', () => {
-  it('one live process holds a folder; a dead holder’s lock is taken over; records are written whole', () => {
+  const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  const lock = (directory: string, holder: { pid: number; started: string; boot: string }) =>
+    writeFileSync(join(directory, 'run.lock'), JSON.stringify({ ...holder, token: 'other' }));
+  const open = (notes: string[] = [], restart = false) =>
+    RunFolder.open(dir, 'transplant-abc', { every: 5, note: (l) => notes.push(l), restart });
+
+  it('one live run holds a slot; a second takes the next; a dead holder’s lock is taken over and its contents resumed', () => {
     const notes: string[] = [];
-    const run = RunFolder.open(dir, 'transplant-abc', { every: 5, note: (l) => notes.push(l) });
-    run.write('publish', { version: '1.2.0' });
-    expect(run.read('publish')).toEqual({ version: '1.2.0' });
-    expect(run.read('missing')).toBeUndefined();
-    // This process holds it, so the same process opening it again gets it back (its own lock).
-    expect(RunFolder.open(dir, 'transplant-abc', { every: 5, note: (l) => notes.push(l) }).directory).toBe(
-      run.directory,
-    );
-    // A live other holder (pid 1 always runs): this run works in a folder of its own.
-    writeFileSync(join(run.directory, 'run.lock'), '1');
-    const beside = RunFolder.open(dir, 'transplant-abc', { every: 5, note: (l) => notes.push(l) });
-    expect(beside.directory).toBe(join(dir, `transplant-abc.${process.pid}`));
+    const first = open(notes);
+    expect(first.directory).toBe(join(dir, 'transplant-abc'));
+    first.write('publish', { version: '1.2.0' });
+    expect(first.read('publish')).toEqual({ version: '1.2.0' });
+    expect(first.read('missing')).toBeUndefined();
+    // A second run (even in this process: another token) while the first holds the lock.
+    const second = open(notes);
+    expect(second.directory).toBe(join(dir, 'transplant-abc.2'));
     expect(notes).toEqual([expect.stringContaining('another run of the same command is in progress')]);
-    // A dead holder (a pid no process has): taken over, contents kept for resuming.
-    writeFileSync(join(run.directory, 'run.lock'), '2147483646');
-    const resumed = RunFolder.open(dir, 'transplant-abc', { every: 5, note: (l) => notes.push(l) });
-    expect(resumed.directory).toBe(run.directory);
-    expect(resumed.read('publish')).toEqual({ version: '1.2.0' });
-    // --restart: the contents go.
-    const restarted = RunFolder.open(dir, 'transplant-abc', {
-      every: 5,
-      note: () => undefined,
-      restart: true,
-    });
+    second.release();
+    expect(existsSync(second.directory)).toBe(false);
+    // Held by a live process of this boot (pid 1, start time unknown): busy.
+    first.release();
+    lock(first.directory, { pid: 1, started: '', boot });
+    expect(open().directory).toBe(join(dir, 'transplant-abc.2'));
+    // Dead holders: a pid no process has, pid 1 with another start time (a reused pid), another boot.
+    for (const holder of [
+      { pid: 2147483646, started: '', boot },
+      { pid: 1, started: 'not-its-start', boot },
+      { pid: 1, started: '', boot: 'another-boot' },
+    ]) {
+      rmSync(join(dir, 'transplant-abc.2'), { recursive: true, force: true });
+      lock(first.directory, holder);
+      const resumed = open();
+      expect(resumed.directory).toBe(first.directory);
+      expect(resumed.read('publish')).toEqual({ version: '1.2.0' });
+      resumed.release();
+    }
+    // A free slot holding something to resume is preferred over an empty first slot.
+    const slot2 = join(dir, 'transplant-abc.2');
+    rmSync(first.directory, { recursive: true, force: true });
+    mkdirSync(join(slot2, 'adapter'), { recursive: true });
+    expect(open().directory).toBe(slot2);
+  });
+
+  it('--restart empties the slot; a finished run removes it, its publish record last', () => {
+    const run = open();
+    run.write('publish', { version: '1.0.0' });
+    mkdirSync(run.path('adapter'));
+    run.release();
+    const restarted = open([], true);
     expect(restarted.read('publish')).toBeUndefined();
-    restarted.release();
-    expect(readdirSync(dir)).not.toContain('transplant-abc');
+    expect(existsSync(restarted.path('adapter'))).toBe(false);
+    restarted.write('publish', { version: '2.0.0' });
+    restarted.remove();
+    expect(readdirSync(dir)).toEqual([]);
   });
 });

@@ -1,8 +1,8 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { decodeWeights, encodeWeights, sha256Digest, tensorsToWeights, weightsToTensors } from '../artifact';
-import { TransplantError } from '../errors';
+import { TransplantError, storageError } from '../errors';
 import type { ScheduledAdam } from './adam-trainer';
 
 /** What every checkpoint restores besides tensors: the next step and the wall time so far; a trainer adds its own JSON fields. */
@@ -59,6 +59,28 @@ export function saveCheckpoint<S extends CheckpointState>(
   checkpointed: Checkpointed,
   state: S,
   options: CheckpointOptions = {},
+): void {
+  try {
+    writeCheckpoint(directory, checkpointed, state, options);
+  } catch (error) {
+    // A write cut short (a full disk) leaves no temporary file; the previous checkpoint stays whole.
+    const names = (() => {
+      try {
+        return readdirSync(directory);
+      } catch {
+        return [];
+      }
+    })();
+    for (const name of names) if (name.endsWith('.tmp')) rmSync(join(directory, name), { force: true });
+    throw storageError(error, `a checkpoint in ${directory}`, { operation: 'checkpoint' });
+  }
+}
+
+function writeCheckpoint<S extends CheckpointState>(
+  directory: string,
+  checkpointed: Checkpointed,
+  state: S,
+  options: CheckpointOptions,
 ): void {
   const { variables, optimizer, statistics = [] } = checkpointed;
   mkdirSync(directory, { recursive: true });

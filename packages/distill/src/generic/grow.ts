@@ -1,6 +1,6 @@
 import semver from 'semver';
 import { Network, disposeModule, type ModuleInstance } from '@transplant/composer';
-import { TransplantError, type RunFolder } from '@transplant/core';
+import { TransplantError, isTransplantError, type RunFolder } from '@transplant/core';
 import { assertNoForgetting, assertReproducesRecord, linkDigests } from './guard';
 import {
   addPlannedLink,
@@ -70,16 +70,25 @@ export async function growGeneric(ctx: GenericContext, options: GrowOptions): Pr
     // A killed run that had begun to publish this very version finds its modules there.
     const resumed = run?.read<{ version: string }>('publish')?.version === version;
     run?.write('publish', { base: `${name}@${current.manifest.version}`, version });
-    await publishAdapters(ctx, { generic: name, version, network: grown, growth, training, resumed });
-    await publishGeneric(ctx, {
-      resumed,
-      network: grown,
-      name,
-      version,
-      record: { sources: options.sources, metrics: growth.metrics },
-      summary: `${options.summary} (${growthImages(growth.outcomes)})`,
-      wallSeconds: (performance.now() - started) / 1000,
-    });
+    try {
+      await publishAdapters(ctx, { generic: name, version, network: grown, growth, training, resumed });
+      await publishGeneric(ctx, {
+        resumed,
+        network: grown,
+        name,
+        version,
+        record: { sources: options.sources, metrics: growth.metrics },
+        summary: `${options.summary} (${growthImages(growth.outcomes)})`,
+        wallSeconds: (performance.now() - started) / 1000,
+      });
+    } catch (error) {
+      if (!resumed || !isTransplantError(error, 'E_VERSION_EXISTS')) throw error;
+      throw new TransplantError(
+        'E_VERSION_EXISTS',
+        `${name}@${version}, which this killed change was publishing on top of ${name}@${current.manifest.version}, now holds something else (another change got there first); pass --restart to make the change again on the latest version`,
+        { module: name, operation: 'generic', cause: error },
+      );
+    }
     const wallSeconds = (performance.now() - started) / 1000;
     return { name, version, links: growth.outcomes, guarded, wallSeconds };
   } finally {
