@@ -1,5 +1,10 @@
 import { inspect } from 'node:util';
-import { TransplantError, isTransplantError, type Environment, type ErrorCode } from '@transplant/core';
+import {
+  TransplantError,
+  isTransplantError,
+  type Environment,
+  type ErrorCode,
+} from '@transplant/core/options';
 
 /**
  * Codes that mean the command was called wrongly (exit 2): the CLI's own E_USAGE, and the

@@ -2,15 +2,9 @@ import { availableParallelism } from 'node:os';
 import { Command, CommanderError } from 'commander';
 import type { ContainerModule } from 'inversify';
 import type { Environment } from '@transplant/core';
-import {
-  PLATFORM_TOKENS,
-  TRANSPLANT_VERSION,
-  createPlatformContainer,
-  type PlatformServices,
-} from '@transplant/platform';
-import { CATEGORY_IDS } from '@transplant/data';
-import { formatInspectReport, inspectCub, previewSyntheticSet } from '@transplant/data';
-import { collectDoctorReport, formatDoctorReport } from './commands/doctor';
+import type { PlatformServices } from '@transplant/platform';
+import { TRANSPLANT_VERSION } from '@transplant/platform/options';
+import { CATEGORY_IDS } from '@transplant/data/options';
 import type { CommandContext } from './commands/command-context';
 import { importCommand } from './commands/import';
 import { networkCommands } from './commands/networks';
@@ -41,7 +35,17 @@ interface GlobalOptions {
   create?: boolean;
 }
 
-function buildProgram(io: CliIo, services: () => PlatformServices): Command {
+/**
+ * The program's services: `load()` makes them (the platform's container: plugins, registry
+ * clients, back-end selection) before a command's action runs; `get()` hands them to the action.
+ * Nothing heavy loads for `--help`, `--version` or a usage error.
+ */
+interface LazyServices {
+  readonly load: () => Promise<void>;
+  readonly get: () => PlatformServices;
+}
+
+function buildProgram(io: CliIo, services: LazyServices): Command {
   const program = new Command('transplant')
     .description('Compose one generic CNN from small pre-trained modules, and explain what they learned.')
     .version(TRANSPLANT_VERSION)
@@ -72,7 +76,10 @@ function buildProgram(io: CliIo, services: () => PlatformServices): Command {
     })
     // Before any command's work: no empty option values, a known back end, output paths that can
     // be written and input images that decode (commands/parse-options.ts, checkOptionValues).
-    .hook('preAction', (_program, command) => checkOptionValues(command));
+    .hook('preAction', async (_program, command) => {
+      await checkOptionValues(command);
+      await services.load();
+    });
 
   program
     .command('doctor')
@@ -80,13 +87,14 @@ function buildProgram(io: CliIo, services: () => PlatformServices): Command {
       'print the tensor back end in use, the kernels Transplant registered, versions and the registry location',
     )
     .action(async () => {
+      const { collectDoctorReport, formatDoctorReport } = await import('./commands/doctor');
       const options = program.opts<GlobalOptions>();
-      const deps = { selector: services().backendSelector, env: io.env, cpus: availableParallelism() };
+      const deps = { selector: services.get().backendSelector, env: io.env, cpus: availableParallelism() };
       const report = await collectDoctorReport(deps, options);
       io.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctorReport(report)}\n`);
     });
   const commands: CommandContext = {
-    services,
+    services: services.get,
     globals: () => program.opts<GlobalOptions>(),
     env: io.env,
     out: (value, text) => print({ program, io }, value, text),
@@ -123,6 +131,7 @@ function buildProgram(io: CliIo, services: () => PlatformServices): Command {
         split: string;
         out?: string;
       }) => {
+        const { previewSyntheticSet } = await import('@transplant/data');
         const result = await previewSyntheticSet({
           ...options,
           // The count's range is the library's check (E_INVALID_ARGUMENT); the side's, here.
@@ -140,6 +149,7 @@ function buildProgram(io: CliIo, services: () => PlatformServices): Command {
     .option('--size <pixels>', 'crop side on the sheet', '96')
     .option('--out <file>', 'PNG to write', 'data-inspect.png')
     .action(async (options: { cub: string; n: string; size: string; out?: string }) => {
+      const { formatInspectReport, inspectCub } = await import('@transplant/data');
       const report = await inspectCub({
         cub: options.cub,
         n: integer(options.n, 'n', 1, 'data inspect'),
@@ -156,9 +166,13 @@ function buildProgram(io: CliIo, services: () => PlatformServices): Command {
  * code that walks the definitions, e.g. the generated bad-input suite; it runs nothing.
  */
 export function commandTree(): Command {
-  return buildProgram({ stdout: () => undefined, stderr: () => undefined, env: {} }, () => {
+  const refuse = () => {
     throw new Error('commandTree() builds the definitions only; run commands with runCli');
-  });
+  };
+  return buildProgram(
+    { stdout: () => undefined, stderr: () => undefined, env: {} },
+    { load: refuse, get: refuse },
+  );
 }
 
 /** An image side in pixels (`--size`): 16…1024, E_USAGE otherwise. */
@@ -178,19 +192,28 @@ function print(
 
 /**
  * Runs the CLI on `argv` (without `node` and the script) and returns the exit code. This is the
- * CLI's composition root: one container per invocation, its services resolved once on first use
- * (so a binding error is reported like any other); commands get the services, never the container.
+ * CLI's composition root: one container per invocation, made just before the command's action
+ * (the platform, its plugins and the tensor library load only then: `--help`, `--version` and
+ * usage errors never load them) and reported like any other failure when a binding is wrong;
+ * commands get the services, never the container.
  */
 export async function runCli(argv: readonly string[], io: CliIo, options: CliOptions = {}): Promise<number> {
   let program: Command | undefined;
   const json = () => program?.opts<GlobalOptions>().json === true || argv.includes('--json');
   try {
-    const container = createPlatformContainer({ env: io.env, modules: options.modules ?? [] });
     let services: PlatformServices | undefined;
-    program = buildProgram(
-      io,
-      () => (services ??= container.get<PlatformServices>(PLATFORM_TOKENS.Services)),
-    );
+    program = buildProgram(io, {
+      load: async () => {
+        if (services) return;
+        const { PLATFORM_TOKENS, createPlatformContainer } = await import('@transplant/platform');
+        const container = createPlatformContainer({ env: io.env, modules: options.modules ?? [] });
+        services = container.get<PlatformServices>(PLATFORM_TOKENS.Services);
+      },
+      get: () => {
+        if (!services) throw new Error('a command ran before the program loaded its services');
+        return services;
+      },
+    });
     await program.parseAsync([...argv], { from: 'user' });
     return 0;
   } catch (error) {

@@ -7,8 +7,8 @@ import {
   maskCoverage,
   presenceScore,
   type BridgeCalibration,
-  type CalibrationMode,
 } from './teacher';
+import type { CalibrationMode } from './training-defaults';
 
 /** How many images a bridge calibration sees (either mode): the former 100 + 100. */
 export const CALIBRATION_IMAGES = 200;

@@ -15,21 +15,14 @@ export {
   type TeacherTargets,
 } from './bd-loss';
 export {
-  DEFAULT_MASK_PROBE,
-  METHODS,
   METHOD_WEIGHTS,
-  PROBE_KINDS,
   trainAdapter,
   trainAdapterOnFeatures,
   type AdapterLink,
-  type DistillMethod,
-  type ProbeKind,
   type TrainAdapterArgs,
   type TrainOnFeaturesArgs,
 } from './train-adapter';
 export {
-  CALIBRATION_MODES,
-  DEFAULT_CALIBRATION,
   PRESENCE_SHARE,
   fitCalibration,
   fitLabelFreeCalibration,
@@ -41,7 +34,6 @@ export {
   teacherFunction,
   type BridgeCalibration,
   type Calibration,
-  type CalibrationMode,
   type SpecificNetwork,
   type TeacherResolution,
 } from './teacher';
@@ -92,13 +84,7 @@ export {
   type LinkTraining,
   type RemoveCategoryOptions,
 } from './generic';
-export {
-  ADAPTER_LAYERS,
-  ADAPTER_NAMES,
-  ADAPTER_TRAINING_DEFAULTS,
-  isAdapterName,
-  type AdapterName,
-} from './training-defaults';
+export * from './options';
 export {
   formatGenericChange,
   formatGenericMatrix,

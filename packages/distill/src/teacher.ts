@@ -9,6 +9,7 @@ import {
 } from '@transplant/core';
 import type { ModuleInstance, Network } from '@transplant/composer';
 import type { TeacherFn } from './bd-loss';
+import type { CalibrationMode } from './training-defaults';
 
 /** A loaded specific network: its manifest and its one link's modules. */
 export interface SpecificNetwork {
@@ -20,15 +21,6 @@ export interface Calibration {
   readonly scale: number;
   readonly offset: number;
 }
-
-/**
- * How the seg → cls bridge is calibrated (docs/calibration.md): `label-free` (the default) fits
- * it to the teacher's own mask decisions on images whose class is never read; `labelled` fits it
- * to class labels of dev-split images, and every one of them counts as an annotated image.
- */
-export const CALIBRATION_MODES = ['label-free', 'labelled'] as const;
-export type CalibrationMode = (typeof CALIBRATION_MODES)[number];
-export const DEFAULT_CALIBRATION: CalibrationMode = 'label-free';
 
 /** A fitted bridge calibration and the images it cost. */
 export interface BridgeCalibration extends Calibration {

@@ -4,7 +4,8 @@ import { Network, createModule, disposeModule, type ModuleInstance } from '@tran
 import { selectBackend } from '@transplant/core';
 import { pseudoLabelProbe } from './bd-loss';
 import { Rng } from '@transplant/data';
-import { drawIndices, trainAdapter, trainAdapterOnFeatures, type DistillMethod } from './train-adapter';
+import { drawIndices, trainAdapter, trainAdapterOnFeatures } from './train-adapter';
+import type { DistillMethod } from './training-defaults';
 import { tinyModules } from './testing/tiny-modules';
 
 const snapshot = (modules: readonly ModuleInstance[]) =>

@@ -15,17 +15,22 @@ import { TASKS, TransplantError, sha256Digest, type RunFolder, type TaskId } fro
 import { isCategoryId, type CategoryId, type CategoryVsRest } from '@transplant/data';
 import { annotatedImages, annotationLine, calibrateBridge } from './bridge-calibration';
 import {
-  DEFAULT_CALIBRATION,
   linkOf,
   resolveTeacher,
   teacherFunction,
   type BridgeCalibration,
-  type CalibrationMode,
   type SpecificNetwork,
   type TeacherResolution,
 } from './teacher';
 import { publishAtFreeVersion, publishModuleOnce, publishNetworkOnce } from './publish-resumed';
-import { DEFAULT_MASK_PROBE, trainAdapter, type DistillMethod, type ProbeKind } from './train-adapter';
+import { trainAdapter } from './train-adapter';
+import {
+  DEFAULT_CALIBRATION,
+  DEFAULT_MASK_PROBE,
+  type CalibrationMode,
+  type DistillMethod,
+  type ProbeKind,
+} from './training-defaults';
 import { HELD_OUT, NEGATIVES, describeTransplantData, transplantData } from './transplant-data';
 
 export interface TransplantOptions {

@@ -63,15 +63,3 @@ export async function explainNetwork(options: ExplainNetworkOptions): Promise<Ex
   await writeExplainReport(report, run.explanation);
   return report;
 }
-
-/** The `explain` command's defaults (the explainer experiment sets its own on the command line). */
-export const EXPLAIN_COMMAND_DEFAULTS = {
-  steps: 1500,
-  eta: 0,
-  decision: 1,
-  filters: 32,
-  pool: 1000,
-  images: 200,
-  test: 200,
-  seed: 1,
-} as const;

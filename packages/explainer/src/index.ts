@@ -50,4 +50,5 @@ export {
   writeExplainReport,
   type ExplainReport,
 } from './explain-report';
-export { EXPLAIN_COMMAND_DEFAULTS, explainNetwork, type ExplainNetworkOptions } from './explain-network';
+export { explainNetwork, type ExplainNetworkOptions } from './explain-network';
+export { EXPLAIN_COMMAND_DEFAULTS } from './options';

@@ -4,13 +4,8 @@ import { dirname } from 'node:path';
 import { Packr } from 'msgpackr';
 import { TransplantError, sha256Digest } from '@transplant/core';
 import type { GraphLayerState, LayerGeometry, LayerParams } from './em';
-import {
-  GRAPH_FORMAT,
-  GRAPH_VIEW_RULES,
-  type ExplanatoryGraph,
-  type GraphLayer,
-  type GraphViewRule,
-} from './graph';
+import { GRAPH_FORMAT, type ExplanatoryGraph, type GraphLayer } from './graph';
+import { GRAPH_VIEW_RULES, type GraphViewRule } from './options';
 
 /** Bumped when the file layout changes; readers refuse newer versions. */
 export const GRAPH_FORMAT_VERSION = 1;

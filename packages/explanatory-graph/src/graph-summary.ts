@@ -1,4 +1,5 @@
-import { graphSize, type ExplanatoryGraph, type GraphViewRule } from './graph';
+import { graphSize, type ExplanatoryGraph } from './graph';
+import type { GraphViewRule } from './options';
 
 /** What a graph holds: the module it explains, its layers and nodes, how it was mined, where it went. */
 export interface GraphSummary {

@@ -27,6 +27,7 @@ import {
   type ViewRule,
 } from './mine';
 import { filterObservations, pooledFeatures, type UnitObservations } from './localize';
+import type { GraphViewRule } from './options';
 
 export const GRAPH_FORMAT = 'transplant-explanatory-graph/1';
 
@@ -58,16 +59,6 @@ export interface GraphSubject {
   readonly version?: string;
   readonly digest?: string;
 }
-
-/**
- * How an image's view (as is, or mirrored) is chosen. `align` (the default): the mining images
- * are mirror-aligned with each other before mining (`alignViews` on the top layer's maps), and
- * a new image takes the view whose top-layer map is closer (cosine) to the mean aligned map,
- * the `template`; `fit`: the released code's rule, the view the top layer's nodes explain
- * better; `original`: never mirrored.
- */
-export type GraphViewRule = 'align' | 'fit' | 'original';
-export const GRAPH_VIEW_RULES: readonly GraphViewRule[] = ['align', 'fit', 'original'];
 
 export interface ExplanatoryGraph {
   readonly format: typeof GRAPH_FORMAT;

@@ -36,7 +36,6 @@ export {
 } from './mine';
 export {
   GRAPH_FORMAT,
-  GRAPH_VIEW_RULES,
   assertGraphFits,
   defaultGraphLayers,
   evidenceMaps,
@@ -49,7 +48,6 @@ export {
   type GraphInference,
   type GraphLayer,
   type GraphSubject,
-  type GraphViewRule,
   type InferGraphOptions,
   type InferredImages,
   type Link,
@@ -107,7 +105,8 @@ export {
 export { nodeStrength, writeGraphBrowser, type BrowserOptions } from './browser';
 export { referenceEStep, type ReferenceNodeResult } from './reference';
 export { partCentres } from '@transplant/interpretable';
-export { GRAPH_IMAGE_SEEDS, imagesOf, type ImageSource } from './graph-images';
+export { imagesOf, type ImageSource } from './graph-images';
+export * from './options';
 export { GRAPH_ATTACHMENT, loadGraphFor, type GraphSourceOptions } from './graph-source';
 export {
   mineCategoryGraph,

@@ -5,9 +5,9 @@ import { backgroundImages, partImages, type PartImages } from '@transplant/inter
 import type { Registry } from '@transplant/registry';
 import { encodeGraph, saveGraph } from './artifact';
 import { writeGraphBrowser } from './browser';
-import { inferGraph, mineGraph, type ExplanatoryGraph, type GraphViewRule, type Link } from './graph';
+import { inferGraph, mineGraph, type ExplanatoryGraph, type Link } from './graph';
 import { GRAPH_ATTACHMENT } from './graph-source';
-import { GRAPH_IMAGE_SEEDS } from './graph-images';
+import { GRAPH_IMAGE_SEEDS, type GraphViewRule } from './options';
 import type { MiningProgress } from './mine';
 
 export interface MineCategoryGraphOptions {

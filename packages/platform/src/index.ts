@@ -6,5 +6,4 @@
 export { BUILTIN_PLUGINS } from './builtin-plugins';
 export { createPlatform, createPlatformContainer, type PlatformContainerOptions } from './container';
 export { PLATFORM_TOKENS, platformContainerModule, type PlatformServices } from './platform-module';
-export { EMBEDDED_REGISTRY, resolveRegistryLocation, type RegistryLocation } from './registry-location';
-export { GENERATED_BY, TRANSPLANT_VERSION } from './version';
+export * from './options';

@@ -28,7 +28,8 @@ export {
   type ModuleIndex,
   type VersionEntry,
 } from './module-index';
-export { LOCKFILE_NAME, readLockfile, recordInLockfile, type LockEntry, type Lockfile } from './lockfile';
+export { readLockfile, recordInLockfile, type LockEntry, type Lockfile } from './lockfile';
+export { LOCKFILE_NAME } from './options';
 export { canonicalJson } from './canonical-json';
 export { copyModule, type CopyResult } from './copy-module';
 export { MODULE_FILES, readModuleFolder, writeModuleFolder } from './module-folder';

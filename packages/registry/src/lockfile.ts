@@ -4,8 +4,6 @@ import { TransplantError } from '@transplant/core';
 import { replaceDurably } from './folder/durable-fs';
 import type { Resolved } from './registry';
 
-export const LOCKFILE_NAME = 'transplant.lock.json';
-
 export interface LockEntry {
   readonly version: string;
   readonly manifestDigest: string;

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { BackendSelection } from '@transplant/core';
-import { resolveRegistryLocation, type PlatformServices } from '@transplant/platform';
+import type { PlatformServices } from '@transplant/platform';
+import { resolveRegistryLocation } from '@transplant/platform/options';
 import type { Registry } from '@transplant/registry';
 import { CLI_PACKAGE_ROOT } from '../package-root';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { composeNetwork, type LinkRefs } from '@transplant/composer';
-import { TransplantError } from '@transplant/core';
+import type { LinkRefs } from '@transplant/composer';
+import { TransplantError } from '@transplant/core/options';
 import type { CommandContext } from './command-context';
 import { commandComposer } from './network-context';
 import { exactVersion } from './parse-options';
@@ -32,6 +32,7 @@ export function composeCommand(parent: Command, ctx: CommandContext): void {
     .option('--version <semver>', 'version to publish', '1.0.0')
     .action(async (flags: { name: string; link: string[]; version: string }) => {
       const version = exactVersion(flags.version, 'version', 'compose');
+      const { composeNetwork } = await import('@transplant/composer');
       const published = await composeNetwork({
         composer: await commandComposer(ctx, { write: true }),
         name: flags.name,

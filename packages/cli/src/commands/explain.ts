@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { EXPLAIN_COMMAND_DEFAULTS, explainNetwork, formatExplainReport } from '@transplant/explainer';
+import { EXPLAIN_COMMAND_DEFAULTS } from '@transplant/explainer/options';
 import { selectCommandBackend, type CommandContext } from './command-context';
 import { resumableOptions, withRunFolder } from './long-run';
 import { categoryOf, withNetwork } from './network-context';
@@ -78,6 +78,7 @@ export function explainCommand(parent: Command, ctx: CommandContext): void {
         crop: flags.scenes !== true,
         ...(output === undefined ? {} : { output }),
       };
+      const { explainNetwork, formatExplainReport } = await import('@transplant/explainer');
       await withNetwork(ctx, flags.net, async ({ network, manifest, link }) => {
         const reference = `${manifest.name}@${manifest.version}`;
         const category = categoryOf(network, link, flags.category, 'explain');

@@ -1,4 +1,3 @@
-import { Composer } from '@transplant/composer';
 import type { GenericContext } from '@transplant/distill';
 import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
 
@@ -8,6 +7,7 @@ import { openCommandRegistry, selectCommandBackend, type CommandContext } from '
  */
 export async function trainingContext(ctx: CommandContext): Promise<Omit<GenericContext, 'log'>> {
   const selection = await selectCommandBackend(ctx);
+  const { Composer } = await import('@transplant/composer');
   const composer = new Composer(
     await openCommandRegistry(ctx, undefined, { write: true }),
     ctx.services().plugins,

@@ -3,12 +3,8 @@ import {
   ADAPTER_LAYERS,
   ADAPTER_NAMES,
   ADAPTER_TRAINING_DEFAULTS as DEFAULTS,
-  addCategory,
-  addTask,
-  formatGenericChange,
-  removeCategory,
-  type LinkTraining,
-} from '@transplant/distill';
+} from '@transplant/distill/options';
+import type { LinkTraining } from '@transplant/distill';
 import type { CommandContext } from './command-context';
 import { genericContext } from './generic-context';
 import { resumableOptions, withRunFolder } from './long-run';
@@ -51,6 +47,7 @@ export function genericGrowthCommands(parent: Command, ctx: CommandContext): voi
     .action(async (options: TrainingFlags & { generic: string; from: string; restart?: boolean }) => {
       const { generic, from, restart, ...flags } = options;
       const learning = training(options);
+      const { addCategory, formatGenericChange } = await import('@transplant/distill');
       const growing = await context();
       await withRunFolder(
         ctx,
@@ -76,6 +73,7 @@ export function genericGrowthCommands(parent: Command, ctx: CommandContext): voi
     .action(async (options: TrainingFlags & { generic: string; from: string; restart?: boolean }) => {
       const { generic, from, restart, ...flags } = options;
       const learning = training(options);
+      const { addTask, formatGenericChange } = await import('@transplant/distill');
       const growing = await context();
       await withRunFolder(
         ctx,
@@ -97,6 +95,7 @@ export function genericGrowthCommands(parent: Command, ctx: CommandContext): voi
     .requiredOption('--generic <name>', 'the generic network')
     .requiredOption('--category <module>', 'the category module to remove')
     .action(async ({ generic, category }: { generic: string; category: string }) => {
+      const { formatGenericChange, removeCategory } = await import('@transplant/distill');
       const change = await removeCategory(await context(), { generic, category });
       ctx.out(change, formatGenericChange(change));
     });

@@ -1,12 +1,4 @@
 import type { Command } from 'commander';
-import { formatPrediction, predictImage } from '@transplant/composer';
-import {
-  createGeneric,
-  formatGenericChange,
-  formatGenericMatrix,
-  loadGeneric,
-  showGeneric,
-} from '@transplant/distill';
 import type { CommandContext } from './command-context';
 import { genericContext } from './generic-context';
 import { genericGrowthCommands } from './generic-grow';
@@ -27,6 +19,7 @@ export function genericCommands(parent: Command, ctx: CommandContext): void {
     .requiredOption('--name <name>', 'the generic network name')
     .requiredOption('--from <networks>', 'comma-separated specific networks, e.g. bird-cls,bird-seg')
     .action(async (options: { name: string; from: string }) => {
+      const { createGeneric, formatGenericChange } = await import('@transplant/distill');
       const change = await createGeneric(await context(), {
         name: options.name,
         from: options.from
@@ -42,6 +35,7 @@ export function genericCommands(parent: Command, ctx: CommandContext): void {
     .argument('<generic>', 'a generic network, e.g. animals or animals@1.2.0')
     .option('--png <file>', 'also draw the matrix as a PNG')
     .action(async (reference: string, flags: { png?: string }) => {
+      const { formatGenericMatrix, showGeneric } = await import('@transplant/distill');
       const { composer } = await context();
       const shown = await showGeneric({ composer, reference, ...(flags.png ? { png: flags.png } : {}) });
       ctx.out(shown, `${formatGenericMatrix(shown)}${shown.png ? `\n\npicture: ${shown.png}` : ''}`);
@@ -55,6 +49,10 @@ export function genericCommands(parent: Command, ctx: CommandContext): void {
     .requiredOption('--image <file>', 'a JPEG or PNG')
     .option('--out <file>', 'seg: overlay PNG to write')
     .action(async (ref: string, options: { category: string; task: string; image: string; out?: string }) => {
+      const [{ loadGeneric }, { formatPrediction, predictImage }] = await Promise.all([
+        import('@transplant/distill'),
+        import('@transplant/composer'),
+      ]);
       const g = await loadGeneric((await context()).composer, ref);
       try {
         const result = await predictImage({

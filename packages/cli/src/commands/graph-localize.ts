@@ -1,10 +1,5 @@
 import type { Command } from 'commander';
-import {
-  GRAPH_IMAGE_SEEDS,
-  formatLocalizationReport,
-  loadGraphFor,
-  localizeParts,
-} from '@transplant/explanatory-graph';
+import { GRAPH_IMAGE_SEEDS } from '@transplant/explanatory-graph/options';
 import type { CommandContext } from './command-context';
 import { categoryOf, withNetwork } from './network-context';
 import { integer, integers, nameList, usage } from './parse-options';
@@ -41,6 +36,8 @@ export function graphLocalizeCommand(graph: Command, ctx: CommandContext): void 
       const { pool, test, draws, index } = integers(flags, { pool: 1, test: 1, draws: 1, index: 0 }, 'graph');
       if (index >= test) throw usage(`--index ${index} is past the ${test} test images`, 'graph');
       const parts = flags.parts === undefined ? undefined : nameList(flags.parts, 'parts', 'graph');
+      const { formatLocalizationReport, loadGraphFor, localizeParts } =
+        await import('@transplant/explanatory-graph');
       await withNetwork(ctx, flags.net, async ({ network, manifest, link, registry }) => {
         const category = categoryOf(network, link, flags.category, 'graph');
         const k = shots[0]!;

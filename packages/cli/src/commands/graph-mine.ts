@@ -1,10 +1,5 @@
 import type { Command } from 'commander';
-import {
-  GRAPH_VIEW_RULES,
-  formatGraphSummary,
-  mineCategoryGraph,
-  summariseGraph,
-} from '@transplant/explanatory-graph';
+import { GRAPH_VIEW_RULES } from '@transplant/explanatory-graph/options';
 import type { CommandContext } from './command-context';
 import { categoryOf, withNetwork } from './network-context';
 import { integers, nameList, oneOf, usage } from './parse-options';
@@ -52,6 +47,8 @@ export function graphMineCommand(graph: Command, ctx: CommandContext): void {
       const views = oneOf(flags.views, 'views', GRAPH_VIEW_RULES, 'graph');
       const counts = integers(flags, { images: 2, negatives: 2, iterations: 1 }, 'graph');
       const layers = flags.layers === undefined ? undefined : nameList(flags.layers, 'layers', 'graph');
+      const { formatGraphSummary, mineCategoryGraph, summariseGraph } =
+        await import('@transplant/explanatory-graph');
       await withNetwork(ctx, flags.net, async ({ network, manifest, link, registry }) => {
         const {
           graph: mined,

@@ -1,12 +1,6 @@
 import type { Command } from 'commander';
-import {
-  GRAPH_IMAGE_SEEDS,
-  drawGraphNodes,
-  graphSize,
-  loadGraphFor,
-  type ExplanatoryGraph,
-  type NodeRef,
-} from '@transplant/explanatory-graph';
+import type { ExplanatoryGraph, NodeRef } from '@transplant/explanatory-graph';
+import { GRAPH_IMAGE_SEEDS } from '@transplant/explanatory-graph/options';
 import type { CommandContext } from './command-context';
 import { categoryOf, withNetwork } from './network-context';
 import { integers, usage } from './parse-options';
@@ -15,9 +9,11 @@ import { integers, usage } from './parse-options';
 type NodesFlags = Record<'net' | 'nodes' | 'png' | 'images' | 'columns', string> &
   Partial<Record<'graph' | 'category', string>>;
 
-/** `--nodes 0:12,1:40` → node references of the graph; E_USAGE for a pair that names no node. */
-function parseNodes(text: string, graph: ExplanatoryGraph): NodeRef[] {
-  const perLayer = graphSize(graph).perLayer;
+/**
+ * `--nodes 0:12,1:40` → node references of the graph, which has `perLayer` nodes in each layer;
+ * E_USAGE for a pair that names no node.
+ */
+function parseNodes(text: string, graph: ExplanatoryGraph, perLayer: readonly number[]): NodeRef[] {
   return text
     .split(',')
     .filter(Boolean)
@@ -54,6 +50,7 @@ export function graphNodesCommand(graph: Command, ctx: CommandContext): void {
     .option('--category <id>', 'images of this category (default: the category module’s)')
     .action(async (flags: NodesFlags) => {
       const { images, columns } = integers(flags, { images: 1, columns: 1 }, 'graph');
+      const { drawGraphNodes, graphSize, loadGraphFor } = await import('@transplant/explanatory-graph');
       await withNetwork(ctx, flags.net, async ({ network, link, registry }) => {
         const loaded = await loadGraphFor({
           network,
@@ -61,7 +58,7 @@ export function graphNodesCommand(graph: Command, ctx: CommandContext): void {
           registry,
           ...(flags.graph ? { file: flags.graph } : {}),
         });
-        const nodes = parseNodes(flags.nodes, loaded);
+        const nodes = parseNodes(flags.nodes, loaded, graphSize(loaded).perLayer);
         const png = await drawGraphNodes({
           graph: loaded,
           network,

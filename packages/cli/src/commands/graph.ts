@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { formatGraphSummary, loadGraph, summariseGraph } from '@transplant/explanatory-graph';
 import type { CommandContext } from './command-context';
 import { graphLocalizeCommand } from './graph-localize';
 import { graphMineCommand } from './graph-mine';
@@ -22,6 +21,7 @@ export function graphCommands(parent: Command, ctx: CommandContext): void {
     .description('what a graph file holds: the module it explains, its layers and nodes, how it was mined')
     .requiredOption('--graph <file>', 'a graph file written by `transplant graph mine --out`')
     .action(async (options: { graph: string }) => {
+      const { formatGraphSummary, loadGraph, summariseGraph } = await import('@transplant/explanatory-graph');
       const file = resolve(options.graph);
       const summary = summariseGraph(await loadGraph(file), { file });
       ctx.out(summary, formatGraphSummary(summary));

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { formatImport, importModel } from '@transplant/composer';
-import { TASK_IDS, TransplantError, type TaskId } from '@transplant/core';
+import { TASK_IDS, TransplantError, type TaskId } from '@transplant/core/options';
 import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
 import { exactVersion, integer } from './parse-options';
 
@@ -124,6 +123,7 @@ export function importCommand(parent: Command, ctx: CommandContext): Command {
         throw usage(`--input-range ${flags.inputRange}: two numbers lo,hi with lo < hi`);
       const channels = await channelList(flags);
       await selectCommandBackend(ctx);
+      const { formatImport, importModel } = await import('@transplant/composer');
       const { report, feature } = await importModel({
         plugins: ctx.services().plugins,
         model: flags.model,

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { formatLayerMetrics, interpretNetworkLayer } from '@transplant/interpretable';
 import type { CommandContext } from './command-context';
 import { categoryOf, withNetwork } from './network-context';
 import { integer } from './parse-options';
@@ -44,6 +43,7 @@ export function interpretCommands(parent: Command, ctx: CommandContext): void {
         ...(flags.linkCategory ? { category: flags.linkCategory } : {}),
         ...(flags.linkTask ? { task: flags.linkTask } : {}),
       };
+      const { formatLayerMetrics, interpretNetworkLayer } = await import('@transplant/interpretable');
       await withNetwork(
         ctx,
         flags.net,

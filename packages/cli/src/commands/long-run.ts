@@ -1,8 +1,9 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { RunFolder, TransplantError, sha256Digest } from '@transplant/core';
-import { resolveRegistryLocation } from '@transplant/platform';
+import type { RunFolder } from '@transplant/core';
+import { TransplantError } from '@transplant/core/options';
+import { resolveRegistryLocation } from '@transplant/platform/options';
 import type { CommandContext } from './command-context';
 
 /** Steps between two checkpoints of a long run's training loops (env TRANSPLANT_CHECKPOINT_EVERY). */
@@ -62,6 +63,7 @@ export async function withRunFolder<T>(
   done: (result: T) => void,
 ): Promise<void> {
   const every = checkpointEvery(ctx.env);
+  const { RunFolder, sha256Digest } = await import('@transplant/core');
   const registry = resolveRegistryLocation(ctx.globals().registry, ctx.env).location;
   // What decides the result besides the options: the code, the registry, the back end and its threads.
   const identity = JSON.stringify({

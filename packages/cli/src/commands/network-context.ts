@@ -1,6 +1,6 @@
-import { Composer, type Network } from '@transplant/composer';
-import { TransplantError } from '@transplant/core';
-import { isCategoryId, type CategoryId } from '@transplant/data';
+import type { Composer, Network } from '@transplant/composer';
+import { TransplantError } from '@transplant/core/options';
+import { isCategoryId, type CategoryId } from '@transplant/data/options';
 import type { Registry } from '@transplant/registry';
 import { openCommandRegistry, selectCommandBackend, type CommandContext } from './command-context';
 
@@ -82,5 +82,6 @@ export async function commandComposer(
   options: { readonly write?: boolean } = {},
 ): Promise<Composer> {
   await selectCommandBackend(ctx);
+  const { Composer } = await import('@transplant/composer');
   return new Composer(await openCommandRegistry(ctx, undefined, options), ctx.services().plugins);
 }

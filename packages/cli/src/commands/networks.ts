@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { exportLayersModel, formatPrediction, predictImage } from '@transplant/composer';
 import type { CommandContext } from './command-context';
 import { composeCommand, pluginsCommand } from './compose';
 import { commandComposer, pickLink } from './network-context';
@@ -23,6 +22,7 @@ export function networkCommands(parent: Command, ctx: CommandContext): void {
     .option('--out <file>', 'seg: overlay PNG to write (default <image>.<net>.png)')
     .action(
       async (options: { net: string; image: string; out?: string; category?: string; task?: string }) => {
+        const { formatPrediction, predictImage } = await import('@transplant/composer');
         const { network } = await (await composer()).load(options.net);
         try {
           const result = await predictImage({
@@ -49,6 +49,7 @@ export function networkCommands(parent: Command, ctx: CommandContext): void {
     .requiredOption('--net <ref>', 'a network in the registry')
     .requiredOption('--out <dir>', 'folder to write model.json and weights.bin into')
     .action(async (options: { net: string; out: string; category?: string; task?: string }) => {
+      const { exportLayersModel } = await import('@transplant/composer');
       const { network } = await (await composer()).load(options.net);
       try {
         const result = await exportLayersModel(network, {

@@ -1,8 +1,7 @@
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { BACKEND_ORDER, TransplantError, isBackendId, isExactVersion } from '@transplant/core';
-import { decodeImage } from '@transplant/data';
+import { BACKEND_ORDER, TransplantError, isBackendId, isExactVersion } from '@transplant/core/options';
 
 /** A usage error of the command `operation` (exit code 2, hint: run the command with --help). */
 export const usage = (message: string, operation: string): TransplantError =>
@@ -190,11 +189,13 @@ export async function checkOptionValues(command: Command): Promise<void> {
         operation,
       );
   }
-  for (const name of IMAGE_OPTIONS[operation] ?? []) {
-    const value: unknown = command.getOptionValue(name);
-    for (const image of Array.isArray(value) ? value : [value])
-      if (typeof image === 'string') await decodeImage(resolve(image), image);
-  }
+  const images = (IMAGE_OPTIONS[operation] ?? [])
+    .flatMap((name) => [command.getOptionValue(name) as unknown].flat())
+    .filter((image): image is string => typeof image === 'string');
+  if (images.length === 0) return;
+  // The image codec loads only for a command that reads images (start-up stays light).
+  const { decodeImage } = await import('@transplant/data');
+  for (const image of images) await decodeImage(resolve(image), image);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { TransplantError } from '@transplant/core';
-import { copyModule, type Registry } from '@transplant/registry';
+import { TransplantError } from '@transplant/core/options';
+import type { Registry } from '@transplant/registry';
 import type { CommandContext } from './command-context';
 import { integer } from './parse-options';
 
@@ -49,6 +49,7 @@ export function registryMaintenanceCommands(
     .description('copy a module (and its dependencies) from --registry to another registry')
     .requiredOption('--to <location>', 'target: a folder or oci://host/namespace')
     .action(async (ref: string, options: { to: string }) => {
+      const { copyModule } = await import('@transplant/registry');
       const result = await copyModule(await open(), await open(options.to, { write: true }), ref);
       ctx.out(
         result,
@@ -60,6 +61,7 @@ export function registryMaintenanceCommands(
     .description('copy a module (and its dependencies) from another registry into --registry')
     .requiredOption('--from <location>', 'source: a folder or oci://host/namespace')
     .action(async (ref: string, options: { from: string }) => {
+      const { copyModule } = await import('@transplant/registry');
       const result = await copyModule(await open(options.from), await open(undefined, { write: true }), ref);
       ctx.out(
         result,

@@ -1,12 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import {
-  LOCKFILE_NAME,
-  digestOf,
-  listWithMetrics,
-  recordInLockfile,
-  type Registry,
-} from '@transplant/registry';
+import type { Registry } from '@transplant/registry';
+import { LOCKFILE_NAME } from '@transplant/registry/options';
 import type { CommandContext } from './command-context';
 
 /** `transplant registry resolve | list | info`: what the registry holds, and pinning it in a lockfile. */
@@ -20,6 +15,7 @@ export function registryQueryCommands(
     .description('resolve NAME@RANGE references to versions and digests, and pin them in the lockfile')
     .option('--lockfile <path>', 'lockfile to write', LOCKFILE_NAME)
     .action(async (refs: string[], options: { lockfile: string }) => {
+      const { recordInLockfile } = await import('@transplant/registry');
       const registry = await open();
       const entries = [];
       for (const ref of refs) entries.push({ ref, resolved: await registry.resolve(ref) });
@@ -45,6 +41,7 @@ export function registryQueryCommands(
       'list the networks and modules in the registry, with the held-out metrics of their latest version',
     )
     .action(async () => {
+      const { listWithMetrics } = await import('@transplant/registry');
       const modules = await listWithMetrics(await open());
       const line = (m: (typeof modules)[number]) =>
         `${m.name.padEnd(24)} ${(m.kind ?? '').padEnd(9)} ${(m.latest ?? '—').padEnd(8)} ${m.metrics.map((x) => `${x.name} ${x.value.toFixed(4)}`).join(', ')}${m.versions > 1 ? `  (${m.versions} versions)` : ''}`;
@@ -62,6 +59,7 @@ export function registryQueryCommands(
     .command('info <name>')
     .description('versions, dist-tags and the module card of the latest version')
     .action(async (name: string) => {
+      const { digestOf } = await import('@transplant/registry');
       const registry = await open();
       const index = await registry.index(name);
       const latest = index.distTags['latest'];

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { parseModuleRef } from '@transplant/core';
-import { resolveRegistryLocation } from '@transplant/platform';
-import { readModuleFolder, type Registry } from '@transplant/registry';
+import { parseModuleRef } from '@transplant/core/options';
+import { resolveRegistryLocation } from '@transplant/platform/options';
+import type { Registry } from '@transplant/registry';
 import { openCommandRegistry, type CommandContext } from './command-context';
 import { usage } from './parse-options';
 import { registryMaintenanceCommands } from './registry-maintenance';
@@ -53,6 +53,7 @@ export function registryCommand(parent: Command, ctx: CommandContext): Command {
       'publish a module folder (manifest.json + weights.bin); a version is immutable once published',
     )
     .action(async (folder: string) => {
+      const { readModuleFolder } = await import('@transplant/registry');
       const result = await (
         await open(undefined, { write: true })
       ).publish(await readModuleFolder(resolve(folder)));

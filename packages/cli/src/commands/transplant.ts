@@ -8,11 +8,7 @@ import {
   DEFAULT_CALIBRATION,
   METHODS,
   PROBE_KINDS,
-  formatTransplant,
-  transplantProgressLine,
-  transplantSummary,
-  transplantWithReport,
-} from '@transplant/distill';
+} from '@transplant/distill/options';
 import { REPORTS_DIR, type CommandContext } from './command-context';
 import { trainingContext } from './generic-context';
 import { resumableOptions, withRunFolder } from './long-run';
@@ -71,6 +67,8 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
       const probe = oneOf(options.probe, 'probe', PROBE_KINDS, 'transplant');
       const adapter = oneOf(options.adapter, 'adapter', ADAPTER_NAMES, 'transplant');
       const calibration = oneOf(options.calibration, 'calibration', CALIBRATION_MODES, 'transplant');
+      const { formatTransplant, transplantProgressLine, transplantSummary, transplantWithReport } =
+        await import('@transplant/distill');
       const context = await trainingContext(ctx);
       const numbers = integers(options, { steps: 1, samples: 0, seed: 0 }, 'transplant');
       const started = Date.now();

@@ -3,14 +3,8 @@ import { MODULE_NAME_MAX_LENGTH, sha256Digest, type TaskId } from '@transplant/c
 import type { CategoryId } from '@transplant/data';
 import { annotationLine } from '../bridge-calibration';
 import { NEGATIVES } from '../transplant-data';
-import {
-  linkOf,
-  teacherFor,
-  type CalibrationMode,
-  type SpecificNetwork,
-  type TeacherResolution,
-} from '../teacher';
-import type { DistillMethod, ProbeKind } from '../train-adapter';
+import { linkOf, teacherFor, type SpecificNetwork, type TeacherResolution } from '../teacher';
+import type { CalibrationMode, DistillMethod, ProbeKind } from '../training-defaults';
 import { publishModuleOnce } from '../publish-resumed';
 import { learnLink, type LinkCheckpoint } from '../transplant';
 import type { GenericContext, LinkMetrics, LinkOutcome } from './network';

@@ -11,7 +11,7 @@ import { TransplantError, isTransplantError, type ModuleManifest } from '@transp
 import { isCategoryId, type CategoryId } from '@transplant/data';
 import { publishNetworkOnce } from '../publish-resumed';
 import { linkOf, type BridgeCalibration, type SpecificNetwork } from '../teacher';
-import type { DistillMethod } from '../train-adapter';
+import type { DistillMethod } from '../training-defaults';
 import { GUARD_PROBE, linkDigests } from './guard';
 
 /** A generic network as loaded: its composition, its record and its manifest. */

@@ -10,6 +10,7 @@ import { BENCH_DEFAULTS } from '../main';
 import { REGISTRY_BENCH_DEFAULTS } from '../registry-bench';
 import { RENDER_BENCH_DEFAULTS } from '../render-bench';
 import { SOAK_DEFAULTS } from '../soak';
+import { STARTUP_BENCH_DEFAULTS } from '../startup-bench';
 import renderExecutor from './render/executor';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -22,6 +23,7 @@ const DEFAULTS: Record<string, object> = {
   'generic-growth': GENERIC_GROWTH_DEFAULTS,
   graph: GRAPH_BENCH_DEFAULTS,
   soak: SOAK_DEFAULTS,
+  startup: STARTUP_BENCH_DEFAULTS,
 };
 const read = async (path: string) =>
   JSON.parse(await readFile(new URL(`../../${path}`, import.meta.url), 'utf8'));
