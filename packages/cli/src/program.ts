@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help, Option } from 'commander';
 import type { ContainerModule } from 'inversify';
 import type { Environment } from '@transplant/core';
 import type { PlatformServices } from '@transplant/platform';
@@ -15,6 +15,7 @@ import { graphCommands } from './commands/graph';
 import { interpretCommands } from './commands/interpret';
 import { registryCommand } from './commands/registry';
 import { checkOptionValues, integer, usage } from './commands/parse-options';
+import { addExamples } from './examples';
 import { formatFailure, isDebug } from './failure';
 
 export interface CliIo {
@@ -45,10 +46,21 @@ interface LazyServices {
   readonly get: () => PlatformServices;
 }
 
+/** The program's version flags: only as the whole command line (see {@link runCli}). */
+const VERSION_FLAGS = ['--version', '-V'];
+
 function buildProgram(io: CliIo, services: LazyServices): Command {
-  const program = new Command('transplant')
+  // Not commander's .version(): its --version is a program option, read anywhere on the line, so
+  // `compose --version 1.0.0` printed the version and published nothing. Shown in the help only.
+  const version = new Option('-V, --version', 'print the version and exit');
+  const program: Command = new Command('transplant')
     .description('Compose one generic CNN from small pre-trained modules, and explain what they learned.')
-    .version(TRANSPLANT_VERSION)
+    .configureHelp({
+      visibleOptions(this: Help, command: Command) {
+        const shown = Help.prototype.visibleOptions.call(this, command);
+        return command === program ? [version, ...shown] : shown;
+      },
+    })
     .option(
       '--backend <id>',
       'tensor back end: tensorflow | wasm+onednn | wasm | cpu (default: the first that works; env TRANSPLANT_BACKEND)',
@@ -158,20 +170,25 @@ function buildProgram(io: CliIo, services: LazyServices): Command {
       });
       print({ program, io }, report, formatInspectReport(report));
     });
+  addExamples(program);
   return program;
 }
 
 /**
  * The command tree exactly as {@link runCli} builds it (every command, option and argument), for
- * code that walks the definitions, e.g. the generated bad-input suite; it runs nothing.
+ * code that walks the definitions, e.g. the generated bad-input suite, shell completion and the
+ * examples' check. Its option checks run before an action as in {@link runCli}, but it loads no
+ * services: an action that needs them throws (give a command an action of your own to parse).
  */
 export function commandTree(): Command {
-  const refuse = () => {
-    throw new Error('commandTree() builds the definitions only; run commands with runCli');
-  };
   return buildProgram(
     { stdout: () => undefined, stderr: () => undefined, env: {} },
-    { load: refuse, get: refuse },
+    {
+      load: async () => undefined,
+      get: () => {
+        throw new Error('commandTree() builds the definitions only; run commands with runCli');
+      },
+    },
   );
 }
 
@@ -201,6 +218,10 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
   let program: Command | undefined;
   const json = () => program?.opts<GlobalOptions>().json === true || argv.includes('--json');
   try {
+    if (argv.length === 1 && VERSION_FLAGS.includes(argv[0]!)) {
+      io.stdout(`${TRANSPLANT_VERSION}\n`);
+      return 0;
+    }
     let services: PlatformServices | undefined;
     program = buildProgram(io, {
       load: async () => {

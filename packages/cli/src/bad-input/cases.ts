@@ -504,7 +504,7 @@ export function slotsOf(path: string, command: Command): Slot[] {
 
 /** Why a command's option that a program flag shadows is accepted with no value. */
 const SHADOWED =
-  "commander reads an option of the program's flag's name given no value as that flag (`compose --version` prints the version and exits 0, doing nothing)";
+  "commander reads an option of the program's flag's name given no value as that flag (a command's own `--json` would be the program's)";
 
 /** A baseline's options as arguments: `--name=value`, or `--flag`. */
 const optionArgv = (options: Baseline['options']): string[] =>
@@ -524,7 +524,7 @@ export function generateCases(f: Fixtures, baselines: BaselineTable): BadInputCa
   if (missingBaselines.length > 0)
     throw new Error(`bad-input suite: no baseline for ${missingBaselines.join(', ')}; add one to the spec`);
 
-  // The program's flags (`--version`): a command's own option of that name, given no value, is the flag.
+  // The program's flags (`--json`, `--create`): a command's own option of that name, given no value, is the flag.
   const globalFlags = new Set(program.options.filter((o) => !o.required && !o.optional).map((o) => o.long));
   for (const { path, command } of leafCommands(program)) {
     const base = baselines[path]!;

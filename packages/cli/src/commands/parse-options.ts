@@ -145,7 +145,7 @@ export const IMAGE_OPTIONS: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** A command's path below the program, e.g. `graph mine`. */
-function commandPath(command: Command): string {
+export function commandPath(command: Command): string {
   const names: string[] = [];
   for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
   return names.join(' ');
