@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMPLETION_INSTALL, completionScript, describeCompletions } from './completion';
 import { commandTree } from './program';
@@ -27,6 +27,7 @@ function demoProgram(): Command {
   const remote = program.command('remote').alias('r').description('remotes');
   remote.command('add').argument('<name>').argument('<folder>').option('--fetch', 'fetch now');
   remote.command('remove').argument('<names...>');
+  program.command('completion').addArgument(new Argument('<shell>').choices(['bash', 'zsh']));
   return program;
 }
 
@@ -83,12 +84,12 @@ describe('bash completion of a small tree', () => {
   const complete = (...words: string[]) => bash(demoBash, '_demo', ['demo', ...words]);
 
   it('completes the commands, then nested subcommands, aliases included', () => {
-    expect(complete('')).toEqual(['build', 'help', 'remote']);
+    expect(complete('')).toEqual(['build', 'completion', 'help', 'remote']);
     expect(complete('re')).toEqual(['remote']);
     expect(complete('remote', '')).toEqual(['add', 'help', 'remove']);
     expect(complete('r', 'rem')).toEqual(['remove']);
     expect(complete('remote', 'help', '')).toEqual(['add', 'remove']);
-    expect(complete('help', '')).toEqual(['build', 'remote']);
+    expect(complete('help', '')).toEqual(['build', 'completion', 'remote']);
   });
 
   it("completes a command's long options and the global ones, before or after the command", () => {
@@ -136,12 +137,13 @@ describe('bash completion of a small tree', () => {
     expect(complete('build', '--out', 'photo')).toEqual(['photos']);
     expect(complete('build', '--include', 'a.txt', 'photo.p')).toEqual(['photo.png']);
     expect(complete('remote', 'add', 'origin', 'pho')).toEqual(['photos']);
+    expect(complete('completion', '')).toEqual(['bash', 'zsh']);
     // A value that is no path: nothing, not the files.
     expect(complete('remote', 'add', '')).toEqual([]);
   });
 
   it("does not take an option's value or a variadic's values for a command", () => {
-    expect(complete('--profile', 'remote', '')).toEqual(['build', 'help', 'remote']);
+    expect(complete('--profile', 'remote', '')).toEqual(['build', 'completion', 'help', 'remote']);
     expect(complete('build', '--include', 'remote', '--watch', '--t')).toEqual(['--target']);
     // A command's own arguments used up: its options.
     expect(complete('build', 'main.ts', '--w')).toEqual(['--watch']);
@@ -225,7 +227,8 @@ describe('zsh completion', () => {
   it('completes commands, options, choices and paths', () => {
     const demo = (...words: string[]) =>
       zsh(demoZsh, '_demo', ['demo', ...words]).filter((l) => !l.startsWith('compdef'));
-    expect(demo('')).toEqual(['build', 'help', 'remote']);
+    expect(demo('')).toEqual(['build', 'completion', 'help', 'remote']);
+    expect(demo('completion', '')).toEqual(['bash', 'zsh']);
     expect(demo('r', 'rem')).toEqual(['remove']);
     expect(demo('build', '--w')).toEqual(['--watch']);
     expect(demo('remote', 'add', '--')).toEqual(['--fetch', '--help', '--level', '--profile', '--verbose']);

@@ -47,21 +47,26 @@ export interface CommandCompletion {
   readonly variadicArguments: boolean;
 }
 
-/** The install instructions (for `transplant completion --help` and docs/cli.md). */
-export const COMPLETION_INSTALL = `Print a shell completion script for bash or zsh. The script is static (completing never runs
-node); regenerate it after upgrading transplant.
+/** The `completion` command's description (its help's first line). */
+export const COMPLETION_DESCRIPTION =
+  'print a shell completion script for bash or zsh, made from the command definitions (static: completing never runs node)';
 
-bash (needs bash 4+), for this shell only:
-  source <(transplant completion bash)
-bash, for every new shell:
-  transplant completion bash > ~/.local/share/bash-completion/completions/transplant
-  (or add the \`source <(…)\` line above to ~/.bashrc)
-
-zsh, for every new shell (the folder must be on $fpath before \`compinit\` runs in ~/.zshrc):
-  mkdir -p ~/.zfunc && transplant completion zsh > ~/.zfunc/_transplant
-  # in ~/.zshrc, before compinit:  fpath=(~/.zfunc $fpath)
-zsh, for this shell only (after compinit):
-  source <(transplant completion zsh)
+/**
+ * How to install the script: for `transplant completion --help` (commander's
+ * `.addHelpText('after', COMPLETION_INSTALL)`) and docs/cli.md.
+ */
+export const COMPLETION_INSTALL = `
+Install (and again after upgrading transplant: the script is static):
+  bash 4+, this shell only:
+    source <(transplant completion bash)
+  bash, every new shell (with the bash-completion package; without it, put the line above in ~/.bashrc):
+    mkdir -p ~/.local/share/bash-completion/completions
+    transplant completion bash > ~/.local/share/bash-completion/completions/transplant
+  zsh, every new shell (~/.zfunc must be on $fpath before compinit runs in ~/.zshrc):
+    mkdir -p ~/.zfunc && transplant completion zsh > ~/.zfunc/_transplant
+    # in ~/.zshrc, before compinit: fpath=(~/.zfunc $fpath)
+  zsh, this shell only (after compinit):
+    source <(transplant completion zsh)
 `;
 
 /** Placeholder words that name a kind of value, never a literal one (`<k|name>`, `<layer|node>`). */
