@@ -15,12 +15,18 @@ export async function runCliProcess(argv: readonly string[], options: CliOptions
   };
   process.on('uncaughtException', uncaught);
   process.on('unhandledRejection', uncaught);
+  // A reader that stops early (`transplant --help | head`) closes the pipe: that ends the output, not the command with an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') uncaught(error);
+  });
   process.exitCode = await runCli(
     argv,
     {
       stdout: (text) => process.stdout.write(text),
       stderr: (text) => process.stderr.write(text),
       env: process.env,
+      isTTY: process.stderr.isTTY === true,
+      ...(process.stderr.columns ? { columns: process.stderr.columns } : {}),
     },
     options,
   );

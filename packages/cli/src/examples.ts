@@ -64,6 +64,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   export: ['transplant export --net cat-seg --out ./cat-seg-layers'],
   plugins: ['transplant plugins', 'transplant plugins --json'],
   'data preview': ['transplant data preview --category bird --n 16 --out birds.png'],
+  completion: ['transplant completion bash', 'transplant completion zsh'],
   'data inspect': ['transplant data inspect --cub ./CUB_200_2011 --n 16 --out cub.png'],
 };
 

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { Command, CommanderError, Help, Option } from 'commander';
+import { Argument, Command, CommanderError, Help, Option } from 'commander';
 import type { ContainerModule } from 'inversify';
 import type { Environment } from '@transplant/core';
 import type { PlatformServices } from '@transplant/platform';
@@ -14,14 +14,25 @@ import { explainCommand } from './commands/explain';
 import { graphCommands } from './commands/graph';
 import { interpretCommands } from './commands/interpret';
 import { registryCommand } from './commands/registry';
-import { checkOptionValues, integer, usage } from './commands/parse-options';
+import { checkOptionValues, commandPath, integer, usage } from './commands/parse-options';
+import {
+  COMPLETION_DESCRIPTION,
+  COMPLETION_INSTALL,
+  COMPLETION_SHELLS,
+  completionScript,
+} from './completion';
 import { addExamples } from './examples';
 import { formatFailure, isDebug } from './failure';
+import { createProgress, paint, useColor, type Progress } from './progress';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly env: Environment;
+  /** Is stderr a terminal? Then progress is a bar redrawn in place, and errors may be coloured. */
+  readonly isTTY?: boolean;
+  /** The terminal's width, to cut a progress bar to. */
+  readonly columns?: number;
 }
 
 export interface CliOptions {
@@ -45,6 +56,9 @@ interface LazyServices {
   readonly load: () => Promise<void>;
   readonly get: () => PlatformServices;
 }
+
+/** Commands that need no platform services: they run without loading plugins or tensor code. */
+const WITHOUT_SERVICES: ReadonlySet<string> = new Set(['completion']);
 
 /** The program's version flags: only as the whole command line (see {@link runCli}). */
 const VERSION_FLAGS = ['--version', '-V'];
@@ -90,7 +104,7 @@ function buildProgram(io: CliIo, services: LazyServices): Command {
     // be written and input images that decode (commands/parse-options.ts, checkOptionValues).
     .hook('preAction', async (_program, command) => {
       await checkOptionValues(command);
-      await services.load();
+      if (!WITHOUT_SERVICES.has(commandPath(command))) await services.load();
     });
 
   program
@@ -105,12 +119,26 @@ function buildProgram(io: CliIo, services: LazyServices): Command {
       const report = await collectDoctorReport(deps, options);
       io.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctorReport(report)}\n`);
     });
+  // While a progress bar is drawn, other lines go above it (the bar is drawn again below them).
+  let bar: Progress | undefined;
   const commands: CommandContext = {
     services: services.get,
     globals: () => program.opts<GlobalOptions>(),
     env: io.env,
     out: (value, text) => print({ program, io }, value, text),
-    err: io.stderr,
+    err: (text) => (bar ? bar.note(text.replace(/\n$/, '')) : io.stderr(text)),
+    progress: (options) => {
+      const shown = createProgress(io, options);
+      bar = shown;
+      return {
+        update: shown.update,
+        note: shown.note,
+        done: (summary) => {
+          shown.done(summary);
+          if (bar === shown) bar = undefined;
+        },
+      };
+    },
   };
   registryCommand(program, commands);
 
@@ -170,6 +198,12 @@ function buildProgram(io: CliIo, services: LazyServices): Command {
       });
       print({ program, io }, report, formatInspectReport(report));
     });
+  program
+    .command('completion')
+    .description(COMPLETION_DESCRIPTION)
+    .addArgument(new Argument('<shell>', 'bash or zsh').choices(COMPLETION_SHELLS))
+    .addHelpText('after', COMPLETION_INSTALL)
+    .action((shell: (typeof COMPLETION_SHELLS)[number]) => io.stdout(completionScript(program, shell)));
   addExamples(program);
   return program;
 }
@@ -241,7 +275,12 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     // Everything else, coded or not (a plain Error, a thrown `undefined`), ends in one coded line.
     const failure = formatFailure(error, { json: json(), debug: isDebug(io.env) });
-    io.stderr(failure.text);
+    // On a terminal (and without NO_COLOR) the line's first word is red; never in JSON.
+    io.stderr(
+      !json() && useColor(io)
+        ? failure.text.replace(/^error /, `${paint(true, 'red', 'error')} `)
+        : failure.text,
+    );
     return failure.exitCode;
   }
 }

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -103,6 +103,21 @@ describe('start-up loads only what the command needs', () => {
       expect(result, name).not.toHaveProperty('stderr', expect.stringContaining('E_INTERNAL'));
     }
   }, 120_000);
+
+  it('prints the completion script without loading them', async () => {
+    const { log, result } = await loads(['completion', 'bash'], 'completion');
+    expect(result).toHaveProperty('stdout', expect.stringContaining('complete -F'));
+    expect(heavyIn(log)).toEqual([]);
+  }, 60_000);
+
+  it('ends quietly when its reader closes the pipe early (`transplant --help | head -1`)', async () => {
+    const child = spawn(process.execPath, [BIN, '--help'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+  }, 60_000);
 
   it("every command's --help loads none of them", async () => {
     const leaves = leafCommands().map(({ path }) => path);

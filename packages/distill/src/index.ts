@@ -94,7 +94,6 @@ export {
 } from './generic-view';
 export {
   formatTransplant,
-  transplantProgressLine,
   transplantSummary,
   transplantWithReport,
   type TransplantReportOptions,

@@ -18,21 +18,6 @@ export async function transplantWithReport(
 }
 
 /**
- * The transplant command's progress line: every 25 steps and at the last one, the step, the loss
- * and the seconds left at the pace so far (`elapsedMs` since training began); otherwise undefined.
- */
-export function transplantProgressLine(
-  step: number,
-  steps: number,
-  loss: number,
-  elapsedMs: number,
-): string | undefined {
-  if (step % 25 !== 0 && step !== steps) return undefined;
-  const perStep = elapsedMs / 1000 / step;
-  return `step ${step}/${steps}  loss ${loss.toFixed(4)}  ETA ${Math.round(perStep * (steps - step))} s\n`;
-}
-
-/**
  * A transplant as JSON: the result without its loss curve and per-image counts (the split and
  * the number of images stay), the final loss and the report's path.
  */

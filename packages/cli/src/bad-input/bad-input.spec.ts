@@ -122,6 +122,7 @@ const baselines: BaselineTable = {
   compose: { args: [], options: { '--name': 'composed', '--link': 'cat-cls-features:cat-cls-head' } },
   export: { args: [], options: { '--net': 'cat-cls', '--out': out('export') } },
   plugins: { args: [], options: {} },
+  completion: { args: ['bash'], options: {} },
   'data preview': {
     args: [],
     options: { '--category': 'cat', '--n': '1', '--size': '16', '--out': out('preview.png') },

@@ -167,6 +167,7 @@ const BY_PLACEHOLDER: Readonly<Record<string, Kind>> = {
   split: 'choice',
   rule: 'choice',
   task: 'choice',
+  shell: 'choice',
 };
 
 /**

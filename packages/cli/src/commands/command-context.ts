@@ -4,6 +4,7 @@ import type { PlatformServices } from '@transplant/platform';
 import { resolveRegistryLocation } from '@transplant/platform/options';
 import type { Registry } from '@transplant/registry';
 import { CLI_PACKAGE_ROOT } from '../package-root';
+import type { Progress, ProgressOptions } from '../progress';
 
 /** The workspace's `reports/` folder (`transplant --reports` default), wherever a command runs from. */
 export const REPORTS_DIR = join(CLI_PACKAGE_ROOT, '..', '..', 'reports');
@@ -18,6 +19,8 @@ export interface CommandContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly out: (value: unknown, text: string) => void;
   readonly err: (text: string) => void;
+  /** Progress of a loop on stderr: a bar on a terminal, periodic lines elsewhere (progress.ts). */
+  readonly progress: (options: ProgressOptions) => Progress;
 }
 
 /** Selects the tensor back end that `--backend` / TRANSPLANT_BACKEND asks for (or the first that works). */

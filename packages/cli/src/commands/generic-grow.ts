@@ -5,6 +5,7 @@ import {
   ADAPTER_TRAINING_DEFAULTS as DEFAULTS,
 } from '@transplant/distill/options';
 import type { LinkTraining } from '@transplant/distill';
+import type { Progress } from '../progress';
 import type { CommandContext } from './command-context';
 import { genericContext } from './generic-context';
 import { resumableOptions, withRunFolder } from './long-run';
@@ -18,9 +19,15 @@ export function genericGrowthCommands(parent: Command, ctx: CommandContext): voi
   const training = (options: TrainingFlags): LinkTraining => {
     const adapter = oneOf(options.adapter, 'adapter', ADAPTER_NAMES, 'generic');
     const { steps, samples, seed } = integers(options, { steps: 1, samples: 0, seed: 0 }, 'generic');
+    // One progress per link: a new link ends the last one's.
+    let shown: { link: string; bar: Progress } | undefined;
     const progress = (link: string, step: number, loss: number) => {
-      if (step % 50 === 0 || step === steps)
-        ctx.err(`  ${link}: step ${step}/${steps}  loss ${loss.toFixed(4)}\n`);
+      if (shown?.link !== link) {
+        shown?.bar.done();
+        shown = { link, bar: ctx.progress({ label: `  ${link}: step`, total: steps, every: 50 }) };
+      }
+      shown.bar.update(step, { loss });
+      if (step === steps) shown.bar.done();
     };
     return { samples, adapterLayers: ADAPTER_LAYERS[adapter], steps, seed, progress };
   };

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { GRAPH_VIEW_RULES } from '@transplant/explanatory-graph/options';
+import type { Progress } from '../progress';
 import type { CommandContext } from './command-context';
 import { categoryOf, withNetwork } from './network-context';
 import { integers, nameList, oneOf, usage } from './parse-options';
@@ -49,6 +50,7 @@ export function graphMineCommand(graph: Command, ctx: CommandContext): void {
       const layers = flags.layers === undefined ? undefined : nameList(flags.layers, 'layers', 'graph');
       const { formatGraphSummary, mineCategoryGraph, summariseGraph } =
         await import('@transplant/explanatory-graph');
+      let shown: { layer: string; bar: Progress } | undefined;
       await withNetwork(ctx, flags.net, async ({ network, manifest, link, registry }) => {
         const {
           graph: mined,
@@ -66,8 +68,17 @@ export function graphMineCommand(graph: Command, ctx: CommandContext): void {
           ...(flags.out ? { out: flags.out } : {}),
           ...(flags.attach ? { attach: { registry, replace: flags.replace === true } } : {}),
           ...(flags.html ? { html: flags.html } : {}),
-          onProgress: (p) =>
-            ctx.err(`${p.layer}: EM ${p.iteration}/${p.iterations} (${(p.ms / 1000).toFixed(1)} s)\n`),
+          onProgress: (p) => {
+            if (shown?.layer !== p.layer) {
+              shown?.bar.done();
+              shown = {
+                layer: p.layer,
+                bar: ctx.progress({ label: `${p.layer}: EM`, total: p.iterations, every: 1 }),
+              };
+            }
+            shown.bar.update(p.iteration);
+            if (p.iteration === p.iterations) shown.bar.done();
+          },
         });
         const summary = summariseGraph(mined, written);
         ctx.out(summary, formatGraphSummary(summary));

@@ -52,6 +52,7 @@ async function run(
     env: {},
     out: (v) => (value = v as Record<string, unknown>),
     err: () => undefined,
+    progress: () => ({ update: () => undefined, note: () => undefined, done: () => undefined }),
   });
   try {
     await program.parseAsync(['--backend', 'cpu', ...argv], { from: 'user' });

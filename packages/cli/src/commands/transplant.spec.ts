@@ -9,17 +9,26 @@ import { FolderStore, Registry } from '@transplant/registry';
 import { testPlugins } from '@transplant/platform/testing';
 import { runCli } from '../program';
 
+/** The escape character that starts a terminal's control sequences. */
+const ESC = '\u001b';
+
 let dir: string;
 let reg: string;
 let registry: Registry;
 
 async function run(...argv: string[]) {
+  return runOn({}, ...argv);
+}
+
+/** The CLI with stderr a terminal (`isTTY`) or not, in an environment of `env`. */
+async function runOn(terminal: { isTTY?: boolean; env?: Record<string, string> }, ...argv: string[]) {
   let stdout = '';
   let stderr = '';
   const code = await runCli(['--backend', 'cpu', '--registry', reg, ...argv], {
     stdout: (t) => (stdout += t),
     stderr: (t) => (stderr += t),
-    env: {},
+    env: terminal.env ?? {},
+    ...(terminal.isTTY ? { isTTY: true, columns: 100 } : {}),
   });
   return { code, stdout, stderr };
 }
@@ -72,6 +81,33 @@ describe('transplant transplant', () => {
     const final = await run('--json', ...args, '--final', ...reports);
     expect(final.code).toBe(0);
     expect(JSON.parse(final.stdout).evaluation).toEqual({ split: 'test', images: 400 });
+  });
+
+  it('shows progress as a bar redrawn in place on a terminal, as plain lines elsewhere; colour only on a terminal without NO_COLOR', async () => {
+    const args = ['transplant', '--from', 'bird-cls', '--to', 'cat-cls', '--steps', '3', '--no-publish'];
+    const reports = ['--reports', join(dir, 'reports-progress')];
+    const piped = await runOn({}, ...args, ...reports);
+    expect(piped.code).toBe(0);
+    // The last step as one line (and every 25th: progress.spec.ts), no control characters.
+    expect(piped.stderr).toMatch(/^step 3\/3 {2}loss \d+\.\d{4} {2}in \d+ s$/m);
+    expect(piped.stderr).not.toContain('\r');
+    expect(piped.stderr).not.toContain(ESC);
+    const terminal = await runOn({ isTTY: true, env: { TERM: 'xterm' } }, ...args, ...reports);
+    expect(terminal.code).toBe(0);
+    expect(terminal.stderr).toMatch(
+      new RegExp(String.raw`\rstep \[.*\] 3/3 {2}loss \d+\.\d{4} {2}in \d+ s${ESC}\[K\n`),
+    );
+    expect(terminal.stderr).toContain(`${ESC}[32m#`);
+    expect(terminal.stdout).toBe(piped.stdout);
+    // A failure's line: red on a terminal, plain with NO_COLOR or off a terminal.
+    const refused = ['transplant', '--from', 'nobody', '--to', 'cat-cls'];
+    expect((await runOn({ isTTY: true, env: { TERM: 'xterm' } }, ...refused)).stderr).toMatch(
+      new RegExp(String.raw`^${ESC}\[31merror${ESC}\[39m E_`),
+    );
+    expect((await runOn({ isTTY: true, env: { TERM: 'xterm', NO_COLOR: '1' } }, ...refused)).stderr).toMatch(
+      /^error E_/,
+    );
+    expect((await runOn({}, ...refused)).stderr).toMatch(/^error E_/);
   });
 
   it('learns an adapter with back-distillation from zero samples, publishes a new version each run, and reports', async () => {

@@ -9,6 +9,7 @@ import {
   METHODS,
   PROBE_KINDS,
 } from '@transplant/distill/options';
+import type { Progress } from '../progress';
 import { REPORTS_DIR, type CommandContext } from './command-context';
 import { trainingContext } from './generic-context';
 import { resumableOptions, withRunFolder } from './long-run';
@@ -67,40 +68,46 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
       const probe = oneOf(options.probe, 'probe', PROBE_KINDS, 'transplant');
       const adapter = oneOf(options.adapter, 'adapter', ADAPTER_NAMES, 'transplant');
       const calibration = oneOf(options.calibration, 'calibration', CALIBRATION_MODES, 'transplant');
-      const { formatTransplant, transplantProgressLine, transplantSummary, transplantWithReport } =
+      const { formatTransplant, transplantSummary, transplantWithReport } =
         await import('@transplant/distill');
       const context = await trainingContext(ctx);
       const numbers = integers(options, { steps: 1, samples: 0, seed: 0 }, 'transplant');
-      const started = Date.now();
+      let bar: Progress | undefined;
       // eslint-disable-next-line @typescript-eslint/no-unused-vars -- where the report goes does not change the run
       const { reports, restart, ...inputs } = options;
-      await withRunFolder(
-        ctx,
-        { command: 'transplant', inputs, restart: restart === true, backend: context.backend },
-        (run) =>
-          transplantWithReport({
-            ...context,
-            from: options.from,
-            to: options.to,
-            ...(options.teacher ? { teacher: options.teacher } : {}),
-            method,
-            ...numbers,
-            adapterLayers: ADAPTER_LAYERS[adapter],
-            probe,
-            calibration,
-            ...(options.final ? { final: true } : {}),
-            publish: options.publish,
-            run,
-            progress: (step, loss) => {
-              const line = transplantProgressLine(step, numbers.steps, loss, Date.now() - started);
-              if (line) ctx.err(line);
-            },
-            report: {
-              dir: resolve(options.reports),
-              command: `transplant --from ${options.from} --to ${options.to} --method ${options.method} --samples ${options.samples} --adapter ${options.adapter} --probe ${options.probe} --calibration ${options.calibration} --steps ${options.steps} --seed ${options.seed}${options.final ? ' --final' : ''}`,
-            },
-          }),
-        ({ result, report }) => ctx.out(transplantSummary(result, report), formatTransplant(result, report)),
-      );
+      try {
+        await withRunFolder(
+          ctx,
+          { command: 'transplant', inputs, restart: restart === true, backend: context.backend },
+          (run) =>
+            transplantWithReport({
+              ...context,
+              from: options.from,
+              to: options.to,
+              ...(options.teacher ? { teacher: options.teacher } : {}),
+              method,
+              ...numbers,
+              adapterLayers: ADAPTER_LAYERS[adapter],
+              probe,
+              calibration,
+              ...(options.final ? { final: true } : {}),
+              publish: options.publish,
+              run,
+              progress: (step, loss) => {
+                bar ??= ctx.progress({ label: 'step', total: numbers.steps, every: 25 });
+                bar.update(step, { loss });
+                if (step === numbers.steps) bar.done();
+              },
+              report: {
+                dir: resolve(options.reports),
+                command: `transplant --from ${options.from} --to ${options.to} --method ${options.method} --samples ${options.samples} --adapter ${options.adapter} --probe ${options.probe} --calibration ${options.calibration} --steps ${options.steps} --seed ${options.seed}${options.final ? ' --final' : ''}`,
+              },
+            }),
+          ({ result, report }) =>
+            ctx.out(transplantSummary(result, report), formatTransplant(result, report)),
+        );
+      } finally {
+        bar?.done();
+      }
     });
 }
