@@ -12,7 +12,7 @@ await createProjectGraphAsync({ exitOnError: true });
  * distill (interpretable conv layers below the explanatory graph and the explainer, which
  * build on its layer probes and metrics) — and plugins import only @transplant/core and
  * TensorFlow.js. The platform (built-in plugins, embedded registry, version, container factory)
- * sits under the composition roots: the CLI and the tools.
+ * sits under the composition roots: the CLI and the tools; it alone imports the zoo package.
  */
 const LAYERS = {
   'layer:core': ['layer:core'],
@@ -23,7 +23,9 @@ const LAYERS = {
   'layer:interpret': ['layer:core', 'layer:data', 'layer:registry', 'layer:composer'],
   'layer:explain': ['layer:core', 'layer:data', 'layer:registry', 'layer:composer', 'layer:interpret'],
   'layer:plugin': ['layer:core'],
-  'layer:platform': ['layer:core', 'layer:registry', 'layer:composer', 'layer:plugin'],
+  // The model zoo as a package: data (a folder registry) and its path, importing nothing.
+  'layer:zoo': ['layer:zoo'],
+  'layer:platform': ['layer:core', 'layer:registry', 'layer:composer', 'layer:plugin', 'layer:zoo'],
   'layer:cli': [
     'layer:core',
     'layer:data',

@@ -3,6 +3,7 @@
  * verified), yanked, verified, garbage-collected and locked; in a folder or an OCI registry.
  */
 export { FolderStore } from './folder/folder-store';
+export { LayeredStore, mergeIndexes } from './layered/layered-store';
 export {
   Registry,
   type Fetched,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { TransplantError, type Environment } from '@transplant/core';
 import { CachedStore } from './cache/cached-store';
 import { FolderStore } from './folder/folder-store';
+import { LayeredStore } from './layered/layered-store';
 import { resolveCredentials } from './oci/credentials';
 import { OciStore, ociStoreOptions, parseOciLocation } from './oci/oci-store';
 import type { RegistryStore } from './store';
@@ -43,7 +44,8 @@ export const DEFAULT_STORE_FACTORIES: readonly RegistryStoreFactory[] = [ociStor
 
 /**
  * Opens the store of the first factory that accepts `location` (default: the folder and OCI
- * stores). A folder that does not exist is E_REGISTRY_NOT_FOUND unless `options.create`.
+ * stores). A folder that does not exist is E_REGISTRY_NOT_FOUND unless `options.create`. With
+ * `options.readThrough`, the store reads through to that (read-only) registry.
  */
 export async function openStore(
   location: string,
@@ -51,6 +53,11 @@ export async function openStore(
   factories: readonly RegistryStoreFactory[] = DEFAULT_STORE_FACTORIES,
   options: OpenStoreOptions = {},
 ): Promise<RegistryStore> {
+  const { readThrough, ...own } = options;
+  if (readThrough !== undefined) {
+    const lower = await openStore(readThrough, env, factories);
+    return new LayeredStore(await openStore(location, env, factories, own), lower);
+  }
   const factory = factories.find((f) => f.accepts(location));
   if (!factory) {
     throw new TransplantError(

@@ -10,6 +10,11 @@ export interface OpenStoreOptions {
    * never by a read. Stores that cannot be created from here (OCI) ignore it.
    */
   readonly create?: boolean;
+  /**
+   * A read-only registry the opened one reads through to (`LayeredStore`): reads see both,
+   * writes go only to the opened one. It must exist (E_REGISTRY_NOT_FOUND otherwise).
+   */
+  readonly readThrough?: string;
 }
 
 /**

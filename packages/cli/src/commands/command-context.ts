@@ -1,13 +1,15 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { BackendSelection } from '@transplant/core';
 import type { PlatformServices } from '@transplant/platform';
-import { resolveRegistryLocation } from '@transplant/platform/options';
+import { WORKSPACE_ROOT, registryOpenOptions, resolveRegistryLocation } from '@transplant/platform/options';
 import type { Registry } from '@transplant/registry';
-import { CLI_PACKAGE_ROOT } from '../package-root';
 import type { Progress, ProgressOptions } from '../progress';
 
-/** The workspace's `reports/` folder (`transplant --reports` default), wherever a command runs from. */
-export const REPORTS_DIR = join(CLI_PACKAGE_ROOT, '..', '..', 'reports');
+/**
+ * The `--reports` default: in the workspace its `reports/` folder, wherever a command runs from;
+ * installed, `reports/` under the folder the command runs in (docs/install.md).
+ */
+export const REPORTS_DIR = WORKSPACE_ROOT ? join(WORKSPACE_ROOT, 'reports') : resolve('reports');
 
 /**
  * What every command gets from the program: the services the composition root resolves once,
@@ -29,18 +31,18 @@ export function selectCommandBackend(ctx: CommandContext): Promise<BackendSelect
 }
 
 /**
- * Opens the registry at `location`, else the one `--registry` / TRANSPLANT_REGISTRY / the embedded
- * default names. A folder that does not exist is E_REGISTRY_NOT_FOUND, except for a command that
- * publishes into it (`write`) when `--create` is given: then its first write creates it.
+ * Opens the registry at `location`, else the one `--registry` / TRANSPLANT_REGISTRY / the default
+ * names (the workspace's embedded registry; installed, the user's registry over the zoo, made on
+ * its first write). A folder that does not exist is E_REGISTRY_NOT_FOUND, except for a command
+ * that publishes into it (`write`) when `--create` is given: then its first write creates it.
  */
 export function openCommandRegistry(
   ctx: CommandContext,
   location?: string,
   { write = false }: { readonly write?: boolean } = {},
 ): Promise<Registry> {
-  return ctx
-    .services()
-    .openRegistry(location ?? resolveRegistryLocation(ctx.globals().registry, ctx.env).location, {
-      create: write && ctx.globals().create === true,
-    });
+  const create = write && ctx.globals().create === true;
+  if (location !== undefined) return ctx.services().openRegistry(location, { create });
+  const where = resolveRegistryLocation(ctx.globals().registry, ctx.env);
+  return ctx.services().openRegistry(where.location, registryOpenOptions(where, create));
 }

@@ -73,9 +73,18 @@ export function formatDoctorReport(r: DoctorReport): string {
   for (const k of r.backend.kernelPatches) lines.push(`    ${k.backendName}/${k.kernelName}: ${k.purpose}`);
   lines.push('', 'tensorflow.js:');
   for (const [name, version] of Object.entries(r.tfjs)) lines.push(`  ${name} ${version}`);
-  lines.push(
-    '',
-    `registry: ${r.registry.location} (${r.registry.source}${r.registry.exists ? '' : ', does not exist: `transplant registry init` creates it'})`,
-  );
+  lines.push('', ...formatRegistryLines(r.registry));
   return lines.join('\n');
+}
+
+/** The registries in use: the one named or the workspace's; installed, the user's over the zoo. */
+function formatRegistryLines(r: RegistryLocation): string[] {
+  if (!r.readThrough)
+    return [
+      `registry: ${r.location} (${r.source}${r.exists ? '' : ', does not exist: `transplant registry init` creates it'})`,
+    ];
+  return [
+    `registry: ${r.location} (${r.source}, writable: publishes go here${r.exists ? '' : '; made on the first publish'})`,
+    `  reads through to the zoo: ${r.readThrough.location} (read-only${r.readThrough.exists ? '' : ', missing: reinstall @transplant/zoo'})`,
+  ];
 }

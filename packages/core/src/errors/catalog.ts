@@ -56,6 +56,10 @@ export const ERROR_CATALOG = {
     title: 'no registry at this location',
     hint: 'check the path (--registry / TRANSPLANT_REGISTRY); to make a new registry there, run `transplant registry init --registry DIR`, or publish with --create',
   },
+  E_REGISTRY_READ_ONLY: {
+    title: 'that part of the registry is read-only',
+    hint: 'the model zoo that an installed transplant reads through to is never changed: publish new versions (they go to the writable registry above it), or pass --registry DIR for a registry of your own',
+  },
   E_MODULE_NOT_FOUND: {
     title: 'no such module in the registry',
     hint: 'check the name with `transplant registry list`, or the registry with --registry / TRANSPLANT_REGISTRY',

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -81,6 +81,36 @@ describe('the build executor', () => {
       expect(stdout.trim()).toBe('Tagged.name');
       expect(await readFile(join(dir, 'dist', 'index.d.ts'), 'utf8')).toContain("from './inner/tagged.js'");
       expect(await readFile(join(dir, 'dist', 'inner', 'tagged.d.ts'), 'utf8')).toContain('class Tagged');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('copies assets into the output folder, and only inside it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'transplant-build-spec-'));
+    try {
+      await mkdir(join(dir, 'pkg', 'src'), { recursive: true });
+      await mkdir(join(dir, 'data', 'nested'), { recursive: true });
+      await writeFile(join(dir, 'data', 'nested', 'file.bin'), 'bytes');
+      await writeFile(
+        join(dir, 'pkg', 'package.json'),
+        JSON.stringify({
+          name: 'tiny-data',
+          type: 'module',
+          exports: { '.': { [SOURCE_CONDITION]: './src/index.ts', default: './dist/index.js' } },
+        }),
+      );
+      await writeFile(
+        join(dir, 'pkg', 'tsconfig.json'),
+        JSON.stringify({ extends: join(ROOT, 'tsconfig.base.json'), include: ['src/**/*.ts'] }),
+      );
+      await writeFile(join(dir, 'pkg', 'src', 'index.ts'), 'export const x = 1;\n');
+      const from = relative(ROOT, join(dir, 'data'));
+      await buildPackage(join(dir, 'pkg'), ROOT, { declarations: false, assets: [{ from, to: 'copy' }] });
+      expect(await readFile(join(dir, 'pkg', 'dist', 'copy', 'nested', 'file.bin'), 'utf8')).toBe('bytes');
+      await expect(
+        buildPackage(join(dir, 'pkg'), ROOT, { declarations: false, assets: [{ from, to: '..' }] }),
+      ).rejects.toThrow(/inside dist/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

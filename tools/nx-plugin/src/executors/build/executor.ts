@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,12 +11,15 @@ export interface BuildExecutorOptions {
   readonly outputPath?: string;
   readonly entryPoints?: readonly string[];
   readonly declarations?: boolean;
+  /** Folders copied into the output: `from` relative to the workspace root, `to` to the output folder. */
+  readonly assets?: readonly { readonly from: string; readonly to: string }[];
 }
 
 export const BUILD_OPTION_KEYS = [
   'outputPath',
   'entryPoints',
   'declarations',
+  'assets',
 ] as const satisfies readonly (keyof BuildExecutorOptions)[];
 
 interface ExecutorContext {
@@ -121,6 +124,12 @@ export async function buildPackage(
     logLevel: 'warning',
   });
   if (options.declarations ?? true) await emitDeclarations(projectRoot, workspaceRoot, entries, out);
+  for (const asset of options.assets ?? []) {
+    const to = resolve(out, asset.to);
+    if (relative(out, to).startsWith('..') || to === out)
+      throw new Error(`${pkg.name}: asset ${asset.from} must go to a folder inside ${outputPath}`);
+    await cp(resolve(workspaceRoot, asset.from), to, { recursive: true, errorOnExist: true, force: false });
+  }
   return { entries };
 }
 
