@@ -1,13 +1,16 @@
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leafCommands } from './bad-input/cases';
 import { IMAGE_OPTIONS, commandPath } from './commands/parse-options';
 import { EXAMPLES } from './examples';
-import { CLI_PACKAGE_ROOT } from './package-root';
 import { commandTree } from './program';
+
+/** This package's folder. */
+const CLI_PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const PICTURE = join(CLI_PACKAGE_ROOT, '..', '..', 'docs', 'preview-bird.png');
 

@@ -3,10 +3,13 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leafCommands } from './bad-input/cases';
-import { CLI_PACKAGE_ROOT } from './package-root';
+
+/** This package's folder. */
+const CLI_PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const BIN = join(CLI_PACKAGE_ROOT, 'bin', 'transplant.js');
 const run = promisify(execFile);
