@@ -178,7 +178,7 @@ export function loadOnednn(env: Readonly<Record<string, string | undefined>> = p
     loaded = {
       ok: false,
       reason: message.includes('Cannot find module')
-        ? 'the oneDNN addon is not built (apt-get install libdnnl-dev && npm run build:native -w @transplant/native)'
+        ? 'the oneDNN addon is not built (in the Transplant workspace: apt-get install libdnnl-dev && npm run build:native; an installed @transplant/native carries it only when it was packed after that build)'
         : `the oneDNN addon does not load: ${message}`,
     };
   }
