@@ -55,6 +55,9 @@ describe('a writable registry over a read-only zoo', () => {
         moduleFixture({ name: 'cat-vgg', version, seed: version.length + Number(version[2]) }),
       );
     await zoo.publish(moduleFixture({ name: 'animal-cls', version: '1.0.0', kind: 'task' }));
+    // A blob no zoo index references (the committed zoo has had some): never the user's to delete.
+    const stray = moduleFixture({ name: 'cat-vgg', version: '7.0.0', seed: 77 });
+    await zoo.store.putBlob('cat-vgg', stray.weights, digestOf(stray));
     zooBefore = await snapshotFolder(zooDir);
     // As the installed CLI opens its default: the user's folder may not exist yet.
     registry = new Registry(await openStore(userDir, {}, undefined, { create: true, readThrough: zooDir }));

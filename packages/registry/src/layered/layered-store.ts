@@ -4,10 +4,10 @@ import { canonicalJson } from '../canonical-json';
 import { emptyIndex, withLatest, type ModuleIndex, type VersionEntry } from '../module-index';
 import type { RegistryStore } from '../store';
 
-function readOnly(lower: RegistryStore, what: string, name?: string): TransplantError {
+function readOnly(lower: RegistryStore, what: string, operation: string, name?: string): TransplantError {
   return new TransplantError('E_REGISTRY_READ_ONLY', `${what} is in ${lower.location}, which is read-only`, {
     ...(name ? { module: name } : {}),
-    operation: 'publish',
+    operation,
   });
 }
 
@@ -99,7 +99,8 @@ export class LayeredStore implements RegistryStore {
         if (!below || current?.versions[version] || !same(entry, below)) own[version] = entry;
       }
       for (const version of Object.keys(lower?.versions ?? {}))
-        if (!(version in next.versions)) throw readOnly(this.lower, `${name}@${version}`, name);
+        if (!(version in next.versions))
+          throw readOnly(this.lower, `${name}@${version}`, 'update index', name);
       const distTags = Object.fromEntries(
         Object.entries(next.distTags).filter(([tag, version]) => tag !== 'latest' && version in own),
       );
@@ -109,16 +110,19 @@ export class LayeredStore implements RegistryStore {
     return merged!;
   }
 
-  async listBlobs(): Promise<string[] | undefined> {
-    const [upper, lower] = await Promise.all([this.upper.listBlobs(), this.lower.listBlobs()]);
-    if (upper === undefined || lower === undefined) return undefined;
-    return [...new Set([...upper, ...lower])];
+  /**
+   * The writable store's blobs only: what garbage collection may delete. The read-only store's
+   * blobs are never candidates (a blob no index references there is the zoo's own business), and
+   * verification reads every referenced blob, through to the read-only store, by digest.
+   */
+  listBlobs(): Promise<string[] | undefined> {
+    return this.upper.listBlobs();
   }
 
   /** Deletes from the writable store; a blob only the read-only one holds is E_REGISTRY_READ_ONLY. */
   async deleteBlob(digest: string): Promise<void> {
     if ((await this.upper.listBlobs())?.includes(digest)) return this.upper.deleteBlob(digest);
-    throw readOnly(this.lower, `blob ${digest}`);
+    throw readOnly(this.lower, `blob ${digest}`, 'delete blob');
   }
 
   async blobAgeMs(digest: string): Promise<number | undefined> {
