@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { BUILD_OPTION_KEYS, buildPackage, entryPointsOf, SOURCE_CONDITION } from './executor';
+import { BUILD_OPTION_KEYS, buildPackage, entryPointsOf, SOURCE_CONDITION, trackedFiles } from './executor';
 
 const ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
 
@@ -111,6 +111,49 @@ describe('the build executor', () => {
       await expect(
         buildPackage(join(dir, 'pkg'), ROOT, { declarations: false, assets: [{ from, to: '..' }] }),
       ).rejects.toThrow(/inside dist/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('copies only the files git tracks when an asset says `tracked` (a local publish stays out of the zoo)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'transplant-build-tracked-'));
+    const git = (...args: string[]) => promisify(execFile)('git', args, { cwd: dir });
+    try {
+      await mkdir(join(dir, 'data', 'nested'), { recursive: true });
+      await writeFile(join(dir, 'data', 'nested', 'committed.bin'), 'committed');
+      await git('init', '-q');
+      await git('add', 'data');
+      await git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'data');
+      await writeFile(join(dir, 'data', 'nested', 'local.bin'), 'published here, never committed');
+      expect(await trackedFiles(dir, 'data')).toEqual(['data/nested/committed.bin']);
+      await mkdir(join(dir, 'pkg', 'src'), { recursive: true });
+      await writeFile(
+        join(dir, 'pkg', 'package.json'),
+        JSON.stringify({
+          name: 'tiny-zoo',
+          type: 'module',
+          exports: { '.': { [SOURCE_CONDITION]: './src/index.ts', default: './dist/index.js' } },
+        }),
+      );
+      await writeFile(
+        join(dir, 'pkg', 'tsconfig.json'),
+        JSON.stringify({ extends: join(ROOT, 'tsconfig.base.json'), include: ['src/**/*.ts'] }),
+      );
+      await writeFile(join(dir, 'pkg', 'src', 'index.ts'), 'export const x = 1;\n');
+      await buildPackage(join(dir, 'pkg'), dir, {
+        declarations: false,
+        assets: [{ from: 'data', to: 'copy', tracked: true }],
+      });
+      expect(await readFile(join(dir, 'pkg', 'dist', 'copy', 'nested', 'committed.bin'), 'utf8')).toBe(
+        'committed',
+      );
+      await expect(readFile(join(dir, 'pkg', 'dist', 'copy', 'nested', 'local.bin'))).rejects.toThrow(
+        /ENOENT/,
+      );
+      // Outside a git checkout there is nothing to ask: everything is copied.
+      await rm(join(dir, '.git'), { recursive: true });
+      expect(await trackedFiles(dir, 'data')).toBeUndefined();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -12,7 +12,12 @@ export interface BuildExecutorOptions {
   readonly entryPoints?: readonly string[];
   readonly declarations?: boolean;
   /** Folders copied into the output: `from` relative to the workspace root, `to` to the output folder. */
-  readonly assets?: readonly { readonly from: string; readonly to: string }[];
+  readonly assets?: readonly {
+    readonly from: string;
+    readonly to: string;
+    /** Copy only the files git tracks under `from` (a checkout's local additions stay out). */
+    readonly tracked?: boolean;
+  }[];
 }
 
 export const BUILD_OPTION_KEYS = [
@@ -128,9 +133,35 @@ export async function buildPackage(
     const to = resolve(out, asset.to);
     if (relative(out, to).startsWith('..') || to === out)
       throw new Error(`${pkg.name}: asset ${asset.from} must go to a folder inside ${outputPath}`);
-    await cp(resolve(workspaceRoot, asset.from), to, { recursive: true, errorOnExist: true, force: false });
+    const files = asset.tracked ? await trackedFiles(workspaceRoot, asset.from) : undefined;
+    if (files === undefined)
+      await cp(resolve(workspaceRoot, asset.from), to, { recursive: true, errorOnExist: true, force: false });
+    else
+      for (const file of files)
+        await cp(resolve(workspaceRoot, file), join(to, relative(asset.from, file)), {
+          errorOnExist: true,
+          force: false,
+        });
   }
   return { entries };
+}
+
+/**
+ * The files git tracks under `from` (relative to the workspace root), as they are on disk; in
+ * a folder that is no git checkout (an unpacked source archive), undefined: everything is copied.
+ */
+export async function trackedFiles(workspaceRoot: string, from: string): Promise<string[] | undefined> {
+  let stdout: string;
+  try {
+    ({ stdout } = await promisify(execFile)('git', ['ls-files', '-z', '--', from], {
+      cwd: workspaceRoot,
+      maxBuffer: 64 * 2 ** 20,
+    }));
+  } catch {
+    return undefined;
+  }
+  // Tracked but deleted in the checkout: nothing to copy.
+  return stdout.split('\0').filter((file) => file !== '' && existsSync(resolve(workspaceRoot, file)));
 }
 
 async function emitDeclarations(
