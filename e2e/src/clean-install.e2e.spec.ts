@@ -177,6 +177,7 @@ describe('a clean install from packed tarballs', () => {
     // The committed registry: what this checkout published itself (README line 1) stays out.
     const { stdout: tracked } = await run('git', ['ls-files', '-z', '--', '.'], {
       cwd: join(ROOT, 'registry'),
+      env: process.env,
     });
     expect(zooBefore).toEqual(
       await snapshot(join(ROOT, 'registry'), new Set(tracked.split('\0').filter(Boolean))),
