@@ -2,12 +2,30 @@ import type { Command } from 'commander';
 import { commandPath } from './commands/parse-options';
 
 /**
- * Examples for every command's `--help`, by command path. Each one runs on the default
- * registry (the zoo) as written; a spec parses every one against the command tree, so an
+ * Examples for every command's `--help`, by command path (a group's show one of each kind of
+ * its commands). They run from a project folder on the default registry, given what they name
+ * (an image, a `./my-registry` made by `registry init`, a generic network made by `generic
+ * create`); a spec parses every one against the command tree and runs its option checks, so an
  * example that names an option a command lacks, or leaves out a required one, fails the tests.
  */
 export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   doctor: ['transplant doctor', 'transplant doctor --json --backend cpu'],
+  registry: [
+    'transplant registry list',
+    'transplant registry info cat-seg',
+    'transplant --registry ./my-registry registry init',
+  ],
+  generic: [
+    'transplant generic create --name animals --from bird-cls,bird-seg',
+    'transplant generic show animals',
+    'transplant add-category --generic animals --from cat-seg',
+  ],
+  interpret: ['transplant interpret metrics --net cat-cls --layer block2_conv1'],
+  graph: [
+    'transplant graph mine --net bird-cls --out bird.graph',
+    'transplant graph localize --net bird-cls --graph bird.graph',
+  ],
+  data: ['transplant data preview --category bird --out birds.png'],
   'registry init': ['transplant --registry ./my-registry registry init'],
   'registry publish': ['transplant --registry ./my-registry --create registry publish ./modules/cat-vgg'],
   'registry resolve': ['transplant registry resolve bird-cls@^1 cat-seg --lockfile transplant.lock.json'],

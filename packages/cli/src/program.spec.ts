@@ -9,6 +9,30 @@ async function run(argv: string[], env: Record<string, string | undefined> = {})
 }
 
 describe('transplant CLI', () => {
+  it('prints its version for --version or -V alone (with --json as JSON), and nowhere else', async () => {
+    for (const flag of ['--version', '-V'])
+      expect(await run([flag])).toEqual({
+        code: 0,
+        stdout: expect.stringMatching(/^\d+\.\d+\.\d+\n$/),
+        stderr: '',
+      });
+    expect(JSON.parse((await run(['--json', '--version'])).stdout)).toEqual({
+      version: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+    });
+    // A command's own --version is that command's (compose and import publish a version).
+    for (const argv of [
+      ['doctor', '--version'],
+      ['--version', 'extra'],
+    ]) {
+      const r = await run(argv);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^error E_USAGE: .*unknown (option|command)[^\n]*\n$/);
+    }
+    const help = await run(['--help']);
+    expect(help.stdout).toMatch(/^ {2}-V, --version +print the version and exit$/m);
+  });
+
   it('doctor prints the forced back end and the registry in use', async () => {
     const r = await run(['--backend', 'cpu', '--registry', '/tmp/transplant-test-registry', 'doctor']);
     expect(r.code).toBe(0);

@@ -63,16 +63,31 @@ const WITHOUT_SERVICES: ReadonlySet<string> = new Set(['completion']);
 /** The program's version flags: only as the whole command line (see {@link runCli}). */
 const VERSION_FLAGS = ['--version', '-V'];
 
-function buildProgram(io: CliIo, services: LazyServices): Command {
+/** What {@link runCli} needs of the program it built: how to end a progress bar a failure interrupted. */
+interface Live {
+  abort?: () => void;
+}
+
+function buildProgram(io: CliIo, services: LazyServices, live: Live = {}): Command {
   // Not commander's .version(): its --version is a program option, read anywhere on the line, so
   // `compose --version 1.0.0` printed the version and published nothing. Shown in the help only.
   const version = new Option('-V, --version', 'print the version and exit');
+  let formatting = false;
   const program: Command = new Command('transplant')
     .description('Compose one generic CNN from small pre-trained modules, and explain what they learned.')
     .configureHelp({
+      formatHelp(this: Help, command: Command, helper: Help) {
+        formatting = true;
+        try {
+          return Help.prototype.formatHelp.call(this, command, helper);
+        } finally {
+          formatting = false;
+        }
+      },
+      // Listed in the program's help only: commander's "did you mean" draws on the same list.
       visibleOptions(this: Help, command: Command) {
         const shown = Help.prototype.visibleOptions.call(this, command);
-        return command === program ? [version, ...shown] : shown;
+        return formatting && command === program ? [version, ...shown] : shown;
       },
     })
     .option(
@@ -121,6 +136,7 @@ function buildProgram(io: CliIo, services: LazyServices): Command {
     });
   // While a progress bar is drawn, other lines go above it (the bar is drawn again below them).
   let bar: Progress | undefined;
+  live.abort = () => bar?.abort();
   const commands: CommandContext = {
     services: services.get,
     globals: () => program.opts<GlobalOptions>(),
@@ -130,12 +146,19 @@ function buildProgram(io: CliIo, services: LazyServices): Command {
     progress: (options) => {
       const shown = createProgress(io, options);
       bar = shown;
+      const end = () => {
+        if (bar === shown) bar = undefined;
+      };
       return {
         update: shown.update,
         note: shown.note,
         done: (summary) => {
           shown.done(summary);
-          if (bar === shown) bar = undefined;
+          end();
+        },
+        abort: () => {
+          shown.abort();
+          end();
         },
       };
     },
@@ -250,29 +273,36 @@ function print(
  */
 export async function runCli(argv: readonly string[], io: CliIo, options: CliOptions = {}): Promise<number> {
   let program: Command | undefined;
+  const live: Live = {};
   const json = () => program?.opts<GlobalOptions>().json === true || argv.includes('--json');
   try {
-    if (argv.length === 1 && VERSION_FLAGS.includes(argv[0]!)) {
-      io.stdout(`${TRANSPLANT_VERSION}\n`);
+    const alone = argv.filter((arg) => arg !== '--json');
+    if (alone.length === 1 && VERSION_FLAGS.includes(alone[0]!)) {
+      io.stdout(json() ? `${JSON.stringify({ version: TRANSPLANT_VERSION })}\n` : `${TRANSPLANT_VERSION}\n`);
       return 0;
     }
     let services: PlatformServices | undefined;
-    program = buildProgram(io, {
-      load: async () => {
-        if (services) return;
-        const { PLATFORM_TOKENS, createPlatformContainer } = await import('@transplant/platform');
-        const container = createPlatformContainer({ env: io.env, modules: options.modules ?? [] });
-        services = container.get<PlatformServices>(PLATFORM_TOKENS.Services);
+    program = buildProgram(
+      io,
+      {
+        load: async () => {
+          if (services) return;
+          const { PLATFORM_TOKENS, createPlatformContainer } = await import('@transplant/platform');
+          const container = createPlatformContainer({ env: io.env, modules: options.modules ?? [] });
+          services = container.get<PlatformServices>(PLATFORM_TOKENS.Services);
+        },
+        get: () => {
+          if (!services) throw new Error('a command ran before the program loaded its services');
+          return services;
+        },
       },
-      get: () => {
-        if (!services) throw new Error('a command ran before the program loaded its services');
-        return services;
-      },
-    });
+      live,
+    );
     await program.parseAsync([...argv], { from: 'user' });
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    live.abort?.();
     // Everything else, coded or not (a plain Error, a thrown `undefined`), ends in one coded line.
     const failure = formatFailure(error, { json: json(), debug: isDebug(io.env) });
     // On a terminal (and without NO_COLOR) the line's first word is red; never in JSON.

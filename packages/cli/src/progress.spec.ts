@@ -141,6 +141,27 @@ describe('progress on a terminal', () => {
     ]);
   });
 
+  it('ends the drawn line as it stands when the loop fails (abort), so that the error starts a line', () => {
+    const f = fake(true, { TERM: 'xterm', NO_COLOR: '1' });
+    const p = f.progress({ label: 'step', total: 300, every: 25 });
+    p.update(1, { loss: 1.2 });
+    p.abort();
+    expect(f.text()).toBe('\rstep [--------------------] 1/300  loss 1.2000\u001b[K\n');
+    p.update(2);
+    p.done();
+    p.abort();
+    expect(f.writes).toHaveLength(2);
+    // Nothing drawn yet, or off a terminal: nothing to end.
+    const quiet = fake(true, { TERM: 'xterm' });
+    quiet.progress({ label: 'step', total: 3 }).abort();
+    const piped = fake(false);
+    const q = piped.progress({ label: 'step', total: 3 });
+    q.update(3);
+    q.abort();
+    expect(quiet.writes).toEqual([]);
+    expect(piped.writes).toEqual(['step 3/3  in 0 s\n']);
+  });
+
   it('cuts the line to the terminal width', () => {
     const f = fake(true, { NO_COLOR: '1' }, 30);
     const p = f.progress({ label: 'step', total: 400, width: 10 });

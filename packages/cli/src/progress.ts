@@ -45,6 +45,11 @@ export interface Progress {
   note(line: string): void;
   /** Ends the progress: the last step shown with the time it took (and `summary`), then a newline. */
   done(summary?: string): void;
+  /**
+   * The loop stopped before its end (a failure): on a terminal the bar's line is ended as it
+   * stands, so that what follows (the error) starts a line of its own; elsewhere nothing.
+   */
+  abort(): void;
 }
 
 const ESC = '\u001b';
@@ -166,6 +171,11 @@ export function createProgress(io: ProgressIo, options: ProgressOptions): Progre
       io.stderr(`\r${CLEAR_TO_END}${line}\n`);
       const at = now();
       show(last.step, tail(last.step, last.fields, at), at);
+    },
+    abort() {
+      if (finished) return;
+      finished = true;
+      if (interactive && shownAt !== undefined) io.stderr('\n');
     },
     done(summary) {
       if (finished) return;

@@ -52,7 +52,12 @@ async function run(
     env: {},
     out: (v) => (value = v as Record<string, unknown>),
     err: () => undefined,
-    progress: () => ({ update: () => undefined, note: () => undefined, done: () => undefined }),
+    progress: () => ({
+      update: () => undefined,
+      note: () => undefined,
+      done: () => undefined,
+      abort: () => undefined,
+    }),
   });
   try {
     await program.parseAsync(['--backend', 'cpu', ...argv], { from: 'user' });

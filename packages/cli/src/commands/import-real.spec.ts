@@ -63,7 +63,12 @@ describe.skipIf(missing.length > 0)('real models from npm packages, checked on r
       env: {},
       out: (v) => (value = v as Record<string, unknown>),
       err: () => undefined,
-      progress: () => ({ update: () => undefined, note: () => undefined, done: () => undefined }),
+      progress: () => ({
+        update: () => undefined,
+        note: () => undefined,
+        done: () => undefined,
+        abort: () => undefined,
+      }),
     });
     await program.parseAsync(
       [

@@ -75,39 +75,34 @@ export function transplantCommand(parent: Command, ctx: CommandContext): Command
       let bar: Progress | undefined;
       // eslint-disable-next-line @typescript-eslint/no-unused-vars -- where the report goes does not change the run
       const { reports, restart, ...inputs } = options;
-      try {
-        await withRunFolder(
-          ctx,
-          { command: 'transplant', inputs, restart: restart === true, backend: context.backend },
-          (run) =>
-            transplantWithReport({
-              ...context,
-              from: options.from,
-              to: options.to,
-              ...(options.teacher ? { teacher: options.teacher } : {}),
-              method,
-              ...numbers,
-              adapterLayers: ADAPTER_LAYERS[adapter],
-              probe,
-              calibration,
-              ...(options.final ? { final: true } : {}),
-              publish: options.publish,
-              run,
-              progress: (step, loss) => {
-                bar ??= ctx.progress({ label: 'step', total: numbers.steps, every: 25 });
-                bar.update(step, { loss });
-                if (step === numbers.steps) bar.done();
-              },
-              report: {
-                dir: resolve(options.reports),
-                command: `transplant --from ${options.from} --to ${options.to} --method ${options.method} --samples ${options.samples} --adapter ${options.adapter} --probe ${options.probe} --calibration ${options.calibration} --steps ${options.steps} --seed ${options.seed}${options.final ? ' --final' : ''}`,
-              },
-            }),
-          ({ result, report }) =>
-            ctx.out(transplantSummary(result, report), formatTransplant(result, report)),
-        );
-      } finally {
-        bar?.done();
-      }
+      await withRunFolder(
+        ctx,
+        { command: 'transplant', inputs, restart: restart === true, backend: context.backend },
+        (run) =>
+          transplantWithReport({
+            ...context,
+            from: options.from,
+            to: options.to,
+            ...(options.teacher ? { teacher: options.teacher } : {}),
+            method,
+            ...numbers,
+            adapterLayers: ADAPTER_LAYERS[adapter],
+            probe,
+            calibration,
+            ...(options.final ? { final: true } : {}),
+            publish: options.publish,
+            run,
+            progress: (step, loss) => {
+              bar ??= ctx.progress({ label: 'step', total: numbers.steps, every: 25 });
+              bar.update(step, { loss });
+              if (step === numbers.steps) bar.done();
+            },
+            report: {
+              dir: resolve(options.reports),
+              command: `transplant --from ${options.from} --to ${options.to} --method ${options.method} --samples ${options.samples} --adapter ${options.adapter} --probe ${options.probe} --calibration ${options.calibration} --steps ${options.steps} --seed ${options.seed}${options.final ? ' --final' : ''}`,
+            },
+          }),
+        ({ result, report }) => ctx.out(transplantSummary(result, report), formatTransplant(result, report)),
+      );
     });
 }
