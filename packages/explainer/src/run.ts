@@ -58,6 +58,8 @@ export interface ExplainRunOptions {
    */
   readonly final?: boolean;
   readonly log?: (line: string) => void;
+  /** Called after every training step with the step done and the smoothed reconstruction error. */
+  readonly progress?: (step: number, error: number) => void;
   /**
    * Resumable training: the explainer's state is saved in `directory` every `every` steps and
    * a run killed before it finished resumes from it (inputs and back end must be the same).
@@ -94,13 +96,13 @@ export interface ExplainRunResult {
   readonly filters: FilterReport[];
   readonly fidelity: { performer: number; explained: number };
   readonly curve: ExplainerCurve[];
-  readonly settings: Omit<ExplainRunOptions, 'log' | 'keep' | 'checkpoint'>;
+  readonly settings: Omit<ExplainRunOptions, 'log' | 'progress' | 'keep' | 'checkpoint'>;
 }
 
 /** What an explainer's training depends on: a checkpoint made from other inputs is not resumed. */
 function runFingerprint(name: string, category: CategoryId, options: ExplainRunOptions): string {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars -- how the run reports and keeps state does not change it
-  const { log, keep, checkpoint, ...settings } = options;
+  const { log, progress, keep, checkpoint, ...settings } = options;
   const inputs = JSON.stringify({ name, category, settings, backend: tf.getBackend() });
   return sha256Digest(new TextEncoder().encode(inputs));
 }
@@ -202,6 +204,7 @@ export function explainPerformer(
         pool,
         dev,
         log: options.log ?? (() => undefined),
+        ...(options.progress ? { progress: options.progress } : {}),
         upper: (y) => performer.upper(y),
         ...(options.checkpoint
           ? { checkpoint: { ...options.checkpoint, fingerprint: runFingerprint(name, category, options) } }
@@ -258,7 +261,7 @@ export function explainPerformer(
       geometry: performer.geometry,
       title: `${name}: interpretable filter groups (p = ${p.toFixed(2)}, ${stream} images)`,
     });
-    const { log: _log, keep: _keep, checkpoint: _checkpoint, ...settings } = options;
+    const { log: _log, progress: _progress, keep: _keep, checkpoint: _checkpoint, ...settings } = options;
     return {
       name,
       category,

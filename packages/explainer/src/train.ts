@@ -170,6 +170,8 @@ export function trainExplainer(
     readonly pool: FeaturePool;
     /** Progress lines (default: none). */
     readonly log?: (line: string) => void;
+    /** Called after every step with the step done (1…steps) and the smoothed reconstruction error. */
+    readonly progress?: (step: number, error: number) => void;
     /** The performer's upper layers, for the decision term. */
     readonly upper?: (y: tf.Tensor4D) => tf.Tensor;
     /** Held-out features for the stopping rule (dev images, never the final test). */
@@ -182,7 +184,7 @@ export function trainExplainer(
   },
   opts: ExplainerTraining,
 ): ExplainerTrainingResult {
-  const { explainer, pool, log = () => undefined, upper, dev } = subject;
+  const { explainer, pool, log = () => undefined, progress, upper, dev } = subject;
   if (opts.decision > 0 && (!upper || !pool.logits))
     throw new Error('the decision term needs the performer’s upper layers and the pool’s logits');
   const n = pool.classes.length;
@@ -277,6 +279,7 @@ export function trainExplainer(
     }
     tf.dispose([index, x, y, positives, weights.positive, weights.negative, ...(target ? [target] : [])]);
     smoothed = smoothLoss(smoothed, error);
+    progress?.(step + 1, smoothed);
     if ((step + 1) % opts.every === 0 || step + 1 === opts.steps) {
       const measured = dev ? explainer.reconstructionShare(dev.x, dev.y) : null;
       curve.push({

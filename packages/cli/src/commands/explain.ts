@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { EXPLAIN_COMMAND_DEFAULTS } from '@transplant/explainer/options';
+import type { Progress } from '../progress';
 import { selectCommandBackend, type CommandContext } from './command-context';
 import { resumableOptions, withRunFolder } from './long-run';
 import { categoryOf, withNetwork } from './network-context';
@@ -79,6 +80,7 @@ export function explainCommand(parent: Command, ctx: CommandContext): void {
         ...(output === undefined ? {} : { output }),
       };
       const { explainNetwork, formatExplainReport } = await import('@transplant/explainer');
+      let bar: Progress | undefined;
       await withNetwork(ctx, flags.net, async ({ network, manifest, link }) => {
         const reference = `${manifest.name}@${manifest.version}`;
         const category = categoryOf(network, link, flags.category, 'explain');
@@ -97,9 +99,17 @@ export function explainCommand(parent: Command, ctx: CommandContext): void {
               out: flags.out ?? join('reports', `explain-${manifest.name}`),
               ...(flags.image ? { image: flags.image } : {}),
               log: (line) => ctx.err(`${line}\n`),
+              progress: (step, error) => {
+                // Training may stop early once p and the error settle: the bar then ends where it stopped.
+                bar ??= ctx.progress({ label: 'explainer step', total: counts.steps, every: counts.steps });
+                bar.update(step, { error });
+              },
               checkpoint: { directory: run.path('explainer'), every: run.every, note: run.note },
             }),
-          (report) => ctx.out(report, formatExplainReport(report)),
+          (report) => {
+            bar?.done();
+            ctx.out(report, formatExplainReport(report));
+          },
         );
       });
     });
