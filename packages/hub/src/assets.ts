@@ -81,16 +81,19 @@ const LINEAGE_JS = `
     container: document.getElementById('lineage'),
     elements: { nodes: data.nodes, edges: data.edges },
     wheelSensitivity: 0.3,
+    maxZoom: 1.5,
     style: [
-      { selector: 'node', style: { label: 'data(label)', 'font-size': 10, 'text-valign': 'bottom', 'text-margin-y': 3,
+      { selector: 'node', style: { label: 'data(label)', 'font-size': 11, 'text-valign': 'bottom', 'text-margin-y': 4,
+        'text-background-color': '#fff', 'text-background-opacity': 0.85, 'text-background-padding': 2,
         'background-color': function (n) { return colour[n.data('kind')] || '#999'; }, width: 18, height: 18 } },
       { selector: 'node[?generic]', style: { 'background-color': '#6b3fa0', shape: 'round-rectangle', width: 28 } },
       { selector: 'node[?via]', style: { 'background-color': '#b3572c', shape: 'diamond', width: 24, height: 24 } },
       { selector: 'edge', style: { width: 1.2, 'line-color': '#aab2c0', 'target-arrow-color': '#aab2c0',
-        'target-arrow-shape': 'triangle', 'curve-style': 'bezier', label: 'data(label)', 'font-size': 8, color: '#5b6475' } },
+        'target-arrow-shape': 'triangle', 'curve-style': 'bezier', label: 'data(label)', 'font-size': 8, color: '#5b6475',
+        'text-background-color': '#fff', 'text-background-opacity': 0.85, 'text-rotation': 'autorotate' } },
       { selector: '.faded', style: { opacity: 0.15 } }
     ],
-    layout: { name: 'dagre', rankDir: 'TB', nodeSep: 12, rankSep: 70 }
+    layout: { name: 'dagre', rankDir: 'TB', nodeSep: 150, rankSep: 120, fit: true, padding: 30 }
   });
   cy.on('tap', 'node', function (e) { window.location.href = '/modules/' + encodeURIComponent(e.target.id()); });
   cy.on('mouseover', 'node', function (e) {

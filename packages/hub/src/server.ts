@@ -102,14 +102,16 @@ const SECURITY_HEADERS = {
  * Only this origin's scripts; the graph browser (a page the explanatory-graph package writes,
  * with its own inline script) gets `inlineScript`. tfjs compiles WebGL shaders, not JavaScript.
  */
-const csp = (inlineScript = false) =>
-  `default-src 'none'; script-src 'self'${inlineScript ? " 'unsafe-inline'" : ''}; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`;
+const csp = (inlineScript = false, evalScript = false) =>
+  `default-src 'none'; script-src 'self'${inlineScript ? " 'unsafe-inline'" : ''}${evalScript ? " 'unsafe-eval'" : ''}; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`;
 
 interface Reply {
   readonly status?: number;
   readonly type: string;
   readonly body: Buffer | string;
   readonly inlineScript?: boolean;
+  /** The run page: tf.min.js builds functions from strings (its global-object and kernel helpers). */
+  readonly evalScript?: boolean;
   readonly cache?: string;
 }
 
@@ -145,7 +147,7 @@ export class Hub {
     const body = typeof reply.body === 'string' ? Buffer.from(reply.body) : reply.body;
     res.writeHead(reply.status ?? 200, {
       ...SECURITY_HEADERS,
-      'content-security-policy': csp(reply.inlineScript),
+      'content-security-policy': csp(reply.inlineScript, reply.evalScript),
       'content-type': reply.type,
       'content-length': body.byteLength,
       'cache-control': reply.cache ?? 'no-store',
@@ -192,6 +194,10 @@ export class Hub {
       case '':
         if (rest.length > 0) break;
         return html(listPage(await this.read(), this.listQuery(url.searchParams), this.location));
+      case 'favicon.ico':
+        // Browsers ask for it on every page: an empty answer, not an error.
+        if (rest.length > 0) break;
+        return { status: 204, type: 'image/x-icon', body: '' };
       case 'lineage':
         if (rest.length > 0) break;
         this.noQuery(url);
@@ -252,7 +258,7 @@ export class Hub {
         if (more.length > 0 || !this.exports) break;
         const info = this.exports.linksOf(shown.manifest);
         if (info.length === 0) throw notFound(`${ref} is not a network`);
-        return html(runPage(ref, info, this.location));
+        return { ...html(runPage(ref, info, this.location)), evalScript: true };
       }
       case 'model': {
         // model/<link index>/model.json | weights.bin
