@@ -115,6 +115,9 @@ interface Reply {
   readonly cache?: string;
 }
 
+/** How long a catalog read serves further requests (yanks and publishes show after at most this). */
+export const CATALOG_TTL_MS = 2000;
+
 const html = (body: string, status = 200): Reply => ({ status, type: 'text/html; charset=utf-8', body });
 
 /** The request handler: every route, its checks, and the error pages. */
@@ -123,6 +126,7 @@ export class Hub {
   private readonly location: string;
   private readonly graphs: GraphViews | undefined;
   private readonly exports: LinkExports | undefined;
+  private cached: { at: number; catalog: Promise<Catalog> } | undefined;
 
   constructor(
     private readonly options: HubOptions,
@@ -288,8 +292,20 @@ export class Hub {
     return this.found(await this.read(), name);
   }
 
+  /**
+   * The catalog, read again at most every {@link CATALOG_TTL_MS}: a page's assets and a burst of
+   * requests share one read (an OCI registry answers each index read over the network).
+   */
   private read(): Promise<Catalog> {
-    return this.catalog.read();
+    const now = Date.now();
+    if (!this.cached || now - this.cached.at > CATALOG_TTL_MS) {
+      const catalog = this.catalog.read();
+      this.cached = { at: now, catalog };
+      catalog.catch(() => {
+        if (this.cached?.catalog === catalog) this.cached = undefined;
+      });
+    }
+    return this.cached.catalog;
   }
 
   private listQuery(params: URLSearchParams): { q: string; kind: string } {
