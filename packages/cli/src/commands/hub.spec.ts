@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HUB_FIXTURE, snapshotFolder, writeHubRegistry } from '@transplant/hub/testing';
+import { FolderStore, Registry, copyModule, openStore } from '@transplant/registry';
+import { DISTRIBUTION_BINARY, startLocalRegistry } from '@transplant/registry/testing';
 import { runCli } from '../program';
 import { parseHost, parsePort } from './hub';
 
@@ -22,40 +24,78 @@ describe('transplant hub', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
+  /** Starts the built CLI's `hub` and resolves with the child and the URL it printed. */
+  async function serve(args: readonly string[], env: NodeJS.ProcessEnv = process.env) {
+    const child = spawn(process.execPath, [BIN, ...args, '--backend', 'cpu', 'hub', '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+    });
+    let stdout = '';
+    const output = { stderr: '' };
+    child.stderr.on('data', (c: Buffer) => (output.stderr += c.toString()));
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString();
+        const found = /hub at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout);
+        if (found) resolve(found[1]!);
+      });
+      child.on('exit', (code) => reject(new Error(`exited ${code} before serving: ${output.stderr}`)));
+    });
+    const stop = async (signal: NodeJS.Signals) => {
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      child.kill(signal);
+      return exited;
+    };
+    return { url, stop, output };
+  }
+
   it('prints its URL, serves the registry on loopback, and closes cleanly on SIGINT and SIGTERM', async () => {
     if (!existsSync(join(BIN, '..', '..', 'dist', 'main.js')))
       throw new Error('the CLI is not built: run `npm run build` first');
     const before = await snapshotFolder(registry);
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      const child = spawn(
-        process.execPath,
-        [BIN, '--registry', registry, '--backend', 'cpu', 'hub', '--port', '0'],
-        {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      const url = await new Promise<string>((resolve, reject) => {
-        child.stdout.on('data', (c: Buffer) => {
-          stdout += c.toString();
-          const found = /hub at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout);
-          if (found) resolve(found[1]!);
-        });
-        child.on('exit', (code) => reject(new Error(`exited ${code} before serving: ${stderr}`)));
-      });
+      const { url, stop, output } = await serve(['--registry', registry]);
       const list = await (await fetch(url)).text();
       expect(list).toContain(`href="/modules/${HUB_FIXTURE.generic}"`);
       expect((await fetch(`${url}modules/cat-cls`)).status).toBe(200);
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      child.kill(signal);
-      expect(await exited).toBe(0);
-      expect(stderr).toContain('hub stopped');
+      expect(await stop(signal)).toBe(0);
+      expect(output.stderr).toContain('hub stopped');
       await expect(fetch(url)).rejects.toThrow();
     }
     expect(await snapshotFolder(registry)).toEqual(before);
   });
+
+  it('serves an OCI registry that needs credentials, and no page shows them', async () => {
+    if (!existsSync(DISTRIBUTION_BINARY))
+      throw new Error(`no ${DISTRIBUTION_BINARY}: run tools/scripts/install-system-deps.sh`);
+    const USER = 'hub-user';
+    const PASSWORD = 'hub-pa55word-never-shown';
+    const server = await startLocalRegistry({ [USER]: PASSWORD });
+    try {
+      const env = {
+        ...process.env,
+        TRANSPLANT_REGISTRY_USERNAME: USER,
+        TRANSPLANT_REGISTRY_PASSWORD: PASSWORD,
+        TRANSPLANT_CACHE: join(dir, 'oci-cache'),
+      };
+      const oci = new Registry(await openStore(server.location, env));
+      const folder = new Registry(new FolderStore(registry));
+      for (const { name } of await folder.list()) await copyModule(folder, oci, `${name}@latest`);
+      const { url, stop } = await serve(['--registry', server.location], env);
+      try {
+        for (const path of ['', 'lineage', 'modules/cat-seg', `generic/${HUB_FIXTURE.generic}`, 'nope']) {
+          const page = await (await fetch(`${url}${path}`)).text();
+          expect(page).not.toContain(PASSWORD);
+          expect(page).toContain(server.location);
+        }
+        expect(await (await fetch(url)).text()).toContain(`href="/modules/${HUB_FIXTURE.via}"`);
+      } finally {
+        expect(await stop('SIGTERM')).toBe(0);
+      }
+    } finally {
+      await server.stop();
+    }
+  }, 120_000);
 
   it('refuses a bad port or host before it binds or opens anything', async () => {
     const lines: string[] = [];
