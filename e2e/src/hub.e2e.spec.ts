@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Composer, createModule, moduleArtifact, predictImage } from '@transplant/composer';
+import {
+  Composer,
+  createModule,
+  moduleArtifact,
+  predictImage,
+  publishModule,
+  publishNetwork,
+} from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
 import { decodeImage, encodePng } from '@transplant/data';
 import { mineCategoryGraph } from '@transplant/explanatory-graph';
@@ -17,6 +24,8 @@ import * as tf from '@tensorflow/tfjs';
 const CHROMIUM = process.env['TRANSPLANT_CHROMIUM'] ?? '/usr/bin/chromium';
 /** Where the screenshots go: a temporary folder, or (to refresh docs/) TRANSPLANT_HUB_SCREENSHOTS. */
 const SHOTS = process.env['TRANSPLANT_HUB_SCREENSHOTS'];
+/** A network whose category module is interpretable: a PartMask layer the page must register. */
+const INTERPRETABLE = 'cat-cls-interpretable';
 
 /**
  * The hub in headless Chromium over a temporary registry (the zoo's cat-cls and cat-seg, a real
@@ -79,6 +88,27 @@ describe('the hub in a browser', () => {
     };
     const registry = await writeHubRegistry(join(dir, 'registry'), makeAdapter);
     composer = new Composer(registry, plugins);
+    // An interpretable category module (a PartMask after its top conv layer) under cat-cls's head.
+    const meta = {
+      version: '1.0.0',
+      generatedBy: 'transplant/0.1.0',
+      provenance: { data: 'test', seed: 3, steps: 0, backend: 'cpu' },
+      card: { metrics: [] },
+    };
+    const masked = createModule(plugins, {
+      name: 'cat-masked-features',
+      family: 'category-vgg',
+      options: { inputSize: 64, blocks: [[16], [32], [32], [64]], mask: 'argmax' },
+      seed: 3,
+      category: 'cat',
+    });
+    await publishModule(registry, masked, meta);
+    masked.model.dispose();
+    const interpretable = await composer.compose([
+      { category: 'cat-masked-features@1.0.0', task: 'cat-cls-head@latest' },
+    ]);
+    await publishNetwork(registry, interpretable, { ...meta, name: INTERPRETABLE });
+    interpretable.dispose();
     const t0 = performance.now();
     const { network, manifest } = await composer.load('cat-cls');
     await mineCategoryGraph({
@@ -142,7 +172,7 @@ describe('the hub in a browser', () => {
 
   it('lists and searches the modules and networks', async () => {
     await page.goto(hub.url);
-    expect(await page.locator('#modules tbody tr').count()).toBe(9);
+    expect(await page.locator('#modules tbody tr').count()).toBe(11);
     expect(await page.textContent('#modules')).toContain('error-rate 0.0350');
     await page.fill('#q', 'seg');
     expect(await page.locator('#modules tbody tr:visible').count()).toBe(5);
@@ -167,7 +197,7 @@ describe('the hub in a browser', () => {
     const graph = (await page.evaluate(
       '({ nodes: window.hubLineage.nodes().length, edges: window.hubLineage.edges().length })',
     )) as { nodes: number; edges: number };
-    expect(graph.nodes).toBe(9);
+    expect(graph.nodes).toBe(11);
     expect(graph.edges).toBeGreaterThanOrEqual(12);
     await page.screenshot({ path: join(shots, 'hub-lineage.png') });
     const at = (await page.evaluate(
@@ -245,7 +275,7 @@ describe('the hub in a browser', () => {
     const image = join(dir, 'cat.png');
     await writeFile(image, await encodePng({ width: 64, height: 64, rgb: scene!.rgb }));
     const diff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
-    for (const ref of ['cat-cls', HUB_FIXTURE.via]) {
+    for (const ref of ['cat-cls', HUB_FIXTURE.via, INTERPRETABLE]) {
       const { browserResult, outputs, node, nodeOutputs } = await both(ref, image);
       if (node.task !== 'cls') throw new Error('expected cls');
       expect(browserResult['task']).toBe('cls');
@@ -253,6 +283,7 @@ describe('the hub in a browser', () => {
       expect(Math.abs((browserResult['score'] as number) - node.score)).toBeLessThan(1e-4);
       expect(diff(outputs, nodeOutputs)).toBeLessThan(1e-4);
       timings[`${ref} |Δlogit|`] = Math.abs((browserResult['logit'] as number) - node.logit);
+      timings[`${ref} logit`] = node.logit;
       timings['browser backend'] = String(browserResult['backend']);
       expect(await page.textContent('#result')).toContain('score');
     }

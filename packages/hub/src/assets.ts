@@ -106,6 +106,63 @@ const LINEAGE_JS = `
 })();
 `;
 
+/**
+ * The interpretable conv layer's part mask (`PartMask` of @transplant/core, class name
+ * `TransplantPartMask`) for stock tfjs in the page, inference only: the same locations (argmax or
+ * rounded centroid per channel), the same L1 template 1 − β·‖p − μ‖₁ floored at −1, and
+ * relu(x · mask). Registered before a model is loaded, so that `tf.loadLayersModel` knows it.
+ */
+const PART_MASK_JS = `
+(function () {
+  function coordinates(n) {
+    var a = new Float32Array(n);
+    for (var i = 0; i < n; i++) a[i] = n === 1 ? 0 : -1 + (2 * i) / (n - 1);
+    return a;
+  }
+  function locations(x, mode) {
+    var b = x.shape[0], h = x.shape[1], w = x.shape[2], c = x.shape[3];
+    if (mode === 'argmax') {
+      var flat = tf.cast(tf.argMax(tf.reshape(x, [b, h * w, c]), 1), 'float32');
+      var rows = tf.floor(tf.div(flat, w));
+      var cols = tf.sub(flat, tf.mul(rows, w));
+      return { rows: tf.reshape(rows, [b, 1, 1, c]), cols: tf.reshape(cols, [b, 1, 1, c]) };
+    }
+    var mass = tf.maximum(tf.sum(x, [1, 2], true), 1e-9);
+    var rowIndex = tf.reshape(tf.range(0, h, 1, 'float32'), [1, h, 1, 1]);
+    var colIndex = tf.reshape(tf.range(0, w, 1, 'float32'), [1, 1, w, 1]);
+    return {
+      rows: tf.clipByValue(tf.round(tf.div(tf.sum(tf.mul(x, rowIndex), [1, 2], true), mass)), 0, h - 1),
+      cols: tf.clipByValue(tf.round(tf.div(tf.sum(tf.mul(x, colIndex), [1, 2], true), mass)), 0, w - 1)
+    };
+  }
+  function toUnit(cells, n) { return n === 1 ? tf.zerosLike(cells) : tf.sub(tf.mul(cells, 2 / (n - 1)), 1); }
+  class PartMask extends tf.layers.Layer {
+    constructor(config) { super(config); this.mode = config.mode; }
+    build(inputShape) {
+      var shape = Array.isArray(inputShape[0]) ? inputShape[0] : inputShape;
+      this.beta = this.addWeight('beta', [shape[shape.length - 1]], 'float32', tf.initializers.constant({ value: 2 }), undefined, false);
+      this.built = true;
+    }
+    computeOutputShape(inputShape) { return inputShape; }
+    call(inputs) {
+      var mode = this.mode, beta = this.beta.read();
+      return tf.tidy(function () {
+        var x = Array.isArray(inputs) ? inputs[0] : inputs;
+        var h = x.shape[1], w = x.shape[2], c = x.shape[3];
+        var at = locations(x, mode);
+        var du = tf.abs(tf.sub(tf.tensor4d(coordinates(h), [1, h, 1, 1]), toUnit(at.rows, h)));
+        var dv = tf.abs(tf.sub(tf.tensor4d(coordinates(w), [1, 1, w, 1]), toUnit(at.cols, w)));
+        var mask = tf.maximum(tf.sub(1, tf.mul(tf.add(du, dv), tf.reshape(beta, [1, 1, 1, c]))), -1);
+        return tf.relu(tf.mul(x, mask));
+      });
+    }
+    getConfig() { var config = super.getConfig(); config.mode = this.mode; return config; }
+  }
+  PartMask.className = 'TransplantPartMask';
+  tf.serialization.registerClass(PartMask);
+})();
+`;
+
 interface Asset {
   readonly type: string;
   /** The text, or a file to read (once, then kept). */
@@ -117,6 +174,7 @@ const ASSETS: Readonly<Record<string, Asset>> = {
   'hub.css': { type: 'text/css; charset=utf-8', text: CSS },
   'list.js': { type: 'text/javascript; charset=utf-8', text: LIST_JS },
   'lineage.js': { type: 'text/javascript; charset=utf-8', text: LINEAGE_JS },
+  'part-mask.js': { type: 'text/javascript; charset=utf-8', text: PART_MASK_JS },
   'cytoscape.min.js': {
     type: 'text/javascript; charset=utf-8',
     file: () => require.resolve('cytoscape/dist/cytoscape.min.js'),

@@ -29,8 +29,8 @@ const FILES: Readonly<Record<string, string>> = {
 /**
  * Networks exported for the browser: one link of a published network written as a stock
  * TensorFlow.js LayersModel (`exportLayersModel`), once per version and link (published versions
- * never change), into the hub's scratch folder. Interpretable modules (a `PartMask` layer) are
- * refused: the page loads stock tfjs, which does not know that layer.
+ * never change), into the hub's scratch folder. Interpretable modules' `PartMask` layers load
+ * too: the page registers that layer with stock tfjs (`part-mask.js`) before it loads a model.
  */
 export class LinkExports {
   private readonly exported = new Map<string, Promise<string>>();
@@ -86,12 +86,6 @@ export class LinkExports {
             operation: 'hub export',
           },
         );
-      if (modules.some((m) => m.model.layers.some((l) => l.getClassName() === 'TransplantPartMask')))
-        throw new TransplantError(
-          'E_INVALID_ARGUMENT',
-          `${ref} has an interpretable module (a PartMask layer), which the hub does not run in the browser yet`,
-          { operation: 'hub export' },
-        );
       const dir = join(this.root, `${manifest.name}-${manifest.version}-${index}`);
       await mkdir(dir, { recursive: true });
       await exportLayersModel(network, { link, directory: dir, generatedBy: this.generatedBy });
@@ -125,7 +119,7 @@ export function runPage(ref: string, links: readonly RunLink[], location: string
 <p id="result"></p>
 </div>
 ${jsonScript('run-data', { ref, links })}`;
-  return page({ title: `run ${ref}`, location, body, scripts: ['tf.min.js', 'run.js'] });
+  return page({ title: `run ${ref}`, location, body, scripts: ['tf.min.js', 'part-mask.js', 'run.js'] });
 }
 
 /**
