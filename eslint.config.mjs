@@ -26,7 +26,17 @@ const LAYERS = {
   // The model zoo as a package: data (a folder registry) and its path, importing nothing.
   'layer:zoo': ['layer:zoo'],
   'layer:platform': ['layer:core', 'layer:registry', 'layer:composer', 'layer:plugin', 'layer:zoo'],
+  // The hub: a read-only web app over a registry, below the CLI (which starts it).
+  'layer:hub': [
+    'layer:core',
+    'layer:data',
+    'layer:registry',
+    'layer:composer',
+    'layer:interpret',
+    'layer:explain',
+  ],
   'layer:cli': [
+    'layer:hub',
     'layer:core',
     'layer:data',
     'layer:registry',

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -199,6 +199,36 @@ describe('a clean install from packed tarballs', () => {
     // The optional oneDNN addon either loads or is off with a reason; CI, which installs oneDNN, expects it on.
     expect(report.native.on ? report.native.onednn : report.native.reason).toMatch(/\S/);
     if (process.env['TRANSPLANT_EXPECT_ONEDNN'] === '1') expect(report.backend.id).toBe('wasm+onednn');
+  });
+
+  it('npx transplant hub serves the zoo with its scripts from the installed node_modules, and stops on SIGINT', async () => {
+    const child = spawn(join(project, 'node_modules', '.bin', 'transplant'), ['hub', '--port', '0'], {
+      cwd: project,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString();
+        const found = /hub at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout);
+        if (found) resolve(found[1]!);
+      });
+      child.on('exit', (code) => reject(new Error(`transplant hub exited ${code} before serving`)));
+    });
+    try {
+      expect(await (await fetch(url)).text()).toContain('href="/modules/cat-seg"');
+      for (const asset of ['cytoscape.min.js', 'cytoscape-dagre.min.js', 'tf.min.js']) {
+        const answer = await fetch(`${url}assets/${asset}`);
+        expect(answer.status, asset).toBe(200);
+        expect((await answer.arrayBuffer()).byteLength, asset).toBeGreaterThan(40_000);
+      }
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+    }
+    expect(existsSync(userRegistry())).toBe(false);
   });
 
   it('npx transplant predict runs a zoo network on an image', async () => {

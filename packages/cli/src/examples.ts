@@ -37,6 +37,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'registry yank': ['transplant --registry ./my-registry registry yank cat-vgg@1.0.1'],
   'registry unyank': ['transplant --registry ./my-registry registry unyank cat-vgg@1.0.1'],
   'registry verify': ['transplant registry verify'],
+  hub: ['transplant hub', 'transplant --registry oci://localhost:5000/zoo hub --port 8081 --host 127.0.0.1'],
   'registry gc': ['transplant --registry ./my-registry registry gc --grace-ms 0'],
   'registry push': ['transplant registry push cat-seg@1.0.0 --to ./my-registry'],
   'registry pull': [

@@ -14,6 +14,7 @@ import { explainCommand } from './commands/explain';
 import { graphCommands } from './commands/graph';
 import { interpretCommands } from './commands/interpret';
 import { registryCommand } from './commands/registry';
+import { hubCommand } from './commands/hub';
 import { checkOptionValues, commandPath, integer, usage } from './commands/parse-options';
 import {
   COMPLETION_DESCRIPTION,
@@ -172,6 +173,7 @@ function buildProgram(io: CliIo, services: LazyServices, live: Live = {}): Comma
   graphCommands(program, commands);
   explainCommand(program, commands);
   networkCommands(program, commands);
+  hubCommand(program, commands);
 
   const data = program
     .command('data')

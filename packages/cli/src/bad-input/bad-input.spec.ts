@@ -39,6 +39,7 @@ const baselines: BaselineTable = {
   'registry publish': { args: [join(modules, 'dog-cls-imported-features')], options: {} },
   'registry resolve': { args: ['cat-cls@1.0.0'], options: { '--lockfile': out('lock.json') } },
   'registry list': { args: [], options: {} },
+  hub: { args: [], options: { '--port': '0', '--host': '127.0.0.1' } },
   'registry info': { args: ['cat-cls'], options: {} },
   'registry yank': { args: ['cat-cls@1.0.0'], options: {} },
   'registry unyank': { args: ['cat-cls@1.0.0'], options: {} },

@@ -79,7 +79,9 @@ export type Kind =
   | 'graph-node'
   | 'range'
   | 'int-list'
-  | 'class';
+  | 'class'
+  | 'port'
+  | 'host';
 
 /** One option or positional argument of a command. */
 export interface Slot {
@@ -168,6 +170,8 @@ const BY_PLACEHOLDER: Readonly<Record<string, Kind>> = {
   rule: 'choice',
   task: 'choice',
   shell: 'choice',
+  port: 'port',
+  host: 'host',
 };
 
 /**
@@ -257,6 +261,26 @@ export function badValues(kind: Kind, f: Fixtures): readonly BadValue[] {
   switch (kind) {
     case 'flag':
       return [];
+    case 'port':
+      return [
+        { label: 'empty', value: '' },
+        { label: 'wrong type', value: 'http' },
+        { label: 'negative', value: '-1' },
+        { label: 'fractional', value: '80.5' },
+        { label: 'out of range', value: '65536', message: /0 to 65535/ },
+        { label: 'huge', value: HUGE_INTEGER },
+        { label: 'non-finite', value: 'Infinity' },
+        { label: 'NaN', value: 'NaN' },
+      ];
+    case 'host':
+      return [
+        { label: 'empty', value: '' },
+        { label: 'a URL', value: 'http://127.0.0.1:8080/' },
+        { label: 'no address', value: '999.1.1.1', message: /address to bind/ },
+        { label: 'path', value: '../etc' },
+        { label: 'unicode', value: 'hôte' },
+        { label: 'long', value: 'h'.repeat(300) },
+      ];
     case 'count':
       return [
         { label: 'empty', value: '' },

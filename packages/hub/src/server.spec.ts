@@ -1,0 +1,207 @@
+import { request } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { displayLocation, startHub, type HubHandle } from './server';
+import { HUB_FIXTURE, snapshotFolder, writeHubRegistry } from './testing';
+
+/** A raw request: the path goes out exactly as written (fetch would resolve `..` itself). */
+function raw(
+  hub: HubHandle,
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+  const url = new URL(hub.url);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: url.hostname, port: url.port, path, method: options.method ?? 'GET', headers: options.headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            headers: res.headers,
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+describe('the hub over a folder registry', () => {
+  let dir: string;
+  let hub: HubHandle;
+  let before: Map<string, string>;
+  const SECRET = 's3cret-password';
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hub-spec-'));
+    const registry = await writeHubRegistry(join(dir, 'registry'));
+    before = await snapshotFolder(join(dir, 'registry'));
+    // The location as an OCI reference with credentials: no page may show them.
+    hub = await startHub({ registry, location: `oci://alice:${SECRET}@registry.example:5000/zoo`, port: 0 });
+  });
+
+  afterAll(async () => {
+    await hub?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('binds to loopback by default', () => {
+    expect(hub.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+  });
+
+  it('lists every module and network with kind, task, category, latest, yanked and key metric', async () => {
+    const { status, body } = await raw(hub, '/');
+    expect(status).toBe(200);
+    for (const name of [
+      'cat-cls',
+      'cat-seg',
+      'cat-cls-head',
+      HUB_FIXTURE.adapter,
+      HUB_FIXTURE.via,
+      HUB_FIXTURE.generic,
+    ])
+      expect(body).toContain(`href="/modules/${name}"`);
+    expect(body).toContain('error-rate 0.0350'); // cat-cls's card
+    expect(body).toContain('1 yanked'); // the adapter's 1.0.1
+    expect(body).toContain('href="/generic/cats"');
+    const searched = await raw(hub, '/?q=head&kind=task');
+    expect(searched.body).toContain('href="/modules/cat-cls-head"');
+    expect(searched.body).not.toContain('href="/modules/cat-cls"');
+    expect(searched.body).toContain('2 of 9');
+  });
+
+  it('shows a module card: manifest, ports, family, metrics with protocol, provenance, versions, dependents, attachments', async () => {
+    const { status, body } = await raw(hub, '/modules/cat-seg-features');
+    expect(status).toBe(200);
+    expect(body).toContain('category-vgg@');
+    expect(body).toContain('feature-map float32 [?, 8, 8, 64]');
+    expect(body).toContain('href="/modules/cat-seg/1.1.0"'); // a dependent (a network)
+    expect(body).toContain(`href="/modules/${HUB_FIXTURE.adapter}/1.0.0"`); // the adapter pins it
+    const adapter = await raw(hub, `/modules/${HUB_FIXTURE.adapter}`);
+    expect(adapter.body).toContain('synthetic:v1 cat dev 200 + 200, seeds 1');
+    expect(adapter.body).toMatch(/1\.0\.1<\/a> <span class="warn">yanked/);
+    expect(adapter.body).toContain('<span class="tag">latest</span>');
+    const via = await raw(hub, `/modules/${HUB_FIXTURE.via}/1.0.0`);
+    expect(via.body).toContain(`/modules/${HUB_FIXTURE.via}/1.0.0/attachments/${HUB_FIXTURE.report}/`);
+    const report = await raw(hub, `/modules/${HUB_FIXTURE.via}/1.0.0/attachments/${HUB_FIXTURE.report}/`);
+    expect(report.status).toBe(200);
+    expect(report.body).toContain('<dt>devErrorRate</dt><dd>0.0625</dd>');
+  });
+
+  it('draws the lineage from the manifests: adapters pin modules, networks compose them', async () => {
+    const { status, body } = await raw(hub, '/lineage');
+    expect(status).toBe(200);
+    const data = JSON.parse(
+      /<script type="application\/json" id="lineage-data">(.*?)<\/script>/s.exec(body)![1]!,
+    );
+    const edges = (data.edges as { data: { source: string; target: string } }[]).map(
+      (e) => `${e.data.source}->${e.data.target}`,
+    );
+    expect(edges).toContain(`${HUB_FIXTURE.adapter}->cat-seg-features`);
+    expect(edges).toContain(`${HUB_FIXTURE.adapter}->cat-cls-head`);
+    expect(edges).toContain(`${HUB_FIXTURE.via}->${HUB_FIXTURE.adapter}`);
+    expect(edges).toContain('cat-cls->cat-cls-features');
+    const via = (data.nodes as { data: { id: string; via?: boolean } }[]).find(
+      (n) => n.data.id === HUB_FIXTURE.via,
+    );
+    expect(via?.data.via).toBe(true);
+    expect(body).toContain('/assets/cytoscape.min.js');
+    const lib = await raw(hub, '/assets/cytoscape.min.js');
+    expect(lib.status).toBe(200);
+    expect(lib.body.length).toBeGreaterThan(100_000);
+  });
+
+  it('shows the generic network matrix with each link’s metric and guard digest', async () => {
+    const { status, body } = await raw(hub, `/generic/${HUB_FIXTURE.generic}`);
+    expect(status).toBe(200);
+    expect(body).toContain('error-rate 0.0300');
+    expect(body).toContain('error-rate 0.0500');
+    expect(
+      body.match(/<div class="guard" title="guard digest"><code>sha256:[0-9a-f]{64}<\/code>/g),
+    ).toHaveLength(3);
+    expect(body).toContain(`adapter <a href="/modules/${HUB_FIXTURE.adapter}">`);
+    expect(body).toContain('<td class="empty">—</td>'); // cat-cls-features → cat-seg-head: no link
+    expect((await raw(hub, '/generic/cat-cls')).status).toBe(404);
+  });
+
+  it('answers malformed and hostile requests with 4xx and leaves the registry byte for byte as it was', async () => {
+    const cases: [string, number, Parameters<typeof raw>[2]?][] = [
+      ['/nope', 404],
+      ['/modules/no-such-module', 404],
+      ['/modules/cat-cls/9.9.9', 404],
+      ['/modules/cat-cls/1.1.0/attachments/explanatory-graph/', 404],
+      ['/modules/..', 400],
+      ['/modules/../../etc/passwd', 400],
+      ['/modules/%2e%2e/%2e%2e/etc/passwd', 400],
+      ['/modules/cat-cls%2f..%2f..%2fetc', 400],
+      ['/assets/..%2f..%2fpackage.json', 400],
+      ['/assets/%2e%2e%5c%2e%2e%5cpackage.json', 400],
+      ['/assets/package.json', 404],
+      ['/assets/../../package.json', 400],
+      ['//etc/passwd', 400],
+      ['/modules/Cat-CLS', 400],
+      ['/modules/cat%00cls', 400],
+      ['/modules/%E0%A4%A', 400],
+      [`/modules/${'a'.repeat(300)}`, 400],
+      ['/modules/cat-cls/latest', 400],
+      ['/modules/cat-cls/1.1.0/attachments/Bad..Kind/', 400],
+      ['/modules/cat-cls/1.1.0/run', 404],
+      ['/modules/cat-cls/1.1.0/model/0/model.json', 404],
+      ['/generic/..', 400],
+      ['/?q=' + 'a'.repeat(101), 400],
+      ['/?q=' + 'a'.repeat(5000), 414],
+      ['/?kind=robot', 400],
+      ['/?q=a&q=b', 400],
+      ['/?debug=1', 400],
+      ['/lineage?x=1', 400],
+      ['/', 405, { method: 'POST', body: 'x=1' }],
+      ['/', 405, { method: 'DELETE' }],
+      ['/modules/cat-cls', 405, { method: 'PUT', body: '{}' }],
+      ['/', 413, { method: 'GET', headers: { 'content-length': '3' }, body: 'abc' }],
+      ['/', 431, { headers: { 'x-big': 'y'.repeat(20_000) } }],
+      ['http://evil.example/../etc/passwd', 400],
+    ];
+    for (const [path, status, options] of cases) {
+      const answer = await raw(hub, path, options);
+      expect({ path, status: answer.status }).toEqual({ path, status });
+    }
+    // The page says why, and the hub still answers.
+    expect((await raw(hub, '/modules/..')).body).toContain('may not be');
+    expect((await raw(hub, '/')).status).toBe(200);
+    expect(await snapshotFolder(join(dir, 'registry'))).toEqual(before);
+  });
+
+  it('sends a content security policy and no credential on any page', async () => {
+    const paths = [
+      '/',
+      '/lineage',
+      '/modules/cat-cls',
+      `/generic/${HUB_FIXTURE.generic}`,
+      '/nope',
+      '/modules/..',
+    ];
+    for (const path of paths) {
+      const { body, headers } = await raw(hub, path);
+      expect(body).not.toContain(SECRET);
+      expect(body).not.toContain('alice');
+      expect(headers['content-security-policy']).toContain("script-src 'self'");
+      expect(headers['x-content-type-options']).toBe('nosniff');
+    }
+    expect((await raw(hub, '/')).body).toContain('oci://registry.example:5000/zoo');
+  });
+});
+
+describe('displayLocation', () => {
+  it('removes the user information from a location', () => {
+    expect(displayLocation('oci://user:pw@host:5000/ns')).toBe('oci://host:5000/ns');
+    expect(displayLocation('https://token@host/ns')).toBe('https://host/ns');
+    expect(displayLocation('/tmp/registry')).toBe('/tmp/registry');
+  });
+});

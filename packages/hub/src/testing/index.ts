@@ -1,0 +1,9 @@
+/** Test helpers of @transplant/hub: a registry with every kind of page in it. */
+export {
+  HUB_FIXTURE,
+  WORKSPACE_REGISTRY,
+  copyFolder,
+  snapshotFolder,
+  writeHubRegistry,
+  type AdapterMaker,
+} from './hub-registry';
