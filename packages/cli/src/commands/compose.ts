@@ -31,7 +31,7 @@ export function composeCommand(parent: Command, ctx: CommandContext): void {
     )
     .option('--version <semver>', 'version to publish', '1.0.0')
     .action(async (flags: { name: string; link: string[]; version: string }) => {
-      const version = exactVersion(flags.version, 'version', 'compose');
+      const version = await exactVersion(flags.version, 'version', 'compose');
       const { composeNetwork } = await import('@transplant/composer');
       const published = await composeNetwork({
         composer: await commandComposer(ctx, { write: true }),

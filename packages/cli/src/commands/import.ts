@@ -109,7 +109,7 @@ export function importCommand(parent: Command, ctx: CommandContext): Command {
       if (!flags.out && !flags.publish)
         throw usage('say where the modules go: --out DIR (module folders) and/or --publish (the registry)');
       const stride = flags.stride === undefined ? undefined : integer(flags.stride, 'stride', 1, 'import');
-      const version = exactVersion(flags.version, 'version', 'import');
+      const version = await exactVersion(flags.version, 'version', 'import');
       const parts = flags.inputRange?.split(',').map((p) => p.trim());
       const range = parts?.map(Number);
       if (

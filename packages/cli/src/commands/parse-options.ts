@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { BACKEND_ORDER, TransplantError, isBackendId, isExactVersion } from '@transplant/core/options';
+import { BACKEND_ORDER, TransplantError, isBackendId } from '@transplant/core/options';
 
 /** A usage error of the command `operation` (exit code 2, hint: run the command with --help). */
 export const usage = (message: string, operation: string): TransplantError =>
@@ -40,7 +40,9 @@ export const VERSION_MAX_LENGTH = 64;
  * A command-line exact version (`1.2.0`, `1.0.0-rc.1`): semver with every number below 2^53 and
  * at most {@link VERSION_MAX_LENGTH} characters; E_USAGE otherwise.
  */
-export function exactVersion(value: string, name: string, operation: string): string {
+export async function exactVersion(value: string, name: string, operation: string): Promise<string> {
+  // semver loads when a command checks a version, not at start-up.
+  const { isExactVersion } = await import('@transplant/core/refs');
   if (!isExactVersion(value) || value.length > VERSION_MAX_LENGTH)
     throw usage(
       `--${name} "${value.length > 40 ? `${value.slice(0, 39)}…` : value}" must be one semver version, e.g. 1.0.0, of at most ${VERSION_MAX_LENGTH} characters`,

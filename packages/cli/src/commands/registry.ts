@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { parseModuleRef } from '@transplant/core/options';
 import { resolveRegistryLocation } from '@transplant/platform/options';
 import type { Registry } from '@transplant/registry';
 import { openCommandRegistry, type CommandContext } from './command-context';
@@ -8,7 +7,8 @@ import { usage } from './parse-options';
 import { registryMaintenanceCommands } from './registry-maintenance';
 import { registryQueryCommands } from './registry-query';
 
-function splitVersion(ref: string): { name: string; version: string } {
+async function splitVersion(ref: string): Promise<{ name: string; version: string }> {
+  const { parseModuleRef } = await import('@transplant/core/refs');
   const parsed = parseModuleRef(ref);
   if (parsed.selector.type !== 'version')
     throw usage(`"${ref}" must name an exact version, e.g. cat-vgg@1.2.0`, 'registry');
@@ -72,7 +72,7 @@ export function registryCommand(parent: Command, ctx: CommandContext): Command {
           : 'undo a yank',
       )
       .action(async (ref: string) => {
-        const { name, version } = splitVersion(ref);
+        const { name, version } = await splitVersion(ref);
         await (await open()).setYanked(name, version, { yanked });
         ctx.out({ name, version, yanked }, `${name}@${version} ${yanked ? 'yanked' : 'unyanked'}`);
       });
