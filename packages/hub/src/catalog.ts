@@ -1,6 +1,6 @@
 import semver from 'semver';
 import { linkId, parseGenericRecord, type GenericRecord, type LinkSpec } from '@transplant/composer';
-import type { ModuleManifest } from '@transplant/core';
+import { TransplantError, isTransplantError, type ModuleManifest } from '@transplant/core';
 import type { ModuleIndex, Registry, Resolved } from '@transplant/registry';
 
 /** One version of a module as the hub shows it: the index entry and its (verified) manifest. */
@@ -28,6 +28,8 @@ export interface HubEntry {
   readonly shown: string;
   readonly yanked: number;
   readonly versions: readonly HubVersion[];
+  /** The version {@link shown} names (one of {@link versions}). */
+  readonly current: HubVersion;
   readonly metric?: { readonly name: string; readonly value: number; readonly on: string };
   /** A network with a generic record (the category × task matrix). */
   readonly generic: boolean;
@@ -35,10 +37,21 @@ export interface HubEntry {
   readonly via: boolean;
 }
 
+/** A module whose index or manifest could not be read: the list shows it, its card says why. */
+export interface BrokenEntry {
+  readonly name: string;
+  readonly broken: { readonly code: string; readonly message: string };
+}
+
+/** How many modules are read at once. */
+export const CATALOG_CONCURRENCY = 8;
+
 /** Everything the pages read: the entries by name, and who depends on whom. */
 export interface Catalog {
   readonly entries: readonly HubEntry[];
   readonly byName: ReadonlyMap<string, HubEntry>;
+  /** Modules that could not be read (each page but theirs still works). */
+  readonly broken: ReadonlyMap<string, BrokenEntry>;
   /** name → the `name@version`s whose manifests depend on it. */
   readonly dependents: ReadonlyMap<string, readonly string[]>;
 }
@@ -53,8 +66,24 @@ export class CatalogReader {
   constructor(private readonly registry: Registry) {}
 
   async read(): Promise<Catalog> {
+    // Names only: Registry.list() reads every index, and one damaged index would reject it.
+    const names = await this.registry.store.listNames();
     const entries: HubEntry[] = [];
-    for (const { name } of await this.registry.list()) entries.push(await this.entry(name));
+    const broken = new Map<string, BrokenEntry>();
+    let next = 0;
+    const worker = async () => {
+      while (next < names.length) {
+        const name = names[next++] as string;
+        try {
+          entries.push(await this.entry(name));
+        } catch (error) {
+          // A name without an index (removed meanwhile, or a stray folder) is no module.
+          if (isTransplantError(error, 'E_MODULE_NOT_FOUND')) continue;
+          broken.set(name, { name, broken: brokenOf(error) });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CATALOG_CONCURRENCY, names.length) }, worker));
     entries.sort(
       (a, b) => Number(b.kind === 'network') - Number(a.kind === 'network') || a.name.localeCompare(b.name),
     );
@@ -66,15 +95,29 @@ export class CatalogReader {
           list.push(`${e.name}@${v.version}`);
           dependents.set(d.name, list);
         }
-    return { entries, byName: new Map(entries.map((e) => [e.name, e])), dependents };
+    return {
+      entries,
+      byName: new Map(entries.map((e) => [e.name, e])),
+      broken: new Map([...broken].sort(([a], [b]) => a.localeCompare(b))),
+      dependents,
+    };
   }
 
   private async entry(name: string): Promise<HubEntry> {
     const index = await this.registry.index(name);
     const versions = await this.versions(index);
     const latest = index.distTags['latest'];
-    const shown = latest ?? semver.rsort(versions.map((v) => v.version))[0]!;
-    const manifest = versions.find((v) => v.version === shown)!.manifest;
+    const shown = latest ?? semver.rsort(versions.map((v) => v.version))[0];
+    const current = versions.find((v) => v.version === shown);
+    if (shown === undefined || !current)
+      throw new TransplantError(
+        'E_REGISTRY_CORRUPT',
+        shown === undefined
+          ? `the index of ${name} lists no version`
+          : `the index of ${name} tags latest ${shown}, which it does not list`,
+        { operation: 'hub', module: name },
+      );
+    const manifest = current.manifest;
     const metric = manifest.card.metrics[0];
     return {
       name,
@@ -86,6 +129,7 @@ export class CatalogReader {
       shown,
       yanked: versions.filter((v) => v.yanked).length,
       versions,
+      current,
       ...(metric ? { metric: { name: metric.name, value: metric.value, on: metric.on } } : {}),
       generic: manifest.kind === 'network' && manifest.options['generic'] !== undefined,
       via: manifest.kind === 'network' && /-via-/.test(name),
@@ -116,6 +160,15 @@ export class CatalogReader {
   }
 }
 
+/** An error as one line: its code (E_INTERNAL when it has none) and its message without the code again. */
+function brokenOf(error: unknown): BrokenEntry['broken'] {
+  const code =
+    error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : 'E_INTERNAL';
+  const text = error instanceof Error ? error.message : String(error);
+  const message = (text.startsWith(`${code}: `) ? text.slice(code.length + 2) : text).split('\n')[0] ?? '';
+  return { code, message: message.replace(/\/\/[^/\s@]*@/g, '//').slice(0, 500) };
+}
+
 /** Nodes and edges of the lineage graph, as Cytoscape reads them. */
 export interface Lineage {
   readonly nodes: readonly {
@@ -140,7 +193,7 @@ export function lineageOf(catalog: Catalog): Lineage {
   }));
   const edges: Lineage['edges'][number][] = [];
   for (const e of catalog.entries) {
-    const manifest = e.versions.find((v) => v.version === e.shown)!.manifest;
+    const manifest = e.current.manifest;
     for (const d of manifest.dependencies) {
       if (!catalog.byName.has(d.name)) continue;
       const label =

@@ -37,7 +37,13 @@ export function listPage(catalog: Catalog, query: ListQuery, location: string): 
 <button type="submit">Search</button></form>
 <p class="count" id="count">${found.length} of ${catalog.entries.length}${found.length > shown.length ? ` (first ${shown.length} shown)` : ''}</p>
 <table class="list" id="modules"><thead><tr><th>name</th><th>kind</th><th>task</th><th>category</th><th>latest</th><th>yanked</th><th>key metric</th></tr></thead>
-<tbody>${rows.join('\n')}</tbody></table>`;
+<tbody>${rows.join('\n')}${[...catalog.broken.values()]
+    .filter((b) => query.kind === '' && (query.q === '' || b.name.includes(query.q)))
+    .map(
+      (b) =>
+        `\n<tr class="broken"><td><a href="${moduleHref(b.name)}">${esc(b.name)}</a> <span class="warn">broken</span></td><td colspan="6"><code>${esc(b.broken.code)}</code> ${esc(b.broken.message)}</td></tr>`,
+    )
+    .join('')}</tbody></table>`;
   return page({ title: 'Modules', location, body, scripts: ['list.js'] });
 }
 

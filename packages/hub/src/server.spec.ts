@@ -1,8 +1,9 @@
 import { request } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FolderStore, Registry } from '@transplant/registry';
 import { displayLocation, startHub, type HubHandle } from './server';
 import { HUB_FIXTURE, snapshotFolder, writeHubRegistry } from './testing';
 
@@ -195,6 +196,46 @@ describe('the hub over a folder registry', () => {
       expect(headers['x-content-type-options']).toBe('nosniff');
     }
     expect((await raw(hub, '/')).body).toContain('oci://registry.example:5000/zoo');
+  });
+});
+
+describe('the hub over a registry with one damaged module', () => {
+  let dir: string;
+  let hub: HubHandle;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hub-spec-broken-'));
+    await writeHubRegistry(join(dir, 'registry'));
+    // A copy whose cat-cls-head index is not JSON: every other page must still work.
+    await cp(join(dir, 'registry'), join(dir, 'copy'), { recursive: true });
+    const indexDir = join(dir, 'copy', 'modules', 'cat-cls-head');
+    for (const file of await readdir(indexDir)) await writeFile(join(indexDir, file), '{ not json');
+    hub = await startHub({
+      registry: new Registry(new FolderStore(join(dir, 'copy'))),
+      location: 'zoo',
+      port: 0,
+    });
+  });
+
+  afterAll(async () => {
+    await hub?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('lists it as broken, answers its card with 5xx and the one-line reason, and serves every other page', async () => {
+    const list = await raw(hub, '/');
+    expect(list.status).toBe(200);
+    expect(list.body).toContain('href="/modules/cat-seg"');
+    expect(list.body).toMatch(
+      /href="\/modules\/cat-cls-head">cat-cls-head<\/a> <span class="warn">broken<\/span>/,
+    );
+    expect((await raw(hub, '/lineage')).status).toBe(200);
+    expect((await raw(hub, '/modules/cat-seg')).status).toBe(200);
+    expect((await raw(hub, `/generic/${HUB_FIXTURE.generic}`)).status).toBe(200);
+    const card = await raw(hub, '/modules/cat-cls-head');
+    expect(card.status).toBeGreaterThanOrEqual(500);
+    expect(card.body).toContain('E_REGISTRY_CORRUPT');
+    expect(card.body).not.toMatch(/E_REGISTRY_CORRUPT: E_REGISTRY_CORRUPT/);
   });
 });
 

@@ -6,7 +6,7 @@ import type { Composer } from '@transplant/composer';
 import { MODULE_KIND_IDS, isExactVersion, isModuleName, isTransplantError } from '@transplant/core';
 import { ATTACHMENT_KIND, type Registry } from '@transplant/registry';
 import { readAsset } from './assets';
-import { CatalogReader, matrixOf, type Catalog, type HubEntry } from './catalog';
+import { CatalogReader, matrixOf, type Catalog, type HubEntry, type HubVersion } from './catalog';
 import { GraphViews } from './graph-view';
 import { attachmentPage, cardPage, errorPage, lineagePage, listPage, matrixPage } from './pages';
 import { LinkExports, RUN_JS, runPage } from './run-in-browser';
@@ -49,6 +49,9 @@ export interface HubHandle {
 export function displayLocation(location: string): string {
   return location.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
 }
+
+/** Credentials removed from every URL in a message. */
+const scrub = (message: string): string => displayLocation(message).replace(/\/\/[^/\s@]*@/g, '//');
 
 class HttpError extends Error {
   constructor(
@@ -162,17 +165,19 @@ export class Hub {
 
   private failure(error: unknown): Reply {
     if (error instanceof HttpError)
-      return html(errorPage(error.status, error.message, this.location), error.status);
+      return html(errorPage(error.status, scrub(error.message), this.location), error.status);
     if (isTransplantError(error, 'E_MODULE_NOT_FOUND') || isTransplantError(error, 'E_VERSION_NOT_FOUND'))
       return html(errorPage(404, displayLocation(error.message), this.location), 404);
     if (isTransplantError(error, 'E_MODULE_REF_INVALID'))
       return html(errorPage(400, displayLocation(error.message), this.location), 400);
     // A damaged registry, a store that cannot be reached: the code and message, scrubbed of credentials.
-    const message =
-      error instanceof Error && 'code' in error
-        ? `${String(error.code)}: ${displayLocation(error.message)}`
-        : 'internal error';
-    return html(errorPage(500, message.replace(/\/\/[^/\s@]*@/g, '//'), this.location), 500);
+    // A TransplantError's message already starts with its code: it is not written twice.
+    let message = 'internal error';
+    if (error instanceof Error && 'code' in error) {
+      const code = String(error.code);
+      message = error.message.startsWith(`${code}: `) ? error.message : `${code}: ${error.message}`;
+    }
+    return html(errorPage(500, scrub(message), this.location), 500);
   }
 
   private async route(req: IncomingMessage): Promise<Reply> {
@@ -217,8 +222,7 @@ export class Hub {
         if (rest.length !== 1) break;
         this.noQuery(url);
         const entry = await this.entry(moduleName(rest[0]));
-        const version = entry.versions.find((v) => v.version === entry.shown)!;
-        const matrix = matrixOf(version.manifest);
+        const matrix = matrixOf(entry.current.manifest);
         if (!matrix) throw notFound(`${entry.name}@${entry.shown} is not a generic network`);
         return html(matrixPage(matrix, this.location));
       }
@@ -233,11 +237,11 @@ export class Hub {
     const [name, version, section, ...more] = rest;
     const catalog = await this.read();
     const entry = this.found(catalog, moduleName(name));
-    if (version === undefined) return html(this.card(catalog, entry, entry.shown));
+    if (version === undefined) return html(this.card(catalog, entry, entry.current));
     const exact = exactVersion(version);
     const shown = entry.versions.find((v) => v.version === exact);
     if (!shown) throw notFound(`${entry.name}@${exact} is not published here`);
-    if (section === undefined) return html(this.card(catalog, entry, exact));
+    if (section === undefined) return html(this.card(catalog, entry, shown));
     const ref = `${entry.name}@${exact}`;
     switch (section) {
       case 'attachments': {
@@ -277,12 +281,14 @@ export class Hub {
     throw notFound(`no page at /modules/${rest.join('/').slice(0, 200)}`);
   }
 
-  private card(catalog: Catalog, entry: HubEntry, version: string): string {
-    const shown = entry.versions.find((v) => v.version === version)!;
-    return cardPage(catalog, entry, shown, this.location, { canRun: this.exports !== undefined });
+  private card(catalog: Catalog, entry: HubEntry, version: HubVersion): string {
+    return cardPage(catalog, entry, version, this.location, { canRun: this.exports !== undefined });
   }
 
   private found(catalog: Catalog, name: string): HubEntry {
+    const broken = catalog.broken.get(name);
+    if (broken)
+      throw new HttpError(500, `${name} cannot be read: ${broken.broken.code}: ${broken.broken.message}`);
     const entry = catalog.byName.get(name);
     if (!entry) throw notFound(`"${name}" is not published here`);
     return entry;
