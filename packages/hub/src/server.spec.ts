@@ -179,6 +179,32 @@ describe('the hub over a folder registry', () => {
     expect(await snapshotFolder(join(dir, 'registry'))).toEqual(before);
   });
 
+  it('answers 421 to a Host it does not listen as (DNS rebinding), 403 to cross-site export and graph requests', async () => {
+    const port = new URL(hub.url).port;
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, `LOCALHOST:${port}`])
+      expect({ host, status: (await raw(hub, '/', { headers: { host } })).status }).toEqual({
+        host,
+        status: 200,
+      });
+    for (const host of ['evil.example', `evil.example:${port}`, `127.0.0.1:${Number(port) + 1}`, 'localhost'])
+      expect({ host, status: (await raw(hub, '/', { headers: { host } })).status }).toEqual({
+        host,
+        status: 421,
+      });
+    expect(
+      (await raw(hub, '/modules/cat-cls', { headers: { host: `rebound.example:${port}` } })).body,
+    ).toContain('does not answer for the host');
+    const crossSite = { 'sec-fetch-site': 'cross-site' };
+    for (const path of [
+      '/modules/cat-cls/1.1.0/model/0/model.json',
+      '/modules/cat-cls/1.1.0/attachments/explanatory-graph/',
+    ]) {
+      expect((await raw(hub, path, { headers: crossSite })).status).toBe(403);
+      expect((await raw(hub, path, { headers: { 'sec-fetch-site': 'same-origin' } })).status).toBe(404);
+    }
+    expect((await raw(hub, '/modules/cat-cls', { headers: crossSite })).status).toBe(200);
+  });
+
   it('sends a content security policy and no credential on any page', async () => {
     const paths = [
       '/',

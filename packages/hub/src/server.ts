@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Composer } from '@transplant/composer';
 import { MODULE_KIND_IDS, isExactVersion, isModuleName, isTransplantError } from '@transplant/core';
@@ -130,6 +130,8 @@ export class Hub {
   private readonly graphs: GraphViews | undefined;
   private readonly exports: LinkExports | undefined;
   private cached: { at: number; catalog: Promise<Catalog> } | undefined;
+  /** The `Host` header values a request may carry (lower case), set once the server listens. */
+  private hosts: ReadonlySet<string> = new Set();
 
   constructor(
     private readonly options: HubOptions,
@@ -141,6 +143,26 @@ export class Hub {
     this.exports = options.composer
       ? new LinkExports(options.composer, join(scratch, 'exports'), options.generatedBy ?? 'transplant-hub')
       : undefined;
+  }
+
+  /**
+   * The hub listens on `host:port`: from now on it answers only requests whose `Host` names that
+   * address, a loopback name (`localhost`, `127.0.0.1`, `[::1]`) or, bound to every interface, one
+   * of this machine's addresses, with that port — a page on another site that rebinds its DNS
+   * name to this address is refused (421).
+   */
+  listening(host: string, port: number): void {
+    const bracket = (h: string) => (h.includes(':') ? `[${h}]` : h);
+    const names = new Set(['localhost', '127.0.0.1', '[::1]', bracket(host.toLowerCase())]);
+    if (host === '0.0.0.0' || host === '::')
+      for (const list of Object.values(networkInterfaces()))
+        for (const a of list ?? []) names.add(bracket(a.address.toLowerCase().replace(/%.*$/, '')));
+    const hosts = new Set<string>();
+    for (const name of names) {
+      hosts.add(`${name}:${port}`);
+      if (port === 80) hosts.add(name);
+    }
+    this.hosts = hosts;
   }
 
   /** Answers one request; never throws (an unexpected failure is a 500 page without details). */
@@ -182,6 +204,12 @@ export class Hub {
 
   private async route(req: IncomingMessage): Promise<Reply> {
     const target = req.url ?? '';
+    const host = (req.headers.host ?? '').toLowerCase();
+    if (!this.hosts.has(host))
+      throw new HttpError(
+        421,
+        `this hub does not answer for the host "${host.slice(0, 80)}": open it by the address it listens on`,
+      );
     if (Buffer.byteLength(target) > HUB_LIMITS.urlBytes)
       throw new HttpError(414, `the request target is longer than ${HUB_LIMITS.urlBytes} bytes`);
     if (req.method !== 'GET' && req.method !== 'HEAD')
@@ -228,13 +256,16 @@ export class Hub {
       }
       case 'modules':
         this.noQuery(url);
-        return this.modules(rest);
+        return this.modules(rest, req.headers['sec-fetch-site'] === 'cross-site');
     }
     throw notFound(`no page at ${url.pathname.slice(0, 200)}`);
   }
 
-  private async modules(rest: string[]): Promise<Reply> {
+  private async modules(rest: string[], crossSite: boolean): Promise<Reply> {
     const [name, version, section, ...more] = rest;
+    // Exports and graph views cost seconds of CPU and disk: another site's page may not start them.
+    if (crossSite && (section === 'model' || (section === 'attachments' && more[0] === 'explanatory-graph')))
+      throw new HttpError(403, 'another site may not ask this hub for exports or graph views');
     const catalog = await this.read();
     const entry = this.found(catalog, moduleName(name));
     if (version === undefined) return html(this.card(catalog, entry, entry.current));
@@ -366,6 +397,7 @@ export async function startHub(
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : (options.port ?? 0);
+  hub.listening(host, port);
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${shownHost}:${port}/`,
