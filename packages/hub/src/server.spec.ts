@@ -265,6 +265,37 @@ describe('the hub over a registry with one damaged module', () => {
   });
 });
 
+describe('starting the hub', () => {
+  it('reports a port in use or an address not of this machine as E_PORT_UNAVAILABLE and leaves no temporary folder', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'hub-spec-tmp-'));
+    const saved = process.env['TMPDIR'];
+    process.env['TMPDIR'] = tmp; // os.tmpdir() reads it on each call
+    try {
+      const registry = new Registry(new FolderStore(join(tmp, 'no-registry')));
+      const first = await startHub({ registry, location: 'zoo', port: 0 });
+      const port = Number(new URL(first.url).port);
+      expect(await readdir(tmp)).toHaveLength(1);
+      await expect(startHub({ registry, location: 'zoo', port })).rejects.toMatchObject({
+        code: 'E_PORT_UNAVAILABLE',
+        message: expect.stringMatching(/127\.0\.0\.1:\d+ is already in use \(EADDRINUSE\).*--port 0/),
+      });
+      // TEST-NET-1: never an address of this machine.
+      await expect(startHub({ registry, location: 'zoo', port: 0, host: '192.0.2.1' })).rejects.toMatchObject(
+        {
+          code: 'E_PORT_UNAVAILABLE',
+        },
+      );
+      expect(await readdir(tmp)).toHaveLength(1);
+      await first.close();
+      expect(await readdir(tmp)).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env['TMPDIR'];
+      else process.env['TMPDIR'] = saved;
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('displayLocation', () => {
   it('removes the user information from a location', () => {
     expect(displayLocation('oci://user:pw@host:5000/ns')).toBe('oci://host:5000/ns');

@@ -3,7 +3,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Composer } from '@transplant/composer';
-import { MODULE_KIND_IDS, isExactVersion, isModuleName, isTransplantError } from '@transplant/core';
+import {
+  MODULE_KIND_IDS,
+  TransplantError,
+  isExactVersion,
+  isModuleName,
+  isTransplantError,
+} from '@transplant/core';
 import { ATTACHMENT_KIND, type Registry } from '@transplant/registry';
 import { readAsset } from './assets';
 import { CatalogReader, matrixOf, type Catalog, type HubEntry, type HubVersion } from './catalog';
@@ -371,12 +377,14 @@ export class Hub {
 export async function startHub(
   options: HubOptions & { readonly host?: string; readonly port?: number },
 ): Promise<HubHandle> {
-  const scratch = await mkdtemp(join(tmpdir(), 'transplant-hub-'));
-  const hub = new Hub(options, scratch);
+  // The temporary folder is made once the server listens: a failed start leaves nothing behind.
+  let hub: Hub | undefined;
   const server = createServer(
     { maxHeaderSize: HUB_LIMITS.headerBytes, requestTimeout: 60_000 },
     (req, res) => {
-      void hub.handle(req, res);
+      // Between listening and the folder being made: a moment, answered "try again".
+      if (hub) void hub.handle(req, res);
+      else res.writeHead(503, { 'retry-after': '1', 'content-length': 0 }).end();
     },
   );
   // A malformed request line or oversized headers: Node answers 400 / 431 and closes.
@@ -389,15 +397,25 @@ export async function startHub(
   });
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const refused = (error: NodeJS.ErrnoException) => reject(listenError(error, host, options.port ?? 0));
+    server.once('error', refused);
     server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
+      server.off('error', refused);
       resolve();
     });
   });
+  let scratch: string;
+  try {
+    scratch = await mkdtemp(join(tmpdir(), 'transplant-hub-'));
+  } catch (error) {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw error;
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : (options.port ?? 0);
-  hub.listening(host, port);
+  const ready = new Hub(options, scratch);
+  ready.listening(host, port);
+  hub = ready;
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${shownHost}:${port}/`,
@@ -410,4 +428,21 @@ export async function startHub(
       await rm(scratch, { recursive: true, force: true });
     },
   };
+}
+
+/** A port in use, an address not of this machine, a privileged port: E_PORT_UNAVAILABLE saying which. */
+function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
+  const why: Record<string, string> = {
+    EADDRINUSE: 'is already in use',
+    EADDRNOTAVAIL: 'is not an address of this machine',
+    EACCES: 'needs privileges this process lacks',
+    EPERM: 'needs privileges this process lacks',
+  };
+  const reason = error.code ? why[error.code] : undefined;
+  if (!reason) return error;
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return new TransplantError('E_PORT_UNAVAILABLE', `${shown}:${port} ${reason} (${error.code})`, {
+    operation: 'hub',
+    cause: error,
+  });
 }

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHub } from '@transplant/hub';
 import { HUB_FIXTURE, snapshotFolder, writeHubRegistry } from '@transplant/hub/testing';
 import { FolderStore, Registry, copyModule, openStore } from '@transplant/registry';
 import { DISTRIBUTION_BINARY, startLocalRegistry } from '@transplant/registry/testing';
@@ -104,6 +105,32 @@ describe('transplant hub', () => {
     expect(lines.join('')).toMatch(/E_USAGE.*--port must be an integer from 0 to 65535/);
     expect(await runCli(['--registry', registry, 'hub', '--host', 'http://x/'], io)).toBe(2);
     expect(lines.join('')).toMatch(/--host must be an address to bind/);
+  });
+
+  it('reports a port in use as E_PORT_UNAVAILABLE with what to do, exits 1, and leaves no temporary folder', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'cli-hub-tmp-'));
+    const saved = process.env['TMPDIR'];
+    process.env['TMPDIR'] = tmp;
+    const first = await startHub({
+      registry: new Registry(new FolderStore(registry)),
+      location: registry,
+      port: 0,
+    });
+    try {
+      const lines: string[] = [];
+      const io = { stdout: (t: string) => lines.push(t), stderr: (t: string) => lines.push(t), env: {} };
+      const port = new URL(first.url).port;
+      expect(await runCli(['--registry', registry, '--backend', 'cpu', 'hub', '--port', port], io)).toBe(1);
+      const text = lines.join('');
+      expect(text).toMatch(/E_PORT_UNAVAILABLE.*is already in use.*--port 0/s);
+      expect(text).not.toMatch(/E_PORT_UNAVAILABLE: E_PORT_UNAVAILABLE|E_INTERNAL/);
+      expect(await readdir(tmp)).toHaveLength(1); // the first hub's only
+    } finally {
+      await first.close();
+      if (saved === undefined) delete process.env['TMPDIR'];
+      else process.env['TMPDIR'] = saved;
+      await rm(tmp, { recursive: true, force: true });
+    }
   });
 
   it('reads ports and hosts', () => {

@@ -184,6 +184,10 @@ export const ERROR_CATALOG = {
     title: 'a value passed to the platform is not valid',
     hint: "fix the named value: on the command line it comes from an option (see the command's --help), in code from the function's arguments",
   },
+  E_PORT_UNAVAILABLE: {
+    title: 'the address or port cannot be listened on',
+    hint: 'use --port 0 for any free port, or another --port / --host (ports below 1024 need privileges; --host must be an address of this machine)',
+  },
   E_INTERNAL: {
     title: 'Transplant failed unexpectedly',
     hint: 'this is a bug: run the command again with TRANSPLANT_DEBUG=1 to see the stack, and report it with the command line and that output',
