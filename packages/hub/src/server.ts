@@ -378,12 +378,12 @@ export async function startHub(
   options: HubOptions & { readonly host?: string; readonly port?: number },
 ): Promise<HubHandle> {
   // The temporary folder is made once the server listens: a failed start leaves nothing behind.
-  let hub: Hub | undefined;
+  const ready: { hub?: Hub } = {};
   const server = createServer(
     { maxHeaderSize: HUB_LIMITS.headerBytes, requestTimeout: 60_000 },
     (req, res) => {
       // Between listening and the folder being made: a moment, answered "try again".
-      if (hub) void hub.handle(req, res);
+      if (ready.hub) void ready.hub.handle(req, res);
       else res.writeHead(503, { 'retry-after': '1', 'content-length': 0 }).end();
     },
   );
@@ -413,9 +413,9 @@ export async function startHub(
   }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : (options.port ?? 0);
-  const ready = new Hub(options, scratch);
-  ready.listening(host, port);
-  hub = ready;
+  const hub = new Hub(options, scratch);
+  hub.listening(host, port);
+  ready.hub = hub;
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${shownHost}:${port}/`,
