@@ -1,8 +1,10 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { headActivation, exportLayersModel, type Composer } from '@transplant/composer';
-import { TransplantError, type ModuleManifest } from '@transplant/core';
+import { isTransplantError, type ModuleManifest } from '@transplant/core';
+import type { Registry } from '@transplant/registry';
 import { esc, jsonScript, page } from './html';
+import { HttpError } from './http-error';
 
 /** One link of a network, as the run page offers it. */
 export interface RunLink {
@@ -33,10 +35,14 @@ const FILES: Readonly<Record<string, string>> = {
  * too: the page registers that layer with stock tfjs (`part-mask.js`) before it loads a model.
  */
 export class LinkExports {
+  /** Finished exports and refusals (413, 422: a published version never changes, nor its answer). */
   private readonly exported = new Map<string, Promise<string>>();
+  /** One export at a time: each loads a whole network into memory. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly composer: Composer,
+    private readonly registry: Registry,
     private readonly root: string,
     private readonly generatedBy: string,
   ) {}
@@ -62,38 +68,62 @@ export class LinkExports {
     const key = `${manifest.name}@${manifest.version}#${index}`;
     let done = this.exported.get(key);
     if (!done) {
-      done = this.write(manifest, index, limit);
-      done.catch(() => this.exported.delete(key));
+      const run = this.queue.then(() => this.write(manifest, index, limit));
+      this.queue = run.catch(() => undefined);
+      done = run;
+      // A refusal stays (it would be the same next time); another failure is tried again.
+      done.catch((error: unknown) => {
+        if (!(error instanceof HttpError)) this.exported.delete(key);
+      });
       this.exported.set(key, done);
     }
     return done;
   }
 
+  /**
+   * The link's weights in bytes, from its modules' manifests (the versions the network pins): no
+   * weights are fetched or loaded to refuse a network that is too large.
+   */
+  private async weightsOf(manifest: ModuleManifest, index: number): Promise<number> {
+    const links = (manifest.options['links'] ?? []) as { category: string; task: string; adapter?: string }[];
+    const link = links[index];
+    if (!link) return 0;
+    let total = 0;
+    for (const name of [link.category, ...(link.adapter ? [link.adapter] : []), link.task]) {
+      const dependency = manifest.dependencies.find((d) => d.name === name);
+      const version = dependency?.pinned?.version ?? dependency?.range;
+      total += (await this.registry.manifest(version ? `${name}@${version}` : name)).manifest.weights.size;
+    }
+    return total;
+  }
+
   private async write(manifest: ModuleManifest, index: number, limit: number): Promise<string> {
     const ref = `${manifest.name}@${manifest.version}`;
+    const weights = await this.weightsOf(manifest, index);
+    if (weights > limit)
+      throw new HttpError(
+        413,
+        `link ${index} of ${ref} has ${weights} bytes of weights; the hub exports at most ${limit}`,
+      );
     const { network } = await this.composer.load(ref);
     try {
-      const link = network.links[index]!;
-      const modules = [link.category, ...(link.adapter ? [link.adapter] : []), link.task].map((n) =>
-        network.module(n),
-      );
-      const weights = modules.reduce((s, m) => s + (m.published?.manifest.weights.size ?? 0), 0);
-      if (weights > limit)
-        throw new TransplantError(
-          'E_INVALID_ARGUMENT',
-          `${ref} has ${weights} bytes of weights; the hub exports at most ${limit}`,
-          {
-            operation: 'hub export',
-          },
-        );
+      const link = network.links[index];
+      if (!link) throw new HttpError(404, `${ref} has no link ${index}`);
       const dir = join(this.root, `${manifest.name}-${manifest.version}-${index}`);
       await mkdir(dir, { recursive: true });
-      await exportLayersModel(network, { link, directory: dir, generatedBy: this.generatedBy });
+      try {
+        await exportLayersModel(network, { link, directory: dir, generatedBy: this.generatedBy });
+      } catch (error) {
+        // A network tfjs cannot write as a LayersModel (an imported TF graph): say why, once.
+        if (isTransplantError(error, 'E_INVALID_ARGUMENT'))
+          throw new HttpError(422, `link ${index} of ${ref} cannot be exported: ${error.detail}`);
+        throw error;
+      }
       const task = network.module(link.task);
       const info: ExportedInfo = {
         task: task.task ?? 'cls',
         activation: headActivation(task),
-        size: network.module(link.category).ports.input.shape[1]!,
+        size: network.module(link.category).ports.input.shape[1] ?? 0,
         channels: task.ports.output.channels,
       };
       await writeFile(join(dir, 'info.json'), JSON.stringify(info));
@@ -138,7 +168,11 @@ export const RUN_JS = `
   function load(i) {
     if (!cache[i]) {
       cache[i] = fetch(base + i + '/info.json').then(function (r) {
-        if (!r.ok) return r.text().then(function (t) { throw new Error('export failed (' + r.status + ')'); });
+        if (!r.ok) return r.text().then(function (t) {
+          // The hub's error page carries its one-line reason in #error.
+          var found = new DOMParser().parseFromString(t, 'text/html').getElementById('error');
+          throw new Error('export failed (' + r.status + ')' + (found ? ': ' + found.textContent : ''));
+        });
         return r.json();
       }).then(function (info) {
         return tf.loadLayersModel(base + i + '/model.json').then(function (model) { return { info: info, model: model }; });

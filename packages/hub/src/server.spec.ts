@@ -3,6 +3,7 @@ import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Composer } from '@transplant/composer';
 import { FolderStore, Registry } from '@transplant/registry';
 import { displayLocation, startHub, type HubHandle } from './server';
 import { HUB_FIXTURE, snapshotFolder, writeHubRegistry } from './testing';
@@ -262,6 +263,75 @@ describe('the hub over a registry with one damaged module', () => {
     expect(card.status).toBeGreaterThanOrEqual(500);
     expect(card.body).toContain('E_REGISTRY_CORRUPT');
     expect(card.body).not.toMatch(/E_REGISTRY_CORRUPT: E_REGISTRY_CORRUPT/);
+  });
+});
+
+describe('exporting a network for the browser', () => {
+  let dir: string;
+  let registry: Registry;
+  const loads: string[] = [];
+  /** A composer whose networks hold an imported TF graph (not exportable); it records each load. */
+  const composer = {
+    load: async (ref: string) => {
+      loads.push(ref);
+      await new Promise((r) => setTimeout(r, 20));
+      const module = { model: { layers: [{ getClassName: () => 'TransplantTfOp' }] } };
+      return {
+        network: {
+          links: [{ category: 'cat-cls-features', task: 'cat-cls-head' }],
+          module: () => module,
+          dispose: () => undefined,
+        },
+      };
+    },
+  } as unknown as Composer;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hub-spec-export-'));
+    registry = await writeHubRegistry(join(dir, 'registry'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('refuses a network over the limit with 413 from its manifests, before loading it', async () => {
+    const hub = await startHub({
+      registry,
+      composer,
+      location: 'zoo',
+      port: 0,
+      limits: { exportBytes: 1000 },
+    });
+    try {
+      const answer = await raw(hub, '/modules/cat-cls/1.1.0/model/0/info.json');
+      expect(answer.status).toBe(413);
+      expect(answer.body).toMatch(
+        /link 0 of cat-cls@1\.1\.0 has \d+ bytes of weights; the hub exports at most 1000/,
+      );
+      expect((await raw(hub, '/modules/cat-cls/1.1.0/model/0/model.json')).status).toBe(413);
+      expect(loads).toEqual([]);
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it('answers 422 with the reason for a network that cannot be exported, loading it once', async () => {
+    loads.length = 0;
+    const hub = await startHub({ registry, composer, location: 'zoo', port: 0 });
+    try {
+      const answers = await Promise.all(
+        ['info.json', 'model.json', 'weights.bin'].map((f) =>
+          raw(hub, `/modules/cat-cls/1.1.0/model/0/${f}`),
+        ),
+      );
+      for (const answer of answers) {
+        expect(answer.status).toBe(422);
+        expect(answer.body).toContain('cannot be exported');
+        expect(answer.body).toContain('imported TensorFlow graph');
+      }
+      expect((await raw(hub, '/modules/cat-cls/1.1.0/model/0/info.json')).status).toBe(422);
+      expect(loads).toEqual(['cat-cls@1.1.0']);
+    } finally {
+      await hub.close();
+    }
   });
 });
 

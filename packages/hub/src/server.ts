@@ -14,6 +14,7 @@ import { ATTACHMENT_KIND, type Registry } from '@transplant/registry';
 import { readAsset } from './assets';
 import { CatalogReader, matrixOf, type Catalog, type HubEntry, type HubVersion } from './catalog';
 import { GraphViews } from './graph-view';
+import { HttpError } from './http-error';
 import { attachmentPage, cardPage, errorPage, lineagePage, listPage, matrixPage } from './pages';
 import { LinkExports, RUN_JS, runPage } from './run-in-browser';
 
@@ -42,6 +43,8 @@ export interface HubOptions {
   readonly composer?: Composer;
   /** Written into exported model.json files. */
   readonly generatedBy?: string;
+  /** Overrides of {@link HUB_LIMITS} (tests). */
+  readonly limits?: { readonly exportBytes?: number };
 }
 
 export interface HubHandle {
@@ -58,15 +61,6 @@ export function displayLocation(location: string): string {
 
 /** Credentials removed from every URL in a message. */
 const scrub = (message: string): string => displayLocation(message).replace(/\/\/[^/\s@]*@/g, '//');
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 const bad = (message: string) => new HttpError(400, message);
 const notFound = (message = 'no such page') => new HttpError(404, message);
@@ -147,7 +141,12 @@ export class Hub {
     this.location = displayLocation(options.location);
     this.graphs = options.composer ? new GraphViews(options.composer, join(scratch, 'graphs')) : undefined;
     this.exports = options.composer
-      ? new LinkExports(options.composer, join(scratch, 'exports'), options.generatedBy ?? 'transplant-hub')
+      ? new LinkExports(
+          options.composer,
+          options.registry,
+          join(scratch, 'exports'),
+          options.generatedBy ?? 'transplant-hub',
+        )
       : undefined;
   }
 
@@ -310,7 +309,12 @@ export class Hub {
         if (!this.exports || more.length !== 2) break;
         const [index, file] = more as [string, string];
         if (!/^(0|[1-9][0-9]{0,3})$/.test(index)) throw bad('not a link index');
-        const exported = await this.exports.file(shown.manifest, Number(index), file, HUB_LIMITS.exportBytes);
+        const exported = await this.exports.file(
+          shown.manifest,
+          Number(index),
+          file,
+          this.options.limits?.exportBytes ?? HUB_LIMITS.exportBytes,
+        );
         if (!exported) throw notFound(`no ${file.slice(0, 40)} for link ${index} of ${ref}`);
         return exported;
       }
