@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Composer } from '@transplant/composer';
 import { FolderStore, Registry } from '@transplant/registry';
+import { moduleFixture } from '@transplant/registry/testing';
 import { displayLocation, startHub, type HubHandle } from './server';
 import { HUB_FIXTURE, snapshotFolder, writeHubRegistry } from './testing';
 
@@ -56,6 +57,9 @@ describe('the hub over a folder registry', () => {
 
   it('binds to loopback by default', () => {
     expect(hub.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    // The socket itself, not only the URL it prints.
+    const address = hub.server.address();
+    expect(typeof address === 'object' && address?.address).toBe('127.0.0.1');
   });
 
   it('lists every module and network with kind, task, category, latest, yanked and key metric', async () => {
@@ -332,6 +336,62 @@ describe('exporting a network for the browser', () => {
     } finally {
       await hub.close();
     }
+  });
+});
+
+describe('a module whose texts are hostile markup', () => {
+  const SCRIPT = '<script>alert(1)</script>';
+  const IMG = '"><img src=x onerror=alert(1)>';
+  let dir: string;
+  let hub: HubHandle;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hub-spec-xss-'));
+    const registry = new Registry(new FolderStore(join(dir, 'registry')));
+    const { manifest, weights } = moduleFixture({ name: 'xss-mod', version: '1.0.0' });
+    await registry.publish({
+      manifest: {
+        ...manifest,
+        options: { note: SCRIPT, other: IMG },
+        provenance: { ...(manifest['provenance'] as object), data: `${SCRIPT}${IMG}` },
+        card: {
+          summary: `${SCRIPT}${IMG}`,
+          metrics: [{ name: 'error-rate', value: 0.1, on: `${IMG}${SCRIPT}` }],
+        },
+      },
+      weights,
+    });
+    await registry.attach('xss-mod@1.0.0', {
+      kind: 'notes',
+      bytes: new TextEncoder().encode(JSON.stringify({ [SCRIPT]: IMG, list: [SCRIPT, { x: IMG }] })),
+    });
+    hub = await startHub({ registry, location: `${dir}/${SCRIPT}`, port: 0 });
+  });
+
+  afterAll(async () => {
+    await hub?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('escapes them on every page', async () => {
+    const paths = [
+      '/',
+      `/?q=${encodeURIComponent(IMG)}`,
+      '/lineage',
+      '/modules/xss-mod',
+      '/modules/xss-mod/1.0.0',
+      '/modules/xss-mod/1.0.0/attachments/notes/',
+      `/modules/${encodeURIComponent(IMG)}`,
+    ];
+    for (const path of paths) {
+      const { body } = await raw(hub, path);
+      expect({ path, script: body.includes('<script>alert') }).toEqual({ path, script: false });
+      expect({ path, img: /<img src=x|onerror=alert\(1\)>/.test(body) }).toEqual({ path, img: false });
+    }
+    const card = await raw(hub, '/modules/xss-mod');
+    expect(card.status).toBe(200);
+    expect(card.body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;'); // shown, as text
+    expect((await raw(hub, '/modules/xss-mod/1.0.0/attachments/notes/')).body).toContain('&lt;img src=x');
   });
 });
 
