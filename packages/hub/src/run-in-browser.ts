@@ -64,6 +64,11 @@ export class LinkExports {
     return { type: FILES[name]!, body: await readFile(join(dir, name)) };
   }
 
+  /** Whether this link was exported or refused already (HEAD answers only then: it starts nothing). */
+  started(manifest: ModuleManifest, index: number): boolean {
+    return this.exported.has(`${manifest.name}@${manifest.version}#${index}`);
+  }
+
   private export(manifest: ModuleManifest, index: number, limit: number): Promise<string> {
     const key = `${manifest.name}@${manifest.version}#${index}`;
     let done = this.exported.get(key);

@@ -321,6 +321,11 @@ describe('exporting a network for the browser', () => {
     loads.length = 0;
     const hub = await startHub({ registry, composer, location: 'zoo', port: 0 });
     try {
+      // HEAD starts no export.
+      expect((await raw(hub, '/modules/cat-cls/1.1.0/model/0/model.json', { method: 'HEAD' })).status).toBe(
+        405,
+      );
+      expect(loads).toEqual([]);
       const answers = await Promise.all(
         ['info.json', 'model.json', 'weights.bin'].map((f) =>
           raw(hub, `/modules/cat-cls/1.1.0/model/0/${f}`),
@@ -332,6 +337,9 @@ describe('exporting a network for the browser', () => {
         expect(answer.body).toContain('imported TensorFlow graph');
       }
       expect((await raw(hub, '/modules/cat-cls/1.1.0/model/0/info.json')).status).toBe(422);
+      expect((await raw(hub, '/modules/cat-cls/1.1.0/model/0/info.json', { method: 'HEAD' })).status).toBe(
+        422,
+      );
       expect(loads).toEqual(['cat-cls@1.1.0']);
     } finally {
       await hub.close();

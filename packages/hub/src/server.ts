@@ -261,12 +261,12 @@ export class Hub {
       }
       case 'modules':
         this.noQuery(url);
-        return this.modules(rest, req.headers['sec-fetch-site'] === 'cross-site');
+        return this.modules(rest, req.headers['sec-fetch-site'] === 'cross-site', req.method === 'HEAD');
     }
     throw notFound(`no page at ${url.pathname.slice(0, 200)}`);
   }
 
-  private async modules(rest: string[], crossSite: boolean): Promise<Reply> {
+  private async modules(rest: string[], crossSite: boolean, head: boolean): Promise<Reply> {
     const [name, version, section, ...more] = rest;
     // Exports and graph views cost seconds of CPU and disk: another site's page may not start them.
     if (crossSite && (section === 'model' || (section === 'attachments' && more[0] === 'explanatory-graph')))
@@ -309,6 +309,8 @@ export class Hub {
         if (!this.exports || more.length !== 2) break;
         const [index, file] = more as [string, string];
         if (!/^(0|[1-9][0-9]{0,3})$/.test(index)) throw bad('not a link index');
+        if (head && !this.exports.started(shown.manifest, Number(index)))
+          throw new HttpError(405, 'HEAD does not start an export: GET the file first');
         const exported = await this.exports.file(
           shown.manifest,
           Number(index),
