@@ -50,11 +50,11 @@ describe('transplant hub', () => {
     return { url, stop, output };
   }
 
-  it('prints its URL, serves the registry on loopback, and closes cleanly on SIGINT and SIGTERM', async () => {
+  it('prints its URL, serves the registry on loopback, and closes cleanly on SIGINT, SIGTERM and SIGHUP', async () => {
     if (!existsSync(join(BIN, '..', '..', 'dist', 'main.js')))
       throw new Error('the CLI is not built: run `npm run build` first');
     const before = await snapshotFolder(registry);
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
       const { url, stop, output } = await serve(['--registry', registry]);
       const list = await (await fetch(url)).text();
       expect(list).toContain(`href="/modules/${HUB_FIXTURE.generic}"`);

@@ -29,7 +29,7 @@ export function parseHost(value: string): string {
 
 /**
  * `transplant hub`: a read-only web app over the registry (`--registry`), on loopback unless
- * `--host` says otherwise; it serves until SIGINT or SIGTERM, then closes its connections and
+ * `--host` says otherwise; it serves until SIGINT, SIGTERM or SIGHUP, then closes its connections and
  * removes its temporary files. `stop` replaces the signals (tests).
  */
 export function hubCommand(program: Command, ctx: CommandContext, stop?: () => Promise<void>): void {
@@ -72,15 +72,15 @@ export function hubCommand(program: Command, ctx: CommandContext, stop?: () => P
     });
 }
 
-/** Resolves on the first SIGINT or SIGTERM (and stops listening for both). */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** Resolves on the first SIGINT, SIGTERM or SIGHUP (a closed terminal), and stops listening for them. */
 function untilSignal(): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
+      for (const signal of STOP_SIGNALS) process.off(signal, done);
       resolve();
     };
-    process.on('SIGINT', done);
-    process.on('SIGTERM', done);
+    for (const signal of STOP_SIGNALS) process.on(signal, done);
   });
 }
