@@ -6,6 +6,7 @@
 export { HUB_LIMITS, Hub, displayLocation, startHub, type HubHandle, type HubOptions } from './server';
 export {
   CatalogReader,
+  type BrokenEntry,
   lineageOf,
   matrixOf,
   type Catalog,
