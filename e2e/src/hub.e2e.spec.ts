@@ -40,7 +40,7 @@ describe('the hub in a browser', () => {
   let browser: Browser;
   let page: Page;
   let composer: Composer;
-  let before: Map<string, string>;
+  let before: Record<string, string>;
   const timings: Record<string, number | string> = {};
   /** Errors the pages raised and failed requests: none may happen. */
   const problems: string[] = [];

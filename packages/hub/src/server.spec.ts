@@ -39,7 +39,7 @@ function raw(
 describe('the hub over a folder registry', () => {
   let dir: string;
   let hub: HubHandle;
-  let before: Map<string, string>;
+  let before: Record<string, string>;
   const SECRET = 's3cret-password';
 
   beforeAll(async () => {

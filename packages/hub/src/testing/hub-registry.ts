@@ -1,5 +1,4 @@
-import { cp, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { cp } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { linkId } from '@transplant/composer';
 import { encodeWeights, sha256Digest } from '@transplant/core';
@@ -166,18 +165,6 @@ async function publishNetworkFixture(
     },
     weights,
   });
-}
-
-/** Every file under `dir` with its bytes, to prove a registry was left byte for byte as it was. */
-export async function snapshotFolder(dir: string): Promise<Map<string, string>> {
-  const { readFile } = await import('node:fs/promises');
-  const out = new Map<string, string>();
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const path = join(entry.parentPath, entry.name);
-    out.set(path, sha256Digest(await readFile(path)));
-  }
-  return out;
 }
 
 /** A copy of a folder (a registry) elsewhere. */

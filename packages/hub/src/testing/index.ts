@@ -3,7 +3,7 @@ export {
   HUB_FIXTURE,
   WORKSPACE_REGISTRY,
   copyFolder,
-  snapshotFolder,
   writeHubRegistry,
   type AdapterMaker,
 } from './hub-registry';
+export { snapshotFolder } from '@transplant/registry/testing';

@@ -36,7 +36,10 @@ export async function codeOf(promise: Promise<unknown>): Promise<string> {
   }
 }
 
-/** Every file of a folder with its bytes' hash. */
+/**
+ * Every file of a folder (keys `/relative/path`) with its bytes' hash: equal snapshots prove the
+ * folder was left byte for byte as it was; a folder that does not exist is empty.
+ */
 export async function snapshotFolder(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const walk = async (d: string) => {

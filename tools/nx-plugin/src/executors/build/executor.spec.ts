@@ -9,6 +9,24 @@ import { BUILD_OPTION_KEYS, buildPackage, entryPointsOf, SOURCE_CONDITION, track
 
 const ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
 
+/** A one-module package in `dir` whose build the asset tests can run (no declarations). */
+async function writeTinyPackage(dir: string, name: string): Promise<void> {
+  await mkdir(join(dir, 'src'), { recursive: true });
+  await writeFile(
+    join(dir, 'package.json'),
+    JSON.stringify({
+      name,
+      type: 'module',
+      exports: { '.': { [SOURCE_CONDITION]: './src/index.ts', default: './dist/index.js' } },
+    }),
+  );
+  await writeFile(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({ extends: join(ROOT, 'tsconfig.base.json'), include: ['src/**/*.ts'] }),
+  );
+  await writeFile(join(dir, 'src', 'index.ts'), 'export const x = 1;\n');
+}
+
 describe('the build executor', () => {
   it('has a schema that matches its options type', async () => {
     const schema = JSON.parse(await readFile(new URL('./schema.json', import.meta.url), 'utf8'));
@@ -89,22 +107,9 @@ describe('the build executor', () => {
   it('copies assets into the output folder, and only inside it', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'transplant-build-spec-'));
     try {
-      await mkdir(join(dir, 'pkg', 'src'), { recursive: true });
       await mkdir(join(dir, 'data', 'nested'), { recursive: true });
       await writeFile(join(dir, 'data', 'nested', 'file.bin'), 'bytes');
-      await writeFile(
-        join(dir, 'pkg', 'package.json'),
-        JSON.stringify({
-          name: 'tiny-data',
-          type: 'module',
-          exports: { '.': { [SOURCE_CONDITION]: './src/index.ts', default: './dist/index.js' } },
-        }),
-      );
-      await writeFile(
-        join(dir, 'pkg', 'tsconfig.json'),
-        JSON.stringify({ extends: join(ROOT, 'tsconfig.base.json'), include: ['src/**/*.ts'] }),
-      );
-      await writeFile(join(dir, 'pkg', 'src', 'index.ts'), 'export const x = 1;\n');
+      await writeTinyPackage(join(dir, 'pkg'), 'tiny-data');
       const from = relative(ROOT, join(dir, 'data'));
       await buildPackage(join(dir, 'pkg'), ROOT, { declarations: false, assets: [{ from, to: 'copy' }] });
       expect(await readFile(join(dir, 'pkg', 'dist', 'copy', 'nested', 'file.bin'), 'utf8')).toBe('bytes');
@@ -127,20 +132,7 @@ describe('the build executor', () => {
       await git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'data');
       await writeFile(join(dir, 'data', 'nested', 'local.bin'), 'published here, never committed');
       expect(await trackedFiles(dir, 'data')).toEqual(['data/nested/committed.bin']);
-      await mkdir(join(dir, 'pkg', 'src'), { recursive: true });
-      await writeFile(
-        join(dir, 'pkg', 'package.json'),
-        JSON.stringify({
-          name: 'tiny-zoo',
-          type: 'module',
-          exports: { '.': { [SOURCE_CONDITION]: './src/index.ts', default: './dist/index.js' } },
-        }),
-      );
-      await writeFile(
-        join(dir, 'pkg', 'tsconfig.json'),
-        JSON.stringify({ extends: join(ROOT, 'tsconfig.base.json'), include: ['src/**/*.ts'] }),
-      );
-      await writeFile(join(dir, 'pkg', 'src', 'index.ts'), 'export const x = 1;\n');
+      await writeTinyPackage(join(dir, 'pkg'), 'tiny-zoo');
       await buildPackage(join(dir, 'pkg'), dir, {
         declarations: false,
         assets: [{ from: 'data', to: 'copy', tracked: true }],
