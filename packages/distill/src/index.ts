@@ -96,6 +96,7 @@ export {
   formatTransplant,
   transplantSummary,
   transplantWithReport,
+  TRANSPLANT_REPORT_ATTACHMENT,
   type TransplantReportOptions,
 } from './transplant-summary';
 export {

@@ -1,3 +1,4 @@
+import { readReportBundle, encodeReport } from '@transplant/core';
 import { annotationLine } from './bridge-calibration';
 import { calibrationText, writeTransplantReport } from './report';
 import { transplant, type TransplantOptions, type TransplantResult } from './transplant';
@@ -8,13 +9,28 @@ export interface TransplantReportOptions {
   readonly command: string;
 }
 
-/** The transplant command's workflow: {@link transplant}, then its report written into `report.dir`. */
+/** The attachment kind a published transplant's report is kept under, on the network it published. */
+export const TRANSPLANT_REPORT_ATTACHMENT = 'transplant-report';
+
+/**
+ * The transplant command's workflow: {@link transplant}, then its report written into
+ * `report.dir`; a published network also gets the report (Markdown and loss curve) attached as
+ * `transplant-report`, so that it travels with the network (the hub shows it with its picture).
+ * A resumed run that publishes nothing new attaches the report of this run in place of the last.
+ */
 export async function transplantWithReport(
   options: TransplantOptions & { readonly report: TransplantReportOptions },
 ): Promise<{ result: TransplantResult; report: string }> {
   const { report: where, ...transplantOptions } = options;
   const result = await transplant(transplantOptions);
-  return { result, report: await writeTransplantReport(where.dir, result, where.command) };
+  const report = await writeTransplantReport(where.dir, result, where.command);
+  if (result.version !== undefined)
+    await options.composer.registry.attach(`${result.network}@${result.version}`, {
+      kind: TRANSPLANT_REPORT_ATTACHMENT,
+      bytes: encodeReport(await readReportBundle(report)),
+      replace: true,
+    });
+  return { result, report };
 }
 
 /**

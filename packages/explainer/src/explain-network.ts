@@ -6,6 +6,9 @@ import { explainImage, type ImageExplanationReport } from './explain-image';
 import { writeExplainReport, type ExplainReport } from './explain-report';
 import { explainPerformer, type ExplainRunOptions } from './run';
 
+/** The attachment kind an explanation report is kept under, on the network it explains (`explain --attach`). */
+export const EXPLANATION_REPORT_ATTACHMENT = 'explanation-report';
+
 export interface ExplainNetworkOptions extends Omit<ExplainRunOptions, 'keep'> {
   readonly network: Network;
   /** The link explained (its category module gives the input size of `image`). */

@@ -50,5 +50,5 @@ export {
   writeExplainReport,
   type ExplainReport,
 } from './explain-report';
-export { explainNetwork, type ExplainNetworkOptions } from './explain-network';
+export { EXPLANATION_REPORT_ATTACHMENT, explainNetwork, type ExplainNetworkOptions } from './explain-network';
 export { EXPLAIN_COMMAND_DEFAULTS } from './options';

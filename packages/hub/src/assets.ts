@@ -44,6 +44,9 @@ table.matrix td.link { min-width: 14em; } table.matrix td.empty { color: var(--m
 table.matrix .guard code { font-size: 10px; } table.matrix .source { font-weight: 400; font-size: 12px; color: var(--muted); }
 .error { color: var(--warn); }
 img.attachment, #run-view canvas { max-width: 100%; image-rendering: pixelated; border: 1px solid var(--line); }
+.report { background: #fff; border: 1px solid var(--line); padding: .5em 1.2em; }
+.report table { border-collapse: collapse; } .report th, .report td { border: 1px solid var(--line); padding: .2em .6em; }
+.report img.attachment { image-rendering: auto; } .missing-picture { color: var(--muted); }
 #drop { border: 2px dashed var(--line); padding: 1.5em; background: #fff; margin: .5em 0; }
 #drop.over { border-color: var(--accent); }
 #run-view { display: flex; gap: 1em; align-items: flex-start; }

@@ -1,6 +1,7 @@
-import type { Port } from '@transplant/core';
+import { decodeReport, isReportBundle, type Port } from '@transplant/core';
 import { lineageOf, matrixOf, type Catalog, type HubEntry, type HubMatrix, type HubVersion } from './catalog';
 import { esc, facts, jsonScript, metric, moduleHref, page, seg } from './html';
+import { renderReport } from './markdown';
 
 /** At most this many rows on the list page (a registry can be large; the search narrows it). */
 export const LIST_LIMIT = 500;
@@ -163,7 +164,24 @@ export function matrixPage(matrix: HubMatrix, location: string): string {
 
 export { matrixOf };
 
-/** An attachment other than a graph: JSON as a table of its fields, text as text, PNG as a picture. */
+const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+export const isPng = (bytes: Uint8Array): boolean =>
+  bytes.byteLength > 8 && PNG_MAGIC.every((v, i) => bytes[i] === v);
+
+/** Whether decoded text starts like a binary file: control characters or bytes that are not UTF-8. */
+function looksBinary(text: string): boolean {
+  for (let i = 0; i < Math.min(text.length, 4096); i++) {
+    const c = text.charCodeAt(i);
+    if (c < 9 || (c > 13 && c < 32) || c === 0xfffd) return true;
+  }
+  return false;
+}
+
+/**
+ * An attachment other than a graph: a report bundle as its Markdown with its pictures, a PNG as a
+ * picture (served beside the page at `raw`, never inlined), JSON as a table of its fields, other
+ * text as text (cut at `limit` bytes); anything else is offered as a download.
+ */
 export function attachmentPage(
   ref: string,
   kind: string,
@@ -172,11 +190,14 @@ export function attachmentPage(
   location: string,
   { limit }: { readonly limit: number },
 ): string {
-  const head = `<h1>${esc(kind)} of ${esc(ref)}</h1><p><code>${esc(digest)}</code>, ${bytes.byteLength} bytes</p>`;
-  const isPng = bytes.byteLength > 8 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
+  const [name, version] = ref.split('@') as [string, string];
+  const here = `${moduleHref(name, version)}/attachments/${seg(kind)}/`;
+  const head = `<h1>${esc(kind)} of ${esc(ref)}</h1><p><code>${esc(digest)}</code>, ${bytes.byteLength} bytes · <a href="${here}raw" id="raw">download</a></p>`;
   let content: string;
-  if (isPng) {
-    content = `<img class="attachment" alt="${esc(kind)}" src="data:image/png;base64,${Buffer.from(bytes).toString('base64')}">`;
+  if (isPng(bytes)) {
+    content = `<img class="attachment" alt="${esc(kind)}" src="${here}raw">`;
+  } else if (isReportBundle(bytes)) {
+    content = `<article class="report" id="report">${renderReport(decodeReport(bytes), `${here}files/`)}</article>`;
   } else {
     const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, limit));
     let parsed: unknown;
@@ -188,7 +209,9 @@ export function attachmentPage(
     content =
       parsed !== undefined && typeof parsed === 'object' && parsed !== null
         ? renderJson(parsed)
-        : `<pre class="report">${esc(text)}${bytes.byteLength > limit ? '\n…' : ''}</pre>`;
+        : looksBinary(text)
+          ? '<p>Not text: use the download link.</p>'
+          : `<pre class="report">${esc(text)}${bytes.byteLength > limit ? '\n…' : ''}</pre>`;
   }
   return page({ title: `${kind} of ${ref}`, location, body: `${head}<div id="attachment">${content}</div>` });
 }

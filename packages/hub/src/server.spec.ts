@@ -3,6 +3,7 @@ import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeReport, sha256Digest } from '@transplant/core';
 import type { Composer } from '@transplant/composer';
 import { FolderStore, Registry } from '@transplant/registry';
 import { moduleFixture } from '@transplant/registry/testing';
@@ -14,7 +15,12 @@ function raw(
   hub: HubHandle,
   path: string,
   options: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+): Promise<{
+  status: number;
+  body: string;
+  bytes: Buffer;
+  headers: Record<string, string | string[] | undefined>;
+}> {
   const url = new URL(hub.url);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -22,18 +28,26 @@ function raw(
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: Buffer.concat(chunks).toString('utf8'),
-            headers: res.headers,
-          }),
-        );
+        res.on('end', () => {
+          const bytes = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, body: bytes.toString('utf8'), bytes, headers: res.headers });
+        });
       },
     );
     req.on('error', reject);
     req.end(options.body);
   });
+}
+
+/** A raw request for bytes (a picture, a download), with the headers that say what they are. */
+async function rawBytes(hub: HubHandle, path: string) {
+  const r = await raw(hub, path);
+  return {
+    status: r.status,
+    body: r.bytes,
+    type: r.headers['content-type'],
+    disposition: r.headers['content-disposition'],
+  };
 }
 
 describe('the hub over a folder registry', () => {
@@ -96,9 +110,36 @@ describe('the hub over a folder registry', () => {
     expect(adapter.body).toContain('<span class="tag">latest</span>');
     const via = await raw(hub, `/modules/${HUB_FIXTURE.via}/1.0.0`);
     expect(via.body).toContain(`/modules/${HUB_FIXTURE.via}/1.0.0/attachments/${HUB_FIXTURE.report}/`);
-    const report = await raw(hub, `/modules/${HUB_FIXTURE.via}/1.0.0/attachments/${HUB_FIXTURE.report}/`);
+    const notes = await raw(hub, `/modules/${HUB_FIXTURE.via}/1.0.0/attachments/${HUB_FIXTURE.notes}/`);
+    expect(notes.status).toBe(200);
+    expect(notes.body).toContain('<dt>devErrorRate</dt><dd>0.0625</dd>');
+  });
+
+  it('shows a report attachment as its Markdown, with its pictures served beside the page', async () => {
+    const at = `/modules/${HUB_FIXTURE.via}/1.0.0/attachments/${HUB_FIXTURE.report}/`;
+    const report = await raw(hub, at);
     expect(report.status).toBe(200);
-    expect(report.body).toContain('<dt>devErrorRate</dt><dd>0.0625</dd>');
+    expect(report.body).toContain(`<h1>Transplant: ${HUB_FIXTURE.via}@1.0.0</h1>`);
+    expect(report.body).toMatch(/<table>[\s\S]*<td>6.25 %<\/td>/);
+    const src = `${at}files/${encodeURIComponent(HUB_FIXTURE.reportPicture)}`;
+    expect(report.body).toContain(`<img class="attachment" src="${src}" alt="loss"`);
+    const picture = await rawBytes(hub, src);
+    expect(picture.status).toBe(200);
+    expect(picture.type).toBe('image/png');
+    expect(picture.body.readUInt32BE(16)).toBe(48); // the PNG's own width, from its header
+    // The blob itself is a download, never shown as a page.
+    const blob = await rawBytes(hub, `${at}raw`);
+    expect(blob.type).toBe('application/octet-stream');
+    expect(blob.disposition).toBe(`attachment; filename="${HUB_FIXTURE.via}-1.0.0-${HUB_FIXTURE.report}"`);
+    expect(sha256Digest(blob.body)).toBe(/<code>(sha256:[0-9a-f]{64})<\/code>/.exec(report.body)![1]);
+    for (const [path, status] of [
+      [`${at}files/other.png`, 404],
+      [`${at}files/..%2F..%2Fregistry.png`, 400],
+      [`${at}files/x.svg`, 400],
+      [`${at}files/a/b.png`, 404],
+      [`/modules/${HUB_FIXTURE.via}/1.0.0/attachments/${HUB_FIXTURE.notes}/files/x.png`, 404],
+    ] as const)
+      expect((await raw(hub, path)).status, path).toBe(status);
   });
 
   it('draws the lineage from the manifests: adapters pin modules, networks compose them', async () => {
@@ -373,7 +414,26 @@ describe('a module whose texts are hostile markup', () => {
       kind: 'notes',
       bytes: new TextEncoder().encode(JSON.stringify({ [SCRIPT]: IMG, list: [SCRIPT, { x: IMG }] })),
     });
-    hub = await startHub({ registry, location: `${dir}/${SCRIPT}`, port: 0 });
+    // A report whose Markdown carries raw HTML, a script link and a picture from elsewhere.
+    await registry.attach('xss-mod@1.0.0', {
+      kind: 'transplant-report',
+      bytes: encodeReport({
+        title: SCRIPT,
+        markdown: `# ${SCRIPT}\n\n${IMG}\n\n[click](javascript:alert(1)) ![far](https://evil.example/x.png) ![up](../../x.png)\n`,
+        files: [],
+      }),
+    });
+    // A picture attachment larger than the hub reads (limit lowered below).
+    await registry.attach('xss-mod@1.0.0', {
+      kind: 'big-picture',
+      bytes: new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...new Uint8Array(4096)]),
+    });
+    hub = await startHub({
+      registry,
+      location: `${dir}/${SCRIPT}`,
+      port: 0,
+      limits: { attachmentReadBytes: 1024 },
+    });
   });
 
   afterAll(async () => {
@@ -389,6 +449,7 @@ describe('a module whose texts are hostile markup', () => {
       '/modules/xss-mod',
       '/modules/xss-mod/1.0.0',
       '/modules/xss-mod/1.0.0/attachments/notes/',
+      '/modules/xss-mod/1.0.0/attachments/transplant-report/',
       `/modules/${encodeURIComponent(IMG)}`,
     ];
     for (const path of paths) {
@@ -400,6 +461,20 @@ describe('a module whose texts are hostile markup', () => {
     expect(card.status).toBe(200);
     expect(card.body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;'); // shown, as text
     expect((await raw(hub, '/modules/xss-mod/1.0.0/attachments/notes/')).body).toContain('&lt;img src=x');
+    const report = (await raw(hub, '/modules/xss-mod/1.0.0/attachments/transplant-report/')).body;
+    expect(report).toContain('<h1>&lt;script&gt;alert(1)&lt;/script&gt;</h1>'); // the Markdown's own heading, as text
+    expect(report).not.toMatch(/href="javascript:/i); // left as text, never a link
+    expect(report).not.toMatch(/src="https:\/\/evil/); // never a source: the alternative text instead
+    expect(report).toContain('<span class="missing-picture" title="https://evil.example/x.png">[far]</span>');
+    expect(report).not.toMatch(/src="[^"]*\.\.\/\.\.\/x\.png"/);
+  });
+
+  it('refuses an attachment larger than it reads, before reading it', async () => {
+    for (const path of ['', 'raw'])
+      expect(await raw(hub, `/modules/xss-mod/1.0.0/attachments/big-picture/${path}`)).toMatchObject({
+        status: 413,
+        body: expect.stringContaining('has 4104 bytes; the hub reads at most 1024'),
+      });
   });
 });
 

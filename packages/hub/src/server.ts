@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import type { Composer } from '@transplant/composer';
 import {
   MODULE_KIND_IDS,
+  REPORT_FILE_NAME,
   TransplantError,
+  decodeReport,
+  isReportBundle,
   isExactVersion,
   isModuleName,
   isTransplantError,
@@ -15,7 +18,7 @@ import { readAsset } from './assets';
 import { CatalogReader, matrixOf, type Catalog, type HubEntry, type HubVersion } from './catalog';
 import { GraphViews } from './graph-view';
 import { HttpError } from './http-error';
-import { attachmentPage, cardPage, errorPage, lineagePage, listPage, matrixPage } from './pages';
+import { attachmentPage, cardPage, errorPage, isPng, lineagePage, listPage, matrixPage } from './pages';
 import { LinkExports, RUN_JS, runPage } from './run-in-browser';
 
 /** Limits on what a request may ask and a response may carry (docs/hub.md, safety). */
@@ -26,8 +29,10 @@ export const HUB_LIMITS = {
   headerBytes: 8192,
   /** The search text. */
   queryChars: 100,
-  /** An attachment rendered on a page (larger ones are cut). */
+  /** An attachment's text rendered on a page (longer text is cut). */
   attachmentBytes: 1 << 20,
+  /** An attachment the hub reads at all (a page, a picture, a download); larger ones are refused, unread. */
+  attachmentReadBytes: 64 << 20,
   /** A module's weights exported for the browser. */
   exportBytes: 64 << 20,
 } as const;
@@ -44,7 +49,7 @@ export interface HubOptions {
   /** Written into exported model.json files. */
   readonly generatedBy?: string;
   /** Overrides of {@link HUB_LIMITS} (tests). */
-  readonly limits?: { readonly exportBytes?: number };
+  readonly limits?: { readonly exportBytes?: number; readonly attachmentReadBytes?: number };
 }
 
 export interface HubHandle {
@@ -116,6 +121,8 @@ interface Reply {
   /** The run page: tf.min.js builds functions from strings (its global-object and kernel helpers). */
   readonly evalScript?: boolean;
   readonly cache?: string;
+  /** Served as a download under this file name (a blob the browser should not show). */
+  readonly download?: string;
 }
 
 /** How long a catalog read serves further requests (yanks and publishes show after at most this). */
@@ -185,6 +192,7 @@ export class Hub {
       'content-type': reply.type,
       'content-length': body.byteLength,
       'cache-control': reply.cache ?? 'no-store',
+      ...(reply.download ? { 'content-disposition': `attachment; filename="${reply.download}"` } : {}),
       ...((reply.status ?? 200) === 405 ? { allow: 'GET, HEAD' } : {}),
     });
     res.end(req.method === 'HEAD' ? undefined : body);
@@ -292,11 +300,43 @@ export class Hub {
           if (!served) throw notFound(`the graph view has no ${file.join('/').slice(0, 100)}`);
           return { ...served, inlineScript: served.type.startsWith('text/html') };
         }
-        if (file.length > 0 && !(file.length === 1 && file[0] === '')) throw notFound();
+        // The page (…/KIND/), the blob itself (…/KIND/raw) or a report's picture (…/KIND/files/NAME).
+        const what =
+          file.length === 0 || (file.length === 1 && file[0] === '')
+            ? 'page'
+            : file.length === 1 && file[0] === 'raw'
+              ? 'raw'
+              : file.length === 2 && file[0] === 'files'
+                ? 'file'
+                : undefined;
+        if (!what) throw notFound(`no page at /modules/${rest.join('/').slice(0, 200)}`);
+        if (what === 'file' && !REPORT_FILE_NAME.test(file[1]!)) throw bad('not a picture name');
+        const most = this.options.limits?.attachmentReadBytes ?? HUB_LIMITS.attachmentReadBytes;
+        if (attachment.size > most)
+          throw new HttpError(
+            413,
+            `the ${kind} attachment of ${ref} has ${attachment.size} bytes; the hub reads at most ${most}`,
+          );
         const { bytes, digest } = await this.options.registry.attachment(ref, kind);
-        return html(
-          attachmentPage(ref, kind, digest, bytes, this.location, { limit: HUB_LIMITS.attachmentBytes }),
-        );
+        if (what === 'page')
+          return html(
+            attachmentPage(ref, kind, digest, bytes, this.location, { limit: HUB_LIMITS.attachmentBytes }),
+          );
+        // Attachments never change (a new one has a new digest): their bytes may be cached.
+        const cache = 'private, max-age=3600';
+        if (what === 'raw')
+          return isPng(bytes)
+            ? { type: 'image/png', body: Buffer.from(bytes), cache }
+            : {
+                type: 'application/octet-stream',
+                body: Buffer.from(bytes),
+                cache,
+                download: `${entry.name}-${exact}-${kind}`,
+              };
+        if (!isReportBundle(bytes)) throw notFound(`the ${kind} attachment of ${ref} is not a report`);
+        const picture = decodeReport(bytes).files.find((f) => f.name === file[1]);
+        if (!picture) throw notFound(`the ${kind} report of ${ref} has no picture ${file[1]}`);
+        return { type: 'image/png', body: Buffer.from(picture.bytes), cache };
       }
       case 'run': {
         if (more.length > 0 || !this.exports) break;

@@ -25,6 +25,8 @@ interface ExplainFlags {
   scenes?: boolean;
   class?: string;
   restart?: boolean;
+  attach?: boolean;
+  replace?: boolean;
 }
 
 /** `transplant explain --net bird-cls [--image x.png]`: trains an explainer of the network and writes the report. */
@@ -63,6 +65,11 @@ export function explainCommand(parent: Command, ctx: CommandContext): void {
     .option('--test <n>', 'labelled images for fidelity', String(d.test))
     .option('--scenes', 'whole scenes instead of object crops')
     .option('--seed <n>', 'seed of the images and of the explainer', String(d.seed))
+    .option(
+      '--attach',
+      'attach the report (Markdown and pictures) to the network’s version in the registry, as explanation-report',
+    )
+    .option('--replace', 'with --attach: replace a report attached before')
     .action(async (flags: ExplainFlags) => {
       const eta = nonNegative(flags.eta, 'eta', 'explain');
       const decision = nonNegative(flags.decision, 'decision', 'explain');
@@ -79,9 +86,11 @@ export function explainCommand(parent: Command, ctx: CommandContext): void {
         crop: flags.scenes !== true,
         ...(output === undefined ? {} : { output }),
       };
-      const { explainNetwork, formatExplainReport } = await import('@transplant/explainer');
+      if (flags.replace && !flags.attach) throw usage('--replace goes with --attach', 'explain');
+      const { explainNetwork, formatExplainReport, EXPLANATION_REPORT_ATTACHMENT } =
+        await import('@transplant/explainer');
       let bar: Progress | undefined;
-      await withNetwork(ctx, flags.net, async ({ network, manifest, link }) => {
+      await withNetwork(ctx, flags.net, async ({ network, manifest, link, registry }) => {
         const reference = `${manifest.name}@${manifest.version}`;
         const category = categoryOf(network, link, flags.category, 'explain');
         const backend = (await selectCommandBackend(ctx)).id;
@@ -89,8 +98,8 @@ export function explainCommand(parent: Command, ctx: CommandContext): void {
         await withRunFolder(
           ctx,
           { command: 'explain', inputs, restart: flags.restart === true, backend },
-          (run) =>
-            explainNetwork({
+          async (run) => {
+            const report = await explainNetwork({
               ...settings,
               network,
               link,
@@ -105,10 +114,26 @@ export function explainCommand(parent: Command, ctx: CommandContext): void {
                 bar.update(step, { error });
               },
               checkpoint: { directory: run.path('explainer'), every: run.every, note: run.note },
-            }),
-          (report) => {
+            });
+            if (!flags.attach) return { report };
+            // The report travels with the network: the hub shows it with its pictures.
+            const { encodeReport, readReportBundle } = await import('@transplant/core');
+            const attached = await registry.attach(reference, {
+              kind: EXPLANATION_REPORT_ATTACHMENT,
+              bytes: encodeReport(await readReportBundle(report.files.markdown)),
+              replace: flags.replace === true,
+            });
+            return { report, attached: { kind: EXPLANATION_REPORT_ATTACHMENT, ...attached } };
+          },
+          ({ report, attached }) => {
             bar?.done();
-            ctx.out(report, formatExplainReport(report));
+            const text = formatExplainReport(report);
+            if (!attached) ctx.out(report, text);
+            else
+              ctx.out(
+                { ...report, attached },
+                `${text}\nattached: ${attached.kind} of ${attached.name}@${attached.version} (${attached.digest})`,
+              );
           },
         );
       });

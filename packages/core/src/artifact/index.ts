@@ -13,3 +13,15 @@ export {
 } from './weights-codec';
 export { tensorsToWeights, weightsToTensors } from './tensors';
 export { weightsLayout, type StreamedWeight, type WeightsLayout } from './weights-stream';
+export {
+  REPORT_FILE_NAME,
+  REPORT_FORMAT,
+  REPORT_FORMAT_VERSION,
+  REPORT_LIMITS,
+  decodeReport,
+  encodeReport,
+  isReportBundle,
+  readReportBundle,
+  type ReportBundle,
+  type ReportFile,
+} from './report-bundle';

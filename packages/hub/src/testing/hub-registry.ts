@@ -1,7 +1,8 @@
 import { cp } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { linkId } from '@transplant/composer';
-import { encodeWeights, sha256Digest } from '@transplant/core';
+import { encodeReport, encodeWeights, sha256Digest } from '@transplant/core';
+import { encodePng } from '@transplant/data';
 import { FolderStore, Registry, copyModule } from '@transplant/registry';
 import { moduleFixture } from '@transplant/registry/testing';
 
@@ -25,13 +26,15 @@ export const HUB_FIXTURE = {
   via: 'cat-cls-via-cat-seg',
   generic: 'cats',
   report: 'transplant-report',
+  reportPicture: 'cat-cls-via-cat-seg@1.0.0-bd-0-loss.png',
+  notes: 'notes',
 } as const;
 
 /**
  * A registry for the hub's tests, in the folder `dir`: the zoo's cat-cls and cat-seg (copied
  * from the workspace registry, with their real cards) and, made here, an adapter pinned between
  * cat-seg's category module and cat-cls's task module (a yanked 1.0.1 beside 1.0.0), the `via`
- * network that composes them (with a JSON report attached), and a generic network `cats` of three
+ * network that composes them (with a transplant report bundle and JSON notes attached), and a generic network `cats` of three
  * links with its metrics and guard digests. `makeAdapter` makes the adapter (default: a fixture
  * whose weights no plugin could load — enough for every page but running it).
  */
@@ -112,8 +115,27 @@ export async function writeHubRegistry(dir: string, makeAdapter?: AdapterMaker):
   };
   // Networks carry no weights of their own: an empty weights blob, as publishNetwork writes.
   await publishNetworkFixture(registry, viaManifest, empty);
+  // A transplant report as `transplant` attaches one: its Markdown and the picture it shows.
+  const picture = await encodePng({ width: 48, height: 24, rgb: new Uint8Array(48 * 24 * 3).fill(200) });
   await registry.attach(`${HUB_FIXTURE.via}@1.0.0`, {
     kind: HUB_FIXTURE.report,
+    bytes: encodeReport({
+      title: `Transplant: ${HUB_FIXTURE.via}@1.0.0`,
+      markdown: [
+        `# Transplant: ${HUB_FIXTURE.via}@1.0.0`,
+        '',
+        '| network | method | annotated images | dev metric | value |',
+        '|---|---|---|---|---|',
+        `| ${HUB_FIXTURE.via} | bd | 0 | error-rate | 6.25 % |`,
+        '',
+        `![loss](${HUB_FIXTURE.reportPicture})`,
+        '',
+      ].join('\n'),
+      files: [{ name: HUB_FIXTURE.reportPicture, bytes: picture }],
+    }),
+  });
+  await registry.attach(`${HUB_FIXTURE.via}@1.0.0`, {
+    kind: HUB_FIXTURE.notes,
     bytes: new TextEncoder().encode(
       JSON.stringify({ method: 'bd', samples: 0, annotatedImages: 0, devErrorRate: 0.0625, seed: 1 }),
     ),
