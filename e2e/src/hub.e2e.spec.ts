@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Composer,
@@ -13,7 +14,7 @@ import {
   publishNetwork,
 } from '@transplant/composer';
 import { selectBackend } from '@transplant/core';
-import { decodeImage, encodePng } from '@transplant/data';
+import { decodeImage, encodePng, resizeLinear } from '@transplant/data';
 import { mineCategoryGraph } from '@transplant/explanatory-graph';
 import { startHub, type HubHandle } from '@transplant/hub';
 import { HUB_FIXTURE, snapshotFolder, writeHubRegistry, type AdapterMaker } from '@transplant/hub/testing';
@@ -235,8 +236,17 @@ describe('the hub in a browser', () => {
         { timeout: 30_000 },
       )
       .toBe(true);
-    await page.goto(`${hub.url}modules/${HUB_FIXTURE.via}/1.0.0/attachments/${HUB_FIXTURE.report}/`);
-    expect(await page.textContent('#attachment')).toContain('devErrorRate');
+    // A transplant report: its Markdown (a table) and its picture, served beside the page.
+    await page.goto(`${hub.url}modules/${HUB_FIXTURE.via}/1.0.0`);
+    await page.click(`#attachments a[href$="/${HUB_FIXTURE.report}/"]`);
+    await page.waitForSelector('#report table');
+    expect(await page.textContent('#report td:last-child')).toBe('6.25 %');
+    await expect
+      .poll(() => page.$eval('#report img', (i) => (i as unknown as { naturalWidth: number }).naturalWidth), {
+        timeout: 10_000,
+      })
+      .toBe(48);
+    await page.screenshot({ path: join(shots, 'hub-report.png') });
   });
 
   /** Runs `ref` in the page on `image` and in Node; returns both. */
@@ -260,8 +270,11 @@ describe('the hub in a browser', () => {
     try {
       const link = network.links[0]!;
       const node = await predictImage({ network, link, image, out: join(dir, `${name}.overlay.png`) });
+      // The input Node makes of the image (predictImage's resize), byte for byte the page's.
       const decoded = await decodeImage(image);
-      const input = tf.tidy(() => tf.div(tf.tensor4d(decoded.rgb, [1, 64, 64, 3], 'float32'), 255));
+      const rgb = resizeLinear(decoded.rgb, decoded.width, decoded.height, 3, 64);
+      expect((await page.evaluate('window.hubLastInput')) as number[]).toEqual(Array.from(rgb));
+      const input = tf.tidy(() => tf.div(tf.tensor4d(rgb, [1, 64, 64, 3], 'float32'), 255));
       const logits = network.run(link.category, link.task, input as tf.Tensor4D);
       const nodeOutputs = Array.from(logits.dataSync());
       tf.dispose([input, logits]);
@@ -298,6 +311,36 @@ describe('the hub in a browser', () => {
     expect(await page.textContent('#backend')).toMatch(/^(webgl|cpu|wasm)$/);
     await page.screenshot({ path: join(shots, 'hub-run.png') });
     expect(await snapshotFolder(join(dir, 'registry'))).toEqual(before);
+  });
+
+  it('resizes a photo of another size as Node does: the same input bytes, outputs within 1e-4', async () => {
+    // A 173 × 121 photo (a 64 × 64 scene enlarged, with a gradient and noise over it), as PNG and JPEG.
+    const [scene] = partImages('cat', { count: 1, size: 64, seed: 'hub-e2e-photo' }).samples;
+    const [w, h] = [173, 121];
+    const rgb = Uint8Array.from({ length: w * h * 3 }, (_, i) => {
+      const p = Math.floor(i / 3);
+      const [x, y] = [p % w, Math.floor(p / w)];
+      const v = scene!.rgb[(Math.floor((y * 64) / h) * 64 + Math.floor((x * 64) / w)) * 3 + (i % 3)]!;
+      return Math.max(0, Math.min(255, v + ((x + 2 * y) % 23) - 11));
+    });
+    const png = join(dir, 'photo.png');
+    await writeFile(png, await encodePng({ width: w, height: h, rgb }));
+    const jpeg = join(dir, 'photo.jpg');
+    await sharp(rgb, { raw: { width: w, height: h, channels: 3 } })
+      .jpeg({ quality: 90 })
+      .toFile(jpeg);
+    const diff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
+    for (const image of [png, jpeg]) {
+      const { browserResult, outputs, node, nodeOutputs } = await both('cat-cls', image);
+      if (node.task !== 'cls') throw new Error('expected cls');
+      expect(Math.abs((browserResult['logit'] as number) - node.logit)).toBeLessThan(1e-4);
+      expect(diff(outputs, nodeOutputs)).toBeLessThan(1e-4);
+      timings[`cat-cls ${image.slice(-3)} 173×121 |Δlogit|`] = Math.abs(
+        (browserResult['logit'] as number) - node.logit,
+      );
+    }
+    const seg = await both('cat-seg', png);
+    expect(diff(seg.outputs, seg.nodeOutputs)).toBeLessThan(1e-4);
   });
 
   it('raised no script error on any page and answered every request it made', () => {

@@ -72,6 +72,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   explain: [
     'transplant explain --net bird-cls',
     'transplant explain --net bird-cls --image bird.png --steps 400 --out ./reports/explain-bird',
+    'transplant explain --net bird-cls --attach --replace',
   ],
   predict: [
     'transplant predict --net cat-seg --image cat.png --out cat-mask.png',

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
 import { TASKS, TransplantError } from '@transplant/core';
-import { cropResize, decodeImage, encodeGreyPng, encodePng, type RgbImage } from '@transplant/data';
+import { decodeImage, encodeGreyPng, encodePng, resizeLinear, type RgbImage } from '@transplant/data';
 import { headActivation, type HeadActivation } from './head-activation';
 import type { Network } from './network';
 
@@ -135,14 +135,17 @@ export function regionBoxes(
   return boxes.sort((a, b) => b.area - a.area).map((b) => b.box);
 }
 
-/** The image resized (bilinear, whole frame) to the network's square input, in [0, 1]. */
+/**
+ * The image resized to the network's square input (whole frame, `resizeLinear`: the hub's run
+ * page resizes with the same function, so a photo gives the same input there), in [0, 1].
+ */
 async function loadInput(path: string, size: number): Promise<{ image: RgbImage; tensor: tf.Tensor4D }> {
   const decoded = await decodeImage(path);
-  const image = await cropResize(
-    decoded,
-    { left: 0, top: 0, width: decoded.width, height: decoded.height },
-    size,
-  );
+  const image = {
+    width: size,
+    height: size,
+    rgb: resizeLinear(decoded.rgb, decoded.width, decoded.height, 3, size),
+  };
   const tensor = tf.tidy(
     () => tf.div(tf.tensor4d(image.rgb, [1, size, size, 3], 'float32'), 255) as tf.Tensor4D,
   );
@@ -193,7 +196,7 @@ export interface PredictImageOptions {
   readonly network: Network;
   /** The link run (its category module gives the input size). */
   readonly link: { readonly category: string; readonly task: string };
-  /** A JPEG or PNG, resized (bilinear, whole frame) to the network input. */
+  /** A JPEG or PNG, resized (linear, anti-aliased, whole frame: `resizeLinear`) to the network input. */
   readonly image: string;
   /** seg: the overlay PNG to write (default `<image>.<task>.png`; the mask goes next to it as `….mask.png`). */
   readonly out?: string;

@@ -37,6 +37,7 @@ export {
   type CropWindow,
   type RgbImage,
 } from './image-io';
+export { resizeLinear } from './resize-linear';
 export { writeCub, type WriteCubOptions } from './cub/write-cub';
 export {
   loadCub,

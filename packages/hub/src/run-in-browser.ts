@@ -2,6 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { headActivation, exportLayersModel, type Composer } from '@transplant/composer';
 import { isTransplantError, type ModuleManifest } from '@transplant/core';
+import { MAX_IMAGE_PIXELS, resizeLinear } from '@transplant/data';
 import type { Registry } from '@transplant/registry';
 import { esc, jsonScript, page } from './html';
 import { HttpError } from './http-error';
@@ -154,16 +155,25 @@ export function runPage(ref: string, links: readonly RunLink[], location: string
 <p id="result"></p>
 </div>
 ${jsonScript('run-data', { ref, links })}`;
-  return page({ title: `run ${ref}`, location, body, scripts: ['tf.min.js', 'part-mask.js', 'run.js'] });
+  return page({
+    title: `run ${ref}`,
+    location,
+    body,
+    scripts: ['tf.min.js', 'part-mask.js', 'resize-linear.js', 'run.js'],
+  });
 }
 
+/** `resizeLinear` as the page loads it: the very function Node's predictImage resizes with. */
+export const RESIZE_JS = `${resizeLinear.toString()}\n`;
+
 /**
- * The page's script: the image drawn at the network's input size (no colour conversion), read as
- * [0, 1] floats as Node's predictImage does, run by `model.predict`; cls shows output 0's score,
+ * The page's script: the image decoded without colour conversion, resized to the network's input
+ * with `resizeLinear` and read as [0, 1] floats, exactly as Node's predictImage does, run by `model.predict`; cls shows output 0's score,
  * seg the mask (logit > 0) tinted over the image. `#run` carries the result for tests.
  */
 export const RUN_JS = `
 (function () {
+  var MAX_PIXELS = ${MAX_IMAGE_PIXELS};
   var root = document.getElementById('run');
   var base = root.dataset.base;
   var select = document.getElementById('link');
@@ -196,12 +206,25 @@ export const RUN_JS = `
       var size = info.size;
       var input = document.getElementById('input');
       input.width = size; input.height = size;
+      // Resized as Node's predictImage resizes (the same resizeLinear, served as resize-linear.js),
+      // from the image's own pixels: drawn at its natural size, so the canvas only copies them.
+      if (bitmap.width * bitmap.height > MAX_PIXELS)
+        throw new Error(bitmap.width + ' × ' + bitmap.height + ' pixels; at most 8192 × 8192, scale the image down first');
+      var full = document.createElement('canvas');
+      full.width = bitmap.width; full.height = bitmap.height;
+      var fctx = full.getContext('2d');
+      fctx.drawImage(bitmap, 0, 0);
+      var rgb = resizeLinear(fctx.getImageData(0, 0, bitmap.width, bitmap.height).data, bitmap.width, bitmap.height, 4, size);
       var ctx = input.getContext('2d');
-      ctx.imageSmoothingQuality = 'high';
-      ctx.drawImage(bitmap, 0, 0, size, size);
-      var pixels = ctx.getImageData(0, 0, size, size);
+      var pixels = ctx.createImageData(size, size);
+      for (var p = 0; p < size * size; p++) {
+        pixels.data[p * 4] = rgb[p * 3]; pixels.data[p * 4 + 1] = rgb[p * 3 + 1]; pixels.data[p * 4 + 2] = rgb[p * 3 + 2];
+        pixels.data[p * 4 + 3] = 255;
+      }
+      ctx.putImageData(pixels, 0, 0);
+      window.hubLastInput = Array.prototype.slice.call(rgb);
       var output = tf.tidy(function () {
-        return model.predict(tf.browser.fromPixels(pixels, 3).toFloat().div(255).expandDims(0));
+        return model.predict(tf.tensor4d(Float32Array.from(rgb), [1, size, size, 3]).div(255));
       });
       return output.data().then(function (data) {
         output.dispose();

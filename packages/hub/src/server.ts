@@ -19,7 +19,7 @@ import { CatalogReader, matrixOf, type Catalog, type HubEntry, type HubVersion }
 import { GraphViews } from './graph-view';
 import { HttpError } from './http-error';
 import { attachmentPage, cardPage, errorPage, isPng, lineagePage, listPage, matrixPage } from './pages';
-import { LinkExports, RUN_JS, runPage } from './run-in-browser';
+import { LinkExports, RESIZE_JS, RUN_JS, runPage } from './run-in-browser';
 
 /** Limits on what a request may ask and a response may carry (docs/hub.md, safety). */
 export const HUB_LIMITS = {
@@ -255,7 +255,7 @@ export class Hub {
       case 'assets': {
         if (rest.length !== 1) break;
         this.noQuery(url);
-        const asset = await readAsset(rest[0]!, { 'run.js': RUN_JS });
+        const asset = await readAsset(rest[0]!, { 'run.js': RUN_JS, 'resize-linear.js': RESIZE_JS });
         if (!asset) throw notFound(`no asset "${rest[0]!.slice(0, 80)}"`);
         return { type: asset.type, body: asset.body, cache: 'public, max-age=3600' };
       }

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { selectBackend } from '@transplant/core';
+import { decodeReport, selectBackend } from '@transplant/core';
+import { FolderStore, Registry } from '@transplant/registry';
 import { SyntheticSet, encodePng } from '@transplant/data';
 import { cliRunner, publishTinyClassifiers } from '../testing/tiny-classifiers';
 import type { ExplainReport } from './explain';
@@ -55,6 +56,7 @@ describe('transplant explain', () => {
       image,
       '--out',
       out,
+      '--attach',
     );
     expect(r.code).toBe(0);
     const seeds = rendered.mock.calls.map(([ref]) => ref.seed);
@@ -90,6 +92,42 @@ describe('transplant explain', () => {
     expect(await readFile(join(out, 'report.html'), 'utf8')).toContain('<img src="groups.png"');
     for (const png of ['groups.png', 'image.png'])
       expect((await readFile(join(out, png))).subarray(1, 4).toString()).toBe('PNG');
+    // --attach: the report travels with the network, its Markdown and both pictures byte for byte.
+    const attached = await new Registry(new FolderStore(reg)).attachment(
+      'bird-cls@1.0.0',
+      'explanation-report',
+    );
+    expect((report as ExplainReport & { attached: { digest: string } }).attached.digest).toBe(
+      attached.digest,
+    );
+    const bundle = decodeReport(attached.bytes);
+    expect(bundle.markdown).toBe(md);
+    expect(bundle.files.map((f) => f.name).sort()).toEqual(['groups.png', 'image.png']);
+    for (const f of bundle.files)
+      expect(Buffer.from(f.bytes).equals(await readFile(join(out, f.name)))).toBe(true);
+    // Attached once; again only with --replace.
+    const again = [
+      'explain',
+      '--net',
+      'bird-cls',
+      '--steps',
+      '1',
+      '--pool',
+      '8',
+      '--images',
+      '4',
+      '--test',
+      '4',
+    ];
+    const refused = await run(...again, '--filters', '2', '--out', join(dir, 'report-2'), '--attach');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(
+      /E_VERSION_EXISTS.*already has an explanation-report attachment.*--replace/,
+    );
+    expect(await run(...again, '--replace')).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--replace goes with --attach'),
+    });
   });
 
   it('says what is wrong', async () => {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { TransplantError } from '@transplant/core/options';
 import { EXPLAIN_COMMAND_DEFAULTS } from '@transplant/explainer/options';
 import type { Progress } from '../progress';
 import { selectCommandBackend, type CommandContext } from './command-context';
@@ -92,6 +93,18 @@ export function explainCommand(parent: Command, ctx: CommandContext): void {
       let bar: Progress | undefined;
       await withNetwork(ctx, flags.net, async ({ network, manifest, link, registry }) => {
         const reference = `${manifest.name}@${manifest.version}`;
+        // A report attached before is refused now, before minutes of training, not after them.
+        const previous = flags.attach
+          ? (await registry.index(manifest.name)).versions[manifest.version]?.attachments?.[
+              EXPLANATION_REPORT_ATTACHMENT
+            ]
+          : undefined;
+        if (previous && !flags.replace)
+          throw new TransplantError(
+            'E_VERSION_EXISTS',
+            `${reference} already has an ${EXPLANATION_REPORT_ATTACHMENT} attachment (${previous.digest.slice(0, 19)}…, ${previous.attachedAt}); pass --replace to replace it`,
+            { module: reference, operation: 'explain' },
+          );
         const category = categoryOf(network, link, flags.category, 'explain');
         const backend = (await selectCommandBackend(ctx)).id;
         const inputs = { reference, category, settings, image: flags.image ?? null };

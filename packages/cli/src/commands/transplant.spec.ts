@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Network, createModule, publishModule, publishNetwork } from '@transplant/composer';
-import { selectBackend } from '@transplant/core';
+import { decodeReport, selectBackend } from '@transplant/core';
 import { encodePng } from '@transplant/data';
 import { FolderStore, Registry } from '@transplant/registry';
 import { testPlugins } from '@transplant/platform/testing';
@@ -139,7 +139,16 @@ describe('transplant transplant', () => {
     expect(first.stderr).toContain('step 3/3');
     const report = await readFile(result.report, 'utf8');
     expect(report).toContain('# Transplant: cat-cls-via-bird@1.0.0');
-    expect(report).toMatch(/!\[loss\]\(.+\.png\)/);
+    const picture = /!\[loss\]\((.+\.png)\)/.exec(report)![1]!;
+    // The report travels with the network it published: its Markdown and loss curve, attached.
+    const bundle = decodeReport(
+      (await registry.attachment('cat-cls-via-bird@1.0.0', 'transplant-report')).bytes,
+    );
+    expect(bundle.markdown).toBe(report);
+    expect(bundle.files.map((f) => f.name)).toEqual([picture]);
+    expect(Buffer.from(bundle.files[0]!.bytes).equals(await readFile(join(dir, 'reports', picture)))).toBe(
+      true,
+    );
     const second = JSON.parse(
       (
         await run(
