@@ -17,7 +17,13 @@ import { selectBackend } from '@transplant/core';
 import { decodeImage, encodePng, resizeLinear } from '@transplant/data';
 import { mineCategoryGraph } from '@transplant/explanatory-graph';
 import { startHub, type HubHandle } from '@transplant/hub';
-import { HUB_FIXTURE, snapshotFolder, writeHubRegistry, type AdapterMaker } from '@transplant/hub/testing';
+import {
+  HUB_FIXTURE,
+  REPORT_PICTURE,
+  snapshotFolder,
+  writeHubRegistry,
+  type AdapterMaker,
+} from '@transplant/hub/testing';
 import { partImages } from '@transplant/interpretable';
 import { testPlugins } from '@transplant/platform/testing';
 import * as tf from '@tensorflow/tfjs';
@@ -245,7 +251,7 @@ describe('the hub in a browser', () => {
       .poll(() => page.$eval('#report img', (i) => (i as unknown as { naturalWidth: number }).naturalWidth), {
         timeout: 10_000,
       })
-      .toBe(48);
+      .toBe(REPORT_PICTURE.width);
     await page.screenshot({ path: join(shots, 'hub-report.png') });
   });
 

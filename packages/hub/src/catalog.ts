@@ -33,7 +33,11 @@ export interface HubEntry {
   readonly metric?: { readonly name: string; readonly value: number; readonly on: string };
   /** A network with a generic record (the category × task matrix). */
   readonly generic: boolean;
-  /** A network made by a transplant (`<category>-<task>-via-<source>`). */
+  /**
+   * A transplanted network: not generic, and a link of it joins its category and task modules
+   * through an adapter (what `transplant` publishes as `<category>-<task>-via-<source>`, or a
+   * network composed by hand the same way). Read from the manifest, not the name.
+   */
   readonly via: boolean;
 }
 
@@ -132,7 +136,12 @@ export class CatalogReader {
       current,
       ...(metric ? { metric: { name: metric.name, value: metric.value, on: metric.on } } : {}),
       generic: manifest.kind === 'network' && manifest.options['generic'] !== undefined,
-      via: manifest.kind === 'network' && /-via-/.test(name),
+      via:
+        manifest.kind === 'network' &&
+        manifest.options['generic'] === undefined &&
+        ((manifest.options['links'] ?? []) as { adapter?: string }[]).some(
+          (l) => typeof l.adapter === 'string',
+        ),
     };
   }
 

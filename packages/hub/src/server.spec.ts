@@ -8,7 +8,7 @@ import type { Composer } from '@transplant/composer';
 import { FolderStore, Registry } from '@transplant/registry';
 import { moduleFixture } from '@transplant/registry/testing';
 import { displayLocation, startHub, type HubHandle } from './server';
-import { HUB_FIXTURE, snapshotFolder, writeHubRegistry } from './testing';
+import { HUB_FIXTURE, REPORT_PICTURE, snapshotFolder, writeHubRegistry } from './testing';
 
 /** A raw request: the path goes out exactly as written (fetch would resolve `..` itself). */
 function raw(
@@ -126,7 +126,7 @@ describe('the hub over a folder registry', () => {
     const picture = await rawBytes(hub, src);
     expect(picture.status).toBe(200);
     expect(picture.type).toBe('image/png');
-    expect(picture.body.readUInt32BE(16)).toBe(48); // the PNG's own width, from its header
+    expect(picture.body.readUInt32BE(16)).toBe(REPORT_PICTURE.width); // the PNG's own width, from its header
     // The blob itself is a download, never shown as a page.
     const blob = await rawBytes(hub, `${at}raw`);
     expect(blob.type).toBe('application/octet-stream');
@@ -155,10 +155,10 @@ describe('the hub over a folder registry', () => {
     expect(edges).toContain(`${HUB_FIXTURE.adapter}->cat-cls-head`);
     expect(edges).toContain(`${HUB_FIXTURE.via}->${HUB_FIXTURE.adapter}`);
     expect(edges).toContain('cat-cls->cat-cls-features');
-    const via = (data.nodes as { data: { id: string; via?: boolean } }[]).find(
-      (n) => n.data.id === HUB_FIXTURE.via,
-    );
-    expect(via?.data.via).toBe(true);
+    // A transplant by its manifest (a link through an adapter); the generic network has one too, but is generic.
+    const nodes = data.nodes as { data: { id: string; via?: boolean; generic?: boolean } }[];
+    expect(nodes.filter((n) => n.data.via).map((n) => n.data.id)).toEqual([HUB_FIXTURE.via]);
+    expect(nodes.find((n) => n.data.id === HUB_FIXTURE.generic)?.data.generic).toBe(true);
     expect(body).toContain('/assets/cytoscape.min.js');
     const lib = await raw(hub, '/assets/cytoscape.min.js');
     expect(lib.status).toBe(200);

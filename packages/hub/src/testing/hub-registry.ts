@@ -19,6 +19,22 @@ const pinOf = (p: { version: string; digest: string }) => ({ version: p.version,
 
 const digestOf = (text: string) => sha256Digest(new TextEncoder().encode(text));
 
+/** The report picture's size. */
+export const REPORT_PICTURE = { width: 240, height: 120 } as const;
+
+/** A loss curve as a report shows one: white, a grey frame, a blue curve falling as 1/(1 + step/20). */
+function lossCurve(width: number, height: number) {
+  const rgb = new Uint8Array(width * height * 3).fill(255);
+  const dot = (x: number, y: number, colour: readonly number[]) => rgb.set(colour, (y * width + x) * 3);
+  for (let x = 0; x < width; x++) [0, height - 1].forEach((y) => dot(x, y, [160, 160, 160]));
+  for (let y = 0; y < height; y++) [0, width - 1].forEach((x) => dot(x, y, [160, 160, 160]));
+  for (let x = 4; x < width - 4; x++) {
+    const y = Math.round(8 + (height - 16) * (1 - 1 / (1 + (x - 4) / 20)));
+    for (let t = -1; t <= 1; t++) dot(x, y + t, [44, 95, 179]);
+  }
+  return { width, height, rgb };
+}
+
 /** What {@link writeHubRegistry} published, for the assertions. */
 export const HUB_FIXTURE = {
   networks: ['cat-cls', 'cat-seg'],
@@ -116,7 +132,7 @@ export async function writeHubRegistry(dir: string, makeAdapter?: AdapterMaker):
   // Networks carry no weights of their own: an empty weights blob, as publishNetwork writes.
   await publishNetworkFixture(registry, viaManifest, empty);
   // A transplant report as `transplant` attaches one: its Markdown and the picture it shows.
-  const picture = await encodePng({ width: 48, height: 24, rgb: new Uint8Array(48 * 24 * 3).fill(200) });
+  const picture = await encodePng(lossCurve(REPORT_PICTURE.width, REPORT_PICTURE.height));
   await registry.attach(`${HUB_FIXTURE.via}@1.0.0`, {
     kind: HUB_FIXTURE.report,
     bytes: encodeReport({
