@@ -55,6 +55,7 @@ export async function explainNetwork(options: ExplainNetworkOptions): Promise<Ex
     converged: run.converged,
     fidelity: run.fidelity,
     groups: run.groups,
+    talk: run.talk,
     ordinaryShare: run.ordinaryShare,
     reconstructionError: run.errors.both,
     ...(image ? { image } : {}),
