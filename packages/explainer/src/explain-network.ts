@@ -56,6 +56,7 @@ export async function explainNetwork(options: ExplainNetworkOptions): Promise<Ex
     fidelity: run.fidelity,
     groups: run.groups,
     talk: run.talk,
+    filters: run.filters,
     ordinaryShare: run.ordinaryShare,
     reconstructionError: run.errors.both,
     ...(image ? { image } : {}),

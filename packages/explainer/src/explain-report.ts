@@ -1,5 +1,5 @@
 import { writeFileWhole } from '@transplant/core';
-import type { Explanation, TalkShare, TalkShares } from './explain';
+import type { Explanation, FilterReport, TalkShare, TalkShares } from './explain';
 import type { ImageExplanationReport } from './explain-image';
 import type { ExplainRunResult } from './run';
 
@@ -20,6 +20,8 @@ export interface ExplainReport {
   readonly groups: ExplainRunResult['groups'];
   /** The talk's form: parts / textures / background / not interpretable, summing to 1 (textures null: not annotated). */
   readonly talk: TalkShares;
+  /** Every interpretable filter: its group, purity, shares and the texture rule's numbers. */
+  readonly filters: readonly FilterReport[];
   /** The ordinary track's share of Σ|decoder terms| (the groups' shares and this sum to 1). */
   readonly ordinaryShare: number;
   /** On the held-out images, with both tracks. */

@@ -179,6 +179,7 @@ describe('texture filters', () => {
       fidelity: { performer: 1, explained: 1 },
       groups: [],
       talk,
+      filters: [],
       ordinaryShare: 0.4,
       reconstructionError: 0.5,
       files: { markdown: 'r.md', html: 'r.html', heatmaps: 'g.png' },
