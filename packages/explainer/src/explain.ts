@@ -434,8 +434,8 @@ export function talkShares(
   const textures = sum('textures');
   if (rule.chance === undefined && textures.filters > 0)
     throw new TransplantError(
-      'E_INTERNAL',
-      `${textures.filters} texture filters without texture annotation; texture groups come only from annotated images`,
+      'E_INVALID_ARGUMENT',
+      `${textures.filters} texture filters but no texture rule chance; texture groups come only from texture-annotated images: pass rule.chance from them, or put those filters in part groups`,
       { operation: 'explain' },
     );
   return {

@@ -193,6 +193,6 @@ describe('texture filters', () => {
         { ordinaryShare: 0, filters: 1 },
         { cover: 0.25, margin: 0.3 },
       ),
-    ).toThrow(/texture annotation/);
+    ).toThrow(/texture-annotated images/);
   });
 });
