@@ -26,3 +26,32 @@ export interface Annotation {
   /** Something in front hides part of the animal. */
   readonly occluded: boolean;
 }
+
+/** The coat textures the synthetic renderer draws; a coat without one is plain (no texture region). */
+export const TEXTURE_KINDS = ['stripes', 'spots'] as const;
+export type TextureKind = (typeof TEXTURE_KINDS)[number];
+
+/** One coat texture of an animal: the coat it is drawn over, on one or more of its body parts. */
+export interface TextureRegion {
+  readonly kind: TextureKind;
+  /** The parts whose coat carries it (a texture is drawn part by part, clipped to each). */
+  readonly parts: readonly PartName[];
+  /** Visible pixels of the textured coat (its label in `TextureAnnotation.regions`: index + 1). */
+  readonly area: number;
+  /** Visible pixels its marks (the stripes, the spots) cover. */
+  readonly markArea: number;
+}
+
+/**
+ * Where the coat textures of a synthetic image are, from the geometry the renderer drew (each
+ * stripe's stroke, each spot's ellipse, clipped to its part), sampled at pixel centres like the
+ * part masks; what hides a part (a later part, something in front) hides its texture too.
+ * Only synthetic images have it: CUB and the photo sets have no texture annotation.
+ */
+export interface TextureAnnotation {
+  /** Per pixel: 0 where no textured coat shows (background, plain coat, occluders), else a region's index + 1. */
+  readonly regions: Uint8Array;
+  /** Per pixel: 1 where a texture's mark covers the pixel (always inside a region), else 0. */
+  readonly marks: Uint8Array;
+  readonly list: readonly TextureRegion[];
+}

@@ -4,7 +4,15 @@
  */
 export { CATEGORIES, CATEGORY_IDS, isCategoryId, type AnimalSpec, type CategoryId } from './categories';
 export { PART_NAMES, partLabel, type PartName } from './parts';
-export type { Annotation, PartAnnotation, SampleCategory } from './annotation';
+export {
+  TEXTURE_KINDS,
+  type Annotation,
+  type PartAnnotation,
+  type SampleCategory,
+  type TextureAnnotation,
+  type TextureKind,
+  type TextureRegion,
+} from './annotation';
 export { SampleRenderer, type RenderedSample } from './render/render-sample';
 export { Rng } from './render/rng';
 export {

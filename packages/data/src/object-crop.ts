@@ -1,12 +1,12 @@
 import type { Annotation, PartAnnotation } from './annotation';
 import { partLabel, type PartName } from './parts';
-import type { RenderedSample } from './render/render-sample';
+import { countTextures, type RenderedSample } from './render/render-sample';
 
 /**
  * The papers' view of an image (docs/methods.md §1.1): the object's box cropped and resized
  * anisotropically to size × size — RGB bilinear (half-pixel centres), the label map nearest,
  * part centres moved into the crop (on a pixel of the part when it is visible), part areas
- * recounted. A negative (no box) is the whole image resized. `margin` widens the box by that
+ * recounted; the texture maps nearest too, their areas recounted. A negative (no box) is the whole image resized. `margin` widens the box by that
  * share of its size on every side (clamped to the image).
  */
 export function objectCrop(sample: RenderedSample, size: number, margin = 0): RenderedSample {
@@ -23,6 +23,9 @@ export function objectCrop(sample: RenderedSample, size: number, margin = 0): Re
   const sy = (y1 - y0) / size;
   const rgb = new Uint8Array(size * size * 3);
   const labels = new Uint8Array(size * size);
+  const textures = sample.textures;
+  const regions = textures ? new Uint8Array(size * size) : undefined;
+  const marks = textures ? new Uint8Array(size * size) : undefined;
   const src = sample.rgb;
   // Per output column: the two source columns, the weight of the second, and the nearest column.
   const c0s = new Int32Array(size);
@@ -56,6 +59,10 @@ export function objectCrop(sample: RenderedSample, size: number, margin = 0): Re
         );
       }
       labels[y * size + x] = sample.labels[ny * width + nxs[x]!]!;
+      if (textures) {
+        regions![y * size + x] = textures.regions[ny * width + nxs[x]!]!;
+        marks![y * size + x] = textures.marks[ny * width + nxs[x]!]!;
+      }
     }
   }
   const area = new Map<number, number>();
@@ -82,7 +89,22 @@ export function objectCrop(sample: RenderedSample, size: number, margin = 0): Re
     box: box ? [0, 0, size, size] : null,
     parts,
   };
-  return { width: size, height: size, rgb, labels, annotation };
+  return {
+    width: size,
+    height: size,
+    rgb,
+    labels,
+    annotation,
+    ...(textures
+      ? {
+          textures: {
+            regions: regions!,
+            marks: marks!,
+            list: countTextures(textures.list, regions!, marks!),
+          },
+        }
+      : {}),
+  };
 }
 
 /** The pixel centre nearest to `point` whose label is `label` (the point itself when it is on one); null if none. */

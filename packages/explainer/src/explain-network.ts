@@ -58,6 +58,8 @@ export async function explainNetwork(options: ExplainNetworkOptions): Promise<Ex
     converged: run.converged,
     fidelity: run.fidelity,
     groups: run.groups,
+    talk: run.talk,
+    filters: run.filters,
     ordinaryShare: run.ordinaryShare,
     reconstructionError: run.errors.both,
     ...(image ? { image } : {}),

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { PART_NAMES, type RenderedSample } from '@transplant/data';
+import { PART_NAMES, TEXTURE_KINDS, type RenderedSample, type TextureKind } from '@transplant/data';
+import { TransplantError } from '@transplant/core';
 import { rgbTensor } from '@transplant/interpretable';
 import type { Explainer, Performer } from './explainer';
 
@@ -9,14 +10,50 @@ export interface PerformerAndExplainer {
   readonly explainer: Explainer;
 }
 
-/** What an interpretable filter represents: an object part, the background river, other background, or nothing (it never fires). */
-export type FilterGroup = (typeof PART_NAMES)[number] | 'river' | 'background' | 'silent';
+/**
+ * What an interpretable filter represents: an object part, a coat texture (`stripes`, `spots`:
+ * its peaks fall on textured coat whatever the part, see `TEXTURE_RULE`), the background river,
+ * other background, or nothing (it never fires).
+ */
+export type FilterGroup = (typeof PART_NAMES)[number] | TextureKind | 'river' | 'background' | 'silent';
+
+/** The four kinds of the talk's quantitative explanation ("83 % parts, 7 % textures, 10 % not interpretable"). */
+export type TalkKind = 'parts' | 'textures' | 'background' | 'not interpretable';
+
+/** Which kind a group belongs to (the ordinary track is "not interpretable" too). */
+export function talkKindOf(group: FilterGroup): TalkKind {
+  if ((TEXTURE_KINDS as readonly string[]).includes(group)) return 'textures';
+  if (group === 'river' || group === 'background') return 'background';
+  if (group === 'silent') return 'not interpretable';
+  return 'parts';
+}
+
+/**
+ * When a filter is a texture filter (docs/methods.md §5.4). Over its top images (the `topN`
+ * strongest, as for the groups), a peak is **on texture** when textured coat covers at least
+ * `cover` of its cell's patch; `onTexture` is the share of its peaks on texture. `chance` is the
+ * share of the explanation images that have such a cell at all: a filter blind to texture (a
+ * torso filter, say, on animals whose torso is sometimes striped) has its peak on texture only
+ * in textured images, so in about `chance` of its top images or fewer. The filter is a texture
+ * filter when `onTexture ≥ chance + margin`, whichever part its peaks fall on; its group is
+ * the kind (stripes, spots) most of those peaks fall on. Chosen on dev images (see the docs).
+ */
+export const TEXTURE_RULE = { cover: 0.25, margin: 0.3 } as const;
+
+export interface TextureEvidence {
+  /** Share of the filter's top peaks on textured coat. */
+  readonly onTexture: number;
+  /** The share a texture-blind filter reaches at most: explanation images with textured coat to peak on. */
+  readonly chance: number;
+}
 
 export interface FilterReport {
   readonly filter: number;
   readonly group: FilterGroup;
   /** Share of its top images whose peak falls on `group`. */
   readonly purity: number;
+  /** The texture rule's numbers (absent when the images have no texture annotation). */
+  readonly texture?: TextureEvidence;
   /** Mean share of the reconstruction it carries (over the images). */
   readonly contribution: number;
   /** Mean share of the performer's decision it carries (`Explainer.decisionContributions`). */
@@ -36,6 +73,31 @@ export interface GroupShare {
   readonly share: number;
   /** Share of the performer's decision (logit) its filters carry, of all 2F filters of both tracks. */
   readonly decision: number;
+}
+
+/** One kind of the talk's form: its filters, share of the features and of the decision. */
+export interface TalkShare {
+  readonly filters: number;
+  /** Share of Σ|decoder terms| over both tracks (as `GroupShare.share`). */
+  readonly share: number;
+  /** Share of the performer's decision (first order, as `GroupShare.decision`). */
+  readonly decision: number;
+}
+
+/**
+ * The explanation in the talk's form: parts, textures, background and not interpretable, whose
+ * shares sum to 1. Parts are the part groups with the texture filters taken out of them;
+ * background the river and other background groups; not interpretable the ordinary track and
+ * the silent interpretable filters. `textures` is null when the images have no texture
+ * annotation (CUB, photos): not measured, which is not 0; texture filters then count as parts.
+ */
+export interface TalkShares {
+  readonly parts: TalkShare;
+  readonly textures: TalkShare | null;
+  readonly background: TalkShare;
+  readonly notInterpretable: TalkShare;
+  /** The texture rule as applied (`TEXTURE_RULE`); `chance` only when textures are annotated. */
+  readonly textureRule: { readonly cover: number; readonly margin: number; readonly chance?: number };
 }
 
 export interface ImageExplanation {
@@ -60,6 +122,8 @@ export interface Explanation {
   /** The ordinary track's share of Σ|decoder terms| (1 − interpretableShare). */
   readonly ordinaryShare: number;
   readonly groups: GroupShare[];
+  /** The groups and the ordinary track in the talk's four kinds. */
+  readonly talk: TalkShares;
   readonly filters: FilterReport[];
   readonly images: ImageExplanation[];
   /** The interpretable track's maps over the images, [N, h, w, F] (for pictures). */
@@ -76,13 +140,22 @@ export const imageTensor = (samples: readonly RenderedSample[]): tf.Tensor4D =>
 /**
  * What a cell of the explained layer sees in a sample: the part covering most of the cell's
  * `cell × cell` patch if parts cover at least a quarter of it, else the river if it covers a
- * quarter, else background.
+ * quarter, else background; and the texture kind covering most of the patch when textured coat
+ * covers at least `TEXTURE_RULE.cover` of it (null otherwise, or without texture annotation).
  */
-function groupAt(sample: RenderedSample, x: number, y: number, cell: number): FilterGroup {
+function groupAt(
+  sample: RenderedSample,
+  x: number,
+  y: number,
+  cell: number,
+): { group: FilterGroup; texture: TextureKind | null } {
   const size = sample.width;
   const counts = new Map<FilterGroup, number>();
+  const kinds = new Map<TextureKind, number>();
+  const textures = sample.textures;
   let parts = 0;
   let river = 0;
+  let textured = 0;
   let pixels = 0;
   for (let py = Math.max(0, Math.floor(y - cell / 2)); py < Math.min(size, Math.ceil(y + cell / 2)); py++) {
     for (let px = Math.max(0, Math.floor(x - cell / 2)); px < Math.min(size, Math.ceil(x + cell / 2)); px++) {
@@ -93,16 +166,56 @@ function groupAt(sample: RenderedSample, x: number, y: number, cell: number): Fi
         const name = PART_NAMES[label - 1]!;
         counts.set(name, (counts.get(name) ?? 0) + 1);
       } else if (sample.river?.[py * size + px]) river++;
+      const region = textures?.regions[py * size + px] ?? 0;
+      if (region > 0) {
+        textured++;
+        const kind = textures!.list[region - 1]!.kind;
+        kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+      }
     }
   }
-  if (parts >= pixels / 4) return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]![0];
-  return river >= pixels / 4 ? 'river' : 'background';
+  const texture =
+    pixels > 0 && textured >= pixels * TEXTURE_RULE.cover
+      ? [...kinds.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]![0]
+      : null;
+  if (parts >= pixels / 4)
+    return { group: [...counts.entries()].sort((a, b) => b[1] - a[1])[0]![0], texture };
+  return { group: river >= pixels / 4 ? 'river' : 'background', texture };
+}
+
+/** Whether every sample has a texture annotation (synthetic images do; CUB and photos do not). */
+export const hasTextureAnnotation = (samples: readonly RenderedSample[]): boolean =>
+  samples.length > 0 && samples.every((s) => s.textures !== undefined);
+
+/**
+ * `TextureEvidence.chance`: the share of the samples with at least one cell (of the explained
+ * layer's h × w grid) whose patch is on textured coat.
+ */
+export function textureChance(
+  samples: readonly RenderedSample[],
+  grid: { readonly h: number; readonly w: number; readonly scale: number; readonly offset: number },
+): number {
+  let textured = 0;
+  for (const s of samples) {
+    if (!s.textures || s.textures.list.every((r) => r.area === 0)) continue;
+    let found = false;
+    for (let q = 0; q < grid.h * grid.w && !found; q++) {
+      const x = grid.scale * (q % grid.w) + grid.offset;
+      const y = grid.scale * Math.floor(q / grid.w) + grid.offset;
+      found = groupAt(s, x, y, grid.scale).texture !== null;
+    }
+    if (found) textured++;
+  }
+  return samples.length > 0 ? textured / samples.length : 0;
 }
 
 /**
  * Each channel's group over annotated images: what its peak cell covers (`groupAt`) in most of
- * its `topN` strongest images; `silent` if it never fires. maps are [N, h, w, C] chunks in image
- * order; shape is [h, w, C].
+ * its `topN` strongest images; `silent` if it never fires. When every sample has a texture
+ * annotation, a channel whose peaks fall on textured coat (`TEXTURE_RULE`, with `margin`
+ * replacing its margin when given) is a texture filter whichever part they fall on: its group is
+ * the texture kind, its purity the share of its top peaks on that kind, and `texture` gives the
+ * rule's numbers. maps are [N, h, w, C] chunks in image order; shape is [h, w, C].
  */
 export function assignGroups(
   maps: readonly Float32Array[],
@@ -111,11 +224,15 @@ export function assignGroups(
     readonly samples: readonly RenderedSample[];
     readonly geometry: { scale: number; offset: number };
     readonly topN: number;
+    readonly margin?: number;
   },
-): { group: FilterGroup; purity: number }[] {
+): { group: FilterGroup; purity: number; texture?: TextureEvidence }[] {
   const { shape, samples, geometry, topN } = options;
   const [h, w, c] = shape;
-  const out: { group: FilterGroup; purity: number }[] = [];
+  const annotated = hasTextureAnnotation(samples);
+  const chance = annotated ? textureChance(samples, { h, w, ...geometry }) : 0;
+  const margin = options.margin ?? TEXTURE_RULE.margin;
+  const out: { group: FilterGroup; purity: number; texture?: TextureEvidence }[] = [];
   for (let k = 0; k < c; k++) {
     const peaks: { i: number; v: number; cell: number }[] = [];
     let i = 0;
@@ -133,19 +250,32 @@ export function assignGroups(
     }
     peaks.sort((a, b) => b.v - a.v || a.i - b.i);
     const votes = new Map<FilterGroup, number>();
-    for (const p of peaks.slice(0, topN)) {
-      const g = groupAt(
+    const onKind = new Map<TextureKind, number>();
+    const top = peaks.slice(0, topN);
+    for (const p of top) {
+      const at = groupAt(
         samples[p.i]!,
         geometry.scale * (p.cell % w) + geometry.offset,
         geometry.scale * Math.floor(p.cell / w) + geometry.offset,
         geometry.scale,
       );
-      votes.set(g, (votes.get(g) ?? 0) + 1);
+      votes.set(at.group, (votes.get(at.group) ?? 0) + 1);
+      if (at.texture) onKind.set(at.texture, (onKind.get(at.texture) ?? 0) + 1);
     }
-    const [group, count] =
-      [...votes.entries()].sort((a, b) => b[1] - a[1] || String(a[0]).localeCompare(String(b[0])))[0] ??
-      (['silent', 0] as const);
-    out.push({ group, purity: count / Math.max(1, Math.min(topN, peaks.length)) });
+    const majority = <K extends string>(m: Map<K, number>) =>
+      [...m.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0];
+    const [group, count] = majority(votes) ?? (['silent', 0] as const);
+    const purity = count / Math.max(1, top.length);
+    if (!annotated) {
+      out.push({ group, purity });
+      continue;
+    }
+    const onTexture = [...onKind.values()].reduce((t, v) => t + v, 0) / Math.max(1, top.length);
+    const texture = { onTexture, chance };
+    const kind = majority(onKind);
+    if (top.length > 0 && kind && onTexture >= chance + margin)
+      out.push({ group: kind[0], purity: kind[1] / top.length, texture });
+    else out.push({ group, purity, texture });
   }
   return out;
 }
@@ -161,7 +291,13 @@ export function assignGroups(
  */
 export function explain(
   { performer, explainer }: PerformerAndExplainer,
-  opts: { readonly samples: readonly RenderedSample[]; readonly p: number; readonly topN?: number },
+  opts: {
+    readonly samples: readonly RenderedSample[];
+    readonly p: number;
+    readonly topN?: number;
+    /** `TEXTURE_RULE.margin` unless given. */
+    readonly textureMargin?: number;
+  },
 ): Explanation {
   const { samples } = opts;
   const f = explainer.options.filters;
@@ -193,6 +329,7 @@ export function explain(
     samples,
     geometry: performer.geometry,
     topN: opts.topN ?? 20,
+    ...(opts.textureMargin === undefined ? {} : { margin: opts.textureMargin }),
   });
   const filters: FilterReport[] = assigned.map((a, k) => {
     let contribution = 0;
@@ -221,6 +358,16 @@ export function explain(
       return { group, filters: g.filters, ofInterpretable, share: g.share, decision: g.decision };
     })
     .sort((a, b) => b.share - a.share || a.group.localeCompare(b.group));
+  const margin = opts.textureMargin ?? TEXTURE_RULE.margin;
+  const talk = talkShares(
+    groups,
+    { ordinaryShare, filters: f },
+    {
+      cover: TEXTURE_RULE.cover,
+      margin,
+      ...(hasTextureAnnotation(samples) ? { chance: filters[0]?.texture?.chance ?? 0 } : {}),
+    },
+  );
   const images = samples.map((_, im) => {
     const perGroup = new Map<FilterGroup, number>();
     let total = 0;
@@ -249,9 +396,58 @@ export function explain(
     interpretableShare,
     ordinaryShare,
     groups,
+    talk,
     filters,
     images,
     maps: { values, shape: [n, performer.xShape[0], performer.xShape[1], f] },
+  };
+}
+
+/**
+ * The groups in the talk's four kinds (`TalkShares`): each kind sums its groups' filters, shares
+ * and decisions; the ordinary track (`filters` of them, `ordinaryShare` of the features, the
+ * decision the interpretable filters do not carry) joins the silent filters as not
+ * interpretable. Without `rule.chance` the images had no texture annotation: textures are null.
+ */
+export function talkShares(
+  groups: readonly GroupShare[],
+  ordinary: { readonly ordinaryShare: number; readonly filters: number },
+  rule: TalkShares['textureRule'],
+): TalkShares {
+  const sum = (kind: TalkKind): TalkShare =>
+    groups
+      .filter((g) => talkKindOf(g.group) === kind)
+      .reduce(
+        (t, g) => ({
+          filters: t.filters + g.filters,
+          share: t.share + g.share,
+          decision: t.decision + g.decision,
+        }),
+        {
+          filters: 0,
+          share: 0,
+          decision: 0,
+        },
+      );
+  const interpretableDecision = groups.reduce((t, g) => t + g.decision, 0);
+  const silent = sum('not interpretable');
+  const textures = sum('textures');
+  if (rule.chance === undefined && textures.filters > 0)
+    throw new TransplantError(
+      'E_INVALID_ARGUMENT',
+      `${textures.filters} texture filters but no texture rule chance; texture groups come only from texture-annotated images: pass rule.chance from them, or put those filters in part groups`,
+      { operation: 'explain' },
+    );
+  return {
+    parts: sum('parts'),
+    textures: rule.chance === undefined ? null : textures,
+    background: sum('background'),
+    notInterpretable: {
+      filters: ordinary.filters + silent.filters,
+      share: ordinary.ordinaryShare + silent.share,
+      decision: 1 - interpretableDecision + silent.decision,
+    },
+    textureRule: rule,
   };
 }
 

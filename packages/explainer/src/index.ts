@@ -30,16 +30,25 @@ export {
 } from './train';
 export { RANDOMISATIONS, randomiseUpperLayers, type Randomisation } from './randomise';
 export {
+  TEXTURE_RULE,
   assignGroups,
   explain,
   fidelity,
+  hasTextureAnnotation,
   imageTensor,
+  talkKindOf,
+  talkShares,
+  textureChance,
   type Explanation,
   type FilterGroup,
   type FilterReport,
   type GroupShare,
   type ImageExplanation,
   type PerformerAndExplainer,
+  type TalkKind,
+  type TalkShare,
+  type TalkShares,
+  type TextureEvidence,
 } from './explain';
 export { renderCurves, renderGroupHeatmaps } from './pictures';
 export { explainPerformer, type ExplainRunOptions, type ExplainRunResult } from './run';
@@ -47,6 +56,8 @@ export { explainImage, type ExplainImageOptions, type ImageExplanationReport } f
 export {
   explainSummaryLines,
   formatExplainReport,
+  talkLine,
+  talkRows,
   writeExplainReport,
   type ExplainReport,
 } from './explain-report';

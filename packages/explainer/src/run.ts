@@ -18,6 +18,7 @@ import {
   type Explanation,
   type FilterReport,
   type GroupShare,
+  type TalkShares,
 } from './explain';
 import { Explainer, performerOf, type ExplainedOutput } from './explainer';
 import { renderGroupHeatmaps } from './pictures';
@@ -92,6 +93,8 @@ export interface ExplainRunResult {
   readonly interpretableShare: number;
   readonly ordinaryShare: number;
   readonly groups: GroupShare[];
+  /** The groups in the talk's form: parts, textures, background, not interpretable (`Explanation.talk`). */
+  readonly talk: TalkShares;
   /** Every interpretable filter: its group, purity and contribution. */
   readonly filters: FilterReport[];
   readonly fidelity: { performer: number; explained: number };
@@ -275,6 +278,7 @@ export function explainPerformer(
       interpretableShare: explanation.interpretableShare,
       ordinaryShare: explanation.ordinaryShare,
       groups: explanation.groups,
+      talk: explanation.talk,
       filters: explanation.filters,
       fidelity: accuracy,
       curve,

@@ -73,6 +73,11 @@ describe('transplant explain', () => {
     // Three steps: the step cap ends training, not the stopping rule.
     expect(report).toMatchObject({ steps: 3, converged: false, stream: 'dev' });
     expect(report.groups.reduce((s, g) => s + g.filters, 0)).toBe(4);
+    // The talk's form: synthetic images carry texture annotation, so all four kinds are measured.
+    const { parts, textures, background, notInterpretable } = report.talk;
+    expect(textures).not.toBeNull();
+    expect(parts.share + textures!.share + background.share + notInterpretable.share).toBeCloseTo(1, 6);
+    expect(parts.filters + textures!.filters + background.filters + notInterpretable.filters).toBe(8);
     // The image's explanation is of the network's own prediction on it, its group shares a partition.
     const predicted = JSON.parse(
       (await run('--json', 'predict', '--net', 'bird-cls', '--image', image)).stdout,
@@ -89,6 +94,11 @@ describe('transplant explain', () => {
       /stopped at the step cap before they settled\); .* of its decision \(first order\)\.$/m,
     );
     expect(md).toContain('![heat maps per part group](groups.png)');
+    const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
+    expect(md).toContain(
+      `Features: ${pct(parts.share)} parts, ${pct(textures!.share)} textures, ${pct(background.share)} background, ${pct(notInterpretable.share)} not interpretable.`,
+    );
+    expect(md).toMatch(/^\| textures \| \d+ \| [\d.]+ % \|/m);
     expect(await readFile(join(out, 'report.html'), 'utf8')).toContain('<img src="groups.png"');
     for (const png of ['groups.png', 'image.png'])
       expect((await readFile(join(out, png))).subarray(1, 4).toString()).toBe('PNG');

@@ -35,7 +35,7 @@ export function explainCommand(parent: Command, ctx: CommandContext): void {
   const d = EXPLAIN_COMMAND_DEFAULTS;
   resumableOptions(parent.command('explain'))
     .description(
-      'explain a classification network: how much of its features are object parts (p), which part groups carry them, and the fidelity of the explanation; writes a Markdown/HTML report with heat maps',
+      'explain a classification network: how much of its features are object parts (p), which part groups carry them, the shares of parts, textures, background and what is not interpretable, and the fidelity of the explanation; writes a Markdown/HTML report with heat maps',
     )
     .requiredOption('--net <ref>', 'a network in the registry, e.g. bird-cls')
     .option('--image <file>', 'also explain one image: which part groups drove this prediction')

@@ -24,7 +24,11 @@ function unionBounds(shapes: readonly Shape[]) {
   };
 }
 
-/** Fills shapes with a colour, an outline and a texture clipped to them; `unit` = pixels per body unit. */
+/**
+ * Fills shapes with a colour and a texture clipped to them; `unit` = pixels per body unit.
+ * Returns the texture's marks as shapes (each stripe's stroke as a polygon, each spot as an
+ * ellipse), exactly the geometry drawn, for the texture masks; none for a plain fill.
+ */
 export function paintShapes(
   ctx: Ctx,
   rng: Rng,
@@ -34,11 +38,12 @@ export function paintShapes(
     readonly texture: Texture;
     readonly unit: number;
   },
-): void {
+): Shape[] {
   const { shapes, colour, texture, unit } = paint;
   pathOf(ctx, shapes);
   ctx.fillStyle = css(colour);
   ctx.fill();
+  const marks: Shape[] = [];
   if (texture.kind !== 'plain') {
     ctx.save();
     ctx.clip();
@@ -46,19 +51,33 @@ export function paintShapes(
     ctx.fillStyle = css(texture.colour);
     ctx.strokeStyle = css(texture.colour);
     if (texture.kind === 'stripes') {
-      ctx.lineWidth = Math.max(0.8, texture.width * unit);
+      const width = Math.max(0.8, texture.width * unit);
+      ctx.lineWidth = width;
       const step = Math.max(1.5, texture.spacing * unit);
       const dx = Math.cos(texture.angle);
       const dy = Math.sin(texture.angle);
       const reach = Math.hypot(b.x1 - b.x0, b.y1 - b.y0);
       const cx = (b.x0 + b.x1) / 2;
       const cy = (b.y0 + b.y1) / 2;
+      // A stroke with butt caps covers the rectangle around its segment, half the width each side.
+      const [nx, ny] = [(-dy * width) / 2, (dx * width) / 2];
       ctx.beginPath();
       for (let o = -reach; o <= reach; o += step) {
         const ox = cx - dy * o;
         const oy = cy + dx * o;
-        ctx.moveTo(ox - dx * reach, oy - dy * reach);
-        ctx.lineTo(ox + dx * reach, oy + dy * reach);
+        const a = [ox - dx * reach, oy - dy * reach] as const;
+        const z = [ox + dx * reach, oy + dy * reach] as const;
+        ctx.moveTo(a[0], a[1]);
+        ctx.lineTo(z[0], z[1]);
+        marks.push({
+          kind: 'polygon',
+          points: [
+            [a[0] + nx, a[1] + ny],
+            [z[0] + nx, z[1] + ny],
+            [z[0] - nx, z[1] - ny],
+            [a[0] - nx, a[1] - ny],
+          ],
+        });
       }
       ctx.stroke();
     } else {
@@ -69,11 +88,16 @@ export function paintShapes(
         const x = rng.uniform(b.x0, b.x1);
         const y = rng.uniform(b.y0, b.y1);
         const rr = r * rng.uniform(0.6, 1.3);
+        // The draws in the order the drawing has always made them (the images stay the same).
+        const ry = rr * rng.uniform(0.6, 1);
+        const angle = rng.uniform(0, Math.PI);
         ctx.moveTo(x + rr, y);
-        ctx.ellipse(x, y, rr, rr * rng.uniform(0.6, 1), rng.uniform(0, Math.PI), 0, Math.PI * 2);
+        ctx.ellipse(x, y, rr, ry, angle, 0, Math.PI * 2);
+        marks.push({ kind: 'ellipse', cx: x, cy: y, rx: rr, ry, angle });
       }
       ctx.fill();
     }
     ctx.restore();
   }
+  return marks;
 }

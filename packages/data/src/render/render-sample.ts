@@ -1,6 +1,12 @@
 import { createCanvas, type Canvas } from '@napi-rs/canvas';
-import type { Annotation, PartAnnotation, SampleCategory } from '../annotation';
-import { CATEGORIES, type BodyPart } from '../categories';
+import type {
+  Annotation,
+  PartAnnotation,
+  SampleCategory,
+  TextureAnnotation,
+  TextureRegion,
+} from '../annotation';
+import { CATEGORIES, type BodyPart, type Texture } from '../categories';
 import { PART_NAMES, partLabel, type PartName } from '../parts';
 import { paintShapes, type Ctx } from './paint';
 import { Rng } from './rng';
@@ -17,6 +23,12 @@ export interface RenderedSample {
   readonly annotation: Annotation;
   /** Per pixel: 1 where the river behind the animal shows (absent when the scene has none). */
   readonly river?: Uint8Array;
+  /**
+   * The coat textures (stripes, spots) and where they show. Every rendered image has it (no
+   * regions when the coat is plain or there is no animal); images from elsewhere (CUB, photos)
+   * have none, and absent means "not annotated", not "no texture".
+   */
+  readonly textures?: TextureAnnotation;
 }
 
 interface Placed {
@@ -150,6 +162,70 @@ function centreOnMask(labels: Uint8Array, size: number, v: number, cx: number, c
   return best;
 }
 
+/**
+ * The texture annotation of a placed animal: which body part shows at each pixel (drawn in
+ * order, then what stands in front removed, as the labels are made), and per textured part the
+ * pixels inside both its shapes (the clip) and one of its marks. One region per texture: parts
+ * sharing a coat texture (torso and head, say) make one region.
+ */
+function annotateTextures(
+  placed: Placed | undefined,
+  marks: readonly (readonly Shape[])[],
+  size: number,
+): TextureAnnotation {
+  const regions = new Uint8Array(size * size);
+  const markMap = new Uint8Array(size * size);
+  const list: { kind: TextureRegion['kind']; parts: TextureRegion['parts'][number][] }[] = [];
+  if (!placed) return { regions, marks: markMap, list: [] };
+  const owner = new Uint8Array(size * size);
+  placed.parts.forEach((p, i) => rasterize(p.shapes, owner, size, size, i + 1));
+  for (const o of placed.occluders) rasterize(o.shapes, owner, size, size, 0);
+  const byTexture = new Map<Texture, number>();
+  const clip = new Uint8Array(size * size);
+  const inMark = new Uint8Array(size * size);
+  placed.parts.forEach((p, i) => {
+    const texture = p.texture;
+    if (texture.kind === 'plain') return;
+    let r = byTexture.get(texture);
+    if (r === undefined) {
+      r = list.push({ kind: texture.kind, parts: [] });
+      byTexture.set(texture, r);
+    }
+    const region = list[r - 1]!;
+    if (!region.parts.includes(p.part)) region.parts.push(p.part);
+    clip.fill(0);
+    inMark.fill(0);
+    rasterize(p.shapes, clip, size, size, 1);
+    rasterize(marks[i] ?? [], inMark, size, size, 1);
+    for (let q = 0; q < owner.length; q++) {
+      if (owner[q] !== i + 1) continue;
+      regions[q] = r;
+      markMap[q] = clip[q]! & inMark[q]!;
+    }
+  });
+  return { regions, marks: markMap, list: countTextures(list, regions, markMap) };
+}
+
+/** The regions' visible areas, counted on the maps. */
+export function countTextures(
+  list: readonly Pick<TextureRegion, 'kind' | 'parts'>[],
+  regions: Uint8Array,
+  marks: Uint8Array,
+): TextureRegion[] {
+  const area = new Float64Array(list.length + 1);
+  const markArea = new Float64Array(list.length + 1);
+  for (let q = 0; q < regions.length; q++) {
+    area[regions[q]!]! += 1;
+    markArea[regions[q]!]! += marks[q]!;
+  }
+  return list.map((t, i) => ({
+    kind: t.kind,
+    parts: [...t.parts],
+    area: area[i + 1]!,
+    markArea: markArea[i + 1]!,
+  }));
+}
+
 function clampByte(v: number): number {
   return v <= 0 ? 0 : v >= 255 ? 255 : Math.floor(v);
 }
@@ -193,15 +269,18 @@ export class SampleRenderer {
     ctx.globalCompositeOperation = 'source-over';
     const { river } = paintBackground(ctx, rng.fork('background'), size, options);
     const placed = category === 'background' ? undefined : place(rng.fork('placement'), category, size);
+    const marks: Shape[][] = [];
     if (placed) {
       const paintRng = rng.fork('paint');
       for (const p of placed.parts)
-        paintShapes(ctx, paintRng, {
-          shapes: p.shapes,
-          colour: p.colour,
-          texture: p.texture,
-          unit: placed.pose.scale,
-        });
+        marks.push(
+          paintShapes(ctx, paintRng, {
+            shapes: p.shapes,
+            colour: p.colour,
+            texture: p.texture,
+            unit: placed.pose.scale,
+          }),
+        );
       for (const o of placed.occluders)
         paintShapes(ctx, paintRng, {
           shapes: o.shapes,
@@ -248,6 +327,7 @@ export class SampleRenderer {
       labels,
       annotation: annotate(labels, size, category, placed),
       ...(riverMask ? { river: riverMask } : {}),
+      textures: annotateTextures(placed, marks, size),
     };
   }
 }
