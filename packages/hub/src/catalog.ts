@@ -139,8 +139,10 @@ export class CatalogReader {
       via:
         manifest.kind === 'network' &&
         manifest.options['generic'] === undefined &&
-        ((manifest.options['links'] ?? []) as { adapter?: string }[]).some(
-          (l) => typeof l.adapter === 'string',
+        Array.isArray(manifest.options['links']) &&
+        (manifest.options['links'] as unknown[]).some(
+          (l) =>
+            typeof l === 'object' && l !== null && typeof (l as { adapter?: unknown }).adapter === 'string',
         ),
     };
   }

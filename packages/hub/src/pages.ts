@@ -1,4 +1,5 @@
-import { decodeReport, isReportBundle, type Port } from '@transplant/core';
+import type { Port } from '@transplant/core';
+import type { AttachmentRead } from './attachments';
 import { lineageOf, matrixOf, type Catalog, type HubEntry, type HubMatrix, type HubVersion } from './catalog';
 import { esc, facts, jsonScript, metric, moduleHref, page, seg } from './html';
 import { renderReport } from './markdown';
@@ -164,10 +165,6 @@ export function matrixPage(matrix: HubMatrix, location: string): string {
 
 export { matrixOf };
 
-const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-export const isPng = (bytes: Uint8Array): boolean =>
-  bytes.byteLength > 8 && PNG_MAGIC.every((v, i) => bytes[i] === v);
-
 /** Whether decoded text starts like a binary file: control characters or bytes that are not UTF-8. */
 function looksBinary(text: string): boolean {
   for (let i = 0; i < Math.min(text.length, 4096); i++) {
@@ -185,8 +182,7 @@ function looksBinary(text: string): boolean {
 export function attachmentPage(
   ref: string,
   kind: string,
-  digest: string,
-  bytes: Uint8Array,
+  { digest, bytes, png, report }: AttachmentRead,
   location: string,
   { limit }: { readonly limit: number },
 ): string {
@@ -194,10 +190,10 @@ export function attachmentPage(
   const here = `${moduleHref(name, version)}/attachments/${seg(kind)}/`;
   const head = `<h1>${esc(kind)} of ${esc(ref)}</h1><p><code>${esc(digest)}</code>, ${bytes.byteLength} bytes · <a href="${here}raw" id="raw">download</a></p>`;
   let content: string;
-  if (isPng(bytes)) {
+  if (png) {
     content = `<img class="attachment" alt="${esc(kind)}" src="${here}raw">`;
-  } else if (isReportBundle(bytes)) {
-    content = `<article class="report" id="report">${renderReport(decodeReport(bytes), `${here}files/`)}</article>`;
+  } else if (report) {
+    content = `<article class="report" id="report">${renderReport(report, `${here}files/`)}</article>`;
   } else {
     const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, limit));
     let parsed: unknown;

@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { encodeReport, sha256Digest } from '@transplant/core';
 import type { Composer } from '@transplant/composer';
 import { FolderStore, Registry } from '@transplant/registry';
@@ -130,7 +130,9 @@ describe('the hub over a folder registry', () => {
     // The blob itself is a download, never shown as a page.
     const blob = await rawBytes(hub, `${at}raw`);
     expect(blob.type).toBe('application/octet-stream');
-    expect(blob.disposition).toBe(`attachment; filename="${HUB_FIXTURE.via}-1.0.0-${HUB_FIXTURE.report}"`);
+    expect(blob.disposition).toBe(
+      `attachment; filename="${HUB_FIXTURE.via}-1.0.0-${HUB_FIXTURE.report}.bin"`,
+    );
     expect(sha256Digest(blob.body)).toBe(/<code>(sha256:[0-9a-f]{64})<\/code>/.exec(report.body)![1]);
     for (const [path, status] of [
       [`${at}files/other.png`, 404],
@@ -391,6 +393,7 @@ describe('exporting a network for the browser', () => {
 describe('a module whose texts are hostile markup', () => {
   const SCRIPT = '<script>alert(1)</script>';
   const IMG = '"><img src=x onerror=alert(1)>';
+  let reads: MockInstance<Registry['attachment']>;
   let dir: string;
   let hub: HubHandle;
 
@@ -428,6 +431,7 @@ describe('a module whose texts are hostile markup', () => {
       kind: 'big-picture',
       bytes: new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...new Uint8Array(4096)]),
     });
+    reads = vi.spyOn(registry, 'attachment');
     hub = await startHub({
       registry,
       location: `${dir}/${SCRIPT}`,
@@ -469,12 +473,22 @@ describe('a module whose texts are hostile markup', () => {
     expect(report).not.toMatch(/src="[^"]*\.\.\/\.\.\/x\.png"/);
   });
 
-  it('refuses an attachment larger than it reads, before reading it', async () => {
+  it('refuses an attachment larger than it reads, before reading it, and reads another once for all its requests', async () => {
     for (const path of ['', 'raw'])
       expect(await raw(hub, `/modules/xss-mod/1.0.0/attachments/big-picture/${path}`)).toMatchObject({
         status: 413,
         body: expect.stringContaining('has 4104 bytes; the hub reads at most 1024'),
       });
+    expect(reads.mock.calls.filter(([, kind]) => kind === 'big-picture')).toEqual([]);
+    // Read once, whatever asked for it before (the page test) and however many ask now.
+    const notes = '/modules/xss-mod/1.0.0/attachments/notes/';
+    const answers = await Promise.all([raw(hub, notes), raw(hub, notes), raw(hub, `${notes}raw`)]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    expect(reads.mock.calls.filter(([, kind]) => kind === 'notes')).toHaveLength(1);
+    // Another site's page may not make the hub read attachment bytes; a link to the page is fine.
+    const crossSite = { 'sec-fetch-site': 'cross-site' };
+    expect((await raw(hub, `${notes}raw`, { headers: crossSite })).status).toBe(403);
+    expect((await raw(hub, notes, { headers: crossSite })).status).toBe(200);
   });
 });
 

@@ -7,18 +7,17 @@ import {
   MODULE_KIND_IDS,
   REPORT_FILE_NAME,
   TransplantError,
-  decodeReport,
-  isReportBundle,
   isExactVersion,
   isModuleName,
   isTransplantError,
 } from '@transplant/core';
 import { ATTACHMENT_KIND, type Registry } from '@transplant/registry';
+import { AttachmentReads } from './attachments';
 import { readAsset } from './assets';
 import { CatalogReader, matrixOf, type Catalog, type HubEntry, type HubVersion } from './catalog';
 import { GraphViews } from './graph-view';
 import { HttpError } from './http-error';
-import { attachmentPage, cardPage, errorPage, isPng, lineagePage, listPage, matrixPage } from './pages';
+import { attachmentPage, cardPage, errorPage, lineagePage, listPage, matrixPage } from './pages';
 import { LinkExports, RESIZE_JS, RUN_JS, runPage } from './run-in-browser';
 
 /** Limits on what a request may ask and a response may carry (docs/hub.md, safety). */
@@ -33,6 +32,8 @@ export const HUB_LIMITS = {
   attachmentBytes: 1 << 20,
   /** An attachment the hub reads at all (a page, a picture, a download); larger ones are refused, unread. */
   attachmentReadBytes: 64 << 20,
+  /** Attachments kept read and decoded, by digest (a report's page and its pictures read it once). */
+  attachmentCacheBytes: 128 << 20,
   /** A module's weights exported for the browser. */
   exportBytes: 64 << 20,
 } as const;
@@ -136,6 +137,7 @@ export class Hub {
   private readonly location: string;
   private readonly graphs: GraphViews | undefined;
   private readonly exports: LinkExports | undefined;
+  private readonly attachments = new AttachmentReads(HUB_LIMITS.attachmentCacheBytes);
   private cached: { at: number; catalog: Promise<Catalog> } | undefined;
   /** The `Host` header values a request may carry (lower case), set once the server listens. */
   private hosts: ReadonlySet<string> = new Set();
@@ -276,9 +278,18 @@ export class Hub {
 
   private async modules(rest: string[], crossSite: boolean, head: boolean): Promise<Reply> {
     const [name, version, section, ...more] = rest;
-    // Exports and graph views cost seconds of CPU and disk: another site's page may not start them.
-    if (crossSite && (section === 'model' || (section === 'attachments' && more[0] === 'explanatory-graph')))
-      throw new HttpError(403, 'another site may not ask this hub for exports or graph views');
+    // Exports, graph views and attachment bytes cost CPU, disk and memory: another site's page may
+    // not start them (a page of the hub itself is same-origin, a link typed or followed is none).
+    if (
+      crossSite &&
+      (section === 'model' ||
+        (section === 'attachments' &&
+          (more[0] === 'explanatory-graph' || (more.length > 1 && more[1] !== ''))))
+    )
+      throw new HttpError(
+        403,
+        'another site may not ask this hub for exports, graph views or attachment files',
+      );
     const catalog = await this.read();
     const entry = this.found(catalog, moduleName(name));
     if (version === undefined) return html(this.card(catalog, entry, entry.current));
@@ -317,26 +328,22 @@ export class Hub {
             413,
             `the ${kind} attachment of ${ref} has ${attachment.size} bytes; the hub reads at most ${most}`,
           );
-        const { bytes, digest } = await this.options.registry.attachment(ref, kind);
+        const read = await this.attachments.read(this.options.registry, ref, kind, attachment.digest, most);
         if (what === 'page')
-          return html(
-            attachmentPage(ref, kind, digest, bytes, this.location, { limit: HUB_LIMITS.attachmentBytes }),
-          );
-        // Attachments never change (a new one has a new digest): their bytes may be cached.
-        const cache = 'private, max-age=3600';
+          return html(attachmentPage(ref, kind, read, this.location, { limit: HUB_LIMITS.attachmentBytes }));
+        // Not cached by the browser: a replaced attachment keeps its address.
         if (what === 'raw')
-          return isPng(bytes)
-            ? { type: 'image/png', body: Buffer.from(bytes), cache }
+          return read.png
+            ? { type: 'image/png', body: Buffer.from(read.bytes) }
             : {
                 type: 'application/octet-stream',
-                body: Buffer.from(bytes),
-                cache,
-                download: `${entry.name}-${exact}-${kind}`,
+                body: Buffer.from(read.bytes),
+                download: `${entry.name}-${exact}-${kind}.bin`,
               };
-        if (!isReportBundle(bytes)) throw notFound(`the ${kind} attachment of ${ref} is not a report`);
-        const picture = decodeReport(bytes).files.find((f) => f.name === file[1]);
+        if (!read.report) throw notFound(`the ${kind} attachment of ${ref} is not a report`);
+        const picture = read.report.files.find((f) => f.name === file[1]);
         if (!picture) throw notFound(`the ${kind} report of ${ref} has no picture ${file[1]}`);
-        return { type: 'image/png', body: Buffer.from(picture.bytes), cache };
+        return { type: 'image/png', body: Buffer.from(picture.bytes) };
       }
       case 'run': {
         if (more.length > 0 || !this.exports) break;

@@ -20,6 +20,7 @@ export {
   REPORT_LIMITS,
   decodeReport,
   encodeReport,
+  isPng,
   isReportBundle,
   readReportBundle,
   type ReportBundle,

@@ -43,8 +43,10 @@ export interface ReportBundle {
 
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, variableMapSize: true });
 
-const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-const isPng = (b: Uint8Array) => b.byteLength > 8 && PNG_MAGIC.every((v, i) => b[i] === v);
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+/** Whether bytes start with the PNG signature (and hold more than it). */
+export const isPng = (bytes: Uint8Array): boolean =>
+  bytes.byteLength > 8 && PNG_SIGNATURE.every((v, i) => bytes[i] === v);
 
 const invalid = (detail: string, operation: string) =>
   new TransplantError('E_INVALID_ARGUMENT', `report: ${detail}`, { operation });
