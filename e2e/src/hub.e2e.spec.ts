@@ -256,7 +256,7 @@ describe('the hub in a browser', () => {
   });
 
   /** Runs `ref` in the page on `image` and in Node; returns both. */
-  async function both(ref: string, image: string) {
+  async function both(ref: string, image: string, { inputTolerance = 0 } = {}) {
     const [name] = ref.split('@') as [string];
     await page.goto(`${hub.url}modules/${name}`);
     await page.click('#run-link');
@@ -279,12 +279,15 @@ describe('the hub in a browser', () => {
       // The input Node makes of the image (predictImage's resize), byte for byte the page's.
       const decoded = await decodeImage(image);
       const rgb = resizeLinear(decoded.rgb, decoded.width, decoded.height, 3, 64);
-      expect((await page.evaluate('window.hubLastInput')) as number[]).toEqual(Array.from(rgb));
+      const browserInput = (await page.evaluate('window.hubLastInput')) as number[];
+      const inputDiff = Math.max(...browserInput.map((v, i) => Math.abs(v - rgb[i]!)));
+      if (inputTolerance === 0) expect(browserInput).toEqual(Array.from(rgb));
+      else expect(inputDiff).toBeLessThanOrEqual(inputTolerance);
       const input = tf.tidy(() => tf.div(tf.tensor4d(rgb, [1, 64, 64, 3], 'float32'), 255));
       const logits = network.run(link.category, link.task, input as tf.Tensor4D);
       const nodeOutputs = Array.from(logits.dataSync());
       tf.dispose([input, logits]);
-      return { browserResult, outputs, node, nodeOutputs };
+      return { browserResult, outputs, node, nodeOutputs, inputDiff };
     } finally {
       network.dispose();
     }
@@ -347,6 +350,28 @@ describe('the hub in a browser', () => {
     }
     const seg = await both('cat-seg', png);
     expect(diff(seg.outputs, seg.nodeOutputs)).toBeLessThan(1e-4);
+    // A phone's photo: EXIF orientation 6 (turn 90° clockwise to view) — upright in both.
+    const turned = join(dir, 'photo-turned.jpg');
+    await sharp(rgb, { raw: { width: w, height: h, channels: 3 } })
+      .jpeg({ quality: 90 })
+      .withMetadata({ orientation: 6 })
+      .toFile(turned);
+    expect((await decodeImage(turned)).width).toBe(h);
+    const upright = await both('cat-cls', turned);
+    expect(
+      Math.abs((upright.browserResult['logit'] as number) - (upright.node as { logit: number }).logit),
+    ).toBeLessThan(1e-4);
+    // A Display P3 photo: each side converts it to sRGB with its own colour engine.
+    const p3 = join(dir, 'photo-p3.png');
+    await sharp(rgb, { raw: { width: w, height: h, channels: 3 } })
+      .withIccProfile('p3')
+      .png()
+      .toFile(p3);
+    const wide = await both('cat-cls', p3, { inputTolerance: 2 });
+    timings['cat-cls p3 |Δlogit|'] = Math.abs(
+      (wide.browserResult['logit'] as number) - (wide.node as { logit: number }).logit,
+    );
+    timings['cat-cls p3 max |Δinput|'] = wide.inputDiff;
   });
 
   it('raised no script error on any page and answered every request it made', () => {

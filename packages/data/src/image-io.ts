@@ -69,7 +69,12 @@ export async function probeImage(
   return { width, height };
 }
 
-/** Decodes JPEG, PNG (or anything sharp reads) from a path or bytes into RGB, after {@link probeImage}. */
+/**
+ * Decodes JPEG, PNG (or anything sharp reads) from a path or bytes into RGB, after
+ * {@link probeImage}: turned upright by its EXIF orientation (a phone's photo as it is seen),
+ * converted to sRGB by its embedded colour profile, alpha dropped — as a browser shows the
+ * image, so that the hub's run page, which lets the browser decode, gets the same pixels.
+ */
 export async function decodeImage(
   source: string | Buffer,
   name = typeof source === 'string' ? source : 'image',
@@ -78,6 +83,7 @@ export async function decodeImage(
   await probeImage(source, name);
   try {
     const { data, info } = await sharp(source)
+      .rotate()
       .removeAlpha()
       .toColourspace('srgb')
       .raw()

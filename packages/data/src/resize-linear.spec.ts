@@ -1,6 +1,8 @@
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { cropResize } from './image-io';
+import { objectCrop } from './object-crop';
+import type { RenderedSample } from './render/render-sample';
 import { resizeLinear } from './resize-linear';
 
 const image = (width: number, height: number, f: (x: number, y: number, c: number) => number) =>
@@ -43,21 +45,48 @@ describe('resizeLinear', () => {
     for (let y = 1; y < 20; y++) for (let x = 0; x < 20; x++) expect(a[(y * 20 + x) * 3]).toBe(a[x * 3]);
   });
 
-  it('stays within two levels of the resampling that makes the training crops, on a smooth photo', async () => {
-    const w = 173;
-    const h = 121;
+  it('enlarges exactly as the object crops do (bilinear, half-pixel centres)', () => {
+    // A scene of 40 × 30 pixels of noise, taken whole (no box) and enlarged to 64 × 64 by objectCrop.
+    const [w, h] = [40, 30];
+    const rgb = image(w, h, (x, y, c) => (x * 97 + y * 57 + c * 31 + ((x * y) % 7) * 19) % 256);
+    const sample = {
+      width: w,
+      height: h,
+      rgb,
+      labels: new Uint8Array(w * h),
+      annotation: { parts: {} },
+    } as unknown as RenderedSample;
+    const crop = objectCrop(sample, 64).rgb;
+    const ours = resizeLinear(rgb, w, h, 3, 64);
+    let worst = 0;
+    for (let i = 0; i < ours.length; i++) worst = Math.max(worst, Math.abs(ours[i]! - crop[i]!));
+    // objectCrop keeps its weights in float32: a value on a half may round the other way.
+    expect(worst).toBeLessThanOrEqual(1);
+  });
+
+  it('shrinks like sharp’s linear resize (which makes CUB’s crops) on a smooth photo, not on noise', async () => {
+    const [w, h] = [173, 121];
     const smooth = image(w, h, (x, y, c) =>
       Math.round(127 + 100 * Math.sin(x / 23 + c) * Math.cos(y / 17 - c / 2)),
     );
-    const ours = resizeLinear(smooth, w, h, 3, 64);
-    const crop = await cropResize(
-      { width: w, height: h, rgb: smooth },
-      { left: 0, top: 0, width: w, height: h },
-      64,
-    );
-    let worst = 0;
-    for (let i = 0; i < ours.length; i++) worst = Math.max(worst, Math.abs(ours[i]! - crop.rgb[i]!));
-    expect(worst).toBeLessThanOrEqual(2);
+    const noise = image(w, h, (x, y, c) => (x * 97 + y * 57 + c * 31 + ((x * y) % 7) * 19) % 256);
+    const worst = async (rgb: Uint8Array) => {
+      const ours = resizeLinear(rgb, w, h, 3, 64);
+      const theirs = (
+        await cropResize({ width: w, height: h, rgb }, { left: 0, top: 0, width: w, height: h }, 64)
+      ).rgb;
+      let most = 0;
+      for (let i = 0; i < ours.length; i++) most = Math.max(most, Math.abs(ours[i]! - theirs[i]!));
+      return most;
+    };
+    expect(await worst(smooth)).toBeLessThanOrEqual(2);
+    // Both filters are linear and widened, but not the same: on noise they part by many levels.
+    expect(await worst(noise)).toBeGreaterThan(4);
+  });
+
+  it('refuses a size that is not a resize', () => {
+    for (const size of [0, -1, 2.5, Number.NaN])
+      expect(() => resizeLinear(new Uint8Array(12), 2, 2, 3, size)).toThrow(RangeError);
   });
 
   it('runs from its own source text alone, as the hub page runs it, with the same bytes', () => {

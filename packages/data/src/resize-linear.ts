@@ -8,7 +8,9 @@
  * (`predictImage`) and in the hub's run page: the page runs this very source
  * (`resizeLinear.toString()`), so both give the same bytes for the same decoded pixels. It
  * must therefore stay self-contained — no imports, no helpers outside its body — and use only
- * arithmetic whose result JavaScript fixes exactly (`+`, `*`, `/`, `Math.floor`, `Math.round`).
+ * operations whose result JavaScript fixes exactly (`+`, `-`, `*`, `/` on doubles, and
+ * `Math.floor`, `ceil`, `round`, `min`, `max`): no `Math.exp` or `sin`, whose last bit engines
+ * may choose.
  *
  * `pixels` holds `width × height` pixels of `channels` bytes each (3: RGB, 4: RGBA as a
  * canvas's ImageData gives; only the first three are read).
@@ -20,6 +22,8 @@ export function resizeLinear(
   channels: number,
   size: number,
 ): Uint8Array {
+  if (!Number.isInteger(size) || size < 1 || !(width >= 1) || !(height >= 1))
+    throw new RangeError(`resizeLinear: ${width} × ${height} → ${size} is not a resize of an image`);
   // Per axis and output index: the first source index and the normalised weights of the taps
   // from it. (A loop, not a helper function: a bundler that keeps names would wrap a nested
   // function in a call to its own helper, which the page does not have.)
@@ -27,6 +31,7 @@ export function resizeLinear(
   for (const inSize of [width, height]) {
     const scale = inSize / size;
     const widen = scale > 1 ? scale : 1;
+    // The triangle spans 2·widen source pixels: at most ⌈2·widen⌉ + 1 of them (one more for rounding).
     const most = Math.ceil(2 * widen) + 2;
     const start = new Int32Array(size);
     const count = new Int32Array(size);
@@ -35,9 +40,10 @@ export function resizeLinear(
       const centre = (o + 0.5) * scale;
       const lo = Math.max(0, Math.floor(centre - widen));
       const hi = Math.min(inSize, Math.ceil(centre + widen));
+      if (hi - lo > most) throw new RangeError(`resizeLinear: ${hi - lo} taps where ${most} fit`);
       let sum = 0;
       let n = 0;
-      for (let i = lo; i < hi && n < most; i++, n++) {
+      for (let i = lo; i < hi; i++, n++) {
         const d = (i + 0.5 - centre) / widen;
         const w = d < 0 ? 1 + d : 1 - d;
         weights[o * most + n] = w > 0 ? w : 0;

@@ -167,7 +167,8 @@ ${jsonScript('run-data', { ref, links })}`;
 export const RESIZE_JS = `${resizeLinear.toString()}\n`;
 
 /**
- * The page's script: the image decoded without colour conversion, resized to the network's input
+ * The page's script: the image decoded by the browser (upright by its EXIF orientation, in sRGB
+ * by its colour profile, as Node's decodeImage does), resized to the network's input
  * with `resizeLinear` and read as [0, 1] floats, exactly as Node's predictImage does, run by `model.predict`; cls shows output 0's score,
  * seg the mask (logit > 0) tinted over the image. `#run` carries the result for tests.
  */
@@ -201,7 +202,7 @@ export const RUN_JS = `
     status.textContent = 'running…';
     root.dataset.state = 'running';
     var index = Number(select.value);
-    return Promise.all([load(index), createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' })]).then(function (loaded) {
+    return Promise.all([load(index), createImageBitmap(file, { imageOrientation: 'from-image', premultiplyAlpha: 'none' })]).then(function (loaded) {
       var info = loaded[0].info, model = loaded[0].model, bitmap = loaded[1];
       var size = info.size;
       var input = document.getElementById('input');
