@@ -46,7 +46,9 @@ export function talkRows(t: TalkShares): { kind: string; share: TalkShare | null
       share: t.textures,
       how: t.textures
         ? `interpretable filters whose top peaks fall on textured coat (≥ ${pct(rule.cover)} of the cell's patch) in ≥ ${pct((rule.chance ?? 0) + rule.margin)} of their top images: the ${pct(rule.chance ?? 0)} of images with textured coat to peak on plus a margin of ${pct(rule.margin)}, whatever the part`
-        : 'not available: the images have no texture annotation (only synthetic images have one); texture filters count as parts',
+        : rule.chance === undefined
+          ? 'not available: the images have no texture annotation (only synthetic images have one); texture filters count as parts'
+          : `not measurable: ${pct(rule.chance)} of the images have textured coat to peak on, so a filter blind to texture can reach the ${pct(rule.margin)} margin above it; texture filters count as parts`,
     },
     {
       kind: 'background',
@@ -61,10 +63,13 @@ export function talkRows(t: TalkShares): { kind: string; share: TalkShare | null
   ];
 }
 
+/** Why textures have no share: the images are not annotated, or the rule cannot separate them. */
+const missing = (t: TalkShares) => (t.textureRule.chance === undefined ? 'not available' : 'not measurable');
+
 /** "83.0 % parts, 7.0 % textures, …": the features' shares in the talk's form. */
 export function talkLine(t: TalkShares): string {
   return talkRows(t)
-    .map((r) => (r.share ? `${pct(r.share.share)} ${r.kind}` : `${r.kind} not available`))
+    .map((r) => (r.share ? `${pct(r.share.share)} ${r.kind}` : `${r.kind} ${missing(t)}`))
     .join(', ');
 }
 
@@ -74,7 +79,7 @@ export function explainSummaryLines(r: ExplainReport): string[] {
   return [
     `p = ${r.p.toFixed(3)}: on held-out images the interpretable track alone achieves ${pct(r.p)} of the explainer's reconstruction of ${r.network}'s next layer (${r.steps} steps, ${r.converged ? 'stopped when p and the error settled' : 'stopped at the step cap before they settled'}); the interpretable filters carry ${pct(r.groups.reduce((t, g) => t + g.decision, 0))} of its decision (first order).`,
     `Explained: ${r.explained}.`,
-    `Features: ${talkLine(r.talk)}${r.talk.textures ? '' : ' (no texture annotation)'}.`,
+    `Features: ${talkLine(r.talk)}${r.talk.textureRule.chance === undefined ? ' (no texture annotation)' : ''}.`,
     ...parts.map(
       (g) =>
         `- ${g.filters} ${g.group} filters contribute ${pct(g.share)} of the features and ${pct(g.decision)} of the decision`,
@@ -126,7 +131,7 @@ export async function writeExplainReport(r: ExplainReport, explanation: Explanat
     ...talkRows(r.talk).map((k) =>
       k.share
         ? `| ${k.kind} | ${k.share.filters} | ${pct(k.share.share)} | ${pct(k.share.decision)} | ${k.how} |`
-        : `| ${k.kind} | – | not available | not available | ${k.how} |`,
+        : `| ${k.kind} | – | ${missing(r.talk)} | ${missing(r.talk)} | ${k.how} |`,
     ),
     '',
     'The four shares sum to 100 %. Texture filters are taken out of the part groups; p above counts every interpretable filter (parts, textures and background), as it always has.',
@@ -163,7 +168,7 @@ ${talkRows(r.talk)
   .map((k) =>
     k.share
       ? `<tr><td>${escape(k.kind)}</td><td>${k.share.filters}</td><td>${pct(k.share.share)}</td><td>${pct(k.share.decision)}</td><td>${escape(k.how)}</td></tr>`
-      : `<tr><td>${escape(k.kind)}</td><td>–</td><td>not available</td><td>not available</td><td>${escape(k.how)}</td></tr>`,
+      : `<tr><td>${escape(k.kind)}</td><td>–</td><td>${missing(r.talk)}</td><td>${missing(r.talk)}</td><td>${escape(k.how)}</td></tr>`,
   )
   .join('\n')}</table>
 <p><img src="groups.png" alt="heat maps per part group"></p>

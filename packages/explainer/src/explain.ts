@@ -35,10 +35,19 @@ export function talkKindOf(group: FilterGroup): TalkKind {
  * share of the explanation images that have such a cell at all: a filter blind to texture (a
  * torso filter, say, on animals whose torso is sometimes striped) has its peak on texture only
  * in textured images, so in about `chance` of its top images or fewer. The filter is a texture
- * filter when `onTexture ≥ chance + margin`, whichever part its peaks fall on; its group is
- * the kind (stripes, spots) most of those peaks fall on. Chosen on dev images (see the docs).
+ * filter when it has at least `minPeaks` peaks and `onTexture ≥ chance + margin`, whichever
+ * part its peaks fall on; its group is the kind (stripes, spots) most of those peaks fall on.
+ * The margin comes from a binomial bound, not from tuning (docs/methods.md §5.4).
  */
-export const TEXTURE_RULE = { cover: 0.25, margin: 0.3 } as const;
+export const TEXTURE_RULE = { cover: 0.25, margin: 0.3, minPeaks: 10 } as const;
+
+/**
+ * Whether the texture rule can tell a texture filter from a blind one on these images: the
+ * images are annotated, and `chance + margin` is a share a filter can reach (≤ 1). Where nearly
+ * every image is textured it cannot, and textures are not measured (null), not 0 %.
+ */
+export const textureMeasurable = (rule: { readonly margin: number; readonly chance?: number }): boolean =>
+  rule.chance !== undefined && rule.chance + rule.margin <= 1;
 
 export interface TextureEvidence {
   /** Share of the filter's top peaks on textured coat. */
@@ -96,7 +105,10 @@ export interface TalkShares {
   readonly textures: TalkShare | null;
   readonly background: TalkShare;
   readonly notInterpretable: TalkShare;
-  /** The texture rule as applied (`TEXTURE_RULE`); `chance` only when textures are annotated. */
+  /**
+   * The texture rule as applied (`TEXTURE_RULE`); `chance` only when textures are annotated.
+   * `textures` is null when they are not, or when `chance + margin` > 1 (`textureMeasurable`).
+   */
   readonly textureRule: { readonly cover: number; readonly margin: number; readonly chance?: number };
 }
 
@@ -273,7 +285,7 @@ export function assignGroups(
     const onTexture = [...onKind.values()].reduce((t, v) => t + v, 0) / Math.max(1, top.length);
     const texture = { onTexture, chance };
     const kind = majority(onKind);
-    if (top.length > 0 && kind && onTexture >= chance + margin)
+    if (top.length >= TEXTURE_RULE.minPeaks && kind && chance + margin <= 1 && onTexture >= chance + margin)
       out.push({ group: kind[0], purity: kind[1] / top.length, texture });
     else out.push({ group, purity, texture });
   }
@@ -440,7 +452,7 @@ export function talkShares(
     );
   return {
     parts: sum('parts'),
-    textures: rule.chance === undefined ? null : textures,
+    textures: textureMeasurable(rule) ? textures : null,
     background: sum('background'),
     notInterpretable: {
       filters: ordinary.filters + silent.filters,

@@ -19,7 +19,7 @@ const geometry = { scale: CELL, offset: CELL / 2, mapSize: [GRID, GRID], imageSi
 const samples: RenderedSample[] = (() => {
   const r = new SampleRenderer(SIZE);
   return [
-    ...Array.from({ length: 24 }, (_, i) => r.render('cat', `texture-explain-${i}`)),
+    ...Array.from({ length: 40 }, (_, i) => r.render('cat', `texture-explain-${i}`)),
     ...Array.from({ length: 8 }, (_, i) => r.render('cow', `texture-explain-${i}`)),
   ];
 })();
@@ -76,6 +76,46 @@ describe('texture filters', () => {
     expect(groups[1]!.texture!.onTexture).toBeLessThan(chance + TEXTURE_RULE.margin);
     expect(groups[1]!.texture!.onTexture).toBeGreaterThan(0);
     expect(groups[3]!.texture!.onTexture).toBe(0);
+  });
+
+  it('needs enough peaks: a stripe filter that fires in fewer than minPeaks images is not a texture filter', () => {
+    const maps = plantedMaps(samples);
+    const striped = samples
+      .map((s, i) => (s.textures!.list.some((r) => r.kind === 'stripes' && r.area > 0) ? i : -1))
+      .filter((i) => i >= 0);
+    // Channel 0 (stripes) silenced in every image but the first few striped ones.
+    const kept = new Set(striped.slice(0, TEXTURE_RULE.minPeaks - 1));
+    const cells = GRID * GRID;
+    for (let n = 0; n < samples.length; n++)
+      if (!kept.has(n)) for (let q = 0; q < cells; q++) maps[(n * cells + q) * 4] = 0;
+    const groups = assignGroups([maps], { shape: [GRID, GRID, 4], samples, geometry, topN: 20 });
+    expect(groups[0]!.texture!.onTexture).toBeGreaterThan(0.5);
+    expect(groups[0]!.group).not.toBe('stripes');
+  });
+
+  it('does not measure textures where a blind filter could pass (chance + margin > 1): null, not 0 %', () => {
+    const part = { filters: 3, share: 0.4, decision: 0.5 };
+    const rule = { cover: 0.25, margin: TEXTURE_RULE.margin, chance: 0.8 };
+    const talk = talkShares(
+      [{ group: 'torso', ofInterpretable: 1, ...part }],
+      { ordinaryShare: 0.6, filters: 4 },
+      rule,
+    );
+    expect(talk.textures).toBeNull();
+    expect(
+      talkShares(
+        [{ group: 'torso', ofInterpretable: 1, ...part }],
+        { ordinaryShare: 0.6, filters: 4 },
+        { ...rule, chance: 0.5 },
+      ).textures,
+    ).toEqual({
+      filters: 0,
+      share: 0,
+      decision: 0,
+    });
+    expect(talkLine(talk)).toBe(
+      '40.0 % parts, textures not measurable, 0.0 % background, 60.0 % not interpretable',
+    );
   });
 
   it('without texture annotation there is no texture group: the stripe filter is a part filter', () => {

@@ -88,7 +88,12 @@ describe('texture annotations', () => {
           h.update(s.rgb).update(s.labels);
         }
     }
-    expect(h.digest('hex').slice(0, 16)).toBe('fb23d584a946439a');
+    // On another platform or canvas build the renders may differ by a rounding: then so do the
+    // committed zoo's training images, and this says so rather than passing quietly.
+    expect(
+      h.digest('hex').slice(0, 16),
+      `renders differ from those of ${process.platform}-${process.arch} with this package-lock's @napi-rs/canvas, which the committed zoo was trained on`,
+    ).toBe('fb23d584a946439a');
   });
 
   it.each([
