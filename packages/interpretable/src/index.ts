@@ -78,3 +78,4 @@ export {
   type InterpretNetworkLayerOptions,
   type MetricsReport,
 } from './interpret-network-layer';
+export * from './visualize';
