@@ -52,3 +52,4 @@ export {
 } from './explain-report';
 export { explainNetwork, type ExplainNetworkOptions } from './explain-network';
 export { EXPLAIN_COMMAND_DEFAULTS } from './options';
+export { groupFilters, groupUnit, type GroupFiltersOptions } from './visualize-groups';

@@ -79,3 +79,4 @@ export {
   type MetricsReport,
 } from './interpret-network-layer';
 export * from './visualize';
+export * from './visualize-report';

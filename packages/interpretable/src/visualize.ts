@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { TransplantError } from '@transplant/core';
 import { Rng } from '@transplant/data';
-import type { LayerRef } from './layer-probe';
+import type { Network } from '@transplant/composer';
+import type { CategoryId } from '@transplant/data';
+import { partImages } from './interpret';
+import { cellGeometry, findLayer, type LayerRef } from './layer-probe';
 
 /**
  * Feature visualization by activation maximization (docs/visualize.md): one image per unit,
@@ -289,8 +292,8 @@ function randomWarp(
 function applyWarp(images: tf.Tensor4D, warp: Warp): tf.Tensor4D {
   const shape = images.shape;
   const rows = shape[0] * shape[1] * shape[2];
-  const resample = tf.customGrad((x: tf.Tensor) => {
-    const flat = tf.reshape(x, [rows, 3]);
+  const resample = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const flat = tf.reshape(inputs[0] as tf.Tensor, [rows, 3]);
     const value = tf.reshape(
       tf.addN(warp.indices.map((i, k) => tf.mul(tf.gather(flat, i), warp.weights[k]!))),
       shape,
@@ -484,4 +487,37 @@ export function visualizeUnits(
   }
   const ms = performance.now() - started;
   return { size, steps, batch: batchSize, units: out, ms, msPerUnit: ms / units.length };
+}
+
+export interface VisualizeNetworkOptions extends Omit<VisualizeOptions, 'size' | 'colour'> {
+  readonly network: Network;
+  readonly link: { readonly category: string; readonly task: string };
+  /** The layer (module-local or MODULE:LAYER) the units are on. */
+  readonly layer: string;
+  readonly units: readonly VisualUnit[];
+  /** The colour correlations come from this category's object crops (default: no decorrelation). */
+  readonly category?: CategoryId;
+}
+
+/**
+ * `visualizeUnits` on a layer of a network's link, at the network's input side, with the colour
+ * square root of 32 object crops of `category`; returns the result and the module-qualified layer.
+ */
+export function visualizeNetworkUnits(
+  options: VisualizeNetworkOptions,
+): VisualizationResult & { readonly layer: string } {
+  const { network, link, layer, units, category, ...settings } = options;
+  const ref = findLayer(network, link, layer);
+  const size = cellGeometry(ref).imageSize[0];
+  const colour = category
+    ? colourSquareRoot(
+        partImages(category, { count: 32, size, crop: true, seed: 'visualize-colour' }).samples,
+      )
+    : undefined;
+  const result = visualizeUnits(layerForward(ref), units, {
+    ...settings,
+    size,
+    ...(colour ? { colour } : {}),
+  });
+  return { ...result, layer: `${ref.module.name}:${ref.name}` };
 }
