@@ -4,6 +4,9 @@ import { Rng } from '@transplant/data';
 import type { Network } from '@transplant/composer';
 import type { CategoryId } from '@transplant/data';
 import { partImages } from './interpret';
+import { VISUALIZE_DEFAULTS } from './options';
+
+export { VISUALIZE_DEFAULTS };
 import { cellGeometry, findLayer, type LayerRef } from './layer-probe';
 
 /**
@@ -41,7 +44,7 @@ export interface VisualizeOptions {
   readonly scale?: number;
   /** Random rotation per step, up to this many degrees each way (default 10). */
   readonly rotate?: number;
-  /** Weight of the total-variation penalty, per pixel (default 0.05). */
+  /** Weight of the total-variation penalty, per pixel (default 0.005). */
   readonly tv?: number;
   /** Spectrum decay: a coefficient at frequency f is weighted by (f_min / max(f, f_min))^decay (default 1; 0 = flat, like pixels). */
   readonly decay?: number;
@@ -81,16 +84,6 @@ export interface VisualizationResult {
 
 /** A layer's feature map as a differentiable function of [B, H, W, 3] images in [0, 1]. */
 export type LayerForward = (images: tf.Tensor4D) => tf.Tensor4D;
-
-export const VISUALIZE_DEFAULTS = {
-  steps: 256,
-  learningRate: 0.1,
-  batch: 16,
-  scale: 0.1,
-  rotate: 10,
-  tv: 0.05,
-  decay: 1,
-} as const;
 
 const invalid = (message: string) =>
   new TransplantError('E_INVALID_ARGUMENT', message, { operation: 'visualize' });
