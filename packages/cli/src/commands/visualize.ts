@@ -56,13 +56,13 @@ export function visualizeCommand(parent: Command, ctx: CommandContext): void {
       '--layer <name>',
       'with --filter or --group: a layer with a feature map, module-local (block2_conv1) or MODULE:LAYER',
     )
-    .option('--filter <list>', 'filters of --layer, comma-separated, ranges allowed: 0,3,8-11')
+    .option('--filter <i,j,…>', 'filters of --layer, comma-separated, ranges allowed: 0,3,8-11')
     .option(
       '--node <list>',
       'explanatory-graph nodes, LAYER:NODE comma-separated (layer 0 is the top graph layer): each maximizes its filter at the node’s mean position',
     )
     .option(
-      '--group <parts>',
+      '--group <names>',
       'part groups of --layer’s filters (head, torso, …, river, background), comma-separated: each maximizes the sum of its filters',
     )
     .option(
@@ -76,7 +76,7 @@ export function visualizeCommand(parent: Command, ctx: CommandContext): void {
     .option('--out <dir>', 'where the report goes (default reports/visualize-NET-KIND)')
     .option('--steps <n>', 'optimization steps', String(d.steps))
     .option('--batch <n>', 'units optimized at once', String(d.batch))
-    .option('--lr <rate>', 'Adam’s learning rate', String(d.learningRate))
+    .option('--lr <w>', 'Adam’s learning rate', String(d.learningRate))
     .option('--tv <w>', 'weight of the total-variation penalty', String(d.tv))
     .option('--images <n>', 'with --group: annotated images the filters are grouped on', '64')
     .option('--seed <text>', 'seed of the starting images and the random transforms', 'visualize')
@@ -87,6 +87,8 @@ export function visualizeCommand(parent: Command, ctx: CommandContext): void {
       const kind = kinds[0]!;
       if (kind !== 'node' && !flags.layer)
         throw usage(`--${kind} needs --layer: the layer whose filters are visualized`, 'visualize');
+      if (kind !== 'node' && flags.graph)
+        throw usage('--graph goes with --node: filters and groups need no graph', 'visualize');
       if (kind === 'node' && flags.layer)
         throw usage('--node names its graph layer itself (LAYER:NODE); leave out --layer', 'visualize');
       const counts = integers(flags, { steps: 1, batch: 1, images: 2 }, 'visualize');
