@@ -149,6 +149,69 @@ describe('transplant visualize', () => {
     expect(g.units[0]!.channels).toHaveLength(Number(found![2]));
   });
 
+  it('shows the shown nodes’ optimized images in the graph’s HTML browser (graph mine --visualize-steps)', async () => {
+    const html = join(dir, 'browser');
+    const mined = await run(
+      'graph',
+      'mine',
+      '--net',
+      'cat-cls',
+      '--out',
+      join(dir, 'b.egraph'),
+      '--images',
+      '8',
+      '--negatives',
+      '4',
+      '--iterations',
+      '1',
+      '--html',
+      html,
+      '--visualize-steps',
+      '4',
+    );
+    expect(mined.code).toBe(0);
+    const index = await readFile(join(html, 'index.html'), 'utf8');
+    const shown = [...index.matchAll(/<div class="node" id="n-(\d+)-(\d+)">/g)].map((m) => `${m[1]}-${m[2]}`);
+    const optimized = [...index.matchAll(/<img src="nodes\/l(\d+)-n(\d+)-optimized\.png"/g)].map(
+      (m) => `${m[1]}-${m[2]}`,
+    );
+    expect(shown.length).toBeGreaterThan(0);
+    expect(optimized).toEqual(shown);
+    const [l, n] = optimized[0]!.split('-');
+    expect([...(await readFile(join(html, 'nodes', `l${l}-n${n}-optimized.png`))).subarray(0, 4)]).toEqual(
+      PNG,
+    );
+    const plain = await run(
+      'graph',
+      'mine',
+      '--net',
+      'cat-cls',
+      '--out',
+      join(dir, 'c.egraph'),
+      '--images',
+      '8',
+      '--negatives',
+      '4',
+      '--iterations',
+      '1',
+      '--html',
+      join(dir, 'plain'),
+    );
+    expect(plain.code).toBe(0);
+    expect(await readFile(join(dir, 'plain', 'index.html'), 'utf8')).not.toContain('-optimized.png');
+    const alone = await run(
+      'graph',
+      'mine',
+      '--net',
+      'cat-cls',
+      '--out',
+      join(dir, 'd.egraph'),
+      '--visualize-steps',
+      '4',
+    );
+    expect(alone.stderr).toMatch(/E_USAGE.*add --html DIR/);
+  });
+
   it('refuses what names no unit, with coded errors', async () => {
     const v = (...args: string[]) =>
       run('visualize', '--net', 'cat-cls', '--steps', '1', '--out', join(dir, 'bad'), ...args);
