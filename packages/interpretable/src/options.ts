@@ -12,4 +12,5 @@ export const VISUALIZE_DEFAULTS = {
   rotate: 10,
   tv: 0.005,
   decay: 1,
+  init: 0.5,
 } as const;

@@ -53,6 +53,12 @@ export interface VisualizeOptions {
    * values are decorrelated colours this maps to RGB. Default: the identity (no decorrelation).
    */
   readonly colour?: readonly number[];
+  /**
+   * Spread of the random start: the standard deviation of the coefficients, which is that of
+   * the pixels before the sigmoid (default 0.5: a visible noise that already excites more units
+   * than a flat grey; a unit silent on it may get no gradient at all).
+   */
+  readonly init?: number;
   readonly seed?: string;
   /** After each step of each batch: the units done before this batch, the step, the mean objective. */
   readonly onStep?: (p: {
@@ -431,7 +437,7 @@ export function visualizeUnits(
       const chunk = units.slice(from, from + batchSize);
       const b = chunk.length;
       const init = new Float32Array(b * 3 * size * size);
-      for (let i = 0; i < init.length; i++) init[i] = rng.normal(0, 0.01);
+      for (let i = 0; i < init.length; i++) init[i] = rng.normal(0, options.init ?? d.init);
       const start = tf.tensor4d(init, [b, 3, size, size]);
       const coefficients = tf.variable(start, true);
       start.dispose();
