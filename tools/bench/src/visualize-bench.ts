@@ -8,7 +8,8 @@ import { EMBEDDED_REGISTRY, createPlatform } from '@transplant/platform';
 
 /**
  * Feature visualization's time per unit (docs/visualize.md) on a zoo network, in one run: the
- * same filters optimized all in one batch, and one at a time. Writes
+ * same filters optimized all in one batch, and one at a time, after a warm-up, alternately,
+ * twice each (the means are reported). Writes
  * tools/bench/results/visualize.json.
  */
 /** Options of `nx run bench:visualize` (its schema.json holds the same names, types and defaults). */
@@ -57,8 +58,34 @@ export async function runVisualizeBench(options: Partial<VisualizeBenchOptions> 
   log(
     `visualizing ${units.length} filters of ${values.net} ${values.layer}, ${steps} steps, batched and one at a time…`,
   );
-  const batched = run(units.length);
-  const single = run(1);
+  // Warm-up (the back end's first calls of each shape allocate and compile), then the two ways
+  // alternately, twice each, so that a change in the machine's load falls on both.
+  visualizeNetworkUnits({
+    network,
+    link,
+    layer: values.layer,
+    units,
+    category,
+    steps: 2,
+    batch: units.length,
+  });
+  visualizeNetworkUnits({
+    network,
+    link,
+    layer: values.layer,
+    units: units.slice(0, 1),
+    category,
+    steps: 2,
+    batch: 1,
+  });
+  const rounds = [run(units.length), run(1), run(units.length), run(1)];
+  const mean = (batch: number) => {
+    const of = rounds.filter((r) => r.batch === batch);
+    const ms = of.reduce((s, r) => s + r.ms, 0) / of.length;
+    return { batch, ms, msPerUnit: ms / units.length, rounds: of.map((r) => r.ms) };
+  };
+  const batched = { ...mean(units.length), layer: rounds[0]!.layer, size: rounds[0]!.size };
+  const single = mean(1);
   network.dispose();
   const result = {
     case: 'visualize',
@@ -69,8 +96,8 @@ export async function runVisualizeBench(options: Partial<VisualizeBenchOptions> 
     steps,
     backend: selection.id,
     machine: describeMachine(),
-    batched: { batch: batched.batch, ms: batched.ms, msPerUnit: batched.msPerUnit },
-    oneAtATime: { batch: 1, ms: single.ms, msPerUnit: single.msPerUnit },
+    batched: { batch: batched.batch, ms: batched.ms, msPerUnit: batched.msPerUnit, rounds: batched.rounds },
+    oneAtATime: single,
     speedup: single.ms / batched.ms,
     createdAt: new Date().toISOString(),
   };
