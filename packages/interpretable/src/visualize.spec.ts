@@ -84,36 +84,34 @@ describe('visualizeUnits', () => {
     const model = plantedModel(patterns);
     const forward: LayerForward = (x) => model.apply(x, { training: false }) as tf.Tensor4D;
     const tensors = tf.memory().numTensors;
-    // Both filters at the map's centre cell (6, 6): its receptive field is image rows and columns 6…10.
-    const result = visualizeUnits(
-      forward,
-      [
-        { label: 'grating', channels: [0], cell: [6, 6] },
-        { label: 'blob', channels: [1], cell: [6, 6] },
-      ],
-      { size: SIZE, steps: 96, seed: 'planted' },
+    // Each filter four times in one batch (four random starts), at the map's centre cell (6, 6):
+    // its receptive field is image rows and columns 6…10.
+    const starts = 4;
+    const units = [0, 1].flatMap((f) =>
+      Array.from({ length: starts }, (_, s) => ({
+        label: `filter ${f} start ${s}`,
+        channels: [f],
+        cell: [6, 6] as const,
+      })),
     );
+    const result = visualizeUnits(forward, units, { size: SIZE, steps: 128, seed: 'planted' });
     expect(tf.memory().numTensors).toBe(tensors);
-    const [grating, blob] = result.units;
-    const own = [
-      patchCorrelation(grating!.rgb, 6, 6, patterns[0]!),
-      patchCorrelation(blob!.rgb, 6, 6, patterns[1]!),
-    ];
-    const crossed = [
-      patchCorrelation(grating!.rgb, 6, 6, patterns[1]!),
-      patchCorrelation(blob!.rgb, 6, 6, patterns[0]!),
-    ];
     const rng = new Rng('random image');
     const random = Array.from({ length: SIZE * SIZE * 3 }, () => rng.next());
-    const chance = patterns.map((p) => Math.abs(patchCorrelation(random, 6, 6, p)));
-    expect(own[0]).toBeGreaterThan(0.8);
-    expect(own[1]).toBeGreaterThan(0.8);
+    const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
     for (let f = 0; f < 2; f++) {
-      expect(own[f]! - chance[f]!).toBeGreaterThan(0.4);
-      expect(own[f]! - Math.abs(crossed[f]!)).toBeGreaterThan(0.4);
+      const images = result.units.slice(f * starts, (f + 1) * starts);
+      const own = images.map((u) => patchCorrelation(u.rgb, 6, 6, patterns[f]!));
+      const crossed = images.map((u) => patchCorrelation(u.rgb, 6, 6, patterns[1 - f]!));
+      const chance = Math.abs(patchCorrelation(random, 6, 6, patterns[f]!));
+      // Most starts find the pattern (a start may end in a weaker local optimum): the median.
+      expect(median(own)).toBeGreaterThan(0.8);
+      expect(median(own) - chance).toBeGreaterThan(0.4);
+      expect(median(own) - median(crossed.map(Math.abs))).toBeGreaterThan(0.4);
+      // A start on which the ReLU is off at the cell gets no gradient and stays (0 → 0); the others rise.
+      for (const u of images) expect(u.activation).toBeGreaterThanOrEqual(u.initialActivation);
+      expect(images.filter((u) => u.activation > u.initialActivation).length).toBeGreaterThanOrEqual(3);
     }
-    for (const u of result.units)
-      expect(u.activation).toBeGreaterThan(10 * Math.max(u.initialActivation, 0.01));
     expect(result.msPerUnit).toBeGreaterThan(0);
     model.dispose();
   });
