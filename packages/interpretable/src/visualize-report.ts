@@ -44,7 +44,12 @@ export function renderVisualizationGrid(
   const caption = 14;
   const header = options.title ? 18 : 0;
   const rows = Math.max(1, Math.ceil(units.length / columns));
-  const canvas = createCanvas(Math.max(columns * (tile + 4), 160), header + rows * (tile + caption + 4));
+  // Wide enough for the title too (about 6.5 px per character of 11 px sans-serif).
+  const titleWidth = options.title ? Math.ceil(options.title.length * 6.5) + 4 : 0;
+  const canvas = createCanvas(
+    Math.max(columns * (tile + 4), 160, titleWidth),
+    header + rows * (tile + caption + 4),
+  );
   const ctx = canvas.getContext('2d');
   ctx.fillStyle = '#1e1e1e';
   ctx.fillRect(0, 0, canvas.width, canvas.height);
