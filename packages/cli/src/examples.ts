@@ -65,6 +65,11 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'graph nodes': [
     'transplant graph nodes --net bird-cls --graph bird.graph --nodes 0:12,1:40 --png nodes.png',
   ],
+  visualize: [
+    'transplant visualize --net bird-cls --layer block2_conv1 --filter 0-7',
+    'transplant visualize --net bird-cls --graph bird.graph --node 0:12,1:40 --out reports/bird-nodes',
+    'transplant visualize --net bird-cls --layer block2_conv1 --group head,torso --json',
+  ],
   'graph inspect': ['transplant graph inspect --graph bird.graph'],
   'graph localize': [
     'transplant graph localize --net bird-cls --graph bird.graph --shots 3,5 --png parts.png',

@@ -15,6 +15,7 @@ import { graphCommands } from './commands/graph';
 import { interpretCommands } from './commands/interpret';
 import { registryCommand } from './commands/registry';
 import { hubCommand } from './commands/hub';
+import { visualizeCommand } from './commands/visualize';
 import { checkOptionValues, commandPath, integer, usage } from './commands/parse-options';
 import {
   COMPLETION_DESCRIPTION,
@@ -172,6 +173,7 @@ function buildProgram(io: CliIo, services: LazyServices, live: Live = {}): Comma
   interpretCommands(program, commands);
   graphCommands(program, commands);
   explainCommand(program, commands);
+  visualizeCommand(program, commands);
   networkCommands(program, commands);
   hubCommand(program, commands);
 

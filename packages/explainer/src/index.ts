@@ -63,3 +63,4 @@ export {
 } from './explain-report';
 export { EXPLANATION_REPORT_ATTACHMENT, explainNetwork, type ExplainNetworkOptions } from './explain-network';
 export { EXPLAIN_COMMAND_DEFAULTS } from './options';
+export { groupFilters, groupUnit, type GroupFiltersOptions } from './visualize-groups';

@@ -9,6 +9,11 @@ export interface BrowserOptions {
   /** Images per node strip. */
   readonly images?: number;
   readonly title?: string;
+  /**
+   * Optimized images of the shown nodes (docs/visualize.md), PNGs by `LAYER:NODE`: given the
+   * nodes the browser shows, returns those it has; each is shown beside its node's patches.
+   */
+  readonly visualizations?: (nodes: readonly NodeRef[]) => ReadonlyMap<string, Buffer>;
 }
 
 const escape = (s: string) =>
@@ -51,6 +56,10 @@ export async function writeGraphBrowser(
           shown[l - 1]!.add(s.parents[v * s.params.parents + j]!);
   }
   await mkdir(join(dir, 'nodes'), { recursive: true });
+  const pictures =
+    options.visualizations?.(
+      shown.flatMap((set, l) => [...set].sort((a, b) => a - b).map((node) => ({ layer: l, node }))),
+    ) ?? new Map<string, Buffer>();
   const sections: string[] = [];
   for (let l = 0; l < graph.layers.length; l++) {
     const layer = graph.layers[l]!;
@@ -76,9 +85,15 @@ export async function writeGraphBrowser(
           (u) => `<a href="#n-${l - 1}-${u}" class="parent" data-layer="${l - 1}" data-node="${u}">${u}</a>`,
         )
         .join(' ');
+      const picture = pictures.get(`${l}:${v}`);
+      const optimized = `nodes/l${l}-n${v}-optimized.png`;
+      if (picture) await writeFile(join(dir, optimized), picture);
       cards.push(
         `<div class="node" id="n-${l}-${v}"><div class="meta">node ${v} · filter ${Math.floor(v / k)} · anchor (${s.anchor[v * 2]!.toFixed(1)}, ${s.anchor[v * 2 + 1]!.toFixed(1)}) · σ ${s.sigma[v]!.toFixed(2)} · strength ${strength[l]![v]!.toFixed(2)}</div>` +
           `<img src="${file}" alt="patches where node ${v} fires">` +
+          (picture
+            ? `<figure class="optimized"><img src="${optimized}" alt="image optimized to excite node ${v}"><figcaption>optimized for the node</figcaption></figure>`
+            : '') +
           (parents.length
             ? `<div class="parents">parents in ${escape(graph.layers[l - 1]!.name)}: ${links}</div>`
             : '') +
@@ -107,6 +122,7 @@ body { font: 14px system-ui, sans-serif; background: #121212; color: #eee; margi
 .node { display: inline-block; vertical-align: top; margin: .4em; padding: .4em; border: 2px solid #333; }
 .node.selected { border-color: #ff0; }
 .meta, .parents { font-size: 12px; max-width: 40em; }
+.optimized { display: inline-block; margin: 0 0 0 .4em; font-size: 11px; vertical-align: top; }
 a { color: #6cf; }
 </style></head><body>
 <h1>${escape(title)}</h1>

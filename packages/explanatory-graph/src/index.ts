@@ -122,3 +122,10 @@ export {
 export { drawGraphNodes, type DrawGraphNodesOptions } from './draw-graph-nodes';
 export { formatGraphSummary, summariseGraph, type GraphSummary } from './graph-summary';
 export { formatLocalization, formatLocalizationReport, type LocalizationReport } from './format-localization';
+export {
+  nodeKey,
+  nodeUnit,
+  nodeVisualizations,
+  visualizeGraphNodes,
+  type VisualizeGraphNodesOptions,
+} from './visualize-nodes';

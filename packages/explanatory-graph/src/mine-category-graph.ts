@@ -9,6 +9,7 @@ import { inferGraph, mineGraph, type ExplanatoryGraph, type Link } from './graph
 import { GRAPH_ATTACHMENT } from './graph-source';
 import { GRAPH_IMAGE_SEEDS, type GraphViewRule } from './options';
 import type { MiningProgress } from './mine';
+import { nodeVisualizations, type VisualizeGraphNodesOptions } from './visualize-nodes';
 
 export interface MineCategoryGraphOptions {
   readonly network: Network;
@@ -35,6 +36,8 @@ export interface MineCategoryGraphOptions {
   readonly attach?: { readonly registry: Registry; readonly replace?: boolean };
   /** Write the HTML browser (over the mining images) into this folder. */
   readonly html?: string;
+  /** With `html`: show each shown node's optimized image too (`nodeVisualizations`), with these settings. */
+  readonly visualize?: Omit<VisualizeGraphNodesOptions, 'graph' | 'nodes' | 'network' | 'link' | 'category'>;
   readonly onProgress?: (p: MiningProgress) => void;
 }
 
@@ -100,7 +103,15 @@ export async function mineCategoryGraph(options: MineCategoryGraphOptions): Prom
       html: await writeGraphBrowser(
         resolve(options.html),
         { graph, inference: inferGraph(graph, { network, link, images }), images },
-        { title: `Explanatory graph of ${options.reference}` },
+        {
+          title: `Explanatory graph of ${options.reference}`,
+          ...(options.visualize
+            ? {
+                visualizations: (nodes) =>
+                  nodeVisualizations({ ...options.visualize, graph, nodes, network, link, category }),
+              }
+            : {}),
+        },
       ),
     };
   return result;

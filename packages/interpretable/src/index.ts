@@ -78,3 +78,5 @@ export {
   type InterpretNetworkLayerOptions,
   type MetricsReport,
 } from './interpret-network-layer';
+export * from './visualize';
+export * from './visualize-report';

@@ -119,6 +119,16 @@ const baselines: BaselineTable = {
       '--out': out('explain'),
     },
   },
+  visualize: {
+    args: [],
+    options: {
+      '--net': 'cat-cls',
+      '--layer': 'block2_conv1',
+      '--filter': '0',
+      '--steps': '1',
+      '--out': out('visualize'),
+    },
+  },
   predict: { args: [], options: { '--net': 'cat-cls', '--image': f.image } },
   compose: { args: [], options: { '--name': 'composed', '--link': 'cat-cls-features:cat-cls-head' } },
   export: { args: [], options: { '--net': 'cat-cls', '--out': out('export') } },

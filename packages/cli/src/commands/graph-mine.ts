@@ -3,7 +3,7 @@ import { GRAPH_VIEW_RULES } from '@transplant/explanatory-graph/options';
 import type { Progress } from '../progress';
 import type { CommandContext } from './command-context';
 import { categoryOf, withNetwork } from './network-context';
-import { integers, nameList, oneOf, usage } from './parse-options';
+import { integer, integers, nameList, oneOf, usage } from './parse-options';
 
 interface MineFlags {
   net: string;
@@ -18,6 +18,7 @@ interface MineFlags {
   category?: string;
   html?: string;
   seed: string;
+  visualizeSteps: string;
 }
 
 /** `transplant graph mine`: the mining workflow of @transplant/explanatory-graph. */
@@ -42,11 +43,19 @@ export function graphMineCommand(graph: Command, ctx: CommandContext): void {
     .option('--category <id>', 'images of this category (default: the category module’s)')
     .option('--html <dir>', 'also write the HTML browser here')
     .option('--seed <text>', 'seed of the node initialisation', 'explanatory-graph')
+    .option(
+      '--visualize-steps <n>',
+      'with --html: also show each shown node’s optimized image (transplant visualize), after this many steps; 0: none',
+      '0',
+    )
     .action(async (flags: MineFlags) => {
       if (!flags.out && !flags.attach)
         throw usage('say where the graph goes: --out FILE and/or --attach', 'graph');
       const views = oneOf(flags.views, 'views', GRAPH_VIEW_RULES, 'graph');
       const counts = integers(flags, { images: 2, negatives: 2, iterations: 1 }, 'graph');
+      const visualizeSteps = integer(flags.visualizeSteps, 'visualize-steps', 0, 'graph');
+      if (visualizeSteps > 0 && !flags.html)
+        throw usage('--visualize-steps shows optimized images in the HTML browser: add --html DIR', 'graph');
       const layers = flags.layers === undefined ? undefined : nameList(flags.layers, 'layers', 'graph');
       const { formatGraphSummary, mineCategoryGraph, summariseGraph } =
         await import('@transplant/explanatory-graph');
@@ -68,6 +77,7 @@ export function graphMineCommand(graph: Command, ctx: CommandContext): void {
           ...(flags.out ? { out: flags.out } : {}),
           ...(flags.attach ? { attach: { registry, replace: flags.replace === true } } : {}),
           ...(flags.html ? { html: flags.html } : {}),
+          ...(visualizeSteps > 0 ? { visualize: { steps: visualizeSteps } } : {}),
           onProgress: (p) => {
             if (shown?.layer !== p.layer) {
               shown?.bar.done();

@@ -13,7 +13,7 @@ type NodesFlags = Record<'net' | 'nodes' | 'png' | 'images' | 'columns', string>
  * `--nodes 0:12,1:40` → node references of the graph, which has `perLayer` nodes in each layer;
  * E_USAGE for a pair that names no node.
  */
-function parseNodes(text: string, graph: ExplanatoryGraph, perLayer: readonly number[]): NodeRef[] {
+export function parseNodes(text: string, graph: ExplanatoryGraph, perLayer: readonly number[]): NodeRef[] {
   return text
     .split(',')
     .filter(Boolean)

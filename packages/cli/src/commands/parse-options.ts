@@ -128,6 +128,7 @@ export const OUTPUT_OPTIONS: Readonly<Record<string, Readonly<Record<string, 'fi
   'graph nodes': { png: 'file' },
   'graph localize': { png: 'file' },
   explain: { out: 'dir' },
+  visualize: { out: 'dir' },
   predict: { out: 'file' },
   export: { out: 'dir' },
   'data preview': { out: 'file' },

@@ -11,6 +11,7 @@ import { REGISTRY_BENCH_DEFAULTS } from '../registry-bench';
 import { RENDER_BENCH_DEFAULTS } from '../render-bench';
 import { SOAK_DEFAULTS } from '../soak';
 import { STARTUP_BENCH_DEFAULTS } from '../startup-bench';
+import { VISUALIZE_BENCH_DEFAULTS } from '../visualize-bench';
 import renderExecutor from './render/executor';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -24,6 +25,7 @@ const DEFAULTS: Record<string, object> = {
   graph: GRAPH_BENCH_DEFAULTS,
   soak: SOAK_DEFAULTS,
   startup: STARTUP_BENCH_DEFAULTS,
+  visualize: VISUALIZE_BENCH_DEFAULTS,
 };
 const read = async (path: string) =>
   JSON.parse(await readFile(new URL(`../../${path}`, import.meta.url), 'utf8'));
