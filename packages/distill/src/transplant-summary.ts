@@ -1,4 +1,4 @@
-import { readReportBundle, encodeReport } from '@transplant/core';
+import { TransplantError, encodeReport, isTransplantError, readReportBundle } from '@transplant/core';
 import { annotationLine } from './bridge-calibration';
 import { calibrationText, writeTransplantReport } from './report';
 import { transplant, type TransplantOptions, type TransplantResult } from './transplant';
@@ -24,12 +24,24 @@ export async function transplantWithReport(
   const { report: where, ...transplantOptions } = options;
   const result = await transplant(transplantOptions);
   const report = await writeTransplantReport(where.dir, result, where.command);
-  if (result.version !== undefined)
-    await options.composer.registry.attach(`${result.network}@${result.version}`, {
-      kind: TRANSPLANT_REPORT_ATTACHMENT,
-      bytes: encodeReport(await readReportBundle(report)),
-      replace: true,
-    });
+  if (result.version !== undefined) {
+    const published = `${result.network}@${result.version}`;
+    try {
+      await options.composer.registry.attach(published, {
+        kind: TRANSPLANT_REPORT_ATTACHMENT,
+        bytes: encodeReport(await readReportBundle(report)),
+        replace: true,
+      });
+    } catch (cause) {
+      // The network is published already: say so, and that the same command finishes the job
+      // (its run folder resumes, publishes nothing new and attaches the report).
+      throw new TransplantError(
+        isTransplantError(cause) ? cause.code : 'E_INTERNAL',
+        `${published} is published, but attaching its report failed: ${isTransplantError(cause) ? cause.detail : cause instanceof Error ? cause.message : String(cause)}; run the same command again to attach it`,
+        { module: published, operation: 'transplant', cause },
+      );
+    }
+  }
   return { result, report };
 }
 

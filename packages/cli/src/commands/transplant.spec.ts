@@ -1,9 +1,9 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Network, createModule, publishModule, publishNetwork } from '@transplant/composer';
-import { decodeReport, selectBackend } from '@transplant/core';
+import { TransplantError, decodeReport, selectBackend } from '@transplant/core';
 import { encodePng } from '@transplant/data';
 import { FolderStore, Registry } from '@transplant/registry';
 import { testPlugins } from '@transplant/platform/testing';
@@ -192,6 +192,34 @@ describe('transplant transplant', () => {
         .stdout,
     );
     expect(predicted).toMatchObject({ task: 'cls', link: 'cat-cls-features → bird-cls-head' });
+  });
+
+  it('says the network is published when attaching its report fails, and the same command attaches it without publishing again', async () => {
+    const args = ['--json', 'transplant', '--from', 'cat-cls', '--to', 'bird-cls', '--steps', '2'];
+    const reports = ['--reports', join(dir, 'reports-attach')];
+    const attach = vi
+      .spyOn(Registry.prototype, 'attach')
+      .mockRejectedValueOnce(new TransplantError('E_REGISTRY_UNREACHABLE', 'the store did not answer'));
+    try {
+      const failed = await run(...args, ...reports);
+      expect(failed.code).not.toBe(0);
+      expect(failed.stderr).toContain(
+        'bird-cls-via-cat@1.0.0 is published, but attaching its report failed: the store did not answer; run the same command again to attach it',
+      );
+      await expect(registry.attachment('bird-cls-via-cat@1.0.0', 'transplant-report')).rejects.toMatchObject({
+        code: 'E_MODULE_NOT_FOUND',
+      });
+      const again = await run(...args, ...reports);
+      expect(again.code).toBe(0);
+      expect(JSON.parse(again.stdout)).toMatchObject({ network: 'bird-cls-via-cat', version: '1.0.0' });
+      expect(Object.keys((await registry.index('bird-cls-via-cat')).versions)).toEqual(['1.0.0']);
+      const bundle = decodeReport(
+        (await registry.attachment('bird-cls-via-cat@1.0.0', 'transplant-report')).bytes,
+      );
+      expect(bundle.title).toBe('Transplant: bird-cls-via-cat@1.0.0');
+    } finally {
+      attach.mockRestore();
+    }
   });
 
   it('bridges a segmentation teacher to a classification student, calibrated without labels unless asked', async () => {

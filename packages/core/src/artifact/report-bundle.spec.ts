@@ -49,17 +49,24 @@ describe('report bundles', () => {
     await writeFile(join(dir, 'unused.png'), png(3));
     await writeFile(
       join(dir, 'r.md'),
-      '# Explanation of bird-cls\n\n![loss](r-loss.png) and ![g](groups.png) twice ![g](groups.png)\n![web](https://example.com/x.png) ![up](../x.png)\n',
+      '# Explanation of bird-cls\n\n![loss](r-loss.png) and ![g](groups.png "a title") twice ![g](<groups.png>)\n![web](https://example.com/x.png)\n',
     );
     const bundle = await readReportBundle(join(dir, 'r.md'));
     expect(bundle.title).toBe('Explanation of bird-cls');
     expect(bundle.files.map((f) => f.name)).toEqual(['r-loss.png', 'groups.png']);
     expect(bundle.files[1]!.bytes[8]).toBe(2);
-    await writeFile(join(dir, 'bad.md'), '# x\n![gone](gone.png)\n');
-    await expect(readReportBundle(join(dir, 'bad.md'))).rejects.toMatchObject({
-      code: 'E_INVALID_ARGUMENT',
-      message: expect.stringContaining('gone.png'),
-    });
+    for (const [shows, says] of [
+      ['![gone](gone.png)', 'gone.png, which is not in'],
+      ['![up](../x.png)', 'shows ../x.png; a report'],
+      ['![sub](figs/a.png)', 'shows figs/a.png; a report'],
+      ['![svg](a.svg)', 'shows a.svg; a report'],
+    ]) {
+      await writeFile(join(dir, 'bad.md'), `# x\n${shows}\n`);
+      await expect(readReportBundle(join(dir, 'bad.md'))).rejects.toMatchObject({
+        code: 'E_INVALID_ARGUMENT',
+        message: expect.stringContaining(says!),
+      });
+    }
   });
 
   it('refuses to write a bundle that breaks its rules', () => {

@@ -150,13 +150,23 @@ export function decodeReport(bytes: Uint8Array): ReportBundle {
 
 /**
  * A Markdown report on disk as a bundle: the file and every PNG it shows by a bare name in its
- * own folder (`![…](name.png)`). A picture it names that is missing is an error, not a hole.
+ * own folder (`![…](name.png)`). A picture it shows from its folder that is missing, in a
+ * subfolder or not a PNG name is an error, not a hole; web addresses are left to the reader
+ * (the hub shows their alternative text).
  */
 export async function readReportBundle(markdownPath: string, title?: string): Promise<ReportBundle> {
   const markdown = await readFile(markdownPath, 'utf8');
-  const names = [...new Set([...markdown.matchAll(/!\[[^\]]*\]\(([^)\s]+)\)/g)].map((m) => m[1]!))].filter(
-    (n) => REPORT_FILE_NAME.test(n),
-  );
+  // Every picture the Markdown shows from its own folder (not a web address or a data URL).
+  const local = [...markdown.matchAll(/!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s[^)]*)?\)/g)]
+    .map((m) => m[1]!)
+    .filter((src) => !/^[a-z][a-z0-9+.-]*:/i.test(src));
+  const names = [...new Set(local)];
+  for (const name of names)
+    if (!REPORT_FILE_NAME.test(name))
+      throw invalid(
+        `${basename(markdownPath)} shows ${name.slice(0, 120)}; a report's pictures are PNG files beside it, named by a bare name ending in .png`,
+        'readReportBundle',
+      );
   const dir = dirname(markdownPath);
   const files: ReportFile[] = [];
   for (const name of names) {
