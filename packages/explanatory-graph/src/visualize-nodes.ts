@@ -7,7 +7,7 @@ import {
   type VisualizeOptions,
   type VisualUnit,
 } from '@transplant/interpretable';
-import type { ExplanatoryGraph, LinkedNetwork } from './graph';
+import { assertGraphFits, type ExplanatoryGraph, type LinkedNetwork } from './graph';
 import type { NodeRef } from './pictures';
 
 /**
@@ -59,6 +59,15 @@ export function visualizeGraphNodes(
   options: VisualizeGraphNodesOptions,
 ): VisualizationResult & { readonly layers: string[] } {
   const { graph, nodes, network, link, ...settings } = options;
+  // A graph mined from another module (or version) would map its nodes onto the wrong filters.
+  assertGraphFits(graph, network, link);
+  const side = network.module(link.category).ports.input.shape[1];
+  if (side !== graph.imageSize)
+    throw new TransplantError(
+      'E_GRAPH_MISMATCH',
+      `this graph was mined on ${graph.imageSize}-pixel images; the link's category module takes ${side}: mine a graph of this network`,
+      { operation: 'visualize' },
+    );
   const units = nodes.map((ref) => nodeUnit(graph, ref));
   const layers = [...new Set(units.map((u) => u.layer))];
   const byLayer = layers.map((layer) =>

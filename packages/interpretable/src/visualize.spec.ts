@@ -2,7 +2,14 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@transplant/core';
 import { Rng } from '@transplant/data';
-import { colourSquareRoot, fourierBasis, visualizeUnits, type LayerForward } from './visualize';
+import {
+  applyWarp,
+  colourSquareRoot,
+  fourierBasis,
+  randomWarp,
+  visualizeUnits,
+  type LayerForward,
+} from './visualize';
 
 const SIZE = 16;
 const K = 5;
@@ -98,14 +105,17 @@ describe('visualizeUnits', () => {
     expect(tf.memory().numTensors).toBe(tensors);
     const rng = new Rng('random image');
     const random = Array.from({ length: SIZE * SIZE * 3 }, () => rng.next());
-    const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+    const median = (v: number[]) => {
+      const sorted = [...v].sort((a, b) => a - b);
+      return (sorted[Math.floor((v.length - 1) / 2)]! + sorted[Math.floor(v.length / 2)]!) / 2;
+    };
     for (let f = 0; f < 2; f++) {
       const images = result.units.slice(f * starts, (f + 1) * starts);
       const own = images.map((u) => patchCorrelation(u.rgb, 6, 6, patterns[f]!));
       const crossed = images.map((u) => patchCorrelation(u.rgb, 6, 6, patterns[1 - f]!));
       const chance = Math.abs(patchCorrelation(random, 6, 6, patterns[f]!));
-      // Most starts find the pattern (a start may end in a weaker local optimum): the median.
-      expect(median(own)).toBeGreaterThan(0.8);
+      // Three starts of four find the pattern (one may end in a weaker local optimum).
+      expect(own.filter((v) => v > 0.8).length).toBeGreaterThanOrEqual(3);
       expect(median(own) - chance).toBeGreaterThan(0.4);
       expect(median(own) - median(crossed.map(Math.abs))).toBeGreaterThan(0.4);
       // A start on which the ReLU is off at the cell gets no gradient and stays (0 → 0); the others rise.
@@ -176,5 +186,99 @@ describe('fourierBasis and colourSquareRoot', () => {
     expect(corr(0, 1)).toBeGreaterThan(0.9);
     expect(Math.abs(corr(0, 2))).toBeLessThan(0.15);
     expect(root[1]).toBeCloseTo(root[3]!, 6);
+  });
+});
+
+describe('the random view (applyWarp) and the regularizers', () => {
+  const S = 8;
+  const images = () =>
+    tf.tensor4d(
+      Float32Array.from({ length: 2 * S * S * 3 }, (_, i) => Math.sin(i * 0.37) + 0.1 * (i % 7)),
+      [2, S, S, 3],
+    );
+
+  it('an identity view gives the images back; a turned one moves them', () => {
+    const x = images();
+    const still = randomWarp(new Rng('w'), 2, S, { jitter: 0, scale: 0, rotate: 0 });
+    const y = applyWarp(x, still);
+    expect(Array.from(y.dataSync())).toEqual(Array.from(x.dataSync()));
+    const turned = randomWarp(new Rng('w'), 2, S, { jitter: 1, scale: 0.1, rotate: 10 });
+    const z = applyWarp(x, turned);
+    expect(tf.max(tf.abs(tf.sub(z, x))).dataSync()[0]).toBeGreaterThan(0.1);
+    tf.dispose([x, y, z, ...still.indices, ...still.weights, ...turned.indices, ...turned.weights]);
+  });
+
+  it('its gradient is the transpose of the resampling: it matches finite differences', () => {
+    const x = images();
+    const warp = randomWarp(new Rng('grad'), 2, S, { jitter: 1, scale: 0.1, rotate: 10 });
+    // A fixed random read-out of the warped images, so every output pixel counts differently.
+    const rng = new Rng('readout');
+    const r = tf.tensor4d(
+      Float32Array.from({ length: 2 * S * S * 3 }, () => rng.normal(0, 1)),
+      [2, S, S, 3],
+    );
+    const f = (v: tf.Tensor) => tf.sum(tf.mul(applyWarp(v as tf.Tensor4D, warp), r)) as tf.Scalar;
+    const g = tf.grad(f)(x);
+    const analytic = g.dataSync();
+    const base = x.dataSync();
+    const eps = 1e-2;
+    let worst = 0;
+    for (const i of [0, 5, 17, 63, 100, 200, 300, 383]) {
+      const plus = Float32Array.from(base);
+      const minus = Float32Array.from(base);
+      plus[i]! += eps;
+      minus[i]! -= eps;
+      const [fp, fm] = [plus, minus].map((d) =>
+        tf.tidy(() => f(tf.tensor4d(d, [2, S, S, 3])).dataSync()[0]!),
+      );
+      worst = Math.max(worst, Math.abs((fp! - fm!) / (2 * eps) - analytic[i]!));
+    }
+    // The map is linear in the pixels: central differences are exact up to float32 rounding.
+    expect(worst).toBeLessThan(2e-3);
+    expect(tf.max(tf.abs(g)).dataSync()[0]).toBeGreaterThan(0.1);
+    tf.dispose([x, r, g, ...warp.indices, ...warp.weights]);
+  });
+
+  /** The images' mean squared difference between neighbours, and their share of energy above a quarter of the sampling rate. */
+  function roughness(rgb: Uint8Array, size: number): { tv: number; high: number } {
+    let tv = 0;
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < size; y++)
+        for (let x = 0; x + 1 < size; x++)
+          tv += ((rgb[(y * size + x + 1) * 3 + c]! - rgb[(y * size + x) * 3 + c]!) / 255) ** 2;
+    const { basis, frequency } = fourierBasis(size);
+    let high = 0;
+    let all = 0;
+    for (let c = 0; c < 3; c++)
+      for (let i = 0; i < size; i++)
+        for (let j = 0; j < size; j++) {
+          let coefficient = 0;
+          for (let y = 0; y < size; y++)
+            for (let x = 0; x < size; x++)
+              coefficient +=
+                basis[y * size + i]! * basis[x * size + j]! * (rgb[(y * size + x) * 3 + c]! / 255);
+          if (i + j === 0) continue;
+          all += coefficient ** 2;
+          if (Math.hypot(frequency[i]!, frequency[j]!) > 0.25) high += coefficient ** 2;
+        }
+    return { tv, high: high / all };
+  }
+
+  it('the total-variation penalty and the spectrum decay make smoother images', () => {
+    const model = plantedModel(plantedKernels());
+    const forward: LayerForward = (x) => model.apply(x, { training: false }) as tf.Tensor4D;
+    const units = [0, 1].map((f) => ({ label: `filter ${f}`, channels: [f] }));
+    const run = (o: { tv: number; decay: number }) =>
+      visualizeUnits(forward, units, { size: SIZE, steps: 48, seed: 'smooth', ...o }).units.map((u) =>
+        roughness(u.rgb, SIZE),
+      );
+    const plain = run({ tv: 0, decay: 0 });
+    const tv = run({ tv: 0.2, decay: 0 });
+    const decayed = run({ tv: 0, decay: 1 });
+    for (let k = 0; k < 2; k++) {
+      expect(tv[k]!.tv).toBeLessThan(0.7 * plain[k]!.tv);
+      expect(decayed[k]!.high).toBeLessThan(0.7 * plain[k]!.high);
+    }
+    model.dispose();
   });
 });

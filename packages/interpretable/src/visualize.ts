@@ -34,7 +34,7 @@ export interface VisualizeOptions {
   readonly size: number;
   /** Adam steps (default 256). */
   readonly steps?: number;
-  /** Adam's learning rate on the Fourier coefficients (default 0.05). */
+  /** Adam's learning rate on the Fourier coefficients (default 0.1). */
   readonly learningRate?: number;
   /** Units optimized at a time, one image each (default 16). */
   readonly batch?: number;
@@ -226,14 +226,15 @@ function spectrumWeights(frequency: Float32Array, decay: number): Float32Array {
 }
 
 /** One random view per image: the sampling grid of a rotation, scale and shift about the centre. */
-interface Warp {
+export interface Warp {
   /** Flat indices [B·S·S] of the four neighbours in the batch's [B·S·S, 3] pixels. */
   readonly indices: [tf.Tensor1D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
   /** Their bilinear weights, [B·S·S, 1] each. */
   readonly weights: [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
 }
 
-function randomWarp(
+/** @internal exported for its tests. */
+export function randomWarp(
   rng: Rng,
   batch: number,
   size: number,
@@ -285,10 +286,13 @@ function randomWarp(
 
 /**
  * Bilinear resampling of [B, S, S, 3] images on a warp's grid, differentiable: tf.js has no
- * gradient for `tf.image.transform` or `cropAndResize`, so the forward pass gathers the four
- * neighbours and the backward pass scatters the output gradient back onto them (the transpose).
+ * gradient for `tf.image.transform` or `cropAndResize`, and `gather`'s own gradient needs
+ * UnsortedSegmentSum, which the wasm back end lacks; so the forward pass gathers the four
+ * neighbours and a custom backward pass scatters the output gradient back onto them (the
+ * transpose, with `scatterND`, which sums repeated indices).
  */
-function applyWarp(images: tf.Tensor4D, warp: Warp): tf.Tensor4D {
+/** @internal exported for its tests. */
+export function applyWarp(images: tf.Tensor4D, warp: Warp): tf.Tensor4D {
   const shape = images.shape;
   const rows = shape[0] * shape[1] * shape[2];
   const resample = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -393,17 +397,13 @@ export function visualizeUnits(
   const weightsData = spectrumWeights(frequency, options.decay ?? d.decay);
   // Pixels of unit variance per coefficient of unit variance, whatever the side and the decay.
   const gain = size / Math.sqrt(weightsData.reduce((s, v) => s + v * v, 0));
+  // Shape and channel count of the layer's map, and the units' check, before any optimization
+  // (and before any tensor of its own: a forward pass or a check that fails leaves nothing).
+  const mapShape = tf.tidy(() => forward(tf.zeros([1, size, size, 3])).shape);
+  checkUnits(units, mapShape);
   const fourier = tf.tensor2d(basis, [size, size]);
   const spectrum = tf.tensor2d(weightsData, [size, size]);
   const colourT = tf.tensor2d(colour as number[], [3, 3]);
-  // Shape and channel count of the layer's map, and the units' check, before any optimization.
-  const mapShape = tf.tidy(() => forward(tf.zeros([1, size, size, 3])).shape);
-  try {
-    checkUnits(units, mapShape);
-  } catch (error) {
-    tf.dispose([fourier, spectrum, colourT]);
-    throw error;
-  }
   /** Coefficients [B, 3, S, S] → images [B, S, S, 3] in [0, 1]. */
   const toImages = (coefficients: tf.Tensor4D): tf.Tensor4D => {
     const b = coefficients.shape[0];
@@ -453,7 +453,8 @@ export function visualizeUnits(
               () => {
                 const images = toImages(coefficients);
                 const objectives = objectiveOf(applyWarp(images, warp), mask);
-                mean = tf.mean(objectives).dataSync()[0]!;
+                // Read back only for a listener: a read waits for the device (a GPU back end) every step.
+                if (options.onStep) mean = tf.mean(objectives).dataSync()[0]!;
                 return tf.sum(
                   tf.sub(tf.mul(totalVariation(images), tvWeight * size * size), objectives),
                 ) as tf.Scalar;

@@ -15,7 +15,10 @@ beforeAll(async () => {
   await selectBackend({ requested: 'wasm', env: {} });
   dir = await mkdtemp(join(tmpdir(), 'transplant-cli-visualize-'));
   reg = join(dir, 'registry');
-  await publishTinyClassifiers(reg, [{ name: 'cat-cls', category: 'cat' }]);
+  await publishTinyClassifiers(reg, [
+    { name: 'cat-cls', category: 'cat' },
+    { name: 'bird-cls', category: 'bird' },
+  ]);
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 
@@ -96,7 +99,7 @@ describe('transplant visualize', () => {
       '--out',
       join(dir, 'nodes'),
     );
-    expect(nodes.stderr).not.toMatch(/error/);
+    expect(nodes.code).toBe(0);
     const n = JSON.parse(nodes.stdout) as VisualizationSummary;
     expect(n.kind).toBe('node');
     expect(n.layer).toBe('cat-cls-features:block2_conv1, cat-cls-features:block1_conv1');
@@ -104,6 +107,20 @@ describe('transplant visualize', () => {
     // Node v of a layer with K nodes per filter is filter ⌊v / K⌋ (8 × 7 and 4 × 13 nodes: K = 7, 13).
     expect(n.units.map((u) => u.channels)).toEqual([[0], [0]]);
     for (const u of n.units) expect(u.cell).toHaveLength(2);
+    // A graph of another network would put its nodes on the wrong filters: refused.
+    const other = await run(
+      'visualize',
+      '--net',
+      'bird-cls',
+      '--graph',
+      graph,
+      '--node',
+      '0:3',
+      '--steps',
+      '2',
+    );
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toMatch(/E_GRAPH_MISMATCH.*this graph explains cat-cls-features/);
 
     // A group no filter falls in: the error lists the groups the layer's filters fall in.
     const missing = await run(

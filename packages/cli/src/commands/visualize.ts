@@ -114,8 +114,9 @@ export function visualizeCommand(parent: Command, ctx: CommandContext): void {
             bar?.update(++done);
           },
         };
-        const start = (units: number, layers = 1) => {
-          const total = counts.steps * Math.max(layers, Math.ceil(units / counts.batch));
+        /** The bar over every batch: `perLayer` the units of each layer, each layer its own batches. */
+        const start = (perLayer: readonly number[]) => {
+          const total = counts.steps * perLayer.reduce((t, n) => t + Math.ceil(n / counts.batch), 0);
           bar = ctx.progress({ label: `${kind}s: step`, total, every: Math.max(1, Math.round(total / 10)) });
         };
         let result: VisualizationResult;
@@ -129,7 +130,9 @@ export function visualizeCommand(parent: Command, ctx: CommandContext): void {
             ...(flags.graph ? { file: flags.graph } : {}),
           });
           const nodes = parseNodes(flags.node!, graph, graphs.graphSize(graph).perLayer);
-          start(nodes.length, new Set(nodes.map((n) => n.layer)).size);
+          start(
+            [...new Set(nodes.map((n) => n.layer))].map((l) => nodes.filter((n) => n.layer === l).length),
+          );
           const r = graphs.visualizeGraphNodes({ ...settings, graph, nodes, network, link });
           [result, layer] = [r, r.layers.join(', ')];
         } else {
@@ -147,7 +150,7 @@ export function visualizeCommand(parent: Command, ctx: CommandContext): void {
             });
             units = groups.map((g) => groupUnit(found, g));
           }
-          start(units.length);
+          start([units.length]);
           const r = interpretable.visualizeNetworkUnits({
             ...settings,
             network,
