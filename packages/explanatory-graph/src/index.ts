@@ -122,3 +122,32 @@ export {
 export { drawGraphNodes, type DrawGraphNodesOptions } from './draw-graph-nodes';
 export { formatGraphSummary, summariseGraph, type GraphSummary } from './graph-summary';
 export { formatLocalization, formatLocalizationReport, type LocalizationReport } from './format-localization';
+export {
+  AOG_FORMAT,
+  AOG_VIEWS,
+  aogSize,
+  assertAogFits,
+  graphDigest,
+  learnAog,
+  localizeWithAog,
+  type AndOrGraph,
+  type AogNode,
+  type AogParse,
+  type AogPart,
+  type AogTemplate,
+  type AogVote,
+  type LearnAogOptions,
+  type PartParse,
+  type PartShots,
+} from './aog';
+export { AOG_FORMAT_VERSION, decodeAog, encodeAog, loadAog, saveAog } from './aog-artifact';
+export {
+  AOG_ATTACHMENT,
+  drawPartShots,
+  learnCategoryAog,
+  loadAogFor,
+  localizeImagesWithAog,
+  type LearnCategoryAogOptions,
+  type LearnedCategoryAog,
+} from './aog-source';
+export { formatAogParse, formatAogSummary, summariseAog, type AogSummary } from './aog-summary';
