@@ -151,3 +151,4 @@ export {
   type LearnedCategoryAog,
 } from './aog-source';
 export { formatAogParse, formatAogSummary, summariseAog, type AogSummary } from './aog-summary';
+export { aogNodes, writeAogPage } from './aog-browser';
