@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { TransplantError } from '@transplant/core';
 import type { Network } from '@transplant/composer';
-import { Rng, type CategoryId } from '@transplant/data';
+import { Rng, cropResize, decodeImage, type CategoryId } from '@transplant/data';
 import { partCentres, type PartImages } from '@transplant/interpretable';
 import type { Registry } from '@transplant/registry';
 import {
@@ -148,5 +148,46 @@ export function localizeImagesWithAog(options: {
   return {
     parses: Array.from({ length: inference.n }, (_, i) => localizeWithAog(aog, inference, i)),
     inference,
+  };
+}
+
+/**
+ * An image file (JPEG, PNG) as one unannotated image of `category`, resized (bilinear, the whole
+ * image) to the network's `size` × `size` input.
+ */
+export async function imageFileAsPartImages(
+  path: string,
+  category: CategoryId,
+  size: number,
+): Promise<PartImages> {
+  const file = resolve(path);
+  const decoded = await decodeImage(file, path);
+  const image = await cropResize(
+    decoded,
+    { left: 0, top: 0, width: decoded.width, height: decoded.height },
+    size,
+  );
+  return {
+    category,
+    size,
+    describe: `${path} (${decoded.width} × ${decoded.height}, resized to ${size} × ${size})`,
+    samples: [
+      {
+        width: size,
+        height: size,
+        rgb: image.rgb,
+        labels: new Uint8Array(size * size),
+        annotation: {
+          category,
+          width: size,
+          height: size,
+          box: null,
+          parts: {},
+          facing: null,
+          truncated: false,
+          occluded: false,
+        },
+      },
+    ],
   };
 }

@@ -144,6 +144,7 @@ export { AOG_FORMAT_VERSION, decodeAog, encodeAog, loadAog, saveAog } from './ao
 export {
   AOG_ATTACHMENT,
   drawPartShots,
+  imageFileAsPartImages,
   learnCategoryAog,
   loadAogFor,
   localizeImagesWithAog,
