@@ -76,6 +76,7 @@ export {
 export {
   LOCALIZATION_METHODS,
   RIDGE_METHODS,
+  drawWithoutReplacement,
   fewShotLocalization,
   graphObservations,
   kShotPredictions,
