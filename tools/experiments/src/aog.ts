@@ -104,6 +104,19 @@ async function runWorkers(values: AogExperimentOptions): Promise<void> {
     throw new Error(`aog experiment: worker exit codes ${codes.join(', ')}; run again to resume`);
 }
 
+/** A cell's settings but its seed, in the order its JSON records them. */
+const settingsOf = (values: AogExperimentOptions, shots: number[], lambdas: number[]) => ({
+  images: Number(values.images),
+  negatives: Number(values.negatives),
+  test: Number(values.test),
+  iterations: Number(values.iterations),
+  shots,
+  draws: Number(values.draws),
+  top: Number(values.top),
+  views: values.views as GraphViewRule,
+  lambdas,
+});
+
 export async function runAogExperiment(options: Partial<AogExperimentOptions> = {}): Promise<void> {
   const values = { ...AOG_EXPERIMENT_DEFAULTS, ...options };
   if (!GRAPH_VIEW_RULES.includes(values.views as GraphViewRule))
@@ -137,18 +150,7 @@ export async function runAogExperiment(options: Partial<AogExperimentOptions> = 
       if (shard && index % Number(shard[2]) !== Number(shard[1])) continue;
       const current = `${category}-cls@${(await registry.resolve(`${category}-cls`)).version}`;
       const file = join(dir, 'runs', `${category}-s${seed}.json`);
-      const settings = {
-        seed,
-        images: Number(values.images),
-        negatives: Number(values.negatives),
-        test: Number(values.test),
-        iterations: Number(values.iterations),
-        shots,
-        draws: Number(values.draws),
-        top: Number(values.top),
-        views: values.views as GraphViewRule,
-        lambdas,
-      };
+      const settings = { seed, ...settingsOf(values, shots, lambdas) };
       const stored = await readFile(file, 'utf8').then(
         (t) => JSON.parse(t) as AogRunResult,
         () => undefined,
@@ -198,7 +200,19 @@ export async function runAogExperiment(options: Partial<AogExperimentOptions> = 
   const runs: (AogRunResult & { backend?: string })[] = [];
   for (const name of (await readdir(join(dir, 'runs'))).filter((n) => n.endsWith('.json')).sort())
     runs.push(JSON.parse(await readFile(join(dir, 'runs', name), 'utf8')) as AogRunResult);
-  const wanted = runs.filter((r) => categories.includes(r.category) && seeds.includes(r.seed));
+  // Only the cells run with these settings: an interrupted run with new settings never mixes with the old files.
+  const current = (r: AogRunResult) => {
+    const { seedNames: _n, ...stored } = r.settings;
+    const { seed: _s, ...rest } = stored;
+    return JSON.stringify(rest) === JSON.stringify(settingsOf(values, shots, lambdas));
+  };
+  const listed = runs.filter((r) => categories.includes(r.category) && seeds.includes(r.seed));
+  const wanted = listed.filter(current);
+  const other = listed.filter((r) => !current(r));
+  if (other.length)
+    log(
+      `left out of the report (run with other settings): ${other.map((r) => `${r.category} seed ${r.seed}`).join(', ')}`,
+    );
   const report = formatAogReport(wanted, {
     backend: runs[0]?.backend ?? selection.id,
     machine: formatMachine(describeMachine()),
