@@ -141,6 +141,7 @@ describe('transplant aog', () => {
       'test:0',
     );
     expect(wrong.stderr).toMatch(/E_AOG_MISMATCH.*learned on graph sha256:/);
+    expect(wrong.code).toBe(2);
     const bytes = await readFile(file);
     bytes[bytes.length - 3]! ^= 0xff;
     const damaged = join(dir, 'damaged.aog');
