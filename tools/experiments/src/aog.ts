@@ -213,13 +213,30 @@ export async function runAogExperiment(options: Partial<AogExperimentOptions> = 
     log(
       `left out of the report (run with other settings): ${other.map((r) => `${r.category} seed ${r.seed}`).join(', ')}`,
     );
-  const report = formatAogReport(wanted, {
+  const flags = [
+    ['images', values.images],
+    ['negatives', values.negatives],
+    ['iterations', values.iterations],
+    ['test', values.test],
+  ] as const;
+  const meta = (f: boolean) => ({
     backend: runs[0]?.backend ?? selection.id,
     machine: formatMachine(describeMachine()),
-    command: `npx nx run experiments:aog${final ? ' --final' : ''}${values.images !== AOG_EXPERIMENT_DEFAULTS.images ? ` --images ${values.images}` : ''}${values.negatives !== AOG_EXPERIMENT_DEFAULTS.negatives ? ` --negatives ${values.negatives}` : ''}${values.iterations !== AOG_EXPERIMENT_DEFAULTS.iterations ? ` --iterations ${values.iterations}` : ''}${values.test !== AOG_EXPERIMENT_DEFAULTS.test ? ` --test ${values.test}` : ''}`,
-    final,
+    command: `npx nx run experiments:aog${f ? ' --final' : ''}${flags
+      .filter(([name, v]) => v !== AOG_EXPERIMENT_DEFAULTS[name])
+      .map(([name, v]) => ` --${name} ${v}`)
+      .join('')}`,
+    final: f,
   });
+  const report = formatAogReport(wanted, meta(final));
   await writeFileWhole(join(values.results, 'aog.md'), report, 'experiment');
+  // A final run keeps the dev report of the same cells beside it.
+  if (final)
+    await writeFileWhole(
+      join(values.results, 'aog-dev.md'),
+      formatAogReport(wanted, meta(false)),
+      'experiment',
+    );
   await writeFileWhole(
     join(values.results, 'aog.json'),
     `${JSON.stringify({ generatedAt: new Date().toISOString(), final, runs: wanted }, null, 2)}\n`,
