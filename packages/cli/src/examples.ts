@@ -25,6 +25,10 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'transplant graph mine --net bird-cls --out bird.graph',
     'transplant graph localize --net bird-cls --graph bird.graph',
   ],
+  aog: [
+    'transplant aog learn --net bird-cls --graph bird.graph --shots 3 --out bird.aog',
+    'transplant aog localize --net bird-cls --graph bird.graph --aog bird.aog --image test:0',
+  ],
   data: ['transplant data preview --category bird --out birds.png'],
   'registry init': ['transplant --registry ./my-registry registry init'],
   'registry publish': ['transplant --registry ./my-registry --create registry publish ./modules/cat-vgg'],
@@ -73,6 +77,14 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'graph inspect': ['transplant graph inspect --graph bird.graph'],
   'graph localize': [
     'transplant graph localize --net bird-cls --graph bird.graph --shots 3,5 --png parts.png',
+  ],
+  'aog learn': [
+    'transplant aog learn --net bird-cls --graph bird.graph --shots 3 --seed 1 --out bird.aog --html ./bird-graph',
+    'transplant aog learn --net bird-cls --shots 2 --attach',
+  ],
+  'aog inspect': ['transplant aog inspect --aog bird.aog', 'transplant aog inspect --net bird-cls --json'],
+  'aog localize': [
+    'transplant aog localize --net bird-cls --graph bird.graph --aog bird.aog --image bird.png --png bird-parts.png',
   ],
   explain: [
     'transplant explain --net bird-cls',

@@ -15,6 +15,7 @@ const USAGE_EXIT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'E_INVALID_ARGUMENT',
   'E_REGISTRY_LOCATION_INVALID',
   'E_GRAPH_MISMATCH',
+  'E_AOG_MISMATCH',
 ]);
 
 /** Longest description of an uncoded failure in the one line (the rest is for TRANSPLANT_DEBUG=1). */

@@ -12,6 +12,7 @@ import { transplantCommand } from './commands/transplant';
 import { genericCommands } from './commands/generic';
 import { explainCommand } from './commands/explain';
 import { graphCommands } from './commands/graph';
+import { aogCommands } from './commands/aog';
 import { interpretCommands } from './commands/interpret';
 import { registryCommand } from './commands/registry';
 import { hubCommand } from './commands/hub';
@@ -172,6 +173,7 @@ function buildProgram(io: CliIo, services: LazyServices, live: Live = {}): Comma
   genericCommands(program, commands);
   interpretCommands(program, commands);
   graphCommands(program, commands);
+  aogCommands(program, commands);
   explainCommand(program, commands);
   visualizeCommand(program, commands);
   networkCommands(program, commands);

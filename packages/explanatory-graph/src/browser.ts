@@ -1,5 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { AndOrGraph } from './aog';
+import { aogNodes, writeAogPage } from './aog-browser';
 import type { ExplanatoryGraph, GraphInference, InferredImages } from './graph';
 import { renderNodePatches, topImages, type NodeRef } from './pictures';
 
@@ -14,6 +16,8 @@ export interface BrowserOptions {
    * nodes the browser shows, returns those it has; each is shown beside its node's patches.
    */
   readonly visualizations?: (nodes: readonly NodeRef[]) => ReadonlyMap<string, Buffer>;
+  /** Also show this And-Or graph of the graph's parts (aog.html, linked from the index; its nodes get cards). */
+  readonly aog?: AndOrGraph;
 }
 
 const escape = (s: string) =>
@@ -47,6 +51,7 @@ export async function writeGraphBrowser(
     const order = strength[l]!.map((s, v) => [s, v] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
     for (const [, v] of order.slice(0, perLayer)) shown[l]!.add(v);
   });
+  if (options.aog) aogNodes(options.aog).forEach((nodes, l) => nodes.forEach((v) => shown[l]?.add(v)));
   // Bottom-up, so that parents of shown nodes are shown too.
   for (let l = graph.layers.length - 1; l > 0; l--) {
     const s = graph.layers[l]!.state;
@@ -127,7 +132,7 @@ a { color: #6cf; }
 </style></head><body>
 <h1>${escape(title)}</h1>
 <p>Mined from ${graph.mining.images} images (${escape(graph.mining.data)}) without part labels; ${graph.layers.length} layers, top first. Each node is a part pattern of one filter; its picture shows where it fires in the images where it fires most. Parents are the nodes of the layer above whose displacements it follows.</p>
-<nav>${tabs}</nav>
+<nav>${tabs}${options.aog ? ' <a id="aog-link" href="aog.html">And-Or graph of the parts</a>' : ''}</nav>
 ${sections.join('\n')}
 <script>
 function show(layer) {
@@ -135,19 +140,26 @@ function show(layer) {
   document.querySelectorAll('.tab').forEach(function (t) { t.classList.toggle('active', t.dataset.layer === String(layer)); });
 }
 document.querySelectorAll('.tab').forEach(function (t) { t.addEventListener('click', function () { show(t.dataset.layer); }); });
+function select(layer, node) {
+  show(layer);
+  document.querySelectorAll('.node.selected').forEach(function (n) { n.classList.remove('selected'); });
+  var target = document.getElementById('n-' + layer + '-' + node);
+  if (target) { target.classList.add('selected'); target.scrollIntoView(); }
+}
 document.querySelectorAll('a.parent').forEach(function (a) {
   a.addEventListener('click', function (e) {
     e.preventDefault();
-    show(a.dataset.layer);
-    document.querySelectorAll('.node.selected').forEach(function (n) { n.classList.remove('selected'); });
-    var target = document.getElementById('n-' + a.dataset.layer + '-' + a.dataset.node);
-    if (target) { target.classList.add('selected'); target.scrollIntoView(); }
+    select(a.dataset.layer, a.dataset.node);
   });
 });
+var linked = /^#n-([0-9]+)-([0-9]+)$/.exec(location.hash);
+if (linked) select(linked[1], linked[2]);
 </script>
 </body></html>
 `;
   const index = join(dir, 'index.html');
   await writeFile(index, html);
+  if (options.aog)
+    await writeAogPage(dir, { aog: options.aog, graph, inference, images }, { images: options.images ?? 4 });
   return index;
 }

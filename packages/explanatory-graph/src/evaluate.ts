@@ -299,7 +299,8 @@ export function kShotPredictions(
   });
 }
 
-function drawWithoutReplacement(items: readonly number[], k: number, rng: Rng): number[] {
+/** K of the items drawn without replacement (a partial Fisher–Yates shuffle of a copy): the K-shot draws of `fewShotLocalization`. */
+export function drawWithoutReplacement(items: readonly number[], k: number, rng: Rng): number[] {
   const copy = [...items];
   for (let i = 0; i < k; i++) {
     const j = i + Math.floor(rng.next() * (copy.length - i));

@@ -76,6 +76,7 @@ export {
 export {
   LOCALIZATION_METHODS,
   RIDGE_METHODS,
+  drawWithoutReplacement,
   fewShotLocalization,
   graphObservations,
   kShotPredictions,
@@ -129,3 +130,34 @@ export {
   visualizeGraphNodes,
   type VisualizeGraphNodesOptions,
 } from './visualize-nodes';
+export {
+  AOG_FORMAT,
+  AOG_VIEWS,
+  aogSize,
+  assertAogFits,
+  graphDigest,
+  learnAog,
+  localizeWithAog,
+  type AndOrGraph,
+  type AogNode,
+  type AogParse,
+  type AogPart,
+  type AogTemplate,
+  type AogVote,
+  type LearnAogOptions,
+  type PartParse,
+  type PartShots,
+} from './aog';
+export { AOG_FORMAT_VERSION, decodeAog, encodeAog, loadAog, saveAog } from './aog-artifact';
+export {
+  AOG_ATTACHMENT,
+  drawPartShots,
+  imageFileAsPartImages,
+  learnCategoryAog,
+  loadAogFor,
+  localizeImagesWithAog,
+  type LearnCategoryAogOptions,
+  type LearnedCategoryAog,
+} from './aog-source';
+export { formatAogParse, formatAogSummary, summariseAog, type AogSummary } from './aog-summary';
+export { aogNodes, writeAogPage } from './aog-browser';

@@ -30,6 +30,7 @@ const model = join(root, 'fixtures', 'model');
 const modules = join(root, 'fixtures', 'modules');
 const cub = join(root, 'fixtures', 'cub');
 const graph = join(root, 'fixtures', 'cat.egraph');
+const aog = join(root, 'fixtures', 'cat.aog');
 const out = (name: string) => join(cwd, name);
 
 /** Valid values for every leaf command: what a case keeps while it spoils one slot. */
@@ -106,6 +107,22 @@ const baselines: BaselineTable = {
       '--test': '2',
       '--draws': '1',
     },
+  },
+  'aog learn': {
+    args: [],
+    options: {
+      '--net': 'cat-cls',
+      '--graph': graph,
+      '--shots': '1',
+      '--pool': '2',
+      '--top': '1',
+      '--out': out('learned.aog'),
+    },
+  },
+  'aog inspect': { args: [], options: { '--aog': aog } },
+  'aog localize': {
+    args: [],
+    options: { '--net': 'cat-cls', '--graph': graph, '--aog': aog, '--image': f.image },
   },
   explain: {
     args: [],
@@ -224,6 +241,10 @@ beforeAll(async () => {
     await run([
       ...['graph', 'mine', '--out', graph],
       ...'--net cat-cls --images 2 --negatives 2 --iterations 1'.split(' '),
+    ]),
+    await run([
+      ...['aog', 'learn', '--graph', graph, '--out', aog],
+      ...'--net cat-cls --shots 1 --pool 4'.split(' '),
     ]),
   ];
   for (const s of setup) expect(s, s.stderr).toMatchObject({ code: 0 });

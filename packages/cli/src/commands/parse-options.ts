@@ -127,6 +127,8 @@ export const OUTPUT_OPTIONS: Readonly<Record<string, Readonly<Record<string, 'fi
   'graph mine': { out: 'file', html: 'dir' },
   'graph nodes': { png: 'file' },
   'graph localize': { png: 'file' },
+  'aog learn': { out: 'file', html: 'dir' },
+  'aog localize': { png: 'file' },
   explain: { out: 'dir' },
   visualize: { out: 'dir' },
   predict: { out: 'file' },

@@ -26,3 +26,4 @@ export {
   type ReportBundle,
   type ReportFile,
 } from './report-bundle';
+export { scanMsgpack, type MsgpackLimits, type MsgpackProblem } from './msgpack-scan';

@@ -168,6 +168,10 @@ export const ERROR_CATALOG = {
     title: 'the explanatory graph was mined from another category module',
     hint: 'mine a graph for this category module with `transplant graph mine`, or use the network the graph was mined from',
   },
+  E_AOG_MISMATCH: {
+    title: 'the And-Or graph was learned on another explanatory graph',
+    hint: 'learn an AOG on this graph with `transplant aog learn`, or use the graph (and network) it was learned on',
+  },
   E_PROTOCOL: {
     title: 'the final-test images were asked for outside a final run',
     hint: 'decide on the dev split; only a final run (--final, docs/protocol.md) reads the final test, once',

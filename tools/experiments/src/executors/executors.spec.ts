@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { GRAPH_VIEW_RULES } from '@transplant/explanatory-graph';
 import { PART_MASK_MODES } from '@transplant/interpretable';
 import { schemaViolations, type ExecutorSchema } from '@transplant/nx-plugin';
+import { AOG_EXPERIMENT_DEFAULTS } from '../aog';
 import { EXPLAINER_DEFAULTS } from '../explainer';
 import { EXPLANATORY_GRAPH_DEFAULTS } from '../explanatory-graph';
 import { INTERPRETABLE_EXPERIMENT_DEFAULTS } from '../interpretable';
@@ -16,6 +17,7 @@ const DEFAULTS: Record<string, object> = {
   'paper-table': PAPER_TABLE_DEFAULTS,
   explainer: EXPLAINER_DEFAULTS,
   'explanatory-graph': EXPLANATORY_GRAPH_DEFAULTS,
+  aog: AOG_EXPERIMENT_DEFAULTS,
   interpretable: INTERPRETABLE_EXPERIMENT_DEFAULTS,
   'zoo-evaluation': ZOO_EVALUATION_DEFAULTS,
   'real-transplant': REAL_TRANSPLANT_DEFAULTS,
