@@ -16,8 +16,8 @@ export function aogNodes(aog: AndOrGraph): Set<number>[] {
 
 /**
  * The AOG's hierarchy as a page of the graph browser (`aog.html` beside its index.html): the
- * object, its parts (AND), each part's templates (OR, one per view, with the shots they were
- * learned from), each template's nodes with their unit (layer, filter), displacement, spread,
+ * object, its parts (AND), each part's templates (OR, one per view the shots were read in,
+ * both applied in the graph's aligned frame), each template's nodes with their unit (layer, filter), displacement, spread,
  * weight, the patches where the node fires, and a link to the node's card in the graph browser.
  */
 export async function writeAogPage(
@@ -55,7 +55,7 @@ export async function writeAogPage(
       const from =
         t.source === 'shots'
           ? `learned from ${t.shots.length} shot(s) seen ${AOG_VIEWS[t.view]}`
-          : `no shot seen ${AOG_VIEWS[t.view]}: the other template's nodes, mirrored`;
+          : `no shot seen ${AOG_VIEWS[t.view]}: a copy of the other template, displacements unchanged (it scores as the other; a parse makes no OR choice between them)`;
       return `<details class="template" data-view="${t.view}"><summary>OR · template ${AOG_VIEWS[t.view]} — ${from}; ${t.nodes.length} nodes</summary><table><tr><th>latent pattern</th><th>unit layer</th><th>filter</th><th>Δ (dx, dy) px</th><th>spread px</th><th>weight</th><th>where it fires</th></tr>${rows.join('')}</table></details>`;
     });
     return `<details class="part" id="part-${pi}" data-part="${escape(p.part)}"><summary>AND · ${escape(p.part)} (${p.templates.length} templates)</summary>${templates.join('\n')}</details>`;
@@ -75,7 +75,8 @@ a { color: #6cf; }
 </style></head><body>
 <h1>${escape(title)}</h1>
 <p><a href="index.html">← the explanatory graph</a></p>
-<p>Learned from ${escape(aog.learning.data)}. Object → semantic parts (AND: every part is located) → templates (OR: the parse takes the template whose nodes give the most weighted evidence) → latent patterns (graph nodes, each with the displacement from its position to the part) → neural units (a filter of a conv layer). A node's weight is its mean score on the shots over the variance of its predictions.</p>
+<p>Learned from ${escape(aog.learning.data)}. Object → semantic parts (AND: every part is located) → templates (OR: the parse takes the template whose nodes give the most weighted evidence, and makes no choice where they tie) → latent patterns (graph nodes, each with the displacement from its position to the part) → neural units (a filter of a conv layer). A node's weight is its mean score on the shots over the variance of its predictions.</p>
+<p>Both templates of a part apply in the graph's aligned frame: every displacement Δ is given in that frame and turned by the view the graph reads an image in, whichever template it belongs to. A template is therefore not a pose: the two templates differ only in which shots they were learned from (those the graph read as mined, those it read mirrored).</p>
 <details class="object" open><summary>AND · object (${aog.parts.length} parts)</summary>
 ${parts.join('\n')}
 </details>

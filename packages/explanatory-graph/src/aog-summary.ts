@@ -63,13 +63,14 @@ export function formatAogSummary(s: AogSummary, options: { readonly nodes?: numb
     `  learned on graph ${s.graph.digest.slice(0, 19)}… from ${s.learning.data}; up to ${s.learning.top} nodes per template`,
     ...(s.file ? [`  file ${s.file}${s.digest ? ` (${s.digest})` : ''}`] : []),
     ...(s.attached ? [`  attached to ${s.attached} in the registry`] : []),
+    `  both templates of a part apply in the graph's aligned frame: the OR tells apart which shots a template learned from, not a pose; a template with no shot of its own is a copy of the other, and where templates tie the parse makes no OR choice`,
     `object (AND)`,
   ];
   for (const p of s.parts) {
     lines.push(`  ${p.part} (AND) → OR over ${p.templates.length} templates`);
     for (const t of p.templates) {
       lines.push(
-        `    template ${t.view}: ${t.source === 'shots' ? `${t.shots} shot(s)` : `mirrored from the other template (${t.shots} shot(s))`}, ${t.nodes.length} nodes`,
+        `    template ${t.view}: ${t.source === 'shots' ? `${t.shots} shot(s)` : `no shot of its own: a copy of the other template (its ${t.shots} shot(s))`}, ${t.nodes.length} nodes`,
       );
       for (const n of t.nodes.slice(0, shown))
         lines.push(
@@ -81,13 +82,17 @@ export function formatAogSummary(s: AogSummary, options: { readonly nodes?: numb
   return lines.join('\n');
 }
 
-/** A parse as lines: per part the chosen template, the point and the votes used. */
+/** A parse as lines: per part the chosen template (or that the templates tie), the point and the votes used. */
 export function formatAogParse(parse: AogParse, options: { readonly image?: string } = {}): string {
   return [
     `parse of ${options.image ?? `image ${parse.index}`} (the graph read it ${AOG_VIEWS[parse.flip === 1 ? 1 : 0]}):`,
     ...parse.parts.map((p) => {
       const used = p.votes.filter((v) => v.evidence > 0).length;
-      return `  ${p.part}: (${f1(p.point[0])}, ${f1(p.point[1])}) px by template ${AOG_VIEWS[p.template]} (score ${p.score.toPrecision(3)}; ${p.scores.map((s) => s.toPrecision(3)).join(' / ')}), ${used} of ${p.votes.length} nodes voting`;
+      const by =
+        p.template === null
+          ? `no OR choice: the templates tie (${p.tie === 'copy' ? 'one is a copy of the other' : 'equal scores'}), template ${AOG_VIEWS[0]}'s votes`
+          : `template ${AOG_VIEWS[p.template]}`;
+      return `  ${p.part}: (${f1(p.point[0])}, ${f1(p.point[1])}) px by ${by} (score ${p.score.toPrecision(3)}; ${p.scores.map((s) => s.toPrecision(3)).join(' / ')}), ${used} of ${p.votes.length} nodes voting`;
     }),
   ].join('\n');
 }

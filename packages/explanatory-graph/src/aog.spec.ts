@@ -4,6 +4,7 @@ import { sha256Digest } from '@transplant/core';
 import { Rng } from '@transplant/data';
 import { assertAogFits, learnAog, localizeWithAog, type PartShots } from './aog';
 import { AOG_FORMAT_VERSION, decodeAog, encodeAog } from './aog-artifact';
+import { formatAogParse, formatAogSummary, summariseAog } from './aog-summary';
 import { encodeGraph } from './artifact';
 import { initLayer, layerParams } from './em';
 import { GRAPH_FORMAT, type ExplanatoryGraph, type GraphInference } from './graph';
@@ -92,22 +93,48 @@ describe('And-Or graph of parts', () => {
     expect(mirrored!.nodes[0]!.weight).toBeCloseTo(3 / (4.8 ** 2 / 2 + 16), 12);
   });
 
-  it('a view without shots takes the other template, mirrored through the canonical frame', () => {
+  it('a view without shots gets a copy of the other template; the parse then makes no OR choice', () => {
     const aog = learnAog(graph, inference, { parts: [head([0])], top: 1 });
     const [asMined, mirrored] = aog.parts[0]!.templates;
     expect(asMined).toMatchObject({ source: 'shots', shots: [0] });
     expect(mirrored).toMatchObject({ view: 1, source: 'mirror', shots: [0], nodes: asMined!.nodes });
-    // Test image 4 is mirrored: node 0's displacement is mirrored with it and finds the part exactly.
-    const parse = localizeWithAog(aog, inference, 4);
-    expect(parse.parts[0]!.point[0]).toBeCloseTo(20, 12);
-    expect(parse.parts[0]!.point[1]).toBeCloseTo(40, 12);
+    // Test image 4 is mirrored: the image's own view turns node 0's displacement and finds the part exactly.
+    const parse = localizeWithAog(aog, inference, 4).parts[0]!;
+    expect(parse.point[0]).toBeCloseTo(20, 12);
+    expect(parse.point[1]).toBeCloseTo(40, 12);
+    // The copy scores exactly as the original: a tie, not a choice of template 0.
+    expect(parse.scores[0]).toBe(parse.scores[1]);
+    expect(parse).toMatchObject({ template: null, source: null, tie: 'copy' });
+    expect(localizeWithAog(aog, inference, 3).parts[0]).toMatchObject({ template: null, tie: 'copy' });
+    expect(formatAogParse(localizeWithAog(aog, inference, 4))).toMatch(
+      /head: \(20\.0, 40\.0\) px by no OR choice: the templates tie \(one is a copy of the other\)/,
+    );
+    expect(formatAogSummary(summariseAog(aog))).toMatch(
+      /template mirrored: no shot of its own: a copy of the other template/,
+    );
+  });
+
+  it('two learned templates that score the same make no OR choice either (template 0 gives the point)', () => {
+    const aog = learnAog(graph, inference, { parts: [head([0, 2])], top: 1 });
+    expect(aog.parts[0]!.templates.map((t) => t.source)).toEqual(['shots', 'shots']);
+    // Node 2 fires in image 4 with node 0's score (1): the two templates' scores are equal.
+    const peak = Float64Array.from(inference.layers[0]!.peak);
+    peak[4 * 4 + 2] = 1;
+    const even: GraphInference = { ...inference, layers: [{ ...inference.layers[0]!, peak }] };
+    const parse = localizeWithAog(aog, even, 4).parts[0]!;
+    expect(parse.scores).toEqual([1, 1]);
+    expect(parse).toMatchObject({ template: null, source: null, tie: 'equal scores' });
+    expect(parse.votes).toEqual([expect.objectContaining({ layer: 0, node: 0 })]);
+    expect(parse.point[0]).toBeCloseTo(20, 12);
+    // With the planted scores (3 against 1) the same AOG chooses.
+    expect(localizeWithAog(aog, inference, 4).parts[0]).toMatchObject({ template: 1, tie: null });
   });
 
   it('the best parse takes the template with the most weighted evidence (the OR choice) and reports its votes', () => {
     const aog = learnAog(graph, inference, { parts: [head([0, 2])], top: 1 });
     // Mirrored image 4: node 2 (score 3) outscores node 0 (score 1): the mirrored template wins.
     const mirroredParse = localizeWithAog(aog, inference, 4).parts[0]!;
-    expect(mirroredParse).toMatchObject({ part: 'head', template: 1, source: 'shots' });
+    expect(mirroredParse).toMatchObject({ part: 'head', template: 1, source: 'shots', tie: null });
     expect(mirroredParse.score).toBeCloseTo(3, 12);
     expect(mirroredParse.scores[0]).toBeCloseTo(1, 12);
     expect(mirroredParse.scores[1]).toBeCloseTo(3, 12);

@@ -1,10 +1,15 @@
 /**
  * An And-Or graph (AOG) of semantic parts on top of an explanatory graph (docs/methods.md §3.8):
- * object (AND) → one AND node per semantic part → an OR node over part templates (one per view
- * the graph reads an image in: as mined, mirrored) → per template the graph nodes (latent
+ * object (AND) → one AND node per semantic part → an OR node over two part templates (one per
+ * view the graph read the shots in: as mined, mirrored) → per template the graph nodes (latent
  * patterns) whose inferred positions predict the part, each with a displacement and a weight →
  * each node's neural unit (layer, filter). Learned from 1–3 annotated images per part;
  * localization is the best parse.
+ *
+ * What the OR does and does not do: both templates apply in the graph's aligned frame (the
+ * displacements are stored there and turned by the image's own view), so a template is not a
+ * pose — the two differ only in which shots they learned from. A view without a shot gets a copy
+ * of the other template; then, and whenever the two score the same, the parse makes no OR choice.
  */
 import { TransplantError, sha256Digest } from '@transplant/core';
 import { encodeGraph } from './artifact';
@@ -14,7 +19,7 @@ import type { Point } from './localize';
 
 export const AOG_FORMAT = 'transplant-aog/1';
 
-/** The views a template is learned in: images the graph read as they are (0) or mirrored (1). */
+/** The views a template's shots were read in: images the graph read as they are (0) or mirrored (1). */
 export const AOG_VIEWS = ['as mined', 'mirrored'] as const;
 
 /** A latent pattern (a graph node) of a template, with the neural unit it is a pattern of. */
@@ -33,12 +38,15 @@ export interface AogNode {
   readonly weight: number;
 }
 
-/** One OR branch of a part: a template learned from the shots seen in one view, or mirrored from the other template. */
+/**
+ * One OR branch of a part: a template learned from the shots the graph read in one view, or (no
+ * such shot) a copy of the other template. Either way it applies in the graph's aligned frame.
+ */
 export interface AogTemplate {
   readonly view: 0 | 1;
-  /** `shots`: learned from this view's shots; `mirror`: no shot in this view, the other template's nodes. */
+  /** `shots`: learned from this view's shots; `mirror`: no shot in this view, a copy of the other template's nodes. */
   readonly source: 'shots' | 'mirror';
-  /** Shots this template was learned from (indices into the learning images). */
+  /** Shots this template's nodes were learned from (indices into the learning images; a copy: the other template's). */
   readonly shots: readonly number[];
   readonly nodes: readonly AogNode[];
 }
@@ -98,7 +106,8 @@ export const graphDigest = (graph: ExplanatoryGraph): string => sha256Digest(enc
  * the mean of part − node (canonical frame), its spread the rms of those displacements shrunk
  * towards its σ in the graph (the only spread one shot gives), its weight mean score /
  * (spread² + floor²), floor its layer's cell size; the `top` heaviest are the template. A view
- * without a shot takes the other view's nodes (the canonical frame mirrors them).
+ * without a shot gets a copy of the other view's template (unchanged: both apply in the aligned
+ * frame, so the copy scores exactly as the original and a parse makes no OR choice between them).
  */
 export function learnAog(
   graph: ExplanatoryGraph,
@@ -242,18 +251,23 @@ export interface AogVote {
   readonly evidence: number;
 }
 
-/** The parse of one part: the OR choice and the AND of its nodes' votes. */
+/** The parse of one part: the OR choice (if any) and the AND of its nodes' votes. */
 export interface PartParse {
   readonly part: string;
   /** [x, y] pixels. */
   readonly point: Point;
-  /** The chosen template (its view). */
-  readonly template: 0 | 1;
-  readonly source: AogTemplate['source'];
-  /** The chosen template's score, and every template's (by view). */
+  /**
+   * The chosen template (its view), or null where the OR made no choice: the templates tie (one is
+   * a copy of the other, or their scores are equal), and the point and votes are template 0's.
+   */
+  readonly template: 0 | 1 | null;
+  readonly source: AogTemplate['source'] | null;
+  /** Why there was no OR choice (null where there was one). */
+  readonly tie: 'copy' | 'equal scores' | null;
+  /** The score of the template whose votes stand, and every template's (by view). */
   readonly score: number;
   readonly scores: readonly number[];
-  /** The chosen template's votes. */
+  /** The votes of the template that gives the point. */
   readonly votes: readonly AogVote[];
 }
 
@@ -264,7 +278,11 @@ export interface AogParse {
   readonly parts: readonly PartParse[];
 }
 
-/** A template on image i: score Σ w·s / Σ w over its nodes, and the part at the evidence-weighted mean vote. */
+/**
+ * A template on image i: score Σ w·s / Σ w over its nodes, and the part at the evidence-weighted
+ * mean vote. The displacements are in the graph's aligned frame and turned by the image's own
+ * view (not the template's `view`): every template applies in the same frame.
+ */
 function applyTemplate(
   t: AogTemplate,
   inference: GraphInference,
@@ -295,8 +313,10 @@ function applyTemplate(
 
 /**
  * The best parse of image `i` of an inference (docs/methods.md §3.8): per part, every template
- * scored by its nodes' weighted evidence; the OR node takes the best-scoring template (the first
- * on a tie); its nodes vote for the part's position, each vote weighted by its evidence.
+ * scored by its nodes' weighted evidence; the OR node takes the best-scoring template, and makes
+ * no choice (`template: null`) where one template is a copy of the other or the scores are equal
+ * (then template 0's votes stand); the nodes vote for the part's position, each vote weighted by
+ * its evidence.
  */
 export function localizeWithAog(aog: AndOrGraph, inference: GraphInference, i: number): AogParse {
   const nodes = inference.layers.map((l) => l.nodes);
@@ -317,13 +337,20 @@ export function localizeWithAog(aog: AndOrGraph, inference: GraphInference, i: n
       applied.forEach((a, t) => {
         if (a.score > applied[best]!.score) best = t;
       });
+      const tie: PartParse['tie'] = p.templates.some((t) => t.source === 'mirror')
+        ? 'copy'
+        : applied.every((a) => a.score === applied[best]!.score)
+          ? 'equal scores'
+          : null;
+      if (tie) best = 0;
       const chosen = applied[best]!;
       const template = p.templates[best]!;
       return {
         part: p.part,
         point: chosen.point,
-        template: template.view,
-        source: template.source,
+        template: tie ? null : template.view,
+        source: tie ? null : template.source,
+        tie,
         score: chosen.score,
         scores: applied.map((a) => a.score),
         votes: chosen.votes,

@@ -82,7 +82,7 @@ describe('transplant aog', () => {
     );
     expect(parsed.code, parsed.stderr).toBe(0);
     const report = JSON.parse(parsed.stdout) as AogParse & {
-      parts: { part: string; distance: number; template: number; votes: unknown[] }[];
+      parts: { part: string; distance: number; template: number | null; votes: unknown[] }[];
     };
     expect(report.index).toBe(2);
     expect(report.parts.map((p) => p.part)).toEqual(['head', 'torso']);
@@ -94,7 +94,9 @@ describe('transplant aog', () => {
     expect((await readFile(png)).subarray(1, 4).toString()).toBe('PNG');
     const photo = await run('aog', 'localize', '--net', 'cat-cls', '--aog', file, '--image', PICTURE);
     expect(photo.code, photo.stderr).toBe(0);
-    expect(photo.stdout).toMatch(/head: \([\d.]+, [\d.]+\) px by template (as mined|mirrored)/);
+    expect(photo.stdout).toMatch(
+      /head: \([\d.]+, [\d.]+\) px by (template (as mined|mirrored)|no OR choice: the templates tie)/,
+    );
     expect(tf.memory().numTensors).toBe(tensors);
   });
 
