@@ -35,6 +35,35 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const index = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+const optionalString = (v: unknown) => v === undefined || typeof v === 'string';
+
+function readSubject(v: unknown): AndOrGraph['subject'] {
+  if (
+    !isRecord(v) ||
+    typeof v['network'] !== 'string' ||
+    typeof v['module'] !== 'string' ||
+    !isRecord(v['link']) ||
+    typeof v['link']['category'] !== 'string' ||
+    typeof v['link']['task'] !== 'string' ||
+    !optionalString(v['version']) ||
+    !optionalString(v['digest'])
+  )
+    throw corrupt('the subject record is malformed (network, module, link, version, digest)');
+  return v as unknown as AndOrGraph['subject'];
+}
+
+function readLearning(v: unknown): AndOrGraph['learning'] {
+  if (
+    !isRecord(v) ||
+    !index(v['top']) ||
+    v['top'] < 1 ||
+    typeof v['data'] !== 'string' ||
+    typeof v['createdAt'] !== 'string' ||
+    !optionalString(v['seed'])
+  )
+    throw corrupt('the learning record is malformed (top, data, seed, createdAt)');
+  return v as unknown as AndOrGraph['learning'];
+}
 
 /** The AOG as bytes: a header (format, version, digest) around a MessagePack body. */
 export function encodeAog(aog: AndOrGraph): Uint8Array {
@@ -61,6 +90,11 @@ function readNode(v: unknown, graph: AndOrGraph['graph'], what: string): AogNode
     throw corrupt(`${what} names no node of the graph`);
   if (![dy, dx, spread, weight].every(finite) || typeof unit['layer'] !== 'string' || !index(unit['filter']))
     throw corrupt(`${what} has a missing or non-finite field`);
+  // Without the graph the filter is only bounded: ⌊node / nodes per filter⌋ ≤ node (assertAogFits checks it exactly).
+  if (unit['layer'] !== graph.layers[layer] || unit['filter'] > node)
+    throw corrupt(
+      `${what}: its unit (${unit['layer']} filter ${String(unit['filter'])}) cannot be node ${node} of graph layer ${layer} (${graph.layers[layer]})`,
+    );
   return {
     layer,
     node,
@@ -80,7 +114,9 @@ export function decodeAog(bytes: Uint8Array): AndOrGraph {
       operation: 'aog',
     });
   const version = envelope['formatVersion'];
-  if (typeof version !== 'number' || version > AOG_FORMAT_VERSION)
+  if (!Number.isInteger(version) || (version as number) < 1)
+    throw corrupt(`the format version ${String(version)} is not a positive integer`);
+  if ((version as number) > AOG_FORMAT_VERSION)
     throw new TransplantError(
       'E_ARTIFACT_VERSION',
       `AOG file version ${String(version)}; this build reads up to ${AOG_FORMAT_VERSION}: upgrade transplant`,
@@ -92,6 +128,8 @@ export function decodeAog(bytes: Uint8Array): AndOrGraph {
   const raw = unpack(body, 'body');
   if (!isRecord(raw) || !isRecord(raw['graph']) || !isRecord(raw['subject']) || !isRecord(raw['learning']))
     throw corrupt('the body lacks the subject, graph or learning record');
+  const subject = readSubject(raw['subject']);
+  const learning = readLearning(raw['learning']);
   const g = raw['graph'];
   const nodes = g['nodes'];
   const layers = g['layers'];
@@ -105,11 +143,17 @@ export function decodeAog(bytes: Uint8Array): AndOrGraph {
   )
     throw corrupt('the graph record is malformed');
   const graph = { digest: g['digest'], nodes: nodes as number[], layers: layers as string[] };
-  if (!index(raw['imageSize']) || !Array.isArray(raw['parts']))
+  if (!index(raw['imageSize']) || !Array.isArray(raw['parts']) || raw['parts'].length === 0)
     throw corrupt('the image size or parts are missing');
   const parts = (raw['parts'] as unknown[]).map((p, pi): AogPart => {
     if (!isRecord(p) || typeof p['part'] !== 'string' || !Array.isArray(p['templates']))
       throw corrupt(`part ${pi} is malformed`);
+    // Exactly one template per view, in view order: the OR is over the two views.
+    const views = (p['templates'] as unknown[]).map((t) => (isRecord(t) ? t['view'] : undefined));
+    if (views.length !== 2 || views[0] !== 0 || views[1] !== 1)
+      throw corrupt(
+        `part ${p['part']} has templates of views [${views.map(String).join(', ')}], not exactly [0, 1]`,
+      );
     const templates = (p['templates'] as unknown[]).map((t, ti): AogTemplate => {
       const what = `part ${String(p['part'])} template ${ti}`;
       if (
@@ -121,6 +165,7 @@ export function decodeAog(bytes: Uint8Array): AndOrGraph {
         !Array.isArray(t['nodes'])
       )
         throw corrupt(`${what} is malformed`);
+      if (t['nodes'].length === 0) throw corrupt(`${what} has no node`);
       return {
         view: t['view'],
         source: t['source'],
@@ -132,11 +177,11 @@ export function decodeAog(bytes: Uint8Array): AndOrGraph {
   });
   return {
     format: AOG_FORMAT,
-    subject: raw['subject'] as unknown as AndOrGraph['subject'],
+    subject,
     graph,
     imageSize: raw['imageSize'],
     parts,
-    learning: raw['learning'] as unknown as AndOrGraph['learning'],
+    learning,
   };
 }
 

@@ -198,6 +198,78 @@ describe('AOG file format', () => {
     expect(encodeAog(again)).toEqual(encodeAog(aog));
   });
 
+  it('refuses unusable content under a valid digest (E_ARTIFACT_CORRUPT), each check on its own', () => {
+    type Body = {
+      subject: Record<string, unknown>;
+      learning: Record<string, unknown>;
+      parts: {
+        templates: { view: number; nodes: { node: number; unit: { layer: string; filter: number } }[] }[];
+      }[];
+    };
+    const code = (bytes: Uint8Array) => {
+      try {
+        decodeAog(bytes);
+        return 'read';
+      } catch (e) {
+        return (e as { code?: string }).code;
+      }
+    };
+    const withBody = (change: (b: Body) => void) => {
+      const raw = packr.unpack(envelope['body'] as Uint8Array) as Body;
+      change(raw);
+      const body = packr.pack(raw);
+      return code(packr.pack({ ...envelope, body, digest: sha256Digest(body) }));
+    };
+    expect(withBody((b) => void b)).toBe('read');
+    // Templates: exactly views [0, 1], each with a node.
+    expect(withBody((b) => b.parts[0]!.templates.pop())).toBe('E_ARTIFACT_CORRUPT');
+    expect(withBody((b) => b.parts[0]!.templates.push({ ...b.parts[0]!.templates[0]! }))).toBe(
+      'E_ARTIFACT_CORRUPT',
+    );
+    expect(withBody((b) => (b.parts[0]!.templates[1]!.view = 0))).toBe('E_ARTIFACT_CORRUPT');
+    expect(withBody((b) => b.parts[0]!.templates.reverse())).toBe('E_ARTIFACT_CORRUPT');
+    expect(withBody((b) => (b.parts[0]!.templates[1]!.nodes = []))).toBe('E_ARTIFACT_CORRUPT');
+    expect(withBody((b) => (b.parts = []))).toBe('E_ARTIFACT_CORRUPT');
+    // Units: the graph layer's name, a filter no larger than the node index.
+    expect(withBody((b) => (b.parts[0]!.templates[0]!.nodes[0]!.unit.layer = 'c:other'))).toBe(
+      'E_ARTIFACT_CORRUPT',
+    );
+    expect(
+      withBody((b) => {
+        const n = b.parts[0]!.templates[0]!.nodes[0]!;
+        n.unit.filter = n.node + 1;
+      }),
+    ).toBe('E_ARTIFACT_CORRUPT');
+    expect(withBody((b) => (b.parts[0]!.templates[0]!.nodes[0]!.unit.filter = 0.5))).toBe(
+      'E_ARTIFACT_CORRUPT',
+    );
+    // Subject and learning records, typed.
+    expect(withBody((b) => (b.subject['network'] = 7))).toBe('E_ARTIFACT_CORRUPT');
+    expect(withBody((b) => (b.subject['link'] = 'c'))).toBe('E_ARTIFACT_CORRUPT');
+    expect(withBody((b) => (b.subject['version'] = 1))).toBe('E_ARTIFACT_CORRUPT');
+    expect(withBody((b) => (b.learning['top'] = 0))).toBe('E_ARTIFACT_CORRUPT');
+    expect(withBody((b) => (b.learning['data'] = null))).toBe('E_ARTIFACT_CORRUPT');
+    expect(withBody((b) => delete b.learning['createdAt'])).toBe('E_ARTIFACT_CORRUPT');
+    expect(withBody((b) => (b.learning['seed'] = 3))).toBe('E_ARTIFACT_CORRUPT');
+    // The format version: an integer ≥ 1.
+    for (const formatVersion of [0, -1, 0.5, '1', null])
+      expect(code(packr.pack({ ...envelope, formatVersion }))).toBe('E_ARTIFACT_CORRUPT');
+  });
+
+  it("with the graph at hand, a unit that is not the node's filter is refused (E_ARTIFACT_CORRUPT)", () => {
+    expect(() => assertAogFits(aog, graph)).not.toThrow();
+    // 2 nodes per filter: node 2 is filter 1; a file calling it filter 0 passes decoding but not the graph.
+    const [t0, t1] = aog.parts[0]!.templates;
+    const wrong = t1!.nodes.map((n) => (n.node === 2 ? { ...n, unit: { ...n.unit, filter: 0 } } : n));
+    expect(t1!.nodes.some((n) => n.node === 2)).toBe(true);
+    const bad = {
+      ...aog,
+      parts: [{ ...aog.parts[0]!, templates: [t0!, { ...t1!, nodes: wrong }] }, aog.parts[1]!],
+    };
+    expect(decodeAog(encodeAog(bad)).parts[0]!.templates[1]!.nodes).toEqual(wrong);
+    expect(() => assertAogFits(bad, graph)).toThrow(expect.objectContaining({ code: 'E_ARTIFACT_CORRUPT' }));
+  });
+
   it('refuses corrupt, foreign, newer and hostile bytes with coded errors', () => {
     const code = (bytes: Uint8Array) => {
       try {

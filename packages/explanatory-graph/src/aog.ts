@@ -228,7 +228,11 @@ function assertInferenceFits(graph: ExplanatoryGraph, inference: GraphInference)
     throw invalid(`the inference has ${nodes.join('/')} nodes per layer; the graph ${expected.join('/')}`);
 }
 
-/** Checks that an AOG was learned on this graph (the graph's bytes, hence its nodes, are the same). */
+/**
+ * Checks that an AOG was learned on this graph (the graph's bytes, hence its nodes, are the same)
+ * and that every node's unit is the node's filter in it (⌊node / nodes per filter⌋ of the layer):
+ * a file that says otherwise is E_ARTIFACT_CORRUPT.
+ */
 export function assertAogFits(aog: AndOrGraph, graph: ExplanatoryGraph): void {
   const digest = graphDigest(graph);
   if (digest !== aog.graph.digest)
@@ -237,6 +241,18 @@ export function assertAogFits(aog: AndOrGraph, graph: ExplanatoryGraph): void {
       `this AOG was learned on graph ${aog.graph.digest.slice(0, 19)}… of ${aog.subject.module}; the graph given is ${digest.slice(0, 19)}… of ${graph.subject.module}`,
       { operation: 'aog' },
     );
+  for (const p of aog.parts)
+    for (const t of p.templates)
+      for (const n of t.nodes) {
+        const layer = graph.layers[n.layer];
+        const filter = layer ? Math.floor(n.node / layer.state.params.nodesPerFilter) : undefined;
+        if (!layer || n.unit.layer !== layer.name || n.unit.filter !== filter)
+          throw new TransplantError(
+            'E_ARTIFACT_CORRUPT',
+            `And-Or graph: part ${p.part} names node ${n.node} of graph layer ${n.layer} with unit ${n.unit.layer} filter ${n.unit.filter}; in the graph it is ${layer?.name ?? 'no layer'} filter ${filter ?? '–'}; learn the AOG again with \`transplant aog learn\``,
+            { operation: 'aog' },
+          );
+      }
 }
 
 /** One node's vote in a parse. */
