@@ -1,14 +1,16 @@
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testPlugins } from '@transplant/platform/testing';
-import { selectBackend } from '@transplant/core';
+import { selectBackend, type MachineDescription } from '@transplant/core';
 import { SyntheticSet } from '@transplant/data';
 import {
+  LOCALIZATION_METHODS,
   fewShotLocalization,
   inferGraph,
   mineGraph,
   type ExplanatoryGraph,
+  type LocalizationMethod,
 } from '@transplant/explanatory-graph';
 import {
   INTERPRETABLE_DEFAULTS,
@@ -19,8 +21,14 @@ import {
 } from '@transplant/interpretable';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runAogExperiment } from './aog';
-import { aogFewShot, formatAogReport, runAogCategory, type AogRunResult } from './aog-runs';
-import { GRAPH_STREAMS } from './explanatory-graph-runs';
+import {
+  aogFewShot,
+  formatAogReport,
+  runAogCategory,
+  type AogEvaluation,
+  type AogRunResult,
+} from './aog-runs';
+import { GRAPH_STREAMS, graphSeedNames } from './explanatory-graph-runs';
 import { publishTinyZoo } from './testing/tiny-zoo';
 
 const tiny = {
@@ -46,7 +54,7 @@ afterAll(async () => {
 });
 
 describe('the AOG experiment', () => {
-  it('scores the AOG on the part × K cells of the graph retrieval; with one shot one template is its own and the other mirrors it', () => {
+  it('scores the AOG on the part × K cells of the graph retrieval; with one shot one template is a copy of the other and the OR never chooses', () => {
     const pool = partImages('cat', { count: 10, size: 16, crop: true, seed: 'aog-exp' });
     const test = partImages('cat', { count: 6, size: 16, crop: true, seed: 'aog-exp-test' });
     const negatives = backgroundImages('cat', { count: 4, size: 16, seed: 'aog-exp-neg' });
@@ -67,11 +75,20 @@ describe('the AOG experiment', () => {
       expect(r.distance).toBeGreaterThan(0);
       expect(r.distance).toBeLessThan(1);
       expect(r.unlearnable).toBe(0);
-      expect(r.viewMatch).toBeGreaterThanOrEqual(0);
-      expect(r.viewMatch).toBeLessThanOrEqual(1);
+      expect(r.ties).toBeGreaterThanOrEqual(0);
+      expect(r.ties).toBeLessThanOrEqual(1);
+      if (r.ties! < 1) {
+        expect(r.viewMatch).toBeGreaterThanOrEqual(0);
+        expect(r.viewMatch).toBeLessThanOrEqual(1);
+      }
     }
-    // K = 1: one view has the shot, the other mirrors it: half the templates.
-    for (const r of aog.filter((x) => x.k === 1)) expect(r.mirrored).toBe(0.5);
+    // K = 1: one view has the shot, the other is a copy of it (half the templates): every parse
+    // ties, so there is no OR choice to count.
+    for (const r of aog.filter((x) => x.k === 1)) {
+      expect(r.mirrored).toBe(0.5);
+      expect(r.ties).toBe(1);
+      expect(r.viewMatch).toBeNaN();
+    }
   });
 
   it('a dev run reads no final-test crop; a final run reuses the graph and dev numbers and reads the final crops; the report says which', async () => {
@@ -121,8 +138,12 @@ describe('the AOG experiment', () => {
     const meta = { backend: 'wasm', machine: 'X, 2 cores', command: 'c' };
     const dev = formatAogReport(devRuns, { ...meta, final: false });
     expect(dev).toContain('dev numbers, not the final test');
-    expect(dev).toMatch(/\| cat \| 2 \| 3 \| \*\*0\.\d{3} \[-?\d\.\d{3}, \d\.\d{3}\]\*\* \| \d\.\d{3} /);
-    expect(dev).toContain('| **average (1 categories)** | 1 | 3 |');
+    expect(dev).toMatch(
+      /\| cat \| 2 \| 3 \| (\*\*)?0\.\d{3} \[-?\d\.\d{3}, \d\.\d{3}\](\*\*)? \| (\*\*)?\d\.\d{3} /,
+    );
+    expect(dev).toContain('| average (1 categories) | 1 | 3 units / 3 seeds |');
+    // These runs tell ties from choices: the OR columns are there.
+    expect(dev).toContain('OR made no choice (tie)');
     expect(dev).toMatch(/- K = 2: the AOG's distance .* today's node retrieval/);
     const final = formatAogReport([devRuns[0]!, finalRun, devRuns[2]!], { ...meta, final: true });
     expect(final).toContain(': final test');
@@ -160,10 +181,146 @@ describe('the AOG experiment', () => {
       expect(logged.match(/done already/g)).toHaveLength(4);
       expect(await readFile(join(dir, 'results', 'aog', 'runs', 'dog-s2.json'), 'utf8')).toBe(first);
       const report = await readFile(join(dir, 'results', 'aog.md'), 'utf8');
-      expect(report).toContain('| **average (2 categories)** | 2 | 4 |');
+      expect(report).toContain('| average (2 categories) | 2 | 4 units / 2 seeds |');
     } finally {
       stderr.mockRestore();
       stdout.mockRestore();
     }
   }, 120_000);
+});
+
+/** A stored run of one category and seed with planted distances (no network, no image). */
+function plantedRun(
+  category: 'cat' | 'dog',
+  seed: number,
+  distances: { dev: Record<string, number>; final?: Record<string, number> },
+  options: { ties?: boolean; iterations?: number } = {},
+): AogRunResult & { backend: string; machine: MachineDescription } {
+  const evaluation = (split: 'dev' | 'test', d: Record<string, number>): AogEvaluation => ({
+    split,
+    stream: split === 'dev' ? GRAPH_STREAMS.dev : GRAPH_STREAMS.final,
+    images: 4,
+    localization: [1, 2].map((k) => ({
+      part: 'head' as const,
+      k,
+      testImages: 4,
+      distance: Object.fromEntries(
+        LOCALIZATION_METHODS.map((m) => [m, (d[m] ?? 0.5) + seed / 1000]),
+      ) as Record<LocalizationMethod, number>,
+    })),
+    lambda: { 'pooled-linear': {}, 'pooled-linear-aligned': {} },
+    aog: [1, 2].map((k) => ({
+      part: 'head' as const,
+      k,
+      distance: d['aog']! + seed / 1000,
+      viewMatch: 0.5,
+      mirrored: k === 1 ? 0.5 : 0.1,
+      unlearnable: 0,
+      ...(options.ties ? { ties: k === 1 ? 1 : 0.2 } : {}),
+    })),
+  });
+  return {
+    category,
+    seed,
+    network: `${category}-cls@1.0.0`,
+    graphDigest: 'sha256:0',
+    dev: evaluation('dev', distances.dev),
+    ...(distances.final ? { final: evaluation('test', distances.final) } : {}),
+    seconds: { mining: 1, evaluation: 1 },
+    settings: {
+      seed,
+      images: 200,
+      negatives: 100,
+      test: 200,
+      iterations: options.iterations ?? 20,
+      shots: [1, 2],
+      draws: 10,
+      top: 10,
+      views: 'align',
+      lambdas: [0.1, 10],
+      seedNames: graphSeedNames(category, seed),
+    },
+    backend: 'wasm+onednn',
+    machine: { cpu: 'Planted CPU', threads: 2, features: 'unknown', node: 'v20' } as MachineDescription,
+  };
+}
+
+describe('the AOG report and the final-test protocol (stored runs)', () => {
+  const meta = { backend: 'wasm', machine: 'X, 2 cores', command: 'c' };
+  // On dev the raw-filter ensemble is the best baseline; on the final test pooled-linear would be.
+  const dev = { aog: 0.3, graph: 0.2, 'filter-best': 0.6, 'filter-ensemble': 0.4, 'pooled-linear': 0.45 };
+  const final = { aog: 0.3, graph: 0.2, 'filter-best': 0.6, 'filter-ensemble': 0.4, 'pooled-linear': 0.35 };
+  const runs = [1, 2, 3].map((seed) => plantedRun('cat', seed, { dev, final }));
+
+  it('a final report keeps the best baseline chosen on dev, bolds the lowest distance only, and prints both n of an average', () => {
+    const report = formatAogReport(runs, { ...meta, final: true });
+    const row = report.split('\n').find((l) => l.startsWith('| cat | 2 |'))!;
+    expect(row).toContain('(filter-ensemble)');
+    expect(row).not.toContain('(pooled-linear)');
+    // Today's retrieval (0.2) is the lowest: bold there, not on the AOG (0.3).
+    expect(row).toMatch(/^\| cat \| 2 \| 3 \| 0\.302 \[[^\]]+\] \| \*\*0\.202 \[[^\]]+\]\*\* \|/);
+    expect(report).toContain('| average (1 categories) | 2 | 3 units / 3 seeds | 0.302');
+  });
+
+  it('records made before ties were told apart get no OR column: what the OR chose was not measured', () => {
+    const old = formatAogReport(runs, { ...meta, final: false });
+    expect(old).not.toContain("OR took the image's view");
+    expect(old).toContain('what the OR chose is not reported: it was not measured');
+    expect(old).toContain('templates copied');
+    const measured = formatAogReport(
+      [1, 2, 3].map((seed) => plantedRun('cat', seed, { dev }, { ties: true })),
+      { ...meta, final: false },
+    );
+    const row = measured.split('\n').find((l) => l.startsWith('| cat | 1 |'))!;
+    // K = 1: every parse ties (100 %), no choice to count (–), half the templates copies.
+    expect(row).toMatch(/\| 100 % \| 50 % \| 50 % \|$/);
+  });
+
+  it('refuses a second read of the final test (E_PROTOCOL) and rebuilds the reports from the stored runs with --report', async () => {
+    const results = join(dir, 'protocol');
+    await mkdir(join(results, 'aog', 'runs'), { recursive: true });
+    const store = (r: AogRunResult) =>
+      writeFile(join(results, 'aog', 'runs', `${r.category}-s${r.seed}.json`), JSON.stringify(r));
+    for (const r of runs) await store(r);
+    const options = {
+      categories: 'cat',
+      seeds: '1,2,3',
+      shots: '1,2',
+      lambdas: '0.1,10',
+      results,
+      registry: '/nowhere',
+    };
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      const protocol = expect.objectContaining({ code: 'E_PROTOCOL' });
+      await expect(runAogExperiment({ ...options, final: true })).rejects.toEqual(protocol);
+      await expect(runAogExperiment({ ...options, final: true })).rejects.toThrow(
+        /every cell \(3\) already holds final-test results/,
+      );
+      await expect(runAogExperiment({ ...options, redo: true })).rejects.toThrow(
+        /--redo would run again 3 cell/,
+      );
+      await expect(runAogExperiment({ ...options, final: true, iterations: 5 })).rejects.toThrow(
+        /3 cell\(s\) hold final-test results made with other settings/,
+      );
+      // Nothing was written by the refused runs.
+      await expect(readFile(join(results, 'aog.md'), 'utf8')).rejects.toThrow();
+      // --report reads only the stored files (the registry does not exist) and writes both reports.
+      await runAogExperiment({ ...options, report: true });
+      const report = await readFile(join(results, 'aog.md'), 'utf8');
+      expect(report).toContain(': final test');
+      expect(report).toContain('machine Planted CPU');
+      expect(report).toContain('rebuilt from the stored runs by `npx nx run experiments:aog --report`');
+      expect(await readFile(join(results, 'aog-dev.md'), 'utf8')).toContain(
+        'dev numbers, not the final test',
+      );
+      await expect(runAogExperiment({ ...options, report: true, final: true })).rejects.toThrow(
+        /--report runs nothing/,
+      );
+    } finally {
+      stderr.mockRestore();
+      stdout.mockRestore();
+    }
+  });
 });

@@ -60,9 +60,15 @@ export interface AogResult {
   readonly k: number;
   /** Mean normalized distance of the AOG's parse. */
   readonly distance: number;
-  /** Share of the parses whose OR node took the template of the view the graph read the image in. */
+  /**
+   * Of the parses where the OR made a choice, the share that took the template of the view the
+   * graph read the image in (NaN: no choice at all). Records without `ties` (made before ties were
+   * told apart) counted every tie as a choice of template 0: their viewMatch is not evidence.
+   */
   readonly viewMatch: number;
-  /** Share of the (draw, template) pairs whose template had no shot and mirrors the other. */
+  /** Share of the parses where the OR made no choice (the templates tie: one is a copy, or equal scores). */
+  readonly ties?: number;
+  /** Share of the (draw, template) pairs whose template had no shot and is a copy of the other. */
   readonly mirrored: number;
   /** Draws no graph node fired in all shots of a view of (the AOG could not be learned; counted at the crop centre). */
   readonly unlearnable: number;
@@ -142,6 +148,8 @@ export function aogFewShot(
       const rng = new Rng(`${options.seed}:${part}:${k}`);
       let sum = 0;
       let match = 0;
+      let chosen = 0;
+      let ties = 0;
       let mirrored = 0;
       let unlearnable = 0;
       for (let d = 0; d < options.draws; d++) {
@@ -161,7 +169,11 @@ export function aogFewShot(
         for (const i of evaluated) {
           const parsed = localizeWithAog(aog, test.inference, i).parts[0]!;
           sum += normalizedDistance(parsed.point, testTargets[i]!, size);
-          if (parsed.template === (test.inference.flips[i] ?? 0)) match++;
+          if (parsed.template === null) ties++;
+          else {
+            chosen++;
+            if (parsed.template === (test.inference.flips[i] ?? 0)) match++;
+          }
         }
       }
       const count = options.draws * evaluated.length;
@@ -170,7 +182,8 @@ export function aogFewShot(
         part,
         k,
         distance: sum / count,
-        viewMatch: learned ? match / (learned * evaluated.length) : NaN,
+        viewMatch: chosen ? match / chosen : NaN,
+        ties: learned ? ties / (learned * evaluated.length) : NaN,
         mirrored: learned ? mirrored / learned : NaN,
         unlearnable,
       });
@@ -313,7 +326,9 @@ function averages(
   ev: AogEvaluation,
   lambdas: readonly number[],
   k: number,
-): (Record<LocalizationMethod, number> & { aog: number; viewMatch: number; mirrored: number }) | null {
+):
+  | (Record<LocalizationMethod, number> & { aog: number; viewMatch: number; ties: number; mirrored: number })
+  | null {
   const rows = withChosenLambdas(ev as unknown as GraphEvaluation, lambdas).filter((r) => r.k === k);
   const aog = ev.aog.filter((r) => r.k === k);
   if (rows.length === 0 || aog.length === 0) return null;
@@ -323,6 +338,7 @@ function averages(
     ) as Record<LocalizationMethod, number>),
     aog: mean(aog.map((r) => r.distance)),
     viewMatch: mean(aog.map((r) => r.viewMatch).filter(Number.isFinite)),
+    ties: mean(aog.map((r) => r.ties ?? NaN).filter(Number.isFinite)),
     mirrored: mean(aog.map((r) => r.mirrored).filter(Number.isFinite)),
   };
 }
@@ -360,18 +376,25 @@ export function formatAogReport(
       `Settings: per category and seed, an explanatory graph of \`<category>-cls\` (its category module's top two conv layers) mined on ${s.images} object crops with ${s.negatives} background scenes, ${s.iterations} EM iterations per layer, views rule \`${s.views}\`. K ∈ {${s.shots.join(', ')}} annotated crops per part drawn ${s.draws} times from the mining crops — the same draws for every method. Today's node retrieval ("graph") and the filter ensemble vote with their top ${s.top} units; the AOG keeps up to ${s.top} nodes per template, two templates (views) per part; the ridge baselines choose λ per K from {${lambdas.join(', ')}} on dev.`,
     );
   lines.push(
-    `Seeds: ${seeds.join(', ')}. Every cell: mean over seeds [95 % t interval over seeds], n = seeds; p: two-sided paired t test (per category over seeds, on averages over category × seed units).`,
+    `Seeds: ${seeds.join(', ')}. Every cell: mean over seeds [95 % t interval over seeds]; p: two-sided paired t test. Category rows: n = seeds, the units of both the interval and the test. Average rows: the test pairs category × seed units (n units), the interval is over the seeds' means over categories (n seeds). **Bold**: the lowest distance of the row.`,
   );
   if (missing.length)
     lines.push('', `Not in this report: ${missing.map((r) => `${r.category} seed ${r.seed}`).join(', ')}.`);
   lines.push('');
   const findingsAt = lines.length;
+  // The OR statistics mean something only where the records tell ties from choices.
+  const orMeasured = runs.every((r) => evOf(r)!.aog.every((a) => typeof a.ties === 'number'));
   lines.push(
     "## K-shot part localization: normalized distance (lower is better), mean over the category's parts",
     '',
-    "| category | K | n | AOG | today's node retrieval | AOG vs today's | best baseline | best aligned baseline | AOG vs best aligned | OR took the image's view | templates mirrored |",
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    `| category | K | n | AOG | today's node retrieval | AOG vs today's | best baseline (chosen on dev) | best aligned baseline (chosen on dev) | AOG vs best aligned |${orMeasured ? " OR made no choice (tie) | OR took the image's view (of its choices) |" : ''} templates copied |`,
+    `|---|---|---|---|---|---|---|---|---|${orMeasured ? '---|---|' : ''}---|`,
   );
+  /** The cells of a row, the lowest mean in bold. */
+  const bolded = (cols: readonly (readonly number[])[]) => {
+    const low = Math.min(...cols.map((c) => mean(c)));
+    return cols.map((c) => (mean(c) === low ? `**${ci(c)}**` : ci(c)));
+  };
   const ks = s?.shots ?? [];
   const units: Record<
     number,
@@ -381,9 +404,11 @@ export function formatAogReport(
     for (const k of ks) {
       const per = list.map((r) => averages(evOf(r)!, lambdas, k)).filter((a) => a !== null);
       if (per.length === 0) continue;
-      const col = (m: LocalizationMethod | 'aog' | 'viewMatch' | 'mirrored') => per.map((a) => a[m]);
+      const col = (m: LocalizationMethod | 'aog' | 'viewMatch' | 'ties' | 'mirrored') => per.map((a) => a[m]);
+      // The best baselines are chosen on dev (as λ is) and carried over to the final test.
+      const onDev = list.map((r) => averages(r.dev, lambdas, k)).filter((a) => a !== null);
       const bestOf = (methods: LocalizationMethod[]) =>
-        methods.reduce((b, m) => (mean(col(m)) < mean(col(b)) ? m : b));
+        methods.reduce((b, m) => (mean(onDev.map((a) => a[m])) < mean(onDev.map((a) => a[b])) ? m : b));
       const best = bestOf(BASELINES);
       const aligned = bestOf(ALIGNED);
       const u = (units[k] ??= { aog: [], graph: [], best: [], aligned: [], seed: [] });
@@ -392,21 +417,25 @@ export function formatAogReport(
       u.best.push(...col(best));
       u.aligned.push(...col(aligned));
       u.seed.push(...list.map((r) => r.seed));
+      const [a, g, b, al] = bolded([col('aog'), col('graph'), col(best), col(aligned)]);
+      const share = (xs: readonly number[]) =>
+        Number.isFinite(mean(xs)) ? `${(100 * mean(xs)).toFixed(0)} %` : '–';
       lines.push(
-        `| ${category} | ${k} | ${per.length} | **${ci(col('aog'))}** | ${ci(col('graph'))} | ${versus(col('aog'), col('graph'))} | ${ci(col(best))} (${best}) | ${ci(col(aligned))} (${aligned}) | ${versus(col('aog'), col(aligned))} | ${(100 * mean(col('viewMatch'))).toFixed(0)} % | ${(100 * mean(col('mirrored'))).toFixed(0)} % |`,
+        `| ${category} | ${k} | ${per.length} | ${a} | ${g} | ${versus(col('aog'), col('graph'))} | ${b} (${best}) | ${al} (${aligned}) | ${versus(col('aog'), col(aligned))} |${orMeasured ? ` ${share(col('ties'))} | ${share(col('viewMatch').filter(Number.isFinite))} |` : ''} ${share(col('mirrored'))} |`,
       );
     }
   for (const k of ks) {
     const u = units[k];
     if (!u) continue;
     const perSeed = (xs: number[]) => seeds.map((sd) => mean(xs.filter((_, i) => u.seed[i] === sd)));
+    const [a, g, b, al] = bolded([perSeed(u.aog), perSeed(u.graph), perSeed(u.best), perSeed(u.aligned)]);
     lines.push(
-      `| **average (${categories.size} categories)** | ${k} | ${u.aog.length} | **${ci(perSeed(u.aog))}** | ${ci(perSeed(u.graph))} | ${versus(u.aog, u.graph)} | ${ci(perSeed(u.best))} | ${ci(perSeed(u.aligned))} | ${versus(u.aog, u.aligned)} | | |`,
+      `| average (${categories.size} categories) | ${k} | ${u.aog.length} units / ${seeds.length} seeds | ${a} | ${g} | ${versus(u.aog, u.graph)} | ${b} | ${al} | ${versus(u.aog, u.aligned)} |${orMeasured ? ' | |' : ''} |`,
     );
   }
   lines.push(
     '',
-    "Today's node retrieval: the graph's nodes ranked by mean shot score / (spread + floor), the top ones voting (`graph localize`). AOG: the shots split by the view the graph read them in, one template per view (a view without a shot mirrors the other template), nodes weighted by mean score / (spread² + floor²) with the spread shrunk towards the node's σ; the parse takes the template with the most weighted evidence. Best baseline: per category and K, the baseline (best raw filter, raw-filter ensemble, pooled features + linear) with the lowest mean; best aligned: the same for the two baselines given the graph's view choice. *OR took the image's view*: share of parses whose chosen template is the one of the view the graph read the test crop in. *Templates mirrored*: share of templates learned from no shot of their own.",
+    `Today's node retrieval: the graph's nodes ranked by mean shot score / (spread + floor), the top ones voting (\`graph localize\`). AOG: the shots split by the view the graph read them in, one template per view (a view without a shot gets a copy of the other template), nodes weighted by mean score / (spread² + floor²) with the spread shrunk towards the node's σ; the parse takes the template with the most weighted evidence. Both templates apply in the graph's aligned frame, so they differ only in the shots they learned from, not in pose. Best baseline: per category and K, the baseline (best raw filter, raw-filter ensemble, pooled features + linear) with the lowest mean on dev — the same one in a final report; best aligned: the same for the two baselines given the graph's view choice. *Templates copied*: share of templates learned from no shot of their own (a copy of the other, so the parse makes no OR choice).${orMeasured ? " *OR made no choice*: share of parses whose templates tie (a copy, or equal scores). *OR took the image's view*: of the parses with a choice, the share that took the template of the view the graph read the test crop in." : ' These runs counted a tie of the two templates as a choice of template 0, so what the OR chose is not reported: it was not measured.'}`,
     '',
   );
   const unlearnable = runs.flatMap((r) => evOf(r)!.aog).reduce((t, r) => t + r.unlearnable, 0);

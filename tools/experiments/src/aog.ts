@@ -2,7 +2,13 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describeMachine, formatMachine, writeFileWhole } from '@transplant/core';
+import {
+  TransplantError,
+  describeMachine,
+  formatMachine,
+  writeFileWhole,
+  type MachineDescription,
+} from '@transplant/core';
 import { Composer } from '@transplant/composer';
 import { GRAPH_VIEW_RULES, type GraphViewRule } from '@transplant/explanatory-graph';
 import { EMBEDDED_REGISTRY, createPlatform } from '@transplant/platform';
@@ -17,6 +23,9 @@ import { DEFAULT_LAMBDAS } from './explanatory-graph-runs';
  * crops (`final`: also the final-test crops, read once). Resumable: one JSON per category and
  * seed (a stale one — another network version or other settings — is run again); the cells are
  * split over `workers` processes (one per core); the report is rebuilt from every file present.
+ * The final test is read once per cell: a run that would read it again (`--redo` or a stale file
+ * over a cell with final results, or `--final` when every cell has them) is refused with
+ * E_PROTOCOL; `--report` rebuilds the reports from the stored files without running anything.
  */
 /** Options of `nx run experiments:aog` (its schema.json holds the same names, types and defaults). */
 export interface AogExperimentOptions {
@@ -40,6 +49,8 @@ export interface AogExperimentOptions {
   readonly shard: string;
   readonly final: boolean;
   readonly redo: boolean;
+  /** Run nothing: rebuild the reports from the stored JSON files only (final ones where every cell has final results). */
+  readonly report: boolean;
   readonly registry: string;
   readonly results: string;
   /** The graph files (not committed). */
@@ -62,6 +73,7 @@ export const AOG_EXPERIMENT_DEFAULTS: AogExperimentOptions = {
   shard: '',
   final: false,
   redo: false,
+  report: false,
   registry: EMBEDDED_REGISTRY,
   results: fileURLToPath(new URL('../results', import.meta.url)),
   work: fileURLToPath(new URL('../.work/aog', import.meta.url)),
@@ -137,15 +149,20 @@ export async function runAogExperiment(options: Partial<AogExperimentOptions> = 
   const dir = join(values.results, 'aog');
   await mkdir(join(dir, 'runs'), { recursive: true });
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  const report = values.report === true;
+  if (report && (final || values.redo))
+    throw new Error('--report runs nothing: it takes neither --final nor --redo');
+  const cells = categories.flatMap((category) => seeds.map((seed) => ({ category, seed })));
+  if (!report && !shard) await refuseSecondFinalRead(dir, cells, values, settingsOf(values, shots, lambdas));
 
-  if (!shard && workers > 1) await runWorkers(values);
+  if (report) log('rebuilding the reports from the stored runs; nothing is run');
+  else if (!shard && workers > 1) await runWorkers(values);
   else {
     const platform = createPlatform(process.env);
     const selection = await platform.backendSelector.select({ env: process.env });
     const machine = describeMachine();
     const registry = await platform.openRegistry(values.registry);
     const composer = new Composer(registry, platform.plugins);
-    const cells = categories.flatMap((category) => seeds.map((seed) => ({ category, seed })));
     for (const [index, { category, seed }] of cells.entries()) {
       if (shard && index % Number(shard[2]) !== Number(shard[1])) continue;
       const current = `${category}-cls@${(await registry.resolve(`${category}-cls`)).version}`;
@@ -195,9 +212,7 @@ export async function runAogExperiment(options: Partial<AogExperimentOptions> = 
     if (shard) return;
   }
 
-  const platform = createPlatform(process.env);
-  const selection = await platform.backendSelector.select({ env: process.env });
-  const runs: (AogRunResult & { backend?: string })[] = [];
+  const runs: (AogRunResult & { backend?: string; machine?: MachineDescription })[] = [];
   for (const name of (await readdir(join(dir, 'runs'))).filter((n) => n.endsWith('.json')).sort())
     runs.push(JSON.parse(await readFile(join(dir, 'runs', name), 'utf8')) as AogRunResult);
   // Only the cells run with these settings: an interrupted run with new settings never mixes with the old files.
@@ -219,19 +234,22 @@ export async function runAogExperiment(options: Partial<AogExperimentOptions> = 
     ['iterations', values.iterations],
     ['test', values.test],
   ] as const;
+  const given = flags
+    .filter(([name, v]) => v !== AOG_EXPERIMENT_DEFAULTS[name])
+    .map(([name, v]) => ` --${name} ${v}`)
+    .join('');
+  // A report-only run reports the final test where every cell holds it (as the final run did).
+  const finalReport = report ? wanted.length > 0 && wanted.every((r) => r.final) : final;
   const meta = (f: boolean) => ({
-    backend: runs[0]?.backend ?? selection.id,
-    machine: formatMachine(describeMachine()),
-    command: `npx nx run experiments:aog${f ? ' --final' : ''}${flags
-      .filter(([name, v]) => v !== AOG_EXPERIMENT_DEFAULTS[name])
-      .map(([name, v]) => ` --${name} ${v}`)
-      .join('')}`,
+    backend: runs[0]?.backend ?? 'unknown',
+    machine: formatMachine(runs[0]?.machine ?? describeMachine()),
+    command: `npx nx run experiments:aog${f ? ' --final' : ''}${given}${report ? `\` (measured); rebuilt from the stored runs by \`npx nx run experiments:aog --report${given}` : ''}`,
     final: f,
   });
-  const report = formatAogReport(wanted, meta(final));
-  await writeFileWhole(join(values.results, 'aog.md'), report, 'experiment');
+  const text = formatAogReport(wanted, meta(finalReport));
+  await writeFileWhole(join(values.results, 'aog.md'), text, 'experiment');
   // A final run keeps the dev report of the same cells beside it.
-  if (final)
+  if (finalReport)
     await writeFileWhole(
       join(values.results, 'aog-dev.md'),
       formatAogReport(wanted, meta(false)),
@@ -239,8 +257,52 @@ export async function runAogExperiment(options: Partial<AogExperimentOptions> = 
     );
   await writeFileWhole(
     join(values.results, 'aog.json'),
-    `${JSON.stringify({ generatedAt: new Date().toISOString(), final, runs: wanted }, null, 2)}\n`,
+    `${JSON.stringify({ generatedAt: new Date().toISOString(), final: finalReport, runs: wanted }, null, 2)}\n`,
     'experiment',
   );
-  process.stdout.write(report);
+  process.stdout.write(text);
+}
+
+/**
+ * The final test is read once per cell (docs/protocol.md): refuses (E_PROTOCOL) a run that would
+ * read it again — `--redo` over a cell with final results, `--final` over a cell whose final
+ * results were made with other settings (it would be run again), or `--final`
+ * when every cell already holds final results. A final run that was interrupted resumes: its
+ * cells with final results are not run again.
+ */
+async function refuseSecondFinalRead(
+  dir: string,
+  cells: readonly { category: string; seed: number }[],
+  values: AogExperimentOptions,
+  settings: ReturnType<typeof settingsOf>,
+): Promise<void> {
+  const read: string[] = [];
+  const stale: string[] = [];
+  for (const { category, seed } of cells) {
+    const file = join(dir, 'runs', `${category}-s${seed}.json`);
+    const stored = await readFile(file, 'utf8').then(
+      (t) => JSON.parse(t) as AogRunResult,
+      () => undefined,
+    );
+    if (!stored?.final) continue;
+    read.push(`${category} seed ${seed}`);
+    const { seedNames: _n, seed: _s, ...rest } = stored.settings;
+    if (JSON.stringify(rest) !== JSON.stringify(settings)) stale.push(`${category} seed ${seed}`);
+  }
+  const refuse = (why: string) =>
+    new TransplantError(
+      'E_PROTOCOL',
+      `${why}: the final test is read once. Rebuild the reports from the stored runs with --report, or move ${join(dir, 'runs')} away deliberately to read the final test again`,
+      { operation: 'aog-experiment' },
+    );
+  if (values.redo && read.length)
+    throw refuse(
+      `--redo would run again ${read.length} cell(s) with final-test results (${read.slice(0, 3).join(', ')})`,
+    );
+  if (values.final && stale.length)
+    throw refuse(
+      `${stale.length} cell(s) hold final-test results made with other settings (${stale.slice(0, 3).join(', ')}) and would be run again`,
+    );
+  if (values.final && read.length === cells.length)
+    throw refuse(`every cell (${cells.length}) already holds final-test results`);
 }
