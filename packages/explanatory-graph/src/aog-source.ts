@@ -13,6 +13,7 @@ import {
   type PartShots,
 } from './aog';
 import { decodeAog, encodeAog, loadAog, saveAog } from './aog-artifact';
+import { drawWithoutReplacement } from './evaluate';
 import { inferGraph, type ExplanatoryGraph, type GraphInference, type Link } from './graph';
 import { imagesOf, type ImageSource } from './graph-images';
 import { annotatedParts } from './localize-parts';
@@ -38,7 +39,9 @@ export async function loadAogFor(options: {
 
 /**
  * K shots per part: for each part annotated in the images, K images showing it, drawn without
- * replacement with the seed (`${seed}:${part}:${k}`); a part shown in fewer than K images is left out.
+ * replacement with the seed (`${seed}:${part}:${k}`) as `fewShotLocalization` draws them. Without
+ * `parts`, a part shown in fewer than K images is left out; a part named in `parts` that cannot be
+ * drawn K times is an error (E_INVALID_ARGUMENT).
  */
 export function drawPartShots(
   images: PartImages,
@@ -54,13 +57,13 @@ export function drawPartShots(
   return parts.flatMap((part) => {
     const targets = partCentres(images, part as (typeof annotated)[number]);
     const candidates = targets.flatMap((t, i) => (t ? [i] : []));
-    if (candidates.length < k) return [];
-    const rng = new Rng(`${seed}:${part}:${k}`);
-    for (let i = 0; i < k; i++) {
-      const j = i + Math.floor(rng.next() * (candidates.length - i));
-      [candidates[i], candidates[j]] = [candidates[j]!, candidates[i]!];
+    if (candidates.length < k) {
+      if (!options.parts) return [];
+      throw invalid(
+        `part "${part}" is shown in ${candidates.length} of the ${targets.length} images, fewer than the ${k} shots asked for; ask for fewer shots, give more images, or leave the part out`,
+      );
     }
-    return [{ part, shots: candidates.slice(0, k), targets }];
+    return [{ part, shots: drawWithoutReplacement(candidates, k, new Rng(`${seed}:${part}:${k}`)), targets }];
   });
 }
 
