@@ -126,6 +126,18 @@ describe('And-Or graph on a network', () => {
       expect(await page.isVisible('#part-0 details.template')).toBe(false);
       await page.click('#part-0 > summary');
       expect(await page.locator('#part-0 details.template').count()).toBe(2);
+      // The page says what a template is: learned shots in the aligned frame, not a pose; a copy is not mirrored.
+      const body = await page.textContent('body');
+      expect(body).toContain("Both templates of a part apply in the graph's aligned frame");
+      expect(body).toContain('A template is therefore not a pose');
+      expect(body).not.toMatch(/nodes, mirrored/);
+      for (const [pi, p] of aog.parts.entries())
+        for (const t of p.templates)
+          expect(
+            await page.textContent(`#part-${pi} details.template[data-view="${t.view}"] > summary`),
+          ).toContain(
+            t.source === 'mirror' ? 'a copy of the other template, displacements unchanged' : 'learned from',
+          );
       await page.click('#part-0 details.template[data-view="0"] > summary');
       const rows = page.locator('#part-0 details.template[data-view="0"] tr.aog-node');
       expect(await rows.count()).toBe(aog.parts[0]!.templates[0]!.nodes.length);
