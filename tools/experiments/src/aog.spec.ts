@@ -71,7 +71,7 @@ describe('And-Or graph on a network', () => {
     expect(aog.parts.map((p) => p.part)).toEqual(parts.map((p) => p.part));
     for (const p of aog.parts) {
       expect(p.templates.map((t) => t.view)).toEqual([0, 1]);
-      // The three shots are split between the two views; a view without a shot mirrors the other.
+      // The three shots are split between the two views; a view without a shot gets a copy of the other.
       const own = p.templates.filter((t) => t.source === 'shots');
       expect(own.length).toBeGreaterThan(0);
       expect(new Set(own.flatMap((t) => t.shots)).size).toBe(own.reduce((s, t) => s + t.shots.length, 0));

@@ -119,7 +119,7 @@ export function aogCommands(parent: Command, ctx: CommandContext): void {
   aog
     .command('localize')
     .description(
-      'locate the parts in an image with a network’s AOG: the best parse (per part the template chosen and the nodes that voted)',
+      'locate the parts in an image with a network’s AOG: the best parse (per part the template chosen, or that the templates tie, and the nodes that voted)',
     )
     .requiredOption('--net <ref>', 'the network the graph and AOG belong to')
     .requiredOption(
