@@ -274,6 +274,11 @@ describe('the AOG report and the final-test protocol (stored runs)', () => {
     const row = measured.split('\n').find((l) => l.startsWith('| cat | 1 |'))!;
     // K = 1: every parse ties (100 %), no choice to count (–), half the templates copies.
     expect(row).toMatch(/\| 100 % \| 50 % \| 50 % \|$/);
+    const average = measured.split('\n').find((l) => l.startsWith('| average (1 categories) | 2 |'))!;
+    expect(average).toMatch(/\| 20 % \| 50 % \| 10 % \|$/);
+    expect(old.split('\n').find((l) => l.startsWith('| average (1 categories) | 1 |'))).toMatch(
+      /\(p [^)]+\) \| 50 % \|$/,
+    );
   });
 
   it('refuses a second read of the final test (E_PROTOCOL) and rebuilds the reports from the stored runs with --report', async () => {

@@ -390,6 +390,11 @@ export function formatAogReport(
     `| category | K | n | AOG | today's node retrieval | AOG vs today's | best baseline (chosen on dev) | best aligned baseline (chosen on dev) | AOG vs best aligned |${orMeasured ? " OR made no choice (tie) | OR took the image's view (of its choices) |" : ''} templates copied |`,
     `|---|---|---|---|---|---|---|---|---|${orMeasured ? '---|---|' : ''}---|`,
   );
+  /** A mean share as a percentage ('–' where there is none, e.g. no OR choice at all). */
+  const share = (xs: readonly number[]) => {
+    const m = mean(xs.filter(Number.isFinite));
+    return Number.isFinite(m) ? `${(100 * m).toFixed(0)} %` : '–';
+  };
   /** The cells of a row, the lowest mean in bold. */
   const bolded = (cols: readonly (readonly number[])[]) => {
     const low = Math.min(...cols.map((c) => mean(c)));
@@ -398,7 +403,16 @@ export function formatAogReport(
   const ks = s?.shots ?? [];
   const units: Record<
     number,
-    { aog: number[]; graph: number[]; best: number[]; aligned: number[]; seed: number[] }
+    {
+      aog: number[];
+      graph: number[];
+      best: number[];
+      aligned: number[];
+      seed: number[];
+      ties: number[];
+      view: number[];
+      copied: number[];
+    }
   > = {};
   for (const [category, list] of categories)
     for (const k of ks) {
@@ -411,17 +425,27 @@ export function formatAogReport(
         methods.reduce((b, m) => (mean(onDev.map((a) => a[m])) < mean(onDev.map((a) => a[b])) ? m : b));
       const best = bestOf(BASELINES);
       const aligned = bestOf(ALIGNED);
-      const u = (units[k] ??= { aog: [], graph: [], best: [], aligned: [], seed: [] });
+      const u = (units[k] ??= {
+        aog: [],
+        graph: [],
+        best: [],
+        aligned: [],
+        seed: [],
+        ties: [],
+        view: [],
+        copied: [],
+      });
       u.aog.push(...col('aog'));
       u.graph.push(...col('graph'));
       u.best.push(...col(best));
       u.aligned.push(...col(aligned));
       u.seed.push(...list.map((r) => r.seed));
+      u.ties.push(...col('ties'));
+      u.view.push(...col('viewMatch'));
+      u.copied.push(...col('mirrored'));
       const [a, g, b, al] = bolded([col('aog'), col('graph'), col(best), col(aligned)]);
-      const share = (xs: readonly number[]) =>
-        Number.isFinite(mean(xs)) ? `${(100 * mean(xs)).toFixed(0)} %` : '–';
       lines.push(
-        `| ${category} | ${k} | ${per.length} | ${a} | ${g} | ${versus(col('aog'), col('graph'))} | ${b} (${best}) | ${al} (${aligned}) | ${versus(col('aog'), col(aligned))} |${orMeasured ? ` ${share(col('ties'))} | ${share(col('viewMatch').filter(Number.isFinite))} |` : ''} ${share(col('mirrored'))} |`,
+        `| ${category} | ${k} | ${per.length} | ${a} | ${g} | ${versus(col('aog'), col('graph'))} | ${b} (${best}) | ${al} (${aligned}) | ${versus(col('aog'), col(aligned))} |${orMeasured ? ` ${share(col('ties'))} | ${share(col('viewMatch'))} |` : ''} ${share(col('mirrored'))} |`,
       );
     }
   for (const k of ks) {
@@ -430,12 +454,12 @@ export function formatAogReport(
     const perSeed = (xs: number[]) => seeds.map((sd) => mean(xs.filter((_, i) => u.seed[i] === sd)));
     const [a, g, b, al] = bolded([perSeed(u.aog), perSeed(u.graph), perSeed(u.best), perSeed(u.aligned)]);
     lines.push(
-      `| average (${categories.size} categories) | ${k} | ${u.aog.length} units / ${seeds.length} seeds | ${a} | ${g} | ${versus(u.aog, u.graph)} | ${b} | ${al} | ${versus(u.aog, u.aligned)} |${orMeasured ? ' | |' : ''} |`,
+      `| average (${categories.size} categories) | ${k} | ${u.aog.length} units / ${seeds.length} seeds | ${a} | ${g} | ${versus(u.aog, u.graph)} | ${b} | ${al} | ${versus(u.aog, u.aligned)} |${orMeasured ? ` ${share(u.ties)} | ${share(u.view)} |` : ''} ${share(u.copied)} |`,
     );
   }
   lines.push(
     '',
-    `Today's node retrieval: the graph's nodes ranked by mean shot score / (spread + floor), the top ones voting (\`graph localize\`). AOG: the shots split by the view the graph read them in, one template per view (a view without a shot gets a copy of the other template), nodes weighted by mean score / (spread² + floor²) with the spread shrunk towards the node's σ; the parse takes the template with the most weighted evidence. Both templates apply in the graph's aligned frame, so they differ only in the shots they learned from, not in pose. Best baseline: per category and K, the baseline (best raw filter, raw-filter ensemble, pooled features + linear) with the lowest mean on dev — the same one in a final report; best aligned: the same for the two baselines given the graph's view choice. *Templates copied*: share of templates learned from no shot of their own (a copy of the other, so the parse makes no OR choice).${orMeasured ? " *OR made no choice*: share of parses whose templates tie (a copy, or equal scores). *OR took the image's view*: of the parses with a choice, the share that took the template of the view the graph read the test crop in." : ' These runs counted a tie of the two templates as a choice of template 0, so what the OR chose is not reported: it was not measured.'}`,
+    `Today's node retrieval: the graph's nodes ranked by mean shot score / (spread + floor), the top ones voting (\`graph localize\`). AOG: the shots split by the view the graph read them in, one template per view (a view without a shot gets a copy of the other template), nodes weighted by mean score / (spread² + floor²) with the spread shrunk towards the node's σ; the parse takes the template with the most weighted evidence. Both templates apply in the graph's aligned frame, so they differ only in the shots they learned from, not in pose. Best baseline: per category and K, the baseline (best raw filter, raw-filter ensemble, pooled features + linear) with the lowest mean on dev — the same one in a final report; best aligned: the same for the two baselines given the graph's view choice. *Templates copied*: share of templates learned from no shot of their own (a copy of the other, so the parse makes no OR choice).${orMeasured ? " *OR made no choice*: share of parses whose templates tie (a copy, or equal scores). *OR took the image's view*: of the parses with a choice, the share that took the template of the view the graph read the test crop in (–: no parse had a choice). Shares are means over the part cells (and seeds)." : ' These runs counted a tie of the two templates as a choice of template 0, so what the OR chose is not reported: it was not measured.'}`,
     '',
   );
   const unlearnable = runs.flatMap((r) => evOf(r)!.aog).reduce((t, r) => t + r.unlearnable, 0);

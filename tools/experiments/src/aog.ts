@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   TransplantError,
@@ -237,7 +237,12 @@ export async function runAogExperiment(options: Partial<AogExperimentOptions> = 
   const given = flags
     .filter(([name, v]) => v !== AOG_EXPERIMENT_DEFAULTS[name])
     .map(([name, v]) => ` --${name} ${v}`)
-    .join('');
+    .join('')
+    .concat(
+      values.results === AOG_EXPERIMENT_DEFAULTS.results
+        ? ''
+        : ` --results ${relative(process.cwd(), values.results) || '.'}`,
+    );
   // A report-only run reports the final test where every cell holds it (as the final run did).
   const finalReport = report ? wanted.length > 0 && wanted.every((r) => r.final) : final;
   const meta = (f: boolean) => ({
