@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { Packr } from 'msgpackr';
-import { TransplantError, scanMsgpack, sha256Digest } from '@transplant/core';
+import { TransplantError, scanMsgpack, sha256Digest, writeFileWhole } from '@transplant/core';
 import { AOG_FORMAT, type AndOrGraph, type AogNode, type AogPart, type AogTemplate } from './aog';
 
 /** Bumped when the file layout changes; readers refuse newer versions. */
@@ -188,15 +186,7 @@ export function decodeAog(bytes: Uint8Array): AndOrGraph {
 /** Writes the AOG atomically (complete or absent); returns the file's digest. */
 export async function saveAog(aog: AndOrGraph, path: string): Promise<string> {
   const bytes = encodeAog(aog);
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  await writeFileWhole(path, bytes, 'aog');
   return sha256Digest(bytes);
 }
 

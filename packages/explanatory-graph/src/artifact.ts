@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { Packr } from 'msgpackr';
-import { TransplantError, sha256Digest } from '@transplant/core';
+import { TransplantError, sha256Digest, writeFileWhole } from '@transplant/core';
 import type { GraphLayerState, LayerGeometry, LayerParams } from './em';
 import { GRAPH_FORMAT, type ExplanatoryGraph, type GraphLayer } from './graph';
 import { GRAPH_VIEW_RULES, type GraphViewRule } from './options';
@@ -152,15 +150,7 @@ export function decodeGraph(bytes: Uint8Array): ExplanatoryGraph {
 /** Writes the graph atomically: the file is complete or absent, never half-written. */
 export async function saveGraph(graph: ExplanatoryGraph, path: string): Promise<string> {
   const bytes = encodeGraph(graph);
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  await writeFileWhole(path, bytes, 'graph');
   return sha256Digest(bytes);
 }
 
