@@ -219,6 +219,43 @@ export async function measureRun(
   };
 }
 
+/** The settings a stored run must share with the run asked for; a run that differs is stale and is trained again. */
+export interface WantedRunSettings {
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly images: number;
+  readonly testPerClass: number;
+  readonly blocks: readonly (readonly number[])[];
+  readonly crop: boolean;
+  readonly imageSize: number;
+  /** The filter loss's settings: compared for interpretable runs only (an ordinary network has no filter loss). */
+  readonly filterLoss: string;
+  readonly lambda: number;
+  readonly strength: number;
+  readonly mask: string;
+}
+
+/** Whether a stored run was made with `wanted` (a run from before inputs other than 64 pixels: 64). */
+export function sameRunSettings(run: RunResult, wanted: WantedRunSettings): boolean {
+  const s = run.settings as Partial<Record<keyof WantedRunSettings, unknown>>;
+  const filterLoss =
+    run.kind === 'ordinary' ||
+    (s.filterLoss === wanted.filterLoss &&
+      s.lambda === wanted.lambda &&
+      s.strength === wanted.strength &&
+      s.mask === wanted.mask);
+  return (
+    filterLoss &&
+    (s.imageSize ?? 64) === wanted.imageSize &&
+    s.steps === wanted.steps &&
+    s.batchSize === wanted.batchSize &&
+    s.images === wanted.images &&
+    s.testPerClass === wanted.testPerClass &&
+    JSON.stringify(s.blocks) === JSON.stringify(wanted.blocks) &&
+    s.crop === wanted.crop
+  );
+}
+
 /** CPU seconds this process has used (user + system). */
 const cpuNow = () => {
   const u = process.cpuUsage();
@@ -295,6 +332,7 @@ export async function runOne(spec: RunSpec, opts: RunOptions): Promise<RunResult
         batchSize: options.batchSize,
         learningRate: options.learningRate,
         blocks: options.blocks,
+        imageSize: options.imageSize,
         crop: options.crop,
         init: opts.initName ?? null,
         images: opts.images,

@@ -17,6 +17,7 @@ import {
   reportedCells,
   runKey,
   runOne,
+  sameRunSettings,
   settingKey,
   INTERPRET_STREAMS,
   type RunResult,
@@ -62,6 +63,8 @@ export interface InterpretableOptions {
   readonly view: 'crop' | 'scene';
   /** category-vgg blocks as JSON; a block with a second conv adds a new top layer on the pre-trained stack, as the paper adds conv6. */
   readonly blocks: string;
+  /** Input image side in pixels: the top map's side is size / 2^(blocks − 1). */
+  readonly size: number;
   /** Measure the runs done already again on dev from the work registry (after a change to the metrics), without training. */
   readonly remeasure: boolean;
   readonly images: number;
@@ -89,6 +92,7 @@ export const INTERPRETABLE_EXPERIMENT_DEFAULTS: InterpretableOptions = {
   init: 'cat-cls',
   view: 'crop',
   blocks: '[[16],[32],[32],[64]]',
+  size: 64,
   remeasure: false,
   images: 200,
   testPerClass: 100,
@@ -103,6 +107,17 @@ const numberList = (text: string | number) =>
     .map((v) => Number(v.trim()));
 
 export async function runInterpretable(options: Partial<InterpretableOptions> = {}): Promise<void> {
+  await interpretableExperiment(options);
+}
+
+/**
+ * The experiment of `runInterpretable`; returns every run of its results folder. With
+ * `report: false` (a sweep's cell, which reports itself) it writes the runs and heat maps only.
+ */
+export async function interpretableExperiment(
+  options: Partial<InterpretableOptions> = {},
+  { report: writeReport = true }: { readonly report?: boolean } = {},
+): Promise<RunResult[]> {
   const values = { ...INTERPRETABLE_EXPERIMENT_DEFAULTS, ...options };
   // The composition root of this run: one container.
   const platform = createPlatform(process.env);
@@ -151,6 +166,10 @@ export async function runInterpretable(options: Partial<InterpretableOptions> = 
     };
   }
   const blocks = JSON.parse(values.blocks) as number[][];
+  const size = Number(values.size);
+  const stride = 2 ** (blocks.length - 1);
+  if (!Number.isInteger(size) || size < stride || size % stride !== 0)
+    throw new Error(`--size must be a multiple of the blocks' stride ${stride} (got ${values.size})`);
   const fileOf = (spec: RunSpec) => join(dir, 'runs', `${runKey(spec)}.json`);
   const read = (spec: RunSpec): Promise<RunResult | null> =>
     readFile(fileOf(spec), 'utf8').then(
@@ -194,24 +213,20 @@ export async function runInterpretable(options: Partial<InterpretableOptions> = 
     const key = runKey(spec);
     const stored = await read(spec);
     // A run trained or measured with other settings is stale: run it again.
-    const same = (r: RunResult) => {
-      const s = r.settings as {
-        steps: number;
-        batchSize: number;
-        images: number;
-        testPerClass: number;
-        blocks: number[][];
-        crop: boolean;
-      };
-      return (
-        s.steps === Number(values.steps) &&
-        s.batchSize === Number(values.batchSize) &&
-        s.images === Number(values.images) &&
-        s.testPerClass === Number(values.testPerClass) &&
-        JSON.stringify(s.blocks) === JSON.stringify(blocks) &&
-        s.crop === (values.view === 'crop')
-      );
-    };
+    const same = (r: RunResult) =>
+      sameRunSettings(r, {
+        steps: Number(values.steps),
+        batchSize: Number(values.batchSize),
+        images: Number(values.images),
+        testPerClass: Number(values.testPerClass),
+        blocks,
+        crop: values.view === 'crop',
+        imageSize: size,
+        filterLoss: values.loss,
+        lambda: Number(values.lambda),
+        strength: Number(spec.categories.length > 1 ? values.multiStrength : values.strength),
+        mask: values.mask,
+      });
     const previous = stored && same(stored) ? stored : null;
     if (stored && !previous) process.stderr.write(`${key}: ${fileOf(spec)} has other settings: run again\n`);
     if (previous && values.remeasure) {
@@ -231,6 +246,7 @@ export async function runInterpretable(options: Partial<InterpretableOptions> = 
       training: {
         crop: values.view === 'crop',
         blocks,
+        imageSize: size,
         steps: Number(values.steps),
         batchSize: Number(values.batchSize),
         filterLoss: values.loss as FilterLossMode,
@@ -326,6 +342,7 @@ export async function runInterpretable(options: Partial<InterpretableOptions> = 
   const results: RunResult[] = [];
   for (const name of (await readdir(join(dir, 'runs'))).filter((n) => n.endsWith('.json')).sort())
     results.push(JSON.parse(await readFile(join(dir, 'runs', name), 'utf8')) as RunResult);
+  if (!writeReport) return results;
   const pictures = (await readdir(dir))
     .filter((n) => n.endsWith('.png'))
     .sort()
@@ -338,6 +355,8 @@ export async function runInterpretable(options: Partial<InterpretableOptions> = 
       referenceInstability(c, {
         images: Number(values.images),
         crop: values.view === 'crop',
+        size,
+        stride,
         seed: final ? INTERPRET_STREAMS.final : INTERPRET_STREAMS.dev,
       }),
     ]),
@@ -359,4 +378,5 @@ export async function runInterpretable(options: Partial<InterpretableOptions> = 
     'experiment',
   );
   process.stdout.write(`${report}\n`);
+  return results;
 }

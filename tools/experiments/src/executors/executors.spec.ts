@@ -8,6 +8,7 @@ import { AOG_EXPERIMENT_DEFAULTS } from '../aog';
 import { EXPLAINER_DEFAULTS } from '../explainer';
 import { EXPLANATORY_GRAPH_DEFAULTS } from '../explanatory-graph';
 import { INTERPRETABLE_EXPERIMENT_DEFAULTS } from '../interpretable';
+import { INTERPRETABLE_SWEEP_DEFAULTS } from '../interpretable-sweep';
 import { PAPER_TABLE_DEFAULTS } from '../paper-table';
 import { REAL_TRANSPLANT_DEFAULTS, REAL_TRANSPLANT_HEADS } from '../real-transplant';
 import { ZOO_EVALUATION_DEFAULTS } from '../zoo-evaluation';
@@ -19,6 +20,7 @@ const DEFAULTS: Record<string, object> = {
   'explanatory-graph': EXPLANATORY_GRAPH_DEFAULTS,
   aog: AOG_EXPERIMENT_DEFAULTS,
   interpretable: INTERPRETABLE_EXPERIMENT_DEFAULTS,
+  'interpretable-sweep': INTERPRETABLE_SWEEP_DEFAULTS,
   'zoo-evaluation': ZOO_EVALUATION_DEFAULTS,
   'real-transplant': REAL_TRANSPLANT_DEFAULTS,
 };

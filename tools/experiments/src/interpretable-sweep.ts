@@ -1,0 +1,259 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EMBEDDED_REGISTRY } from '@transplant/platform';
+import { TransplantError, describeMachine, formatMachine, writeFileWhole } from '@transplant/core';
+import { interpretableExperiment, INTERPRETABLE_EXPERIMENT_DEFAULTS } from './interpretable';
+import type { RunResult } from './interpretable-runs';
+import {
+  CELL_TABLE_HEAD,
+  SWEEP_GOAL,
+  SWEEP_GRID,
+  cellRow,
+  signedPct,
+  signedPoints,
+  chooseCell,
+  summarizeCell,
+  topMap,
+  type CellSummary,
+  type SweepCell,
+} from './interpretable-sweep-runs';
+
+/** Options of `nx run experiments:interpretable-sweep` (its schema.json holds the same names, types and defaults). */
+export interface InterpretableSweepOptions {
+  /** Comma-separated cell names to run (default: every cell of the grid), e.g. to run two processes side by side. */
+  readonly cells: string | undefined;
+  /** Comma-separated seeds; the first is the tuning seed. */
+  readonly seeds: string;
+  /** The learning-rate grid of both kinds, chosen on dev on the first seed. */
+  readonly learningRates: string;
+  /** Measure the cell chosen on dev on the final test, once. */
+  readonly final: boolean;
+  /** Rebuild the report from the stored runs without training. */
+  readonly report: boolean;
+  readonly registry: string;
+  readonly results: string;
+  readonly workRegistry: string;
+}
+
+export const INTERPRETABLE_SWEEP_DEFAULTS: InterpretableSweepOptions = {
+  cells: undefined,
+  seeds: '1,2,3',
+  learningRates: '0.001,0.003',
+  final: false,
+  report: false,
+  registry: EMBEDDED_REGISTRY,
+  results: fileURLToPath(new URL('../results', import.meta.url)),
+  workRegistry: fileURLToPath(new URL('../.work/interpretable-sweep', import.meta.url)),
+};
+
+/** The folder of a cell's interpretable runs, and of the ordinary runs its architecture and training length share. */
+export const cellFolders = (cell: SweepCell) => ({
+  interpretable: cell.name,
+  ordinary: `${cell.arch}-s${cell.steps}-ordinary`,
+});
+
+const numberList = (text: string | number) =>
+  String(text)
+    .split(',')
+    .map((v) => Number(v.trim()));
+
+async function readRuns(dir: string): Promise<RunResult[]> {
+  const names = await readdir(join(dir, 'interpretable', 'runs')).catch(() => [] as string[]);
+  const runs: RunResult[] = [];
+  for (const name of names.filter((n) => n.endsWith('.json')).sort())
+    runs.push(JSON.parse(await readFile(join(dir, 'interpretable', 'runs', name), 'utf8')) as RunResult);
+  return runs;
+}
+
+/**
+ * The interpretable-layer sweep (docs/results.md): every cell of `SWEEP_GRID` trains the
+ * ordinary and the interpretable network of its architecture under docs/protocol.md (each
+ * kind's learning rate chosen on dev on the first seed, then every seed), the ordinary runs
+ * shared by the cells of one architecture and training length. The report compares the
+ * cells on dev and names the cell chosen by `chooseCell`; `--final` measures that cell on the
+ * final test, once, and refuses (E_PROTOCOL) when another cell already holds final-test
+ * numbers. Resumable: every network is one file.
+ */
+export async function runInterpretableSweep(options: Partial<InterpretableSweepOptions> = {}): Promise<void> {
+  const values = { ...INTERPRETABLE_SWEEP_DEFAULTS, ...options };
+  const seeds = numberList(values.seeds);
+  const grid = numberList(values.learningRates);
+  const root = join(values.results, 'interpretable-sweep');
+  const wanted = values.cells ? new Set(String(values.cells).split(',')) : null;
+  if (wanted)
+    for (const name of wanted)
+      if (!SWEEP_GRID.some((c) => c.name === name))
+        throw new TransplantError('E_INVALID_ARGUMENT', `--cells: no cell ${name} in the grid`, {
+          operation: 'interpretable-sweep',
+          details: { cells: SWEEP_GRID.map((c) => c.name) },
+        });
+  const common = (cell: SweepCell, folder: string, kind: 'ordinary' | 'interpretable', final: boolean) => ({
+    ...INTERPRETABLE_EXPERIMENT_DEFAULTS,
+    single: 'cat',
+    multi: '',
+    runs: `single-cat-${kind}`,
+    seeds: values.seeds,
+    learningRates: values.learningRates,
+    final,
+    steps: cell.steps,
+    blocks: JSON.stringify(cell.blocks),
+    size: cell.size,
+    loss: cell.loss,
+    lambda: cell.lambda,
+    strength: cell.strength,
+    registry: values.registry,
+    results: join(root, folder),
+    workRegistry: join(values.workRegistry, folder),
+  });
+  if (!values.report && !values.final)
+    for (const cell of SWEEP_GRID.filter((c) => !wanted || wanted.has(c.name))) {
+      const folders = cellFolders(cell);
+      process.stderr.write(`interpretable-sweep: cell ${cell.name}\n`);
+      await interpretableExperiment(common(cell, folders.ordinary, 'ordinary', false), { report: false });
+      await interpretableExperiment(common(cell, folders.interpretable, 'interpretable', false), {
+        report: false,
+      });
+    }
+
+  const summarize = async (split: 'dev' | 'test') => {
+    const out: CellSummary[] = [];
+    for (const cell of SWEEP_GRID) {
+      const folders = cellFolders(cell);
+      const runs = [
+        ...(await readRuns(join(root, folders.ordinary))),
+        ...(await readRuns(join(root, folders.interpretable))),
+      ];
+      const s = summarizeCell(cell, runs, { grid, seeds, split });
+      if (s) out.push(s);
+    }
+    return out;
+  };
+  const dev = await summarize('dev');
+  const choice = chooseCell(dev, seeds);
+  const complete = dev.filter((s) => s.seeds.length === seeds.length).length;
+  let final: CellSummary | null = null;
+  const withFinal = (await summarize('test')).filter((s) => s.seeds.length > 0);
+  if (values.final) {
+    if (complete < SWEEP_GRID.length || !choice)
+      throw new TransplantError(
+        'E_PROTOCOL',
+        `the sweep is incomplete (${complete} of ${SWEEP_GRID.length} cells have every seed): the final test is read only for the cell chosen on a complete dev sweep`,
+        { operation: 'interpretable-sweep' },
+      );
+    // Any run with final-test numbers outside the chosen cell's two folders: the test was read for another cell.
+    const allowed = new Set(Object.values(cellFolders(choice.summary.cell)));
+    const others: string[] = [];
+    for (const c of SWEEP_GRID)
+      for (const folder of Object.values(cellFolders(c)))
+        if (
+          !allowed.has(folder) &&
+          !others.includes(folder) &&
+          (await readRuns(join(root, folder))).some((r) => r.final)
+        )
+          others.push(folder);
+    if (others.length)
+      throw new TransplantError(
+        'E_PROTOCOL',
+        `${others.join(', ')} already hold final-test numbers, but dev now chooses ${choice.summary.cell.name}: the final test is read once, for the cell chosen on dev. Rebuild the report with --report, or move those runs away deliberately`,
+        { operation: 'interpretable-sweep' },
+      );
+    const cell = choice.summary.cell;
+    const folders = cellFolders(cell);
+    await interpretableExperiment(common(cell, folders.ordinary, 'ordinary', true), { report: false });
+    await interpretableExperiment(common(cell, folders.interpretable, 'interpretable', true), {
+      report: false,
+    });
+    final = (await summarize('test')).find((s) => s.cell.name === cell.name) ?? null;
+  } else if (choice) final = withFinal.find((s) => s.cell.name === choice.summary.cell.name) ?? null;
+
+  const pictures = choice
+    ? (
+        await Promise.all(
+          Object.values(cellFolders(choice.summary.cell)).map(async (folder) =>
+            (await readdir(join(root, folder, 'interpretable')).catch(() => [] as string[]))
+              .filter((n) => n.endsWith('.png'))
+              .sort()
+              .map((n) => relative(values.results, join(root, folder, 'interpretable', n))),
+          ),
+        )
+      ).flat()
+    : [];
+  const report = formatSweepReport({
+    dev,
+    choice,
+    final,
+    seeds,
+    grid,
+    pictures,
+    machine: formatMachine(describeMachine()),
+  });
+  await writeFileWhole(join(values.results, 'interpretable-sweep.md'), report, 'experiment');
+  await writeFileWhole(
+    join(values.results, 'interpretable-sweep.json'),
+    `${JSON.stringify({ seeds, grid, goal: SWEEP_GOAL, cells: SWEEP_GRID, dev, chosen: choice?.summary.cell.name ?? null, final }, null, 2)}\n`,
+    'experiment',
+  );
+  process.stdout.write(`${report}\n`);
+}
+
+/** The paper's single-category numbers (docs/methods.md §9.2). */
+const PAPER_LINE =
+  'Paper (ILSVRC Animal-Part, single category, mean over 30 categories): VGG-16 location instability 0.144 → 0.085 (−41 %), AlexNet 0.146 → 0.091 (−38 %), VGG-M 0.147 → 0.090 (−39 %), VGG-S 0.145 → 0.090 (−38 %); single-category accuracy 1–3 points lower (VGG-16 on VOC Part 98.66 → 95.39 %).';
+
+export function formatSweepReport(input: {
+  readonly dev: readonly CellSummary[];
+  readonly choice: ReturnType<typeof chooseCell>;
+  readonly final: CellSummary | null;
+  readonly seeds: readonly number[];
+  readonly grid: readonly number[];
+  readonly pictures: readonly string[];
+  readonly machine: string;
+}): string {
+  const { dev, choice, final, seeds, grid } = input;
+  const goal = SWEEP_GOAL;
+  const chosen = choice?.summary.cell.name;
+  const lines = [
+    '# Closing the interpretable-layer gap: the sweep (docs/results.md)',
+    '',
+    `Regenerate: \`npx nx run experiments:interpretable-sweep\` (dev; resumable, \`--cells a,b\` to split the grid over processes), then \`--final\` (the chosen cell on the final test, once). Machine ${input.machine}.`,
+    `Goal: the interpretable layer's location instability (active filters) −${Math.round(-goal.instabilityChange * 100)} % or lower against the ordinary layer of the same architecture, at an error cost of at most ${(goal.errorCost * 100).toFixed(0)} points, keeping at least ${Math.round(goal.activeShare * 100)} % of the ordinary layer's active filters. Category cat against the rest, 64- or 96-pixel object crops, trained from cat-cls's conv layers.`,
+    `Protocol: every cell trains both kinds; each kind's learning rate from {${grid.join(', ')}} chosen on dev on seed ${seeds[0]}, then seeds ${seeds.join(', ')} at that rate. Cells are compared on **dev** only; the chosen cell (within the bounds, the largest instability drop; if no cell is within them, the largest drop among cells that keep the active filters) is the only one measured on the final test. Every cell: mean over seeds [95 % t interval over seeds]; p: paired t test over seeds.`,
+    '',
+    '## Dev, every cell',
+    '',
+    ...CELL_TABLE_HEAD,
+    ...dev.map((s) => cellRow(s, s.cell.name === chosen)),
+    '',
+    'Error cost: interpretable minus ordinary error, in points. Instability change: per seed (interpretable − ordinary) / ordinary, over the active filters (those firing on enough images to rank their top ones); negative is more stable.',
+    '',
+  ];
+  if (choice) {
+    const s = choice.summary;
+    lines.push(
+      `**Chosen on dev: ${s.cell.name}** (${topMap(s.cell).side}×${topMap(s.cell).side}×${topMap(s.cell).filters} top map, ${s.cell.size}-pixel inputs, ${s.cell.loss === 'exact' ? `exact filter loss λ ${s.cell.lambda}` : `hand-built strength ${s.cell.strength}`}, ${s.cell.steps} steps)${choice.reason === 'fallback' ? ': no cell is within the bounds; this is the largest drop among the cells that keep the active filters' : ''}.`,
+      '',
+    );
+  } else lines.push('No cell is complete yet: nothing is chosen.', '');
+  if (final) {
+    const met = final.meetsGoal;
+    lines.push(
+      '## Final test, the chosen cell (read once)',
+      '',
+      ...CELL_TABLE_HEAD,
+      cellRow(final, true),
+      '',
+      `Against the goal: instability change ${signedPct(final.instabilityChange)} (goal ≤ −${Math.round(-goal.instabilityChange * 100)} %), error cost ${signedPoints(final.errorCost)} points (goal ≤ ${(goal.errorCost * 100).toFixed(0)}): the goal is ${met ? 'met' : 'not met'} on the means.`,
+      '',
+    );
+  }
+  lines.push(PAPER_LINE, '');
+  if (input.pictures.length)
+    lines.push(
+      `## Heat maps of the chosen cell's top filters (seed ${seeds[0]}, dev crops)`,
+      '',
+      ...input.pictures.map((p) => `![${p}](${p})`),
+      '',
+    );
+  return lines.join('\n');
+}
