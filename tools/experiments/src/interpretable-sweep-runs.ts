@@ -86,6 +86,13 @@ export interface SweepGoal {
   readonly activeShare: number;
 }
 
+/**
+ * The multi-category check's filter-loss strength against the chosen cell's single-category
+ * one: a filter's few positives per multi-category batch weigh more (0.5/ρ_c), and the first
+ * round's multi-category run diverged at the single-category strength and trained at 0.3 × it.
+ */
+export const MULTI_STRENGTH_SHARE = 0.3;
+
 export const SWEEP_GOAL: SweepGoal = { instabilityChange: -0.35, errorCost: 0.02, activeShare: 0.5 };
 
 /** A cell's numbers on one split, paired over the seeds both kinds have at their chosen rates. */
@@ -124,15 +131,15 @@ export function summarizeCell(
     readonly seeds: readonly number[];
     readonly split: 'dev' | 'test';
     readonly goal?: SweepGoal;
+    /** The setting to summarize (default cat vs rest). */
+    readonly setting?: string;
   },
 ): CellSummary | null {
-  const { grid, seeds, split, goal = SWEEP_GOAL } = options;
+  const { grid, seeds, split, goal = SWEEP_GOAL, setting = settingKey(['cat']) } = options;
   const numbers = (r: RunResult) => (split === 'dev' ? r.dev : r.final);
   const cells = reportedCells(runs, grid, seeds);
-  const setting = settingKey(['cat']);
   const of = (kind: 'ordinary' | 'interpretable') =>
-    cells.find((c) => c.setting === setting && c.kind === kind) ??
-    cells.find((c) => c.kind === kind && c.setting.startsWith('single-'));
+    cells.find((c) => c.setting === setting && c.kind === kind);
   const ord = of('ordinary');
   const int = of('interpretable');
   if (!ord || !int) return null;

@@ -2,6 +2,7 @@ import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CategoryId } from '@transplant/data';
 import { runKey, sameRunSettings, type RunResult, type WantedRunSettings } from './interpretable-runs';
 import { SWEEP_GRID, chooseCell, summarizeCell, topMap, type SweepCell } from './interpretable-sweep-runs';
 import { cellFolders, formatSweepReport, runInterpretableSweep } from './interpretable-sweep';
@@ -19,6 +20,7 @@ function run(
   learningRate: number,
   dev: Measured,
   final?: Measured,
+  categories: readonly CategoryId[] = ['cat'],
 ): RunResult {
   const numbers = (split: 'dev' | 'test', n: Measured) => ({
     split,
@@ -44,8 +46,8 @@ function run(
     interpretability: 0.02,
   });
   return {
-    key: runKey({ categories: ['cat'], kind, seed, learningRate }),
-    categories: ['cat'],
+    key: runKey({ categories, kind, seed, learningRate }),
+    categories,
     kind,
     seed,
     learningRate,
@@ -64,15 +66,19 @@ const seeds = [1, 2, 3];
 const cell = (name: string): SweepCell => ({ ...SWEEP_GRID[0]!, name });
 
 /** A cell's runs: the ordinary network at instability 0.13 and errors 5/4/3 %; the interpretable one as given, per seed. */
-function cellRuns(interpretable: readonly Measured[], extra: readonly RunResult[] = []): RunResult[] {
+function cellRuns(
+  interpretable: readonly Measured[],
+  extra: readonly RunResult[] = [],
+  categories: readonly CategoryId[] = ['cat'],
+): RunResult[] {
   return [
-    run('ordinary', 1, 1e-3, { error: 0.05, instability: 0.13 }),
-    run('ordinary', 1, 3e-3, { error: 0.2, instability: 0.14 }),
-    run('ordinary', 2, 1e-3, { error: 0.04, instability: 0.12 }),
-    run('ordinary', 3, 1e-3, { error: 0.03, instability: 0.14 }),
+    run('ordinary', 1, 1e-3, { error: 0.05, instability: 0.13 }, undefined, categories),
+    run('ordinary', 1, 3e-3, { error: 0.2, instability: 0.14 }, undefined, categories),
+    run('ordinary', 2, 1e-3, { error: 0.04, instability: 0.12 }, undefined, categories),
+    run('ordinary', 3, 1e-3, { error: 0.03, instability: 0.14 }, undefined, categories),
     // The interpretable kind's tuning seed is better at 3e-3: the other seeds run there.
-    run('interpretable', 1, 1e-3, { error: 0.3, instability: 0.05 }),
-    ...interpretable.map((m, k) => run('interpretable', k + 1, 3e-3, m)),
+    run('interpretable', 1, 1e-3, { error: 0.3, instability: 0.05 }, undefined, categories),
+    ...interpretable.map((m, k) => run('interpretable', k + 1, 3e-3, m, undefined, categories)),
     ...extra,
   ];
 }
@@ -279,6 +285,7 @@ describe('the interpretable-layer sweep', () => {
     it('refuses while the sweep is incomplete, and when a cell dev does not choose holds final-test numbers; --report rebuilds the report', async () => {
       dir = await mkdtemp(join(tmpdir(), 'sweep-'));
       const options = {
+        multi: '',
         results: dir,
         workRegistry: join(dir, 'work'),
         seeds: '1,2,3',
@@ -295,6 +302,27 @@ describe('the interpretable-layer sweep', () => {
           `${SWEEP_GRID[0]!.name}, ${cellFolders(SWEEP_GRID[0]!).ordinary} already hold final-test numbers, but dev now chooses ${chosen}`,
         ),
       });
+      // With a multi-category check asked for, it must have run first.
+      await expect(
+        runInterpretableSweep({ ...options, multi: 'cat,dog', final: true }),
+      ).rejects.toMatchObject({
+        code: 'E_PROTOCOL',
+        message: expect.stringContaining('the multi-category check has not run'),
+      });
+      // The check's runs (stored here as if run), shown in the report; no training happens with --report.
+      for (const r of cellRuns(
+        [0, 1, 2].map(() => ({ error: 0.02, instability: 0.1 })),
+        [],
+        ['cat', 'dog'],
+      ))
+        await put(cellFolders(SWEEP_GRID.find((c) => c.name === chosen)!).multi, r);
+      await runInterpretableSweep({ ...options, multi: 'cat,dog', report: true });
+      const withMulti = await readFile(join(dir, 'interpretable-sweep.md'), 'utf8');
+      expect(withMulti).toContain('## Multi-category check of the chosen cell (cat, dog and background)');
+      // Errors 2 % against 5, 4, 3 %: two points below on the means.
+      expect(withMulti).toContain(
+        "On dev, the interpretable network's error is not above the ordinary one's on the means (−2.0 [",
+      );
       await runInterpretableSweep({ ...options, report: true });
       const report = await readFile(join(dir, 'interpretable-sweep.md'), 'utf8');
       expect(report).toContain(`**Chosen on dev: ${chosen}**`);

@@ -2,11 +2,14 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY } from '@transplant/platform';
+import { formatInterval, formatP } from './seed-stats';
 import { TransplantError, describeMachine, formatMachine, writeFileWhole } from '@transplant/core';
 import { interpretableExperiment, INTERPRETABLE_EXPERIMENT_DEFAULTS } from './interpretable';
-import type { RunResult } from './interpretable-runs';
+import { settingKey, type RunResult } from './interpretable-runs';
+import { categoryList } from './category-list';
 import {
   CELL_TABLE_HEAD,
+  MULTI_STRENGTH_SHARE,
   SWEEP_GOAL,
   SWEEP_GRID,
   cellRow,
@@ -27,6 +30,8 @@ export interface InterpretableSweepOptions {
   readonly seeds: string;
   /** The learning-rate grid of both kinds, chosen on dev on the first seed. */
   readonly learningRates: string;
+  /** Comma-separated categories of the multi-category check of the chosen cell (fewer than two: none). */
+  readonly multi: string;
   /** Measure the cell chosen on dev on the final test, once. */
   readonly final: boolean;
   /** Rebuild the report from the stored runs without training. */
@@ -40,6 +45,7 @@ export const INTERPRETABLE_SWEEP_DEFAULTS: InterpretableSweepOptions = {
   cells: undefined,
   seeds: '1,2,3',
   learningRates: '0.001,0.003',
+  multi: 'bird,cat,cow,dog,horse,sheep',
   final: false,
   report: false,
   registry: EMBEDDED_REGISTRY,
@@ -51,6 +57,8 @@ export const INTERPRETABLE_SWEEP_DEFAULTS: InterpretableSweepOptions = {
 export const cellFolders = (cell: SweepCell) => ({
   interpretable: cell.name,
   ordinary: `${cell.arch}-s${cell.steps}-ordinary`,
+  /** Both kinds of the multi-category check (run for the chosen cell only). */
+  multi: `${cell.name}-multi`,
 });
 
 const numberList = (text: string | number) =>
@@ -88,11 +96,14 @@ export async function runInterpretableSweep(options: Partial<InterpretableSweepO
           operation: 'interpretable-sweep',
           details: { cells: SWEEP_GRID.map((c) => c.name) },
         });
-  const common = (cell: SweepCell, folder: string, kind: 'ordinary' | 'interpretable', final: boolean) => ({
+  const multi = categoryList(values.multi);
+  const multiSetting = multi.length > 1 ? settingKey(multi) : null;
+  /** The interpretable experiment's options for a cell: one kind of its single-category networks, or both of its multi-category check. */
+  const experiment = (cell: SweepCell, part: 'ordinary' | 'interpretable' | 'multi', final: boolean) => ({
     ...INTERPRETABLE_EXPERIMENT_DEFAULTS,
-    single: 'cat',
-    multi: '',
-    runs: `single-cat-${kind}`,
+    single: part === 'multi' ? '' : 'cat',
+    multi: part === 'multi' ? multi.join(',') : '',
+    runs: part === 'multi' ? undefined : `single-cat-${part}`,
     seeds: values.seeds,
     learningRates: values.learningRates,
     final,
@@ -102,18 +113,16 @@ export async function runInterpretableSweep(options: Partial<InterpretableSweepO
     loss: cell.loss,
     lambda: cell.lambda,
     strength: cell.strength,
+    multiStrength: cell.strength * MULTI_STRENGTH_SHARE,
     registry: values.registry,
-    results: join(root, folder),
-    workRegistry: join(values.workRegistry, folder),
+    results: join(root, cellFolders(cell)[part]),
+    workRegistry: join(values.workRegistry, cellFolders(cell)[part]),
   });
   if (!values.report && !values.final)
     for (const cell of SWEEP_GRID.filter((c) => !wanted || wanted.has(c.name))) {
-      const folders = cellFolders(cell);
       process.stderr.write(`interpretable-sweep: cell ${cell.name}\n`);
-      await interpretableExperiment(common(cell, folders.ordinary, 'ordinary', false), { report: false });
-      await interpretableExperiment(common(cell, folders.interpretable, 'interpretable', false), {
-        report: false,
-      });
+      await interpretableExperiment(experiment(cell, 'ordinary', false), { report: false });
+      await interpretableExperiment(experiment(cell, 'interpretable', false), { report: false });
     }
 
   const summarize = async (split: 'dev' | 'test') => {
@@ -129,19 +138,34 @@ export async function runInterpretableSweep(options: Partial<InterpretableSweepO
     }
     return out;
   };
+  const summarizeMulti = async (cell: SweepCell, split: 'dev' | 'test') =>
+    multiSetting
+      ? summarizeCell(cell, await readRuns(join(root, cellFolders(cell).multi)), {
+          grid,
+          seeds,
+          split,
+          setting: multiSetting,
+        })
+      : null;
   const dev = await summarize('dev');
-  const choice = chooseCell(dev, seeds);
   const complete = dev.filter((s) => s.seeds.length === seeds.length).length;
+  const choice = complete === SWEEP_GRID.length ? chooseCell(dev, seeds) : null;
+  // The multi-category check of the chosen cell: by a run over the whole grid (not a --cells share of it).
+  if (choice && multiSetting && !wanted && !values.report && !values.final) {
+    process.stderr.write(`interpretable-sweep: multi-category check of ${choice.summary.cell.name}\n`);
+    await interpretableExperiment(experiment(choice.summary.cell, 'multi', false), { report: false });
+  }
+  const multiDev = choice ? await summarizeMulti(choice.summary.cell, 'dev') : null;
   let final: CellSummary | null = null;
-  const withFinal = (await summarize('test')).filter((s) => s.seeds.length > 0);
+  let multiFinal: CellSummary | null = null;
   if (values.final) {
-    if (complete < SWEEP_GRID.length || !choice)
+    if (!choice || (multiSetting && multiDev?.seeds.length !== seeds.length))
       throw new TransplantError(
         'E_PROTOCOL',
-        `the sweep is incomplete (${complete} of ${SWEEP_GRID.length} cells have every seed): the final test is read only for the cell chosen on a complete dev sweep`,
+        `the sweep is incomplete (${complete} of ${SWEEP_GRID.length} cells have every seed${choice && multiSetting ? '; the multi-category check has not run' : ''}): the final test is read only for the cell chosen on a complete dev sweep. Run the sweep without --final first`,
         { operation: 'interpretable-sweep' },
       );
-    // Any run with final-test numbers outside the chosen cell's two folders: the test was read for another cell.
+    // Any run with final-test numbers outside the chosen cell's folders: the test was read for another cell.
     const allowed = new Set(Object.values(cellFolders(choice.summary.cell)));
     const others: string[] = [];
     for (const c of SWEEP_GRID)
@@ -159,13 +183,14 @@ export async function runInterpretableSweep(options: Partial<InterpretableSweepO
         { operation: 'interpretable-sweep' },
       );
     const cell = choice.summary.cell;
-    const folders = cellFolders(cell);
-    await interpretableExperiment(common(cell, folders.ordinary, 'ordinary', true), { report: false });
-    await interpretableExperiment(common(cell, folders.interpretable, 'interpretable', true), {
-      report: false,
-    });
-    final = (await summarize('test')).find((s) => s.cell.name === cell.name) ?? null;
-  } else if (choice) final = withFinal.find((s) => s.cell.name === choice.summary.cell.name) ?? null;
+    await interpretableExperiment(experiment(cell, 'ordinary', true), { report: false });
+    await interpretableExperiment(experiment(cell, 'interpretable', true), { report: false });
+    if (multiSetting) await interpretableExperiment(experiment(cell, 'multi', true), { report: false });
+  }
+  if (choice) {
+    final = (await summarize('test')).find((s) => s.cell.name === choice.summary.cell.name) ?? null;
+    multiFinal = await summarizeMulti(choice.summary.cell, 'test');
+  }
 
   const pictures = choice
     ? (
@@ -183,6 +208,7 @@ export async function runInterpretableSweep(options: Partial<InterpretableSweepO
     dev,
     choice,
     final,
+    multi: { dev: multiDev, final: multiFinal, categories: multi },
     seeds,
     grid,
     pictures,
@@ -191,7 +217,7 @@ export async function runInterpretableSweep(options: Partial<InterpretableSweepO
   await writeFileWhole(join(values.results, 'interpretable-sweep.md'), report, 'experiment');
   await writeFileWhole(
     join(values.results, 'interpretable-sweep.json'),
-    `${JSON.stringify({ seeds, grid, goal: SWEEP_GOAL, cells: SWEEP_GRID, dev, chosen: choice?.summary.cell.name ?? null, final }, null, 2)}\n`,
+    `${JSON.stringify({ seeds, grid, goal: SWEEP_GOAL, cells: SWEEP_GRID, dev, chosen: choice?.summary.cell.name ?? null, final, multi: { categories: multi, strengthShare: MULTI_STRENGTH_SHARE, dev: multiDev, final: multiFinal } }, null, 2)}\n`,
     'experiment',
   );
   process.stdout.write(`${report}\n`);
@@ -205,6 +231,12 @@ export function formatSweepReport(input: {
   readonly dev: readonly CellSummary[];
   readonly choice: ReturnType<typeof chooseCell>;
   readonly final: CellSummary | null;
+  /** The multi-category check of the chosen cell (null parts: not run). */
+  readonly multi?: {
+    readonly dev: CellSummary | null;
+    readonly final: CellSummary | null;
+    readonly categories: readonly string[];
+  };
   readonly seeds: readonly number[];
   readonly grid: readonly number[];
   readonly pictures: readonly string[];
@@ -234,7 +266,7 @@ export function formatSweepReport(input: {
       `**Chosen on dev: ${s.cell.name}** (${topMap(s.cell).side}×${topMap(s.cell).side}×${topMap(s.cell).filters} top map, ${s.cell.size}-pixel inputs, ${s.cell.loss === 'exact' ? `exact filter loss λ ${s.cell.lambda}` : `hand-built strength ${s.cell.strength}`}, ${s.cell.steps} steps)${choice.reason === 'fallback' ? ': no cell is within the bounds; this is the largest drop among the cells that keep the active filters' : ''}.`,
       '',
     );
-  } else lines.push('No cell is complete yet: nothing is chosen.', '');
+  } else lines.push('The grid is not complete yet (every cell needs every seed): nothing is chosen.', '');
   if (final) {
     const met = final.meetsGoal;
     lines.push(
@@ -244,6 +276,31 @@ export function formatSweepReport(input: {
       cellRow(final, true),
       '',
       `Against the goal: instability change ${signedPct(final.instabilityChange)} (goal ≤ −${Math.round(-goal.instabilityChange * 100)} %), error cost ${signedPoints(final.errorCost)} points (goal ≤ ${(goal.errorCost * 100).toFixed(0)}): the goal is ${met ? 'met' : 'not met'} on the means.`,
+      '',
+    );
+  }
+  const m = input.multi;
+  if (m && (m.dev || m.final)) {
+    const rows = [
+      ...(m.dev ? [{ split: 'dev', s: m.dev }] : []),
+      ...(m.final ? [{ split: 'final test', s: m.final }] : []),
+    ];
+    lines.push(
+      `## Multi-category check of the chosen cell (${m.categories.join(', ')} and background)`,
+      '',
+      `The chosen cell's layer, one softmax class per category plus background, filters assigned to categories as they train; filter-loss strength ${MULTI_STRENGTH_SHARE} × the cell's. Goal: the interpretable network's error not above the ordinary one's. Instability: mean over the categories.`,
+      '',
+      '| split | n | ordinary error % | interpretable error % | error cost, points | ordinary instability | interpretable instability | instability change |',
+      '|---|---|---|---|---|---|---|---|',
+      ...rows.map(
+        ({ split, s }) =>
+          `| ${split} | ${s.seeds.length} | ${formatInterval(s.error.ordinary, 1, 100)} | ${formatInterval(s.error.interpretable, 1, 100)} | ${signedPoints(s.errorCost)} (p ${formatP(s.errorP)}) | ${formatInterval(s.instability.ordinary, 3)} | ${formatInterval(s.instability.interpretable, 3)} | ${signedPct(s.instabilityChange)} (p ${formatP(s.instabilityP)}) |`,
+      ),
+      '',
+      ...rows.map(
+        ({ split, s }) =>
+          `On ${split}, the interpretable network's error is ${s.errorCost.mean <= 0 ? 'not above' : 'above'} the ordinary one's on the means (${signedPoints(s.errorCost)} points, paired t test p ${formatP(s.errorP)}, n = ${s.seeds.length}).`,
+      ),
       '',
     );
   }
