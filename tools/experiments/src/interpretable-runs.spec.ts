@@ -267,5 +267,10 @@ describe('interpretable networks', () => {
   it('a filter at a part centre is far more stable than one at random cells', () => {
     const r = referenceInstability('cat', { images: 40, crop: false });
     expect(r.partDetector).toBeLessThan(r.random / 2);
+    // The landmark detectors' mean; a tail detector, scored against the landmarks, sits above them and far below a random cell.
+    expect(r.partDetector).toBeCloseTo((r.perPart.head! + r.perPart.neck! + r.perPart.torso!) / 3, 12);
+    expect(r.perPart.tail).toBeGreaterThan(Math.max(r.perPart.head!, r.perPart.neck!, r.perPart.torso!));
+    expect(r.perPart.tail).toBeLessThan(r.random / 2);
+    expect(r.perPart.beak).toBeUndefined();
   });
 });

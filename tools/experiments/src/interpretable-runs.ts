@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Network, PluginRegistry } from '@transplant/composer';
-import { Rng, type CategoryId } from '@transplant/data';
+import { PART_NAMES, Rng, type CategoryId, type PartName } from '@transplant/data';
 import {
   experimentData,
   INSTABILITY_LANDMARKS,
@@ -365,9 +365,13 @@ export function chooseLearningRate(
 }
 
 /**
- * What the instability metric gives on a category's images for two made-up filters on the
- * experiment's 8×8 map (stride 8): one that always peaks at the cell holding a part's centre
- * (mean over head, neck, torso), and one that peaks at a random cell (seeded).
+ * What the instability metric gives on a category's images for made-up filters on the
+ * experiment's map (default 8×8, stride 8): per part of the category, one that always peaks at
+ * the cell holding that part's centre (`perPart`; `partDetector` is their mean over the
+ * metric's landmarks, head, neck and torso), and one that peaks at a random cell (seeded). A
+ * detector of a part that is not a landmark (the tail, the legs) is scored against the
+ * landmarks too: the spread of its distance to them is a floor no filter keyed to that part
+ * can go below.
  */
 export function referenceInstability(
   category: CategoryId,
@@ -381,13 +385,15 @@ export function referenceInstability(
     /** Seed name of the part images (default the dev stream's). */
     readonly seed?: string;
   },
-): { partDetector: number; random: number } {
+): { partDetector: number; random: number; perPart: Partial<Record<PartName, number>> } {
   const { images, crop, size = 64, stride = 8, seed = INTERPRET_STREAMS.dev } = setup;
   const set = partImages(category, { count: images, size, crop, seed });
   const annotations = set.samples.map((s) => s.annotation);
-  const landmarks = INSTABILITY_LANDMARKS.filter((p) => annotations.some((a) => a.parts[p])).map((p) =>
-    annotations.map((a) => (a.parts[p]?.visible ? a.parts[p].centre : null)),
-  );
+  const centres = (part: PartName) =>
+    annotations.map((a) => (a.parts[part]?.visible ? a.parts[part].centre : null));
+  const present = (part: PartName) => annotations.some((a) => a.parts[part]?.visible);
+  const landmarkParts = INSTABILITY_LANDMARKS.filter(present);
+  const landmarks = landmarkParts.map(centres);
   const side = size / stride;
   const cells = side * side;
   const geometry = {
@@ -397,7 +403,7 @@ export function referenceInstability(
     imageSize: [size, size] as const,
   };
   const options = { topN: Math.min(100, Math.floor(images / 2)), diagonal: Math.hypot(size, size) };
-  const detectors = landmarks.map((points) => {
+  const detector = (points: readonly (readonly [number, number] | null)[]) => {
     const values = new Float32Array(images * cells);
     points.forEach((p, i) => {
       if (p)
@@ -408,18 +414,22 @@ export function referenceInstability(
         ] = 1 + i / images;
     });
     return locationInstability({ values, shape: [images, side, side, 1] }, geometry, landmarks, options).mean;
-  });
+  };
+  const perPart = Object.fromEntries(
+    PART_NAMES.filter(present).map((part) => [part, detector(centres(part))]),
+  ) as Partial<Record<PartName, number>>;
   const rng = new Rng(`reference:${category}`);
   const random = new Float32Array(images * cells);
   for (let i = 0; i < images; i++) random[i * cells + rng.int(0, cells - 1)] = rng.uniform(1, 2);
   return {
-    partDetector: detectors.reduce((s, v) => s + v, 0) / detectors.length,
+    partDetector: landmarkParts.reduce((s, p) => s + perPart[p]!, 0) / landmarkParts.length,
     random: locationInstability(
       { values: random, shape: [images, side, side, 1] },
       geometry,
       landmarks,
       options,
     ).mean,
+    perPart,
   };
 }
 

@@ -326,6 +326,9 @@ describe('the interpretable-layer sweep', () => {
       await runInterpretableSweep({ ...options, report: true });
       const report = await readFile(join(dir, 'interpretable-sweep.md'), 'utf8');
       expect(report).toContain(`**Chosen on dev: ${chosen}**`);
+      expect(report).toMatch(
+        /For scale, on the chosen cell's 16×16 map .* head 0\.0\d\d, .* tail 0\.0\d\d.* random cell 0\.1\d\d\./,
+      );
       expect(report).toContain('# Closing the interpretable-layer gap: the sweep');
       // The chosen cell has no final-test numbers: no final section, and no training happened.
       expect(report).not.toContain('## Final test');

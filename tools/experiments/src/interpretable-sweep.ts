@@ -5,7 +5,7 @@ import { EMBEDDED_REGISTRY } from '@transplant/platform';
 import { formatInterval, formatP } from './seed-stats';
 import { TransplantError, describeMachine, formatMachine, writeFileWhole } from '@transplant/core';
 import { interpretableExperiment, INTERPRETABLE_EXPERIMENT_DEFAULTS } from './interpretable';
-import { settingKey, type RunResult } from './interpretable-runs';
+import { INTERPRET_STREAMS, referenceInstability, settingKey, type RunResult } from './interpretable-runs';
 import { categoryList } from './category-list';
 import {
   CELL_TABLE_HEAD,
@@ -204,7 +204,18 @@ export async function runInterpretableSweep(options: Partial<InterpretableSweepO
         )
       ).flat()
     : [];
+  // For scale: made-up filters on the chosen cell's map, on the dev crops its numbers are measured on.
+  const references = choice
+    ? referenceInstability('cat', {
+        images: INTERPRETABLE_EXPERIMENT_DEFAULTS.images,
+        crop: true,
+        size: choice.summary.cell.size,
+        stride: choice.summary.cell.size / topMap(choice.summary.cell).side,
+        seed: INTERPRET_STREAMS.dev,
+      })
+    : null;
   const report = formatSweepReport({
+    references,
     dev,
     choice,
     final,
@@ -231,6 +242,8 @@ export function formatSweepReport(input: {
   readonly dev: readonly CellSummary[];
   readonly choice: ReturnType<typeof chooseCell>;
   readonly final: CellSummary | null;
+  /** Made-up filters on the chosen cell's map (dev crops), for scale. */
+  readonly references?: ReturnType<typeof referenceInstability> | null;
   /** The multi-category check of the chosen cell (null parts: not run). */
   readonly multi?: {
     readonly dev: CellSummary | null;
@@ -266,6 +279,18 @@ export function formatSweepReport(input: {
       `**Chosen on dev: ${s.cell.name}** (${topMap(s.cell).side}×${topMap(s.cell).side}×${topMap(s.cell).filters} top map, ${s.cell.size}-pixel inputs, ${s.cell.loss === 'exact' ? `exact filter loss λ ${s.cell.lambda}` : `hand-built strength ${s.cell.strength}`}, ${s.cell.steps} steps)${choice.reason === 'fallback' ? ': no cell is within the bounds; this is the largest drop among the cells that keep the active filters' : ''}.`,
       '',
     );
+    const r = input.references;
+    if (r)
+      lines.push(
+        `For scale, on the chosen cell's ${topMap(s.cell).side}×${topMap(s.cell).side} map and the same dev crops: a made-up filter that always peaks at the cell of a part's centre scores ${Object.entries(
+          r.perPart,
+        )
+          .map(([part, v]) => `${part} ${v.toFixed(3)}`)
+          .join(
+            ', ',
+          )} (head, neck and torso are the landmarks; a detector of another part is scored against them too), one that peaks at a random cell ${r.random.toFixed(3)}.`,
+        '',
+      );
   } else lines.push('The grid is not complete yet (every cell needs every seed): nothing is chosen.', '');
   if (final) {
     const met = final.meetsGoal;
