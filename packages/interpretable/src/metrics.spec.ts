@@ -29,11 +29,13 @@ describe('location instability', () => {
     expect(Number.isNaN(all.perFilter[1])).toBe(true);
     expect(all.silent).toBe(1);
     expect(all.active).toBe(1);
+    expect(all.activeFilters).toEqual([true, false]);
     expect(all.mean).toBeCloseTo(std3, 6);
     expect(all.meanAll).toBeCloseTo(std3, 6);
     // By default a filter must fire on topN images to count in the mean: here it fires on 3 < 100.
     const strict = locationInstability(maps, geometry16, [[at, at, at]], { topN: 100, diagonal });
     expect([strict.active, Number.isNaN(strict.mean), strict.meanAll]).toEqual([0, true, all.meanAll]);
+    expect(strict.activeFilters).toEqual([false, false]);
     // Top 2 by score: images 0 and 1 → std of [0, 0.5].
     expect(
       locationInstability(maps, geometry16, [[at, at, at]], { topN: 2, diagonal }).perFilter[0],

@@ -49,6 +49,8 @@ export interface InstabilityResult {
   readonly meanAll: number;
   /** Filters without a value (they fired on fewer than two images that show a landmark). */
   readonly silent: number;
+  /** Per filter, whether it is active (fires on at least `minFiring` images and has a value). */
+  readonly activeFilters: boolean[];
 }
 
 /**
@@ -97,9 +99,11 @@ export function locationInstability(
   const average = (v: number[]) => (v.length ? v.reduce((s, x) => s + x, 0) / v.length : NaN);
   const valid = perFilter.filter((v) => !Number.isNaN(v));
   const minFiring = options.minFiring ?? options.topN;
-  const active = perFilter.filter((v, f) => !Number.isNaN(v) && firing[f]! >= minFiring);
+  const activeFilters = perFilter.map((v, f) => !Number.isNaN(v) && firing[f]! >= minFiring);
+  const active = perFilter.filter((_, f) => activeFilters[f]);
   return {
     perFilter,
+    activeFilters,
     mean: average(active),
     active: active.length,
     meanAll: average(valid),

@@ -1,3 +1,4 @@
+import { partNameOf, type LayerInterpretation } from '@transplant/interpretable';
 import { reportedCells, settingKey, type RunResult, type SplitNumbers } from './interpretable-runs';
 import { formatInterval, formatP, mean, pairedT, tInterval, type SeedInterval } from './seed-stats';
 
@@ -240,3 +241,48 @@ export const CELL_TABLE_HEAD = [
   '| cell | top map, input | filter loss | steps | n | ordinary error % | interpretable error % | error cost, points | ordinary instability | interpretable instability | instability change | active filters (ord / int) | within bounds |',
   '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
 ];
+
+/** Active filters keyed to one part (their best part by part interpretability) and their mean instability. */
+export interface PartShare {
+  readonly filters: number;
+  readonly instability: number;
+}
+
+/**
+ * A layer's active filters grouped by the part each one is best at (`none`: no part scores
+ * above 0), with their count and mean location instability: which parts the filters key to,
+ * and how stable the filters of each part are.
+ */
+export function partBreakdown(
+  interpretation: Pick<LayerInterpretation, 'instability' | 'interpretability'>,
+): Record<string, PartShare> {
+  const groups = new Map<string, number[]>();
+  interpretation.instability.activeFilters.forEach((active, f) => {
+    if (!active) return;
+    const best = interpretation.interpretability.perFilter[f]!;
+    const part = best.score > 0 ? partNameOf(best.part) : 'none';
+    groups.set(part, [...(groups.get(part) ?? []), interpretation.instability.perFilter[f]!]);
+  });
+  return Object.fromEntries(
+    [...groups]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([part, v]) => [part, { filters: v.length, instability: mean(v) }]),
+  );
+}
+
+/** Per-seed breakdowns averaged: per part, the mean count of filters over the seeds (0 where a seed has none) and the mean of the seeds' instabilities where it has some. */
+export function meanBreakdown(perSeed: readonly Record<string, PartShare>[]): Record<string, PartShare> {
+  const parts = [...new Set(perSeed.flatMap((b) => Object.keys(b)))].sort();
+  return Object.fromEntries(
+    parts.map((part) => {
+      const present = perSeed.map((b) => b[part]).filter((x): x is PartShare => !!x);
+      return [
+        part,
+        {
+          filters: perSeed.reduce((s, b) => s + (b[part]?.filters ?? 0), 0) / perSeed.length,
+          instability: mean(present.map((x) => x.instability)),
+        },
+      ];
+    }),
+  );
+}

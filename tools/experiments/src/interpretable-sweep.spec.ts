@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CategoryId } from '@transplant/data';
 import { runKey, sameRunSettings, type RunResult, type WantedRunSettings } from './interpretable-runs';
-import { SWEEP_GRID, chooseCell, summarizeCell, topMap, type SweepCell } from './interpretable-sweep-runs';
+import {
+  SWEEP_GRID,
+  chooseCell,
+  meanBreakdown,
+  partBreakdown,
+  summarizeCell,
+  topMap,
+  type SweepCell,
+} from './interpretable-sweep-runs';
 import { cellFolders, formatSweepReport, runInterpretableSweep } from './interpretable-sweep';
 
 interface Measured {
@@ -180,6 +188,11 @@ describe('the interpretable-layer sweep', () => {
       seeds,
       grid,
       pictures: ['interpretable-sweep/x/interpretable/a.png'],
+      diagnosis: {
+        runs: [],
+        ordinary: { torso: { filters: 60, instability: 0.13 } },
+        interpretable: { tail: { filters: 40.5, instability: 0.101 } },
+      },
       machine: 'test machine',
     });
     expect(text).toContain('| top16x128-k1e-3 ✓ | 8×8×64, 64 px |');
@@ -187,10 +200,48 @@ describe('the interpretable-layer sweep', () => {
     expect(text).toContain('## Final test, the chosen cell (read once)');
     // −23 % on average (0.1 against 0.13, 0.12, 0.14): above the goal's −35 %.
     expect(text).toMatch(/instability change −23 % \[−\d+, −\d+\] \(goal ≤ −35 %\).*the goal is not met/);
+    expect(text).toContain('| tail | 0 | – | 40.5 | 0.101 |');
+    expect(text).toContain('| torso | 60.0 | 0.130 | 0 | – |');
     expect(text).toContain('VGG-16 location instability 0.144 → 0.085 (−41 %)');
     expect(text).toContain(
       '![interpretable-sweep/x/interpretable/a.png](interpretable-sweep/x/interpretable/a.png)',
     );
+  });
+
+  it('groups the active filters by the part each keys to, and averages the groups over seeds', () => {
+    const interpretation = {
+      instability: {
+        perFilter: [0.1, 0.2, 0.05, NaN, 0.3],
+        activeFilters: [true, true, true, false, true],
+        mean: 0,
+        active: 4,
+        meanAll: 0,
+        silent: 1,
+      },
+      // Labels: 1 head, 6 tail; filter 4 matches no part (score 0).
+      interpretability: {
+        perFilter: [
+          { part: 6, score: 0.2 },
+          { part: 6, score: 0.1 },
+          { part: 1, score: 0.4 },
+          { part: 1, score: 0.9 },
+          { part: 1, score: 0 },
+        ],
+        mean: 0,
+        parts: ['head' as const, 'tail' as const],
+      },
+    };
+    const one = partBreakdown(interpretation);
+    expect(Object.keys(one)).toEqual(['head', 'none', 'tail']);
+    expect(one['head']).toEqual({ filters: 1, instability: 0.05 });
+    expect(one['none']).toEqual({ filters: 1, instability: 0.3 });
+    expect(one['tail']!.filters).toBe(2);
+    expect(one['tail']!.instability).toBeCloseTo(0.15, 12);
+    const two = meanBreakdown([one, { tail: { filters: 4, instability: 0.25 } }]);
+    expect(two['tail']!.filters).toBe(3);
+    expect(two['tail']!.instability).toBeCloseTo(0.2, 12);
+    // A part one seed lacks counts 0 filters there; its instability is the other seeds'.
+    expect(two['head']).toEqual({ filters: 0.5, instability: 0.05 });
   });
 
   it('has a grid of unique cells; cells that share an ordinary folder share its architecture and training length', () => {

@@ -1,11 +1,23 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EMBEDDED_REGISTRY } from '@transplant/platform';
+import { EMBEDDED_REGISTRY, createPlatform } from '@transplant/platform';
 import { formatInterval, formatP } from './seed-stats';
 import { TransplantError, describeMachine, formatMachine, writeFileWhole } from '@transplant/core';
 import { interpretableExperiment, INTERPRETABLE_EXPERIMENT_DEFAULTS } from './interpretable';
-import { INTERPRET_STREAMS, referenceInstability, settingKey, type RunResult } from './interpretable-runs';
+import {
+  INTERPRET_STREAMS,
+  networkName,
+  referenceInstability,
+  runKey,
+  settingKey,
+  topLayer,
+  type RunResult,
+} from './interpretable-runs';
+import { Composer } from '@transplant/composer';
+import { FolderStore, Registry } from '@transplant/registry';
+import { interpretLayer, networkModules, partImages } from '@transplant/interpretable';
+import type { CategoryId } from '@transplant/data';
 import { categoryList } from './category-list';
 import {
   CELL_TABLE_HEAD,
@@ -13,12 +25,15 @@ import {
   SWEEP_GOAL,
   SWEEP_GRID,
   cellRow,
+  meanBreakdown,
+  partBreakdown,
   signedPct,
   signedPoints,
   chooseCell,
   summarizeCell,
   topMap,
   type CellSummary,
+  type PartShare,
   type SweepCell,
 } from './interpretable-sweep-runs';
 
@@ -204,6 +219,7 @@ export async function runInterpretableSweep(options: Partial<InterpretableSweepO
         )
       ).flat()
     : [];
+  const diagnosis = choice ? await diagnose(choice.summary, values, root) : null;
   // For scale: made-up filters on the chosen cell's map, on the dev crops its numbers are measured on.
   const references = choice
     ? referenceInstability('cat', {
@@ -216,6 +232,7 @@ export async function runInterpretableSweep(options: Partial<InterpretableSweepO
     : null;
   const report = formatSweepReport({
     references,
+    diagnosis,
     dev,
     choice,
     final,
@@ -228,7 +245,7 @@ export async function runInterpretableSweep(options: Partial<InterpretableSweepO
   await writeFileWhole(join(values.results, 'interpretable-sweep.md'), report, 'experiment');
   await writeFileWhole(
     join(values.results, 'interpretable-sweep.json'),
-    `${JSON.stringify({ seeds, grid, goal: SWEEP_GOAL, cells: SWEEP_GRID, dev, chosen: choice?.summary.cell.name ?? null, final, multi: { categories: multi, strengthShare: MULTI_STRENGTH_SHARE, dev: multiDev, final: multiFinal } }, null, 2)}\n`,
+    `${JSON.stringify({ seeds, grid, goal: SWEEP_GOAL, cells: SWEEP_GRID, dev, chosen: choice?.summary.cell.name ?? null, final, diagnosis, multi: { categories: multi, strengthShare: MULTI_STRENGTH_SHARE, dev: multiDev, final: multiFinal } }, null, 2)}\n`,
     'experiment',
   );
   process.stdout.write(`${report}\n`);
@@ -242,6 +259,8 @@ export function formatSweepReport(input: {
   readonly dev: readonly CellSummary[];
   readonly choice: ReturnType<typeof chooseCell>;
   readonly final: CellSummary | null;
+  /** The chosen cell's active filters by the part they key to (dev, mean over seeds). */
+  readonly diagnosis?: Diagnosis | null;
   /** Made-up filters on the chosen cell's map (dev crops), for scale. */
   readonly references?: ReturnType<typeof referenceInstability> | null;
   /** The multi-category check of the chosen cell (null parts: not run). */
@@ -279,6 +298,22 @@ export function formatSweepReport(input: {
       `**Chosen on dev: ${s.cell.name}** (${topMap(s.cell).side}×${topMap(s.cell).side}×${topMap(s.cell).filters} top map, ${s.cell.size}-pixel inputs, ${s.cell.loss === 'exact' ? `exact filter loss λ ${s.cell.lambda}` : `hand-built strength ${s.cell.strength}`}, ${s.cell.steps} steps)${choice.reason === 'fallback' ? ': no cell is within the bounds; this is the largest drop among the cells that keep the active filters' : ''}.`,
       '',
     );
+    const d = input.diagnosis;
+    if (d) {
+      const parts = [...new Set([...Object.keys(d.ordinary), ...Object.keys(d.interpretable)])].sort();
+      const f = (x: PartShare | undefined) =>
+        x
+          ? `${x.filters.toFixed(1)} | ${Number.isFinite(x.instability) ? x.instability.toFixed(3) : '–'}`
+          : '0 | –';
+      lines.push(
+        `Which parts the chosen cell's active filters key to (each filter's best part by part interpretability; dev crops, mean over seeds ${s.seeds.join(', ')}):`,
+        '',
+        '| part | ordinary filters | their instability | interpretable filters | their instability |',
+        '|---|---|---|---|---|',
+        ...parts.map((p) => `| ${p} | ${f(d.ordinary[p])} | ${f(d.interpretable[p])} |`),
+        '',
+      );
+    }
     const r = input.references;
     if (r)
       lines.push(
@@ -338,4 +373,75 @@ export function formatSweepReport(input: {
       '',
     );
   return lines.join('\n');
+}
+
+/** The chosen cell's active filters per kind, grouped by the part they key to. */
+export interface Diagnosis {
+  /** The runs measured (the cache is valid for them only). */
+  readonly runs: readonly string[];
+  readonly ordinary: Record<string, PartShare>;
+  readonly interpretable: Record<string, PartShare>;
+}
+
+/**
+ * Measures the chosen cell's networks (from the work registry) again on the dev crops and
+ * groups their active filters by the part each keys to; cached beside the cell's runs (a
+ * `--report` run only reads the cache).
+ */
+async function diagnose(
+  summary: CellSummary,
+  values: InterpretableSweepOptions,
+  root: string,
+): Promise<Diagnosis | null> {
+  const { cell } = summary;
+  const folders = cellFolders(cell);
+  const file = join(root, folders.interpretable, 'diagnosis.json');
+  const specs = (['ordinary', 'interpretable'] as const).flatMap((kind) =>
+    summary.seeds.map((seed) => ({
+      kind,
+      spec: { categories: ['cat'] as CategoryId[], kind, seed, learningRate: summary.learningRates[kind]! },
+    })),
+  );
+  const runs = specs.map(({ spec }) => runKey(spec));
+  const cached = await readFile(file, 'utf8').then(
+    (t) => JSON.parse(t) as Diagnosis,
+    () => null,
+  );
+  if (cached && JSON.stringify(cached.runs) === JSON.stringify(runs)) return cached;
+  if (values.report) return null;
+  const platform = createPlatform(process.env);
+  await platform.backendSelector.select({ env: process.env });
+  const images = partImages('cat', {
+    count: INTERPRETABLE_EXPERIMENT_DEFAULTS.images,
+    size: cell.size,
+    crop: true,
+    seed: INTERPRET_STREAMS.dev,
+  });
+  const perKind: Record<'ordinary' | 'interpretable', Record<string, PartShare>[]> = {
+    ordinary: [],
+    interpretable: [],
+  };
+  for (const { kind, spec } of specs) {
+    const registry = new Registry(new FolderStore(join(values.workRegistry, folders[kind])));
+    const name = networkName(spec);
+    const { network } = await new Composer(registry, platform.plugins).load(name);
+    try {
+      const names = networkModules(name);
+      const conv = topLayer(cell.blocks);
+      const interpretation = interpretLayer(
+        { network, link: { category: names.category, task: names.task } },
+        { layer: kind === 'ordinary' ? conv : `${conv}_mask`, images },
+      );
+      perKind[kind].push(partBreakdown(interpretation));
+    } finally {
+      network.dispose();
+    }
+  }
+  const diagnosis: Diagnosis = {
+    runs,
+    ordinary: meanBreakdown(perKind.ordinary),
+    interpretable: meanBreakdown(perKind.interpretable),
+  };
+  await writeFileWhole(file, `${JSON.stringify(diagnosis, null, 2)}\n`, 'experiment');
+  return diagnosis;
 }
