@@ -47,6 +47,10 @@ export const lrText = (lr: number) => lr.toExponential().replace('+', '').replac
 export const runKey = (r: RunSpec) =>
   `${settingKey(r.categories)}-${r.kind}-s${r.seed}-lr${lrText(r.learningRate)}`;
 
+/** The heat-map PNG of a run's top filters on a category's dev crops (drawn for the tuning seed at every rate of the grid; a report shows the chosen rate's). */
+export const heatmapName = (r: Pick<RunSpec, 'categories' | 'kind' | 'learningRate'>, category: CategoryId) =>
+  `${settingKey(r.categories)}-${r.kind}-lr${lrText(r.learningRate)}-${category}.png`;
+
 /** The network's name in the work registry (short kinds keep module names within 64 characters). */
 export const networkName = (r: RunSpec) =>
   `${settingKey(r.categories)}-${r.kind === 'ordinary' ? 'ord' : 'int'}-s${r.seed}-lr${lrText(r.learningRate)}`;
@@ -486,6 +490,13 @@ export function reportedCells(
           : [],
       };
     }),
+  );
+}
+
+/** Whether a heat-map file is of a reported cell's chosen rate (`heatmapName`). */
+export function chosenPicture(file: string, cells: readonly ReportedCell[]): boolean {
+  return cells.some(
+    (c) => c.learningRate !== null && file.startsWith(`${c.setting}-${c.kind}-lr${lrText(c.learningRate)}-`),
   );
 }
 

@@ -112,6 +112,8 @@ export interface CellSummary {
   readonly instabilityP: number;
   readonly active: { readonly ordinary: number; readonly interpretable: number };
   readonly interpretability: { readonly ordinary: SeedInterval; readonly interpretable: SeedInterval };
+  /** The paired per-seed values (seeds as in `seeds`). */
+  readonly perSeed: { readonly ordinaryError: number[]; readonly interpretableError: number[] };
   /** Error cost and active filters within the goal's bounds (means over seeds). */
   readonly eligible: boolean;
   /** Eligible, and the instability change at or below the goal's. */
@@ -173,7 +175,14 @@ export function summarizeCell(
     ).p,
     instability: { ordinary: tInterval(instO), interpretable: tInterval(instI) },
     instabilityChange: changeInterval,
-    instabilityP: change.some(Number.isNaN) ? NaN : pairedT(instI, instO).p,
+    // A one-sample t test of the per-seed relative changes against 0 (the column shows their mean).
+    instabilityP: change.some(Number.isNaN)
+      ? NaN
+      : pairedT(
+          change,
+          change.map(() => 0),
+        ).p,
+    perSeed: { ordinaryError: o.map((n) => n.error), interpretableError: i.map((n) => n.error) },
     active,
     interpretability: {
       ordinary: tInterval(o.map((n) => n.interpretability)),
@@ -234,7 +243,7 @@ export const signedPoints = (x: SeedInterval) => {
 /** The table row of a cell summary. */
 export function cellRow(s: CellSummary, chosen: boolean): string {
   const { side, filters } = topMap(s.cell);
-  return `| ${s.cell.name}${chosen ? ' ✓' : ''} | ${side}×${side}×${filters}, ${s.cell.size} px | ${s.cell.strength} | ${s.cell.steps} | ${s.seeds.length} | ${pct(s.error.ordinary)} | ${pct(s.error.interpretable)} | ${signedPoints(s.errorCost)} (p ${formatP(s.errorP)}) | ${f3(s.instability.ordinary)} | ${f3(s.instability.interpretable)} | ${signedPct(s.instabilityChange)} (p ${formatP(s.instabilityP)}) | ${s.active.ordinary.toFixed(0)} / ${s.active.interpretable.toFixed(0)} | ${s.eligible ? 'yes' : 'no'} |`;
+  return `| ${s.cell.name}${chosen ? ' ✓' : ''} | ${side}×${side}×${filters}, ${s.cell.size} px | ${s.cell.loss === 'exact' ? `exact λ ${s.cell.lambda}` : `hand-built ${s.cell.strength}`} | ${s.cell.steps} | ${s.seeds.length} | ${pct(s.error.ordinary)} | ${pct(s.error.interpretable)} | ${signedPoints(s.errorCost)} (p ${formatP(s.errorP)}) | ${f3(s.instability.ordinary)} | ${f3(s.instability.interpretable)} | ${signedPct(s.instabilityChange)} (p ${formatP(s.instabilityP)}) | ${s.active.ordinary.toFixed(0)} / ${s.active.interpretable.toFixed(0)} | ${s.eligible ? 'yes' : 'no'} |`;
 }
 
 export const CELL_TABLE_HEAD = [

@@ -1,22 +1,26 @@
+import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY, createPlatform } from '@transplant/platform';
-import { formatInterval, formatP } from './seed-stats';
+import { comparedInWords, formatInterval, formatP, pairedT } from './seed-stats';
 import { TransplantError, describeMachine, formatMachine, writeFileWhole } from '@transplant/core';
 import { interpretableExperiment, INTERPRETABLE_EXPERIMENT_DEFAULTS } from './interpretable';
 import {
   INTERPRET_STREAMS,
   networkName,
   referenceInstability,
+  heatmapName,
   runKey,
+  sameRunSettings,
   settingKey,
   topLayer,
   type RunResult,
+  type WantedRunSettings,
 } from './interpretable-runs';
 import { Composer } from '@transplant/composer';
 import { FolderStore, Registry } from '@transplant/registry';
-import { interpretLayer, networkModules, partImages } from '@transplant/interpretable';
+import { interpretLayer, networkModules, partImages, renderFilterHeatmaps } from '@transplant/interpretable';
 import type { CategoryId } from '@transplant/data';
 import { categoryList } from './category-list';
 import {
@@ -81,12 +85,49 @@ const numberList = (text: string | number) =>
     .split(',')
     .map((v) => Number(v.trim()));
 
-async function readRuns(dir: string): Promise<RunResult[]> {
+/** The runs stored in a folder; with `wanted`, only those made with these settings (a stale run does not count). */
+async function readRuns(dir: string, wanted?: WantedRunSettings): Promise<RunResult[]> {
   const names = await readdir(join(dir, 'interpretable', 'runs')).catch(() => [] as string[]);
   const runs: RunResult[] = [];
   for (const name of names.filter((n) => n.endsWith('.json')).sort())
     runs.push(JSON.parse(await readFile(join(dir, 'interpretable', 'runs', name), 'utf8')) as RunResult);
-  return runs;
+  return wanted ? runs.filter((r) => sameRunSettings(r, wanted)) : runs;
+}
+
+/** The settings a cell's runs are made with (the interpretable experiment's defaults for the rest). */
+export function cellSettings(
+  cell: SweepCell,
+  part: 'ordinary' | 'interpretable' | 'multi',
+): WantedRunSettings {
+  const d = INTERPRETABLE_EXPERIMENT_DEFAULTS;
+  return {
+    steps: cell.steps,
+    batchSize: d.batchSize,
+    images: d.images,
+    testPerClass: d.testPerClass,
+    blocks: cell.blocks,
+    crop: d.view === 'crop',
+    imageSize: cell.size,
+    filterLoss: cell.loss,
+    lambda: cell.lambda,
+    strength: part === 'multi' ? cell.strength * MULTI_STRENGTH_SHARE : cell.strength,
+    mask: d.mask,
+  };
+}
+
+/** What a final run read (interpretable-sweep/final.json): a later --final must ask for the same. */
+interface FinalRecord {
+  readonly cell: string;
+  readonly seeds: readonly number[];
+  readonly grid: readonly number[];
+  readonly learningRates: CellSummary['learningRates'];
+  readonly multi: readonly string[];
+  readonly multiLearningRates: CellSummary['learningRates'] | null;
+}
+
+/** What the sweep runs networks with (a test hands in its own). */
+export interface SweepDependencies {
+  readonly experiment: typeof interpretableExperiment;
 }
 
 /**
@@ -98,19 +139,50 @@ async function readRuns(dir: string): Promise<RunResult[]> {
  * final test, once, and refuses (E_PROTOCOL) when another cell already holds final-test
  * numbers. Resumable: every network is one file.
  */
-export async function runInterpretableSweep(options: Partial<InterpretableSweepOptions> = {}): Promise<void> {
+export async function runInterpretableSweep(
+  options: Partial<InterpretableSweepOptions> = {},
+  { experiment: runExperiment }: SweepDependencies = { experiment: interpretableExperiment },
+): Promise<void> {
   const values = { ...INTERPRETABLE_SWEEP_DEFAULTS, ...options };
   const seeds = numberList(values.seeds);
   const grid = numberList(values.learningRates);
+  const usage = (detail: string, details?: unknown) =>
+    new TransplantError('E_INVALID_ARGUMENT', detail, { operation: 'interpretable-sweep', details });
+  if (
+    seeds.length < 3 ||
+    seeds.some((v) => !Number.isInteger(v) || v < 1) ||
+    new Set(seeds).size < seeds.length
+  )
+    throw usage(
+      `--seeds: at least 3 distinct positive integers (a reported cell needs 3 seeds), got ${values.seeds}`,
+    );
+  if (grid.some((l) => !(l > 0)))
+    throw usage(`--learning-rates: positive numbers, got ${values.learningRates}`);
+  if (values.final && values.cells) throw usage('--final reads the cell dev chose and takes no --cells');
   const root = join(values.results, 'interpretable-sweep');
-  const wanted = values.cells ? new Set(String(values.cells).split(',')) : null;
-  if (wanted)
+  const wanted = values.cells
+    ? new Set(
+        String(values.cells)
+          .split(',')
+          .map((c) => c.trim())
+          .filter(Boolean),
+      )
+    : null;
+  if (wanted) {
     for (const name of wanted)
       if (!SWEEP_GRID.some((c) => c.name === name))
-        throw new TransplantError('E_INVALID_ARGUMENT', `--cells: no cell ${name} in the grid`, {
-          operation: 'interpretable-sweep',
-          details: { cells: SWEEP_GRID.map((c) => c.name) },
-        });
+        throw usage(`--cells: no cell ${name} in the grid`, { cells: SWEEP_GRID.map((c) => c.name) });
+    // Cells that share an ordinary folder go to one process: two would train the same networks into one work registry.
+    for (const c of SWEEP_GRID.filter((x) => wanted.has(x.name))) {
+      const siblings = SWEEP_GRID.filter(
+        (x) => cellFolders(x).ordinary === cellFolders(c).ordinary && !wanted.has(x.name),
+      );
+      if (siblings.length)
+        throw usage(
+          `--cells: ${c.name} shares its ordinary networks (${cellFolders(c).ordinary}) with ${siblings.map((x) => x.name).join(', ')}; give them to the same process`,
+        );
+    }
+  }
   const multi = categoryList(values.multi);
   const multiSetting = multi.length > 1 ? settingKey(multi) : null;
   /** The interpretable experiment's options for a cell: one kind of its single-category networks, or both of its multi-category check. */
@@ -136,8 +208,8 @@ export async function runInterpretableSweep(options: Partial<InterpretableSweepO
   if (!values.report && !values.final)
     for (const cell of SWEEP_GRID.filter((c) => !wanted || wanted.has(c.name))) {
       process.stderr.write(`interpretable-sweep: cell ${cell.name}\n`);
-      await interpretableExperiment(experiment(cell, 'ordinary', false), { report: false });
-      await interpretableExperiment(experiment(cell, 'interpretable', false), { report: false });
+      await runExperiment(experiment(cell, 'ordinary', false), { report: false });
+      await runExperiment(experiment(cell, 'interpretable', false), { report: false });
     }
 
   const summarize = async (split: 'dev' | 'test') => {
@@ -145,8 +217,8 @@ export async function runInterpretableSweep(options: Partial<InterpretableSweepO
     for (const cell of SWEEP_GRID) {
       const folders = cellFolders(cell);
       const runs = [
-        ...(await readRuns(join(root, folders.ordinary))),
-        ...(await readRuns(join(root, folders.interpretable))),
+        ...(await readRuns(join(root, folders.ordinary), cellSettings(cell, 'ordinary'))),
+        ...(await readRuns(join(root, folders.interpretable), cellSettings(cell, 'interpretable'))),
       ];
       const s = summarizeCell(cell, runs, { grid, seeds, split });
       if (s) out.push(s);
@@ -155,12 +227,16 @@ export async function runInterpretableSweep(options: Partial<InterpretableSweepO
   };
   const summarizeMulti = async (cell: SweepCell, split: 'dev' | 'test') =>
     multiSetting
-      ? summarizeCell(cell, await readRuns(join(root, cellFolders(cell).multi)), {
-          grid,
-          seeds,
-          split,
-          setting: multiSetting,
-        })
+      ? summarizeCell(
+          cell,
+          await readRuns(join(root, cellFolders(cell).multi), cellSettings(cell, 'multi')),
+          {
+            grid,
+            seeds,
+            split,
+            setting: multiSetting,
+          },
+        )
       : null;
   const dev = await summarize('dev');
   const complete = dev.filter((s) => s.seeds.length === seeds.length).length;
@@ -168,7 +244,7 @@ export async function runInterpretableSweep(options: Partial<InterpretableSweepO
   // The multi-category check of the chosen cell: by a run over the whole grid (not a --cells share of it).
   if (choice && multiSetting && !wanted && !values.report && !values.final) {
     process.stderr.write(`interpretable-sweep: multi-category check of ${choice.summary.cell.name}\n`);
-    await interpretableExperiment(experiment(choice.summary.cell, 'multi', false), { report: false });
+    await runExperiment(experiment(choice.summary.cell, 'multi', false), { report: false });
   }
   const multiDev = choice ? await summarizeMulti(choice.summary.cell, 'dev') : null;
   let final: CellSummary | null = null;
@@ -177,7 +253,7 @@ export async function runInterpretableSweep(options: Partial<InterpretableSweepO
     if (!choice || (multiSetting && multiDev?.seeds.length !== seeds.length))
       throw new TransplantError(
         'E_PROTOCOL',
-        `the sweep is incomplete (${complete} of ${SWEEP_GRID.length} cells have every seed${choice && multiSetting ? '; the multi-category check has not run' : ''}): the final test is read only for the cell chosen on a complete dev sweep. Run the sweep without --final first`,
+        `the sweep is incomplete (${complete} of ${SWEEP_GRID.length} cells have every seed${choice && multiSetting ? '; the multi-category check has not run' : ''}): the final test is read only for the cell chosen on a complete dev sweep. Run the sweep without --final first (a run without --cells also runs the multi-category check)`,
         { operation: 'interpretable-sweep' },
       );
     // Any run with final-test numbers outside the chosen cell's folders: the test was read for another cell.
@@ -197,29 +273,56 @@ export async function runInterpretableSweep(options: Partial<InterpretableSweepO
         `${others.join(', ')} already hold final-test numbers, but dev now chooses ${choice.summary.cell.name}: the final test is read once, for the cell chosen on dev. Rebuild the report with --report, or move those runs away deliberately`,
         { operation: 'interpretable-sweep' },
       );
+    // The chosen cell is read once: a later --final must ask for the same cell, seeds, rates and check.
     const cell = choice.summary.cell;
-    await interpretableExperiment(experiment(cell, 'ordinary', true), { report: false });
-    await interpretableExperiment(experiment(cell, 'interpretable', true), { report: false });
-    if (multiSetting) await interpretableExperiment(experiment(cell, 'multi', true), { report: false });
+    const record: FinalRecord = {
+      cell: cell.name,
+      seeds,
+      grid,
+      learningRates: choice.summary.learningRates,
+      multi,
+      multiLearningRates: multiDev?.learningRates ?? null,
+    };
+    const recordFile = join(root, 'final.json');
+    const previous = await readFile(recordFile, 'utf8').then(
+      (t) => JSON.parse(t) as FinalRecord,
+      () => null,
+    );
+    if (previous && JSON.stringify(previous) !== JSON.stringify(record))
+      throw new TransplantError(
+        'E_PROTOCOL',
+        `the final test was read for ${JSON.stringify(previous)}; this run asks for ${JSON.stringify(record)}: the final test is read once. Rebuild the report with --report, or move ${recordFile} and the runs away deliberately`,
+        { operation: 'interpretable-sweep' },
+      );
+    if (!previous) await writeFileWhole(recordFile, `${JSON.stringify(record, null, 2)}\n`, 'experiment');
+    // Measures the stored networks dev chose; a missing or stale one is refused, not trained.
+    await runExperiment(experiment(cell, 'ordinary', true), { report: false, train: false });
+    await runExperiment(experiment(cell, 'interpretable', true), { report: false, train: false });
+    if (multiSetting) await runExperiment(experiment(cell, 'multi', true), { report: false, train: false });
   }
   if (choice) {
     final = (await summarize('test')).find((s) => s.cell.name === choice.summary.cell.name) ?? null;
     multiFinal = await summarizeMulti(choice.summary.cell, 'test');
   }
 
+  const diagnosis = choice ? await diagnose(choice.summary, values, root, seeds) : null;
+  // The heat maps the diagnosis drew: seed 1 of each kind at its chosen rate.
   const pictures = choice
-    ? (
-        await Promise.all(
-          Object.values(cellFolders(choice.summary.cell)).map(async (folder) =>
-            (await readdir(join(root, folder, 'interpretable')).catch(() => [] as string[]))
-              .filter((n) => n.endsWith('.png'))
-              .sort()
-              .map((n) => relative(values.results, join(root, folder, 'interpretable', n))),
+    ? (['ordinary', 'interpretable'] as const)
+        .map((kind) =>
+          join(
+            root,
+            cellFolders(choice.summary.cell)[kind],
+            'interpretable',
+            heatmapName(
+              { categories: ['cat'], kind, learningRate: choice.summary.learningRates[kind]! },
+              'cat',
+            ),
           ),
         )
-      ).flat()
+        .filter((file) => existsSync(file))
+        .map((file) => relative(values.results, file))
     : [];
-  const diagnosis = choice ? await diagnose(choice.summary, values, root) : null;
   // For scale: made-up filters on the chosen cell's map, on the dev crops its numbers are measured on.
   const references = choice
     ? referenceInstability('cat', {
@@ -348,7 +451,7 @@ export function formatSweepReport(input: {
     lines.push(
       `## Multi-category check of the chosen cell (${m.categories.join(', ')} and background)`,
       '',
-      `The chosen cell's layer, one softmax class per category plus background, filters assigned to categories as they train; filter-loss strength ${MULTI_STRENGTH_SHARE} × the cell's. Goal: the interpretable network's error not above the ordinary one's. Instability: mean over the categories.`,
+      `The chosen cell's layer, one softmax class per category plus background, filters assigned to categories as they train; the hand-built filter loss at ${MULTI_STRENGTH_SHARE} × the cell's strength (the exact loss keeps its λ). Goal: the interpretable network's error not above the ordinary one's. Instability: mean over the categories.`,
       '',
       '| split | n | ordinary error % | interpretable error % | error cost, points | ordinary instability | interpretable instability | instability change |',
       '|---|---|---|---|---|---|---|---|',
@@ -359,7 +462,12 @@ export function formatSweepReport(input: {
       '',
       ...rows.map(
         ({ split, s }) =>
-          `On ${split}, the interpretable network's error is ${s.errorCost.mean <= 0 ? 'not above' : 'above'} the ordinary one's on the means (${signedPoints(s.errorCost)} points, paired t test p ${formatP(s.errorP)}, n = ${s.seeds.length}).`,
+          `On ${split}: ${comparedInWords(
+            "the interpretable network's error",
+            "the ordinary one's",
+            pairedT(s.perSeed.interpretableError, s.perSeed.ordinaryError),
+            `${signedPoints(s.errorCost)} points`,
+          )}.`,
       ),
       '',
     );
@@ -392,6 +500,7 @@ async function diagnose(
   summary: CellSummary,
   values: InterpretableSweepOptions,
   root: string,
+  seeds: readonly number[],
 ): Promise<Diagnosis | null> {
   const { cell } = summary;
   const folders = cellFolders(cell);
@@ -402,7 +511,15 @@ async function diagnose(
       spec: { categories: ['cat'] as CategoryId[], kind, seed, learningRate: summary.learningRates[kind]! },
     })),
   );
-  const runs = specs.map(({ spec }) => runKey(spec));
+  // A run trained again keeps its key: its dev numbers tell the cache it changed.
+  const stored = [
+    ...(await readRuns(join(root, folders.ordinary))),
+    ...(await readRuns(join(root, folders.interpretable))),
+  ];
+  const runs = specs.map(({ spec }) => {
+    const r = stored.find((x) => x.key === runKey(spec));
+    return `${runKey(spec)} ${r?.dev.loss ?? '–'} ${r?.dev.instability ?? '–'}`;
+  });
   const cached = await readFile(file, 'utf8').then(
     (t) => JSON.parse(t) as Diagnosis,
     () => null,
@@ -424,7 +541,16 @@ async function diagnose(
   for (const { kind, spec } of specs) {
     const registry = new Registry(new FolderStore(join(values.workRegistry, folders[kind])));
     const name = networkName(spec);
-    const { network } = await new Composer(registry, platform.plugins).load(name);
+    const loaded = await new Composer(registry, platform.plugins).load(name).catch((error: unknown) => {
+      // Results without their networks (a clone, or a work registry moved away): no diagnosis.
+      if (error instanceof TransplantError && error.code === 'E_MODULE_NOT_FOUND') return null;
+      throw error;
+    });
+    if (!loaded) {
+      process.stderr.write(`interpretable-sweep: ${name} is not in ${registry.toString()}: no diagnosis\n`);
+      return null;
+    }
+    const { network } = loaded;
     try {
       const names = networkModules(name);
       const conv = topLayer(cell.blocks);
@@ -433,6 +559,16 @@ async function diagnose(
         { layer: kind === 'ordinary' ? conv : `${conv}_mask`, images },
       );
       perKind[kind].push(partBreakdown(interpretation));
+      if (spec.seed === seeds[0])
+        await writeFileWhole(
+          join(root, folders[kind], 'interpretable', heatmapName(spec, 'cat')),
+          renderFilterHeatmaps(interpretation, images, {
+            filters: 6,
+            images: 6,
+            title: `${cell.name} · ${runKey(spec)} · ${interpretation.layer} · cat dev images`,
+          }),
+          'experiment',
+        );
     } finally {
       network.dispose();
     }

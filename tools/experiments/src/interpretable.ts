@@ -4,13 +4,21 @@ import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY, GENERATED_BY, createPlatform } from '@transplant/platform';
 import { Composer } from '@transplant/composer';
 import { publishModuleOnce, publishNetworkOnce } from '@transplant/distill';
-import { describeMachine, formatMachine, moduleWeights, writeFileWhole } from '@transplant/core';
+import {
+  TransplantError,
+  describeMachine,
+  formatMachine,
+  moduleWeights,
+  writeFileWhole,
+} from '@transplant/core';
 import { type CategoryId } from '@transplant/data';
 import { PART_MASK_MODES, type FilterLossMode, type PartMaskMode } from '@transplant/interpretable';
 import { FolderStore, Registry } from '@transplant/registry';
 import {
   chooseLearningRate,
+  chosenPicture,
   formatInterpretableReport,
+  heatmapName,
   measureRun,
   networkName,
   referenceInstability,
@@ -116,7 +124,14 @@ export async function runInterpretable(options: Partial<InterpretableOptions> = 
  */
 export async function interpretableExperiment(
   options: Partial<InterpretableOptions> = {},
-  { report: writeReport = true }: { readonly report?: boolean } = {},
+  {
+    report: writeReport = true,
+    train = true,
+  }: {
+    readonly report?: boolean;
+    /** False: a run that is missing or stale is refused (E_PROTOCOL) instead of trained (a sweep's final run measures only what dev chose). */
+    readonly train?: boolean;
+  } = {},
 ): Promise<RunResult[]> {
   const values = { ...INTERPRETABLE_EXPERIMENT_DEFAULTS, ...options };
   // The composition root of this run: one container.
@@ -148,11 +163,7 @@ export async function interpretableExperiment(
   const HEATMAP_CATEGORY = 'cat';
   const heatmapWriter = (spec: RunSpec) => async (category: CategoryId, png: Buffer) => {
     if (spec.categories.length === 1 || category === HEATMAP_CATEGORY)
-      await writeFileWhole(
-        join(dir, `${settingKey(spec.categories)}-${spec.kind}-${category}.png`),
-        png,
-        'experiment',
-      );
+      await writeFileWhole(join(dir, heatmapName(spec, category)), png, 'experiment');
   };
 
   let init: { name: string; weights: Record<string, import('@tensorflow/tfjs').Tensor> } | undefined;
@@ -201,7 +212,7 @@ export async function interpretableExperiment(
         crop: s.crop === true,
         imageSize: network.module(network.links[0]!.category).ports.input.shape[1]!,
         blocks: s.blocks,
-        heatmap: split === 'dev' && spec.seed === seeds[0] ? heatmapWriter(spec) : null,
+        heatmap: writeReport && split === 'dev' && spec.seed === seeds[0] ? heatmapWriter(spec) : null,
       });
     } finally {
       network.dispose();
@@ -240,6 +251,12 @@ export async function interpretableExperiment(
       process.stderr.write(`${key}: done already (${fileOf(spec)})\n`);
       return previous;
     }
+    if (!train)
+      throw new TransplantError(
+        'E_PROTOCOL',
+        `${key}: no stored run with these settings in ${fileOf(spec)}; a final run measures the networks dev chose and trains none. Run the dev sweep first`,
+        { operation: 'interpretable' },
+      );
     const result = await runOne(spec, {
       plugins: platform.plugins,
       ...(init ? { init: init.weights, initName: init.name } : {}),
@@ -258,7 +275,8 @@ export async function interpretableExperiment(
       testPerClass: Number(values.testPerClass),
       // Tuning decides on dev; the final test is measured only for the chosen rate, below.
       final: false,
-      heatmap: spec.seed === seeds[0] ? heatmapWriter(spec) : null,
+      // A sweep's cell (no report) draws no heat maps: the sweep draws the chosen cell's.
+      heatmap: writeReport && spec.seed === seeds[0] ? heatmapWriter(spec) : null,
       keep: async (network, result) => {
         const name = networkName(spec);
         // A run done again publishes the next patch version.
@@ -344,7 +362,7 @@ export async function interpretableExperiment(
     results.push(JSON.parse(await readFile(join(dir, 'runs', name), 'utf8')) as RunResult);
   if (!writeReport) return results;
   const pictures = (await readdir(dir))
-    .filter((n) => n.endsWith('.png'))
+    .filter((n) => n.endsWith('.png') && chosenPicture(n, reportedCells(results, grid, seeds)))
     .sort()
     .map((n) => `interpretable/${n}`);
   const shown = reportedCells(results, grid, seeds).flatMap((c) => c.runs);
