@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CategoryId } from '@transplant/data';
-import { runKey, sameRunSettings, type RunResult, type WantedRunSettings } from './interpretable-runs';
+import {
+  chosenPicture,
+  heatmapName,
+  reportedCells,
+  runKey,
+  sameRunSettings,
+  type RunResult,
+  type WantedRunSettings,
+} from './interpretable-runs';
 import {
   SWEEP_GRID,
   chooseCell,
@@ -15,7 +23,11 @@ import {
   type SweepCell,
 } from './interpretable-sweep-runs';
 import { cellFolders, cellSettings, formatSweepReport, runInterpretableSweep } from './interpretable-sweep';
-import type { interpretableExperiment, InterpretableOptions } from './interpretable';
+import {
+  interpretableExperiment as realExperiment,
+  type interpretableExperiment,
+  type InterpretableOptions,
+} from './interpretable';
 
 interface Measured {
   readonly error: number;
@@ -255,6 +267,23 @@ describe('the interpretable-layer sweep', () => {
     expect(two['head']).toEqual({ filters: 0.5, instability: 0.05 });
   });
 
+  it('names heat maps by their rate, and a report shows the chosen rate of each kind', () => {
+    const cells = reportedCells(
+      cellRuns([0, 1, 2].map(() => ({ error: 0.05, instability: 0.1 }))),
+      grid,
+      seeds,
+    );
+    const name = (kind: 'ordinary' | 'interpretable', learningRate: number) =>
+      heatmapName({ categories: ['cat'], kind, learningRate }, 'cat');
+    expect(name('ordinary', 1e-3)).toBe('single-cat-ordinary-lr1e-3-cat.png');
+    expect(chosenPicture(name('ordinary', 1e-3), cells)).toBe(true);
+    expect(chosenPicture(name('ordinary', 3e-3), cells)).toBe(false);
+    expect(chosenPicture(name('interpretable', 3e-3), cells)).toBe(true);
+    expect(chosenPicture(name('interpretable', 1e-3), cells)).toBe(false);
+    // A heat map from before the rate was in the name is no report's.
+    expect(chosenPicture('single-cat-ordinary-cat.png', cells)).toBe(false);
+  });
+
   it('has a grid of unique cells; cells that share an ordinary folder share its architecture and training length', () => {
     const names = SWEEP_GRID.map((c) => c.name);
     expect(new Set(names).size).toBe(names.length);
@@ -365,6 +394,11 @@ describe('the interpretable-layer sweep', () => {
       seeds: '1,2,3',
       learningRates: '0.001,0.003',
     });
+    /** The real experiment (or a fake), the report not printed. */
+    const quiet = (experiment: typeof interpretableExperiment = realExperiment) => ({
+      experiment,
+      print: () => undefined,
+    });
     /** An experiment that trains nothing: it records its calls and, asked for the final test, copies dev into it. */
     const fakeExperiment = () => {
       const calls: { folder: string; final: boolean; train: boolean | undefined }[] = [];
@@ -404,14 +438,14 @@ describe('the interpretable-layer sweep', () => {
       });
       // The check's runs (stored here as if run), shown in the report.
       await storeMulti(chosen);
-      await runInterpretableSweep({ ...options, multi: 'cat,dog', report: true });
+      await runInterpretableSweep({ ...options, multi: 'cat,dog', report: true }, quiet());
       const withMulti = await readFile(join(dir, 'interpretable-sweep.md'), 'utf8');
       expect(withMulti).toContain('## Multi-category check of the chosen cell (cat, dog and background)');
       // Errors 2 % against 5, 4, 3 %: two points below on the means, but differences of 3, 2 and 1 points are not a detectable difference with 3 seeds.
       expect(withMulti).toContain(
         "On dev: the interpretable network's error and the ordinary one's do not differ detectably (−2.0 [",
       );
-      await runInterpretableSweep({ ...options, report: true });
+      await runInterpretableSweep({ ...options, report: true }, quiet());
       const report = await readFile(join(dir, 'interpretable-sweep.md'), 'utf8');
       expect(report).toContain(`**Chosen on dev: ${chosen.name}**`);
       expect(report).toMatch(
@@ -437,7 +471,7 @@ describe('the interpretable-layer sweep', () => {
       // A run of another cell stored with other settings (a stale run) does not count as dev's.
       const stale = SWEEP_GRID[1]!;
       const fake = fakeExperiment();
-      await runInterpretableSweep({ ...options, final: true }, fake);
+      await runInterpretableSweep({ ...options, final: true }, quiet(fake.experiment));
       const folders = cellFolders(chosen);
       expect(fake.calls).toEqual([
         { folder: folders.ordinary, final: true, train: false },
@@ -448,9 +482,9 @@ describe('the interpretable-layer sweep', () => {
       expect(report).toContain('## Final test, the chosen cell (read once)');
       expect(report).toMatch(/\| final test \| 3 \|/);
       // The same request again: allowed (what is read stays read); another request (here without the multi-category check): refused.
-      await runInterpretableSweep({ ...options, final: true }, fake);
+      await runInterpretableSweep({ ...options, final: true }, quiet(fake.experiment));
       await expect(
-        runInterpretableSweep({ ...options, multi: '', final: true }, fakeExperiment()),
+        runInterpretableSweep({ ...options, multi: '', final: true }, quiet(fakeExperiment().experiment)),
       ).rejects.toMatchObject({
         code: 'E_PROTOCOL',
         message: expect.stringContaining('the final test is read once'),

@@ -128,6 +128,8 @@ interface FinalRecord {
 /** What the sweep runs networks with (a test hands in its own). */
 export interface SweepDependencies {
   readonly experiment: typeof interpretableExperiment;
+  /** Where the report is printed (default stdout). */
+  readonly print?: (text: string) => void;
 }
 
 /**
@@ -141,7 +143,9 @@ export interface SweepDependencies {
  */
 export async function runInterpretableSweep(
   options: Partial<InterpretableSweepOptions> = {},
-  { experiment: runExperiment }: SweepDependencies = { experiment: interpretableExperiment },
+  { experiment: runExperiment, print = (text) => process.stdout.write(text) }: SweepDependencies = {
+    experiment: interpretableExperiment,
+  },
 ): Promise<void> {
   const values = { ...INTERPRETABLE_SWEEP_DEFAULTS, ...options };
   const seeds = numberList(values.seeds);
@@ -351,7 +355,7 @@ export async function runInterpretableSweep(
     `${JSON.stringify({ seeds, grid, goal: SWEEP_GOAL, cells: SWEEP_GRID, dev, chosen: choice?.summary.cell.name ?? null, final, diagnosis, multi: { categories: multi, strengthShare: MULTI_STRENGTH_SHARE, dev: multiDev, final: multiFinal } }, null, 2)}\n`,
     'experiment',
   );
-  process.stdout.write(`${report}\n`);
+  print(`${report}\n`);
 }
 
 /** The paper's single-category numbers (docs/methods.md §9.2). */
