@@ -216,6 +216,10 @@ describe('the interpretable-layer sweep', () => {
         ordinary: { torso: { filters: 60, instability: 0.13 } },
         interpretable: { tail: { filters: 40.5, instability: 0.101 } },
       },
+      largest: {
+        summary: { ...summary, cell: cell('wide') },
+        diagnosis: { runs: [], ordinary: {}, interpretable: { legs: { filters: 3, instability: 0.05 } } },
+      },
       machine: 'test machine',
     });
     expect(text).toContain('| top16x128-k1e-3 ✓ | 8×8×64, 64 px | hand-built 0.01 | 200 | 3 |');
@@ -224,6 +228,9 @@ describe('the interpretable-layer sweep', () => {
     // −23 % on average (0.1 against 0.13, 0.12, 0.14): above the goal's −35 %.
     expect(text).toMatch(/instability change −23 % \[−\d+, −\d+\] \(goal ≤ −35 %\).*the goal is not met/);
     expect(text).toContain('| tail | 0 | – | 40.5 | 0.101 |');
+    expect(text).toContain('The largest instability drop on dev, out of the bounds: **wide**, −23 % [');
+    expect(text).toContain('Which parts its (wide) active filters key to');
+    expect(text).toContain('| legs | 0 | – | 3.0 | 0.050 |');
     expect(text).toContain('| torso | 60.0 | 0.130 | 0 | – |');
     expect(text).toContain('VGG-16 location instability 0.144 → 0.085 (−41 %)');
     expect(text).toContain(

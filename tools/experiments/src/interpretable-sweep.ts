@@ -310,23 +310,37 @@ export async function runInterpretableSweep(
   }
 
   const diagnosis = choice ? await diagnose(choice.summary, values, root, seeds) : null;
+  // The largest drop regardless of the error bound (the fallback rule over every cell), diagnosed too when it is not the chosen cell: how close, and at what cost.
+  const largestChoice = choice
+    ? chooseCell(
+        dev.map((x) => ({ ...x, eligible: false })),
+        seeds,
+      )
+    : null;
+  const largest =
+    largestChoice && largestChoice.summary.cell.name !== choice?.summary.cell.name
+      ? {
+          summary: largestChoice.summary,
+          diagnosis: await diagnose(largestChoice.summary, values, root, seeds),
+        }
+      : null;
   // The heat maps the diagnosis drew: seed 1 of each kind at its chosen rate.
-  const pictures = choice
-    ? (['ordinary', 'interpretable'] as const)
-        .map((kind) =>
-          join(
-            root,
-            cellFolders(choice.summary.cell)[kind],
-            'interpretable',
-            heatmapName(
-              { categories: ['cat'], kind, learningRate: choice.summary.learningRates[kind]! },
-              'cat',
-            ),
-          ),
-        )
-        .filter((file) => existsSync(file))
-        .map((file) => relative(values.results, file))
-    : [];
+  const heatmapsOf = (summary: CellSummary) =>
+    (['ordinary', 'interpretable'] as const)
+      .map((kind) =>
+        join(
+          root,
+          cellFolders(summary.cell)[kind],
+          'interpretable',
+          heatmapName({ categories: ['cat'], kind, learningRate: summary.learningRates[kind]! }, 'cat'),
+        ),
+      )
+      .filter((file) => existsSync(file))
+      .map((file) => relative(values.results, file));
+  const pictures = [
+    ...(choice ? heatmapsOf(choice.summary) : []),
+    ...(largest ? heatmapsOf(largest.summary) : []),
+  ];
   // For scale: made-up filters on the chosen cell's map, on the dev crops its numbers are measured on.
   const references = choice
     ? referenceInstability('cat', {
@@ -340,6 +354,7 @@ export async function runInterpretableSweep(
   const report = formatSweepReport({
     references,
     diagnosis,
+    largest,
     dev,
     choice,
     final,
@@ -352,7 +367,7 @@ export async function runInterpretableSweep(
   await writeFileWhole(join(values.results, 'interpretable-sweep.md'), report, 'experiment');
   await writeFileWhole(
     join(values.results, 'interpretable-sweep.json'),
-    `${JSON.stringify({ seeds, grid, goal: SWEEP_GOAL, cells: SWEEP_GRID, dev, chosen: choice?.summary.cell.name ?? null, final, diagnosis, multi: { categories: multi, strengthShare: MULTI_STRENGTH_SHARE, dev: multiDev, final: multiFinal } }, null, 2)}\n`,
+    `${JSON.stringify({ seeds, grid, goal: SWEEP_GOAL, cells: SWEEP_GRID, dev, chosen: choice?.summary.cell.name ?? null, final, diagnosis, largest, multi: { categories: multi, strengthShare: MULTI_STRENGTH_SHARE, dev: multiDev, final: multiFinal } }, null, 2)}\n`,
     'experiment',
   );
   print(`${report}\n`);
@@ -368,6 +383,8 @@ export function formatSweepReport(input: {
   readonly final: CellSummary | null;
   /** The chosen cell's active filters by the part they key to (dev, mean over seeds). */
   readonly diagnosis?: Diagnosis | null;
+  /** The cell with the largest drop when the chosen one is another (out of the bounds), with its diagnosis. */
+  readonly largest?: { readonly summary: CellSummary; readonly diagnosis: Diagnosis | null } | null;
   /** Made-up filters on the chosen cell's map (dev crops), for scale. */
   readonly references?: ReturnType<typeof referenceInstability> | null;
   /** The multi-category check of the chosen cell (null parts: not run). */
@@ -406,21 +423,14 @@ export function formatSweepReport(input: {
       '',
     );
     const d = input.diagnosis;
-    if (d) {
-      const parts = [...new Set([...Object.keys(d.ordinary), ...Object.keys(d.interpretable)])].sort();
-      const f = (x: PartShare | undefined) =>
-        x
-          ? `${x.filters.toFixed(1)} | ${Number.isFinite(x.instability) ? x.instability.toFixed(3) : '–'}`
-          : '0 | –';
+    if (d) lines.push(...diagnosisTable(d, `the chosen cell's (${s.cell.name})`, s.seeds));
+    const l = input.largest;
+    if (l)
       lines.push(
-        `Which parts the chosen cell's active filters key to (each filter's best part by part interpretability; dev crops, mean over seeds ${s.seeds.join(', ')}):`,
+        `The largest instability drop on dev, out of the bounds: **${l.summary.cell.name}**, ${signedPct(l.summary.instabilityChange)} at an error cost of ${signedPoints(l.summary.errorCost)} points.`,
         '',
-        '| part | ordinary filters | their instability | interpretable filters | their instability |',
-        '|---|---|---|---|---|',
-        ...parts.map((p) => `| ${p} | ${f(d.ordinary[p])} | ${f(d.interpretable[p])} |`),
-        '',
+        ...(l.diagnosis ? diagnosisTable(l.diagnosis, `its (${l.summary.cell.name})`, l.summary.seeds) : []),
       );
-    }
     const r = input.references;
     if (r)
       lines.push(
@@ -479,7 +489,7 @@ export function formatSweepReport(input: {
   lines.push(PAPER_LINE, '');
   if (input.pictures.length)
     lines.push(
-      `## Heat maps of the chosen cell's top filters (seed ${seeds[0]}, dev crops)`,
+      `## Heat maps of the top filters of the chosen cell and of the largest drop (seed ${seeds[0]}, dev crops)`,
       '',
       ...input.pictures.map((p) => `![${p}](${p})`),
       '',
@@ -584,4 +594,21 @@ async function diagnose(
   };
   await writeFileWhole(file, `${JSON.stringify(diagnosis, null, 2)}\n`, 'experiment');
   return diagnosis;
+}
+
+/** The table of a diagnosis: per part, how many active filters key to it and how stable they are, per kind. */
+function diagnosisTable(d: Diagnosis, whose: string, seeds: readonly number[]): string[] {
+  const parts = [...new Set([...Object.keys(d.ordinary), ...Object.keys(d.interpretable)])].sort();
+  const f = (x: PartShare | undefined) =>
+    x
+      ? `${x.filters.toFixed(1)} | ${Number.isFinite(x.instability) ? x.instability.toFixed(3) : '–'}`
+      : '0 | –';
+  return [
+    `Which parts ${whose} active filters key to (each filter's best part by part interpretability; dev crops, mean over seeds ${seeds.join(', ')}):`,
+    '',
+    '| part | ordinary filters | their instability | interpretable filters | their instability |',
+    '|---|---|---|---|---|',
+    ...parts.map((p) => `| ${p} | ${f(d.ordinary[p])} | ${f(d.interpretable[p])} |`),
+    '',
+  ];
 }
