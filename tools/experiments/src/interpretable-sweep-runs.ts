@@ -231,7 +231,9 @@ const f3 = (x: SeedInterval) => formatInterval(x, 3);
 /** A relative change in per cent with its interval: `−24 % [−30, −18]`. */
 export const signedPct = (x: SeedInterval) => {
   if (Number.isNaN(x.mean)) return '–';
-  const f = (v: number) => `${v < 0 ? '−' : '+'}${Math.abs(100 * v).toFixed(0)}`;
+  // Whole per cents, or one decimal where that would read as a signed 0.
+  const f = (v: number) =>
+    `${v < 0 ? '−' : '+'}${Math.abs(100 * v).toFixed(Math.abs(100 * v) < 0.5 ? 1 : 0)}`;
   return x.n >= 2 ? `${f(x.mean)} % [${f(x.low)}, ${f(x.high)}]` : `${f(x.mean)} %`;
 };
 /** A rate difference in points with its interval: `+1.5 [−0.3, 3.3]`. */
@@ -247,7 +249,7 @@ export function cellRow(s: CellSummary, chosen: boolean): string {
 }
 
 export const CELL_TABLE_HEAD = [
-  '| cell | top map, input | filter loss | steps | n | ordinary error % | interpretable error % | error cost, points | ordinary instability | interpretable instability | instability change | active filters (ord / int) | within bounds |',
+  '| cell | top map, input | filter loss | steps | n | ordinary error % | interpretable error % | error cost, points | ordinary instability | interpretable instability | instability change | active filters (ord / int) | within bounds (means) |',
   '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 

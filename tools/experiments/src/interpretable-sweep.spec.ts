@@ -18,6 +18,7 @@ import {
   chooseCell,
   meanBreakdown,
   partBreakdown,
+  signedPct,
   summarizeCell,
   topMap,
   type SweepCell,
@@ -226,7 +227,11 @@ describe('the interpretable-layer sweep', () => {
     expect(text).toContain('**Chosen on dev: top16x128-k1e-3**');
     expect(text).toContain('## Final test, the chosen cell (read once)');
     // −23 % on average (0.1 against 0.13, 0.12, 0.14): above the goal's −35 %.
-    expect(text).toMatch(/instability change −23 % \[−\d+, −\d+\] \(goal ≤ −35 %\).*the goal is not met/);
+    expect(text).toContain(
+      'instability change −23 % [−38, −8] (goal ≤ −35 %; the interval contains it), error cost +1.0 [−1.5, +3.5] points (goal ≤ 2; the interval contains it): on the means the goal is not met.',
+    );
+    // A bound of an interval that rounds to a signed 0 gets a decimal.
+    expect(signedPct({ mean: 0.06, low: -0.0042, high: 0.13, sd: 0, n: 3 })).toBe('+6 % [−0.4, +13]');
     expect(text).toContain('| tail | 0 | – | 40.5 | 0.101 |');
     expect(text).toContain('The largest instability drop on dev, out of the bounds: **wide**, −23 % [');
     expect(text).toContain('Which parts its (wide) active filters key to');

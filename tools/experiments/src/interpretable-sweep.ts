@@ -3,7 +3,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_REGISTRY, createPlatform } from '@transplant/platform';
-import { comparedInWords, formatInterval, formatP, pairedT } from './seed-stats';
+import { comparedInWords, formatInterval, formatP, pairedT, type SeedInterval } from './seed-stats';
 import { TransplantError, describeMachine, formatMachine, writeFileWhole } from '@transplant/core';
 import { interpretableExperiment, INTERPRETABLE_EXPERIMENT_DEFAULTS } from './interpretable';
 import {
@@ -322,6 +322,13 @@ export async function runInterpretableSweep(
       ? {
           summary: largestChoice.summary,
           diagnosis: await diagnose(largestChoice.summary, values, root, seeds),
+          references: referenceInstability('cat', {
+            images: INTERPRETABLE_EXPERIMENT_DEFAULTS.images,
+            crop: true,
+            size: largestChoice.summary.cell.size,
+            stride: largestChoice.summary.cell.size / topMap(largestChoice.summary.cell).side,
+            seed: INTERPRET_STREAMS.dev,
+          }),
         }
       : null;
   // The heat maps the diagnosis drew: seed 1 of each kind at its chosen rate.
@@ -384,7 +391,11 @@ export function formatSweepReport(input: {
   /** The chosen cell's active filters by the part they key to (dev, mean over seeds). */
   readonly diagnosis?: Diagnosis | null;
   /** The cell with the largest drop when the chosen one is another (out of the bounds), with its diagnosis. */
-  readonly largest?: { readonly summary: CellSummary; readonly diagnosis: Diagnosis | null } | null;
+  readonly largest?: {
+    readonly summary: CellSummary;
+    readonly diagnosis: Diagnosis | null;
+    readonly references?: ReturnType<typeof referenceInstability>;
+  } | null;
   /** Made-up filters on the chosen cell's map (dev crops), for scale. */
   readonly references?: ReturnType<typeof referenceInstability> | null;
   /** The multi-category check of the chosen cell (null parts: not run). */
@@ -430,19 +441,12 @@ export function formatSweepReport(input: {
         `The largest instability drop on dev, out of the bounds: **${l.summary.cell.name}**, ${signedPct(l.summary.instabilityChange)} at an error cost of ${signedPoints(l.summary.errorCost)} points.`,
         '',
         ...(l.diagnosis ? diagnosisTable(l.diagnosis, `its (${l.summary.cell.name})`, l.summary.seeds) : []),
+        ...(l.references
+          ? [scaleLine(l.references, `${l.summary.cell.name}'s`, topMap(l.summary.cell).side), '']
+          : []),
       );
     const r = input.references;
-    if (r)
-      lines.push(
-        `For scale, on the chosen cell's ${topMap(s.cell).side}×${topMap(s.cell).side} map and the same dev crops: a made-up filter that always peaks at the cell of a part's centre scores ${Object.entries(
-          r.perPart,
-        )
-          .map(([part, v]) => `${part} ${v.toFixed(3)}`)
-          .join(
-            ', ',
-          )} (head, neck and torso are the landmarks; a detector of another part is scored against them too), one that peaks at a random cell ${r.random.toFixed(3)}.`,
-        '',
-      );
+    if (r) lines.push(scaleLine(r, "the chosen cell's", topMap(s.cell).side), '');
   } else lines.push('The grid is not complete yet (every cell needs every seed): nothing is chosen.', '');
   if (final) {
     const met = final.meetsGoal;
@@ -452,7 +456,7 @@ export function formatSweepReport(input: {
       ...CELL_TABLE_HEAD,
       cellRow(final, true),
       '',
-      `Against the goal: instability change ${signedPct(final.instabilityChange)} (goal ≤ −${Math.round(-goal.instabilityChange * 100)} %), error cost ${signedPoints(final.errorCost)} points (goal ≤ ${(goal.errorCost * 100).toFixed(0)}): the goal is ${met ? 'met' : 'not met'} on the means.`,
+      `Against the goal: instability change ${signedPct(final.instabilityChange)} (goal ≤ −${Math.round(-goal.instabilityChange * 100)} %; the interval ${relation(final.instabilityChange, goal.instabilityChange)} it), error cost ${signedPoints(final.errorCost)} points (goal ≤ ${(goal.errorCost * 100).toFixed(0)}; the interval ${relation(final.errorCost, goal.errorCost)} it): on the means the goal is ${met ? 'met' : 'not met'}.`,
       '',
     );
   }
@@ -612,3 +616,18 @@ function diagnosisTable(d: Diagnosis, whose: string, seeds: readonly number[]): 
     '',
   ];
 }
+
+/** Made-up part detectors and a random cell on a map, for scale. */
+function scaleLine(r: ReturnType<typeof referenceInstability>, whose: string, side: number): string {
+  return `For scale, on ${whose} ${side}×${side} map and the same dev crops: a made-up filter that always peaks at the cell of a part's centre scores ${Object.entries(
+    r.perPart,
+  )
+    .map(([part, v]) => `${part} ${v.toFixed(3)}`)
+    .join(
+      ', ',
+    )} (head, neck and torso are the landmarks; a detector of another part is scored against them too), one that peaks at a random cell ${r.random.toFixed(3)}.`;
+}
+
+/** Where an interval lies against a bound. */
+const relation = (x: SeedInterval, bound: number) =>
+  x.high <= bound ? 'lies at or below' : x.low > bound ? 'lies above' : 'contains';
