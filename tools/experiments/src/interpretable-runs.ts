@@ -237,6 +237,8 @@ export interface WantedRunSettings {
   readonly lambda: number;
   readonly strength: number;
   readonly mask: string;
+  /** The module the conv layers start from, as a run records it (`cat-cls@1.1.0 (cat-cls-features)`, null: none); not compared when absent. */
+  readonly init?: string | null;
 }
 
 /** Whether a stored run was made with `wanted` (a run from before inputs other than 64 pixels: 64). */
@@ -250,6 +252,7 @@ export function sameRunSettings(run: RunResult, wanted: WantedRunSettings): bool
       s.mask === wanted.mask);
   return (
     filterLoss &&
+    (wanted.init === undefined || s.init === wanted.init) &&
     (s.imageSize ?? 64) === wanted.imageSize &&
     s.steps === wanted.steps &&
     s.batchSize === wanted.batchSize &&

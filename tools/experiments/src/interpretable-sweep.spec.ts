@@ -357,6 +357,16 @@ describe('the interpretable-layer sweep', () => {
       ),
     ).toBe(false);
     expect(sameRunSettings(stored('ordinary', { blocks: [[16], [32], [32, 256]] }), wanted)).toBe(false);
+    // The starting module, when asked for: another version makes another network.
+    const from = 'cat-cls@1.1.0 (cat-cls-features)';
+    expect(sameRunSettings(stored('ordinary', { init: from }), { ...wanted, init: from })).toBe(true);
+    expect(
+      sameRunSettings(stored('ordinary', { init: 'cat-cls@1.2.0 (cat-cls-features)' }), {
+        ...wanted,
+        init: from,
+      }),
+    ).toBe(false);
+    expect(sameRunSettings(stored('ordinary', { init: from }), { ...wanted, init: null })).toBe(false);
   });
 
   describe('reading the final test', () => {

@@ -237,6 +237,8 @@ export async function interpretableExperiment(
         lambda: Number(values.lambda),
         strength: Number(spec.categories.length > 1 ? values.multiStrength : values.strength),
         mask: values.mask,
+        // Another version of the starting module (a registry updated since) makes another network.
+        init: init?.name ?? null,
       });
     const previous = stored && same(stored) ? stored : null;
     if (stored && !previous) process.stderr.write(`${key}: ${fileOf(spec)} has other settings: run again\n`);
