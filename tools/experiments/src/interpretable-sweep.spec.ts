@@ -490,8 +490,6 @@ describe('the interpretable-layer sweep', () => {
       const options = { ...optionsIn(dir), multi: 'cat,dog' };
       const chosen = await storeGrid();
       await storeMulti(chosen);
-      // A run of another cell stored with other settings (a stale run) does not count as dev's.
-      const stale = SWEEP_GRID[1]!;
       const fake = fakeExperiment();
       await runInterpretableSweep({ ...options, final: true }, quiet(fake.experiment));
       const folders = cellFolders(chosen);
@@ -511,7 +509,31 @@ describe('the interpretable-layer sweep', () => {
         code: 'E_PROTOCOL',
         message: expect.stringContaining('the final test is read once'),
       });
-      expect(stale.name).not.toBe(chosen.name);
+    });
+
+    it('does not count a run stored with other settings: the grid is then incomplete and nothing is chosen', async () => {
+      dir = await mkdtemp(join(tmpdir(), 'sweep-'));
+      const options = optionsIn(dir);
+      const last = await storeGrid();
+      await runInterpretableSweep({ ...options, report: true }, quiet());
+      expect(await readFile(join(dir, 'interpretable-sweep.md'), 'utf8')).toContain(
+        `**Chosen on dev: ${last.name}**`,
+      );
+      // The last cell's seed-2 run, as if made at another strength.
+      const file = join(
+        dir,
+        'interpretable-sweep',
+        cellFolders(last).interpretable,
+        'interpretable',
+        'runs',
+        `${runKey({ categories: ['cat'], kind: 'interpretable', seed: 2, learningRate: 3e-3 })}.json`,
+      );
+      const run = JSON.parse(await readFile(file, 'utf8')) as RunResult;
+      await writeFile(file, JSON.stringify({ ...run, settings: { ...run.settings, strength: 0.5 } }));
+      await runInterpretableSweep({ ...options, report: true }, quiet());
+      const report = await readFile(join(dir, 'interpretable-sweep.md'), 'utf8');
+      expect(report).toContain('The grid is not complete yet');
+      expect(report).toMatch(new RegExp(`\\| ${last.name} \\| [^\\n]* \\| 2 \\|`));
     });
 
     it('refuses fewer than 3 seeds, a cell name not in the grid, a --cells share that splits an ordinary folder, and --final with --cells', async () => {
