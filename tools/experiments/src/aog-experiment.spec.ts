@@ -17,6 +17,7 @@ import {
   backgroundImages,
   buildExperimentNetwork,
   networkModules,
+  partCentres,
   partImages,
 } from '@transplant/interpretable';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -75,12 +76,17 @@ describe('the AOG experiment', () => {
       expect(r.distance).toBeGreaterThan(0);
       expect(r.distance).toBeLessThan(1);
       expect(r.unlearnable).toBe(0);
-      expect(r.ties).toBeGreaterThanOrEqual(0);
-      expect(r.ties).toBeLessThanOrEqual(1);
+      // Shares of the parses (draws × test crops showing the part): ties a whole number of them,
+      // the view matches a whole number of the parses that chose.
+      const parses = options.draws * partCentres(test, r.part).filter(Boolean).length;
+      const tied = r.ties! * parses;
+      expect(tied).toBeCloseTo(Math.round(tied), 9);
+      expect(Math.round(tied)).toBeLessThanOrEqual(parses);
       if (r.ties! < 1) {
-        expect(r.viewMatch).toBeGreaterThanOrEqual(0);
-        expect(r.viewMatch).toBeLessThanOrEqual(1);
-      }
+        const matched = r.viewMatch * (parses - Math.round(tied));
+        expect(matched).toBeCloseTo(Math.round(matched), 9);
+        expect(Math.round(matched)).toBeLessThanOrEqual(parses - Math.round(tied));
+      } else expect(r.viewMatch).toBeNaN();
     }
     // K = 1: one view has the shot, the other is a copy of it (half the templates): every parse
     // ties, so there is no OR choice to count.

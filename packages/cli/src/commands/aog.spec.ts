@@ -82,12 +82,24 @@ describe('transplant aog', () => {
     );
     expect(parsed.code, parsed.stderr).toBe(0);
     const report = JSON.parse(parsed.stdout) as AogParse & {
-      parts: { part: string; distance: number; template: number | null; votes: unknown[] }[];
+      parts: {
+        part: string;
+        point: [number, number];
+        annotated: [number, number];
+        distance: number;
+        template: number | null;
+        votes: unknown[];
+      }[];
     };
     expect(report.index).toBe(2);
     expect(report.parts.map((p) => p.part)).toEqual(['head', 'torso']);
     for (const p of report.parts) {
-      expect(p.distance).toBeGreaterThanOrEqual(0);
+      // The parse's point against the image's annotated centre, over the diagonal of the tiny classifiers' 16-pixel input.
+      const side = 16;
+      expect(p.distance).toBeCloseTo(
+        Math.hypot(p.point[0] - p.annotated[0], p.point[1] - p.annotated[1]) / (side * Math.SQRT2),
+        9,
+      );
       expect(p.distance).toBeLessThan(1);
       expect(p.votes.length).toBeGreaterThan(0);
     }
