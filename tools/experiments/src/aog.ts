@@ -14,6 +14,7 @@ import { GRAPH_VIEW_RULES, type GraphViewRule } from '@transplant/explanatory-gr
 import { EMBEDDED_REGISTRY, createPlatform } from '@transplant/platform';
 import { formatAogReport, runAogCategory, type AogRunResult } from './aog-runs';
 import { categoryList } from './category-list';
+import { storedCellRun } from './stored-cell-run';
 import { DEFAULT_LAMBDAS } from './explanatory-graph-runs';
 
 /**
@@ -168,21 +169,13 @@ export async function runAogExperiment(options: Partial<AogExperimentOptions> = 
       const current = `${category}-cls@${(await registry.resolve(`${category}-cls`)).version}`;
       const file = join(dir, 'runs', `${category}-s${seed}.json`);
       const settings = { seed, ...settingsOf(values, shots, lambdas) };
-      const stored = await readFile(file, 'utf8').then(
-        (t) => JSON.parse(t) as AogRunResult,
-        () => undefined,
+      // A run made from another version of the network, or with other settings, is stale: run again.
+      const { usable, done } = await storedCellRun<AogRunResult>(
+        file,
+        { network: current, settings },
+        { redo: values.redo === true, final, label: `${category} seed ${seed}`, log },
       );
-      const { seedNames: _names, ...storedSettings } = stored?.settings ?? { seedNames: null };
-      const usable =
-        stored && stored.network === current && JSON.stringify(storedSettings) === JSON.stringify(settings)
-          ? stored
-          : undefined;
-      if (stored && !usable)
-        log(`${category} seed ${seed}: ${file} is stale (network or settings): run again`);
-      if (!values.redo && usable && (!final || usable.final)) {
-        log(`${category} seed ${seed}: done already (${file})`);
-        continue;
-      }
+      if (done) continue;
       const { network, manifest } = await composer.load(`${category}-cls`);
       try {
         const started = performance.now();

@@ -12,6 +12,7 @@ import {
   type GraphRunResult,
 } from './explanatory-graph-runs';
 import { categoryList } from './category-list';
+import { storedCellRun } from './stored-cell-run';
 
 /**
  * docs/methods.md §9.3 and §3.7 on the synthetic data under docs/protocol.md: per category and
@@ -112,22 +113,13 @@ export async function runExplanatoryGraph(options: Partial<ExplanatoryGraphOptio
         topN: Number(values.topN),
         lambdas,
       };
-      const stored = await readFile(file, 'utf8').then(
-        (t) => JSON.parse(t) as GraphRunResult,
-        () => undefined,
+      // A run made from another version of the network, or with other settings, is stale: run again.
+      const { usable, done } = await storedCellRun<GraphRunResult>(
+        file,
+        { network: current, settings },
+        { redo: values.redo === true, final, label: `${category} seed ${seed}`, log },
       );
-      // A run mined from another version of the network, or with other settings, is stale: run again.
-      const { seedNames: _names, ...storedSettings } = stored?.settings ?? { seedNames: null };
-      const usable =
-        stored && stored.network === current && JSON.stringify(storedSettings) === JSON.stringify(settings)
-          ? stored
-          : undefined;
-      if (stored && !usable)
-        log(`${category} seed ${seed}: ${file} is stale (network or settings): run again`);
-      if (!values.redo && usable && (!final || usable.final)) {
-        log(`${category} seed ${seed}: done already (${file})`);
-        continue;
-      }
+      if (done) continue;
       const { network, manifest } = await composer.load(`${category}-cls`);
       try {
         const started = performance.now();
